@@ -1,0 +1,4 @@
+//! Database access, one module per table family. Server-side only.
+
+pub mod events;
+pub mod targets;

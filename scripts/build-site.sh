@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the browser side of Unthread into target/site/pkg:
+#   unthread.js + unthread_bg.wasm  (the `hydrate` build of app/, via wasm-bindgen)
+#   unthread.css                    (Tailwind over app/src)
+# and a .gz next to each, served pre-compressed.
+#
+# The wasm32 target cannot be added to the rustup toolchain on these machines, so the wasm is
+# built with Debian's rustc-web/cargo-web (Rust 1.96) and -Zbuild-std over its rust-web-src.
+# Set UNTHREAD_SKIP_WASM_OPT=1 to skip wasm-opt (faster local iterations).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+site=target/site/pkg
+mkdir -p "$site"
+stage() { printf '[build-site] %s\n' "$*" >&2; }
+
+stage "wasm: cargo build (hydrate, wasm-release)"
+start=$SECONDS
+PATH=/usr/bin:$PATH RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld \
+  /usr/bin/cargo build -p app --lib --target wasm32-unknown-unknown \
+    --no-default-features --features hydrate --profile wasm-release \
+    -Zbuild-std=std,panic_abort --target-dir target/front --locked
+stage "wasm: built in $((SECONDS - start))s"
+
+lock_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
+bindgen=$(command -v wasm-bindgen || true)
+if [ -z "$bindgen" ] || [ "$("$bindgen" --version | awk '{print $2}')" != "$lock_version" ]; then
+  echo "wasm-bindgen $lock_version is required (Cargo.lock); run scripts/setup.sh" >&2
+  exit 1
+fi
+wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+  --out-name unthread --out-dir "$site" target/front/wasm32-unknown-unknown/wasm-release/app.wasm
+
+if [ "${UNTHREAD_SKIP_WASM_OPT:-0}" != 1 ]; then
+  # Only binaryen from npm: Debian's binaryen 108 emits a wasm that fails to hydrate.
+  start=$SECONDS
+  node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$site/unthread_bg.wasm" -o "$site/unthread_bg.opt.wasm"
+  mv "$site/unthread_bg.opt.wasm" "$site/unthread_bg.wasm"
+  stage "wasm-opt -Oz in $((SECONDS - start))s"
+fi
+
+stage "css: tailwind"
+node_modules/.bin/tailwindcss --input style/main.css --output "$site/unthread.css" --minify 2>&1 | grep -v '^≈' >&2 || true
+[ -s "$site/unthread.css" ] || { echo "tailwind produced no CSS" >&2; exit 1; }
+
+for f in "$site/unthread_bg.wasm" "$site/unthread.js" "$site/unthread.css"; do
+  gzip -9 -k -f "$f"
+done
+stage "sizes (raw / gzip): $(for f in unthread_bg.wasm unthread.js unthread.css; do
+  printf '%s %s/%s  ' "$f" "$(stat -c %s "$site/$f")" "$(stat -c %s "$site/$f.gz")"; done)"

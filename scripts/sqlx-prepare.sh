@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Regenerates .sqlx/ (the offline query metadata that lets the build type-check SQL without a
+# database). Run it after changing a migration or a query!/query_as!/query_scalar! macro.
+# It starts a throw-away PostgreSQL cluster, applies migrations/, and re-expands every macro.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bindir=${UNTHREAD_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
+[ -x "$bindir/initdb" ] || { echo "PostgreSQL server programs not found (apt-get install postgresql)" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+as_pg=()
+if [ "$(id -u)" = 0 ]; then chown postgres: "$tmp"; as_pg=(runuser -u postgres --); fi
+cleanup() { "${as_pg[@]}" "$bindir/pg_ctl" stop -D "$tmp/data" -m immediate -s >/dev/null 2>&1 || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+"${as_pg[@]}" "$bindir/initdb" -D "$tmp/data" -U unthread -A trust --no-sync -E UTF8 --locale C.UTF-8 >/dev/null
+"${as_pg[@]}" "$bindir/pg_ctl" start -D "$tmp/data" -l "$tmp/log" -w -s \
+  -o "-c listen_addresses='' -c unix_socket_directories='$tmp' -c fsync=off"
+for migration in migrations/*.sql; do
+  psql -q -v ON_ERROR_STOP=1 -h "$tmp" -U unthread -d postgres -f "$migration" >/dev/null
+done
+
+rm -rf .sqlx && mkdir .sqlx
+# Touching the crates that hold queries makes cargo re-run their macros.
+find app/src server/src -name '*.rs' -exec touch {} +
+DATABASE_URL="postgres://unthread@localhost/postgres?host=$tmp" SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$PWD/.sqlx" \
+  cargo check --workspace --all-targets --features app/ssr --quiet
+echo "wrote $(ls .sqlx | wc -l) query files to .sqlx/"

@@ -1,0 +1,36 @@
+//! One module per subcommand.
+
+mod demo;
+mod serve;
+
+pub use demo::load_demo;
+pub use serve::serve;
+
+use crate::{
+    cli::{Cli, Command},
+    db::Database,
+};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let db = Database::open(cli.database_url.as_deref(), &cli.data_dir).await?;
+    let result = async {
+        db.migrate().await?;
+        match cli.command {
+            Command::Migrate => {
+                tracing::info!("database schema is up to date");
+                Ok(())
+            }
+            Command::Demo => load_demo(&db.pool).await,
+            Command::Serve(args) => {
+                if args.demo {
+                    load_demo(&db.pool).await?;
+                }
+                serve(db.pool.clone(), args).await
+            }
+        }
+    }
+    .await;
+    // Stop the embedded cluster even when the command failed.
+    let closed = db.close().await;
+    result.and(closed)
+}

@@ -1,0 +1,92 @@
+//! Where the database is: an existing server (`DATABASE_URL`) or the embedded cluster.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use anyhow::Context;
+use sqlx::{
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+    Connection, Executor, PgConnection, PgPool,
+};
+
+use crate::embedded_pg::{Durability, EmbeddedPostgres};
+
+/// The schema, compiled into the binary from `migrations/`.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+/// An open pool, and the embedded cluster behind it when there is one. Call
+/// [`Database::close`] to shut both down in order.
+pub struct Database {
+    pub pool: PgPool,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Connects to `database_url`, or else starts the embedded cluster in `data_dir`.
+    pub async fn open(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
+        let (options, embedded) = match database_url {
+            Some(url) => (
+                PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?,
+                None,
+            ),
+            None => {
+                let dir = data_dir.to_owned();
+                let cluster = tokio::task::spawn_blocking(move || {
+                    EmbeddedPostgres::start(&dir, Durability::Durable)
+                })
+                .await?
+                .context("starting the embedded PostgreSQL")?;
+                tracing::info!(pgdata = %cluster.data_directory().display(), "embedded PostgreSQL is up");
+                let options = cluster.connect_options();
+                create_database_if_missing(&options).await?;
+                (options, Some(cluster))
+            }
+        };
+        let pool = pool_options()
+            .connect_with(options)
+            .await
+            .context("connecting to PostgreSQL")?;
+        Ok(Self { pool, embedded })
+    }
+
+    /// Brings the schema up to date.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        MIGRATOR.run(&self.pool).await.context("running database migrations")
+    }
+
+    /// Closes the pool, then stops the embedded cluster if this process started it.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        self.pool.close().await;
+        if let Some(mut cluster) = self.embedded.take() {
+            tokio::task::spawn_blocking(move || cluster.stop()).await??;
+        }
+        Ok(())
+    }
+}
+
+/// A new cluster only has the `postgres` maintenance database; create ours next to it.
+async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
+    let name = options.get_database().unwrap_or(crate::embedded_pg::DATABASE).to_owned();
+    let mut conn = PgConnection::connect_with(&options.clone().database("postgres"))
+        .await
+        .context("connecting to the embedded PostgreSQL")?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut conn)
+        .await?;
+    if !exists {
+        // Identifiers cannot be bound as parameters; the name is our own constant, quoted anyway.
+        conn.execute(format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\"")).as_str()).await?;
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// Pool settings shared by the server and the commands. Requests must fail fast, not hang,
+/// while PostgreSQL is unreachable; the pool reconnects on its own once it is back.
+pub fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(3))
+        .test_before_acquire(true)
+}

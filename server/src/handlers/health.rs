@@ -1,0 +1,17 @@
+use std::time::Duration;
+
+use axum::{extract::State, http::StatusCode};
+use app::state::AppState;
+
+/// `GET /healthz`: 200 when PostgreSQL answers within a second, 503 otherwise.
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
+    match tokio::time::timeout(Duration::from_secs(1), ping).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ok\n"),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "health check: database error");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n"),
+    }
+}

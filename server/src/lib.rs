@@ -1,0 +1,9 @@
+//! The `unthread` binary's library: everything the commands and the tests share.
+
+pub mod cli;
+pub mod commands;
+pub mod db;
+pub mod embedded_pg;
+pub mod handlers;
+pub mod router;
+pub mod testing;

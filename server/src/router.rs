@@ -1,0 +1,48 @@
+//! The HTTP surface: Leptos pages and server functions, static assets, health.
+
+use std::time::Duration;
+
+use app::{shell, state::AppState, App};
+use axum::{routing::get, Router};
+use leptos::prelude::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::PgPool;
+use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
+
+use crate::handlers;
+
+/// Builds the whole application for `pool`, serving assets from the options' site root.
+pub fn build(pool: PgPool, leptos_options: LeptosOptions) -> Router {
+    let state = AppState { leptos_options: leptos_options.clone(), pool };
+    let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
+    let assets = Router::new()
+        .fallback_service(ServeDir::new(pkg_dir).precompressed_gzip())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("public, max-age=300"),
+        ));
+    let routes = generate_route_list(App);
+    Router::new()
+        .route("/healthz", get(handlers::health::healthz))
+        .nest_service(&format!("/{}", leptos_options.site_pkg_dir), assets)
+        .leptos_routes(&state, routes, {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .with_state(state)
+}
+
+/// Leptos options for a site built by `scripts/build-site.sh` into `site_root`.
+pub fn leptos_options(site_root: &str, site_pkg_dir: &str, addr: std::net::SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("unthread")
+        .site_root(site_root)
+        .site_pkg_dir(site_pkg_dir)
+        .site_addr(addr)
+        .build()
+}

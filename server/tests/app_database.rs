@@ -1,0 +1,120 @@
+//! The schema, the server functions and the health check against a real PostgreSQL.
+
+use axum::{
+    body::Body,
+    http::{header, Request, StatusCode},
+    Router,
+};
+use http_body_util::BodyExt;
+use sqlx::PgPool;
+use tower::ServiceExt;
+use unthread_server::{router, testing::fresh_database};
+
+fn app(pool: PgPool) -> Router {
+    let options = router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
+    router::build(pool, options)
+}
+
+async fn send(app: Router, request: Request<Body>) -> (StatusCode, String) {
+    let response = app.oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+async fn seed(pool: &PgPool) {
+    for (kind, name) in [("platform", "openedx/openedx-platform"), ("dependency", "django-crum")] {
+        let id = app::models::targets::upsert(pool, kind, name).await.unwrap();
+        app::models::events::record(pool, None, "target.registered", Some(id), serde_json::json!({}))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn migrations_create_the_schema() {
+    let pool = fresh_database().await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(tables.contains(&"targets".to_owned()), "{tables:?}");
+    assert!(tables.contains(&"events".to_owned()), "{tables:?}");
+    // Running the migrator again is a no-op.
+    unthread_server::db::MIGRATOR.run(&pool).await.unwrap();
+}
+
+#[tokio::test]
+async fn target_names_must_match_their_kind() {
+    let pool = fresh_database().await;
+    for (kind, name) in [("dependency", "openedx/edx-ace"), ("library", "edx-ace"), ("platform", " a/b"), ("bogus", "a/b")] {
+        let result = app::models::targets::upsert(&pool, kind, name).await;
+        assert!(result.is_err(), "({kind}, {name:?}) must be refused");
+    }
+    app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+}
+
+#[tokio::test]
+async fn events_are_append_only() {
+    let pool = fresh_database().await;
+    seed(&pool).await;
+    let update = sqlx::query("UPDATE events SET kind = 'target.renamed'").execute(&pool).await;
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM events").execute(&pool).await;
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await.unwrap();
+    assert_eq!(count, 2);
+}
+
+#[tokio::test]
+async fn overview_server_function_reads_postgres() {
+    let pool = fresh_database().await;
+    seed(&pool).await;
+    let request = Request::post("/api/overview")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::empty())
+        .unwrap();
+    let (status, body) = send(app(pool), request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let overview: app::pages::Overview = serde_json::from_str(&body).unwrap();
+    assert_eq!(overview.target_count, 2);
+    let names: Vec<&str> = overview.targets.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["openedx/openedx-platform", "django-crum"], "repositories first");
+    assert_eq!(overview.recent_events.len(), 2);
+    assert_eq!(overview.recent_events[0].target.as_deref(), Some("django-crum"), "newest first");
+}
+
+#[tokio::test]
+async fn overview_page_renders_complete_html_on_the_server() {
+    let pool = fresh_database().await;
+    seed(&pool).await;
+    let (status, html) = send(app(pool), Request::get("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    // Rendered in place, not in a <template> waiting for JavaScript to move it.
+    assert!(!html.contains("<template"), "{html}");
+    assert!(html.contains(r#"data-testid="target-count">2<"#), "{html}");
+    assert!(html.contains("openedx/openedx-platform"));
+    assert!(html.contains("/pkg/unthread.js"), "hydration script is referenced");
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_pages() {
+    let pool = fresh_database().await;
+    let (status, html) = send(app(pool), Request::get("/no/such/page").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("Page not found"));
+}
+
+#[tokio::test]
+async fn healthz_follows_the_database() {
+    let pool = fresh_database().await;
+    let app = app(pool.clone());
+    let (status, _) = send(app.clone(), Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    pool.close().await;
+    let (status, body) = send(app, Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+}
