@@ -2,7 +2,10 @@
 # Regenerates .sqlx/ (the offline query metadata that lets the build type-check SQL without a
 # database). Run it after changing a migration or a query!/query_as!/query_scalar! macro.
 # It starts a throw-away PostgreSQL cluster, applies migrations/, and re-expands every macro.
+# With --check it writes nothing and fails when .sqlx/ is out of date.
 set -euo pipefail
+check=0
+[ "${1:-}" = --check ] && check=1
 cd "$(dirname "$0")/.."
 
 bindir=${UNTHREAD_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
@@ -21,9 +24,15 @@ for migration in migrations/*.sql; do
   psql -q -v ON_ERROR_STOP=1 -h "$tmp" -U unthread -d postgres -f "$migration" >/dev/null
 done
 
-rm -rf .sqlx && mkdir .sqlx
+out="$tmp/sqlx" && mkdir "$out"
 # Touching the crates that hold queries makes cargo re-run their macros.
 find app/src server/src -name '*.rs' -exec touch {} +
-DATABASE_URL="postgres://unthread@localhost/postgres?host=$tmp" SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$PWD/.sqlx" \
-  cargo check --workspace --all-targets --features app/ssr --quiet
-echo "wrote $(ls .sqlx | wc -l) query files to .sqlx/"
+DATABASE_URL="postgres://unthread@localhost/postgres?host=$tmp" SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$out" \
+  cargo check --workspace --all-targets --quiet
+if [ "$check" = 1 ]; then
+  diff -r .sqlx "$out" >/dev/null || { echo ".sqlx/ is out of date: run scripts/sqlx-prepare.sh and commit it" >&2; exit 1; }
+  echo ".sqlx/ matches the queries and migrations"
+else
+  rm -rf .sqlx && cp -r "$out" .sqlx
+  echo "wrote $(ls .sqlx | wc -l) query files to .sqlx/"
+fi

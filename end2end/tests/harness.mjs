@@ -1,0 +1,82 @@
+// Shared by the end-to-end suites: a real `unthread serve` on a free port with its own
+// embedded PostgreSQL, and a headless Debian Chromium driven by playwright-core.
+import { spawn } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, "../..");
+export const outputDir = resolve(here, "../test-results");
+
+/** Starts `unthread serve --demo` and resolves once it listens. */
+export async function startServer() {
+  const bin = resolve(repoRoot, "end2end", process.env.UNTHREAD_BIN ?? "../target/debug/unthread");
+  const dataDir = mkdtempSync(join(tmpdir(), "unthread-e2e-"));
+  // When the suite runs as root, PostgreSQL runs as `postgres` and must reach this directory.
+  chmodSync(dataDir, 0o755);
+  // Always the embedded cluster, never a DATABASE_URL from the caller's environment.
+  const env = { ...process.env, UNTHREAD_DATA_DIR: dataDir, RUST_LOG: "info" };
+  delete env.DATABASE_URL;
+  const child = spawn(bin, ["serve", "--demo", "--addr", "127.0.0.1:0"], {
+    cwd: repoRoot,
+    env,
+    stdio: ["ignore", "inherit", "pipe"],
+  });
+  let log = "";
+  const url = await new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 60_000);
+    child.stderr.on("data", (chunk) => {
+      log += chunk;
+      process.stderr.write(chunk);
+      const match = /listening on (http:\/\/\S+)/.exec(log);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1]);
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  return {
+    url,
+    async stop() {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Debian's Chromium, headless, with the flags this closed network needs. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(outputDir, { recursive: true });
+  await page.screenshot({ path: join(outputDir, `${name}.png`), fullPage: true });
+}
+
+/** Retries `check` until it returns true or `timeoutMs` passes. */
+export async function eventually(check, timeoutMs = 15_000, what = "condition") {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

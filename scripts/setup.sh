@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs everything Unthread needs to build, serve and test on Debian 12. Idempotent: each
+# step checks first, so a second run takes seconds. Uses sudo for apt when not run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+sudo_cmd=()
+if [ "$(id -u)" != 0 ]; then sudo_cmd=(sudo); fi
+
+# Debian packages: PostgreSQL (embedded and test clusters), the wasm toolchain (the wasm32
+# target cannot be added to rustup here) and Chromium for the end-to-end tests.
+apt_packages=(postgresql rustc-web cargo-web rust-web-src lld chromium ca-certificates curl git)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+command -v npm >/dev/null || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "apt-get install ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null || {
+  say "cargo not found: Unthread builds its server with a rustup toolchain (stable, x86_64)"
+  exit 1
+}
+
+# Tailwind v4's CLI needs Node >= 20; Debian 12's own nodejs is 18. If that is what we have,
+# fetch Node 20 from the npm registry into a private directory.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  node_home="${XDG_CACHE_HOME:-$HOME/.cache}/unthread/node20"
+  if [ ! -x "$node_home/node_modules/node/bin/node" ]; then
+    say "Node $node_major is too old for Tailwind v4; installing Node 20 from the npm registry"
+    npm install --silent --prefix "$node_home" node@20 >/dev/null
+  fi
+  say "using Node 20 from $node_home (prepend $node_home/node_modules/node/bin to PATH)"
+  export PATH="$node_home/node_modules/node/bin:$PATH"
+fi
+
+# wasm-bindgen's CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  say "cargo install wasm-bindgen-cli $want (a few minutes, once)"
+  # Not --locked: one of its locked dependencies is no longer on the index.
+  cargo install --quiet wasm-bindgen-cli --version "$want"
+fi
+
+# Front-end build tools (Tailwind, binaryen) and the end-to-end test driver (playwright-core).
+for dir in . end2end; do
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    say "npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --silent)
+  fi
+done
+say "ready"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test: unit and integration tests (against throw-away PostgreSQL clusters), then
+# the Playwright end-to-end suite in headless Chromium. Prints how long each stage took.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SQLX_OFFLINE=true CARGO_TERM_COLOR=never
+
+timings=()
+stage() {
+  local name=$1; shift
+  local start=$SECONDS
+  printf '\n=== %s\n' "$name" >&2
+  "$@"
+  timings+=("$(printf '%-28s %4ss' "$name" $((SECONDS - start)))")
+}
+report() { printf '\n=== stage timings\n' >&2; printf '%s\n' "${timings[@]}" >&2; }
+trap report EXIT
+
+stage "setup" bash scripts/setup.sh
+stage "sqlx metadata is current" bash scripts/sqlx-prepare.sh --check
+stage "cargo test" cargo test --workspace --locked
+stage "browser bundle" bash scripts/build-site.sh
+stage "server binary" cargo build --locked -p unthread-server
+stage "end-to-end (chromium)" bash -c 'cd end2end && UNTHREAD_BIN=../target/debug/unthread npm test'
