@@ -31,6 +31,7 @@ fi
 wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
   --out-name unthread --out-dir "$site" target/front/wasm32-unknown-unknown/wasm-release/app.wasm
 
+stage "wasm after wasm-bindgen: $(stat -c %s "$site/unthread_bg.wasm") bytes"
 if [ "${UNTHREAD_SKIP_WASM_OPT:-0}" != 1 ]; then
   # Only binaryen from npm: Debian's binaryen 108 emits a wasm that fails to hydrate.
   start=$SECONDS
@@ -42,7 +43,8 @@ if [ "${UNTHREAD_SKIP_WASM_OPT:-0}" != 1 ]; then
 fi
 
 stage "css: tailwind"
-node_modules/.bin/tailwindcss --input style/main.css --output "$site/unthread.css" --minify 2>&1 | grep -v '^≈' >&2 || true
+node_modules/.bin/tailwindcss --input style/main.css --output "$site/unthread.css" --minify 2>&1 \
+  | grep -v -e '^≈' -e '^Done in' -e '^$' >&2 || true
 [ -s "$site/unthread.css" ] || { echo "tailwind produced no CSS" >&2; exit 1; }
 
 for f in "$site/unthread_bg.wasm" "$site/unthread.js" "$site/unthread.css"; do

@@ -52,8 +52,10 @@ fi
 # Front-end build tools (Tailwind, binaryen) and the end-to-end test driver (playwright-core).
 for dir in . end2end; do
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    say "npm ci in $dir"
-    (cd "$dir" && npm ci --no-audit --no-fund --silent)
+    say "npm install in $dir"
+    # Not `npm ci`: npm 11 rejects lock files that omit other platforms' optional packages
+    # (Tailwind's native binaries). `npm install` still installs the locked versions.
+    (cd "$dir" && npm install --no-audit --no-fund --silent)
   fi
 done
 say "ready"
