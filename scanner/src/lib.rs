@@ -1,14 +1,32 @@
-//! Unthread's Python scanner. The rules arrive with the scanner issue; for now the crate
-//! only fixes the identity every finding will carry.
+//! Unthread's Python scanner: finds what breaks when a WSGI code base moves to ASGI —
+//! thread locals, thread locks, mutable module globals, context-losing task and thread
+//! spawns, `sync_to_async`/`async_to_sync` pitfalls — with fingerprints that survive
+//! unrelated edits, and writes SARIF 2.1.0, JSON Lines or a summary.
+//!
+//! Parsing is tree-sitter's error-tolerant Python grammar: a file with a syntax error still
+//! yields findings for the parts that parse, and is reported as partially parsed.
+
+pub mod analysis;
+pub mod api_index;
+pub mod cache;
+pub mod finding;
+pub mod output;
+pub mod rules;
+pub mod scan;
+pub mod source;
+
+pub use api_index::{ApiIndex, ThreadLocalApi};
+pub use finding::{FileProblem, Finding, Position};
+pub use rules::{catalogue, Rule, Severity};
+pub use scan::{scan_path, scan_source, ScanOptions, ScanReport};
+pub use source::SourceOptions;
 
 /// Stable rule identifiers of the catalogue (DESIGN.md §2) start with this prefix.
 pub const RULE_PREFIX: &str = "UT";
 
 /// True when `id` has the shape of a catalogue rule id (`UT` followed by three digits).
 pub fn is_rule_id(id: &str) -> bool {
-    id.len() == 5
-        && id.starts_with(RULE_PREFIX)
-        && id[RULE_PREFIX.len()..].bytes().all(|b| b.is_ascii_digit())
+    id.len() == 5 && id.starts_with(RULE_PREFIX) && id[RULE_PREFIX.len()..].bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -22,5 +40,22 @@ mod tests {
         assert!(!is_rule_id("UT01"));
         assert!(!is_rule_id("XX001"));
         assert!(!is_rule_id("UT0a1"));
+    }
+
+    #[test]
+    fn catalogue_ids_are_unique_and_documented() {
+        let ids: Vec<&str> = catalogue().map(|r| r.id).collect();
+        assert_eq!(ids.len(), 13);
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, ids, "ids are unique and listed in order");
+        for rule in catalogue() {
+            assert!(is_rule_id(rule.id));
+            let help = rule.help_markdown();
+            for section in ["## What it finds", "## Example", "## Fix"] {
+                assert!(help.contains(section), "{} help lacks {section}", rule.id);
+            }
+        }
     }
 }

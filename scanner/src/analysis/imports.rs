@@ -1,0 +1,124 @@
+//! Per-module name resolution: which local names stand for which fully qualified names.
+//!
+//! Only what the module itself binds is known: `import x`, `import x as y`,
+//! `from x import y as z`, and module-level aliases such as `Lock = threading.Lock`. Relative
+//! imports resolve to names starting with `.`, so they never match a standard-library name.
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+/// A fully qualified name an expression may stand for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub qualname: String,
+    /// Bound by an import inside try/except (a fallback): the construct may not be used.
+    pub conditional: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Imports {
+    bindings: HashMap<String, Vec<Resolved>>,
+}
+
+impl Imports {
+    pub fn bind(&mut self, local: &str, qualname: &str, conditional: bool) {
+        let binding = Resolved { qualname: canonical(qualname), conditional };
+        let entry = self.bindings.entry(local.to_owned()).or_default();
+        if !entry.contains(&binding) {
+            entry.push(binding);
+        }
+    }
+
+    pub fn is_bound(&self, local: &str) -> bool {
+        self.bindings.contains_key(local)
+    }
+
+    /// Every qualified name `expr` (an identifier or a chain of attributes) may stand for.
+    pub fn resolve(&self, expr: Node<'_>, src: &[u8]) -> Vec<Resolved> {
+        let mut attributes = Vec::new();
+        let mut node = expr;
+        loop {
+            match node.kind() {
+                "identifier" => break,
+                "attribute" => {
+                    let (Some(object), Some(attr)) =
+                        (node.child_by_field_name("object"), node.child_by_field_name("attribute"))
+                    else {
+                        return Vec::new();
+                    };
+                    attributes.push(text(attr, src));
+                    node = object;
+                }
+                "parenthesized_expression" => match node.named_child(0) {
+                    Some(inner) => node = inner,
+                    None => return Vec::new(),
+                },
+                _ => return Vec::new(),
+            }
+        }
+        let Some(bindings) = self.bindings.get(text(node, src)) else {
+            return Vec::new();
+        };
+        bindings
+            .iter()
+            .map(|b| {
+                let mut qualname = b.qualname.clone();
+                for attr in attributes.iter().rev() {
+                    qualname.push('.');
+                    qualname.push_str(attr);
+                }
+                Resolved { qualname: canonical(&qualname), conditional: b.conditional }
+            })
+            .collect()
+    }
+
+    /// The first binding of `expr` among `wanted`, preferring unconditional ones.
+    pub fn resolve_to(&self, expr: Node<'_>, src: &[u8], wanted: &[&str]) -> Option<Resolved> {
+        let mut hits: Vec<Resolved> =
+            self.resolve(expr, src).into_iter().filter(|r| wanted.contains(&r.qualname.as_str())).collect();
+        hits.sort_by_key(|r| r.conditional);
+        hits.into_iter().next()
+    }
+}
+
+/// Maps the names a module may use for a standard construct to one spelling.
+fn canonical(qualname: &str) -> String {
+    const PREFIXES: &[(&str, &str)] = &[
+        // six and Django's vendored copy expose the Python 2 names of stdlib modules.
+        ("six.moves._thread", "_thread"),
+        ("django.utils.six.moves._thread", "_thread"),
+        ("six.moves._dummy_thread", "_thread"),
+        ("thread", "_thread"),
+        ("concurrent.futures.thread", "concurrent.futures"),
+        ("asyncio.tasks", "asyncio"),
+        ("asyncio.taskgroups", "asyncio"),
+    ];
+    for (from, to) in PREFIXES {
+        if qualname == *from {
+            return (*to).to_owned();
+        }
+        if let Some(rest) = qualname.strip_prefix(from).and_then(|r| r.strip_prefix('.')) {
+            return format!("{to}.{rest}");
+        }
+    }
+    qualname.to_owned()
+}
+
+pub fn text<'s>(node: Node<'_>, src: &'s [u8]) -> &'s str {
+    std::str::from_utf8(&src[node.byte_range()]).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical;
+
+    #[test]
+    fn python2_names_map_to_python3() {
+        assert_eq!(canonical("six.moves._thread.allocate_lock"), "_thread.allocate_lock");
+        assert_eq!(canonical("thread.allocate_lock"), "_thread.allocate_lock");
+        assert_eq!(canonical("threading.local"), "threading.local");
+        assert_eq!(canonical("threadingx.local"), "threadingx.local");
+        assert_eq!(canonical("concurrent.futures.thread.ThreadPoolExecutor"), "concurrent.futures.ThreadPoolExecutor");
+    }
+}

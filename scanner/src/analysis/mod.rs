@@ -1,0 +1,599 @@
+//! One pass over a module's syntax tree that collects what the rules look at: calls, class
+//! definitions, `with` blocks, module-level assignments, mutations of names, imports and
+//! scopes. The walk uses a tree cursor and explicit stacks, never recursion, so arbitrarily
+//! deep code cannot overflow the stack.
+
+pub mod imports;
+
+use std::collections::{HashMap, HashSet};
+
+use tree_sitter::{Node, Tree};
+
+pub use imports::{text, Imports, Resolved};
+
+pub type ScopeId = usize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeKind {
+    Module,
+    Class,
+    Function { is_async: bool },
+}
+
+#[derive(Debug)]
+pub struct Scope {
+    pub kind: ScopeKind,
+    /// `package.module`, `package.module.Class`, `package.module.Class.method`, ...
+    pub qualname: String,
+    pub parent: Option<ScopeId>,
+    /// Names declared `global` in this function.
+    pub globals: HashSet<String>,
+    /// Names this function binds itself (parameters, assignments, loop targets, ...).
+    pub locals: HashSet<String>,
+}
+
+/// A node the rules may report, with the statement that anchors its fingerprint.
+#[derive(Clone, Copy, Debug)]
+pub struct Site<'t> {
+    pub node: Node<'t>,
+    pub scope: ScopeId,
+    pub statement: Node<'t>,
+}
+
+#[derive(Debug)]
+pub struct ModuleAssignment<'t> {
+    pub name: &'t str,
+    pub value: Node<'t>,
+    pub site: Site<'t>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MutationKind {
+    /// `X[k] = v`, `X[k] += v`, `del X[k]`
+    Item,
+    /// `X.append(...)`, `X.update(...)`, ...
+    Method,
+    /// `global X` then `X = ...` in a function
+    Rebind,
+}
+
+#[derive(Debug)]
+pub struct Mutation<'t> {
+    pub name: &'t str,
+    pub kind: MutationKind,
+    pub site: Site<'t>,
+}
+
+/// `<target>.<attr> = <value>` (typically `self.x = ...`), or `attr = value` in a class body.
+#[derive(Debug)]
+pub struct AttributeAssignment<'t> {
+    pub attr: &'t str,
+    pub value: Node<'t>,
+    pub site: Site<'t>,
+}
+
+#[derive(Debug)]
+pub struct ImportSite<'t> {
+    /// The name the import binds in this module.
+    pub local: &'t str,
+    /// What it binds it to.
+    pub qualname: String,
+    pub site: Site<'t>,
+}
+
+/// Methods that change a list, dict, set or deque in place.
+pub const MUTATING_METHODS: &[&str] = &[
+    "append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
+    "discard", "remove", "appendleft", "extendleft", "popleft",
+];
+
+pub struct ModuleFacts<'t> {
+    pub src: &'t [u8],
+    /// Path relative to the scan root, `/`-separated.
+    pub path: &'t str,
+    /// Dotted module name, e.g. `edx_django_utils.cache.utils`.
+    pub module: &'t str,
+    pub imports: Imports,
+    pub scopes: Vec<Scope>,
+    pub calls: Vec<Site<'t>>,
+    pub classes: Vec<Site<'t>>,
+    pub withs: Vec<Site<'t>>,
+    pub decorators: Vec<Site<'t>>,
+    /// Every `class`, with the scope it opens.
+    pub class_scopes: Vec<(ScopeId, Node<'t>)>,
+    /// Every `def`, with the scope it opens.
+    pub functions: Vec<(ScopeId, Node<'t>)>,
+    pub module_assignments: Vec<ModuleAssignment<'t>>,
+    pub attribute_assignments: Vec<AttributeAssignment<'t>>,
+    pub mutations: Vec<Mutation<'t>>,
+    pub import_sites: Vec<ImportSite<'t>>,
+    /// How often each identifier is used outside import statements.
+    pub identifier_uses: HashMap<&'t str, u32>,
+    pub has_syntax_errors: bool,
+}
+
+impl<'t> ModuleFacts<'t> {
+    pub fn collect(tree: &'t Tree, src: &'t [u8], path: &'t str, module: &'t str) -> Self {
+        let mut facts = ModuleFacts {
+            src,
+            path,
+            module,
+            imports: Imports::default(),
+            scopes: vec![Scope {
+                kind: ScopeKind::Module,
+                qualname: module.to_owned(),
+                parent: None,
+                globals: HashSet::new(),
+                locals: HashSet::new(),
+            }],
+            calls: Vec::new(),
+            classes: Vec::new(),
+            withs: Vec::new(),
+            decorators: Vec::new(),
+            functions: Vec::new(),
+            class_scopes: Vec::new(),
+            module_assignments: Vec::new(),
+            attribute_assignments: Vec::new(),
+            mutations: Vec::new(),
+            import_sites: Vec::new(),
+            identifier_uses: HashMap::new(),
+            has_syntax_errors: tree.root_node().has_error(),
+        };
+        Walker::new(&mut facts).walk(tree);
+        facts.bind_module_aliases();
+        facts
+    }
+
+    pub fn text(&self, node: Node<'_>) -> &'t str {
+        text(node, self.src)
+    }
+
+    pub fn resolve(&self, expr: Node<'_>) -> Vec<Resolved> {
+        self.imports.resolve(expr, self.src)
+    }
+
+    pub fn resolve_to(&self, expr: Node<'_>, wanted: &[&str]) -> Option<Resolved> {
+        self.imports.resolve_to(expr, self.src, wanted)
+    }
+
+    /// The callee of a `call` node.
+    pub fn callee(&self, call: Node<'t>) -> Option<Node<'t>> {
+        call.child_by_field_name("function")
+    }
+
+    /// What a call's callee resolves to, if it is one of `wanted`.
+    pub fn call_to(&self, call: Node<'t>, wanted: &[&str]) -> Option<Resolved> {
+        self.resolve_to(self.callee(call)?, wanted)
+    }
+
+    /// For `x.method(...)`: the method name and the receiver `x`.
+    pub fn method_call(&self, call: Node<'t>) -> Option<(&'t str, Node<'t>)> {
+        let callee = self.callee(call)?;
+        if callee.kind() != "attribute" {
+            return None;
+        }
+        let name = self.text(callee.child_by_field_name("attribute")?);
+        Some((name, callee.child_by_field_name("object")?))
+    }
+
+    /// The positional arguments of a call, in order.
+    pub fn positional_args(&self, call: Node<'t>) -> Vec<Node<'t>> {
+        let Some(args) = call.child_by_field_name("arguments") else { return Vec::new() };
+        let mut cursor = args.walk();
+        args.named_children(&mut cursor)
+            .filter(|a| !matches!(a.kind(), "keyword_argument" | "comment" | "list_splat" | "dictionary_splat"))
+            .collect()
+    }
+
+    /// The value of keyword argument `name`, if the call passes it.
+    pub fn keyword_arg(&self, call: Node<'t>, name: &str) -> Option<Node<'t>> {
+        let args = call.child_by_field_name("arguments")?;
+        let mut cursor = args.walk();
+        let found = args.named_children(&mut cursor).find(|a| {
+            a.kind() == "keyword_argument"
+                && a.child_by_field_name("name").is_some_and(|n| self.text(n) == name)
+        });
+        found.and_then(|a| a.child_by_field_name("value"))
+    }
+
+    /// The innermost function around `scope`, if any.
+    pub fn enclosing_function(&self, mut scope: ScopeId) -> Option<ScopeId> {
+        loop {
+            if let ScopeKind::Function { .. } = self.scopes[scope].kind {
+                return Some(scope);
+            }
+            scope = self.scopes[scope].parent?;
+        }
+    }
+
+    /// True when the innermost function around `scope` is an `async def`.
+    pub fn in_async_function(&self, scope: ScopeId) -> bool {
+        self.enclosing_function(scope)
+            .is_some_and(|f| self.scopes[f].kind == ScopeKind::Function { is_async: true })
+    }
+
+    /// The innermost class around `scope` (methods see their class), if any.
+    pub fn enclosing_class(&self, mut scope: ScopeId) -> Option<ScopeId> {
+        loop {
+            if self.scopes[scope].kind == ScopeKind::Class {
+                return Some(scope);
+            }
+            scope = self.scopes[scope].parent?;
+        }
+    }
+
+    /// The `class` statement that opened `class_scope`.
+    pub fn class_node_of_scope(&self, class_scope: ScopeId) -> Option<Node<'t>> {
+        self.class_scopes.iter().find(|(s, _)| *s == class_scope).map(|(_, n)| *n)
+    }
+
+    /// Module-level `Name = dotted.name` statements make `Name` an alias of what the right side
+    /// resolves to (`Lock = threading.Lock`).
+    fn bind_module_aliases(&mut self) {
+        let mut aliases = Vec::new();
+        for assignment in &self.module_assignments {
+            if matches!(assignment.value.kind(), "identifier" | "attribute") {
+                for resolved in self.imports.resolve(assignment.value, self.src) {
+                    aliases.push((assignment.name, resolved));
+                }
+            }
+        }
+        for (name, resolved) in aliases {
+            self.imports.bind(name, &resolved.qualname, resolved.conditional);
+        }
+    }
+}
+
+const SIMPLE_STATEMENTS: &[&str] = &[
+    "expression_statement", "return_statement", "delete_statement", "raise_statement",
+    "assert_statement", "pass_statement", "global_statement", "nonlocal_statement",
+    "import_statement", "import_from_statement", "future_import_statement", "print_statement",
+    "exec_statement", "type_alias_statement", "break_statement", "continue_statement",
+];
+
+const COMPOUND_STATEMENTS: &[&str] = &[
+    "class_definition", "function_definition", "with_statement", "if_statement", "elif_clause",
+    "else_clause", "for_statement", "while_statement", "try_statement", "except_clause",
+    "except_group_clause", "finally_clause", "match_statement", "case_clause",
+];
+
+/// The text that identifies `statement` for fingerprints: a simple statement whole, a
+/// compound statement only up to its body (so that edits inside the body do not count).
+pub fn statement_text<'s>(statement: Node<'_>, src: &'s [u8]) -> &'s str {
+    let mut end = statement.end_byte();
+    if COMPOUND_STATEMENTS.contains(&statement.kind()) {
+        let mut cursor = statement.walk();
+        let block_start = statement.children(&mut cursor).find(|c| c.kind() == "block").map(|b| b.start_byte());
+        if let Some(start) = block_start {
+            end = start;
+        }
+    }
+    std::str::from_utf8(&src[statement.start_byte()..end]).unwrap_or("")
+}
+
+struct Walker<'f, 't> {
+    facts: &'f mut ModuleFacts<'t>,
+    /// Open scopes with the depth of the node that opened them.
+    scopes: Vec<(usize, ScopeId)>,
+    /// Open statements with their depth: the innermost anchors sites.
+    statements: Vec<(usize, Node<'t>)>,
+    /// Depths of enclosing `try` statements (imports inside are fallbacks).
+    tries: Vec<usize>,
+    /// Depths of enclosing import statements (their identifiers are not uses).
+    imports: Vec<usize>,
+}
+
+impl<'f, 't> Walker<'f, 't> {
+    fn new(facts: &'f mut ModuleFacts<'t>) -> Self {
+        Self { facts, scopes: vec![(0, 0)], statements: Vec::new(), tries: Vec::new(), imports: Vec::new() }
+    }
+
+    fn walk(mut self, tree: &'t Tree) {
+        let mut cursor = tree.walk();
+        let mut depth = 0usize;
+        // Kinds of the nodes on the path from the root: Node::parent() costs O(depth).
+        let mut path: Vec<&'static str> = Vec::new();
+        loop {
+            let node = cursor.node();
+            let field = cursor.field_name();
+            path.truncate(depth);
+            let parent_kind = path.last().copied();
+            path.push(node.kind());
+            self.enter(node, field, parent_kind, depth);
+            if cursor.goto_first_child() {
+                depth += 1;
+                continue;
+            }
+            loop {
+                self.leave(depth);
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    return;
+                }
+                depth -= 1;
+            }
+        }
+    }
+
+    fn leave(&mut self, depth: usize) {
+        for stack in [&mut self.tries, &mut self.imports] {
+            while stack.last().is_some_and(|d| *d >= depth) {
+                stack.pop();
+            }
+        }
+        while self.statements.last().is_some_and(|(d, _)| *d >= depth) {
+            self.statements.pop();
+        }
+        while self.scopes.len() > 1 && self.scopes.last().is_some_and(|(d, _)| *d >= depth) {
+            self.scopes.pop();
+        }
+    }
+
+    fn scope(&self) -> ScopeId {
+        self.scopes.last().map(|(_, s)| *s).unwrap_or(0)
+    }
+
+    fn site(&self, node: Node<'t>) -> Site<'t> {
+        let statement = self.statements.last().map(|(_, s)| *s).unwrap_or(node);
+        Site { node, scope: self.scope(), statement }
+    }
+
+    fn text(&self, node: Node<'_>) -> &'t str {
+        text(node, self.facts.src)
+    }
+
+    fn enter(&mut self, node: Node<'t>, field: Option<&str>, parent_kind: Option<&str>, depth: usize) {
+        let kind = node.kind();
+        if SIMPLE_STATEMENTS.contains(&kind) || COMPOUND_STATEMENTS.contains(&kind) {
+            self.statements.push((depth, node));
+        }
+        match kind {
+            "identifier" => self.identifier(node, field, parent_kind),
+            "call" => {
+                let site = self.site(node);
+                self.facts.calls.push(site);
+                self.method_mutation(node);
+            }
+            "decorator" => {
+                let site = self.site(node);
+                self.facts.decorators.push(site);
+            }
+            "class_definition" => {
+                let site = self.site(node);
+                self.facts.classes.push(site);
+                let scope = self.open_scope(node, depth, ScopeKind::Class);
+                self.facts.class_scopes.push((scope, node));
+            }
+            "function_definition" => {
+                let is_async = node.child(0).is_some_and(|c| c.kind() == "async");
+                let scope = self.open_scope(node, depth, ScopeKind::Function { is_async });
+                self.facts.functions.push((scope, node));
+                if let Some(params) = node.child_by_field_name("parameters") {
+                    let mut names = Vec::new();
+                    collect_bound_names(params, self.facts.src, &mut names);
+                    self.facts.scopes[scope].locals.extend(names.into_iter().map(str::to_owned));
+                }
+            }
+            "with_statement" => {
+                let site = self.site(node);
+                self.facts.withs.push(site);
+            }
+            "try_statement" => self.tries.push(depth),
+            "import_statement" | "import_from_statement" => {
+                self.imports.push(depth);
+                self.import(node);
+            }
+            "global_statement" => {
+                let mut cursor = node.walk();
+                let names: Vec<String> = node
+                    .named_children(&mut cursor)
+                    .filter(|c| c.kind() == "identifier")
+                    .map(|c| self.text(c).to_owned())
+                    .collect();
+                let scope = self.scope();
+                self.facts.scopes[scope].globals.extend(names);
+            }
+            "assignment" | "augmented_assignment" => self.assignment(node),
+            "delete_statement" => {
+                let mut cursor = node.walk();
+                let targets: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                for target in targets {
+                    self.item_mutation(target);
+                }
+            }
+            "for_statement" | "for_in_clause" => {
+                if let Some(left) = node.child_by_field_name("left") {
+                    self.bind_locals(left);
+                }
+            }
+            "as_pattern_target" => self.bind_locals(node),
+            _ => {}
+        }
+    }
+
+    fn open_scope(&mut self, node: Node<'t>, depth: usize, kind: ScopeKind) -> ScopeId {
+        let parent = self.scope();
+        let name = node.child_by_field_name("name").map(|n| self.text(n)).unwrap_or("<unknown>");
+        // A definition binds its name in the enclosing scope.
+        self.facts.scopes[parent].locals.insert(name.to_owned());
+        let qualname = format!("{}.{name}", self.facts.scopes[parent].qualname);
+        self.facts.scopes.push(Scope {
+            kind,
+            qualname,
+            parent: Some(parent),
+            globals: HashSet::new(),
+            locals: HashSet::new(),
+        });
+        let id = self.facts.scopes.len() - 1;
+        self.scopes.push((depth, id));
+        id
+    }
+
+    fn identifier(&mut self, node: Node<'t>, field: Option<&str>, parent_kind: Option<&str>) {
+        if !self.imports.is_empty() {
+            return;
+        }
+        // `x.name` and `f(name=...)` mention `name` without using a variable called so.
+        if (field == Some("attribute") && parent_kind == Some("attribute"))
+            || (field == Some("name") && parent_kind == Some("keyword_argument"))
+        {
+            return;
+        }
+        *self.facts.identifier_uses.entry(self.text(node)).or_default() += 1;
+    }
+
+    fn import(&mut self, node: Node<'t>) {
+        let conditional = !self.tries.is_empty();
+        let site = self.site(node);
+        let bind = |facts: &mut ModuleFacts<'t>, local: &'t str, qualname: String| {
+            facts.imports.bind(local, &qualname, conditional);
+            facts.import_sites.push(ImportSite { local, qualname, site });
+        };
+        let mut cursor = node.walk();
+        if node.kind() == "import_statement" {
+            let names: Vec<Node<'t>> = node.children_by_field_name("name", &mut cursor).collect();
+            for name in names {
+                if name.kind() == "aliased_import" {
+                    let (Some(dotted), Some(alias)) =
+                        (name.child_by_field_name("name"), name.child_by_field_name("alias"))
+                    else {
+                        continue;
+                    };
+                    bind(self.facts, self.text(alias), self.text(dotted).to_owned());
+                } else {
+                    // `import a.b.c` binds `a`; attribute access then reaches `a.b.c.x`.
+                    let full = self.text(name);
+                    let first = full.split('.').next().unwrap_or(full);
+                    let first_len = first.len();
+                    let local = &full[..first_len];
+                    bind(self.facts, local, local.to_owned());
+                }
+            }
+            return;
+        }
+        let Some(module) = node.child_by_field_name("module_name") else { return };
+        let module_name = self.text(module).to_owned();
+        let names: Vec<Node<'t>> = node.children_by_field_name("name", &mut cursor).collect();
+        for name in names {
+            let (imported, local) = if name.kind() == "aliased_import" {
+                match (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                    (Some(n), Some(a)) => (self.text(n), self.text(a)),
+                    _ => continue,
+                }
+            } else {
+                (self.text(name), self.text(name))
+            };
+            let qualname = if module_name.ends_with('.') {
+                format!("{module_name}{imported}")
+            } else {
+                format!("{module_name}.{imported}")
+            };
+            bind(self.facts, local, qualname);
+        }
+    }
+
+    fn assignment(&mut self, node: Node<'t>) {
+        let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) else {
+            // An annotation without a value (`x: int`) binds nothing.
+            return;
+        };
+        let scope = self.scope();
+        let site = self.site(node);
+        match left.kind() {
+            "identifier" => {
+                let name = self.text(left);
+                match self.facts.scopes[scope].kind {
+                    ScopeKind::Module if node.kind() == "assignment" => {
+                        self.facts.module_assignments.push(ModuleAssignment { name, value: right, site });
+                    }
+                    ScopeKind::Class if node.kind() == "assignment" => {
+                        self.facts.attribute_assignments.push(AttributeAssignment { attr: name, value: right, site });
+                    }
+                    ScopeKind::Function { .. } => {
+                        if self.facts.scopes[scope].globals.contains(name) {
+                            self.facts.mutations.push(Mutation { name, kind: MutationKind::Rebind, site });
+                        } else {
+                            self.facts.scopes[scope].locals.insert(name.to_owned());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            "subscript" => self.item_mutation(left),
+            "attribute" => {
+                if let Some(attr) = left.child_by_field_name("attribute") {
+                    let attr = self.text(attr);
+                    self.facts.attribute_assignments.push(AttributeAssignment { attr, value: right, site });
+                }
+            }
+            _ => self.bind_locals(left),
+        }
+    }
+
+    /// `NAME[...]` as an assignment or `del` target.
+    fn item_mutation(&mut self, target: Node<'t>) {
+        if target.kind() != "subscript" {
+            return;
+        }
+        if let Some(value) = target.child_by_field_name("value").filter(|v| v.kind() == "identifier") {
+            let site = self.site(target);
+            let name = self.text(value);
+            self.facts.mutations.push(Mutation { name, kind: MutationKind::Item, site });
+        }
+    }
+
+    /// `NAME.append(...)` and the other in-place container methods.
+    fn method_mutation(&mut self, call: Node<'t>) {
+        let Some(callee) = call.child_by_field_name("function").filter(|c| c.kind() == "attribute") else {
+            return;
+        };
+        let (Some(object), Some(attr)) = (callee.child_by_field_name("object"), callee.child_by_field_name("attribute"))
+        else {
+            return;
+        };
+        if object.kind() == "identifier" && MUTATING_METHODS.contains(&self.text(attr)) {
+            let site = self.site(call);
+            let name = self.text(object);
+            self.facts.mutations.push(Mutation { name, kind: MutationKind::Method, site });
+        }
+    }
+
+    fn bind_locals(&mut self, target: Node<'t>) {
+        let scope = self.scope();
+        if !matches!(self.facts.scopes[scope].kind, ScopeKind::Function { .. }) {
+            return;
+        }
+        let mut names = Vec::new();
+        collect_bound_names(target, self.facts.src, &mut names);
+        for name in names {
+            if !self.facts.scopes[scope].globals.contains(name) {
+                self.facts.scopes[scope].locals.insert(name.to_owned());
+            }
+        }
+    }
+}
+
+/// The plain names bound by a target or parameter list (`a`, `(a, b)`, `*args`, `x=1`, ...).
+/// Iterative: targets can nest arbitrarily deep.
+fn collect_bound_names<'s>(node: Node<'_>, src: &'s [u8], out: &mut Vec<&'s str>) {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "identifier" => out.push(text(n, src)),
+            "attribute" | "subscript" => {}
+            "default_parameter" | "typed_default_parameter" | "typed_parameter" | "keyword_argument" => {
+                if let Some(name) = n.child_by_field_name("name") {
+                    stack.push(name);
+                } else if let Some(first) = n.named_child(0) {
+                    stack.push(first);
+                }
+            }
+            _ => {
+                let mut cursor = n.walk();
+                stack.extend(n.named_children(&mut cursor));
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! What a scan reports: findings with stable fingerprints, and per-file outcomes.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::rules::Severity;
+
+/// A 1-based line and column (columns count Unicode scalar values, as SARIF expects).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Position {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// One occurrence of a rule in one file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    /// Relative to the scan root, `/`-separated.
+    pub path: String,
+    pub start: Position,
+    pub end: Position,
+    /// The enclosing definition, `package.module.Class.method`, or the module itself.
+    pub symbol: String,
+    pub message: String,
+    /// The source line the finding starts on, without its line break.
+    pub line_text: String,
+    /// Stable identity: survives lines inserted above, reformatting and unrelated edits.
+    pub fingerprint: String,
+    /// Identity without the path and module, used to follow a finding across a file rename.
+    pub content_fingerprint: String,
+    /// True when the construct is only reached through an import inside try/except.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub conditional: bool,
+}
+
+/// The parts of a finding its fingerprints are computed from.
+pub struct FingerprintInput<'a> {
+    pub rule: &'a str,
+    pub path: &'a str,
+    pub module: &'a str,
+    pub symbol: &'a str,
+    /// The statement (or compound statement header) holding the finding, as written.
+    pub statement: &'a str,
+    /// How many earlier findings of this rule in this symbol share the same statement text.
+    pub occurrence: usize,
+}
+
+impl FingerprintInput<'_> {
+    /// `(full, content)` fingerprints, 32 hex digits each.
+    pub fn fingerprints(&self) -> (String, String) {
+        let statement = normalise_statement(self.statement);
+        let local_symbol = self
+            .symbol
+            .strip_prefix(self.module)
+            .map(|rest| rest.trim_start_matches('.'))
+            .unwrap_or(self.symbol);
+        let full = digest(&[self.rule, self.path, self.symbol, &statement, &self.occurrence.to_string()]);
+        let content = digest(&[self.rule, local_symbol, &statement, &self.occurrence.to_string()]);
+        (full, content)
+    }
+}
+
+fn digest(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        // Length-prefixed so that ("ab", "c") and ("a", "bc") differ.
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let hash = hasher.finalize();
+    hash[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Statement text with formatting removed: comments, all whitespace, and the trailing commas
+/// and parentheses formatters add or remove when they re-wrap a statement.
+pub fn normalise_statement(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                if c == q {
+                    out.push('"');
+                    quote = None;
+                } else {
+                    out.push(c);
+                    if c == '\\' {
+                        if let Some(next) = chars.next() {
+                            out.push(next);
+                        }
+                    }
+                }
+            }
+            None => match c {
+                '#' => {
+                    // A comment runs to the end of the line.
+                    for next in chars.by_ref() {
+                        if next == '\n' {
+                            break;
+                        }
+                    }
+                }
+                '\'' | '"' => {
+                    // Formatters normalise quote style; so do we.
+                    quote = Some(c);
+                    out.push('"');
+                }
+                c if c.is_whitespace() || c == '\\' => {}
+                _ => out.push(c),
+            },
+        }
+    }
+    // `f(a, b,)` and `f(a, b)` are the same call.
+    let mut cleaned = String::with_capacity(out.len());
+    let bytes: Vec<char> = out.chars().collect();
+    for (i, &c) in bytes.iter().enumerate() {
+        if c == ',' && matches!(bytes.get(i + 1), Some(')' | ']' | '}')) {
+            continue;
+        }
+        cleaned.push(c);
+    }
+    cleaned
+}
+
+/// Why a file yielded no findings, or only some.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
+pub enum FileProblem {
+    /// Parsed with syntax errors: findings come from the parts that parsed.
+    PartiallyParsed,
+    /// Not read at all.
+    TooLarge(u64),
+    NotUtf8,
+    Binary,
+    Unreadable(String),
+}
+
+impl FileProblem {
+    /// True when the file was not scanned at all, so its old findings must not be fixed.
+    pub fn is_unread(&self) -> bool {
+        !matches!(self, FileProblem::PartiallyParsed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalisation_ignores_layout_comments_and_quote_style() {
+        let a = normalise_statement("_local = threading.local()  # per thread");
+        let b = normalise_statement("_local = threading.local(\n)\n");
+        assert_eq!(a, b);
+        assert_eq!(normalise_statement("f(a, b,)"), normalise_statement("f(\n    a,\n    b\n)"));
+        assert_eq!(normalise_statement("x = 'a b'"), normalise_statement("x = \"a b\""));
+        assert_ne!(normalise_statement("x = 'ab'"), normalise_statement("x = 'a b'"), "string contents count");
+    }
+
+    #[test]
+    fn fingerprints_change_with_identity_not_position() {
+        let base = FingerprintInput {
+            rule: "UT001",
+            path: "pkg/mod.py",
+            module: "pkg.mod",
+            symbol: "pkg.mod",
+            statement: "_l = threading.local()",
+            occurrence: 0,
+        };
+        let (full, content) = base.fingerprints();
+        let moved = FingerprintInput { path: "pkg/other.py", module: "pkg.other", symbol: "pkg.other", ..base };
+        let (moved_full, moved_content) = moved.fingerprints();
+        assert_ne!(full, moved_full, "the path is part of the identity");
+        assert_eq!(content, moved_content, "a renamed file keeps its content identity");
+        let second = FingerprintInput { occurrence: 1, ..base };
+        assert_ne!(second.fingerprints().0, full);
+        assert_eq!(full.len(), 32);
+    }
+}

@@ -1,0 +1,225 @@
+//! The rule catalogue (DESIGN.md §2). One module per rule: its doc comment is the rule's help
+//! text, shown by the web UI and embedded in SARIF output, and its `check` function finds it.
+
+use serde::{Deserialize, Serialize};
+use tree_sitter::Node;
+
+use crate::{
+    analysis::{statement_text, ModuleFacts, ScopeId},
+    api_index::ApiIndex,
+    finding::{Finding, FingerprintInput, Position},
+};
+
+mod ut001_thread_local_instance;
+mod ut002_thread_local_subclass;
+mod ut003_thread_lock;
+mod ut004_lock_in_async;
+mod ut005_thread_spawn;
+mod ut006_executor_without_context;
+mod ut007_task_context_copy;
+mod ut008_sync_to_async_thread_sensitive;
+mod ut009_async_to_sync_in_async;
+mod ut010_mutable_module_global;
+mod ut011_thread_local_api_use;
+mod ut012_threading_import_unused;
+mod ut100_contextvar;
+
+pub(crate) mod names;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Breaks under ASGI: must be migrated.
+    Error,
+    /// Likely a problem; needs a look.
+    Warning,
+    /// Informational (already migrated code).
+    Note,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+/// A rule's identity and documentation.
+#[derive(Clone, Copy, Debug)]
+pub struct Rule {
+    /// Stable id, e.g. `UT001`.
+    pub id: &'static str,
+    /// Kebab-case name, e.g. `thread-local-instance`.
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line: what the rule finds.
+    pub summary: &'static str,
+    raw_help: &'static str,
+}
+
+impl Rule {
+    /// The rule's full help in Markdown (its module's documentation).
+    pub fn help_markdown(&self) -> String {
+        // Doc comments arrive with one leading space per line.
+        self.raw_help
+            .lines()
+            .map(|line| line.strip_prefix(' ').unwrap_or(line))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+            .to_owned()
+    }
+}
+
+/// Declares a rule's metadata; its doc comment becomes the rule's help text.
+macro_rules! declare_rule {
+    ($(#[doc = $doc:expr])* pub const RULE = ($id:literal, $name:literal, $severity:ident, $summary:literal);) => {
+        $(#[doc = $doc])*
+        pub const RULE: $crate::rules::Rule = $crate::rules::Rule {
+            id: $id,
+            name: $name,
+            severity: $crate::rules::Severity::$severity,
+            summary: $summary,
+            raw_help: concat!($($doc, "\n"),*),
+        };
+    };
+}
+pub(crate) use declare_rule;
+
+type Check = for<'t> fn(&'t ModuleFacts<'t>, &Context<'_>, &mut Emitter<'t>);
+
+const RULES: &[(Rule, Check)] = &[
+    (ut001_thread_local_instance::RULE, ut001_thread_local_instance::check),
+    (ut002_thread_local_subclass::RULE, ut002_thread_local_subclass::check),
+    (ut003_thread_lock::RULE, ut003_thread_lock::check),
+    (ut004_lock_in_async::RULE, ut004_lock_in_async::check),
+    (ut005_thread_spawn::RULE, ut005_thread_spawn::check),
+    (ut006_executor_without_context::RULE, ut006_executor_without_context::check),
+    (ut007_task_context_copy::RULE, ut007_task_context_copy::check),
+    (ut008_sync_to_async_thread_sensitive::RULE, ut008_sync_to_async_thread_sensitive::check),
+    (ut009_async_to_sync_in_async::RULE, ut009_async_to_sync_in_async::check),
+    (ut010_mutable_module_global::RULE, ut010_mutable_module_global::check),
+    (ut011_thread_local_api_use::RULE, ut011_thread_local_api_use::check),
+    (ut012_threading_import_unused::RULE, ut012_threading_import_unused::check),
+    (ut100_contextvar::RULE, ut100_contextvar::check),
+];
+
+/// Every rule, in id order.
+pub fn catalogue() -> impl Iterator<Item = &'static Rule> {
+    RULES.iter().map(|(rule, _)| rule)
+}
+
+pub fn by_id(id: &str) -> Option<&'static Rule> {
+    catalogue().find(|r| r.id == id)
+}
+
+/// What a module's scan may use beyond the module itself.
+pub struct Context<'a> {
+    /// Thread-local-backed functions of already scanned packages (rule UT011).
+    pub api_index: &'a ApiIndex,
+}
+
+/// Runs every rule over one module's facts.
+pub fn check_module<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>) -> Vec<Finding> {
+    let mut emitter = Emitter { facts, pending: Vec::new() };
+    for (_, check) in RULES {
+        check(facts, context, &mut emitter);
+    }
+    emitter.finish()
+}
+
+struct Pending<'t> {
+    rule: &'static Rule,
+    node: Node<'t>,
+    scope: ScopeId,
+    statement: Node<'t>,
+    message: String,
+    conditional: bool,
+}
+
+/// Collects a module's findings, then numbers repeated statements and fingerprints them.
+pub struct Emitter<'f> {
+    facts: &'f ModuleFacts<'f>,
+    pending: Vec<Pending<'f>>,
+}
+
+impl<'f> Emitter<'f> {
+    /// Reports `rule` at `node`, fingerprinted by the statement `statement`.
+    pub fn report(
+        &mut self,
+        rule: &'static Rule,
+        site: crate::analysis::Site<'f>,
+        node: Node<'f>,
+        message: impl Into<String>,
+        conditional: bool,
+    ) {
+        self.pending.push(Pending {
+            rule,
+            node,
+            scope: site.scope,
+            statement: site.statement,
+            message: message.into(),
+            conditional,
+        });
+    }
+
+    fn finish(self) -> Vec<Finding> {
+        let facts = self.facts;
+        let mut pending = self.pending;
+        // Source order first, so occurrence numbers follow the file.
+        pending.sort_by_key(|p| (p.node.start_byte(), p.node.end_byte(), p.rule.id));
+        pending.dedup_by(|a, b| a.rule.id == b.rule.id && a.node == b.node);
+        let mut seen: std::collections::HashMap<(&str, ScopeId, String), usize> = Default::default();
+        let mut findings = Vec::with_capacity(pending.len());
+        for p in pending {
+            let symbol = &facts.scopes[p.scope].qualname;
+            let statement = statement_text(p.statement, facts.src);
+            let key = (p.rule.id, p.scope, crate::finding::normalise_statement(statement));
+            let occurrence = seen.entry(key).or_default();
+            let (fingerprint, content_fingerprint) = FingerprintInput {
+                rule: p.rule.id,
+                path: facts.path,
+                module: facts.module,
+                symbol,
+                statement,
+                occurrence: *occurrence,
+            }
+            .fingerprints();
+            *occurrence += 1;
+            let (start, end) = (p.node.start_position(), p.node.end_position());
+            let line_text = line_at(facts.src, p.node.start_byte());
+            findings.push(Finding {
+                rule: p.rule.id.to_owned(),
+                severity: p.rule.severity,
+                path: facts.path.to_owned(),
+                start: Position { line: start.row as u32 + 1, column: char_column(facts.src, p.node.start_byte(), start.column) },
+                end: Position { line: end.row as u32 + 1, column: char_column(facts.src, p.node.end_byte(), end.column) },
+                symbol: symbol.clone(),
+                message: p.message,
+                line_text,
+                fingerprint,
+                content_fingerprint,
+                conditional: p.conditional,
+            });
+        }
+        findings
+    }
+}
+
+/// The whole source line holding byte `offset`, without its line break.
+fn line_at(src: &[u8], offset: usize) -> String {
+    let start = src[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let end = src[offset..].iter().position(|&b| b == b'\n').map_or(src.len(), |i| offset + i);
+    String::from_utf8_lossy(&src[start..end]).trim_end_matches('\r').to_owned()
+}
+
+/// 1-based column in Unicode scalar values for a byte column on its line.
+fn char_column(src: &[u8], offset: usize, byte_column: usize) -> u32 {
+    let line_start = offset - byte_column.min(offset);
+    let prefix = &src[line_start..offset];
+    let chars = std::str::from_utf8(prefix).map(|s| s.chars().count()).unwrap_or(byte_column);
+    chars as u32 + 1
+}

@@ -1,0 +1,41 @@
+use crate::{
+    analysis::ModuleFacts,
+    rules::{declare_rule, names::LOCK_FACTORIES, Context, Emitter},
+};
+
+declare_rule! {
+    /// ## What it finds
+    /// Creation of thread synchronisation primitives: `Lock`, `RLock`, `Condition`,
+    /// `Semaphore`, `BoundedSemaphore`, `Event`, `Barrier` from `threading`, and
+    /// `_thread.allocate_lock` (also through `six.moves._thread`).
+    ///
+    /// ## Why it is a problem
+    /// A thread lock taken on the event loop blocks the whole loop, and every request on it,
+    /// until it is released; if the holder awaits while holding it, the loop can deadlock.
+    /// Each lock needs a decision: keep it (only ever taken in sync code, for short critical
+    /// sections), or replace it with an `asyncio.Lock` in async code paths.
+    ///
+    /// ## Example
+    /// ```python
+    /// class EventAggregator:
+    ///     def __init__(self):
+    ///         self._lock = threading.RLock()
+    /// ```
+    ///
+    /// ## Fix
+    /// In async code use `asyncio.Lock` (per event loop); in sync code reached from async
+    /// views keep critical sections short and never await while holding the lock.
+    ///
+    /// ## References
+    /// - [asyncio synchronisation primitives](https://docs.python.org/3/library/asyncio-sync.html)
+    pub const RULE = ("UT003", "thread-lock", Warning, "thread lock, semaphore, event or barrier");
+}
+
+pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<'t>) {
+    for site in &facts.calls {
+        if let Some(resolved) = facts.call_to(site.node, LOCK_FACTORIES) {
+            let message = format!("`{}()` blocks the event loop when taken from async code", resolved.qualname);
+            out.report(&RULE, *site, site.node, message, resolved.conditional);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+use std::collections::HashSet;
+
+use tree_sitter::Node;
+
+use crate::{
+    analysis::ModuleFacts,
+    rules::{declare_rule, names::{COPY_CONTEXT, THREAD_POOL}, Context, Emitter},
+};
+
+declare_rule! {
+    /// ## What it finds
+    /// Work handed to a thread pool without the caller's context: `loop.run_in_executor(...)`
+    /// and `.submit(...)` / `.map(...)` on a `concurrent.futures.ThreadPoolExecutor`, unless the
+    /// function passed is `ctx.run` of a copied context.
+    ///
+    /// ## Why it is a problem
+    /// Executors do not copy context variables into their worker threads. Code that reads
+    /// the current request, user or tracing span from a `ContextVar` sees defaults there,
+    /// or worse, values left by an earlier task on the same worker.
+    ///
+    /// ## Example
+    /// ```python
+    /// await loop.run_in_executor(None, render_report, course_id)
+    /// ```
+    ///
+    /// ## Fix
+    /// Prefer `await asyncio.to_thread(render_report, course_id)` (copies the context), or
+    /// pass the function through a copied context:
+    /// ```python
+    /// ctx = contextvars.copy_context()
+    /// await loop.run_in_executor(None, ctx.run, render_report, course_id)
+    /// ```
+    ///
+    /// ## References
+    /// - [asyncio.to_thread](https://docs.python.org/3/library/asyncio-task.html#asyncio.to_thread)
+    pub const RULE = ("UT006", "executor-without-context", Warning, "executor call that drops the context");
+}
+
+pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<'t>) {
+    let pools = pool_names(facts);
+    for site in &facts.calls {
+        let Some((method, receiver)) = facts.method_call(site.node) else { continue };
+        let args = facts.positional_args(site.node);
+        let (function, what) = match method {
+            "run_in_executor" => (args.get(1).copied(), "run_in_executor"),
+            "submit" | "map" if is_pool(facts, receiver, &pools) => (args.first().copied(), method),
+            _ => continue,
+        };
+        if function.is_some_and(|f| runs_in_context(facts, f)) {
+            continue;
+        }
+        let message = format!("`{}(...)` runs the function without the caller's context variables", what);
+        out.report(&RULE, *site, site.node, message, false);
+    }
+}
+
+/// Names (and `self.` attributes) this module binds to a `ThreadPoolExecutor`, including
+/// `with ThreadPoolExecutor() as pool`.
+fn pool_names<'t>(facts: &ModuleFacts<'t>) -> HashSet<&'t str> {
+    let mut names = HashSet::new();
+    let is_pool_call = |value: Node<'_>| value.kind() == "call" && facts.call_to(value, THREAD_POOL).is_some();
+    for a in &facts.module_assignments {
+        if is_pool_call(a.value) {
+            names.insert(a.name);
+        }
+    }
+    for a in &facts.attribute_assignments {
+        if is_pool_call(a.value) {
+            names.insert(a.attr);
+        }
+    }
+    for site in &facts.calls {
+        // `ThreadPoolExecutor(...) as pool` inside a with statement, or `pool = ThreadPoolExecutor()`.
+        if facts.call_to(site.node, THREAD_POOL).is_none() {
+            continue;
+        }
+        if let Some(parent) = site.node.parent() {
+            let target = match parent.kind() {
+                "as_pattern" => parent.child_by_field_name("alias").and_then(|a| a.named_child(0)),
+                "assignment" => parent.child_by_field_name("left"),
+                _ => None,
+            };
+            if let Some(target) = target.filter(|t| t.kind() == "identifier") {
+                names.insert(facts.text(target));
+            }
+        }
+    }
+    names
+}
+
+fn is_pool(facts: &ModuleFacts<'_>, receiver: Node<'_>, pools: &HashSet<&str>) -> bool {
+    match receiver.kind() {
+        "call" => facts.call_to(receiver, THREAD_POOL).is_some(),
+        "identifier" => pools.contains(facts.text(receiver)),
+        "attribute" => receiver.child_by_field_name("attribute").is_some_and(|a| pools.contains(facts.text(a))),
+        _ => false,
+    }
+}
+
+/// `copy_context().run`, `ctx.run`, or `functools.partial(ctx.run, ...)`.
+pub(crate) fn runs_in_context(facts: &ModuleFacts<'_>, function: Node<'_>) -> bool {
+    match function.kind() {
+        "attribute" => {
+            let is_run = function.child_by_field_name("attribute").is_some_and(|a| facts.text(a) == "run");
+            let object = function.child_by_field_name("object");
+            is_run
+                && object.is_some_and(|o| match o.kind() {
+                    "call" => facts.call_to(o, COPY_CONTEXT).is_some(),
+                    "identifier" | "attribute" => true,
+                    _ => false,
+                })
+        }
+        "call" => {
+            let is_partial = facts.callee(function).is_some_and(|c| facts.text(c).ends_with("partial"));
+            is_partial && facts.positional_args(function).first().is_some_and(|f| runs_in_context(facts, *f))
+        }
+        _ => false,
+    }
+}

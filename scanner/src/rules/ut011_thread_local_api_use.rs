@@ -1,0 +1,56 @@
+use crate::{
+    analysis::ModuleFacts,
+    rules::{declare_rule, Context, Emitter},
+};
+
+declare_rule! {
+    /// ## What it finds
+    /// Calls of functions and classes that another scanned package exposes and that read or
+    /// write a module-level thread local: for example `crum.get_current_request()` from
+    /// django-crum, or `RequestCache(...)` from edx-django-utils. Which functions qualify is
+    /// learned by scanning those packages (the scan's API index), not hard-coded.
+    ///
+    /// ## Why it is a problem
+    /// The caller's own code may be free of thread locals, yet it inherits the dependency's
+    /// problem: under ASGI the value it gets back may belong to another request. Each call
+    /// site is safe only once the dependency has migrated, or once the caller stops using it.
+    ///
+    /// ## Example
+    /// ```python
+    /// from crum import get_current_request
+    ///
+    /// def audit(action):
+    ///     request = get_current_request()
+    /// ```
+    ///
+    /// ## Fix
+    /// Upgrade to a release of the dependency that uses context variables, or pass the value
+    /// explicitly (e.g. the request) instead of fetching it from ambient state.
+    ///
+    /// ## References
+    /// - openedx/openedx-platform#38680
+    pub const RULE = ("UT011", "thread-local-api-use", Warning, "call of a thread-local-backed API of another package");
+}
+
+pub fn check<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>, out: &mut Emitter<'t>) {
+    if context.api_index.is_empty() {
+        return;
+    }
+    for site in &facts.calls {
+        let Some(callee) = facts.callee(site.node) else { continue };
+        for resolved in facts.resolve(callee) {
+            // A package's own modules are not its users.
+            if let Some(api) = context.api_index.get(&resolved.qualname) {
+                if api.package_module().is_some_and(|pkg| facts.module == pkg || facts.module.starts_with(&format!("{pkg}."))) {
+                    continue;
+                }
+                let message = format!(
+                    "`{}` is backed by thread-local `{}` in {}",
+                    resolved.qualname, api.holder, api.package
+                );
+                out.report(&RULE, *site, site.node, message, resolved.conditional);
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Scanning: parse each file in parallel, run the rules, collect findings, per-file
+//! outcomes and the target's thread-local API index.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    analysis::ModuleFacts,
+    api_index::{module_apis, ApiIndex, ModuleApis},
+    cache::ScanCache,
+    finding::{FileProblem, Finding},
+    rules::{check_module, Context},
+    source::{self, ModuleNamer, SourceError, SourceFile, SourceOptions},
+};
+
+/// Version of the scanner's output; part of every cache key.
+pub const SCANNER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Clone, Debug, Default)]
+pub struct ScanOptions {
+    pub sources: SourceOptions,
+    /// Thread-local APIs of already scanned packages (rule UT011).
+    pub api_index: ApiIndex,
+    /// Name recorded as the package of the APIs this scan finds.
+    pub package: Option<String>,
+    /// Directory for the content-hash cache of per-file results.
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// Show a progress bar (only when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// What scanning one file produced.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileOutcome {
+    pub findings: Vec<Finding>,
+    pub problem: Option<FileProblem>,
+    pub apis: ModuleApis,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileReport {
+    pub path: String,
+    pub findings: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<FileProblem>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScanReport {
+    pub scanner_version: String,
+    pub files: Vec<FileReport>,
+    /// Sorted by path, then position, then rule.
+    pub findings: Vec<Finding>,
+    /// This target's own thread-local-backed APIs, for scans of its dependents.
+    pub api_index: ApiIndex,
+    pub cache_hits: usize,
+}
+
+impl ScanReport {
+    pub fn files_scanned(&self) -> usize {
+        self.files.iter().filter(|f| f.problem.as_ref().is_none_or(|p| !p.is_unread())).count()
+    }
+
+    /// Files not read at all: their earlier findings must not be marked fixed.
+    pub fn files_failed(&self) -> impl Iterator<Item = &FileReport> {
+        self.files.iter().filter(|f| f.problem.as_ref().is_some_and(FileProblem::is_unread))
+    }
+
+    pub fn partially_parsed(&self) -> impl Iterator<Item = &FileReport> {
+        self.files.iter().filter(|f| f.problem == Some(FileProblem::PartiallyParsed))
+    }
+}
+
+/// Scans a directory, a single `.py` file, or a `.whl` / `.zip` / `.tar.gz` archive.
+pub fn scan_path(root: &Path, options: &ScanOptions) -> Result<ScanReport, SourceError> {
+    let files = source::load(root, &options.sources)?;
+    let package = options
+        .package
+        .clone()
+        .unwrap_or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    Ok(scan_sources(files, &package, options))
+}
+
+/// Scans already loaded sources (paths relative to the scan root).
+pub fn scan_sources(files: Vec<SourceFile>, package: &str, options: &ScanOptions) -> ScanReport {
+    let namer = ModuleNamer::new(files.iter().map(|f| f.path.as_str()));
+    let cache = options.cache_dir.as_deref().map(|dir| ScanCache::open(dir, &options.api_index));
+    let progress = progress_bar(options.progress, files.len());
+    let context = Context { api_index: &options.api_index };
+
+    let outcomes: Vec<(FileOutcome, bool)> = files
+        .par_iter()
+        .map_init(new_parser, |parser, file| {
+            let (module, is_init) = namer.module_name(&file.path);
+            let outcome = match &file.contents {
+                Err(problem) => (FileOutcome { problem: Some(problem.clone()), ..Default::default() }, false),
+                Ok(bytes) => {
+                    let key = cache.as_ref().map(|c| c.key(&file.path, &module, package, bytes));
+                    match key.as_ref().and_then(|k| cache.as_ref().and_then(|c| c.get(k))) {
+                        Some(hit) => (hit, true),
+                        None => {
+                            let outcome = scan_file(parser, &file.path, &module, is_init, package, bytes, &context);
+                            if let (Some(cache), Some(key)) = (&cache, key) {
+                                cache.put(key, &outcome);
+                            }
+                            (outcome, false)
+                        }
+                    }
+                }
+            };
+            if let Some(bar) = &progress {
+                bar.inc(1);
+            }
+            outcome
+        })
+        .collect();
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    if let Some(cache) = cache {
+        if let Err(err) = cache.save() {
+            eprintln!("warning: could not save the scan cache: {err}");
+        }
+    }
+
+    let mut report = ScanReport {
+        scanner_version: SCANNER_VERSION.to_owned(),
+        files: Vec::with_capacity(files.len()),
+        findings: Vec::new(),
+        api_index: ApiIndex::new(),
+        cache_hits: outcomes.iter().filter(|(_, hit)| *hit).count(),
+    };
+    let mut exports = Vec::new();
+    for (file, (outcome, _)) in files.iter().zip(outcomes) {
+        report.files.push(FileReport { path: file.path.clone(), findings: outcome.findings.len(), problem: outcome.problem });
+        report.findings.extend(outcome.findings);
+        for api in outcome.apis.apis {
+            report.api_index.insert(api);
+        }
+        exports.extend(outcome.apis.exports);
+    }
+    report.api_index.add_reexports(&exports);
+    report.findings.sort_by(|a, b| (&a.path, a.start, &a.rule).cmp(&(&b.path, b.start, &b.rule)));
+    report
+}
+
+fn new_parser() -> tree_sitter::Parser {
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .expect("the bundled Python grammar matches the tree-sitter version");
+    parser
+}
+
+/// Scans one file's bytes. Never panics on any input: undecodable bytes and syntax errors
+/// become the outcome's `problem`.
+pub fn scan_file(
+    parser: &mut tree_sitter::Parser,
+    path: &str,
+    module: &str,
+    is_package_init: bool,
+    package: &str,
+    bytes: &[u8],
+    context: &Context<'_>,
+) -> FileOutcome {
+    if bytes.contains(&0) {
+        return FileOutcome { problem: Some(FileProblem::Binary), ..Default::default() };
+    }
+    if std::str::from_utf8(bytes).is_err() {
+        return FileOutcome { problem: Some(FileProblem::NotUtf8), ..Default::default() };
+    }
+    let Some(tree) = parser.parse(bytes, None) else {
+        return FileOutcome { problem: Some(FileProblem::Unreadable("the parser gave up".into())), ..Default::default() };
+    };
+    let facts = ModuleFacts::collect(&tree, bytes, path, module);
+    let findings = check_module(&facts, context);
+    let apis = module_apis(&facts, package, is_package_init);
+    FileOutcome { findings, problem: facts.has_syntax_errors.then_some(FileProblem::PartiallyParsed), apis }
+}
+
+/// Scans one in-memory Python source (the fuzzing and unit-test entry point).
+pub fn scan_source(path: &str, source: &[u8], api_index: &ApiIndex) -> FileOutcome {
+    let namer = ModuleNamer::new([path]);
+    let (module, is_init) = namer.module_name(path);
+    let mut parser = new_parser();
+    scan_file(&mut parser, path, &module, is_init, "", source, &Context { api_index })
+}
+
+fn progress_bar(wanted: bool, len: usize) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !wanted || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} scanning {pos}/{len} files [{bar:30}] {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}

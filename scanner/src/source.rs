@@ -1,0 +1,267 @@
+//! Where Python sources come from: a directory tree (respecting .gitignore), a single file,
+//! or a wheel / sdist archive read in memory. Each source is read exactly once.
+
+use std::{
+    collections::HashSet,
+    io::Read,
+    path::{Path, PathBuf},
+};
+
+use crate::finding::FileProblem;
+
+/// One Python file to scan: its path relative to the scan root and its bytes (or why they
+/// could not be had).
+#[derive(Debug)]
+pub struct SourceFile {
+    pub path: String,
+    pub contents: Result<Vec<u8>, FileProblem>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SourceOptions {
+    /// Files larger than this are not read (recorded as too large).
+    pub max_file_size: u64,
+    pub include_tests: bool,
+}
+
+impl Default for SourceOptions {
+    fn default() -> Self {
+        Self { max_file_size: 5 * 1024 * 1024, include_tests: true }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{0}: no such file or directory")]
+    NotFound(PathBuf),
+    #[error("{path}: cannot read archive: {detail}")]
+    Archive { path: PathBuf, detail: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// Directories never worth scanning: VCS data, caches, installed environments.
+const SKIPPED_DIRS: &[&str] = &[
+    ".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".venv", "venv",
+    ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".eggs",
+];
+
+pub fn load(root: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, SourceError> {
+    if !root.exists() {
+        return Err(SourceError::NotFound(root.to_owned()));
+    }
+    let name = root.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let mut files = if root.is_dir() {
+        load_directory(root, options)
+    } else if name.ends_with(".whl") || name.ends_with(".zip") {
+        load_zip(root, options)?
+    } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+        load_tar_gz(root, options)?
+    } else {
+        vec![SourceFile { path: name.to_owned(), contents: read_file(root, options.max_file_size) }]
+    };
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.dedup_by(|a, b| a.path == b.path);
+    Ok(files)
+}
+
+fn is_test_path(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    path.split('/').any(|part| part == "tests" || part == "test")
+        || file.starts_with("test_")
+        || file.ends_with("_test.py")
+        || file == "conftest.py"
+}
+
+fn wanted(path: &str, options: &SourceOptions) -> bool {
+    path.ends_with(".py") && (options.include_tests || !is_test_path(path))
+}
+
+fn load_directory(root: &Path, options: &SourceOptions) -> Vec<SourceFile> {
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(true)
+        .require_git(false)
+        .filter_entry(|entry| {
+            let name = entry.file_name().to_str().unwrap_or("");
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            // A directory holding pyvenv.cfg is a virtualenv, whatever its name.
+            !(is_dir && (SKIPPED_DIRS.contains(&name) || entry.path().join("pyvenv.cfg").exists()))
+        })
+        .build();
+    let mut files = Vec::new();
+    for entry in walker.flatten() {
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(relative) = entry.path().strip_prefix(root) else { continue };
+        let path = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        if wanted(&path, options) {
+            files.push(SourceFile { contents: read_file(entry.path(), options.max_file_size), path });
+        }
+    }
+    files
+}
+
+fn read_file(path: &Path, max_size: u64) -> Result<Vec<u8>, FileProblem> {
+    let file = std::fs::File::open(path).map_err(|e| FileProblem::Unreadable(e.to_string()))?;
+    let size = file.metadata().map_err(|e| FileProblem::Unreadable(e.to_string()))?.len();
+    if size > max_size {
+        return Err(FileProblem::TooLarge(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    // `take` guards against files that grow while we read them.
+    file.take(max_size + 1).read_to_end(&mut bytes).map_err(|e| FileProblem::Unreadable(e.to_string()))?;
+    if bytes.len() as u64 > max_size {
+        return Err(FileProblem::TooLarge(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+fn read_entry(reader: &mut impl Read, size: u64, max_size: u64) -> Result<Vec<u8>, FileProblem> {
+    if size > max_size {
+        return Err(FileProblem::TooLarge(size));
+    }
+    let mut bytes = Vec::with_capacity(size.min(max_size) as usize);
+    reader.take(max_size + 1).read_to_end(&mut bytes).map_err(|e| FileProblem::Unreadable(e.to_string()))?;
+    if bytes.len() as u64 > max_size {
+        return Err(FileProblem::TooLarge(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// Archive member names are untrusted: keep only plain relative paths.
+fn safe_member_path(name: &str) -> Option<String> {
+    let parts: Vec<&str> = name.split(['/', '\\']).filter(|p| !p.is_empty() && *p != ".").collect();
+    if parts.is_empty() || parts.iter().any(|p| *p == "..") || name.starts_with('/') {
+        return None;
+    }
+    Some(parts.join("/"))
+}
+
+fn load_zip(path: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, SourceError> {
+    let archive_err = |e: zip::result::ZipError| SourceError::Archive { path: path.to_owned(), detail: e.to_string() };
+    let file = std::fs::File::open(path).map_err(|source| SourceError::Io { path: path.to_owned(), source })?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(archive_err)?;
+    let mut files = Vec::new();
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(archive_err)?;
+        if !entry.is_file() {
+            continue;
+        }
+        let Some(member) = safe_member_path(entry.name()) else { continue };
+        if !wanted(&member, options) {
+            continue;
+        }
+        let size = entry.size();
+        let contents = read_entry(&mut entry, size, options.max_file_size);
+        files.push(SourceFile { path: member, contents });
+    }
+    Ok(files)
+}
+
+fn load_tar_gz(path: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, SourceError> {
+    let archive_err = |e: std::io::Error| SourceError::Archive { path: path.to_owned(), detail: e.to_string() };
+    let file = std::fs::File::open(path).map_err(|source| SourceError::Io { path: path.to_owned(), source })?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+    let mut files = Vec::new();
+    for entry in archive.entries().map_err(archive_err)? {
+        let mut entry = entry.map_err(archive_err)?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = entry.path().map_err(archive_err)?.to_string_lossy().into_owned();
+        let Some(member) = safe_member_path(&name) else { continue };
+        // An sdist wraps everything in `name-version/`; paths are relative to that.
+        let member = match member.split_once('/') {
+            Some((_, rest)) => rest.to_owned(),
+            None => member,
+        };
+        if !wanted(&member, options) {
+            continue;
+        }
+        let size = entry.header().size().unwrap_or(u64::MAX);
+        let contents = read_entry(&mut entry, size, options.max_file_size);
+        files.push(SourceFile { path: member, contents });
+    }
+    Ok(files)
+}
+
+/// Dotted module names for relative paths: a directory is part of the name only while it
+/// (and every directory below it on the way to the file) holds an `__init__.py`.
+pub struct ModuleNamer {
+    packages: HashSet<String>,
+}
+
+impl ModuleNamer {
+    pub fn new<'a>(paths: impl IntoIterator<Item = &'a str>) -> Self {
+        let packages = paths
+            .into_iter()
+            .filter_map(|p| p.strip_suffix("/__init__.py"))
+            .map(str::to_owned)
+            .collect();
+        Self { packages }
+    }
+
+    /// `("crum", false)` for `src/crum/__init__.py`; the bool says whether it is a package's
+    /// `__init__`.
+    pub fn module_name(&self, path: &str) -> (String, bool) {
+        let without_ext = path.strip_suffix(".py").unwrap_or(path);
+        let mut parts: Vec<&str> = without_ext.split('/').collect();
+        let is_init = parts.last() == Some(&"__init__");
+        if is_init {
+            parts.pop();
+        }
+        // parts = [dirs..., file-or-package]; keep the trailing run of package directories.
+        let mut keep = 1;
+        while keep < parts.len() {
+            let dir = parts[..parts.len() - keep].join("/");
+            if !self.packages.contains(&dir) {
+                break;
+            }
+            keep += 1;
+        }
+        let start = parts.len().saturating_sub(keep);
+        let name = parts[start..].join(".");
+        (if name.is_empty() { "__init__".to_owned() } else { name }, is_init)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_names_follow_packages() {
+        let namer = ModuleNamer::new([
+            "src/crum/__init__.py",
+            "lms/__init__.py",
+            "lms/djangoapps/__init__.py",
+            "lms/djangoapps/courseware/__init__.py",
+            "lms/djangoapps/courseware/views.py",
+            "scripts/tool.py",
+        ]);
+        assert_eq!(namer.module_name("src/crum/__init__.py"), ("crum".to_owned(), true));
+        assert_eq!(namer.module_name("lms/djangoapps/courseware/views.py").0, "lms.djangoapps.courseware.views");
+        assert_eq!(namer.module_name("scripts/tool.py").0, "tool");
+        assert_eq!(namer.module_name("setup.py").0, "setup");
+    }
+
+    #[test]
+    fn archive_paths_cannot_escape() {
+        assert_eq!(safe_member_path("pkg/mod.py").as_deref(), Some("pkg/mod.py"));
+        assert_eq!(safe_member_path("../../etc/passwd"), None);
+        assert_eq!(safe_member_path("/etc/passwd"), None);
+        assert_eq!(safe_member_path("a/./b.py").as_deref(), Some("a/b.py"));
+    }
+
+    #[test]
+    fn test_files_are_recognised() {
+        assert!(is_test_path("pkg/tests/test_x.py"));
+        assert!(is_test_path("pkg/test_x.py"));
+        assert!(is_test_path("conftest.py"));
+        assert!(!is_test_path("pkg/testing_utils.py"));
+    }
+}

@@ -1,0 +1,213 @@
+//! Positive and negative cases for every rule, including each import alias form.
+
+use scanner::{scan_source, ApiIndex, Finding, ThreadLocalApi};
+
+fn scan(src: &str) -> Vec<Finding> {
+    scan_with(src, &ApiIndex::new())
+}
+
+fn scan_with(src: &str, index: &ApiIndex) -> Vec<Finding> {
+    let outcome = scan_source("pkg/mod.py", src.as_bytes(), index);
+    assert_eq!(outcome.problem, None, "fixture must parse cleanly:\n{src}");
+    outcome.findings
+}
+
+/// `(rule, line)` of every finding of `rule`.
+fn hits(src: &str, rule: &str) -> Vec<u32> {
+    scan(src).into_iter().filter(|f| f.rule == rule).map(|f| f.start.line).collect()
+}
+
+#[test]
+fn ut001_every_import_form() {
+    for (src, line) in [
+        ("import threading\nx = threading.local()\n", 2),
+        ("import threading as t\nx = t.local()\n", 2),
+        ("from threading import local as L\nx = L()\n", 2),
+        ("from threading import local\nx = local()\n", 2),
+        ("import _threading_local\nx = _threading_local.local()\n", 2),
+        ("from _threading_local import local\nx = local()\n", 2),
+        ("import threading\nLocal = threading.local\nx = Local()\n", 3),
+        ("def f():\n    import threading\n    return threading.local()\n", 3),
+    ] {
+        assert_eq!(hits(src, "UT001"), [line], "{src}");
+    }
+}
+
+#[test]
+fn ut001_other_locals_do_not_match() {
+    for src in [
+        "from gevent import local\nx = local()\n",
+        "from gevent.local import local\nx = local()\n",
+        "from werkzeug.local import Local\nx = Local()\n",
+        "from asgiref.local import Local\nx = Local()\n",
+        "from .local import local\nx = local()\n",
+        "from . import threading\nx = threading.local()\n",
+        "x = local()\n",
+        "import threadingx\nx = threadingx.local()\n",
+    ] {
+        assert!(hits(src, "UT001").is_empty(), "{src}");
+    }
+}
+
+#[test]
+fn ut001_try_except_fallback_is_conditional() {
+    let src = "try:\n    from greenlet import getcurrent\n    from gevent.local import local\nexcept ImportError:\n    from threading import local\n_l = local()\n";
+    let findings: Vec<Finding> = scan(src).into_iter().filter(|f| f.rule == "UT001").collect();
+    assert_eq!(findings.len(), 1);
+    assert!(findings[0].conditional);
+    let plain = scan("import threading\n_l = threading.local()\n");
+    assert!(!plain[0].conditional);
+}
+
+#[test]
+fn ut002_thread_local_subclasses() {
+    assert_eq!(hits("import threading\nclass _RequestCache(threading.local):\n    pass\n", "UT002"), [2]);
+    assert_eq!(hits("from threading import local as L\nclass C(L):\n    pass\n", "UT002"), [2]);
+    assert_eq!(
+        hits("import threading\nclass A(threading.local):\n    pass\nclass B(A):\n    pass\n", "UT002"),
+        [2, 4],
+        "a subclass of a thread-local class is one too"
+    );
+    assert!(hits("class C(object):\n    pass\n", "UT002").is_empty());
+    assert!(hits("from werkzeug.local import Local\nclass C(Local):\n    pass\n", "UT002").is_empty());
+}
+
+#[test]
+fn ut003_locks() {
+    assert_eq!(hits("import threading\na = threading.Lock()\nb = threading.RLock()\nc = threading.Condition()\n", "UT003"), [2, 3, 4]);
+    assert_eq!(hits("from threading import Semaphore, BoundedSemaphore, Event, Barrier\na = Semaphore(2)\nb = BoundedSemaphore()\nc = Event()\nd = Barrier(2)\n", "UT003"), [2, 3, 4, 5]);
+    assert_eq!(hits("from six.moves import _thread\nl = _thread.allocate_lock()\n", "UT003"), [2]);
+    assert_eq!(hits("import threading\nLock = threading.Lock\nl = Lock()\n", "UT003"), [3]);
+    assert!(hits("import asyncio\nl = asyncio.Lock()\n", "UT003").is_empty());
+    assert!(hits("from multiprocessing import Lock\nl = Lock()\n", "UT003").is_empty());
+}
+
+#[test]
+fn ut004_locks_taken_in_async_code() {
+    let module_lock = "import threading\n_lock = threading.Lock()\nasync def f():\n    with _lock:\n        pass\n";
+    assert_eq!(hits(module_lock, "UT004"), [4]);
+    let attribute_lock = "import threading\nclass A:\n    def __init__(self):\n        self._lock = threading.RLock()\n    async def f(self):\n        self._lock.acquire()\n";
+    assert_eq!(hits(attribute_lock, "UT004"), [6]);
+    let inline = "import threading\nasync def f():\n    with threading.Lock() as l, open('x'):\n        pass\n";
+    assert_eq!(hits(inline, "UT004"), [3]);
+    let sync_def = "import threading\n_lock = threading.Lock()\ndef f():\n    with _lock:\n        pass\n";
+    assert!(hits(sync_def, "UT004").is_empty());
+    let asyncio_lock = "import asyncio\n_lock = asyncio.Lock()\nasync def f():\n    async with _lock:\n        pass\n";
+    assert!(hits(asyncio_lock, "UT004").is_empty());
+    let nested_sync = "import threading\n_lock = threading.Lock()\nasync def f():\n    def g():\n        with _lock:\n            pass\n";
+    assert!(hits(nested_sync, "UT004").is_empty(), "a sync function nested in a coroutine runs wherever it is called");
+}
+
+#[test]
+fn ut005_threads() {
+    assert_eq!(hits("import threading\nthreading.Thread(target=f).start()\n", "UT005"), [2]);
+    assert_eq!(hits("from threading import Timer\nTimer(1, f).start()\n", "UT005"), [2]);
+    assert_eq!(hits("import threading\nclass Worker(threading.Thread):\n    pass\n", "UT005"), [2]);
+    assert!(hits("import threading, contextvars\nctx = contextvars.copy_context()\nthreading.Thread(target=ctx.run, args=(f,)).start()\n", "UT005").is_empty());
+    assert!(hits("from multiprocessing import Process\nProcess(target=f)\n", "UT005").is_empty());
+}
+
+#[test]
+fn ut006_executors() {
+    assert_eq!(hits("async def f(loop):\n    await loop.run_in_executor(None, g, 1)\n", "UT006"), [2]);
+    assert!(hits("import contextvars\nasync def f(loop):\n    await loop.run_in_executor(None, contextvars.copy_context().run, g)\n", "UT006").is_empty());
+    assert!(hits("async def f(loop, ctx):\n    await loop.run_in_executor(None, ctx.run, g)\n", "UT006").is_empty());
+    assert!(hits("import functools\nasync def f(loop, ctx):\n    await loop.run_in_executor(None, functools.partial(ctx.run, g))\n", "UT006").is_empty());
+    let pool = "from concurrent.futures import ThreadPoolExecutor\ndef f():\n    with ThreadPoolExecutor(4) as pool:\n        pool.submit(g)\n        pool.map(g, [1])\n";
+    assert_eq!(hits(pool, "UT006"), [4, 5]);
+    let assigned = "import concurrent.futures\nPOOL = concurrent.futures.ThreadPoolExecutor()\ndef f():\n    POOL.submit(g)\n";
+    assert_eq!(hits(assigned, "UT006"), [4]);
+    assert!(hits("def f(session):\n    session.submit(g)\n", "UT006").is_empty(), "submit on anything else");
+}
+
+#[test]
+fn ut007_tasks_in_context_var_modules() {
+    let src = "import asyncio\nfrom contextvars import ContextVar\nv = ContextVar('v')\nasync def f(loop):\n    await asyncio.gather(a(), b())\n    asyncio.create_task(a())\n    loop.create_task(a())\n";
+    assert_eq!(hits(src, "UT007"), [5, 6, 7]);
+    assert!(hits("import asyncio\nasync def f():\n    await asyncio.gather(a())\n", "UT007").is_empty());
+}
+
+#[test]
+fn ut008_sync_to_async() {
+    assert_eq!(hits("from asgiref.sync import sync_to_async as s2a\nh = s2a(f, thread_sensitive=False)\n", "UT008"), [2]);
+    assert!(hits("from asgiref.sync import sync_to_async\nh = sync_to_async(f)\n", "UT008").is_empty());
+    let consumer = "from asgiref.sync import sync_to_async\nfrom channels.generic.websocket import AsyncWebsocketConsumer\nclass Chat(AsyncWebsocketConsumer):\n    async def receive(self, text_data):\n        await sync_to_async(save)(text_data)\n    @sync_to_async\n    def load(self):\n        pass\n";
+    assert_eq!(hits(consumer, "UT008"), [5, 6]);
+}
+
+#[test]
+fn ut009_async_to_sync_in_coroutines() {
+    let src = "from asgiref.sync import async_to_sync\nasync def f(layer):\n    async_to_sync(layer.group_send)('g', {})\ndef g(layer):\n    async_to_sync(layer.group_send)('g', {})\n";
+    assert_eq!(hits(src, "UT009"), [3]);
+}
+
+#[test]
+fn ut010_module_globals_mutated_at_request_time() {
+    let src = "_CACHE = {}\n_SEEN = []\nNAMES = set()\n_count = 0\ndef get(k):\n    _CACHE[k] = 1\n    _SEEN.append(k)\ndef bump():\n    global _count\n    _count += 1\n";
+    let findings: Vec<Finding> = scan(src).into_iter().filter(|f| f.rule == "UT010").collect();
+    let lines: Vec<u32> = findings.iter().map(|f| f.start.line).collect();
+    assert_eq!(lines, [1, 2, 4], "one finding per global, at its definition");
+    assert!(findings[0].message.contains("`get`"), "{}", findings[0].message);
+    assert!(hits("_CACHE = {}\n_CACHE['a'] = 1\n", "UT010").is_empty(), "import-time setup is fine");
+    assert!(hits("_CACHE = {}\ndef f():\n    _CACHE = {}\n    _CACHE['a'] = 1\n", "UT010").is_empty(), "a local shadows the global");
+    assert!(hits("_CACHE = {}\ndef f(_CACHE):\n    _CACHE['a'] = 1\n", "UT010").is_empty(), "a parameter shadows the global");
+    assert!(hits("NAMES = ('a',)\ndef f():\n    NAMES.append(1)\n", "UT010").is_empty(), "only mutable containers count for in-place changes");
+}
+
+#[test]
+fn ut011_thread_local_api_calls() {
+    let mut index = ApiIndex::new();
+    index.insert(ThreadLocalApi {
+        qualname: "crum.get_current_request".into(),
+        holder: "crum._thread_locals".into(),
+        package: "django-crum".into(),
+        path: "crum/__init__.py".into(),
+        line: 20,
+    });
+    let src = "from crum import get_current_request\nimport crum as c\ndef f():\n    get_current_request()\n    c.get_current_request()\n    c.get_current_user()\n";
+    let lines: Vec<u32> = scan_with(src, &index).into_iter().filter(|f| f.rule == "UT011").map(|f| f.start.line).collect();
+    assert_eq!(lines, [4, 5]);
+    assert!(scan("from crum import get_current_request\nget_current_request()\n").iter().all(|f| f.rule != "UT011"));
+}
+
+#[test]
+fn ut012_unused_threading_imports() {
+    assert_eq!(hits("import threading\nx = 1\n", "UT012"), [1]);
+    assert_eq!(hits("import threading as t\nfrom threading import Lock\nx = 1\n", "UT012"), [1, 2]);
+    assert!(hits("import threading\nx = threading.get_ident()\n", "UT012").is_empty());
+    assert!(hits("from threading import Lock\nclass A:\n    lock = Lock\n", "UT012").is_empty());
+}
+
+#[test]
+fn ut100_context_vars() {
+    assert_eq!(hits("from contextvars import ContextVar\nv = ContextVar('v')\n", "UT100"), [2]);
+    assert_eq!(hits("from asgiref.local import Local\nv = Local()\n", "UT100"), [2]);
+}
+
+#[test]
+fn modern_syntax_parses() {
+    let src = "type Alias = list[int]\nclass Box[T]:\n    def get[U](self, x: U) -> T: ...\ndef f(cmd):\n    match cmd:\n        case {'a': 1}:\n            pass\n        case [x, *rest]:\n            pass\n";
+    let outcome = scan_source("m.py", src.as_bytes(), &ApiIndex::new());
+    assert_eq!(outcome.problem, None);
+}
+
+#[test]
+fn syntax_errors_still_yield_findings() {
+    let src = "import threading\n_l = threading.local()\ndef broken(:\n    pass\n_m = threading.local()\n";
+    let outcome = scan_source("m.py", src.as_bytes(), &ApiIndex::new());
+    assert_eq!(outcome.problem, Some(scanner::FileProblem::PartiallyParsed));
+    let lines: Vec<u32> = outcome.findings.iter().filter(|f| f.rule == "UT001").map(|f| f.start.line).collect();
+    assert!(lines.contains(&2), "{lines:?}");
+}
+
+#[test]
+fn hostile_input_never_panics() {
+    let deep = format!("x = {}1{}\n", "(".repeat(10_000), ")".repeat(10_000));
+    scan_source("deep.py", deep.as_bytes(), &ApiIndex::new());
+    let deep_calls = format!("import threading\nx = {}threading.local(){}\n", "f(".repeat(5_000), ")".repeat(5_000));
+    let outcome = scan_source("calls.py", deep_calls.as_bytes(), &ApiIndex::new());
+    assert_eq!(outcome.findings.iter().filter(|f| f.rule == "UT001").count(), 1);
+    assert_eq!(scan_source("bin.py", b"\x00\x01\x02", &ApiIndex::new()).problem, Some(scanner::FileProblem::Binary));
+    assert_eq!(scan_source("latin.py", b"x = '\xe9'\n", &ApiIndex::new()).problem, Some(scanner::FileProblem::NotUtf8));
+    scan_source("empty.py", b"", &ApiIndex::new());
+}
