@@ -1,0 +1,252 @@
+//! Excerpts reproducing the places the Open edX epic found by hand, scanned as real
+//! packages: exact findings, the thread-local API index, cross-package use (UT011), the
+//! golden output of the whole tree, SARIF validity, fingerprint stability, archives, cache.
+
+use std::path::{Path, PathBuf};
+
+use scanner::{output, scan_path, ApiIndex, Finding, ScanOptions, ScanReport};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/epic")
+}
+
+fn scan(dir: &Path, package: &str, index: ApiIndex) -> ScanReport {
+    let options = ScanOptions { package: Some(package.into()), api_index: index, ..Default::default() };
+    scan_path(dir, &options).unwrap()
+}
+
+fn summary(findings: &[Finding]) -> Vec<(String, String, u32, String)> {
+    findings.iter().map(|f| (f.rule.clone(), f.path.clone(), f.start.line, f.symbol.clone())).collect()
+}
+
+fn row(rule: &str, path: &str, line: u32, symbol: &str) -> (String, String, u32, String) {
+    (rule.into(), path.into(), line, symbol.into())
+}
+
+#[test]
+fn crum_module_global_thread_local_with_accessors() {
+    let report = scan(&fixtures().join("crum"), "django-crum", ApiIndex::new());
+    assert_eq!(summary(&report.findings), [row("UT001", "__init__.py", 4, "__init__")]);
+    // Scanned as a directory of its own, the package's __init__ has no package name; scanned
+    // from above it is `crum`.
+    let report = scan(&fixtures(), "epic", ApiIndex::new());
+    let crum: Vec<_> = report.findings.iter().filter(|f| f.path.starts_with("crum/")).collect();
+    assert_eq!(crum.len(), 1);
+    assert_eq!(crum[0].symbol, "crum");
+    let apis: Vec<&str> = report.api_index.apis.keys().map(String::as_str).filter(|k| k.starts_with("crum.")).collect();
+    assert_eq!(apis, ["crum.CurrentRequestUserMiddleware", "crum.get_current_request", "crum.get_current_user"]);
+    assert_eq!(report.api_index.get("crum.get_current_user").unwrap().holder, "crum._thread_locals");
+}
+
+#[test]
+fn request_cache_class_and_its_reexports() {
+    let report = scan(&fixtures(), "epic", ApiIndex::new());
+    let found: Vec<_> = summary(&report.findings).into_iter().filter(|r| r.1.starts_with("edx_django_utils/")).collect();
+    assert_eq!(found, [row("UT002", "edx_django_utils/cache/utils.py", 6, "edx_django_utils.cache.utils")]);
+    for api in [
+        "edx_django_utils.cache.utils.RequestCache",
+        "edx_django_utils.cache.utils.TieredCache",
+        "edx_django_utils.cache.RequestCache",
+        "edx_django_utils.cache.TieredCache",
+    ] {
+        let entry = report.api_index.get(api).unwrap_or_else(|| panic!("{api} missing from the index"));
+        assert_eq!(entry.holder, "edx_django_utils.cache.utils.REQUEST_CACHE");
+    }
+    assert!(report.api_index.get("edx_django_utils.cache.utils._RequestCache").is_none(), "private names stay private");
+}
+
+#[test]
+fn mixin_attribute_holding_a_thread_local() {
+    let report = scan(&fixtures(), "epic", ApiIndex::new());
+    let found: Vec<_> = summary(&report.findings).into_iter().filter(|r| r.1.starts_with("xblock_mixin/")).collect();
+    assert_eq!(found, [row("UT001", "xblock_mixin/runtime.py", 6, "runtime.ThreadCacheMixin")]);
+    assert_eq!(report.api_index.get("runtime.ThreadCacheMixin").unwrap().holder, "runtime.ThreadCacheMixin.thread_cache");
+}
+
+#[test]
+fn module_dict_mutated_and_rlock_in_an_aggregator() {
+    let report = scan(&fixtures(), "epic", ApiIndex::new());
+    let found: Vec<_> = summary(&report.findings).into_iter().filter(|r| r.1.starts_with("eventtracking/")).collect();
+    assert_eq!(
+        found,
+        [
+            row("UT010", "eventtracking/aggregator.py", 4, "aggregator"),
+            row("UT003", "eventtracking/aggregator.py", 13, "aggregator.EventAggregator.__init__"),
+            row("UT004", "eventtracking/aggregator.py", 21, "aggregator.EventAggregator.flush"),
+        ]
+    );
+    let ut010 = report.findings.iter().find(|f| f.rule == "UT010").unwrap();
+    assert!(ut010.message.contains("`register`"), "{}", ut010.message);
+}
+
+#[test]
+fn platform_calls_into_thread_local_apis_of_its_dependencies() {
+    let deps = scan(&fixtures(), "epic", ApiIndex::new()).api_index;
+    let platform = scan(&fixtures().join("platform"), "openedx-platform", deps.clone());
+    assert_eq!(
+        summary(&platform.findings),
+        [row("UT011", "lms/views.py", 8, "views.course_home"), row("UT011", "lms/views.py", 9, "views.course_home")]
+    );
+    assert!(platform.findings[0].message.contains("crum._thread_locals"));
+    // The index is a JSON input/output of the scan.
+    assert_eq!(ApiIndex::from_json(&deps.to_json()).unwrap(), deps);
+    assert!(ApiIndex::from_json("{\"version\": 99, \"apis\": {}}").is_err());
+    assert!(ApiIndex::from_json("not json").is_err());
+}
+
+/// The whole tree's findings as JSON Lines, compared with the committed golden file.
+/// Regenerate with `UPDATE_GOLDEN=1 cargo test -p scanner --test epic`.
+#[test]
+fn golden_output_of_the_fixture_tree() {
+    let report = scan(&fixtures(), "epic", ApiIndex::new());
+    let actual = output::json_lines(&report);
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/epic.jsonl");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+        std::fs::write(&golden, &actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&golden).expect("golden file (UPDATE_GOLDEN=1 to create)");
+    assert_eq!(actual, expected);
+    // Deterministic: a second scan gives the same bytes.
+    assert_eq!(output::json_lines(&scan(&fixtures(), "epic", ApiIndex::new())), actual);
+}
+
+#[test]
+fn sarif_output_validates_against_the_official_schema() {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json");
+    let schema_text = std::fs::read_to_string(&schema_path)
+        .unwrap_or_else(|_| panic!("{} is missing: run scripts/setup.sh (npm install)", schema_path.display()));
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ok.py"), "import threading\n_l = threading.local()\n").unwrap();
+    std::fs::write(dir.path().join("broken file.py"), "import threading\ndef f(:\n").unwrap();
+    std::fs::write(dir.path().join("latin1.py"), b"x = '\xe9'\n").unwrap();
+    let report = scan(dir.path(), "t", ApiIndex::new());
+    let sarif = output::sarif(&report);
+    let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| format!("{e} at {}", e.instance_path)).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["partialFingerprints"]["unthread/v1"], report.findings[0].fingerprint.as_str());
+    assert!(sarif["runs"][0]["tool"]["driver"]["rules"][0]["help"]["markdown"].as_str().unwrap().contains("## Fix"));
+    let notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"].as_array().unwrap();
+    assert_eq!(notes.len(), 2, "one partly parsed file, one unreadable file");
+    assert!(notes.iter().any(|n| n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "broken%20file.py"));
+    // A broken document is rejected, so the check can fail.
+    let mut broken = sarif.clone();
+    broken["runs"][0]["results"][0]["level"] = "catastrophic".into();
+    assert!(!validator.is_valid(&broken));
+}
+
+fn fingerprints_of(src: &str) -> Vec<String> {
+    scanner::scan_source("pkg/mod.py", src.as_bytes(), &ApiIndex::new()).findings.into_iter().map(|f| f.fingerprint).collect()
+}
+
+#[test]
+fn fingerprints_survive_unrelated_edits() {
+    let original = "import threading\n\n_lock = threading.Lock()\n\ndef a():\n    x = threading.local()\n    y = threading.local()\n    return x, y\n\ndef b():\n    return 1\n";
+    let base = fingerprints_of(original);
+    assert_eq!(base.len(), 3);
+    let inserted_above = format!("# a new header comment\nimport os\n\n{original}");
+    assert_eq!(fingerprints_of(&inserted_above), base);
+    let reformatted = original.replace("_lock = threading.Lock()", "_lock = threading.Lock(\n)  # guarded").replace("x = threading.local()", "x = threading.local(  )");
+    assert_eq!(fingerprints_of(&reformatted), base);
+    let unrelated = original.replace("return 1", "return 2 + 2");
+    assert_eq!(fingerprints_of(&unrelated), base);
+    // Two identical statements in one function keep distinct, ordered identities.
+    let same_twice = "import threading\ndef a():\n    x = threading.local()\n    x = threading.local()\n";
+    let twice = fingerprints_of(same_twice);
+    assert_ne!(twice[0], twice[1]);
+    // Moving the finding to another function changes its identity.
+    let moved = original.replace("def a():", "def c():");
+    assert_ne!(fingerprints_of(&moved)[1], base[1]);
+}
+
+#[test]
+fn archives_are_read_in_memory() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let sources = [("crum/__init__.py", std::fs::read(fixtures().join("crum/__init__.py")).unwrap())];
+
+    let wheel = dir.path().join("django_crum-0.7.9-py2.py3-none-any.whl");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&wheel).unwrap());
+    for (name, bytes) in &sources {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.start_file("../../evil.py", zip::write::SimpleFileOptions::default()).unwrap();
+    zip.write_all(b"import threading\nthreading.local()\n").unwrap();
+    zip.finish().unwrap();
+
+    let sdist = dir.path().join("django-crum-0.7.9.tar.gz");
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(std::fs::File::create(&sdist).unwrap(), flate2::Compression::fast()));
+    for (name, bytes) in &sources {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, format!("django-crum-0.7.9/{name}"), bytes.as_slice()).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
+
+    for archive in [&wheel, &sdist] {
+        let report = scan(archive, "django-crum", ApiIndex::new());
+        assert_eq!(summary(&report.findings), [row("UT001", "crum/__init__.py", 4, "crum")], "{}", archive.display());
+        assert!(report.api_index.get("crum.get_current_request").is_some());
+    }
+    assert!(scan_path(&dir.path().join("missing.whl"), &ScanOptions::default()).is_err());
+    std::fs::write(dir.path().join("bad.whl"), b"not a zip").unwrap();
+    let err = scan_path(&dir.path().join("bad.whl"), &ScanOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("cannot read archive"), "{err}");
+}
+
+#[test]
+fn walking_respects_gitignore_limits_and_test_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for (path, body) in [
+        ("app/core.py", "import threading\nL = threading.local()\n"),
+        ("app/tests/test_core.py", "import threading\nL = threading.local()\n"),
+        ("build/gen.py", "import threading\nL = threading.local()\n"),
+        ("node_modules/x/y.py", "import threading\nL = threading.local()\n"),
+        ("env/lib/z.py", "import threading\nL = threading.local()\n"),
+        ("app/huge.py", &format!("import threading\nL = threading.local()\n{}", "#\n".repeat(4096))),
+    ] {
+        std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+        std::fs::write(root.join(path), body).unwrap();
+    }
+    std::fs::write(root.join(".gitignore"), "build/\n").unwrap();
+    std::fs::write(root.join("env/pyvenv.cfg"), "home = /usr\n").unwrap();
+    let mut options = ScanOptions::default();
+    options.sources.max_file_size = 4096;
+    let report = scan_path(root, &options).unwrap();
+    let paths: Vec<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["app/core.py", "app/huge.py", "app/tests/test_core.py"]);
+    assert!(matches!(report.files[1].problem, Some(scanner::FileProblem::TooLarge(_))));
+    assert_eq!(report.files_failed().count(), 1);
+    options.sources.include_tests = false;
+    let report = scan_path(root, &options).unwrap();
+    assert!(report.files.iter().all(|f| !f.path.contains("tests/")));
+}
+
+#[test]
+fn cache_reuses_unchanged_files_only() {
+    let cache = tempfile::tempdir().unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    std::fs::write(tree.path().join("a.py"), "import threading\nA = threading.local()\n").unwrap();
+    std::fs::write(tree.path().join("b.py"), "import threading\nB = threading.Lock()\n").unwrap();
+    let options = ScanOptions { cache_dir: Some(cache.path().to_owned()), ..Default::default() };
+    let cold = scan_path(tree.path(), &options).unwrap();
+    assert_eq!(cold.cache_hits, 0);
+    let warm = scan_path(tree.path(), &options).unwrap();
+    assert_eq!(warm.cache_hits, 2);
+    assert_eq!(warm.findings, cold.findings);
+    std::fs::write(tree.path().join("b.py"), "B = 1\n").unwrap();
+    let changed = scan_path(tree.path(), &options).unwrap();
+    assert_eq!(changed.cache_hits, 1);
+    assert_eq!(changed.findings.len(), 1, "the changed file was rescanned");
+    // A corrupt cache is ignored, not trusted.
+    std::fs::write(cache.path().join("unthread-scan-cache.json"), "{garbage").unwrap();
+    assert_eq!(scan_path(tree.path(), &options).unwrap().findings, changed.findings);
+}
