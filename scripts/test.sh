@@ -18,7 +18,8 @@ trap report EXIT
 
 stage "setup" bash scripts/setup.sh
 stage "sqlx metadata is current" bash scripts/sqlx-prepare.sh --check
+# Also builds target/debug/unthread (the server's integration tests need it), which the
+# end-to-end suite runs.
 stage "cargo test" cargo test --workspace --locked
 stage "browser bundle" bash scripts/build-site.sh
-stage "server binary" cargo build --locked -p unthread-server
 stage "end-to-end (chromium)" bash -c 'cd end2end && UNTHREAD_BIN=../target/debug/unthread npm test'

@@ -135,7 +135,7 @@ fn read_entry(reader: &mut impl Read, size: u64, max_size: u64) -> Result<Vec<u8
 /// Archive member names are untrusted: keep only plain relative paths.
 fn safe_member_path(name: &str) -> Option<String> {
     let parts: Vec<&str> = name.split(['/', '\\']).filter(|p| !p.is_empty() && *p != ".").collect();
-    if parts.is_empty() || parts.iter().any(|p| *p == "..") || name.starts_with('/') {
+    if parts.is_empty() || parts.contains(&"..") || name.starts_with('/') {
         return None;
     }
     Some(parts.join("/"))

@@ -80,7 +80,7 @@ impl PgBinaries {
                     Some((major, e.path().join("bin")))
                 })
                 .collect();
-            versions.sort_by(|a, b| b.0.cmp(&a.0));
+            versions.sort_by_key(|(major, _)| std::cmp::Reverse(*major));
             candidates.extend(versions.into_iter().map(|(_, dir)| dir));
         }
         candidates
