@@ -20,24 +20,25 @@ fetch() {
   local pin=$1 name=${1%%==*}
   local marker="$cache/.done-$pin"
   [ -e "$marker" ] && return 0
-  if pip download --quiet --no-deps --no-build-isolation --disable-pip-version-check \
+  # A wheel when there is one; otherwise the sdist straight from PyPI's JSON API (pip would
+  # try to build the sdist's metadata, which fails for packages needing C headers).
+  if pip download --quiet --no-deps --disable-pip-version-check \
        --python-version 3.12 --only-binary=:all: -d "$cache/$pin" "$pin" >/dev/null 2>&1 \
-     || pip download --quiet --no-deps --no-build-isolation --disable-pip-version-check \
-       --no-binary=:all: -d "$cache/$pin" "$pin" >/dev/null 2>&1; then
+     || python3 "$here/fetch_sdist.py" "$pin" "$cache/$pin" >/dev/null 2>&1; then
     touch "$marker"
   else
     echo "skipped: $pin (not downloadable)" >&2
   fi
 }
 export -f fetch
-export cache
+export cache here
 xargs -P 6 -I{} bash -c 'fetch "$@"' _ {} <<<"$pins"
 
 # Unpack only the Python sources, each distribution into its own directory.
 for dir in "$cache"/*==*/; do
   pin=$(basename "$dir")
   dest="$corpus/$pin"
-  [ -d "$dest" ] && continue
+  [ -e "$dest/.unpacked" ] && continue
   mkdir -p "$dest"
   for archive in "$dir"*; do
     case "$archive" in
@@ -45,6 +46,7 @@ for dir in "$cache"/*==*/; do
       *.tar.gz|*.tgz) tar xzf "$archive" -C "$dest" --wildcards '*.py' 2>/dev/null || true ;;
     esac
   done
+  touch "$dest/.unpacked"
 done
 files=$(find "$corpus" -name '*.py' | wc -l)
 lines=$(find "$corpus" -name '*.py' -print0 | xargs -0 cat | wc -l)

@@ -117,7 +117,8 @@ impl ApiIndex {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModuleApis {
     pub apis: Vec<ThreadLocalApi>,
-    /// (`module.local_name`, absolute imported name) for every import of the module.
+    /// (`package.local_name`, absolute imported name) for every import of a package's
+    /// `__init__.py`: the names it re-exports.
     pub exports: Vec<(String, String)>,
 }
 
@@ -129,9 +130,12 @@ pub fn module_apis(facts: &ModuleFacts<'_>, package: &str, is_package_init: bool
     } else {
         facts.module.rsplit_once('.').map(|(p, _)| p.to_owned()).unwrap_or_default()
     };
-    for import in &facts.import_sites {
-        if let Some(absolute) = absolute_name(&import.qualname, &base_package) {
-            result.exports.push((format!("{}.{}", facts.module, import.local), absolute));
+    // Packages re-export their API from `__init__.py`; that is where callers import it from.
+    if is_package_init {
+        for import in &facts.import_sites {
+            if let Some(absolute) = absolute_name(&import.qualname, &base_package) {
+                result.exports.push((format!("{}.{}", facts.module, import.local), absolute));
+            }
         }
     }
 
@@ -159,7 +163,7 @@ pub fn module_apis(facts: &ModuleFacts<'_>, package: &str, is_package_init: bool
     for (scope, node) in facts.functions.iter().chain(facts.class_scopes.iter()) {
         let parent = facts.scopes[*scope].parent;
         if parent.is_some_and(|p| facts.scopes[p].kind == ScopeKind::Module) {
-            if let Some(name) = node.child_by_field_name("name") {
+            if let Some(name) = node.child_by_field_id(crate::analysis::fields::name()) {
                 definitions.push((facts.text(name), *node));
             }
         }
@@ -173,7 +177,7 @@ pub fn module_apis(facts: &ModuleFacts<'_>, package: &str, is_package_init: bool
     for (scope, node) in &facts.class_scopes {
         for a in facts.attribute_assignments.iter().filter(|a| a.site.scope == *scope) {
             if a.value.kind() == "call" && facts.call_to(a.value, THREAD_LOCAL).is_some() {
-                if let Some(name) = node.child_by_field_name("name").map(|n| facts.text(n)) {
+                if let Some(name) = node.child_by_field_id(crate::analysis::fields::name()).map(|n| facts.text(n)) {
                     let holder = format!("{}.{}", facts.scopes[*scope].qualname, a.attr);
                     backed.entry(name).or_insert((holder, *node));
                 }
@@ -186,9 +190,13 @@ pub fn module_apis(facts: &ModuleFacts<'_>, package: &str, is_package_init: bool
             if backed.contains_key(name) {
                 continue;
             }
-            let reached = referenced_names(*node, facts.src).into_iter().find_map(|used| {
-                holders.get(used).cloned().or_else(|| backed.get(used).map(|(h, _)| h.clone()))
-            });
+            // Holders in name order, then APIs in name order: the same holder every run.
+            let used = referenced_names(*node, facts.src);
+            let reached = holders
+                .iter()
+                .find(|(name, _)| used.contains(name.as_str()))
+                .map(|(_, holder)| holder.clone())
+                .or_else(|| backed.iter().find(|(name, _)| used.contains(**name)).map(|(_, (h, _))| h.clone()));
             if let Some(holder) = reached {
                 backed.insert(name, (holder, *node));
             }

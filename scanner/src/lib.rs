@@ -11,6 +11,7 @@ pub mod api_index;
 pub mod cache;
 pub mod finding;
 pub mod output;
+pub mod prefilter;
 pub mod rules;
 pub mod scan;
 pub mod source;

@@ -11,6 +11,7 @@ use crate::{
     api_index::{module_apis, ApiIndex, ModuleApis},
     cache::ScanCache,
     finding::{FileProblem, Finding},
+    prefilter::Prefilter,
     rules::{check_module, Context},
     source::{self, ModuleNamer, SourceError, SourceFile, SourceOptions},
 };
@@ -29,6 +30,9 @@ pub struct ScanOptions {
     pub cache_dir: Option<std::path::PathBuf>,
     /// Show a progress bar (only when stderr is a terminal).
     pub progress: bool,
+    /// Parse every file, even those the text prefilter proves cannot have findings (for
+    /// checking the prefilter; results are the same, only slower).
+    pub no_prefilter: bool,
 }
 
 /// What scanning one file produced.
@@ -37,6 +41,9 @@ pub struct FileOutcome {
     pub findings: Vec<Finding>,
     pub problem: Option<FileProblem>,
     pub apis: ModuleApis,
+    /// Not parsed: the prefilter proved the file has no findings.
+    #[serde(default)]
+    pub prefiltered: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,8 +96,9 @@ pub fn scan_sources(files: Vec<SourceFile>, package: &str, options: &ScanOptions
     let cache = options.cache_dir.as_deref().map(|dir| ScanCache::open(dir, &options.api_index));
     let progress = progress_bar(options.progress, files.len());
     let context = Context { api_index: &options.api_index };
+    let prefilter = (!options.no_prefilter).then(|| Prefilter::new(&options.api_index));
 
-    let outcomes: Vec<(FileOutcome, bool)> = files
+    let mut outcomes: Vec<(FileOutcome, bool)> = files
         .par_iter()
         .map_init(new_parser, |parser, file| {
             let (module, is_init) = namer.module_name(&file.path);
@@ -101,7 +109,13 @@ pub fn scan_sources(files: Vec<SourceFile>, package: &str, options: &ScanOptions
                     match key.as_ref().and_then(|k| cache.as_ref().and_then(|c| c.get(k))) {
                         Some(hit) => (hit, true),
                         None => {
-                            let outcome = scan_file(parser, &file.path, &module, is_init, package, bytes, &context);
+                            let skip = undecodable(bytes).is_none()
+                                && prefilter.as_ref().is_some_and(|p| !p.may_have_findings(bytes));
+                            let outcome = if skip {
+                                FileOutcome { prefiltered: true, ..Default::default() }
+                            } else {
+                                scan_file(parser, &file.path, &module, is_init, package, bytes, &context)
+                            };
                             if let (Some(cache), Some(key)) = (&cache, key) {
                                 cache.put(key, &outcome);
                             }
@@ -119,6 +133,7 @@ pub fn scan_sources(files: Vec<SourceFile>, package: &str, options: &ScanOptions
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
+    parse_reexporting_files(&files, &mut outcomes, &namer, package, &context);
     if let Some(cache) = cache {
         if let Err(err) = cache.save() {
             eprintln!("warning: could not save the scan cache: {err}");
@@ -146,6 +161,64 @@ pub fn scan_sources(files: Vec<SourceFile>, package: &str, options: &ScanOptions
     report
 }
 
+/// The prefilter cannot know which skipped `__init__.py` files re-export this package's
+/// thread-local APIs (`from .utils import RequestCache`): those must name the API, so parse
+/// every skipped `__init__.py` that mentions one, until no new name appears.
+fn parse_reexporting_files(
+    files: &[SourceFile],
+    outcomes: &mut [(FileOutcome, bool)],
+    namer: &ModuleNamer,
+    package: &str,
+    context: &Context<'_>,
+) {
+    let mut searched: std::collections::HashSet<String> = std::collections::HashSet::new();
+    loop {
+        let mut index = ApiIndex::new();
+        let mut exports = Vec::new();
+        for (outcome, _) in outcomes.iter() {
+            for api in &outcome.apis.apis {
+                index.insert(api.clone());
+            }
+            exports.extend(outcome.apis.exports.iter().cloned());
+        }
+        index.add_reexports(&exports);
+        let names: Vec<String> = index
+            .apis
+            .keys()
+            .filter_map(|q| q.rsplit('.').next())
+            .filter(|n| !searched.contains(*n))
+            .map(str::to_owned)
+            .collect();
+        if names.is_empty() {
+            return;
+        }
+        searched.extend(names.iter().cloned());
+        let mentions = aho_corasick::AhoCorasick::new(&names).expect("plain substrings always build");
+        let todo: Vec<usize> = outcomes
+            .iter()
+            .enumerate()
+            .filter(|(i, (outcome, _))| {
+                outcome.prefiltered
+                    && (files[*i].path == "__init__.py" || files[*i].path.ends_with("/__init__.py"))
+                    && files[*i].contents.as_ref().is_ok_and(|bytes| mentions.is_match(bytes))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let parsed: Vec<(usize, FileOutcome)> = todo
+            .into_par_iter()
+            .map_init(new_parser, |parser, i| {
+                let file = &files[i];
+                let (module, is_init) = namer.module_name(&file.path);
+                let bytes = file.contents.as_ref().map(Vec::as_slice).unwrap_or_default();
+                (i, scan_file(parser, &file.path, &module, is_init, package, bytes, context))
+            })
+            .collect();
+        for (i, outcome) in parsed {
+            outcomes[i].0 = outcome;
+        }
+    }
+}
+
 fn new_parser() -> tree_sitter::Parser {
     let mut parser = tree_sitter::Parser::new();
     parser
@@ -165,11 +238,8 @@ pub fn scan_file(
     bytes: &[u8],
     context: &Context<'_>,
 ) -> FileOutcome {
-    if bytes.contains(&0) {
-        return FileOutcome { problem: Some(FileProblem::Binary), ..Default::default() };
-    }
-    if std::str::from_utf8(bytes).is_err() {
-        return FileOutcome { problem: Some(FileProblem::NotUtf8), ..Default::default() };
+    if let Some(problem) = undecodable(bytes) {
+        return FileOutcome { problem: Some(problem), ..Default::default() };
     }
     let Some(tree) = parser.parse(bytes, None) else {
         return FileOutcome { problem: Some(FileProblem::Unreadable("the parser gave up".into())), ..Default::default() };
@@ -177,7 +247,18 @@ pub fn scan_file(
     let facts = ModuleFacts::collect(&tree, bytes, path, module);
     let findings = check_module(&facts, context);
     let apis = module_apis(&facts, package, is_package_init);
-    FileOutcome { findings, problem: facts.has_syntax_errors.then_some(FileProblem::PartiallyParsed), apis }
+    FileOutcome { findings, problem: facts.has_syntax_errors.then_some(FileProblem::PartiallyParsed), apis, prefiltered: false }
+}
+
+/// Why `bytes` cannot be Python source text, if they cannot.
+fn undecodable(bytes: &[u8]) -> Option<FileProblem> {
+    if bytes.contains(&0) {
+        Some(FileProblem::Binary)
+    } else if std::str::from_utf8(bytes).is_err() {
+        Some(FileProblem::NotUtf8)
+    } else {
+        None
+    }
 }
 
 /// Scans one in-memory Python source (the fuzzing and unit-test entry point).

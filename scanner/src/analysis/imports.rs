@@ -43,7 +43,7 @@ impl Imports {
                 "identifier" => break,
                 "attribute" => {
                     let (Some(object), Some(attr)) =
-                        (node.child_by_field_name("object"), node.child_by_field_name("attribute"))
+                        (node.child_by_field_id(crate::analysis::fields::object()), node.child_by_field_id(crate::analysis::fields::attribute()))
                     else {
                         return Vec::new();
                     };

@@ -3,6 +3,7 @@
 //! scopes. The walk uses a tree cursor and explicit stacks, never recursion, so arbitrarily
 //! deep code cannot overflow the stack.
 
+pub mod fields;
 pub mod imports;
 
 use std::collections::{HashMap, HashSet};
@@ -107,8 +108,8 @@ pub struct ModuleFacts<'t> {
     pub attribute_assignments: Vec<AttributeAssignment<'t>>,
     pub mutations: Vec<Mutation<'t>>,
     pub import_sites: Vec<ImportSite<'t>>,
-    /// How often each identifier is used outside import statements.
-    pub identifier_uses: HashMap<&'t str, u32>,
+    /// The module node.
+    pub root: Node<'t>,
     pub has_syntax_errors: bool,
 }
 
@@ -136,7 +137,7 @@ impl<'t> ModuleFacts<'t> {
             attribute_assignments: Vec::new(),
             mutations: Vec::new(),
             import_sites: Vec::new(),
-            identifier_uses: HashMap::new(),
+            root: tree.root_node(),
             has_syntax_errors: tree.root_node().has_error(),
         };
         Walker::new(&mut facts).walk(tree);
@@ -158,7 +159,7 @@ impl<'t> ModuleFacts<'t> {
 
     /// The callee of a `call` node.
     pub fn callee(&self, call: Node<'t>) -> Option<Node<'t>> {
-        call.child_by_field_name("function")
+        call.child_by_field_id(crate::analysis::fields::function())
     }
 
     /// What a call's callee resolves to, if it is one of `wanted`.
@@ -172,13 +173,13 @@ impl<'t> ModuleFacts<'t> {
         if callee.kind() != "attribute" {
             return None;
         }
-        let name = self.text(callee.child_by_field_name("attribute")?);
-        Some((name, callee.child_by_field_name("object")?))
+        let name = self.text(callee.child_by_field_id(crate::analysis::fields::attribute())?);
+        Some((name, callee.child_by_field_id(crate::analysis::fields::object())?))
     }
 
     /// The positional arguments of a call, in order.
     pub fn positional_args(&self, call: Node<'t>) -> Vec<Node<'t>> {
-        let Some(args) = call.child_by_field_name("arguments") else { return Vec::new() };
+        let Some(args) = call.child_by_field_id(crate::analysis::fields::arguments()) else { return Vec::new() };
         let mut cursor = args.walk();
         args.named_children(&mut cursor)
             .filter(|a| !matches!(a.kind(), "keyword_argument" | "comment" | "list_splat" | "dictionary_splat"))
@@ -187,13 +188,53 @@ impl<'t> ModuleFacts<'t> {
 
     /// The value of keyword argument `name`, if the call passes it.
     pub fn keyword_arg(&self, call: Node<'t>, name: &str) -> Option<Node<'t>> {
-        let args = call.child_by_field_name("arguments")?;
+        let args = call.child_by_field_id(crate::analysis::fields::arguments())?;
         let mut cursor = args.walk();
         let found = args.named_children(&mut cursor).find(|a| {
             a.kind() == "keyword_argument"
-                && a.child_by_field_name("name").is_some_and(|n| self.text(n) == name)
+                && a.child_by_field_id(crate::analysis::fields::name()).is_some_and(|n| self.text(n) == name)
         });
-        found.and_then(|a| a.child_by_field_name("value"))
+        found.and_then(|a| a.child_by_field_id(crate::analysis::fields::value()))
+    }
+
+    /// How often each name is used as a variable outside import statements (not counting
+    /// `x.name` attribute names and `f(name=...)` keywords). Walks the whole tree: call it
+    /// only when needed.
+    pub fn identifier_uses(&self) -> HashMap<&'t str, u32> {
+        let table = kind_table();
+        let mut uses = HashMap::new();
+        let mut cursor = self.root.walk();
+        let mut path: Vec<Kind> = Vec::new();
+        let mut depth = 0usize;
+        loop {
+            let node = cursor.node();
+            let kind = table.get(node.kind_id() as usize).map_or(Kind::Other, |k| k.0);
+            path.truncate(depth);
+            let in_import = path.contains(&Kind::Import);
+            if kind == Kind::Identifier && !in_import {
+                let parent = path.last().copied();
+                let field = cursor.field_name();
+                let is_member_name = (field == Some("attribute") && parent == Some(Kind::Attribute))
+                    || (field == Some("name") && parent == Some(Kind::KeywordArgument));
+                if !is_member_name {
+                    *uses.entry(self.text(node)).or_default() += 1;
+                }
+            }
+            path.push(kind);
+            if cursor.goto_first_child() {
+                depth += 1;
+                continue;
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    return uses;
+                }
+                depth -= 1;
+            }
+        }
     }
 
     /// The innermost function around `scope`, if any.
@@ -271,6 +312,63 @@ pub fn statement_text<'s>(statement: Node<'_>, src: &'s [u8]) -> &'s str {
     std::str::from_utf8(&src[statement.start_byte()..end]).unwrap_or("")
 }
 
+/// What the walker does with a node, decided once per grammar symbol instead of comparing
+/// kind names at every node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Other,
+    Identifier,
+    Attribute,
+    KeywordArgument,
+    Call,
+    Decorator,
+    Class,
+    Function,
+    With,
+    Try,
+    Import,
+    Global,
+    Assignment,
+    Delete,
+    For,
+    AsPatternTarget,
+}
+
+/// `(Kind, is a statement)` for every symbol id of the Python grammar.
+fn kind_table() -> &'static [(Kind, bool)] {
+    static TABLE: std::sync::OnceLock<Vec<(Kind, bool)>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let language: tree_sitter::Language = tree_sitter_python::LANGUAGE.into();
+        (0..language.node_kind_count() as u16)
+            .map(|id| {
+                let name = language.node_kind_for_id(id).unwrap_or("");
+                if !language.node_kind_is_named(id) {
+                    return (Kind::Other, false);
+                }
+                let kind = match name {
+                    "identifier" => Kind::Identifier,
+                    "attribute" => Kind::Attribute,
+                    "keyword_argument" => Kind::KeywordArgument,
+                    "call" => Kind::Call,
+                    "decorator" => Kind::Decorator,
+                    "class_definition" => Kind::Class,
+                    "function_definition" => Kind::Function,
+                    "with_statement" => Kind::With,
+                    "try_statement" => Kind::Try,
+                    "import_statement" | "import_from_statement" => Kind::Import,
+                    "global_statement" => Kind::Global,
+                    "assignment" | "augmented_assignment" => Kind::Assignment,
+                    "delete_statement" => Kind::Delete,
+                    "for_statement" | "for_in_clause" => Kind::For,
+                    "as_pattern_target" => Kind::AsPatternTarget,
+                    _ => Kind::Other,
+                };
+                (kind, SIMPLE_STATEMENTS.contains(&name) || COMPOUND_STATEMENTS.contains(&name))
+            })
+            .collect()
+    })
+}
+
 struct Walker<'f, 't> {
     facts: &'f mut ModuleFacts<'t>,
     /// Open scopes with the depth of the node that opened them.
@@ -279,27 +377,26 @@ struct Walker<'f, 't> {
     statements: Vec<(usize, Node<'t>)>,
     /// Depths of enclosing `try` statements (imports inside are fallbacks).
     tries: Vec<usize>,
-    /// Depths of enclosing import statements (their identifiers are not uses).
-    imports: Vec<usize>,
 }
 
 impl<'f, 't> Walker<'f, 't> {
     fn new(facts: &'f mut ModuleFacts<'t>) -> Self {
-        Self { facts, scopes: vec![(0, 0)], statements: Vec::new(), tries: Vec::new(), imports: Vec::new() }
+        Self { facts, scopes: vec![(0, 0)], statements: Vec::new(), tries: Vec::new() }
     }
 
     fn walk(mut self, tree: &'t Tree) {
+        let table = kind_table();
         let mut cursor = tree.walk();
         let mut depth = 0usize;
-        // Kinds of the nodes on the path from the root: Node::parent() costs O(depth).
-        let mut path: Vec<&'static str> = Vec::new();
         loop {
             let node = cursor.node();
-            let field = cursor.field_name();
-            path.truncate(depth);
-            let parent_kind = path.last().copied();
-            path.push(node.kind());
-            self.enter(node, field, parent_kind, depth);
+            let (kind, is_statement) = table.get(node.kind_id() as usize).copied().unwrap_or((Kind::Other, false));
+            if is_statement {
+                self.statements.push((depth, node));
+            }
+            if !matches!(kind, Kind::Other | Kind::Identifier) {
+                self.enter(node, kind, depth);
+            }
             if cursor.goto_first_child() {
                 depth += 1;
                 continue;
@@ -318,10 +415,8 @@ impl<'f, 't> Walker<'f, 't> {
     }
 
     fn leave(&mut self, depth: usize) {
-        for stack in [&mut self.tries, &mut self.imports] {
-            while stack.last().is_some_and(|d| *d >= depth) {
-                stack.pop();
-            }
+        while self.tries.last().is_some_and(|d| *d >= depth) {
+            self.tries.pop();
         }
         while self.statements.last().is_some_and(|(d, _)| *d >= depth) {
             self.statements.pop();
@@ -344,48 +439,40 @@ impl<'f, 't> Walker<'f, 't> {
         text(node, self.facts.src)
     }
 
-    fn enter(&mut self, node: Node<'t>, field: Option<&str>, parent_kind: Option<&str>, depth: usize) {
-        let kind = node.kind();
-        if SIMPLE_STATEMENTS.contains(&kind) || COMPOUND_STATEMENTS.contains(&kind) {
-            self.statements.push((depth, node));
-        }
+    fn enter(&mut self, node: Node<'t>, kind: Kind, depth: usize) {
         match kind {
-            "identifier" => self.identifier(node, field, parent_kind),
-            "call" => {
+            Kind::Call => {
                 let site = self.site(node);
                 self.facts.calls.push(site);
                 self.method_mutation(node);
             }
-            "decorator" => {
+            Kind::Decorator => {
                 let site = self.site(node);
                 self.facts.decorators.push(site);
             }
-            "class_definition" => {
+            Kind::Class => {
                 let site = self.site(node);
                 self.facts.classes.push(site);
                 let scope = self.open_scope(node, depth, ScopeKind::Class);
                 self.facts.class_scopes.push((scope, node));
             }
-            "function_definition" => {
+            Kind::Function => {
                 let is_async = node.child(0).is_some_and(|c| c.kind() == "async");
                 let scope = self.open_scope(node, depth, ScopeKind::Function { is_async });
                 self.facts.functions.push((scope, node));
-                if let Some(params) = node.child_by_field_name("parameters") {
+                if let Some(params) = node.child_by_field_id(crate::analysis::fields::parameters()) {
                     let mut names = Vec::new();
                     collect_bound_names(params, self.facts.src, &mut names);
                     self.facts.scopes[scope].locals.extend(names.into_iter().map(str::to_owned));
                 }
             }
-            "with_statement" => {
+            Kind::With => {
                 let site = self.site(node);
                 self.facts.withs.push(site);
             }
-            "try_statement" => self.tries.push(depth),
-            "import_statement" | "import_from_statement" => {
-                self.imports.push(depth);
-                self.import(node);
-            }
-            "global_statement" => {
+            Kind::Try => self.tries.push(depth),
+            Kind::Import => self.import(node),
+            Kind::Global => {
                 let mut cursor = node.walk();
                 let names: Vec<String> = node
                     .named_children(&mut cursor)
@@ -395,27 +482,27 @@ impl<'f, 't> Walker<'f, 't> {
                 let scope = self.scope();
                 self.facts.scopes[scope].globals.extend(names);
             }
-            "assignment" | "augmented_assignment" => self.assignment(node),
-            "delete_statement" => {
+            Kind::Assignment => self.assignment(node),
+            Kind::Delete => {
                 let mut cursor = node.walk();
                 let targets: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
                 for target in targets {
                     self.item_mutation(target);
                 }
             }
-            "for_statement" | "for_in_clause" => {
-                if let Some(left) = node.child_by_field_name("left") {
+            Kind::For => {
+                if let Some(left) = node.child_by_field_id(crate::analysis::fields::left()) {
                     self.bind_locals(left);
                 }
             }
-            "as_pattern_target" => self.bind_locals(node),
+            Kind::AsPatternTarget => self.bind_locals(node),
             _ => {}
         }
     }
 
     fn open_scope(&mut self, node: Node<'t>, depth: usize, kind: ScopeKind) -> ScopeId {
         let parent = self.scope();
-        let name = node.child_by_field_name("name").map(|n| self.text(n)).unwrap_or("<unknown>");
+        let name = node.child_by_field_id(crate::analysis::fields::name()).map(|n| self.text(n)).unwrap_or("<unknown>");
         // A definition binds its name in the enclosing scope.
         self.facts.scopes[parent].locals.insert(name.to_owned());
         let qualname = format!("{}.{name}", self.facts.scopes[parent].qualname);
@@ -431,19 +518,6 @@ impl<'f, 't> Walker<'f, 't> {
         id
     }
 
-    fn identifier(&mut self, node: Node<'t>, field: Option<&str>, parent_kind: Option<&str>) {
-        if !self.imports.is_empty() {
-            return;
-        }
-        // `x.name` and `f(name=...)` mention `name` without using a variable called so.
-        if (field == Some("attribute") && parent_kind == Some("attribute"))
-            || (field == Some("name") && parent_kind == Some("keyword_argument"))
-        {
-            return;
-        }
-        *self.facts.identifier_uses.entry(self.text(node)).or_default() += 1;
-    }
-
     fn import(&mut self, node: Node<'t>) {
         let conditional = !self.tries.is_empty();
         let site = self.site(node);
@@ -453,11 +527,11 @@ impl<'f, 't> Walker<'f, 't> {
         };
         let mut cursor = node.walk();
         if node.kind() == "import_statement" {
-            let names: Vec<Node<'t>> = node.children_by_field_name("name", &mut cursor).collect();
+            let names: Vec<Node<'t>> = node.children_by_field_id(crate::analysis::fields::name_id(), &mut cursor).collect();
             for name in names {
                 if name.kind() == "aliased_import" {
                     let (Some(dotted), Some(alias)) =
-                        (name.child_by_field_name("name"), name.child_by_field_name("alias"))
+                        (name.child_by_field_id(crate::analysis::fields::name()), name.child_by_field_id(crate::analysis::fields::alias()))
                     else {
                         continue;
                     };
@@ -473,12 +547,12 @@ impl<'f, 't> Walker<'f, 't> {
             }
             return;
         }
-        let Some(module) = node.child_by_field_name("module_name") else { return };
+        let Some(module) = node.child_by_field_id(crate::analysis::fields::module_name()) else { return };
         let module_name = self.text(module).to_owned();
-        let names: Vec<Node<'t>> = node.children_by_field_name("name", &mut cursor).collect();
+        let names: Vec<Node<'t>> = node.children_by_field_id(crate::analysis::fields::name_id(), &mut cursor).collect();
         for name in names {
             let (imported, local) = if name.kind() == "aliased_import" {
-                match (name.child_by_field_name("name"), name.child_by_field_name("alias")) {
+                match (name.child_by_field_id(crate::analysis::fields::name()), name.child_by_field_id(crate::analysis::fields::alias())) {
                     (Some(n), Some(a)) => (self.text(n), self.text(a)),
                     _ => continue,
                 }
@@ -495,7 +569,7 @@ impl<'f, 't> Walker<'f, 't> {
     }
 
     fn assignment(&mut self, node: Node<'t>) {
-        let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) else {
+        let (Some(left), Some(right)) = (node.child_by_field_id(crate::analysis::fields::left()), node.child_by_field_id(crate::analysis::fields::right())) else {
             // An annotation without a value (`x: int`) binds nothing.
             return;
         };
@@ -523,7 +597,7 @@ impl<'f, 't> Walker<'f, 't> {
             }
             "subscript" => self.item_mutation(left),
             "attribute" => {
-                if let Some(attr) = left.child_by_field_name("attribute") {
+                if let Some(attr) = left.child_by_field_id(crate::analysis::fields::attribute()) {
                     let attr = self.text(attr);
                     self.facts.attribute_assignments.push(AttributeAssignment { attr, value: right, site });
                 }
@@ -537,7 +611,7 @@ impl<'f, 't> Walker<'f, 't> {
         if target.kind() != "subscript" {
             return;
         }
-        if let Some(value) = target.child_by_field_name("value").filter(|v| v.kind() == "identifier") {
+        if let Some(value) = target.child_by_field_id(crate::analysis::fields::value()).filter(|v| v.kind() == "identifier") {
             let site = self.site(target);
             let name = self.text(value);
             self.facts.mutations.push(Mutation { name, kind: MutationKind::Item, site });
@@ -546,10 +620,10 @@ impl<'f, 't> Walker<'f, 't> {
 
     /// `NAME.append(...)` and the other in-place container methods.
     fn method_mutation(&mut self, call: Node<'t>) {
-        let Some(callee) = call.child_by_field_name("function").filter(|c| c.kind() == "attribute") else {
+        let Some(callee) = call.child_by_field_id(crate::analysis::fields::function()).filter(|c| c.kind() == "attribute") else {
             return;
         };
-        let (Some(object), Some(attr)) = (callee.child_by_field_name("object"), callee.child_by_field_name("attribute"))
+        let (Some(object), Some(attr)) = (callee.child_by_field_id(crate::analysis::fields::object()), callee.child_by_field_id(crate::analysis::fields::attribute()))
         else {
             return;
         };
@@ -584,7 +658,7 @@ fn collect_bound_names<'s>(node: Node<'_>, src: &'s [u8], out: &mut Vec<&'s str>
             "identifier" => out.push(text(n, src)),
             "attribute" | "subscript" => {}
             "default_parameter" | "typed_default_parameter" | "typed_parameter" | "keyword_argument" => {
-                if let Some(name) = n.child_by_field_name("name") {
+                if let Some(name) = n.child_by_field_id(crate::analysis::fields::name()) {
                     stack.push(name);
                 } else if let Some(first) = n.named_child(0) {
                     stack.push(first);

@@ -41,6 +41,9 @@ struct Args {
     /// Skip tests (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`).
     #[arg(long)]
     exclude_tests: bool,
+    /// Parse every file, even those the text prefilter proves cannot have findings.
+    #[arg(long)]
+    no_prefilter: bool,
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         package: args.package,
         cache_dir: args.cache,
         progress: true,
+        no_prefilter: args.no_prefilter,
     };
     let report = scan_path(&args.path, &options)?;
     let rendered = match args.format {

@@ -47,7 +47,7 @@ pub const CONSUMER_BASES: &[&str] = &[
 
 /// The base-class expressions of a class definition.
 pub fn bases<'t>(class: Node<'t>) -> Vec<Node<'t>> {
-    let Some(args) = class.child_by_field_name("superclasses") else { return Vec::new() };
+    let Some(args) = class.child_by_field_id(crate::analysis::fields::superclasses()) else { return Vec::new() };
     let mut cursor = args.walk();
     args.named_children(&mut cursor).filter(|a| a.kind() != "keyword_argument").collect()
 }
@@ -61,7 +61,7 @@ pub fn thread_local_classes(facts: &ModuleFacts<'_>) -> Vec<(String, Resolved)> 
     loop {
         let before = found.len();
         for class in &facts.classes {
-            let Some(name) = class.node.child_by_field_name("name").map(|n| facts.text(n)) else { continue };
+            let Some(name) = class.node.child_by_field_id(crate::analysis::fields::name()).map(|n| facts.text(n)) else { continue };
             if names.contains(name) {
                 continue;
             }

@@ -34,7 +34,7 @@ declare_rule! {
 pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<'t>) {
     let derived = thread_local_classes(facts);
     for site in &facts.classes {
-        let Some(name) = site.node.child_by_field_name("name") else { continue };
+        let Some(name) = site.node.child_by_field_id(crate::analysis::fields::name()) else { continue };
         let name_text = facts.text(name);
         if let Some((_, root)) = derived.iter().find(|(n, _)| n == name_text) {
             let message = format!("class `{name_text}` derives from `{}`: its instances are per-thread", root.qualname);

@@ -54,7 +54,7 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<
             "call" => lock_creation(facts, expr).is_some(),
             "identifier" => names.contains(facts.text(expr)),
             "attribute" => expr
-                .child_by_field_name("attribute")
+                .child_by_field_id(crate::analysis::fields::attribute())
                 .is_some_and(|a| attributes.contains(facts.text(a))),
             _ => false,
         }
@@ -91,7 +91,7 @@ fn with_items(with: Node<'_>) -> Vec<Node<'_>> {
             match child.kind() {
                 "with_clause" => stack.push(child),
                 "with_item" => {
-                    if let Some(value) = child.child_by_field_name("value") {
+                    if let Some(value) = child.child_by_field_id(crate::analysis::fields::value()) {
                         let expr = if value.kind() == "as_pattern" { value.named_child(0).unwrap_or(value) } else { value };
                         items.push(expr);
                     }

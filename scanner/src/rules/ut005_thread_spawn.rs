@@ -42,7 +42,7 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<
         }
     }
     for site in &facts.classes {
-        let Some(name) = site.node.child_by_field_name("name") else { continue };
+        let Some(name) = site.node.child_by_field_id(crate::analysis::fields::name()) else { continue };
         for base in bases(site.node) {
             if let Some(resolved) = facts.resolve_to(base, THREAD_CLASSES) {
                 let message = format!("class `{}` derives from `{}`: its threads start without the caller's context", facts.text(name), resolved.qualname);

@@ -76,8 +76,8 @@ fn pool_names<'t>(facts: &ModuleFacts<'t>) -> HashSet<&'t str> {
         }
         if let Some(parent) = site.node.parent() {
             let target = match parent.kind() {
-                "as_pattern" => parent.child_by_field_name("alias").and_then(|a| a.named_child(0)),
-                "assignment" => parent.child_by_field_name("left"),
+                "as_pattern" => parent.child_by_field_id(crate::analysis::fields::alias()).and_then(|a| a.named_child(0)),
+                "assignment" => parent.child_by_field_id(crate::analysis::fields::left()),
                 _ => None,
             };
             if let Some(target) = target.filter(|t| t.kind() == "identifier") {
@@ -92,7 +92,7 @@ fn is_pool(facts: &ModuleFacts<'_>, receiver: Node<'_>, pools: &HashSet<&str>) -
     match receiver.kind() {
         "call" => facts.call_to(receiver, THREAD_POOL).is_some(),
         "identifier" => pools.contains(facts.text(receiver)),
-        "attribute" => receiver.child_by_field_name("attribute").is_some_and(|a| pools.contains(facts.text(a))),
+        "attribute" => receiver.child_by_field_id(crate::analysis::fields::attribute()).is_some_and(|a| pools.contains(facts.text(a))),
         _ => false,
     }
 }
@@ -101,8 +101,8 @@ fn is_pool(facts: &ModuleFacts<'_>, receiver: Node<'_>, pools: &HashSet<&str>) -
 pub(crate) fn runs_in_context(facts: &ModuleFacts<'_>, function: Node<'_>) -> bool {
     match function.kind() {
         "attribute" => {
-            let is_run = function.child_by_field_name("attribute").is_some_and(|a| facts.text(a) == "run");
-            let object = function.child_by_field_name("object");
+            let is_run = function.child_by_field_id(crate::analysis::fields::attribute()).is_some_and(|a| facts.text(a) == "run");
+            let object = function.child_by_field_id(crate::analysis::fields::object());
             is_run
                 && object.is_some_and(|o| match o.kind() {
                     "call" => facts.call_to(o, COPY_CONTEXT).is_some(),

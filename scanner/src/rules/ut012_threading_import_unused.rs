@@ -25,9 +25,13 @@ declare_rule! {
 }
 
 pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<'t>) {
+    let is_threading = |q: &str| q == "threading" || q.starts_with("threading.");
+    if !facts.import_sites.iter().any(|i| is_threading(&i.qualname)) {
+        return;
+    }
+    let uses = facts.identifier_uses();
     for import in &facts.import_sites {
-        let is_threading = import.qualname == "threading" || import.qualname.starts_with("threading.");
-        if !is_threading || facts.identifier_uses.contains_key(import.local) {
+        if !is_threading(&import.qualname) || uses.contains_key(import.local) {
             continue;
         }
         let message = format!("`{}` is imported but never used", import.local);
