@@ -91,7 +91,7 @@ fn load_directory(root: &Path, options: &SourceOptions) -> Vec<SourceFile> {
             !(is_dir && (SKIPPED_DIRS.contains(&name) || entry.path().join("pyvenv.cfg").exists()))
         })
         .build();
-    let mut files = Vec::new();
+    let mut found = Vec::new();
     for entry in walker.flatten() {
         if !entry.file_type().is_some_and(|t| t.is_file()) {
             continue;
@@ -99,10 +99,15 @@ fn load_directory(root: &Path, options: &SourceOptions) -> Vec<SourceFile> {
         let Ok(relative) = entry.path().strip_prefix(root) else { continue };
         let path = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
         if wanted(&path, options) {
-            files.push(SourceFile { contents: read_file(entry.path(), options.max_file_size), path });
+            found.push((path, entry.into_path()));
         }
     }
-    files
+    // Reading is a good share of a scan; spread it over the cores too.
+    use rayon::prelude::*;
+    found
+        .into_par_iter()
+        .map(|(path, full)| SourceFile { contents: read_file(&full, options.max_file_size), path })
+        .collect()
 }
 
 fn read_file(path: &Path, max_size: u64) -> Result<Vec<u8>, FileProblem> {
