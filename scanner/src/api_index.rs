@@ -122,6 +122,12 @@ pub struct ModuleApis {
     pub exports: Vec<(String, String)>,
 }
 
+impl ModuleApis {
+    pub fn is_empty(&self) -> bool {
+        self.apis.is_empty() && self.exports.is_empty()
+    }
+}
+
 /// Finds the module's thread-local-backed APIs and its imports (possible re-exports).
 pub fn module_apis(facts: &ModuleFacts<'_>, package: &str, is_package_init: bool) -> ModuleApis {
     let mut result = ModuleApis::default();

@@ -1,6 +1,11 @@
-//! Content-hash cache of per-file scan results: rescanning an unchanged tree only reads and
-//! hashes the files. Keyed by the file's bytes, its path and module name, the package, the
-//! scanner version and the input API index, so any of those changing misses the cache.
+//! Cache of per-file scan results, so that rescanning an unchanged tree is nearly free.
+//!
+//! Results are keyed by the file's content hash, its path and module name, the package, the
+//! scanner version and the input API index: any of those changing misses the cache. Files
+//! of a directory tree whose size and modification time match what the previous scan saw
+//! are not even read (the content hash recorded then is reused), unless that modification
+//! time is within two seconds of when the cache was written: such a file could have changed
+//! again within the same clock tick ("racy" entries, as git calls them), so it is re-read.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -9,24 +14,51 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
-use crate::{api_index::ApiIndex, scan::FileOutcome, scan::SCANNER_VERSION};
+use crate::{
+    api_index::ApiIndex,
+    scan::{FileOutcome, SCANNER_VERSION},
+    source::FileStat,
+};
 
 const FILE_NAME: &str = "unthread-scan-cache.json";
+const RACY_NS: i128 = 2_000_000_000;
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct FileRecord {
+    stat: FileStat,
+    /// Content hash, hex (JSON numbers cannot hold 128 bits everywhere).
+    #[serde(with = "hex_u128")]
+    hash: u128,
+}
 
 #[derive(Default, Serialize, Deserialize)]
 struct CacheFile {
     scanner_version: String,
+    #[serde(default)]
+    written_at_ns: i128,
     entries: HashMap<String, FileOutcome>,
+    /// By absolute path (as text: hashing strings is much cheaper than hashing `Path`s).
+    #[serde(default)]
+    files: HashMap<String, FileRecord>,
 }
 
 pub struct ScanCache {
     path: PathBuf,
     salt: u128,
+    written_at_ns: i128,
     stored: HashMap<String, FileOutcome>,
+    files: HashMap<String, FileRecord>,
     used: Mutex<HashSet<String>>,
     added: Mutex<HashMap<String, FileOutcome>>,
+    /// Files whose record is new or changed in this scan.
+    new_records: Mutex<HashMap<String, FileRecord>>,
+}
+
+/// The content hash the cache keys results by.
+pub fn content_hash(bytes: &[u8]) -> u128 {
+    xxh3_128(bytes)
 }
 
 impl ScanCache {
@@ -34,26 +66,53 @@ impl ScanCache {
     /// treated as empty: the cache can only make a scan faster, never wrong.
     pub fn open(dir: &Path, api_index: &ApiIndex) -> Self {
         let path = dir.join(FILE_NAME);
-        let stored = std::fs::read(&path)
+        let file = std::fs::read(&path)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok())
             .filter(|file| file.scanner_version == SCANNER_VERSION)
-            .map(|file| file.entries)
             .unwrap_or_default();
         let mut hasher = Xxh3::new();
         hasher.update(SCANNER_VERSION.as_bytes());
         hasher.update(api_index.to_json().as_bytes());
-        Self { path, salt: hasher.digest128(), stored, used: Mutex::default(), added: Mutex::default() }
+        Self {
+            path,
+            salt: hasher.digest128(),
+            written_at_ns: file.written_at_ns,
+            stored: file.entries,
+            files: file.files,
+            used: Mutex::default(),
+            added: Mutex::default(),
+            new_records: Mutex::default(),
+        }
     }
 
-    pub fn key(&self, path: &str, module: &str, package: &str, bytes: &[u8]) -> String {
+    pub fn key(&self, path: &str, module: &str, package: &str, content_hash: u128) -> String {
         let mut hasher = Xxh3::new();
         hasher.update(&self.salt.to_le_bytes());
-        for part in [path.as_bytes(), module.as_bytes(), package.as_bytes(), bytes] {
+        for part in [path.as_bytes(), module.as_bytes(), package.as_bytes(), &content_hash.to_le_bytes()] {
             hasher.update(&(part.len() as u64).to_le_bytes());
             hasher.update(part);
         }
         format!("{:032x}", hasher.digest128())
+    }
+
+    /// The content hash recorded for this exact version of the file at `full_path`, if it is
+    /// safe to trust without reading the file.
+    pub fn known_version(&self, full_path: &Path, stat: FileStat) -> Option<u128> {
+        let record = self.files.get(full_path.to_str()?)?;
+        let settled = stat.mtime_ns < self.written_at_ns - RACY_NS;
+        (record.stat == stat && settled).then_some(record.hash)
+    }
+
+    /// Remembers which content a file on disk had, for the next scan.
+    pub fn record_file(&self, full_path: &Path, stat: FileStat, hash: u128) {
+        let Some(key) = full_path.to_str() else { return };
+        let unchanged = self.files.get(key).is_some_and(|r| r.stat == stat && r.hash == hash);
+        if !unchanged {
+            if let Ok(mut records) = self.new_records.lock() {
+                records.insert(key.to_owned(), FileRecord { stat, hash });
+            }
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<FileOutcome> {
@@ -68,22 +127,47 @@ impl ScanCache {
         }
     }
 
-    /// Writes the entries this scan used or added (dropping stale ones), atomically.
+    /// Writes the entries this scan used or added (dropping stale ones), atomically; does
+    /// nothing when the scan found everything it needed in the cache.
     pub fn save(self) -> std::io::Result<()> {
         let used = self.used.into_inner().unwrap_or_default();
         let mut entries = self.added.into_inner().unwrap_or_default();
+        let new_records = self.new_records.into_inner().unwrap_or_default();
+        if entries.is_empty() && new_records.is_empty() && used.len() == self.stored.len() {
+            return Ok(());
+        }
         let mut stored = self.stored;
         for key in used {
             if let Some(outcome) = stored.remove(&key) {
                 entries.insert(key, outcome);
             }
         }
-        let file = CacheFile { scanner_version: SCANNER_VERSION.to_owned(), entries };
+        // Other trees scanned with the same cache keep their records.
+        let mut files = self.files;
+        files.extend(new_records);
+        let written_at_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i128)
+            .unwrap_or(0);
+        let file = CacheFile { scanner_version: SCANNER_VERSION.to_owned(), written_at_ns, entries, files };
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let tmp = self.path.with_extension("json.tmp");
         std::fs::write(&tmp, serde_json::to_vec(&file).map_err(std::io::Error::other)?)?;
         std::fs::rename(tmp, &self.path)
+    }
+}
+
+mod hex_u128 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{value:032x}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u128, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        u128::from_str_radix(&text, 16).map_err(serde::de::Error::custom)
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     analysis::ModuleFacts,
     api_index::{module_apis, ApiIndex, ModuleApis},
-    cache::ScanCache,
+    cache::{content_hash, ScanCache},
     finding::{FileProblem, Finding},
     prefilter::Prefilter,
     rules::{check_module, Context},
@@ -38,11 +38,14 @@ pub struct ScanOptions {
 /// What scanning one file produced.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileOutcome {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<FileProblem>,
+    #[serde(default, skip_serializing_if = "ModuleApis::is_empty")]
     pub apis: ModuleApis,
     /// Not parsed: the prefilter proved the file has no findings.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prefiltered: bool,
 }
 
@@ -82,18 +85,24 @@ impl ScanReport {
 
 /// Scans a directory, a single `.py` file, or a `.whl` / `.zip` / `.tar.gz` archive.
 pub fn scan_path(root: &Path, options: &ScanOptions) -> Result<ScanReport, SourceError> {
-    let files = source::load(root, &options.sources)?;
+    let cache = options.cache_dir.as_deref().map(|dir| ScanCache::open(dir, &options.api_index));
+    let known = |path: &Path, stat| cache.as_ref().and_then(|c| c.known_version(path, stat));
+    let files = source::load_with(root, &options.sources, Some(&known))?;
     let package = options
         .package
         .clone()
         .unwrap_or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-    Ok(scan_sources(files, &package, options))
+    Ok(scan_loaded(files, &package, options, cache))
 }
 
 /// Scans already loaded sources (paths relative to the scan root).
 pub fn scan_sources(files: Vec<SourceFile>, package: &str, options: &ScanOptions) -> ScanReport {
-    let namer = ModuleNamer::new(files.iter().map(|f| f.path.as_str()));
     let cache = options.cache_dir.as_deref().map(|dir| ScanCache::open(dir, &options.api_index));
+    scan_loaded(files, package, options, cache)
+}
+
+fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cache: Option<ScanCache>) -> ScanReport {
+    let namer = ModuleNamer::new(files.iter().map(|f| f.path.as_str()));
     let progress = progress_bar(options.progress, files.len());
     let context = Context { api_index: &options.api_index };
     let prefilter = (!options.no_prefilter).then(|| Prefilter::new(&options.api_index));
@@ -104,23 +113,19 @@ pub fn scan_sources(files: Vec<SourceFile>, package: &str, options: &ScanOptions
             let (module, is_init) = namer.module_name(&file.path);
             let outcome = match &file.contents {
                 Err(problem) => (FileOutcome { problem: Some(problem.clone()), ..Default::default() }, false),
-                Ok(bytes) => {
-                    let key = cache.as_ref().map(|c| c.key(&file.path, &module, package, bytes));
-                    match key.as_ref().and_then(|k| cache.as_ref().and_then(|c| c.get(k))) {
-                        Some(hit) => (hit, true),
-                        None => {
-                            let skip = undecodable(bytes).is_none()
-                                && prefilter.as_ref().is_some_and(|p| !p.may_have_findings(bytes));
-                            let outcome = if skip {
-                                FileOutcome { prefiltered: true, ..Default::default() }
-                            } else {
-                                scan_file(parser, &file.path, &module, is_init, package, bytes, &context)
-                            };
-                            if let (Some(cache), Some(key)) = (&cache, key) {
-                                cache.put(key, &outcome);
-                            }
-                            (outcome, false)
+                Ok(_) => {
+                    let scan = |parser: &mut tree_sitter::Parser, bytes: &[u8]| {
+                        let skip = undecodable(bytes).is_none()
+                            && prefilter.as_ref().is_some_and(|p| !p.may_have_findings(bytes));
+                        if skip {
+                            FileOutcome { prefiltered: true, ..Default::default() }
+                        } else {
+                            scan_file(parser, &file.path, &module, is_init, package, bytes, &context)
                         }
+                    };
+                    match &cache {
+                        None => (scan(parser, &file.bytes(u64::MAX).unwrap_or_default()), false),
+                        Some(cache) => cached_outcome(cache, file, &module, package, options, |bytes| scan(parser, bytes)),
                     }
                 }
             };
@@ -200,7 +205,7 @@ fn parse_reexporting_files(
             .filter(|(i, (outcome, _))| {
                 outcome.prefiltered
                     && (files[*i].path == "__init__.py" || files[*i].path.ends_with("/__init__.py"))
-                    && files[*i].contents.as_ref().is_ok_and(|bytes| mentions.is_match(bytes))
+                    && files[*i].bytes(u64::MAX).is_ok_and(|bytes| mentions.is_match(&bytes))
             })
             .map(|(i, _)| i)
             .collect();
@@ -209,14 +214,49 @@ fn parse_reexporting_files(
             .map_init(new_parser, |parser, i| {
                 let file = &files[i];
                 let (module, is_init) = namer.module_name(&file.path);
-                let bytes = file.contents.as_ref().map(Vec::as_slice).unwrap_or_default();
-                (i, scan_file(parser, &file.path, &module, is_init, package, bytes, context))
+                let bytes = file.bytes(u64::MAX).unwrap_or_default();
+                (i, scan_file(parser, &file.path, &module, is_init, package, &bytes, context))
             })
             .collect();
         for (i, outcome) in parsed {
             outcomes[i].0 = outcome;
         }
     }
+}
+
+/// The file's outcome from the cache, or computed by `scan` and stored there; the bool says
+/// whether it came from the cache. Unchanged files are only read on a cache miss.
+fn cached_outcome(
+    cache: &ScanCache,
+    file: &SourceFile,
+    module: &str,
+    package: &str,
+    options: &ScanOptions,
+    scan: impl FnOnce(&[u8]) -> FileOutcome,
+) -> (FileOutcome, bool) {
+    if let Some(hash) = file.unchanged_hash {
+        if let Some(hit) = cache.get(&cache.key(&file.path, module, package, hash)) {
+            if let Some(disk) = &file.on_disk {
+                cache.record_file(&disk.full_path, disk.stat, hash);
+            }
+            return (hit, true);
+        }
+    }
+    let bytes = match file.bytes(options.sources.max_file_size) {
+        Ok(bytes) => bytes,
+        Err(problem) => return (FileOutcome { problem: Some(problem), ..Default::default() }, false),
+    };
+    let hash = content_hash(&bytes);
+    if let Some(disk) = &file.on_disk {
+        cache.record_file(&disk.full_path, disk.stat, hash);
+    }
+    let key = cache.key(&file.path, module, package, hash);
+    if let Some(hit) = cache.get(&key) {
+        return (hit, true);
+    }
+    let outcome = scan(&bytes);
+    cache.put(key, &outcome);
+    (outcome, false)
 }
 
 fn new_parser() -> tree_sitter::Parser {

@@ -15,7 +15,55 @@ use crate::finding::FileProblem;
 pub struct SourceFile {
     pub path: String,
     pub contents: Result<Vec<u8>, FileProblem>,
+    /// For files of a directory tree: where the file is, and its size and modification time.
+    pub on_disk: Option<OnDisk>,
+    /// Set (with empty `contents`) when the file was not read because its size and
+    /// modification time match what the cache recorded: the content hash it had then.
+    pub unchanged_hash: Option<u128>,
 }
+
+#[derive(Clone, Debug)]
+pub struct OnDisk {
+    pub full_path: PathBuf,
+    pub stat: FileStat,
+}
+
+/// What identifies a file's version without reading it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileStat {
+    pub len: u64,
+    pub mtime_ns: i128,
+}
+
+impl FileStat {
+    fn of(metadata: &std::fs::Metadata) -> Option<Self> {
+        let mtime = metadata.modified().ok()?;
+        let mtime_ns = match mtime.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => d.as_nanos() as i128,
+            Err(e) => -(e.duration().as_nanos() as i128),
+        };
+        Some(Self { len: metadata.len(), mtime_ns })
+    }
+}
+
+impl SourceFile {
+    fn in_memory(path: String, contents: Result<Vec<u8>, FileProblem>) -> Self {
+        Self { path, contents, on_disk: None, unchanged_hash: None }
+    }
+
+    /// The bytes, reading them now if loading skipped an unchanged file.
+    pub fn bytes(&self, max_size: u64) -> Result<std::borrow::Cow<'_, [u8]>, FileProblem> {
+        match (&self.contents, &self.on_disk, self.unchanged_hash) {
+            (Ok(_), Some(disk), Some(_)) => read_file(&disk.full_path, max_size).map(std::borrow::Cow::Owned),
+            (Ok(bytes), _, _) => Ok(std::borrow::Cow::Borrowed(bytes.as_slice())),
+            (Err(problem), _, _) => Err(problem.clone()),
+        }
+    }
+}
+
+/// Tells loading which files it need not read: given a file's absolute path and stat, the
+/// content hash recorded for that exact version, if any.
+pub type KnownVersions<'a> = &'a (dyn Fn(&Path, FileStat) -> Option<u128> + Sync);
 
 #[derive(Clone, Debug)]
 pub struct SourceOptions {
@@ -47,18 +95,23 @@ const SKIPPED_DIRS: &[&str] = &[
 ];
 
 pub fn load(root: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, SourceError> {
+    load_with(root, options, None)
+}
+
+/// Like [`load`], but files of a directory tree whose version `known` recognises are not read.
+pub fn load_with(root: &Path, options: &SourceOptions, known: Option<KnownVersions<'_>>) -> Result<Vec<SourceFile>, SourceError> {
     if !root.exists() {
         return Err(SourceError::NotFound(root.to_owned()));
     }
     let name = root.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let mut files = if root.is_dir() {
-        load_directory(root, options)
+        load_directory(root, options, known)
     } else if name.ends_with(".whl") || name.ends_with(".zip") {
         load_zip(root, options)?
     } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
         load_tar_gz(root, options)?
     } else {
-        vec![SourceFile { path: name.to_owned(), contents: read_file(root, options.max_file_size) }]
+        vec![SourceFile::in_memory(name.to_owned(), read_file(root, options.max_file_size))]
     };
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files.dedup_by(|a, b| a.path == b.path);
@@ -77,7 +130,7 @@ fn wanted(path: &str, options: &SourceOptions) -> bool {
     path.ends_with(".py") && (options.include_tests || !is_test_path(path))
 }
 
-fn load_directory(root: &Path, options: &SourceOptions) -> Vec<SourceFile> {
+fn load_directory(root: &Path, options: &SourceOptions, known: Option<KnownVersions<'_>>) -> Vec<SourceFile> {
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
         .git_ignore(true)
@@ -106,7 +159,19 @@ fn load_directory(root: &Path, options: &SourceOptions) -> Vec<SourceFile> {
     use rayon::prelude::*;
     found
         .into_par_iter()
-        .map(|(path, full)| SourceFile { contents: read_file(&full, options.max_file_size), path })
+        .map(|(path, full_path)| {
+            let stat = std::fs::metadata(&full_path).ok().and_then(|m| FileStat::of(&m));
+            let unchanged_hash = match (known, stat) {
+                (Some(known), Some(stat)) if stat.len <= options.max_file_size => known(&full_path, stat),
+                _ => None,
+            };
+            let contents = match unchanged_hash {
+                Some(_) => Ok(Vec::new()),
+                None => read_file(&full_path, options.max_file_size),
+            };
+            let on_disk = stat.map(|stat| OnDisk { full_path, stat });
+            SourceFile { path, contents, on_disk, unchanged_hash }
+        })
         .collect()
 }
 
@@ -162,7 +227,7 @@ fn load_zip(path: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, Sou
         }
         let size = entry.size();
         let contents = read_entry(&mut entry, size, options.max_file_size);
-        files.push(SourceFile { path: member, contents });
+        files.push(SourceFile::in_memory(member, contents));
     }
     Ok(files)
 }
@@ -189,7 +254,7 @@ fn load_tar_gz(path: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, 
         }
         let size = entry.header().size().unwrap_or(u64::MAX);
         let contents = read_entry(&mut entry, size, options.max_file_size);
-        files.push(SourceFile { path: member, contents });
+        files.push(SourceFile::in_memory(member, contents));
     }
     Ok(files)
 }

@@ -250,3 +250,33 @@ fn cache_reuses_unchanged_files_only() {
     std::fs::write(cache.path().join("unthread-scan-cache.json"), "{garbage").unwrap();
     assert_eq!(scan_path(tree.path(), &options).unwrap().findings, changed.findings);
 }
+
+#[test]
+fn unchanged_files_are_not_even_read_on_rescan() {
+    use scanner::{cache::ScanCache, source};
+    let cache_dir = tempfile::tempdir().unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for (name, body) in [("a.py", "import threading\nA = threading.local()\n"), ("b.py", "import threading\nB = threading.Lock()\n")] {
+        let path = tree.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(an_hour_ago).unwrap();
+    }
+    let options = ScanOptions { cache_dir: Some(cache_dir.path().to_owned()), ..Default::default() };
+    let cold = scan_path(tree.path(), &options).unwrap();
+
+    let cache = ScanCache::open(cache_dir.path(), &ApiIndex::new());
+    let known = |path: &Path, stat| cache.known_version(path, stat);
+    let loaded = source::load_with(tree.path(), &options.sources, Some(&known)).unwrap();
+    assert!(loaded.iter().all(|f| f.unchanged_hash.is_some() && f.contents.as_ref().unwrap().is_empty()));
+
+    let warm = scan_path(tree.path(), &options).unwrap();
+    assert_eq!(warm.cache_hits, 2);
+    assert_eq!(warm.findings, cold.findings);
+
+    // A changed file has a new modification time: it is read and rescanned.
+    std::fs::write(tree.path().join("b.py"), "B = 2\n").unwrap();
+    let changed = scan_path(tree.path(), &options).unwrap();
+    assert_eq!(changed.cache_hits, 1);
+    assert_eq!(changed.findings.len(), 1);
+}
