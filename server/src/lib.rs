@@ -5,5 +5,6 @@ pub mod commands;
 pub mod db;
 pub mod embedded_pg;
 pub mod handlers;
+pub mod requirements;
 pub mod router;
 pub mod testing;
