@@ -5,6 +5,7 @@ pub mod commands;
 pub mod db;
 pub mod embedded_pg;
 pub mod handlers;
+pub mod ingest;
 pub mod requirements;
 pub mod router;
 pub mod testing;

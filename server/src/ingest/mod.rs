@@ -1,0 +1,4 @@
+//! Writing what was read (requirements files, scans) into PostgreSQL, each in one
+//! transaction, so that a failure leaves the database as it was.
+
+pub mod requirements;
