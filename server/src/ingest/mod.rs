@@ -2,3 +2,4 @@
 //! transaction, so that a failure leaves the database as it was.
 
 pub mod requirements;
+pub mod scan;

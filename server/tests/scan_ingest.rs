@@ -1,0 +1,119 @@
+//! Ingesting real scanner output: the life of a finding across rescans of a changing tree.
+
+use std::path::Path;
+
+use scanner::{scan_path, ScanOptions};
+use sqlx::PgPool;
+use unthread_server::{
+    ingest::scan::{ingest, IngestSummary, ScanInput},
+    testing::fresh_database,
+};
+
+const MODULE: &str = "import threading\n\n_local = threading.local()\n\ndef get():\n    return _local.value\n";
+
+fn write(root: &Path, path: &str, text: &str) {
+    let full = root.join(path);
+    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+    std::fs::write(full, text).unwrap();
+}
+
+async fn scan_and_ingest(pool: &PgPool, target: i64, root: &Path) -> IngestSummary {
+    let report = scan_path(root, &ScanOptions::default()).unwrap();
+    ingest(pool, &ScanInput::from_report(target, None, &report)).await.unwrap()
+}
+
+async fn findings(pool: &PgPool) -> Vec<(i64, String, i32, bool)> {
+    sqlx::query_as("SELECT id, path, start_line, fixed_in_scan IS NOT NULL FROM findings ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+async fn events(pool: &PgPool, kind: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = $1").bind(kind).fetch_one(pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_finding_lives_through_moves_partial_scans_renames_and_its_fix() {
+    let pool = fresh_database().await;
+    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-django-utils").await.unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    write(tree.path(), "pkg/state.py", MODULE);
+
+    let first = scan_and_ingest(&pool, target, tree.path()).await;
+    assert_eq!((first.new, first.fixed), (1, 0));
+    let [(id, _, line, false)] = findings(&pool).await[..] else { panic!("{:?}", findings(&pool).await) };
+    assert_eq!(line, 3);
+
+    // Ingesting the same results again changes nothing.
+    let again = scan_and_ingest(&pool, target, tree.path()).await;
+    assert!(again.already_ingested);
+    assert_eq!(again.scan_id, first.scan_id);
+
+    // Lines inserted above: the same finding, moved.
+    write(tree.path(), "pkg/state.py", &format!("\"\"\"Docs.\"\"\"\nimport os\n{MODULE}"));
+    let moved = scan_and_ingest(&pool, target, tree.path()).await;
+    assert_eq!((moved.new, moved.seen, moved.fixed), (0, 1, 0));
+    assert_eq!(findings(&pool).await, [(id, "pkg/state.py".into(), 5, false)]);
+
+    // Renamed file: still the same finding.
+    std::fs::rename(tree.path().join("pkg/state.py"), tree.path().join("pkg/local_state.py")).unwrap();
+    let renamed = scan_and_ingest(&pool, target, tree.path()).await;
+    assert_eq!((renamed.new, renamed.renamed, renamed.fixed), (0, 1, 0), "{renamed:?}");
+    assert_eq!(findings(&pool).await, [(id, "pkg/local_state.py".into(), 5, false)]);
+
+    // A partial scan (killed midway) that did not see it fixes nothing.
+    let partial = ScanInput {
+        complete: false,
+        findings: Vec::new(),
+        ..ScanInput::from_report(target, None, &scan_path(tree.path(), &ScanOptions::default()).unwrap())
+    };
+    let summary = ingest(&pool, &partial).await.unwrap();
+    assert_eq!(summary.fixed, 0);
+    assert_eq!(findings(&pool).await[0].3, false);
+
+    // A complete scan that could not read the file fixes nothing in it either.
+    let unreadable = ScanInput {
+        unread_files: vec![("pkg/local_state.py".into(), "NotUtf8".into())],
+        findings: Vec::new(),
+        ..ScanInput::from_report(target, None, &scan_path(tree.path(), &ScanOptions::default()).unwrap())
+    };
+    assert_eq!(ingest(&pool, &unreadable).await.unwrap().fixed, 0);
+
+    // The thread local is gone: fixed by this complete scan.
+    write(tree.path(), "pkg/local_state.py", "from contextvars import ContextVar\n_v = ContextVar('v')\n");
+    let fixed = scan_and_ingest(&pool, target, tree.path()).await;
+    assert_eq!(fixed.fixed, 1);
+    let rows = findings(&pool).await;
+    assert_eq!(rows[0], (id, "pkg/local_state.py".into(), 5, true));
+    assert_eq!(rows.len(), 2, "the ContextVar is a new (informational) finding");
+
+    // Put back: the fixed finding reopens rather than being duplicated.
+    write(tree.path(), "pkg/local_state.py", &format!("\"\"\"Docs.\"\"\"\nimport os\n{MODULE}"));
+    let reopened = scan_and_ingest(&pool, target, tree.path()).await;
+    assert_eq!((reopened.reopened, reopened.new), (1, 0));
+    assert!(!findings(&pool).await[0].3);
+
+    for (kind, expected) in [("finding.new", 2), ("finding.fixed", 2), ("finding.renamed", 1), ("finding.reopened", 1), ("scan.ingested", 7)] {
+        assert_eq!(events(&pool, kind).await, expected, "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn bad_findings_roll_back_the_whole_scan() {
+    let pool = fresh_database().await;
+    let target = app::models::targets::upsert(&pool, "dependency", "django-crum").await.unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    write(tree.path(), "crum/__init__.py", MODULE);
+    let mut input = ScanInput::from_report(target, Some("0.7.9".into()), &scan_path(tree.path(), &ScanOptions::default()).unwrap());
+    let mut evil = input.findings[0].clone();
+    evil.fingerprint = "other".into();
+    evil.path = "../../etc/passwd".into();
+    input.findings.push(evil);
+    let err = ingest(&pool, &input).await.unwrap_err();
+    assert!(err.to_string().contains("findings_path_check"), "{err}");
+    for table in ["scans", "findings", "events"] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&pool).await.unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
+}
