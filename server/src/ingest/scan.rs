@@ -163,7 +163,7 @@ pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSumm
 async fn load_incoming(tx: &mut Transaction<'_, Postgres>, findings: &[IncomingFinding]) -> sqlx::Result<()> {
     sqlx::query(
         r#"CREATE TEMPORARY TABLE incoming (
-               fingerprint text PRIMARY KEY, content_fingerprint text, rule text, path text,
+               fingerprint text NOT NULL, content_fingerprint text, rule text, path text,
                start_line int, start_column int, end_line int, end_column int, symbol text,
                message text, snippet text, conditional boolean,
                finding_id bigint, was_fixed boolean NOT NULL DEFAULT false,
@@ -172,6 +172,10 @@ async fn load_incoming(tx: &mut Transaction<'_, Postgres>, findings: &[IncomingF
     )
     .execute(&mut **tx)
     .await?;
+    // A fingerprint identifies a finding: keep the first of any duplicates (SARIF from other
+    // tools may repeat a result).
+    let mut seen = std::collections::HashSet::with_capacity(findings.len());
+    let findings: Vec<&IncomingFinding> = findings.iter().filter(|f| seen.insert(f.fingerprint.as_str())).collect();
     macro_rules! column {
         ($field:ident) => {
             findings.iter().map(|f| f.$field.clone()).collect::<Vec<_>>()
@@ -180,12 +184,11 @@ async fn load_incoming(tx: &mut Transaction<'_, Postgres>, findings: &[IncomingF
     sqlx::query(
         r#"INSERT INTO incoming (fingerprint, content_fingerprint, rule, path, start_line, start_column,
                                  end_line, end_column, symbol, message, snippet, conditional)
-           SELECT DISTINCT ON (fingerprint) *
+           SELECT *
            FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[],
                        $7::int[], $8::int[], $9::text[], $10::text[], $11::text[], $12::boolean[])
                 AS t(fingerprint, content_fingerprint, rule, path, start_line, start_column,
-                     end_line, end_column, symbol, message, snippet, conditional)
-           ORDER BY fingerprint"#,
+                     end_line, end_column, symbol, message, snippet, conditional)"#,
     )
     .bind(column!(fingerprint))
     .bind(column!(content_fingerprint))
