@@ -27,6 +27,8 @@ pub enum Command {
     Migrate,
     /// Load the demo data set (idempotent) and exit.
     Demo,
+    /// Scan a local checkout and record its findings.
+    Scan(crate::commands::ScanArgs),
 }
 
 #[derive(Debug, clap::Args)]

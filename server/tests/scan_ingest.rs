@@ -70,7 +70,7 @@ async fn a_finding_lives_through_moves_partial_scans_renames_and_its_fix() {
     };
     let summary = ingest(&pool, &partial).await.unwrap();
     assert_eq!(summary.fixed, 0);
-    assert_eq!(findings(&pool).await[0].3, false);
+    assert!(!findings(&pool).await[0].3, "still open");
 
     // A complete scan that could not read the file fixes nothing in it either.
     let unreadable = ScanInput {

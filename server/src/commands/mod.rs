@@ -1,9 +1,11 @@
 //! One module per subcommand.
 
 mod demo;
+mod scan;
 mod serve;
 
 pub use demo::load_demo;
+pub use scan::{scan, ScanArgs};
 pub use serve::serve;
 
 use crate::{
@@ -21,6 +23,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Demo => load_demo(&db.pool).await,
+            Command::Scan(args) => scan(&db.pool, args).await,
             Command::Serve(args) => {
                 if args.demo {
                     load_demo(&db.pool).await?;
