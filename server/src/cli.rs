@@ -29,6 +29,8 @@ pub enum Command {
     Demo,
     /// Scan a local checkout and record its findings.
     Scan(crate::commands::ScanArgs),
+    /// Record a SARIF 2.1.0 log (unthread-scan, ruff, semgrep, ...) as a scan of a target.
+    ImportSarif(crate::commands::ImportSarifArgs),
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,10 +1,12 @@
 //! One module per subcommand.
 
 mod demo;
+mod import_sarif;
 mod scan;
 mod serve;
 
 pub use demo::load_demo;
+pub use import_sarif::{import_sarif, ImportSarifArgs};
 pub use scan::{scan, ScanArgs};
 pub use serve::serve;
 
@@ -24,6 +26,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Command::Demo => load_demo(&db.pool).await,
             Command::Scan(args) => scan(&db.pool, args).await,
+            Command::ImportSarif(args) => import_sarif(&db.pool, args).await,
             Command::Serve(args) => {
                 if args.demo {
                     load_demo(&db.pool).await?;

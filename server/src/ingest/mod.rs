@@ -2,4 +2,5 @@
 //! transaction, so that a failure leaves the database as it was.
 
 pub mod requirements;
+pub mod sarif;
 pub mod scan;
