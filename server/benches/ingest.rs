@@ -40,6 +40,7 @@ fn input(target_id: i64, findings: Vec<IncomingFinding>) -> ScanInput {
         complete: true,
         files_scanned: 2_500,
         unread_files: Vec::new(),
+        api_index: None,
         findings,
     }
 }

@@ -36,6 +36,7 @@ async fn scan(pool: &PgPool, target_id: i64, findings: Vec<IncomingFinding>) {
         complete: true,
         files_scanned: 1,
         unread_files: Vec::new(),
+        api_index: None,
         findings,
     };
     ingest(pool, &input).await.unwrap();

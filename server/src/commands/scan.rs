@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use sqlx::PgPool;
 
-use crate::ingest::scan::{ingest, ScanInput};
+use crate::ingest::scan::{dependency_api_index, ingest, ScanInput};
 
 #[derive(Debug, clap::Args)]
 pub struct ScanArgs {
@@ -15,8 +15,9 @@ pub struct ScanArgs {
     /// The repository, `owner/name` (default: from the checkout's `origin` remote on GitHub).
     #[arg(long)]
     pub target: Option<String>,
-    /// How the repository relates to the migration.
-    #[arg(long, value_parser = ["platform", "library"], default_value = "library")]
+    /// How the target relates to the migration. A `dependency` target's name is its PyPI
+    /// name; its thread-local APIs then feed the scans of repositories that pin it.
+    #[arg(long, value_parser = ["platform", "library", "dependency"], default_value = "library")]
     pub kind: String,
     /// The commit scanned (default: the checkout's HEAD).
     #[arg(long)]
@@ -35,17 +36,21 @@ pub async fn scan(pool: &PgPool, args: ScanArgs) -> anyhow::Result<()> {
         })?,
     };
     let revision = args.revision.or_else(|| git(&path, &["rev-parse", "HEAD"]));
+    let target_id = app::models::targets::upsert(pool, &args.kind, &target_name)
+        .await
+        .with_context(|| format!("registering target {target_name}"))?;
+    if args.kind == "dependency" {
+        link_package(pool, target_id, &target_name).await?;
+    }
     let options = scanner::ScanOptions {
         sources: scanner::SourceOptions { include_tests: !args.exclude_tests, ..Default::default() },
         package: Some(target_name.clone()),
         progress: true,
+        api_index: dependency_api_index(pool, target_id).await?,
         ..Default::default()
     };
     let scan_root = path.clone();
     let report = tokio::task::spawn_blocking(move || scanner::scan_path(&scan_root, &options)).await??;
-    let target_id = app::models::targets::upsert(pool, &args.kind, &target_name)
-        .await
-        .with_context(|| format!("registering target {target_name}"))?;
     let summary = ingest(pool, &ScanInput::from_report(target_id, revision.clone(), &report)).await?;
     if summary.already_ingested {
         println!("{target_name}: nothing changed since scan #{}", summary.scan_id);
@@ -63,6 +68,24 @@ pub async fn scan(pool: &PgPool, args: ScanArgs) -> anyhow::Result<()> {
             report.files_failed().count(),
         );
     }
+    Ok(())
+}
+
+/// A dependency target is the PyPI package of the same (normalised) name.
+async fn link_package(pool: &PgPool, target_id: i64, name: &str) -> anyhow::Result<()> {
+    let package = crate::requirements::normalise(name);
+    anyhow::ensure!(package == name, "a dependency target is named by its normalised PyPI name: {package}");
+    sqlx::query("INSERT INTO packages (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+        .bind(&package)
+        .execute(pool)
+        .await?;
+    sqlx::query(
+        "INSERT INTO target_packages (target_id, package_id) SELECT $1, id FROM packages WHERE name = $2 ON CONFLICT DO NOTHING",
+    )
+    .bind(target_id)
+    .bind(&package)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -224,6 +224,7 @@ pub fn parse(bytes: &[u8], target_id: i64, revision: Option<String>, root: Optio
         files_scanned,
         unread_files,
         findings,
+        api_index: None,
     })
 }
 

@@ -39,6 +39,8 @@ pub struct ScanInput {
     /// Files the scan could not read, with why: their findings are left alone.
     pub unread_files: Vec<(String, String)>,
     pub findings: Vec<IncomingFinding>,
+    /// The target's own thread-local-backed APIs, for scans of its dependents.
+    pub api_index: Option<scanner::ApiIndex>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -90,6 +92,28 @@ impl ScanInput {
     }
 }
 
+/// The merged API indexes of the dependencies `target_id` pins (the latest scan of each
+/// dependency target that has one): input for scanning `target_id` (rule UT011).
+pub async fn dependency_api_index(pool: &PgPool, target_id: i64) -> sqlx::Result<scanner::ApiIndex> {
+    let indexes: Vec<sqlx::types::Json<scanner::ApiIndex>> = sqlx::query_scalar(
+        r#"SELECT DISTINCT ON (s.target_id) s.api_index
+           FROM requirement_files rf
+           JOIN package_pins pp ON pp.requirement_file_id = rf.id
+           JOIN target_packages tp ON tp.package_id = pp.package_id
+           JOIN scans s ON s.target_id = tp.target_id AND s.api_index IS NOT NULL
+           WHERE rf.target_id = $1 AND tp.target_id <> $1
+           ORDER BY s.target_id, s.id DESC"#,
+    )
+    .bind(target_id)
+    .fetch_all(pool)
+    .await?;
+    let mut merged = scanner::ApiIndex::new();
+    for index in indexes {
+        merged.merge(index.0);
+    }
+    Ok(merged)
+}
+
 pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSummary> {
     let mut tx = pool.begin().await?;
     // One ingestion per target at a time: the matching below reads then writes.
@@ -112,8 +136,8 @@ pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSumm
     }
 
     let scan_id: i64 = sqlx::query_scalar(
-        r#"INSERT INTO scans (target_id, revision, tool, tool_version, finished_at, files_scanned, files_failed, status, content_digest)
-           VALUES ($1, $2, $3, $4, now(), $5, $6, $7, $8) RETURNING id"#,
+        r#"INSERT INTO scans (target_id, revision, tool, tool_version, finished_at, files_scanned, files_failed, status, content_digest, api_index)
+           VALUES ($1, $2, $3, $4, now(), $5, $6, $7, $8, $9) RETURNING id"#,
     )
     .bind(input.target_id)
     .bind(&input.revision)
@@ -123,6 +147,7 @@ pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSumm
     .bind(i32::try_from(input.unread_files.len()).unwrap_or(i32::MAX))
     .bind(input.status())
     .bind(&digest)
+    .bind(input.api_index.as_ref().filter(|i| !i.is_empty()).map(sqlx::types::Json))
     .fetch_one(&mut *tx)
     .await?;
     let (paths, reasons): (Vec<String>, Vec<String>) = input.unread_files.iter().cloned().unzip();
@@ -358,6 +383,7 @@ impl ScanInput {
                 .map(|f| (f.path.clone(), f.problem.as_ref().map(|p| format!("{p:?}")).unwrap_or_default()))
                 .collect(),
             findings: report.findings.iter().map(IncomingFinding::from).collect(),
+            api_index: Some(report.api_index.clone()),
         }
     }
 }
