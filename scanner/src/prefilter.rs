@@ -3,9 +3,9 @@
 //! Parsing dominates scan time, and most files of a dependency set touch none of the
 //! constructs the rules look for. Every finding needs something visible in the raw text:
 //!
-//! - UT001–UT009, UT012, UT100: an import naming `threading`, `_thread`, `concurrent`,
-//!   `contextvars` or `asgiref` (all resolution goes through the module's imports), or a
-//!   `run_in_executor` call (UT006 needs no import);
+//! - UT001–UT009, UT012, UT100: an import statement naming `threading`, `_thread`,
+//!   `concurrent`, `contextvars`, `asgiref`, `six` or `channels` (all resolution goes through
+//!   the module's imports), or a `run_in_executor` call (UT006 needs no import);
 //! - UT010: a `global` statement, or a module-level assignment of a dict/list/set/... whose
 //!   name is later followed by `[` or an in-place method (`.append`, `.update`, ...);
 //! - UT011: the top-level package name of an API in the input index (imports name it).
@@ -21,7 +21,14 @@ use regex::bytes::Regex;
 
 use crate::{analysis::MUTATING_METHODS, api_index::ApiIndex};
 
-const NEEDLES: &[&str] = &["thread", "concurrent", "contextvars", "asgiref", "run_in_executor"];
+/// UT006's `loop.run_in_executor(...)` needs no import.
+const NEEDLES: &[&str] = &["run_in_executor"];
+
+/// An import statement naming a module the rules resolve names from: `import threading`,
+/// `import os, threading as t`, `from six.moves import _thread`, `from asgiref.sync import ...`
+/// (any indentation, after `;`, and across backslash continuations). Every finding of rules
+/// UT001–UT009, UT012 and UT100 goes through such an import.
+const RELEVANT_IMPORT: &str = r"(?m)(?:^|;)[ \t]*(?:from[ \t]+(?:threading|_threading_local|_thread|thread|six\.moves|django\.utils\.six\.moves|concurrent|contextvars|asgiref|channels)\b|import[ \t](?:[^\n]*\\\r?\n)*[^\n]*\b(?:threading|_threading_local|_thread|thread|six|concurrent|contextvars|asgiref|channels)\b)";
 
 /// `global x` anywhere a statement can start.
 const GLOBAL_STATEMENT: &str = r"(?m)(?:^|[;:])[ \t]*global[ \t]+\w";
@@ -33,6 +40,7 @@ const MUTABLE_ASSIGNMENT: &str = r"(?m)(^|;)([ \t]*)(?:\w+[ \t]*=[ \t]*)*(\w+)[ 
 
 pub struct Prefilter {
     needles: AhoCorasick,
+    relevant_import: Regex,
     global_statement: Regex,
     mutable_assignment: Regex,
 }
@@ -45,6 +53,7 @@ impl Prefilter {
         needles.dedup();
         Self {
             needles: AhoCorasick::new(&needles).expect("plain substrings always build"),
+            relevant_import: Regex::new(RELEVANT_IMPORT).expect("valid pattern"),
             global_statement: Regex::new(GLOBAL_STATEMENT).expect("valid pattern"),
             mutable_assignment: Regex::new(MUTABLE_ASSIGNMENT).expect("valid pattern"),
         }
@@ -52,7 +61,10 @@ impl Prefilter {
 
     /// False only when no rule can report anything in `source`.
     pub fn may_have_findings(&self, source: &[u8]) -> bool {
-        self.needles.is_match(source) || self.global_statement.is_match(source) || self.may_mutate_a_global(source)
+        self.needles.is_match(source)
+            || self.relevant_import.is_match(source)
+            || self.global_statement.is_match(source)
+            || self.may_mutate_a_global(source)
     }
 
     fn may_mutate_a_global(&self, source: &[u8]) -> bool {
@@ -134,6 +146,11 @@ mod tests {
         let filter = Prefilter::new(&ApiIndex::new());
         for src in [
             "import threading\n",
+            "try:\n    import os; import threading as t\nexcept ImportError:\n    pass\n",
+            "import os, \\\n    threading\n",
+            "from six.moves import (\n    _thread,\n)\n",
+            "from asgiref.sync import sync_to_async\n",
+            "import concurrent.futures\n",
             "from six.moves import _thread\n",
             "async def f(loop):\n    await loop.run_in_executor(None, g)\n",
             "def f():\n    global X\n",
@@ -159,6 +176,7 @@ mod tests {
             "__all__ = ['f', 'g']\n",
             "def f():\n    d = {}\n    d['a'] = 1\n",
             "# global settings are read once\nimport asyncio\n",
+            "\"\"\"Thread-safe helpers.\"\"\"\nimport os\n",
         ] {
             assert!(!filter.may_have_findings(src.as_bytes()), "{src:?}");
         }
