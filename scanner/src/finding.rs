@@ -62,7 +62,9 @@ impl FingerprintInput<'_> {
     }
 }
 
-fn digest(parts: &[&str]) -> String {
+/// 32 hex digits of SHA-256 over length-prefixed `parts`: the fingerprint function, shared
+/// with importers that must fingerprint results of other tools the same way.
+pub fn digest(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         // Length-prefixed so that ("ab", "c") and ("a", "bc") differ.

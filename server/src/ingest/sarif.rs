@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::scan::{IncomingFinding, ScanInput};
 
@@ -193,8 +192,8 @@ pub fn parse(bytes: &[u8], target_id: i64, revision: Option<String>, root: Optio
                 let occurrence = n.to_string();
                 *n += 1;
                 (
-                    digest(&[&run.tool.driver.name, &rule, &path, &text, &occurrence]),
-                    Some(digest(&[&run.tool.driver.name, &rule, &text, &occurrence])),
+                    scanner::finding::digest(&[&run.tool.driver.name, &rule, &path, &text, &occurrence]),
+                    Some(scanner::finding::digest(&[&run.tool.driver.name, &rule, &text, &occurrence])),
                 )
             }
         };
@@ -226,15 +225,6 @@ pub fn parse(bytes: &[u8], target_id: i64, revision: Option<String>, root: Optio
         findings,
         api_index: None,
     })
-}
-
-fn digest(parts: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part.as_bytes());
-    }
-    hasher.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The artifact's path relative to the scan root, `/`-separated, or why it cannot be one.
