@@ -6,6 +6,8 @@ pub mod db;
 pub mod embedded_pg;
 pub mod handlers;
 pub mod ingest;
+pub mod jobs;
+pub mod package_index;
 pub mod requirements;
 pub mod router;
 pub mod testing;

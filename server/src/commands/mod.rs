@@ -7,7 +7,7 @@ mod serve;
 
 pub use demo::load_demo;
 pub use import_sarif::{import_sarif, ImportSarifArgs};
-pub use scan::{scan, ScanArgs};
+pub use scan::{link_package, scan, ScanArgs};
 pub use serve::serve;
 
 use crate::{
@@ -25,7 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Demo => load_demo(&db.pool).await,
-            Command::Scan(args) => scan(&db.pool, args).await,
+            Command::Scan(args) => scan(&db.pool, &cli.data_dir, args).await,
             Command::ImportSarif(args) => import_sarif(&db.pool, args).await,
             Command::Serve(args) => {
                 if args.demo {

@@ -1,17 +1,36 @@
-//! `unthread scan <path>`: scans a local checkout as a repository target and ingests the
-//! findings (a finding is fixed only when a complete scan no longer sees it).
+//! `unthread scan [<path>] [--requirements <file>]`: scans a local checkout as a repository
+//! target, and/or the pinned dependencies of one of its pip-compile files as dependency
+//! targets, and ingests the findings (a finding is fixed only when a complete scan no longer
+//! sees it). With both, the dependencies go first so that their thread-local APIs reach the
+//! checkout's scan (rule UT011).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use sqlx::PgPool;
 
-use crate::ingest::scan::{dependency_api_index, ingest, ScanInput};
+use crate::{
+    ingest::scan::{dependency_api_index, ingest, ScanInput},
+    jobs::dependency_scan::{scan_dependencies, DependencyScanOptions, DependencyScanReport},
+    package_index::{PackageIndex, PYPI_SIMPLE},
+    requirements::Requirements,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct ScanArgs {
     /// A checkout of the repository to scan.
-    pub path: PathBuf,
+    #[arg(required_unless_present = "requirements")]
+    pub path: Option<PathBuf>,
+    /// A pip-compile requirements file of the repository: register its pins and `# via`
+    /// graph, then download and scan every pinned distribution as a dependency target.
+    #[arg(long, value_name = "FILE")]
+    pub requirements: Option<PathBuf>,
+    /// The package index's Simple API root (PEP 691 JSON), for `--requirements`.
+    #[arg(long, env = "UNTHREAD_INDEX_URL", default_value = PYPI_SIMPLE)]
+    pub index_url: String,
+    /// Downloads in flight at once, for `--requirements`.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
     /// The repository, `owner/name` (default: from the checkout's `origin` remote on GitHub).
     #[arg(long)]
     pub target: Option<String>,
@@ -22,20 +41,101 @@ pub struct ScanArgs {
     /// The commit scanned (default: the checkout's HEAD).
     #[arg(long)]
     pub revision: Option<String>,
-    /// Skip tests (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`).
+    /// Skip tests (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`). Dependencies' tests
+    /// are always skipped: they do not run in production.
     #[arg(long)]
     pub exclude_tests: bool,
 }
 
-pub async fn scan(pool: &PgPool, args: ScanArgs) -> anyhow::Result<()> {
-    let path = args.path.canonicalize().with_context(|| format!("{} does not exist", args.path.display()))?;
-    let target_name = match args.target {
-        Some(name) => name,
-        None => github_repository(&path).with_context(|| {
-            format!("cannot tell which GitHub repository {} is: pass --target owner/name", path.display())
-        })?,
-    };
-    let revision = args.revision.or_else(|| git(&path, &["rev-parse", "HEAD"]));
+impl ScanArgs {
+    /// Scan the checkout at `path` as the target `target` of kind `kind`.
+    pub fn checkout(path: &Path, target: &str, kind: &str) -> Self {
+        Self {
+            path: Some(path.to_owned()),
+            requirements: None,
+            index_url: PYPI_SIMPLE.to_owned(),
+            concurrency: 8,
+            target: Some(target.to_owned()),
+            kind: kind.to_owned(),
+            revision: None,
+            exclude_tests: false,
+        }
+    }
+}
+
+/// Runs `unthread scan`; downloads are cached under `data_dir`.
+pub async fn scan(pool: &PgPool, data_dir: &Path, args: ScanArgs) -> anyhow::Result<()> {
+    let mut failed_dependencies = 0;
+    if let Some(file) = &args.requirements {
+        let report = scan_requirements(pool, data_dir, file, &args).await?;
+        failed_dependencies = report.failed.len();
+    }
+    if let Some(path) = &args.path {
+        scan_checkout(pool, path, &args).await?;
+    }
+    anyhow::ensure!(
+        failed_dependencies == 0,
+        "could not scan {failed_dependencies} of the pinned dependencies (listed above)"
+    );
+    Ok(())
+}
+
+async fn scan_requirements(
+    pool: &PgPool,
+    data_dir: &Path,
+    file: &Path,
+    args: &ScanArgs,
+) -> anyhow::Result<DependencyScanReport> {
+    anyhow::ensure!(
+        args.kind != "dependency",
+        "--requirements belongs to a repository: use --kind platform or library"
+    );
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let requirements: Requirements =
+        text.parse().with_context(|| format!("{} is not pip-compile output", file.display()))?;
+    let file = file.canonicalize()?;
+    let directory = file.parent().unwrap_or(Path::new("/"));
+    let target_name = repository_name(args.target.as_deref(), directory)?;
+    // Stored relative to the checkout, as the repository itself names it.
+    let stored_path = git(directory, &["rev-parse", "--show-toplevel"])
+        .and_then(|top| file.strip_prefix(top).ok().map(|p| p.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| file.to_string_lossy().into_owned());
+    let target_id = app::models::targets::upsert(pool, &args.kind, &target_name).await?;
+    let imported = crate::ingest::requirements::import(pool, target_id, &stored_path, &requirements).await?;
+    println!(
+        "{target_name}: {stored_path}: {} pins, {} edges ({} added, {} removed, {} changed)",
+        imported.pins,
+        imported.edges,
+        imported.added.len(),
+        imported.removed.len(),
+        imported.changed.len()
+    );
+
+    let index = PackageIndex::new(&args.index_url, &data_dir.join("cache").join("distributions"))?;
+    let options = DependencyScanOptions { concurrency: args.concurrency, progress: true, ..Default::default() };
+    let report = scan_dependencies(pool, &index, &requirements, &options).await?;
+    let findings: usize = report.scanned.iter().map(|d| d.findings).sum();
+    let new: i64 = report.scanned.iter().map(|d| d.ingest.new).sum();
+    let fixed: i64 = report.scanned.iter().map(|d| d.ingest.fixed).sum();
+    println!(
+        "dependencies: {} scanned ({findings} findings: {new} new, {fixed} fixed), {} skipped, {} failed",
+        report.scanned.len(),
+        report.skipped.len(),
+        report.failed.len()
+    );
+    for (name, why) in &report.skipped {
+        println!("  skipped {name}: {why}");
+    }
+    for (name, version, error) in &report.failed {
+        println!("  FAILED {name} {version}: {error}");
+    }
+    Ok(report)
+}
+
+async fn scan_checkout(pool: &PgPool, path: &Path, args: &ScanArgs) -> anyhow::Result<()> {
+    let path = path.canonicalize().with_context(|| format!("{} does not exist", path.display()))?;
+    let target_name = repository_name(args.target.as_deref(), &path)?;
+    let revision = args.revision.clone().or_else(|| git(&path, &["rev-parse", "HEAD"]));
     let target_id = app::models::targets::upsert(pool, &args.kind, &target_name)
         .await
         .with_context(|| format!("registering target {target_name}"))?;
@@ -71,8 +171,18 @@ pub async fn scan(pool: &PgPool, args: ScanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--target`, else the GitHub repository of the checkout holding `dir`.
+fn repository_name(target: Option<&str>, dir: &Path) -> anyhow::Result<String> {
+    match target {
+        Some(name) => Ok(name.to_owned()),
+        None => github_repository(dir).with_context(|| {
+            format!("cannot tell which GitHub repository {} is: pass --target owner/name", dir.display())
+        }),
+    }
+}
+
 /// A dependency target is the PyPI package of the same (normalised) name.
-async fn link_package(pool: &PgPool, target_id: i64, name: &str) -> anyhow::Result<()> {
+pub async fn link_package(pool: &PgPool, target_id: i64, name: &str) -> anyhow::Result<()> {
     let package = crate::requirements::normalise(name);
     anyhow::ensure!(package == name, "a dependency target is named by its normalised PyPI name: {package}");
     sqlx::query("INSERT INTO packages (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")

@@ -1,0 +1,3 @@
+//! Long-running work that commands (and later the server's job runner) start.
+
+pub mod dependency_scan;
