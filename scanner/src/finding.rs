@@ -51,11 +51,8 @@ impl FingerprintInput<'_> {
     /// `(full, content)` fingerprints, 32 hex digits each.
     pub fn fingerprints(&self) -> (String, String) {
         let statement = normalise_statement(self.statement);
-        let local_symbol = self
-            .symbol
-            .strip_prefix(self.module)
-            .map(|rest| rest.trim_start_matches('.'))
-            .unwrap_or(self.symbol);
+        let local_symbol =
+            self.symbol.strip_prefix(self.module).map(|rest| rest.trim_start_matches('.')).unwrap_or(self.symbol);
         let full = digest(&[self.rule, self.path, self.symbol, &statement, &self.occurrence.to_string()]);
         let content = digest(&[self.rule, local_symbol, &statement, &self.occurrence.to_string()]);
         (full, content)

@@ -125,7 +125,9 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
                     };
                     match &cache {
                         None => (scan(parser, &file.bytes(u64::MAX).unwrap_or_default()), false),
-                        Some(cache) => cached_outcome(cache, file, &module, package, options, |bytes| scan(parser, bytes)),
+                        Some(cache) => {
+                            cached_outcome(cache, file, &module, package, options, |bytes| scan(parser, bytes))
+                        }
                     }
                 }
             };
@@ -154,7 +156,11 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
     };
     let mut exports = Vec::new();
     for (file, (outcome, _)) in files.iter().zip(outcomes) {
-        report.files.push(FileReport { path: file.path.clone(), findings: outcome.findings.len(), problem: outcome.problem });
+        report.files.push(FileReport {
+            path: file.path.clone(),
+            findings: outcome.findings.len(),
+            problem: outcome.problem,
+        });
         report.findings.extend(outcome.findings);
         for api in outcome.apis.apis {
             report.api_index.insert(api);
@@ -282,12 +288,20 @@ pub fn scan_file(
         return FileOutcome { problem: Some(problem), ..Default::default() };
     }
     let Some(tree) = parser.parse(bytes, None) else {
-        return FileOutcome { problem: Some(FileProblem::Unreadable("the parser gave up".into())), ..Default::default() };
+        return FileOutcome {
+            problem: Some(FileProblem::Unreadable("the parser gave up".into())),
+            ..Default::default()
+        };
     };
     let facts = ModuleFacts::collect(&tree, bytes, path, module);
     let findings = check_module(&facts, context);
     let apis = module_apis(&facts, package, is_package_init);
-    FileOutcome { findings, problem: facts.has_syntax_errors.then_some(FileProblem::PartiallyParsed), apis, prefiltered: false }
+    FileOutcome {
+        findings,
+        problem: facts.has_syntax_errors.then_some(FileProblem::PartiallyParsed),
+        apis,
+        prefiltered: false,
+    }
 }
 
 /// Why `bytes` cannot be Python source text, if they cannot.

@@ -90,8 +90,20 @@ pub enum SourceError {
 
 /// Directories never worth scanning: VCS data, caches, installed environments.
 const SKIPPED_DIRS: &[&str] = &[
-    ".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".venv", "venv",
-    ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".eggs",
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    "__pycache__",
+    ".tox",
+    ".nox",
+    ".venv",
+    "venv",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "site-packages",
+    ".eggs",
 ];
 
 pub fn load(root: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, SourceError> {
@@ -99,7 +111,11 @@ pub fn load(root: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, Sou
 }
 
 /// Like [`load`], but files of a directory tree whose version `known` recognises are not read.
-pub fn load_with(root: &Path, options: &SourceOptions, known: Option<KnownVersions<'_>>) -> Result<Vec<SourceFile>, SourceError> {
+pub fn load_with(
+    root: &Path,
+    options: &SourceOptions,
+    known: Option<KnownVersions<'_>>,
+) -> Result<Vec<SourceFile>, SourceError> {
     if !root.exists() {
         return Err(SourceError::NotFound(root.to_owned()));
     }
@@ -267,11 +283,7 @@ pub struct ModuleNamer {
 
 impl ModuleNamer {
     pub fn new<'a>(paths: impl IntoIterator<Item = &'a str>) -> Self {
-        let packages = paths
-            .into_iter()
-            .filter_map(|p| p.strip_suffix("/__init__.py"))
-            .map(str::to_owned)
-            .collect();
+        let packages = paths.into_iter().filter_map(|p| p.strip_suffix("/__init__.py")).map(str::to_owned).collect();
         Self { packages }
     }
 

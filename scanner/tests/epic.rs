@@ -41,7 +41,8 @@ fn crum_module_global_thread_local_with_accessors() {
 #[test]
 fn request_cache_class_and_its_reexports() {
     let report = scan(&fixtures(), "epic", ApiIndex::new());
-    let found: Vec<_> = summary(&report.findings).into_iter().filter(|r| r.1.starts_with("edx_django_utils/")).collect();
+    let found: Vec<_> =
+        summary(&report.findings).into_iter().filter(|r| r.1.starts_with("edx_django_utils/")).collect();
     assert_eq!(found, [row("UT002", "edx_django_utils/cache/utils.py", 6, "edx_django_utils.cache.utils")]);
     for api in [
         "edx_django_utils.cache.utils.RequestCache",
@@ -60,7 +61,10 @@ fn mixin_attribute_holding_a_thread_local() {
     let report = scan(&fixtures(), "epic", ApiIndex::new());
     let found: Vec<_> = summary(&report.findings).into_iter().filter(|r| r.1.starts_with("xblock_mixin/")).collect();
     assert_eq!(found, [row("UT001", "xblock_mixin/runtime.py", 6, "runtime.ThreadCacheMixin")]);
-    assert_eq!(report.api_index.get("runtime.ThreadCacheMixin").unwrap().holder, "runtime.ThreadCacheMixin.thread_cache");
+    assert_eq!(
+        report.api_index.get("runtime.ThreadCacheMixin").unwrap().holder,
+        "runtime.ThreadCacheMixin.thread_cache"
+    );
 }
 
 #[test]
@@ -133,7 +137,9 @@ fn sarif_output_validates_against_the_official_schema() {
     assert!(sarif["runs"][0]["tool"]["driver"]["rules"][0]["help"]["markdown"].as_str().unwrap().contains("## Fix"));
     let notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"].as_array().unwrap();
     assert_eq!(notes.len(), 2, "one partly parsed file, one unreadable file");
-    assert!(notes.iter().any(|n| n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "broken%20file.py"));
+    assert!(notes
+        .iter()
+        .any(|n| n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "broken%20file.py"));
     // A broken document is rejected, so the check can fail.
     let mut broken = sarif.clone();
     broken["runs"][0]["results"][0]["level"] = "catastrophic".into();
@@ -141,7 +147,11 @@ fn sarif_output_validates_against_the_official_schema() {
 }
 
 fn fingerprints_of(src: &str) -> Vec<String> {
-    scanner::scan_source("pkg/mod.py", src.as_bytes(), &ApiIndex::new()).findings.into_iter().map(|f| f.fingerprint).collect()
+    scanner::scan_source("pkg/mod.py", src.as_bytes(), &ApiIndex::new())
+        .findings
+        .into_iter()
+        .map(|f| f.fingerprint)
+        .collect()
 }
 
 #[test]
@@ -151,7 +161,9 @@ fn fingerprints_survive_unrelated_edits() {
     assert_eq!(base.len(), 3);
     let inserted_above = format!("# a new header comment\nimport os\n\n{original}");
     assert_eq!(fingerprints_of(&inserted_above), base);
-    let reformatted = original.replace("_lock = threading.Lock()", "_lock = threading.Lock(\n)  # guarded").replace("x = threading.local()", "x = threading.local(  )");
+    let reformatted = original
+        .replace("_lock = threading.Lock()", "_lock = threading.Lock(\n)  # guarded")
+        .replace("x = threading.local()", "x = threading.local(  )");
     assert_eq!(fingerprints_of(&reformatted), base);
     let unrelated = original.replace("return 1", "return 2 + 2");
     assert_eq!(fingerprints_of(&unrelated), base);
@@ -181,7 +193,10 @@ fn archives_are_read_in_memory() {
     zip.finish().unwrap();
 
     let sdist = dir.path().join("django-crum-0.7.9.tar.gz");
-    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(std::fs::File::create(&sdist).unwrap(), flate2::Compression::fast()));
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        std::fs::File::create(&sdist).unwrap(),
+        flate2::Compression::fast(),
+    ));
     for (name, bytes) in &sources {
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
@@ -257,7 +272,9 @@ fn unchanged_files_are_not_even_read_on_rescan() {
     let cache_dir = tempfile::tempdir().unwrap();
     let tree = tempfile::tempdir().unwrap();
     let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-    for (name, body) in [("a.py", "import threading\nA = threading.local()\n"), ("b.py", "import threading\nB = threading.Lock()\n")] {
+    for (name, body) in
+        [("a.py", "import threading\nA = threading.local()\n"), ("b.py", "import threading\nB = threading.Lock()\n")]
+    {
         let path = tree.path().join(name);
         std::fs::write(&path, body).unwrap();
         std::fs::File::options().write(true).open(&path).unwrap().set_modified(an_hour_ago).unwrap();

@@ -74,7 +74,10 @@ fn ut002_thread_local_subclasses() {
 
 #[test]
 fn ut003_locks() {
-    assert_eq!(hits("import threading\na = threading.Lock()\nb = threading.RLock()\nc = threading.Condition()\n", "UT003"), [2, 3, 4]);
+    assert_eq!(
+        hits("import threading\na = threading.Lock()\nb = threading.RLock()\nc = threading.Condition()\n", "UT003"),
+        [2, 3, 4]
+    );
     assert_eq!(hits("from threading import Semaphore, BoundedSemaphore, Event, Barrier\na = Semaphore(2)\nb = BoundedSemaphore()\nc = Event()\nd = Barrier(2)\n", "UT003"), [2, 3, 4, 5]);
     assert_eq!(hits("from six.moves import _thread\nl = _thread.allocate_lock()\n", "UT003"), [2]);
     assert_eq!(hits("import threading\nLock = threading.Lock\nl = Lock()\n", "UT003"), [3]);
@@ -115,7 +118,8 @@ fn ut006_executors() {
     assert!(hits("import functools\nasync def f(loop, ctx):\n    await loop.run_in_executor(None, functools.partial(ctx.run, g))\n", "UT006").is_empty());
     let pool = "from concurrent.futures import ThreadPoolExecutor\ndef f():\n    with ThreadPoolExecutor(4) as pool:\n        pool.submit(g)\n        pool.map(g, [1])\n";
     assert_eq!(hits(pool, "UT006"), [4, 5]);
-    let assigned = "import concurrent.futures\nPOOL = concurrent.futures.ThreadPoolExecutor()\ndef f():\n    POOL.submit(g)\n";
+    let assigned =
+        "import concurrent.futures\nPOOL = concurrent.futures.ThreadPoolExecutor()\ndef f():\n    POOL.submit(g)\n";
     assert_eq!(hits(assigned, "UT006"), [4]);
     assert!(hits("def f(session):\n    session.submit(g)\n", "UT006").is_empty(), "submit on anything else");
 }
@@ -129,7 +133,10 @@ fn ut007_tasks_in_context_var_modules() {
 
 #[test]
 fn ut008_sync_to_async() {
-    assert_eq!(hits("from asgiref.sync import sync_to_async as s2a\nh = s2a(f, thread_sensitive=False)\n", "UT008"), [2]);
+    assert_eq!(
+        hits("from asgiref.sync import sync_to_async as s2a\nh = s2a(f, thread_sensitive=False)\n", "UT008"),
+        [2]
+    );
     assert!(hits("from asgiref.sync import sync_to_async\nh = sync_to_async(f)\n", "UT008").is_empty());
     let consumer = "from asgiref.sync import sync_to_async\nfrom channels.generic.websocket import AsyncWebsocketConsumer\nclass Chat(AsyncWebsocketConsumer):\n    async def receive(self, text_data):\n        await sync_to_async(save)(text_data)\n    @sync_to_async\n    def load(self):\n        pass\n";
     assert_eq!(hits(consumer, "UT008"), [5, 6]);
@@ -149,9 +156,18 @@ fn ut010_module_globals_mutated_at_request_time() {
     assert_eq!(lines, [1, 2, 4], "one finding per global, at its definition");
     assert!(findings[0].message.contains("`get`"), "{}", findings[0].message);
     assert!(hits("_CACHE = {}\n_CACHE['a'] = 1\n", "UT010").is_empty(), "import-time setup is fine");
-    assert!(hits("_CACHE = {}\ndef f():\n    _CACHE = {}\n    _CACHE['a'] = 1\n", "UT010").is_empty(), "a local shadows the global");
-    assert!(hits("_CACHE = {}\ndef f(_CACHE):\n    _CACHE['a'] = 1\n", "UT010").is_empty(), "a parameter shadows the global");
-    assert!(hits("NAMES = ('a',)\ndef f():\n    NAMES.append(1)\n", "UT010").is_empty(), "only mutable containers count for in-place changes");
+    assert!(
+        hits("_CACHE = {}\ndef f():\n    _CACHE = {}\n    _CACHE['a'] = 1\n", "UT010").is_empty(),
+        "a local shadows the global"
+    );
+    assert!(
+        hits("_CACHE = {}\ndef f(_CACHE):\n    _CACHE['a'] = 1\n", "UT010").is_empty(),
+        "a parameter shadows the global"
+    );
+    assert!(
+        hits("NAMES = ('a',)\ndef f():\n    NAMES.append(1)\n", "UT010").is_empty(),
+        "only mutable containers count for in-place changes"
+    );
 }
 
 #[test]
@@ -165,7 +181,8 @@ fn ut011_thread_local_api_calls() {
         line: 20,
     });
     let src = "from crum import get_current_request\nimport crum as c\ndef f():\n    get_current_request()\n    c.get_current_request()\n    c.get_current_user()\n";
-    let lines: Vec<u32> = scan_with(src, &index).into_iter().filter(|f| f.rule == "UT011").map(|f| f.start.line).collect();
+    let lines: Vec<u32> =
+        scan_with(src, &index).into_iter().filter(|f| f.rule == "UT011").map(|f| f.start.line).collect();
     assert_eq!(lines, [4, 5]);
     assert!(scan("from crum import get_current_request\nget_current_request()\n").iter().all(|f| f.rule != "UT011"));
 }

@@ -17,7 +17,10 @@ fn finding(i: usize, line_shift: i32) -> IncomingFinding {
     let module = i / 40;
     IncomingFinding {
         fingerprint: format!("{:032x}", (i as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)),
-        content_fingerprint: Some(format!("{:032x}", (i as u128).wrapping_mul(0xC2B2_AE3D_27D4_EB4F_1656_67B1_9E37_79F9))),
+        content_fingerprint: Some(format!(
+            "{:032x}",
+            (i as u128).wrapping_mul(0xC2B2_AE3D_27D4_EB4F_1656_67B1_9E37_79F9)
+        )),
         rule: format!("UT{:03}", 1 + i % 12),
         path: format!("lms/djangoapps/app_{}/module_{module}.py", module % 97),
         start_line: 10 + (i % 40) as i32 * 7 + line_shift,

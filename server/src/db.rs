@@ -25,27 +25,19 @@ impl Database {
     /// Connects to `database_url`, or else starts the embedded cluster in `data_dir`.
     pub async fn open(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
         let (options, embedded) = match database_url {
-            Some(url) => (
-                PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?,
-                None,
-            ),
+            Some(url) => (PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?, None),
             None => {
                 let dir = data_dir.to_owned();
-                let cluster = tokio::task::spawn_blocking(move || {
-                    EmbeddedPostgres::start(&dir, Durability::Durable)
-                })
-                .await?
-                .context("starting the embedded PostgreSQL")?;
+                let cluster = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, Durability::Durable))
+                    .await?
+                    .context("starting the embedded PostgreSQL")?;
                 tracing::info!(pgdata = %cluster.data_directory().display(), "embedded PostgreSQL is up");
                 let options = cluster.connect_options();
                 create_database_if_missing(&options).await?;
                 (options, Some(cluster))
             }
         };
-        let pool = pool_options()
-            .connect_with(options)
-            .await
-            .context("connecting to PostgreSQL")?;
+        let pool = pool_options().connect_with(options).await.context("connecting to PostgreSQL")?;
         Ok(Self { pool, embedded })
     }
 
@@ -85,8 +77,5 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Resul
 /// Pool settings shared by the server and the commands. Requests must fail fast, not hang,
 /// while PostgreSQL is unreachable; the pool reconnects on its own once it is back.
 pub fn pool_options() -> PgPoolOptions {
-    PgPoolOptions::new()
-        .max_connections(16)
-        .acquire_timeout(Duration::from_secs(3))
-        .test_before_acquire(true)
+    PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(3)).test_before_acquire(true)
 }

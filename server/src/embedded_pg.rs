@@ -31,7 +31,9 @@ pub enum EmbeddedPgError {
          `apt-get install postgresql`, or set DATABASE_URL to use an existing server."
     )]
     NotInstalled,
-    #[error("running as root, but there is no `{0}` user for PostgreSQL to run as (PostgreSQL refuses to run as root)")]
+    #[error(
+        "running as root, but there is no `{0}` user for PostgreSQL to run as (PostgreSQL refuses to run as root)"
+    )]
     NoServiceUser(String),
     #[error("{action} failed: {detail}")]
     Command { action: String, detail: String },
@@ -109,10 +111,7 @@ impl RunAs {
             return Ok(None);
         }
         let name = std::env::var("UNTHREAD_PG_USER").unwrap_or_else(|_| "postgres".to_owned());
-        let user = User::from_name(&name)
-            .ok()
-            .flatten()
-            .ok_or(EmbeddedPgError::NoServiceUser(name))?;
+        let user = User::from_name(&name).ok().flatten().ok_or(EmbeddedPgError::NoServiceUser(name))?;
         Ok(Some(Self { uid: user.uid, gid: user.gid }))
     }
 }
@@ -137,9 +136,7 @@ impl EmbeddedPostgres {
         let binaries = PgBinaries::locate()?;
         let run_as = RunAs::for_current_user()?;
         fs::create_dir_all(data_dir).map_err(io_err(format!("creating {}", data_dir.display())))?;
-        let data_dir = data_dir
-            .canonicalize()
-            .map_err(io_err(format!("resolving {}", data_dir.display())))?;
+        let data_dir = data_dir.canonicalize().map_err(io_err(format!("resolving {}", data_dir.display())))?;
         let root = data_dir.join("postgres");
         let mut cluster = Self {
             binaries,
@@ -162,11 +159,7 @@ impl EmbeddedPostgres {
 
     /// How to reach the cluster: its Unix socket, as the `unthread` role.
     pub fn connect_options(&self) -> PgConnectOptions {
-        PgConnectOptions::new()
-            .socket(&self.socket_dir)
-            .port(PORT)
-            .username(DATABASE)
-            .database(DATABASE)
+        PgConnectOptions::new().socket(&self.socket_dir).port(PORT).username(DATABASE).database(DATABASE)
     }
 
     pub fn data_directory(&self) -> &Path {
@@ -199,19 +192,16 @@ impl EmbeddedPostgres {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
                 .map_err(io_err(format!("restricting {}", dir.display())))?;
             if let Some(run_as) = self.run_as {
-                nix::unistd::chown(dir, Some(run_as.uid), Some(run_as.gid)).map_err(|e| {
-                    EmbeddedPgError::Io {
-                        context: format!("giving {} to the PostgreSQL user", dir.display()),
-                        source: e.into(),
-                    }
+                nix::unistd::chown(dir, Some(run_as.uid), Some(run_as.gid)).map_err(|e| EmbeddedPgError::Io {
+                    context: format!("giving {} to the PostgreSQL user", dir.display()),
+                    source: e.into(),
                 })?;
             }
         }
         if let Some(run_as) = self.run_as {
             // The log file is written by pg_ctl running as that user.
             if !self.log_file.exists() {
-                fs::File::create(&self.log_file)
-                    .map_err(io_err(format!("creating {}", self.log_file.display())))?;
+                fs::File::create(&self.log_file).map_err(io_err(format!("creating {}", self.log_file.display())))?;
             }
             nix::unistd::chown(&self.log_file, Some(run_as.uid), Some(run_as.gid)).map_err(|e| {
                 EmbeddedPgError::Io { context: "giving the log to the PostgreSQL user".into(), source: e.into() }
@@ -274,9 +264,7 @@ impl EmbeddedPostgres {
         fs::remove_file(&pid_file).map_err(io_err("removing the stale postmaster.pid"))?;
         let socket_lock = self.socket_dir.join(format!(".s.PGSQL.{PORT}.lock"));
         match fs::remove_file(&socket_lock) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                Err(io_err("removing the stale socket lock")(e))
-            }
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("removing the stale socket lock")(e)),
             _ => Ok(()),
         }
     }
@@ -297,22 +285,25 @@ impl EmbeddedPostgres {
 
     fn pg_ctl_start(&self) -> Result<(), EmbeddedPgError> {
         let mut cmd = self.command("pg_ctl");
-        cmd.arg("start")
-            .arg("--pgdata")
-            .arg(&self.pgdata)
-            .arg("--log")
-            .arg(&self.log_file)
-            .args(["--wait", "--timeout", "60", "--silent"]);
-        self.run(cmd, "starting PostgreSQL (pg_ctl start)")
-            .map_err(|err| self.with_log_tail(err))
+        cmd.arg("start").arg("--pgdata").arg(&self.pgdata).arg("--log").arg(&self.log_file).args([
+            "--wait",
+            "--timeout",
+            "60",
+            "--silent",
+        ]);
+        self.run(cmd, "starting PostgreSQL (pg_ctl start)").map_err(|err| self.with_log_tail(err))
     }
 
     fn pg_ctl_stop(&self, mode: &str) -> Result<(), EmbeddedPgError> {
         let mut cmd = self.command("pg_ctl");
-        cmd.arg("stop")
-            .arg("--pgdata")
-            .arg(&self.pgdata)
-            .args(["--mode", mode, "--wait", "--timeout", "60", "--silent"]);
+        cmd.arg("stop").arg("--pgdata").arg(&self.pgdata).args([
+            "--mode",
+            mode,
+            "--wait",
+            "--timeout",
+            "60",
+            "--silent",
+        ]);
         self.run(cmd, "stopping PostgreSQL (pg_ctl stop)")
     }
 

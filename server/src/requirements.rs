@@ -134,11 +134,8 @@ impl FromStr for Requirements {
         let mut via_list_open = false;
         let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).peekable();
         while let Some((number, raw)) = lines.next() {
-            let error = |message: &str| RequirementsError {
-                line: number,
-                text: raw.to_owned(),
-                message: message.to_owned(),
-            };
+            let error =
+                |message: &str| RequirementsError { line: number, text: raw.to_owned(), message: message.to_owned() };
             if raw.contains('\0') {
                 return Err(error("NUL byte in requirements file"));
             }
@@ -156,12 +153,10 @@ impl FromStr for Requirements {
                             let rest = rest.trim();
                             via_list_open = rest.is_empty();
                             if !rest.is_empty() {
-                                last.via
-                                    .extend(parse_via_list(rest).map_err(|m| error(&m))?);
+                                last.via.extend(parse_via_list(rest).map_err(|m| error(&m))?);
                             }
                         } else if via_list_open && !comment.is_empty() {
-                            last.via
-                                .extend(parse_via_list(comment).map_err(|m| error(&m))?);
+                            last.via.extend(parse_via_list(comment).map_err(|m| error(&m))?);
                         }
                     }
                 } else {
@@ -192,10 +187,7 @@ impl FromStr for Requirements {
                 parsed.includes.push(include.map_err(|m| error(&m))?);
                 continue;
             }
-            if logical.starts_with('-')
-                && !logical.starts_with("-e")
-                && !logical.starts_with("--editable")
-            {
+            if logical.starts_with('-') && !logical.starts_with("-e") && !logical.starts_with("--editable") {
                 let option = logical.split([' ', '=']).next().unwrap_or(logical);
                 if IGNORED_OPTIONS.contains(&option) {
                     continue;
@@ -204,18 +196,10 @@ impl FromStr for Requirements {
             }
             let mut pin = parse_pin(logical, number).map_err(|m| error(&m))?;
             pin.sha256 = sha256;
-            if let Some(comment) = inline_comment
-                .as_deref()
-                .and_then(|c| c.trim().strip_prefix("via"))
-            {
-                pin.via
-                    .extend(parse_via_list(comment.trim()).map_err(|m| error(&m))?);
+            if let Some(comment) = inline_comment.as_deref().and_then(|c| c.trim().strip_prefix("via")) {
+                pin.via.extend(parse_via_list(comment.trim()).map_err(|m| error(&m))?);
             }
-            if parsed
-                .pins
-                .iter()
-                .any(|p| p.name == pin.name && p.marker == pin.marker)
-            {
+            if parsed.pins.iter().any(|p| p.name == pin.name && p.marker == pin.marker) {
                 return Err(error(&format!("`{}` is pinned twice", pin.name)));
             }
             parsed.pins.push(pin);
@@ -245,25 +229,16 @@ fn split_hash_options(line: &str) -> Result<(String, Vec<String>), String> {
     let mut rest = Vec::new();
     let mut sha256 = Vec::new();
     for part in line.split_whitespace() {
-        let Some(hash) = part
-            .strip_prefix("--hash=")
-            .or_else(|| part.strip_prefix("--hash:"))
-        else {
+        let Some(hash) = part.strip_prefix("--hash=").or_else(|| part.strip_prefix("--hash:")) else {
             rest.push(part);
             continue;
         };
         match hash.split_once(':') {
-            Some(("sha256", hex))
-                if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
-            {
+            Some(("sha256", hex)) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
                 sha256.push(hex.to_ascii_lowercase());
             }
             Some(("sha384" | "sha512", _)) => {}
-            _ => {
-                return Err(format!(
-                    "malformed hash option `{part}` (expected --hash=sha256:<64 hex digits>)"
-                ))
-            }
+            _ => return Err(format!("malformed hash option `{part}` (expected --hash=sha256:<64 hex digits>)")),
         }
     }
     Ok((rest.join(" "), sha256))
@@ -277,11 +252,7 @@ fn parse_include(line: &str) -> Option<Result<Via, String>> {
         _ => return None,
     };
     let path = rest.trim();
-    Some(if path.is_empty() {
-        Err(format!("`{flag}` needs a file name"))
-    } else {
-        Ok(make(path.to_owned()))
-    })
+    Some(if path.is_empty() { Err(format!("`{flag}` needs a file name")) } else { Ok(make(path.to_owned())) })
 }
 
 /// `a, b` or one entry: a package name, `-r file` or `-c file`.
@@ -292,15 +263,11 @@ fn parse_via_list(text: &str) -> Result<Vec<Via>, String> {
         .map(|entry| match parse_include(entry) {
             Some(include) => include,
             None => {
-                let valid = entry
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                let valid = entry.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
                 if valid {
                     Ok(Via::Package(normalise(entry)))
                 } else {
-                    Err(format!(
-                        "`# via` names something that is not a package or file: `{entry}`"
-                    ))
+                    Err(format!("`# via` names something that is not a package or file: `{entry}`"))
                 }
             }
         })
@@ -308,19 +275,13 @@ fn parse_via_list(text: &str) -> Result<Vec<Via>, String> {
 }
 
 fn parse_pin(line: &str, number: usize) -> Result<Pin, String> {
-    let (editable, spec) = match line
-        .strip_prefix("--editable")
-        .or_else(|| line.strip_prefix("-e"))
-    {
+    let (editable, spec) = match line.strip_prefix("--editable").or_else(|| line.strip_prefix("-e")) {
         Some(rest) => (true, rest.trim()),
         None => (false, line),
     };
     // pip's bare URL form: `git+https://host/repo.git@ref#egg=name`.
     let is_bare_url = spec.split_once("://").is_some_and(|(scheme, _)| {
-        !scheme.is_empty()
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     });
     if is_bare_url {
         return parse_bare_url(spec, editable, number);
@@ -334,8 +295,7 @@ fn parse_pin(line: &str, number: usize) -> Result<Pin, String> {
                 .filter(|s| {
                     matches!(
                         s.operator(),
-                        pep508_rs::pep440_rs::Operator::Equal
-                            | pep508_rs::pep440_rs::Operator::ExactEqual
+                        pep508_rs::pep440_rs::Operator::Equal | pep508_rs::pep440_rs::Operator::ExactEqual
                     )
                 })
                 .map(|s| s.version().to_string())
@@ -372,22 +332,12 @@ fn parse_bare_url(url: &str, editable: bool, number: usize) -> Result<Pin, Strin
         .split_once('#')
         .and_then(|(_, fragment)| fragment.split('&').find_map(|kv| kv.strip_prefix("egg=")))
         .filter(|name| !name.is_empty())
-        .ok_or_else(|| {
-            "a direct URL without `#egg=<name>`: cannot tell which package it is".to_owned()
-        })?;
+        .ok_or_else(|| "a direct URL without `#egg=<name>`: cannot tell which package it is".to_owned())?;
     let (name, extras) = match egg.split_once('[') {
-        Some((name, extras)) => (
-            name,
-            extras
-                .trim_end_matches(']')
-                .split(',')
-                .map(|e| e.trim().to_owned())
-                .collect(),
-        ),
+        Some((name, extras)) => (name, extras.trim_end_matches(']').split(',').map(|e| e.trim().to_owned()).collect()),
         None => (egg, Vec::new()),
     };
-    let normalised =
-        PackageName::from_str(name).map_err(|e| format!("bad package name in `#egg=`: {e}"))?;
+    let normalised = PackageName::from_str(name).map_err(|e| format!("bad package name in `#egg=`: {e}"))?;
     Ok(Pin {
         name: normalised.to_string(),
         display_name: name.to_owned(),
@@ -437,21 +387,12 @@ mod tests {
         assert_eq!(django.version.as_deref(), Some("4.2.20"));
         assert_eq!(
             django.via,
-            [
-                Via::Package("django-crum".into()),
-                Via::Constraint("requirements/constraints.txt".into())
-            ]
+            [Via::Package("django-crum".into()), Via::Constraint("requirements/constraints.txt".into())]
         );
         assert_eq!(reqs.pin("bleach").unwrap().extras, ["css"]);
         let openid = reqs.pin("python3-openid").unwrap();
         assert_eq!(openid.marker.as_deref(), Some("python_full_version >= '3'"));
-        assert_eq!(
-            reqs.edges(),
-            [
-                ("django-crum", "django"),
-                ("social-auth-core", "python3-openid")
-            ]
-        );
+        assert_eq!(reqs.edges(), [("django-crum", "django"), ("social-auth-core", "python3-openid")]);
     }
 
     #[test]
@@ -463,11 +404,7 @@ mod tests {
         );
         let xblock = reqs.pin("XBlock").unwrap();
         assert_eq!(xblock.extras, ["django"]);
-        assert!(xblock
-            .direct_url
-            .as_deref()
-            .unwrap()
-            .starts_with("git+https://github.com/openedx/xblock.git"));
+        assert!(xblock.direct_url.as_deref().unwrap().starts_with("git+https://github.com/openedx/xblock.git"));
         assert!(!xblock.scannable_by_version());
         assert_eq!(
             reqs.pin("xblocks-contrib").unwrap().direct_url.as_deref(),
@@ -484,13 +421,7 @@ mod tests {
              six==1.17.0 \\\n    --hash=sha256:4721F391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274 \\\n    --hash=sha256:ff70335d468e7eb6ec65b95b99d3a2836546063f63acc5171de367e834932a81\n    # via django-crum\n\
              pytz==2025.1    # via django, babel\n",
         );
-        assert_eq!(
-            reqs.includes,
-            [
-                Via::Requirement("base.txt".into()),
-                Via::Constraint("constraints.txt".into())
-            ]
-        );
+        assert_eq!(reqs.includes, [Via::Requirement("base.txt".into()), Via::Constraint("constraints.txt".into())]);
         let six = reqs.pin("six").unwrap();
         assert_eq!(six.version.as_deref(), Some("1.17.0"));
         assert_eq!(
@@ -500,10 +431,7 @@ mod tests {
                 "ff70335d468e7eb6ec65b95b99d3a2836546063f63acc5171de367e834932a81"
             ]
         );
-        assert_eq!(
-            reqs.pin("pytz").unwrap().via,
-            [Via::Package("babel".into()), Via::Package("django".into())]
-        );
+        assert_eq!(reqs.pin("pytz").unwrap().via, [Via::Package("babel".into()), Via::Package("django".into())]);
     }
 
     #[test]

@@ -15,12 +15,12 @@ use crate::handlers;
 pub fn build(pool: PgPool, leptos_options: LeptosOptions) -> Router {
     let state = AppState { leptos_options: leptos_options.clone(), pool };
     let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
-    let assets = Router::new()
-        .fallback_service(ServeDir::new(pkg_dir).precompressed_gzip())
-        .layer(SetResponseHeaderLayer::if_not_present(
+    let assets = Router::new().fallback_service(ServeDir::new(pkg_dir).precompressed_gzip()).layer(
+        SetResponseHeaderLayer::if_not_present(
             axum::http::header::CACHE_CONTROL,
             axum::http::HeaderValue::from_static("public, max-age=300"),
-        ));
+        ),
+    );
     let routes = generate_route_list(App);
     Router::new()
         .route("/healthz", get(handlers::health::healthz))

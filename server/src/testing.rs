@@ -92,9 +92,8 @@ pub async fn fresh_database() -> PgPool {
         })
         .await;
     let name = format!("test_{}", NEXT_DATABASE.fetch_add(1, Ordering::Relaxed));
-    let mut conn = PgConnection::connect_with(&options.clone().database("postgres"))
-        .await
-        .expect("connect to the test cluster");
+    let mut conn =
+        PgConnection::connect_with(&options.clone().database("postgres")).await.expect("connect to the test cluster");
     conn.execute(format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}").as_str())
         .await
         .expect("clone the template database");

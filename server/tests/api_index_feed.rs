@@ -35,39 +35,21 @@ async fn dependency_apis_feed_the_scans_of_their_dependents() {
     let crum = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(crum.path().join("crum")).unwrap();
     copy_tree(&epic.join("crum"), &crum.path().join("crum"));
-    scan(
-        &pool,
-        Path::new("/nonexistent"),
-        args(crum.path(), "django-crum", "dependency"),
-    )
-    .await
-    .unwrap();
+    scan(&pool, Path::new("/nonexistent"), args(crum.path(), "django-crum", "dependency")).await.unwrap();
 
     // The platform pins django-crum; its scan reports the calls into crum's thread local.
-    let platform = app::models::targets::upsert(&pool, "platform", "openedx/openedx-platform")
-        .await
-        .unwrap();
+    let platform = app::models::targets::upsert(&pool, "platform", "openedx/openedx-platform").await.unwrap();
     import(
         &pool,
         platform,
         "requirements/edx/base.txt",
-        &"django-crum==0.7.9\n    # via -r requirements/edx/kernel.in\n"
-            .parse()
-            .unwrap(),
+        &"django-crum==0.7.9\n    # via -r requirements/edx/kernel.in\n".parse().unwrap(),
     )
     .await
     .unwrap();
-    scan(
-        &pool,
-        Path::new("/nonexistent"),
-        args(
-            &epic.join("platform"),
-            "openedx/openedx-platform",
-            "platform",
-        ),
-    )
-    .await
-    .unwrap();
+    scan(&pool, Path::new("/nonexistent"), args(&epic.join("platform"), "openedx/openedx-platform", "platform"))
+        .await
+        .unwrap();
 
     let ut011: Vec<(String, i32, String)> = sqlx::query_as(
         "SELECT path, start_line, message FROM findings WHERE target_id = $1 AND rule = 'UT011' ORDER BY start_line",
@@ -81,12 +63,6 @@ async fn dependency_apis_feed_the_scans_of_their_dependents() {
     assert!(ut011[0].2.contains("crum._thread_locals"), "{}", ut011[0].2);
 
     // A dependency target must be named by its normalised PyPI name.
-    let err = scan(
-        &pool,
-        Path::new("/nonexistent"),
-        args(crum.path(), "Django_Crum", "dependency"),
-    )
-    .await
-    .unwrap_err();
+    let err = scan(&pool, Path::new("/nonexistent"), args(crum.path(), "Django_Crum", "dependency")).await.unwrap_err();
     assert!(err.to_string().contains("normalised"), "{err}");
 }

@@ -25,9 +25,7 @@ async fn send(app: Router, request: Request<Body>) -> (StatusCode, String) {
 async fn seed(pool: &PgPool) {
     for (kind, name) in [("platform", "openedx/openedx-platform"), ("dependency", "django-crum")] {
         let id = app::models::targets::upsert(pool, kind, name).await.unwrap();
-        app::models::events::record(pool, None, "target.registered", Some(id), serde_json::json!({}))
-            .await
-            .unwrap();
+        app::models::events::record(pool, None, "target.registered", Some(id), serde_json::json!({})).await.unwrap();
     }
 }
 
@@ -49,7 +47,9 @@ async fn migrations_create_the_schema() {
 #[tokio::test]
 async fn target_names_must_match_their_kind() {
     let pool = fresh_database().await;
-    for (kind, name) in [("dependency", "openedx/edx-ace"), ("library", "edx-ace"), ("platform", " a/b"), ("bogus", "a/b")] {
+    for (kind, name) in
+        [("dependency", "openedx/edx-ace"), ("library", "edx-ace"), ("platform", " a/b"), ("bogus", "a/b")]
+    {
         let result = app::models::targets::upsert(&pool, kind, name).await;
         assert!(result.is_err(), "({kind}, {name:?}) must be refused");
     }

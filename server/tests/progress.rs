@@ -59,7 +59,12 @@ async fn dependency(pool: &PgPool, package: &str, findings: Vec<IncomingFinding>
 async fn progress_counts_fixed_migrated_and_triaged_apart() {
     let pool = fresh_database().await;
     let repo = app::models::targets::upsert(&pool, "library", "openedx/edx-django-utils").await.unwrap();
-    scan(&pool, repo, vec![finding(1, "UT001"), finding(2, "UT001"), finding(3, "UT003"), finding(4, "UT010"), finding(5, "UT100")]).await;
+    scan(
+        &pool,
+        repo,
+        vec![finding(1, "UT001"), finding(2, "UT001"), finding(3, "UT003"), finding(4, "UT010"), finding(5, "UT100")],
+    )
+    .await;
     // UT003 is fixed by the next complete scan; UT010 is triaged away.
     scan(&pool, repo, vec![finding(1, "UT001"), finding(2, "UT001"), finding(4, "UT010"), finding(5, "UT100")]).await;
     sqlx::query("UPDATE findings SET triage = 'wont_fix', triage_reason = 'process-wide cache' WHERE rule = 'UT010'")
@@ -95,11 +100,13 @@ async fn blockers_follow_the_via_graph() {
     dependency(&pool, "b", vec![]).await;
     dependency(&pool, "c", vec![finding(1, "UT001"), finding(2, "UT002"), finding(3, "UT100")]).await;
     let d = dependency(&pool, "d", vec![finding(1, "UT010")]).await;
-    sqlx::query("UPDATE findings SET triage = 'false_positive', triage_reason = 'import-time only' WHERE target_id = $1")
-        .bind(d)
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE findings SET triage = 'false_positive', triage_reason = 'import-time only' WHERE target_id = $1",
+    )
+    .bind(d)
+    .execute(&pool)
+    .await
+    .unwrap();
 
     let blockers = progress::blockers(&pool, platform).await.unwrap();
     assert_eq!(blockers.len(), 1, "{blockers:?}");

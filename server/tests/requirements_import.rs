@@ -26,7 +26,10 @@ async fn the_openedx_file_imports_with_its_graph() {
     assert_eq!(summary.pins, 302);
     assert_eq!(summary.added.len(), 302);
     assert_eq!(count(&pool, "package_pins").await, 302);
-    let direct: i64 = sqlx::query_scalar("SELECT count(*) FROM package_pins WHERE direct_url IS NOT NULL").fetch_one(&pool).await.unwrap();
+    let direct: i64 = sqlx::query_scalar("SELECT count(*) FROM package_pins WHERE direct_url IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(direct, 2);
 
     let parents: Vec<String> = sqlx::query_scalar(
@@ -41,10 +44,11 @@ async fn the_openedx_file_imports_with_its_graph() {
     for expected in ["edx-django-utils", "edx-proctoring", "edx-rbac", "edx-toggles"] {
         assert!(parents.iter().any(|p| p == expected), "{expected} not in {parents:?}");
     }
-    let from_files: i64 = sqlx::query_scalar("SELECT count(*) FROM package_edges WHERE via_file = '-r requirements/edx/kernel.in'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let from_files: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM package_edges WHERE via_file = '-r requirements/edx/kernel.in'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert!(from_files > 50, "kernel.in lists many direct requirements: {from_files}");
     let extras: Vec<String> = sqlx::query_scalar(
         "SELECT unnest(pp.extras) FROM package_pins pp JOIN packages p ON p.id = pp.package_id WHERE p.name = 'xblock'",
@@ -70,7 +74,10 @@ async fn reimport_replaces_and_reports_changes() {
     assert_eq!(summary.changed, [("django-crum".to_owned(), "0.7.9".to_owned(), "0.7.10".to_owned())]);
     assert_eq!(summary.removed, ["acid-xblock"]);
     assert_eq!(count(&pool, "package_pins").await, 301);
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = 'requirements.imported'").fetch_one(&pool).await.unwrap();
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = 'requirements.imported'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(events, 3);
 }
 

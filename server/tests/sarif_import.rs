@@ -42,7 +42,8 @@ async fn own_sarif_round_trips() {
     let mut expected: Vec<String> = report.findings.iter().map(|f| f.fingerprint.clone()).collect();
     expected.sort();
     assert_eq!(fingerprints(&pool).await, expected, "SARIF carries the scanner's own fingerprints");
-    let symbol: String = sqlx::query_scalar("SELECT symbol FROM findings WHERE rule = 'UT004'").fetch_one(&pool).await.unwrap();
+    let symbol: String =
+        sqlx::query_scalar("SELECT symbol FROM findings WHERE rule = 'UT004'").fetch_one(&pool).await.unwrap();
     assert_eq!(symbol, "aggregator.EventAggregator.flush");
 }
 
@@ -53,7 +54,8 @@ async fn ruff_sarif_imports_with_stable_identities() {
     let sarif = fixture("ruff-0.17.6-async.sarif");
     let input = parse(&sarif, target, None, Some("/tmp/ruffsample")).unwrap();
     assert_eq!((input.tool.as_str(), input.tool_version.as_deref()), ("ruff", Some("0.17.6")));
-    let rows: Vec<(&str, &str, i32)> = input.findings.iter().map(|f| (f.rule.as_str(), f.path.as_str(), f.start_line)).collect();
+    let rows: Vec<(&str, &str, i32)> =
+        input.findings.iter().map(|f| (f.rule.as_str(), f.path.as_str(), f.start_line)).collect();
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|(rule, path, _)| rule.starts_with("ASYNC") && *path == "pkg/views.py"), "{rows:?}");
     assert_eq!(ingest(&pool, &input).await.unwrap().new, 3);
@@ -85,10 +87,25 @@ async fn malformed_and_hostile_logs_are_refused() {
         (b"{not json".to_vec(), "not a SARIF log"),
         (with(&|l| l["version"] = "2.0.0".into()), "not supported"),
         (with(&|l| l["runs"] = serde_json::json!([])), "no run"),
-        (with(&|l| l["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = "../../etc/passwd".into()), "leaves the scan root"),
-        (with(&|l| l["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] = "file:///etc/passwd".into()), "outside the scan root"),
+        (
+            with(&|l| {
+                l["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
+                    "../../etc/passwd".into()
+            }),
+            "leaves the scan root",
+        ),
+        (
+            with(&|l| {
+                l["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
+                    "file:///etc/passwd".into()
+            }),
+            "outside the scan root",
+        ),
         (with(&|l| l["runs"][0]["results"][2]["ruleId"] = "<script>".into()), "ruleId"),
-        (with(&|l| l["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = 0.into()), "startLine"),
+        (
+            with(&|l| l["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = 0.into()),
+            "startLine",
+        ),
     ];
     for (bytes, expected) in cases {
         let err: SarifError = match parse(&bytes, target, None, Some("/tmp/ruffsample")) {

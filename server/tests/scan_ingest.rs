@@ -94,7 +94,13 @@ async fn a_finding_lives_through_moves_partial_scans_renames_and_its_fix() {
     assert_eq!((reopened.reopened, reopened.new), (1, 0));
     assert!(!findings(&pool).await[0].3);
 
-    for (kind, expected) in [("finding.new", 2), ("finding.fixed", 2), ("finding.renamed", 1), ("finding.reopened", 1), ("scan.ingested", 7)] {
+    for (kind, expected) in [
+        ("finding.new", 2),
+        ("finding.fixed", 2),
+        ("finding.renamed", 1),
+        ("finding.reopened", 1),
+        ("scan.ingested", 7),
+    ] {
         assert_eq!(events(&pool, kind).await, expected, "{kind}");
     }
 }
@@ -105,7 +111,8 @@ async fn bad_findings_roll_back_the_whole_scan() {
     let target = app::models::targets::upsert(&pool, "dependency", "django-crum").await.unwrap();
     let tree = tempfile::tempdir().unwrap();
     write(tree.path(), "crum/__init__.py", MODULE);
-    let mut input = ScanInput::from_report(target, Some("0.7.9".into()), &scan_path(tree.path(), &ScanOptions::default()).unwrap());
+    let mut input =
+        ScanInput::from_report(target, Some("0.7.9".into()), &scan_path(tree.path(), &ScanOptions::default()).unwrap());
     let mut evil = input.findings[0].clone();
     evil.fingerprint = "other".into();
     evil.path = "../../etc/passwd".into();

@@ -160,6 +160,12 @@ pub async fn blockers(db: impl PgExecutor<'_>, target_id: i64) -> sqlx::Result<V
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| Blocker { package: r.package, version: r.version, target_id: r.target_id, open: r.open, chain: r.chain })
+        .map(|r| Blocker {
+            package: r.package,
+            version: r.version,
+            target_id: r.target_id,
+            open: r.open,
+            chain: r.chain,
+        })
         .collect())
 }

@@ -34,17 +34,10 @@ pub const RECENT_EVENTS: i64 = 20;
 #[server(prefix = "/api", endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, ServerFnError> {
     use crate::{models, state::AppState};
-    let state = use_context::<AppState>()
-        .ok_or_else(|| ServerFnError::new("application state missing"))?;
+    let state = use_context::<AppState>().ok_or_else(|| ServerFnError::new("application state missing"))?;
     let targets = models::targets::list(&state.pool).await.map_err(database_error)?;
-    let recent_events = models::events::recent(&state.pool, RECENT_EVENTS)
-        .await
-        .map_err(database_error)?;
-    Ok(Overview {
-        target_count: targets.len() as i64,
-        targets,
-        recent_events,
-    })
+    let recent_events = models::events::recent(&state.pool, RECENT_EVENTS).await.map_err(database_error)?;
+    Ok(Overview { target_count: targets.len() as i64, targets, recent_events })
 }
 
 /// Logs the cause for operators and tells the user only that the database failed.

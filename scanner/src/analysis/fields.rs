@@ -24,4 +24,17 @@ pub fn name_id() -> NonZeroU16 {
     ids().name
 }
 
-field_ids!(alias, arguments, attribute, function, left, module_name, name, object, parameters, right, superclasses, value);
+field_ids!(
+    alias,
+    arguments,
+    attribute,
+    function,
+    left,
+    module_name,
+    name,
+    object,
+    parameters,
+    right,
+    superclasses,
+    value
+);

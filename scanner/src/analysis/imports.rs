@@ -42,9 +42,10 @@ impl Imports {
             match node.kind() {
                 "identifier" => break,
                 "attribute" => {
-                    let (Some(object), Some(attr)) =
-                        (node.child_by_field_id(crate::analysis::fields::object()), node.child_by_field_id(crate::analysis::fields::attribute()))
-                    else {
+                    let (Some(object), Some(attr)) = (
+                        node.child_by_field_id(crate::analysis::fields::object()),
+                        node.child_by_field_id(crate::analysis::fields::attribute()),
+                    ) else {
                         return Vec::new();
                     };
                     attributes.push(text(attr, src));

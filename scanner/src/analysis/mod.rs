@@ -84,8 +84,20 @@ pub struct ImportSite<'t> {
 
 /// Methods that change a list, dict, set or deque in place.
 pub const MUTATING_METHODS: &[&str] = &[
-    "append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
-    "discard", "remove", "appendleft", "extendleft", "popleft",
+    "append",
+    "extend",
+    "insert",
+    "update",
+    "setdefault",
+    "pop",
+    "popitem",
+    "clear",
+    "add",
+    "discard",
+    "remove",
+    "appendleft",
+    "extendleft",
+    "popleft",
 ];
 
 pub struct ModuleFacts<'t> {
@@ -249,8 +261,7 @@ impl<'t> ModuleFacts<'t> {
 
     /// True when the innermost function around `scope` is an `async def`.
     pub fn in_async_function(&self, scope: ScopeId) -> bool {
-        self.enclosing_function(scope)
-            .is_some_and(|f| self.scopes[f].kind == ScopeKind::Function { is_async: true })
+        self.enclosing_function(scope).is_some_and(|f| self.scopes[f].kind == ScopeKind::Function { is_async: true })
     }
 
     /// The innermost class around `scope` (methods see their class), if any.
@@ -286,16 +297,39 @@ impl<'t> ModuleFacts<'t> {
 }
 
 const SIMPLE_STATEMENTS: &[&str] = &[
-    "expression_statement", "return_statement", "delete_statement", "raise_statement",
-    "assert_statement", "pass_statement", "global_statement", "nonlocal_statement",
-    "import_statement", "import_from_statement", "future_import_statement", "print_statement",
-    "exec_statement", "type_alias_statement", "break_statement", "continue_statement",
+    "expression_statement",
+    "return_statement",
+    "delete_statement",
+    "raise_statement",
+    "assert_statement",
+    "pass_statement",
+    "global_statement",
+    "nonlocal_statement",
+    "import_statement",
+    "import_from_statement",
+    "future_import_statement",
+    "print_statement",
+    "exec_statement",
+    "type_alias_statement",
+    "break_statement",
+    "continue_statement",
 ];
 
 const COMPOUND_STATEMENTS: &[&str] = &[
-    "class_definition", "function_definition", "with_statement", "if_statement", "elif_clause",
-    "else_clause", "for_statement", "while_statement", "try_statement", "except_clause",
-    "except_group_clause", "finally_clause", "match_statement", "case_clause",
+    "class_definition",
+    "function_definition",
+    "with_statement",
+    "if_statement",
+    "elif_clause",
+    "else_clause",
+    "for_statement",
+    "while_statement",
+    "try_statement",
+    "except_clause",
+    "except_group_clause",
+    "finally_clause",
+    "match_statement",
+    "case_clause",
 ];
 
 /// The text that identifies `statement` for fingerprints: a simple statement whole, a
@@ -527,12 +561,14 @@ impl<'f, 't> Walker<'f, 't> {
         };
         let mut cursor = node.walk();
         if node.kind() == "import_statement" {
-            let names: Vec<Node<'t>> = node.children_by_field_id(crate::analysis::fields::name_id(), &mut cursor).collect();
+            let names: Vec<Node<'t>> =
+                node.children_by_field_id(crate::analysis::fields::name_id(), &mut cursor).collect();
             for name in names {
                 if name.kind() == "aliased_import" {
-                    let (Some(dotted), Some(alias)) =
-                        (name.child_by_field_id(crate::analysis::fields::name()), name.child_by_field_id(crate::analysis::fields::alias()))
-                    else {
+                    let (Some(dotted), Some(alias)) = (
+                        name.child_by_field_id(crate::analysis::fields::name()),
+                        name.child_by_field_id(crate::analysis::fields::alias()),
+                    ) else {
                         continue;
                     };
                     bind(self.facts, self.text(alias), self.text(dotted).to_owned());
@@ -552,7 +588,10 @@ impl<'f, 't> Walker<'f, 't> {
         let names: Vec<Node<'t>> = node.children_by_field_id(crate::analysis::fields::name_id(), &mut cursor).collect();
         for name in names {
             let (imported, local) = if name.kind() == "aliased_import" {
-                match (name.child_by_field_id(crate::analysis::fields::name()), name.child_by_field_id(crate::analysis::fields::alias())) {
+                match (
+                    name.child_by_field_id(crate::analysis::fields::name()),
+                    name.child_by_field_id(crate::analysis::fields::alias()),
+                ) {
                     (Some(n), Some(a)) => (self.text(n), self.text(a)),
                     _ => continue,
                 }
@@ -569,7 +608,10 @@ impl<'f, 't> Walker<'f, 't> {
     }
 
     fn assignment(&mut self, node: Node<'t>) {
-        let (Some(left), Some(right)) = (node.child_by_field_id(crate::analysis::fields::left()), node.child_by_field_id(crate::analysis::fields::right())) else {
+        let (Some(left), Some(right)) = (
+            node.child_by_field_id(crate::analysis::fields::left()),
+            node.child_by_field_id(crate::analysis::fields::right()),
+        ) else {
             // An annotation without a value (`x: int`) binds nothing.
             return;
         };
@@ -611,7 +653,9 @@ impl<'f, 't> Walker<'f, 't> {
         if target.kind() != "subscript" {
             return;
         }
-        if let Some(value) = target.child_by_field_id(crate::analysis::fields::value()).filter(|v| v.kind() == "identifier") {
+        if let Some(value) =
+            target.child_by_field_id(crate::analysis::fields::value()).filter(|v| v.kind() == "identifier")
+        {
             let site = self.site(target);
             let name = self.text(value);
             self.facts.mutations.push(Mutation { name, kind: MutationKind::Item, site });
@@ -620,11 +664,15 @@ impl<'f, 't> Walker<'f, 't> {
 
     /// `NAME.append(...)` and the other in-place container methods.
     fn method_mutation(&mut self, call: Node<'t>) {
-        let Some(callee) = call.child_by_field_id(crate::analysis::fields::function()).filter(|c| c.kind() == "attribute") else {
+        let Some(callee) =
+            call.child_by_field_id(crate::analysis::fields::function()).filter(|c| c.kind() == "attribute")
+        else {
             return;
         };
-        let (Some(object), Some(attr)) = (callee.child_by_field_id(crate::analysis::fields::object()), callee.child_by_field_id(crate::analysis::fields::attribute()))
-        else {
+        let (Some(object), Some(attr)) = (
+            callee.child_by_field_id(crate::analysis::fields::object()),
+            callee.child_by_field_id(crate::analysis::fields::attribute()),
+        ) else {
             return;
         };
         if object.kind() == "identifier" && MUTATING_METHODS.contains(&self.text(attr)) {

@@ -195,8 +195,14 @@ impl<'f> Emitter<'f> {
                 rule: p.rule.id.to_owned(),
                 severity: p.rule.severity,
                 path: facts.path.to_owned(),
-                start: Position { line: start.row as u32 + 1, column: char_column(facts.src, p.node.start_byte(), start.column) },
-                end: Position { line: end.row as u32 + 1, column: char_column(facts.src, p.node.end_byte(), end.column) },
+                start: Position {
+                    line: start.row as u32 + 1,
+                    column: char_column(facts.src, p.node.start_byte(), start.column),
+                },
+                end: Position {
+                    line: end.row as u32 + 1,
+                    column: char_column(facts.src, p.node.end_byte(), end.column),
+                },
                 symbol: symbol.clone(),
                 message: p.message,
                 line_text,

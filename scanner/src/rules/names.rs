@@ -61,7 +61,10 @@ pub fn thread_local_classes(facts: &ModuleFacts<'_>) -> Vec<(String, Resolved)> 
     loop {
         let before = found.len();
         for class in &facts.classes {
-            let Some(name) = class.node.child_by_field_id(crate::analysis::fields::name()).map(|n| facts.text(n)) else { continue };
+            let Some(name) = class.node.child_by_field_id(crate::analysis::fields::name()).map(|n| facts.text(n))
+            else {
+                continue;
+            };
             if names.contains(name) {
                 continue;
             }

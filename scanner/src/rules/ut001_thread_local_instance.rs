@@ -45,7 +45,8 @@ declare_rule! {
 pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<'t>) {
     for site in &facts.calls {
         if let Some(resolved) = facts.call_to(site.node, THREAD_LOCAL) {
-            let message = format!("`{}()` keeps per-thread state, which leaks between requests under ASGI", resolved.qualname);
+            let message =
+                format!("`{}()` keeps per-thread state, which leaks between requests under ASGI", resolved.qualname);
             out.report(&RULE, *site, site.node, message, resolved.conditional);
         }
     }

@@ -37,12 +37,8 @@ declare_rule! {
 }
 
 pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<'t>) {
-    let names: HashSet<&str> = facts
-        .module_assignments
-        .iter()
-        .filter(|a| lock_creation(facts, a.value).is_some())
-        .map(|a| a.name)
-        .collect();
+    let names: HashSet<&str> =
+        facts.module_assignments.iter().filter(|a| lock_creation(facts, a.value).is_some()).map(|a| a.name).collect();
     let attributes: HashSet<&str> = facts
         .attribute_assignments
         .iter()
@@ -92,7 +88,8 @@ fn with_items(with: Node<'_>) -> Vec<Node<'_>> {
                 "with_clause" => stack.push(child),
                 "with_item" => {
                     if let Some(value) = child.child_by_field_id(crate::analysis::fields::value()) {
-                        let expr = if value.kind() == "as_pattern" { value.named_child(0).unwrap_or(value) } else { value };
+                        let expr =
+                            if value.kind() == "as_pattern" { value.named_child(0).unwrap_or(value) } else { value };
                         items.push(expr);
                     }
                 }

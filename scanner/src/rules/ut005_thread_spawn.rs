@@ -1,6 +1,10 @@
 use crate::{
     analysis::ModuleFacts,
-    rules::{declare_rule, names::{bases, THREAD_CLASSES}, Context, Emitter},
+    rules::{
+        declare_rule,
+        names::{bases, THREAD_CLASSES},
+        Context, Emitter,
+    },
 };
 
 declare_rule! {
@@ -37,7 +41,8 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<
             if is_context_run(facts, site.node) {
                 continue;
             }
-            let message = format!("`{}(...)` runs its target without the caller's context variables", resolved.qualname);
+            let message =
+                format!("`{}(...)` runs its target without the caller's context variables", resolved.qualname);
             out.report(&RULE, *site, site.node, message, resolved.conditional);
         }
     }
@@ -45,7 +50,11 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<
         let Some(name) = site.node.child_by_field_id(crate::analysis::fields::name()) else { continue };
         for base in bases(site.node) {
             if let Some(resolved) = facts.resolve_to(base, THREAD_CLASSES) {
-                let message = format!("class `{}` derives from `{}`: its threads start without the caller's context", facts.text(name), resolved.qualname);
+                let message = format!(
+                    "class `{}` derives from `{}`: its threads start without the caller's context",
+                    facts.text(name),
+                    resolved.qualname
+                );
                 out.report(&RULE, *site, name, message, resolved.conditional);
                 break;
             }

@@ -4,7 +4,11 @@ use tree_sitter::Node;
 
 use crate::{
     analysis::ModuleFacts,
-    rules::{declare_rule, names::{COPY_CONTEXT, THREAD_POOL}, Context, Emitter},
+    rules::{
+        declare_rule,
+        names::{COPY_CONTEXT, THREAD_POOL},
+        Context, Emitter,
+    },
 };
 
 declare_rule! {
@@ -76,7 +80,9 @@ fn pool_names<'t>(facts: &ModuleFacts<'t>) -> HashSet<&'t str> {
         }
         if let Some(parent) = site.node.parent() {
             let target = match parent.kind() {
-                "as_pattern" => parent.child_by_field_id(crate::analysis::fields::alias()).and_then(|a| a.named_child(0)),
+                "as_pattern" => {
+                    parent.child_by_field_id(crate::analysis::fields::alias()).and_then(|a| a.named_child(0))
+                }
                 "assignment" => parent.child_by_field_id(crate::analysis::fields::left()),
                 _ => None,
             };
@@ -92,7 +98,9 @@ fn is_pool(facts: &ModuleFacts<'_>, receiver: Node<'_>, pools: &HashSet<&str>) -
     match receiver.kind() {
         "call" => facts.call_to(receiver, THREAD_POOL).is_some(),
         "identifier" => pools.contains(facts.text(receiver)),
-        "attribute" => receiver.child_by_field_id(crate::analysis::fields::attribute()).is_some_and(|a| pools.contains(facts.text(a))),
+        "attribute" => receiver
+            .child_by_field_id(crate::analysis::fields::attribute())
+            .is_some_and(|a| pools.contains(facts.text(a))),
         _ => false,
     }
 }
@@ -101,7 +109,9 @@ fn is_pool(facts: &ModuleFacts<'_>, receiver: Node<'_>, pools: &HashSet<&str>) -
 pub(crate) fn runs_in_context(facts: &ModuleFacts<'_>, function: Node<'_>) -> bool {
     match function.kind() {
         "attribute" => {
-            let is_run = function.child_by_field_id(crate::analysis::fields::attribute()).is_some_and(|a| facts.text(a) == "run");
+            let is_run = function
+                .child_by_field_id(crate::analysis::fields::attribute())
+                .is_some_and(|a| facts.text(a) == "run");
             let object = function.child_by_field_id(crate::analysis::fields::object());
             is_run
                 && object.is_some_and(|o| match o.kind() {

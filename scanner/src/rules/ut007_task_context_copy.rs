@@ -1,6 +1,10 @@
 use crate::{
     analysis::ModuleFacts,
-    rules::{declare_rule, names::{CONTEXT_VARS, TASK_SPAWNERS}, Context, Emitter},
+    rules::{
+        declare_rule,
+        names::{CONTEXT_VARS, TASK_SPAWNERS},
+        Context, Emitter,
+    },
 };
 
 declare_rule! {

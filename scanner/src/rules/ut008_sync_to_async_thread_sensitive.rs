@@ -2,7 +2,11 @@ use tree_sitter::Node;
 
 use crate::{
     analysis::{ModuleFacts, Site},
-    rules::{declare_rule, names::{bases, CONSUMER_BASES, SYNC_TO_ASYNC}, Context, Emitter},
+    rules::{
+        declare_rule,
+        names::{bases, CONSUMER_BASES, SYNC_TO_ASYNC},
+        Context, Emitter,
+    },
 };
 
 declare_rule! {

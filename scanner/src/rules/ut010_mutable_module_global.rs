@@ -43,8 +43,17 @@ declare_rule! {
 
 /// Constructors of mutable containers, by the last part of their name.
 const MUTABLE_CONSTRUCTORS: &[&str] = &[
-    "dict", "list", "set", "defaultdict", "OrderedDict", "Counter", "deque", "WeakValueDictionary",
-    "WeakKeyDictionary", "WeakSet", "ChainMap",
+    "dict",
+    "list",
+    "set",
+    "defaultdict",
+    "OrderedDict",
+    "Counter",
+    "deque",
+    "WeakValueDictionary",
+    "WeakKeyDictionary",
+    "WeakSet",
+    "ChainMap",
 ];
 
 pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<'t>) {
@@ -80,7 +89,8 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<
         );
         match definition {
             Some(def) => {
-                let target: Node<'_> = def.site.node.child_by_field_id(crate::analysis::fields::left()).unwrap_or(def.site.node);
+                let target: Node<'_> =
+                    def.site.node.child_by_field_id(crate::analysis::fields::left()).unwrap_or(def.site.node);
                 out.report(&RULE, def.site, target, message, false);
             }
             None => out.report(&RULE, mutations[0].site, mutations[0].site.node, message, false),

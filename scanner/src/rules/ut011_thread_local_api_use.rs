@@ -41,13 +41,14 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>, out: &mut Em
         for resolved in facts.resolve(callee) {
             // A package's own modules are not its users.
             if let Some(api) = context.api_index.get(&resolved.qualname) {
-                if api.package_module().is_some_and(|pkg| facts.module == pkg || facts.module.starts_with(&format!("{pkg}."))) {
+                if api
+                    .package_module()
+                    .is_some_and(|pkg| facts.module == pkg || facts.module.starts_with(&format!("{pkg}.")))
+                {
                     continue;
                 }
-                let message = format!(
-                    "`{}` is backed by thread-local `{}` in {}",
-                    resolved.qualname, api.holder, api.package
-                );
+                let message =
+                    format!("`{}` is backed by thread-local `{}` in {}", resolved.qualname, api.holder, api.package);
                 out.report(&RULE, *site, site.node, message, resolved.conditional);
                 break;
             }

@@ -28,8 +28,14 @@ pub async fn load_demo(pool: &PgPool) -> anyhow::Result<()> {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(id) = inserted {
-            app::models::events::record(&mut *tx, None, "target.registered", Some(id), serde_json::json!({ "source": "demo" }))
-                .await?;
+            app::models::events::record(
+                &mut *tx,
+                None,
+                "target.registered",
+                Some(id),
+                serde_json::json!({ "source": "demo" }),
+            )
+            .await?;
             added += 1;
         }
     }

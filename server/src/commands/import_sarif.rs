@@ -30,7 +30,11 @@ pub struct ImportSarifArgs {
 
 pub async fn import_sarif(pool: &PgPool, args: ImportSarifArgs) -> anyhow::Result<()> {
     let size = std::fs::metadata(&args.file).with_context(|| format!("reading {}", args.file.display()))?.len();
-    anyhow::ensure!(size <= MAX_SARIF_BYTES, "{} is {size} bytes, over the {MAX_SARIF_BYTES}-byte limit", args.file.display());
+    anyhow::ensure!(
+        size <= MAX_SARIF_BYTES,
+        "{} is {size} bytes, over the {MAX_SARIF_BYTES}-byte limit",
+        args.file.display()
+    );
     let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     // Parse before touching the database: a malformed log changes nothing.
     let mut input = sarif::parse(&bytes, 0, args.revision, args.root.as_deref())

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
-use axum::{extract::State, http::StatusCode};
 use app::state::AppState;
+use axum::{extract::State, http::StatusCode};
 
 /// `GET /healthz`: 200 when PostgreSQL answers within a second, 503 otherwise.
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {

@@ -129,7 +129,12 @@ pub async fn import(
         .iter()
         .map(|p| (p.name.as_str(), p.version.clone().or_else(|| p.direct_url.clone()).unwrap_or_default()))
         .collect();
-    let mut summary = RequirementsImport { requirement_file_id: file_id, pins: pins.len(), edges: children.len(), ..Default::default() };
+    let mut summary = RequirementsImport {
+        requirement_file_id: file_id,
+        pins: pins.len(),
+        edges: children.len(),
+        ..Default::default()
+    };
     for (name, pinned) in &current {
         match previous.get(*name) {
             None => summary.added.push((*name).to_owned()),

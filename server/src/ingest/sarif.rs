@@ -137,7 +137,12 @@ struct LogicalLocation {
 
 /// Parses a SARIF log of one target. `root` is the absolute scan root that absolute `file://`
 /// URIs are made relative to (ruff writes those).
-pub fn parse(bytes: &[u8], target_id: i64, revision: Option<String>, root: Option<&str>) -> Result<ScanInput, SarifError> {
+pub fn parse(
+    bytes: &[u8],
+    target_id: i64,
+    revision: Option<String>,
+    root: Option<&str>,
+) -> Result<ScanInput, SarifError> {
     let log: Log = serde_json::from_slice(bytes).map_err(|e| SarifError::Json(e.to_string()))?;
     if log.version != "2.1.0" {
         return Err(SarifError::Version(log.version));
@@ -169,13 +174,19 @@ pub fn parse(bytes: &[u8], target_id: i64, revision: Option<String>, root: Optio
         }
         let location = result.locations.first().ok_or_else(|| error("no location"))?;
         let physical = location.physical_location.as_ref().ok_or_else(|| error("no physical location"))?;
-        let uri = physical.artifact_location.as_ref().and_then(|a| a.uri.as_deref()).ok_or_else(|| error("no artifact URI"))?;
+        let uri = physical
+            .artifact_location
+            .as_ref()
+            .and_then(|a| a.uri.as_deref())
+            .ok_or_else(|| error("no artifact URI"))?;
         let path = relative_path(uri, root).map_err(|m| error(&m))?;
         let region = physical.region.as_ref();
         let line = |value: Option<i64>| i32::try_from(value.unwrap_or(1)).ok().filter(|v| *v >= 1);
         let start_line = line(region.and_then(|r| r.start_line)).ok_or_else(|| error("startLine out of range"))?;
-        let end_line = line(region.and_then(|r| r.end_line).or(Some(start_line as i64))).ok_or_else(|| error("endLine out of range"))?;
-        let start_column = line(region.and_then(|r| r.start_column)).ok_or_else(|| error("startColumn out of range"))?;
+        let end_line = line(region.and_then(|r| r.end_line).or(Some(start_line as i64)))
+            .ok_or_else(|| error("endLine out of range"))?;
+        let start_column =
+            line(region.and_then(|r| r.start_column)).ok_or_else(|| error("startColumn out of range"))?;
         let end_column = line(region.and_then(|r| r.end_column)).ok_or_else(|| error("endColumn out of range"))?;
         if end_line < start_line {
             return Err(error("the region ends before it starts"));
@@ -183,11 +194,15 @@ pub fn parse(bytes: &[u8], target_id: i64, revision: Option<String>, root: Optio
         let message = result.message.and_then(|m| m.text).unwrap_or_default();
         let snippet = region.and_then(|r| r.snippet.as_ref()).and_then(|s| s.text.clone());
         let symbol = location.logical_locations.first().and_then(|l| l.fully_qualified_name.clone());
-        let (fingerprint, content_fingerprint) = match result.partial_fingerprints.get(scanner::output::FINGERPRINT_KEY) {
-            Some(fp) => (fp.clone(), result.partial_fingerprints.get(scanner::output::CONTENT_FINGERPRINT_KEY).cloned()),
+        let (fingerprint, content_fingerprint) = match result.partial_fingerprints.get(scanner::output::FINGERPRINT_KEY)
+        {
+            Some(fp) => {
+                (fp.clone(), result.partial_fingerprints.get(scanner::output::CONTENT_FINGERPRINT_KEY).cloned())
+            }
             None => {
                 // Line numbers change with every edit above; the text of the finding does not.
-                let text = snippet.as_deref().map(scanner::finding::normalise_statement).unwrap_or_else(|| message.clone());
+                let text =
+                    snippet.as_deref().map(scanner::finding::normalise_statement).unwrap_or_else(|| message.clone());
                 let n = occurrences.entry((rule.clone(), path.clone(), text.clone())).or_default();
                 let occurrence = n.to_string();
                 *n += 1;
@@ -213,7 +228,8 @@ pub fn parse(bytes: &[u8], target_id: i64, revision: Option<String>, root: Optio
             conditional,
         });
     }
-    let files_scanned = run.properties.get("filesScanned").and_then(|v| v.as_i64()).and_then(|n| i32::try_from(n).ok()).unwrap_or(0);
+    let files_scanned =
+        run.properties.get("filesScanned").and_then(|v| v.as_i64()).and_then(|n| i32::try_from(n).ok()).unwrap_or(0);
     Ok(ScanInput {
         target_id,
         revision,
@@ -229,7 +245,8 @@ pub fn parse(bytes: &[u8], target_id: i64, revision: Option<String>, root: Optio
 
 /// The artifact's path relative to the scan root, `/`-separated, or why it cannot be one.
 pub fn relative_path(uri: &str, root: Option<&str>) -> Result<String, String> {
-    let decoded = percent_decode(uri).ok_or_else(|| format!("artifact URI {uri:?} is not valid percent-encoded UTF-8"))?;
+    let decoded =
+        percent_decode(uri).ok_or_else(|| format!("artifact URI {uri:?} is not valid percent-encoded UTF-8"))?;
     let path = if let Some(absolute) = decoded.strip_prefix("file://") {
         let absolute = absolute.strip_prefix("localhost").unwrap_or(absolute);
         let root = root.ok_or_else(|| format!("{uri:?} is an absolute file URI: give the scan root to import it"))?;

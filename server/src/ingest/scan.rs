@@ -82,30 +82,20 @@ impl ScanInput {
             for part in [&f.fingerprint, &f.rule, &f.path, &f.message] {
                 field(part);
             }
-            field(&format!(
-                "{}:{}-{}:{}",
-                f.start_line, f.start_column, f.end_line, f.end_column
-            ));
+            field(&format!("{}:{}-{}:{}", f.start_line, f.start_column, f.end_line, f.end_column));
         }
         for (path, reason) in unread {
             field(path);
             field(reason);
         }
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
 /// The merged API indexes of what `target_id` depends on (the latest scan of each dependency
 /// target that has one): input for scanning `target_id` (rule UT011). A repository depends on
 /// the pins of its requirements files; a package on the packages it pulls in (`# via`).
-pub async fn dependency_api_index(
-    pool: &PgPool,
-    target_id: i64,
-) -> sqlx::Result<scanner::ApiIndex> {
+pub async fn dependency_api_index(pool: &PgPool, target_id: i64) -> sqlx::Result<scanner::ApiIndex> {
     let indexes: Vec<sqlx::types::Json<scanner::ApiIndex>> = sqlx::query_scalar(
         r#"WITH dependencies AS (
                SELECT pp.package_id
@@ -141,20 +131,15 @@ pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSumm
         .execute(&mut *tx)
         .await?;
     let digest = input.digest();
-    let latest: Option<(i64, Option<String>)> = sqlx::query_as(
-        "SELECT id, content_digest FROM scans WHERE target_id = $1 ORDER BY id DESC LIMIT 1",
-    )
-    .bind(input.target_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let latest: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT id, content_digest FROM scans WHERE target_id = $1 ORDER BY id DESC LIMIT 1")
+            .bind(input.target_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     if let Some((scan_id, Some(previous))) = &latest {
         if *previous == digest {
             tx.rollback().await?;
-            return Ok(IngestSummary {
-                scan_id: *scan_id,
-                already_ingested: true,
-                ..Default::default()
-            });
+            return Ok(IngestSummary { scan_id: *scan_id, already_ingested: true, ..Default::default() });
         }
     }
 
@@ -187,33 +172,28 @@ pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSumm
     let mut summary = match_and_apply(&mut tx, input.target_id, scan_id, input.complete).await?;
     summary.scan_id = scan_id;
 
-    sqlx::query(
-        "INSERT INTO events (kind, target_id, scan_id, data) VALUES ('scan.ingested', $1, $2, $3)",
-    )
-    .bind(input.target_id)
-    .bind(scan_id)
-    .bind(serde_json::json!({
-        "status": input.status(),
-        "revision": input.revision,
-        "tool": input.tool,
-        "new": summary.new,
-        "seen": summary.seen,
-        "renamed": summary.renamed,
-        "reopened": summary.reopened,
-        "fixed": summary.fixed,
-        "unread_files": input.unread_files.len(),
-    }))
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("INSERT INTO events (kind, target_id, scan_id, data) VALUES ('scan.ingested', $1, $2, $3)")
+        .bind(input.target_id)
+        .bind(scan_id)
+        .bind(serde_json::json!({
+            "status": input.status(),
+            "revision": input.revision,
+            "tool": input.tool,
+            "new": summary.new,
+            "seen": summary.seen,
+            "renamed": summary.renamed,
+            "reopened": summary.reopened,
+            "fixed": summary.fixed,
+            "unread_files": input.unread_files.len(),
+        }))
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(summary)
 }
 
 /// Copies the incoming findings into a temporary table (one statement, arrays per column).
-async fn load_incoming(
-    tx: &mut Transaction<'_, Postgres>,
-    findings: &[IncomingFinding],
-) -> sqlx::Result<()> {
+async fn load_incoming(tx: &mut Transaction<'_, Postgres>, findings: &[IncomingFinding]) -> sqlx::Result<()> {
     sqlx::query(
         r#"CREATE TEMPORARY TABLE incoming (
                fingerprint text NOT NULL, content_fingerprint text, rule text, path text,
@@ -228,16 +208,10 @@ async fn load_incoming(
     // A fingerprint identifies a finding: keep the first of any duplicates (SARIF from other
     // tools may repeat a result).
     let mut seen = std::collections::HashSet::with_capacity(findings.len());
-    let findings: Vec<&IncomingFinding> = findings
-        .iter()
-        .filter(|f| seen.insert(f.fingerprint.as_str()))
-        .collect();
+    let findings: Vec<&IncomingFinding> = findings.iter().filter(|f| seen.insert(f.fingerprint.as_str())).collect();
     macro_rules! column {
         ($field:ident) => {
-            findings
-                .iter()
-                .map(|f| f.$field.clone())
-                .collect::<Vec<_>>()
+            findings.iter().map(|f| f.$field.clone()).collect::<Vec<_>>()
         };
     }
     sqlx::query(
@@ -321,11 +295,10 @@ async fn match_and_apply(
     .execute(&mut **tx)
     .await?
     .rows_affected() as i64;
-    let counts: (i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE renamed), count(*) FILTER (WHERE was_fixed) FROM incoming",
-    )
-    .fetch_one(&mut **tx)
-    .await?;
+    let counts: (i64, i64) =
+        sqlx::query_as("SELECT count(*) FILTER (WHERE renamed), count(*) FILTER (WHERE was_fixed) FROM incoming")
+            .fetch_one(&mut **tx)
+            .await?;
     sqlx::query(
         r#"INSERT INTO events (kind, target_id, finding_id, scan_id, data)
            SELECT CASE WHEN i.was_fixed THEN 'finding.reopened' ELSE 'finding.renamed' END,
@@ -379,15 +352,7 @@ async fn match_and_apply(
     } else {
         0
     };
-    Ok(IngestSummary {
-        scan_id,
-        already_ingested: false,
-        new,
-        seen,
-        renamed: counts.0,
-        reopened: counts.1,
-        fixed,
-    })
+    Ok(IngestSummary { scan_id, already_ingested: false, new, seen, renamed: counts.0, reopened: counts.1, fixed })
 }
 
 impl From<&scanner::Finding> for IncomingFinding {
@@ -412,11 +377,7 @@ impl From<&scanner::Finding> for IncomingFinding {
 
 impl ScanInput {
     /// A finished in-process scan of `target_id` at `revision`.
-    pub fn from_report(
-        target_id: i64,
-        revision: Option<String>,
-        report: &scanner::ScanReport,
-    ) -> Self {
+    pub fn from_report(target_id: i64, revision: Option<String>, report: &scanner::ScanReport) -> Self {
         Self {
             target_id,
             revision,
@@ -426,15 +387,7 @@ impl ScanInput {
             files_scanned: i32::try_from(report.files_scanned()).unwrap_or(i32::MAX),
             unread_files: report
                 .files_failed()
-                .map(|f| {
-                    (
-                        f.path.clone(),
-                        f.problem
-                            .as_ref()
-                            .map(|p| format!("{p:?}"))
-                            .unwrap_or_default(),
-                    )
-                })
+                .map(|f| (f.path.clone(), f.problem.as_ref().map(|p| format!("{p:?}")).unwrap_or_default()))
                 .collect(),
             findings: report.findings.iter().map(IncomingFinding::from).collect(),
             api_index: Some(report.api_index.clone()),
