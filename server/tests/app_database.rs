@@ -69,6 +69,36 @@ async fn events_are_append_only() {
 }
 
 #[tokio::test]
+async fn scans_are_never_deleted_and_a_findings_scans_are_in_order() {
+    let pool = fresh_database().await;
+    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let scan: i64 = sqlx::query_scalar(
+        "INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 't', 'complete', now()) RETURNING id",
+    )
+    .bind(target)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let delete = sqlx::query("DELETE FROM scans").execute(&pool).await;
+    assert!(delete.unwrap_err().to_string().contains("scans keeps history"));
+
+    let insert = |last_seen: i64, fixed: Option<i64>| {
+        sqlx::query(
+            "INSERT INTO findings (target_id, fingerprint, rule, path, start_line, end_line, first_seen_scan, last_seen_scan, fixed_in_scan)
+             VALUES ($1, md5(random()::text), 'UT001', 'a.py', 1, 1, $2, $3, $4)",
+        )
+        .bind(target)
+        .bind(scan)
+        .bind(last_seen)
+        .bind(fixed)
+        .execute(&pool)
+    };
+    assert!(insert(scan - 1, None).await.unwrap_err().to_string().contains("findings_seen_after_first_seen"));
+    assert!(insert(scan, Some(scan)).await.unwrap_err().to_string().contains("findings_fixed_after_last_seen"));
+    insert(scan, None).await.unwrap();
+}
+
+#[tokio::test]
 async fn overview_server_function_reads_postgres() {
     let pool = fresh_database().await;
     seed(&pool).await;

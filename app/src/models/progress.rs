@@ -1,6 +1,8 @@
 //! Progress, measured from findings (never from PR state): per target, overall, by rule,
 //! and which dependencies with open findings block a repository.
 //!
+//! Each finding's state comes from the `finding_progress` view (defined once, in the
+//! migrations):
 //! - *open*: not fixed, and triaged `open` or `confirmed` (rule UT100 excluded);
 //! - *fixed*: a later complete scan no longer sees it;
 //! - *migrated*: UT100 findings — context variables already in place count as done;
@@ -62,11 +64,11 @@ pub struct Blocker {
 pub async fn by_target(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TargetProgress>> {
     let rows = sqlx::query!(
         r#"SELECT t.id, t.name, t.kind,
-                  count(f.id) FILTER (WHERE f.fixed_in_scan IS NULL AND f.triage IN ('open', 'confirmed') AND f.rule <> 'UT100') AS "open!",
-                  count(f.id) FILTER (WHERE f.fixed_in_scan IS NOT NULL AND f.rule <> 'UT100') AS "fixed!",
-                  count(f.id) FILTER (WHERE f.fixed_in_scan IS NULL AND f.rule = 'UT100') AS "migrated!",
-                  count(f.id) FILTER (WHERE f.fixed_in_scan IS NULL AND f.triage IN ('false_positive', 'wont_fix') AND f.rule <> 'UT100') AS "triaged_away!"
-           FROM targets t LEFT JOIN findings f ON f.target_id = t.id
+                  count(*) FILTER (WHERE p.state = 'open') AS "open!",
+                  count(*) FILTER (WHERE p.state = 'fixed') AS "fixed!",
+                  count(*) FILTER (WHERE p.state = 'migrated') AS "migrated!",
+                  count(*) FILTER (WHERE p.state = 'triaged_away') AS "triaged_away!"
+           FROM targets t LEFT JOIN finding_progress p ON p.target_id = t.id
            GROUP BY t.id
            ORDER BY lower(t.name), t.name"#
     )
@@ -96,15 +98,15 @@ pub fn overall(targets: &[TargetProgress]) -> Progress {
 /// Progress per rule, over all targets or one.
 pub async fn by_rule(db: impl PgExecutor<'_>, target_id: Option<i64>) -> sqlx::Result<Vec<RuleProgress>> {
     let rows = sqlx::query!(
-        r#"SELECT f.rule,
-                  count(*) FILTER (WHERE f.fixed_in_scan IS NULL AND f.triage IN ('open', 'confirmed') AND f.rule <> 'UT100') AS "open!",
-                  count(*) FILTER (WHERE f.fixed_in_scan IS NOT NULL AND f.rule <> 'UT100') AS "fixed!",
-                  count(*) FILTER (WHERE f.fixed_in_scan IS NULL AND f.rule = 'UT100') AS "migrated!",
-                  count(*) FILTER (WHERE f.fixed_in_scan IS NULL AND f.triage IN ('false_positive', 'wont_fix') AND f.rule <> 'UT100') AS "triaged_away!"
-           FROM findings f
-           WHERE $1::bigint IS NULL OR f.target_id = $1
-           GROUP BY f.rule
-           ORDER BY f.rule"#,
+        r#"SELECT p.rule AS "rule!",
+                  count(*) FILTER (WHERE p.state = 'open') AS "open!",
+                  count(*) FILTER (WHERE p.state = 'fixed') AS "fixed!",
+                  count(*) FILTER (WHERE p.state = 'migrated') AS "migrated!",
+                  count(*) FILTER (WHERE p.state = 'triaged_away') AS "triaged_away!"
+           FROM finding_progress p
+           WHERE $1::bigint IS NULL OR p.target_id = $1
+           GROUP BY p.rule
+           ORDER BY p.rule"#,
         target_id
     )
     .fetch_all(db)
@@ -140,8 +142,8 @@ pub async fn blockers(db: impl PgExecutor<'_>, target_id: i64) -> sqlx::Result<V
            open_findings AS (
                SELECT tp.package_id, tp.target_id, count(*) AS open
                FROM target_packages tp
-               JOIN findings f ON f.target_id = tp.target_id
-               WHERE f.fixed_in_scan IS NULL AND f.triage IN ('open', 'confirmed') AND f.rule <> 'UT100'
+               JOIN finding_progress p ON p.target_id = tp.target_id
+               WHERE p.state = 'open'
                GROUP BY tp.package_id, tp.target_id
            )
            SELECT p.name AS "package!", o.target_id AS "target_id!", o.open AS "open!",

@@ -5,8 +5,14 @@
 //! temporary table, then set-based updates), and every change is written to `events`.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+
 use sqlx::{PgPool, Postgres, Transaction};
+
+use super::{
+    copy_text::CopyText,
+    matching::{self, Change, KnownFinding},
+};
 
 /// One finding as a scanner reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +61,30 @@ pub struct IngestSummary {
     pub fixed: i64,
 }
 
+impl IncomingFinding {
+    /// A digest of everything stored about the finding but its fingerprint: a finding seen
+    /// again with the same digest needs no rewrite beyond `last_seen_scan`.
+    pub fn details_digest(&self) -> i64 {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        for text in [&self.content_fingerprint, &self.symbol, &self.snippet] {
+            hash_field(&mut hasher, text.as_deref().map_or(&[0xff_u8][..], str::as_bytes));
+        }
+        for text in [&self.rule, &self.path, &self.message] {
+            hash_field(&mut hasher, text.as_bytes());
+        }
+        for n in [self.start_line, self.start_column, self.end_line, self.end_column, i32::from(self.conditional)] {
+            hash_field(&mut hasher, &n.to_le_bytes());
+        }
+        hasher.digest() as i64
+    }
+}
+
+/// Length-prefixed, so that field boundaries count.
+fn hash_field(hasher: &mut xxhash_rust::xxh3::Xxh3, bytes: &[u8]) {
+    hasher.update(&(bytes.len() as u64).to_le_bytes());
+    hasher.update(bytes);
+}
+
 impl ScanInput {
     fn status(&self) -> &'static str {
         if !self.complete {
@@ -64,31 +94,26 @@ impl ScanInput {
         }
     }
 
-    /// Identifies these results, so that ingesting them twice is recognised.
+    /// Identifies these results, so that ingesting them twice is recognised. (XXH3-128: it
+    /// only has to tell scans apart, and hashes a 100,000-finding scan in milliseconds.)
     fn digest(&self) -> String {
         let mut findings: Vec<&IncomingFinding> = self.findings.iter().collect();
-        findings.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+        findings.sort_unstable_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
         let mut unread: Vec<&(String, String)> = self.unread_files.iter().collect();
         unread.sort();
-        let mut hasher = Sha256::new();
-        let mut field = |text: &str| {
-            hasher.update((text.len() as u64).to_le_bytes());
-            hasher.update(text.as_bytes());
-        };
-        field(self.status());
-        field(self.revision.as_deref().unwrap_or(""));
-        field(&self.tool);
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        for text in [self.status(), self.revision.as_deref().unwrap_or(""), &self.tool] {
+            hash_field(&mut hasher, text.as_bytes());
+        }
         for f in findings {
-            for part in [&f.fingerprint, &f.rule, &f.path, &f.message] {
-                field(part);
-            }
-            field(&format!("{}:{}-{}:{}", f.start_line, f.start_column, f.end_line, f.end_column));
+            hash_field(&mut hasher, f.fingerprint.as_bytes());
+            hash_field(&mut hasher, &f.details_digest().to_le_bytes());
         }
         for (path, reason) in unread {
-            field(path);
-            field(reason);
+            hash_field(&mut hasher, path.as_bytes());
+            hash_field(&mut hasher, reason.as_bytes());
         }
-        hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        format!("xxh3:{:032x}", hasher.digest128())
     }
 }
 
@@ -124,6 +149,7 @@ pub async fn dependency_api_index(pool: &PgPool, target_id: i64) -> sqlx::Result
 }
 
 pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSummary> {
+    let started = std::time::Instant::now();
     let mut tx = pool.begin().await?;
     // One ingestion per target at a time: the matching below reads then writes.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('unthread.ingest', $1))")
@@ -131,6 +157,7 @@ pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSumm
         .execute(&mut *tx)
         .await?;
     let digest = input.digest();
+    tracing::debug!(target: "unthread_server::ingest", "digest: {} ms", started.elapsed().as_millis());
     let latest: Option<(i64, Option<String>)> =
         sqlx::query_as("SELECT id, content_digest FROM scans WHERE target_id = $1 ORDER BY id DESC LIMIT 1")
             .bind(input.target_id)
@@ -168,8 +195,7 @@ pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSumm
     .execute(&mut *tx)
     .await?;
 
-    load_incoming(&mut tx, &input.findings).await?;
-    let mut summary = match_and_apply(&mut tx, input.target_id, scan_id, input.complete).await?;
+    let mut summary = apply(&mut tx, input, scan_id).await?;
     summary.scan_id = scan_id;
 
     sqlx::query("INSERT INTO events (kind, target_id, scan_id, data) VALUES ('scan.ingested', $1, $2, $3)")
@@ -189,170 +215,180 @@ pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSumm
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    tracing::debug!(target: "unthread_server::ingest", "committed: {} ms", started.elapsed().as_millis());
     Ok(summary)
 }
 
-/// Copies the incoming findings into a temporary table (one statement, arrays per column).
-async fn load_incoming(tx: &mut Transaction<'_, Postgres>, findings: &[IncomingFinding]) -> sqlx::Result<()> {
-    sqlx::query(
-        r#"CREATE TEMPORARY TABLE incoming (
-               fingerprint text NOT NULL, content_fingerprint text, rule text, path text,
-               start_line int, start_column int, end_line int, end_column int, symbol text,
-               message text, snippet text, conditional boolean,
-               finding_id bigint, was_fixed boolean NOT NULL DEFAULT false,
-               moved boolean NOT NULL DEFAULT false, renamed boolean NOT NULL DEFAULT false
-           ) ON COMMIT DROP"#,
+/// Matches the scan against the target's findings in memory, then writes the outcome with
+/// one bulk statement per kind of change and one event per kind listing the findings.
+async fn apply(tx: &mut Transaction<'_, Postgres>, input: &ScanInput, scan_id: i64) -> sqlx::Result<IngestSummary> {
+    let started = std::time::Instant::now();
+    let step =
+        |name: &str| tracing::debug!(target: "unthread_server::ingest", "{name}: {} ms", started.elapsed().as_millis());
+    let known: Vec<KnownFinding> = sqlx::query_as(
+        "SELECT id, fingerprint, content_fingerprint, path, details_digest, fixed_in_scan IS NOT NULL AS fixed
+         FROM findings WHERE target_id = $1",
     )
-    .execute(&mut **tx)
+    .bind(input.target_id)
+    .fetch_all(&mut **tx)
     .await?;
     // A fingerprint identifies a finding: keep the first of any duplicates (SARIF from other
     // tools may repeat a result).
-    let mut seen = std::collections::HashSet::with_capacity(findings.len());
-    let findings: Vec<&IncomingFinding> = findings.iter().filter(|f| seen.insert(f.fingerprint.as_str())).collect();
-    macro_rules! column {
-        ($field:ident) => {
-            findings.iter().map(|f| f.$field.clone()).collect::<Vec<_>>()
-        };
+    let mut fingerprints = HashSet::with_capacity(input.findings.len());
+    let incoming: Vec<&IncomingFinding> =
+        input.findings.iter().filter(|f| fingerprints.insert(f.fingerprint.as_str())).collect();
+    let unread: HashSet<&str> = input.unread_files.iter().map(|(path, _)| path.as_str()).collect();
+    step("read known findings");
+    let plan = matching::plan(&known, &incoming, &unread, input.complete);
+    step("matched");
+
+    sqlx::query("UPDATE findings SET last_seen_scan = $1 WHERE id = ANY($2)")
+        .bind(scan_id)
+        .bind(&plan.unchanged)
+        .execute(&mut **tx)
+        .await?;
+    step("unchanged updated");
+    update_changed(tx, scan_id, &plan.changed).await?;
+    step("changed updated");
+    let new_ids = insert_new(tx, input.target_id, scan_id, &plan.new).await?;
+    step("new inserted");
+    sqlx::query("UPDATE findings SET fixed_in_scan = $1 WHERE id = ANY($2)")
+        .bind(scan_id)
+        .bind(&plan.fixed)
+        .execute(&mut **tx)
+        .await?;
+
+    step("fixed updated");
+    let with_change =
+        |change: Change| plan.changed.iter().filter(|(_, _, c)| *c == change).map(|(id, _, _)| *id).collect::<Vec<_>>();
+    let renamed = with_change(Change::Renamed);
+    let reopened = with_change(Change::Reopened);
+    for (kind, ids) in [
+        ("findings.new", &new_ids),
+        ("findings.renamed", &renamed),
+        ("findings.reopened", &reopened),
+        ("findings.fixed", &plan.fixed),
+    ] {
+        if !ids.is_empty() {
+            sqlx::query(
+                "INSERT INTO events (kind, target_id, scan_id, finding_ids, data) VALUES ($1, $2, $3, $4, jsonb_build_object('count', $5::bigint))",
+            )
+            .bind(kind)
+            .bind(input.target_id)
+            .bind(scan_id)
+            .bind(ids)
+            .bind(ids.len() as i64)
+            .execute(&mut **tx)
+            .await?;
+        }
     }
-    sqlx::query(
-        r#"INSERT INTO incoming (fingerprint, content_fingerprint, rule, path, start_line, start_column,
-                                 end_line, end_column, symbol, message, snippet, conditional)
-           SELECT *
-           FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[],
-                       $7::int[], $8::int[], $9::text[], $10::text[], $11::text[], $12::boolean[])
-                AS t(fingerprint, content_fingerprint, rule, path, start_line, start_column,
-                     end_line, end_column, symbol, message, snippet, conditional)"#,
-    )
-    .bind(column!(fingerprint))
-    .bind(column!(content_fingerprint))
-    .bind(column!(rule))
-    .bind(column!(path))
-    .bind(column!(start_line))
-    .bind(column!(start_column))
-    .bind(column!(end_line))
-    .bind(column!(end_column))
-    .bind(column!(symbol))
-    .bind(column!(message))
-    .bind(column!(snippet))
-    .bind(column!(conditional))
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("ANALYZE incoming").execute(&mut **tx).await?;
+    step("events written");
+    Ok(IngestSummary {
+        scan_id,
+        already_ingested: false,
+        new: new_ids.len() as i64,
+        seen: (plan.unchanged.len() + plan.changed.len()) as i64,
+        renamed: renamed.len() as i64,
+        reopened: reopened.len() as i64,
+        fixed: plan.fixed.len() as i64,
+    })
+}
+
+/// The columns of `findings` a scan describes, in the order [`push_described`] writes them.
+const DESCRIBED_COLUMNS: &str = "fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line, \
+                                 end_column, symbol, message, snippet, conditional, details_digest";
+
+fn push_described(rows: &mut CopyText, f: &IncomingFinding) {
+    rows.text(&f.fingerprint)
+        .optional_text(f.content_fingerprint.as_deref())
+        .text(&f.rule)
+        .text(&f.path)
+        .int(f.start_line)
+        .int(f.start_column)
+        .int(f.end_line)
+        .int(f.end_column)
+        .optional_text(f.symbol.as_deref())
+        .text(&f.message)
+        .optional_text(f.snippet.as_deref())
+        .boolean(f.conditional)
+        .int(f.details_digest());
+}
+
+async fn copy_in(tx: &mut Transaction<'_, Postgres>, statement: &str, rows: CopyText) -> sqlx::Result<()> {
+    let mut copy = (**tx).copy_in_raw(statement).await?;
+    copy.send(rows.into_bytes()).await?;
+    copy.finish().await?;
     Ok(())
 }
 
-async fn match_and_apply(
+/// Findings seen again with new details: copied into a temporary table, then one UPDATE.
+async fn update_changed(
     tx: &mut Transaction<'_, Postgres>,
-    target_id: i64,
     scan_id: i64,
-    complete: bool,
-) -> sqlx::Result<IngestSummary> {
-    // 1. Same fingerprint: the same finding, perhaps moved within its file.
+    changed: &[(i64, &IncomingFinding, Change)],
+) -> sqlx::Result<()> {
+    if changed.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
-        r#"UPDATE incoming i
-           SET finding_id = f.id,
-               was_fixed = f.fixed_in_scan IS NOT NULL,
-               moved = (f.path, f.start_line, f.start_column) IS DISTINCT FROM (i.path, i.start_line, i.start_column)
-           FROM findings f
-           WHERE f.target_id = $1 AND f.fingerprint = i.fingerprint"#,
+        "CREATE TEMPORARY TABLE changed_findings ON COMMIT DROP AS
+         SELECT id, fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line,
+                end_column, symbol, message, snippet, conditional, details_digest
+         FROM findings WITH NO DATA",
     )
-    .bind(target_id)
     .execute(&mut **tx)
     .await?;
-
-    // 2. Renamed files: an unmatched incoming finding takes over an open finding with the same
-    //    content fingerprint that this scan no longer sees under its own fingerprint, one to one.
+    let mut rows = CopyText::with_capacity(changed.len() * 256);
+    for (id, finding, _) in changed {
+        rows.int(*id);
+        push_described(&mut rows, finding);
+        rows.end_row();
+    }
+    copy_in(tx, &format!("COPY changed_findings (id, {DESCRIBED_COLUMNS}) FROM STDIN"), rows).await?;
     sqlx::query(
-        r#"WITH candidates AS (
-               SELECT i.fingerprint, f.id,
-                      row_number() OVER (PARTITION BY f.id ORDER BY i.path, i.fingerprint) AS per_finding,
-                      row_number() OVER (PARTITION BY i.fingerprint ORDER BY f.path, f.id) AS per_incoming
-               FROM incoming i
-               JOIN findings f ON f.target_id = $1 AND f.content_fingerprint = i.content_fingerprint
-               WHERE i.finding_id IS NULL AND f.fixed_in_scan IS NULL AND f.path <> i.path
-                 AND NOT EXISTS (SELECT 1 FROM incoming seen WHERE seen.finding_id = f.id)
-           )
-           UPDATE incoming i SET finding_id = c.id, renamed = true, moved = true
-           FROM candidates c
-           WHERE c.fingerprint = i.fingerprint AND c.per_finding = 1 AND c.per_incoming = 1"#,
-    )
-    .bind(target_id)
-    .execute(&mut **tx)
-    .await?;
-
-    // 3. Bring matched findings up to date; reopen those a scan had marked fixed.
-    let seen = sqlx::query(
         r#"UPDATE findings f
            SET fingerprint = i.fingerprint, content_fingerprint = i.content_fingerprint, rule = i.rule,
                path = i.path, start_line = i.start_line, start_column = i.start_column,
                end_line = i.end_line, end_column = i.end_column, symbol = i.symbol,
                message = i.message, snippet = i.snippet, conditional = i.conditional,
-               last_seen_scan = $1, fixed_in_scan = NULL
-           FROM incoming i
-           WHERE f.id = i.finding_id"#,
+               details_digest = i.details_digest, last_seen_scan = $1, fixed_in_scan = NULL
+           FROM changed_findings i
+           WHERE f.id = i.id"#,
     )
     .bind(scan_id)
     .execute(&mut **tx)
-    .await?
-    .rows_affected() as i64;
-    let counts: (i64, i64) =
-        sqlx::query_as("SELECT count(*) FILTER (WHERE renamed), count(*) FILTER (WHERE was_fixed) FROM incoming")
-            .fetch_one(&mut **tx)
-            .await?;
-    sqlx::query(
-        r#"INSERT INTO events (kind, target_id, finding_id, scan_id, data)
-           SELECT CASE WHEN i.was_fixed THEN 'finding.reopened' ELSE 'finding.renamed' END,
-                  $1, i.finding_id, $2, jsonb_build_object('path', i.path, 'line', i.start_line)
-           FROM incoming i WHERE i.was_fixed OR i.renamed"#,
-    )
-    .bind(target_id)
-    .bind(scan_id)
-    .execute(&mut **tx)
     .await?;
+    Ok(())
+}
 
-    // 4. New findings.
-    let new: i64 = sqlx::query_scalar(
-        r#"WITH inserted AS (
-               INSERT INTO findings (target_id, fingerprint, content_fingerprint, rule, path, start_line,
-                                     start_column, end_line, end_column, symbol, message, snippet,
-                                     conditional, first_seen_scan, last_seen_scan)
-               SELECT $1, fingerprint, content_fingerprint, rule, path, start_line, start_column,
-                      end_line, end_column, symbol, message, snippet, conditional, $2, $2
-               FROM incoming WHERE finding_id IS NULL
-               RETURNING id, rule, path
-           ), logged AS (
-               INSERT INTO events (kind, target_id, finding_id, scan_id, data)
-               SELECT 'finding.new', $1, id, $2, jsonb_build_object('rule', rule, 'path', path) FROM inserted
-           )
-           SELECT count(*) FROM inserted"#,
+/// Inserts the new findings (COPY); their ids, in no particular order.
+async fn insert_new(
+    tx: &mut Transaction<'_, Postgres>,
+    target_id: i64,
+    scan_id: i64,
+    new: &[&IncomingFinding],
+) -> sqlx::Result<Vec<i64>> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = CopyText::with_capacity(new.len() * 256);
+    for finding in new {
+        rows.int(target_id).int(scan_id).int(scan_id);
+        push_described(&mut rows, finding);
+        rows.end_row();
+    }
+    copy_in(
+        tx,
+        &format!("COPY findings (target_id, first_seen_scan, last_seen_scan, {DESCRIBED_COLUMNS}) FROM STDIN"),
+        rows,
     )
-    .bind(target_id)
-    .bind(scan_id)
-    .fetch_one(&mut **tx)
     .await?;
-
-    // 5. Fixed: open findings this complete scan did not see, outside the files it could not read.
-    let fixed: i64 = if complete {
-        sqlx::query_scalar(
-            r#"WITH fixed AS (
-                   UPDATE findings f SET fixed_in_scan = $2
-                   WHERE f.target_id = $1 AND f.fixed_in_scan IS NULL AND f.last_seen_scan <> $2
-                     AND NOT EXISTS (SELECT 1 FROM scan_unread_files u WHERE u.scan_id = $2 AND u.path = f.path)
-                   RETURNING f.id, f.rule, f.path
-               ), logged AS (
-                   INSERT INTO events (kind, target_id, finding_id, scan_id, data)
-                   SELECT 'finding.fixed', $1, id, $2, jsonb_build_object('rule', rule, 'path', path) FROM fixed
-               )
-               SELECT count(*) FROM fixed"#,
-        )
+    // This scan is the first to see exactly the findings it created.
+    sqlx::query_scalar("SELECT id FROM findings WHERE target_id = $1 AND first_seen_scan = $2")
         .bind(target_id)
         .bind(scan_id)
-        .fetch_one(&mut **tx)
-        .await?
-    } else {
-        0
-    };
-    Ok(IngestSummary { scan_id, already_ingested: false, new, seen, renamed: counts.0, reopened: counts.1, fixed })
+        .fetch_all(&mut **tx)
+        .await
 }
 
 impl From<&scanner::Finding> for IncomingFinding {
