@@ -28,15 +28,19 @@ const NEEDLES: &[&str] = &["run_in_executor"];
 /// `import os, threading as t`, `from six.moves import _thread`, `from asgiref.sync import ...`
 /// (any indentation, after `;`, and across backslash continuations). Every finding of rules
 /// UT001–UT009, UT012 and UT100 goes through such an import.
-const RELEVANT_IMPORT: &str = r"(?m)(?:^|;)[ \t]*(?:from[ \t]+(?:threading|_threading_local|_thread|thread|six\.moves|django\.utils\.six\.moves|concurrent|contextvars|asgiref|channels)\b|import[ \t](?:[^\n]*\\\r?\n)*[^\n]*\b(?:threading|_threading_local|_thread|thread|six|concurrent|contextvars|asgiref|channels)\b)";
+const RELEVANT_IMPORT: &str = r"(?m-u)(?:^|;)[ \t]*(?:from[ \t]+(?:threading|_threading_local|_thread|thread|six\.moves|django\.utils\.six\.moves|concurrent|contextvars|asgiref|channels)\b|import[ \t](?:[^\n]*\\\r?\n)*[^\n]*\b(?:threading|_threading_local|_thread|thread|six|concurrent|contextvars|asgiref|channels)\b)";
+
+// The patterns match bytes with Unicode off (`-u`): Unicode classes make the lazy DFA give up
+// and fall back to a much slower engine. An identifier byte is ASCII `[0-9A-Za-z_]` or any
+// byte of a non-ASCII character, so non-ASCII names still match.
 
 /// `global x` anywhere a statement can start.
-const GLOBAL_STATEMENT: &str = r"(?m)(?:^|[;:])[ \t]*global[ \t]+\w";
+const GLOBAL_STATEMENT: &str = r"(?m-u)(?:^|[;:])[ \t]*global[ \t]+[0-9A-Za-z_\x80-\xFF]";
 
 /// An assignment of a mutable container; group 1 is `;` when the statement follows another on
 /// its line, group 2 the indentation, group 3 the assigned name (the last of a chain). An
 /// annotation may span lines inside its brackets (`X: dict[\n  str, int\n] = {}`).
-const MUTABLE_ASSIGNMENT: &str = r"(?m)(^|;)([ \t]*)(?:\w+[ \t]*=[ \t]*)*(\w+)[ \t]*(?::[^=\n]*(?:\[[^=]*\])?[^=\n]*)?=[ \t\\\r\n]*(?:[\[{]|(?:\w+\.)*(?:dict|list|set|defaultdict|OrderedDict|Counter|deque|WeakValueDictionary|WeakKeyDictionary|WeakSet|ChainMap)[ \t]*\()";
+const MUTABLE_ASSIGNMENT: &str = r"(?m-u)(^|;)([ \t]*)(?:[0-9A-Za-z_\x80-\xFF]+[ \t]*=[ \t]*)*([0-9A-Za-z_\x80-\xFF]+)[ \t]*(?::[^=\n]*(?:\[[^=]*\])?[^=\n]*)?=[ \t\\\r\n]*(?:[\[{]|(?:[0-9A-Za-z_\x80-\xFF]+\.)*(?:dict|list|set|defaultdict|OrderedDict|Counter|deque|WeakValueDictionary|WeakKeyDictionary|WeakSet|ChainMap)[ \t]*\()";
 
 pub struct Prefilter {
     needles: AhoCorasick,
@@ -106,14 +110,18 @@ fn inside_definition(source: &[u8], offset: usize) -> bool {
     false
 }
 
-/// True when `name` is followed by `[` or `.<in-place method>` on an indented line (function
-/// bodies are indented), or on a line defining a one-line function.
+/// True when `name` is followed by a subscript that may be assigned to or deleted, or by
+/// `.<in-place method>`, on an indented line (function bodies are indented) or on a line
+/// defining a one-line function.
 fn is_mutated_in_a_function(source: &[u8], name: &[u8]) -> bool {
     let finder = memchr::memmem::Finder::new(name);
     for start in finder.find_iter(source) {
         let rest = trim_blank(&source[start + name.len()..]);
         let mutates = match rest.first() {
-            Some(b'[') => true,
+            Some(b'[') => {
+                let open = source.len() - rest.len();
+                statement_starts_with_del(source, start) || subscript_may_be_assigned(source, open)
+            }
             Some(b'.') => {
                 let method = trim_blank(&rest[1..]);
                 MUTATING_METHODS.iter().any(|m| method.starts_with(m.as_bytes()))
@@ -130,6 +138,60 @@ fn is_mutated_in_a_function(source: &[u8], name: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// After `NAME[` at `open`: true when the closing bracket is followed by `=` (not `==`), an
+/// augmented assignment operator, or `:` (an annotated assignment) — the forms in which the
+/// rule sees a subscript change its container. Strings and comments inside the brackets are
+/// skipped; an unclosed bracket counts as "maybe".
+fn subscript_may_be_assigned(source: &[u8], open: usize) -> bool {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < source.len() {
+        match source[i] {
+            b'[' | b'(' | b'{' => depth += 1,
+            b']' | b')' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    break;
+                }
+            }
+            quote @ (b'\'' | b'"') => {
+                // Skip to the closing quote (a triple-quoted string reads as three strings).
+                i += 1;
+                while i < source.len() && source[i] != quote && source[i] != b'\n' {
+                    i += if source[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'#' => {
+                while i < source.len() && source[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let Some(after) = source.get(i + 1..) else { return true };
+    let mut after = trim_blank(after);
+    while let Some(rest) = after.strip_prefix(b"\\\n").or_else(|| after.strip_prefix(b"\\\r\n")) {
+        after = trim_blank(rest);
+    }
+    match after {
+        [b'=', b'=', ..] => false,
+        [b'=' | b':', ..] => true,
+        [b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b'@', b'=', ..] => true,
+        [b'/', b'/', b'=', ..] | [b'*', b'*', b'=', ..] | [b'>', b'>', b'=', ..] | [b'<', b'<', b'=', ..] => true,
+        _ => false,
+    }
+}
+
+/// True when the statement holding `offset` (from its line start or last `;`) begins with
+/// `del`.
+fn statement_starts_with_del(source: &[u8], offset: usize) -> bool {
+    let start = source[..offset].iter().rposition(|&b| b == b'\n' || b == b';').map_or(0, |i| i + 1);
+    let statement = trim_blank(&source[start..offset]);
+    statement.starts_with(b"del") && statement.get(3).is_some_and(|b| matches!(b, b' ' | b'\t' | b'('))
 }
 
 fn trim_blank(bytes: &[u8]) -> &[u8] {
@@ -157,6 +219,13 @@ mod tests {
             "def f(): global X; X = 1\n",
             "_CACHE = {}\ndef f(k):\n    _CACHE[k] = 1\n",
             "_CACHE = {}\ndef f(k):\n    del _CACHE [k]\n",
+            "_CACHE = {}\ndef f(k):\n    _CACHE[k[0]] += 1\n",
+            "_CACHE = {}\ndef f(k):\n    _CACHE['a]'] = 1\n",
+            "_CACHE = {}\ndef f(k):\n    _CACHE[\n        k  # key ]\n    ] = 1\n",
+            "_CACHE = {}\ndef f(k):\n    _CACHE[k] \\\n        = 1\n",
+            "_CACHE = {}\ndef f(k):\n    _CACHE[k] //= 2\n",
+            "_CACHE = {}\ndef f(k):\n    x = _CACHE[k] = 2\n",
+            "_CACHE = {}\ndef f(k):\n    _CACHE[k\n",
             "try:\n    _CACHE: dict = collections.defaultdict(list)\nexcept ImportError:\n    pass\ndef f():\n    _CACHE.update(a=1)\n",
             "A = B = []\ndef f():\n    B.append(1)\n",
             "import os; REG = set()\ndef f():\n    REG.add(1)\n",
@@ -175,6 +244,8 @@ mod tests {
             "X = (1, 2)\nNAME = 'a'\n",
             "__all__ = ['f', 'g']\n",
             "def f():\n    d = {}\n    d['a'] = 1\n",
+            "_CACHE = {}\ndef f(k):\n    return _CACHE[k] == 1 or _CACHE['=']\n",
+            "_CACHE = {}\ndef f(k):\n    print(_CACHE[k], _CACHE[k][0])\n",
             "# global settings are read once\nimport asyncio\n",
             "\"\"\"Thread-safe helpers.\"\"\"\nimport os\n",
         ] {
