@@ -31,6 +31,39 @@ pub enum Command {
     Scan(crate::commands::ScanArgs),
     /// Record a SARIF 2.1.0 log (unthread-scan, ruff, semgrep, ...) as a scan of a target.
     ImportSarif(crate::commands::ImportSarifArgs),
+    /// Fetch the epics, their sub-issues and pull requests from GitHub, once.
+    Sync(GitHubArgs),
+}
+
+/// Where GitHub is and what to follow there.
+#[derive(Clone, Debug, clap::Args)]
+pub struct GitHubArgs {
+    /// GitHub's REST API.
+    #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
+    pub github_api_url: String,
+    /// Token for the API (optional for public data, which then gets 60 requests an hour).
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
+    pub github_token: Option<String>,
+    /// Epics to follow, `owner/repo#number`.
+    #[arg(
+        long = "epic",
+        env = "UNTHREAD_EPICS",
+        value_delimiter = ',',
+        default_value = "openedx/openedx-platform#38680"
+    )]
+    pub epics: Vec<crate::github::IssueRef>,
+    /// Repositories whose issues and pull requests are searched for mentions of an epic.
+    #[arg(long = "repo", env = "UNTHREAD_REPOS", value_delimiter = ',')]
+    pub repositories: Vec<String>,
+    /// Shared secret of the GitHub webhook (`POST /webhooks/github`).
+    #[arg(long, env = "GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+}
+
+impl GitHubArgs {
+    pub fn sync_config(&self) -> crate::github::sync::SyncConfig {
+        crate::github::sync::SyncConfig { epics: self.epics.clone(), repositories: self.repositories.clone() }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -50,6 +83,13 @@ pub struct ServeArgs {
     /// Load the demo data set before serving.
     #[arg(long)]
     pub demo: bool,
+
+    /// Sync GitHub every this many seconds (0: never; `unthread sync` still works).
+    #[arg(long, env = "UNTHREAD_SYNC_INTERVAL", default_value_t = 0)]
+    pub sync_interval: u64,
+
+    #[command(flatten)]
+    pub github: GitHubArgs,
 }
 
 /// Logs to stderr; `RUST_LOG` picks what (default: info for Unthread, warn for the rest).

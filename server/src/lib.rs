@@ -4,6 +4,7 @@ pub mod cli;
 pub mod commands;
 pub mod db;
 pub mod embedded_pg;
+pub mod github;
 pub mod handlers;
 pub mod ingest;
 pub mod jobs;

@@ -3,7 +3,11 @@
 use std::time::Duration;
 
 use app::{shell, state::AppState, App};
-use axum::{routing::get, Router};
+use axum::{
+    extract::DefaultBodyLimit,
+    routing::{get, post},
+    Extension, Router,
+};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
@@ -11,8 +15,12 @@ use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
 
 use crate::handlers;
 
+/// GitHub caps a webhook payload at 25 MB.
+const WEBHOOK_BODY_LIMIT: usize = 25 * 1024 * 1024;
+
 /// Builds the whole application for `pool`, serving assets from the options' site root.
-pub fn build(pool: PgPool, leptos_options: LeptosOptions) -> Router {
+/// Webhook deliveries are accepted only with `webhook_secret`.
+pub fn build(pool: PgPool, leptos_options: LeptosOptions, webhook_secret: Option<String>) -> Router {
     let state = AppState { leptos_options: leptos_options.clone(), pool };
     let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
     let assets = Router::new().fallback_service(ServeDir::new(pkg_dir).precompressed_gzip()).layer(
@@ -24,6 +32,10 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
     Router::new()
         .route("/healthz", get(handlers::health::healthz))
+        .route(
+            "/webhooks/github",
+            post(handlers::github_webhook::receive).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
+        )
         .nest_service(&format!("/{}", leptos_options.site_pkg_dir), assets)
         .leptos_routes(&state, routes, {
             let options = leptos_options.clone();
@@ -34,6 +46,9 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions) -> Router {
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
+        .layer(Extension(handlers::github_webhook::WebhookSecret(
+            webhook_secret.filter(|s| !s.is_empty()).map(|s| s.into_bytes().into()),
+        )))
         .with_state(state)
 }
 

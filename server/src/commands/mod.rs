@@ -4,11 +4,13 @@ mod demo;
 mod import_sarif;
 mod scan;
 mod serve;
+mod sync;
 
 pub use demo::load_demo;
 pub use import_sarif::{import_sarif, ImportSarifArgs};
 pub use scan::{link_package, scan, ScanArgs};
 pub use serve::serve;
+pub use sync::sync;
 
 use crate::{
     cli::{Cli, Command},
@@ -27,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Demo => load_demo(&db.pool).await,
             Command::Scan(args) => scan(&db.pool, &cli.data_dir, args).await,
             Command::ImportSarif(args) => import_sarif(&db.pool, args).await,
+            Command::Sync(args) => sync(&db.pool, &args).await,
             Command::Serve(args) => {
                 if args.demo {
                     load_demo(&db.pool).await?;

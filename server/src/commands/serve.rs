@@ -13,7 +13,11 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
             "the browser bundle is missing: pages render but do not hydrate; build it with scripts/build-site.sh"
         );
     }
-    let app = router::build(pool, options);
+    if args.sync_interval > 0 {
+        let interval = std::time::Duration::from_secs(args.sync_interval);
+        tokio::spawn(crate::jobs::github_sync::run_periodically(pool.clone(), args.github.clone(), interval));
+    }
+    let app = router::build(pool, options, args.github.webhook_secret.clone());
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;

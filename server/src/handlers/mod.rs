@@ -1,3 +1,4 @@
 //! Plain axum handlers (everything that is not a Leptos page or server function).
 
+pub mod github_webhook;
 pub mod health;

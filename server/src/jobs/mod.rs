@@ -1,3 +1,4 @@
 //! Long-running work that commands (and later the server's job runner) start.
 
 pub mod dependency_scan;
+pub mod github_sync;

@@ -1,0 +1,312 @@
+//! GET requests to the GitHub REST API through octocrab, made cheap and robust:
+//!
+//! - conditional: the ETag of each URL's last 200 is kept in `gh_http_cache`; the next
+//!   request sends `If-None-Match`, and a 304 (free of rate limit) reuses the stored body;
+//! - paginated: `Link: <...>; rel="next"` is followed to the end;
+//! - rate limits: a 403/429 with `x-ratelimit-remaining: 0` waits until `x-ratelimit-reset`,
+//!   one with `retry-after` waits that long, then the request is made again;
+//! - 5xx and transport errors are retried with exponential backoff.
+
+use std::{
+    sync::atomic::{AtomicU32, Ordering},
+    time::Duration,
+};
+
+use http::{header, HeaderMap, HeaderValue, StatusCode};
+use octocrab::Octocrab;
+use sqlx::PgPool;
+
+const ACCEPT: &str = "application/vnd.github+json";
+const API_VERSION: &str = "2022-11-28";
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitHubError {
+    #[error("GET {url}: not found")]
+    NotFound { url: String },
+    #[error("GET {url}: HTTP {status}: {message}")]
+    Status { url: String, status: StatusCode, message: String },
+    #[error("GET {url}: {detail}")]
+    Transport { url: String, detail: String },
+    #[error("GET {url}: still failing after {attempts} attempts: {last}")]
+    GaveUp { url: String, attempts: u32, last: String },
+    #[error("GET {url}: unexpected response body: {detail}")]
+    Body { url: String, detail: String },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A page of a response: its body and the next page's URL.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub url: String,
+    pub body: Vec<u8>,
+    pub etag: Option<String>,
+    pub next: Option<String>,
+    /// Answered 304: the body is the stored one.
+    pub not_modified: bool,
+}
+
+/// What a client did, for the sync report.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub requests: AtomicU32,
+    pub not_modified: AtomicU32,
+    pub rate_limited: AtomicU32,
+    pub retries: AtomicU32,
+}
+
+pub struct GitHub {
+    octocrab: Octocrab,
+    api_url: String,
+    pool: PgPool,
+    pub counters: Counters,
+    max_attempts: u32,
+    /// First backoff after a 5xx or transport error (doubles each time).
+    backoff: Duration,
+    /// Longest wait for a rate-limit reset before giving up on this run.
+    max_rate_limit_wait: Duration,
+}
+
+impl GitHub {
+    /// A client for the API at `api_url` (`https://api.github.com`), authenticated with
+    /// `token` when given (public data needs none, but gets 60 requests an hour).
+    pub fn new(pool: PgPool, api_url: &str, token: Option<String>) -> Result<Self, octocrab::Error> {
+        let mut builder = Octocrab::builder()
+            .base_uri(api_url)?
+            .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(60)));
+        if let Some(token) = token.filter(|t| !t.is_empty()) {
+            builder = builder.personal_token(token);
+        }
+        Ok(Self {
+            octocrab: builder.build()?,
+            api_url: api_url.trim_end_matches('/').to_owned(),
+            pool,
+            counters: Counters::default(),
+            max_attempts: 5,
+            backoff: Duration::from_millis(500),
+            max_rate_limit_wait: Duration::from_secs(3600),
+        })
+    }
+
+    /// Shorter waits, for tests.
+    pub fn with_backoff(mut self, backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// `path` (`/repos/...`) as an absolute URL of this API.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api_url)
+    }
+
+    /// GETs one page, conditionally. Call [`GitHub::remember`] once its data is stored.
+    pub async fn get(&self, url: &str) -> Result<Page, GitHubError> {
+        let cached: Option<(String, Option<String>, Vec<u8>)> =
+            sqlx::query_as("SELECT etag, link_next, body FROM gh_http_cache WHERE url = $1")
+                .bind(url)
+                .fetch_optional(&self.pool)
+                .await?;
+        let mut attempt = 0;
+        let mut delay = self.backoff;
+        loop {
+            attempt += 1;
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
+            headers.insert("x-github-api-version", HeaderValue::from_static(API_VERSION));
+            if let Some(etag) = cached.as_ref().and_then(|(etag, _, _)| HeaderValue::from_str(etag).ok()) {
+                headers.insert(header::IF_NONE_MATCH, etag);
+            }
+            self.counters.requests.fetch_add(1, Ordering::Relaxed);
+            let failure = match self.octocrab._get_with_headers(url, Some(headers)).await {
+                Err(error) => error.to_string(),
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    if status == StatusCode::NOT_MODIFIED {
+                        if let Some((etag, next, body)) = cached {
+                            self.counters.not_modified.fetch_add(1, Ordering::Relaxed);
+                            return Ok(Page { url: url.to_owned(), body, etag: Some(etag), next, not_modified: true });
+                        }
+                    }
+                    let body = self
+                        .octocrab
+                        .body_to_string(response)
+                        .await
+                        .map_err(|e| GitHubError::Transport { url: url.to_owned(), detail: e.to_string() })?;
+                    if status.is_success() {
+                        return Ok(Page {
+                            url: url.to_owned(),
+                            body: body.into_bytes(),
+                            etag: header_str(&headers, header::ETAG.as_str()).map(str::to_owned),
+                            next: next_link(&headers),
+                            not_modified: false,
+                        });
+                    }
+                    if let Some(wait) = rate_limit_wait(status, &headers, &body) {
+                        if wait > self.max_rate_limit_wait || attempt >= self.max_attempts {
+                            return Err(GitHubError::GaveUp {
+                                url: url.to_owned(),
+                                attempts: attempt,
+                                last: format!("rate limited for {wait:?}"),
+                            });
+                        }
+                        self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!("GitHub rate limit reached: waiting {wait:?} before GET {url}");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    if status == StatusCode::NOT_FOUND {
+                        return Err(GitHubError::NotFound { url: url.to_owned() });
+                    }
+                    if !status.is_server_error() {
+                        let message = serde_json::from_str::<serde_json::Value>(&body)
+                            .ok()
+                            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+                            .unwrap_or_default();
+                        return Err(GitHubError::Status { url: url.to_owned(), status, message });
+                    }
+                    format!("HTTP {status}")
+                }
+            };
+            if attempt >= self.max_attempts {
+                return Err(GitHubError::GaveUp { url: url.to_owned(), attempts: attempt, last: failure });
+            }
+            self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("GET {url}: {failure}; retrying in {delay:?}");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(60));
+        }
+    }
+
+    /// Keeps `page`'s ETag and body for the next conditional request of its URL.
+    pub async fn remember(&self, page: &Page) -> Result<(), GitHubError> {
+        let Some(etag) = &page.etag else { return Ok(()) };
+        if page.not_modified {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO gh_http_cache (url, etag, link_next, body) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (url) DO UPDATE SET etag = $2, link_next = $3, body = $4, fetched_at = now()",
+        )
+        .bind(&page.url)
+        .bind(etag)
+        .bind(&page.next)
+        .bind(&page.body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// GETs and parses one JSON resource, remembering it at once (single resources are
+    /// stored by the caller right after; a lost remember only costs a full request).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<(T, Page), GitHubError> {
+        let page = self.get(url).await?;
+        let value = serde_json::from_slice(&page.body)
+            .map_err(|e| GitHubError::Body { url: url.to_owned(), detail: e.to_string() })?;
+        Ok((value, page))
+    }
+
+    /// Every item of a paginated list, following `Link: rel="next"`. Returns the pages too,
+    /// to be remembered once their items are stored.
+    pub async fn get_all<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<(Vec<T>, Vec<Page>), GitHubError> {
+        let mut items = Vec::new();
+        let mut pages = Vec::new();
+        let mut next = Some(url.to_owned());
+        while let Some(url) = next {
+            if pages.len() >= 1000 {
+                break; // 100,000 items: a runaway `next` chain, not a real list
+            }
+            let page = self.get(&url).await?;
+            let mut batch: Vec<T> = serde_json::from_slice(&page.body)
+                .map_err(|e| GitHubError::Body { url: url.clone(), detail: e.to_string() })?;
+            items.append(&mut batch);
+            next = page.next.clone();
+            pages.push(page);
+        }
+        Ok((items, pages))
+    }
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name)?.to_str().ok()
+}
+
+/// The `rel="next"` URL of a `Link` header.
+pub fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = header_str(headers, header::LINK.as_str())?;
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        let is_next = params.split(';').any(|p| {
+            let p = p.trim();
+            p == "rel=\"next\"" || p == "rel=next"
+        });
+        is_next.then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_owned())
+    })
+}
+
+/// How long to wait before asking again, when `status` is a primary or secondary rate limit.
+fn rate_limit_wait(status: StatusCode, headers: &HeaderMap, body: &str) -> Option<Duration> {
+    if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
+        return None;
+    }
+    let number = |name: &str| header_str(headers, name).and_then(|v| v.trim().parse::<i64>().ok());
+    if let Some(seconds) = number("retry-after") {
+        return Some(Duration::from_secs(seconds.max(0) as u64));
+    }
+    if number("x-ratelimit-remaining") == Some(0) {
+        let reset = number("x-ratelimit-reset").unwrap_or(0);
+        let now = chrono::Utc::now();
+        // Reset is whole seconds: wait until the end of that second.
+        let wait_ms = (reset * 1000 - now.timestamp_millis()).max(0) as u64 + 250;
+        return Some(Duration::from_millis(wait_ms));
+    }
+    // A secondary limit without headers: at least a minute, says GitHub.
+    let secondary = body.to_ascii_lowercase().contains("secondary rate limit");
+    (secondary || status == StatusCode::TOO_MANY_REQUESTS).then_some(Duration::from_secs(60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn link_headers() {
+        let recorded = "<https://api.github.com/repositories/515435940/issues?per_page=3&page=2>; rel=\"next\", <https://api.github.com/repositories/515435940/issues?per_page=3&page=5>; rel=\"last\"";
+        assert_eq!(
+            next_link(&headers(&[("link", recorded)])).as_deref(),
+            Some("https://api.github.com/repositories/515435940/issues?per_page=3&page=2")
+        );
+        let last_page = "<https://api.github.com/resource?page=4>; rel=\"prev\", <https://api.github.com/resource?page=1>; rel=\"first\"";
+        assert_eq!(next_link(&headers(&[("link", last_page)])), None);
+        assert_eq!(next_link(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn rate_limit_waits() {
+        let limited = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1377013266")]);
+        // A reset in the past: go again at once (plus the margin).
+        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &limited, ""), Some(Duration::from_millis(250)));
+        let retry_after = headers(&[("retry-after", "7")]);
+        assert_eq!(rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &retry_after, ""), Some(Duration::from_secs(7)));
+        let forbidden = headers(&[("x-ratelimit-remaining", "4999")]);
+        assert_eq!(
+            rate_limit_wait(StatusCode::FORBIDDEN, &forbidden, "{\"message\":\"Resource not accessible\"}"),
+            None
+        );
+        assert_eq!(
+            rate_limit_wait(StatusCode::FORBIDDEN, &forbidden, "You have exceeded a secondary rate limit"),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(rate_limit_wait(StatusCode::INTERNAL_SERVER_ERROR, &limited, ""), None);
+    }
+}

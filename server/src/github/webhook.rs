@@ -1,0 +1,174 @@
+//! GitHub webhook deliveries: signature check and applying an event to the same tables the
+//! sync writes. A delivery is applied once: its `X-GitHub-Delivery` id is recorded in the
+//! same transaction, so a replay changes nothing.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use sqlx::PgPool;
+
+use super::{
+    linking::{self, GitHubItem},
+    model::{Issue, IssueRef, PullRequest},
+    store,
+};
+
+/// True when `signature` (the `X-Hub-Signature-256` header, `sha256=<hex>`) is the
+/// HMAC-SHA256 of `body` under `secret`. The comparison is constant-time.
+pub fn signature_is_valid(secret: &[u8], body: &[u8], signature: &str) -> bool {
+    let Some(hex) = signature.trim().strip_prefix("sha256=") else { return false };
+    let Some(expected) = decode_hex(hex) else { return false };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else { return false };
+    mac.update(body);
+    mac.verify_slice(&expected).is_ok()
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() != 64 {
+        return None;
+    }
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Applied {
+    Processed,
+    /// This delivery id was applied before.
+    Replayed,
+    /// An event Unthread does not use (recorded, nothing else changes).
+    Ignored,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("the payload is not a valid `{event}` event: {detail}")]
+    BadPayload { event: String, detail: String },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn field<T: serde::de::DeserializeOwned>(
+    payload: &serde_json::Value,
+    event: &str,
+    pointer: &str,
+) -> Result<T, DeliveryError> {
+    let value = payload.pointer(pointer).cloned().unwrap_or(serde_json::Value::Null);
+    serde_json::from_value(value)
+        .map_err(|e| DeliveryError::BadPayload { event: event.to_owned(), detail: format!("{pointer}: {e}") })
+}
+
+/// Applies one verified delivery, all or nothing.
+pub async fn apply(
+    pool: &PgPool,
+    delivery: &str,
+    event: &str,
+    payload: &serde_json::Value,
+) -> Result<Applied, DeliveryError> {
+    let action = payload.get("action").and_then(|a| a.as_str());
+    let mut tx = pool.begin().await?;
+    let first_time = sqlx::query(
+        "INSERT INTO gh_deliveries (delivery_id, event, action) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(delivery)
+    .bind(event)
+    .bind(action)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !first_time {
+        return Ok(Applied::Replayed);
+    }
+    let applied = match event {
+        "ping" => Applied::Processed,
+        "issues" => {
+            let repository: String = field(payload, event, "/repository/full_name")?;
+            let issue: Issue = field(payload, event, "/issue")?;
+            store::upsert_issue(&mut tx, &repository, &issue, None).await?;
+            linking::link_text(&mut tx, GitHubItem::Issue(issue.id), &repository, &issue.title, issue.body.as_deref())
+                .await?;
+            Applied::Processed
+        }
+        "pull_request" => {
+            let pull: PullRequest = field(payload, event, "/pull_request")?;
+            let repository = match &pull.base.repo {
+                Some(repo) => repo.full_name.clone(),
+                None => field(payload, event, "/repository/full_name")?,
+            };
+            store::upsert_pull(&mut *tx, &repository, &pull).await?;
+            linking::link_text(&mut tx, GitHubItem::Pull(pull.id), &repository, &pull.title, pull.body.as_deref())
+                .await?;
+            Applied::Processed
+        }
+        "sub_issues" => {
+            let parent: Issue = field(payload, event, "/parent_issue")?;
+            let child: Issue = field(payload, event, "/sub_issue")?;
+            let parent_repository: String = field(payload, event, "/parent_issue_repo/full_name")?;
+            let child_repository: String = field(payload, event, "/sub_issue_repo/full_name")?;
+            let parent_ref = IssueRef { repository: parent_repository, number: parent.number };
+            match action {
+                Some("sub_issue_added" | "parent_issue_added") => {
+                    store::upsert_issue(&mut tx, &child_repository, &child, Some(&parent_ref)).await?;
+                    linking::link_sub_issue(&mut tx, child.id, &child_repository).await?;
+                }
+                Some("sub_issue_removed" | "parent_issue_removed") => {
+                    sqlx::query(
+                        "UPDATE gh_issues SET parent_repository = NULL, parent_number = NULL
+                         WHERE id = $1 AND parent_repository = $2 AND parent_number = $3",
+                    )
+                    .bind(child.id)
+                    .bind(&parent_ref.repository)
+                    .bind(parent_ref.number)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                _ => {}
+            }
+            Applied::Processed
+        }
+        _ => Applied::Ignored,
+    };
+    sqlx::query("INSERT INTO events (kind, data) VALUES ('github.webhook', $1)")
+        .bind(serde_json::json!({"delivery": delivery, "event": event, "action": action, "applied": applied != Applied::Ignored}))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::signature_is_valid;
+
+    /// GitHub's published test vector (docs: validating webhook deliveries).
+    const SECRET: &[u8] = b"It's a Secret to Everybody";
+    const PAYLOAD: &[u8] = b"Hello, World!";
+    const SIGNATURE: &str = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+
+    #[test]
+    fn github_test_vector() {
+        assert!(signature_is_valid(SECRET, PAYLOAD, SIGNATURE));
+    }
+
+    #[test]
+    fn any_one_byte_change_is_rejected() {
+        for i in 0..PAYLOAD.len() {
+            let mut body = PAYLOAD.to_vec();
+            body[i] ^= 0x01;
+            assert!(!signature_is_valid(SECRET, &body, SIGNATURE), "payload byte {i}");
+        }
+        for i in "sha256=".len()..SIGNATURE.len() {
+            let mut signature = SIGNATURE.as_bytes().to_vec();
+            signature[i] = if signature[i] == b'0' { b'1' } else { b'0' };
+            assert!(
+                !signature_is_valid(SECRET, PAYLOAD, std::str::from_utf8(&signature).unwrap()),
+                "signature byte {i}"
+            );
+        }
+        let mut secret = SECRET.to_vec();
+        secret[0] ^= 0x01;
+        assert!(!signature_is_valid(&secret, PAYLOAD, SIGNATURE));
+        for bad in ["", "sha256=", "sha1=7d38cdd689735b008b3c702edd92eea23791c5f6", &SIGNATURE[..SIGNATURE.len() - 2]] {
+            assert!(!signature_is_valid(SECRET, PAYLOAD, bad), "{bad:?}");
+        }
+    }
+}
