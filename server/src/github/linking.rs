@@ -131,3 +131,71 @@ mod tests {
         assert_eq!(explicit_finding_ids(text), [7, 42]);
     }
 }
+
+/// What a manual link connects.
+#[derive(Clone, Copy, Debug)]
+pub enum LinkedItem {
+    Finding(i64),
+    Target(i64),
+}
+
+/// A maintainer links `item` to an issue or pull request by hand. A link that was removed
+/// before is restored. Returns the link's id.
+pub async fn add_manual_link(
+    db: &mut PgConnection,
+    item: LinkedItem,
+    github: GitHubItem,
+    by: &str,
+) -> sqlx::Result<i64> {
+    let (finding_id, target_id) = match item {
+        LinkedItem::Finding(id) => (Some(id), None),
+        LinkedItem::Target(id) => (None, Some(id)),
+    };
+    let (issue_id, pull_id) = github.columns();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO links (finding_id, target_id, issue_id, pull_id, how, created_by)
+         VALUES ($1, $2, $3, $4, 'manual', $5)
+         ON CONFLICT (finding_id, target_id, issue_id, pull_id)
+         DO UPDATE SET removed_at = NULL, removed_by = NULL
+         RETURNING id",
+    )
+    .bind(finding_id)
+    .bind(target_id)
+    .bind(issue_id)
+    .bind(pull_id)
+    .bind(by)
+    .fetch_one(&mut *db)
+    .await?;
+    sqlx::query("INSERT INTO events (actor, kind, finding_id, target_id, data) VALUES ($1, 'link.added', $2, $3, $4)")
+        .bind(by)
+        .bind(finding_id)
+        .bind(target_id)
+        .bind(serde_json::json!({ "link": id, "issue": issue_id, "pull": pull_id }))
+        .execute(&mut *db)
+        .await?;
+    Ok(id)
+}
+
+/// A maintainer removes a link. It stays recorded as removed, so that no sync brings it
+/// back. False when there was no such active link.
+pub async fn remove_link(db: &mut PgConnection, link_id: i64, by: &str) -> sqlx::Result<bool> {
+    let removed: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+        "UPDATE links SET removed_at = now(), removed_by = $2 WHERE id = $1 AND removed_at IS NULL
+         RETURNING finding_id, target_id",
+    )
+    .bind(link_id)
+    .bind(by)
+    .fetch_optional(&mut *db)
+    .await?;
+    let Some((finding_id, target_id)) = removed else { return Ok(false) };
+    sqlx::query(
+        "INSERT INTO events (actor, kind, finding_id, target_id, data) VALUES ($1, 'link.removed', $2, $3, $4)",
+    )
+    .bind(by)
+    .bind(finding_id)
+    .bind(target_id)
+    .bind(serde_json::json!({ "link": link_id }))
+    .execute(&mut *db)
+    .await?;
+    Ok(true)
+}
