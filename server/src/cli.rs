@@ -60,6 +60,24 @@ pub struct GitHubArgs {
     pub webhook_secret: Option<String>,
 }
 
+impl ServeArgs {
+    pub fn auth_config(&self) -> crate::auth::AuthConfig {
+        crate::auth::AuthConfig {
+            client_id: self.github_client_id.clone().filter(|s| !s.is_empty()),
+            client_secret: self.github_client_secret.clone().filter(|s| !s.is_empty()),
+            github_web_url: self.github_web_url.clone(),
+            github_api_url: self.github.github_api_url.clone(),
+            public_url: self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.addr)),
+            maintainers: self.maintainers.clone(),
+            maintainer_repository: self
+                .maintainer_repo
+                .clone()
+                .or_else(|| self.github.epics.first().map(|e| e.repository.clone())),
+            dev_login: self.dev_login,
+        }
+    }
+}
+
 impl GitHubArgs {
     pub fn sync_config(&self) -> crate::github::sync::SyncConfig {
         crate::github::sync::SyncConfig { epics: self.epics.clone(), repositories: self.repositories.clone() }
@@ -83,6 +101,31 @@ pub struct ServeArgs {
     /// Load the demo data set before serving.
     #[arg(long)]
     pub demo: bool,
+
+    /// Where users reach this server (OAuth redirect: <public-url>/auth/callback; https
+    /// makes cookies Secure). Default: http://<addr>.
+    #[arg(long, env = "UNTHREAD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// GitHub OAuth app for sign-in.
+    #[arg(long, env = "GITHUB_CLIENT_ID")]
+    pub github_client_id: Option<String>,
+    #[arg(long, env = "GITHUB_CLIENT_SECRET", hide_env_values = true)]
+    pub github_client_secret: Option<String>,
+    /// GitHub's web origin (authorize and token endpoints).
+    #[arg(long, env = "GITHUB_WEB_URL", default_value = "https://github.com")]
+    pub github_web_url: String,
+
+    /// Logins that are maintainers (comma-separated).
+    #[arg(long = "maintainer", env = "UNTHREAD_MAINTAINERS", value_delimiter = ',')]
+    pub maintainers: Vec<String>,
+    /// Those who may write to this repository are maintainers (default: the first epic's).
+    #[arg(long, env = "UNTHREAD_MAINTAINER_REPO")]
+    pub maintainer_repo: Option<String>,
+
+    /// Sign in as anyone without GitHub (demo, tests). Loopback addresses only.
+    #[arg(long)]
+    pub dev_login: bool,
 
     /// Sync GitHub every this many seconds (0: never; `unthread sync` still works).
     #[arg(long, env = "UNTHREAD_SYNC_INTERVAL", default_value_t = 0)]

@@ -1,5 +1,6 @@
 //! The `unthread` binary's library: everything the commands and the tests share.
 
+pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod db;

@@ -18,9 +18,17 @@ use crate::handlers;
 /// GitHub caps a webhook payload at 25 MB.
 const WEBHOOK_BODY_LIMIT: usize = 25 * 1024 * 1024;
 
+/// What the HTTP surface needs beyond the database and the site.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Webhook deliveries are accepted only with a secret.
+    pub webhook_secret: Option<String>,
+    pub auth: crate::auth::AuthConfig,
+}
+
 /// Builds the whole application for `pool`, serving assets from the options' site root.
-/// Webhook deliveries are accepted only with `webhook_secret`.
-pub fn build(pool: PgPool, leptos_options: LeptosOptions, webhook_secret: Option<String>) -> Router {
+pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) -> Router {
+    let sessions = crate::auth::session::layer(pool.clone(), settings.auth.secure_cookies());
     let state = AppState { leptos_options: leptos_options.clone(), pool };
     let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
     let assets = Router::new().fallback_service(ServeDir::new(pkg_dir).precompressed_gzip()).layer(
@@ -32,6 +40,10 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, webhook_secret: Option
     let routes = generate_route_list(App);
     Router::new()
         .route("/healthz", get(handlers::health::healthz))
+        .route("/auth/login", get(crate::auth::oauth::login))
+        .route("/auth/callback", get(crate::auth::oauth::callback))
+        .route("/auth/logout", post(crate::auth::oauth::logout))
+        .route("/auth/dev-login", post(crate::auth::dev_login::dev_login))
         .route(
             "/webhooks/github",
             post(handlers::github_webhook::receive).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
@@ -46,8 +58,10 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, webhook_secret: Option
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
+        .layer(sessions)
+        .layer(Extension(std::sync::Arc::new(settings.auth)))
         .layer(Extension(handlers::github_webhook::WebhookSecret(
-            webhook_secret.filter(|s| !s.is_empty()).map(|s| s.into_bytes().into()),
+            settings.webhook_secret.filter(|s| !s.is_empty()).map(|s| s.into_bytes().into()),
         )))
         .with_state(state)
 }

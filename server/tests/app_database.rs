@@ -12,7 +12,7 @@ use unthread_server::{router, testing::fresh_database};
 
 fn app(pool: PgPool) -> Router {
     let options = router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
-    router::build(pool, options, None)
+    router::build(pool, options, Default::default())
 }
 
 async fn send(app: Router, request: Request<Body>) -> (StatusCode, String) {

@@ -39,7 +39,8 @@ async fn deliver(
     signature: Option<&str>,
 ) -> (StatusCode, Value) {
     let options = router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
-    let app = router::build(pool.clone(), options, Some(SECRET.into()));
+    let settings = router::Settings { webhook_secret: Some(SECRET.into()), ..Default::default() };
+    let app = router::build(pool.clone(), options, settings);
     let mut request = Request::post("/webhooks/github")
         .header("content-type", "application/json")
         .header("user-agent", "GitHub-Hookshot/044aadd")

@@ -6,7 +6,7 @@ use crate::pages::overview::EventRow;
 pub async fn recent(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<EventRow>> {
     sqlx::query_as!(
         EventRow,
-        r#"SELECT e.id, e.at, e.actor, e.kind, t.name AS "target?"
+        r#"SELECT e.id, e.at AS "at: chrono::DateTime<chrono::Utc>", e.actor, e.kind, t.name AS "target?"
            FROM events e LEFT JOIN targets t ON t.id = e.target_id
            ORDER BY e.at DESC, e.id DESC
            LIMIT $1"#,

@@ -18,6 +18,10 @@ use crate::{
 };
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Refuse a dangerous configuration before starting anything.
+    if let Command::Serve(args) = &cli.command {
+        crate::auth::check_dev_login_address(args.dev_login, args.addr)?;
+    }
     let db = Database::open(cli.database_url.as_deref(), &cli.data_dir).await?;
     let result = async {
         db.migrate().await?;

@@ -5,6 +5,7 @@ use sqlx::PgPool;
 use crate::{cli::ServeArgs, router};
 
 pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
+    crate::auth::check_dev_login_address(args.dev_login, args.addr)?;
     let options = router::leptos_options(&args.site_root, &args.site_pkg_dir, args.addr);
     let pkg = std::path::Path::new(&args.site_root).join(&args.site_pkg_dir);
     if !pkg.join("unthread.js").is_file() {
@@ -17,7 +18,11 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
         let interval = std::time::Duration::from_secs(args.sync_interval);
         tokio::spawn(crate::jobs::github_sync::run_periodically(pool.clone(), args.github.clone(), interval));
     }
-    let app = router::build(pool, options, args.github.webhook_secret.clone());
+    if args.dev_login {
+        tracing::warn!("development login is ON: anyone reaching this server can sign in as anyone");
+    }
+    let settings = router::Settings { webhook_secret: args.github.webhook_secret.clone(), auth: args.auth_config() };
+    let app = router::build(pool, options, settings);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;

@@ -1,0 +1,201 @@
+//! Sign-in with GitHub: the OAuth web flow (authorization code, `state`, PKCE S256).
+//!
+//! `/auth/login` stores a random `state` and the PKCE verifier in the session and sends the
+//! browser to GitHub; `/auth/callback` takes them out again (so a code and state work once),
+//! refuses a state that does not match, exchanges the code, reads `/user`, derives the role
+//! and signs the user in under a new session id. The access token is used for those two
+//! requests only and never stored or logged.
+
+use std::sync::Arc;
+
+use app::state::AppState;
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    Extension,
+};
+use oauth2::{
+    basic::BasicClient, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::{roles, session, AuthConfig};
+
+const PENDING: &str = "oauth_pending";
+
+type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+/// A sign-in on its way through GitHub.
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    state: String,
+    verifier: String,
+}
+
+fn client(config: &AuthConfig) -> Option<Client> {
+    let web = config.github_web_url.trim_end_matches('/');
+    Some(
+        BasicClient::new(ClientId::new(config.client_id.clone()?))
+            .set_client_secret(ClientSecret::new(config.client_secret.clone()?))
+            .set_auth_uri(AuthUrl::new(format!("{web}/login/oauth/authorize")).ok()?)
+            .set_token_uri(TokenUrl::new(format!("{web}/login/oauth/access_token")).ok()?)
+            .set_redirect_uri(
+                RedirectUrl::new(format!("{}/auth/callback", config.public_url.trim_end_matches('/'))).ok()?,
+            ),
+    )
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, message.to_owned()).into_response()
+}
+
+pub async fn login(Extension(config): Extension<Arc<AuthConfig>>, session: Session) -> Response {
+    let Some(client) = client(&config) else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "sign-in with GitHub is not configured on this server");
+    };
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("read:user".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let pending = Pending { state: state.secret().clone(), verifier: verifier.secret().clone() };
+    if let Err(e) = session.insert(PENDING, pending).await {
+        tracing::error!("cannot start a sign-in: {e}");
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "cannot start the sign-in, try again");
+    }
+    Redirect::to(url.as_str()).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GitHubUser {
+    id: i64,
+    login: String,
+    name: Option<String>,
+    avatar_url: Option<String>,
+}
+
+pub async fn callback(
+    State(state): State<AppState>,
+    Extension(config): Extension<Arc<AuthConfig>>,
+    session: Session,
+    Query(callback): Query<Callback>,
+) -> Response {
+    let Some(client) = client(&config) else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "sign-in with GitHub is not configured on this server");
+    };
+    // Taken out, not read: each state and code is good for one attempt.
+    let pending: Option<Pending> = session.remove(PENDING).await.unwrap_or(None);
+    let Some(pending) = pending else {
+        return refuse(StatusCode::BAD_REQUEST, "no sign-in is in progress in this browser: start again");
+    };
+    if let Some(error) = callback.error {
+        return refuse(StatusCode::UNAUTHORIZED, &format!("GitHub did not sign you in ({error})"));
+    }
+    let (Some(code), Some(returned_state)) = (callback.code, callback.state) else {
+        return refuse(StatusCode::BAD_REQUEST, "the callback lacks `code` or `state`");
+    };
+    if !constant_time_eq(returned_state.as_bytes(), pending.state.as_bytes()) {
+        return refuse(StatusCode::BAD_REQUEST, "the sign-in state does not match: start again");
+    }
+    let http = match reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build() {
+        Ok(http) => http,
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("HTTP client: {e}")),
+    };
+    let token = match client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
+        .request_async(&http)
+        .await
+    {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::info!("GitHub refused a sign-in code: {}", describe_token_error(&e));
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "GitHub refused the sign-in code (expired or already used): start again",
+            );
+        }
+    };
+    let github = match octocrab::Octocrab::builder()
+        .base_uri(config.github_api_url.as_str())
+        .map(|b| b.user_access_token(token.access_token().secret().clone()))
+        .and_then(|b| b.build())
+    {
+        Ok(github) => github,
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("GitHub client: {e}")),
+    };
+    let user: GitHubUser = match github.get("/user", None::<&()>).await {
+        Ok(user) => user,
+        Err(e) => {
+            tracing::warn!("GET /user after sign-in failed: {e}");
+            return refuse(StatusCode::BAD_GATEWAY, "GitHub did not say who you are: try again");
+        }
+    };
+    let role = roles::derive(&config, &github, &user.login).await;
+    let id: i64 = match sqlx::query_scalar(
+        "INSERT INTO users (github_id, login, name, avatar_url, role, last_login_at)
+         VALUES ($1, $2, $3, $4, $5, now())
+         ON CONFLICT (login) DO UPDATE SET github_id = $1, name = $3, avatar_url = $4, role = $5,
+                                           last_login_at = now(), dev_only = false
+         RETURNING id",
+    )
+    .bind(user.id)
+    .bind(&user.login)
+    .bind(&user.name)
+    .bind(&user.avatar_url)
+    .bind(role)
+    .fetch_one(&state.pool)
+    .await
+    {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!("storing user {}: {e}", user.login);
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "cannot record the sign-in");
+        }
+    };
+    if let Err(e) = session::sign_in(&session, id).await {
+        tracing::error!("session for {}: {e}", user.login);
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "cannot record the sign-in");
+    }
+    let _ = sqlx::query("INSERT INTO events (actor, kind, data) VALUES ($1, 'user.signed_in', $2)")
+        .bind(&user.login)
+        .bind(serde_json::json!({ "role": role, "via": "github" }))
+        .execute(&state.pool)
+        .await;
+    tracing::info!(login = %user.login, role, "signed in with GitHub");
+    Redirect::to("/").into_response()
+}
+
+pub async fn logout(session: Session) -> Response {
+    if let Err(e) = session.flush().await {
+        tracing::warn!("signing out: {e}");
+    }
+    Redirect::to("/").into_response()
+}
+
+/// The kind of a token-endpoint failure, without any of its data (which may echo secrets).
+fn describe_token_error<E: std::error::Error>(error: &E) -> &'static str {
+    let text = error.to_string();
+    if text.contains("Parse") || text.contains("parse") {
+        "unexpected answer from the token endpoint"
+    } else if text.contains("Server") {
+        "the token endpoint returned an error"
+    } else {
+        "the token endpoint could not be reached"
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,262 @@
+//! Sign-in with GitHub against a fake GitHub (wiremock) serving the real OAuth, `/user` and
+//! permission payloads of ../shared/fixtures/github: the whole web flow, a state that does
+//! not match, a code used twice, roles from repository permissions, sign-out, the
+//! development login — and no secret in the logs.
+
+use std::{
+    io::Write,
+    path::Path,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    body::Body,
+    http::{header, Request, StatusCode},
+    Router,
+};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use unthread_server::{auth::AuthConfig, router, testing::fresh_database};
+use wiremock::{
+    matchers::{body_string_contains, method, path},
+    Mock, MockServer, ResponseTemplate,
+};
+
+const CLIENT_SECRET: &str = "oauth-client-secret-for-tests";
+
+fn fixture(name: &str) -> Value {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/github");
+    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+}
+
+/// The fake GitHub: the token endpoint accepts `good-code` once (PKCE verifier required),
+/// then answers like GitHub does for a used code; `/user` is octocat; the permission on the
+/// epic's repository is `permission`.
+async fn fake_github(permission: Value) -> MockServer {
+    let gh = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/access_token"))
+        .and(body_string_contains("code=good-code"))
+        .and(body_string_contains("code_verifier="))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("oauth.access_token.json")))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&gh)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/login/oauth/access_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "error": "bad_verification_code",
+            "error_description": "The code passed is incorrect or expired.",
+            "error_uri": "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code"
+        })))
+        .mount(&gh)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("rest.user.json")))
+        .mount(&gh)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/openedx/openedx-platform/collaborators/octocat/permission"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(permission))
+        .mount(&gh)
+        .await;
+    gh
+}
+
+fn app(pool: &sqlx::PgPool, gh: &MockServer, dev_login: bool) -> Router {
+    let options = router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
+    let auth = AuthConfig {
+        client_id: Some("Iv1.testclient".into()),
+        client_secret: Some(CLIENT_SECRET.into()),
+        github_web_url: gh.uri(),
+        github_api_url: gh.uri(),
+        public_url: "http://127.0.0.1:3000".into(),
+        maintainers: vec![],
+        maintainer_repository: Some("openedx/openedx-platform".into()),
+        dev_login,
+    };
+    router::build(pool.clone(), options, router::Settings { webhook_secret: None, auth })
+}
+
+struct Reply {
+    status: StatusCode,
+    location: String,
+    /// `name=value` of a session cookie the response sets.
+    cookie: Option<String>,
+    body: String,
+}
+
+async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let cookie = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("unthread_session="));
+    // (A sign-out answers with an emptied, expired cookie.)
+    if let Some(cookie) = cookie.as_ref().filter(|c| !c.starts_with("unthread_session=;")) {
+        for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+        }
+    }
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    Reply {
+        status,
+        location,
+        cookie: cookie.map(|c| c.split(';').next().unwrap().to_owned()),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+fn get(uri: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut request = Request::get(uri);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+/// Starts a sign-in: the session cookie and the `state` sent to GitHub.
+async fn start(app: &Router, gh: &MockServer) -> (String, String) {
+    let reply = send(app, get("/auth/login", None)).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let authorize = reqwest::Url::parse(&reply.location).unwrap();
+    assert_eq!(format!("{}{}", gh.uri(), authorize.path()), format!("{}/login/oauth/authorize", gh.uri()));
+    let query: std::collections::HashMap<String, String> = authorize.query_pairs().into_owned().collect();
+    assert_eq!(query["client_id"], "Iv1.testclient");
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(query["redirect_uri"], "http://127.0.0.1:3000/auth/callback");
+    (reply.cookie.expect("a session cookie"), query["state"].clone())
+}
+
+/// Collects everything logged while a test runs.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Everything this test binary logs (a global subscriber: scoped ones miss callsites that
+/// tests on other threads met first).
+fn capture_logs() -> Logs {
+    static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
+        logs
+    })
+    .clone()
+}
+
+#[tokio::test]
+async fn the_github_web_flow_signs_in_once_per_code_and_state() {
+    let logs = capture_logs();
+
+    let pool = fresh_database().await;
+    let gh = fake_github(fixture("rest.repos.collaborators.permission.json")).await;
+    let app = app(&pool, &gh, false);
+
+    // A state that does not match is refused before GitHub is asked anything.
+    let (cookie, _) = start(&app, &gh).await;
+    let reply = send(&app, get("/auth/callback?code=good-code&state=forged", Some(&cookie))).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(gh.received_requests().await.unwrap().iter().all(|r| r.url.path() != "/login/oauth/access_token"));
+
+    // The real flow.
+    let (cookie, state) = start(&app, &gh).await;
+    let reply = send(&app, get(&format!("/auth/callback?code=good-code&state={state}"), Some(&cookie))).await;
+    assert_eq!((reply.status, reply.location.as_str()), (StatusCode::SEE_OTHER, "/"), "{}", reply.body);
+    let signed_in = reply.cookie.expect("the session id is rotated at sign-in");
+    assert_ne!(signed_in, cookie);
+    let user: (String, Option<String>, String, bool) =
+        sqlx::query_as("SELECT login, name, role, dev_only FROM users").fetch_one(&pool).await.unwrap();
+    assert_eq!(user, ("octocat".into(), Some("monalisa octocat".into()), "maintainer".into(), false));
+    // The same state cannot be replayed, and the same code is refused by GitHub.
+    let again = send(&app, get(&format!("/auth/callback?code=good-code&state={state}"), Some(&cookie))).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    let (cookie2, state2) = start(&app, &gh).await;
+    let reused = send(&app, get(&format!("/auth/callback?code=good-code&state={state2}"), Some(&cookie2))).await;
+    assert_eq!(reused.status, StatusCode::UNAUTHORIZED, "{}", reused.body);
+
+    // Sign-out deletes the session.
+    let sessions_before: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&pool).await.unwrap();
+    let request = Request::post("/auth/logout").header(header::COOKIE, &signed_in).body(Body::empty()).unwrap();
+    assert_eq!(send(&app, request).await.status, StatusCode::SEE_OTHER);
+    let sessions_after: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions").fetch_one(&pool).await.unwrap();
+    assert_eq!(sessions_after, sessions_before - 1);
+
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(logged.contains("signed in with GitHub"), "the flow logged: {logged}");
+    let session_ids = [cookie, signed_in, cookie2].map(|c| c.split_once('=').unwrap().1.to_owned());
+    for secret in [CLIENT_SECRET, "gho_16C7e42F292c6912E7710c838347Ae178B4a", "good-code", &state, &state2]
+        .into_iter()
+        .chain(session_ids.iter().map(String::as_str))
+    {
+        assert!(!logged.contains(secret), "a secret reached the logs: {secret}");
+    }
+}
+
+#[tokio::test]
+async fn readers_of_the_repository_are_contributors() {
+    let pool = fresh_database().await;
+    let mut permission = fixture("rest.repos.collaborators.permission.json");
+    permission["permission"] = json!("read");
+    permission["role_name"] = json!("read");
+    let gh = fake_github(permission).await;
+    let app = app(&pool, &gh, false);
+    let (cookie, state) = start(&app, &gh).await;
+    let reply = send(&app, get(&format!("/auth/callback?code=good-code&state={state}"), Some(&cookie))).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let role: String =
+        sqlx::query_scalar("SELECT role FROM users WHERE login = 'octocat'").fetch_one(&pool).await.unwrap();
+    assert_eq!(role, "contributor");
+}
+
+#[tokio::test]
+async fn the_development_login_exists_only_when_asked_for() {
+    let pool = fresh_database().await;
+    let gh = MockServer::start().await;
+    let form = |body: &str| {
+        Request::post("/auth/dev-login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    let off = app(&pool, &gh, false);
+    assert_eq!(send(&off, form("login=alice&role=maintainer")).await.status, StatusCode::NOT_FOUND);
+
+    let on = app(&pool, &gh, true);
+    let reply = send(&on, form("login=alice&role=maintainer")).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert!(reply.cookie.is_some());
+    let alice: (String, bool) =
+        sqlx::query_as("SELECT role, dev_only FROM users WHERE login = 'alice'").fetch_one(&pool).await.unwrap();
+    assert_eq!(alice, ("maintainer".into(), true));
+    assert_eq!(send(&on, form("login=not%20a%20login")).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(send(&on, form("login=bob&role=admin")).await.status, StatusCode::BAD_REQUEST);
+    // A real GitHub account cannot be taken over through the development login.
+    sqlx::query("INSERT INTO users (github_id, login) VALUES (583231, 'octocat')").execute(&pool).await.unwrap();
+    assert_eq!(send(&on, form("login=octocat")).await.status, StatusCode::CONFLICT);
+    // Nor is GitHub sign-in available on this server without an OAuth app.
+    let options = router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
+    let plain = router::build(pool.clone(), options, Default::default());
+    assert_eq!(send(&plain, get("/auth/login", None)).await.status, StatusCode::SERVICE_UNAVAILABLE);
+}
