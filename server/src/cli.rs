@@ -74,6 +74,7 @@ impl ServeArgs {
                 .clone()
                 .or_else(|| self.github.epics.first().map(|e| e.repository.clone())),
             dev_login: self.dev_login,
+            private: self.private,
         }
     }
 }
@@ -126,6 +127,10 @@ pub struct ServeArgs {
     /// Sign in as anyone without GitHub (demo, tests). Loopback addresses only.
     #[arg(long)]
     pub dev_login: bool,
+
+    /// Only signed-in users may read (default: anyone reads, signing in is for writing).
+    #[arg(long, env = "UNTHREAD_PRIVATE")]
+    pub private: bool,
 
     /// Sync GitHub every this many seconds (0: never; `unthread sync` still works).
     #[arg(long, env = "UNTHREAD_SYNC_INTERVAL", default_value_t = 0)]

@@ -5,13 +5,15 @@ use std::time::Duration;
 use app::{shell, state::AppState, App};
 use axum::{
     extract::DefaultBodyLimit,
-    routing::{get, post},
+    routing::{delete, get, post},
     Extension, Router,
 };
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
 use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
+
+use tower_governor::{governor::GovernorConfigBuilder, key_extractor::GlobalKeyExtractor, GovernorLayer};
 
 use crate::handlers;
 
@@ -24,11 +26,22 @@ pub struct Settings {
     /// Webhook deliveries are accepted only with a secret.
     pub webhook_secret: Option<String>,
     pub auth: crate::auth::AuthConfig,
+    /// GitHub, for syncs requested through the API.
+    pub github: Option<crate::cli::GitHubArgs>,
 }
 
 /// Builds the whole application for `pool`, serving assets from the options' site root.
 pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) -> Router {
     let sessions = crate::auth::session::layer(pool.clone(), settings.auth.secure_cookies());
+    // Sign-in and token endpoints: 10 requests a second with bursts of 30, for all clients
+    // together (behind a proxy every client has the proxy's address, so per-address limits
+    // would be one limit anyway).
+    let throttle = GovernorConfigBuilder::default()
+        .per_millisecond(100)
+        .burst_size(30)
+        .key_extractor(GlobalKeyExtractor)
+        .finish()
+        .expect("a valid quota");
     let state = AppState { leptos_options: leptos_options.clone(), pool };
     let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
     let assets = Router::new().fallback_service(ServeDir::new(pkg_dir).precompressed_gzip()).layer(
@@ -40,10 +53,23 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
     let routes = generate_route_list(App);
     Router::new()
         .route("/healthz", get(handlers::health::healthz))
-        .route("/auth/login", get(crate::auth::oauth::login))
-        .route("/auth/callback", get(crate::auth::oauth::callback))
-        .route("/auth/logout", post(crate::auth::oauth::logout))
-        .route("/auth/dev-login", post(crate::auth::dev_login::dev_login))
+        .merge(
+            Router::new()
+                .route("/auth/login", get(crate::auth::oauth::login))
+                .route("/auth/callback", get(crate::auth::oauth::callback))
+                .route("/auth/logout", post(crate::auth::oauth::logout))
+                .route("/auth/dev-login", post(crate::auth::dev_login::dev_login))
+                .route("/api/v1/tokens", get(handlers::api::list_tokens).post(handlers::api::create_token))
+                .route("/api/v1/tokens/{id}", delete(handlers::api::revoke_token))
+                .route(
+                    "/api/v1/scans",
+                    post(handlers::api::upload_scan).layer(DefaultBodyLimit::max(handlers::api::MAX_UPLOAD_BYTES)),
+                )
+                .layer(GovernorLayer::new(throttle)),
+        )
+        .route("/api/v1/links", post(handlers::api::add_link))
+        .route("/api/v1/links/{id}", delete(handlers::api::remove_link))
+        .route("/api/v1/sync", post(handlers::api::trigger_sync))
         .route(
             "/webhooks/github",
             post(handlers::github_webhook::receive).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
@@ -58,7 +84,10 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::guard::require_sign_in_when_private))
         .layer(sessions)
+        .layer(axum::middleware::from_fn(crate::auth::csrf::refuse_cross_site_writes))
+        .layer(Extension(std::sync::Arc::new(handlers::api::SyncSettings(settings.github))))
         .layer(Extension(std::sync::Arc::new(settings.auth)))
         .layer(Extension(handlers::github_webhook::WebhookSecret(
             settings.webhook_secret.filter(|s| !s.is_empty()).map(|s| s.into_bytes().into()),

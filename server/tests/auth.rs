@@ -76,8 +76,9 @@ fn app(pool: &sqlx::PgPool, gh: &MockServer, dev_login: bool) -> Router {
         maintainers: vec![],
         maintainer_repository: Some("openedx/openedx-platform".into()),
         dev_login,
+        private: false,
     };
-    router::build(pool.clone(), options, router::Settings { webhook_secret: None, auth })
+    router::build(pool.clone(), options, router::Settings { webhook_secret: None, auth, github: None })
 }
 
 struct Reply {
@@ -259,4 +260,21 @@ async fn the_development_login_exists_only_when_asked_for() {
     let options = router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
     let plain = router::build(pool.clone(), options, Default::default());
     assert_eq!(send(&plain, get("/auth/login", None)).await.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn sign_in_endpoints_are_rate_limited() {
+    let pool = fresh_database().await;
+    let gh = MockServer::start().await;
+    let app = app(&pool, &gh, false);
+    let mut statuses = Vec::new();
+    for _ in 0..60 {
+        statuses.push(send(&app, get("/auth/login", None)).await.status);
+    }
+    assert_eq!(statuses[0], StatusCode::SEE_OTHER);
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    // Reading pages is not limited.
+    for _ in 0..60 {
+        assert_ne!(send(&app, get("/healthz", None)).await.status, StatusCode::TOO_MANY_REQUESTS);
+    }
 }

@@ -1,10 +1,13 @@
 //! Who is asking: GitHub sign-in (OAuth web flow with PKCE), sessions in Postgres, roles,
 //! and the local development login.
 
+pub mod csrf;
 pub mod dev_login;
+pub mod guard;
 pub mod oauth;
 pub mod roles;
 pub mod session;
+pub mod tokens;
 
 use std::net::SocketAddr;
 
@@ -29,6 +32,8 @@ pub struct AuthConfig {
     pub maintainer_repository: Option<String>,
     /// `serve --dev-login`: sign in as anyone, without GitHub (loopback only).
     pub dev_login: bool,
+    /// `serve --private`: reading needs signing in too.
+    pub private: bool,
 }
 
 impl AuthConfig {

@@ -21,7 +21,11 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
     if args.dev_login {
         tracing::warn!("development login is ON: anyone reaching this server can sign in as anyone");
     }
-    let settings = router::Settings { webhook_secret: args.github.webhook_secret.clone(), auth: args.auth_config() };
+    let settings = router::Settings {
+        webhook_secret: args.github.webhook_secret.clone(),
+        auth: args.auth_config(),
+        github: Some(args.github.clone()),
+    };
     let app = router::build(pool, options, settings);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

@@ -1,4 +1,5 @@
 //! Plain axum handlers (everything that is not a Leptos page or server function).
 
+pub mod api;
 pub mod github_webhook;
 pub mod health;

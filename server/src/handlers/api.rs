@@ -1,0 +1,202 @@
+//! The REST API under `/api/v1`: scan uploads from CI (bearer token), and the maintainers'
+//! actions on tokens, links and syncs (session). Every mutation checks who asks first.
+
+use std::sync::Arc;
+
+use app::state::AppState;
+use axum::{
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Extension, Json,
+};
+use serde::Deserialize;
+
+use crate::{
+    auth::{
+        guard::{ApiError, Viewer},
+        tokens,
+    },
+    github::linking::{self, GitHubItem, LinkedItem},
+    ingest::{sarif, scan::ingest},
+};
+
+/// What `POST /api/v1/sync` runs: the same configuration as `unthread sync`.
+#[derive(Clone, Debug, Default)]
+pub struct SyncSettings(pub Option<crate::cli::GitHubArgs>);
+
+// ---- tokens -------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct NewToken {
+    name: String,
+    targets: Vec<String>,
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Json(new): Json<NewToken>,
+) -> Result<Response, ApiError> {
+    let user = viewer.maintainer()?;
+    let (id, secret) =
+        tokens::create(&state.pool, &new.name, &new.targets, user.id).await.map_err(ApiError::bad_request)?;
+    app::models::events::record(
+        &state.pool,
+        Some(&user.login),
+        "token.created",
+        None,
+        serde_json::json!({ "token": id, "name": new.name.trim(), "targets": new.targets }),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id, "token": secret, "shown_once": true })))
+        .into_response())
+}
+
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Result<Json<Vec<tokens::TokenInfo>>, ApiError> {
+    viewer.maintainer()?;
+    Ok(Json(tokens::list(&state.pool).await?))
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let user = viewer.maintainer()?;
+    if !tokens::revoke(&state.pool, id, user.id).await? {
+        return Err(ApiError::not_found("no live token with that id"));
+    }
+    app::models::events::record(
+        &state.pool,
+        Some(&user.login),
+        "token.revoked",
+        None,
+        serde_json::json!({ "token": id }),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- scan uploads -------------------------------------------------------------------
+
+/// The largest SARIF log accepted in one upload.
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    /// The target scanned (`owner/name`, or a dependency's PyPI name).
+    target: String,
+    revision: Option<String>,
+    /// Absolute directory the tool scanned, for tools that write absolute `file://` URIs.
+    root: Option<String>,
+}
+
+pub async fn upload_scan(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<UploadQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let secret = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError(StatusCode::UNAUTHORIZED, "an API token is required (Authorization: Bearer unt_...)".into())
+        })?;
+    let (token_id, allowed) = tokens::authenticate(&state.pool, secret.trim())
+        .await?
+        .ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "unknown or revoked token".into()))?;
+    let target_id: i64 = sqlx::query_scalar("SELECT id FROM targets WHERE name = $1")
+        .bind(&query.target)
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no target named {}", query.target)))?;
+    if !allowed.contains(&target_id) {
+        return Err(ApiError(StatusCode::FORBIDDEN, format!("this token may not upload scans of {}", query.target)));
+    }
+    // Parsed in full before the database is touched: a bad log changes nothing.
+    let mut input = sarif::parse(&body, target_id, query.revision, query.root.as_deref())
+        .map_err(|e| ApiError::bad_request(format!("the body is not an importable SARIF 2.1.0 log: {e}")))?;
+    input.target_id = target_id;
+    let summary = ingest(&state.pool, &input).await?;
+    tracing::info!(token = token_id, target = %query.target, scan = summary.scan_id, "scan uploaded");
+    Ok((StatusCode::CREATED, Json(summary)).into_response())
+}
+
+// ---- links --------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct NewLink {
+    finding_id: Option<i64>,
+    target_id: Option<i64>,
+    issue_id: Option<i64>,
+    pull_id: Option<i64>,
+}
+
+pub async fn add_link(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Json(new): Json<NewLink>,
+) -> Result<Response, ApiError> {
+    let user = viewer.maintainer()?;
+    let item = match (new.finding_id, new.target_id) {
+        (Some(id), None) => LinkedItem::Finding(id),
+        (None, Some(id)) => LinkedItem::Target(id),
+        _ => return Err(ApiError::bad_request("give exactly one of finding_id and target_id")),
+    };
+    let github = match (new.issue_id, new.pull_id) {
+        (Some(id), None) => GitHubItem::Issue(id),
+        (None, Some(id)) => GitHubItem::Pull(id),
+        _ => return Err(ApiError::bad_request("give exactly one of issue_id and pull_id")),
+    };
+    let mut db = state.pool.acquire().await?;
+    match linking::add_manual_link(&mut db, item, github, &user.login).await {
+        Ok(id) => Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response()),
+        Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+            Err(ApiError::not_found("no such finding, target, issue or pull request"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn remove_link(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let user = viewer.maintainer()?;
+    let mut db = state.pool.acquire().await?;
+    if linking::remove_link(&mut db, id, &user.login).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no active link with that id"))
+    }
+}
+
+// ---- sync ---------------------------------------------------------------------------
+
+pub async fn trigger_sync(
+    State(state): State<AppState>,
+    Extension(settings): Extension<Arc<SyncSettings>>,
+    viewer: Viewer,
+) -> Result<Response, ApiError> {
+    let user = viewer.maintainer()?;
+    let Some(args) = settings.0.clone() else {
+        return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, "GitHub is not configured on this server".into()));
+    };
+    let pool = state.pool.clone();
+    tracing::info!(by = %user.login, "GitHub sync requested");
+    // The sync's own lock keeps one run at a time; answer now, run in the background.
+    tokio::spawn(async move {
+        if let Err(e) = crate::commands::sync(&pool, &args).await {
+            tracing::warn!("requested GitHub sync failed: {e:#}");
+        }
+    });
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "status": "started" }))).into_response())
+}

@@ -1,0 +1,283 @@
+//! Who may do what: every mutating endpoint × {anonymous, contributor, maintainer}, the
+//! cross-site refusal, and CI uploads with API tokens (scoped, revocable).
+
+use std::path::Path;
+
+use axum::{
+    body::Body,
+    http::{header, Method, Request, StatusCode},
+    Router,
+};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use unthread_server::{auth::AuthConfig, cli::GitHubArgs, router, testing::fresh_database};
+use wiremock::MockServer;
+
+fn app(pool: &sqlx::PgPool, github: &MockServer) -> Router {
+    app_with(pool, github, false)
+}
+
+fn app_with(pool: &sqlx::PgPool, github: &MockServer, private: bool) -> Router {
+    let options = router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
+    let auth =
+        AuthConfig { public_url: "http://127.0.0.1:3000".into(), dev_login: true, private, ..Default::default() };
+    // Syncs requested through the API go to a fake GitHub that knows nothing (404s).
+    let github = GitHubArgs {
+        github_api_url: github.uri(),
+        github_token: None,
+        epics: vec!["openedx/openedx-platform#38680".parse().unwrap()],
+        repositories: vec![],
+        webhook_secret: None,
+    };
+    router::build(pool.clone(), options, router::Settings { webhook_secret: None, auth, github: Some(github) })
+}
+
+async fn call(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    cookie: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let body = match body {
+        Some(json) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(json.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = app.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// Signs in through the development login; the session cookie.
+async fn sign_in(app: &Router, login: &str, role: &str) -> String {
+    let request = Request::post("/auth/dev-login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("login={login}&role={role}")))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = response.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+struct World {
+    target: i64,
+    finding: i64,
+    issue: i64,
+}
+
+async fn world(pool: &sqlx::PgPool) -> World {
+    let target = app::models::targets::upsert(pool, "library", "openedx/ruff-sample").await.unwrap();
+    let scan: i64 = sqlx::query_scalar(
+        "INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 't', 'complete', now()) RETURNING id",
+    )
+    .bind(target)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let finding: i64 = sqlx::query_scalar(
+        "INSERT INTO findings (target_id, fingerprint, rule, path, start_line, end_line, first_seen_scan, last_seen_scan)
+         VALUES ($1, 'fp', 'UT001', 'a.py', 1, 1, $2, $2) RETURNING id",
+    )
+    .bind(target)
+    .bind(scan)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let issue: i64 = sqlx::query_scalar(
+        "INSERT INTO gh_issues (id, repository, number, title, state, html_url, created_at, updated_at)
+         VALUES (77, 'openedx/ruff-sample', 1, 'thread locals', 'open', 'https://github.com/openedx/ruff-sample/issues/1', now(), now())
+         RETURNING id",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    World { target, finding, issue }
+}
+
+#[tokio::test]
+async fn every_mutation_checks_who_asks() {
+    let pool = fresh_database().await;
+    let github = MockServer::start().await;
+    let app = app(&pool, &github);
+    let w = world(&pool).await;
+    let contributor = sign_in(&app, "carol", "contributor").await;
+    let maintainer = sign_in(&app, "mona", "maintainer").await;
+
+    // Things for the maintainer to delete: a token and a link.
+    let (_, token) = call(
+        &app,
+        Method::POST,
+        "/api/v1/tokens",
+        Some(&maintainer),
+        Some(json!({"name": "ci", "targets": ["openedx/ruff-sample"]})),
+    )
+    .await;
+    let token_id = token["id"].as_i64().unwrap();
+    let (_, link) = call(
+        &app,
+        Method::POST,
+        "/api/v1/links",
+        Some(&maintainer),
+        Some(json!({"target_id": w.target, "issue_id": w.issue})),
+    )
+    .await;
+    let link_id = link["id"].as_i64().unwrap();
+
+    let token_body = json!({"name": "another", "targets": ["openedx/ruff-sample"]});
+    let link_body = json!({"finding_id": w.finding, "issue_id": w.issue});
+    let endpoints: [(Method, String, Option<Value>, StatusCode); 6] = [
+        (Method::POST, "/api/v1/tokens".into(), Some(token_body), StatusCode::CREATED),
+        (Method::GET, "/api/v1/tokens".into(), None, StatusCode::OK),
+        (Method::DELETE, format!("/api/v1/tokens/{token_id}"), None, StatusCode::NO_CONTENT),
+        (Method::POST, "/api/v1/links".into(), Some(link_body), StatusCode::CREATED),
+        (Method::DELETE, format!("/api/v1/links/{link_id}"), None, StatusCode::NO_CONTENT),
+        (Method::POST, "/api/v1/sync".into(), None, StatusCode::ACCEPTED),
+    ];
+    for (method, uri, body, allowed) in endpoints {
+        for (who, cookie, expected) in [
+            ("anonymous", None, StatusCode::UNAUTHORIZED),
+            ("contributor", Some(contributor.as_str()), StatusCode::FORBIDDEN),
+            ("maintainer", Some(maintainer.as_str()), allowed),
+        ] {
+            let (status, reply) = call(&app, method.clone(), &uri, cookie, body.clone()).await;
+            assert_eq!(status, expected, "{method} {uri} as {who}: {reply}");
+        }
+    }
+    // What the refused calls would have changed is unchanged; what the maintainer did is done.
+    let links: Vec<(String, bool)> =
+        sqlx::query_as("SELECT how, removed_at IS NOT NULL FROM links ORDER BY id").fetch_all(&pool).await.unwrap();
+    assert_eq!(links, [("manual".into(), true), ("manual".into(), false)]);
+    let tokens: Vec<(String, bool)> = sqlx::query_as("SELECT name, revoked_at IS NOT NULL FROM api_tokens ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(tokens, [("ci".into(), true), ("another".into(), false)]);
+
+    // A write another site triggers in the maintainer's browser is refused.
+    let request = Request::post("/api/v1/links")
+        .header(header::COOKIE, &maintainer)
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::ORIGIN, "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"finding_id": w.finding, "issue_id": w.issue}).to_string()))
+        .unwrap();
+    assert_eq!(app.clone().oneshot(request).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let same_origin = Request::post("/api/v1/links")
+        .header(header::COOKIE, &maintainer)
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::ORIGIN, "http://127.0.0.1:3000")
+        .header("sec-fetch-site", "same-origin")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"target_id": w.target, "issue_id": w.issue}).to_string()))
+        .unwrap();
+    assert_eq!(app.clone().oneshot(same_origin).await.unwrap().status(), StatusCode::CREATED);
+}
+
+fn upload(target: &str, token: Option<&str>, body: Vec<u8>) -> Request<Body> {
+    let mut request = Request::post(format!("/api/v1/scans?target={target}&root=/tmp/ruffsample"));
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    request.header(header::CONTENT_TYPE, "application/sarif+json").body(Body::from(body)).unwrap()
+}
+
+#[tokio::test]
+async fn ci_uploads_scans_with_a_scoped_revocable_token() {
+    let pool = fresh_database().await;
+    let github = MockServer::start().await;
+    let app = app(&pool, &github);
+    world(&pool).await;
+    app::models::targets::upsert(&pool, "library", "openedx/other").await.unwrap();
+    let maintainer = sign_in(&app, "mona", "maintainer").await;
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/api/v1/tokens",
+        Some(&maintainer),
+        Some(json!({"name": "ci", "targets": ["openedx/ruff-sample"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let secret = created["token"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("unt_") && secret.len() == 68);
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT secret_hash FROM api_tokens").fetch_one(&pool).await.unwrap();
+    assert_ne!(stored, secret.as_bytes(), "only a hash is stored");
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/tokens",
+        Some(&maintainer),
+        Some(json!({"name": "x", "targets": ["nope/nope"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "unknown target in scope");
+
+    let sarif =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif/ruff-0.17.6-async.sarif"))
+            .unwrap();
+    let send = |request| app.clone().oneshot(request);
+    assert_eq!(
+        send(upload("openedx/ruff-sample", None, sarif.clone())).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(upload("openedx/ruff-sample", Some("unt_forged"), sarif.clone())).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(upload("openedx/other", Some(&secret), sarif.clone())).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let bad = send(upload("openedx/ruff-sample", Some(&secret), b"{\"version\": \"2.1.0\", \"runs\": 7}".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let scans: i64 = sqlx::query_scalar("SELECT count(*) FROM scans WHERE tool <> 't'").fetch_one(&pool).await.unwrap();
+    assert_eq!(scans, 0, "nothing recorded from refused uploads");
+
+    let ok = send(upload("openedx/ruff-sample", Some(&secret), sarif.clone())).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::CREATED);
+    let used: bool =
+        sqlx::query_scalar("SELECT last_used_at IS NOT NULL FROM api_tokens").fetch_one(&pool).await.unwrap();
+    assert!(used);
+
+    let id = created["id"].as_i64().unwrap();
+    let (status, _) = call(&app, Method::DELETE, &format!("/api/v1/tokens/{id}"), Some(&maintainer), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        send(upload("openedx/ruff-sample", Some(&secret), sarif)).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_private_unthread_shows_nothing_to_anonymous_visitors() {
+    let pool = fresh_database().await;
+    let github = MockServer::start().await;
+    let app = app_with(&pool, &github, true);
+    let get = |uri: &str, cookie: Option<&str>| {
+        let mut request = Request::get(uri);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        app.clone().oneshot(request.body(Body::empty()).unwrap())
+    };
+    let page = get("/", None).await.unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(page.headers()[header::LOCATION], "/auth/login");
+    assert_eq!(get("/healthz", None).await.unwrap().status(), StatusCode::OK);
+    let (status, _) = call(&app, Method::POST, "/api/overview", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let reader = sign_in(&app, "carol", "contributor").await;
+    assert_eq!(get("/", Some(&reader)).await.unwrap().status(), StatusCode::OK);
+}
