@@ -6,4 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build-site.sh
 SQLX_OFFLINE=true cargo build --release --locked -p unthread-server
-exec target/release/unthread serve --demo --addr "${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
+addr="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
+# The demo signs in with the development login, which only a loopback address may offer.
+dev_login=()
+case "$addr" in 127.*|"[::1]"*|localhost:*) dev_login=(--dev-login) ;; esac
+exec target/release/unthread serve --demo "${dev_login[@]}" --addr "$addr"

@@ -2,6 +2,7 @@
 //! call. Built twice: with `ssr` into the server binary, with `hydrate` into the browser's
 //! WebAssembly bundle.
 
+pub mod components;
 pub mod pages;
 pub mod shell;
 

@@ -7,7 +7,10 @@ use leptos_router::{
     SsrMode, StaticSegment,
 };
 
-use crate::pages::{NotFound, OverviewPage};
+use crate::{
+    components::account::AccountMenu,
+    pages::{NotFound, OverviewPage},
+};
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -43,6 +46,9 @@ pub fn App() -> impl IntoView {
                     <span class="text-sm text-slate-500 dark:text-slate-400">
                         "thread locals → contextvars, tracked"
                     </span>
+                    <div class="ml-auto">
+                        <AccountMenu />
+                    </div>
                 </nav>
             </header>
             <main class="mx-auto max-w-6xl px-4 py-8">

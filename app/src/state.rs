@@ -8,6 +8,16 @@ use sqlx::PgPool;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
+    /// Which ways of signing in this server offers.
+    pub sign_in: SignInOptions,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SignInOptions {
+    /// A GitHub OAuth app is configured.
+    pub github: bool,
+    /// `serve --dev-login`.
+    pub dev_login: bool,
 }
 
 impl FromRef<AppState> for LeptosOptions {

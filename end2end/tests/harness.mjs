@@ -11,7 +11,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, "../..");
 export const outputDir = resolve(here, "../test-results");
 
-/** Starts `unthread serve --demo` and resolves once it listens. */
+/** Starts `unthread serve --demo --dev-login` and resolves once it listens. */
 export async function startServer() {
   const bin = resolve(repoRoot, "end2end", process.env.UNTHREAD_BIN ?? "../target/debug/unthread");
   const dataDir = mkdtempSync(join(tmpdir(), "unthread-e2e-"));
@@ -20,7 +20,7 @@ export async function startServer() {
   // Always the embedded cluster, never a DATABASE_URL from the caller's environment.
   const env = { ...process.env, UNTHREAD_DATA_DIR: dataDir, RUST_LOG: "info" };
   delete env.DATABASE_URL;
-  const child = spawn(bin, ["serve", "--demo", "--addr", "127.0.0.1:0"], {
+  const child = spawn(bin, ["serve", "--demo", "--dev-login", "--addr", "127.0.0.1:0"], {
     cwd: repoRoot,
     env,
     stdio: ["ignore", "inherit", "pipe"],

@@ -42,7 +42,11 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         .key_extractor(GlobalKeyExtractor)
         .finish()
         .expect("a valid quota");
-    let state = AppState { leptos_options: leptos_options.clone(), pool };
+    let sign_in = app::state::SignInOptions {
+        github: settings.auth.client_id.is_some() && settings.auth.client_secret.is_some(),
+        dev_login: settings.auth.dev_login,
+    };
+    let state = AppState { leptos_options: leptos_options.clone(), pool, sign_in };
     let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
     let assets = Router::new().fallback_service(ServeDir::new(pkg_dir).precompressed_gzip()).layer(
         SetResponseHeaderLayer::if_not_present(
