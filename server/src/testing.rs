@@ -105,3 +105,26 @@ pub async fn fresh_database() -> PgPool {
         .await
         .expect("connect to the test database")
 }
+
+/// A finding of `target_id` at `path` (in `symbol`), seen by a new complete scan: for tests
+/// about what surrounds findings (links, permissions), not about ingestion.
+pub async fn seed_finding(pool: &PgPool, target_id: i64, path: &str, symbol: Option<&str>) -> i64 {
+    let scan: i64 = sqlx::query_scalar(
+        "INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 'seed', 'complete', now()) RETURNING id",
+    )
+    .bind(target_id)
+    .fetch_one(pool)
+    .await
+    .expect("insert a scan");
+    sqlx::query_scalar(
+        "INSERT INTO findings (target_id, fingerprint, rule, path, start_line, end_line, symbol, first_seen_scan, last_seen_scan)
+         VALUES ($1, md5(random()::text), 'UT002', $2, 1, 1, $3, $4, $4) RETURNING id",
+    )
+    .bind(target_id)
+    .bind(path)
+    .bind(symbol)
+    .bind(scan)
+    .fetch_one(pool)
+    .await
+    .expect("insert a finding")
+}

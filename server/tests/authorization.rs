@@ -10,7 +10,12 @@ use axum::{
 };
 use serde_json::{json, Value};
 use tower::ServiceExt;
-use unthread_server::{auth::AuthConfig, cli::GitHubArgs, router, testing::fresh_database};
+use unthread_server::{
+    auth::AuthConfig,
+    cli::GitHubArgs,
+    router,
+    testing::{fresh_database, seed_finding},
+};
 use wiremock::MockServer;
 
 fn app(pool: &sqlx::PgPool, github: &MockServer) -> Router {
@@ -76,22 +81,7 @@ struct World {
 
 async fn world(pool: &sqlx::PgPool) -> World {
     let target = app::models::targets::upsert(pool, "library", "openedx/ruff-sample").await.unwrap();
-    let scan: i64 = sqlx::query_scalar(
-        "INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 't', 'complete', now()) RETURNING id",
-    )
-    .bind(target)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    let finding: i64 = sqlx::query_scalar(
-        "INSERT INTO findings (target_id, fingerprint, rule, path, start_line, end_line, first_seen_scan, last_seen_scan)
-         VALUES ($1, 'fp', 'UT001', 'a.py', 1, 1, $2, $2) RETURNING id",
-    )
-    .bind(target)
-    .bind(scan)
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    let finding = seed_finding(pool, target, "a.py", None).await;
     let issue: i64 = sqlx::query_scalar(
         "INSERT INTO gh_issues (id, repository, number, title, state, html_url, created_at, updated_at)
          VALUES (77, 'openedx/ruff-sample', 1, 'thread locals', 'open', 'https://github.com/openedx/ruff-sample/issues/1', now(), now())
@@ -242,7 +232,8 @@ async fn ci_uploads_scans_with_a_scoped_revocable_token() {
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    let scans: i64 = sqlx::query_scalar("SELECT count(*) FROM scans WHERE tool <> 't'").fetch_one(&pool).await.unwrap();
+    let scans: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM scans WHERE tool <> 'seed'").fetch_one(&pool).await.unwrap();
     assert_eq!(scans, 0, "nothing recorded from refused uploads");
 
     let ok = send(upload("openedx/ruff-sample", Some(&secret), sarif.clone())).await.unwrap();

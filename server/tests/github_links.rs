@@ -10,7 +10,7 @@ use unthread_server::{
         model::Issue,
         store, webhook,
     },
-    testing::fresh_database,
+    testing::{fresh_database, seed_finding},
 };
 
 fn fixture(name: &str) -> Value {
@@ -18,32 +18,11 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
 }
 
-async fn finding(pool: &sqlx::PgPool, target: i64, path: &str, symbol: &str) -> i64 {
-    let scan: i64 = sqlx::query_scalar(
-        "INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 't', 'complete', now()) RETURNING id",
-    )
-    .bind(target)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    sqlx::query_scalar(
-        "INSERT INTO findings (target_id, fingerprint, rule, path, start_line, end_line, symbol, first_seen_scan, last_seen_scan)
-         VALUES ($1, md5(random()::text), 'UT002', $2, 1, 1, $3, $4, $4) RETURNING id",
-    )
-    .bind(target)
-    .bind(path)
-    .bind(symbol)
-    .bind(scan)
-    .fetch_one(pool)
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn removed_links_stay_removed_and_assignees_show_through_links() {
     let pool = fresh_database().await;
     let target = app::models::targets::upsert(&pool, "library", "Codertocat/Hello-World").await.unwrap();
-    let f = finding(&pool, target, "hello/cache.py", "hello.cache.RequestCache").await;
+    let f = seed_finding(&pool, target, "hello/cache.py", Some("hello.cache.RequestCache")).await;
     // The fixture's issue, whose body (changed here) names the finding's file and class.
     let mut payload = fixture("webhook.issues.assigned.json");
     payload["issue"]["body"] = json!("RequestCache in hello/cache.py is a thread local");

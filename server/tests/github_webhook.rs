@@ -14,7 +14,10 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use sqlx::PgPool;
 use tower::ServiceExt;
-use unthread_server::{router, testing::fresh_database};
+use unthread_server::{
+    router,
+    testing::{fresh_database, seed_finding},
+};
 
 const SECRET: &str = "webhook secret for tests";
 
@@ -123,22 +126,7 @@ async fn a_merged_pull_request_closes_its_linked_issue() {
 
     // A maintainer links both to a finding of the repository.
     let target = app::models::targets::upsert(&pool, "library", "Codertocat/Hello-World").await.unwrap();
-    let scan: i64 = sqlx::query_scalar(
-        "INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 't', 'complete', now()) RETURNING id",
-    )
-    .bind(target)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    let finding: i64 = sqlx::query_scalar(
-        "INSERT INTO findings (target_id, fingerprint, rule, path, start_line, end_line, first_seen_scan, last_seen_scan)
-         VALUES ($1, 'fp', 'UT001', 'README.md', 1, 1, $2, $2) RETURNING id",
-    )
-    .bind(target)
-    .bind(scan)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let finding = seed_finding(&pool, target, "README.md", None).await;
     sqlx::query(
         "INSERT INTO links (finding_id, issue_id, how, created_by) SELECT $1, id, 'manual', 'maintainer' FROM gh_issues;
          ",

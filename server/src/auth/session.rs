@@ -59,3 +59,19 @@ pub async fn sign_in(session: &Session, user_id: i64) -> anyhow::Result<()> {
     session.insert(USER_ID, user_id).await?;
     Ok(())
 }
+
+/// Deletes expired sessions every `interval` (they are refused on use anyway; this keeps the
+/// table small). Every server process may run it: the DELETE is idempotent.
+pub async fn sweep_expired(pool: PgPool, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    loop {
+        ticks.tick().await;
+        match sqlx::query("DELETE FROM sessions WHERE expiry_date < now()").execute(&pool).await {
+            Ok(done) if done.rows_affected() > 0 => {
+                tracing::debug!(removed = done.rows_affected(), "expired sessions swept")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("sweeping expired sessions: {e}"),
+        }
+    }
+}

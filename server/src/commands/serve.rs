@@ -14,6 +14,7 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
             "the browser bundle is missing: pages render but do not hydrate; build it with scripts/build-site.sh"
         );
     }
+    tokio::spawn(crate::auth::session::sweep_expired(pool.clone(), std::time::Duration::from_secs(3600)));
     if args.sync_interval > 0 {
         let interval = std::time::Duration::from_secs(args.sync_interval);
         tokio::spawn(crate::jobs::github_sync::run_periodically(pool.clone(), args.github.clone(), interval));
