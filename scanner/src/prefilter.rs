@@ -1,4 +1,7 @@
-//! A text prefilter that decides, before parsing, that a file cannot have any finding.
+//! A text prefilter that decides, before parsing, that a file cannot have any finding — or,
+//! when only UT010 could report, which top-level blocks the parser may leave out
+//! ([`ParsePlan::Only`]: the module-level statements and the `def`/`class` blocks holding a
+//! possible mutation are parsed; a partial parse with any syntax error is redone whole).
 //!
 //! Parsing dominates scan time, and most files of a dependency set touch none of the
 //! constructs the rules look for. Every finding needs something visible in the raw text:
@@ -65,13 +68,34 @@ impl Prefilter {
 
     /// False only when no rule can report anything in `source`.
     pub fn may_have_findings(&self, source: &[u8]) -> bool {
-        self.needles.is_match(source)
-            || self.relevant_import.is_match(source)
-            || self.global_statement.is_match(source)
-            || self.may_mutate_a_global(source)
+        self.plan(source) != ParsePlan::Skip
     }
 
-    fn may_mutate_a_global(&self, source: &[u8]) -> bool {
+    /// How much of `source` must be parsed for every rule to see all it needs.
+    pub fn plan(&self, source: &[u8]) -> ParsePlan {
+        if self.needles.is_match(source)
+            || self.relevant_import.is_match(source)
+            || self.global_statement.is_match(source)
+        {
+            return ParsePlan::Full;
+        }
+        // Only UT010 (module-level containers changed in place by functions) can report:
+        // it needs the module-level statements and the definitions holding a mutation.
+        let sites = self.mutation_sites(source);
+        if sites.is_empty() {
+            return ParsePlan::Skip;
+        }
+        let excluded = unneeded_blocks(source, &sites);
+        let excluded_bytes: usize = excluded.iter().map(|r| r.end - r.start).sum();
+        if excluded_bytes * 4 < source.len() {
+            return ParsePlan::Full; // not worth a second parse if the first one fails
+        }
+        ParsePlan::Only(complement(excluded, source.len()))
+    }
+
+    /// Offsets of the places a module-level container may be changed in place from a function.
+    fn mutation_sites(&self, source: &[u8]) -> Vec<usize> {
+        let mut sites = Vec::new();
         for caps in self.mutable_assignment.captures_iter(source) {
             let (Some(whole), Some(name)) = (caps.get(0), caps.get(3)) else { continue };
             let after_semicolon = caps.get(1).is_some_and(|m| m.as_bytes() == b";");
@@ -79,12 +103,81 @@ impl Prefilter {
             if indented && !after_semicolon && inside_definition(source, whole.start()) {
                 continue;
             }
-            if is_mutated_in_a_function(source, name.as_bytes()) {
-                return true;
+            sites.extend(mutations_in_functions(source, name.as_bytes()));
+        }
+        sites.sort_unstable();
+        sites.dedup();
+        sites
+    }
+}
+
+/// What to hand the parser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParsePlan {
+    /// No rule can report anything: do not parse.
+    Skip,
+    Full,
+    /// These byte ranges (whole lines) hold everything the rules need: the module-level
+    /// statements and the top-level `def`/`class` blocks with a possible mutation. The
+    /// caller parses the whole file again if this partial parse has any syntax error.
+    Only(Vec<std::ops::Range<usize>>),
+}
+
+/// Top-level (column 0) `def`, `async def` and `class` blocks, with their decorators, that
+/// hold none of `sites`. A block runs until the next column-0 line that is not blank, a
+/// comment or a closing bracket (black puts `):` of a long signature there).
+fn unneeded_blocks(source: &[u8], sites: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let mut blocks: Vec<std::ops::Range<usize>> = Vec::new();
+    // (start, whether the block so far is only decorators)
+    let mut open: Option<(usize, bool)> = None;
+    let mut line_start = 0;
+    while line_start < source.len() {
+        let line_end = memchr::memchr(b'\n', &source[line_start..]).map_or(source.len(), |i| line_start + i + 1);
+        let line = &source[line_start..line_end];
+        let starts_statement =
+            !matches!(line.first(), None | Some(b' ' | b'\t' | b'\r' | b'\n' | b'#' | b')' | b']' | b'}'));
+        if starts_statement {
+            let is_decorator = line.starts_with(b"@");
+            let is_definition =
+                line.starts_with(b"def ") || line.starts_with(b"async def ") || line.starts_with(b"class ");
+            match open {
+                // Decorators, then what they decorate: one block.
+                Some((start, true)) if is_decorator || is_definition => open = Some((start, is_decorator)),
+                _ => {
+                    if let Some((start, _)) = open.take() {
+                        blocks.push(start..line_start);
+                    }
+                    if is_decorator || is_definition {
+                        open = Some((line_start, is_decorator));
+                    }
+                }
             }
         }
-        false
+        line_start = line_end;
     }
+    if let Some((start, _)) = open {
+        blocks.push(start..source.len());
+    }
+    blocks.retain(|block| {
+        let first = sites.partition_point(|&s| s < block.start);
+        sites.get(first).is_none_or(|&s| s >= block.end)
+    });
+    blocks
+}
+
+fn complement(excluded: Vec<std::ops::Range<usize>>, len: usize) -> Vec<std::ops::Range<usize>> {
+    let mut included = Vec::with_capacity(excluded.len() + 1);
+    let mut at = 0;
+    for range in excluded {
+        if range.start > at {
+            included.push(at..range.start);
+        }
+        at = range.end;
+    }
+    if at < len {
+        included.push(at..len);
+    }
+    included
 }
 
 /// True when the nearest line above `offset` that starts in column 0 (ignoring blank and
@@ -110,12 +203,11 @@ fn inside_definition(source: &[u8], offset: usize) -> bool {
     false
 }
 
-/// True when `name` is followed by a subscript that may be assigned to or deleted, or by
+/// Offsets where `name` is followed by a subscript that may be assigned to or deleted, or by
 /// `.<in-place method>`, on an indented line (function bodies are indented) or on a line
 /// defining a one-line function.
-fn is_mutated_in_a_function(source: &[u8], name: &[u8]) -> bool {
-    let finder = memchr::memmem::Finder::new(name);
-    for start in finder.find_iter(source) {
+fn mutations_in_functions<'s>(source: &'s [u8], name: &'s [u8]) -> impl Iterator<Item = usize> + 's {
+    memchr::memmem::find_iter(source, name).filter(move |&start| {
         let rest = trim_blank(&source[start + name.len()..]);
         let mutates = match rest.first() {
             Some(b'[') => {
@@ -129,15 +221,12 @@ fn is_mutated_in_a_function(source: &[u8], name: &[u8]) -> bool {
             _ => false,
         };
         if !mutates {
-            continue;
+            return false;
         }
         let line_start = source[..start].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let line = &source[line_start..];
-        if matches!(line.first(), Some(b' ' | b'\t')) || line.starts_with(b"def ") || line.starts_with(b"async def ") {
-            return true;
-        }
-    }
-    false
+        matches!(line.first(), Some(b' ' | b'\t')) || line.starts_with(b"def ") || line.starts_with(b"async def ")
+    })
 }
 
 /// After `NAME[` at `open`: true when the closing bracket is followed by `=` (not `==`), an
@@ -251,5 +340,50 @@ mod tests {
         ] {
             assert!(!filter.may_have_findings(src.as_bytes()), "{src:?}");
         }
+    }
+
+    #[test]
+    fn parses_only_the_blocks_that_can_matter_for_a_module_global() {
+        let filter = Prefilter::new(&ApiIndex::new());
+        let src = "\
+\"\"\"Module.\"\"\"
+_CACHE = {}
+
+
+@decorator
+@other(1)
+def unrelated(
+    a,
+):
+    return a
+
+
+class Store:
+    def put(self, k, v):
+        _CACHE[k] = v
+
+
+def helper():
+    \"\"\"Docs.\"\"\"
+    return 1
+
+if __name__ == '__main__':
+    helper()
+";
+        let plan = filter.plan(src.as_bytes());
+        let ParsePlan::Only(ranges) = plan else { panic!("{plan:?}") };
+        let kept: String = ranges.iter().map(|r| &src[r.clone()]).collect();
+        assert!(
+            kept.contains("_CACHE = {}") && kept.contains("class Store:") && kept.contains("_CACHE[k] = v"),
+            "{kept}"
+        );
+        assert!(kept.contains("if __name__ == '__main__':"), "{kept}");
+        assert!(!kept.contains("unrelated") && !kept.contains("@decorator") && !kept.contains("def helper"), "{kept}");
+        for range in &ranges {
+            assert!(range.start == 0 || src.as_bytes()[range.start - 1] == b'\n', "ranges are whole lines");
+        }
+        // Anything a rule other than UT010 could use makes the whole file needed.
+        assert_eq!(filter.plan(format!("import threading\n{src}").as_bytes()), ParsePlan::Full);
+        assert_eq!(filter.plan(b"X = 1\n"), ParsePlan::Skip);
     }
 }

@@ -11,7 +11,7 @@ use crate::{
     api_index::{module_apis, ApiIndex, ModuleApis},
     cache::{content_hash, ScanCache},
     finding::{FileProblem, Finding},
-    prefilter::Prefilter,
+    prefilter::{ParsePlan, Prefilter},
     rules::{check_module, Context},
     source::{self, ModuleNamer, SourceError, SourceFile, SourceOptions},
 };
@@ -115,12 +115,21 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
                 Err(problem) => (FileOutcome { problem: Some(problem.clone()), ..Default::default() }, false),
                 Ok(_) => {
                     let scan = |parser: &mut tree_sitter::Parser, bytes: &[u8]| {
-                        let skip = undecodable(bytes).is_none()
-                            && prefilter.as_ref().is_some_and(|p| !p.may_have_findings(bytes));
-                        if skip {
-                            FileOutcome { prefiltered: true, ..Default::default() }
-                        } else {
-                            scan_file(parser, &file.path, &module, is_init, package, bytes, &context)
+                        let plan = match &prefilter {
+                            Some(prefilter) if undecodable(bytes).is_none() => prefilter.plan(bytes),
+                            _ => ParsePlan::Full,
+                        };
+                        match plan {
+                            ParsePlan::Skip => FileOutcome { prefiltered: true, ..Default::default() },
+                            ParsePlan::Full => {
+                                scan_file(parser, &file.path, &module, is_init, package, bytes, &context)
+                            }
+                            ParsePlan::Only(ranges) => {
+                                scan_file_parts(parser, &file.path, &module, is_init, package, bytes, &ranges, &context)
+                                    .unwrap_or_else(|| {
+                                        scan_file(parser, &file.path, &module, is_init, package, bytes, &context)
+                                    })
+                            }
                         }
                     };
                     match &cache {
@@ -301,6 +310,53 @@ pub fn scan_file(
         problem: facts.has_syntax_errors.then_some(FileProblem::PartiallyParsed),
         apis,
         prefiltered: false,
+    }
+}
+
+/// Scans only `ranges` of a file (see [`ParsePlan::Only`]); `None` when that partial parse has
+/// a syntax error, and the file must be parsed whole.
+#[allow(clippy::too_many_arguments)]
+fn scan_file_parts(
+    parser: &mut tree_sitter::Parser,
+    path: &str,
+    module: &str,
+    is_package_init: bool,
+    package: &str,
+    bytes: &[u8],
+    ranges: &[std::ops::Range<usize>],
+    context: &Context<'_>,
+) -> Option<FileOutcome> {
+    let included: Vec<tree_sitter::Range> = ranges.iter().map(|r| ts_range(bytes, r)).collect();
+    parser.set_included_ranges(&included).ok()?;
+    let tree = parser.parse(bytes, None);
+    // The parser is reused for other files: back to whole documents.
+    parser.set_included_ranges(&[]).expect("the empty range list is always valid");
+    let tree = tree?;
+    if tree.root_node().has_error() {
+        return None;
+    }
+    let facts = ModuleFacts::collect(&tree, bytes, path, module);
+    Some(FileOutcome {
+        findings: check_module(&facts, context),
+        problem: None,
+        apis: module_apis(&facts, package, is_package_init),
+        prefiltered: false,
+    })
+}
+
+/// A tree-sitter range for the byte range `range` of `bytes`, which starts and ends at line
+/// starts (or the end of the text).
+fn ts_range(bytes: &[u8], range: &std::ops::Range<usize>) -> tree_sitter::Range {
+    let point = |offset: usize| {
+        let row = memchr::memchr_iter(b'\n', &bytes[..offset]).count();
+        let column = offset - bytes[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        tree_sitter::Point { row, column }
+    };
+    tree_sitter::Range {
+        start_byte: range.start,
+        end_byte: range.end,
+        start_point: point(range.start),
+        end_point: point(range.end),
     }
 }
 

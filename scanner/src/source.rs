@@ -159,18 +159,28 @@ fn load_directory(root: &Path, options: &SourceOptions, known: Option<KnownVersi
             // A directory holding pyvenv.cfg is a virtualenv, whatever its name.
             !(is_dir && (SKIPPED_DIRS.contains(&name) || entry.path().join("pyvenv.cfg").exists()))
         })
-        .build();
-    let mut found = Vec::new();
-    for entry in walker.flatten() {
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
-        let Ok(relative) = entry.path().strip_prefix(root) else { continue };
-        let path = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-        if wanted(&path, options) {
-            found.push((path, entry.into_path()));
-        }
-    }
+        .threads(rayon::current_num_threads())
+        .build_parallel();
+    // Listing directories is mostly system calls: walk them on every core.
+    let found = std::sync::Mutex::new(Vec::new());
+    walker.run(|| {
+        let found = &found;
+        Box::new(move |entry| {
+            let Ok(entry) = entry else { return ignore::WalkState::Continue };
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                return ignore::WalkState::Continue;
+            }
+            let Ok(relative) = entry.path().strip_prefix(root) else { return ignore::WalkState::Continue };
+            let path = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            if wanted(&path, options) {
+                if let Ok(mut found) = found.lock() {
+                    found.push((path, entry.into_path()));
+                }
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    let found = found.into_inner().unwrap_or_default();
     // Reading is a good share of a scan; spread it over the cores too.
     use rayon::prelude::*;
     found

@@ -297,3 +297,14 @@ fn unchanged_files_are_not_even_read_on_rescan() {
     assert_eq!(changed.cache_hits, 1);
     assert_eq!(changed.findings.len(), 1);
 }
+
+/// The text prefilter (skipping files, parsing only the blocks UT010 needs) never changes a
+/// result: the epic tree scanned with and without it gives the same findings and API index.
+#[test]
+fn the_prefilter_changes_no_result() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/epic");
+    let fast = scanner::scan_path(&root, &scanner::ScanOptions::default()).unwrap();
+    let full = scanner::scan_path(&root, &scanner::ScanOptions { no_prefilter: true, ..Default::default() }).unwrap();
+    assert_eq!(fast.findings, full.findings);
+    assert_eq!(fast.api_index, full.api_index);
+}
