@@ -302,13 +302,24 @@ pub fn scan_file(
             ..Default::default()
         };
     };
-    let facts = ModuleFacts::collect(&tree, bytes, path, module);
-    let findings = check_module(&facts, context);
-    let apis = module_apis(&facts, package, is_package_init);
+    outcome_of(&tree, path, module, is_package_init, package, bytes, context)
+}
+
+/// What the rules find in a parsed file.
+fn outcome_of(
+    tree: &tree_sitter::Tree,
+    path: &str,
+    module: &str,
+    is_package_init: bool,
+    package: &str,
+    bytes: &[u8],
+    context: &Context<'_>,
+) -> FileOutcome {
+    let facts = ModuleFacts::collect(tree, bytes, path, module);
     FileOutcome {
-        findings,
+        findings: check_module(&facts, context),
         problem: facts.has_syntax_errors.then_some(FileProblem::PartiallyParsed),
-        apis,
+        apis: module_apis(&facts, package, is_package_init),
         prefiltered: false,
     }
 }
@@ -326,8 +337,7 @@ fn scan_file_parts(
     ranges: &[std::ops::Range<usize>],
     context: &Context<'_>,
 ) -> Option<FileOutcome> {
-    let included: Vec<tree_sitter::Range> = ranges.iter().map(|r| ts_range(bytes, r)).collect();
-    parser.set_included_ranges(&included).ok()?;
+    parser.set_included_ranges(&ts_ranges(bytes, ranges)).ok()?;
     let tree = parser.parse(bytes, None);
     // The parser is reused for other files: back to whole documents.
     parser.set_included_ranges(&[]).expect("the empty range list is always valid");
@@ -335,29 +345,28 @@ fn scan_file_parts(
     if tree.root_node().has_error() {
         return None;
     }
-    let facts = ModuleFacts::collect(&tree, bytes, path, module);
-    Some(FileOutcome {
-        findings: check_module(&facts, context),
-        problem: None,
-        apis: module_apis(&facts, package, is_package_init),
-        prefiltered: false,
-    })
+    Some(outcome_of(&tree, path, module, is_package_init, package, bytes, context))
 }
 
-/// A tree-sitter range for the byte range `range` of `bytes`, which starts and ends at line
-/// starts (or the end of the text).
-fn ts_range(bytes: &[u8], range: &std::ops::Range<usize>) -> tree_sitter::Range {
-    let point = |offset: usize| {
-        let row = memchr::memchr_iter(b'\n', &bytes[..offset]).count();
+/// Tree-sitter ranges for `ranges` of `bytes` (sorted, each starting and ending at a line
+/// start or the end of the text), with their rows counted in one pass over the text.
+fn ts_ranges(bytes: &[u8], ranges: &[std::ops::Range<usize>]) -> Vec<tree_sitter::Range> {
+    let mut row = 0;
+    let mut counted_to = 0;
+    let mut point = |offset: usize| {
+        row += memchr::memchr_iter(b'\n', &bytes[counted_to..offset]).count();
+        counted_to = offset;
         let column = offset - bytes[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         tree_sitter::Point { row, column }
     };
-    tree_sitter::Range {
-        start_byte: range.start,
-        end_byte: range.end,
-        start_point: point(range.start),
-        end_point: point(range.end),
-    }
+    ranges
+        .iter()
+        .map(|range| {
+            let start_point = point(range.start);
+            let end_point = point(range.end);
+            tree_sitter::Range { start_byte: range.start, end_byte: range.end, start_point, end_point }
+        })
+        .collect()
 }
 
 /// Why `bytes` cannot be Python source text, if they cannot.
