@@ -185,14 +185,15 @@ pub async fn logout(session: Session) -> Response {
 }
 
 /// The kind of a token-endpoint failure, without any of its data (which may echo secrets).
-fn describe_token_error<E: std::error::Error>(error: &E) -> &'static str {
-    let text = error.to_string();
-    if text.contains("Parse") || text.contains("parse") {
-        "unexpected answer from the token endpoint"
-    } else if text.contains("Server") {
-        "the token endpoint returned an error"
-    } else {
-        "the token endpoint could not be reached"
+fn describe_token_error<RE: std::error::Error, T: oauth2::ErrorResponse>(
+    error: &oauth2::RequestTokenError<RE, T>,
+) -> &'static str {
+    match error {
+        oauth2::RequestTokenError::ServerResponse(_) => "the token endpoint returned an error",
+        oauth2::RequestTokenError::Parse(..) => "unexpected answer from the token endpoint",
+        oauth2::RequestTokenError::Request(_) | oauth2::RequestTokenError::Other(_) => {
+            "the token endpoint could not be reached"
+        }
     }
 }
 

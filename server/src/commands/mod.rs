@@ -8,7 +8,7 @@ mod sync;
 
 pub use demo::load_demo;
 pub use import_sarif::{import_sarif, ImportSarifArgs};
-pub use scan::{link_package, scan, ScanArgs};
+pub use scan::{scan, ScanArgs};
 pub use serve::serve;
 pub use sync::sync;
 

@@ -140,7 +140,7 @@ async fn scan_checkout(pool: &PgPool, path: &Path, args: &ScanArgs) -> anyhow::R
         .await
         .with_context(|| format!("registering target {target_name}"))?;
     if args.kind == "dependency" {
-        link_package(pool, target_id, &target_name).await?;
+        crate::ingest::requirements::link_dependency_target(pool, target_id, &target_name).await?;
     }
     let options = scanner::ScanOptions {
         sources: scanner::SourceOptions { include_tests: !args.exclude_tests, ..Default::default() },
@@ -179,24 +179,6 @@ fn repository_name(target: Option<&str>, dir: &Path) -> anyhow::Result<String> {
             format!("cannot tell which GitHub repository {} is: pass --target owner/name", dir.display())
         }),
     }
-}
-
-/// A dependency target is the PyPI package of the same (normalised) name.
-pub async fn link_package(pool: &PgPool, target_id: i64, name: &str) -> anyhow::Result<()> {
-    let package = crate::requirements::normalise(name);
-    anyhow::ensure!(package == name, "a dependency target is named by its normalised PyPI name: {package}");
-    sqlx::query("INSERT INTO packages (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
-        .bind(&package)
-        .execute(pool)
-        .await?;
-    sqlx::query(
-        "INSERT INTO target_packages (target_id, package_id) SELECT $1, id FROM packages WHERE name = $2 ON CONFLICT DO NOTHING",
-    )
-    .bind(target_id)
-    .bind(&package)
-    .execute(pool)
-    .await?;
-    Ok(())
 }
 
 fn git(dir: &Path, args: &[&str]) -> Option<String> {

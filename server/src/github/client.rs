@@ -199,8 +199,8 @@ impl GitHub {
         Ok(())
     }
 
-    /// GETs and parses one JSON resource, remembering it at once (single resources are
-    /// stored by the caller right after; a lost remember only costs a full request).
+    /// GETs and parses one JSON resource; the caller [`GitHub::remember`]s the page once it
+    /// has stored what the resource said.
     pub async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<(T, Page), GitHubError> {
         let page = self.get(url).await?;
         let value = serde_json::from_slice(&page.body)

@@ -94,3 +94,34 @@ pub async fn set_pull_files(db: impl PgExecutor<'_>, pull_id: i64, files: &[Stri
     sqlx::query("UPDATE gh_pulls SET files = $2 WHERE id = $1").bind(pull_id).bind(files).execute(db).await?;
     Ok(())
 }
+
+/// Stores an issue and adds the links its title and body imply; how many links are new.
+pub async fn save_issue(
+    db: &mut PgConnection,
+    repository: &str,
+    issue: &Issue,
+    parent: Option<&IssueRef>,
+) -> sqlx::Result<u64> {
+    upsert_issue(db, repository, issue, parent).await?;
+    super::linking::link_text(
+        db,
+        super::linking::GitHubItem::Issue(issue.id),
+        repository,
+        &issue.title,
+        issue.body.as_deref(),
+    )
+    .await
+}
+
+/// Stores a pull request and adds the links its title and body imply; how many are new.
+pub async fn save_pull(db: &mut PgConnection, repository: &str, pull: &PullRequest) -> sqlx::Result<u64> {
+    upsert_pull(&mut *db, repository, pull).await?;
+    super::linking::link_text(
+        db,
+        super::linking::GitHubItem::Pull(pull.id),
+        repository,
+        &pull.title,
+        pull.body.as_deref(),
+    )
+    .await
+}

@@ -17,7 +17,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use super::{
     client::{GitHub, GitHubError, Page},
-    linking::{self, GitHubItem},
+    linking,
     model::{ChangedFile, Issue, IssueRef, PullRequest},
     store,
 };
@@ -213,11 +213,8 @@ impl Run<'_> {
         let (pull, page): (PullRequest, Page) = self.github.get_json(&url).await?;
         let repository = pull.base.repo.as_ref().map(|r| r.full_name.clone()).unwrap_or(reference.repository.clone());
         let mut db = self.pool.acquire().await?;
-        store::upsert_pull(&mut *db, &repository, &pull).await?;
+        self.report.new_links += store::save_pull(&mut db, &repository, &pull).await?;
         self.report.pulls += 1;
-        self.report.new_links +=
-            linking::link_text(&mut db, GitHubItem::Pull(pull.id), &repository, &pull.title, pull.body.as_deref())
-                .await?;
         self.github.remember(&page).await?;
 
         let files_url =
@@ -238,10 +235,7 @@ impl Run<'_> {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        store::upsert_issue(&mut tx, repository, issue, parent).await?;
-        self.report.new_links +=
-            linking::link_text(&mut tx, GitHubItem::Issue(issue.id), repository, &issue.title, issue.body.as_deref())
-                .await?;
+        self.report.new_links += store::save_issue(&mut tx, repository, issue, parent).await?;
         tx.commit().await?;
         self.report.issues += 1;
         Ok(())

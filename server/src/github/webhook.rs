@@ -7,7 +7,7 @@ use sha2::Sha256;
 use sqlx::PgPool;
 
 use super::{
-    linking::{self, GitHubItem},
+    linking,
     model::{Issue, IssueRef, PullRequest},
     store,
 };
@@ -83,9 +83,7 @@ pub async fn apply(
         "issues" => {
             let repository: String = field(payload, event, "/repository/full_name")?;
             let issue: Issue = field(payload, event, "/issue")?;
-            store::upsert_issue(&mut tx, &repository, &issue, None).await?;
-            linking::link_text(&mut tx, GitHubItem::Issue(issue.id), &repository, &issue.title, issue.body.as_deref())
-                .await?;
+            store::save_issue(&mut tx, &repository, &issue, None).await?;
             Applied::Processed
         }
         "pull_request" => {
@@ -94,9 +92,7 @@ pub async fn apply(
                 Some(repo) => repo.full_name.clone(),
                 None => field(payload, event, "/repository/full_name")?,
             };
-            store::upsert_pull(&mut *tx, &repository, &pull).await?;
-            linking::link_text(&mut tx, GitHubItem::Pull(pull.id), &repository, &pull.title, pull.body.as_deref())
-                .await?;
+            store::save_pull(&mut tx, &repository, &pull).await?;
             Applied::Processed
         }
         "sub_issues" => {

@@ -162,3 +162,21 @@ pub async fn import(
     tx.commit().await?;
     Ok(summary)
 }
+
+/// A dependency target is the PyPI package of the same (normalised) name.
+pub async fn link_dependency_target(pool: &PgPool, target_id: i64, name: &str) -> anyhow::Result<()> {
+    let package = crate::requirements::normalise(name);
+    anyhow::ensure!(package == name, "a dependency target is named by its normalised PyPI name: {package}");
+    sqlx::query("INSERT INTO packages (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+        .bind(&package)
+        .execute(pool)
+        .await?;
+    sqlx::query(
+        "INSERT INTO target_packages (target_id, package_id) SELECT $1, id FROM packages WHERE name = $2 ON CONFLICT DO NOTHING",
+    )
+    .bind(target_id)
+    .bind(&package)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

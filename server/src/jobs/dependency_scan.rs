@@ -178,7 +178,7 @@ async fn scan_one(
     options: &DependencyScanOptions,
 ) -> anyhow::Result<ScannedDependency> {
     let target_id = app::models::targets::upsert(pool, "dependency", name).await?;
-    crate::commands::link_package(pool, target_id, name).await?;
+    crate::ingest::requirements::link_dependency_target(pool, target_id, name).await?;
     let scan_options = scanner::ScanOptions {
         sources: scanner::SourceOptions { include_tests: options.include_tests, ..Default::default() },
         package: Some(name.to_owned()),
