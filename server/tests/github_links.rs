@@ -18,6 +18,15 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
 }
 
+/// The GitHub assignees shown next to finding `id`, if any.
+async fn github_assignees(db: &mut sqlx::PgConnection, id: i64) -> Option<Vec<String>> {
+    sqlx::query_scalar("SELECT assignees FROM finding_github_assignees WHERE finding_id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn removed_links_stay_removed_and_assignees_show_through_links() {
     let pool = fresh_database().await;
@@ -39,13 +48,7 @@ async fn removed_links_stay_removed_and_assignees_show_through_links() {
     .await
     .unwrap();
     assert_eq!(derived, 1);
-    let assignees: Vec<String> =
-        sqlx::query_scalar("SELECT assignees FROM finding_github_assignees WHERE finding_id = $1")
-            .bind(f)
-            .fetch_one(&mut *db)
-            .await
-            .unwrap();
-    assert_eq!(assignees, ["Codertocat"]);
+    assert_eq!(github_assignees(&mut db, f).await, Some(vec!["Codertocat".to_owned()]));
 
     // A maintainer removes the derived link: deriving again does not bring it back.
     let link: i64 = sqlx::query_scalar("SELECT id FROM links").fetch_one(&mut *db).await.unwrap();
@@ -61,13 +64,7 @@ async fn removed_links_stay_removed_and_assignees_show_through_links() {
     .await
     .unwrap();
     assert_eq!(again, 0);
-    let shown: Option<Vec<String>> =
-        sqlx::query_scalar("SELECT assignees FROM finding_github_assignees WHERE finding_id = $1")
-            .bind(f)
-            .fetch_optional(&mut *db)
-            .await
-            .unwrap();
-    assert_eq!(shown, None, "a removed link shows no assignee");
+    assert_eq!(github_assignees(&mut db, f).await, None, "a removed link shows no assignee");
 
     // Linking the target by hand shows the assignee on every finding of it.
     let manual =
@@ -75,13 +72,7 @@ async fn removed_links_stay_removed_and_assignees_show_through_links() {
             .await
             .unwrap();
     assert_ne!(manual, link);
-    let assignees: Vec<String> =
-        sqlx::query_scalar("SELECT assignees FROM finding_github_assignees WHERE finding_id = $1")
-            .bind(f)
-            .fetch_one(&mut *db)
-            .await
-            .unwrap();
-    assert_eq!(assignees, ["Codertocat"]);
+    assert_eq!(github_assignees(&mut db, f).await, Some(vec!["Codertocat".to_owned()]));
     let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM events WHERE kind LIKE 'link.%' ORDER BY id")
         .fetch_all(&mut *db)
         .await
