@@ -3,11 +3,18 @@
 //! WebAssembly bundle.
 
 pub mod components;
+pub mod live;
 pub mod pages;
+pub mod progress;
 pub mod shell;
+pub mod types;
 
 #[cfg(feature = "ssr")]
+pub mod markdown;
+#[cfg(feature = "ssr")]
 pub mod models;
+#[cfg(feature = "ssr")]
+pub mod server;
 #[cfg(feature = "ssr")]
 pub mod state;
 

@@ -4,13 +4,25 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
+    path, SsrMode,
 };
 
 use crate::{
-    components::account::AccountMenu,
-    pages::{NotFound, OverviewPage},
+    components::{account::AccountMenu, ownership::UserSuggestions},
+    live::{provide_live_updates, LiveIndicator},
+    pages::{
+        contribute::ContributePage,
+        finding::FindingPage,
+        findings::FindingsPage,
+        person::PersonPage,
+        rules::{RulePage, RulesPage},
+        target::{DependencyPage, RepositoryPage},
+        targets::{DependenciesPage, RepositoriesPage},
+        NotFound, OverviewPage,
+    },
 };
+
+const NAV_LINK: &str = "rounded px-1 text-sm hover:underline focus-visible:outline-2 focus-visible:outline-indigo-600 aria-[current=page]:font-semibold";
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -34,19 +46,23 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_live_updates();
     view! {
         <Stylesheet id="unthread" href="/pkg/unthread.css" />
         <Title formatter=|page: String| format!("{page} · Unthread") />
         <Router>
             <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-                <nav class="mx-auto flex max-w-6xl items-center gap-6 px-4 py-3" aria-label="Main">
+                <nav class="mx-auto flex max-w-6xl flex-wrap items-center gap-x-5 gap-y-2 px-4 py-3" aria-label="Main">
                     <a href="/" class="text-lg font-semibold tracking-tight focus-visible:outline-2">
                         "Unthread"
                     </a>
-                    <span class="text-sm text-slate-500 dark:text-slate-400">
-                        "thread locals → contextvars, tracked"
-                    </span>
-                    <div class="ml-auto">
+                    <a href="/repos" class=NAV_LINK>"Repositories"</a>
+                    <a href="/deps" class=NAV_LINK>"Dependencies"</a>
+                    <a href="/findings" class=NAV_LINK>"Findings"</a>
+                    <a href="/contribute" class=NAV_LINK>"Contribute"</a>
+                    <a href="/rules" class=NAV_LINK>"Rules"</a>
+                    <div class="ml-auto flex items-center gap-3">
+                        <LiveIndicator />
                         <AccountMenu />
                     </div>
                 </nav>
@@ -54,9 +70,20 @@ pub fn App() -> impl IntoView {
             <main class="mx-auto max-w-6xl px-4 py-8">
                 <Routes fallback=NotFound>
                     // Async rendering sends complete HTML, so every page reads fine without JavaScript.
-                    <Route path=StaticSegment("") view=OverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("/repos") view=RepositoriesPage ssr=SsrMode::Async />
+                    <Route path=path!("/repos/:owner/:name") view=RepositoryPage ssr=SsrMode::Async />
+                    <Route path=path!("/deps") view=DependenciesPage ssr=SsrMode::Async />
+                    <Route path=path!("/deps/:name") view=DependencyPage ssr=SsrMode::Async />
+                    <Route path=path!("/findings") view=FindingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/findings/:id") view=FindingPage ssr=SsrMode::Async />
+                    <Route path=path!("/contribute") view=ContributePage ssr=SsrMode::Async />
+                    <Route path=path!("/people/:login") view=PersonPage ssr=SsrMode::Async />
+                    <Route path=path!("/rules") view=RulesPage ssr=SsrMode::Async />
+                    <Route path=path!("/rules/:id") view=RulePage ssr=SsrMode::Async />
                 </Routes>
             </main>
+            <UserSuggestions />
         </Router>
     }
 }

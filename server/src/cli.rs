@@ -26,7 +26,7 @@ pub enum Command {
     /// Apply database migrations and exit.
     Migrate,
     /// Load the demo data set (idempotent) and exit.
-    Demo,
+    Demo(DemoArgs),
     /// Scan a local checkout and record its findings.
     Scan(crate::commands::ScanArgs),
     /// Record a SARIF 2.1.0 log (unthread-scan, ruff, semgrep, ...) as a scan of a target.
@@ -150,4 +150,21 @@ pub fn init_tracing() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Instead of loading the demo, write what `unthread scan --requirements` stored in this
+    /// database as a new demo snapshot (gzip JSON). See scripts/demo-snapshot.sh.
+    #[arg(long, value_name = "FILE", requires = "requirements")]
+    pub write_snapshot: Option<std::path::PathBuf>,
+    /// The requirements file that was scanned, bundled with the snapshot.
+    #[arg(long, value_name = "FILE")]
+    pub requirements: Option<std::path::PathBuf>,
+    /// The path the platform repository gives that file.
+    #[arg(long, default_value = "requirements/edx/base.txt")]
+    pub requirements_path: String,
+    /// `package owner/repo` lines: packages that Open edX repositories publish.
+    #[arg(long, value_name = "FILE", default_value = "server/demo/openedx-libraries.txt")]
+    pub libraries: std::path::PathBuf,
 }

@@ -1,9 +1,11 @@
+#![recursion_limit = "256"]
 //! The `unthread` binary's library: everything the commands and the tests share.
 
 pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod db;
+pub mod demo;
 pub mod embedded_pg;
 pub mod github;
 pub mod handlers;

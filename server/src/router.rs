@@ -46,6 +46,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         github: settings.auth.client_id.is_some() && settings.auth.client_secret.is_some(),
         dev_login: settings.auth.dev_login,
     };
+    let live = handlers::live::LiveHub::start(pool.clone());
     let state = AppState { leptos_options: leptos_options.clone(), pool, sign_in };
     let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
     let assets = Router::new().fallback_service(ServeDir::new(pkg_dir).precompressed_gzip()).layer(
@@ -71,6 +72,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
                 )
                 .layer(GovernorLayer::new(throttle)),
         )
+        .route(app::live::LIVE_PATH, get(handlers::live::stream))
         .route("/api/v1/links", post(handlers::api::add_link))
         .route("/api/v1/links/{id}", delete(handlers::api::remove_link))
         .route("/api/v1/sync", post(handlers::api::trigger_sync))
@@ -93,6 +95,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         .layer(axum::middleware::from_fn(crate::auth::csrf::refuse_cross_site_writes))
         .layer(Extension(std::sync::Arc::new(handlers::api::SyncSettings(settings.github))))
         .layer(Extension(std::sync::Arc::new(settings.auth)))
+        .layer(Extension(live))
         .layer(Extension(handlers::github_webhook::WebhookSecret(
             settings.webhook_secret.filter(|s| !s.is_empty()).map(|s| s.into_bytes().into()),
         )))

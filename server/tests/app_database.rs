@@ -109,10 +109,11 @@ async fn overview_server_function_reads_postgres() {
         .unwrap();
     let (status, body) = send(app(pool), request).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let overview: app::pages::Overview = serde_json::from_str(&body).unwrap();
+    let overview: app::pages::overview::Overview = serde_json::from_str(&body).unwrap();
     assert_eq!(overview.target_count, 2);
-    let names: Vec<&str> = overview.targets.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, ["openedx/openedx-platform", "django-crum"], "repositories first");
+    let sides: Vec<&str> = overview.by_side.iter().map(|(side, _)| side.as_str()).collect();
+    assert_eq!(sides, ["repositories", "dependencies"]);
+    assert!(overview.burndown.len() <= app::pages::overview::BURNDOWN_DAYS as usize);
     assert_eq!(overview.recent_events.len(), 2);
     assert_eq!(overview.recent_events[0].target.as_deref(), Some("django-crum"), "newest first");
 }
@@ -121,13 +122,16 @@ async fn overview_server_function_reads_postgres() {
 async fn overview_page_renders_complete_html_on_the_server() {
     let pool = fresh_database().await;
     seed(&pool).await;
-    let (status, html) = send(app(pool), Request::get("/").body(Body::empty()).unwrap()).await;
+    let (status, html) = send(app(pool.clone()), Request::get("/").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     // Rendered in place, not in a <template> waiting for JavaScript to move it.
     assert!(!html.contains("<template"), "{html}");
     assert!(html.contains(r#"data-testid="target-count">2<"#), "{html}");
-    assert!(html.contains("openedx/openedx-platform"));
     assert!(html.contains("/pkg/unthread.js"), "hydration script is referenced");
+    let (status, html) = send(app(pool), Request::get("/repos").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("openedx/openedx-platform"), "{html}");
+    assert!(!html.contains("django-crum"), "dependencies are listed apart: {html}");
 }
 
 #[tokio::test]

@@ -108,6 +108,7 @@ async fn target_with_finding(pool: &sqlx::PgPool, kind: &str, name: &str, path: 
         unread_files: vec![],
         findings: vec![finding],
         api_index: None,
+        finished_at: None,
     };
     ingest(pool, &input).await.unwrap();
     target

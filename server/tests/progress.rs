@@ -37,6 +37,7 @@ async fn scan(pool: &PgPool, target_id: i64, findings: Vec<IncomingFinding>) {
         files_scanned: 1,
         unread_files: Vec::new(),
         api_index: None,
+        finished_at: None,
         findings,
     };
     ingest(pool, &input).await.unwrap();

@@ -1,3 +1,8 @@
-//! Components shared by several pages.
+//! Pieces shared by several pages, with the server functions they call.
 
 pub mod account;
+pub mod burndown;
+pub mod finding_table;
+pub mod ownership;
+pub mod triage;
+pub mod ui;

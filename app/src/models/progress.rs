@@ -11,28 +11,8 @@
 use serde::{Deserialize, Serialize};
 use sqlx::PgExecutor;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Progress {
-    pub open: i64,
-    pub fixed: i64,
-    pub migrated: i64,
-    pub triaged_away: i64,
-}
-
-impl Progress {
-    /// Items that count: done plus open (triaged-away items are shown apart).
-    pub fn total(&self) -> i64 {
-        self.open + self.fixed + self.migrated
-    }
-
-    /// Share done, 0–100; 100 for a target with nothing to do.
-    pub fn percent_done(&self) -> f64 {
-        match self.total() {
-            0 => 100.0,
-            total => 100.0 * (self.fixed + self.migrated) as f64 / total as f64,
-        }
-    }
-}
+pub use crate::progress::Progress;
+use crate::types::{BurndownPoint, Contributor};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetProgress {
@@ -170,4 +150,84 @@ pub async fn blockers(db: impl PgExecutor<'_>, target_id: i64) -> sqlx::Result<V
             chain: r.chain,
         })
         .collect())
+}
+
+/// Open findings at the end of each of the last `days` days (fewer if the history is
+/// younger), oldest first, replayed from
+/// `events`: scans add (`findings.new`, `findings.reopened`) and remove (`findings.fixed`);
+/// triage moves findings out of (or back into) the count. UT100 findings never count.
+pub async fn burndown(db: impl PgExecutor<'_>, days: i32) -> sqlx::Result<Vec<BurndownPoint>> {
+    let rows = sqlx::query!(
+        r#"WITH changes AS (
+               SELECT e.at, CASE e.kind WHEN 'findings.fixed' THEN -1 ELSE 1 END AS delta
+               FROM events e CROSS JOIN LATERAL unnest(e.finding_ids) AS x(id)
+               JOIN findings f ON f.id = x.id AND f.rule <> 'UT100'
+               WHERE e.kind IN ('findings.new', 'findings.reopened', 'findings.fixed')
+             UNION ALL
+               SELECT e.at,
+                      CASE WHEN e.data->>'to' IN ('false_positive', 'wont_fix') AND e.data->>'from' IN ('open', 'confirmed') THEN -1
+                           WHEN e.data->>'from' IN ('false_positive', 'wont_fix') AND e.data->>'to' IN ('open', 'confirmed') THEN 1
+                           ELSE 0 END
+               FROM events e JOIN findings f ON f.id = e.finding_id AND f.rule <> 'UT100'
+               WHERE e.kind = 'finding.triaged'
+           ),
+           per_day AS (
+               SELECT (at AT TIME ZONE 'UTC')::date AS day, sum(delta) AS delta FROM changes GROUP BY 1
+           ),
+           running AS (
+               SELECT day, sum(delta) OVER (ORDER BY day) AS open FROM per_day
+           ),
+           -- The last `$1` days, or fewer when the history is younger.
+           days AS (
+               SELECT generate_series(
+                          greatest((now() AT TIME ZONE 'UTC')::date - ($1::int - 1),
+                                   coalesce((SELECT min(day) FROM per_day), (now() AT TIME ZONE 'UTC')::date)),
+                          (now() AT TIME ZONE 'UTC')::date, '1 day')::date AS day
+           )
+           SELECT d.day AS "day!: chrono::NaiveDate",
+                  coalesce((SELECT r.open FROM running r WHERE r.day <= d.day ORDER BY r.day DESC LIMIT 1), 0)::bigint AS "open!"
+           FROM days d ORDER BY d.day"#,
+        days
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| BurndownPoint { day: r.day, open: r.open }).collect())
+}
+
+/// Progress of repositories (platform and libraries) and of dependencies.
+pub fn by_side(targets: &[TargetProgress]) -> Vec<(String, Progress)> {
+    let mut repositories = Progress::default();
+    let mut dependencies = Progress::default();
+    for t in targets {
+        let side = if t.kind == "dependency" { &mut dependencies } else { &mut repositories };
+        side.open += t.progress.open;
+        side.fixed += t.progress.fixed;
+        side.migrated += t.progress.migrated;
+        side.triaged_away += t.progress.triaged_away;
+    }
+    vec![("repositories".into(), repositories), ("dependencies".into(), dependencies)]
+}
+
+/// People by findings fixed under their ownership, then by what they own.
+pub async fn top_contributors(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<Contributor>> {
+    sqlx::query_as!(
+        Contributor,
+        r#"WITH owned AS (
+               SELECT c.owner_id, f.id AS finding_id, f.fixed_in_scan, s.finished_at AS fixed_at, c.claimed_at, c.released_at
+               FROM claims c
+               JOIN findings f ON f.id = c.finding_id OR f.target_id = c.target_id
+               LEFT JOIN scans s ON s.id = f.fixed_in_scan
+               WHERE f.rule <> 'UT100'
+           )
+           SELECT u.login,
+                  count(DISTINCT o.finding_id) FILTER (WHERE o.fixed_in_scan IS NULL AND o.released_at IS NULL) AS "owned_open!",
+                  count(DISTINCT o.finding_id) FILTER (WHERE o.fixed_at >= o.claimed_at AND (o.released_at IS NULL OR o.fixed_at <= o.released_at)) AS "fixed!"
+           FROM owned o JOIN users u ON u.id = o.owner_id
+           GROUP BY u.login
+           ORDER BY 3 DESC, 2 DESC, u.login
+           LIMIT $1"#,
+        limit
+    )
+    .fetch_all(db)
+    .await
 }

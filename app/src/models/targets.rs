@@ -1,4 +1,6 @@
-use sqlx::PgExecutor;
+use sqlx::{PgExecutor, PgPool};
+
+use crate::types::{Blocker, FileBreakdown, Progress, RuleCount, TargetDetail, TargetSummary};
 
 use crate::pages::overview::TargetRow;
 
@@ -24,4 +26,140 @@ pub async fn upsert(db: impl PgExecutor<'_>, kind: &str, name: &str) -> sqlx::Re
     )
     .fetch_one(db)
     .await
+}
+
+/// `/repos` (`dependencies = false`) or `/deps`: every target of that side with its progress,
+/// owners, open pull requests, last scan and, for dependencies, pins and dependents.
+pub async fn summaries(pool: &PgPool, dependencies: bool) -> sqlx::Result<Vec<TargetSummary>> {
+    let rows = sqlx::query!(
+        r#"WITH chosen AS (
+               SELECT id, name, kind FROM targets WHERE (kind = 'dependency') = $1
+           ),
+           counts AS (
+               SELECT p.target_id,
+                      count(*) FILTER (WHERE p.state = 'open') AS open,
+                      count(*) FILTER (WHERE p.state = 'fixed') AS fixed,
+                      count(*) FILTER (WHERE p.state = 'migrated') AS migrated,
+                      count(*) FILTER (WHERE p.state = 'triaged_away') AS triaged_away
+               FROM finding_progress p WHERE p.target_id IN (SELECT id FROM chosen)
+               GROUP BY p.target_id
+           ),
+           owners AS (
+               SELECT coalesce(c.target_id, f.target_id) AS target_id, array_agg(DISTINCT u.login ORDER BY u.login) AS logins
+               FROM claims c JOIN users u ON u.id = c.owner_id LEFT JOIN findings f ON f.id = c.finding_id
+               WHERE c.released_at IS NULL
+               GROUP BY 1
+           ),
+           pulls AS (
+               SELECT coalesce(l.target_id, f.target_id) AS target_id, count(DISTINCT l.pull_id) AS open_pulls
+               FROM links l JOIN gh_pulls pr ON pr.id = l.pull_id AND pr.state = 'open'
+               LEFT JOIN findings f ON f.id = l.finding_id
+               WHERE l.removed_at IS NULL
+               GROUP BY 1
+           ),
+           last_scan AS (
+               SELECT DISTINCT ON (s.target_id) s.target_id, s.finished_at, s.revision
+               FROM scans s WHERE s.target_id IN (SELECT id FROM chosen) AND s.status <> 'running'
+               ORDER BY s.target_id, s.started_at DESC, s.id DESC
+           ),
+           package_of AS (
+               SELECT tp.target_id, tp.package_id FROM target_packages tp WHERE tp.target_id IN (SELECT id FROM chosen)
+           )
+           SELECT c.id, c.name, c.kind,
+                  coalesce(n.open, 0) AS "open!", coalesce(n.fixed, 0) AS "fixed!",
+                  coalesce(n.migrated, 0) AS "migrated!", coalesce(n.triaged_away, 0) AS "triaged_away!",
+                  coalesce(o.logins, '{}') AS "owners!",
+                  coalesce(pl.open_pulls, 0) AS "open_pulls!",
+                  ls.finished_at AS "last_scan_at: chrono::DateTime<chrono::Utc>", ls.revision AS "last_revision?",
+                  ARRAY(SELECT DISTINCT pp.version FROM package_of po JOIN package_pins pp ON pp.package_id = po.package_id
+                        WHERE po.target_id = c.id AND pp.version IS NOT NULL ORDER BY 1) AS "pinned!",
+                  ARRAY(SELECT DISTINCT coalesce(parent.name, e.via_file) FROM package_of po
+                        JOIN package_edges e ON e.child_package_id = po.package_id
+                        LEFT JOIN packages parent ON parent.id = e.parent_package_id
+                        WHERE po.target_id = c.id ORDER BY 1) AS "pulled_in_by!",
+                  (SELECT count(DISTINCT rf.target_id) FROM package_of po
+                   JOIN package_pins pp ON pp.package_id = po.package_id
+                   JOIN requirement_files rf ON rf.id = pp.requirement_file_id
+                   WHERE po.target_id = c.id AND rf.target_id <> c.id) AS "blocks_repositories!"
+           FROM chosen c
+           LEFT JOIN counts n ON n.target_id = c.id
+           LEFT JOIN owners o ON o.target_id = c.id
+           LEFT JOIN pulls pl ON pl.target_id = c.id
+           LEFT JOIN last_scan ls ON ls.target_id = c.id
+           ORDER BY lower(c.name), c.name"#,
+        dependencies
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TargetSummary {
+            id: r.id,
+            name: r.name,
+            kind: r.kind,
+            progress: Progress { open: r.open, fixed: r.fixed, migrated: r.migrated, triaged_away: r.triaged_away },
+            owners: r.owners,
+            open_pulls: r.open_pulls,
+            last_scan_at: r.last_scan_at,
+            last_revision: r.last_revision,
+            pinned: r.pinned,
+            pulled_in_by: r.pulled_in_by,
+            // Only a dependency with open findings holds anyone up.
+            blocks_repositories: if r.open > 0 { r.blocks_repositories } else { 0 },
+        })
+        .collect())
+}
+
+/// One target's page: its summary, owner, files, rules, GitHub items and blockers.
+pub async fn detail(pool: &PgPool, name: &str) -> sqlx::Result<Option<TargetDetail>> {
+    let Some(target) = sqlx::query!("SELECT id, kind FROM targets WHERE name = $1", name).fetch_optional(pool).await?
+    else {
+        return Ok(None);
+    };
+    let summary = summaries(pool, target.kind == "dependency")
+        .await?
+        .into_iter()
+        .find(|s| s.id == target.id)
+        .expect("the target was just read");
+    let owner = sqlx::query_scalar!(
+        "SELECT u.login FROM claims c JOIN users u ON u.id = c.owner_id WHERE c.target_id = $1 AND c.released_at IS NULL",
+        target.id
+    )
+    .fetch_optional(pool)
+    .await?;
+    let files = sqlx::query_as!(
+        FileBreakdown,
+        r#"SELECT f.path, count(*) FILTER (WHERE p.state = 'open') AS "open!",
+                  count(*) FILTER (WHERE p.state IN ('open', 'fixed', 'migrated')) AS "total!"
+           FROM findings f JOIN finding_progress p ON p.finding_id = f.id
+           WHERE f.target_id = $1
+           GROUP BY f.path
+           ORDER BY 2 DESC, f.path
+           LIMIT 200"#,
+        target.id
+    )
+    .fetch_all(pool)
+    .await?;
+    let rules = super::progress::by_rule(pool, Some(target.id))
+        .await?
+        .into_iter()
+        .map(|r| RuleCount {
+            name: scanner::rules::by_id(&r.rule).map_or_else(String::new, |rule| rule.name.to_owned()),
+            rule: r.rule,
+            progress: r.progress,
+        })
+        .collect();
+    let blockers = super::progress::blockers(pool, target.id)
+        .await?
+        .into_iter()
+        .map(|b| Blocker { package: b.package, version: b.version, open: b.open, chain: b.chain })
+        .collect();
+    Ok(Some(TargetDetail {
+        github: super::findings::github_for(pool, None, target.id).await?,
+        summary,
+        owner,
+        files,
+        rules,
+        blockers,
+    }))
 }

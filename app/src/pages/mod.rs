@@ -1,7 +1,14 @@
-//! One module per page; each keeps its server functions next to the components using them.
+//! One module per page of DESIGN.md §4, each with the server functions it reads through.
 
-mod not_found;
+pub mod contribute;
+pub mod finding;
+pub mod findings;
+pub mod not_found;
 pub mod overview;
+pub mod person;
+pub mod rules;
+pub mod target;
+pub mod targets;
 
 pub use not_found::NotFound;
-pub use overview::{get_overview, Overview, OverviewPage};
+pub use overview::OverviewPage;

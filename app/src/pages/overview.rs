@@ -1,15 +1,25 @@
-//! `/`: what Unthread tracks, and what changed last.
+//! `/`: how far the migration is, by rule and by side, over time, and what changed last.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
+use crate::components::{
+    burndown::Burndown,
+    ui::{error_text, when, Alert, ProgressBar, LINK},
+};
+use crate::types::{BurndownPoint, Contributor, Progress, RuleCount};
+
 /// Everything the overview shows, read in one server round trip.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
     pub target_count: i64,
-    pub targets: Vec<TargetRow>,
+    pub overall: Progress,
+    pub by_side: Vec<(String, Progress)>,
+    pub by_rule: Vec<RuleCount>,
+    pub burndown: Vec<BurndownPoint>,
     pub recent_events: Vec<EventRow>,
+    pub contributors: Vec<Contributor>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -29,104 +39,121 @@ pub struct EventRow {
 }
 
 /// How many recent events the overview lists.
-pub const RECENT_EVENTS: i64 = 20;
+pub const RECENT_EVENTS: i64 = 15;
+/// Days the burndown covers.
+pub const BURNDOWN_DAYS: i32 = 42;
 
 #[server(prefix = "/api", endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, ServerFnError> {
-    use crate::{models, state::AppState};
-    let state = use_context::<AppState>().ok_or_else(|| ServerFnError::new("application state missing"))?;
-    let targets = models::targets::list(&state.pool).await.map_err(database_error)?;
-    let recent_events = models::events::recent(&state.pool, RECENT_EVENTS).await.map_err(database_error)?;
-    Ok(Overview { target_count: targets.len() as i64, targets, recent_events })
-}
-
-/// Logs the cause for operators and tells the user only that the database failed.
-#[cfg(feature = "ssr")]
-fn database_error(err: sqlx::Error) -> ServerFnError {
-    tracing::error!(error = %err, "overview query failed");
-    ServerFnError::new("the database is unavailable, try again shortly")
+    use crate::{models::progress, server::database_error};
+    let pool = crate::server::state()?.pool;
+    let targets = progress::by_target(&pool).await.map_err(database_error)?;
+    let by_rule = progress::by_rule(&pool, None)
+        .await
+        .map_err(database_error)?
+        .into_iter()
+        .map(|r| RuleCount {
+            name: scanner::rules::by_id(&r.rule).map_or_else(String::new, |rule| rule.name.to_owned()),
+            rule: r.rule,
+            progress: r.progress,
+        })
+        .collect();
+    Ok(Overview {
+        target_count: targets.len() as i64,
+        overall: progress::overall(&targets),
+        by_side: progress::by_side(&targets),
+        by_rule,
+        burndown: progress::burndown(&pool, BURNDOWN_DAYS).await.map_err(database_error)?,
+        recent_events: crate::models::events::recent(&pool, RECENT_EVENTS).await.map_err(database_error)?,
+        contributors: progress::top_contributors(&pool, 10).await.map_err(database_error)?,
+    })
 }
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let overview = Resource::new(|| (), |_| get_overview());
+    let overview = Resource::new(crate::live::use_live_version, |_| get_overview());
     view! {
         <Title text="Overview" />
         <h1 class="text-2xl font-semibold">"Migration overview"</h1>
-        <Suspense fallback=|| view! { <p class="mt-4">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="mt-4">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match overview.await {
                     Ok(overview) => view! { <OverviewBody overview /> }.into_any(),
-                    Err(err) => view! {
-                        <p role="alert" class="mt-4 rounded border border-red-300 bg-red-50 p-3 text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-100">
-                            {err.to_string()}
-                        </p>
-                    }.into_any(),
+                    Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
 #[component]
 fn OverviewBody(overview: Overview) -> impl IntoView {
-    let Overview { target_count, targets, recent_events } = overview;
+    let Overview { target_count, overall, by_side, by_rule, burndown, recent_events, contributors } = overview;
+    let triaged_away = overall.triaged_away;
     view! {
         <p class="mt-2 text-slate-600 dark:text-slate-300">
             "Tracking "
             <strong data-testid="target-count">{target_count}</strong>
             {if target_count == 1 { " target" } else { " targets" }}
-            " (repositories and pinned dependencies)."
+            " (repositories and pinned dependencies). Progress is measured by rescanning code."
         </p>
+        <section aria-labelledby="overall-heading" class="mt-6" data-testid="overall">
+            <h2 id="overall-heading" class="text-lg font-semibold">"Overall"</h2>
+            <ProgressBar progress=overall.clone() label="Overall".to_owned() />
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
+                <strong>{overall.open}</strong>" open · "<strong>{overall.fixed}</strong>" fixed · "
+                <strong>{overall.migrated}</strong>" already on context variables · "
+                <strong>{triaged_away}</strong>" triaged away (not counted)"
+            </p>
+        </section>
         <div class="mt-8 grid gap-8 md:grid-cols-2">
-            <TargetList targets />
+            <section aria-labelledby="burndown-heading">
+                <h2 id="burndown-heading" class="text-lg font-semibold">"Open findings over time"</h2>
+                <Burndown series=burndown />
+            </section>
+            <section aria-labelledby="sides-heading">
+                <h2 id="sides-heading" class="text-lg font-semibold">"By kind"</h2>
+                <ul class="mt-2 space-y-3">
+                    {by_side.into_iter().map(|(side, progress)| {
+                        let href = if side == "dependencies" { "/deps" } else { "/repos" };
+                        view! {
+                            <li>
+                                <a class=LINK href=href>{side.clone()}</a>
+                                <ProgressBar progress label=side />
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+            <section aria-labelledby="rules-heading">
+                <h2 id="rules-heading" class="text-lg font-semibold">"By rule"</h2>
+                <table class="mt-2 w-full text-sm" data-testid="by-rule">
+                    <thead><tr class="text-left"><th scope="col">"Rule"</th><th scope="col">"Open"</th><th scope="col" class="w-1/2">"Progress"</th></tr></thead>
+                    <tbody>
+                        {by_rule.into_iter().map(|r| view! {
+                            <tr class="border-t border-slate-200 dark:border-slate-800">
+                                <td class="py-1"><a class=LINK href=format!("/rules/{}", r.rule)>{r.rule.clone()}</a>" "<span class="text-slate-500">{r.name.clone()}</span></td>
+                                <td class="tabular-nums"><a class=LINK href=format!("/findings?rule={}", r.rule)>{r.progress.open}</a></td>
+                                <td><ProgressBar progress=r.progress label=r.rule /></td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+            <section aria-labelledby="people-heading">
+                <h2 id="people-heading" class="text-lg font-semibold">"Top contributors"</h2>
+                {contributors.is_empty().then(|| view! {
+                    <p class="mt-2 text-sm text-slate-600 dark:text-slate-300">"Nobody has claimed anything yet: "<a class=LINK href="/contribute">"pick an item"</a>"."</p>
+                })}
+                <ol class="mt-2 space-y-1 text-sm" data-testid="contributors">
+                    {contributors.into_iter().map(|c| view! {
+                        <li><a class=LINK href=format!("/people/{}", c.login)>{c.login.clone()}</a>
+                            {format!(" · {} fixed · {} open owned", c.fixed, c.owned_open)}</li>
+                    }).collect_view()}
+                </ol>
+            </section>
             <RecentEvents events=recent_events />
         </div>
-    }
-}
-
-/// The tracked targets with a filter box. The filter runs in the browser, so it only works
-/// once the page has hydrated; without JavaScript the full list stays readable.
-#[component]
-fn TargetList(targets: Vec<TargetRow>) -> impl IntoView {
-    let (filter, set_filter) = signal(String::new());
-    let total = targets.len();
-    let rows = targets
-        .into_iter()
-        .map(|target| {
-            let needle = target.name.to_lowercase();
-            let hidden = move || !needle.contains(&filter.read().trim().to_lowercase());
-            view! {
-                <li class="flex justify-between py-2" data-testid="target-row" hidden=hidden>
-                    <span class="font-mono text-sm">{target.name}</span>
-                    <span class="rounded bg-slate-100 px-2 text-xs leading-6 text-slate-700 dark:bg-slate-800 dark:text-slate-200">
-                        {target.kind}
-                    </span>
-                </li>
-            }
-        })
-        .collect_view();
-    view! {
-        <section aria-labelledby="targets-heading">
-            <h2 id="targets-heading" class="text-lg font-semibold">"Targets"</h2>
-            <label class="mt-3 block text-sm" for="target-filter">"Filter by name"</label>
-            <input
-                id="target-filter"
-                type="search"
-                placeholder="e.g. edx-django-utils"
-                class="mt-1 w-full rounded border border-slate-300 bg-white px-3 py-2 focus-visible:outline-2 focus-visible:outline-indigo-600 dark:border-slate-700 dark:bg-slate-900"
-                prop:value=filter
-                on:input=move |ev| set_filter.set(event_target_value(&ev))
-            />
-            {(total == 0).then(|| view! {
-                <p class="mt-3 text-slate-600 dark:text-slate-300">
-                    "No targets yet: run " <code>"unthread scan"</code> " or load the demo."
-                </p>
-            })}
-            <ul class="mt-3 divide-y divide-slate-200 dark:divide-slate-800" data-testid="target-list">
-                {rows}
-            </ul>
-        </section>
     }
 }
 
@@ -141,11 +168,10 @@ fn RecentEvents(events: Vec<EventRow>) -> impl IntoView {
                 {events
                     .into_iter()
                     .map(|event| {
-                        let when = event.at.format("%Y-%m-%d %H:%M UTC").to_string();
                         let who = event.actor.unwrap_or_else(|| "unthread".to_owned());
                         view! {
                             <li class="text-sm">
-                                <time datetime=event.at.to_rfc3339()>{when}</time>
+                                <time datetime=event.at.to_rfc3339()>{when(&event.at)}</time>
                                 " · " <span class="font-medium">{who}</span>
                                 " · " <code>{event.kind}</code>
                                 {event.target.map(|t| view! { " · " <span class="font-mono">{t}</span> })}

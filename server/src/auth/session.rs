@@ -2,14 +2,13 @@
 //! `SameSite=Lax`, `Secure` behind https) carries a random id only; a session expires after
 //! a week without requests, its id changes at sign-in, and sign-out deletes it.
 
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use tower_sessions::{cookie::time::Duration, cookie::SameSite, Expiry, Session, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
 pub const COOKIE: &str = "unthread_session";
 /// Session key of the signed-in user's id.
-pub const USER_ID: &str = "user_id";
+pub const USER_ID: &str = app::models::users::SESSION_USER_ID;
 
 pub fn layer(pool: PgPool, secure: bool) -> SessionManagerLayer<PostgresStore> {
     let store = PostgresStore::new(pool)
@@ -25,33 +24,7 @@ pub fn layer(pool: PgPool, secure: bool) -> SessionManagerLayer<PostgresStore> {
         .with_expiry(Expiry::OnInactivity(Duration::days(7)))
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct User {
-    pub id: i64,
-    pub login: String,
-    pub name: Option<String>,
-    pub avatar_url: Option<String>,
-    pub role: String,
-    pub dev_only: bool,
-}
-
-impl User {
-    pub fn is_maintainer(&self) -> bool {
-        self.role == "maintainer"
-    }
-}
-
-/// The signed-in user of `session`, if any (and if the account still exists).
-pub async fn current_user(session: &Session, pool: &PgPool) -> anyhow::Result<Option<User>> {
-    let Some(id) = session.get::<i64>(USER_ID).await? else { return Ok(None) };
-    let user = sqlx::query_as::<_, (i64, String, Option<String>, Option<String>, String, bool)>(
-        "SELECT id, login, name, avatar_url, role, dev_only FROM users WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(user.map(|(id, login, name, avatar_url, role, dev_only)| User { id, login, name, avatar_url, role, dev_only }))
-}
+pub use app::models::users::{current_user, User};
 
 /// Makes `user_id` the session's user, under a fresh session id (no fixation).
 pub async fn sign_in(session: &Session, user_id: i64) -> anyhow::Result<()> {

@@ -1,12 +1,11 @@
 //! One module per subcommand.
 
-mod demo;
 mod import_sarif;
 mod scan;
 mod serve;
 mod sync;
 
-pub use demo::load_demo;
+pub use crate::demo::load_demo;
 pub use import_sarif::{import_sarif, ImportSarifArgs};
 pub use scan::{scan, ScanArgs};
 pub use serve::serve;
@@ -30,7 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!("database schema is up to date");
                 Ok(())
             }
-            Command::Demo => load_demo(&db.pool).await,
+            Command::Demo(args) => demo(&db.pool, args).await,
             Command::Scan(args) => scan(&db.pool, &cli.data_dir, args).await,
             Command::ImportSarif(args) => import_sarif(&db.pool, args).await,
             Command::Sync(args) => sync(&db.pool, &args).await,
@@ -46,4 +45,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // Stop the embedded cluster even when the command failed.
     let closed = db.close().await;
     result.and(closed)
+}
+
+/// `unthread demo`: load the bundled demo, or write a new snapshot.
+async fn demo(pool: &sqlx::PgPool, args: crate::cli::DemoArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let Some(out) = args.write_snapshot else { return load_demo(pool).await };
+    let requirements_file = args.requirements.context("--requirements is required with --write-snapshot")?;
+    let requirements = std::fs::read_to_string(&requirements_file)
+        .with_context(|| format!("reading {}", requirements_file.display()))?;
+    let libraries =
+        std::fs::read_to_string(&args.libraries).with_context(|| format!("reading {}", args.libraries.display()))?;
+    let snapshot = crate::demo::snapshot::capture(pool, &args.requirements_path, requirements, &libraries).await?;
+    crate::demo::snapshot::write(&snapshot, &out)?;
+    println!("{}: {}", out.display(), snapshot.source);
+    Ok(())
 }

@@ -240,6 +240,7 @@ pub fn parse(
         unread_files,
         findings,
         api_index: None,
+        finished_at: None,
     })
 }
 

@@ -15,7 +15,7 @@ use super::{
 };
 
 /// One finding as a scanner reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct IncomingFinding {
     pub fingerprint: String,
     pub content_fingerprint: Option<String>,
@@ -47,6 +47,8 @@ pub struct ScanInput {
     pub findings: Vec<IncomingFinding>,
     /// The target's own thread-local-backed APIs, for scans of its dependents.
     pub api_index: Option<scanner::ApiIndex>,
+    /// When the scan ran, for importing past scans (the demo's history); `None` is now.
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -171,8 +173,8 @@ pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSumm
     }
 
     let scan_id: i64 = sqlx::query_scalar(
-        r#"INSERT INTO scans (target_id, revision, tool, tool_version, finished_at, files_scanned, files_failed, status, content_digest, api_index)
-           VALUES ($1, $2, $3, $4, now(), $5, $6, $7, $8, $9) RETURNING id"#,
+        r#"INSERT INTO scans (target_id, revision, tool, tool_version, started_at, finished_at, files_scanned, files_failed, status, content_digest, api_index)
+           VALUES ($1, $2, $3, $4, coalesce($10, now()), coalesce($10, now()), $5, $6, $7, $8, $9) RETURNING id"#,
     )
     .bind(input.target_id)
     .bind(&input.revision)
@@ -183,6 +185,7 @@ pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSumm
     .bind(input.status())
     .bind(&digest)
     .bind(input.api_index.as_ref().filter(|i| !i.is_empty()).map(sqlx::types::Json))
+    .bind(input.finished_at)
     .fetch_one(&mut *tx)
     .await?;
     let (paths, reasons): (Vec<String>, Vec<String>) = input.unread_files.iter().cloned().unzip();
@@ -198,7 +201,7 @@ pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSumm
     let mut summary = apply(&mut tx, input, scan_id).await?;
     summary.scan_id = scan_id;
 
-    sqlx::query("INSERT INTO events (kind, target_id, scan_id, data) VALUES ('scan.ingested', $1, $2, $3)")
+    sqlx::query("INSERT INTO events (kind, target_id, scan_id, data, at) VALUES ('scan.ingested', $1, $2, $3, coalesce($4, now()))")
         .bind(input.target_id)
         .bind(scan_id)
         .bind(serde_json::json!({
@@ -212,6 +215,7 @@ pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSumm
             "fixed": summary.fixed,
             "unread_files": input.unread_files.len(),
         }))
+        .bind(input.finished_at)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -271,13 +275,14 @@ async fn apply(tx: &mut Transaction<'_, Postgres>, input: &ScanInput, scan_id: i
     ] {
         if !ids.is_empty() {
             sqlx::query(
-                "INSERT INTO events (kind, target_id, scan_id, finding_ids, data) VALUES ($1, $2, $3, $4, jsonb_build_object('count', $5::bigint))",
+                "INSERT INTO events (kind, target_id, scan_id, finding_ids, data, at) VALUES ($1, $2, $3, $4, jsonb_build_object('count', $5::bigint), coalesce($6, now()))",
             )
             .bind(kind)
             .bind(input.target_id)
             .bind(scan_id)
             .bind(ids)
             .bind(ids.len() as i64)
+            .bind(input.finished_at)
             .execute(&mut **tx)
             .await?;
         }
@@ -427,6 +432,7 @@ impl ScanInput {
                 .collect(),
             findings: report.findings.iter().map(IncomingFinding::from).collect(),
             api_index: Some(report.api_index.clone()),
+            finished_at: None,
         }
     }
 }

@@ -1,0 +1,64 @@
+//! Findings as a table: rule, where, code, state and owner, each row linking to its page.
+
+use leptos::prelude::*;
+
+use super::ui::{target_href, StateBadge, LINK};
+use crate::types::FindingRow;
+
+#[component]
+pub fn FindingTable(
+    rows: Vec<FindingRow>,
+    /// Leave the target column out (on a target's own page).
+    #[prop(optional)]
+    hide_target: bool,
+    /// An extra last column per row (e.g. the effort estimate), by finding id.
+    #[prop(optional, into)]
+    extra: Option<(String, std::collections::HashMap<i64, String>)>,
+) -> impl IntoView {
+    let extra_header = extra.as_ref().map(|(header, _)| header.clone());
+    let extra_values = extra.map(|(_, values)| values).unwrap_or_default();
+    view! {
+        <div class="overflow-x-auto">
+            <table class="w-full text-sm" data-testid="finding-table">
+                <thead>
+                    <tr class="text-left">
+                        <th scope="col" class="py-2 pr-3">"Rule"</th>
+                        {(!hide_target).then(|| view! { <th scope="col" class="py-2 pr-3">"Target"</th> })}
+                        <th scope="col" class="py-2 pr-3">"Where"</th>
+                        <th scope="col" class="py-2 pr-3">"Code"</th>
+                        <th scope="col" class="py-2 pr-3">"State"</th>
+                        <th scope="col" class="py-2 pr-3">"Owner"</th>
+                        {extra_header.map(|h| view! { <th scope="col" class="py-2 pr-3">{h}</th> })}
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|f| {
+                        let extra = extra_values.get(&f.id).cloned();
+                        let has_extra = !extra_values.is_empty();
+                        view! {
+                            <tr class="border-t border-slate-200 align-top dark:border-slate-800" data-testid="finding-row" data-finding-id=f.id.to_string()>
+                                <td class="py-2 pr-3"><a class=LINK href=format!("/findings/{}", f.id) aria-label=format!("Finding {} ({})", f.id, f.rule)>{f.rule.clone()}</a></td>
+                                {(!hide_target).then(|| view! {
+                                    <td class="py-2 pr-3 font-mono text-xs"><a class=LINK href=target_href(&f.target, &f.target_kind)>{f.target.clone()}</a></td>
+                                })}
+                                <td class="py-2 pr-3 font-mono text-xs">
+                                    {format!("{}:{}", f.path, f.line)}
+                                    {f.symbol.clone().map(|s| view! { <br /><span class="text-slate-500">{s}</span> })}
+                                </td>
+                                <td class="max-w-md truncate py-2 pr-3"><code class="text-xs">{f.snippet.clone().unwrap_or_default()}</code></td>
+                                <td class="py-2 pr-3"><StateBadge state=f.state.clone() /></td>
+                                <td class="py-2 pr-3" data-testid="finding-owner">
+                                    {match f.owner.clone() {
+                                        Some(owner) => view! { <a class=LINK href=format!("/people/{owner}")>{owner.clone()}</a> }.into_any(),
+                                        None => view! { <span class="text-slate-500">"unowned"</span> }.into_any(),
+                                    }}
+                                </td>
+                                {has_extra.then(|| view! { <td class="py-2 pr-3 text-xs">{extra.unwrap_or_default()}</td> })}
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}

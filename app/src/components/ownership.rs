@@ -1,0 +1,189 @@
+//! Claim, release and assign: the forms and the server functions behind them. Plain HTML
+//! forms (they work without JavaScript; errors come back in the URL), enhanced into
+//! in-place updates once hydrated.
+
+use leptos::{form::ActionForm, prelude::*};
+use serde::{Deserialize, Serialize};
+
+use super::ui::{error_text, Alert, BUTTON, INPUT, PRIMARY_BUTTON};
+
+/// Who is looking at the page, as pages need it to offer the right actions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub login: String,
+    pub maintainer: bool,
+}
+
+#[cfg(feature = "ssr")]
+pub async fn current_viewer() -> Result<Option<Viewer>, ServerFnError> {
+    Ok(crate::server::viewer().await?.map(|u| Viewer { maintainer: u.is_maintainer(), login: u.login }))
+}
+
+#[cfg(feature = "ssr")]
+fn item(kind: &str, id: i64) -> Result<crate::models::claims::Item, ServerFnError> {
+    use crate::models::claims::Item;
+    match kind {
+        "finding" => Ok(Item::Finding(id)),
+        "target" => Ok(Item::Target(id)),
+        other => Err(crate::server::fail(
+            axum::http::StatusCode::BAD_REQUEST,
+            format!("cannot own a {other:?}: use finding or target"),
+        )),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn claim_failure(err: crate::models::claims::ClaimError) -> ServerFnError {
+    use crate::models::claims::ClaimError;
+    use axum::http::StatusCode;
+    let status = match &err {
+        ClaimError::Database(e) => return crate::server::database_error(e),
+        ClaimError::NotFound(_) => StatusCode::NOT_FOUND,
+        ClaimError::NotYours => StatusCode::FORBIDDEN,
+        ClaimError::UnknownUser(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ClaimError::Taken { .. }
+        | ClaimError::CoveredByTarget { .. }
+        | ClaimError::NotOpen
+        | ClaimError::NotClaimed => StatusCode::CONFLICT,
+    };
+    crate::server::fail(status, err)
+}
+
+/// Takes a finding or a whole target for the signed-in user.
+#[server(prefix = "/api", endpoint = "claim")]
+pub async fn claim(kind: String, id: i64) -> Result<(), ServerFnError> {
+    let user = crate::server::require_user().await?;
+    let state = crate::server::state()?;
+    crate::models::claims::claim(&state.pool, &user, item(&kind, id)?).await.map_err(claim_failure)
+}
+
+/// Gives up a claim (its owner, or a maintainer).
+#[server(prefix = "/api", endpoint = "unclaim")]
+pub async fn unclaim(kind: String, id: i64) -> Result<(), ServerFnError> {
+    let user = crate::server::require_user().await?;
+    let state = crate::server::state()?;
+    crate::models::claims::unclaim(&state.pool, &user, item(&kind, id)?).await.map_err(claim_failure)
+}
+
+/// A maintainer makes someone else the owner.
+#[server(prefix = "/api", endpoint = "assign")]
+pub async fn assign(kind: String, id: i64, login: String) -> Result<(), ServerFnError> {
+    let user = crate::server::require_maintainer().await?;
+    let login = login.trim();
+    if login.is_empty() {
+        return Err(crate::server::fail(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "say who to assign it to"));
+    }
+    let state = crate::server::state()?;
+    crate::models::claims::assign(&state.pool, &user, item(&kind, id)?, login).await.map_err(claim_failure)
+}
+
+/// Logins starting with `prefix`, for the assign box's suggestions; empty for anyone but
+/// maintainers (only they assign).
+#[server(prefix = "/api", endpoint = "users")]
+pub async fn search_users(prefix: String) -> Result<Vec<String>, ServerFnError> {
+    if !crate::server::viewer().await?.is_some_and(|u| u.is_maintainer()) {
+        return Ok(Vec::new());
+    }
+    let state = crate::server::state()?;
+    crate::models::users::search(&state.pool, prefix.trim(), 50).await.map_err(crate::server::database_error)
+}
+
+/// The ownership corner of a finding or target: who owns it and what the viewer may do.
+#[component]
+pub fn OwnershipControls(
+    /// `finding` or `target`.
+    kind: &'static str,
+    id: i64,
+    owner: Option<String>,
+    /// The owner's claim covers the whole target (for a finding).
+    #[prop(optional)]
+    through_target: bool,
+    viewer: Option<Viewer>,
+) -> impl IntoView {
+    let claim = ServerAction::<Claim>::new();
+    let unclaim = ServerAction::<Unclaim>::new();
+    let assign = ServerAction::<Assign>::new();
+    // After an action of this page, refresh its data at once.
+    Effect::new(move |previous: Option<(usize, usize, usize)>| {
+        let now = (claim.version().get(), unclaim.version().get(), assign.version().get());
+        if previous.is_some_and(|p| p != now) {
+            crate::live::touch();
+        }
+        now
+    });
+    let error = move || {
+        [
+            claim.value().get().and_then(|r| r.err()),
+            unclaim.value().get().and_then(|r| r.err()),
+            assign.value().get().and_then(|r| r.err()),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|e| view! { <Alert message=error_text(&e) /> })
+    };
+    let what = if kind == "target" { "this whole target" } else { "this finding" };
+    let mine = matches!((&owner, &viewer), (Some(o), Some(v)) if o.eq_ignore_ascii_case(&v.login));
+    let maintainer = viewer.as_ref().is_some_and(|v| v.maintainer);
+    let status = match &owner {
+        Some(owner) if mine => view! { <p data-testid="owner">"You own " {what} "."</p> }.into_any(),
+        Some(owner) => view! {
+            <p data-testid="owner">
+                "Owned by " <a class=super::ui::LINK href=format!("/people/{owner}")>{owner.clone()}</a>
+                {through_target.then_some(" (through a claim on the whole target)")}
+            </p>
+        }
+        .into_any(),
+        None => view! { <p data-testid="owner">"Nobody owns " {what} " yet."</p> }.into_any(),
+    };
+    let id_fields = move || view! { <input type="hidden" name="kind" value=kind /><input type="hidden" name="id" value=id.to_string() /> };
+    view! {
+        <div class="space-y-2" data-testid=format!("ownership-{kind}")>
+            {status}
+            <div class="flex flex-wrap items-center gap-2">
+                {match (&viewer, &owner) {
+                    (None, _) => view! { <p class="text-sm text-slate-600 dark:text-slate-300">"Sign in to claim or assign."</p> }.into_any(),
+                    // Claiming something covered by one's own target claim makes it one's own
+                    // directly; covered by someone else's, only a maintainer may reassign.
+                    (Some(_), None) => view! {
+                        <ActionForm action=claim>
+                            {id_fields()}
+                            <button type="submit" class=PRIMARY_BUTTON data-testid="claim">
+                                {if kind == "target" { "Claim the whole target" } else { "Claim" }}
+                            </button>
+                        </ActionForm>
+                    }.into_any(),
+                    (Some(_), Some(_)) if (mine || maintainer) && !through_target => view! {
+                        <ActionForm action=unclaim>
+                            {id_fields()}
+                            <button type="submit" class=BUTTON data-testid="unclaim">{if mine { "Unclaim" } else { "Release" }}</button>
+                        </ActionForm>
+                    }.into_any(),
+                    _ => ().into_any(),
+                }}
+                {maintainer.then(|| view! {
+                    <ActionForm action=assign attr:class="flex items-center gap-1">
+                        {id_fields()}
+                        <label class="text-sm" for=format!("assign-{kind}-{id}")>"Assign to"</label>
+                        <input id=format!("assign-{kind}-{id}") name="login" required placeholder="login" autocomplete="off"
+                            list="known-users" class=format!("{INPUT} w-32") data-testid="assign-login" />
+                        <button type="submit" class=BUTTON data-testid="assign">"Assign"</button>
+                    </ActionForm>
+                })}
+            </div>
+            {error}
+        </div>
+    }
+}
+
+/// Known logins as a `<datalist>` for every assign box of the page, fetched in the browser
+/// once hydrated (without JavaScript the box is a plain text field).
+#[component]
+pub fn UserSuggestions() -> impl IntoView {
+    let users = LocalResource::new(|| search_users(String::new()));
+    view! {
+        <datalist id="known-users">
+            {move || users.get().and_then(Result::ok).map(|logins| logins.into_iter().map(|l| view! { <option value=l /> }).collect_view())}
+        </datalist>
+    }
+}

@@ -1,0 +1,253 @@
+//! Ownership: a contributor claims a finding or a whole target for themself, a maintainer
+//! assigns one to someone, and either releases it. The database allows one active owner per
+//! item (unique partial indexes on `claims`), so of two simultaneous claims exactly one
+//! wins and the other learns who owns the item. Every change is an event.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+
+use super::users::User;
+
+/// What can be owned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Item {
+    Finding(i64),
+    Target(i64),
+}
+
+/// Why an ownership change did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    #[error("{0} does not exist")]
+    NotFound(&'static str),
+    #[error("already claimed by {owner}")]
+    Taken { owner: String },
+    #[error("covered by {owner}'s claim on the whole {target}")]
+    CoveredByTarget { owner: String, target: String },
+    #[error("this finding is no longer open")]
+    NotOpen,
+    #[error("nobody owns this")]
+    NotClaimed,
+    #[error("only the owner or a maintainer may release this")]
+    NotYours,
+    #[error("no user {0} has signed in to Unthread yet")]
+    UnknownUser(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The item's target, its rows locked for this transaction: every ownership change within a
+/// target is serialised, so a finding claim and its target's claim cannot race.
+async fn lock_item(tx: &mut PgConnection, item: Item) -> Result<(i64, String), ClaimError> {
+    let row = match item {
+        Item::Finding(id) => sqlx::query!(
+            r#"SELECT t.id, t.name, p.state AS "state?"
+                   FROM findings f JOIN targets t ON t.id = f.target_id
+                   JOIN finding_progress p ON p.finding_id = f.id
+                   WHERE f.id = $1
+                   FOR UPDATE OF t"#,
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| (r.id, r.name, r.state)),
+        Item::Target(id) => sqlx::query!("SELECT id, name FROM targets WHERE id = $1 FOR UPDATE", id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| (r.id, r.name, Some("open".to_owned()))),
+    };
+    let what = match item {
+        Item::Finding(_) => "the finding",
+        Item::Target(_) => "the target",
+    };
+    let (target_id, target, state) = row.ok_or(ClaimError::NotFound(what))?;
+    if matches!(item, Item::Finding(_)) && state.as_deref() != Some("open") {
+        return Err(ClaimError::NotOpen);
+    }
+    Ok((target_id, target))
+}
+
+/// The active claim on exactly this item: (claim id, owner id, owner login).
+async fn active_claim(tx: &mut PgConnection, item: Item) -> sqlx::Result<Option<(i64, i64, String)>> {
+    let (finding, target) = split(item);
+    let row = sqlx::query!(
+        r#"SELECT c.id, c.owner_id, u.login FROM claims c JOIN users u ON u.id = c.owner_id
+           WHERE c.released_at IS NULL
+             AND (c.finding_id = $1 OR c.target_id = $2)"#,
+        finding,
+        target
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(row.map(|r| (r.id, r.owner_id, r.login)))
+}
+
+fn split(item: Item) -> (Option<i64>, Option<i64>) {
+    match item {
+        Item::Finding(id) => (Some(id), None),
+        Item::Target(id) => (None, Some(id)),
+    }
+}
+
+/// Inserts an active claim unless the item has one; true when it was inserted.
+async fn insert_claim(tx: &mut PgConnection, item: Item, owner: i64, by: i64) -> sqlx::Result<bool> {
+    let (finding, target) = split(item);
+    // The conflict targets name the partial unique indexes; losing a race is a normal
+    // outcome here, not an error.
+    let inserted = match item {
+        Item::Finding(_) => sqlx::query_scalar!(
+            r#"INSERT INTO claims (finding_id, target_id, owner_id, claimed_by) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (finding_id) WHERE released_at IS NULL AND finding_id IS NOT NULL DO NOTHING
+               RETURNING id"#,
+            finding,
+            target,
+            owner,
+            by
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some(),
+        Item::Target(_) => sqlx::query_scalar!(
+            r#"INSERT INTO claims (finding_id, target_id, owner_id, claimed_by) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (target_id) WHERE released_at IS NULL AND target_id IS NOT NULL DO NOTHING
+               RETURNING id"#,
+            finding,
+            target,
+            owner,
+            by
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some(),
+    };
+    Ok(inserted)
+}
+
+async fn release(tx: &mut PgConnection, claim_id: i64, by: i64) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE claims SET released_at = now(), released_by = $2 WHERE id = $1", claim_id, by)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+async fn record(
+    tx: &mut PgConnection,
+    actor: &User,
+    kind: &str,
+    item: Item,
+    target_id: i64,
+    data: serde_json::Value,
+) -> sqlx::Result<()> {
+    let (finding, _) = split(item);
+    sqlx::query!(
+        "INSERT INTO events (actor, kind, target_id, finding_id, data) VALUES ($1, $2, $3, $4, $5)",
+        actor.login,
+        kind,
+        target_id,
+        finding,
+        data
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// `user` takes `item` for themself. Claiming what one already owns succeeds and changes
+/// nothing; a finding covered by someone else's claim on its whole target is refused.
+pub async fn claim(pool: &PgPool, user: &User, item: Item) -> Result<(), ClaimError> {
+    let mut tx = pool.begin().await?;
+    let (target_id, target) = lock_item(&mut tx, item).await?;
+    if let Some((_, owner_id, owner)) = active_claim(&mut tx, item).await? {
+        return if owner_id == user.id { Ok(()) } else { Err(ClaimError::Taken { owner }) };
+    }
+    if let Item::Finding(_) = item {
+        if let Some((_, owner_id, owner)) = active_claim(&mut tx, Item::Target(target_id)).await? {
+            if owner_id != user.id {
+                return Err(ClaimError::CoveredByTarget { owner, target });
+            }
+        }
+    }
+    if !insert_claim(&mut tx, item, user.id, user.id).await? {
+        // Another transaction won between our check and insert (possible only if it did not
+        // lock the target, e.g. a manual insert): report who won.
+        tx.rollback().await?;
+        let mut conn = pool.acquire().await?;
+        let owner = active_claim(&mut conn, item).await?.map(|(_, _, login)| login).unwrap_or_default();
+        return Err(ClaimError::Taken { owner });
+    }
+    record(&mut tx, user, "claim.added", item, target_id, serde_json::json!({ "owner": user.login, "item": item }))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The owner, or a maintainer, gives `item` up.
+pub async fn unclaim(pool: &PgPool, user: &User, item: Item) -> Result<(), ClaimError> {
+    let mut tx = pool.begin().await?;
+    let (target_id, _) = lock_item_any_state(&mut tx, item).await?;
+    let (claim_id, owner_id, owner) = active_claim(&mut tx, item).await?.ok_or(ClaimError::NotClaimed)?;
+    if owner_id != user.id && !user.is_maintainer() {
+        return Err(ClaimError::NotYours);
+    }
+    release(&mut tx, claim_id, user.id).await?;
+    record(&mut tx, user, "claim.released", item, target_id, serde_json::json!({ "owner": owner, "item": item }))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A maintainer makes `assignee` the owner of `item`, replacing any current owner. The
+/// caller checks that `maintainer` is one.
+pub async fn assign(pool: &PgPool, maintainer: &User, item: Item, assignee: &str) -> Result<(), ClaimError> {
+    let mut tx = pool.begin().await?;
+    let (target_id, _) = lock_item(&mut tx, item).await?;
+    let assignee = super::users::by_login(&mut *tx, assignee.trim_start_matches('@'))
+        .await?
+        .ok_or_else(|| ClaimError::UnknownUser(assignee.to_owned()))?;
+    let previous = active_claim(&mut tx, item).await?;
+    if let Some((_, owner_id, _)) = &previous {
+        if *owner_id == assignee.id {
+            return Ok(());
+        }
+    }
+    if let Some((claim_id, _, _)) = &previous {
+        release(&mut tx, *claim_id, maintainer.id).await?;
+    }
+    if !insert_claim(&mut tx, item, assignee.id, maintainer.id).await? {
+        return Err(ClaimError::Taken { owner: "someone else".into() });
+    }
+    let previous = previous.map(|(_, _, login)| login);
+    record(
+        &mut tx,
+        maintainer,
+        "claim.assigned",
+        item,
+        target_id,
+        serde_json::json!({ "owner": assignee.login, "previous": previous, "item": item }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Like `lock_item`, without requiring the finding to be open: releasing a claim on a
+/// finding that was fixed meanwhile must stay possible.
+async fn lock_item_any_state(tx: &mut PgConnection, item: Item) -> Result<(i64, String), ClaimError> {
+    let target = match item {
+        Item::Finding(id) => sqlx::query!(
+            "SELECT t.id, t.name FROM findings f JOIN targets t ON t.id = f.target_id WHERE f.id = $1 FOR UPDATE OF t",
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| (r.id, r.name)),
+        Item::Target(id) => sqlx::query!("SELECT id, name FROM targets WHERE id = $1 FOR UPDATE", id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| (r.id, r.name)),
+    };
+    target.ok_or(ClaimError::NotFound(match item {
+        Item::Finding(_) => "the finding",
+        Item::Target(_) => "the target",
+    }))
+}

@@ -1,0 +1,370 @@
+//! The findings explorer and a finding's page: filtered, keyset-paginated lists with facet
+//! counts, and one finding with its links and history.
+
+use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
+
+use crate::types::{FacetCount, FindingDetail, FindingFilter, FindingPage, FindingRow, GitHubItem, HistoryEntry};
+
+/// Rows per explorer page.
+pub const PAGE_SIZE: i64 = 50;
+
+/// The columns of [`FindingRow`], over `findings f`, `targets t`, `finding_progress p`, the
+/// finding's own claim `fc`, its target's claim `tc` and the owner `u`.
+const ROW_COLUMNS: &str = "f.id, f.rule, t.name AS target, t.kind AS target_kind, f.path, f.start_line AS line, \
+     f.symbol, f.snippet, coalesce(p.state, 'gone') AS state, f.triage, u.login AS owner, \
+     (fc.id IS NULL AND tc.id IS NOT NULL) AS owner_through_target";
+
+const ROW_JOINS: &str = " FROM findings f \
+     JOIN targets t ON t.id = f.target_id \
+     JOIN finding_progress p ON p.finding_id = f.id \
+     LEFT JOIN claims fc ON fc.finding_id = f.id AND fc.released_at IS NULL \
+     LEFT JOIN claims tc ON tc.target_id = f.target_id AND tc.released_at IS NULL \
+     LEFT JOIN users u ON u.id = coalesce(fc.owner_id, tc.owner_id)";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    rule: String,
+    target: String,
+    target_kind: String,
+    path: String,
+    line: i32,
+    symbol: Option<String>,
+    snippet: Option<String>,
+    state: String,
+    triage: String,
+    owner: Option<String>,
+    owner_through_target: bool,
+}
+
+impl From<Row> for FindingRow {
+    fn from(r: Row) -> Self {
+        FindingRow {
+            id: r.id,
+            rule: r.rule,
+            target: r.target,
+            target_kind: r.target_kind,
+            path: r.path,
+            line: r.line,
+            symbol: r.symbol,
+            snippet: r.snippet,
+            state: r.state,
+            triage: r.triage,
+            owner: r.owner,
+            owner_through_target: r.owner_through_target,
+        }
+    }
+}
+
+/// Which facet to leave out of the WHERE clause (its counts show the alternatives).
+#[derive(Clone, Copy, PartialEq)]
+enum Except {
+    Nothing,
+    Rule,
+    Kind,
+    Owner,
+}
+
+/// Appends ` WHERE ...` for `filter` (all values bound, never spliced).
+fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except: Except) {
+    q.push(" WHERE true");
+    match filter.state.as_deref().unwrap_or("open") {
+        "all" => {}
+        state => {
+            q.push(" AND p.state = ").push_bind(state.to_owned());
+        }
+    }
+    if let Some(target) = &filter.target {
+        q.push(" AND t.name = ").push_bind(target.clone());
+    }
+    if let (Some(kind), true) = (&filter.kind, except != Except::Kind) {
+        match kind.as_str() {
+            // "repository" covers the platform and its libraries.
+            "repository" => q.push(" AND t.kind <> 'dependency'"),
+            _ => q.push(" AND t.kind = ").push_bind(kind.clone()),
+        };
+    }
+    if let (Some(rule), true) = (&filter.rule, except != Except::Rule) {
+        q.push(" AND f.rule = ").push_bind(rule.clone());
+    }
+    if let Some(triage) = &filter.triage {
+        q.push(" AND f.triage = ").push_bind(triage.clone());
+    }
+    if except != Except::Owner {
+        if filter.unowned {
+            q.push(" AND fc.id IS NULL AND tc.id IS NULL");
+        }
+        if let Some(owner) = &filter.owner {
+            q.push(" AND lower(u.login) = lower(").push_bind(owner.trim_start_matches('@').to_owned()).push(")");
+        }
+    }
+    if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", super::users::escape_like(text));
+        q.push(" AND (f.path ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR f.symbol ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR f.snippet ILIKE ")
+            .push_bind(pattern)
+            .push(")");
+    }
+}
+
+/// One page of findings matching `filter`, in id order after `after`, with the total and
+/// the counts per rule, kind and owner.
+pub async fn explore(pool: &PgPool, filter: &FindingFilter, after: Option<i64>) -> sqlx::Result<FindingPage> {
+    let mut q = QueryBuilder::new(format!("SELECT {ROW_COLUMNS}{ROW_JOINS}"));
+    push_where(&mut q, filter, Except::Nothing);
+    if let Some(after) = after {
+        q.push(" AND f.id > ").push_bind(after);
+    }
+    q.push(" ORDER BY f.id LIMIT ").push_bind(PAGE_SIZE + 1);
+    let mut rows: Vec<FindingRow> =
+        q.build_query_as::<Row>().fetch_all(pool).await?.into_iter().map(Into::into).collect();
+    let next_after = if rows.len() as i64 > PAGE_SIZE {
+        rows.truncate(PAGE_SIZE as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+
+    // Independent queries, each on its own pooled connection.
+    let (by_rule, by_kind, by_owner) = futures::join!(
+        facet(pool, filter, Except::Rule, "f.rule"),
+        facet(pool, filter, Except::Kind, "CASE WHEN t.kind = 'dependency' THEN 'dependency' ELSE 'repository' END"),
+        facet(pool, filter, Except::Owner, "CASE WHEN u.login IS NULL THEN 'unowned' ELSE 'owned' END"),
+    );
+    let by_rule = by_rule?;
+    // The total is the sum over the rule facet when no rule is chosen, else that rule's count.
+    let total = match &filter.rule {
+        Some(rule) => by_rule.iter().find(|f| &f.value == rule).map_or(0, |f| f.count),
+        None => by_rule.iter().map(|f| f.count).sum(),
+    };
+    Ok(FindingPage { rows, next_after, total, by_rule, by_kind: by_kind?, by_owner: by_owner? })
+}
+
+async fn facet(
+    pool: &PgPool,
+    filter: &FindingFilter,
+    except: Except,
+    expression: &str,
+) -> sqlx::Result<Vec<FacetCount>> {
+    let mut q = QueryBuilder::new(format!("SELECT {expression} AS value, count(*) AS count{ROW_JOINS}"));
+    push_where(&mut q, filter, except);
+    q.push(" GROUP BY 1 ORDER BY 1");
+    let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|(value, count)| FacetCount { value, count }).collect())
+}
+
+/// The open, unowned findings for `/contribute`, cheapest first; `effort` explains the
+/// order (see [`effort_points`]).
+pub async fn unowned_open(
+    pool: &PgPool,
+    rule: Option<&str>,
+    target: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<(FindingRow, i64, i64)>> {
+    let rows = sqlx::query!(
+        r#"WITH candidates AS (
+               SELECT f.id, f.target_id, f.path, f.rule
+               FROM findings f
+               JOIN targets t ON t.id = f.target_id
+               JOIN finding_progress p ON p.finding_id = f.id AND p.state = 'open'
+               WHERE ($1::text IS NULL OR f.rule = $1) AND ($2::text IS NULL OR t.name = $2)
+                 AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.finding_id = f.id AND c.released_at IS NULL)
+                 AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.target_id = f.target_id AND c.released_at IS NULL)
+           ),
+           per_file AS (
+               SELECT f.target_id, f.path, count(*) AS open_in_file
+               FROM findings f JOIN finding_progress p ON p.finding_id = f.id AND p.state = 'open'
+               WHERE (f.target_id, f.path) IN (SELECT target_id, path FROM candidates)
+               GROUP BY f.target_id, f.path
+           )
+           SELECT c.id AS "id!", pf.open_in_file AS "open_in_file!"
+           FROM candidates c JOIN per_file pf ON pf.target_id = c.target_id AND pf.path = c.path"#,
+        rule,
+        target
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut scored: Vec<(i64, i64, i64)> = Vec::with_capacity(rows.len());
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let findings = by_ids(pool, &ids).await?;
+    let by_id: std::collections::HashMap<i64, &FindingRow> = findings.iter().map(|f| (f.id, f)).collect();
+    for r in &rows {
+        if let Some(f) = by_id.get(&r.id) {
+            scored.push((r.id, effort_points(&f.rule, r.open_in_file), r.open_in_file));
+        }
+    }
+    scored.sort_by_key(|&(id, points, _)| (points, id));
+    scored.truncate(limit.max(0) as usize);
+    Ok(scored
+        .into_iter()
+        .filter_map(|(id, points, in_file)| by_id.get(&id).map(|f| ((*f).clone(), points, in_file)))
+        .collect())
+}
+
+/// A rough size of the work behind one finding, in points: the rule's typical change (an
+/// unused import is a one-line delete, a thread-local subclass is used all over) times how
+/// many open findings share its file (they tend to have to change together).
+pub fn effort_points(rule: &str, open_in_file: i64) -> i64 {
+    let base = match rule {
+        "UT012" => 1,
+        "UT003" | "UT004" | "UT009" => 2,
+        "UT005" | "UT006" | "UT007" | "UT008" | "UT010" | "UT011" => 3,
+        "UT001" => 5,
+        "UT002" => 8,
+        _ => 3,
+    };
+    base * (1 + (open_in_file - 1).clamp(0, 20) / 3)
+}
+
+/// Findings by id, in id order.
+pub async fn by_ids(pool: &PgPool, ids: &[i64]) -> sqlx::Result<Vec<FindingRow>> {
+    let mut q = QueryBuilder::new(format!("SELECT {ROW_COLUMNS}{ROW_JOINS} WHERE f.id = ANY("));
+    q.push_bind(ids.to_vec()).push(") ORDER BY f.id");
+    Ok(q.build_query_as::<Row>().fetch_all(pool).await?.into_iter().map(Into::into).collect())
+}
+
+/// Open findings owned by `login` (directly or through a target claim).
+pub async fn owned_by(pool: &PgPool, login: &str) -> sqlx::Result<Vec<FindingRow>> {
+    let filter = FindingFilter { owner: Some(login.to_owned()), ..Default::default() };
+    let mut q = QueryBuilder::new(format!("SELECT {ROW_COLUMNS}{ROW_JOINS}"));
+    push_where(&mut q, &filter, Except::Nothing);
+    q.push(" ORDER BY f.id LIMIT 500");
+    Ok(q.build_query_as::<Row>().fetch_all(pool).await?.into_iter().map(Into::into).collect())
+}
+
+/// One finding with everything its page shows.
+pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail>> {
+    let Some(row) = by_ids(pool, &[id]).await?.pop() else { return Ok(None) };
+    let extra = sqlx::query!(
+        r#"SELECT f.target_id, f.end_line, f.start_column, f.message, f.conditional, f.triage_reason,
+                  fs.finished_at AS "first_seen: chrono::DateTime<chrono::Utc>",
+                  xs.finished_at AS "fixed_at: chrono::DateTime<chrono::Utc>",
+                  coalesce(ga.assignees, '{}') AS "github_assignees!"
+           FROM findings f
+           JOIN scans fs ON fs.id = f.first_seen_scan
+           LEFT JOIN scans xs ON xs.id = f.fixed_in_scan
+           LEFT JOIN finding_github_assignees ga ON ga.finding_id = f.id
+           WHERE f.id = $1"#,
+        id
+    )
+    .fetch_one(pool)
+    .await?;
+    let rule = scanner::rules::by_id(&row.rule);
+    let (rule_name, rule_help_html) = match rule {
+        Some(rule) => (rule.name.to_owned(), crate::markdown::to_html(&rule.help_markdown())),
+        None => (row.rule.clone(), String::new()),
+    };
+    Ok(Some(FindingDetail {
+        github: github_for(pool, Some(id), extra.target_id).await?,
+        history: history(pool, id).await?,
+        row,
+        target_id: extra.target_id,
+        end_line: extra.end_line,
+        column: extra.start_column,
+        message: extra.message,
+        conditional: extra.conditional,
+        triage_reason: extra.triage_reason,
+        first_seen: extra.first_seen,
+        fixed_at: extra.fixed_at,
+        github_assignees: extra.github_assignees,
+        rule_name,
+        rule_help_html,
+    }))
+}
+
+/// Issues and pull requests linked to the finding `finding_id` or to its target (links not
+/// removed), open ones first.
+pub async fn github_for(pool: &PgPool, finding_id: Option<i64>, target_id: i64) -> sqlx::Result<Vec<GitHubItem>> {
+    let rows = sqlx::query!(
+        r#"WITH linked AS (
+               SELECT l.issue_id, l.pull_id, l.how FROM links l
+               WHERE l.removed_at IS NULL
+                 AND (l.finding_id = $1 OR l.target_id = $2
+                      -- A target's page also lists what is linked to its findings.
+                      OR ($1::bigint IS NULL AND EXISTS (SELECT 1 FROM findings f WHERE f.id = l.finding_id AND f.target_id = $2)))
+           )
+           SELECT DISTINCT ON (kind, repository, number) * FROM (
+               SELECT 'issue' AS kind, i.repository, i.number, i.title, i.state, i.html_url AS url, i.assignees, l.how
+               FROM linked l JOIN gh_issues i ON i.id = l.issue_id
+               UNION ALL
+               SELECT 'pull', pr.repository, pr.number, pr.title,
+                      CASE WHEN pr.merged THEN 'merged' WHEN pr.draft AND pr.state = 'open' THEN 'draft' ELSE pr.state END,
+                      pr.html_url, pr.assignees, l.how
+               FROM linked l JOIN gh_pulls pr ON pr.id = l.pull_id
+           ) items
+           ORDER BY kind, repository, number"#,
+        finding_id,
+        target_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut items: Vec<GitHubItem> = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(GitHubItem {
+                kind: r.kind?,
+                repository: r.repository?,
+                number: r.number?,
+                title: r.title?,
+                state: r.state?,
+                url: r.url?,
+                assignees: r.assignees.unwrap_or_default(),
+                how: r.how?,
+            })
+        })
+        .collect();
+    // Open work first.
+    items.sort_by_key(|i| (matches!(i.state.as_str(), "closed" | "merged"), i.kind == "issue"));
+    Ok(items)
+}
+
+/// Everything that happened to finding `id`, oldest first: its own events and the scan
+/// events that list it.
+pub async fn history(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Vec<HistoryEntry>> {
+    let rows = sqlx::query!(
+        r#"SELECT e.at AS "at: chrono::DateTime<chrono::Utc>", e.actor, e.kind, e.data, s.revision AS "revision?"
+           FROM events e LEFT JOIN scans s ON s.id = e.scan_id
+           WHERE e.finding_id = $1 OR e.finding_ids @> ARRAY[$1]
+           ORDER BY e.at, e.id"#,
+        id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| HistoryEntry {
+            summary: describe(&r.kind, &r.data, r.revision.as_deref()),
+            at: r.at,
+            actor: r.actor,
+            kind: r.kind,
+        })
+        .collect())
+}
+
+/// A sentence for one event of a finding's history.
+fn describe(kind: &str, data: &serde_json::Value, revision: Option<&str>) -> String {
+    let text = |key: &str| data.get(key).and_then(|v| v.as_str()).unwrap_or("?").to_owned();
+    let at = revision.map(|r| format!(" at {}", r.chars().take(12).collect::<String>())).unwrap_or_default();
+    match kind {
+        "findings.new" => format!("First seen by a scan{at}"),
+        "findings.fixed" => format!("Fixed: a complete scan{at} no longer sees it"),
+        "findings.reopened" => format!("Seen again by a scan{at}"),
+        "findings.renamed" => format!("Followed to a renamed file{at}"),
+        "claim.added" => format!("Claimed by {}", text("owner")),
+        "claim.released" => format!("Released by its owner {}", text("owner")),
+        "claim.assigned" => match data.get("previous").and_then(|v| v.as_str()) {
+            Some(previous) => format!("Assigned to {} (was {previous})", text("owner")),
+            None => format!("Assigned to {}", text("owner")),
+        },
+        "finding.triaged" => {
+            let reason = data.get("reason").and_then(|v| v.as_str()).map(|r| format!(": {r}")).unwrap_or_default();
+            format!("Triaged {} → {}{reason}", text("from"), text("to"))
+        }
+        "link.added" => "Linked to GitHub".to_owned(),
+        "link.removed" => "GitHub link removed".to_owned(),
+        other => other.replace('.', " "),
+    }
+}

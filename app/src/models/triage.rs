@@ -1,0 +1,65 @@
+//! Maintainers' verdict on a finding: still to do (`open`, `confirmed`) or out of the
+//! count (`false_positive`, `wont_fix`, which need a reason). Each change is an event.
+
+use sqlx::PgPool;
+
+use super::users::User;
+
+pub const STATES: [&str; 4] = ["open", "confirmed", "false_positive", "wont_fix"];
+
+/// Longest reason kept; longer text is refused rather than cut.
+pub const MAX_REASON_CHARS: usize = 2000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TriageError {
+    #[error("unknown triage state {0:?}: use open, confirmed, false_positive or wont_fix")]
+    UnknownState(String),
+    #[error("say why: a reason is required to mark a finding false positive or won't fix")]
+    ReasonRequired,
+    #[error("the reason is longer than {MAX_REASON_CHARS} characters")]
+    ReasonTooLong,
+    #[error("the finding does not exist")]
+    NotFound,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Sets `finding_id`'s triage; returns the previous state. The caller checks that
+/// `maintainer` is one.
+pub async fn set(
+    pool: &PgPool,
+    maintainer: &User,
+    finding_id: i64,
+    state: &str,
+    reason: Option<&str>,
+) -> Result<String, TriageError> {
+    if !STATES.contains(&state) {
+        return Err(TriageError::UnknownState(state.to_owned()));
+    }
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+        return Err(TriageError::ReasonTooLong);
+    }
+    if matches!(state, "false_positive" | "wont_fix") && reason.is_none() {
+        return Err(TriageError::ReasonRequired);
+    }
+    let mut tx = pool.begin().await?;
+    let previous = sqlx::query!("SELECT target_id, triage FROM findings WHERE id = $1 FOR UPDATE", finding_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(TriageError::NotFound)?;
+    sqlx::query!("UPDATE findings SET triage = $2, triage_reason = $3 WHERE id = $1", finding_id, state, reason)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "INSERT INTO events (actor, kind, target_id, finding_id, data) VALUES ($1, 'finding.triaged', $2, $3, $4)",
+        maintainer.login,
+        previous.target_id,
+        finding_id,
+        serde_json::json!({ "from": previous.triage, "to": state, "reason": reason })
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(previous.triage)
+}

@@ -1,0 +1,121 @@
+//! `/contribute`: open findings nobody owns, cheapest first, to claim in one click.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use crate::components::{
+    ownership::{OwnershipControls, Viewer},
+    ui::{error_text, target_href, Alert, FormError, BUTTON, INPUT, LINK},
+};
+use crate::types::FindingRow;
+
+/// How many items the page lists.
+pub const CONTRIBUTE_LIMIT: i64 = 50;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pick {
+    pub finding: FindingRow,
+    pub effort: i64,
+    pub open_in_file: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContributeData {
+    pub picks: Vec<Pick>,
+    pub viewer: Option<Viewer>,
+}
+
+#[server(prefix = "/api", endpoint = "contribute")]
+pub async fn get_contribute(rule: Option<String>, target: Option<String>) -> Result<ContributeData, ServerFnError> {
+    let pool = crate::server::state()?.pool;
+    let blank = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let (rule, target) = (blank(rule), blank(target));
+    let picks = crate::models::findings::unowned_open(&pool, rule.as_deref(), target.as_deref(), CONTRIBUTE_LIMIT)
+        .await
+        .map_err(crate::server::database_error)?
+        .into_iter()
+        .map(|(finding, effort, open_in_file)| Pick { finding, effort, open_in_file })
+        .collect();
+    Ok(ContributeData { picks, viewer: crate::components::ownership::current_viewer().await? })
+}
+
+/// Small, medium or large, from effort points.
+pub fn effort_label(points: i64) -> &'static str {
+    match points {
+        ..=3 => "small",
+        4..=8 => "medium",
+        _ => "large",
+    }
+}
+
+#[component]
+pub fn ContributePage() -> impl IntoView {
+    let query = use_query_map();
+    let data = Resource::new(
+        move || (query.read().get("rule"), query.read().get("target"), crate::live::use_live_version()),
+        |(rule, target, _)| get_contribute(rule, target),
+    );
+    view! {
+        <Title text="Contribute" />
+        <h1 class="text-2xl font-semibold">"Pick something to fix"</h1>
+        <FormError />
+        <p class="mt-1 max-w-3xl text-slate-600 dark:text-slate-300">
+            "Open findings nobody owns yet, smallest first. The effort estimate comes from the rule (deleting an unused "
+            <code>"import threading"</code>" is quicker than replacing a thread-local class used all over) and from how many open "
+            "findings share the file (they usually have to change together). Claim one and it is yours: others see it at once."
+        </p>
+        <form method="get" action="/contribute" class="mt-4 flex flex-wrap items-end gap-3" role="search">
+            <label class="flex flex-col text-sm">"Rule"
+                <select name="rule" class=INPUT>
+                    <option value="">"any"</option>
+                    {move || {
+                        let current = query.read().get("rule").unwrap_or_default();
+                        crate::pages::rules::RULE_IDS.iter().map(|id| view! { <option value=*id selected=current == *id>{*id}</option> }).collect_view()
+                    }}
+                </select>
+            </label>
+            <label class="flex flex-col text-sm">"Target"
+                <input name="target" class=INPUT value=move || query.read().get("target").unwrap_or_default() placeholder="owner/name or package" />
+            </label>
+            <button type="submit" class=BUTTON>"Filter"</button>
+        </form>
+        <Transition fallback=|| view! { <p class="mt-4">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(data) if data.picks.is_empty() => view! {
+                        <p class="mt-6 text-slate-600 dark:text-slate-300" data-testid="empty">"Everything here has an owner. "<a class=LINK href="/findings">"Browse all findings"</a>"."</p>
+                    }.into_any(),
+                    Ok(data) => view! { <Picks data /> }.into_any(),
+                    Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Picks(data: ContributeData) -> impl IntoView {
+    view! {
+        <ol class="mt-6 space-y-3" data-testid="picks">
+            {data.picks.into_iter().map(|p| {
+                let f = p.finding;
+                view! {
+                    <li class="rounded border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900" data-testid="pick" data-finding-id=f.id.to_string()>
+                        <div class="flex flex-wrap items-baseline gap-2">
+                            <a class=LINK href=format!("/findings/{}", f.id)>{format!("{} in {}", f.rule, f.path)}</a>
+                            <span class="text-sm text-slate-500">{format!("line {}", f.line)}</span>
+                            <a class=format!("{LINK} font-mono text-xs") href=target_href(&f.target, &f.target_kind)>{f.target.clone()}</a>
+                            <span class="ml-auto rounded bg-slate-100 px-1.5 text-xs dark:bg-slate-800" title=format!("{} points: rule {}, {} open in this file", p.effort, f.rule, p.open_in_file)>
+                                {format!("{} effort", effort_label(p.effort))}
+                            </span>
+                        </div>
+                        <pre class="mt-1 overflow-x-auto text-xs"><code>{f.snippet.clone().unwrap_or_default()}</code></pre>
+                        <div class="mt-2"><OwnershipControls kind="finding" id=f.id owner=f.owner.clone() viewer=data.viewer.clone() /></div>
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+    }
+}

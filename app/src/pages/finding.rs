@@ -1,0 +1,130 @@
+//! `/findings/:id`: one finding — its code, the rule's help, linked issues and pull
+//! requests, its full history, and the claim / assign / triage actions.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+use crate::components::{
+    ownership::{OwnershipControls, Viewer},
+    triage::TriageForm,
+    ui::{error_text, target_href, when, Alert, FormError, GitHubList, StateBadge, LINK},
+};
+use crate::types::FindingDetail;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FindingPageData {
+    pub detail: FindingDetail,
+    pub viewer: Option<Viewer>,
+}
+
+#[server(prefix = "/api", endpoint = "finding")]
+pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnError> {
+    let pool = crate::server::state()?.pool;
+    let Some(detail) = crate::models::findings::detail(&pool, id).await.map_err(crate::server::database_error)? else {
+        crate::server::fail(axum::http::StatusCode::NOT_FOUND, "no such finding");
+        return Ok(None);
+    };
+    Ok(Some(FindingPageData { detail, viewer: crate::components::ownership::current_viewer().await? }))
+}
+
+#[component]
+pub fn FindingPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
+    let data = Resource::new(
+        move || (id(), crate::live::use_live_version()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => get_finding(id).await,
+                None => Ok(None),
+            }
+        },
+    );
+    view! {
+        <Title text=move || id().map(|id| format!("Finding {id}")).unwrap_or_else(|| "Finding".into()) />
+        <FormError />
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Some(data)) => view! { <FindingBody data /> }.into_any(),
+                    Ok(None) => view! { <crate::pages::NotFound /> }.into_any(),
+                    Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn FindingBody(data: FindingPageData) -> impl IntoView {
+    let FindingPageData { detail: d, viewer } = data;
+    let f = d.row.clone();
+    let maintainer = viewer.as_ref().is_some_and(|v| v.maintainer);
+    // Unthread's owner and GitHub's assignees may disagree: show both, flag the difference.
+    let disagreement = match &f.owner {
+        Some(owner) => {
+            !d.github_assignees.is_empty() && !d.github_assignees.iter().any(|a| a.eq_ignore_ascii_case(owner))
+        }
+        None => !d.github_assignees.is_empty(),
+    };
+    view! {
+        <nav aria-label="Breadcrumb" class="text-sm">
+            <a class=LINK href="/findings">"Findings"</a>" / "
+            <a class=LINK href=target_href(&f.target, &f.target_kind)>{f.target.clone()}</a>
+        </nav>
+        <h1 class="mt-1 text-2xl font-semibold" data-testid="finding-title">
+            <a class=LINK href=format!("/rules/{}", f.rule)>{f.rule.clone()}</a>" "{d.rule_name.clone()}" "
+            <StateBadge state=f.state.clone() />
+        </h1>
+        <p class="text-sm text-slate-600 dark:text-slate-300">{d.message.clone()}</p>
+        <section aria-labelledby="code-heading" class="mt-4">
+            <h2 id="code-heading" class="sr-only">"Code"</h2>
+            <p class="font-mono text-sm">
+                {format!("{}:{}:{}", f.path, f.line, d.column)}
+                {f.symbol.clone().map(|s| view! { " in " <code>{s}</code> })}
+                {d.conditional.then_some(" (inside a try/except import fallback)")}
+            </p>
+            <pre class="mt-2 overflow-x-auto rounded bg-slate-900 p-3 text-sm text-slate-100" data-testid="snippet"><code>{format!("{:>5}  {}", f.line, f.snippet.clone().unwrap_or_default())}</code></pre>
+            <p class="mt-1 text-xs text-slate-500">
+                {d.first_seen.as_ref().map(|at| format!("First seen {}", when(at)))}
+                {d.fixed_at.as_ref().map(|at| format!(" · fixed {}", when(at)))}
+                {format!(" · triage: {}", f.triage.replace('_', " "))}
+                {d.triage_reason.clone().map(|r| format!(" ({r})"))}
+            </p>
+        </section>
+        <div class="mt-6 grid gap-6 md:grid-cols-2">
+            <section aria-labelledby="owner-heading">
+                <h2 id="owner-heading" class="text-lg font-semibold">"Owner"</h2>
+                <OwnershipControls kind="finding" id=f.id owner=f.owner.clone() through_target=f.owner_through_target viewer=viewer.clone() />
+                {(!d.github_assignees.is_empty()).then(|| view! {
+                    <p class="mt-2 text-sm" data-testid="github-assignees">
+                        {format!("Assigned on GitHub: {}", d.github_assignees.join(", "))}
+                        {disagreement.then(|| view! { <strong class="ml-1 text-amber-800 dark:text-amber-300" data-testid="owner-disagreement">"⚠ differs from the owner here"</strong> })}
+                    </p>
+                })}
+                {maintainer.then(|| view! {
+                    <div class="mt-4"><TriageForm id=f.id current=f.triage.clone() reason=d.triage_reason.clone() /></div>
+                })}
+            </section>
+            <section aria-labelledby="gh-heading">
+                <h2 id="gh-heading" class="text-lg font-semibold">"GitHub"</h2>
+                <GitHubList items=d.github />
+            </section>
+        </div>
+        <section aria-labelledby="history-heading" class="mt-6">
+            <h2 id="history-heading" class="text-lg font-semibold">"History"</h2>
+            <ol class="mt-2 space-y-1 text-sm" data-testid="history">
+                {d.history.into_iter().map(|h| view! {
+                    <li><time datetime=h.at.to_rfc3339()>{when(&h.at)}</time>" · "{h.summary}{h.actor.map(|a| format!(" (by {a})"))}</li>
+                }).collect_view()}
+            </ol>
+        </section>
+        <section aria-labelledby="help-heading" class="mt-6">
+            <h2 id="help-heading" class="text-lg font-semibold">"About this rule"</h2>
+            // The catalogue's own Markdown, rendered on the server with raw HTML escaped.
+            <div class="prose-unthread mt-2 text-sm" inner_html=d.rule_help_html></div>
+        </section>
+    }
+}

@@ -1,0 +1,178 @@
+//! `/findings`: the explorer. Every filter lives in the URL query (a GET form, so links can
+//! be shared and it works without JavaScript); pages continue after the last id shown
+//! (keyset pagination, never OFFSET); facet counts show what each filter would leave.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::{
+    finding_table::FindingTable,
+    ui::{error_text, href_with_query, Alert, BUTTON, INPUT, LINK},
+};
+use crate::types::{FacetCount, FindingFilter, FindingPage};
+
+#[server(prefix = "/api", endpoint = "findings")]
+pub async fn get_findings(filter: FindingFilter, after: Option<i64>) -> Result<FindingPage, ServerFnError> {
+    let pool = crate::server::state()?.pool;
+    if let Some(state) = &filter.state {
+        if !["open", "fixed", "migrated", "triaged_away", "all"].contains(&state.as_str()) {
+            return Err(crate::server::fail(axum::http::StatusCode::BAD_REQUEST, format!("unknown state {state:?}")));
+        }
+    }
+    crate::models::findings::explore(&pool, &filter, after).await.map_err(crate::server::database_error)
+}
+
+/// The filter a URL query describes; blank values are no filter.
+pub fn filter_from_query(query: &leptos_router::params::ParamsMap) -> FindingFilter {
+    let text = |key: &str| query.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    FindingFilter {
+        target: text("target"),
+        kind: text("kind"),
+        rule: text("rule"),
+        triage: text("triage"),
+        owner: text("owner"),
+        unowned: matches!(query.get("unowned").as_deref(), Some("1" | "on" | "true")),
+        state: text("state"),
+        text: text("q"),
+    }
+}
+
+/// The URL of `filter` (with `after` for a later page).
+pub fn filter_href(filter: &FindingFilter, after: Option<i64>) -> String {
+    let after = after.map(|a| a.to_string()).unwrap_or_default();
+    href_with_query(
+        "/findings",
+        &[
+            ("target", filter.target.as_deref().unwrap_or("")),
+            ("kind", filter.kind.as_deref().unwrap_or("")),
+            ("rule", filter.rule.as_deref().unwrap_or("")),
+            ("triage", filter.triage.as_deref().unwrap_or("")),
+            ("owner", filter.owner.as_deref().unwrap_or("")),
+            ("unowned", if filter.unowned { "1" } else { "" }),
+            ("state", filter.state.as_deref().unwrap_or("")),
+            ("q", filter.text.as_deref().unwrap_or("")),
+            ("after", &after),
+        ],
+    )
+}
+
+#[component]
+pub fn FindingsPage() -> impl IntoView {
+    let query = use_query_map();
+    let filter = Memo::new(move |_| filter_from_query(&query.read()));
+    let after = Memo::new(move |_| query.read().get("after").and_then(|a| a.parse::<i64>().ok()));
+    let page = Resource::new(
+        move || (filter.get(), after.get(), crate::live::use_live_version()),
+        |(filter, after, _)| get_findings(filter, after),
+    );
+    view! {
+        <Title text="Findings" />
+        <h1 class="text-2xl font-semibold">"Findings"</h1>
+        {move || view! { <FilterForm filter=filter.get() /> }}
+        <Transition fallback=|| view! { <p class="mt-4">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) => view! { <Results page filter=filter.get_untracked() after=after.get_untracked() /> }.into_any(),
+                    Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn FilterForm(filter: FindingFilter) -> impl IntoView {
+    let rules: Vec<(String, String)> =
+        crate::pages::rules::RULE_IDS.iter().map(|id| (id.to_string(), id.to_string())).collect();
+    let select =
+        move |name: &'static str, label: &'static str, options: Vec<(String, String)>, current: Option<String>| {
+            let current = current.unwrap_or_default();
+            view! {
+                <label class="flex flex-col text-sm">
+                    {label}
+                    <select name=name class=INPUT>
+                        <option value="">"any"</option>
+                        {options.into_iter().map(|(value, text)| {
+                            let selected = value == current;
+                            view! { <option value=value selected=selected>{text}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            }
+        };
+    let pairs = |items: &[(&str, &str)]| items.iter().map(|(v, t)| (v.to_string(), t.to_string())).collect::<Vec<_>>();
+    view! {
+        <form method="get" action="/findings" class="mt-4 flex flex-wrap items-end gap-3" role="search" data-testid="finding-filters">
+            <label class="flex flex-col text-sm">"Text"
+                <input type="search" name="q" class=INPUT value=filter.text.clone().unwrap_or_default() placeholder="path, symbol or code" />
+            </label>
+            <label class="flex flex-col text-sm">"Target"
+                <input name="target" class=INPUT value=filter.target.clone().unwrap_or_default() placeholder="owner/name or package" />
+            </label>
+            {select("kind", "Kind", pairs(&[("repository", "repositories"), ("dependency", "dependencies")]), filter.kind.clone())}
+            {select("rule", "Rule", rules, filter.rule.clone())}
+            {select("state", "State", pairs(&[("open", "open (default)"), ("fixed", "fixed"), ("migrated", "migrated"), ("triaged_away", "triaged away"), ("all", "all")]), filter.state.clone())}
+            {select("triage", "Triage", pairs(&[("open", "open"), ("confirmed", "confirmed"), ("false_positive", "false positive"), ("wont_fix", "won't fix")]), filter.triage.clone())}
+            <label class="flex flex-col text-sm">"Owner"
+                <input name="owner" class=format!("{INPUT} w-28") value=filter.owner.clone().unwrap_or_default() placeholder="login" />
+            </label>
+            <label class="flex items-center gap-1 text-sm">
+                <input type="checkbox" name="unowned" value="1" checked=filter.unowned />
+                "Unowned only"
+            </label>
+            <button type="submit" class=BUTTON>"Apply"</button>
+            <a class=LINK href="/findings">"Clear"</a>
+        </form>
+    }
+}
+
+#[component]
+fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl IntoView {
+    let FindingPage { rows, next_after, total, by_rule, by_kind, by_owner } = page;
+    let facet = {
+        let filter = filter.clone();
+        move |title: &'static str, counts: Vec<FacetCount>, apply: fn(&mut FindingFilter, &str)| {
+            let filter = filter.clone();
+            view! {
+                <div>
+                    <h3 class="text-sm font-semibold">{title}</h3>
+                    <ul class="text-sm">
+                        {counts.into_iter().map(|c| {
+                            let mut next = filter.clone();
+                            apply(&mut next, &c.value);
+                            view! { <li><a class=LINK href=filter_href(&next, None)>{c.value.clone()}</a>{format!(" ({})", c.count)}</li> }
+                        }).collect_view()}
+                    </ul>
+                </div>
+            }
+        }
+    };
+    let empty = rows.is_empty();
+    let first_page = after.is_some().then(|| filter_href(&filter, None));
+    let next_page = next_after.map(|n| filter_href(&filter, Some(n)));
+    view! {
+        <div class="mt-6 grid gap-6 md:grid-cols-[12rem_1fr]">
+            <aside aria-label="Counts" class="space-y-4" data-testid="facets">
+                {facet("Rule", by_rule, |f, v| f.rule = Some(v.to_owned()))}
+                {facet("Kind", by_kind, |f, v| f.kind = Some(v.to_owned()))}
+                {facet("Ownership", by_owner, |f, v| {
+                    f.unowned = v == "unowned";
+                    if f.unowned { f.owner = None; }
+                })}
+            </aside>
+            <section aria-live="polite">
+                <p class="text-sm" data-testid="finding-total">{format!("{total} matching findings")}</p>
+                {if empty {
+                    view! { <p class="mt-4 text-slate-600 dark:text-slate-300" data-testid="empty">"No findings match these filters."</p> }.into_any()
+                } else {
+                    view! { <FindingTable rows /> }.into_any()
+                }}
+                <nav aria-label="Pages" class="mt-3 flex gap-4 text-sm">
+                    {first_page.map(|href| view! { <a class=LINK href=href>"← First page"</a> })}
+                    {next_page.map(|href| view! { <a class=LINK href=href rel="next" data-testid="next-page">"Next page →"</a> })}
+                </nav>
+            </section>
+        </div>
+    }
+}

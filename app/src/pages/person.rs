@@ -1,0 +1,90 @@
+//! `/people/:login`: what someone owns, the targets they claimed, what they fixed.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+use crate::components::{
+    finding_table::FindingTable,
+    ui::{error_text, target_href, when, Alert, LINK},
+};
+use crate::types::{FindingRow, HistoryEntry};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PersonData {
+    pub login: String,
+    pub name: Option<String>,
+    pub role: String,
+    pub targets: Vec<(String, String)>,
+    pub owned: Vec<FindingRow>,
+    pub fixed: Vec<FindingRow>,
+    pub activity: Vec<HistoryEntry>,
+}
+
+#[server(prefix = "/api", endpoint = "person")]
+pub async fn get_person(login: String) -> Result<Option<PersonData>, ServerFnError> {
+    let pool = crate::server::state()?.pool;
+    let Some(p) = crate::models::people::person(&pool, &login).await.map_err(crate::server::database_error)? else {
+        crate::server::fail(axum::http::StatusCode::NOT_FOUND, "nobody by that login");
+        return Ok(None);
+    };
+    Ok(Some(PersonData {
+        login: p.login,
+        name: p.name,
+        role: p.role,
+        targets: p.targets,
+        owned: p.owned,
+        fixed: p.fixed,
+        activity: p.activity,
+    }))
+}
+
+#[component]
+pub fn PersonPage() -> impl IntoView {
+    let params = use_params_map();
+    let login = move || params.read().get("login").unwrap_or_default();
+    let data = Resource::new(move || (login(), crate::live::use_live_version()), |(login, _)| get_person(login));
+    view! {
+        <Title text=login />
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Some(p)) => view! { <PersonBody p /> }.into_any(),
+                    Ok(None) => view! { <crate::pages::NotFound /> }.into_any(),
+                    Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn PersonBody(p: PersonData) -> impl IntoView {
+    view! {
+        <h1 class="text-2xl font-semibold" data-testid="person-login">{p.login.clone()}</h1>
+        <p class="text-sm text-slate-600 dark:text-slate-300">{p.name.clone().map(|n| format!("{n} · "))}{p.role.clone()}</p>
+        {(!p.targets.is_empty()).then(|| view! {
+            <section class="mt-6" aria-labelledby="targets-heading">
+                <h2 id="targets-heading" class="text-lg font-semibold">"Whole targets claimed"</h2>
+                <ul class="text-sm">{p.targets.into_iter().map(|(name, kind)| view! { <li><a class=LINK href=target_href(&name, &kind)>{name.clone()}</a></li> }).collect_view()}</ul>
+            </section>
+        })}
+        <section class="mt-6" aria-labelledby="owned-heading" data-testid="owned">
+            <h2 id="owned-heading" class="text-lg font-semibold">{format!("Owns {} open findings", p.owned.len())}</h2>
+            {if p.owned.is_empty() {
+                view! { <p class="text-sm text-slate-600 dark:text-slate-300">"Nothing open. "<a class=LINK href="/contribute">"Pick something"</a>"."</p> }.into_any()
+            } else {
+                view! { <FindingTable rows=p.owned /> }.into_any()
+            }}
+        </section>
+        <section class="mt-6" aria-labelledby="fixed-heading" data-testid="fixed">
+            <h2 id="fixed-heading" class="text-lg font-semibold">{format!("Fixed {}", p.fixed.len())}</h2>
+            {(!p.fixed.is_empty()).then(|| view! { <FindingTable rows=p.fixed /> })}
+        </section>
+        <section class="mt-6" aria-labelledby="activity-heading">
+            <h2 id="activity-heading" class="text-lg font-semibold">"Recent activity"</h2>
+            <ol class="text-sm">{p.activity.into_iter().map(|a| view! { <li><time datetime=a.at.to_rfc3339()>{when(&a.at)}</time>" · "{a.summary}</li> }).collect_view()}</ol>
+        </section>
+    }
+}

@@ -1,0 +1,122 @@
+//! `/rules` and `/rules/:id`: the scanner's catalogue with how many findings each rule has,
+//! and each rule's full help.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+use crate::components::ui::{error_text, href_with_query, Alert, ProgressBar, LINK};
+use crate::types::Progress;
+
+/// Every rule id, in catalogue order (the browser has no copy of the scanner; a test keeps
+/// this list equal to the catalogue).
+pub const RULE_IDS: [&str; 13] = [
+    "UT001", "UT002", "UT003", "UT004", "UT005", "UT006", "UT007", "UT008", "UT009", "UT010", "UT011", "UT012", "UT100",
+];
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleInfo {
+    pub id: String,
+    pub name: String,
+    pub severity: String,
+    pub summary: String,
+    pub progress: Progress,
+}
+
+#[server(prefix = "/api", endpoint = "rules")]
+pub async fn get_rules() -> Result<Vec<RuleInfo>, ServerFnError> {
+    let pool = crate::server::state()?.pool;
+    let counts = crate::models::progress::by_rule(&pool, None).await.map_err(crate::server::database_error)?;
+    Ok(scanner::rules::catalogue()
+        .map(|rule| RuleInfo {
+            id: rule.id.to_owned(),
+            name: rule.name.to_owned(),
+            severity: rule.severity.as_str().to_owned(),
+            summary: rule.summary.to_owned(),
+            progress: counts.iter().find(|c| c.rule == rule.id).map(|c| c.progress.clone()).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// One rule with its help as HTML (rendered on the server from the catalogue's Markdown).
+#[server(prefix = "/api", endpoint = "rule")]
+pub async fn get_rule(id: String) -> Result<Option<(RuleInfo, String)>, ServerFnError> {
+    let Some(rule) = scanner::rules::by_id(&id) else {
+        crate::server::fail(axum::http::StatusCode::NOT_FOUND, "no such rule");
+        return Ok(None);
+    };
+    let info = get_rules().await?.into_iter().find(|r| r.id == rule.id).expect("every catalogue rule is listed");
+    Ok(Some((info, crate::markdown::to_html(&rule.help_markdown()))))
+}
+
+#[component]
+pub fn RulesPage() -> impl IntoView {
+    let rules = Resource::new(crate::live::use_live_version, |_| get_rules());
+    view! {
+        <Title text="Rules" />
+        <h1 class="text-2xl font-semibold">"Rules"</h1>
+        <p class="mt-1 text-slate-600 dark:text-slate-300">"What the scanner looks for, and how many of each are left."</p>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match rules.await {
+                    Ok(rules) => view! {
+                        <table class="mt-4 w-full text-sm" data-testid="rules">
+                            <thead><tr class="text-left"><th scope="col">"Rule"</th><th scope="col">"Finds"</th><th scope="col">"Severity"</th><th scope="col">"Open"</th><th scope="col" class="w-64">"Progress"</th></tr></thead>
+                            <tbody>
+                                {rules.into_iter().map(|r| view! {
+                                    <tr class="border-t border-slate-200 align-top dark:border-slate-800">
+                                        <td class="py-2 pr-3"><a class=LINK href=format!("/rules/{}", r.id)>{r.id.clone()}</a><br /><span class="text-xs text-slate-500">{r.name.clone()}</span></td>
+                                        <td class="py-2 pr-3">{r.summary.clone()}</td>
+                                        <td class="py-2 pr-3">{r.severity.clone()}</td>
+                                        <td class="py-2 pr-3 tabular-nums"><a class=LINK href=href_with_query("/findings", &[("rule", &r.id)])>{r.progress.open}</a></td>
+                                        <td class="py-2"><ProgressBar progress=r.progress label=r.id /></td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn RulePage() -> impl IntoView {
+    let params = use_params_map();
+    let rule = Resource::new(move || params.read().get("id").unwrap_or_default(), get_rule);
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match rule.await {
+                    Ok(Some((info, help))) => view! {
+                        <Title text=info.id.clone() />
+                        <nav aria-label="Breadcrumb" class="text-sm"><a class=LINK href="/rules">"Rules"</a>" /"</nav>
+                        <h1 class="text-2xl font-semibold">{format!("{} {}", info.id, info.name)}</h1>
+                        <p class="mt-1">{info.summary.clone()}</p>
+                        <div class="mt-3 max-w-md"><ProgressBar progress=info.progress.clone() label=info.id.clone() /></div>
+                        <p class="mt-2 text-sm">
+                            <a class=LINK href=href_with_query("/findings", &[("rule", &info.id)])>{format!("{} open findings", info.progress.open)}</a>
+                            " · "
+                            <a class=LINK href=href_with_query("/contribute", &[("rule", &info.id)])>"unowned ones to pick"</a>
+                        </p>
+                        <div class="prose-unthread mt-6" data-testid="rule-help" inner_html=help></div>
+                    }.into_any(),
+                    Ok(None) => view! { <crate::pages::NotFound /> }.into_any(),
+                    Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    #[test]
+    fn rule_ids_match_the_scanner_catalogue() {
+        let catalogue: Vec<&str> = scanner::rules::catalogue().map(|r| r.id).collect();
+        assert_eq!(catalogue, super::RULE_IDS);
+    }
+}

@@ -1,0 +1,155 @@
+//! `/repos/:owner/:name` and `/deps/:name`: one target's progress, owner, files, rules,
+//! findings, GitHub issues and pull requests, and the dependencies that block it.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+use crate::components::{
+    finding_table::FindingTable,
+    ownership::{OwnershipControls, Viewer},
+    ui::{error_text, href_with_query, target_href, when, Alert, FormError, GitHubList, ProgressBar, LINK},
+};
+use crate::types::{FindingPage, TargetDetail};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetPageData {
+    pub detail: TargetDetail,
+    pub findings: FindingPage,
+    pub viewer: Option<Viewer>,
+}
+
+#[server(prefix = "/api", endpoint = "target")]
+pub async fn get_target(name: String) -> Result<Option<TargetPageData>, ServerFnError> {
+    use crate::server::database_error;
+    let pool = crate::server::state()?.pool;
+    let Some(detail) = crate::models::targets::detail(&pool, &name).await.map_err(database_error)? else {
+        crate::server::fail(axum::http::StatusCode::NOT_FOUND, "no such target");
+        return Ok(None);
+    };
+    let filter = crate::types::FindingFilter { target: Some(name), ..Default::default() };
+    let findings = crate::models::findings::explore(&pool, &filter, None).await.map_err(database_error)?;
+    Ok(Some(TargetPageData { detail, findings, viewer: crate::components::ownership::current_viewer().await? }))
+}
+
+#[component]
+pub fn RepositoryPage() -> impl IntoView {
+    let params = use_params_map();
+    let name = move || {
+        let p = params.read();
+        format!("{}/{}", p.get("owner").unwrap_or_default(), p.get("name").unwrap_or_default())
+    };
+    view! { <TargetPage name=Signal::derive(name) /> }
+}
+
+#[component]
+pub fn DependencyPage() -> impl IntoView {
+    let params = use_params_map();
+    view! { <TargetPage name=Signal::derive(move || params.read().get("name").unwrap_or_default()) /> }
+}
+
+#[component]
+fn TargetPage(name: Signal<String>) -> impl IntoView {
+    let data = Resource::new(move || (name.get(), crate::live::use_live_version()), |(name, _)| get_target(name));
+    view! {
+        <Title text=name />
+        <FormError />
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Some(data)) => view! { <TargetBody data /> }.into_any(),
+                    Ok(None) => view! { <crate::pages::NotFound /> }.into_any(),
+                    Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn TargetBody(data: TargetPageData) -> impl IntoView {
+    let TargetPageData { detail, findings, viewer } = data;
+    let s = detail.summary;
+    let dependency = s.kind == "dependency";
+    let all_findings = href_with_query("/findings", &[("target", &s.name)]);
+    view! {
+        <nav aria-label="Breadcrumb" class="text-sm">
+            <a class=LINK href=if dependency { "/deps" } else { "/repos" }>{if dependency { "Dependencies" } else { "Repositories" }}</a>
+            " / "
+        </nav>
+        <h1 class="font-mono text-2xl font-semibold" data-testid="target-name">{s.name.clone()}</h1>
+        <p class="text-sm text-slate-600 dark:text-slate-300">
+            {s.kind.clone()}
+            {s.last_scan_at.as_ref().map(|at| format!(" · last scanned {}", when(at)))}
+            {s.last_revision.clone().map(|r| format!(" at {}", r.chars().take(12).collect::<String>()))}
+            {(!s.pinned.is_empty()).then(|| format!(" · pinned {}", s.pinned.join(", ")))}
+        </p>
+        <div class="mt-4 grid gap-6 md:grid-cols-2">
+            <section aria-labelledby="progress-heading">
+                <h2 id="progress-heading" class="text-lg font-semibold">"Progress"</h2>
+                <ProgressBar progress=s.progress.clone() label=s.name.clone() />
+                <p class="mt-1 text-sm">{format!("{} open · {} fixed · {} migrated · {} triaged away · {} open PRs", s.progress.open, s.progress.fixed, s.progress.migrated, s.progress.triaged_away, s.open_pulls)}</p>
+                {dependency.then(|| view! {
+                    <p class="mt-1 text-sm">"Pulled in by: " {if s.pulled_in_by.is_empty() { "—".to_owned() } else { s.pulled_in_by.join(", ") }}
+                        {format!(" · blocks {} repositories", s.blocks_repositories)}</p>
+                })}
+            </section>
+            <section aria-labelledby="owner-heading">
+                <h2 id="owner-heading" class="text-lg font-semibold">"Owner"</h2>
+                <OwnershipControls kind="target" id=s.id owner=detail.owner.clone() viewer=viewer />
+            </section>
+        </div>
+        <section aria-labelledby="findings-heading" class="mt-8">
+            <h2 id="findings-heading" class="text-lg font-semibold">
+                "Open findings " <span class="text-slate-500">{format!("({})", findings.total)}</span>
+            </h2>
+            {if findings.rows.is_empty() {
+                view! { <p class="text-sm text-slate-600 dark:text-slate-300">"No open findings."</p> }.into_any()
+            } else {
+                view! { <FindingTable rows=findings.rows hide_target=true /> }.into_any()
+            }}
+            <p class="mt-2 text-sm"><a class=LINK href=all_findings>"All of its findings in the explorer →"</a></p>
+        </section>
+        <div class="mt-8 grid gap-6 md:grid-cols-2">
+            <section aria-labelledby="gh-heading">
+                <h2 id="gh-heading" class="text-lg font-semibold">"GitHub issues and pull requests"</h2>
+                <GitHubList items=detail.github />
+            </section>
+            <section aria-labelledby="rules-heading">
+                <h2 id="rules-heading" class="text-lg font-semibold">"By rule"</h2>
+                <ul class="space-y-2 text-sm">
+                    {detail.rules.into_iter().map(|r| view! {
+                        <li><a class=LINK href=format!("/rules/{}", r.rule)>{r.rule.clone()}</a>" "{r.name.clone()}<ProgressBar progress=r.progress label=r.rule /></li>
+                    }).collect_view()}
+                </ul>
+            </section>
+            <section aria-labelledby="files-heading">
+                <h2 id="files-heading" class="text-lg font-semibold">"By file"</h2>
+                <table class="w-full text-sm">
+                    <thead><tr class="text-left"><th scope="col">"File"</th><th scope="col">"Open"</th><th scope="col">"Total"</th></tr></thead>
+                    <tbody>
+                        {detail.files.into_iter().map(|f| view! {
+                            <tr class="border-t border-slate-200 dark:border-slate-800"><td class="font-mono text-xs">{f.path}</td><td class="tabular-nums">{f.open}</td><td class="tabular-nums">{f.total}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+            {(!dependency).then(|| view! {
+                <section aria-labelledby="blockers-heading">
+                    <h2 id="blockers-heading" class="text-lg font-semibold">"Blocked by dependencies"</h2>
+                    {detail.blockers.is_empty().then(|| view! { <p class="text-sm text-slate-600 dark:text-slate-300">"No dependency with open findings."</p> })}
+                    <ul class="space-y-1 text-sm" data-testid="blockers">
+                        {detail.blockers.into_iter().map(|b| view! {
+                            <li>
+                                <a class=LINK href=target_href(&b.package, "dependency")>{b.package.clone()}</a>
+                                {b.version.map(|v| format!(" {v}"))}
+                                {format!(" · {} open · via {}", b.open, b.chain.join(" → "))}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                </section>
+            })}
+        </div>
+    }
+}

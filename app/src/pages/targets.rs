@@ -1,0 +1,163 @@
+//! `/repos` and `/deps`: every repository or dependency with its progress, owners, open pull
+//! requests and last scan; sortable and filterable through the URL (links and a GET form,
+//! so it all works without JavaScript).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::ui::{error_text, href_with_query, target_href, when, Alert, ProgressBar, BUTTON, INPUT, LINK};
+use crate::types::TargetSummary;
+
+#[server(prefix = "/api", endpoint = "targets")]
+pub async fn get_targets(dependencies: bool) -> Result<Vec<TargetSummary>, ServerFnError> {
+    let pool = crate::server::state()?.pool;
+    crate::models::targets::summaries(&pool, dependencies).await.map_err(crate::server::database_error)
+}
+
+/// Sorts in place by `key` (`name`, `open`, `progress`, `scanned`, `blocks`).
+pub fn sort_targets(targets: &mut [TargetSummary], key: &str, descending: bool) {
+    match key {
+        "open" => targets.sort_by_key(|t| t.progress.open),
+        "progress" => targets.sort_by(|a, b| a.progress.percent_done().total_cmp(&b.progress.percent_done())),
+        "scanned" => targets.sort_by_key(|t| t.last_scan_at),
+        "blocks" => targets.sort_by_key(|t| t.blocks_repositories),
+        _ => targets.sort_by_key(|t| t.name.to_lowercase()),
+    }
+    if descending {
+        targets.reverse();
+    }
+}
+
+#[component]
+pub fn RepositoriesPage() -> impl IntoView {
+    view! { <TargetsPage dependencies=false /> }
+}
+
+#[component]
+pub fn DependenciesPage() -> impl IntoView {
+    view! { <TargetsPage dependencies=true /> }
+}
+
+#[component]
+fn TargetsPage(dependencies: bool) -> impl IntoView {
+    let query = use_query_map();
+    let targets = Resource::new(crate::live::use_live_version, move |_| get_targets(dependencies));
+    let title = if dependencies { "Dependencies" } else { "Repositories" };
+    let base = if dependencies { "/deps" } else { "/repos" };
+    view! {
+        <Title text=title />
+        <h1 class="text-2xl font-semibold">{title}</h1>
+        <p class="mt-1 text-slate-600 dark:text-slate-300">
+            {if dependencies {
+                "Pinned PyPI packages of the platform's requirements, scanned from their published files."
+            } else {
+                "The platform and the libraries it is built from."
+            }}
+        </p>
+        <form method="get" action=base class="mt-4 flex items-center gap-2" role="search">
+            <label for="target-filter" class="text-sm">"Filter by name"</label>
+            <input id="target-filter" name="q" type="search" class=INPUT value=move || query.read().get("q").unwrap_or_default()
+                placeholder=if dependencies { "e.g. django-crum" } else { "e.g. edx-django-utils" } />
+            <input type="hidden" name="sort" value=move || query.read().get("sort").unwrap_or_default() />
+            <button type="submit" class=BUTTON>"Filter"</button>
+        </form>
+        <Transition fallback=|| view! { <p class="mt-4">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let q = query.read().get("q").unwrap_or_default().trim().to_lowercase();
+                let sort = query.read().get("sort").unwrap_or_else(|| "name".into());
+                let descending = query.read().get("dir").as_deref() == Some("desc");
+                match targets.await {
+                    Ok(mut targets) => {
+                        targets.retain(|t| q.is_empty() || t.name.to_lowercase().contains(&q));
+                        sort_targets(&mut targets, &sort, descending);
+                        view! { <TargetTable targets dependencies base sort descending q /> }.into_any()
+                    }
+                    Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn TargetTable(
+    targets: Vec<TargetSummary>,
+    dependencies: bool,
+    base: &'static str,
+    sort: String,
+    descending: bool,
+    q: String,
+) -> impl IntoView {
+    if targets.is_empty() {
+        return view! {
+            <p class="mt-6 text-slate-600 dark:text-slate-300" data-testid="empty">
+                {if q.is_empty() { "Nothing here yet: run unthread scan, or load the demo." } else { "No name matches the filter." }}
+            </p>
+        }
+        .into_any();
+    }
+    let header = move |key: &'static str, label: &'static str| {
+        let active = sort == key;
+        let next_desc = active && !descending;
+        let href = href_with_query(base, &[("sort", key), ("dir", if next_desc { "desc" } else { "" }), ("q", &q)]);
+        let aria_sort = if active {
+            if descending {
+                "descending"
+            } else {
+                "ascending"
+            }
+        } else {
+            "none"
+        };
+        view! {
+            <th scope="col" class="py-2 pr-3 text-left" aria-sort=aria_sort>
+                <a class=LINK href=href>{label}{active.then(|| if descending { " ↓" } else { " ↑" })}</a>
+            </th>
+        }
+    };
+    view! {
+        <div class="mt-4 overflow-x-auto">
+            <table class="w-full text-sm" data-testid="target-table">
+                <thead>
+                    <tr>
+                        {header("name", "Name")}
+                        {header("open", "Open")}
+                        <th scope="col" class="py-2 pr-3 text-left">"Fixed / total"</th>
+                        {header("progress", "Progress")}
+                        <th scope="col" class="py-2 pr-3 text-left">"Owners"</th>
+                        <th scope="col" class="py-2 pr-3 text-left">"Open PRs"</th>
+                        {header("scanned", "Last scan")}
+                        {dependencies.then(|| view! { <th scope="col" class="py-2 pr-3 text-left">"Pinned"</th><th scope="col" class="py-2 pr-3 text-left">"Pulled in by"</th> })}
+                        {dependencies.then(|| header("blocks", "Blocks repos"))}
+                    </tr>
+                </thead>
+                <tbody>
+                    {targets.into_iter().map(|t| {
+                        let done = t.progress.fixed + t.progress.migrated;
+                        view! {
+                            <tr class="border-t border-slate-200 align-top dark:border-slate-800" data-testid="target-row">
+                                <td class="py-2 pr-3 font-mono"><a class=LINK href=target_href(&t.name, &t.kind)>{t.name.clone()}</a></td>
+                                <td class="py-2 pr-3 tabular-nums">{t.progress.open}</td>
+                                <td class="py-2 pr-3 tabular-nums">{format!("{done} / {}", t.progress.total())}</td>
+                                <td class="w-48 py-2 pr-3"><ProgressBar progress=t.progress.clone() label=t.name.clone() /></td>
+                                <td class="py-2 pr-3">{t.owners.join(", ")}</td>
+                                <td class="py-2 pr-3 tabular-nums">{t.open_pulls}</td>
+                                <td class="py-2 pr-3 whitespace-nowrap">
+                                    {t.last_scan_at.as_ref().map(when).unwrap_or_else(|| "never".into())}
+                                    {t.last_revision.clone().map(|r| view! { <br /><code class="text-xs">{r.chars().take(12).collect::<String>()}</code> })}
+                                </td>
+                                {dependencies.then(|| view! {
+                                    <td class="py-2 pr-3 font-mono text-xs">{t.pinned.join(", ")}</td>
+                                    <td class="py-2 pr-3 text-xs">{t.pulled_in_by.join(", ")}</td>
+                                    <td class="py-2 pr-3 tabular-nums">{t.blocks_repositories}</td>
+                                })}
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}

@@ -1,0 +1,67 @@
+//! What server functions share: the application state, who is asking, and errors that
+//! carry an HTTP status (so plain-form and API callers see the right code too).
+
+use axum::http::StatusCode;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+use crate::{models::users::User, state::AppState};
+
+pub fn state() -> Result<AppState, ServerFnError> {
+    use_context::<AppState>().ok_or_else(|| ServerFnError::new("application state missing"))
+}
+
+/// A failure the user should read, answered with `status`. A plain form submission (no
+/// JavaScript) keeps its redirect back to the page instead, which then shows the message.
+pub fn fail(status: StatusCode, message: impl std::fmt::Display) -> ServerFnError {
+    if !is_plain_form_post() {
+        if let Some(response) = use_context::<ResponseOptions>() {
+            response.set_status(status);
+        }
+    }
+    ServerFnError::new(message.to_string())
+}
+
+/// A browser posting a form without JavaScript asks for HTML; server function calls from
+/// the hydrated page and API clients do not.
+fn is_plain_form_post() -> bool {
+    use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts.method == axum::http::Method::POST
+            && parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+    })
+}
+
+/// Logs the cause for operators; the user learns only that the database failed.
+pub fn database_error(err: impl std::fmt::Display) -> ServerFnError {
+    tracing::error!(error = %err, "database query failed");
+    fail(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable, try again shortly")
+}
+
+/// The signed-in user, if any.
+pub async fn viewer() -> Result<Option<User>, ServerFnError> {
+    let state = state()?;
+    let session: tower_sessions::Session = leptos_axum::extract().await?;
+    crate::models::users::current_user(&session, &state.pool).await.map_err(|e| {
+        tracing::error!(error = %e, "reading the signed-in user");
+        fail(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable, try again shortly")
+    })
+}
+
+/// Any signed-in user; 401 otherwise.
+pub async fn require_user() -> Result<User, ServerFnError> {
+    viewer().await?.ok_or_else(|| fail(StatusCode::UNAUTHORIZED, "sign in first"))
+}
+
+/// A maintainer; 401 for anonymous, 403 for contributors.
+pub async fn require_maintainer() -> Result<User, ServerFnError> {
+    let user = require_user().await?;
+    if user.is_maintainer() {
+        Ok(user)
+    } else {
+        Err(fail(StatusCode::FORBIDDEN, "only maintainers may do this"))
+    }
+}

@@ -1,0 +1,169 @@
+//! What the server sends the pages: plain data, serialised for hydration. Built by the
+//! models on the server, shown by the views in both places.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use crate::progress::Progress;
+
+/// A finding as lists show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FindingRow {
+    pub id: i64,
+    pub rule: String,
+    pub target: String,
+    pub target_kind: String,
+    pub path: String,
+    pub line: i32,
+    pub symbol: Option<String>,
+    pub snippet: Option<String>,
+    /// `open`, `fixed`, `migrated` or `triaged_away` (see `finding_progress`).
+    pub state: String,
+    pub triage: String,
+    pub owner: Option<String>,
+    /// The owner's claim is on the whole target, not this finding.
+    pub owner_through_target: bool,
+}
+
+/// The explorer's filters; every one is a URL query parameter.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FindingFilter {
+    pub target: Option<String>,
+    pub kind: Option<String>,
+    pub rule: Option<String>,
+    pub triage: Option<String>,
+    pub owner: Option<String>,
+    pub unowned: bool,
+    /// `open` (default), `fixed`, `triaged_away`, `migrated` or `all`.
+    pub state: Option<String>,
+    /// Matched against path, symbol and source line.
+    pub text: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FindingPage {
+    pub rows: Vec<FindingRow>,
+    /// The id to continue after, when there is more.
+    pub next_after: Option<i64>,
+    pub total: i64,
+    pub by_rule: Vec<FacetCount>,
+    pub by_kind: Vec<FacetCount>,
+    pub by_owner: Vec<FacetCount>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GitHubItem {
+    /// `issue` or `pull`.
+    pub kind: String,
+    pub repository: String,
+    pub number: i32,
+    pub title: String,
+    /// `open`, `closed`, `merged` or `draft`.
+    pub state: String,
+    pub url: String,
+    pub assignees: Vec<String>,
+    /// How it was linked: explicit, mention, path, sub_issue, manual.
+    pub how: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub actor: Option<String>,
+    pub kind: String,
+    /// A sentence saying what happened.
+    pub summary: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FindingDetail {
+    pub row: FindingRow,
+    pub target_id: i64,
+    pub end_line: i32,
+    pub column: i32,
+    pub message: String,
+    pub conditional: bool,
+    pub triage_reason: Option<String>,
+    pub first_seen: Option<DateTime<Utc>>,
+    pub fixed_at: Option<DateTime<Utc>>,
+    /// Who GitHub says works on it (assignees of linked open issues and PRs).
+    pub github_assignees: Vec<String>,
+    pub github: Vec<GitHubItem>,
+    pub history: Vec<HistoryEntry>,
+    pub rule_name: String,
+    pub rule_help_html: String,
+}
+
+/// A repository or dependency as the `/repos` and `/deps` tables show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetSummary {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub progress: Progress,
+    /// Everyone owning the target or one of its open findings.
+    pub owners: Vec<String>,
+    pub open_pulls: i64,
+    pub last_scan_at: Option<DateTime<Utc>>,
+    /// Commit (repositories) or version (dependencies) of the last scan.
+    pub last_revision: Option<String>,
+    /// Dependencies: the pinned versions.
+    pub pinned: Vec<String>,
+    /// Dependencies: the packages and requirement files that pull it in.
+    pub pulled_in_by: Vec<String>,
+    /// Dependencies: how many repositories reach it through their requirements.
+    pub blocks_repositories: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileBreakdown {
+    pub path: String,
+    pub open: i64,
+    pub total: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleCount {
+    pub rule: String,
+    pub name: String,
+    pub progress: Progress,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Blocker {
+    pub package: String,
+    pub version: Option<String>,
+    pub open: i64,
+    pub chain: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetDetail {
+    pub summary: TargetSummary,
+    pub owner: Option<String>,
+    pub files: Vec<FileBreakdown>,
+    pub rules: Vec<RuleCount>,
+    pub github: Vec<GitHubItem>,
+    pub blockers: Vec<Blocker>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BurndownPoint {
+    pub day: chrono::NaiveDate,
+    pub open: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Contributor {
+    pub login: String,
+    /// Open findings they own now.
+    pub owned_open: i64,
+    /// Findings fixed while they owned them.
+    pub fixed: i64,
+}

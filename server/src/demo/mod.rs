@@ -1,0 +1,41 @@
+//! `unthread demo`: the real Open edX migration as a first-run dataset.
+//!
+//! The findings are the scanner's actual output on openedx-platform's pinned dependencies
+//! (the bundled [`snapshot`]); packages published by Open edX repositories appear as those
+//! repositories. Around them, [`history`] plays a three-week story — people claiming work,
+//! fixes landing in later scans, pull requests, a maintainer's triage — so the burndown and
+//! the weekly report have something to show. That story is simulated, and says so: its
+//! GitHub items are titled `[demo]`, its users are local (not GitHub) accounts, and its
+//! fixes are findings left out of the later scans.
+//!
+//! Loading takes seconds and happens once: a second run finds the `demo.loaded` event and
+//! changes nothing.
+
+mod history;
+pub mod snapshot;
+
+use sqlx::PgPool;
+
+pub use snapshot::Snapshot;
+
+/// Loads the bundled snapshot and its history unless the demo was loaded before.
+pub async fn load_demo(pool: &PgPool) -> anyhow::Result<()> {
+    let loaded: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE kind = 'demo.loaded')").fetch_one(pool).await?;
+    if loaded {
+        tracing::info!("demo data already loaded");
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let snapshot = snapshot::bundled()?;
+    let summary = history::play(pool, &snapshot).await?;
+    tracing::info!(
+        targets = snapshot.targets.len(),
+        findings = summary.findings,
+        claims = summary.claims,
+        fixed = summary.fixed,
+        ms = started.elapsed().as_millis() as u64,
+        "demo data loaded"
+    );
+    Ok(())
+}

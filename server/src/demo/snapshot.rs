@@ -1,0 +1,151 @@
+//! The bundled demo snapshot: the scanner's real findings on openedx-platform's pinned
+//! dependencies, as `unthread scan --requirements` stored them, written by
+//! `unthread demo --write-snapshot` (see `scripts/demo-snapshot.sh`).
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+use crate::ingest::scan::IncomingFinding;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// How and when the data was produced.
+    pub source: String,
+    /// The platform repository the requirements belong to.
+    pub platform: String,
+    /// The requirements file, as the repository names it and with its text.
+    pub requirements_path: String,
+    pub requirements: String,
+    pub targets: Vec<SnapshotTarget>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SnapshotTarget {
+    pub name: String,
+    /// `library` (an Open edX repository publishing the package) or `dependency`.
+    pub kind: String,
+    /// The PyPI package the target is.
+    pub package: String,
+    /// The scanned version.
+    pub revision: Option<String>,
+    pub tool_version: Option<String>,
+    pub files_scanned: i32,
+    pub findings: Vec<IncomingFinding>,
+    pub api_index: Option<scanner::ApiIndex>,
+}
+
+/// The bundled snapshot, gzip-compressed JSON.
+const BUNDLED: &[u8] = include_bytes!("../../demo/snapshot.json.gz");
+
+pub fn bundled() -> anyhow::Result<Snapshot> {
+    let json = flate2::read::GzDecoder::new(BUNDLED);
+    serde_json::from_reader(json).context("the bundled demo snapshot is unreadable")
+}
+
+/// Reads what `unthread scan --requirements` stored into a snapshot. Packages listed in
+/// `libraries` (`package owner/repo` per line) become library targets named after the
+/// Open edX repository that publishes them.
+pub async fn capture(
+    pool: &PgPool,
+    requirements_path: &str,
+    requirements: String,
+    libraries: &str,
+) -> anyhow::Result<Snapshot> {
+    let libraries: std::collections::HashMap<&str, &str> = libraries
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once(char::is_whitespace))
+        .map(|(package, repo)| (package.trim(), repo.trim()))
+        .collect();
+    let platform: String = sqlx::query_scalar("SELECT name FROM targets WHERE kind = 'platform' ORDER BY id LIMIT 1")
+        .fetch_optional(pool)
+        .await?
+        .context("no platform target: run `unthread scan --requirements ... --kind platform` first")?;
+    let scanned: Vec<(
+        i64,
+        String,
+        i64,
+        Option<String>,
+        Option<String>,
+        i32,
+        Option<sqlx::types::Json<scanner::ApiIndex>>,
+    )> = sqlx::query_as(
+        r#"SELECT DISTINCT ON (t.id) t.id, t.name, s.id, s.revision, s.tool_version, s.files_scanned, s.api_index
+               FROM targets t JOIN scans s ON s.target_id = t.id AND s.status = 'complete'
+               WHERE t.kind = 'dependency'
+               ORDER BY t.id, s.id DESC"#,
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut targets = Vec::with_capacity(scanned.len());
+    for (target_id, package, scan_id, revision, tool_version, files_scanned, api_index) in scanned {
+        let findings: Vec<IncomingFinding> = sqlx::query_as::<
+            _,
+            (String, Option<String>, String, String, i32, i32, i32, i32, Option<String>, String, Option<String>, bool),
+        >(
+            r#"SELECT fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line, end_column,
+                      symbol, message, snippet, conditional
+               FROM findings WHERE target_id = $1 AND last_seen_scan = $2 AND fixed_in_scan IS NULL
+               ORDER BY path, start_line, start_column, rule, fingerprint"#,
+        )
+        .bind(target_id)
+        .bind(scan_id)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| IncomingFinding {
+            fingerprint: r.0,
+            content_fingerprint: r.1,
+            rule: r.2,
+            path: r.3,
+            start_line: r.4,
+            start_column: r.5,
+            end_line: r.6,
+            end_column: r.7,
+            symbol: r.8,
+            message: r.9,
+            snippet: r.10,
+            conditional: r.11,
+        })
+        .collect();
+        let (kind, name) = match libraries.get(package.as_str()) {
+            Some(repo) => ("library", repo.to_string()),
+            None => ("dependency", package.clone()),
+        };
+        targets.push(SnapshotTarget {
+            name,
+            kind: kind.to_owned(),
+            package,
+            revision,
+            tool_version,
+            files_scanned,
+            findings,
+            api_index: api_index.map(|j| j.0),
+        });
+    }
+    targets.sort_by(|a, b| a.name.cmp(&b.name));
+    let findings: usize = targets.iter().map(|t| t.findings.len()).sum();
+    Ok(Snapshot {
+        source: format!(
+            "unthread {} scan --requirements of {platform}'s {requirements_path} against PyPI: {} targets, {findings} findings",
+            env!("CARGO_PKG_VERSION"),
+            targets.len()
+        ),
+        platform,
+        requirements_path: requirements_path.to_owned(),
+        requirements,
+        targets,
+    })
+}
+
+/// Writes `snapshot` gzip-compressed (stable key and row order, so a regenerated snapshot
+/// of the same data is the same file).
+pub fn write(snapshot: &Snapshot, out: &std::path::Path) -> anyhow::Result<()> {
+    let file = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut gz = flate2::GzBuilder::new().mtime(0).write(file, flate2::Compression::best());
+    serde_json::to_writer(&mut gz, snapshot)?;
+    gz.finish()?;
+    Ok(())
+}

@@ -1,0 +1,383 @@
+//! The dashboard's writes and reads against a real PostgreSQL: claims (one owner, whoever
+//! races), assignment, triage, the explorer's filters and keyset pages, the live stream, and
+//! the demo dataset.
+
+use app::models::{
+    claims::{self, ClaimError, Item},
+    findings, triage,
+    users::User,
+};
+use app::types::FindingFilter;
+use axum::{
+    body::Body,
+    http::{header, Request, StatusCode},
+    Router,
+};
+use futures::StreamExt;
+use sqlx::PgPool;
+use tower::ServiceExt;
+use unthread_server::{
+    router,
+    testing::{fresh_database, seed_finding},
+};
+
+async fn user(pool: &PgPool, login: &str, role: &str) -> User {
+    let id: i64 = sqlx::query_scalar("INSERT INTO users (login, role, dev_only) VALUES ($1, $2, true) RETURNING id")
+        .bind(login)
+        .bind(role)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    app::models::users::by_id(pool, id).await.unwrap().unwrap()
+}
+
+async fn active_owners(pool: &PgPool) -> Vec<(Option<i64>, Option<i64>, String)> {
+    sqlx::query_as(
+        "SELECT c.finding_id, c.target_id, u.login FROM claims c JOIN users u ON u.id = c.owner_id
+         WHERE c.released_at IS NULL ORDER BY c.id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn event_count(pool: &PgPool, kind: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = $1").bind(kind).fetch_one(pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn of_a_hundred_simultaneous_claims_exactly_one_wins() {
+    let pool = fresh_database().await;
+    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-django-utils").await.unwrap();
+    let finding = seed_finding(&pool, target, "edx_django_utils/cache/utils.py", Some("RequestCache")).await;
+    let mut people = Vec::new();
+    for i in 0..100 {
+        people.push(user(&pool, &format!("user{i}"), "contributor").await);
+    }
+    let attempts = people.iter().map(|u| claims::claim(&pool, u, Item::Finding(finding)));
+    let results = futures::future::join_all(attempts).await;
+
+    let winners: Vec<&User> = people.iter().zip(&results).filter(|(_, r)| r.is_ok()).map(|(u, _)| u).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let winner = &winners[0].login;
+    for result in &results {
+        match result {
+            Ok(()) => {}
+            Err(ClaimError::Taken { owner }) => assert_eq!(owner, winner, "the loser is told who owns it"),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(active_owners(&pool).await, [(Some(finding), None, winner.clone())]);
+    assert_eq!(event_count(&pool, "claim.added").await, 1);
+}
+
+#[tokio::test]
+async fn claims_releases_and_assignments_follow_the_rules() {
+    let pool = fresh_database().await;
+    let target = app::models::targets::upsert(&pool, "library", "openedx/event-tracking").await.unwrap();
+    let first = seed_finding(&pool, target, "eventtracking/tracker.py", Some("get_tracker")).await;
+    let second = seed_finding(&pool, target, "eventtracking/locator.py", Some("ThreadLocalContextLocator")).await;
+    let carol = user(&pool, "carol", "contributor").await;
+    let dave = user(&pool, "dave", "contributor").await;
+    let mona = user(&pool, "mona", "maintainer").await;
+
+    // Carol takes the whole target: Dave cannot take one of its findings, Carol can.
+    claims::claim(&pool, &carol, Item::Target(target)).await.unwrap();
+    let refused = claims::claim(&pool, &dave, Item::Finding(first)).await.unwrap_err();
+    assert!(matches!(&refused, ClaimError::CoveredByTarget { owner, .. } if owner == "carol"), "{refused:?}");
+    assert_eq!(refused.to_string(), "covered by carol's claim on the whole openedx/event-tracking");
+    claims::claim(&pool, &carol, Item::Finding(first)).await.unwrap();
+    // Claiming again what one owns is fine and records nothing.
+    claims::claim(&pool, &carol, Item::Finding(first)).await.unwrap();
+    assert_eq!(event_count(&pool, "claim.added").await, 2);
+
+    // Only the owner or a maintainer releases.
+    assert!(matches!(claims::unclaim(&pool, &dave, Item::Target(target)).await, Err(ClaimError::NotYours)));
+    claims::unclaim(&pool, &mona, Item::Target(target)).await.unwrap();
+    assert!(matches!(claims::unclaim(&pool, &carol, Item::Target(target)).await, Err(ClaimError::NotClaimed)));
+
+    // A maintainer reassigns Carol's finding to Dave and assigns the other one.
+    claims::assign(&pool, &mona, Item::Finding(first), "dave").await.unwrap();
+    claims::assign(&pool, &mona, Item::Finding(second), "@Carol").await.unwrap();
+    let unknown = claims::assign(&pool, &mona, Item::Finding(second), "nobody").await.unwrap_err();
+    assert!(matches!(unknown, ClaimError::UnknownUser(_)));
+    assert_eq!(
+        active_owners(&pool).await,
+        [(Some(first), None, "dave".to_owned()), (Some(second), None, "carol".to_owned())]
+    );
+    let assigned: serde_json::Value = sqlx::query_scalar(
+        "SELECT data FROM events WHERE kind = 'claim.assigned' AND finding_id = $1 ORDER BY id LIMIT 1",
+    )
+    .bind(first)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(assigned["owner"], "dave");
+    assert_eq!(assigned["previous"], "carol");
+
+    // The history of a finding tells the story in words.
+    let history: Vec<String> = findings::history(&pool, first).await.unwrap().into_iter().map(|h| h.summary).collect();
+    assert_eq!(history, ["Claimed by carol", "Assigned to dave (was carol)"]);
+
+    // Fixed findings cannot be claimed.
+    let scan: i64 = sqlx::query_scalar(
+        "INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 'seed', 'complete', now()) RETURNING id",
+    )
+    .bind(target)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE findings SET fixed_in_scan = $1 WHERE id = $2")
+        .bind(scan)
+        .bind(second)
+        .execute(&pool)
+        .await
+        .unwrap();
+    claims::unclaim(&pool, &carol, Item::Finding(second)).await.unwrap();
+    assert!(matches!(claims::claim(&pool, &dave, Item::Finding(second)).await, Err(ClaimError::NotOpen)));
+}
+
+#[tokio::test]
+async fn triage_needs_a_reason_to_set_findings_aside_and_records_every_change() {
+    let pool = fresh_database().await;
+    let target = app::models::targets::upsert(&pool, "dependency", "django-crum").await.unwrap();
+    let mona = user(&pool, "mona", "maintainer").await;
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        ids.push(seed_finding(&pool, target, &format!("crum/m{i}.py"), None).await);
+    }
+    let refused = triage::set(&pool, &mona, ids[0], "false_positive", Some("  ")).await.unwrap_err();
+    assert!(matches!(refused, triage::TriageError::ReasonRequired));
+    assert!(matches!(
+        triage::set(&pool, &mona, ids[0], "'; DROP TABLE findings; --", None).await,
+        Err(triage::TriageError::UnknownState(_))
+    ));
+    assert!(matches!(
+        triage::set(&pool, &mona, ids[0], "wont_fix", Some(&"x".repeat(2001))).await,
+        Err(triage::TriageError::ReasonTooLong)
+    ));
+    assert_eq!(event_count(&pool, "finding.triaged").await, 0, "refused changes record nothing");
+
+    // Fifty maintainers' changes at once, each on its own finding: all recorded.
+    let changes = ids.iter().map(|&id| triage::set(&pool, &mona, id, "wont_fix", Some("generated at import time")));
+    for result in futures::future::join_all(changes).await {
+        assert_eq!(result.unwrap(), "open");
+    }
+    assert_eq!(event_count(&pool, "finding.triaged").await, 50);
+    let progress = app::models::progress::by_target(&pool).await.unwrap();
+    assert_eq!(progress[0].progress.triaged_away, 50);
+    assert_eq!(progress[0].progress.open, 0);
+}
+
+#[tokio::test]
+async fn the_explorer_filters_counts_and_pages_by_keyset() {
+    let pool = fresh_database().await;
+    let repo = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let dep = app::models::targets::upsert(&pool, "dependency", "django-crum").await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..120 {
+        ids.push(
+            seed_finding(&pool, if i % 2 == 0 { repo } else { dep }, &format!("pkg/mod_{i}.py"), Some("pkg.f")).await,
+        );
+    }
+    let carol = user(&pool, "carol", "contributor").await;
+    claims::claim(&pool, &carol, Item::Finding(ids[0])).await.unwrap();
+
+    // Pages follow one another without gaps or repeats.
+    let filter = FindingFilter::default();
+    let first = findings::explore(&pool, &filter, None).await.unwrap();
+    assert_eq!(first.total, 120);
+    assert_eq!(first.rows.len(), findings::PAGE_SIZE as usize);
+    let second = findings::explore(&pool, &filter, first.next_after).await.unwrap();
+    let third = findings::explore(&pool, &filter, second.next_after).await.unwrap();
+    assert_eq!(third.next_after, None);
+    let seen: Vec<i64> = [first.rows, second.rows, third.rows].concat().iter().map(|r| r.id).collect();
+    assert_eq!(seen, ids);
+
+    // Facets count what each choice would leave.
+    let unowned = FindingFilter { unowned: true, kind: Some("repository".into()), ..Default::default() };
+    let page = findings::explore(&pool, &unowned, None).await.unwrap();
+    assert_eq!(page.total, 59);
+    assert!(page.rows.iter().all(|r| r.owner.is_none() && r.target == "openedx/edx-ace"));
+    let kinds: Vec<(String, i64)> = page.by_kind.iter().map(|f| (f.value.clone(), f.count)).collect();
+    assert_eq!(kinds, [("dependency".to_owned(), 60), ("repository".to_owned(), 59)]);
+    let owner = FindingFilter { owner: Some("@CAROL".into()), ..Default::default() };
+    assert_eq!(
+        findings::explore(&pool, &owner, None).await.unwrap().rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [ids[0]]
+    );
+
+    // Text is matched literally: SQL and LIKE metacharacters are just characters.
+    for text in ["mod%1", "'; DROP TABLE findings; --", "mod__1", "\\"] {
+        let filter = FindingFilter { text: Some(text.into()), ..Default::default() };
+        assert_eq!(findings::explore(&pool, &filter, None).await.unwrap().total, 0, "{text}");
+    }
+    let filter = FindingFilter { text: Some("MOD_11".into()), ..Default::default() };
+    assert_eq!(findings::explore(&pool, &filter, None).await.unwrap().total, 11, "mod_11, mod_110..mod_119");
+
+    // Contribute: open, unowned, cheapest first.
+    let picks = findings::unowned_open(&pool, None, None, 10).await.unwrap();
+    assert_eq!(picks.len(), 10);
+    assert!(picks.iter().all(|(f, _, _)| f.id != ids[0]));
+}
+
+fn app(pool: &PgPool) -> Router {
+    let options = router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
+    let auth = unthread_server::auth::AuthConfig {
+        public_url: "http://127.0.0.1:3000".into(),
+        dev_login: true,
+        ..Default::default()
+    };
+    router::build(pool.clone(), options, router::Settings { auth, ..Default::default() })
+}
+
+async fn sign_in(app: &Router, login: &str, role: &str) -> String {
+    let request = Request::post("/auth/dev-login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("login={login}&role={role}")))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let cookie = response.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+fn form_post(uri: &str, cookie: &str, body: String, html: bool) -> Request<Body> {
+    let mut request = Request::post(uri)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if html {
+        // A plain form submission (no JavaScript): the browser accepts HTML and says where from.
+        request = request
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .header(header::REFERER, "http://127.0.0.1:3000/contribute");
+    }
+    request.body(Body::from(body)).unwrap()
+}
+
+#[tokio::test]
+async fn claims_through_http_answer_with_the_winner_and_work_as_plain_forms() {
+    let pool = fresh_database().await;
+    let app = app(&pool);
+    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let finding = seed_finding(&pool, target, "edx_ace/channel.py", None).await;
+    let carol = sign_in(&app, "carol", "contributor").await;
+    let dave = sign_in(&app, "dave", "contributor").await;
+
+    // Both at the same moment: one 200, one 409 naming the owner.
+    let body = format!("kind=finding&id={finding}");
+    let (a, b) = futures::join!(
+        app.clone().oneshot(form_post("/api/claim", &carol, body.clone(), false)),
+        app.clone().oneshot(form_post("/api/claim", &dave, body.clone(), false)),
+    );
+    let mut statuses = [a.unwrap(), b.unwrap()];
+    statuses.sort_by_key(|r| r.status());
+    assert_eq!(statuses[0].status(), StatusCode::OK);
+    assert_eq!(statuses[1].status(), StatusCode::CONFLICT);
+    let loser = axum::body::to_bytes(statuses.into_iter().nth(1).unwrap().into_body(), usize::MAX).await.unwrap();
+    assert!(String::from_utf8_lossy(&loser).contains("already claimed by"), "{loser:?}");
+
+    // Without JavaScript: success and failure both send the browser back where it was; a
+    // failure carries the error for the page to show.
+    let owner = active_owners(&pool).await[0].2.clone();
+    let other = if owner == "carol" { &dave } else { &carol };
+    let response = app.clone().oneshot(form_post("/api/claim", other, body.clone(), true)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    assert!(location.starts_with("http://127.0.0.1:3000/contribute?"), "{location}");
+    assert!(location.contains("__err="), "{location}");
+    let page = app
+        .clone()
+        .oneshot(
+            Request::get(location.trim_start_matches("http://127.0.0.1:3000"))
+                .header(header::COOKIE, other)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let html = String::from_utf8(axum::body::to_bytes(page.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+    assert!(html.contains(&format!("already claimed by {owner}")), "the page shows the error");
+
+    let winner = if owner == "carol" { &carol } else { &dave };
+    let response = app.clone().oneshot(form_post("/api/unclaim", winner, body, true)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    // Back to the page, without the earlier error (an empty query may remain).
+    let location = response.headers()[header::LOCATION].to_str().unwrap();
+    assert_eq!(location.trim_end_matches('?'), "http://127.0.0.1:3000/contribute");
+    assert!(active_owners(&pool).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_live_stream_announces_a_claim() {
+    let pool = fresh_database().await;
+    let app = app(&pool);
+    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let finding = seed_finding(&pool, target, "edx_ace/channel.py", None).await;
+    let carol = user(&pool, "carol", "contributor").await;
+
+    let response = app.clone().oneshot(Request::get(app::live::LIVE_PATH).body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let mut body = response.into_body().into_data_stream();
+    let hello = body.next().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&hello).contains("retry:"), "{hello:?}");
+
+    // The listener needs a moment to LISTEN after the router starts; claim until announced.
+    let announced = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut claimed = false;
+        loop {
+            if !claimed {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                claims::claim(&pool, &carol, Item::Finding(finding)).await.unwrap();
+                claimed = true;
+            }
+            let chunk = body.next().await.unwrap().unwrap();
+            let text = String::from_utf8_lossy(&chunk).into_owned();
+            if text.contains("claim.added") {
+                return text;
+            }
+        }
+    })
+    .await
+    .expect("the claim is announced within seconds");
+    assert!(
+        announced.contains(&format!("\"finding_id\" : {finding}"))
+            || announced.contains(&format!("\"finding_id\":{finding}")),
+        "{announced}"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_loads_real_findings_once() {
+    let pool = fresh_database().await;
+    unthread_server::commands::load_demo(&pool).await.unwrap();
+    let counts = || async {
+        sqlx::query_as::<_, (i64, i64, i64, i64)>(
+            "SELECT (SELECT count(*) FROM targets), (SELECT count(*) FROM findings),
+                    (SELECT count(*) FROM claims), (SELECT count(*) FROM events)",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let first = counts().await;
+    let snapshot = unthread_server::demo::snapshot::bundled().unwrap();
+    let snapshot_findings: usize = snapshot.targets.iter().map(|t| t.findings.len()).sum();
+    assert_eq!(first.1 as usize, snapshot_findings, "every finding of the snapshot is stored");
+    assert_eq!(first.0 as usize, snapshot.targets.len() + 1, "the platform and every scanned package");
+    assert!(first.2 > 0, "people claimed work");
+
+    unthread_server::commands::load_demo(&pool).await.unwrap();
+    assert_eq!(counts().await, first, "a second load changes nothing");
+
+    // The history is there to show: fewer open findings now than three weeks ago.
+    let burndown = app::models::progress::burndown(&pool, 42).await.unwrap();
+    assert!(burndown.len() >= 21, "{burndown:?}");
+    assert!(burndown.last().unwrap().open < burndown.iter().map(|p| p.open).max().unwrap());
+    let libraries: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM targets WHERE kind = 'library'").fetch_one(&pool).await.unwrap();
+    assert!(libraries >= 10, "Open edX's own packages appear as their repositories");
+    let linked_pulls: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM links WHERE pull_id IS NOT NULL").fetch_one(&pool).await.unwrap();
+    assert!(linked_pulls > 0);
+}
