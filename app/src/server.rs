@@ -65,3 +65,13 @@ pub async fn require_maintainer() -> Result<User, ServerFnError> {
         Err(fail(StatusCode::FORBIDDEN, "only maintainers may do this"))
     }
 }
+
+/// An id from a form field. Server function arguments arrive as text in plain form posts;
+/// parsing them here makes a bad value a 400 with a message, not a 500.
+pub fn parse_id(text: &str) -> Result<i64, ServerFnError> {
+    text.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| fail(StatusCode::BAD_REQUEST, format!("{text:?} is not an id")))
+}

@@ -173,6 +173,83 @@ async fn every_mutation_checks_who_asks() {
     assert_eq!(app.clone().oneshot(same_origin).await.unwrap().status(), StatusCode::CREATED);
 }
 
+/// Calls a server function the way the hydrated page does (form-encoded, JSON answer).
+async fn call_action(app: &Router, endpoint: &str, cookie: Option<&str>, form: &str) -> StatusCode {
+    let mut request = Request::post(format!("/api/{endpoint}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    app.clone().oneshot(request.body(Body::from(form.to_owned())).unwrap()).await.unwrap().status()
+}
+
+#[tokio::test]
+async fn every_dashboard_action_checks_who_asks() {
+    let pool = fresh_database().await;
+    let github = MockServer::start().await;
+    let app = app(&pool, &github);
+    let w = world(&pool).await;
+    let contributor = sign_in(&app, "carol", "contributor").await;
+    let maintainer = sign_in(&app, "mona", "maintainer").await;
+    let f = w.finding;
+    let t = w.target;
+
+    // (endpoint, form, contributor's answer, maintainer's answer), in an order where each
+    // allowed call leaves the state the next one expects.
+    let actions: [(&str, String, StatusCode, StatusCode); 6] = [
+        ("claim", format!("kind=finding&id={f}"), StatusCode::OK, StatusCode::CONFLICT),
+        ("unclaim", format!("kind=finding&id={f}"), StatusCode::OK, StatusCode::CONFLICT),
+        ("claim", format!("kind=target&id={t}"), StatusCode::OK, StatusCode::CONFLICT),
+        ("assign", format!("kind=target&id={t}&login=mona"), StatusCode::FORBIDDEN, StatusCode::OK),
+        ("triage", format!("id={f}&state=false_positive&reason=generated+code"), StatusCode::FORBIDDEN, StatusCode::OK),
+        ("triage", format!("id={f}&state=wont_fix"), StatusCode::FORBIDDEN, StatusCode::UNPROCESSABLE_ENTITY),
+    ];
+    for (endpoint, form, as_contributor, as_maintainer) in &actions {
+        assert_eq!(
+            call_action(&app, endpoint, None, form).await,
+            StatusCode::UNAUTHORIZED,
+            "{endpoint} {form} anonymous"
+        );
+        assert_eq!(
+            call_action(&app, endpoint, Some(&contributor), form).await,
+            *as_contributor,
+            "{endpoint} {form} contributor"
+        );
+        assert_eq!(
+            call_action(&app, endpoint, Some(&maintainer), form).await,
+            *as_maintainer,
+            "{endpoint} {form} maintainer"
+        );
+    }
+    // Refused calls changed nothing: the target went from carol to mona, the finding was
+    // triaged once.
+    let owners: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT u.login, c.released_at IS NULL FROM claims c JOIN users u ON u.id = c.owner_id ORDER BY c.id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(owners, [("carol".into(), false), ("carol".into(), false), ("mona".into(), true)]);
+    let triage: (String, i64) = sqlx::query_as(
+        "SELECT (SELECT triage FROM findings WHERE id = $1), (SELECT count(*) FROM events WHERE kind = 'finding.triaged')",
+    )
+    .bind(f)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(triage, ("false_positive".into(), 1));
+
+    // Bad input is refused with a clear status and changes nothing.
+    assert_eq!(call_action(&app, "claim", Some(&contributor), "kind=planet&id=1").await, StatusCode::BAD_REQUEST);
+    assert_eq!(call_action(&app, "claim", Some(&contributor), "kind=finding&id=999999").await, StatusCode::NOT_FOUND);
+    assert_eq!(call_action(&app, "claim", Some(&contributor), "kind=finding&id=abc").await, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        call_action(&app, "assign", Some(&maintainer), &format!("kind=finding&id={f}&login=")).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
 fn upload(target: &str, token: Option<&str>, body: Vec<u8>) -> Request<Body> {
     let mut request = Request::post(format!("/api/v1/scans?target={target}&root=/tmp/ruffsample"));
     if let Some(token) = token {

@@ -20,8 +20,9 @@ pub async fn current_viewer() -> Result<Option<Viewer>, ServerFnError> {
 }
 
 #[cfg(feature = "ssr")]
-fn item(kind: &str, id: i64) -> Result<crate::models::claims::Item, ServerFnError> {
+fn item(kind: &str, id: &str) -> Result<crate::models::claims::Item, ServerFnError> {
     use crate::models::claims::Item;
+    let id = crate::server::parse_id(id)?;
     match kind {
         "finding" => Ok(Item::Finding(id)),
         "target" => Ok(Item::Target(id)),
@@ -51,30 +52,30 @@ fn claim_failure(err: crate::models::claims::ClaimError) -> ServerFnError {
 
 /// Takes a finding or a whole target for the signed-in user.
 #[server(prefix = "/api", endpoint = "claim")]
-pub async fn claim(kind: String, id: i64) -> Result<(), ServerFnError> {
+pub async fn claim(kind: String, id: String) -> Result<(), ServerFnError> {
     let user = crate::server::require_user().await?;
     let state = crate::server::state()?;
-    crate::models::claims::claim(&state.pool, &user, item(&kind, id)?).await.map_err(claim_failure)
+    crate::models::claims::claim(&state.pool, &user, item(&kind, &id)?).await.map_err(claim_failure)
 }
 
 /// Gives up a claim (its owner, or a maintainer).
 #[server(prefix = "/api", endpoint = "unclaim")]
-pub async fn unclaim(kind: String, id: i64) -> Result<(), ServerFnError> {
+pub async fn unclaim(kind: String, id: String) -> Result<(), ServerFnError> {
     let user = crate::server::require_user().await?;
     let state = crate::server::state()?;
-    crate::models::claims::unclaim(&state.pool, &user, item(&kind, id)?).await.map_err(claim_failure)
+    crate::models::claims::unclaim(&state.pool, &user, item(&kind, &id)?).await.map_err(claim_failure)
 }
 
 /// A maintainer makes someone else the owner.
 #[server(prefix = "/api", endpoint = "assign")]
-pub async fn assign(kind: String, id: i64, login: String) -> Result<(), ServerFnError> {
+pub async fn assign(kind: String, id: String, login: String) -> Result<(), ServerFnError> {
     let user = crate::server::require_maintainer().await?;
     let login = login.trim();
     if login.is_empty() {
         return Err(crate::server::fail(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "say who to assign it to"));
     }
     let state = crate::server::state()?;
-    crate::models::claims::assign(&state.pool, &user, item(&kind, id)?, login).await.map_err(claim_failure)
+    crate::models::claims::assign(&state.pool, &user, item(&kind, &id)?, login).await.map_err(claim_failure)
 }
 
 /// Logins starting with `prefix`, for the assign box's suggestions; empty for anyone but

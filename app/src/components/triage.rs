@@ -6,11 +6,12 @@ use leptos::{form::ActionForm, prelude::*};
 use super::ui::{error_text, Alert, BUTTON, INPUT};
 
 #[server(prefix = "/api", endpoint = "triage")]
-pub async fn triage(id: i64, state: String, reason: Option<String>) -> Result<(), ServerFnError> {
+pub async fn triage(id: String, state: String, reason: Option<String>) -> Result<(), ServerFnError> {
     use crate::models::triage::{set, TriageError};
     use axum::http::StatusCode;
     let user = crate::server::require_maintainer().await?;
     let app = crate::server::state()?;
+    let id = crate::server::parse_id(&id)?;
     set(&app.pool, &user, id, &state, reason.as_deref()).await.map(|_| ()).map_err(|err| match err {
         TriageError::Database(e) => crate::server::database_error(e),
         TriageError::NotFound => crate::server::fail(StatusCode::NOT_FOUND, err),
