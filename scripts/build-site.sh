@@ -16,6 +16,7 @@ stage() { printf '[build-site] %s\n' "$*" >&2; }
 
 stage "wasm: cargo build (hydrate, wasm-release)"
 start=$SECONDS
+# .cargo/config.toml's rustflags (erase_components) apply here as to the server build.
 PATH=/usr/bin:$PATH RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld \
   /usr/bin/cargo build -p app --lib --target wasm32-unknown-unknown \
     --no-default-features --features hydrate --profile wasm-release \

@@ -35,20 +35,25 @@ fn is_plain_form_post() -> bool {
     })
 }
 
-/// Logs the cause for operators; the user learns only that the database failed.
+/// Logs the cause for operators; the user learns only that the database failed, and the
+/// request id to quote when reporting it.
 pub fn database_error(err: impl std::fmt::Display) -> ServerFnError {
-    tracing::error!(error = %err, "database query failed");
-    fail(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable, try again shortly")
+    let id = request_id().unwrap_or_else(|| "-".into());
+    tracing::error!(error = %err, request_id = %id, "database query failed");
+    fail(StatusCode::SERVICE_UNAVAILABLE, format!("the database is unavailable, try again shortly (request id {id})"))
+}
+
+/// This request's `x-request-id` (set by the router for every request).
+pub fn request_id() -> Option<String> {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned))
 }
 
 /// The signed-in user, if any.
 pub async fn viewer() -> Result<Option<User>, ServerFnError> {
     let state = state()?;
     let session: tower_sessions::Session = leptos_axum::extract().await?;
-    crate::models::users::current_user(&session, &state.pool).await.map_err(|e| {
-        tracing::error!(error = %e, "reading the signed-in user");
-        fail(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable, try again shortly")
-    })
+    crate::models::users::current_user(&session, &state.pool).await.map_err(database_error)
 }
 
 /// Any signed-in user; 401 otherwise.

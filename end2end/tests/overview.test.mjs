@@ -1,5 +1,6 @@
-// The overview page: rendered by the server (readable without JavaScript) and hydrated in the
-// browser (the target filter only works once the WebAssembly has taken over).
+// The overview page: rendered by the server (readable without JavaScript, chart included)
+// and hydrated in the browser (the live-updates stream only connects once the WebAssembly
+// has taken over).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { eventually, launchBrowser, screenshot, startServer } from "./harness.mjs";
@@ -22,42 +23,31 @@ test("the overview is rendered on the server and readable without JavaScript", a
   const page = await context.newPage();
   const response = await page.goto(server.url);
   assert.equal(response.status(), 200);
-  assert.equal(await page.textContent("[data-testid=target-count]"), "6");
-  const rows = page.locator("[data-testid=target-row]");
-  assert.equal(await rows.count(), 6);
-  assert.match(await page.textContent("[data-testid=target-list]"), /openedx\/openedx-platform/);
-  assert.match(await page.textContent("[data-testid=event-list]"), /target\.registered/);
-  // Without JavaScript the filter cannot run: typing leaves every row visible.
-  await page.fill("#target-filter", "crum");
-  assert.equal(await page.locator("[data-testid=target-row]:visible").count(), 6);
+  // The demo: openedx-platform and every package its requirements pin.
+  assert.ok(Number(await page.textContent("[data-testid=target-count]")) > 250);
+  assert.match(await page.textContent("[data-testid=overall]"), /\d+ of \d+ done/);
+  assert.match(await page.textContent("[data-testid=by-rule]"), /UT001/);
+  assert.equal(await page.locator("[data-testid=burndown] svg polyline").count(), 1);
+  assert.match(await page.textContent("[data-testid=event-list]"), /scan\.ingested|claim\.added/);
+  assert.equal(await page.textContent("[data-testid=live-indicator]"), "○ not live");
   await screenshot(page, "overview-no-js");
   await context.close();
 });
 
-test("the page hydrates: the client-side filter narrows the target list", async () => {
+test("the page hydrates and connects to the live stream", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (err) => errors.push(err.message));
   page.on("console", (msg) => msg.type() === "error" && errors.push(msg.text()));
   await page.goto(server.url);
-  const visible = page.locator("[data-testid=target-row]:visible");
-  assert.equal(await visible.count(), 6);
-  // Until hydration finishes, typing has no effect; keep typing until the filter reacts.
   await eventually(
-    async () => {
-      await page.fill("#target-filter", "");
-      await page.fill("#target-filter", "crum");
-      return (await visible.count()) === 1;
-    },
+    async () => (await page.getAttribute("[data-testid=live-indicator]", "data-live")) === "open",
     20_000,
-    "the hydrated filter",
+    "the live stream",
   ).catch((err) => {
     throw new Error(`${err.message}; browser errors: ${errors.join("; ") || "none"}`);
   });
-  assert.match(await visible.first().textContent(), /django-crum/);
-  await page.fill("#target-filter", "OPENEDX/");
-  assert.equal(await visible.count(), 5, "the filter ignores case");
   await screenshot(page, "overview-hydrated");
   assert.deepEqual(errors, [], "no errors in the browser console");
   await context.close();
@@ -70,5 +60,7 @@ test("health and unknown pages", async () => {
   const missing = await page.goto(`${server.url}/no/such/page`);
   assert.equal(missing.status(), 404);
   assert.match(await page.textContent("h1"), /Page not found/);
+  assert.equal((await page.goto(`${server.url}/findings/999999999`)).status(), 404);
+  assert.equal((await page.goto(`${server.url}/repos/nobody/nothing`)).status(), 404);
   await context.close();
 });

@@ -99,7 +99,27 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         .layer(Extension(handlers::github_webhook::WebhookSecret(
             settings.webhook_secret.filter(|s| !s.is_empty()).map(|s| s.into_bytes().into()),
         )))
+        // Every request gets an id (or keeps the proxy's): in the log line of each request,
+        // in the answer's `x-request-id`, and in error messages users can report.
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(RandomRequestId))
         .with_state(state)
+}
+
+/// A random (UUID v4) id for each request that arrives without one.
+#[derive(Clone, Copy)]
+struct RandomRequestId;
+
+impl tower_http::request_id::MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<tower_http::request_id::RequestId> {
+        uuid::Uuid::new_v4().to_string().parse().ok().map(tower_http::request_id::RequestId::new)
+    }
+}
+
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
 }
 
 /// Leptos options for a site built by `scripts/build-site.sh` into `site_root`.

@@ -104,13 +104,15 @@ pub fn OwnershipControls(
     let claim = ServerAction::<Claim>::new();
     let unclaim = ServerAction::<Unclaim>::new();
     let assign = ServerAction::<Assign>::new();
-    // After an action of this page, refresh its data at once.
-    Effect::new(move |previous: Option<(usize, usize, usize)>| {
-        let now = (claim.version().get(), unclaim.version().get(), assign.version().get());
-        if previous.is_some_and(|p| p != now) {
+    // After a change went through, refresh the page's data at once (a refusal keeps the
+    // controls and their message as they are).
+    Effect::new(move |_| {
+        let succeeded = [claim.value().get(), unclaim.value().get(), assign.value().get()]
+            .into_iter()
+            .any(|result| matches!(result, Some(Ok(()))));
+        if succeeded {
             crate::live::touch();
         }
-        now
     });
     let error = move || {
         [

@@ -22,12 +22,12 @@ pub async fn triage(id: String, state: String, reason: Option<String>) -> Result
 #[component]
 pub fn TriageForm(id: i64, current: String, reason: Option<String>) -> impl IntoView {
     let action = ServerAction::<Triage>::new();
-    Effect::new(move |previous: Option<usize>| {
-        let now = action.version().get();
-        if previous.is_some_and(|p| p != now) {
+    // Refresh the page's data after a change went through (a refusal keeps the form and
+    // its message as they are).
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(()))) {
             crate::live::touch();
         }
-        now
     });
     let options =
         [("open", "Open"), ("confirmed", "Confirmed"), ("false_positive", "False positive"), ("wont_fix", "Won't fix")];

@@ -34,7 +34,8 @@ impl LiveHub {
 }
 
 async fn listen(pool: PgPool, sender: broadcast::Sender<String>) {
-    loop {
+    // Until the server shuts down (and closes the pool).
+    while !pool.is_closed() {
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(listener) => listener,
             Err(e) => {
