@@ -37,8 +37,8 @@ INSERT INTO targets (kind, name)
 SELECT CASE WHEN i <= 30 THEN 'library' ELSE 'dependency' END,
        CASE WHEN i <= 30 THEN 'openedx/lib-' || i ELSE 'dep-' || i END
 FROM generate_series(1, 300) AS i;
-INSERT INTO scans (target_id, revision, tool, status, finished_at, files_scanned)
-SELECT id, '1.0', 'load', 'complete', now() - interval '1 day', 100 FROM targets;
+INSERT INTO scans (target_id, revision, tool, status, started_at, finished_at, files_scanned)
+SELECT id, '1.0', 'load', 'complete', now() - interval '1 day', now() - interval '1 day', 100 FROM targets;
 INSERT INTO findings (target_id, fingerprint, rule, path, start_line, end_line, symbol, message, snippet,
                       first_seen_scan, last_seen_scan)
 SELECT s.target_id, md5(i::text), (ARRAY['UT001','UT002','UT003','UT003','UT005','UT006','UT010','UT010','UT010','UT011','UT012','UT100'])[1 + i % 12],

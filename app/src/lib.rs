@@ -10,6 +10,8 @@ pub mod shell;
 pub mod types;
 
 #[cfg(feature = "ssr")]
+pub mod cache;
+#[cfg(feature = "ssr")]
 pub mod markdown;
 #[cfg(feature = "ssr")]
 pub mod models;

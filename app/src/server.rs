@@ -80,3 +80,20 @@ pub fn parse_id(text: &str) -> Result<i64, ServerFnError> {
         .filter(|id| *id > 0)
         .ok_or_else(|| fail(StatusCode::BAD_REQUEST, format!("{text:?} is not an id")))
 }
+
+/// `load`'s answer, kept under `key` until the next change (see [`crate::cache`]).
+pub async fn cached<T, F>(key: String, load: F) -> Result<T, ServerFnError>
+where
+    T: Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    state()?.cache.get_or_load(key, load).await.map_err(database_error)
+}
+
+/// A change was written: drop what was computed before it (the NOTIFY that also announces
+/// it may arrive a moment later).
+pub fn changed() {
+    if let Ok(state) = state() {
+        state.cache.invalidate();
+    }
+}

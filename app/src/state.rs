@@ -10,6 +10,8 @@ pub struct AppState {
     pub pool: PgPool,
     /// Which ways of signing in this server offers.
     pub sign_in: SignInOptions,
+    /// Aggregates kept until the next announced change.
+    pub cache: crate::cache::ReadCache,
 }
 
 #[derive(Clone, Copy, Debug, Default)]

@@ -46,8 +46,9 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         github: settings.auth.client_id.is_some() && settings.auth.client_secret.is_some(),
         dev_login: settings.auth.dev_login,
     };
-    let live = handlers::live::LiveHub::start(pool.clone());
-    let state = AppState { leptos_options: leptos_options.clone(), pool, sign_in };
+    let cache = app::cache::ReadCache::default();
+    let live = handlers::live::LiveHub::start(pool.clone(), cache.clone());
+    let state = AppState { leptos_options: leptos_options.clone(), pool, sign_in, cache };
     let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
     let assets = Router::new().fallback_service(ServeDir::new(pkg_dir).precompressed_gzip()).layer(
         SetResponseHeaderLayer::if_not_present(

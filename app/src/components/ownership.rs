@@ -55,7 +55,9 @@ fn claim_failure(err: crate::models::claims::ClaimError) -> ServerFnError {
 pub async fn claim(kind: String, id: String) -> Result<(), ServerFnError> {
     let user = crate::server::require_user().await?;
     let state = crate::server::state()?;
-    crate::models::claims::claim(&state.pool, &user, item(&kind, &id)?).await.map_err(claim_failure)
+    crate::models::claims::claim(&state.pool, &user, item(&kind, &id)?).await.map_err(claim_failure)?;
+    crate::server::changed();
+    Ok(())
 }
 
 /// Gives up a claim (its owner, or a maintainer).
@@ -63,7 +65,9 @@ pub async fn claim(kind: String, id: String) -> Result<(), ServerFnError> {
 pub async fn unclaim(kind: String, id: String) -> Result<(), ServerFnError> {
     let user = crate::server::require_user().await?;
     let state = crate::server::state()?;
-    crate::models::claims::unclaim(&state.pool, &user, item(&kind, &id)?).await.map_err(claim_failure)
+    crate::models::claims::unclaim(&state.pool, &user, item(&kind, &id)?).await.map_err(claim_failure)?;
+    crate::server::changed();
+    Ok(())
 }
 
 /// A maintainer makes someone else the owner.
@@ -75,7 +79,9 @@ pub async fn assign(kind: String, id: String, login: String) -> Result<(), Serve
         return Err(crate::server::fail(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "say who to assign it to"));
     }
     let state = crate::server::state()?;
-    crate::models::claims::assign(&state.pool, &user, item(&kind, &id)?, login).await.map_err(claim_failure)
+    crate::models::claims::assign(&state.pool, &user, item(&kind, &id)?, login).await.map_err(claim_failure)?;
+    crate::server::changed();
+    Ok(())
 }
 
 /// Logins starting with `prefix`, for the assign box's suggestions; empty for anyone but

@@ -12,11 +12,13 @@ pub async fn triage(id: String, state: String, reason: Option<String>) -> Result
     let user = crate::server::require_maintainer().await?;
     let app = crate::server::state()?;
     let id = crate::server::parse_id(&id)?;
-    set(&app.pool, &user, id, &state, reason.as_deref()).await.map(|_| ()).map_err(|err| match err {
+    set(&app.pool, &user, id, &state, reason.as_deref()).await.map_err(|err| match err {
         TriageError::Database(e) => crate::server::database_error(e),
         TriageError::NotFound => crate::server::fail(StatusCode::NOT_FOUND, err),
         other => crate::server::fail(StatusCode::UNPROCESSABLE_ENTITY, other),
-    })
+    })?;
+    crate::server::changed();
+    Ok(())
 }
 
 #[component]

@@ -8,15 +8,15 @@ use crate::types::{FacetCount, FindingDetail, FindingFilter, FindingPage, Findin
 /// Rows per explorer page.
 pub const PAGE_SIZE: i64 = 50;
 
-/// The columns of [`FindingRow`], over `findings f`, `targets t`, `finding_progress p`, the
-/// finding's own claim `fc`, its target's claim `tc` and the owner `u`.
+/// The columns of [`FindingRow`], over `findings f`, `targets t`, the finding's own claim
+/// `fc`, its target's claim `tc` and the owner `u`. Lists join these for the rows of one
+/// page only; filters and counts use [`push_where`], which reads `findings f` alone.
 const ROW_COLUMNS: &str = "f.id, f.rule, t.name AS target, t.kind AS target_kind, f.path, f.start_line AS line, \
-     f.symbol, f.snippet, coalesce(p.state, 'gone') AS state, f.triage, u.login AS owner, \
+     f.symbol, f.snippet, coalesce(finding_state(f.rule, f.fixed_in_scan, f.triage), 'gone') AS state, f.triage, u.login AS owner, \
      (fc.id IS NULL AND tc.id IS NOT NULL) AS owner_through_target";
 
 const ROW_JOINS: &str = " FROM findings f \
      JOIN targets t ON t.id = f.target_id \
-     JOIN finding_progress p ON p.finding_id = f.id \
      LEFT JOIN claims fc ON fc.finding_id = f.id AND fc.released_at IS NULL \
      LEFT JOIN claims tc ON tc.target_id = f.target_id AND tc.released_at IS NULL \
      LEFT JOIN users u ON u.id = coalesce(fc.owner_id, tc.owner_id)";
@@ -56,6 +56,17 @@ impl From<Row> for FindingRow {
     }
 }
 
+/// True when finding `f` has no owner (neither its own claim nor its target's). Two NOT
+/// EXISTS, not NOT (A OR B): the planner turns these into anti-joins.
+const UNOWNED: &str = "NOT EXISTS (SELECT 1 FROM claims c WHERE c.finding_id = f.id AND c.released_at IS NULL) \
+     AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.target_id = f.target_id AND c.released_at IS NULL)";
+
+/// `findings f` with its active claims, for counting owned and unowned findings (one claim
+/// per finding and per target at most, so the joins never repeat a finding).
+const WITH_CLAIMS: &str = "findings f \
+     LEFT JOIN claims fc ON fc.finding_id = f.id AND fc.released_at IS NULL \
+     LEFT JOIN claims tc ON tc.target_id = f.target_id AND tc.released_at IS NULL";
+
 /// Which facet to leave out of the WHERE clause (its counts show the alternatives).
 #[derive(Clone, Copy, PartialEq)]
 enum Except {
@@ -71,17 +82,17 @@ fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except
     match filter.state.as_deref().unwrap_or("open") {
         "all" => {}
         state => {
-            q.push(" AND p.state = ").push_bind(state.to_owned());
+            q.push(" AND finding_state(f.rule, f.fixed_in_scan, f.triage) = ").push_bind(state.to_owned());
         }
     }
     if let Some(target) = &filter.target {
-        q.push(" AND t.name = ").push_bind(target.clone());
+        q.push(" AND f.target_id = (SELECT id FROM targets WHERE name = ").push_bind(target.clone()).push(")");
     }
     if let (Some(kind), true) = (&filter.kind, except != Except::Kind) {
         match kind.as_str() {
             // "repository" covers the platform and its libraries.
-            "repository" => q.push(" AND t.kind <> 'dependency'"),
-            _ => q.push(" AND t.kind = ").push_bind(kind.clone()),
+            "repository" => q.push(" AND f.target_id IN (SELECT id FROM targets WHERE kind <> 'dependency')"),
+            _ => q.push(" AND f.target_id IN (SELECT id FROM targets WHERE kind = ").push_bind(kind.clone()).push(")"),
         };
     }
     if let (Some(rule), true) = (&filter.rule, except != Except::Rule) {
@@ -92,10 +103,17 @@ fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except
     }
     if except != Except::Owner {
         if filter.unowned {
-            q.push(" AND fc.id IS NULL AND tc.id IS NULL");
+            q.push(format!(" AND {UNOWNED}"));
         }
         if let Some(owner) = &filter.owner {
-            q.push(" AND lower(u.login) = lower(").push_bind(owner.trim_start_matches('@').to_owned()).push(")");
+            // The owner is the finding's own claim's, else its target's.
+            q.push(
+                " AND coalesce((SELECT c.owner_id FROM claims c WHERE c.finding_id = f.id AND c.released_at IS NULL), \
+                   (SELECT c.owner_id FROM claims c WHERE c.target_id = f.target_id AND c.released_at IS NULL)) \
+                   = (SELECT id FROM users WHERE lower(login) = lower(",
+            )
+            .push_bind(owner.trim_start_matches('@').to_owned())
+            .push("))");
         }
     }
     if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
@@ -113,12 +131,13 @@ fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except
 /// One page of findings matching `filter`, in id order after `after`, with the total and
 /// the counts per rule, kind and owner.
 pub async fn explore(pool: &PgPool, filter: &FindingFilter, after: Option<i64>) -> sqlx::Result<FindingPage> {
-    let mut q = QueryBuilder::new(format!("SELECT {ROW_COLUMNS}{ROW_JOINS}"));
+    let mut q = QueryBuilder::new("WITH page AS (SELECT f.id FROM findings f");
     push_where(&mut q, filter, Except::Nothing);
     if let Some(after) = after {
         q.push(" AND f.id > ").push_bind(after);
     }
     q.push(" ORDER BY f.id LIMIT ").push_bind(PAGE_SIZE + 1);
+    q.push(format!(") SELECT {ROW_COLUMNS}{ROW_JOINS} WHERE f.id IN (SELECT id FROM page) ORDER BY f.id"));
     let mut rows: Vec<FindingRow> =
         q.build_query_as::<Row>().fetch_all(pool).await?.into_iter().map(Into::into).collect();
     let next_after = if rows.len() as i64 > PAGE_SIZE {
@@ -130,9 +149,21 @@ pub async fn explore(pool: &PgPool, filter: &FindingFilter, after: Option<i64>) 
 
     // Independent queries, each on its own pooled connection.
     let (by_rule, by_kind, by_owner) = futures::join!(
-        facet(pool, filter, Except::Rule, "f.rule"),
-        facet(pool, filter, Except::Kind, "CASE WHEN t.kind = 'dependency' THEN 'dependency' ELSE 'repository' END"),
-        facet(pool, filter, Except::Owner, "CASE WHEN u.login IS NULL THEN 'unowned' ELSE 'owned' END"),
+        facet(pool, filter, Except::Rule, "findings f", "f.rule"),
+        facet(
+            pool,
+            filter,
+            Except::Kind,
+            "findings f JOIN targets t ON t.id = f.target_id",
+            "CASE WHEN t.kind = 'dependency' THEN 'dependency' ELSE 'repository' END"
+        ),
+        facet(
+            pool,
+            filter,
+            Except::Owner,
+            WITH_CLAIMS,
+            "CASE WHEN fc.id IS NULL AND tc.id IS NULL THEN 'unowned' ELSE 'owned' END"
+        ),
     );
     let by_rule = by_rule?;
     // The total is the sum over the rule facet when no rule is chosen, else that rule's count.
@@ -147,9 +178,10 @@ async fn facet(
     pool: &PgPool,
     filter: &FindingFilter,
     except: Except,
+    from: &str,
     expression: &str,
 ) -> sqlx::Result<Vec<FacetCount>> {
-    let mut q = QueryBuilder::new(format!("SELECT {expression} AS value, count(*) AS count{ROW_JOINS}"));
+    let mut q = QueryBuilder::new(format!("SELECT {expression} AS value, count(*) AS count FROM {from}"));
     push_where(&mut q, filter, except);
     q.push(" GROUP BY 1 ORDER BY 1");
     let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(pool).await?;
@@ -169,15 +201,15 @@ pub async fn unowned_open(
                SELECT f.id, f.target_id, f.path, f.rule
                FROM findings f
                JOIN targets t ON t.id = f.target_id
-               JOIN finding_progress p ON p.finding_id = f.id AND p.state = 'open'
-               WHERE ($1::text IS NULL OR f.rule = $1) AND ($2::text IS NULL OR t.name = $2)
+               WHERE finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+                 AND ($1::text IS NULL OR f.rule = $1) AND ($2::text IS NULL OR t.name = $2)
                  AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.finding_id = f.id AND c.released_at IS NULL)
                  AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.target_id = f.target_id AND c.released_at IS NULL)
            ),
            per_file AS (
                SELECT f.target_id, f.path, count(*) AS open_in_file
-               FROM findings f JOIN finding_progress p ON p.finding_id = f.id AND p.state = 'open'
-               WHERE (f.target_id, f.path) IN (SELECT target_id, path FROM candidates)
+               FROM findings f
+               WHERE finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open' AND (f.target_id, f.path) IN (SELECT target_id, path FROM candidates)
                GROUP BY f.target_id, f.path
            )
            SELECT c.id AS "id!", pf.open_in_file AS "open_in_file!"
@@ -229,9 +261,11 @@ pub async fn by_ids(pool: &PgPool, ids: &[i64]) -> sqlx::Result<Vec<FindingRow>>
 /// Open findings owned by `login` (directly or through a target claim).
 pub async fn owned_by(pool: &PgPool, login: &str) -> sqlx::Result<Vec<FindingRow>> {
     let filter = FindingFilter { owner: Some(login.to_owned()), ..Default::default() };
-    let mut q = QueryBuilder::new(format!("SELECT {ROW_COLUMNS}{ROW_JOINS}"));
+    let mut q = QueryBuilder::new("WITH page AS (SELECT f.id FROM findings f");
     push_where(&mut q, &filter, Except::Nothing);
-    q.push(" ORDER BY f.id LIMIT 500");
+    q.push(format!(
+        " ORDER BY f.id LIMIT 500) SELECT {ROW_COLUMNS}{ROW_JOINS} WHERE f.id IN (SELECT id FROM page) ORDER BY f.id"
+    ));
     Ok(q.build_query_as::<Row>().fetch_all(pool).await?.into_iter().map(Into::into).collect())
 }
 

@@ -32,12 +32,14 @@ pub async fn get_contribute(rule: Option<String>, target: Option<String>) -> Res
     let pool = crate::server::state()?.pool;
     let blank = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let (rule, target) = (blank(rule), blank(target));
-    let picks = crate::models::findings::unowned_open(&pool, rule.as_deref(), target.as_deref(), CONTRIBUTE_LIMIT)
-        .await
-        .map_err(crate::server::database_error)?
-        .into_iter()
-        .map(|(finding, effort, open_in_file)| Pick { finding, effort, open_in_file })
-        .collect();
+    let key = format!("contribute:{rule:?}:{target:?}");
+    let picks = crate::server::cached(key, async move {
+        crate::models::findings::unowned_open(&pool, rule.as_deref(), target.as_deref(), CONTRIBUTE_LIMIT).await
+    })
+    .await?
+    .into_iter()
+    .map(|(finding, effort, open_in_file)| Pick { finding, effort, open_in_file })
+    .collect();
     Ok(ContributeData { picks, viewer: crate::components::ownership::current_viewer().await? })
 }
 

@@ -22,7 +22,9 @@ pub struct FindingPageData {
 #[server(prefix = "/api", endpoint = "finding")]
 pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnError> {
     let pool = crate::server::state()?.pool;
-    let Some(detail) = crate::models::findings::detail(&pool, id).await.map_err(crate::server::database_error)? else {
+    let detail =
+        crate::server::cached(format!("finding:{id}"), async move { crate::models::findings::detail(&pool, id).await });
+    let Some(detail) = detail.await? else {
         crate::server::fail(axum::http::StatusCode::NOT_FOUND, "no such finding");
         return Ok(None);
     };

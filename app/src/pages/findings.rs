@@ -20,7 +20,8 @@ pub async fn get_findings(filter: FindingFilter, after: Option<i64>) -> Result<F
             return Err(crate::server::fail(axum::http::StatusCode::BAD_REQUEST, format!("unknown state {state:?}")));
         }
     }
-    crate::models::findings::explore(&pool, &filter, after).await.map_err(crate::server::database_error)
+    let key = format!("findings:{}", filter_href(&filter, after));
+    crate::server::cached(key, async move { crate::models::findings::explore(&pool, &filter, after).await }).await
 }
 
 /// The filter a URL query describes; blank values are no filter.

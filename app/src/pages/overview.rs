@@ -45,12 +45,16 @@ pub const BURNDOWN_DAYS: i32 = 42;
 
 #[server(prefix = "/api", endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, ServerFnError> {
-    use crate::{models::progress, server::database_error};
     let pool = crate::server::state()?.pool;
-    let targets = progress::by_target(&pool).await.map_err(database_error)?;
+    crate::server::cached("overview".into(), read_overview(pool)).await
+}
+
+#[cfg(feature = "ssr")]
+async fn read_overview(pool: sqlx::PgPool) -> sqlx::Result<Overview> {
+    use crate::models::progress;
+    let targets = progress::by_target(&pool).await?;
     let by_rule = progress::by_rule(&pool, None)
-        .await
-        .map_err(database_error)?
+        .await?
         .into_iter()
         .map(|r| RuleCount {
             name: scanner::rules::by_id(&r.rule).map_or_else(String::new, |rule| rule.name.to_owned()),
@@ -63,9 +67,9 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
         overall: progress::overall(&targets),
         by_side: progress::by_side(&targets),
         by_rule,
-        burndown: progress::burndown(&pool, BURNDOWN_DAYS).await.map_err(database_error)?,
-        recent_events: crate::models::events::recent(&pool, RECENT_EVENTS).await.map_err(database_error)?,
-        contributors: progress::top_contributors(&pool, 10).await.map_err(database_error)?,
+        burndown: progress::burndown(&pool, BURNDOWN_DAYS).await?,
+        recent_events: crate::models::events::recent(&pool, RECENT_EVENTS).await?,
+        contributors: progress::top_contributors(&pool, 10).await?,
     })
 }
 

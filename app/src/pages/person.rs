@@ -25,19 +25,22 @@ pub struct PersonData {
 #[server(prefix = "/api", endpoint = "person")]
 pub async fn get_person(login: String) -> Result<Option<PersonData>, ServerFnError> {
     let pool = crate::server::state()?.pool;
-    let Some(p) = crate::models::people::person(&pool, &login).await.map_err(crate::server::database_error)? else {
+    let person = crate::server::cached(format!("person:{}", login.to_lowercase()), async move {
+        Ok(crate::models::people::person(&pool, &login).await?.map(|p| PersonData {
+            login: p.login,
+            name: p.name,
+            role: p.role,
+            targets: p.targets,
+            owned: p.owned,
+            fixed: p.fixed,
+            activity: p.activity,
+        }))
+    });
+    let person = person.await?;
+    if person.is_none() {
         crate::server::fail(axum::http::StatusCode::NOT_FOUND, "nobody by that login");
-        return Ok(None);
-    };
-    Ok(Some(PersonData {
-        login: p.login,
-        name: p.name,
-        role: p.role,
-        targets: p.targets,
-        owned: p.owned,
-        fixed: p.fixed,
-        activity: p.activity,
-    }))
+    }
+    Ok(person)
 }
 
 #[component]

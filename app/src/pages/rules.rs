@@ -27,7 +27,9 @@ pub struct RuleInfo {
 #[server(prefix = "/api", endpoint = "rules")]
 pub async fn get_rules() -> Result<Vec<RuleInfo>, ServerFnError> {
     let pool = crate::server::state()?.pool;
-    let counts = crate::models::progress::by_rule(&pool, None).await.map_err(crate::server::database_error)?;
+    let counts =
+        crate::server::cached("rules".into(), async move { crate::models::progress::by_rule(&pool, None).await })
+            .await?;
     Ok(scanner::rules::catalogue()
         .map(|rule| RuleInfo {
             id: rule.id.to_owned(),

@@ -22,14 +22,18 @@ pub struct TargetPageData {
 
 #[server(prefix = "/api", endpoint = "target")]
 pub async fn get_target(name: String) -> Result<Option<TargetPageData>, ServerFnError> {
-    use crate::server::database_error;
     let pool = crate::server::state()?.pool;
-    let Some(detail) = crate::models::targets::detail(&pool, &name).await.map_err(database_error)? else {
+    let key = format!("target:{name}");
+    let read = crate::server::cached(key, async move {
+        let Some(detail) = crate::models::targets::detail(&pool, &name).await? else { return Ok(None) };
+        let filter = crate::types::FindingFilter { target: Some(name), ..Default::default() };
+        let findings = crate::models::findings::explore(&pool, &filter, None).await?;
+        Ok(Some((detail, findings)))
+    });
+    let Some((detail, findings)) = read.await? else {
         crate::server::fail(axum::http::StatusCode::NOT_FOUND, "no such target");
         return Ok(None);
     };
-    let filter = crate::types::FindingFilter { target: Some(name), ..Default::default() };
-    let findings = crate::models::findings::explore(&pool, &filter, None).await.map_err(database_error)?;
     Ok(Some(TargetPageData { detail, findings, viewer: crate::components::ownership::current_viewer().await? }))
 }
 

@@ -12,7 +12,10 @@ use crate::types::TargetSummary;
 #[server(prefix = "/api", endpoint = "targets")]
 pub async fn get_targets(dependencies: bool) -> Result<Vec<TargetSummary>, ServerFnError> {
     let pool = crate::server::state()?.pool;
-    crate::models::targets::summaries(&pool, dependencies).await.map_err(crate::server::database_error)
+    crate::server::cached(format!("targets:{dependencies}"), async move {
+        crate::models::targets::summaries(&pool, dependencies).await
+    })
+    .await
 }
 
 /// Sorts in place by `key` (`name`, `open`, `progress`, `scanned`, `blocks`).

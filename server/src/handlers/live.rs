@@ -24,16 +24,17 @@ pub struct LiveHub(broadcast::Sender<String>);
 
 impl LiveHub {
     /// Starts listening on `pool`'s database in the background; retries after a lost
-    /// connection (a PostgreSQL restart) until the process ends.
-    pub fn start(pool: PgPool) -> Self {
+    /// connection (a PostgreSQL restart) until the process ends. Every announcement also
+    /// invalidates `cache`.
+    pub fn start(pool: PgPool, cache: app::cache::ReadCache) -> Self {
         let (sender, _) = broadcast::channel(256);
         let hub = LiveHub(sender);
-        tokio::spawn(listen(pool, hub.0.clone()));
+        tokio::spawn(listen(pool, cache, hub.0.clone()));
         hub
     }
 }
 
-async fn listen(pool: PgPool, sender: broadcast::Sender<String>) {
+async fn listen(pool: PgPool, cache: app::cache::ReadCache, sender: broadcast::Sender<String>) {
     // Until the server shuts down (and closes the pool).
     while !pool.is_closed() {
         let mut listener = match PgListener::connect_with(&pool).await {
@@ -54,10 +55,13 @@ async fn listen(pool: PgPool, sender: broadcast::Sender<String>) {
             // and drop what was sent meanwhile); tell the streams to refresh in that case.
             match listener.try_recv().await {
                 Ok(Some(notification)) => {
+                    cache.invalidate();
                     // No receiver is fine: nobody has a page open.
                     let _ = sender.send(notification.payload().to_owned());
                 }
                 Ok(None) => {
+                    // Changes may have been missed while disconnected.
+                    cache.invalidate();
                     tracing::warn!("live updates: connection lost, reconnecting");
                     let _ = sender.send(r#"{"kind":"live.reconnected"}"#.to_owned());
                 }
