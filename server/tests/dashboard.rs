@@ -381,3 +381,29 @@ async fn the_demo_loads_real_findings_once() {
         sqlx::query_scalar("SELECT count(*) FROM links WHERE pull_id IS NOT NULL").fetch_one(&pool).await.unwrap();
     assert!(linked_pulls > 0);
 }
+
+#[tokio::test]
+async fn cached_pages_show_changes_made_by_other_processes() {
+    let pool = fresh_database().await;
+    let app = app(&pool);
+    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    seed_finding(&pool, target, "edx_ace/channel.py", None).await;
+    let carol = user(&pool, "carol", "contributor").await;
+    let page = || async {
+        let response = app.clone().oneshot(Request::get("/repos").body(Body::empty()).unwrap()).await.unwrap();
+        String::from_utf8(axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap()
+    };
+    assert!(page().await.contains("openedx/edx-ace"));
+    assert!(!page().await.contains("carol"), "read twice: now served from the cache");
+
+    // Written straight to the database, as another server process would: only the
+    // NOTIFY tells this one.
+    claims::claim(&pool, &carol, Item::Target(target)).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while !page().await.contains("carol") {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the cached /repos shows the new owner");
+}

@@ -9,13 +9,41 @@ use leptos_router::hooks::use_query_map;
 use crate::components::ui::{error_text, href_with_query, target_href, when, Alert, ProgressBar, BUTTON, INPUT, LINK};
 use crate::types::TargetSummary;
 
+/// Rows per page of the table.
+pub const ROWS_PER_PAGE: usize = 100;
+
+/// One page of the table, filtered and sorted on the server (only that page travels).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TargetTable {
+    pub rows: Vec<TargetSummary>,
+    /// Matching the filter, over all pages.
+    pub matching: usize,
+    /// 1-based.
+    pub page: usize,
+    pub pages: usize,
+}
+
 #[server(prefix = "/api", endpoint = "targets")]
-pub async fn get_targets(dependencies: bool) -> Result<Vec<TargetSummary>, ServerFnError> {
+pub async fn get_targets(
+    dependencies: bool,
+    filter: Option<String>,
+    sort: Option<String>,
+    descending: bool,
+    page: Option<usize>,
+) -> Result<TargetTable, ServerFnError> {
     let pool = crate::server::state()?.pool;
-    crate::server::cached(format!("targets:{dependencies}"), async move {
+    let mut targets = crate::server::cached(format!("targets:{dependencies}"), async move {
         crate::models::targets::summaries(&pool, dependencies).await
     })
-    .await
+    .await?;
+    let needle = filter.unwrap_or_default().trim().to_lowercase();
+    targets.retain(|t| needle.is_empty() || t.name.to_lowercase().contains(&needle));
+    sort_targets(&mut targets, sort.as_deref().unwrap_or("name"), descending);
+    let matching = targets.len();
+    let pages = matching.div_ceil(ROWS_PER_PAGE).max(1);
+    let page = page.unwrap_or(1).clamp(1, pages);
+    let rows = targets.into_iter().skip((page - 1) * ROWS_PER_PAGE).take(ROWS_PER_PAGE).collect();
+    Ok(TargetTable { rows, matching, page, pages })
 }
 
 /// Sorts in place by `key` (`name`, `open`, `progress`, `scanned`, `blocks`).
@@ -45,7 +73,19 @@ pub fn DependenciesPage() -> impl IntoView {
 #[component]
 fn TargetsPage(dependencies: bool) -> impl IntoView {
     let query = use_query_map();
-    let targets = Resource::new(crate::live::use_live_version, move |_| get_targets(dependencies));
+    let params = move || {
+        let q = query.read();
+        (
+            q.get("q"),
+            q.get("sort"),
+            q.get("dir").as_deref() == Some("desc"),
+            q.get("page").and_then(|p| p.parse::<usize>().ok()),
+        )
+    };
+    let targets = Resource::new(
+        move || (params(), crate::live::use_live_version()),
+        move |((q, sort, descending, page), _)| get_targets(dependencies, q, sort, descending, page),
+    );
     let title = if dependencies { "Dependencies" } else { "Repositories" };
     let base = if dependencies { "/deps" } else { "/repos" };
     view! {
@@ -67,15 +107,11 @@ fn TargetsPage(dependencies: bool) -> impl IntoView {
         </form>
         <Transition fallback=|| view! { <p class="mt-4">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let q = query.read().get("q").unwrap_or_default().trim().to_lowercase();
+                let q = query.read().get("q").unwrap_or_default().trim().to_owned();
                 let sort = query.read().get("sort").unwrap_or_else(|| "name".into());
                 let descending = query.read().get("dir").as_deref() == Some("desc");
                 match targets.await {
-                    Ok(mut targets) => {
-                        targets.retain(|t| q.is_empty() || t.name.to_lowercase().contains(&q));
-                        sort_targets(&mut targets, &sort, descending);
-                        view! { <TargetTable targets dependencies base sort descending q /> }.into_any()
-                    }
+                    Ok(table) => view! { <TargetTable table dependencies base sort descending q /> }.into_any(),
                     Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
                 }
             })}
@@ -85,13 +121,15 @@ fn TargetsPage(dependencies: bool) -> impl IntoView {
 
 #[component]
 fn TargetTable(
-    targets: Vec<TargetSummary>,
+    table: TargetTable,
     dependencies: bool,
     base: &'static str,
     sort: String,
     descending: bool,
     q: String,
 ) -> impl IntoView {
+    let TargetTable { rows: targets, matching, page, pages } = table;
+    let (sort_key, q_text) = (sort.clone(), q.clone());
     if targets.is_empty() {
         return view! {
             <p class="mt-6 text-slate-600 dark:text-slate-300" data-testid="empty">
@@ -161,6 +199,16 @@ fn TargetTable(
                 </tbody>
             </table>
         </div>
+        {(pages > 1).then(|| {
+            let link = |to: usize| href_with_query(base, &[("sort", &sort_key), ("dir", if descending { "desc" } else { "" }), ("q", &q_text), ("page", &to.to_string())]);
+            view! {
+                <nav aria-label="Pages" class="mt-3 flex items-center gap-4 text-sm" data-testid="table-pages">
+                    {(page > 1).then(|| view! { <a class=LINK href=link(page - 1) rel="prev">"← Previous"</a> })}
+                    <span>{format!("Page {page} of {pages} ({matching} matching)")}</span>
+                    {(page < pages).then(|| view! { <a class=LINK href=link(page + 1) rel="next">"Next →"</a> })}
+                </nav>
+            }
+        })}
     }
     .into_any()
 }
