@@ -81,6 +81,9 @@ LUA
 printf '%-40s %8s %8s %10s %s\n' "URL (${connections} connections, ${duration}s)" p50 p99 req/s errors
 run() {
   local label=$1; shift
+  # One request first: the first read after a change computes the aggregates (cold: up to
+  # ~0.5 s for /), later ones are served from the cache until the next change.
+  curl -s -o /dev/null "${@: -1}" || true
   local out
   out=$(wrk -t2 -c"$connections" -d"${duration}s" --latency "$@")
   local p50 p99 rps errors
