@@ -2,19 +2,6 @@ use sqlx::{PgExecutor, PgPool};
 
 use crate::types::{Blocker, FileBreakdown, Progress, RuleCount, TargetDetail, TargetSummary};
 
-use crate::pages::overview::TargetRow;
-
-/// Every target, repositories before dependencies, alphabetical within each kind.
-pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TargetRow>> {
-    sqlx::query_as!(
-        TargetRow,
-        r#"SELECT id, kind, name FROM targets
-           ORDER BY kind = 'dependency', lower(name), name"#
-    )
-    .fetch_all(db)
-    .await
-}
-
 /// Registers a target if it is new and returns its id either way.
 pub async fn upsert(db: impl PgExecutor<'_>, kind: &str, name: &str) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
@@ -28,12 +15,13 @@ pub async fn upsert(db: impl PgExecutor<'_>, kind: &str, name: &str) -> sqlx::Re
     .await
 }
 
-/// `/repos` (`dependencies = false`) or `/deps`: every target of that side with its progress,
-/// owners, open pull requests, last scan and, for dependencies, pins and dependents.
-pub async fn summaries(pool: &PgPool, dependencies: bool) -> sqlx::Result<Vec<TargetSummary>> {
+/// `/repos` (`dependencies = false`) or `/deps`: every target of that side (or just the
+/// target `only`) with its progress, owners, open pull requests, last scan and, for
+/// dependencies, pins and dependents.
+pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> sqlx::Result<Vec<TargetSummary>> {
     let rows = sqlx::query!(
         r#"WITH chosen AS (
-               SELECT id, name, kind FROM targets WHERE (kind = 'dependency') = $1
+               SELECT id, name, kind FROM targets WHERE (kind = 'dependency') = $1 AND ($2::bigint IS NULL OR id = $2)
            ),
            counts AS (
                SELECT p.target_id,
@@ -87,7 +75,8 @@ pub async fn summaries(pool: &PgPool, dependencies: bool) -> sqlx::Result<Vec<Ta
            LEFT JOIN pulls pl ON pl.target_id = c.id
            LEFT JOIN last_scan ls ON ls.target_id = c.id
            ORDER BY lower(c.name), c.name"#,
-        dependencies
+        dependencies,
+        only
     )
     .fetch_all(pool)
     .await?;
@@ -116,11 +105,8 @@ pub async fn detail(pool: &PgPool, name: &str) -> sqlx::Result<Option<TargetDeta
     else {
         return Ok(None);
     };
-    let summary = summaries(pool, target.kind == "dependency")
-        .await?
-        .into_iter()
-        .find(|s| s.id == target.id)
-        .expect("the target was just read");
+    let summary =
+        summaries(pool, target.kind == "dependency", Some(target.id)).await?.pop().expect("the target was just read");
     let owner = sqlx::query_scalar!(
         "SELECT u.login FROM claims c JOIN users u ON u.id = c.owner_id WHERE c.target_id = $1 AND c.released_at IS NULL",
         target.id

@@ -33,7 +33,7 @@ pub async fn get_targets(
 ) -> Result<TargetTable, ServerFnError> {
     let pool = crate::server::state()?.pool;
     let mut targets = crate::server::cached(format!("targets:{dependencies}"), async move {
-        crate::models::targets::summaries(&pool, dependencies).await
+        crate::models::targets::summaries(&pool, dependencies, None).await
     })
     .await?;
     let needle = filter.unwrap_or_default().trim().to_lowercase();
