@@ -167,3 +167,17 @@ pub struct Contributor {
     /// Findings fixed while they owned them.
     pub fixed: i64,
 }
+
+/// What `/people/:login` shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub login: String,
+    pub name: Option<String>,
+    pub role: String,
+    /// Whole targets they claimed: (name, kind).
+    pub targets: Vec<(String, String)>,
+    pub owned: Vec<FindingRow>,
+    /// Fixed while they owned it.
+    pub fixed: Vec<FindingRow>,
+    pub activity: Vec<HistoryEntry>,
+}

@@ -23,24 +23,9 @@ pub struct AccountUser {
 
 #[server(prefix = "/api", endpoint = "account")]
 pub async fn get_account() -> Result<Account, ServerFnError> {
-    use crate::state::AppState;
-    let state = use_context::<AppState>().ok_or_else(|| ServerFnError::new("application state missing"))?;
-    let session: tower_sessions::Session = leptos_axum::extract().await?;
-    let user_id = session.get::<i64>("user_id").await.map_err(|e| ServerFnError::new(e.to_string()))?;
-    let user = match user_id {
-        None => None,
-        Some(id) => {
-            sqlx::query_as::<_, (String, String, bool)>("SELECT login, role, dev_only FROM users WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&state.pool)
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "reading the signed-in user");
-                    ServerFnError::new("the database is unavailable, try again shortly")
-                })?
-                .map(|(login, role, dev_only)| AccountUser { login, role, dev_only })
-        }
-    };
+    let state = crate::server::state()?;
+    let user =
+        crate::server::viewer().await?.map(|u| AccountUser { login: u.login, role: u.role, dev_only: u.dev_only });
     Ok(Account { user, github: state.sign_in.github, dev_login: state.sign_in.dev_login })
 }
 

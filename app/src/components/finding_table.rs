@@ -11,12 +11,7 @@ pub fn FindingTable(
     /// Leave the target column out (on a target's own page).
     #[prop(optional)]
     hide_target: bool,
-    /// An extra last column per row (e.g. the effort estimate), by finding id.
-    #[prop(optional, into)]
-    extra: Option<(String, std::collections::HashMap<i64, String>)>,
 ) -> impl IntoView {
-    let extra_header = extra.as_ref().map(|(header, _)| header.clone());
-    let extra_values = extra.map(|(_, values)| values).unwrap_or_default();
     view! {
         <div class="overflow-x-auto">
             <table class="w-full text-sm" data-testid="finding-table">
@@ -28,13 +23,10 @@ pub fn FindingTable(
                         <th scope="col" class="py-2 pr-3">"Code"</th>
                         <th scope="col" class="py-2 pr-3">"State"</th>
                         <th scope="col" class="py-2 pr-3">"Owner"</th>
-                        {extra_header.map(|h| view! { <th scope="col" class="py-2 pr-3">{h}</th> })}
                     </tr>
                 </thead>
                 <tbody>
                     {rows.into_iter().map(|f| {
-                        let extra = extra_values.get(&f.id).cloned();
-                        let has_extra = !extra_values.is_empty();
                         view! {
                             <tr class="border-t border-slate-200 align-top dark:border-slate-800" data-testid="finding-row" data-finding-id=f.id.to_string()>
                                 <td class="py-2 pr-3"><a class=LINK href=format!("/findings/{}", f.id) aria-label=format!("Finding {} ({})", f.id, f.rule)>{f.rule.clone()}</a></td>
@@ -53,7 +45,6 @@ pub fn FindingTable(
                                         None => view! { <span class="text-slate-500">"unowned"</span> }.into_any(),
                                     }}
                                 </td>
-                                {has_extra.then(|| view! { <td class="py-2 pr-3 text-xs">{extra.unwrap_or_default()}</td> })}
                             </tr>
                         }
                     }).collect_view()}

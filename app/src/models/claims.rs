@@ -92,34 +92,20 @@ fn split(item: Item) -> (Option<i64>, Option<i64>) {
 /// Inserts an active claim unless the item has one; true when it was inserted.
 async fn insert_claim(tx: &mut PgConnection, item: Item, owner: i64, by: i64) -> sqlx::Result<bool> {
     let (finding, target) = split(item);
-    // The conflict targets name the partial unique indexes; losing a race is a normal
-    // outcome here, not an error.
-    let inserted = match item {
-        Item::Finding(_) => sqlx::query_scalar!(
-            r#"INSERT INTO claims (finding_id, target_id, owner_id, claimed_by) VALUES ($1, $2, $3, $4)
-               ON CONFLICT (finding_id) WHERE released_at IS NULL AND finding_id IS NOT NULL DO NOTHING
-               RETURNING id"#,
-            finding,
-            target,
-            owner,
-            by
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some(),
-        Item::Target(_) => sqlx::query_scalar!(
-            r#"INSERT INTO claims (finding_id, target_id, owner_id, claimed_by) VALUES ($1, $2, $3, $4)
-               ON CONFLICT (target_id) WHERE released_at IS NULL AND target_id IS NOT NULL DO NOTHING
-               RETURNING id"#,
-            finding,
-            target,
-            owner,
-            by
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some(),
-    };
+    // The only unique indexes that can conflict are the one-owner-per-item ones: losing a
+    // race is a normal outcome here, not an error.
+    let inserted = sqlx::query_scalar!(
+        r#"INSERT INTO claims (finding_id, target_id, owner_id, claimed_by) VALUES ($1, $2, $3, $4)
+           ON CONFLICT DO NOTHING
+           RETURNING id"#,
+        finding,
+        target,
+        owner,
+        by
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .is_some();
     Ok(inserted)
 }
 

@@ -2,17 +2,7 @@
 
 use sqlx::PgPool;
 
-use crate::types::{FindingRow, HistoryEntry};
-
-pub struct Person {
-    pub login: String,
-    pub name: Option<String>,
-    pub role: String,
-    pub targets: Vec<(String, String)>,
-    pub owned: Vec<FindingRow>,
-    pub fixed: Vec<FindingRow>,
-    pub activity: Vec<HistoryEntry>,
-}
+use crate::types::{HistoryEntry, Person};
 
 pub async fn person(pool: &PgPool, login: &str) -> sqlx::Result<Option<Person>> {
     let Some(user) = super::users::by_login(pool, login).await? else { return Ok(None) };

@@ -23,13 +23,6 @@ pub struct Overview {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TargetRow {
-    pub id: i64,
-    pub kind: String,
-    pub name: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventRow {
     pub id: i64,
     pub at: chrono::DateTime<chrono::Utc>,

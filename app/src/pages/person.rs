@@ -3,38 +3,18 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use serde::{Deserialize, Serialize};
 
 use crate::components::{
     finding_table::FindingTable,
     ui::{error_text, target_href, when, Alert, LINK},
 };
-use crate::types::{FindingRow, HistoryEntry};
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PersonData {
-    pub login: String,
-    pub name: Option<String>,
-    pub role: String,
-    pub targets: Vec<(String, String)>,
-    pub owned: Vec<FindingRow>,
-    pub fixed: Vec<FindingRow>,
-    pub activity: Vec<HistoryEntry>,
-}
+use crate::types::Person;
 
 #[server(prefix = "/api", endpoint = "person")]
-pub async fn get_person(login: String) -> Result<Option<PersonData>, ServerFnError> {
+pub async fn get_person(login: String) -> Result<Option<Person>, ServerFnError> {
     let pool = crate::server::state()?.pool;
     let person = crate::server::cached(format!("person:{}", login.to_lowercase()), async move {
-        Ok(crate::models::people::person(&pool, &login).await?.map(|p| PersonData {
-            login: p.login,
-            name: p.name,
-            role: p.role,
-            targets: p.targets,
-            owned: p.owned,
-            fixed: p.fixed,
-            activity: p.activity,
-        }))
+        crate::models::people::person(&pool, &login).await
     });
     let person = person.await?;
     if person.is_none() {
@@ -63,7 +43,7 @@ pub fn PersonPage() -> impl IntoView {
 }
 
 #[component]
-fn PersonBody(p: PersonData) -> impl IntoView {
+fn PersonBody(p: Person) -> impl IntoView {
     view! {
         <h1 class="text-2xl font-semibold" data-testid="person-login">{p.login.clone()}</h1>
         <p class="text-sm text-slate-600 dark:text-slate-300">{p.name.clone().map(|n| format!("{n} · "))}{p.role.clone()}</p>
