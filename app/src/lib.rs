@@ -16,6 +16,8 @@ pub mod markdown;
 #[cfg(feature = "ssr")]
 pub mod models;
 #[cfg(feature = "ssr")]
+pub mod report;
+#[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod state;

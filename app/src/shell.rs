@@ -15,6 +15,7 @@ use crate::{
         finding::FindingPage,
         findings::FindingsPage,
         person::PersonPage,
+        report::WeeklyReportPage,
         rules::{RulePage, RulesPage},
         target::{DependencyPage, RepositoryPage},
         targets::{DependenciesPage, RepositoriesPage},
@@ -63,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <a href="/findings" class=NAV_LINK>"Findings"</a>
                     <a href="/contribute" class=NAV_LINK>"Contribute"</a>
                     <a href="/rules" class=NAV_LINK>"Rules"</a>
+                    <a href="/reports/weekly" class=NAV_LINK>"Weekly status"</a>
                     <div class="ml-auto flex items-center gap-3">
                         <LiveIndicator />
                         <AccountMenu />
@@ -83,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/people/:login") view=PersonPage ssr=SsrMode::Async />
                     <Route path=path!("/rules") view=RulesPage ssr=SsrMode::Async />
                     <Route path=path!("/rules/:id") view=RulePage ssr=SsrMode::Async />
+                    <Route path=path!("/reports/weekly") view=WeeklyReportPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <UserSuggestions />

@@ -12,6 +12,31 @@ pub struct AppState {
     pub sign_in: SignInOptions,
     /// Aggregates kept until the next announced change.
     pub cache: crate::cache::ReadCache,
+    pub reports: ReportSettings,
+}
+
+/// How weekly reports are made here.
+#[derive(Clone, Debug)]
+pub struct ReportSettings {
+    /// Where this server is reached: links in reports point there.
+    pub base_url: String,
+    /// The default timezone of report weeks.
+    pub timezone: chrono_tz::Tz,
+    /// A claim with no activity for this many days is stale.
+    pub stale_after_days: u32,
+    /// Posts reports to GitHub, when a destination and a token are configured.
+    pub publisher: Option<std::sync::Arc<dyn crate::report::publish::Publisher>>,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            base_url: "http://127.0.0.1:3000".into(),
+            timezone: chrono_tz::UTC,
+            stale_after_days: 14,
+            publisher: None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]

@@ -181,3 +181,10 @@ pub struct Person {
     pub fixed: Vec<FindingRow>,
     pub activity: Vec<HistoryEntry>,
 }
+
+/// What posting a weekly report did: `posted`, `updated` or `unchanged`, and the comment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PostedReport {
+    pub action: String,
+    pub url: String,
+}

@@ -33,6 +33,60 @@ pub enum Command {
     ImportSarif(crate::commands::ImportSarifArgs),
     /// Fetch the epics, their sub-issues and pull requests from GitHub, once.
     Sync(GitHubArgs),
+    /// Export reports.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub command: ExportCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// A week's status report (default: the last complete week).
+    Weekly(WeeklyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WeeklyArgs {
+    /// ISO week, e.g. 2026-W47.
+    #[arg(long)]
+    pub week: Option<String>,
+    /// md, csv (a row per target), changes-csv (a row per finding change) or json.
+    #[arg(long, default_value = "md")]
+    pub format: String,
+    /// Write here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Post the Markdown as a comment on this issue, `owner/repo#number` (once per week).
+    #[arg(long, value_name = "ISSUE")]
+    pub post: Option<crate::github::IssueRef>,
+    /// With --post: edit the comment posted earlier for this week instead of refusing.
+    #[arg(long, requires = "post", conflicts_with = "force")]
+    pub update: bool,
+    /// With --post: post another comment even though this week was posted.
+    #[arg(long, requires = "post")]
+    pub force: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+}
+
+/// How weekly reports are made.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The timezone report weeks start in (IANA name).
+    #[arg(long, env = "UNTHREAD_REPORT_TIMEZONE", default_value = "UTC")]
+    pub report_timezone: String,
+    /// A claim with no activity for this many days is listed as stale.
+    #[arg(long = "stale-days", env = "UNTHREAD_STALE_DAYS", default_value_t = 14)]
+    pub stale_after_days: u32,
+    /// Where users reach the server: the report's links point there.
+    #[arg(long = "report-base-url", env = "UNTHREAD_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
+    pub public_url: String,
 }
 
 /// Where GitHub is and what to follow there.
@@ -135,6 +189,23 @@ pub struct ServeArgs {
     /// Sync GitHub every this many seconds (0: never; `unthread sync` still works).
     #[arg(long, env = "UNTHREAD_SYNC_INTERVAL", default_value_t = 0)]
     pub sync_interval: u64,
+
+    /// Weekly reports are posted to this issue (`owner/repo#number`), by maintainers from
+    /// the report page or by the schedule. Needs GITHUB_TOKEN.
+    #[arg(long, env = "UNTHREAD_REPORT_ISSUE")]
+    pub report_issue: Option<crate::github::IssueRef>,
+    /// Export the last complete week's report every week at this time, e.g. "mon 09:00"
+    /// (in --report-timezone), to --report-dir and/or --report-issue.
+    #[arg(long, env = "UNTHREAD_REPORT_SCHEDULE")]
+    pub report_schedule: Option<crate::jobs::weekly_report::Schedule>,
+    /// Where the scheduled export writes its files.
+    #[arg(long, env = "UNTHREAD_REPORT_DIR")]
+    pub report_dir: Option<PathBuf>,
+    #[arg(long, env = "UNTHREAD_REPORT_TIMEZONE", default_value = "UTC")]
+    pub report_timezone: String,
+    /// A claim with no activity for this many days is listed as stale.
+    #[arg(long = "stale-days", env = "UNTHREAD_STALE_DAYS", default_value_t = 14)]
+    pub stale_after_days: u32,
 
     #[command(flatten)]
     pub github: GitHubArgs,

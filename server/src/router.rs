@@ -28,6 +28,8 @@ pub struct Settings {
     pub auth: crate::auth::AuthConfig,
     /// GitHub, for syncs requested through the API.
     pub github: Option<crate::cli::GitHubArgs>,
+    /// Weekly reports: links, defaults, and where they are posted.
+    pub reports: app::state::ReportSettings,
 }
 
 /// Builds the whole application for `pool`, serving assets from the options' site root.
@@ -48,7 +50,8 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
     };
     let cache = app::cache::ReadCache::default();
     let live = handlers::live::LiveHub::start(pool.clone(), cache.clone());
-    let state = AppState { leptos_options: leptos_options.clone(), pool, sign_in, cache };
+    let state =
+        AppState { leptos_options: leptos_options.clone(), pool, sign_in, cache, reports: settings.reports.clone() };
     let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
     let assets = Router::new().fallback_service(ServeDir::new(pkg_dir).precompressed_gzip()).layer(
         SetResponseHeaderLayer::if_not_present(
@@ -77,6 +80,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         .route("/api/v1/links", post(handlers::api::add_link))
         .route("/api/v1/links/{id}", delete(handlers::api::remove_link))
         .route("/api/v1/sync", post(handlers::api::trigger_sync))
+        .route("/reports/weekly/{file}", get(handlers::reports::download))
         .route(
             "/webhooks/github",
             post(handlers::github_webhook::receive).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),

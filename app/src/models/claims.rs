@@ -3,6 +3,7 @@
 //! item (unique partial indexes on `claims`), so of two simultaneous claims exactly one
 //! wins and the other learns who owns the item. Every change is an event.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
@@ -90,18 +91,19 @@ fn split(item: Item) -> (Option<i64>, Option<i64>) {
 }
 
 /// Inserts an active claim unless the item has one; true when it was inserted.
-async fn insert_claim(tx: &mut PgConnection, item: Item, owner: i64, by: i64) -> sqlx::Result<bool> {
+async fn insert_claim(tx: &mut PgConnection, item: Item, owner: i64, by: i64, at: DateTime<Utc>) -> sqlx::Result<bool> {
     let (finding, target) = split(item);
     // The only unique indexes that can conflict are the one-owner-per-item ones: losing a
     // race is a normal outcome here, not an error.
     let inserted = sqlx::query_scalar!(
-        r#"INSERT INTO claims (finding_id, target_id, owner_id, claimed_by) VALUES ($1, $2, $3, $4)
+        r#"INSERT INTO claims (finding_id, target_id, owner_id, claimed_by, claimed_at) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT DO NOTHING
            RETURNING id"#,
         finding,
         target,
         owner,
-        by
+        by,
+        at as _
     )
     .fetch_optional(&mut *tx)
     .await?
@@ -109,8 +111,8 @@ async fn insert_claim(tx: &mut PgConnection, item: Item, owner: i64, by: i64) ->
     Ok(inserted)
 }
 
-async fn release(tx: &mut PgConnection, claim_id: i64, by: i64) -> sqlx::Result<()> {
-    sqlx::query!("UPDATE claims SET released_at = now(), released_by = $2 WHERE id = $1", claim_id, by)
+async fn release(tx: &mut PgConnection, claim_id: i64, by: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE claims SET released_at = $3, released_by = $2 WHERE id = $1", claim_id, by, at as _)
         .execute(&mut *tx)
         .await?;
     Ok(())
@@ -123,15 +125,17 @@ async fn record(
     item: Item,
     target_id: i64,
     data: serde_json::Value,
+    at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     let (finding, _) = split(item);
     sqlx::query!(
-        "INSERT INTO events (actor, kind, target_id, finding_id, data) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO events (actor, kind, target_id, finding_id, data, at) VALUES ($1, $2, $3, $4, $5, $6)",
         actor.login,
         kind,
         target_id,
         finding,
-        data
+        data,
+        at as _
     )
     .execute(&mut *tx)
     .await?;
@@ -141,6 +145,11 @@ async fn record(
 /// `user` takes `item` for themself. Claiming what one already owns succeeds and changes
 /// nothing; a finding covered by someone else's claim on its whole target is refused.
 pub async fn claim(pool: &PgPool, user: &User, item: Item) -> Result<(), ClaimError> {
+    claim_at(pool, user, item, Utc::now()).await
+}
+
+/// [`claim`] at a given instant (a scripted or imported history).
+pub async fn claim_at(pool: &PgPool, user: &User, item: Item, at: DateTime<Utc>) -> Result<(), ClaimError> {
     let mut tx = pool.begin().await?;
     let (target_id, target) = lock_item(&mut tx, item).await?;
     if let Some((_, owner_id, owner)) = active_claim(&mut tx, item).await? {
@@ -153,7 +162,7 @@ pub async fn claim(pool: &PgPool, user: &User, item: Item) -> Result<(), ClaimEr
             }
         }
     }
-    if !insert_claim(&mut tx, item, user.id, user.id).await? {
+    if !insert_claim(&mut tx, item, user.id, user.id, at).await? {
         // Another transaction won between our check and insert (possible only if it did not
         // lock the target, e.g. a manual insert): report who won.
         tx.rollback().await?;
@@ -161,23 +170,28 @@ pub async fn claim(pool: &PgPool, user: &User, item: Item) -> Result<(), ClaimEr
         let owner = active_claim(&mut conn, item).await?.map(|(_, _, login)| login).unwrap_or_default();
         return Err(ClaimError::Taken { owner });
     }
-    record(&mut tx, user, "claim.added", item, target_id, serde_json::json!({ "owner": user.login, "item": item }))
-        .await?;
+    let data = serde_json::json!({ "owner": user.login, "item": item });
+    record(&mut tx, user, "claim.added", item, target_id, data, at).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// The owner, or a maintainer, gives `item` up.
 pub async fn unclaim(pool: &PgPool, user: &User, item: Item) -> Result<(), ClaimError> {
+    unclaim_at(pool, user, item, Utc::now()).await
+}
+
+/// [`unclaim`] at a given instant.
+pub async fn unclaim_at(pool: &PgPool, user: &User, item: Item, at: DateTime<Utc>) -> Result<(), ClaimError> {
     let mut tx = pool.begin().await?;
     let (target_id, _) = lock_item_any_state(&mut tx, item).await?;
     let (claim_id, owner_id, owner) = active_claim(&mut tx, item).await?.ok_or(ClaimError::NotClaimed)?;
     if owner_id != user.id && !user.is_maintainer() {
         return Err(ClaimError::NotYours);
     }
-    release(&mut tx, claim_id, user.id).await?;
-    record(&mut tx, user, "claim.released", item, target_id, serde_json::json!({ "owner": owner, "item": item }))
-        .await?;
+    release(&mut tx, claim_id, user.id, at).await?;
+    let data = serde_json::json!({ "owner": owner, "item": item });
+    record(&mut tx, user, "claim.released", item, target_id, data, at).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -185,6 +199,17 @@ pub async fn unclaim(pool: &PgPool, user: &User, item: Item) -> Result<(), Claim
 /// A maintainer makes `assignee` the owner of `item`, replacing any current owner. The
 /// caller checks that `maintainer` is one.
 pub async fn assign(pool: &PgPool, maintainer: &User, item: Item, assignee: &str) -> Result<(), ClaimError> {
+    assign_at(pool, maintainer, item, assignee, Utc::now()).await
+}
+
+/// [`assign`] at a given instant.
+pub async fn assign_at(
+    pool: &PgPool,
+    maintainer: &User,
+    item: Item,
+    assignee: &str,
+    at: DateTime<Utc>,
+) -> Result<(), ClaimError> {
     let mut tx = pool.begin().await?;
     let (target_id, _) = lock_item(&mut tx, item).await?;
     let assignee = super::users::by_login(&mut *tx, assignee.trim_start_matches('@'))
@@ -197,9 +222,9 @@ pub async fn assign(pool: &PgPool, maintainer: &User, item: Item, assignee: &str
         }
     }
     if let Some((claim_id, _, _)) = &previous {
-        release(&mut tx, *claim_id, maintainer.id).await?;
+        release(&mut tx, *claim_id, maintainer.id, at).await?;
     }
-    if !insert_claim(&mut tx, item, assignee.id, maintainer.id).await? {
+    if !insert_claim(&mut tx, item, assignee.id, maintainer.id, at).await? {
         return Err(ClaimError::Taken { owner: "someone else".into() });
     }
     let previous = previous.map(|(_, _, login)| login);
@@ -210,6 +235,7 @@ pub async fn assign(pool: &PgPool, maintainer: &User, item: Item, assignee: &str
         item,
         target_id,
         serde_json::json!({ "owner": assignee.login, "previous": previous, "item": item }),
+        at,
     )
     .await?;
     tx.commit().await?;

@@ -3,6 +3,7 @@
 pub mod claims;
 pub mod events;
 pub mod findings;
+pub mod history;
 pub mod people;
 pub mod progress;
 pub mod targets;

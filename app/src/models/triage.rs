@@ -33,6 +33,18 @@ pub async fn set(
     state: &str,
     reason: Option<&str>,
 ) -> Result<String, TriageError> {
+    set_at(pool, maintainer, finding_id, state, reason, chrono::Utc::now()).await
+}
+
+/// [`set`] at a given instant (a scripted or imported history).
+pub async fn set_at(
+    pool: &PgPool,
+    maintainer: &User,
+    finding_id: i64,
+    state: &str,
+    reason: Option<&str>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<String, TriageError> {
     if !STATES.contains(&state) {
         return Err(TriageError::UnknownState(state.to_owned()));
     }
@@ -52,11 +64,12 @@ pub async fn set(
         .execute(&mut *tx)
         .await?;
     sqlx::query!(
-        "INSERT INTO events (actor, kind, target_id, finding_id, data) VALUES ($1, 'finding.triaged', $2, $3, $4)",
+        "INSERT INTO events (actor, kind, target_id, finding_id, data, at) VALUES ($1, 'finding.triaged', $2, $3, $4, $5)",
         maintainer.login,
         previous.target_id,
         finding_id,
-        serde_json::json!({ "from": previous.triage, "to": state, "reason": reason })
+        serde_json::json!({ "from": previous.triage, "to": state, "reason": reason }),
+        at as _
     )
     .execute(&mut *tx)
     .await?;

@@ -6,6 +6,7 @@ pub mod findings;
 pub mod not_found;
 pub mod overview;
 pub mod person;
+pub mod report;
 pub mod rules;
 pub mod target;
 pub mod targets;

@@ -1,11 +1,13 @@
 //! One module per subcommand.
 
+mod export;
 mod import_sarif;
 mod scan;
 mod serve;
 mod sync;
 
 pub use crate::demo::load_demo;
+pub use export::{export, report_options};
 pub use import_sarif::{import_sarif, ImportSarifArgs};
 pub use scan::{scan, ScanArgs};
 pub use serve::serve;
@@ -33,6 +35,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Scan(args) => scan(&db.pool, &cli.data_dir, args).await,
             Command::ImportSarif(args) => import_sarif(&db.pool, args).await,
             Command::Sync(args) => sync(&db.pool, &args).await,
+            Command::Export(args) => export(&db.pool, args).await,
             Command::Serve(args) => {
                 if args.demo {
                     load_demo(&db.pool).await?;

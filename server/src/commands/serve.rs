@@ -4,6 +4,8 @@ use sqlx::PgPool;
 
 use crate::{cli::ServeArgs, router};
 
+// Weekly report settings come from the same arguments as the rest of `serve`.
+
 pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
     crate::auth::check_dev_login_address(args.dev_login, args.addr)?;
     let options = router::leptos_options(&args.site_root, &args.site_pkg_dir, args.addr);
@@ -22,10 +24,30 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
     if args.dev_login {
         tracing::warn!("development login is ON: anyone reaching this server can sign in as anyone");
     }
+    let auth = args.auth_config();
+    let reports = report_settings(&pool, &args, &auth.public_url)?;
+    if let Some(schedule) = args.report_schedule {
+        let export = crate::jobs::weekly_report::ScheduledExport {
+            schedule,
+            options: app::report::Options {
+                week: app::report::IsoWeek::containing(chrono::Utc::now(), reports.timezone),
+                timezone: reports.timezone,
+                stale_after_days: reports.stale_after_days,
+                base_url: reports.base_url.clone(),
+            },
+            directory: args.report_dir.clone(),
+            publisher: reports_publisher(&pool, &args)?,
+        };
+        if export.directory.is_none() && export.publisher.is_none() {
+            anyhow::bail!("--report-schedule needs --report-dir or --report-issue: where should the report go?");
+        }
+        tokio::spawn(crate::jobs::weekly_report::run_schedule(pool.clone(), export));
+    }
     let settings = router::Settings {
         webhook_secret: args.github.webhook_secret.clone(),
-        auth: args.auth_config(),
+        auth,
         github: Some(args.github.clone()),
+        reports,
     };
     let app = router::build(pool, options, settings);
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -35,6 +57,30 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("shutting down");
     Ok(())
+}
+
+fn report_settings(pool: &PgPool, args: &ServeArgs, public_url: &str) -> anyhow::Result<app::state::ReportSettings> {
+    let publisher = reports_publisher(pool, args)?;
+    Ok(app::state::ReportSettings {
+        base_url: public_url.trim_end_matches('/').to_owned(),
+        timezone: app::report::week::parse_timezone(&args.report_timezone).map_err(anyhow::Error::msg)?,
+        stale_after_days: args.stale_after_days,
+        publisher: publisher.map(|p| p as std::sync::Arc<dyn app::report::publish::Publisher>),
+    })
+}
+
+/// Posting reports needs an issue and a token.
+fn reports_publisher(
+    pool: &PgPool,
+    args: &ServeArgs,
+) -> anyhow::Result<Option<std::sync::Arc<crate::jobs::weekly_report::GitHubPublisher>>> {
+    let Some(issue) = args.report_issue.clone() else { return Ok(None) };
+    let token = args.github.github_token.clone().filter(|t| !t.is_empty());
+    if token.is_none() {
+        anyhow::bail!("--report-issue needs a GitHub token (GITHUB_TOKEN) that may comment on {issue}");
+    }
+    let github = crate::github::GitHub::new(pool.clone(), &args.github.github_api_url, token)?;
+    Ok(Some(std::sync::Arc::new(crate::jobs::weekly_report::GitHubPublisher { pool: pool.clone(), github, issue })))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

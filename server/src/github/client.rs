@@ -56,7 +56,7 @@ pub struct Counters {
 }
 
 pub struct GitHub {
-    octocrab: Octocrab,
+    pub(super) octocrab: Octocrab,
     api_url: String,
     pool: PgPool,
     pub counters: Counters,

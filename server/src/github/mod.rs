@@ -2,6 +2,7 @@
 //! (conditional, rate-limit aware requests through octocrab) and by verified webhooks.
 
 pub mod client;
+pub mod comments;
 pub mod linking;
 pub mod model;
 pub mod store;

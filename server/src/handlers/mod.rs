@@ -4,3 +4,4 @@ pub mod api;
 pub mod github_webhook;
 pub mod health;
 pub mod live;
+pub mod reports;

@@ -2,3 +2,4 @@
 
 pub mod dependency_scan;
 pub mod github_sync;
+pub mod weekly_report;

@@ -1,0 +1,345 @@
+//! The state of findings, claims, links and GitHub items at past instants, replayed from
+//! what is never rewritten: scan events (`findings.new/fixed/reopened` with their
+//! `finding_ids`), triage events, claim periods (`claimed_at`/`released_at`), link periods
+//! and GitHub timestamps. Anything that happens after an instant leaves what these
+//! functions say about it unchanged, so an old week's report can be regenerated exactly.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+type Instant = DateTime<Utc>;
+
+/// A finding that existed by the end of a period, in its state at both ends.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FindingPeriod {
+    pub id: i64,
+    pub target_id: i64,
+    pub rule: String,
+    pub path: String,
+    pub symbol: Option<String>,
+    /// Its progress state (`finding_state()`: open, fixed, migrated, triaged_away, or
+    /// `uncounted` for a UT100 finding that went away) at the start; `None`: not seen yet.
+    pub state_at_start: Option<String>,
+    pub state_at_end: String,
+    pub first_seen_at: Instant,
+    /// The last scan within the period that stopped seeing it.
+    pub fixed_at: Option<Instant>,
+    /// Seen again within the period after a scan had stopped seeing it.
+    pub reopened: bool,
+}
+
+/// Every finding first seen before `end`, with its state at `start` and at `end`.
+pub async fn findings(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> sqlx::Result<Vec<FindingPeriod>> {
+    let rows = sqlx::query!(
+        r#"WITH scan_changes AS (
+               SELECT x.id AS finding_id, e.at, e.id AS event_id, e.kind
+               FROM events e CROSS JOIN LATERAL unnest(e.finding_ids) AS x(id)
+               WHERE e.kind IN ('findings.new', 'findings.fixed', 'findings.reopened') AND e.at < $2
+           ),
+           presence AS (
+               SELECT finding_id,
+                      (array_agg(kind ORDER BY at DESC, event_id DESC) FILTER (WHERE at < $1))[1] AS at_start,
+                      (array_agg(kind ORDER BY at DESC, event_id DESC))[1] AS at_end,
+                      min(at) AS first_seen_at,
+                      max(at) FILTER (WHERE kind = 'findings.fixed' AND at >= $1) AS fixed_at,
+                      coalesce(bool_or(kind = 'findings.reopened' AND at >= $1), false) AS reopened
+               FROM scan_changes GROUP BY finding_id
+           ),
+           -- Triage at an instant: the last decision before it, else what the first decision
+           -- after it changed from, else the finding's triage (never changed).
+           triage AS (
+               SELECT finding_id,
+                      (array_agg(data->>'to' ORDER BY at DESC, id DESC) FILTER (WHERE at < $1))[1] AS to_before_start,
+                      (array_agg(data->>'from' ORDER BY at, id) FILTER (WHERE at >= $1))[1] AS from_after_start,
+                      (array_agg(data->>'to' ORDER BY at DESC, id DESC) FILTER (WHERE at < $2))[1] AS to_before_end,
+                      (array_agg(data->>'from' ORDER BY at, id) FILTER (WHERE at >= $2))[1] AS from_after_end
+               FROM events WHERE kind = 'finding.triaged' AND finding_id IS NOT NULL
+               GROUP BY finding_id
+           )
+           SELECT f.id, f.target_id, f.rule, f.path, f.symbol,
+                  CASE WHEN p.at_start IS NOT NULL THEN
+                      coalesce(finding_state(f.rule, CASE WHEN p.at_start = 'findings.fixed' THEN 0 END,
+                                             coalesce(t.to_before_start, t.from_after_start, f.triage)), 'uncounted')
+                  END AS state_at_start,
+                  coalesce(finding_state(f.rule, CASE WHEN p.at_end = 'findings.fixed' THEN 0 END,
+                                         coalesce(t.to_before_end, t.from_after_end, f.triage)), 'uncounted') AS "state_at_end!",
+                  p.first_seen_at AS "first_seen_at!: Instant",
+                  p.fixed_at AS "fixed_at: Instant",
+                  p.reopened AS "reopened!"
+           FROM presence p
+           JOIN findings f ON f.id = p.finding_id
+           LEFT JOIN triage t ON t.finding_id = f.id
+           ORDER BY f.id"#,
+        start as _,
+        end as _
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| FindingPeriod {
+            id: r.id,
+            target_id: r.target_id,
+            rule: r.rule,
+            path: r.path,
+            symbol: r.symbol,
+            state_at_start: r.state_at_start,
+            state_at_end: r.state_at_end,
+            first_seen_at: r.first_seen_at,
+            fixed_at: r.fixed_at,
+            reopened: r.reopened,
+        })
+        .collect())
+}
+
+/// A triage decision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TriageChange {
+    pub finding_id: i64,
+    pub at: Instant,
+    pub by: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub reason: Option<String>,
+}
+
+/// Triage decisions made in [start, end), in order.
+pub async fn triage_changes(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> sqlx::Result<Vec<TriageChange>> {
+    let rows = sqlx::query!(
+        r#"SELECT finding_id AS "finding_id!", at AS "at: Instant", actor,
+                  coalesce(data->>'from', '') AS "from!", coalesce(data->>'to', '') AS "to!", data->>'reason' AS reason
+           FROM events
+           WHERE kind = 'finding.triaged' AND finding_id IS NOT NULL AND at >= $1 AND at < $2
+           ORDER BY at, id"#,
+        start as _,
+        end as _
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TriageChange {
+            finding_id: r.finding_id,
+            at: r.at,
+            by: r.actor,
+            from: r.from,
+            to: r.to,
+            reason: r.reason,
+        })
+        .collect())
+}
+
+/// A period of ownership, as it stood at the end of the period asked about.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimPeriod {
+    pub finding_id: Option<i64>,
+    pub target_id: Option<i64>,
+    pub owner: String,
+    /// The owner (a claim) or the maintainer who assigned it.
+    pub claimed_by: String,
+    pub claimed_at: Instant,
+    /// Only a release before the end of the period counts.
+    pub released_at: Option<Instant>,
+    pub released_by: Option<String>,
+    /// The owner's last recorded action on the item (an event they made on it, or a pull
+    /// request linked to it opened or merged) before the end, or the claim itself.
+    pub last_activity_at: Instant,
+}
+
+impl ClaimPeriod {
+    pub fn active_at(&self, instant: Instant) -> bool {
+        self.claimed_at <= instant && self.released_at.is_none_or(|released| released > instant)
+    }
+}
+
+/// Every claim made before `end`, releases after `end` ignored.
+pub async fn claims(db: impl PgExecutor<'_>, end: Instant) -> sqlx::Result<Vec<ClaimPeriod>> {
+    let rows = sqlx::query!(
+        r#"SELECT c.finding_id, c.target_id, owner.login AS owner, by_user.login AS claimed_by,
+                  c.claimed_at AS "claimed_at: Instant",
+                  CASE WHEN c.released_at < $1 THEN c.released_at END AS "released_at: Instant",
+                  CASE WHEN c.released_at < $1 THEN released_by.login END AS released_by,
+                  greatest(
+                      c.claimed_at,
+                      (SELECT max(e.at) FROM events e
+                       WHERE e.actor = owner.login AND e.at < $1 AND e.at >= c.claimed_at
+                         AND (e.finding_id = c.finding_id OR (c.target_id IS NOT NULL AND e.target_id = c.target_id))),
+                      (SELECT max(greatest(p.created_at, CASE WHEN p.merged_at < $1 THEN p.merged_at END))
+                       FROM links l JOIN gh_pulls p ON p.id = l.pull_id
+                       LEFT JOIN findings lf ON lf.id = l.finding_id
+                       WHERE p.created_at < $1 AND l.created_at < $1
+                         AND (l.finding_id = c.finding_id OR l.target_id = c.target_id OR lf.target_id = c.target_id))
+                  ) AS "last_activity_at!: Instant"
+           FROM claims c
+           JOIN users owner ON owner.id = c.owner_id
+           JOIN users by_user ON by_user.id = c.claimed_by
+           LEFT JOIN users released_by ON released_by.id = c.released_by
+           WHERE c.claimed_at < $1
+           ORDER BY c.claimed_at, c.id"#,
+        end as _
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ClaimPeriod {
+            finding_id: r.finding_id,
+            target_id: r.target_id,
+            owner: r.owner,
+            claimed_by: r.claimed_by,
+            claimed_at: r.claimed_at,
+            released_at: r.released_at,
+            released_by: r.released_by,
+            last_activity_at: r.last_activity_at,
+        })
+        .collect())
+}
+
+/// A pull request linked (at the end of the period) to a finding or a target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkedPull {
+    pub finding_id: Option<i64>,
+    pub target_id: Option<i64>,
+    pub pull: GitHubItem,
+    pub files: Vec<String>,
+}
+
+/// An issue or pull request as it stood at the end of the period: its title, URL and
+/// author as last synced; open, closed or merged as its timestamps say.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GitHubItem {
+    pub repository: String,
+    pub number: i32,
+    pub title: String,
+    pub url: String,
+    pub author: Option<String>,
+    pub created_at: Instant,
+    pub closed_at: Option<Instant>,
+    pub merged_at: Option<Instant>,
+}
+
+/// Links to pull requests that existed at `end` (made before it, not removed before it).
+pub async fn linked_pulls(db: impl PgExecutor<'_>, end: Instant) -> sqlx::Result<Vec<LinkedPull>> {
+    let rows = sqlx::query!(
+        r#"SELECT l.finding_id, l.target_id, p.repository, p.number, p.title, p.html_url, p.author,
+                  p.created_at AS "created_at: Instant",
+                  CASE WHEN p.closed_at < $1 THEN p.closed_at END AS "closed_at: Instant",
+                  CASE WHEN p.merged_at < $1 THEN p.merged_at END AS "merged_at: Instant",
+                  coalesce(p.files, '{}') AS "files!"
+           FROM links l JOIN gh_pulls p ON p.id = l.pull_id
+           WHERE l.created_at < $1 AND (l.removed_at IS NULL OR l.removed_at >= $1) AND p.created_at < $1
+           ORDER BY p.repository, p.number, l.id"#,
+        end as _
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| LinkedPull {
+            finding_id: r.finding_id,
+            target_id: r.target_id,
+            pull: GitHubItem {
+                repository: r.repository,
+                number: r.number,
+                title: r.title,
+                url: r.html_url,
+                author: r.author,
+                created_at: r.created_at,
+                closed_at: r.closed_at,
+                merged_at: r.merged_at,
+            },
+            files: r.files,
+        })
+        .collect())
+}
+
+/// Sub-issues (issues with a parent) opened or closed in [start, end).
+pub async fn sub_issues_changed(
+    db: impl PgExecutor<'_>,
+    start: Instant,
+    end: Instant,
+) -> sqlx::Result<Vec<GitHubItem>> {
+    let rows = sqlx::query!(
+        r#"SELECT repository, number, title, html_url, author,
+                  created_at AS "created_at: Instant",
+                  CASE WHEN closed_at < $2 THEN closed_at END AS "closed_at: Instant"
+           FROM gh_issues
+           WHERE parent_number IS NOT NULL
+             AND ((created_at >= $1 AND created_at < $2) OR (closed_at >= $1 AND closed_at < $2))
+           ORDER BY repository, number"#,
+        start as _,
+        end as _
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| GitHubItem {
+            repository: r.repository,
+            number: r.number,
+            title: r.title,
+            url: r.html_url,
+            author: r.author,
+            created_at: r.created_at,
+            closed_at: r.closed_at,
+            merged_at: None,
+        })
+        .collect())
+}
+
+/// Pull requests merged in [start, end).
+pub async fn pulls_merged(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> sqlx::Result<Vec<GitHubItem>> {
+    let rows = sqlx::query!(
+        r#"SELECT repository, number, title, html_url, author,
+                  created_at AS "created_at: Instant", closed_at AS "closed_at: Instant", merged_at AS "merged_at: Instant"
+           FROM gh_pulls
+           WHERE merged_at >= $1 AND merged_at < $2
+           ORDER BY merged_at, repository, number"#,
+        start as _,
+        end as _
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| GitHubItem {
+            repository: r.repository,
+            number: r.number,
+            title: r.title,
+            url: r.html_url,
+            author: r.author,
+            created_at: r.created_at,
+            closed_at: r.closed_at,
+            merged_at: r.merged_at,
+        })
+        .collect())
+}
+
+/// A target as the report names it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetInfo {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    /// For dependencies: the repositories whose requirement files pin it.
+    pub pinned_by: Vec<String>,
+}
+
+/// Every target, with who pins the dependencies.
+pub async fn targets(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TargetInfo>> {
+    let rows = sqlx::query!(
+        r#"SELECT t.id, t.name, t.kind,
+                  ARRAY(SELECT DISTINCT repo.name
+                        FROM target_packages tp
+                        JOIN package_pins pp ON pp.package_id = tp.package_id
+                        JOIN requirement_files rf ON rf.id = pp.requirement_file_id
+                        JOIN targets repo ON repo.id = rf.target_id
+                        WHERE tp.target_id = t.id AND repo.id <> t.id
+                        ORDER BY 1) AS "pinned_by!"
+           FROM targets t
+           ORDER BY lower(t.name), t.name"#
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| TargetInfo { id: r.id, name: r.name, kind: r.kind, pinned_by: r.pinned_by }).collect())
+}

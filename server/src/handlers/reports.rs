@@ -1,0 +1,71 @@
+//! Weekly report downloads: `GET /reports/weekly/2026-W47.md` (also `.json`, `.csv`,
+//! `-changes.csv`), `?tz=Europe/Paris` for another timezone; and the JSON schema at
+//! `/reports/weekly/schema.json`.
+
+use app::{
+    report::{Format, IsoWeek},
+    state::AppState,
+};
+use axum::{
+    extract::{Path, Query, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct DownloadQuery {
+    tz: Option<String>,
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    Query(query): Query<DownloadQuery>,
+) -> Response {
+    if file == "schema.json" {
+        return ([(header::CONTENT_TYPE, "application/schema+json")], app::report::JSON_SCHEMA).into_response();
+    }
+    let Some((week, format)) = Format::split_file_name(&file) else {
+        return refuse(StatusCode::NOT_FOUND, "no such report: ask for 2026-W47.md, .json, .csv or -changes.csv");
+    };
+    let week: IsoWeek = match week.parse() {
+        Ok(week) => week,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let timezone = match query.tz.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => state.reports.timezone,
+        Some(name) => match app::report::week::parse_timezone(name) {
+            Ok(tz) => tz,
+            Err(e) => return refuse(StatusCode::BAD_REQUEST, &e),
+        },
+    };
+    let options = app::report::Options {
+        week,
+        timezone,
+        stale_after_days: state.reports.stale_after_days,
+        base_url: state.reports.base_url.clone(),
+    };
+    match app::report::build(&state.pool, &options).await {
+        Ok(report) => (
+            [
+                (header::CONTENT_TYPE, format.content_type().to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"unthread-{}\"", report.file_name(format)),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            report.render(format),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "weekly report failed");
+            refuse(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable, try again shortly")
+        }
+    }
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{message}\n")).into_response()
+}
