@@ -19,7 +19,7 @@ const TARGET_HEADER: [&str; 12] = [
     "new_this_week",
 ];
 
-const CHANGE_HEADER: [&str; 15] = [
+const CHANGE_HEADER: [&str; 16] = [
     "week",
     "at",
     "change",
@@ -34,6 +34,7 @@ const CHANGE_HEADER: [&str; 15] = [
     "to",
     "reason",
     "pull_request",
+    "pull_request_title",
     "url",
 ];
 
@@ -72,7 +73,7 @@ struct Change<'a> {
     from: Option<&'a str>,
     to: Option<&'a str>,
     reason: Option<&'a str>,
-    pull_request: Option<&'a str>,
+    pull_request: Option<&'a super::PullRef>,
 }
 
 pub fn changes(report: &WeeklyReport) -> String {
@@ -88,7 +89,7 @@ pub fn changes(report: &WeeklyReport) -> String {
             target: &item.finding.target,
             finding: Some(&item.finding),
             by: item.fixed_by.as_deref(),
-            pull_request: item.pull_request.as_ref().map(|p| p.url.as_str()),
+            pull_request: item.pull_request.as_ref(),
             ..Default::default()
         });
     }
@@ -142,7 +143,8 @@ pub fn changes(report: &WeeklyReport) -> String {
             cell(row.from.unwrap_or_default()),
             cell(row.to.unwrap_or_default()),
             cell(row.reason.unwrap_or_default()),
-            row.pull_request.unwrap_or_default().to_owned(),
+            row.pull_request.map(|p| p.url.clone()).unwrap_or_default(),
+            cell(row.pull_request.map(|p| p.title.as_str()).unwrap_or_default()),
             f.map(|f| f.url.clone()).unwrap_or_default(),
         ]);
     }

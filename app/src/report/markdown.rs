@@ -224,8 +224,10 @@ pub fn text(raw: &str) -> String {
         match c {
             '\r' | '\n' | '\t' => out.push(' '),
             c if c.is_control() => {}
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '!' | '~' | '&' | '(' | ')' | '{' | '}'
-            | '+' | '-' | '.' | '"' | '\'' | ':' | '@' | '$' | '=' | '^' => {
+            // What can start emphasis, code, links, HTML, entities, strikethrough, a table
+            // cell or a mention mid-line (the text never starts a line: it always follows
+            // a list marker or a cell border).
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '&' | '@' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -292,7 +294,7 @@ mod tests {
     #[test]
     fn outside_text_renders_as_typed() {
         assert_eq!(text("a|b\nc"), "a\\|b c");
-        assert_eq!(text("<script>alert(1)</script>"), "\\<script\\>alert\\(1\\)\\</script\\>");
+        assert_eq!(text("<script>alert(1)</script>"), "\\<script\\>alert(1)\\</script\\>");
         assert_eq!(code("pkg/mod.py"), "`pkg/mod.py`");
         assert_eq!(code("a`b"), "a\\`b");
         assert_eq!(link("x", "javascript:alert(1)"), "x");
