@@ -78,7 +78,11 @@ fn app(pool: &sqlx::PgPool, gh: &MockServer, dev_login: bool) -> Router {
         dev_login,
         private: false,
     };
-    router::build(pool.clone(), options, router::Settings { webhook_secret: None, auth, github: None, ..Default::default() })
+    router::build(
+        pool.clone(),
+        options,
+        router::Settings { webhook_secret: None, auth, github: None, ..Default::default() },
+    )
 }
 
 struct Reply {

@@ -34,7 +34,11 @@ fn app_with(pool: &sqlx::PgPool, github: &MockServer, private: bool) -> Router {
         repositories: vec![],
         webhook_secret: None,
     };
-    router::build(pool.clone(), options, router::Settings { webhook_secret: None, auth, github: Some(github), ..Default::default() })
+    router::build(
+        pool.clone(),
+        options,
+        router::Settings { webhook_secret: None, auth, github: Some(github), ..Default::default() },
+    )
 }
 
 async fn call(
