@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
-import { launchBrowser, screenshot, startServer } from "./harness.mjs";
+import { eventually, launchBrowser, screenshot, startServer } from "./harness.mjs";
 
 let server;
 let browser;
@@ -55,7 +55,12 @@ test("the weekly report previews and downloads in every format", async () => {
 
   // Another week through the picker's links.
   await Promise.all([page.waitForURL(/week=\d{4}-W\d{2}/), page.click("[data-testid=previous-week]")]);
-  assert.notEqual(await preview.locator("h2").first().textContent(), heading);
+  // Hydrated, the page swaps the report in place once it has loaded.
+  await eventually(
+    async () => (await preview.locator("h2").first().textContent()) !== heading,
+    15_000,
+    "the previous week's report",
+  );
   await context.close();
 });
 
