@@ -128,3 +128,29 @@ pub async fn seed_finding(pool: &PgPool, target_id: i64, path: &str, symbol: Opt
     .await
     .expect("insert a finding")
 }
+
+/// Signs in to `app` through the development login (the router must be built with it on) and
+/// returns the session cookie (`name=value`) to send with the next requests.
+pub async fn sign_in(app: &axum::Router, login: &str, role: &str) -> String {
+    use tower::ServiceExt;
+    let request = axum::http::Request::post("/auth/dev-login")
+        .header(axum::http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(format!("login={login}&role={role}")))
+        .expect("a valid request");
+    let response = app.clone().oneshot(request).await.expect("the router answers");
+    assert_eq!(response.status(), axum::http::StatusCode::SEE_OTHER, "the development login is on");
+    let cookie = response.headers().get(axum::http::header::SET_COOKIE).expect("a session cookie");
+    cookie.to_str().expect("an ASCII cookie").split(';').next().unwrap_or_default().to_owned()
+}
+
+/// A `DATABASE_URL` for `pool`'s database, for running the `unthread` binary against it.
+pub fn database_url(pool: &PgPool) -> String {
+    let options = pool.connect_options();
+    let socket_dir = options.get_socket().map(|p| p.display().to_string()).unwrap_or_else(|| options.get_host().to_owned());
+    format!(
+        "postgres://{}@localhost:{}/{}?host={socket_dir}",
+        options.get_username(),
+        options.get_port(),
+        options.get_database().unwrap_or("postgres")
+    )
+}

@@ -14,7 +14,7 @@ use unthread_server::{
     auth::AuthConfig,
     cli::GitHubArgs,
     router,
-    testing::{fresh_database, seed_finding},
+    testing::{fresh_database, seed_finding, sign_in},
 };
 use wiremock::MockServer;
 
@@ -63,18 +63,6 @@ async fn call(
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
-/// Signs in through the development login; the session cookie.
-async fn sign_in(app: &Router, login: &str, role: &str) -> String {
-    let request = Request::post("/auth/dev-login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("login={login}&role={role}")))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let cookie = response.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap();
-    cookie.split(';').next().unwrap().to_owned()
 }
 
 struct World {

@@ -18,7 +18,7 @@ use sqlx::PgPool;
 use tower::ServiceExt;
 use unthread_server::{
     router,
-    testing::{fresh_database, seed_finding},
+    testing::{fresh_database, seed_finding, sign_in},
 };
 
 async fn user(pool: &PgPool, login: &str, role: &str) -> User {
@@ -229,16 +229,6 @@ fn app(pool: &PgPool) -> Router {
         ..Default::default()
     };
     router::build(pool.clone(), options, router::Settings { auth, ..Default::default() })
-}
-
-async fn sign_in(app: &Router, login: &str, role: &str) -> String {
-    let request = Request::post("/auth/dev-login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("login={login}&role={role}")))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let cookie = response.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap();
-    cookie.split(';').next().unwrap().to_owned()
 }
 
 fn form_post(uri: &str, cookie: &str, body: String, html: bool) -> Request<Body> {

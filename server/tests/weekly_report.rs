@@ -512,6 +512,43 @@ async fn reports_are_downloaded_over_http_and_bad_requests_are_refused() {
     assert!(page.contains("is not an ISO week"), "{status} {page}");
 }
 
+#[tokio::test]
+async fn export_weekly_writes_each_format_and_refuses_bad_arguments() {
+    let pool = fresh_database().await;
+    three_weeks(&pool).await;
+    let url = unthread_server::testing::database_url(&pool);
+    let dir = tempfile::tempdir().unwrap();
+    let unthread = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_unthread"))
+            .args(["--database-url", &url, "export", "weekly", "--report-base-url", BASE_URL])
+            .args(args)
+            .env_remove("UNTHREAD_PUBLIC_URL")
+            .output()
+            .unwrap()
+    };
+    for (name, golden) in [("md", "2026-W46.md"), ("csv", "2026-W46.csv"), ("changes-csv", "2026-W46-changes.csv"), ("json", "2026-W46.json")] {
+        let out = dir.path().join(golden);
+        let output = unthread(&["--week", "2026-W46", "--format", name, "--out", out.to_str().unwrap()]);
+        assert!(output.status.success(), "{name}: {}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), std::fs::read_to_string(golden_path(golden)).unwrap());
+    }
+    let output = unthread(&["--week", "2026-W47"]);
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), std::fs::read_to_string(golden_path("2026-W47.md")).unwrap());
+    for (args, message) in [
+        (&["--week", "2026-W60"][..], "has no week 60"),
+        (&["--week", "last"][..], "is not an ISO week"),
+        (&["--week", "2026-W47", "--format", "pdf"][..], "unknown format"),
+        (&["--week", "2026-W47", "--report-timezone", "Mars/Olympus"][..], "unknown timezone"),
+        (&["--week", "2026-W47", "--post", "not-an-issue"][..], "not an issue reference"),
+    ] {
+        let output = unthread(args);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
 mod posting {
     use super::*;
     use app::report::publish::PostMode;
@@ -583,6 +620,80 @@ mod posting {
             .await
             .unwrap();
         assert_eq!(events, 3);
+        github_server.verify().await;
+    }
+
+    #[tokio::test]
+    async fn maintainers_post_from_the_page_and_others_are_refused() {
+        use axum::{body::Body, http::Request};
+        use tower::ServiceExt;
+        let pool = fresh_database().await;
+        three_weeks(&pool).await;
+        let github_server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/repos/openedx/openedx-platform/issues/38680/comments"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(fixture()))
+            .expect(1)
+            .mount(&github_server)
+            .await;
+        let publisher = unthread_server::jobs::weekly_report::GitHubPublisher {
+            pool: pool.clone(),
+            github: GitHub::new(pool.clone(), &github_server.uri(), Some("t0ken".into())).unwrap(),
+            issue: "openedx/openedx-platform#38680".parse().unwrap(),
+        };
+        let settings = unthread_server::router::Settings {
+            auth: unthread_server::auth::AuthConfig {
+                public_url: BASE_URL.into(),
+                dev_login: true,
+                ..Default::default()
+            },
+            reports: app::state::ReportSettings {
+                base_url: BASE_URL.into(),
+                publisher: Some(std::sync::Arc::new(publisher)),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let options = unthread_server::router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
+        let router = unthread_server::router::build(pool.clone(), options, settings);
+        let send = |request: Request<Body>| {
+            let router = router.clone();
+            async move {
+                let response = router.oneshot(request).await.unwrap();
+                let status = response.status().as_u16();
+                let body = axum::body::to_bytes(response.into_body(), 10 << 20).await.unwrap();
+                (status, String::from_utf8(body.to_vec()).unwrap())
+            }
+        };
+        let post = |cookie: Option<&str>| {
+            let mut request = Request::post("/api/post_weekly_report")
+                .header("content-type", "application/x-www-form-urlencoded");
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie);
+            }
+            request.body(Body::from("week=2026-W47&tz=UTC&mode=once")).unwrap()
+        };
+        let page = |cookie: Option<&str>| {
+            let mut request = Request::get("/reports/weekly?week=2026-W47");
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie);
+            }
+            request.body(Body::empty()).unwrap()
+        };
+        let contributor = unthread_server::testing::sign_in(&router, "bilal", "contributor").await;
+        let maintainer = unthread_server::testing::sign_in(&router, "ana", "maintainer").await;
+
+        assert_eq!(send(post(None)).await.0, 401);
+        assert_eq!(send(post(Some(&contributor))).await.0, 403);
+        assert!(!send(page(Some(&contributor))).await.1.contains("Post as a comment"));
+        assert!(send(page(Some(&maintainer))).await.1.contains("Post as a comment on openedx/openedx-platform#38680"));
+        let (status, body) = send(post(Some(&maintainer))).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("\"posted\""), "{body}");
+        let (status, body) = send(post(Some(&maintainer))).await;
+        assert_eq!(status, 409, "{body}");
+        assert!(body.contains("already posted"), "{body}");
+        assert_eq!(posts(&pool).await, [("2026-W47".to_owned(), 1, Some("ana".to_owned()))]);
         github_server.verify().await;
     }
 
