@@ -40,10 +40,7 @@ fn finding(target: usize, i: usize) -> IncomingFinding {
 
 /// Target `t`'s findings in week `w` (0, 1, 2): each rescan drops 5 % and adds 1 %.
 fn week_findings(t: usize, w: usize) -> Vec<IncomingFinding> {
-    (0..PER_TARGET + w * PER_TARGET / 100)
-        .filter(|i| !(1..=w).any(|k| i % 20 == k))
-        .map(|i| finding(t, i))
-        .collect()
+    (0..PER_TARGET + w * PER_TARGET / 100).filter(|i| !(1..=w).any(|k| i % 20 == k)).map(|i| finding(t, i)).collect()
 }
 
 fn monday(w: usize) -> DateTime<Utc> {
@@ -57,7 +54,8 @@ fn main() {
         let setup = Instant::now();
         let mut targets = Vec::new();
         for t in 0..TARGETS {
-            let (kind, name) = if t < 20 { ("library", format!("openedx/repo-{t}")) } else { ("dependency", format!("package-{t}")) };
+            let (kind, name) =
+                if t < 20 { ("library", format!("openedx/repo-{t}")) } else { ("dependency", format!("package-{t}")) };
             targets.push(app::models::targets::upsert(&pool, kind, &name).await.unwrap());
         }
         for w in 0..3 {
@@ -84,11 +82,12 @@ fn main() {
         let people: Vec<_> = futures::future::join_all((0..40).map(|i| {
             let pool = pool.clone();
             async move {
-                let id: i64 = sqlx::query_scalar("INSERT INTO users (login, role) VALUES ($1, 'maintainer') RETURNING id")
-                    .bind(format!("person{i}"))
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
+                let id: i64 =
+                    sqlx::query_scalar("INSERT INTO users (login, role) VALUES ($1, 'maintainer') RETURNING id")
+                        .bind(format!("person{i}"))
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap();
                 app::models::users::by_id(&pool, id).await.unwrap().unwrap()
             }
         }))
@@ -98,7 +97,13 @@ fn main() {
             claims::claim_at(&pool, &people[n % 40], claims::Item::Finding(*id), at).await.unwrap();
         }
         for (n, target) in targets.iter().skip(100).take(50).enumerate() {
-            let _ = claims::claim_at(&pool, &people[n % 40], claims::Item::Target(*target), monday(n % 3) + Duration::hours(3)).await;
+            let _ = claims::claim_at(
+                &pool,
+                &people[n % 40],
+                claims::Item::Target(*target),
+                monday(n % 3) + Duration::hours(3),
+            )
+            .await;
         }
         for (n, id) in ids.iter().skip(7).step_by(ids.len() / 500).take(500).enumerate() {
             let at = monday(n % 3) + Duration::hours(30);

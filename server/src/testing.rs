@@ -146,7 +146,8 @@ pub async fn sign_in(app: &axum::Router, login: &str, role: &str) -> String {
 /// A `DATABASE_URL` for `pool`'s database, for running the `unthread` binary against it.
 pub fn database_url(pool: &PgPool) -> String {
     let options = pool.connect_options();
-    let socket_dir = options.get_socket().map(|p| p.display().to_string()).unwrap_or_else(|| options.get_host().to_owned());
+    let socket_dir =
+        options.get_socket().map(|p| p.display().to_string()).unwrap_or_else(|| options.get_host().to_owned());
     format!(
         "postgres://{}@localhost:{}/{}?host={socket_dir}",
         options.get_username(),

@@ -526,7 +526,12 @@ async fn export_weekly_writes_each_format_and_refuses_bad_arguments() {
             .output()
             .unwrap()
     };
-    for (name, golden) in [("md", "2026-W46.md"), ("csv", "2026-W46.csv"), ("changes-csv", "2026-W46-changes.csv"), ("json", "2026-W46.json")] {
+    for (name, golden) in [
+        ("md", "2026-W46.md"),
+        ("csv", "2026-W46.csv"),
+        ("changes-csv", "2026-W46-changes.csv"),
+        ("json", "2026-W46.json"),
+    ] {
         let out = dir.path().join(golden);
         let output = unthread(&["--week", "2026-W46", "--format", name, "--out", out.to_str().unwrap()]);
         assert!(output.status.success(), "{name}: {}", String::from_utf8_lossy(&output.stderr));
@@ -666,8 +671,8 @@ mod posting {
             }
         };
         let post = |cookie: Option<&str>| {
-            let mut request = Request::post("/api/post_weekly_report")
-                .header("content-type", "application/x-www-form-urlencoded");
+            let mut request =
+                Request::post("/api/post_weekly_report").header("content-type", "application/x-www-form-urlencoded");
             if let Some(cookie) = cookie {
                 request = request.header("cookie", cookie);
             }

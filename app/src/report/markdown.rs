@@ -1,5 +1,9 @@
 //! The report as GitHub-flavoured Markdown: ready to paste into a comment or a forum post.
 //!
+//! It is the summary of the three formats: it fits in one GitHub comment (65,536
+//! characters), so long lists show their first items and say how many more the JSON and
+//! CSV hold, and the dependency table shows the dependencies that changed this week.
+//!
 //! Every text that comes from outside (titles, paths, logins, reasons) is escaped, so a
 //! title like `<script>` or `| a | b |` shows as typed and cannot break a table or inject
 //! HTML. Logins are written as code (`` `@login` ``): a weekly post should not notify
@@ -9,10 +13,37 @@ use std::fmt::Write;
 
 use super::{FindingRef, IssueRef, PullRef, TargetRow, WeeklyReport};
 
-/// Items listed per section; the rest are counted (all of them are in the JSON and CSV).
-pub const MAX_LISTED: usize = 100;
+/// GitHub refuses a comment longer than this.
+pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
+
+/// How much the Markdown lists; the rest is counted (all of it is in the JSON and CSV).
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    items: usize,
+    repositories: usize,
+    dependencies: usize,
+}
+
+/// From the most detailed to the barest; the first that fits in a comment is used.
+const LIMITS: [Limits; 4] = [
+    Limits { items: 25, repositories: 100, dependencies: 50 },
+    Limits { items: 10, repositories: 50, dependencies: 20 },
+    Limits { items: 3, repositories: 20, dependencies: 10 },
+    Limits { items: 0, repositories: 0, dependencies: 0 },
+];
 
 pub fn render(report: &WeeklyReport) -> String {
+    let mut text = String::new();
+    for limits in LIMITS {
+        text = render_with(report, limits);
+        if text.chars().count() <= GITHUB_COMMENT_LIMIT {
+            break;
+        }
+    }
+    text
+}
+
+fn render_with(report: &WeeklyReport, limits: Limits) -> String {
     let mut out = String::new();
     let h = &report.headline;
     let week = report.week.parse::<super::IsoWeek>().ok();
@@ -41,11 +72,22 @@ pub fn render(report: &WeeklyReport) -> String {
 
     let (repositories, dependencies): (Vec<&TargetRow>, Vec<&TargetRow>) =
         report.targets.iter().partition(|t| t.kind != "dependency");
-    target_table(&mut out, "Repositories", &repositories);
-    target_table(&mut out, "Dependencies", &dependencies);
+    target_table(&mut out, "Repositories", &repositories, limits.repositories);
+    let (changed, unchanged): (Vec<&TargetRow>, Vec<&TargetRow>) =
+        dependencies.into_iter().partition(|t| t.open_change != 0 || t.fixed_this_week > 0 || t.new_this_week > 0);
+    target_table(&mut out, "Dependencies that changed", &changed, limits.dependencies);
+    if !unchanged.is_empty() {
+        let open: i64 = unchanged.iter().map(|t| t.open).sum();
+        let _ = writeln!(
+            out,
+            "\n{} did not change this week ({} among them).",
+            counted(unchanged.len() as i64, "other dependency", "other dependencies"),
+            counted(open, "open finding", "open findings")
+        );
+    }
 
     section(&mut out, "Fixed this week", report.fixed.len());
-    list(&mut out, &report.fixed, |item| {
+    list(&mut out, &report.fixed, limits.items, |item| {
         let mut line = finding(&item.finding);
         if let Some(by) = &item.fixed_by {
             let _ = write!(line, ", fixed by {}", login(by));
@@ -56,11 +98,11 @@ pub fn render(report: &WeeklyReport) -> String {
         line
     });
     section(&mut out, "New this week", report.new.len());
-    list(&mut out, &report.new, finding);
+    list(&mut out, &report.new, limits.items, finding);
     section(&mut out, "Reopened this week", report.reopened.len());
-    list(&mut out, &report.reopened, finding);
+    list(&mut out, &report.reopened, limits.items, finding);
     section(&mut out, "Triage decisions", report.triaged.len());
-    list(&mut out, &report.triaged, |t| {
+    list(&mut out, &report.triaged, limits.items, |t| {
         let mut line = format!("{}: {} → {}", finding(&t.finding), text(&t.from), text(&t.to));
         if let Some(by) = &t.by {
             let _ = write!(line, " by {}", login(by));
@@ -71,7 +113,7 @@ pub fn render(report: &WeeklyReport) -> String {
         line
     });
     section(&mut out, "Ownership changes", report.ownership.len());
-    list(&mut out, &report.ownership, |c| {
+    list(&mut out, &report.ownership, limits.items, |c| {
         let what = match &c.finding {
             Some(f) => finding(f),
             None => format!("all of **{}**", text(&c.target)),
@@ -87,7 +129,7 @@ pub fn render(report: &WeeklyReport) -> String {
         &format!("Stale claims (no activity for {} days)", report.stale_after_days),
         report.stale_claims.len(),
     );
-    list(&mut out, &report.stale_claims, |s| {
+    list(&mut out, &report.stale_claims, limits.items, |s| {
         let what = match &s.finding {
             Some(f) => finding(f),
             None => format!("all of **{}**", text(&s.target)),
@@ -107,9 +149,9 @@ pub fn render(report: &WeeklyReport) -> String {
     }
 
     let _ = writeln!(out, "\n### GitHub\n");
-    github_list(&mut out, "Sub-issues opened", &report.github.sub_issues_opened);
-    github_list(&mut out, "Sub-issues closed", &report.github.sub_issues_closed);
-    github_list(&mut out, "Pull requests merged", &report.github.pull_requests_merged);
+    github_list(&mut out, "Sub-issues opened", &report.github.sub_issues_opened, limits.items);
+    github_list(&mut out, "Sub-issues closed", &report.github.sub_issues_closed, limits.items);
+    github_list(&mut out, "Pull requests merged", &report.github.pull_requests_merged, limits.items);
 
     let _ = writeln!(
         out,
@@ -119,7 +161,7 @@ pub fn render(report: &WeeklyReport) -> String {
     out
 }
 
-fn target_table(out: &mut String, title: &str, rows: &[&TargetRow]) {
+fn target_table(out: &mut String, title: &str, rows: &[&TargetRow], limit: usize) {
     let _ = writeln!(out, "\n### {title}\n");
     if rows.is_empty() {
         out.push_str("None.\n");
@@ -129,7 +171,7 @@ fn target_table(out: &mut String, title: &str, rows: &[&TargetRow]) {
         "| Name | Open | Change | Fixed | Migrated | Triaged away | Done | Fixed this week | New this week |\n",
     );
     out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    for t in rows {
+    for t in rows.iter().take(limit) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {}% | {} | {} |",
@@ -144,6 +186,13 @@ fn target_table(out: &mut String, title: &str, rows: &[&TargetRow]) {
             thousands(t.new_this_week)
         );
     }
+    if rows.len() > limit {
+        let _ = writeln!(
+            out,
+            "\nand {} more (all are in the CSV and JSON exports).",
+            thousands((rows.len() - limit) as i64)
+        );
+    }
 }
 
 fn section(out: &mut String, title: &str, count: usize) {
@@ -153,22 +202,22 @@ fn section(out: &mut String, title: &str, count: usize) {
     }
 }
 
-fn list<T>(out: &mut String, items: &[T], line: impl Fn(&T) -> String) {
-    for item in items.iter().take(MAX_LISTED) {
+fn list<T>(out: &mut String, items: &[T], limit: usize, line: impl Fn(&T) -> String) {
+    for item in items.iter().take(limit) {
         let _ = writeln!(out, "- {}", line(item));
     }
-    if items.len() > MAX_LISTED {
+    if items.len() > limit {
         let _ = writeln!(
             out,
-            "- and {} more (all are in the JSON and CSV exports)",
-            thousands((items.len() - MAX_LISTED) as i64)
+            "- and {} more (all are in the CSV and JSON exports)",
+            thousands((items.len() - limit) as i64)
         );
     }
 }
 
-fn github_list(out: &mut String, title: &str, items: &[IssueRef]) {
+fn github_list(out: &mut String, title: &str, items: &[IssueRef], limit: usize) {
     let _ = writeln!(out, "- {title} ({}){}", items.len(), if items.is_empty() { "" } else { ":" });
-    for item in items.iter().take(MAX_LISTED) {
+    for item in items.iter().take(limit) {
         let by = item.author.as_deref().map(|a| format!(" by {}", login(a))).unwrap_or_default();
         let _ = writeln!(
             out,
@@ -176,8 +225,8 @@ fn github_list(out: &mut String, title: &str, items: &[IssueRef]) {
             link(&format!("{}#{}: {}", item.repository, item.number, item.title), &item.url)
         );
     }
-    if items.len() > MAX_LISTED {
-        let _ = writeln!(out, "  - and {} more", items.len() - MAX_LISTED);
+    if items.len() > limit {
+        let _ = writeln!(out, "  - and {} more", items.len() - limit);
     }
 }
 
@@ -265,6 +314,11 @@ fn signed_decimal(value: f64) -> String {
     }
 }
 
+/// `1 open finding`, `2 open findings`.
+fn counted(n: i64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
 /// 12,345
 fn thousands(value: i64) -> String {
     let digits = value.unsigned_abs().to_string();
@@ -299,6 +353,68 @@ mod tests {
         assert_eq!(code("a`b"), "a\\`b");
         assert_eq!(link("x", "javascript:alert(1)"), "x");
         assert_eq!(link("x", "https://e.org/a (b)"), "[x](https://e.org/a%20%28b%29)");
+    }
+
+    #[test]
+    fn a_huge_week_still_fits_in_one_comment() {
+        use crate::report::*;
+        let finding = |i: i64| FindingRef {
+            id: i,
+            url: format!("https://unthread.example.org/findings/{i}"),
+            target: format!("openedx/some-rather-long-repository-name-{}", i % 50),
+            rule: "UT001".into(),
+            path: format!("lms/djangoapps/a/very/deep/package/structure/module_{i}.py"),
+            symbol: Some(format!("lms.djangoapps.a.very.deep.package.structure.module_{i}.SomeClass.some_method")),
+            at: "2026-11-17T10:00:00Z".into(),
+        };
+        let pull = PullRef {
+            repository: "openedx/openedx-platform".into(),
+            number: 38000,
+            title: "x".repeat(256),
+            url: "https://github.com/openedx/openedx-platform/pull/38000".into(),
+        };
+        let row = |i: usize, kind: &str| TargetRow {
+            name: format!("{kind}-{i}"),
+            kind: kind.into(),
+            open: 10,
+            open_change: -1,
+            fixed: 1,
+            migrated: 0,
+            triaged_away: 0,
+            total: 11,
+            percent_done: 9.1,
+            fixed_this_week: 1,
+            new_this_week: 0,
+        };
+        let report = WeeklyReport {
+            schema: SCHEMA_ID.into(),
+            week: "2026-W47".into(),
+            timezone: "UTC".into(),
+            starts_at: "2026-11-16T00:00:00Z".into(),
+            ends_at: "2026-11-23T00:00:00Z".into(),
+            base_url: "https://unthread.example.org".into(),
+            stale_after_days: 14,
+            headline: Headline::default(),
+            targets: (0..300).map(|i| row(i, "library")).chain((0..500).map(|i| row(i, "dependency"))).collect(),
+            fixed: (0..5_000)
+                .map(|i| FixedItem {
+                    finding: finding(i),
+                    fixed_by: Some("someone".into()),
+                    pull_request: Some(pull.clone()),
+                })
+                .collect(),
+            new: (0..5_000).map(finding).collect(),
+            reopened: (0..5_000).map(finding).collect(),
+            triaged: vec![],
+            ownership: vec![],
+            stale_claims: vec![],
+            blocking_dependencies: vec![],
+            github: GitHubActivity::default(),
+        };
+        let markdown = render(&report);
+        assert!(markdown.chars().count() <= GITHUB_COMMENT_LIMIT, "{} characters", markdown.chars().count());
+        assert!(markdown.contains("more (all are in the CSV and JSON exports)"));
+        assert!(markdown.contains("### Fixed this week (5000)"));
     }
 
     #[test]
