@@ -11,6 +11,7 @@ pub mod github;
 pub mod handlers;
 pub mod ingest;
 pub mod jobs;
+pub mod metrics;
 pub mod package_index;
 pub mod requirements;
 pub mod router;

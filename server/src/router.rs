@@ -49,6 +49,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         dev_login: settings.auth.dev_login,
     };
     let cache = app::cache::ReadCache::default();
+    crate::metrics::handle();
     let live = handlers::live::LiveHub::start(pool.clone(), cache.clone());
     let state =
         AppState { leptos_options: leptos_options.clone(), pool, sign_in, cache, reports: settings.reports.clone() };
@@ -62,6 +63,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
     let routes = generate_route_list(App);
     Router::new()
         .route("/healthz", get(handlers::health::healthz))
+        .route("/metrics", get(crate::metrics::render))
         .merge(
             Router::new()
                 .route("/auth/login", get(crate::auth::oauth::login))
@@ -104,6 +106,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         .layer(Extension(handlers::github_webhook::WebhookSecret(
             settings.webhook_secret.filter(|s| !s.is_empty()).map(|s| s.into_bytes().into()),
         )))
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
         // Every request gets an id (or keeps the proxy's): in the log line of each request,
         // in the answer's `x-request-id`, and in error messages users can report.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))

@@ -53,6 +53,10 @@ pub enum SyncError {
 
 /// Runs one sync, unless another process is running one.
 pub async fn sync(pool: &PgPool, github: &GitHub, config: &SyncConfig) -> Result<SyncReport, SyncError> {
+    crate::metrics::timed(crate::metrics::SYNC_DURATION, run(pool, github, config)).await
+}
+
+async fn run(pool: &PgPool, github: &GitHub, config: &SyncConfig) -> Result<SyncReport, SyncError> {
     // The lock lives as long as this connection: a crashed run cannot leave it held.
     let mut lock = PgConnection::connect_with(&pool.connect_options()).await.context("connecting for the sync lock")?;
     let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")

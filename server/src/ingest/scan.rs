@@ -151,6 +151,10 @@ pub async fn dependency_api_index(pool: &PgPool, target_id: i64) -> sqlx::Result
 }
 
 pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSummary> {
+    crate::metrics::timed(crate::metrics::INGEST_DURATION, ingest_scan(pool, input)).await
+}
+
+async fn ingest_scan(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSummary> {
     let started = std::time::Instant::now();
     let mut tx = pool.begin().await?;
     // One ingestion per target at a time: the matching below reads then writes.

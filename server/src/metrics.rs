@@ -1,0 +1,96 @@
+//! Operational metrics in Prometheus' text format at `GET /metrics`: request latency per
+//! route, GitHub sync and scan ingestion durations, and the background work in progress.
+//!
+//! Instruments are recorded with the `metrics` facade wherever the work happens; the
+//! Prometheus recorder is installed once per process (several routers in one test process
+//! share it).
+
+use std::{sync::OnceLock, time::Instant};
+
+use app::state::AppState;
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::header,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const REQUEST_DURATION: &str = "unthread_http_request_duration_seconds";
+pub const SYNC_DURATION: &str = "unthread_github_sync_duration_seconds";
+pub const INGEST_DURATION: &str = "unthread_scan_ingest_duration_seconds";
+pub const JOBS_RUNNING: &str = "unthread_jobs_running";
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process's recorder, installed on first use.
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let seconds = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
+            .expect("the bucket list is not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Fails only when another recorder was installed first (not done anywhere else).
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was already installed: /metrics shows only what it records");
+        }
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    metrics::describe_histogram!(
+        REQUEST_DURATION,
+        metrics::Unit::Seconds,
+        "HTTP request latency, by method, route and status"
+    );
+    metrics::describe_histogram!(SYNC_DURATION, metrics::Unit::Seconds, "GitHub sync runs, by outcome");
+    metrics::describe_histogram!(INGEST_DURATION, metrics::Unit::Seconds, "Recording one scan's findings, by outcome");
+    metrics::describe_gauge!(JOBS_RUNNING, "Background work in progress now (all server processes), by job");
+}
+
+/// Middleware: times every request under its route template (`/findings/{id}`, never the
+/// raw path, so the number of series stays bounded).
+pub async fn track(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::histogram!(REQUEST_DURATION, "method" => method, "route" => route, "status" => status)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Records how long `work` took under `name`, labelled by its outcome.
+pub async fn timed<T, E>(name: &'static str, work: impl std::future::Future<Output = Result<T, E>>) -> Result<T, E> {
+    let started = Instant::now();
+    let result = work.await;
+    let outcome = if result.is_ok() { "ok" } else { "error" };
+    metrics::histogram!(name, "outcome" => outcome).record(started.elapsed().as_secs_f64());
+    result
+}
+
+/// `GET /metrics`.
+pub async fn render(State(state): State<AppState>) -> Response {
+    let handle = handle();
+    // Work in progress is read from the database at scrape time: it counts every process.
+    let running: Result<(i64, i64), sqlx::Error> = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM gh_sync_runs WHERE status = 'running'),
+                (SELECT count(*) FROM report_schedule_runs WHERE finished_at IS NULL)",
+    )
+    .fetch_one(&state.pool)
+    .await;
+    if let Ok((syncs, reports)) = running {
+        metrics::gauge!(JOBS_RUNNING, "job" => "github_sync").set(syncs as f64);
+        metrics::gauge!(JOBS_RUNNING, "job" => "weekly_report").set(reports as f64);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
+}

@@ -1,0 +1,63 @@
+//! `/metrics` in Prometheus' text format: request latency by route template, scan ingestion
+//! and GitHub sync durations, work in progress; and a request id on every answer.
+
+use axum::{body::Body, http::Request};
+use tower::ServiceExt;
+use unthread_server::{
+    ingest::scan::{ingest, ScanInput},
+    testing::fresh_database,
+};
+
+#[tokio::test]
+async fn metrics_report_latency_per_route_and_background_work() {
+    let pool = fresh_database().await;
+    let site = unthread_server::router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
+    let router = unthread_server::router::build(pool.clone(), site, Default::default());
+    let get = |uri: &str| {
+        let router = router.clone();
+        let request = Request::get(uri).body(Body::empty()).unwrap();
+        async move {
+            let response = router.oneshot(request).await.unwrap();
+            let id = response.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_owned());
+            let status = response.status().as_u16();
+            let body = axum::body::to_bytes(response.into_body(), 10 << 20).await.unwrap();
+            (status, id, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let input = ScanInput {
+        target_id: target,
+        revision: None,
+        tool: "test".into(),
+        tool_version: None,
+        complete: true,
+        files_scanned: 0,
+        unread_files: vec![],
+        findings: vec![],
+        api_index: None,
+        finished_at: None,
+    };
+    ingest(&pool, &input).await.unwrap();
+    let (status, id, _) = get("/healthz").await;
+    assert_eq!(status, 200);
+    assert_eq!(id.unwrap().len(), 36, "a UUID request id");
+    assert_eq!(get("/findings/424242").await.0, 404);
+
+    let (status, _, text) = get("/metrics").await;
+    assert_eq!(status, 200);
+    for expected in [
+        "# TYPE unthread_http_request_duration_seconds histogram",
+        r#"unthread_http_request_duration_seconds_bucket{method="GET",route="/healthz",status="200",le="0.005"}"#,
+        r#"route="/findings/{id}",status="404""#,
+        r#"unthread_scan_ingest_duration_seconds_count{outcome="ok"}"#,
+        r#"unthread_jobs_running{job="github_sync"} 0"#,
+        r#"unthread_jobs_running{job="weekly_report"} 0"#,
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    // Every sample line is `name{labels} value`: the format Prometheus parses.
+    for line in text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let value = line.rsplit(' ').next().unwrap();
+        assert!(value.parse::<f64>().is_ok() || value == "+Inf", "{line}");
+    }
+}
