@@ -332,3 +332,46 @@ async fn a_failed_run_keeps_what_it_stored_and_the_next_one_resumes() {
     assert_eq!(report.issues, 2);
     assert_eq!(report.not_modified, 1, "the epic is not fetched again in full");
 }
+
+#[tokio::test]
+async fn a_run_that_times_out_and_meets_errors_is_completed_by_the_next() {
+    let pool = fresh_database().await;
+    let gh = MockServer::start().await;
+    let base = gh.uri();
+    let platform = "openedx/openedx-platform";
+    let epic = issue(&base, platform, 38680, "Epic", "Epic.");
+    // The epic answers 500 twice, then its sub-issues hang past the read timeout on every
+    // attempt of the first run.
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{platform}/issues/38680")))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&gh)
+        .await;
+    serve(&gh, &format!("/repos/{platform}/issues/38680"), epic, None).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{platform}/issues/38680/sub_issues")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])).set_delay(Duration::from_secs(5)))
+        .up_to_n_times(5)
+        .with_priority(1)
+        .mount(&gh)
+        .await;
+    let sub = issue(&base, platform, 38700, "sub", "Part of #38680");
+    serve(&gh, &format!("/repos/{platform}/issues/38680/sub_issues"), json!([sub]), None).await;
+    serve(&gh, &format!("/repos/{platform}/issues/38700/sub_issues"), json!([]), None).await;
+
+    let github = GitHub::with_read_timeout(pool.clone(), &base, None, Duration::from_millis(300))
+        .unwrap()
+        .with_backoff(Duration::from_millis(10));
+    let config = SyncConfig { epics: vec!["openedx/openedx-platform#38680".parse().unwrap()], repositories: vec![] };
+    let err = unthread_server::github::sync::sync(&pool, &github, &config).await.unwrap_err();
+    assert!(format!("{err:#}").contains("sub_issues"), "{err:#}");
+    assert_eq!(github.counters.retries.load(Ordering::SeqCst), 2 + 4, "two 500s and four timeouts retried");
+
+    let report = unthread_server::github::sync::sync(&pool, &github, &config).await.unwrap();
+    assert_eq!(report.issues, 2, "the next run completes");
+    let runs: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM gh_sync_runs ORDER BY id").fetch_all(&pool).await.unwrap();
+    assert_eq!(runs, ["failed", "complete"]);
+}

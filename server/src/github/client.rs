@@ -71,11 +71,22 @@ impl GitHub {
     /// A client for the API at `api_url` (`https://api.github.com`), authenticated with
     /// `token` when given (public data needs none, but gets 60 requests an hour).
     pub fn new(pool: PgPool, api_url: &str, token: Option<String>) -> Result<Self, octocrab::Error> {
+        Self::with_read_timeout(pool, api_url, token, Duration::from_secs(60))
+    }
+
+    /// Like [`GitHub::new`], giving up on a response that has not come after `read_timeout`
+    /// (then retried like a 5xx).
+    pub fn with_read_timeout(
+        pool: PgPool,
+        api_url: &str,
+        token: Option<String>,
+        read_timeout: Duration,
+    ) -> Result<Self, octocrab::Error> {
         let mut builder = Octocrab::builder()
             .base_uri(api_url)?
             .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
             .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(Duration::from_secs(60)));
+            .set_read_timeout(Some(read_timeout));
         if let Some(token) = token.filter(|t| !t.is_empty()) {
             builder = builder.personal_token(token);
         }
