@@ -11,14 +11,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, "../..");
 export const outputDir = resolve(here, "../test-results");
 
-/** Starts `unthread serve --demo --dev-login` and resolves once it listens. */
-export async function startServer() {
+/** Starts `unthread serve --demo --dev-login` and resolves once it listens; `extraEnv` adds
+ * settings (e.g. a webhook secret). */
+export async function startServer(extraEnv = {}) {
   const bin = resolve(repoRoot, "end2end", process.env.UNTHREAD_BIN ?? "../target/debug/unthread");
   const dataDir = mkdtempSync(join(tmpdir(), "unthread-e2e-"));
   // When the suite runs as root, PostgreSQL runs as `postgres` and must reach this directory.
   chmodSync(dataDir, 0o755);
   // Always the embedded cluster, never a DATABASE_URL from the caller's environment.
-  const env = { ...process.env, UNTHREAD_DATA_DIR: dataDir, RUST_LOG: "info" };
+  const env = { ...process.env, UNTHREAD_DATA_DIR: dataDir, RUST_LOG: "info", ...extraEnv };
   delete env.DATABASE_URL;
   const child = spawn(bin, ["serve", "--demo", "--dev-login", "--addr", "127.0.0.1:0"], {
     cwd: repoRoot,

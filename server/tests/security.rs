@@ -1,0 +1,37 @@
+//! Names from GitHub accounts are text: a display name holding HTML and script is escaped in
+//! every server-rendered page that shows it (the browser suite checks the same for snippets,
+//! symbols and issue titles, with a real browser).
+
+use axum::{body::Body, http::Request};
+use tower::ServiceExt;
+use unthread_server::testing::{fresh_database, seed_finding};
+
+const NAME: &str = r#"<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">"#;
+
+#[tokio::test]
+async fn a_display_name_with_html_is_escaped_wherever_it_is_shown() {
+    let pool = fresh_database().await;
+    let user_id: i64 =
+        sqlx::query_scalar("INSERT INTO users (login, name, role) VALUES ('mallory', $1, 'contributor') RETURNING id")
+            .bind(NAME)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let finding = seed_finding(&pool, target, "edx_ace/channel.py", Some("ChannelMap")).await;
+    let user = app::models::users::by_id(&pool, user_id).await.unwrap().unwrap();
+    app::models::claims::claim(&pool, &user, app::models::claims::Item::Finding(finding)).await.unwrap();
+
+    let site = unthread_server::router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
+    let router = unthread_server::router::build(pool.clone(), site, Default::default());
+    for uri in ["/people/mallory".to_owned(), format!("/findings/{finding}"), "/repos".to_owned(), "/".to_owned()] {
+        let response = router.clone().oneshot(Request::get(&uri).body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), 200, "{uri}");
+        let html = String::from_utf8(axum::body::to_bytes(response.into_body(), 10 << 20).await.unwrap().to_vec()).unwrap();
+        assert!(!html.contains("<script>window.__pwned"), "{uri}: the name's script tag is escaped");
+        assert!(!html.contains("<img src=x"), "{uri}: the name's img tag is escaped");
+        if uri == "/people/mallory" {
+            assert!(html.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"), "{uri}: shown as text");
+        }
+    }
+}
