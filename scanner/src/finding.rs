@@ -137,6 +137,19 @@ pub enum FileProblem {
     Unreadable(String),
 }
 
+impl std::fmt::Display for FileProblem {
+    /// What a person reads: in SARIF notifications and on the server's scan pages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileProblem::PartiallyParsed => f.write_str("syntax errors: findings come from the parts that parsed"),
+            FileProblem::TooLarge(size) => write!(f, "not scanned: {size} bytes is over the size limit"),
+            FileProblem::NotUtf8 => f.write_str("not scanned: not valid UTF-8"),
+            FileProblem::Binary => f.write_str("not scanned: binary content"),
+            FileProblem::Unreadable(why) => write!(f, "not scanned: {why}"),
+        }
+    }
+}
+
 impl FileProblem {
     /// True when the file was not scanned at all, so its old findings must not be fixed.
     pub fn is_unread(&self) -> bool {

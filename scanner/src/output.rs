@@ -92,13 +92,11 @@ pub fn sarif(report: &ScanReport) -> Value {
         .iter()
         .filter_map(|file| {
             let problem = file.problem.as_ref()?;
-            let (id, level, text) = match problem {
-                FileProblem::PartiallyParsed => (FILE_PARTIALLY_PARSED, "warning", "syntax errors: findings come from the parts that parsed".to_owned()),
-                FileProblem::TooLarge(size) => (FILE_NOT_READ, "error", format!("not scanned: {size} bytes is over the size limit")),
-                FileProblem::NotUtf8 => (FILE_NOT_READ, "error", "not scanned: not valid UTF-8".to_owned()),
-                FileProblem::Binary => (FILE_NOT_READ, "error", "not scanned: binary content".to_owned()),
-                FileProblem::Unreadable(why) => (FILE_NOT_READ, "error", format!("not scanned: {why}")),
+            let (id, level) = match problem {
+                FileProblem::PartiallyParsed => (FILE_PARTIALLY_PARSED, "warning"),
+                _ => (FILE_NOT_READ, "error"),
             };
+            let text = problem.to_string();
             Some(json!({
                 "descriptor": { "id": id },
                 "level": level,

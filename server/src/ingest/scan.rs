@@ -432,7 +432,7 @@ impl ScanInput {
             files_scanned: i32::try_from(report.files_scanned()).unwrap_or(i32::MAX),
             unread_files: report
                 .files_failed()
-                .map(|f| (f.path.clone(), f.problem.as_ref().map(|p| format!("{p:?}")).unwrap_or_default()))
+                .map(|f| (f.path.clone(), f.problem.as_ref().map(ToString::to_string).unwrap_or_default()))
                 .collect(),
             findings: report.findings.iter().map(IncomingFinding::from).collect(),
             api_index: Some(report.api_index.clone()),

@@ -1,0 +1,136 @@
+//! Bad input gets a clear error and changes nothing: oversized and malformed scan uploads,
+//! SARIF paths escaping the scan root, and a checkout holding a 50 MB Python file and a file
+//! that is not UTF-8 (recorded as unread with the reason; the rest is scanned).
+
+use axum::{
+    body::Body,
+    http::{header, Request},
+};
+use tower::ServiceExt;
+use unthread_server::testing::fresh_database;
+
+async fn counts(pool: &sqlx::PgPool) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM scans), (SELECT count(*) FROM findings), (SELECT count(*) FROM events)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+fn sarif(uri: &str) -> Vec<u8> {
+    serde_json::json!({
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": { "name": "unthread-scan" } },
+            "results": [{
+                "ruleId": "UT001",
+                "message": { "text": "thread local" },
+                "locations": [{ "physicalLocation": {
+                    "artifactLocation": { "uri": uri },
+                    "region": { "startLine": 1 }
+                } }]
+            }]
+        }]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn bad_uploads_are_refused_with_a_reason_and_write_nothing() {
+    let pool = fresh_database().await;
+    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let maintainer: i64 =
+        sqlx::query_scalar("INSERT INTO users (login, role) VALUES ('mona', 'maintainer') RETURNING id")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let (_, token) =
+        unthread_server::auth::tokens::create(&pool, "ci", &["openedx/edx-ace".into()], maintainer).await.unwrap();
+    let site = unthread_server::router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
+    let router = unthread_server::router::build(pool.clone(), site, Default::default());
+    let upload = |body: Vec<u8>| {
+        let router = router.clone();
+        let request = Request::post("/api/v1/scans?target=openedx/edx-ace&root=/work/checkout")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/sarif+json")
+            .body(Body::from(body))
+            .unwrap();
+        async move {
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status().as_u16();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let before = counts(&pool).await;
+    let oversized = vec![b' '; unthread_server::handlers::api::MAX_UPLOAD_BYTES + 1];
+    let mut wrong_version = serde_json::from_slice::<serde_json::Value>(&sarif("a.py")).unwrap();
+    wrong_version["version"] = "2.0.0".into();
+    for (body, status, says) in [
+        (oversized, 413, ""),
+        (b"{ not json".to_vec(), 400, "not a SARIF log"),
+        (vec![0xff, 0xfe, 0x00], 400, "not a SARIF log"),
+        (serde_json::to_vec(&wrong_version).unwrap(), 400, "2.0.0"),
+        (sarif("../../etc/passwd"), 400, "scan root"),
+        (sarif("file:///etc/passwd"), 400, "scan root"),
+        (sarif("lib/../../../etc/passwd"), 400, "scan root"),
+    ] {
+        let (actual, message) = upload(body).await;
+        assert_eq!(actual, status, "{message}");
+        assert!(message.contains(says), "a reason: {message}");
+        assert_eq!(counts(&pool).await, before, "nothing written ({message})");
+    }
+    let (status, message) = upload(sarif("edx_ace/channel.py")).await;
+    assert_eq!(status, 201, "{message}");
+    let scans: i64 = sqlx::query_scalar("SELECT count(*) FROM scans WHERE target_id = $1")
+        .bind(target)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(scans, 1);
+}
+
+#[tokio::test]
+async fn a_checkout_with_a_huge_and_an_undecodable_file_is_scanned_around_them() {
+    let pool = fresh_database().await;
+    let url = unthread_server::testing::database_url(&pool);
+    let checkout = tempfile::tempdir().unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let package = checkout.path().join("pkg");
+    std::fs::create_dir_all(&package).unwrap();
+    std::fs::write(package.join("state.py"), "import threading\n\n_local = threading.local()\n").unwrap();
+    // 50 MB of Python (over the default 5 MiB limit) and a Latin-1 file.
+    let line = "import threading\nx = threading.local()\n";
+    std::fs::write(package.join("huge.py"), line.repeat(50 * 1024 * 1024 / line.len())).unwrap();
+    std::fs::write(package.join("latin.py"), b"import threading\nname = '\xe9t\xe9'\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_unthread"))
+        .args(["--database-url", &url, "--data-dir"])
+        .arg(data_dir.path())
+        .arg("scan")
+        .arg(checkout.path())
+        .args(["--target", "openedx/big-files", "--revision", "abc"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let findings: Vec<String> =
+        sqlx::query_scalar("SELECT path FROM findings ORDER BY path").fetch_all(&pool).await.unwrap();
+    assert_eq!(findings, ["pkg/state.py"]);
+    let unread: Vec<(String, String)> =
+        sqlx::query_as("SELECT path, reason FROM scan_unread_files ORDER BY path").fetch_all(&pool).await.unwrap();
+    assert_eq!(unread.len(), 2, "{unread:?}");
+    assert_eq!(unread[0].0, "pkg/huge.py");
+    assert!(unread[0].1.contains("bytes is over the size limit"), "{unread:?}");
+    assert_eq!(unread[1], ("pkg/latin.py".to_owned(), "not scanned: not valid UTF-8".to_owned()));
+    // The run finished; the files it could not read are listed, so their findings (none
+    // yet here) would be left as they were rather than marked fixed.
+    let (status, failed): (String, i32) =
+        sqlx::query_as("SELECT status, files_failed FROM scans").fetch_one(&pool).await.unwrap();
+    assert_eq!((status.as_str(), failed), ("complete", 2));
+    // Nothing was written into the checkout.
+    let mut entries: Vec<String> =
+        std::fs::read_dir(&package).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    entries.sort();
+    assert_eq!(entries, ["huge.py", "latin.py", "state.py"]);
+}
