@@ -3,26 +3,15 @@
 // a contributor claims an item and finds it on their page while another browser sees the
 // claim appear; a maintainer assigns one item and sets another aside as a false positive.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { eventually, launchBrowser, screenshot, startServer } from "./harness.mjs";
+import { test } from "node:test";
+import { eventually, screenshot, useServerAndBrowser } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = useServerAndBrowser();
 
 const mode = (js) => (js ? "js" : "no-js");
 
 async function newPage(javaScriptEnabled) {
-  const context = await browser.newContext({ javaScriptEnabled });
+  const context = await suite.browser.newContext({ javaScriptEnabled });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (err) => errors.push(err.message));
@@ -31,10 +20,10 @@ async function newPage(javaScriptEnabled) {
 }
 
 async function signIn(page, login, role) {
-  await page.goto(server.url);
+  await page.goto(suite.server.url);
   await page.fill("#dev-login-name", login);
   await page.selectOption("#dev-login-role", role);
-  await Promise.all([page.waitForURL(`${server.url}/`), page.click("[data-testid=dev-login] button")]);
+  await Promise.all([page.waitForURL(`${suite.server.url}/`), page.click("[data-testid=dev-login] button")]);
   assert.equal(await page.textContent("[data-testid=account-login]"), login);
 }
 
@@ -50,7 +39,7 @@ async function live(page) {
 for (const js of [true, false]) {
   test(`a reader follows a repository to its findings and a linked pull request (${mode(js)})`, async () => {
     const { context, page, errors } = await newPage(js);
-    await page.goto(server.url);
+    await page.goto(suite.server.url);
     await Promise.all([page.waitForURL(/\/repos$/), page.click("nav[aria-label=Main] >> text=Repositories")]);
     await screenshot(page, `repos-${mode(js)}`);
     const rows = page.locator("[data-testid=target-row]");
@@ -67,11 +56,11 @@ for (const js of [true, false]) {
     await screenshot(page, `repo-${mode(js)}`);
 
     // Sorting and filtering the dependency table through the URL.
-    await page.goto(`${server.url}/deps?sort=open&dir=desc`);
+    await page.goto(`${suite.server.url}/deps?sort=open&dir=desc`);
     const first = await page.locator("[data-testid=target-row] >> nth=0").textContent();
     const second = await page.locator("[data-testid=target-row] >> nth=1").textContent();
     assert.ok(first && second);
-    await page.goto(`${server.url}/deps?q=crum`);
+    await page.goto(`${suite.server.url}/deps?q=crum`);
     assert.equal(await page.locator("[data-testid=target-row]").count(), 1);
     await Promise.all([page.waitForURL(/\/deps\/django-crum$/), page.click("[data-testid=target-table] >> text=django-crum")]);
     await screenshot(page, `dep-${mode(js)}`);
@@ -83,7 +72,7 @@ for (const js of [true, false]) {
     const login = js ? "zoe" : "yann";
     const { context, page, errors } = await newPage(js);
     await signIn(page, login, "contributor");
-    await page.goto(`${server.url}/contribute`);
+    await page.goto(`${suite.server.url}/contribute`);
     const pick = page.locator("[data-testid=pick]").first();
     const id = await pick.getAttribute("data-finding-id");
     assert.match(await pick.textContent(), /small|medium|large effort/);
@@ -97,7 +86,7 @@ for (const js of [true, false]) {
       10_000,
       "the claimed item to leave /contribute",
     );
-    await page.goto(`${server.url}/people/${login}`);
+    await page.goto(`${suite.server.url}/people/${login}`);
     assert.equal(await page.textContent("[data-testid=person-login]"), login);
     assert.equal(await page.locator(`[data-testid=owned] [data-finding-id="${id}"]`).count(), 1);
     await screenshot(page, `person-${mode(js)}`);
@@ -105,7 +94,7 @@ for (const js of [true, false]) {
     // Someone else trying to claim it sees who owns it.
     const other = await newPage(js);
     await signIn(other.page, js ? "xavi" : "will", "contributor");
-    await other.page.goto(`${server.url}/findings/${id}`);
+    await other.page.goto(`${suite.server.url}/findings/${id}`);
     assert.match(await other.page.textContent("[data-testid=ownership-finding]"), new RegExp(`Owned by ${login}`));
     assert.equal(await other.page.locator("[data-testid=ownership-finding] [data-testid=claim]").count(), 0);
     await other.context.close();
@@ -116,13 +105,13 @@ for (const js of [true, false]) {
   test(`a maintainer assigns an item and marks another a false positive (${mode(js)})`, async () => {
     const { context, page, errors } = await newPage(js);
     await signIn(page, js ? "ana" : "mona", "maintainer");
-    await page.goto(`${server.url}/findings?unowned=1&kind=dependency`);
+    await page.goto(`${suite.server.url}/findings?unowned=1&kind=dependency`);
     await screenshot(page, `findings-${mode(js)}`);
     const ids = await page.locator("[data-testid=finding-row]").evaluateAll((rows) => rows.map((r) => r.dataset.findingId));
     assert.ok(ids.length >= 2);
     const [assignId, triageId] = js ? [ids[0], ids[1]] : [ids[2], ids[3]];
 
-    await page.goto(`${server.url}/findings/${assignId}`);
+    await page.goto(`${suite.server.url}/findings/${assignId}`);
     if (js) await live(page);
     await page.fill("[data-testid=ownership-finding] [data-testid=assign-login]", "bilal");
     await page.click("[data-testid=ownership-finding] [data-testid=assign]");
@@ -134,7 +123,7 @@ for (const js of [true, false]) {
     assert.match(await page.textContent("[data-testid=history]"), /Assigned to bilal/);
     await screenshot(page, `finding-assigned-${mode(js)}`);
 
-    await page.goto(`${server.url}/findings/${triageId}`);
+    await page.goto(`${suite.server.url}/findings/${triageId}`);
     if (js) await live(page);
     // Without a reason the change is refused, with a message.
     await page.selectOption("[data-testid=triage-state]", "false_positive");
@@ -161,15 +150,15 @@ for (const js of [true, false]) {
 test("a claim made in one browser appears in another without reloading", async () => {
   const watcher = await newPage(true);
   const actor = await newPage(true);
-  await actor.page.goto(`${server.url}/findings?unowned=1`);
+  await actor.page.goto(`${suite.server.url}/findings?unowned=1`);
   const id = await actor.page.locator("[data-testid=finding-row]").first().getAttribute("data-finding-id");
-  await watcher.page.goto(`${server.url}/findings/${id}`);
+  await watcher.page.goto(`${suite.server.url}/findings/${id}`);
   await live(watcher.page);
   assert.match(await watcher.page.textContent("[data-testid=ownership-finding]"), /Nobody owns/);
   const marker = await watcher.page.evaluate(() => (window.__notReloaded = true));
 
   await signIn(actor.page, "vera", "contributor");
-  await actor.page.goto(`${server.url}/findings/${id}`);
+  await actor.page.goto(`${suite.server.url}/findings/${id}`);
   await live(actor.page);
   const claimedAt = Date.now();
   await actor.page.click("[data-testid=ownership-finding] [data-testid=claim]");
@@ -195,11 +184,11 @@ test("every page renders, with a screenshot", async () => {
     ["/findings?rule=UT001", "findings-ut001"],
     ["/deps", "deps"],
   ]) {
-    const response = await page.goto(`${server.url}${path}`);
+    const response = await page.goto(`${suite.server.url}${path}`);
     assert.equal(response.status(), 200, path);
     await screenshot(page, name);
   }
-  await page.goto(`${server.url}/rules/UT001`);
+  await page.goto(`${suite.server.url}/rules/UT001`);
   assert.match(await page.textContent("[data-testid=rule-help]"), /ContextVar|contextvars/);
   await context.close();
 });

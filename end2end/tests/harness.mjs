@@ -1,5 +1,6 @@
 // Shared by the end-to-end suites: a real `unthread serve` on a free port with its own
 // embedded PostgreSQL, and a headless Debian Chromium driven by playwright-core.
+import { after, before } from "node:test";
 import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -80,4 +81,19 @@ export async function eventually(check, timeoutMs = 15_000, what = "condition") 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** The suite's server and browser: started before the file's first test, stopped after its
+ * last. `extraEnv` goes to the server. Read `suite.server` and `suite.browser` inside tests. */
+export function useServerAndBrowser(extraEnv = {}) {
+  const suite = {};
+  before(async () => {
+    suite.server = await startServer(extraEnv);
+    suite.browser = await launchBrowser();
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.server?.stop();
+  });
+  return suite;
 }

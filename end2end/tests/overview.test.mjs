@@ -2,26 +2,15 @@
 // and hydrated in the browser (the live-updates stream only connects once the WebAssembly
 // has taken over).
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { eventually, launchBrowser, screenshot, startServer } from "./harness.mjs";
+import { test } from "node:test";
+import { eventually, screenshot, useServerAndBrowser } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = useServerAndBrowser();
 
 test("the overview is rendered on the server and readable without JavaScript", async () => {
-  const context = await browser.newContext({ javaScriptEnabled: false });
+  const context = await suite.browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  const response = await page.goto(server.url);
+  const response = await page.goto(suite.server.url);
   assert.equal(response.status(), 200);
   // The demo: openedx-platform and every package its requirements pin.
   assert.ok(Number(await page.textContent("[data-testid=target-count]")) > 250);
@@ -35,12 +24,12 @@ test("the overview is rendered on the server and readable without JavaScript", a
 });
 
 test("the page hydrates and connects to the live stream", async () => {
-  const context = await browser.newContext();
+  const context = await suite.browser.newContext();
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (err) => errors.push(err.message));
   page.on("console", (msg) => msg.type() === "error" && errors.push(msg.text()));
-  await page.goto(server.url);
+  await page.goto(suite.server.url);
   await eventually(
     async () => (await page.getAttribute("[data-testid=live-indicator]", "data-live")) === "open",
     20_000,
@@ -54,13 +43,13 @@ test("the page hydrates and connects to the live stream", async () => {
 });
 
 test("health and unknown pages", async () => {
-  const context = await browser.newContext();
+  const context = await suite.browser.newContext();
   const page = await context.newPage();
-  assert.equal((await page.goto(`${server.url}/healthz`)).status(), 200);
-  const missing = await page.goto(`${server.url}/no/such/page`);
+  assert.equal((await page.goto(`${suite.server.url}/healthz`)).status(), 200);
+  const missing = await page.goto(`${suite.server.url}/no/such/page`);
   assert.equal(missing.status(), 404);
   assert.match(await page.textContent("h1"), /Page not found/);
-  assert.equal((await page.goto(`${server.url}/findings/999999999`)).status(), 404);
-  assert.equal((await page.goto(`${server.url}/repos/nobody/nothing`)).status(), 404);
+  assert.equal((await page.goto(`${suite.server.url}/findings/999999999`)).status(), 404);
+  assert.equal((await page.goto(`${suite.server.url}/repos/nobody/nothing`)).status(), 404);
   await context.close();
 });

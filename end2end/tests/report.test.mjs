@@ -2,21 +2,10 @@
 // moves between weeks, and downloads the report in each format.
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { after, before, test } from "node:test";
-import { eventually, launchBrowser, screenshot, startServer } from "./harness.mjs";
+import { test } from "node:test";
+import { eventually, screenshot, useServerAndBrowser } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = useServerAndBrowser();
 
 async function download(page, label) {
   const [file] = await Promise.all([
@@ -27,9 +16,9 @@ async function download(page, label) {
 }
 
 test("the weekly report previews and downloads in every format", async () => {
-  const context = await browser.newContext({ acceptDownloads: true });
+  const context = await suite.browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
-  await page.goto(`${server.url}/reports/weekly`);
+  await page.goto(`${suite.server.url}/reports/weekly`);
   const preview = page.locator("[data-testid=report-preview]");
   const heading = await preview.locator("h2").first().textContent();
   const week = heading.match(/(\d{4}-W\d{2})/)[1];
@@ -65,9 +54,9 @@ test("the weekly report previews and downloads in every format", async () => {
 });
 
 test("the weekly report reads without JavaScript and refuses a bad week clearly", async () => {
-  const context = await browser.newContext({ javaScriptEnabled: false });
+  const context = await suite.browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await page.goto(`${server.url}/reports/weekly?week=2026-W99`);
+  await page.goto(`${suite.server.url}/reports/weekly?week=2026-W99`);
   assert.match(await page.textContent("main"), /has no week 99/);
   await page.fill("[data-testid=week-input]", "2026-W47");
   await Promise.all([page.waitForURL(/week=2026-W47/), page.click("[data-testid=week-picker] button")]);

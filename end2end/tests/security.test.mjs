@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { createHmac, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { after, before, test } from "node:test";
-import { launchBrowser, repoRoot, screenshot, startServer } from "./harness.mjs";
+import { test } from "node:test";
+import { repoRoot, screenshot, useServerAndBrowser } from "./harness.mjs";
 
 const SECRET = "e2e-webhook-secret";
 const SNIPPET = `<img src=x onerror="window.__pwned='snippet'">`;
@@ -14,8 +14,6 @@ const MESSAGE = `<script>window.__pwned='message'</script>`;
 const SYMBOL = `evil.<svg onload="window.__pwned='symbol'">`;
 const TITLE = `<script>window.__pwned='title'</script><img src=x onerror="window.__pwned='title-img'"> | **bold**`;
 
-let server;
-let browser;
 
 /** `2026-W48` for a date (UTC). */
 function isoWeek(date) {
@@ -27,15 +25,7 @@ function isoWeek(date) {
   return `${d.getUTCFullYear()}-W${String(week).padStart(2, "0")}`;
 }
 
-before(async () => {
-  server = await startServer({ GITHUB_WEBHOOK_SECRET: SECRET });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = useServerAndBrowser({ GITHUB_WEBHOOK_SECRET: SECRET });
 
 function sarif() {
   return JSON.stringify({
@@ -62,10 +52,10 @@ async function webhook(findingId) {
   const path = resolve(repoRoot, "../shared/fixtures/github/webhook.issues.opened.json");
   const payload = JSON.parse(readFileSync(path, "utf8"));
   payload.issue.title = TITLE;
-  payload.issue.body = `Fixes ${server.url}/findings/${findingId}`;
+  payload.issue.body = `Fixes ${suite.server.url}/findings/${findingId}`;
   const body = JSON.stringify(payload);
   const signature = "sha256=" + createHmac("sha256", SECRET).update(body).digest("hex");
-  const response = await fetch(`${server.url}/webhooks/github`, {
+  const response = await fetch(`${suite.server.url}/webhooks/github`, {
     method: "POST",
     headers: {
       "content-type": "application/json",
@@ -79,7 +69,7 @@ async function webhook(findingId) {
 }
 
 test("HTML in snippets, symbols, messages and issue titles is rendered inert", async () => {
-  const context = await browser.newContext();
+  const context = await suite.browser.newContext();
   const page = await context.newPage();
   const dialogs = [];
   page.on("dialog", async (dialog) => {
@@ -88,10 +78,10 @@ test("HTML in snippets, symbols, messages and issue titles is rendered inert", a
   });
 
   // A maintainer makes an upload token; CI uploads a SARIF log carrying the hostile text.
-  await page.goto(server.url);
+  await page.goto(suite.server.url);
   await page.fill("#dev-login-name", "mona");
   await page.selectOption("#dev-login-role", "maintainer");
-  await Promise.all([page.waitForURL(`${server.url}/`), page.click("[data-testid=dev-login] button")]);
+  await Promise.all([page.waitForURL(`${suite.server.url}/`), page.click("[data-testid=dev-login] button")]);
   const token = await page.evaluate(async () => {
     const r = await fetch("/api/v1/tokens", {
       method: "POST",
@@ -101,14 +91,14 @@ test("HTML in snippets, symbols, messages and issue titles is rendered inert", a
     return (await r.json()).token;
   });
   assert.match(token, /^unt_/);
-  const upload = await fetch(`${server.url}/api/v1/scans?target=django-crum&revision=evil`, {
+  const upload = await fetch(`${suite.server.url}/api/v1/scans?target=django-crum&revision=evil`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/sarif+json" },
     body: sarif(),
   });
   assert.equal(upload.status, 201, await upload.text());
 
-  await page.goto(`${server.url}/findings?target=django-crum&q=evil`);
+  await page.goto(`${suite.server.url}/findings?target=django-crum&q=evil`);
   const href = await page.locator("a[href^='/findings/']").first().getAttribute("href");
   const findingId = href.split("/").pop();
   await webhook(findingId);
@@ -122,14 +112,14 @@ test("HTML in snippets, symbols, messages and issue titles is rendered inert", a
     [`/`, false],
     [`/reports/weekly?week=${isoWeek(new Date())}`, true],
   ]) {
-    await page.goto(`${server.url}${path}`);
+    await page.goto(`${suite.server.url}${path}`);
     await page.waitForLoadState("networkidle");
     const text = await page.textContent("main");
     if (shows) assert.ok(text.includes("evil.<svg"), `${path}: the symbol reads as typed`);
     assert.equal(await page.locator("main svg[onload], main img[onerror], main script").count(), 0, path);
     assert.equal(await page.evaluate(() => window.__pwned ?? null), null, `${path}: no injected script ran`);
   }
-  await page.goto(`${server.url}/findings/${findingId}`);
+  await page.goto(`${suite.server.url}/findings/${findingId}`);
   const main = await page.textContent("main");
   assert.ok(main.includes(SNIPPET), "the snippet reads as typed");
   assert.ok(main.includes("<script>window.__pwned='title'</script>"), "the linked issue's title reads as typed");

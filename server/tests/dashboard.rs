@@ -18,18 +18,8 @@ use sqlx::PgPool;
 use tower::ServiceExt;
 use unthread_server::{
     router,
-    testing::{fresh_database, seed_finding, sign_in},
+    testing::{create_user, fresh_database, seed_finding, sign_in},
 };
-
-async fn user(pool: &PgPool, login: &str, role: &str) -> User {
-    let id: i64 = sqlx::query_scalar("INSERT INTO users (login, role, dev_only) VALUES ($1, $2, true) RETURNING id")
-        .bind(login)
-        .bind(role)
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    app::models::users::by_id(pool, id).await.unwrap().unwrap()
-}
 
 async fn active_owners(pool: &PgPool) -> Vec<(Option<i64>, Option<i64>, String)> {
     sqlx::query_as(
@@ -52,7 +42,7 @@ async fn of_a_hundred_simultaneous_claims_exactly_one_wins() {
     let finding = seed_finding(&pool, target, "edx_django_utils/cache/utils.py", Some("RequestCache")).await;
     let mut people = Vec::new();
     for i in 0..100 {
-        people.push(user(&pool, &format!("user{i}"), "contributor").await);
+        people.push(create_user(&pool, &format!("user{i}"), "contributor").await);
     }
     let attempts = people.iter().map(|u| claims::claim(&pool, u, Item::Finding(finding)));
     let results = futures::future::join_all(attempts).await;
@@ -77,9 +67,9 @@ async fn claims_releases_and_assignments_follow_the_rules() {
     let target = app::models::targets::upsert(&pool, "library", "openedx/event-tracking").await.unwrap();
     let first = seed_finding(&pool, target, "eventtracking/tracker.py", Some("get_tracker")).await;
     let second = seed_finding(&pool, target, "eventtracking/locator.py", Some("ThreadLocalContextLocator")).await;
-    let carol = user(&pool, "carol", "contributor").await;
-    let dave = user(&pool, "dave", "contributor").await;
-    let mona = user(&pool, "mona", "maintainer").await;
+    let carol = create_user(&pool, "carol", "contributor").await;
+    let dave = create_user(&pool, "dave", "contributor").await;
+    let mona = create_user(&pool, "mona", "maintainer").await;
 
     // Carol takes the whole target: Dave cannot take one of its findings, Carol can.
     claims::claim(&pool, &carol, Item::Target(target)).await.unwrap();
@@ -141,7 +131,7 @@ async fn claims_releases_and_assignments_follow_the_rules() {
 async fn triage_needs_a_reason_to_set_findings_aside_and_records_every_change() {
     let pool = fresh_database().await;
     let target = app::models::targets::upsert(&pool, "dependency", "django-crum").await.unwrap();
-    let mona = user(&pool, "mona", "maintainer").await;
+    let mona = create_user(&pool, "mona", "maintainer").await;
     let mut ids = Vec::new();
     for i in 0..50 {
         ids.push(seed_finding(&pool, target, &format!("crum/m{i}.py"), None).await);
@@ -180,7 +170,7 @@ async fn the_explorer_filters_counts_and_pages_by_keyset() {
             seed_finding(&pool, if i % 2 == 0 { repo } else { dep }, &format!("pkg/mod_{i}.py"), Some("pkg.f")).await,
         );
     }
-    let carol = user(&pool, "carol", "contributor").await;
+    let carol = create_user(&pool, "carol", "contributor").await;
     claims::claim(&pool, &carol, Item::Finding(ids[0])).await.unwrap();
 
     // Pages follow one another without gaps or repeats.
@@ -303,7 +293,7 @@ async fn the_live_stream_announces_a_claim() {
     let app = app(&pool);
     let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
     let finding = seed_finding(&pool, target, "edx_ace/channel.py", None).await;
-    let carol = user(&pool, "carol", "contributor").await;
+    let carol = create_user(&pool, "carol", "contributor").await;
 
     let response = app.clone().oneshot(Request::get(app::live::LIVE_PATH).body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -378,7 +368,7 @@ async fn cached_pages_show_changes_made_by_other_processes() {
     let app = app(&pool);
     let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
     seed_finding(&pool, target, "edx_ace/channel.py", None).await;
-    let carol = user(&pool, "carol", "contributor").await;
+    let carol = create_user(&pool, "carol", "contributor").await;
     let page = || async {
         let response = app.clone().oneshot(Request::get("/repos").body(Body::empty()).unwrap()).await.unwrap();
         String::from_utf8(axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap()

@@ -8,13 +8,13 @@
 //! Regenerate the golden files after an intended change with
 //! `UPDATE_GOLDEN=1 cargo test -p unthread-server --test weekly_report` and read the diff.
 
-use app::models::{claims, triage, users::User};
+use app::models::{claims, triage};
 use app::report::{Format, IsoWeek, WeeklyReport};
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::PgPool;
 use unthread_server::{
     ingest::scan::{ingest, IncomingFinding, ScanInput},
-    testing::fresh_database,
+    testing::{create_user, fresh_database},
 };
 
 const BASE_URL: &str = "https://unthread.example.org";
@@ -55,16 +55,6 @@ async fn scan(pool: &PgPool, target_id: i64, when: DateTime<Utc>, findings: Vec<
         finished_at: Some(when),
     };
     ingest(pool, &input).await.expect("ingest");
-}
-
-async fn user(pool: &PgPool, login: &str, role: &str) -> User {
-    let id: i64 = sqlx::query_scalar("INSERT INTO users (login, role, dev_only) VALUES ($1, $2, true) RETURNING id")
-        .bind(login)
-        .bind(role)
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    app::models::users::by_id(pool, id).await.unwrap().unwrap()
 }
 
 async fn finding_id(pool: &PgPool, symbol: &str) -> i64 {
@@ -167,9 +157,9 @@ async fn three_weeks(pool: &PgPool) -> (i64, i64, i64) {
     .execute(pool)
     .await
     .unwrap();
-    let ana = user(pool, "ana", "maintainer").await;
-    let bilal = user(pool, "bilal", "contributor").await;
-    let chen = user(pool, "chen", "contributor").await;
+    let ana = create_user(pool, "ana", "maintainer").await;
+    let bilal = create_user(pool, "bilal", "contributor").await;
+    let chen = create_user(pool, "chen", "contributor").await;
 
     // Week 45: first scans, claims, an assignment.
     scan(pool, platform, at(2, 10), platform_findings(true, false)).await;

@@ -259,10 +259,12 @@ pub async fn sub_issues_changed(
     start: Instant,
     end: Instant,
 ) -> sqlx::Result<Vec<GitHubItem>> {
-    let rows = sqlx::query!(
-        r#"SELECT repository, number, title, html_url, author,
+    sqlx::query_as!(
+        GitHubItem,
+        r#"SELECT repository, number, title, html_url AS url, author,
                   created_at AS "created_at: Instant",
-                  CASE WHEN closed_at < $2 THEN closed_at END AS "closed_at: Instant"
+                  CASE WHEN closed_at < $2 THEN closed_at END AS "closed_at: Instant",
+                  NULL::timestamptz AS "merged_at: Instant"
            FROM gh_issues
            WHERE parent_number IS NOT NULL
              AND ((created_at >= $1 AND created_at < $2) OR (closed_at >= $1 AND closed_at < $2))
@@ -271,26 +273,14 @@ pub async fn sub_issues_changed(
         end as _
     )
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| GitHubItem {
-            repository: r.repository,
-            number: r.number,
-            title: r.title,
-            url: r.html_url,
-            author: r.author,
-            created_at: r.created_at,
-            closed_at: r.closed_at,
-            merged_at: None,
-        })
-        .collect())
+    .await
 }
 
 /// Pull requests merged in [start, end).
 pub async fn pulls_merged(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> sqlx::Result<Vec<GitHubItem>> {
-    let rows = sqlx::query!(
-        r#"SELECT repository, number, title, html_url, author,
+    sqlx::query_as!(
+        GitHubItem,
+        r#"SELECT repository, number, title, html_url AS url, author,
                   created_at AS "created_at: Instant", closed_at AS "closed_at: Instant", merged_at AS "merged_at: Instant"
            FROM gh_pulls
            WHERE merged_at >= $1 AND merged_at < $2
@@ -299,20 +289,7 @@ pub async fn pulls_merged(db: impl PgExecutor<'_>, start: Instant, end: Instant)
         end as _
     )
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| GitHubItem {
-            repository: r.repository,
-            number: r.number,
-            title: r.title,
-            url: r.html_url,
-            author: r.author,
-            created_at: r.created_at,
-            closed_at: r.closed_at,
-            merged_at: r.merged_at,
-        })
-        .collect())
+    .await
 }
 
 /// A target as the report names it.
