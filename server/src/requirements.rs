@@ -274,6 +274,19 @@ fn parse_via_list(text: &str) -> Result<Vec<Via>, String> {
         .collect()
 }
 
+/// A name ending in `-`, `_` or `.` (`charset- ==1.0`): PEP 508 forbids it, and pep508_rs 0.9
+/// panics on it instead of returning an error, so it is refused here first.
+fn check_name_end(spec: &str) -> Result<(), String> {
+    let name: String =
+        spec.trim_start().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
+    match name.chars().last() {
+        Some(last @ ('-' | '_' | '.')) => {
+            Err(format!("not a valid requirement (the package name `{name}` ends with `{last}`)"))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn parse_pin(line: &str, number: usize) -> Result<Pin, String> {
     let (editable, spec) = match line.strip_prefix("--editable").or_else(|| line.strip_prefix("-e")) {
         Some(rest) => (true, rest.trim()),
@@ -286,8 +299,12 @@ fn parse_pin(line: &str, number: usize) -> Result<Pin, String> {
     if is_bare_url {
         return parse_bare_url(spec, editable, number);
     }
-    let requirement = Requirement::<pep508_rs::VerbatimUrl>::from_str(spec)
-        .map_err(|e| format!("not a valid requirement ({})", first_line(&e.to_string())))?;
+    check_name_end(spec)?;
+    // pep508_rs panics on some names it lexes but then refuses (found by fuzzing, see
+    // `check_name_end`); should another such input exist, it is a bad line, not a crash.
+    let parsed = std::panic::catch_unwind(|| Requirement::<pep508_rs::VerbatimUrl>::from_str(spec))
+        .map_err(|_| "not a valid requirement (the PEP 508 parser gave up on it)".to_owned())?;
+    let requirement = parsed.map_err(|e| format!("not a valid requirement ({})", first_line(&e.to_string())))?;
     let (version, direct_url) = match &requirement.version_or_url {
         Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
             let pinned: Vec<String> = specifiers
@@ -446,6 +463,10 @@ mod tests {
             ("six==1.0\n    # via <script>\n", 2, "not a package or file"),
             ("six==1.0 \\\n", 1, "continuation"),
             ("six==1.0 --hash=sha256:abc\n", 1, "malformed hash"),
+            // Found by `cargo fuzz run requirements`: pep508_rs panicked on these names.
+            ("six==1.0\ncharset- ==1.0\n", 2, "ends with `-`"),
+            ("charset_ [x]==1.0\n", 1, "ends with `_`"),
+            ("zope. ==1.0\n", 1, "ends with `.`"),
         ] {
             let err = text.parse::<Requirements>().unwrap_err();
             assert_eq!(err.line, line, "{text:?}: {err}");
