@@ -274,17 +274,31 @@ fn parse_via_list(text: &str) -> Result<Vec<Via>, String> {
         .collect()
 }
 
-/// A name ending in `-`, `_` or `.` (`charset- ==1.0`): PEP 508 forbids it, and pep508_rs 0.9
-/// panics on it instead of returning an error, so it is refused here first.
-fn check_name_end(spec: &str) -> Result<(), String> {
-    let name: String =
-        spec.trim_start().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
-    match name.chars().last() {
-        Some(last @ ('-' | '_' | '.')) => {
-            Err(format!("not a valid requirement (the package name `{name}` ends with `{last}`)"))
+/// A package or extra name ending in `-`, `_` or `.` (`charset- ==1.0`, `x[extra.]==1`): PEP 508
+/// forbids them, and pep508_rs 0.9 panics on them instead of returning an error (both found by
+/// fuzzing), so they are refused here first.
+fn check_name_ends(spec: &str) -> Result<(), String> {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    let refuse = |what: &str, name: &str| {
+        let last = name.chars().last().unwrap_or_default();
+        if matches!(last, '-' | '_' | '.') {
+            Err(format!("not a valid requirement (the {what} `{name}` ends with `{last}`)"))
+        } else {
+            Ok(())
         }
-        _ => Ok(()),
+    };
+    let spec = spec.trim_start();
+    let name_len = spec.find(|c: char| !is_name_char(c)).unwrap_or(spec.len());
+    refuse("package name", &spec[..name_len])?;
+    if let Some(extras) = spec[name_len..].trim_start().strip_prefix('[') {
+        let extras = extras.split(']').next().unwrap_or_default();
+        for extra in extras.split(',') {
+            let extra = extra.trim_start();
+            let len = extra.find(|c: char| !is_name_char(c)).unwrap_or(extra.len());
+            refuse("extra", &extra[..len])?;
+        }
     }
+    Ok(())
 }
 
 fn parse_pin(line: &str, number: usize) -> Result<Pin, String> {
@@ -299,9 +313,9 @@ fn parse_pin(line: &str, number: usize) -> Result<Pin, String> {
     if is_bare_url {
         return parse_bare_url(spec, editable, number);
     }
-    check_name_end(spec)?;
+    check_name_ends(spec)?;
     // pep508_rs panics on some names it lexes but then refuses (found by fuzzing, see
-    // `check_name_end`); should another such input exist, it is a bad line, not a crash.
+    // `check_name_ends`); should another such input exist, it is a bad line, not a crash.
     let parsed = std::panic::catch_unwind(|| Requirement::<pep508_rs::VerbatimUrl>::from_str(spec))
         .map_err(|_| "not a valid requirement (the PEP 508 parser gave up on it)".to_owned())?;
     let requirement = parsed.map_err(|e| format!("not a valid requirement ({})", first_line(&e.to_string())))?;
@@ -467,6 +481,8 @@ mod tests {
             ("six==1.0\ncharset- ==1.0\n", 2, "ends with `-`"),
             ("charset_ [x]==1.0\n", 1, "ends with `_`"),
             ("zope. ==1.0\n", 1, "ends with `.`"),
+            ("camel-converter[pydantic.    # via x\n", 1, "extra `pydantic.`"),
+            ("camel-converter[a, b-]==1.0\n", 1, "extra `b-`"),
         ] {
             let err = text.parse::<Requirements>().unwrap_err();
             assert_eq!(err.line, line, "{text:?}: {err}");
