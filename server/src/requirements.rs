@@ -313,6 +313,11 @@ fn parse_pin(line: &str, number: usize) -> Result<Pin, String> {
     if is_bare_url {
         return parse_bare_url(spec, editable, number);
     }
+    // pip-compile writes requirement lines in ASCII; pep508_rs 0.9 slices some non-ASCII
+    // marker text off a character boundary and panics (found by fuzzing).
+    if let Some(c) = spec.chars().find(|c| !c.is_ascii()) {
+        return Err(format!("not a valid requirement (non-ASCII character {c:?}: pip-compile writes ASCII)"));
+    }
     check_name_ends(spec)?;
     // pep508_rs panics on some names it lexes but then refuses (found by fuzzing, see
     // `check_name_ends`); should another such input exist, it is a bad line, not a crash.
@@ -483,6 +488,7 @@ mod tests {
             ("zope. ==1.0\n", 1, "ends with `.`"),
             ("camel-converter[pydantic.    # via x\n", 1, "extra `pydantic.`"),
             ("camel-converter[a, b-]==1.0\n", 1, "extra `b-`"),
+            ("six==1.0 ; python_version >= \"3\u{75a}\"\n", 1, "non-ASCII"),
         ] {
             let err = text.parse::<Requirements>().unwrap_err();
             assert_eq!(err.line, line, "{text:?}: {err}");
