@@ -373,6 +373,10 @@ fn parse_bare_url(url: &str, editable: bool, number: usize) -> Result<Pin, Strin
         Some((name, extras)) => (name, extras.trim_end_matches(']').split(',').map(|e| e.trim().to_owned()).collect()),
         None => (egg, Vec::new()),
     };
+    if name.trim().is_empty() {
+        // pep508_rs accepts an empty name; a pin needs one (found by fuzzing: `#egg=[django]`).
+        return Err("`#egg=` names no package before its extras".to_owned());
+    }
     let normalised = PackageName::from_str(name).map_err(|e| format!("bad package name in `#egg=`: {e}"))?;
     Ok(Pin {
         name: normalised.to_string(),
@@ -489,6 +493,7 @@ mod tests {
             ("camel-converter[pydantic.    # via x\n", 1, "extra `pydantic.`"),
             ("camel-converter[a, b-]==1.0\n", 1, "extra `b-`"),
             ("six==1.0 ; python_version >= \"3\u{75a}\"\n", 1, "non-ASCII"),
+            ("git+https://github.com/x/y.git#egg=[django]\n", 1, "names no package"),
         ] {
             let err = text.parse::<Requirements>().unwrap_err();
             assert_eq!(err.line, line, "{text:?}: {err}");
