@@ -28,6 +28,30 @@ pub struct ReportSettings {
     pub publisher: Option<std::sync::Arc<dyn crate::report::publish::Publisher>>,
 }
 
+impl ReportSettings {
+    /// The report a request or a command asks for: `week` (default: the last complete one)
+    /// in `timezone` (default: this server's), with this server's links and stale-claim
+    /// threshold. Blank values count as absent; a bad one is an error that says what is wrong.
+    pub fn resolve(&self, week: Option<&str>, timezone: Option<&str>) -> Result<crate::report::Options, String> {
+        use crate::report::{week::parse_timezone, IsoWeek};
+        let given = |value: Option<&str>| value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let timezone = match given(timezone) {
+            Some(name) => parse_timezone(&name)?,
+            None => self.timezone,
+        };
+        let week = match given(week) {
+            Some(text) => text.parse::<IsoWeek>().map_err(|e| e.to_string())?,
+            None => IsoWeek::containing(chrono::Utc::now(), timezone).previous(),
+        };
+        Ok(crate::report::Options {
+            week,
+            timezone,
+            stale_after_days: self.stale_after_days,
+            base_url: self.base_url.clone(),
+        })
+    }
+}
+
 impl Default for ReportSettings {
     fn default() -> Self {
         Self {

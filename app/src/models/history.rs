@@ -30,7 +30,8 @@ pub struct FindingPeriod {
 
 /// Every finding first seen before `end`, with its state at `start` and at `end`.
 pub async fn findings(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> sqlx::Result<Vec<FindingPeriod>> {
-    let rows = sqlx::query!(
+    sqlx::query_as!(
+        FindingPeriod,
         r#"WITH scan_changes AS (
                SELECT x.id AS finding_id, e.at, e.id AS event_id, e.kind
                FROM events e CROSS JOIN LATERAL unnest(e.finding_ids) AS x(id)
@@ -74,22 +75,7 @@ pub async fn findings(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> 
         end as _
     )
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| FindingPeriod {
-            id: r.id,
-            target_id: r.target_id,
-            rule: r.rule,
-            path: r.path,
-            symbol: r.symbol,
-            state_at_start: r.state_at_start,
-            state_at_end: r.state_at_end,
-            first_seen_at: r.first_seen_at,
-            fixed_at: r.fixed_at,
-            reopened: r.reopened,
-        })
-        .collect())
+    .await
 }
 
 /// A triage decision.
@@ -105,8 +91,9 @@ pub struct TriageChange {
 
 /// Triage decisions made in [start, end), in order.
 pub async fn triage_changes(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> sqlx::Result<Vec<TriageChange>> {
-    let rows = sqlx::query!(
-        r#"SELECT finding_id AS "finding_id!", at AS "at: Instant", actor,
+    sqlx::query_as!(
+        TriageChange,
+        r#"SELECT finding_id AS "finding_id!", at AS "at: Instant", actor AS by,
                   coalesce(data->>'from', '') AS "from!", coalesce(data->>'to', '') AS "to!", data->>'reason' AS reason
            FROM events
            WHERE kind = 'finding.triaged' AND finding_id IS NOT NULL AND at >= $1 AND at < $2
@@ -115,18 +102,7 @@ pub async fn triage_changes(db: impl PgExecutor<'_>, start: Instant, end: Instan
         end as _
     )
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| TriageChange {
-            finding_id: r.finding_id,
-            at: r.at,
-            by: r.actor,
-            from: r.from,
-            to: r.to,
-            reason: r.reason,
-        })
-        .collect())
+    .await
 }
 
 /// A period of ownership, as it stood at the end of the period asked about.
@@ -154,7 +130,8 @@ impl ClaimPeriod {
 
 /// Every claim made before `end`, releases after `end` ignored.
 pub async fn claims(db: impl PgExecutor<'_>, end: Instant) -> sqlx::Result<Vec<ClaimPeriod>> {
-    let rows = sqlx::query!(
+    sqlx::query_as!(
+        ClaimPeriod,
         r#"SELECT c.finding_id, c.target_id, owner.login AS owner, by_user.login AS claimed_by,
                   c.claimed_at AS "claimed_at: Instant",
                   CASE WHEN c.released_at < $1 THEN c.released_at END AS "released_at: Instant",
@@ -179,20 +156,7 @@ pub async fn claims(db: impl PgExecutor<'_>, end: Instant) -> sqlx::Result<Vec<C
         end as _
     )
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ClaimPeriod {
-            finding_id: r.finding_id,
-            target_id: r.target_id,
-            owner: r.owner,
-            claimed_by: r.claimed_by,
-            claimed_at: r.claimed_at,
-            released_at: r.released_at,
-            released_by: r.released_by,
-            last_activity_at: r.last_activity_at,
-        })
-        .collect())
+    .await
 }
 
 /// A pull request linked (at the end of the period) to a finding or a target.
@@ -304,7 +268,8 @@ pub struct TargetInfo {
 
 /// Every target, with who pins the dependencies.
 pub async fn targets(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TargetInfo>> {
-    let rows = sqlx::query!(
+    sqlx::query_as!(
+        TargetInfo,
         r#"SELECT t.id, t.name, t.kind,
                   ARRAY(SELECT DISTINCT repo.name
                         FROM target_packages tp
@@ -317,6 +282,5 @@ pub async fn targets(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TargetInfo>> {
            ORDER BY lower(t.name), t.name"#
     )
     .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(|r| TargetInfo { id: r.id, name: r.name, kind: r.kind, pinned_by: r.pinned_by }).collect())
+    .await
 }

@@ -28,13 +28,11 @@ pub struct ReportPreview {
 pub async fn weekly_report(week: Option<String>, tz: Option<String>) -> Result<ReportPreview, ServerFnError> {
     use crate::report::{Format, IsoWeek};
     let app = crate::server::state()?;
-    let (week, timezone) = parse_week_and_timezone(week, tz, &app.reports)?;
-    let options = crate::report::Options {
-        week,
-        timezone,
-        stale_after_days: app.reports.stale_after_days,
-        base_url: app.reports.base_url.clone(),
-    };
+    let options = app
+        .reports
+        .resolve(week.as_deref(), tz.as_deref())
+        .map_err(|e| crate::server::fail(axum::http::StatusCode::BAD_REQUEST, e))?;
+    let (week, timezone) = (options.week, options.timezone);
     let key = format!("report:{week}:{}", timezone.name());
     let pool = app.pool.clone();
     let report = crate::server::cached(key, async move { crate::report::build(&pool, &options).await }).await?;
@@ -66,27 +64,6 @@ pub async fn weekly_report(week: Option<String>, tz: Option<String>) -> Result<R
     })
 }
 
-/// The week asked for (default: the last complete one) and timezone (default: the
-/// server's); a bad value is a 400 that says what is wrong.
-#[cfg(feature = "ssr")]
-pub fn parse_week_and_timezone(
-    week: Option<String>,
-    tz: Option<String>,
-    settings: &crate::state::ReportSettings,
-) -> Result<(crate::report::IsoWeek, chrono_tz::Tz), ServerFnError> {
-    use axum::http::StatusCode;
-    let bad = |message: String| crate::server::fail(StatusCode::BAD_REQUEST, message);
-    let timezone = match tz.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(name) => crate::report::week::parse_timezone(name).map_err(bad)?,
-        None => settings.timezone,
-    };
-    let week = match week.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
-        Some(text) => text.parse().map_err(|e: crate::report::week::WeekError| bad(e.to_string()))?,
-        None => crate::report::IsoWeek::containing(chrono::Utc::now(), timezone).previous(),
-    };
-    Ok((week, timezone))
-}
-
 #[server(prefix = "/api", endpoint = "post_weekly_report")]
 pub async fn post_weekly_report(
     week: String,
@@ -105,13 +82,8 @@ pub async fn post_weekly_report(
     };
     let mode = PostMode::parse(&mode)
         .ok_or_else(|| crate::server::fail(StatusCode::BAD_REQUEST, "mode must be once, update or force"))?;
-    let (week, timezone) = parse_week_and_timezone(Some(week), tz, &app.reports)?;
-    let options = crate::report::Options {
-        week,
-        timezone,
-        stale_after_days: app.reports.stale_after_days,
-        base_url: app.reports.base_url.clone(),
-    };
+    let options =
+        app.reports.resolve(Some(&week), tz.as_deref()).map_err(|e| crate::server::fail(StatusCode::BAD_REQUEST, e))?;
     let report = crate::report::build(&app.pool, &options).await.map_err(crate::server::database_error)?;
     let markdown = report.render(Format::Markdown);
     let posted = publisher.publish(&report.week, &markdown, mode, Some(&user.login)).await.map_err(|e| {

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use app::report::{publish::PostMode, Format, IsoWeek};
+use app::report::{publish::PostMode, Format};
 use sqlx::PgPool;
 
 use crate::{
@@ -52,16 +52,12 @@ async fn export_weekly(pool: &PgPool, args: WeeklyArgs) -> anyhow::Result<()> {
 }
 
 /// The report options from the command line: `week` or the last complete week.
-pub fn report_options(args: &ReportArgs, week: Option<&str>) -> anyhow::Result<app::report::Options> {
-    let timezone = app::report::week::parse_timezone(&args.report_timezone).map_err(anyhow::Error::msg)?;
-    let week = match week {
-        Some(text) => text.parse::<IsoWeek>()?,
-        None => IsoWeek::containing(chrono::Utc::now(), timezone).previous(),
-    };
-    Ok(app::report::Options {
-        week,
-        timezone,
-        stale_after_days: args.stale_after_days,
+fn report_options(args: &ReportArgs, week: Option<&str>) -> anyhow::Result<app::report::Options> {
+    let settings = app::state::ReportSettings {
         base_url: args.public_url.clone(),
-    })
+        timezone: app::report::week::parse_timezone(&args.report_timezone).map_err(anyhow::Error::msg)?,
+        stale_after_days: args.stale_after_days,
+        publisher: None,
+    };
+    settings.resolve(week, None).map_err(anyhow::Error::msg)
 }

@@ -7,7 +7,7 @@ mod serve;
 mod sync;
 
 pub use crate::demo::load_demo;
-pub use export::{export, report_options};
+pub use export::export;
 pub use import_sarif::{import_sarif, ImportSarifArgs};
 pub use scan::{scan, ScanArgs};
 pub use serve::serve;

@@ -25,18 +25,15 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("development login is ON: anyone reaching this server can sign in as anyone");
     }
     let auth = args.auth_config();
-    let reports = report_settings(&pool, &args, &auth.public_url)?;
+    let publisher = reports_publisher(&pool, &args)?;
+    let reports = report_settings(&args, &auth.public_url, publisher.clone())?;
     if let Some(schedule) = args.report_schedule {
         let export = crate::jobs::weekly_report::ScheduledExport {
             schedule,
-            options: app::report::Options {
-                week: app::report::IsoWeek::containing(chrono::Utc::now(), reports.timezone),
-                timezone: reports.timezone,
-                stale_after_days: reports.stale_after_days,
-                base_url: reports.base_url.clone(),
-            },
+            // Each run replaces the week with the one due.
+            options: reports.resolve(None, None).map_err(anyhow::Error::msg)?,
             directory: args.report_dir.clone(),
-            publisher: reports_publisher(&pool, &args)?,
+            publisher,
         };
         if export.directory.is_none() && export.publisher.is_none() {
             anyhow::bail!("--report-schedule needs --report-dir or --report-issue: where should the report go?");
@@ -59,8 +56,11 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn report_settings(pool: &PgPool, args: &ServeArgs, public_url: &str) -> anyhow::Result<app::state::ReportSettings> {
-    let publisher = reports_publisher(pool, args)?;
+fn report_settings(
+    args: &ServeArgs,
+    public_url: &str,
+    publisher: Option<std::sync::Arc<crate::jobs::weekly_report::GitHubPublisher>>,
+) -> anyhow::Result<app::state::ReportSettings> {
     Ok(app::state::ReportSettings {
         base_url: public_url.trim_end_matches('/').to_owned(),
         timezone: app::report::week::parse_timezone(&args.report_timezone).map_err(anyhow::Error::msg)?,

@@ -2,10 +2,7 @@
 //! `-changes.csv`), `?tz=Europe/Paris` for another timezone; and the JSON schema at
 //! `/reports/weekly/schema.json`.
 
-use app::{
-    report::{Format, IsoWeek},
-    state::AppState,
-};
+use app::{report::Format, state::AppState};
 use axum::{
     extract::{Path, Query, State},
     http::{header, StatusCode},
@@ -29,22 +26,9 @@ pub async fn download(
     let Some((week, format)) = Format::split_file_name(&file) else {
         return refuse(StatusCode::NOT_FOUND, "no such report: ask for 2026-W47.md, .json, .csv or -changes.csv");
     };
-    let week: IsoWeek = match week.parse() {
-        Ok(week) => week,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, &e.to_string()),
-    };
-    let timezone = match query.tz.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        None => state.reports.timezone,
-        Some(name) => match app::report::week::parse_timezone(name) {
-            Ok(tz) => tz,
-            Err(e) => return refuse(StatusCode::BAD_REQUEST, &e),
-        },
-    };
-    let options = app::report::Options {
-        week,
-        timezone,
-        stale_after_days: state.reports.stale_after_days,
-        base_url: state.reports.base_url.clone(),
+    let options = match state.reports.resolve(Some(week), query.tz.as_deref()) {
+        Ok(options) => options,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &e),
     };
     match app::report::build(&state.pool, &options).await {
         Ok(report) => (
