@@ -9,7 +9,7 @@ use leptos_router::{
 
 use crate::{
     components::{account::AccountMenu, ownership::UserSuggestions},
-    live::{provide_live_updates, LiveIndicator},
+    live::LiveIndicator,
     pages::{
         contribute::ContributePage,
         finding::FindingPage,
@@ -36,7 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 // No favicon request (and no 404 for it).
                 <link rel="icon" href="data:," />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body class="min-h-screen bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100">
@@ -49,7 +49,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_live_updates();
     view! {
         <Stylesheet id="unthread" href="/pkg/unthread.css" />
         <Title formatter=|page: String| format!("{page} · Unthread") />

@@ -86,6 +86,19 @@ for (const js of [true, false]) {
       10_000,
       "the claimed item to leave /contribute",
     );
+    if (js) {
+      // The list was refreshed in place: its new claim buttons work too, still without a reload.
+      const marker = await page.evaluate(() => (window.__notReloaded = "contribute"));
+      const next = page.locator("[data-testid=pick]").first();
+      const nextId = await next.getAttribute("data-finding-id");
+      await next.locator("[data-testid=claim]").click();
+      await eventually(
+        async () => (await page.locator(`[data-testid=pick][data-finding-id="${nextId}"]`).count()) === 0,
+        10_000,
+        "the second claimed item to leave /contribute",
+      );
+      assert.equal(await page.evaluate(() => window.__notReloaded), marker, "no reload happened");
+    }
     await page.goto(`${suite.server.url}/people/${login}`);
     assert.equal(await page.textContent("[data-testid=person-login]"), login);
     assert.equal(await page.locator(`[data-testid=owned] [data-finding-id="${id}"]`).count(), 1);

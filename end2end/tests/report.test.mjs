@@ -44,7 +44,7 @@ test("the weekly report previews and downloads in every format", async () => {
 
   // Another week through the picker's links.
   await Promise.all([page.waitForURL(/week=\d{4}-W\d{2}/), page.click("[data-testid=previous-week]")]);
-  // Hydrated, the page swaps the report in place once it has loaded.
+  // Pages render on the server: the link loads the other week's report.
   await eventually(
     async () => (await preview.locator("h2").first().textContent()) !== heading,
     15_000,

@@ -1,6 +1,6 @@
 //! Claim, release and assign: the forms and the server functions behind them. Plain HTML
-//! forms (they work without JavaScript; errors come back in the URL), enhanced into
-//! in-place updates once hydrated.
+//! forms (they work without JavaScript; errors come back in the URL); an island once the
+//! browser runs it: the action is sent in the background and the page refreshed in place.
 
 use leptos::{form::ActionForm, prelude::*};
 use serde::{Deserialize, Serialize};
@@ -96,28 +96,28 @@ pub async fn search_users(prefix: String) -> Result<Vec<String>, ServerFnError> 
 }
 
 /// The ownership corner of a finding or target: who owns it and what the viewer may do.
-#[component]
+#[island]
 pub fn OwnershipControls(
     /// `finding` or `target`.
-    kind: &'static str,
+    #[prop(into)]
+    kind: String,
     id: i64,
     owner: Option<String>,
     /// The owner's claim covers the whole target (for a finding).
-    #[prop(optional)]
     through_target: bool,
     viewer: Option<Viewer>,
 ) -> impl IntoView {
     let claim = ServerAction::<Claim>::new();
     let unclaim = ServerAction::<Unclaim>::new();
     let assign = ServerAction::<Assign>::new();
-    // After a change went through, refresh the page's data at once (a refusal keeps the
-    // controls and their message as they are).
+    // After a change went through, show the page as it is now (a refusal keeps the controls
+    // and their message as they are).
     Effect::new(move |_| {
         let succeeded = [claim.value().get(), unclaim.value().get(), assign.value().get()]
             .into_iter()
             .any(|result| matches!(result, Some(Ok(()))));
         if succeeded {
-            crate::live::touch();
+            crate::live::refresh_page();
         }
     });
     let error = move || {
@@ -131,7 +131,8 @@ pub fn OwnershipControls(
         .next()
         .map(|e| view! { <Alert message=error_text(&e) /> })
     };
-    let what = if kind == "target" { "this whole target" } else { "this finding" };
+    let whole_target = kind == "target";
+    let what = if whole_target { "this whole target" } else { "this finding" };
     let mine = matches!((&owner, &viewer), (Some(o), Some(v)) if o.eq_ignore_ascii_case(&v.login));
     let maintainer = viewer.as_ref().is_some_and(|v| v.maintainer);
     let status = match &owner {
@@ -145,9 +146,12 @@ pub fn OwnershipControls(
         .into_any(),
         None => view! { <p data-testid="owner">"Nobody owns " {what} " yet."</p> }.into_any(),
     };
-    let id_fields = move || view! { <input type="hidden" name="kind" value=kind /><input type="hidden" name="id" value=id.to_string() /> };
+    let testid = format!("ownership-{kind}");
+    let id_fields = move || {
+        view! { <input type="hidden" name="kind" value=if whole_target { "target" } else { "finding" } /><input type="hidden" name="id" value=id.to_string() /> }
+    };
     view! {
-        <div class="space-y-2" data-testid=format!("ownership-{kind}")>
+        <div class="space-y-2" data-testid=testid>
             {status}
             <div class="flex flex-wrap items-center gap-2">
                 {match (&viewer, &owner) {
@@ -158,7 +162,7 @@ pub fn OwnershipControls(
                         <ActionForm action=claim>
                             {id_fields()}
                             <button type="submit" class=PRIMARY_BUTTON data-testid="claim">
-                                {if kind == "target" { "Claim the whole target" } else { "Claim" }}
+                                {if whole_target { "Claim the whole target" } else { "Claim" }}
                             </button>
                         </ActionForm>
                     }.into_any(),
@@ -185,14 +189,18 @@ pub fn OwnershipControls(
     }
 }
 
-/// Known logins as a `<datalist>` for every assign box of the page, fetched in the browser
-/// once hydrated (without JavaScript the box is a plain text field).
+/// Known logins as a `<datalist>` for every assign box of the page (empty unless a
+/// maintainer is looking: only they assign).
 #[component]
 pub fn UserSuggestions() -> impl IntoView {
-    let users = LocalResource::new(|| search_users(String::new()));
+    let users = Resource::new(|| (), |_| search_users(String::new()));
     view! {
         <datalist id="known-users">
-            {move || users.get().and_then(Result::ok).map(|logins| logins.into_iter().map(|l| view! { <option value=l /> }).collect_view())}
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    users.await.unwrap_or_default().into_iter().map(|l| view! { <option value=l /> }).collect_view()
+                })}
+            </Suspense>
         </datalist>
     }
 }

@@ -1,5 +1,5 @@
 //! A maintainer's triage of a finding (open, confirmed, false positive, won't fix, with a
-//! reason), as a plain form enhanced once hydrated.
+//! reason), as a plain form; an island once the browser runs it.
 
 use leptos::{form::ActionForm, prelude::*};
 
@@ -21,14 +21,14 @@ pub async fn triage(id: String, state: String, reason: Option<String>) -> Result
     Ok(())
 }
 
-#[component]
+#[island]
 pub fn TriageForm(id: i64, current: String, reason: Option<String>) -> impl IntoView {
     let action = ServerAction::<Triage>::new();
-    // Refresh the page's data after a change went through (a refusal keeps the form and
+    // Show the page as it is now after a change went through (a refusal keeps the form and
     // its message as they are).
     Effect::new(move |_| {
         if matches!(action.value().get(), Some(Ok(()))) {
-            crate::live::touch();
+            crate::live::refresh_page();
         }
     });
     let options =

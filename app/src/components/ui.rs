@@ -116,11 +116,14 @@ pub fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// `path?k=v&...` with the non-empty values, escaped.
+/// `path?k=v&...` with the non-empty values, form-encoded (readable: `week=2026-W47`).
 pub fn href_with_query(path: &str, pairs: &[(&str, &str)]) -> String {
-    let params: leptos_router::params::ParamsMap =
-        pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    format!("{path}{}", params.to_query_string())
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(pairs.iter().filter(|(_, v)| !v.is_empty()));
+    match query.finish() {
+        query if query.is_empty() => path.to_string(),
+        query => format!("{path}?{query}"),
+    }
 }
 
 /// The error of a form posted without JavaScript: the server sent the browser back here

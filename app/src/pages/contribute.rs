@@ -56,8 +56,8 @@ pub fn effort_label(points: i64) -> &'static str {
 pub fn ContributePage() -> impl IntoView {
     let query = use_query_map();
     let data = Resource::new(
-        move || (query.read().get("rule"), query.read().get("target"), crate::live::use_live_version()),
-        |(rule, target, _)| get_contribute(rule, target),
+        move || (query.read().get("rule"), query.read().get("target")),
+        |(rule, target)| get_contribute(rule, target),
     );
     view! {
         <Title text="Contribute" />
@@ -114,7 +114,7 @@ fn Picks(data: ContributeData) -> impl IntoView {
                             </span>
                         </div>
                         <pre class="mt-1 overflow-x-auto text-xs"><code>{f.snippet.clone().unwrap_or_default()}</code></pre>
-                        <div class="mt-2"><OwnershipControls kind="finding" id=f.id owner=f.owner.clone() viewer=data.viewer.clone() /></div>
+                        <div class="mt-2"><OwnershipControls kind="finding" id=f.id owner=f.owner.clone() through_target=false viewer=data.viewer.clone() /></div>
                     </li>
                 }
             }).collect_view()}

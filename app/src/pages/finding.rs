@@ -35,15 +35,12 @@ pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnErr
 pub fn FindingPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
-    let data = Resource::new(
-        move || (id(), crate::live::use_live_version()),
-        |(id, _)| async move {
-            match id {
-                Some(id) => get_finding(id).await,
-                None => Ok(None),
-            }
-        },
-    );
+    let data = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => get_finding(id).await,
+            None => Ok(None),
+        }
+    });
     view! {
         <Title text=move || id().map(|id| format!("Finding {id}")).unwrap_or_else(|| "Finding".into()) />
         <FormError />

@@ -63,10 +63,7 @@ pub fn FindingsPage() -> impl IntoView {
     let query = use_query_map();
     let filter = Memo::new(move |_| filter_from_query(&query.read()));
     let after = Memo::new(move |_| query.read().get("after").and_then(|a| a.parse::<i64>().ok()));
-    let page = Resource::new(
-        move || (filter.get(), after.get(), crate::live::use_live_version()),
-        |(filter, after, _)| get_findings(filter, after),
-    );
+    let page = Resource::new(move || (filter.get(), after.get()), |(filter, after)| get_findings(filter, after));
     view! {
         <Title text="Findings" />
         <h1 class="text-2xl font-semibold">"Findings"</h1>

@@ -27,7 +27,7 @@ pub async fn get_person(login: String) -> Result<Option<Person>, ServerFnError> 
 pub fn PersonPage() -> impl IntoView {
     let params = use_params_map();
     let login = move || params.read().get("login").unwrap_or_default();
-    let data = Resource::new(move || (login(), crate::live::use_live_version()), |(login, _)| get_person(login));
+    let data = Resource::new(login, get_person);
     view! {
         <Title text=login />
         <Transition fallback=|| view! { <p>"Loading…"</p> }>

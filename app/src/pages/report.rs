@@ -100,10 +100,7 @@ pub fn WeeklyReportPage() -> impl IntoView {
         let q = query.read();
         (q.get("week"), q.get("tz"))
     });
-    let report = Resource::new(
-        move || (asked.get(), crate::live::use_live_version()),
-        |((week, tz), _)| weekly_report(week, tz),
-    );
+    let report = Resource::new(move || asked.get(), |(week, tz)| weekly_report(week, tz));
     view! {
         <Title text="Weekly status" />
         <h1 class="text-2xl font-semibold">"Weekly status"</h1>
@@ -164,7 +161,9 @@ fn Report(report: ReportPreview) -> impl IntoView {
     }
 }
 
-#[component]
+/// Posting is an island: the result (or the refusal) shows under the form without leaving
+/// the page.
+#[island]
 fn PostForm(week: String, timezone: String, to: String) -> impl IntoView {
     let action = ServerAction::<PostWeeklyReport>::new();
     view! {

@@ -54,7 +54,7 @@ pub async fn get_rule(id: String) -> Result<Option<(RuleInfo, String)>, ServerFn
 
 #[component]
 pub fn RulesPage() -> impl IntoView {
-    let rules = Resource::new(crate::live::use_live_version, |_| get_rules());
+    let rules = Resource::new(|| (), |_| get_rules());
     view! {
         <Title text="Rules" />
         <h1 class="text-2xl font-semibold">"Rules"</h1>

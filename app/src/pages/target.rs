@@ -55,7 +55,7 @@ pub fn DependencyPage() -> impl IntoView {
 
 #[component]
 fn TargetPage(name: Signal<String>) -> impl IntoView {
-    let data = Resource::new(move || (name.get(), crate::live::use_live_version()), |(name, _)| get_target(name));
+    let data = Resource::new(move || name.get(), get_target);
     view! {
         <Title text=name />
         <FormError />
@@ -101,7 +101,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
             </section>
             <section aria-labelledby="owner-heading">
                 <h2 id="owner-heading" class="text-lg font-semibold">"Owner"</h2>
-                <OwnershipControls kind="target" id=s.id owner=detail.owner.clone() viewer=viewer />
+                <OwnershipControls kind="target" id=s.id owner=detail.owner.clone() through_target=false viewer=viewer />
             </section>
         </div>
         <section aria-labelledby="findings-heading" class="mt-8">

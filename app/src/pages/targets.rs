@@ -82,10 +82,8 @@ fn TargetsPage(dependencies: bool) -> impl IntoView {
             q.get("page").and_then(|p| p.parse::<usize>().ok()),
         )
     };
-    let targets = Resource::new(
-        move || (params(), crate::live::use_live_version()),
-        move |((q, sort, descending, page), _)| get_targets(dependencies, q, sort, descending, page),
-    );
+    let targets =
+        Resource::new(params, move |(q, sort, descending, page)| get_targets(dependencies, q, sort, descending, page));
     let title = if dependencies { "Dependencies" } else { "Repositories" };
     let base = if dependencies { "/deps" } else { "/repos" };
     view! {
