@@ -22,6 +22,21 @@ pub use rules::{catalogue, Rule, Severity};
 pub use scan::{scan_path, scan_source, ScanOptions, ScanReport};
 pub use source::SourceOptions;
 
+/// Makes tree-sitter's C code allocate through mimalloc, like the binaries' Rust code (they
+/// set [`mimalloc::MiMalloc`] as their global allocator): a parse allocates a node per token,
+/// and glibc's malloc was the largest single cost after the parser itself. Call it first
+/// thing in `main`, before any parser or tree exists (memory must be freed by the allocator
+/// that gave it); later calls do nothing.
+pub fn use_mimalloc_for_parsing() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use libmimalloc_sys::{mi_calloc, mi_free, mi_malloc, mi_realloc};
+        // SAFETY: runs once, before any tree-sitter allocation (see above); the four
+        // functions are mimalloc's malloc/calloc/realloc/free, with C's signatures.
+        unsafe { tree_sitter::set_allocator(Some(mi_malloc), Some(mi_calloc), Some(mi_realloc), Some(mi_free)) }
+    });
+}
+
 /// Stable rule identifiers of the catalogue (DESIGN.md §2) start with this prefix.
 pub const RULE_PREFIX: &str = "UT";
 

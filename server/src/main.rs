@@ -1,6 +1,10 @@
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
+    scanner::use_mimalloc_for_parsing();
     let cli = unthread_server::cli::Cli::parse();
     unthread_server::cli::init_tracing();
     let runtime = match tokio::runtime::Runtime::new() {

@@ -6,6 +6,9 @@ use std::{io::Write, path::PathBuf, process::ExitCode};
 use clap::{Parser, ValueEnum};
 use scanner::{output, scan_path, ApiIndex, ScanOptions, SourceOptions};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Format {
     Sarif,
@@ -47,6 +50,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    scanner::use_mimalloc_for_parsing();
     let args = Args::parse();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
