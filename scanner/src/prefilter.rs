@@ -45,8 +45,29 @@ const GLOBAL_STATEMENT: &str = r"(?m-u)(?:^|[;:])[ \t]*global[ \t]+[0-9A-Za-z_\x
 /// annotation may span lines inside its brackets (`X: dict[\n  str, int\n] = {}`).
 const MUTABLE_ASSIGNMENT: &str = r"(?m-u)(^|;)([ \t]*)(?:[0-9A-Za-z_\x80-\xFF]+[ \t]*=[ \t]*)*([0-9A-Za-z_\x80-\xFF]+)[ \t]*(?::[^=\n]*(?:\[[^=]*\])?[^=\n]*)?=[ \t\\\r\n]*(?:[\[{]|(?:[0-9A-Za-z_\x80-\xFF]+\.)*(?:dict|list|set|defaultdict|OrderedDict|Counter|deque|WeakValueDictionary|WeakKeyDictionary|WeakSet|ChainMap)[ \t]*\()";
 
+/// Literal words without which [`RELEVANT_IMPORT`] (the module names; `thread` covers
+/// `threading` and `_thread`) or [`GLOBAL_STATEMENT`] cannot match: one SIMD pass over a file
+/// for these is much cheaper than running the two regexes over all of it, and most files
+/// hold none of them.
+const GATE_WORDS: &[(&str, Gate)] = &[
+    ("thread", Gate::Import),
+    ("six", Gate::Import),
+    ("concurrent", Gate::Import),
+    ("contextvars", Gate::Import),
+    ("asgiref", Gate::Import),
+    ("channels", Gate::Import),
+    ("global", Gate::Global),
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    Import,
+    Global,
+}
+
 pub struct Prefilter {
     needles: AhoCorasick,
+    gate: AhoCorasick,
     relevant_import: Regex,
     global_statement: Regex,
     mutable_assignment: Regex,
@@ -60,6 +81,7 @@ impl Prefilter {
         needles.dedup();
         Self {
             needles: AhoCorasick::new(&needles).expect("plain substrings always build"),
+            gate: AhoCorasick::new(GATE_WORDS.iter().map(|(word, _)| word)).expect("plain substrings always build"),
             relevant_import: Regex::new(RELEVANT_IMPORT).expect("valid pattern"),
             global_statement: Regex::new(GLOBAL_STATEMENT).expect("valid pattern"),
             mutable_assignment: Regex::new(MUTABLE_ASSIGNMENT).expect("valid pattern"),
@@ -73,9 +95,21 @@ impl Prefilter {
 
     /// How much of `source` must be parsed for every rule to see all it needs.
     pub fn plan(&self, source: &[u8]) -> ParsePlan {
-        if self.needles.is_match(source)
-            || self.relevant_import.is_match(source)
-            || self.global_statement.is_match(source)
+        if self.needles.is_match(source) {
+            return ParsePlan::Full;
+        }
+        let (mut may_import, mut may_global) = (false, false);
+        for found in self.gate.find_iter(source) {
+            match GATE_WORDS[found.pattern().as_usize()].1 {
+                Gate::Import => may_import = true,
+                Gate::Global => may_global = true,
+            }
+            if may_import && may_global {
+                break;
+            }
+        }
+        if (may_import && self.relevant_import.is_match(source))
+            || (may_global && self.global_statement.is_match(source))
         {
             return ParsePlan::Full;
         }

@@ -133,7 +133,10 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
                         }
                     };
                     match &cache {
-                        None => (scan(parser, &file.bytes(u64::MAX).unwrap_or_default()), false),
+                        None => match file.bytes(options.sources.max_file_size) {
+                            Ok(bytes) => (scan(parser, &bytes), false),
+                            Err(problem) => (FileOutcome { problem: Some(problem), ..Default::default() }, false),
+                        },
                         Some(cache) => {
                             cached_outcome(cache, file, &module, package, options, |bytes| scan(parser, bytes))
                         }
@@ -149,7 +152,7 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    parse_reexporting_files(&files, &mut outcomes, &namer, package, &context);
+    parse_reexporting_files(&files, &mut outcomes, &namer, package, &context, options.sources.max_file_size);
     if let Some(cache) = cache {
         if let Err(err) = cache.save() {
             eprintln!("warning: could not save the scan cache: {err}");
@@ -190,8 +193,10 @@ fn parse_reexporting_files(
     namer: &ModuleNamer,
     package: &str,
     context: &Context<'_>,
+    max_file_size: u64,
 ) {
     let mut searched: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut candidates: Option<Vec<(usize, Vec<u8>)>> = None;
     loop {
         let mut index = ApiIndex::new();
         let mut exports = Vec::new();
@@ -214,22 +219,24 @@ fn parse_reexporting_files(
         }
         searched.extend(names.iter().cloned());
         let mentions = aho_corasick::AhoCorasick::new(&names).expect("plain substrings always build");
-        let todo: Vec<usize> = outcomes
-            .iter()
-            .enumerate()
-            .filter(|(i, (outcome, _))| {
-                outcome.prefiltered
-                    && (files[*i].path == "__init__.py" || files[*i].path.ends_with("/__init__.py"))
-                    && files[*i].bytes(u64::MAX).is_ok_and(|bytes| mentions.is_match(&bytes))
-            })
-            .map(|(i, _)| i)
-            .collect();
+        // The skipped `__init__.py` files, read once (they are few and mostly small).
+        let candidates = candidates.get_or_insert_with(|| {
+            outcomes
+                .par_iter()
+                .enumerate()
+                .filter(|(i, (outcome, _))| {
+                    outcome.prefiltered && (files[*i].path == "__init__.py" || files[*i].path.ends_with("/__init__.py"))
+                })
+                .filter_map(|(i, _)| Some((i, files[i].bytes(max_file_size).ok()?.into_owned())))
+                .collect::<Vec<_>>()
+        });
+        let todo: Vec<(usize, Vec<u8>)> =
+            candidates.extract_if(.., |(_, bytes)| mentions.is_match(bytes.as_slice())).collect();
         let parsed: Vec<(usize, FileOutcome)> = todo
             .into_par_iter()
-            .map_init(new_parser, |parser, i| {
+            .map_init(new_parser, |parser, (i, bytes)| {
                 let file = &files[i];
                 let (module, is_init) = namer.module_name(&file.path);
-                let bytes = file.bytes(u64::MAX).unwrap_or_default();
                 (i, scan_file(parser, &file.path, &module, is_init, package, &bytes, context))
             })
             .collect();

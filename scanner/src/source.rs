@@ -1,5 +1,7 @@
 //! Where Python sources come from: a directory tree (respecting .gitignore), a single file,
-//! or a wheel / sdist archive read in memory. Each source is read exactly once.
+//! or a wheel / sdist archive read in memory. Files of a directory are listed here and read
+//! by the scan itself, one at a time per core (holding a whole tree in memory cost a tenth of
+//! the scan in page faults alone).
 
 use std::{
     collections::HashSet,
@@ -14,11 +16,14 @@ use crate::finding::FileProblem;
 #[derive(Debug)]
 pub struct SourceFile {
     pub path: String,
+    /// The bytes of an archive member or single file; empty for a file of a directory tree,
+    /// read when scanned ([`SourceFile::bytes`]). An error found while listing it (too large,
+    /// no metadata) is kept here either way.
     pub contents: Result<Vec<u8>, FileProblem>,
     /// For files of a directory tree: where the file is, and its size and modification time.
     pub on_disk: Option<OnDisk>,
-    /// Set (with empty `contents`) when the file was not read because its size and
-    /// modification time match what the cache recorded: the content hash it had then.
+    /// The content hash the cache recorded for this exact size and modification time, if
+    /// any: the file need not be read unless the cache lacks its result.
     pub unchanged_hash: Option<u128>,
 }
 
@@ -51,12 +56,12 @@ impl SourceFile {
         Self { path, contents, on_disk: None, unchanged_hash: None }
     }
 
-    /// The bytes, reading them now if loading skipped an unchanged file.
+    /// The bytes: read from disk now for a file of a directory tree.
     pub fn bytes(&self, max_size: u64) -> Result<std::borrow::Cow<'_, [u8]>, FileProblem> {
-        match (&self.contents, &self.on_disk, self.unchanged_hash) {
-            (Ok(_), Some(disk), Some(_)) => read_file(&disk.full_path, max_size).map(std::borrow::Cow::Owned),
-            (Ok(bytes), _, _) => Ok(std::borrow::Cow::Borrowed(bytes.as_slice())),
-            (Err(problem), _, _) => Err(problem.clone()),
+        match (&self.contents, &self.on_disk) {
+            (Err(problem), _) => Err(problem.clone()),
+            (Ok(_), Some(disk)) => read_file(&disk.full_path, max_size).map(std::borrow::Cow::Owned),
+            (Ok(bytes), None) => Ok(std::borrow::Cow::Borrowed(bytes.as_slice())),
         }
     }
 }
@@ -110,7 +115,8 @@ pub fn load(root: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, Sou
     load_with(root, options, None)
 }
 
-/// Like [`load`], but files of a directory tree whose version `known` recognises are not read.
+/// Like [`load`], but files of a directory tree whose version `known` recognises carry the
+/// content hash it gives.
 pub fn load_with(
     root: &Path,
     options: &SourceOptions,
@@ -181,22 +187,25 @@ fn load_directory(root: &Path, options: &SourceOptions, known: Option<KnownVersi
         })
     });
     let found = found.into_inner().unwrap_or_default();
-    // Reading is a good share of a scan; spread it over the cores too.
+    // Stat calls are system calls: spread them over the cores too.
     use rayon::prelude::*;
     found
         .into_par_iter()
         .map(|(path, full_path)| {
-            let stat = std::fs::metadata(&full_path).ok().and_then(|m| FileStat::of(&m));
-            let unchanged_hash = match (known, stat) {
-                (Some(known), Some(stat)) if stat.len <= options.max_file_size => known(&full_path, stat),
-                _ => None,
-            };
-            let contents = match unchanged_hash {
-                Some(_) => Ok(Vec::new()),
-                None => read_file(&full_path, options.max_file_size),
-            };
-            let on_disk = stat.map(|stat| OnDisk { full_path, stat });
-            SourceFile { path, contents, on_disk, unchanged_hash }
+            let stat = std::fs::metadata(&full_path)
+                .map_err(|e| FileProblem::Unreadable(e.to_string()))
+                .and_then(|m| FileStat::of(&m).ok_or_else(|| FileProblem::Unreadable("no modification time".into())));
+            match stat {
+                Ok(stat) if stat.len > options.max_file_size => {
+                    SourceFile::in_memory(path, Err(FileProblem::TooLarge(stat.len)))
+                }
+                Ok(stat) => {
+                    let unchanged_hash = known.and_then(|known| known(&full_path, stat));
+                    let on_disk = Some(OnDisk { full_path, stat });
+                    SourceFile { path, contents: Ok(Vec::new()), on_disk, unchanged_hash }
+                }
+                Err(problem) => SourceFile::in_memory(path, Err(problem)),
+            }
         })
         .collect()
 }
@@ -209,7 +218,9 @@ fn read_file(path: &Path, max_size: u64) -> Result<Vec<u8>, FileProblem> {
     }
     let mut bytes = Vec::with_capacity(size as usize);
     // `take` guards against files that grow while we read them.
-    file.take(max_size + 1).read_to_end(&mut bytes).map_err(|e| FileProblem::Unreadable(e.to_string()))?;
+    file.take(max_size.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| FileProblem::Unreadable(e.to_string()))?;
     if bytes.len() as u64 > max_size {
         return Err(FileProblem::TooLarge(bytes.len() as u64));
     }
@@ -221,7 +232,10 @@ fn read_entry(reader: &mut impl Read, size: u64, max_size: u64) -> Result<Vec<u8
         return Err(FileProblem::TooLarge(size));
     }
     let mut bytes = Vec::with_capacity(size.min(max_size) as usize);
-    reader.take(max_size + 1).read_to_end(&mut bytes).map_err(|e| FileProblem::Unreadable(e.to_string()))?;
+    reader
+        .take(max_size.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| FileProblem::Unreadable(e.to_string()))?;
     if bytes.len() as u64 > max_size {
         return Err(FileProblem::TooLarge(bytes.len() as u64));
     }
@@ -347,6 +361,23 @@ mod tests {
         assert_eq!(safe_member_path("../../etc/passwd"), None);
         assert_eq!(safe_member_path("/etc/passwd"), None);
         assert_eq!(safe_member_path("a/./b.py").as_deref(), Some("a/b.py"));
+    }
+
+    #[test]
+    fn files_of_a_tree_are_read_when_asked_with_any_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.py"), "X = 1\n").unwrap();
+        std::fs::write(dir.path().join("big.py"), "Y = 2\n".repeat(10)).unwrap();
+        let options = SourceOptions { max_file_size: 20, include_tests: true };
+        let files = load(dir.path(), &options).unwrap();
+        assert_eq!(files[0].path, "big.py");
+        assert_eq!(files[0].contents, Err(FileProblem::TooLarge(60)), "refused from its size, unread");
+        assert!(files[1].contents.as_ref().unwrap().is_empty(), "listed, not read yet");
+        // No limit (u64::MAX) once overflowed into reading nothing.
+        for limit in [20, u64::MAX] {
+            assert_eq!(files[1].bytes(limit).unwrap().as_ref(), b"X = 1\n");
+        }
+        assert_eq!(files[1].bytes(3), Err(FileProblem::TooLarge(6)), "a file that grew past the limit");
     }
 
     #[test]
