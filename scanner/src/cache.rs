@@ -22,7 +22,8 @@ use crate::{
     source::FileStat,
 };
 
-const FILE_NAME: &str = "unthread-scan-cache.json";
+/// The cache file inside the cache directory.
+pub const FILE_NAME: &str = "unthread-scan-cache.msgpack";
 const RACY_NS: i128 = 2_000_000_000;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -68,7 +69,7 @@ impl ScanCache {
         let path = dir.join(FILE_NAME);
         let file = std::fs::read(&path)
             .ok()
-            .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok())
+            .and_then(|bytes| rmp_serde::from_slice::<CacheFile>(&bytes).ok())
             .filter(|file| file.scanner_version == SCANNER_VERSION)
             .unwrap_or_default();
         let mut hasher = Xxh3::new();
@@ -139,7 +140,9 @@ impl ScanCache {
         let mut stored = self.stored;
         for key in used {
             if let Some(outcome) = stored.remove(&key) {
-                entries.insert(key, outcome);
+                // What this scan put under a key it also read (a skipped file parsed after
+                // all) replaces what was there.
+                entries.entry(key).or_insert(outcome);
             }
         }
         // Other trees scanned with the same cache keep their records.
@@ -153,8 +156,8 @@ impl ScanCache {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(&file).map_err(std::io::Error::other)?)?;
+        let tmp = self.path.with_extension("msgpack.tmp");
+        std::fs::write(&tmp, rmp_serde::to_vec_named(&file).map_err(std::io::Error::other)?)?;
         std::fs::rename(tmp, &self.path)
     }
 }

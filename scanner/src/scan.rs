@@ -152,7 +152,16 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    parse_reexporting_files(&files, &mut outcomes, &namer, package, &context, options.sources.max_file_size);
+    let reparsed =
+        parse_reexporting_files(&files, &mut outcomes, &namer, package, &context, options.sources.max_file_size);
+    if let Some(cache) = &cache {
+        // A whole-file result is right whatever the other files hold: keep it in place of the
+        // skipped one, so the next scan finds it without searching and parsing again.
+        for (i, hash) in reparsed {
+            let (module, _) = namer.module_name(&files[i].path);
+            cache.put(cache.key(&files[i].path, &module, package, hash), &outcomes[i].0);
+        }
+    }
     if let Some(cache) = cache {
         if let Err(err) = cache.save() {
             eprintln!("warning: could not save the scan cache: {err}");
@@ -186,7 +195,8 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
 
 /// The prefilter cannot know which skipped `__init__.py` files re-export this package's
 /// thread-local APIs (`from .utils import RequestCache`): those must name the API, so parse
-/// every skipped `__init__.py` that mentions one, until no new name appears.
+/// every skipped `__init__.py` that mentions one, until no new name appears. Returns the
+/// files parsed, with their content hashes.
 fn parse_reexporting_files(
     files: &[SourceFile],
     outcomes: &mut [(FileOutcome, bool)],
@@ -194,7 +204,8 @@ fn parse_reexporting_files(
     package: &str,
     context: &Context<'_>,
     max_file_size: u64,
-) {
+) -> Vec<(usize, u128)> {
+    let mut reparsed = Vec::new();
     let mut searched: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut candidates: Option<Vec<(usize, Vec<u8>)>> = None;
     loop {
@@ -215,7 +226,7 @@ fn parse_reexporting_files(
             .map(str::to_owned)
             .collect();
         if names.is_empty() {
-            return;
+            return reparsed;
         }
         searched.extend(names.iter().cloned());
         let mentions = aho_corasick::AhoCorasick::new(&names).expect("plain substrings always build");
@@ -232,16 +243,17 @@ fn parse_reexporting_files(
         });
         let todo: Vec<(usize, Vec<u8>)> =
             candidates.extract_if(.., |(_, bytes)| mentions.is_match(bytes.as_slice())).collect();
-        let parsed: Vec<(usize, FileOutcome)> = todo
+        let parsed: Vec<(usize, u128, FileOutcome)> = todo
             .into_par_iter()
             .map_init(new_parser, |parser, (i, bytes)| {
                 let file = &files[i];
                 let (module, is_init) = namer.module_name(&file.path);
-                (i, scan_file(parser, &file.path, &module, is_init, package, &bytes, context))
+                (i, content_hash(&bytes), scan_file(parser, &file.path, &module, is_init, package, &bytes, context))
             })
             .collect();
-        for (i, outcome) in parsed {
+        for (i, hash, outcome) in parsed {
             outcomes[i].0 = outcome;
+            reparsed.push((i, hash));
         }
     }
 }

@@ -262,7 +262,7 @@ fn cache_reuses_unchanged_files_only() {
     assert_eq!(changed.cache_hits, 1);
     assert_eq!(changed.findings.len(), 1, "the changed file was rescanned");
     // A corrupt cache is ignored, not trusted.
-    std::fs::write(cache.path().join("unthread-scan-cache.json"), "{garbage").unwrap();
+    std::fs::write(cache.path().join(scanner::cache::FILE_NAME), "{garbage").unwrap();
     assert_eq!(scan_path(tree.path(), &options).unwrap().findings, changed.findings);
 }
 
