@@ -73,7 +73,15 @@ mod browser {
         /// A refresh is queued or running: a burst of events (a rescan sends several) makes
         /// one request, not one each.
         static PENDING: Cell<bool> = const { Cell::new(false) };
+        /// In-place refreshes so far (see [`RELOAD_AFTER`]).
+        static REFRESHES: Cell<u32> = const { Cell::new(0) };
     }
+
+    /// Leptos 0.8 has no way to unmount a hydrated island: the islands of a swapped-out
+    /// `<main>` keep their (small) reactive state until the page goes. A tab left open for
+    /// days would grow without end, so every this many refreshes the page reloads instead,
+    /// which frees them all.
+    const RELOAD_AFTER: u32 = 500;
 
     fn refresh_soon() {
         if PENDING.with(|p| p.replace(true)) {
@@ -101,6 +109,9 @@ mod browser {
 
     async fn try_refresh() -> Result<(), JsValue> {
         let window = web_sys::window().ok_or("no window")?;
+        if REFRESHES.with(|n| n.replace(n.get() + 1)) >= RELOAD_AFTER {
+            return window.location().reload();
+        }
         let document = window.document().ok_or("no document")?;
         let init = web_sys::RequestInit::new();
         let headers = web_sys::Headers::new()?;
