@@ -1,7 +1,8 @@
 //! A text prefilter that decides, before parsing, that a file cannot have any finding — or,
 //! when only UT010 could report, which top-level blocks the parser may leave out
 //! ([`ParsePlan::Only`]: the module-level statements and the `def`/`class` blocks holding a
-//! possible mutation are parsed; a partial parse with any syntax error is redone whole).
+//! possible mutation or a `global` statement are parsed; a partial parse with any syntax
+//! error is redone whole).
 //!
 //! Parsing dominates scan time, and most files of a dependency set touch none of the
 //! constructs the rules look for. Every finding needs something visible in the raw text:
@@ -108,14 +109,17 @@ impl Prefilter {
                 break;
             }
         }
-        if (may_import && self.relevant_import.is_match(source))
-            || (may_global && self.global_statement.is_match(source))
-        {
+        if may_import && self.relevant_import.is_match(source) {
             return ParsePlan::Full;
         }
-        // Only UT010 (module-level containers changed in place by functions) can report:
-        // it needs the module-level statements and the definitions holding a mutation.
-        let sites = self.mutation_sites(source);
+        // Only UT010 (module-level state changed by functions) can report: it needs the
+        // module-level statements and the definitions holding a mutation of a container or a
+        // `global` declaration (a function rebinding a global declares it in its own body).
+        let mut sites = self.mutation_sites(source);
+        if may_global {
+            sites.extend(self.global_statement.find_iter(source).map(|m| m.start()));
+            sites.sort_unstable();
+        }
         if sites.is_empty() {
             return ParsePlan::Skip;
         }
@@ -416,6 +420,12 @@ if __name__ == '__main__':
         for range in &ranges {
             assert!(range.start == 0 || src.as_bytes()[range.start - 1] == b'\n', "ranges are whole lines");
         }
+        // A function rebinding a module global through `global` is kept, whatever it rebinds.
+        let with_global = format!("{src}\ndef reset():\n    global _CACHE, _COUNT\n    _COUNT = 0\n");
+        let ParsePlan::Only(ranges) = filter.plan(with_global.as_bytes()) else { panic!("a partial plan") };
+        let kept: String = ranges.iter().map(|r| &with_global[r.clone()]).collect();
+        assert!(kept.contains("def reset():\n    global _CACHE, _COUNT\n    _COUNT = 0"), "{kept}");
+        assert!(!kept.contains("unrelated") && !kept.contains("def helper"), "{kept}");
         // Anything a rule other than UT010 could use makes the whole file needed.
         assert_eq!(filter.plan(format!("import threading\n{src}").as_bytes()), ParsePlan::Full);
         assert_eq!(filter.plan(b"X = 1\n"), ParsePlan::Skip);
