@@ -128,7 +128,9 @@ pub fn normalise_statement(text: &str) -> String {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
 pub enum FileProblem {
-    /// Parsed with syntax errors: findings come from the parts that parsed.
+    /// Parsed with syntax errors: findings come from the parts that parsed. Only the parts a
+    /// rule could report on are parsed (see `prefilter`): an error elsewhere, where no finding
+    /// can be, is not seen and not reported.
     PartiallyParsed,
     /// Not read at all.
     TooLarge(u64),

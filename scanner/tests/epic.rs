@@ -126,7 +126,8 @@ fn sarif_output_validates_against_the_official_schema() {
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ok.py"), "import threading\n_l = threading.local()\n").unwrap();
-    std::fs::write(dir.path().join("broken file.py"), "import threading\ndef f(:\n").unwrap();
+    std::fs::write(dir.path().join("broken file.py"), "import threading\ndef f(:\n    return threading.local()\n")
+        .unwrap();
     std::fs::write(dir.path().join("latin1.py"), b"x = '\xe9'\n").unwrap();
     let report = scan(dir.path(), "t", ApiIndex::new());
     let sarif = output::sarif(&report);

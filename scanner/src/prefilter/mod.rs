@@ -1,8 +1,9 @@
-//! A text prefilter that decides, before parsing, that a file cannot have any finding — or,
-//! when only UT010 could report, which top-level blocks the parser may leave out
-//! ([`ParsePlan::Only`]: the module-level statements and the `def`/`class` blocks holding a
-//! possible mutation or a `global` statement are parsed; a partial parse with any syntax
-//! error is redone whole).
+//! A text prefilter that decides, before parsing, that a file cannot have any finding — or
+//! which top-level `def`/`class` blocks the parser may leave out ([`ParsePlan::Only`]; the
+//! module-level statements are always parsed, and a partial parse with any syntax error is
+//! redone whole): when only UT010 could report, the blocks holding no possible mutation and
+//! no `global` statement; when the file imports a module the rules follow, also those that
+//! mention no name such an import reaches ([`followed`]).
 //!
 //! Parsing dominates scan time, and most files of a dependency set touch none of the
 //! constructs the rules look for. Every finding needs something visible in the raw text:
@@ -19,6 +20,8 @@
 //! `def` or `class`), so skipping a file changes no result. (The one theoretical miss: a
 //! module-level block whose multi-line string has a column-0 line starting with `def `.) The benchmark verifies it on the whole
 //! openedx-platform dependency set (`--no-prefilter` gives byte-identical output).
+
+mod followed;
 
 use aho_corasick::AhoCorasick;
 use regex::bytes::Regex;
@@ -111,21 +114,23 @@ impl Prefilter {
                 break;
             }
         }
-        if may_import && self.relevant_import.is_match(source) {
-            return ParsePlan::Full;
-        }
-        // Only UT010 (module-level state changed by functions) can report: it needs the
-        // module-level statements and the definitions holding a mutation of a container or a
-        // `global` declaration (a function rebinding a global declares it in its own body).
+        // UT010 (module-level state changed by functions) needs the module-level statements
+        // and the definitions holding a mutation of a container or a `global` declaration (a
+        // function rebinding a global declares it in its own body).
         let mut sites = self.mutation_sites(source);
         if may_global {
             sites.extend(self.global_statement.find_iter(source).map(|m| m.start()));
             sites.sort_unstable();
         }
-        if sites.is_empty() {
+        let imports: Vec<usize> =
+            if may_import { self.relevant_import.find_iter(source).map(|m| m.start()).collect() } else { Vec::new() };
+        let excluded = if !imports.is_empty() {
+            followed::unneeded_blocks(source, top_level_blocks(source), &sites, &imports)
+        } else if sites.is_empty() {
             return ParsePlan::Skip;
-        }
-        let excluded = unneeded_blocks(source, &sites);
+        } else {
+            unneeded_blocks(source, &sites)
+        };
         let excluded_bytes: usize = excluded.iter().map(|r| r.end - r.start).sum();
         if excluded_bytes * 4 < source.len() {
             return ParsePlan::Full; // not worth a second parse if the first one fails
@@ -172,10 +177,23 @@ pub enum ParsePlan {
     Only(Vec<std::ops::Range<usize>>),
 }
 
-/// Top-level (column 0) `def`, `async def` and `class` blocks, with their decorators, that
-/// hold none of `sites`. A block runs until the next column-0 line that is not blank, a
-/// comment or a closing bracket (black puts `):` of a long signature there).
+/// Top-level blocks that hold none of `sites` (sorted offsets).
 fn unneeded_blocks(source: &[u8], sites: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let mut blocks = top_level_blocks(source);
+    blocks.retain(|block| !holds_any(block, sites));
+    blocks
+}
+
+/// Whether any of `sites` (sorted) lies in `range`.
+fn holds_any(range: &std::ops::Range<usize>, sites: &[usize]) -> bool {
+    let first = sites.partition_point(|&s| s < range.start);
+    sites.get(first).is_some_and(|&s| s < range.end)
+}
+
+/// Top-level (column 0) `def`, `async def` and `class` blocks, with their decorators. A block
+/// runs until the next column-0 line that is not blank, a comment or a closing bracket (black
+/// puts `):` of a long signature there).
+pub(crate) fn top_level_blocks(source: &[u8]) -> Vec<std::ops::Range<usize>> {
     let mut blocks: Vec<std::ops::Range<usize>> = Vec::new();
     // (start, whether the block so far is only decorators)
     let mut open: Option<(usize, bool)> = None;
@@ -207,10 +225,6 @@ fn unneeded_blocks(source: &[u8], sites: &[usize]) -> Vec<std::ops::Range<usize>
     if let Some((start, _)) = open {
         blocks.push(start..source.len());
     }
-    blocks.retain(|block| {
-        let first = sites.partition_point(|&s| s < block.start);
-        sites.get(first).is_none_or(|&s| s >= block.end)
-    });
     blocks
 }
 
@@ -437,8 +451,15 @@ if __name__ == '__main__':
         let kept: String = ranges.iter().map(|r| &with_global[r.clone()]).collect();
         assert!(kept.contains("def reset():\n    global _CACHE, _COUNT\n    _COUNT = 0"), "{kept}");
         assert!(!kept.contains("unrelated") && !kept.contains("def helper"), "{kept}");
-        // Anything a rule other than UT010 could use makes the whole file needed.
-        assert_eq!(filter.plan(format!("import threading\n{src}").as_bytes()), ParsePlan::Full);
+        // A relevant import keeps the blocks that reach what it binds (see `followed`).
+        let with_lock = format!("import threading\n{src}\n\ndef locked():\n    with threading.Lock():\n        pass\n");
+        let ParsePlan::Only(ranges) = filter.plan(with_lock.as_bytes()) else { panic!("a partial plan") };
+        let kept: String = ranges.iter().map(|r| &with_lock[r.clone()]).collect();
+        assert!(kept.contains("import threading") && kept.contains("def locked():") && kept.contains("class Store:"));
+        assert!(!kept.contains("unrelated") && !kept.contains("def helper"), "{kept}");
+        // A call UT006 reports without any import makes the whole file needed.
+        let executor = format!("{src}\nasync def f(loop):\n    await loop.run_in_executor(None, g)\n");
+        assert_eq!(filter.plan(executor.as_bytes()), ParsePlan::Full);
         assert_eq!(filter.plan(b"X = 1\n"), ParsePlan::Skip);
     }
 }

@@ -1,0 +1,287 @@
+//! For a file that imports a module the rules resolve names from (`threading`, `asgiref`,
+//! …): which top-level `def`/`class` blocks can matter to a rule. Every finding of UT001–UT009,
+//! UT011, UT012 and UT100, and every thread-local API, sits in code that names something
+//! bound, directly or through other names, by such an import. So a block is needed when it
+//! mentions a *followed* name:
+//!
+//! - every identifier of a relevant import statement (`import threading as t` → `threading`,
+//!   `t`; `from asgiref.sync import sync_to_async` → `asgiref`, `sync`, `sync_to_async`),
+//!   wherever the statement is;
+//! - the task spawners UT007 looks at (`gather`, `create_task`, `ensure_future`);
+//! - the targets of assignments whose right side names a followed name (`_lock =
+//!   threading.Lock()` → `_lock`; `self._lock = …` → `_lock`), in module-level code and in
+//!   needed blocks;
+//! - the name of a needed block (`class RequestCache(local)` → `RequestCache`, so its
+//!   subclasses and users are needed too);
+//!
+//! repeated until nothing changes. The test is textual and loose (strings and comments count),
+//! so it can only keep too much, never too little; the benchmark checks on the whole
+//! openedx-platform dependency set that the findings and API index are byte-identical to a
+//! full parse.
+
+use std::{collections::HashSet, ops::Range};
+
+/// UT007 reports these calls in any module that uses context variables, whatever they are
+/// called on.
+const TASK_SPAWNER_NAMES: &[&[u8]] = &[b"gather", b"create_task", b"ensure_future"];
+
+const IMPORT_KEYWORDS: &[&[u8]] = &[b"import", b"from", b"as"];
+
+/// A top-level block and what the search needs to know of it.
+struct Block<'s> {
+    range: Range<usize>,
+    /// The name it defines.
+    name: Option<&'s [u8]>,
+    words: HashSet<&'s [u8]>,
+    needed: bool,
+}
+
+type Assignment<'s> = (Vec<&'s [u8]>, &'s [u8]);
+
+/// The blocks of `blocks` that no rule needs. `needed_sites` are offsets that make their block
+/// needed outright (UT010's mutation sites, `global` statements); `import_starts` are the
+/// offsets where relevant import statements start.
+pub fn unneeded_blocks(
+    source: &[u8],
+    blocks: Vec<Range<usize>>,
+    needed_sites: &[usize],
+    import_starts: &[usize],
+) -> Vec<Range<usize>> {
+    let mut followed: HashSet<&[u8]> = TASK_SPAWNER_NAMES.iter().copied().collect();
+    for &start in import_starts {
+        let statement = &source[start..statement_end(source, start)];
+        followed.extend(identifiers(statement).filter(|w| !IMPORT_KEYWORDS.contains(w)));
+    }
+    // Module-level code is always parsed: its assignments count from the start.
+    let mut known_assignments: Vec<Assignment<'_>> = super::complement(blocks.clone(), source.len())
+        .into_iter()
+        .flat_map(|range| assignments(&source[range]))
+        .collect();
+    let mut blocks: Vec<Block<'_>> = blocks
+        .into_iter()
+        .map(|range| {
+            let text = &source[range.clone()];
+            let needed = super::holds_any(&range, needed_sites) || super::holds_any(&range, import_starts);
+            Block { name: defined_name(text), words: identifiers(text).collect(), needed, range }
+        })
+        .collect();
+    for block in blocks.iter().filter(|b| b.needed) {
+        followed.extend(block.name);
+        known_assignments.extend(assignments(&source[block.range.clone()]));
+    }
+    loop {
+        let mut changed = false;
+        for (targets, value) in &known_assignments {
+            if identifiers(value).any(|w| followed.contains(w)) {
+                for target in targets {
+                    changed |= followed.insert(target);
+                }
+            }
+        }
+        for block in blocks.iter_mut().filter(|b| !b.needed) {
+            if block.words.iter().any(|w| followed.contains(w)) {
+                block.needed = true;
+                changed = true;
+                followed.extend(block.name);
+                known_assignments.extend(assignments(&source[block.range.clone()]));
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    blocks.into_iter().filter(|b| !b.needed).map(|b| b.range).collect()
+}
+
+fn is_identifier_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+/// The identifiers of `text` (runs of identifier bytes not starting with a digit).
+fn identifiers(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|&b| !is_identifier_byte(b)).filter(|w| w.first().is_some_and(|b| !b.is_ascii_digit()))
+}
+
+/// `Name` of a block starting `@decorator…`, `def Name`, `async def Name` or `class Name`.
+fn defined_name(block: &[u8]) -> Option<&[u8]> {
+    let mut at = 0;
+    while at < block.len() {
+        let end = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i);
+        let line = &block[at..end];
+        for keyword in [&b"def "[..], b"async def ", b"class "] {
+            if let Some(rest) = line.strip_prefix(keyword) {
+                let rest = super::trim_blank(rest);
+                let len = rest.iter().take_while(|&&b| is_identifier_byte(b)).count();
+                return (len > 0).then(|| &rest[..len]);
+            }
+        }
+        at = end + 1;
+    }
+    None
+}
+
+/// Where the statement starting at `start` ends: the end of its line, or later while a
+/// bracket is open or the line ends with a backslash.
+fn statement_end(source: &[u8], start: usize) -> usize {
+    let mut depth = 0i32;
+    let mut i = start;
+    while i < source.len() {
+        match source[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b'\\' if source.get(i + 1) == Some(&b'\n') => i += 1,
+            b'\n' if depth <= 0 => return i,
+            b'#' => {
+                while i < source.len() && source[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    source.len()
+}
+
+/// The assignments of `text`, statement by statement (logical lines: brackets and backslashes
+/// continue them): the last name of each target (`self._lock` → `_lock`, `a, b` → `a`, `b`,
+/// `x[i]` → `x`, `x: T` → `x`) and the value's text. Strings are not tracked: a bracket or `=`
+/// inside one can only merge statements or see an assignment that is not one, which makes
+/// the search keep more.
+fn assignments(text: &[u8]) -> Vec<Assignment<'_>> {
+    let mut found = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let end = statement_end(text, start);
+        let statement = &text[start..end];
+        let mut depth = 0i32;
+        let mut parts: Vec<&[u8]> = Vec::new();
+        let mut part_start = 0;
+        for (i, &b) in statement.iter().enumerate() {
+            match b {
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth -= 1,
+                b';' if depth == 0 => {
+                    flush(&mut parts, &statement[part_start..i], &mut found);
+                    part_start = i + 1;
+                }
+                b'=' if depth == 0
+                    && statement.get(i + 1) != Some(&b'=')
+                    && !matches!(statement.get(i.wrapping_sub(1)), Some(b'=' | b'!' | b'<' | b'>' | b':')) =>
+                {
+                    parts.push(&statement[part_start..i]);
+                    part_start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        flush(&mut parts, &statement[part_start..], &mut found);
+        start = end + 1;
+    }
+    found
+}
+
+/// Records the assignment whose targets are `parts` (if any: `f(x)` alone assigns nothing).
+fn flush<'s>(parts: &mut Vec<&'s [u8]>, value: &'s [u8], found: &mut Vec<Assignment<'s>>) {
+    if !parts.is_empty() {
+        let targets = parts.iter().flat_map(|target| target.split(|&b| b == b',')).flat_map(target_names).collect();
+        found.push((targets, value));
+        parts.clear();
+    }
+}
+
+/// The name a single assignment target binds or changes: the last attribute, the subscripted
+/// name, the annotated name (augmented operators like `+` are dropped with the rest). A `:`
+/// may start an annotation (`x: T = …`) or end a one-line compound statement's header
+/// (`if ready: x = …`): both readings are returned.
+fn target_names(target: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut segments = target.split(|&b| b == b':');
+    let before_colon = segments.next().and_then(last_name);
+    let after_last_colon = if target.contains(&b':') { segments.next_back().and_then(last_name) } else { None };
+    before_colon.into_iter().chain(after_last_colon)
+}
+
+/// The last name of a target without its subscript: `self._lock` → `_lock`, `d[k]` → `d`.
+fn last_name(target: &[u8]) -> Option<&[u8]> {
+    let target = target.split(|&b| b == b'[').next().unwrap_or(target);
+    identifiers(target).last()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kept(source: &str) -> String {
+        let blocks = crate::prefilter::top_level_blocks(source.as_bytes());
+        let imports: Vec<usize> = source.match_indices("import threading").map(|(i, _)| i).collect();
+        let unneeded = unneeded_blocks(source.as_bytes(), blocks, &[], &imports);
+        crate::prefilter::complement(unneeded, source.len()).into_iter().map(|r| &source[r]).collect()
+    }
+
+    #[test]
+    fn keeps_the_blocks_that_reach_an_imported_name() {
+        let source = "\
+import os
+import threading
+
+_lock = (
+    threading.Lock()
+)
+CACHE_DIR = os.getcwd()
+
+
+def unrelated(path):
+    return os.path.join(CACHE_DIR, path)
+
+
+async def refresh():
+    with _lock:
+        pass
+
+
+class Store:
+    def __init__(self):
+        self._guard = threading.RLock()
+
+
+class Other:
+    async def run(self):
+        with self._guard:
+            pass
+
+
+class Sub(Store):
+    pass
+
+
+def spawn(tasks):
+    return asyncio.gather(*tasks)
+
+
+def helper():
+    return 1
+";
+        let kept = kept(source);
+        for needed in ["async def refresh", "class Store", "class Other", "class Sub(Store)", "def spawn"] {
+            assert!(kept.contains(needed), "{needed} missing from:\n{kept}");
+        }
+        for unneeded in ["def unrelated", "def helper"] {
+            assert!(!kept.contains(unneeded), "{unneeded} kept:\n{kept}");
+        }
+        assert!(kept.contains("import os\nimport threading") && kept.contains("CACHE_DIR = os.getcwd()"));
+    }
+
+    #[test]
+    fn reads_assignment_targets() {
+        let found =
+            assignments(b"a = b = threading.Lock()\nself._x: Lock = make(\n  y=1,\n)\nd[k] += v\nif a == b: pass\n");
+        let targets: Vec<Vec<&[u8]>> = found.iter().map(|(t, _)| t.clone()).collect();
+        assert_eq!(targets, vec![vec![&b"a"[..], b"b"], vec![b"_x", b"Lock"], vec![b"d"]]);
+        assert_eq!(found[1].1, b" make(\n  y=1,\n)");
+        let found = assignments(b"a = threading.X(); b = 1\nif ready: _lock = threading.Lock()\n");
+        let targets: Vec<Vec<&[u8]>> = found.iter().map(|(t, _)| t.clone()).collect();
+        assert_eq!(targets, vec![vec![&b"a"[..]], vec![b"b"], vec![b"ready", b"_lock"]]);
+        assert_eq!(found[0].1, b" threading.X()");
+    }
+}
