@@ -43,6 +43,9 @@ struct CacheFile {
     /// By absolute path (as text: hashing strings is much cheaper than hashing `Path`s).
     #[serde(default)]
     files: HashMap<String, FileRecord>,
+    /// The last re-export search that found nothing to parse (see `scan`).
+    #[serde(default)]
+    settled_reexports: Option<u128>,
 }
 
 pub struct ScanCache {
@@ -55,6 +58,8 @@ pub struct ScanCache {
     added: Mutex<HashMap<String, FileOutcome>>,
     /// Files whose record is new or changed in this scan.
     new_records: Mutex<HashMap<String, FileRecord>>,
+    settled_reexports: Option<u128>,
+    newly_settled_reexports: Mutex<Option<u128>>,
 }
 
 /// The content hash the cache keys results by.
@@ -84,6 +89,8 @@ impl ScanCache {
             used: Mutex::default(),
             added: Mutex::default(),
             new_records: Mutex::default(),
+            settled_reexports: file.settled_reexports,
+            newly_settled_reexports: Mutex::default(),
         }
     }
 
@@ -128,13 +135,31 @@ impl ScanCache {
         }
     }
 
+    /// Whether the re-export search `fingerprint` found nothing when it last ran.
+    pub fn reexports_settled(&self, fingerprint: u128) -> bool {
+        self.settled_reexports == Some(fingerprint)
+    }
+
+    /// Remembers that the re-export search `fingerprint` found nothing.
+    pub fn settle_reexports(&self, fingerprint: u128) {
+        if let Ok(mut settled) = self.newly_settled_reexports.lock() {
+            *settled = Some(fingerprint);
+        }
+    }
+
     /// Writes the entries this scan used or added (dropping stale ones), atomically; does
     /// nothing when the scan found everything it needed in the cache.
     pub fn save(self) -> std::io::Result<()> {
         let used = self.used.into_inner().unwrap_or_default();
         let mut entries = self.added.into_inner().unwrap_or_default();
         let new_records = self.new_records.into_inner().unwrap_or_default();
-        if entries.is_empty() && new_records.is_empty() && used.len() == self.stored.len() {
+        let settled_reexports =
+            self.newly_settled_reexports.into_inner().unwrap_or_default().or(self.settled_reexports);
+        if entries.is_empty()
+            && new_records.is_empty()
+            && used.len() == self.stored.len()
+            && settled_reexports == self.settled_reexports
+        {
             return Ok(());
         }
         let mut stored = self.stored;
@@ -152,7 +177,8 @@ impl ScanCache {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as i128)
             .unwrap_or(0);
-        let file = CacheFile { scanner_version: SCANNER_VERSION.to_owned(), written_at_ns, entries, files };
+        let file =
+            CacheFile { scanner_version: SCANNER_VERSION.to_owned(), written_at_ns, entries, files, settled_reexports };
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }

@@ -152,8 +152,15 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let reparsed =
-        parse_reexporting_files(&files, &mut outcomes, &namer, package, &context, options.sources.max_file_size);
+    let reparsed = parse_reexporting_files(
+        &files,
+        &mut outcomes,
+        &namer,
+        package,
+        &context,
+        options.sources.max_file_size,
+        cache.as_ref(),
+    );
     if let Some(cache) = &cache {
         // A whole-file result is right whatever the other files hold: keep it in place of the
         // skipped one, so the next scan finds it without searching and parsing again.
@@ -196,7 +203,9 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
 /// The prefilter cannot know which skipped `__init__.py` files re-export this package's
 /// thread-local APIs (`from .utils import RequestCache`): those must name the API, so parse
 /// every skipped `__init__.py` that mentions one, until no new name appears. Returns the
-/// files parsed, with their content hashes.
+/// files parsed, with their content hashes. With a cache, a search that found nothing is
+/// remembered (by the API names and the files' content hashes), so a rescan of an unchanged
+/// tree does not read those files again.
 fn parse_reexporting_files(
     files: &[SourceFile],
     outcomes: &mut [(FileOutcome, bool)],
@@ -204,7 +213,11 @@ fn parse_reexporting_files(
     package: &str,
     context: &Context<'_>,
     max_file_size: u64,
+    cache: Option<&ScanCache>,
 ) -> Vec<(usize, u128)> {
+    let is_candidate = |i: usize, outcome: &FileOutcome| {
+        outcome.prefiltered && (files[i].path == "__init__.py" || files[i].path.ends_with("/__init__.py"))
+    };
     let mut reparsed = Vec::new();
     let mut searched: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut candidates: Option<Vec<(usize, Vec<u8>)>> = None;
@@ -218,15 +231,26 @@ fn parse_reexporting_files(
             exports.extend(outcome.apis.exports.iter().cloned());
         }
         index.add_reexports(&exports);
-        let names: Vec<String> = index
-            .apis
-            .keys()
-            .filter_map(|q| q.rsplit('.').next())
-            .filter(|n| !searched.contains(*n))
-            .map(str::to_owned)
-            .collect();
+        let all_names: std::collections::BTreeSet<&str> =
+            index.apis.keys().filter_map(|q| q.rsplit('.').next()).collect();
+        let names: Vec<String> =
+            all_names.iter().filter(|n| !searched.contains(**n)).map(|n| (*n).to_owned()).collect();
         if names.is_empty() {
             return reparsed;
+        }
+        if candidates.is_none() {
+            // Settled by an earlier scan of the same files?
+            let known: Option<Vec<(&str, u128)>> = outcomes
+                .iter()
+                .enumerate()
+                .filter(|(i, (outcome, _))| is_candidate(*i, outcome))
+                .map(|(i, _)| files[i].unchanged_hash.map(|hash| (files[i].path.as_str(), hash)))
+                .collect();
+            if let (Some(cache), Some(known)) = (cache, known) {
+                if cache.reexports_settled(search_fingerprint(&all_names, &known)) {
+                    return reparsed;
+                }
+            }
         }
         searched.extend(names.iter().cloned());
         let mentions = aho_corasick::AhoCorasick::new(&names).expect("plain substrings always build");
@@ -235,14 +259,20 @@ fn parse_reexporting_files(
             outcomes
                 .par_iter()
                 .enumerate()
-                .filter(|(i, (outcome, _))| {
-                    outcome.prefiltered && (files[*i].path == "__init__.py" || files[*i].path.ends_with("/__init__.py"))
-                })
+                .filter(|(i, (outcome, _))| is_candidate(*i, outcome))
                 .filter_map(|(i, _)| Some((i, files[i].bytes(max_file_size).ok()?.into_owned())))
                 .collect::<Vec<_>>()
         });
         let todo: Vec<(usize, Vec<u8>)> =
             candidates.extract_if(.., |(_, bytes)| mentions.is_match(bytes.as_slice())).collect();
+        if todo.is_empty() {
+            if let Some(cache) = cache {
+                let known: Vec<(&str, u128)> =
+                    candidates.iter().map(|(i, bytes)| (files[*i].path.as_str(), content_hash(bytes))).collect();
+                cache.settle_reexports(search_fingerprint(&all_names, &known));
+            }
+            return reparsed;
+        }
         let parsed: Vec<(usize, u128, FileOutcome)> = todo
             .into_par_iter()
             .map_init(new_parser, |parser, (i, bytes)| {
@@ -256,6 +286,23 @@ fn parse_reexporting_files(
             reparsed.push((i, hash));
         }
     }
+}
+
+/// Identifies a re-export search: the API names searched for and the files searched (by path
+/// and content hash, in path order).
+fn search_fingerprint(names: &std::collections::BTreeSet<&str>, files: &[(&str, u128)]) -> u128 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for name in names {
+        hasher.update(name.as_bytes());
+        hasher.update(b"\0");
+    }
+    let mut files = files.to_vec();
+    files.sort_unstable();
+    for (path, hash) in files {
+        hasher.update(path.as_bytes());
+        hasher.update(&hash.to_le_bytes());
+    }
+    hasher.digest128()
 }
 
 /// The file's outcome from the cache, or computed by `scan` and stored there; the bool says

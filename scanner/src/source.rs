@@ -161,16 +161,17 @@ fn load_directory(root: &Path, options: &SourceOptions, known: Option<KnownVersi
         .require_git(false)
         .filter_entry(|entry| {
             let name = entry.file_name().to_str().unwrap_or("");
-            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            // A directory holding pyvenv.cfg is a virtualenv, whatever its name.
-            !(is_dir && (SKIPPED_DIRS.contains(&name) || entry.path().join("pyvenv.cfg").exists()))
+            !(entry.file_type().is_some_and(|t| t.is_dir()) && SKIPPED_DIRS.contains(&name))
         })
         .threads(rayon::current_num_threads())
         .build_parallel();
     // Listing directories is mostly system calls: walk them on every core.
     let found = std::sync::Mutex::new(Vec::new());
+    // A directory holding pyvenv.cfg is a virtualenv, whatever its name: noticed from the
+    // listing (asking every directory for the file cost a system call each).
+    let virtualenvs = std::sync::Mutex::new(Vec::new());
     walker.run(|| {
-        let found = &found;
+        let (found, virtualenvs) = (&found, &virtualenvs);
         Box::new(move |entry| {
             let Ok(entry) = entry else { return ignore::WalkState::Continue };
             if !entry.file_type().is_some_and(|t| t.is_file()) {
@@ -178,7 +179,11 @@ fn load_directory(root: &Path, options: &SourceOptions, known: Option<KnownVersi
             }
             let Ok(relative) = entry.path().strip_prefix(root) else { return ignore::WalkState::Continue };
             let path = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            if wanted(&path, options) {
+            if let Some(environment) = path.strip_suffix("/pyvenv.cfg") {
+                if let Ok(mut virtualenvs) = virtualenvs.lock() {
+                    virtualenvs.push(format!("{environment}/"));
+                }
+            } else if wanted(&path, options) {
                 if let Ok(mut found) = found.lock() {
                     found.push((path, entry.into_path()));
                 }
@@ -186,7 +191,9 @@ fn load_directory(root: &Path, options: &SourceOptions, known: Option<KnownVersi
             ignore::WalkState::Continue
         })
     });
-    let found = found.into_inner().unwrap_or_default();
+    let mut found = found.into_inner().unwrap_or_default();
+    let virtualenvs = virtualenvs.into_inner().unwrap_or_default();
+    found.retain(|(path, _)| !virtualenvs.iter().any(|environment| path.starts_with(environment.as_str())));
     // Stat calls are system calls: spread them over the cores too.
     use rayon::prelude::*;
     found
