@@ -4,9 +4,9 @@
 //! bound, directly or through other names, by such an import. So a block is needed when it
 //! mentions a *followed* name:
 //!
-//! - every identifier of a relevant import statement (`import threading as t` → `threading`,
-//!   `t`; `from asgiref.sync import sync_to_async` → `asgiref`, `sync`, `sync_to_async`),
-//!   wherever the statement is;
+//! - the names relevant import statements bind (`import threading as t` → `t`; `from
+//!   asgiref.sync import sync_to_async` → `sync_to_async`; not `os` of `import os,
+//!   threading`), wherever the statement is;
 //! - the task spawners UT007 looks at (`gather`, `create_task`, `ensure_future`);
 //! - the targets of assignments whose right side names a followed name (`_lock =
 //!   threading.Lock()` → `_lock`; `self._lock = …` → `_lock`), in module-level code and in
@@ -24,8 +24,6 @@ use std::{collections::HashSet, ops::Range};
 /// UT007 reports these calls in any module that uses context variables, whatever they are
 /// called on.
 const TASK_SPAWNER_NAMES: &[&[u8]] = &[b"gather", b"create_task", b"ensure_future"];
-
-const IMPORT_KEYWORDS: &[&[u8]] = &[b"import", b"from", b"as"];
 
 /// A top-level block and what the search needs to know of it.
 struct Block<'s> {
@@ -49,8 +47,11 @@ pub fn unneeded_blocks(
 ) -> Vec<Range<usize>> {
     let mut followed: HashSet<&[u8]> = TASK_SPAWNER_NAMES.iter().copied().collect();
     for &start in import_starts {
-        let statement = &source[start..statement_end(source, start)];
-        followed.extend(identifiers(statement).filter(|w| !IMPORT_KEYWORDS.contains(w)));
+        match bound_names(&source[start..statement_end(source, start)]) {
+            Some(names) => followed.extend(names),
+            // `from threading import *` may bind any name: every block may matter.
+            None => return Vec::new(),
+        }
     }
     // Module-level code is always parsed: its assignments count from the start.
     let mut known_assignments: Vec<Assignment<'_>> = super::complement(blocks.clone(), source.len())
@@ -118,6 +119,55 @@ fn defined_name(block: &[u8]) -> Option<&[u8]> {
         at = end + 1;
     }
     None
+}
+
+/// The modules whose names the rules resolve (as in the prefilter's import pattern).
+const FOLLOWED_MODULES: &[&[u8]] = &[
+    b"threading",
+    b"_threading_local",
+    b"_thread",
+    b"thread",
+    b"six",
+    b"concurrent",
+    b"contextvars",
+    b"asgiref",
+    b"channels",
+];
+
+/// The names a relevant import statement binds from the followed modules: `import os,
+/// threading.local as t` → `t`; `from m import (x, y as z)` → `x`, `z` (the pattern matched
+/// the statement for its `m`). `None` when it could bind anything (`from m import *`) or does
+/// not read as an import.
+fn bound_names(statement: &[u8]) -> Option<Vec<&[u8]>> {
+    let statement = statement.trim_ascii_start().strip_prefix(b";").unwrap_or(statement).trim_ascii_start();
+    let statement = statement.split(|&b| b == b';').next().unwrap_or(statement);
+    let plain_import = !statement.starts_with(b"from");
+    let names = if let Some(rest) = statement.strip_prefix(b"from") {
+        let at = memchr::memmem::find_iter(rest, b"import").find(|&i| {
+            !rest.get(i.wrapping_sub(1)).is_some_and(|&b| is_identifier_byte(b))
+                && !rest.get(i + 6).is_some_and(|&b| is_identifier_byte(b))
+        })?;
+        &rest[at + 6..]
+    } else {
+        statement.strip_prefix(b"import")?
+    };
+    let mut bound = Vec::new();
+    for item in names.split(|&b| b == b',') {
+        if item.contains(&b'*') {
+            return None;
+        }
+        let words: Vec<&[u8]> = identifiers(item).collect();
+        // `import os` beside `import threading`; `import django.utils.six` still counts.
+        if plain_import && !words.iter().any(|word| FOLLOWED_MODULES.contains(word)) {
+            continue;
+        }
+        match words.as_slice() {
+            [] => {}
+            [.., b"as", alias] => bound.push(*alias),
+            [first, ..] => bound.push(*first),
+        }
+    }
+    Some(bound)
 }
 
 /// Where the statement starting at `start` ends: the end of its line, or later while a
@@ -270,6 +320,25 @@ def helper():
             assert!(!kept.contains(unneeded), "{unneeded} kept:\n{kept}");
         }
         assert!(kept.contains("import os\nimport threading") && kept.contains("CACHE_DIR = os.getcwd()"));
+    }
+
+    #[test]
+    fn reads_the_names_imports_bind() {
+        let cases: &[(&str, Option<&[&str]>)] = &[
+            ("import threading", Some(&["threading"])),
+            (";import os, threading as t", Some(&["t"])),
+            ("  import concurrent.futures", Some(&["concurrent"])),
+            ("import django.utils.six", Some(&["django"])),
+            ("from django.utils import six", Some(&["six"])),
+            ("from threading import (\n    local as L,\n    Lock,\n)", Some(&["L", "Lock"])),
+            ("from six.moves import _thread; x = 1", Some(&["_thread"])),
+            ("from threading import *", None),
+        ];
+        for (statement, expected) in cases {
+            let bound = bound_names(statement.as_bytes());
+            let expected: Option<Vec<&[u8]>> = expected.map(|names| names.iter().map(|n| n.as_bytes()).collect());
+            assert_eq!(bound, expected, "{statement}");
+        }
     }
 
     #[test]
