@@ -309,3 +309,102 @@ fn the_prefilter_changes_no_result() {
     assert_eq!(fast.findings, full.findings);
     assert_eq!(fast.api_index, full.api_index);
 }
+
+/// The same on a module whose constructs sit in separate blocks, reached only through other
+/// names (a lock assigned at module level or to an attribute, a thread-local subclass of a
+/// subclass, aliases, a task spawn in a module using context variables), between blocks no
+/// rule needs: the prefilter must parse it in part, and find all the same.
+#[test]
+fn parsing_in_part_changes_no_result() {
+    const MODULE: &str = r#"
+import asyncio
+import contextvars
+import threading
+from asgiref.sync import sync_to_async as s2a
+
+_lock = threading.Lock()
+_tls = threading.local()
+_REGISTRY = {}
+current = contextvars.ContextVar("current")
+
+
+def unrelated(a, b):
+    return a + b
+
+
+async def refresh():
+    with _lock:
+        pass
+
+
+class Store:
+    def __init__(self):
+        self._guard = threading.RLock()
+
+
+class Other:
+    async def run(self):
+        with self._guard:
+            pass
+
+
+class Local(threading.local):
+    pass
+
+
+class Deeper(Local):
+    pass
+
+
+_store = Deeper()
+
+
+def get_user():
+    return _store.user
+
+
+def get_request():
+    return _tls.request
+
+
+def register(name, value):
+    _REGISTRY[name] = value
+
+
+def reset():
+    global _lock
+    _lock = None
+
+
+async def fan_out(coros):
+    return await asyncio.gather(*coros)
+
+
+@s2a
+def blocking():
+    return unrelated(1, 2)
+"#;
+    let methods: String = (0..40)
+        .map(|i| format!("    def method_{i}(self):\n        return [i * {i} for i in range(10)]\n\n"))
+        .collect();
+    let source = format!("{MODULE}\n\nclass Unrelated:\n{methods}");
+    let source = source.as_str();
+    let prefilter = scanner::prefilter::Prefilter::new(&ApiIndex::new());
+    let plan = prefilter.plan(source.as_bytes());
+    let scanner::prefilter::ParsePlan::Only(ranges) = plan else { panic!("expected a partial parse, got {plan:?}") };
+    let kept: String = ranges.iter().map(|r| &source[r.clone()]).collect();
+    assert!(!kept.contains("def unrelated") && !kept.contains("class Unrelated"), "{kept}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("module.py"), source).unwrap();
+    let fast = scanner::scan_path(dir.path(), &scanner::ScanOptions::default()).unwrap();
+    let full =
+        scanner::scan_path(dir.path(), &scanner::ScanOptions { no_prefilter: true, ..Default::default() }).unwrap();
+    let rules: std::collections::BTreeSet<&str> = full.findings.iter().map(|f| f.rule.as_str()).collect();
+    for rule in ["UT001", "UT002", "UT003", "UT004", "UT007", "UT010", "UT100"] {
+        assert!(rules.contains(rule), "{rule} found by the full parse: {rules:?}");
+    }
+    assert_eq!(fast.findings, full.findings);
+    assert_eq!(fast.api_index, full.api_index);
+    assert!(!full.api_index.apis.is_empty(), "get_request reads a thread local: {:?}", full.api_index);
+}
