@@ -1,16 +1,39 @@
-//! Fuzzes the scan-one-file entry point: any bytes, as any Python file, must produce an
+//! Fuzzes the scan-one-file entry points: any bytes, as any Python file, must produce an
 //! outcome (findings and/or a recorded problem) without panicking, and the findings must be
-//! well formed.
+//! well formed — scanned whole (`scan_source`) and through the prefilter's partial parse
+//! (`scan_sources`), whose plan must hand the parser whole lines, in order, inside the file.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scanner::{scan_source, ApiIndex};
+use scanner::{
+    prefilter::{ParsePlan, Prefilter},
+    scan::scan_sources,
+    scan_source,
+    source::SourceFile,
+    ApiIndex, Finding, ScanOptions,
+};
 
-fuzz_target!(|data: &[u8]| {
-    let outcome = scan_source("pkg/fuzzed.py", data, &ApiIndex::new());
-    for finding in &outcome.findings {
+fn check(findings: &[Finding]) {
+    for finding in findings {
         assert!(finding.start <= finding.end, "{finding:?}");
         assert!(finding.start.line >= 1 && finding.start.column >= 1);
         assert_eq!(finding.fingerprint.len(), 32);
     }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let outcome = scan_source("pkg/fuzzed.py", data, &ApiIndex::new());
+    check(&outcome.findings);
+
+    if let ParsePlan::Only(ranges) = Prefilter::new(&ApiIndex::new()).plan(data) {
+        let mut at = 0;
+        for range in &ranges {
+            assert!(at <= range.start && range.start < range.end && range.end <= data.len(), "{ranges:?}");
+            assert!(range.start == 0 || data[range.start - 1] == b'\n', "ranges start lines: {ranges:?}");
+            at = range.end;
+        }
+    }
+    let file = SourceFile { path: "pkg/fuzzed.py".into(), contents: Ok(data.to_vec()), on_disk: None, unchanged_hash: None };
+    let report = scan_sources(vec![file], "pkg", &ScanOptions::default());
+    check(&report.findings);
 });
