@@ -49,6 +49,13 @@ pub struct FileOutcome {
     pub prefiltered: bool,
 }
 
+impl FileOutcome {
+    /// Nothing found because the file could not be read or parsed, for this reason.
+    fn unscanned(problem: FileProblem) -> Self {
+        Self { problem: Some(problem), ..Default::default() }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FileReport {
     pub path: String,
@@ -112,7 +119,7 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
         .map_init(new_parser, |parser, file| {
             let (module, is_init) = namer.module_name(&file.path);
             let outcome = match &file.contents {
-                Err(problem) => (FileOutcome { problem: Some(problem.clone()), ..Default::default() }, false),
+                Err(problem) => (FileOutcome::unscanned(problem.clone()), false),
                 Ok(_) => {
                     let scan = |parser: &mut tree_sitter::Parser, bytes: &[u8]| {
                         let plan = match &prefilter {
@@ -135,7 +142,7 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
                     match &cache {
                         None => match file.bytes(options.sources.max_file_size) {
                             Ok(bytes) => (scan(parser, &bytes), false),
-                            Err(problem) => (FileOutcome { problem: Some(problem), ..Default::default() }, false),
+                            Err(problem) => (FileOutcome::unscanned(problem), false),
                         },
                         Some(cache) => {
                             cached_outcome(cache, file, &module, package, options, |bytes| scan(parser, bytes))
@@ -215,9 +222,12 @@ fn parse_reexporting_files(
     max_file_size: u64,
     cache: Option<&ScanCache>,
 ) -> Vec<(usize, u128)> {
-    let is_candidate = |i: usize, outcome: &FileOutcome| {
-        outcome.prefiltered && (files[i].path == "__init__.py" || files[i].path.ends_with("/__init__.py"))
-    };
+    // The skipped `__init__.py` files.
+    let skipped_inits: Vec<usize> = (0..files.len())
+        .filter(|&i| {
+            outcomes[i].0.prefiltered && (files[i].path == "__init__.py" || files[i].path.ends_with("/__init__.py"))
+        })
+        .collect();
     let mut reparsed = Vec::new();
     let mut searched: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut candidates: Option<Vec<(usize, Vec<u8>)>> = None;
@@ -240,11 +250,9 @@ fn parse_reexporting_files(
         }
         if candidates.is_none() {
             // Settled by an earlier scan of the same files?
-            let known: Option<Vec<(&str, u128)>> = outcomes
+            let known: Option<Vec<(&str, u128)>> = skipped_inits
                 .iter()
-                .enumerate()
-                .filter(|(i, (outcome, _))| is_candidate(*i, outcome))
-                .map(|(i, _)| files[i].unchanged_hash.map(|hash| (files[i].path.as_str(), hash)))
+                .map(|&i| files[i].unchanged_hash.map(|hash| (files[i].path.as_str(), hash)))
                 .collect();
             if let (Some(cache), Some(known)) = (cache, known) {
                 if cache.reexports_settled(search_fingerprint(&all_names, &known)) {
@@ -254,13 +262,11 @@ fn parse_reexporting_files(
         }
         searched.extend(names.iter().cloned());
         let mentions = aho_corasick::AhoCorasick::new(&names).expect("plain substrings always build");
-        // The skipped `__init__.py` files, read once (they are few and mostly small).
+        // Read once (they are few and mostly small); those parsed leave the list.
         let candidates = candidates.get_or_insert_with(|| {
-            outcomes
+            skipped_inits
                 .par_iter()
-                .enumerate()
-                .filter(|(i, (outcome, _))| is_candidate(*i, outcome))
-                .filter_map(|(i, _)| Some((i, files[i].bytes(max_file_size).ok()?.into_owned())))
+                .filter_map(|&i| Some((i, files[i].bytes(max_file_size).ok()?.into_owned())))
                 .collect::<Vec<_>>()
         });
         let todo: Vec<(usize, Vec<u8>)> =
@@ -325,7 +331,7 @@ fn cached_outcome(
     }
     let bytes = match file.bytes(options.sources.max_file_size) {
         Ok(bytes) => bytes,
-        Err(problem) => return (FileOutcome { problem: Some(problem), ..Default::default() }, false),
+        Err(problem) => return (FileOutcome::unscanned(problem), false),
     };
     let hash = content_hash(&bytes);
     if let Some(disk) = &file.on_disk {
@@ -360,13 +366,10 @@ pub fn scan_file(
     context: &Context<'_>,
 ) -> FileOutcome {
     if let Some(problem) = undecodable(bytes) {
-        return FileOutcome { problem: Some(problem), ..Default::default() };
+        return FileOutcome::unscanned(problem);
     }
     let Some(tree) = parser.parse(bytes, None) else {
-        return FileOutcome {
-            problem: Some(FileProblem::Unreadable("the parser gave up".into())),
-            ..Default::default()
-        };
+        return FileOutcome::unscanned(FileProblem::Unreadable("the parser gave up".into()));
     };
     outcome_of(&tree, path, module, is_package_init, package, bytes, context)
 }

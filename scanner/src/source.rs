@@ -218,27 +218,20 @@ fn load_directory(root: &Path, options: &SourceOptions, known: Option<KnownVersi
 }
 
 fn read_file(path: &Path, max_size: u64) -> Result<Vec<u8>, FileProblem> {
-    let file = std::fs::File::open(path).map_err(|e| FileProblem::Unreadable(e.to_string()))?;
+    let mut file = std::fs::File::open(path).map_err(|e| FileProblem::Unreadable(e.to_string()))?;
     let size = file.metadata().map_err(|e| FileProblem::Unreadable(e.to_string()))?.len();
-    if size > max_size {
-        return Err(FileProblem::TooLarge(size));
-    }
-    let mut bytes = Vec::with_capacity(size as usize);
-    // `take` guards against files that grow while we read them.
-    file.take(max_size.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| FileProblem::Unreadable(e.to_string()))?;
-    if bytes.len() as u64 > max_size {
-        return Err(FileProblem::TooLarge(bytes.len() as u64));
-    }
-    Ok(bytes)
+    read_entry(&mut file, size, max_size)
 }
 
+/// Reads what `reader` holds, `size` bytes as announced (by the file system or an archive),
+/// refusing more than `max_size`.
 fn read_entry(reader: &mut impl Read, size: u64, max_size: u64) -> Result<Vec<u8>, FileProblem> {
     if size > max_size {
         return Err(FileProblem::TooLarge(size));
     }
     let mut bytes = Vec::with_capacity(size.min(max_size) as usize);
+    // `take` guards against files that grow while we read them, and archive entries that
+    // hold more than their header says.
     reader
         .take(max_size.saturating_add(1))
         .read_to_end(&mut bytes)

@@ -172,8 +172,9 @@ pub enum ParsePlan {
     Skip,
     Full,
     /// These byte ranges (whole lines) hold everything the rules need: the module-level
-    /// statements and the top-level `def`/`class` blocks with a possible mutation. The
-    /// caller parses the whole file again if this partial parse has any syntax error.
+    /// statements and the top-level `def`/`class` blocks with a possible mutation, a `global`
+    /// statement or a followed name (see the module's doc). The caller parses the whole file
+    /// again if this partial parse has any syntax error.
     Only(Vec<std::ops::Range<usize>>),
 }
 
