@@ -136,7 +136,7 @@ mod browser {
     }
 
     /// Hands every island of the new content to Leptos' island loader (the function the
-    /// islands script leaves on `window`).
+    /// islands script leaves on `window`), as that script does for the first page.
     fn hydrate_islands_in(root: &web_sys::Element) -> Result<(), JsValue> {
         let window = web_sys::window().ok_or("no window")?;
         let hydrate: js_sys::Function = js_sys::Reflect::get(&window, &"__hydrateIsland".into())?.dyn_into()?;
@@ -144,10 +144,6 @@ mod browser {
         for i in 0..islands.length() {
             let Some(island) = islands.item(i) else { continue };
             let Ok(island) = island.dyn_into::<web_sys::HtmlElement>() else { continue };
-            // Islands nested in islands are hydrated by their parent.
-            if island.parent_element().and_then(|p| p.closest("leptos-island").ok().flatten()).is_some() {
-                continue;
-            }
             let id = island.dataset().get("component").unwrap_or_default();
             hydrate.call2(&window, &island, &id.into())?;
         }

@@ -131,6 +131,8 @@ pub fn OwnershipControls(
         .next()
         .map(|e| view! { <Alert message=error_text(&e) /> })
     };
+    // As a `&'static str` the closures below can be called from every branch.
+    let kind: &'static str = if kind == "target" { "target" } else { "finding" };
     let whole_target = kind == "target";
     let what = if whole_target { "this whole target" } else { "this finding" };
     let mine = matches!((&owner, &viewer), (Some(o), Some(v)) if o.eq_ignore_ascii_case(&v.login));
@@ -146,12 +148,11 @@ pub fn OwnershipControls(
         .into_any(),
         None => view! { <p data-testid="owner">"Nobody owns " {what} " yet."</p> }.into_any(),
     };
-    let testid = format!("ownership-{kind}");
     let id_fields = move || {
-        view! { <input type="hidden" name="kind" value=if whole_target { "target" } else { "finding" } /><input type="hidden" name="id" value=id.to_string() /> }
+        view! { <input type="hidden" name="kind" value=kind /><input type="hidden" name="id" value=id.to_string() /> }
     };
     view! {
-        <div class="space-y-2" data-testid=testid>
+        <div class="space-y-2" data-testid=format!("ownership-{kind}")>
             {status}
             <div class="flex flex-wrap items-center gap-2">
                 {match (&viewer, &owner) {
