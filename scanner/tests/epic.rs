@@ -338,8 +338,23 @@ async def refresh():
 
 
 class Store:
+    """Holds things; its docstring has a column-0 line:
+def not_a_block():
+    """
+
     def __init__(self):
         self._guard = threading.RLock()
+
+    def describe(self):
+        return "store"
+
+
+class Registry:
+    def add(self, name, value):
+        _REGISTRY[name] = value
+
+    def size(self):
+        return 0
 
 
 class Other:
@@ -394,6 +409,10 @@ def blocking():
     let scanner::prefilter::ParsePlan::Only(ranges) = plan else { panic!("expected a partial parse, got {plan:?}") };
     let kept: String = ranges.iter().map(|r| &source[r.clone()]).collect();
     assert!(!kept.contains("def unrelated") && !kept.contains("class Unrelated"), "{kept}");
+    // Of a needed class, only the methods that matter (and never a split inside a string).
+    assert!(kept.contains("def not_a_block():\n    \"\"\"\n\n    def __init__(self):"), "{kept}");
+    assert!(kept.contains("def add(self, name, value)"), "{kept}");
+    assert!(!kept.contains("def describe") && !kept.contains("def size"), "{kept}");
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("module.py"), source).unwrap();

@@ -1,5 +1,7 @@
 //! For a file that imports a module the rules resolve names from (`threading`, `asgiref`,
-//! …): which top-level `def`/`class` blocks can matter to a rule. Every finding of UT001–UT009,
+//! …): which top-level `def`/`class` blocks, and which methods of top-level classes, can
+//! matter to a rule (a class is split into its methods and the rest: the header and the
+//! class-level statements, needed with any of its methods). Every finding of UT001–UT009,
 //! UT011, UT012 and UT100, and every thread-local API, sits in code that names something
 //! bound, directly or through other names, by such an import. So a block is needed when it
 //! mentions a *followed* name:
@@ -25,23 +27,32 @@ use std::{collections::HashSet, ops::Range};
 /// called on.
 const TASK_SPAWNER_NAMES: &[&[u8]] = &[b"gather", b"create_task", b"ensure_future"];
 
-/// A top-level block and what the search needs to know of it.
+/// A top-level block, or a method of a top-level class, and what the search needs to know of
+/// it.
 struct Block<'s> {
     range: Range<usize>,
-    /// The name it defines.
+    /// The module-level name it defines (a method's name is not one).
     name: Option<&'s [u8]>,
+    /// Its text: all of its range, except for a class with methods, whose methods are blocks
+    /// of their own.
+    pieces: Vec<Range<usize>>,
     words: HashSet<&'s [u8]>,
     needed: bool,
+    /// For a method: its class's block. A needed method makes its class needed.
+    class: Option<usize>,
+    /// For a class: whether its body keeps a statement if all its methods are left out.
+    has_other_statements: bool,
 }
 
 type Assignment<'s> = (Vec<&'s [u8]>, &'s [u8]);
 
-/// The blocks of `blocks` that no rule needs. `needed_sites` are offsets that make their block
-/// needed outright (UT010's mutation sites, `global` statements); `import_starts` are the
-/// offsets where relevant import statements start.
+/// The blocks of `blocks` (top-level blocks), and the methods of their classes, that no rule
+/// needs. `needed_sites` are offsets that make their block needed outright (UT010's mutation
+/// sites, `global` statements); `import_starts` are the offsets where relevant import
+/// statements start.
 pub fn unneeded_blocks(
     source: &[u8],
-    blocks: Vec<Range<usize>>,
+    line_starts: &[usize],
     needed_sites: &[usize],
     import_starts: &[usize],
 ) -> Vec<Range<usize>> {
@@ -53,24 +64,31 @@ pub fn unneeded_blocks(
             None => return Vec::new(),
         }
     }
+    let blocks = super::top_level_blocks(source, line_starts);
     // Module-level code is always parsed: its assignments count from the start.
     let mut known_assignments: Vec<Assignment<'_>> = super::complement(blocks.clone(), source.len())
         .into_iter()
         .flat_map(|range| assignments(&source[range]))
         .collect();
-    let mut blocks: Vec<Block<'_>> = blocks
-        .into_iter()
-        .map(|range| {
-            let text = &source[range.clone()];
-            let needed = super::holds_any(&range, needed_sites) || super::holds_any(&range, import_starts);
-            Block { name: defined_name(text), words: identifiers(text).collect(), needed, range }
+    let mut blocks = split_classes(source, line_starts, blocks);
+    let mut to_mark: Vec<usize> = (0..blocks.len())
+        .filter(|&i| {
+            let pieces = &blocks[i].pieces;
+            pieces.iter().any(|p| super::holds_any(p, needed_sites) || super::holds_any(p, import_starts))
         })
         .collect();
-    for block in blocks.iter().filter(|b| b.needed) {
-        followed.extend(block.name);
-        known_assignments.extend(assignments(&source[block.range.clone()]));
-    }
     loop {
+        // Mark, with what a needed block brings: its name, its assignments, its class.
+        while let Some(i) = to_mark.pop() {
+            let block = &mut blocks[i];
+            if block.needed {
+                continue;
+            }
+            block.needed = true;
+            followed.extend(block.name);
+            known_assignments.extend(block.pieces.iter().flat_map(|p| assignments(&source[p.clone()])));
+            to_mark.extend(block.class);
+        }
         let mut changed = false;
         for (targets, value) in &known_assignments {
             if identifiers(value).any(|w| followed.contains(w)) {
@@ -79,19 +97,70 @@ pub fn unneeded_blocks(
                 }
             }
         }
-        for block in blocks.iter_mut().filter(|b| !b.needed) {
-            if block.words.iter().any(|w| followed.contains(w)) {
-                block.needed = true;
-                changed = true;
-                followed.extend(block.name);
-                known_assignments.extend(assignments(&source[block.range.clone()]));
-            }
-        }
-        if !changed {
+        to_mark.extend(
+            (0..blocks.len()).filter(|&i| !blocks[i].needed && blocks[i].words.iter().any(|w| followed.contains(w))),
+        );
+        if !changed && to_mark.is_empty() {
             break;
         }
     }
-    blocks.into_iter().filter(|b| !b.needed).map(|b| b.range).collect()
+    unneeded_of(&blocks)
+}
+
+/// The top-level blocks, each class followed by its methods.
+fn split_classes<'s>(source: &'s [u8], line_starts: &[usize], top_level: Vec<Range<usize>>) -> Vec<Block<'s>> {
+    let mut blocks = Vec::with_capacity(top_level.len());
+    for range in top_level {
+        let text = &source[range.clone()];
+        let body = super::members::class_body(source, line_starts, &range);
+        let members = body.as_ref().map_or(&[][..], |b| b.members.as_slice());
+        let pieces =
+            super::complement(members.iter().map(|m| m.start - range.start..m.end - range.start).collect(), text.len())
+                .into_iter()
+                .map(|p| range.start + p.start..range.start + p.end)
+                .collect::<Vec<_>>();
+        let class = blocks.len();
+        blocks.push(Block {
+            name: defined_name(text),
+            words: pieces.iter().flat_map(|p| identifiers(&source[p.clone()])).collect(),
+            pieces,
+            needed: false,
+            class: None,
+            has_other_statements: body.as_ref().is_some_and(|b| b.has_other_statements),
+            range,
+        });
+        for member in body.map(|b| b.members).unwrap_or_default() {
+            blocks.push(Block {
+                name: None,
+                words: identifiers(&source[member.clone()]).collect(),
+                pieces: vec![member.clone()],
+                needed: false,
+                class: Some(class),
+                has_other_statements: false,
+                range: member,
+            });
+        }
+    }
+    blocks
+}
+
+/// The ranges to leave out: unneeded top-level blocks whole, and the unneeded methods of needed
+/// classes — unless that would leave a class body empty.
+fn unneeded_of(blocks: &[Block<'_>]) -> Vec<Range<usize>> {
+    let mut unneeded = Vec::new();
+    let mut i = 0;
+    while i < blocks.len() {
+        let block = &blocks[i];
+        let members = blocks[i + 1..].iter().take_while(|m| m.class == Some(i)).count();
+        let methods = &blocks[i + 1..i + 1 + members];
+        if !block.needed {
+            unneeded.push(block.range.clone());
+        } else if block.has_other_statements || methods.iter().any(|m| m.needed) {
+            unneeded.extend(methods.iter().filter(|m| !m.needed).map(|m| m.range.clone()));
+        }
+        i += 1 + members;
+    }
+    unneeded
 }
 
 fn is_identifier_byte(b: u8) -> bool {
@@ -263,9 +332,9 @@ mod tests {
     use super::*;
 
     fn kept(source: &str) -> String {
-        let blocks = crate::prefilter::top_level_blocks(source.as_bytes());
+        let line_starts = crate::prefilter::lines::code_line_starts(source.as_bytes());
         let imports: Vec<usize> = source.match_indices("import threading").map(|(i, _)| i).collect();
-        let unneeded = unneeded_blocks(source.as_bytes(), blocks, &[], &imports);
+        let unneeded = unneeded_blocks(source.as_bytes(), &line_starts, &[], &imports);
         crate::prefilter::complement(unneeded, source.len()).into_iter().map(|r| &source[r]).collect()
     }
 

@@ -1,9 +1,10 @@
 //! A text prefilter that decides, before parsing, that a file cannot have any finding — or
-//! which top-level `def`/`class` blocks the parser may leave out ([`ParsePlan::Only`]; the
-//! module-level statements are always parsed, and a partial parse with any syntax error is
-//! redone whole): when only UT010 could report, the blocks holding no possible mutation and
-//! no `global` statement; when the file imports a module the rules follow, also those that
-//! mention no name such an import reaches ([`followed`]).
+//! which top-level `def`/`class` blocks, and which methods of top-level classes, the parser
+//! may leave out ([`ParsePlan::Only`]; the module-level statements are always parsed, and a
+//! partial parse with any syntax error is redone whole): when only UT010 could report, the
+//! blocks holding no possible mutation and no `global` statement; when the file imports a
+//! module the rules follow, also those that mention no name such an import reaches
+//! ([`followed`]). Blocks are read from lines that start outside strings ([`lines`]).
 //!
 //! Parsing dominates scan time, and most files of a dependency set touch none of the
 //! constructs the rules look for. Every finding needs something visible in the raw text:
@@ -18,10 +19,13 @@
 //! The conditions are necessary, never sufficient, and deliberately loose (any `\w+` counts
 //! as a name; an indented assignment counts unless the nearest column-0 line above it opens a
 //! `def` or `class`), so skipping a file changes no result. (The one theoretical miss: a
-//! module-level block whose multi-line string has a column-0 line starting with `def `.) The benchmark verifies it on the whole
-//! openedx-platform dependency set (`--no-prefilter` gives byte-identical output).
+//! module-level block whose multi-line string has a column-0 line starting with `def `.) The
+//! benchmark verifies it on the whole openedx-platform dependency set (`--no-prefilter` gives
+//! byte-identical output).
 
 mod followed;
+mod lines;
+mod members;
 
 use aho_corasick::AhoCorasick;
 use regex::bytes::Regex;
@@ -125,11 +129,12 @@ impl Prefilter {
         let imports: Vec<usize> =
             if may_import { self.relevant_import.find_iter(source).map(|m| m.start()).collect() } else { Vec::new() };
         let excluded = if !imports.is_empty() {
-            followed::unneeded_blocks(source, top_level_blocks(source), &sites, &imports)
+            let line_starts = lines::code_line_starts(source);
+            followed::unneeded_blocks(source, &line_starts, &sites, &imports)
         } else if sites.is_empty() {
             return ParsePlan::Skip;
         } else {
-            unneeded_blocks(source, &sites)
+            unneeded_blocks(source, &lines::code_line_starts(source), &sites)
         };
         let excluded_bytes: usize = excluded.iter().map(|r| r.end - r.start).sum();
         if excluded_bytes * 4 < source.len() {
@@ -172,17 +177,28 @@ pub enum ParsePlan {
     Skip,
     Full,
     /// These byte ranges (whole lines) hold everything the rules need: the module-level
-    /// statements and the top-level `def`/`class` blocks with a possible mutation, a `global`
-    /// statement or a followed name (see the module's doc). The caller parses the whole file
+    /// statements and the top-level `def`/`class` blocks (of a class, its statements and the
+    /// methods) with a possible mutation, a `global` statement or a followed name (see the
+    /// module's doc). The caller parses the whole file
     /// again if this partial parse has any syntax error.
     Only(Vec<std::ops::Range<usize>>),
 }
 
-/// Top-level blocks that hold none of `sites` (sorted offsets).
-fn unneeded_blocks(source: &[u8], sites: &[usize]) -> Vec<std::ops::Range<usize>> {
-    let mut blocks = top_level_blocks(source);
-    blocks.retain(|block| !holds_any(block, sites));
-    blocks
+/// Top-level blocks that hold none of `sites` (sorted offsets), and the methods holding none
+/// of classes that hold some.
+fn unneeded_blocks(source: &[u8], line_starts: &[usize], sites: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let mut unneeded = Vec::new();
+    for block in top_level_blocks(source, line_starts) {
+        if !holds_any(&block, sites) {
+            unneeded.push(block);
+        } else if let Some(body) = members::class_body(source, line_starts, &block) {
+            let kept_any = body.members.iter().any(|m| holds_any(m, sites));
+            if kept_any || body.has_other_statements {
+                unneeded.extend(body.members.into_iter().filter(|m| !holds_any(m, sites)));
+            }
+        }
+    }
+    unneeded
 }
 
 /// Whether any of `sites` (sorted) lies in `range`.
@@ -194,14 +210,12 @@ fn holds_any(range: &std::ops::Range<usize>, sites: &[usize]) -> bool {
 /// Top-level (column 0) `def`, `async def` and `class` blocks, with their decorators. A block
 /// runs until the next column-0 line that is not blank, a comment or a closing bracket (black
 /// puts `):` of a long signature there).
-pub(crate) fn top_level_blocks(source: &[u8]) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn top_level_blocks(source: &[u8], line_starts: &[usize]) -> Vec<std::ops::Range<usize>> {
     let mut blocks: Vec<std::ops::Range<usize>> = Vec::new();
     // (start, whether the block so far is only decorators)
     let mut open: Option<(usize, bool)> = None;
-    let mut line_start = 0;
-    while line_start < source.len() {
-        let line_end = memchr::memchr(b'\n', &source[line_start..]).map_or(source.len(), |i| line_start + i + 1);
-        let line = &source[line_start..line_end];
+    for &line_start in line_starts {
+        let line = &source[line_start..];
         let starts_statement =
             !matches!(line.first(), None | Some(b' ' | b'\t' | b'\r' | b'\n' | b'#' | b')' | b']' | b'}'));
         if starts_statement {
@@ -221,7 +235,6 @@ pub(crate) fn top_level_blocks(source: &[u8]) -> Vec<std::ops::Range<usize>> {
                 }
             }
         }
-        line_start = line_end;
     }
     if let Some((start, _)) = open {
         blocks.push(start..source.len());
