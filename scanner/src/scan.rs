@@ -209,7 +209,8 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
 
 /// The prefilter cannot know which skipped `__init__.py` files re-export this package's
 /// thread-local APIs (`from .utils import RequestCache`): those must name the API, so parse
-/// every skipped `__init__.py` that mentions one, until no new name appears. Returns the
+/// every skipped `__init__.py` that mentions one, until no new name appears (only its
+/// module-level code and the blocks holding an import: what it re-exports). Returns the
 /// files parsed, with their content hashes. With a cache, a search that found nothing is
 /// remembered (by the API names and the files' content hashes), so a rescan of an unchanged
 /// tree does not read those files again.
@@ -284,7 +285,17 @@ fn parse_reexporting_files(
             .map_init(new_parser, |parser, (i, bytes)| {
                 let file = &files[i];
                 let (module, is_init) = namer.module_name(&file.path);
-                (i, content_hash(&bytes), scan_file(parser, &file.path, &module, is_init, package, &bytes, context))
+                let whole = |parser: &mut tree_sitter::Parser| {
+                    scan_file(parser, &file.path, &module, is_init, package, &bytes, context)
+                };
+                let outcome = match Prefilter::reexport_plan(&bytes) {
+                    ParsePlan::Only(ranges) => {
+                        scan_file_parts(parser, &file.path, &module, is_init, package, &bytes, &ranges, context)
+                            .unwrap_or_else(|| whole(parser))
+                    }
+                    _ => whole(parser),
+                };
+                (i, content_hash(&bytes), outcome)
             })
             .collect();
         for (i, hash, outcome) in parsed {

@@ -134,13 +134,19 @@ impl Prefilter {
         } else if sites.is_empty() {
             return ParsePlan::Skip;
         } else {
-            unneeded_blocks(source, &lines::code_line_starts(source), &sites)
+            unneeded_blocks(source, &lines::code_line_starts(source), |block| holds_any(block, &sites))
         };
-        let excluded_bytes: usize = excluded.iter().map(|r| r.end - r.start).sum();
-        if excluded_bytes * 4 < source.len() {
-            return ParsePlan::Full; // not worth a second parse if the first one fails
-        }
-        ParsePlan::Only(complement(excluded, source.len()))
+        ParsePlan::leaving_out(excluded, source.len())
+    }
+
+    /// For an `__init__.py` no rule needs, parsed only for the names it re-exports (see
+    /// `scan::parse_reexporting_files`): the module-level statements and the blocks holding
+    /// an import (every import statement binds a name the package may re-export).
+    pub fn reexport_plan(source: &[u8]) -> ParsePlan {
+        let has_import =
+            |block: &std::ops::Range<usize>| memchr::memmem::find(&source[block.clone()], b"import").is_some();
+        let excluded = unneeded_blocks(source, &lines::code_line_starts(source), has_import);
+        ParsePlan::leaving_out(excluded, source.len())
     }
 
     /// Offsets of the places a module-level container may be changed in place from a function.
@@ -184,17 +190,31 @@ pub enum ParsePlan {
     Only(Vec<std::ops::Range<usize>>),
 }
 
-/// Top-level blocks that hold none of `sites` (sorted offsets), and the methods holding none
-/// of classes that hold some.
-fn unneeded_blocks(source: &[u8], line_starts: &[usize], sites: &[usize]) -> Vec<std::ops::Range<usize>> {
+impl ParsePlan {
+    /// Parse all but `excluded` (sorted ranges of whole lines) of a text of `len` bytes.
+    fn leaving_out(excluded: Vec<std::ops::Range<usize>>, len: usize) -> Self {
+        let excluded_bytes: usize = excluded.iter().map(|r| r.end - r.start).sum();
+        if excluded_bytes * 4 < len {
+            return ParsePlan::Full; // not worth a second parse if the first one fails
+        }
+        ParsePlan::Only(complement(excluded, len))
+    }
+}
+
+/// Top-level blocks that are not `needed`, and the methods not `needed` of classes that are.
+fn unneeded_blocks(
+    source: &[u8],
+    line_starts: &[usize],
+    needed: impl Fn(&std::ops::Range<usize>) -> bool,
+) -> Vec<std::ops::Range<usize>> {
     let mut unneeded = Vec::new();
     for block in top_level_blocks(source, line_starts) {
-        if !holds_any(&block, sites) {
+        if !needed(&block) {
             unneeded.push(block);
         } else if let Some(body) = members::class_body(source, line_starts, &block) {
-            let kept_any = body.members.iter().any(|m| holds_any(m, sites));
+            let kept_any = body.members.iter().any(&needed);
             if kept_any || body.has_other_statements {
-                unneeded.extend(body.members.into_iter().filter(|m| !holds_any(m, sites)));
+                unneeded.extend(body.members.into_iter().filter(|m| !needed(m)));
             }
         }
     }
@@ -475,5 +495,20 @@ if __name__ == '__main__':
         let executor = format!("{src}\nasync def f(loop):\n    await loop.run_in_executor(None, g)\n");
         assert_eq!(filter.plan(executor.as_bytes()), ParsePlan::Full);
         assert_eq!(filter.plan(b"X = 1\n"), ParsePlan::Skip);
+    }
+
+    #[test]
+    fn a_reexport_parse_keeps_every_import() {
+        let body: String = (0..20).map(|i| format!("    x = {i}\n")).collect();
+        let src = format!(
+            "from .utils import get_cache\n\n\ndef lazy():\n    from .store import Store\n    return Store\n\n\n\
+             def unrelated():\n{body}\n\nclass Api:\n    def load(self):\n        import json\n\n    def other(self):\n{body}"
+        );
+        let ParsePlan::Only(ranges) = Prefilter::reexport_plan(src.as_bytes()) else { panic!("a partial plan") };
+        let kept: String = ranges.iter().map(|r| &src[r.clone()]).collect();
+        for import in ["from .utils import get_cache", "from .store import Store", "class Api:", "import json"] {
+            assert!(kept.contains(import), "{import}: {kept}");
+        }
+        assert!(!kept.contains("def unrelated") && !kept.contains("def other"), "{kept}");
     }
 }
