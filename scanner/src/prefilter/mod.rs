@@ -151,16 +151,23 @@ impl Prefilter {
 
     /// Offsets of the places a module-level container may be changed in place from a function.
     fn mutation_sites(&self, source: &[u8]) -> Vec<usize> {
-        let mut sites = Vec::new();
+        let mut names: Vec<&[u8]> = Vec::new();
+        let mut column_zero: Option<Vec<ColumnZeroLine>> = None;
         for caps in self.mutable_assignment.captures_iter(source) {
             let (Some(whole), Some(name)) = (caps.get(0), caps.get(3)) else { continue };
             let after_semicolon = caps.get(1).is_some_and(|m| m.as_bytes() == b";");
             let indented = caps.get(2).is_some_and(|m| !m.as_bytes().is_empty());
-            if indented && !after_semicolon && inside_definition(source, whole.start()) {
-                continue;
+            if indented && !after_semicolon {
+                let lines = column_zero.get_or_insert_with(|| column_zero_lines(source));
+                if inside_definition(lines, whole.start()) {
+                    continue;
+                }
             }
-            sites.extend(mutations_in_functions(source, name.as_bytes()));
+            if !names.contains(&name.as_bytes()) {
+                names.push(name.as_bytes());
+            }
         }
+        let mut sites: Vec<usize> = names.iter().flat_map(|name| mutations_in_functions(source, name)).collect();
         sites.sort_unstable();
         sites.dedup();
         sites
@@ -277,27 +284,32 @@ fn complement(excluded: Vec<std::ops::Range<usize>>, len: usize) -> Vec<std::ops
     included
 }
 
+/// A line starting in column 0 that is not blank or a comment: where it starts, and whether
+/// it opens a `def`, `class` or decorator.
+type ColumnZeroLine = (usize, bool);
+
+fn column_zero_lines(source: &[u8]) -> Vec<ColumnZeroLine> {
+    std::iter::once(0)
+        .chain(memchr::memchr_iter(b'\n', source).map(|i| i + 1))
+        .filter_map(|start| {
+            let line = &source[start..];
+            match line.first() {
+                None | Some(b' ' | b'\t' | b'#' | b'\r' | b'\n') => None,
+                _ => Some((start, DEFINITION_STARTS.iter().any(|s| line.starts_with(s)))),
+            }
+        })
+        .collect()
+}
+
+const DEFINITION_STARTS: [&[u8]; 4] = [b"def ", b"async def ", b"class ", b"@"];
+
 /// True when the nearest line above `offset` that starts in column 0 (ignoring blank and
 /// comment lines) opens a `def`, `class` or decorator: an indented statement below it is in
 /// a function or class body, not at module level. Any other column-0 line (a module-level
 /// `if`/`try`, or text of a multi-line string) counts as "maybe module level".
-fn inside_definition(source: &[u8], offset: usize) -> bool {
-    let mut end = source[..offset].iter().rposition(|&b| b == b'\n').unwrap_or(0);
-    while end > 0 {
-        let start = source[..end].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let line = &source[start..end];
-        end = start.saturating_sub(1);
-        match line.first() {
-            None | Some(b' ' | b'\t' | b'#' | b'\r') => continue,
-            _ => {
-                return line.starts_with(b"def ")
-                    || line.starts_with(b"async def ")
-                    || line.starts_with(b"class ")
-                    || line.starts_with(b"@");
-            }
-        }
-    }
-    false
+fn inside_definition(column_zero: &[ColumnZeroLine], offset: usize) -> bool {
+    let above = column_zero.partition_point(|&(start, _)| start < offset);
+    above > 0 && column_zero[above - 1].1
 }
 
 /// Offsets where `name` is followed by a subscript that may be assigned to or deleted, or by
