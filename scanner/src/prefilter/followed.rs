@@ -53,6 +53,7 @@ type Assignment<'s> = (Vec<&'s [u8]>, &'s [u8]);
 pub fn unneeded_blocks(
     source: &[u8],
     line_starts: &[usize],
+    blocks: Vec<Range<usize>>,
     needed_sites: &[usize],
     import_starts: &[usize],
 ) -> Vec<Range<usize>> {
@@ -64,7 +65,6 @@ pub fn unneeded_blocks(
             None => return Vec::new(),
         }
     }
-    let blocks = super::top_level_blocks(source, line_starts);
     // Module-level code is always parsed: its assignments count from the start.
     let mut known_assignments: Vec<Assignment<'_>> = super::complement(blocks.clone(), source.len())
         .into_iter()
@@ -334,7 +334,8 @@ mod tests {
     fn kept(source: &str) -> String {
         let line_starts = crate::prefilter::lines::code_line_starts(source.as_bytes());
         let imports: Vec<usize> = source.match_indices("import threading").map(|(i, _)| i).collect();
-        let unneeded = unneeded_blocks(source.as_bytes(), &line_starts, &[], &imports);
+        let blocks = crate::prefilter::top_level_blocks(source.as_bytes(), &line_starts);
+        let unneeded = unneeded_blocks(source.as_bytes(), &line_starts, blocks, &[], &imports);
         crate::prefilter::complement(unneeded, source.len()).into_iter().map(|r| &source[r]).collect()
     }
 

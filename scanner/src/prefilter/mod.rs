@@ -17,11 +17,12 @@
 //! - UT011: the top-level package name of an API in the input index (imports name it).
 //!
 //! The conditions are necessary, never sufficient, and deliberately loose (any `\w+` counts
-//! as a name; an indented assignment counts unless the nearest column-0 line above it opens a
-//! `def` or `class`), so skipping a file changes no result. (The one theoretical miss: a
-//! module-level block whose multi-line string has a column-0 line starting with `def `.) The
-//! benchmark verifies it on the whole openedx-platform dependency set (`--no-prefilter` gives
-//! byte-identical output).
+//! as a name; any assignment in the module-level code counts, i.e. outside the top-level
+//! `def`/`class` blocks, including text of strings there), so skipping a file changes no
+//! result. (The theoretical miss: an f-string nesting its own quote (3.12) that the line
+//! reader takes for the start of a triple-quoted string, hiding the module-level lines after
+//! it.) The benchmark verifies it on the whole openedx-platform dependency set
+//! (`--no-prefilter` gives byte-identical output).
 
 mod followed;
 mod lines;
@@ -48,10 +49,9 @@ const RELEVANT_IMPORT: &str = r"(?m-u)(?:^|;)[ \t]*(?:from[ \t]+(?:threading|_th
 /// `global x` anywhere a statement can start.
 const GLOBAL_STATEMENT: &str = r"(?m-u)(?:^|[;:])[ \t]*global[ \t]+[0-9A-Za-z_\x80-\xFF]";
 
-/// An assignment of a mutable container; group 1 is `;` when the statement follows another on
-/// its line, group 2 the indentation, group 3 the assigned name (the last of a chain). An
-/// annotation may span lines inside its brackets (`X: dict[\n  str, int\n] = {}`).
-const MUTABLE_ASSIGNMENT: &str = r"(?m-u)(^|;)([ \t]*)(?:[0-9A-Za-z_\x80-\xFF]+[ \t]*=[ \t]*)*([0-9A-Za-z_\x80-\xFF]+)[ \t]*(?::[^=\n]*(?:\[[^=]*\])?[^=\n]*)?=[ \t\\\r\n]*(?:[\[{]|(?:[0-9A-Za-z_\x80-\xFF]+\.)*(?:dict|list|set|defaultdict|OrderedDict|Counter|deque|WeakValueDictionary|WeakKeyDictionary|WeakSet|ChainMap)[ \t]*\()";
+/// An assignment of a mutable container; group 1 is the assigned name (the last of a chain).
+/// An annotation may span lines inside its brackets (`X: dict[\n  str, int\n] = {}`).
+const MUTABLE_ASSIGNMENT: &str = r"(?m-u)(?:^|;)[ \t]*(?:[0-9A-Za-z_\x80-\xFF]+[ \t]*=[ \t]*)*([0-9A-Za-z_\x80-\xFF]+)[ \t]*(?::[^=\n]*(?:\[[^=]*\])?[^=\n]*)?=[ \t\\\r\n]*(?:[\[{]|(?:[0-9A-Za-z_\x80-\xFF]+\.)*(?:dict|list|set|defaultdict|OrderedDict|Counter|deque|WeakValueDictionary|WeakKeyDictionary|WeakSet|ChainMap)[ \t]*\()";
 
 /// Text without which [`RELEVANT_IMPORT`] (the module names; `hread` covers `threading`,
 /// `_thread` and `thread`) or [`GLOBAL_STATEMENT`] cannot match: one SIMD pass over a file
@@ -118,10 +118,12 @@ impl Prefilter {
                 break;
             }
         }
+        let line_starts = lines::code_line_starts(source);
+        let blocks = top_level_blocks(source, &line_starts);
         // UT010 (module-level state changed by functions) needs the module-level statements
         // and the definitions holding a mutation of a container or a `global` declaration (a
         // function rebinding a global declares it in its own body).
-        let mut sites = self.mutation_sites(source);
+        let mut sites = self.mutation_sites(source, &blocks);
         if may_global {
             sites.extend(self.global_statement.find_iter(source).map(|m| m.start()));
             sites.sort_unstable();
@@ -129,12 +131,11 @@ impl Prefilter {
         let imports: Vec<usize> =
             if may_import { self.relevant_import.find_iter(source).map(|m| m.start()).collect() } else { Vec::new() };
         let excluded = if !imports.is_empty() {
-            let line_starts = lines::code_line_starts(source);
-            followed::unneeded_blocks(source, &line_starts, &sites, &imports)
+            followed::unneeded_blocks(source, &line_starts, blocks, &sites, &imports)
         } else if sites.is_empty() {
             return ParsePlan::Skip;
         } else {
-            unneeded_blocks(source, &lines::code_line_starts(source), |block| holds_any(block, &sites))
+            unneeded_blocks(source, &line_starts, blocks, |block| holds_any(block, &sites))
         };
         ParsePlan::leaving_out(excluded, source.len())
     }
@@ -145,26 +146,22 @@ impl Prefilter {
     pub fn reexport_plan(source: &[u8]) -> ParsePlan {
         let has_import =
             |block: &std::ops::Range<usize>| memchr::memmem::find(&source[block.clone()], b"import").is_some();
-        let excluded = unneeded_blocks(source, &lines::code_line_starts(source), has_import);
+        let line_starts = lines::code_line_starts(source);
+        let excluded = unneeded_blocks(source, &line_starts, top_level_blocks(source, &line_starts), has_import);
         ParsePlan::leaving_out(excluded, source.len())
     }
 
-    /// Offsets of the places a module-level container may be changed in place from a function.
-    fn mutation_sites(&self, source: &[u8]) -> Vec<usize> {
+    /// Offsets of the places a module-level container may be changed in place from a function
+    /// (containers are assigned in the module-level code: outside the top-level `blocks`).
+    fn mutation_sites(&self, source: &[u8], blocks: &[std::ops::Range<usize>]) -> Vec<usize> {
         let mut names: Vec<&[u8]> = Vec::new();
-        let mut column_zero: Option<Vec<ColumnZeroLine>> = None;
-        for caps in self.mutable_assignment.captures_iter(source) {
-            let (Some(whole), Some(name)) = (caps.get(0), caps.get(3)) else { continue };
-            let after_semicolon = caps.get(1).is_some_and(|m| m.as_bytes() == b";");
-            let indented = caps.get(2).is_some_and(|m| !m.as_bytes().is_empty());
-            if indented && !after_semicolon {
-                let lines = column_zero.get_or_insert_with(|| column_zero_lines(source));
-                if inside_definition(lines, whole.start()) {
-                    continue;
+        for module_level in complement(blocks.to_vec(), source.len()) {
+            for caps in self.mutable_assignment.captures_iter(&source[module_level]) {
+                if let Some(name) = caps.get(1) {
+                    if !names.contains(&name.as_bytes()) {
+                        names.push(name.as_bytes());
+                    }
                 }
-            }
-            if !names.contains(&name.as_bytes()) {
-                names.push(name.as_bytes());
             }
         }
         let mut sites: Vec<usize> = names.iter().flat_map(|name| mutations_in_functions(source, name)).collect();
@@ -212,10 +209,11 @@ impl ParsePlan {
 fn unneeded_blocks(
     source: &[u8],
     line_starts: &[usize],
+    blocks: Vec<std::ops::Range<usize>>,
     needed: impl Fn(&std::ops::Range<usize>) -> bool,
 ) -> Vec<std::ops::Range<usize>> {
     let mut unneeded = Vec::new();
-    for block in top_level_blocks(source, line_starts) {
+    for block in blocks {
         if !needed(&block) {
             unneeded.push(block);
         } else if let Some(body) = members::class_body(source, line_starts, &block) {
@@ -282,34 +280,6 @@ fn complement(excluded: Vec<std::ops::Range<usize>>, len: usize) -> Vec<std::ops
         included.push(at..len);
     }
     included
-}
-
-/// A line starting in column 0 that is not blank or a comment: where it starts, and whether
-/// it opens a `def`, `class` or decorator.
-type ColumnZeroLine = (usize, bool);
-
-fn column_zero_lines(source: &[u8]) -> Vec<ColumnZeroLine> {
-    std::iter::once(0)
-        .chain(memchr::memchr_iter(b'\n', source).map(|i| i + 1))
-        .filter_map(|start| {
-            let line = &source[start..];
-            match line.first() {
-                None | Some(b' ' | b'\t' | b'#' | b'\r' | b'\n') => None,
-                _ => Some((start, DEFINITION_STARTS.iter().any(|s| line.starts_with(s)))),
-            }
-        })
-        .collect()
-}
-
-const DEFINITION_STARTS: [&[u8]; 4] = [b"def ", b"async def ", b"class ", b"@"];
-
-/// True when the nearest line above `offset` that starts in column 0 (ignoring blank and
-/// comment lines) opens a `def`, `class` or decorator: an indented statement below it is in
-/// a function or class body, not at module level. Any other column-0 line (a module-level
-/// `if`/`try`, or text of a multi-line string) counts as "maybe module level".
-fn inside_definition(column_zero: &[ColumnZeroLine], offset: usize) -> bool {
-    let above = column_zero.partition_point(|&(start, _)| start < offset);
-    above > 0 && column_zero[above - 1].1
 }
 
 /// Offsets where `name` is followed by a subscript that may be assigned to or deleted, or by
@@ -429,6 +399,8 @@ mod tests {
             "import os; REG = set()\ndef f():\n    REG.add(1)\n",
             "X = \\\n    {}\ndef f():\n    X.clear()\n",
             "_callbacks: dict[\n    tuple[int, int], int\n] = {}\ndef f():\n    _callbacks[1] = 2\n",
+            "if True:\n    CACHE = {}\ndef f():\n    CACHE['a'] = 1\n",
+            "HELP = \"\"\"\ndef x():\n    \"\"\"; CACHE = {}\ndef f():\n    CACHE[1] = 2\n",
         ] {
             assert!(filter.may_have_findings(src.as_bytes()), "{src:?}");
         }
@@ -444,6 +416,8 @@ mod tests {
             "def f():\n    d = {}\n    d['a'] = 1\n",
             "_CACHE = {}\ndef f(k):\n    return _CACHE[k] == 1 or _CACHE['=']\n",
             "_CACHE = {}\ndef f(k):\n    print(_CACHE[k], _CACHE[k][0])\n",
+            "class A(\n    Base,\n):\n    registry = {}\n    def f(self):\n        registry['a'] = 1\n",
+            "def f(\n    a,\n):\n    d = {}\n    def g():\n        d['a'] = 1\n",
             "# global settings are read once\nimport asyncio\n",
             "\"\"\"Thread-safe helpers.\"\"\"\nimport os\n",
         ] {
