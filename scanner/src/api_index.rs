@@ -94,15 +94,24 @@ impl ApiIndex {
 
     /// Follows re-exports (`from .utils import RequestCache` in `pkg/__init__.py`) until no
     /// new name appears. `exports` holds (name in the re-exporting module, what it imports).
-    pub fn add_reexports(&mut self, exports: &[(String, String)]) {
+    pub fn add_reexports(&mut self, exports: &[(&str, &str)]) {
+        // Only an import of an API, or of a name exported in turn, can ever add one: most
+        // imports of a package's `__init__.py` are neither, and leave the search at once.
+        let exported: std::collections::HashSet<&str, rustc_hash::FxBuildHasher> =
+            exports.iter().map(|(exported, _)| *exported).collect();
+        let candidates: Vec<(&str, &str)> = exports
+            .iter()
+            .copied()
+            .filter(|(_, imported)| exported.contains(imported) || self.apis.contains_key(*imported))
+            .collect();
         loop {
             let mut added = false;
-            for (exported, imported) in exports {
+            for &(exported, imported) in &candidates {
                 if self.apis.contains_key(exported) {
                     continue;
                 }
                 if let Some(api) = self.apis.get(imported).cloned() {
-                    self.apis.insert(exported.clone(), ThreadLocalApi { qualname: exported.clone(), ..api });
+                    self.apis.insert(exported.to_owned(), ThreadLocalApi { qualname: exported.to_owned(), ..api });
                     added = true;
                 }
             }

@@ -8,7 +8,7 @@
 //! again within the same clock tick ("racy" entries, as git calls them), so it is re-read.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     path::{Path, PathBuf},
     sync::Mutex,
 };
@@ -29,20 +29,25 @@ const RACY_NS: i128 = 2_000_000_000;
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct FileRecord {
     stat: FileStat,
-    /// Content hash, hex (JSON numbers cannot hold 128 bits everywhere).
-    #[serde(with = "hex_u128")]
     hash: u128,
 }
+
+/// The key of a file's result: see [`ScanCache::key`].
+pub type CacheKey = u128;
+
+/// Maps keyed by hashes and paths; hashed with `rustc-hash` (the default SipHash, built to
+/// resist attackers choosing keys, was a visible share of a rescan).
+type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 #[derive(Default, Serialize, Deserialize)]
 struct CacheFile {
     scanner_version: String,
     #[serde(default)]
     written_at_ns: i128,
-    entries: HashMap<String, FileOutcome>,
+    entries: FastMap<CacheKey, FileOutcome>,
     /// By absolute path (as text: hashing strings is much cheaper than hashing `Path`s).
     #[serde(default)]
-    files: HashMap<String, FileRecord>,
+    files: FastMap<String, FileRecord>,
     /// The last re-export search that found nothing to parse (see `scan`).
     #[serde(default)]
     settled_reexports: Option<u128>,
@@ -52,12 +57,11 @@ pub struct ScanCache {
     path: PathBuf,
     salt: u128,
     written_at_ns: i128,
-    stored: HashMap<String, FileOutcome>,
-    files: HashMap<String, FileRecord>,
-    used: Mutex<HashSet<String>>,
-    added: Mutex<HashMap<String, FileOutcome>>,
+    stored: FastMap<CacheKey, FileOutcome>,
+    files: FastMap<String, FileRecord>,
+    added: Mutex<Vec<(CacheKey, FileOutcome)>>,
     /// Files whose record is new or changed in this scan.
-    new_records: Mutex<HashMap<String, FileRecord>>,
+    new_records: Mutex<Vec<(String, FileRecord)>>,
     settled_reexports: Option<u128>,
     newly_settled_reexports: Mutex<Option<u128>>,
 }
@@ -86,7 +90,6 @@ impl ScanCache {
             written_at_ns: file.written_at_ns,
             stored: file.entries,
             files: file.files,
-            used: Mutex::default(),
             added: Mutex::default(),
             new_records: Mutex::default(),
             settled_reexports: file.settled_reexports,
@@ -94,14 +97,16 @@ impl ScanCache {
         }
     }
 
-    pub fn key(&self, path: &str, module: &str, package: &str, content_hash: u128) -> String {
+    /// Identifies a file's result: its path, module, package and content, with the scanner
+    /// version and the input API index.
+    pub fn key(&self, path: &str, module: &str, package: &str, content_hash: u128) -> CacheKey {
         let mut hasher = Xxh3::new();
         hasher.update(&self.salt.to_le_bytes());
         for part in [path.as_bytes(), module.as_bytes(), package.as_bytes(), &content_hash.to_le_bytes()] {
             hasher.update(&(part.len() as u64).to_le_bytes());
             hasher.update(part);
         }
-        format!("{:032x}", hasher.digest128())
+        hasher.digest128()
     }
 
     /// The content hash recorded for this exact version of the file at `full_path`, if it is
@@ -118,20 +123,18 @@ impl ScanCache {
         let unchanged = self.files.get(key).is_some_and(|r| r.stat == stat && r.hash == hash);
         if !unchanged {
             if let Ok(mut records) = self.new_records.lock() {
-                records.insert(key.to_owned(), FileRecord { stat, hash });
+                records.push((key.to_owned(), FileRecord { stat, hash }));
             }
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<FileOutcome> {
-        let hit = self.stored.get(key).cloned()?;
-        self.used.lock().ok()?.insert(key.to_owned());
-        Some(hit)
+    pub fn get(&self, key: CacheKey) -> Option<FileOutcome> {
+        self.stored.get(&key).cloned()
     }
 
-    pub fn put(&self, key: String, outcome: &FileOutcome) {
+    pub fn put(&self, key: CacheKey, outcome: &FileOutcome) {
         if let Ok(mut added) = self.added.lock() {
-            added.insert(key, outcome.clone());
+            added.push((key, outcome.clone()));
         }
     }
 
@@ -147,29 +150,23 @@ impl ScanCache {
         }
     }
 
-    /// Writes the entries this scan used or added (dropping stale ones), atomically; does
-    /// nothing when the scan found everything it needed in the cache.
-    pub fn save(self) -> std::io::Result<()> {
-        let used = self.used.into_inner().unwrap_or_default();
-        let mut entries = self.added.into_inner().unwrap_or_default();
+    /// Writes the entries this scan `used` (found here) or added, dropping stale ones,
+    /// atomically; does nothing when the scan found everything it needed in the cache.
+    pub fn save(self, used: &[CacheKey]) -> std::io::Result<()> {
+        let added = self.added.into_inner().unwrap_or_default();
         let new_records = self.new_records.into_inner().unwrap_or_default();
         let settled_reexports =
             self.newly_settled_reexports.into_inner().unwrap_or_default().or(self.settled_reexports);
-        if entries.is_empty()
-            && new_records.is_empty()
-            && used.len() == self.stored.len()
-            && settled_reexports == self.settled_reexports
-        {
+        let mut stored = self.stored;
+        let used_all = used.len() == stored.len() && used.iter().all(|key| stored.contains_key(key));
+        if added.is_empty() && new_records.is_empty() && used_all && settled_reexports == self.settled_reexports {
             return Ok(());
         }
-        let mut stored = self.stored;
-        for key in used {
-            if let Some(outcome) = stored.remove(&key) {
-                // What this scan put under a key it also read (a skipped file parsed after
-                // all) replaces what was there.
-                entries.entry(key).or_insert(outcome);
-            }
-        }
+        let mut entries: FastMap<CacheKey, FileOutcome> =
+            used.iter().filter_map(|key| Some((*key, stored.remove(key)?))).collect();
+        // What this scan put under a key it also read (a skipped file parsed after all)
+        // replaces what was there.
+        entries.extend(added);
         // Other trees scanned with the same cache keep their records.
         let mut files = self.files;
         files.extend(new_records);
@@ -185,18 +182,5 @@ impl ScanCache {
         let tmp = self.path.with_extension("msgpack.tmp");
         std::fs::write(&tmp, rmp_serde::to_vec_named(&file).map_err(std::io::Error::other)?)?;
         std::fs::rename(tmp, &self.path)
-    }
-}
-
-mod hex_u128 {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(value: &u128, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&format!("{value:032x}"))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u128, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        u128::from_str_radix(&text, 16).map_err(serde::de::Error::custom)
     }
 }

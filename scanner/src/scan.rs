@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     analysis::ModuleFacts,
     api_index::{module_apis, ApiIndex, ModuleApis},
-    cache::{content_hash, ScanCache},
+    cache::{content_hash, CacheKey, ScanCache},
     finding::{FileProblem, Finding},
     prefilter::{ParsePlan, Prefilter},
     rules::{check_module, Context},
@@ -114,12 +114,12 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
     let context = Context { api_index: &options.api_index };
     let prefilter = (!options.no_prefilter).then(|| Prefilter::new(&options.api_index));
 
-    let mut outcomes: Vec<(FileOutcome, bool)> = files
+    let mut outcomes: Vec<(FileOutcome, Option<CacheKey>)> = files
         .par_iter()
         .map_init(new_parser, |parser, file| {
             let (module, is_init) = namer.module_name(&file.path);
             let outcome = match &file.contents {
-                Err(problem) => (FileOutcome::unscanned(problem.clone()), false),
+                Err(problem) => (FileOutcome::unscanned(problem.clone()), None),
                 Ok(_) => {
                     let scan = |parser: &mut tree_sitter::Parser, bytes: &[u8]| {
                         let plan = match &prefilter {
@@ -141,8 +141,8 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
                     };
                     match &cache {
                         None => match file.bytes(options.sources.max_file_size) {
-                            Ok(bytes) => (scan(parser, &bytes), false),
-                            Err(problem) => (FileOutcome::unscanned(problem), false),
+                            Ok(bytes) => (scan(parser, &bytes), None),
+                            Err(problem) => (FileOutcome::unscanned(problem), None),
                         },
                         Some(cache) => {
                             cached_outcome(cache, file, &module, package, options, |bytes| scan(parser, bytes))
@@ -159,7 +159,7 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let reparsed = parse_reexporting_files(
+    let (reparsed, api_index) = parse_reexporting_files(
         &files,
         &mut outcomes,
         &namer,
@@ -177,7 +177,8 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
         }
     }
     if let Some(cache) = cache {
-        if let Err(err) = cache.save() {
+        let used: Vec<CacheKey> = outcomes.iter().filter_map(|(_, hit)| *hit).collect();
+        if let Err(err) = cache.save(&used) {
             eprintln!("warning: could not save the scan cache: {err}");
         }
     }
@@ -186,43 +187,49 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
         scanner_version: SCANNER_VERSION.to_owned(),
         files: Vec::with_capacity(files.len()),
         findings: Vec::new(),
-        api_index: ApiIndex::new(),
-        cache_hits: outcomes.iter().filter(|(_, hit)| *hit).count(),
+        api_index,
+        cache_hits: outcomes.iter().filter(|(_, hit)| hit.is_some()).count(),
     };
-    let mut exports = Vec::new();
-    for (file, (outcome, _)) in files.iter().zip(outcomes) {
-        report.files.push(FileReport {
-            path: file.path.clone(),
-            findings: outcome.findings.len(),
-            problem: outcome.problem,
-        });
+    for (file, (outcome, _)) in files.into_iter().zip(outcomes) {
+        report.files.push(FileReport { path: file.path, findings: outcome.findings.len(), problem: outcome.problem });
         report.findings.extend(outcome.findings);
-        for api in outcome.apis.apis {
-            report.api_index.insert(api);
-        }
-        exports.extend(outcome.apis.exports);
     }
-    report.api_index.add_reexports(&exports);
     report.findings.sort_by(|a, b| (&a.path, a.start, &a.rule).cmp(&(&b.path, b.start, &b.rule)));
     report
+}
+
+/// The thread-local APIs the files' outcomes hold, with the names packages re-export them as.
+fn api_index_of(outcomes: &[(FileOutcome, Option<CacheKey>)]) -> ApiIndex {
+    let mut index = ApiIndex::new();
+    for (outcome, _) in outcomes {
+        for api in &outcome.apis.apis {
+            index.insert(api.clone());
+        }
+    }
+    let exports: Vec<(&str, &str)> = outcomes
+        .iter()
+        .flat_map(|(outcome, _)| outcome.apis.exports.iter().map(|(name, imported)| (name.as_str(), imported.as_str())))
+        .collect();
+    index.add_reexports(&exports);
+    index
 }
 
 /// The prefilter cannot know which skipped `__init__.py` files re-export this package's
 /// thread-local APIs (`from .utils import RequestCache`): those must name the API, so parse
 /// every skipped `__init__.py` that mentions one, until no new name appears (only its
 /// module-level code and the blocks holding an import: what it re-exports). Returns the
-/// files parsed, with their content hashes. With a cache, a search that found nothing is
+/// files parsed, with their content hashes, and the API index of all outcomes. With a cache, a search that found nothing is
 /// remembered (by the API names and the files' content hashes), so a rescan of an unchanged
 /// tree does not read those files again.
 fn parse_reexporting_files(
     files: &[SourceFile],
-    outcomes: &mut [(FileOutcome, bool)],
+    outcomes: &mut [(FileOutcome, Option<CacheKey>)],
     namer: &ModuleNamer,
     package: &str,
     context: &Context<'_>,
     max_file_size: u64,
     cache: Option<&ScanCache>,
-) -> Vec<(usize, u128)> {
+) -> (Vec<(usize, u128)>, ApiIndex) {
     // The skipped `__init__.py` files.
     let skipped_inits: Vec<usize> = (0..files.len())
         .filter(|&i| {
@@ -233,21 +240,14 @@ fn parse_reexporting_files(
     let mut searched: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut candidates: Option<Vec<(usize, Vec<u8>)>> = None;
     loop {
-        let mut index = ApiIndex::new();
-        let mut exports = Vec::new();
-        for (outcome, _) in outcomes.iter() {
-            for api in &outcome.apis.apis {
-                index.insert(api.clone());
-            }
-            exports.extend(outcome.apis.exports.iter().cloned());
-        }
-        index.add_reexports(&exports);
+        let index = api_index_of(outcomes);
         let all_names: std::collections::BTreeSet<&str> =
             index.apis.keys().filter_map(|q| q.rsplit('.').next()).collect();
         let names: Vec<String> =
             all_names.iter().filter(|n| !searched.contains(**n)).map(|n| (*n).to_owned()).collect();
         if names.is_empty() {
-            return reparsed;
+            drop(all_names);
+            return (reparsed, index);
         }
         if candidates.is_none() {
             // Settled by an earlier scan of the same files?
@@ -257,7 +257,8 @@ fn parse_reexporting_files(
                 .collect();
             if let (Some(cache), Some(known)) = (cache, known) {
                 if cache.reexports_settled(search_fingerprint(&all_names, &known)) {
-                    return reparsed;
+                    drop(all_names);
+                    return (reparsed, index);
                 }
             }
         }
@@ -278,7 +279,8 @@ fn parse_reexporting_files(
                     candidates.iter().map(|(i, bytes)| (files[*i].path.as_str(), content_hash(bytes))).collect();
                 cache.settle_reexports(search_fingerprint(&all_names, &known));
             }
-            return reparsed;
+            drop(all_names);
+            return (reparsed, index);
         }
         let parsed: Vec<(usize, u128, FileOutcome)> = todo
             .into_par_iter()
@@ -322,8 +324,8 @@ fn search_fingerprint(names: &std::collections::BTreeSet<&str>, files: &[(&str, 
     hasher.digest128()
 }
 
-/// The file's outcome from the cache, or computed by `scan` and stored there; the bool says
-/// whether it came from the cache. Unchanged files are only read on a cache miss.
+/// The file's outcome from the cache, or computed by `scan` and stored there; with the key it
+/// was found under when it came from the cache. Unchanged files are only read on a cache miss.
 fn cached_outcome(
     cache: &ScanCache,
     file: &SourceFile,
@@ -331,30 +333,29 @@ fn cached_outcome(
     package: &str,
     options: &ScanOptions,
     scan: impl FnOnce(&[u8]) -> FileOutcome,
-) -> (FileOutcome, bool) {
+) -> (FileOutcome, Option<CacheKey>) {
     if let Some(hash) = file.unchanged_hash {
-        if let Some(hit) = cache.get(&cache.key(&file.path, module, package, hash)) {
-            if let Some(disk) = &file.on_disk {
-                cache.record_file(&disk.full_path, disk.stat, hash);
-            }
-            return (hit, true);
+        // (Its record, which vouched for the hash, needs no update.)
+        let key = cache.key(&file.path, module, package, hash);
+        if let Some(hit) = cache.get(key) {
+            return (hit, Some(key));
         }
     }
     let bytes = match file.bytes(options.sources.max_file_size) {
         Ok(bytes) => bytes,
-        Err(problem) => return (FileOutcome::unscanned(problem), false),
+        Err(problem) => return (FileOutcome::unscanned(problem), None),
     };
     let hash = content_hash(&bytes);
     if let Some(disk) = &file.on_disk {
         cache.record_file(&disk.full_path, disk.stat, hash);
     }
     let key = cache.key(&file.path, module, package, hash);
-    if let Some(hit) = cache.get(&key) {
-        return (hit, true);
+    if let Some(hit) = cache.get(key) {
+        return (hit, Some(key));
     }
     let outcome = scan(&bytes);
     cache.put(key, &outcome);
-    (outcome, false)
+    (outcome, None)
 }
 
 fn new_parser() -> tree_sitter::Parser {

@@ -184,8 +184,14 @@ fn load_directory(root: &Path, options: &SourceOptions, known: Option<KnownVersi
                     virtualenvs.push(format!("{environment}/"));
                 }
             } else if wanted(&path, options) {
+                // Stated here, while other walkers list directories.
+                let full_path = entry.into_path();
+                let stat =
+                    std::fs::metadata(&full_path).map_err(|e| FileProblem::Unreadable(e.to_string())).and_then(|m| {
+                        FileStat::of(&m).ok_or_else(|| FileProblem::Unreadable("no modification time".into()))
+                    });
                 if let Ok(mut found) = found.lock() {
-                    found.push((path, entry.into_path()));
+                    found.push((path, full_path, stat));
                 }
             }
             ignore::WalkState::Continue
@@ -193,26 +199,22 @@ fn load_directory(root: &Path, options: &SourceOptions, known: Option<KnownVersi
     });
     let mut found = found.into_inner().unwrap_or_default();
     let virtualenvs = virtualenvs.into_inner().unwrap_or_default();
-    found.retain(|(path, _)| !virtualenvs.iter().any(|environment| path.starts_with(environment.as_str())));
-    // Stat calls are system calls: spread them over the cores too.
+    found.retain(|(path, _, _)| !virtualenvs.iter().any(|environment| path.starts_with(environment.as_str())));
+    // In path order already (sorting these small tuples is cheaper than sorting the files).
+    found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     use rayon::prelude::*;
     found
         .into_par_iter()
-        .map(|(path, full_path)| {
-            let stat = std::fs::metadata(&full_path)
-                .map_err(|e| FileProblem::Unreadable(e.to_string()))
-                .and_then(|m| FileStat::of(&m).ok_or_else(|| FileProblem::Unreadable("no modification time".into())));
-            match stat {
-                Ok(stat) if stat.len > options.max_file_size => {
-                    SourceFile::in_memory(path, Err(FileProblem::TooLarge(stat.len)))
-                }
-                Ok(stat) => {
-                    let unchanged_hash = known.and_then(|known| known(&full_path, stat));
-                    let on_disk = Some(OnDisk { full_path, stat });
-                    SourceFile { path, contents: Ok(Vec::new()), on_disk, unchanged_hash }
-                }
-                Err(problem) => SourceFile::in_memory(path, Err(problem)),
+        .map(|(path, full_path, stat)| match stat {
+            Ok(stat) if stat.len > options.max_file_size => {
+                SourceFile::in_memory(path, Err(FileProblem::TooLarge(stat.len)))
             }
+            Ok(stat) => {
+                let unchanged_hash = known.and_then(|known| known(&full_path, stat));
+                let on_disk = Some(OnDisk { full_path, stat });
+                SourceFile { path, contents: Ok(Vec::new()), on_disk, unchanged_hash }
+            }
+            Err(problem) => SourceFile::in_memory(path, Err(problem)),
         })
         .collect()
 }

@@ -130,7 +130,7 @@ fn sarif_output_validates_against_the_official_schema() {
         .unwrap();
     std::fs::write(dir.path().join("latin1.py"), b"x = '\xe9'\n").unwrap();
     let report = scan(dir.path(), "t", ApiIndex::new());
-    let sarif = output::sarif(&report);
+    let sarif = serde_json::to_value(output::sarif(&report)).unwrap();
     let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| format!("{e} at {}", e.instance_path)).collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let result = &sarif["runs"][0]["results"][0];

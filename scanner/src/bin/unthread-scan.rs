@@ -77,15 +77,22 @@ fn run(args: Args) -> anyhow::Result<()> {
         no_prefilter: args.no_prefilter,
     };
     let report = scan_path(&args.path, &options)?;
-    let rendered = match args.format {
-        Format::Sarif => serde_json::to_string_pretty(&output::sarif(&report))? + "\n",
-        Format::Jsonl => output::json_lines(&report),
-        Format::Summary => output::summary(&report),
+    // Written as it is rendered (the SARIF of a large tree is megabytes).
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    match &args.output {
-        Some(path) => std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?,
-        None => std::io::stdout().lock().write_all(rendered.as_bytes())?,
+    match args.format {
+        Format::Sarif => {
+            serde_json::to_writer_pretty(&mut out, &output::sarif(&report))?;
+            out.write_all(b"\n")?;
+        }
+        Format::Jsonl => out.write_all(output::json_lines(&report).as_bytes())?,
+        Format::Summary => out.write_all(output::summary(&report).as_bytes())?,
     }
+    out.flush().context("writing the output")?;
     if let Some(path) = &args.write_api_index {
         std::fs::write(path, report.api_index.to_json()).with_context(|| format!("writing {}", path.display()))?;
     }
