@@ -92,9 +92,20 @@ impl ScanReport {
 
 /// Scans a directory, a single `.py` file, or a `.whl` / `.zip` / `.tar.gz` archive.
 pub fn scan_path(root: &Path, options: &ScanOptions) -> Result<ScanReport, SourceError> {
-    let cache = options.cache_dir.as_deref().map(|dir| ScanCache::open(dir, &options.api_index));
-    let known = |path: &Path, stat| cache.as_ref().and_then(|c| c.known_version(path, stat));
-    let files = source::load_with(root, &options.sources, Some(&known))?;
+    // The cache file is read while the tree is listed.
+    let (cache, files) = std::thread::scope(|scope| {
+        let cache = scope.spawn(|| options.cache_dir.as_deref().map(|dir| ScanCache::open(dir, &options.api_index)));
+        let files = source::load_with(root, &options.sources, None);
+        (cache.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), files)
+    });
+    let mut files = files?;
+    if let Some(cache) = &cache {
+        files.par_iter_mut().for_each(|file| {
+            if let Some(disk) = &file.on_disk {
+                file.unchanged_hash = cache.known_version(&disk.full_path, disk.stat);
+            }
+        });
+    }
     let package = options
         .package
         .clone()

@@ -170,29 +170,33 @@ fn load_directory(root: &Path, options: &SourceOptions, known: Option<KnownVersi
     // A directory holding pyvenv.cfg is a virtualenv, whatever its name: noticed from the
     // listing (asking every directory for the file cost a system call each).
     let virtualenvs = std::sync::Mutex::new(Vec::new());
+    #[cfg(target_os = "linux")]
+    let root_dir = {
+        use rustix::fs::{Mode, OFlags};
+        rustix::fs::open(root, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()
+    };
+    #[cfg(not(target_os = "linux"))]
+    let root_dir: Option<()> = None;
     walker.run(|| {
-        let (found, virtualenvs) = (&found, &virtualenvs);
+        let (virtualenvs, root_dir) = (&virtualenvs, &root_dir);
+        // Each walker collects its own files, handed over when it finishes.
+        let mut collected = Collector { files: Vec::new(), into: &found };
         Box::new(move |entry| {
             let Ok(entry) = entry else { return ignore::WalkState::Continue };
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 return ignore::WalkState::Continue;
             }
             let Ok(relative) = entry.path().strip_prefix(root) else { return ignore::WalkState::Continue };
-            let path = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let path = slash_separated(relative);
             if let Some(environment) = path.strip_suffix("/pyvenv.cfg") {
                 if let Ok(mut virtualenvs) = virtualenvs.lock() {
                     virtualenvs.push(format!("{environment}/"));
                 }
             } else if wanted(&path, options) {
                 // Stated here, while other walkers list directories.
+                let stat = stat_in(root_dir.as_ref(), relative, entry.path());
                 let full_path = entry.into_path();
-                let stat =
-                    std::fs::metadata(&full_path).map_err(|e| FileProblem::Unreadable(e.to_string())).and_then(|m| {
-                        FileStat::of(&m).ok_or_else(|| FileProblem::Unreadable("no modification time".into()))
-                    });
-                if let Ok(mut found) = found.lock() {
-                    found.push((path, full_path, stat));
-                }
+                collected.files.push((path, full_path, stat));
             }
             ignore::WalkState::Continue
         })
@@ -217,6 +221,63 @@ fn load_directory(root: &Path, options: &SourceOptions, known: Option<KnownVersi
             Err(problem) => SourceFile::in_memory(path, Err(problem)),
         })
         .collect()
+}
+
+type Found = (String, PathBuf, Result<FileStat, FileProblem>);
+
+/// The size and modification time of `relative` in the scanned tree, looked up from the
+/// tree's root (from the file system's root, every lookup walked the same dozen parents
+/// again, and the walkers contended for them).
+#[cfg(target_os = "linux")]
+fn stat_in(root: Option<&rustix::fd::OwnedFd>, relative: &Path, full_path: &Path) -> Result<FileStat, FileProblem> {
+    use rustix::fs::{AtFlags, StatxFlags};
+    if let Some(root) = root {
+        match rustix::fs::statx(root, relative, AtFlags::empty(), StatxFlags::SIZE | StatxFlags::MTIME) {
+            Ok(stat) => {
+                let mtime_ns =
+                    i128::from(stat.stx_mtime.tv_sec) * 1_000_000_000 + i128::from(stat.stx_mtime.tv_nsec);
+                return Ok(FileStat { len: stat.stx_size, mtime_ns });
+            }
+            // A kernel without statx: the portable way below.
+            Err(rustix::io::Errno::NOSYS) => {}
+            Err(err) => return Err(FileProblem::Unreadable(std::io::Error::from(err).to_string())),
+        }
+    }
+    stat_of(full_path)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn stat_in(_: Option<&()>, _: &Path, full_path: &Path) -> Result<FileStat, FileProblem> {
+    stat_of(full_path)
+}
+
+fn stat_of(full_path: &Path) -> Result<FileStat, FileProblem> {
+    std::fs::metadata(full_path)
+        .map_err(|e| FileProblem::Unreadable(e.to_string()))
+        .and_then(|m| FileStat::of(&m).ok_or_else(|| FileProblem::Unreadable("no modification time".into())))
+}
+
+/// A walker's files, added to the shared list when the walker is done with them.
+struct Collector<'a> {
+    files: Vec<Found>,
+    into: &'a std::sync::Mutex<Vec<Found>>,
+}
+
+impl Drop for Collector<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut all) = self.into.lock() {
+            all.append(&mut self.files);
+        }
+    }
+}
+
+/// A relative path as text with `/` separators.
+fn slash_separated(relative: &Path) -> String {
+    if std::path::MAIN_SEPARATOR == '/' {
+        relative.to_string_lossy().into_owned()
+    } else {
+        relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    }
 }
 
 fn read_file(path: &Path, max_size: u64) -> Result<Vec<u8>, FileProblem> {
