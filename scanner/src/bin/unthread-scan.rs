@@ -61,6 +61,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// Large writes: a system call costs microseconds here, and SARIF runs to megabytes.
+const OUTPUT_BUFFER: usize = 1 << 20;
+
 fn run(args: Args) -> anyhow::Result<()> {
     use anyhow::Context;
     let mut api_index = ApiIndex::new();
@@ -79,10 +82,11 @@ fn run(args: Args) -> anyhow::Result<()> {
     let report = scan_path(&args.path, &options)?;
     // Written as it is rendered (the SARIF of a large tree is megabytes).
     let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
+        Some(path) => Box::new(std::io::BufWriter::with_capacity(
+            OUTPUT_BUFFER,
             std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
         )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        None => Box::new(std::io::BufWriter::with_capacity(OUTPUT_BUFFER, std::io::stdout().lock())),
     };
     match args.format {
         Format::Sarif => {
