@@ -117,6 +117,15 @@ impl ScanCache {
         (record.stat == stat && settled).then_some(record.hash)
     }
 
+    /// The content hash of `file` if it need not be read: known from the listing, or
+    /// recorded by an earlier scan for its exact size and modification time.
+    pub fn unchanged_hash(&self, file: &crate::source::SourceFile) -> Option<u128> {
+        file.unchanged_hash.or_else(|| {
+            let disk = file.on_disk.as_ref()?;
+            self.known_version(&disk.full_path, disk.stat)
+        })
+    }
+
     /// Remembers which content a file on disk had, for the next scan.
     pub fn record_file(&self, full_path: &Path, stat: FileStat, hash: u128) {
         let Some(key) = full_path.to_str() else { return };

@@ -98,14 +98,7 @@ pub fn scan_path(root: &Path, options: &ScanOptions) -> Result<ScanReport, Sourc
         let files = source::load_with(root, &options.sources, None);
         (cache.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), files)
     });
-    let mut files = files?;
-    if let Some(cache) = &cache {
-        files.par_iter_mut().for_each(|file| {
-            if let Some(disk) = &file.on_disk {
-                file.unchanged_hash = cache.known_version(&disk.full_path, disk.stat);
-            }
-        });
-    }
+    let files = files?;
     let package = options
         .package
         .clone()
@@ -264,7 +257,7 @@ fn parse_reexporting_files(
             // Settled by an earlier scan of the same files?
             let known: Option<Vec<(&str, u128)>> = skipped_inits
                 .iter()
-                .map(|&i| files[i].unchanged_hash.map(|hash| (files[i].path.as_str(), hash)))
+                .map(|&i| cache?.unchanged_hash(&files[i]).map(|hash| (files[i].path.as_str(), hash)))
                 .collect();
             if let (Some(cache), Some(known)) = (cache, known) {
                 if cache.reexports_settled(search_fingerprint(&all_names, &known)) {
@@ -345,7 +338,7 @@ fn cached_outcome(
     options: &ScanOptions,
     scan: impl FnOnce(&[u8]) -> FileOutcome,
 ) -> (FileOutcome, Option<CacheKey>) {
-    if let Some(hash) = file.unchanged_hash {
+    if let Some(hash) = cache.unchanged_hash(file) {
         // (Its record, which vouched for the hash, needs no update.)
         let key = cache.key(&file.path, module, package, hash);
         if let Some(hit) = cache.get(key) {

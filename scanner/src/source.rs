@@ -234,8 +234,7 @@ fn stat_in(root: Option<&rustix::fd::OwnedFd>, relative: &Path, full_path: &Path
     if let Some(root) = root {
         match rustix::fs::statx(root, relative, AtFlags::empty(), StatxFlags::SIZE | StatxFlags::MTIME) {
             Ok(stat) => {
-                let mtime_ns =
-                    i128::from(stat.stx_mtime.tv_sec) * 1_000_000_000 + i128::from(stat.stx_mtime.tv_nsec);
+                let mtime_ns = i128::from(stat.stx_mtime.tv_sec) * 1_000_000_000 + i128::from(stat.stx_mtime.tv_nsec);
                 return Ok(FileStat { len: stat.stx_size, mtime_ns });
             }
             // A kernel without statx: the portable way below.
@@ -365,7 +364,7 @@ fn load_tar_gz(path: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, 
 /// Dotted module names for relative paths: a directory is part of the name only while it
 /// (and every directory below it on the way to the file) holds an `__init__.py`.
 pub struct ModuleNamer {
-    packages: HashSet<String>,
+    packages: HashSet<String, rustc_hash::FxBuildHasher>,
 }
 
 impl ModuleNamer {
@@ -375,25 +374,24 @@ impl ModuleNamer {
     }
 
     /// `("crum", false)` for `src/crum/__init__.py`; the bool says whether it is a package's
-    /// `__init__`.
+    /// `__init__`. (Called for every file of every scan: it slices the path, not allocating
+    /// but for the name.)
     pub fn module_name(&self, path: &str) -> (String, bool) {
         let without_ext = path.strip_suffix(".py").unwrap_or(path);
-        let mut parts: Vec<&str> = without_ext.split('/').collect();
-        let is_init = parts.last() == Some(&"__init__");
-        if is_init {
-            parts.pop();
-        }
-        // parts = [dirs..., file-or-package]; keep the trailing run of package directories.
-        let mut keep = 1;
-        while keep < parts.len() {
-            let dir = parts[..parts.len() - keep].join("/");
-            if !self.packages.contains(&dir) {
+        let (module_path, is_init) = match without_ext.strip_suffix("__init__") {
+            Some(dir) if dir.is_empty() || dir.ends_with('/') => (dir.strip_suffix('/').unwrap_or(dir), true),
+            _ => (without_ext, false),
+        };
+        // Keep the file (or package) and the trailing run of package directories above it.
+        let mut start = module_path.rfind('/').map_or(0, |i| i + 1);
+        while start > 0 {
+            let dir = &module_path[..start - 1];
+            if !self.packages.contains(dir) {
                 break;
             }
-            keep += 1;
+            start = dir.rfind('/').map_or(0, |i| i + 1);
         }
-        let start = parts.len().saturating_sub(keep);
-        let name = parts[start..].join(".");
+        let name = module_path[start..].replace('/', ".");
         (if name.is_empty() { "__init__".to_owned() } else { name }, is_init)
     }
 }
@@ -416,6 +414,10 @@ mod tests {
         assert_eq!(namer.module_name("lms/djangoapps/courseware/views.py").0, "lms.djangoapps.courseware.views");
         assert_eq!(namer.module_name("scripts/tool.py").0, "tool");
         assert_eq!(namer.module_name("setup.py").0, "setup");
+        assert_eq!(namer.module_name("__init__.py"), ("__init__".to_owned(), true));
+        assert_eq!(namer.module_name("lms/__init__.py"), ("lms".to_owned(), true));
+        assert_eq!(namer.module_name("lms/djangoapps/__init__.py"), ("lms.djangoapps".to_owned(), true));
+        assert_eq!(namer.module_name("lms/my__init__.py"), ("lms.my__init__".to_owned(), false));
     }
 
     #[test]
