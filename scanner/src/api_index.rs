@@ -38,10 +38,18 @@ impl ThreadLocalApi {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiIndex {
     pub version: u32,
     pub apis: BTreeMap<String, ThreadLocalApi>,
+}
+
+/// An empty index of the current format (a derived default would say format 0, and an empty
+/// index from `ScanOptions::default()` would salt the cache differently from `new()`'s).
+impl Default for ApiIndex {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -6,6 +6,10 @@
 //! are not even read (the content hash recorded then is reused), unless that modification
 //! time is within two seconds of when the cache was written: such a file could have changed
 //! again within the same clock tick ("racy" entries, as git calls them), so it is re-read.
+//!
+//! The cache also keeps the report of the last scan of a directory tree, with a fingerprint of
+//! the listing it saw (paths, sizes, modification times, options): a rescan that lists the
+//! tree exactly so, every file settled, returns that report without looking up each file.
 
 use std::{
     collections::HashMap,
@@ -18,8 +22,8 @@ use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
 use crate::{
     api_index::ApiIndex,
-    scan::{FileOutcome, SCANNER_VERSION},
-    source::FileStat,
+    scan::{FileOutcome, ScanOptions, ScanReport, SCANNER_VERSION},
+    source::{FileStat, SourceFile},
 };
 
 /// The cache file inside the cache directory.
@@ -51,6 +55,15 @@ struct CacheFile {
     /// The last re-export search that found nothing to parse (see `scan`).
     #[serde(default)]
     settled_reexports: Option<u128>,
+    #[serde(default)]
+    last_scan: Option<LastScan>,
+}
+
+/// A scan's report and the fingerprint of the listing it scanned ([`ScanCache::listing`]).
+#[derive(Serialize, Deserialize)]
+struct LastScan {
+    listing: u128,
+    report: ScanReport,
 }
 
 pub struct ScanCache {
@@ -64,6 +77,7 @@ pub struct ScanCache {
     new_records: Mutex<Vec<(String, FileRecord)>>,
     settled_reexports: Option<u128>,
     newly_settled_reexports: Mutex<Option<u128>>,
+    last_scan: Option<LastScan>,
 }
 
 /// The content hash the cache keys results by.
@@ -93,6 +107,7 @@ impl ScanCache {
             added: Mutex::default(),
             new_records: Mutex::default(),
             settled_reexports: file.settled_reexports,
+            last_scan: file.last_scan,
             newly_settled_reexports: Mutex::default(),
         }
     }
@@ -115,6 +130,50 @@ impl ScanCache {
         let record = self.files.get(full_path.to_str()?)?;
         let settled = stat.mtime_ns < self.written_at_ns - RACY_NS;
         (record.stat == stat && settled).then_some(record.hash)
+    }
+
+    /// Identifies the listing of the directory tree at `root` (paths, sizes and modification
+    /// times, or why a file could not be listed), with everything else a scan's report depends
+    /// on: the scanner version and input API index (the salt), the package and options. `None`
+    /// when a file is not on disk (an archive's).
+    pub fn listing(&self, root: &Path, files: &[SourceFile], package: &str, options: &ScanOptions) -> Option<u128> {
+        let mut hasher = Xxh3::new();
+        hasher.update(&self.salt.to_le_bytes());
+        let sources = &options.sources;
+        let flags = [u8::from(sources.include_tests), u8::from(options.no_prefilter)];
+        for part in
+            [root.as_os_str().as_encoded_bytes(), package.as_bytes(), &sources.max_file_size.to_le_bytes(), &flags]
+        {
+            hasher.update(&(part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        for file in files {
+            hasher.update(&(file.path.len() as u64).to_le_bytes());
+            hasher.update(file.path.as_bytes());
+            match (&file.on_disk, &file.contents) {
+                (Some(disk), _) => {
+                    hasher.update(&disk.stat.len.to_le_bytes());
+                    hasher.update(&disk.stat.mtime_ns.to_le_bytes());
+                }
+                (None, Err(problem)) => hasher.update(format!("\0{problem:?}").as_bytes()),
+                (None, Ok(_)) => return None,
+            }
+        }
+        Some(hasher.digest128())
+    }
+
+    /// The report of the last scan, if it scanned `listing` of these `files` and none of them
+    /// can have changed unseen since (see the module's doc).
+    pub fn take_last_report(&mut self, listing: u128, files: &[SourceFile]) -> Option<ScanReport> {
+        let settled = files
+            .iter()
+            .filter_map(|file| file.on_disk.as_ref())
+            .all(|disk| disk.stat.mtime_ns < self.written_at_ns - RACY_NS);
+        if settled && self.last_scan.as_ref().is_some_and(|last| last.listing == listing) {
+            self.last_scan.take().map(|last| last.report)
+        } else {
+            None
+        }
     }
 
     /// The content hash of `file` if it need not be read: known from the listing, or
@@ -159,18 +218,29 @@ impl ScanCache {
         }
     }
 
-    /// Writes the entries this scan `used` (found here) or added, dropping stale ones,
-    /// atomically; does nothing when the scan found everything it needed in the cache.
-    pub fn save(self, used: &[CacheKey]) -> std::io::Result<()> {
+    /// Writes the entries this scan `used` (found here) or added, dropping stale ones, and its
+    /// report with the fingerprint of its `listing` (if it has one), atomically; does nothing
+    /// when the scan found everything it needed in the cache.
+    pub fn save(self, used: &[CacheKey], listing: Option<u128>, report: &ScanReport) -> std::io::Result<()> {
         let added = self.added.into_inner().unwrap_or_default();
         let new_records = self.new_records.into_inner().unwrap_or_default();
         let settled_reexports =
             self.newly_settled_reexports.into_inner().unwrap_or_default().or(self.settled_reexports);
         let mut stored = self.stored;
         let used_all = used.len() == stored.len() && used.iter().all(|key| stored.contains_key(key));
-        if added.is_empty() && new_records.is_empty() && used_all && settled_reexports == self.settled_reexports {
+        let same_report = listing.is_none() || self.last_scan.as_ref().map(|last| last.listing) == listing;
+        if added.is_empty()
+            && new_records.is_empty()
+            && used_all
+            && settled_reexports == self.settled_reexports
+            && same_report
+        {
             return Ok(());
         }
+        let last_scan = match listing {
+            Some(listing) => Some(LastScan { listing, report: report.clone() }),
+            None => self.last_scan,
+        };
         let mut entries: FastMap<CacheKey, FileOutcome> =
             used.iter().filter_map(|key| Some((*key, stored.remove(key)?))).collect();
         // What this scan put under a key it also read (a skipped file parsed after all)
@@ -183,8 +253,14 @@ impl ScanCache {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as i128)
             .unwrap_or(0);
-        let file =
-            CacheFile { scanner_version: SCANNER_VERSION.to_owned(), written_at_ns, entries, files, settled_reexports };
+        let file = CacheFile {
+            scanner_version: SCANNER_VERSION.to_owned(),
+            written_at_ns,
+            entries,
+            files,
+            settled_reexports,
+            last_scan,
+        };
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }

@@ -103,16 +103,34 @@ pub fn scan_path(root: &Path, options: &ScanOptions) -> Result<ScanReport, Sourc
         .package
         .clone()
         .unwrap_or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-    Ok(scan_loaded(files, &package, options, cache))
+    let mut cache = cache;
+    let listing = cache.as_ref().and_then(|cache| cache.listing(root, &files, &package, options));
+    if let (Some(cache), Some(listing)) = (&mut cache, listing) {
+        // The tree is as the last scan saw it: so is its report, every file's result from
+        // the cache.
+        if let Some(mut report) = cache.take_last_report(listing, &files) {
+            report.cache_hits = files.iter().filter(|file| file.contents.is_ok()).count();
+            return Ok(report);
+        }
+    }
+    Ok(scan_loaded(files, &package, options, cache, listing))
 }
 
 /// Scans already loaded sources (paths relative to the scan root).
 pub fn scan_sources(files: Vec<SourceFile>, package: &str, options: &ScanOptions) -> ScanReport {
     let cache = options.cache_dir.as_deref().map(|dir| ScanCache::open(dir, &options.api_index));
-    scan_loaded(files, package, options, cache)
+    scan_loaded(files, package, options, cache, None)
 }
 
-fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cache: Option<ScanCache>) -> ScanReport {
+/// Scans `files`; `listing` identifies them for the cache's report of the last scan
+/// ([`ScanCache::listing`]).
+fn scan_loaded(
+    files: Vec<SourceFile>,
+    package: &str,
+    options: &ScanOptions,
+    cache: Option<ScanCache>,
+    listing: Option<u128>,
+) -> ScanReport {
     let namer = ModuleNamer::new(files.iter().map(|f| f.path.as_str()));
     let progress = progress_bar(options.progress, files.len());
     let context = Context { api_index: &options.api_index };
@@ -180,25 +198,24 @@ fn scan_loaded(files: Vec<SourceFile>, package: &str, options: &ScanOptions, cac
             cache.put(cache.key(&files[i].path, &module, package, hash), &outcomes[i].0);
         }
     }
-    if let Some(cache) = cache {
-        let used: Vec<CacheKey> = outcomes.iter().filter_map(|(_, hit)| *hit).collect();
-        if let Err(err) = cache.save(&used) {
-            eprintln!("warning: could not save the scan cache: {err}");
-        }
-    }
-
+    let used: Vec<CacheKey> = outcomes.iter().filter_map(|(_, hit)| *hit).collect();
     let mut report = ScanReport {
         scanner_version: SCANNER_VERSION.to_owned(),
         files: Vec::with_capacity(files.len()),
         findings: Vec::new(),
         api_index,
-        cache_hits: outcomes.iter().filter(|(_, hit)| hit.is_some()).count(),
+        cache_hits: used.len(),
     };
     for (file, (outcome, _)) in files.into_iter().zip(outcomes) {
         report.files.push(FileReport { path: file.path, findings: outcome.findings.len(), problem: outcome.problem });
         report.findings.extend(outcome.findings);
     }
     report.findings.sort_by(|a, b| (&a.path, a.start, &a.rule).cmp(&(&b.path, b.start, &b.rule)));
+    if let Some(cache) = cache {
+        if let Err(err) = cache.save(&used, listing, &report) {
+            eprintln!("warning: could not save the scan cache: {err}");
+        }
+    }
     report
 }
 

@@ -299,6 +299,56 @@ fn unchanged_files_are_not_even_read_on_rescan() {
     assert_eq!(changed.findings.len(), 1);
 }
 
+#[test]
+fn an_unchanged_tree_gets_the_last_report_back() {
+    use scanner::{cache::ScanCache, source};
+    let cache_dir = tempfile::tempdir().unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let write = |name: &str, body: &str, modified: std::time::SystemTime| {
+        let path = tree.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, body).unwrap();
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(modified).unwrap();
+    };
+    write("a.py", "import threading\nA = threading.local()\n", an_hour_ago);
+    write("b.py", "import threading\nB = threading.Lock()\n", an_hour_ago);
+    write("tests/test_c.py", "import threading\nC = threading.Lock()\n", an_hour_ago);
+    let options = ScanOptions { cache_dir: Some(cache_dir.path().to_owned()), ..Default::default() };
+    let cold = scan_path(tree.path(), &options).unwrap();
+    assert_eq!(cold.findings.len(), 3);
+
+    // The cache holds the report, for exactly this listing.
+    let mut cache = ScanCache::open(cache_dir.path(), &ApiIndex::new());
+    let files = source::load_with(tree.path(), &options.sources, None).unwrap();
+    let package = tree.path().file_name().unwrap().to_string_lossy().into_owned();
+    let listing = cache.listing(tree.path(), &files, &package, &options).unwrap();
+    let last = cache.take_last_report(listing, &files).expect("the last report");
+    assert_eq!((&last.findings, &last.api_index, &last.files), (&cold.findings, &cold.api_index, &cold.files));
+    let warm = scan_path(tree.path(), &options).unwrap();
+    assert_eq!((warm.findings, warm.cache_hits), (cold.findings.clone(), 3));
+
+    // Any change to the listing or the options is a new scan: a new size, a new time, a file
+    // left out.
+    write("b.py", "B = 1\n", an_hour_ago);
+    assert_eq!(scan_path(tree.path(), &options).unwrap().findings.len(), 2);
+    write("a.py", "A = threading.local()\nimport threading\n", an_hour_ago + std::time::Duration::from_secs(1));
+    let moved = scan_path(tree.path(), &options).unwrap();
+    assert_eq!(moved.findings.iter().find(|f| f.path == "a.py").unwrap().start.line, 1);
+    let without_tests = ScanOptions {
+        sources: source::SourceOptions { include_tests: false, ..Default::default() },
+        ..options.clone()
+    };
+    assert_eq!(scan_path(tree.path(), &without_tests).unwrap().findings.len(), 1);
+    // A file changed within the racy margin of the cache's last write is never trusted.
+    write("a.py", "import threading\nA = threading.local()\n", std::time::SystemTime::now());
+    scan_path(tree.path(), &options).unwrap();
+    let mut fresh = ScanCache::open(cache_dir.path(), &ApiIndex::new());
+    let files = source::load_with(tree.path(), &options.sources, None).unwrap();
+    let listing = fresh.listing(tree.path(), &files, &package, &options).unwrap();
+    assert!(fresh.take_last_report(listing, &files).is_none());
+}
+
 /// The text prefilter (skipping files, parsing only the blocks UT010 needs) never changes a
 /// result: the epic tree scanned with and without it gives the same findings and API index.
 #[test]
