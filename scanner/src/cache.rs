@@ -78,6 +78,9 @@ pub struct ScanCache {
     settled_reexports: Option<u128>,
     newly_settled_reexports: Mutex<Option<u128>>,
     last_scan: Option<LastScan>,
+    /// The last report was for this listing, but a file was too recent to trust it: writing
+    /// the cache again makes it trusted next time (if nothing changes meanwhile).
+    last_scan_too_recent: bool,
 }
 
 /// The content hash the cache keys results by.
@@ -108,6 +111,7 @@ impl ScanCache {
             new_records: Mutex::default(),
             settled_reexports: file.settled_reexports,
             last_scan: file.last_scan,
+            last_scan_too_recent: false,
             newly_settled_reexports: Mutex::default(),
         }
     }
@@ -169,7 +173,11 @@ impl ScanCache {
             .iter()
             .filter_map(|file| file.on_disk.as_ref())
             .all(|disk| disk.stat.mtime_ns < self.written_at_ns - RACY_NS);
-        if settled && self.last_scan.as_ref().is_some_and(|last| last.listing == listing) {
+        if !self.last_scan.as_ref().is_some_and(|last| last.listing == listing) {
+            return None;
+        }
+        self.last_scan_too_recent = !settled;
+        if settled {
             self.last_scan.take().map(|last| last.report)
         } else {
             None
@@ -228,7 +236,8 @@ impl ScanCache {
             self.newly_settled_reexports.into_inner().unwrap_or_default().or(self.settled_reexports);
         let mut stored = self.stored;
         let used_all = used.len() == stored.len() && used.iter().all(|key| stored.contains_key(key));
-        let same_report = listing.is_none() || self.last_scan.as_ref().map(|last| last.listing) == listing;
+        let same_report = listing.is_none()
+            || (self.last_scan.as_ref().map(|last| last.listing) == listing && !self.last_scan_too_recent);
         if added.is_empty()
             && new_records.is_empty()
             && used_all

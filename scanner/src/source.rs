@@ -204,7 +204,8 @@ fn load_directory(root: &Path, options: &SourceOptions, known: Option<KnownVersi
     let mut found = found.into_inner().unwrap_or_default();
     let virtualenvs = virtualenvs.into_inner().unwrap_or_default();
     found.retain(|(path, _, _)| !virtualenvs.iter().any(|environment| path.starts_with(environment.as_str())));
-    // In path order already (sorting these small tuples is cheaper than sorting the files).
+    // Sorted as these small tuples (moving them is cheaper than moving the files built from
+    // them; `load_with` then finds the files in order).
     found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     use rayon::prelude::*;
     found

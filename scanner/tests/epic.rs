@@ -347,6 +347,12 @@ fn an_unchanged_tree_gets_the_last_report_back() {
     let files = source::load_with(tree.path(), &options.sources, None).unwrap();
     let listing = fresh.listing(tree.path(), &files, &package, &options).unwrap();
     assert!(fresh.take_last_report(listing, &files).is_none());
+    // Once older than that margin, the next scan writes the cache again, and the report is
+    // trusted from then on.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    scan_path(tree.path(), &options).unwrap();
+    let mut later = ScanCache::open(cache_dir.path(), &ApiIndex::new());
+    assert!(later.take_last_report(listing, &files).is_some());
 }
 
 /// The text prefilter (skipping files, parsing only the blocks UT010 needs) never changes a

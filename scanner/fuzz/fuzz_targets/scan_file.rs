@@ -1,7 +1,8 @@
 //! Fuzzes the scan-one-file entry points: any bytes, as any Python file, must produce an
 //! outcome (findings and/or a recorded problem) without panicking, and the findings must be
 //! well formed — scanned whole (`scan_source`) and through the prefilter's partial parse
-//! (`scan_sources`), whose plan must hand the parser whole lines, in order, inside the file.
+//! (`scan_sources`), whose plan must hand the parser whole lines, in order, inside the file,
+//! and whose findings must be those of a whole parse whenever the file is valid Python.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -33,7 +34,18 @@ fuzz_target!(|data: &[u8]| {
             at = range.end;
         }
     }
-    let file = SourceFile { path: "pkg/fuzzed.py".into(), contents: Ok(data.to_vec()), on_disk: None, unchanged_hash: None };
-    let report = scan_sources(vec![file], "pkg", &ScanOptions::default());
+    let file = || SourceFile {
+        path: "pkg/fuzzed.py".into(),
+        contents: Ok(data.to_vec()),
+        on_disk: None,
+        unchanged_hash: None,
+    };
+    let report = scan_sources(vec![file()], "pkg", &ScanOptions::default());
     check(&report.findings);
+    let whole = scan_sources(vec![file()], "pkg", &ScanOptions { no_prefilter: true, ..Default::default() });
+    // (With syntax errors, error recovery may shape the rest of a whole parse differently.)
+    if whole.files.iter().all(|f| f.problem.is_none()) {
+        assert_eq!(report.findings, whole.findings, "the prefilter changed a result");
+        assert_eq!(report.api_index, whole.api_index);
+    }
 });

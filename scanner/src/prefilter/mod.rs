@@ -189,8 +189,8 @@ pub enum ParsePlan {
     /// These byte ranges (whole lines) hold everything the rules need: the module-level
     /// statements and the top-level `def`/`class` blocks (of a class, its statements and the
     /// methods) with a possible mutation, a `global` statement or a followed name (see the
-    /// module's doc). The caller parses the whole file
-    /// again if this partial parse has any syntax error.
+    /// module's doc). The caller parses the whole file again if this partial parse has any
+    /// syntax error.
     Only(Vec<std::ops::Range<usize>>),
 }
 
