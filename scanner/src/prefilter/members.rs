@@ -28,36 +28,10 @@ pub fn class_body(source: &[u8], line_starts: &[usize], block: &Range<usize>) ->
     let header_start = block_lines.clone().find(|&at| text[at..].starts_with(b"class "))?;
     let body_start = header_end(text, header_start)?;
     let indent = body_indent(&text[body_start..])?;
-    let mut members: Vec<Range<usize>> = Vec::new();
-    let mut has_other_statements = false;
-    // (start, whether the member so far is only decorators)
-    let mut open: Option<(usize, bool)> = None;
-    for at in block_lines.filter(|&at| at >= body_start) {
-        let Some(rest) = text[at..].strip_prefix(indent) else { continue };
-        let starts_statement =
-            !matches!(rest.first(), None | Some(b' ' | b'\t' | b'\r' | b'\n' | b'#' | b')' | b']' | b'}'));
-        if !starts_statement {
-            continue;
-        }
-        let is_decorator = rest.starts_with(b"@");
-        let is_definition = rest.starts_with(b"def ") || rest.starts_with(b"async def ");
-        match open {
-            Some((start, true)) if is_decorator || is_definition => open = Some((start, is_decorator)),
-            _ => {
-                if let Some((start, _)) = open.take() {
-                    members.push(start..at);
-                }
-                if is_decorator || is_definition {
-                    open = Some((at, is_decorator));
-                } else {
-                    has_other_statements = true;
-                }
-            }
-        }
-    }
-    if let Some((start, _)) = open {
-        members.push(start..text.len());
-    }
+    let lines =
+        block_lines.filter(|&at| at >= body_start).filter_map(|at| Some((at, text[at..].strip_prefix(indent)?)));
+    let opens_method = |line: &[u8]| line.starts_with(b"def ") || line.starts_with(b"async def ");
+    let (members, has_other_statements) = super::definition_blocks(lines, text.len(), opens_method);
     if members.is_empty() {
         return None;
     }

@@ -236,35 +236,52 @@ fn holds_any(range: &std::ops::Range<usize>, sites: &[usize]) -> bool {
 /// runs until the next column-0 line that is not blank, a comment or a closing bracket (black
 /// puts `):` of a long signature there).
 pub(crate) fn top_level_blocks(source: &[u8], line_starts: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let lines = line_starts.iter().map(|&at| (at, &source[at..]));
+    let opens_definition =
+        |line: &[u8]| line.starts_with(b"def ") || line.starts_with(b"async def ") || line.starts_with(b"class ");
+    definition_blocks(lines, source.len(), opens_definition).0
+}
+
+/// Splits the statements of one indentation level into definition blocks: decorators and the
+/// definition they decorate, running until the next statement. `lines` gives each line at
+/// that level (its start, and its text from the indentation on); `end` is where the last
+/// block ends. Also says whether any statement other than a definition was seen.
+fn definition_blocks<'s>(
+    lines: impl Iterator<Item = (usize, &'s [u8])>,
+    end: usize,
+    opens_definition: impl Fn(&[u8]) -> bool,
+) -> (Vec<std::ops::Range<usize>>, bool) {
     let mut blocks: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut other_statements = false;
     // (start, whether the block so far is only decorators)
     let mut open: Option<(usize, bool)> = None;
-    for &line_start in line_starts {
-        let line = &source[line_start..];
+    for (line_start, line) in lines {
         let starts_statement =
             !matches!(line.first(), None | Some(b' ' | b'\t' | b'\r' | b'\n' | b'#' | b')' | b']' | b'}'));
-        if starts_statement {
-            let is_decorator = line.starts_with(b"@");
-            let is_definition =
-                line.starts_with(b"def ") || line.starts_with(b"async def ") || line.starts_with(b"class ");
-            match open {
-                // Decorators, then what they decorate: one block.
-                Some((start, true)) if is_decorator || is_definition => open = Some((start, is_decorator)),
-                _ => {
-                    if let Some((start, _)) = open.take() {
-                        blocks.push(start..line_start);
-                    }
-                    if is_decorator || is_definition {
-                        open = Some((line_start, is_decorator));
-                    }
+        if !starts_statement {
+            continue;
+        }
+        let is_decorator = line.starts_with(b"@");
+        let is_definition = opens_definition(line);
+        match open {
+            // Decorators, then what they decorate: one block.
+            Some((start, true)) if is_decorator || is_definition => open = Some((start, is_decorator)),
+            _ => {
+                if let Some((start, _)) = open.take() {
+                    blocks.push(start..line_start);
+                }
+                if is_decorator || is_definition {
+                    open = Some((line_start, is_decorator));
+                } else {
+                    other_statements = true;
                 }
             }
         }
     }
     if let Some((start, _)) = open {
-        blocks.push(start..source.len());
+        blocks.push(start..end);
     }
-    blocks
+    (blocks, other_statements)
 }
 
 fn complement(excluded: Vec<std::ops::Range<usize>>, len: usize) -> Vec<std::ops::Range<usize>> {
