@@ -173,7 +173,7 @@ impl ScanCache {
             .iter()
             .filter_map(|file| file.on_disk.as_ref())
             .all(|disk| disk.stat.mtime_ns < self.written_at_ns - RACY_NS);
-        if !self.last_scan.as_ref().is_some_and(|last| last.listing == listing) {
+        if self.last_scan.as_ref().is_none_or(|last| last.listing != listing) {
             return None;
         }
         self.last_scan_too_recent = !settled;
@@ -184,13 +184,11 @@ impl ScanCache {
         }
     }
 
-    /// The content hash of `file` if it need not be read: known from the listing, or
-    /// recorded by an earlier scan for its exact size and modification time.
-    pub fn unchanged_hash(&self, file: &crate::source::SourceFile) -> Option<u128> {
-        file.unchanged_hash.or_else(|| {
-            let disk = file.on_disk.as_ref()?;
-            self.known_version(&disk.full_path, disk.stat)
-        })
+    /// The content hash of `file` if it need not be read: recorded by an earlier scan for its
+    /// exact size and modification time.
+    pub fn unchanged_hash(&self, file: &SourceFile) -> Option<u128> {
+        let disk = file.on_disk.as_ref()?;
+        self.known_version(&disk.full_path, disk.stat)
     }
 
     /// Remembers which content a file on disk had, for the next scan.

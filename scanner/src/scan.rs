@@ -93,9 +93,9 @@ impl ScanReport {
 /// Scans a directory, a single `.py` file, or a `.whl` / `.zip` / `.tar.gz` archive.
 pub fn scan_path(root: &Path, options: &ScanOptions) -> Result<ScanReport, SourceError> {
     // The cache file is read while the tree is listed.
-    let (cache, files) = std::thread::scope(|scope| {
+    let (mut cache, files) = std::thread::scope(|scope| {
         let cache = scope.spawn(|| options.cache_dir.as_deref().map(|dir| ScanCache::open(dir, &options.api_index)));
-        let files = source::load_with(root, &options.sources, None);
+        let files = source::load(root, &options.sources);
         (cache.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), files)
     });
     let files = files?;
@@ -103,7 +103,6 @@ pub fn scan_path(root: &Path, options: &ScanOptions) -> Result<ScanReport, Sourc
         .package
         .clone()
         .unwrap_or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-    let mut cache = cache;
     let listing = cache.as_ref().and_then(|cache| cache.listing(root, &files, &package, options));
     if let (Some(cache), Some(listing)) = (&mut cache, listing) {
         // The tree is as the last scan saw it: so is its report, every file's result from

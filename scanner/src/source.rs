@@ -20,11 +20,9 @@ pub struct SourceFile {
     /// read when scanned ([`SourceFile::bytes`]). An error found while listing it (too large,
     /// no metadata) is kept here either way.
     pub contents: Result<Vec<u8>, FileProblem>,
-    /// For files of a directory tree: where the file is, and its size and modification time.
+    /// For files of a directory tree: where the file is, and its size and modification time
+    /// (with which the cache may know its content without reading it).
     pub on_disk: Option<OnDisk>,
-    /// The content hash the cache recorded for this exact size and modification time, if
-    /// any: the file need not be read unless the cache lacks its result.
-    pub unchanged_hash: Option<u128>,
 }
 
 #[derive(Clone, Debug)]
@@ -53,7 +51,7 @@ impl FileStat {
 
 impl SourceFile {
     fn in_memory(path: String, contents: Result<Vec<u8>, FileProblem>) -> Self {
-        Self { path, contents, on_disk: None, unchanged_hash: None }
+        Self { path, contents, on_disk: None }
     }
 
     /// The bytes: read from disk now for a file of a directory tree.
@@ -65,10 +63,6 @@ impl SourceFile {
         }
     }
 }
-
-/// Tells loading which files it need not read: given a file's absolute path and stat, the
-/// content hash recorded for that exact version, if any.
-pub type KnownVersions<'a> = &'a (dyn Fn(&Path, FileStat) -> Option<u128> + Sync);
 
 #[derive(Clone, Debug)]
 pub struct SourceOptions {
@@ -112,22 +106,12 @@ const SKIPPED_DIRS: &[&str] = &[
 ];
 
 pub fn load(root: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, SourceError> {
-    load_with(root, options, None)
-}
-
-/// Like [`load`], but files of a directory tree whose version `known` recognises carry the
-/// content hash it gives.
-pub fn load_with(
-    root: &Path,
-    options: &SourceOptions,
-    known: Option<KnownVersions<'_>>,
-) -> Result<Vec<SourceFile>, SourceError> {
     if !root.exists() {
         return Err(SourceError::NotFound(root.to_owned()));
     }
     let name = root.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let mut files = if root.is_dir() {
-        load_directory(root, options, known)
+        load_directory(root, options)
     } else if name.ends_with(".whl") || name.ends_with(".zip") {
         load_zip(root, options)?
     } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
@@ -152,7 +136,7 @@ fn wanted(path: &str, options: &SourceOptions) -> bool {
     path.ends_with(".py") && (options.include_tests || !is_test_path(path))
 }
 
-fn load_directory(root: &Path, options: &SourceOptions, known: Option<KnownVersions<'_>>) -> Vec<SourceFile> {
+fn load_directory(root: &Path, options: &SourceOptions) -> Vec<SourceFile> {
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
         .git_ignore(true)
@@ -205,20 +189,15 @@ fn load_directory(root: &Path, options: &SourceOptions, known: Option<KnownVersi
     let virtualenvs = virtualenvs.into_inner().unwrap_or_default();
     found.retain(|(path, _, _)| !virtualenvs.iter().any(|environment| path.starts_with(environment.as_str())));
     // Sorted as these small tuples (moving them is cheaper than moving the files built from
-    // them; `load_with` then finds the files in order).
+    // them; `load` then finds the files in order).
     found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    use rayon::prelude::*;
     found
-        .into_par_iter()
+        .into_iter()
         .map(|(path, full_path, stat)| match stat {
             Ok(stat) if stat.len > options.max_file_size => {
                 SourceFile::in_memory(path, Err(FileProblem::TooLarge(stat.len)))
             }
-            Ok(stat) => {
-                let unchanged_hash = known.and_then(|known| known(&full_path, stat));
-                let on_disk = Some(OnDisk { full_path, stat });
-                SourceFile { path, contents: Ok(Vec::new()), on_disk, unchanged_hash }
-            }
+            Ok(stat) => SourceFile { path, contents: Ok(Vec::new()), on_disk: Some(OnDisk { full_path, stat }) },
             Err(problem) => SourceFile::in_memory(path, Err(problem)),
         })
         .collect()

@@ -284,9 +284,8 @@ fn unchanged_files_are_not_even_read_on_rescan() {
     let cold = scan_path(tree.path(), &options).unwrap();
 
     let cache = ScanCache::open(cache_dir.path(), &ApiIndex::new());
-    let known = |path: &Path, stat| cache.known_version(path, stat);
-    let loaded = source::load_with(tree.path(), &options.sources, Some(&known)).unwrap();
-    assert!(loaded.iter().all(|f| f.unchanged_hash.is_some() && f.contents.as_ref().unwrap().is_empty()));
+    let loaded = source::load(tree.path(), &options.sources).unwrap();
+    assert!(loaded.iter().all(|f| cache.unchanged_hash(f).is_some() && f.contents.as_ref().unwrap().is_empty()));
 
     let warm = scan_path(tree.path(), &options).unwrap();
     assert_eq!(warm.cache_hits, 2);
@@ -320,7 +319,7 @@ fn an_unchanged_tree_gets_the_last_report_back() {
 
     // The cache holds the report, for exactly this listing.
     let mut cache = ScanCache::open(cache_dir.path(), &ApiIndex::new());
-    let files = source::load_with(tree.path(), &options.sources, None).unwrap();
+    let files = source::load(tree.path(), &options.sources).unwrap();
     let package = tree.path().file_name().unwrap().to_string_lossy().into_owned();
     let listing = cache.listing(tree.path(), &files, &package, &options).unwrap();
     let last = cache.take_last_report(listing, &files).expect("the last report");
@@ -344,7 +343,7 @@ fn an_unchanged_tree_gets_the_last_report_back() {
     write("a.py", "import threading\nA = threading.local()\n", std::time::SystemTime::now());
     scan_path(tree.path(), &options).unwrap();
     let mut fresh = ScanCache::open(cache_dir.path(), &ApiIndex::new());
-    let files = source::load_with(tree.path(), &options.sources, None).unwrap();
+    let files = source::load(tree.path(), &options.sources).unwrap();
     let listing = fresh.listing(tree.path(), &files, &package, &options).unwrap();
     assert!(fresh.take_last_report(listing, &files).is_none());
     // Once older than that margin, the next scan writes the cache again, and the report is

@@ -34,12 +34,7 @@ fuzz_target!(|data: &[u8]| {
             at = range.end;
         }
     }
-    let file = || SourceFile {
-        path: "pkg/fuzzed.py".into(),
-        contents: Ok(data.to_vec()),
-        on_disk: None,
-        unchanged_hash: None,
-    };
+    let file = || SourceFile { path: "pkg/fuzzed.py".into(), contents: Ok(data.to_vec()), on_disk: None };
     let report = scan_sources(vec![file()], "pkg", &ScanOptions::default());
     check(&report.findings);
     let whole = scan_sources(vec![file()], "pkg", &ScanOptions { no_prefilter: true, ..Default::default() });
