@@ -143,20 +143,19 @@ fn scan_loaded(
                 Err(problem) => (FileOutcome::unscanned(problem.clone()), None),
                 Ok(_) => {
                     let scan = |parser: &mut tree_sitter::Parser, bytes: &[u8]| {
-                        let plan = match &prefilter {
-                            Some(prefilter) if undecodable(bytes).is_none() => prefilter.plan(bytes),
-                            _ => ParsePlan::Full,
+                        // Checked once here: the prefilter and the parser both need text.
+                        if let Some(problem) = undecodable(bytes) {
+                            return FileOutcome::unscanned(problem);
+                        }
+                        let whole = |parser: &mut tree_sitter::Parser| {
+                            scan_text(parser, &file.path, &module, is_init, package, bytes, &context)
                         };
-                        match plan {
+                        match prefilter.as_ref().map_or(ParsePlan::Full, |prefilter| prefilter.plan(bytes)) {
                             ParsePlan::Skip => FileOutcome { prefiltered: true, ..Default::default() },
-                            ParsePlan::Full => {
-                                scan_file(parser, &file.path, &module, is_init, package, bytes, &context)
-                            }
+                            ParsePlan::Full => whole(parser),
                             ParsePlan::Only(ranges) => {
                                 scan_file_parts(parser, &file.path, &module, is_init, package, bytes, &ranges, &context)
-                                    .unwrap_or_else(|| {
-                                        scan_file(parser, &file.path, &module, is_init, package, bytes, &context)
-                                    })
+                                    .unwrap_or_else(|| whole(parser))
                             }
                         }
                     };
@@ -397,9 +396,22 @@ pub fn scan_file(
     bytes: &[u8],
     context: &Context<'_>,
 ) -> FileOutcome {
-    if let Some(problem) = undecodable(bytes) {
-        return FileOutcome::unscanned(problem);
+    match undecodable(bytes) {
+        Some(problem) => FileOutcome::unscanned(problem),
+        None => scan_text(parser, path, module, is_package_init, package, bytes, context),
     }
+}
+
+/// [`scan_file`] for bytes known to be text.
+fn scan_text(
+    parser: &mut tree_sitter::Parser,
+    path: &str,
+    module: &str,
+    is_package_init: bool,
+    package: &str,
+    bytes: &[u8],
+    context: &Context<'_>,
+) -> FileOutcome {
     let Some(tree) = parser.parse(bytes, None) else {
         return FileOutcome::unscanned(FileProblem::Unreadable("the parser gave up".into()));
     };
