@@ -83,6 +83,15 @@ pub struct ScanCache {
     last_scan_too_recent: bool,
 }
 
+/// Feeds `parts` to `hasher`, each after its length (so that ("ab", "c") and ("a", "bc")
+/// differ).
+fn hash_parts(hasher: &mut Xxh3, parts: &[&[u8]]) {
+    for part in parts {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+}
+
 /// The content hash the cache keys results by.
 pub fn content_hash(bytes: &[u8]) -> u128 {
     xxh3_128(bytes)
@@ -121,10 +130,7 @@ impl ScanCache {
     pub fn key(&self, path: &str, module: &str, package: &str, content_hash: u128) -> CacheKey {
         let mut hasher = Xxh3::new();
         hasher.update(&self.salt.to_le_bytes());
-        for part in [path.as_bytes(), module.as_bytes(), package.as_bytes(), &content_hash.to_le_bytes()] {
-            hasher.update(&(part.len() as u64).to_le_bytes());
-            hasher.update(part);
-        }
+        hash_parts(&mut hasher, &[path.as_bytes(), module.as_bytes(), package.as_bytes(), &content_hash.to_le_bytes()]);
         hasher.digest128()
     }
 
@@ -132,8 +138,13 @@ impl ScanCache {
     /// safe to trust without reading the file.
     pub fn known_version(&self, full_path: &Path, stat: FileStat) -> Option<u128> {
         let record = self.files.get(full_path.to_str()?)?;
-        let settled = stat.mtime_ns < self.written_at_ns - RACY_NS;
-        (record.stat == stat && settled).then_some(record.hash)
+        (record.stat == stat && self.settled(stat)).then_some(record.hash)
+    }
+
+    /// Whether a file of this size and modification time is older than the cache's last write
+    /// by the racy margin: then any change since would show in its modification time.
+    fn settled(&self, stat: FileStat) -> bool {
+        stat.mtime_ns < self.written_at_ns - RACY_NS
     }
 
     /// Identifies the listing of the directory tree at `root` (paths, sizes and modification
@@ -145,15 +156,10 @@ impl ScanCache {
         hasher.update(&self.salt.to_le_bytes());
         let sources = &options.sources;
         let flags = [u8::from(sources.include_tests), u8::from(options.no_prefilter)];
-        for part in
-            [root.as_os_str().as_encoded_bytes(), package.as_bytes(), &sources.max_file_size.to_le_bytes(), &flags]
-        {
-            hasher.update(&(part.len() as u64).to_le_bytes());
-            hasher.update(part);
-        }
+        let max_file_size = sources.max_file_size.to_le_bytes();
+        hash_parts(&mut hasher, &[root.as_os_str().as_encoded_bytes(), package.as_bytes(), &max_file_size, &flags]);
         for file in files {
-            hasher.update(&(file.path.len() as u64).to_le_bytes());
-            hasher.update(file.path.as_bytes());
+            hash_parts(&mut hasher, &[file.path.as_bytes()]);
             match (&file.on_disk, &file.contents) {
                 (Some(disk), _) => {
                     hasher.update(&disk.stat.len.to_le_bytes());
@@ -169,13 +175,10 @@ impl ScanCache {
     /// The report of the last scan, if it scanned `listing` of these `files` and none of them
     /// can have changed unseen since (see the module's doc).
     pub fn take_last_report(&mut self, listing: u128, files: &[SourceFile]) -> Option<ScanReport> {
-        let settled = files
-            .iter()
-            .filter_map(|file| file.on_disk.as_ref())
-            .all(|disk| disk.stat.mtime_ns < self.written_at_ns - RACY_NS);
         if self.last_scan.as_ref().is_none_or(|last| last.listing != listing) {
             return None;
         }
+        let settled = files.iter().filter_map(|file| file.on_disk.as_ref()).all(|disk| self.settled(disk.stat));
         self.last_scan_too_recent = !settled;
         if settled {
             self.last_scan.take().map(|last| last.report)
