@@ -40,33 +40,31 @@ struct Block<'s> {
     needed: bool,
     /// For a method: its class's block. A needed method makes its class needed.
     class: Option<usize>,
-    /// For a class: whether its body keeps a statement if all its methods are left out.
-    has_other_statements: bool,
 }
 
 type Assignment<'s> = (Vec<&'s [u8]>, &'s [u8]);
 
-/// The blocks of `blocks` (top-level blocks), and the methods of their classes, that no rule
-/// needs. `needed_sites` are offsets that make their block needed outright (UT010's mutation
-/// sites, `global` statements); `import_starts` are the offsets where relevant import
-/// statements start.
-pub fn unneeded_blocks(
+/// The blocks of `blocks` (top-level blocks), and the methods of their classes, that a rule
+/// may need; `None` when every block may be. `needed_sites` are offsets that make their block
+/// needed outright (UT010's mutation sites, `global` statements); `import_starts` are the
+/// offsets where relevant import statements start.
+pub fn needed_blocks(
     source: &[u8],
     line_starts: &[usize],
-    blocks: Vec<Range<usize>>,
+    blocks: &[Range<usize>],
     needed_sites: &[usize],
     import_starts: &[usize],
-) -> Vec<Range<usize>> {
+) -> Option<HashSet<Range<usize>>> {
     let mut followed: HashSet<&[u8]> = TASK_SPAWNER_NAMES.iter().copied().collect();
     for &start in import_starts {
         match bound_names(&source[start..statement_end(source, start)]) {
             Some(names) => followed.extend(names),
             // `from threading import *` may bind any name: every block may matter.
-            None => return Vec::new(),
+            None => return None,
         }
     }
     // Module-level code is always parsed: its assignments count from the start.
-    let mut known_assignments: Vec<Assignment<'_>> = super::complement(blocks.clone(), source.len())
+    let mut known_assignments: Vec<Assignment<'_>> = super::complement(blocks.to_vec(), source.len())
         .into_iter()
         .flat_map(|range| assignments(&source[range]))
         .collect();
@@ -104,13 +102,13 @@ pub fn unneeded_blocks(
             break;
         }
     }
-    unneeded_of(&blocks)
+    Some(blocks.into_iter().filter(|b| b.needed).map(|b| b.range).collect())
 }
 
 /// The top-level blocks, each class followed by its methods.
-fn split_classes<'s>(source: &'s [u8], line_starts: &[usize], top_level: Vec<Range<usize>>) -> Vec<Block<'s>> {
+fn split_classes<'s>(source: &'s [u8], line_starts: &[usize], top_level: &[Range<usize>]) -> Vec<Block<'s>> {
     let mut blocks = Vec::with_capacity(top_level.len());
-    for range in top_level {
+    for range in top_level.iter().cloned() {
         let text = &source[range.clone()];
         let body = super::members::class_body(source, line_starts, &range);
         let members = body.as_ref().map_or(&[][..], |b| b.members.as_slice());
@@ -126,7 +124,6 @@ fn split_classes<'s>(source: &'s [u8], line_starts: &[usize], top_level: Vec<Ran
             pieces,
             needed: false,
             class: None,
-            has_other_statements: body.as_ref().is_some_and(|b| b.has_other_statements),
             range,
         });
         for member in body.map(|b| b.members).unwrap_or_default() {
@@ -136,31 +133,11 @@ fn split_classes<'s>(source: &'s [u8], line_starts: &[usize], top_level: Vec<Ran
                 pieces: vec![member.clone()],
                 needed: false,
                 class: Some(class),
-                has_other_statements: false,
                 range: member,
             });
         }
     }
     blocks
-}
-
-/// The ranges to leave out: unneeded top-level blocks whole, and the unneeded methods of needed
-/// classes — unless that would leave a class body empty.
-fn unneeded_of(blocks: &[Block<'_>]) -> Vec<Range<usize>> {
-    let mut unneeded = Vec::new();
-    let mut i = 0;
-    while i < blocks.len() {
-        let block = &blocks[i];
-        let members = blocks[i + 1..].iter().take_while(|m| m.class == Some(i)).count();
-        let methods = &blocks[i + 1..i + 1 + members];
-        if !block.needed {
-            unneeded.push(block.range.clone());
-        } else if block.has_other_statements || methods.iter().any(|m| m.needed) {
-            unneeded.extend(methods.iter().filter(|m| !m.needed).map(|m| m.range.clone()));
-        }
-        i += 1 + members;
-    }
-    unneeded
 }
 
 fn is_identifier_byte(b: u8) -> bool {
@@ -335,7 +312,9 @@ mod tests {
         let line_starts = crate::prefilter::lines::code_line_starts(source.as_bytes());
         let imports: Vec<usize> = source.match_indices("import threading").map(|(i, _)| i).collect();
         let blocks = crate::prefilter::top_level_blocks(source.as_bytes(), &line_starts);
-        let unneeded = unneeded_blocks(source.as_bytes(), &line_starts, blocks, &[], &imports);
+        let needed = needed_blocks(source.as_bytes(), &line_starts, &blocks, &[], &imports).unwrap();
+        let unneeded =
+            crate::prefilter::unneeded_blocks(source.as_bytes(), &line_starts, blocks, |b| needed.contains(b));
         crate::prefilter::complement(unneeded, source.len()).into_iter().map(|r| &source[r]).collect()
     }
 

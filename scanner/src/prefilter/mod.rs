@@ -131,7 +131,10 @@ impl Prefilter {
         let imports: Vec<usize> =
             if may_import { self.relevant_import.find_iter(source).map(|m| m.start()).collect() } else { Vec::new() };
         let excluded = if !imports.is_empty() {
-            followed::unneeded_blocks(source, &line_starts, blocks, &sites, &imports)
+            let Some(needed) = followed::needed_blocks(source, &line_starts, &blocks, &sites, &imports) else {
+                return ParsePlan::Full;
+            };
+            unneeded_blocks(source, &line_starts, blocks, |block| needed.contains(block))
         } else if sites.is_empty() {
             return ParsePlan::Skip;
         } else {
@@ -205,8 +208,9 @@ impl ParsePlan {
     }
 }
 
-/// Top-level blocks that are not `needed`, and the methods not `needed` of classes that are.
-fn unneeded_blocks(
+/// Top-level blocks that are not `needed`, and the methods not `needed` of classes that are
+/// (unless that would leave a class's body empty).
+pub(crate) fn unneeded_blocks(
     source: &[u8],
     line_starts: &[usize],
     blocks: Vec<std::ops::Range<usize>>,
