@@ -4,8 +4,7 @@
 /// Offsets where lines start, leaving out those that start inside a string (a triple-quoted
 /// one, or one continued by a backslash). Strings are found by a plain tokenizer: comments,
 /// string prefixes and escapes are understood; an f-string nesting the same quote (3.12) can
-/// end a string early, which only makes a split wrong, and a wrong split makes the parse of
-/// the kept text fail and the file be parsed whole.
+/// end a string early (what that can cost is in the prefilter's doc).
 pub fn code_line_starts(source: &[u8]) -> Vec<usize> {
     let mut starts = Vec::with_capacity(source.len() / 32);
     let mut line_from = 0; // lines starting at or after this offset are outside strings

@@ -27,7 +27,7 @@ pub fn class_body(source: &[u8], line_starts: &[usize], block: &Range<usize>) ->
     let block_lines = line_starts[first..last].iter().map(|&at| at - block.start);
     let header_start = block_lines.clone().find(|&at| text[at..].starts_with(b"class "))?;
     let body_start = header_end(text, header_start)?;
-    let indent = body_indent(&text[body_start..])?;
+    let indent = body_indent(text, block_lines.clone().filter(|&at| at >= body_start))?;
     let lines =
         block_lines.filter(|&at| at >= body_start).filter_map(|at| Some((at, text[at..].strip_prefix(indent)?)));
     let opens_method = |line: &[u8]| line.starts_with(b"def ") || line.starts_with(b"async def ");
@@ -37,11 +37,6 @@ pub fn class_body(source: &[u8], line_starts: &[usize], block: &Range<usize>) ->
     }
     let members = members.into_iter().map(|m| block.start + m.start..block.start + m.end).collect();
     Some(ClassBody { members, has_other_statements })
-}
-
-/// Offsets in `text` where its lines start.
-fn line_starts(text: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    std::iter::once(0).chain(memchr::memchr_iter(b'\n', text).map(|i| i + 1)).filter(move |&at| at < text.len())
 }
 
 /// Where the body starts after the header starting at `start` (`class Name(\n  Base,\n):`):
@@ -76,10 +71,11 @@ fn header_end(text: &[u8], start: usize) -> Option<usize> {
     None
 }
 
-/// The indentation of the body's first statement line (not blank, not a comment).
-fn body_indent(body: &[u8]) -> Option<&[u8]> {
-    line_starts(body).find_map(|at| {
-        let line = &body[at..];
+/// The indentation of the body's first statement line (not blank, not a comment), given the
+/// body's `lines` (where they start in `text`).
+fn body_indent(text: &[u8], mut lines: impl Iterator<Item = usize>) -> Option<&[u8]> {
+    lines.find_map(|at| {
+        let line = &text[at..];
         let width = line.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
         match line.get(width) {
             None | Some(b'\r' | b'\n' | b'#') => None,
