@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: unit and integration tests (against throw-away PostgreSQL clusters), then
-# the Playwright end-to-end suite in headless Chromium. Prints how long each stage took.
+# Runs every test: formatting and lints (rustfmt, clippy with warnings denied), unit and
+# integration tests (against throw-away PostgreSQL clusters), then the Playwright end-to-end
+# suite in headless Chromium. Prints how long each stage took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SQLX_OFFLINE=true CARGO_TERM_COLOR=never
@@ -17,7 +18,9 @@ report() { printf '\n=== stage timings\n' >&2; printf '%s\n' "${timings[@]}" >&2
 trap report EXIT
 
 stage "setup" bash scripts/setup.sh
-stage "sqlx metadata is current" bash scripts/sqlx-prepare.sh --check
+stage "format" cargo fmt --all --check
+# One compilation checks the queries against a migrated PostgreSQL and runs clippy.
+stage "clippy, sqlx metadata" bash scripts/sqlx-prepare.sh --check --lint
 # Also builds target/debug/unthread (the server's integration tests need it), which the
 # end-to-end suite runs.
 stage "cargo test" cargo test --workspace --locked

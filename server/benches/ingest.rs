@@ -6,10 +6,13 @@
 
 use std::time::Instant;
 
-use unthread_server::{
-    ingest::scan::{ingest, IncomingFinding, ScanInput},
-    testing::fresh_database,
-};
+use unthread_server::ingest::scan::{ingest, IncomingFinding, ScanInput};
+
+// The integration tests' throw-away databases.
+#[allow(dead_code)] // not every helper is needed here
+#[path = "../tests/it/support/database.rs"]
+mod database;
+use database::fresh_database;
 
 const N: usize = 100_000;
 

@@ -12,10 +12,13 @@ use app::{
     report::Format,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use unthread_server::{
-    ingest::scan::{ingest, IncomingFinding, ScanInput},
-    testing::fresh_database,
-};
+use unthread_server::ingest::scan::{ingest, IncomingFinding, ScanInput};
+
+// The integration tests' throw-away databases.
+#[allow(dead_code)] // not every helper is needed here
+#[path = "../tests/it/support/database.rs"]
+mod database;
+use database::fresh_database;
 
 const TARGETS: usize = 300;
 const PER_TARGET: usize = 334; // ~100,000 findings

@@ -15,4 +15,3 @@ pub mod metrics;
 pub mod package_index;
 pub mod requirements;
 pub mod router;
-pub mod testing;

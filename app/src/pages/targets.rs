@@ -151,7 +151,7 @@ fn TargetTable(
         };
         view! {
             <th scope="col" class="py-2 pr-3 text-left" aria-sort=aria_sort>
-                <a class=LINK href=href>{label}{active.then(|| if descending { " ↓" } else { " ↑" })}</a>
+                <a class=LINK href=href>{label}{active.then_some(if descending { " ↓" } else { " ↑" })}</a>
             </th>
         }
     };

@@ -63,16 +63,9 @@ pub async fn capture(
         .fetch_optional(pool)
         .await?
         .context("no platform target: run `unthread scan --requirements ... --kind platform` first")?;
-    let scanned: Vec<(
-        i64,
-        String,
-        i64,
-        Option<String>,
-        Option<String>,
-        i32,
-        Option<sqlx::types::Json<scanner::ApiIndex>>,
-    )> = sqlx::query_as(
-        r#"SELECT DISTINCT ON (t.id) t.id, t.name, s.id, s.revision, s.tool_version, s.files_scanned, s.api_index
+    let scanned: Vec<LatestScan> = sqlx::query_as(
+        r#"SELECT DISTINCT ON (t.id) t.id AS target_id, t.name AS package, s.id AS scan_id, s.revision,
+                  s.tool_version, s.files_scanned, s.api_index
                FROM targets t JOIN scans s ON s.target_id = t.id AND s.status = 'complete'
                WHERE t.kind = 'dependency'
                ORDER BY t.id, s.id DESC"#,
@@ -80,7 +73,7 @@ pub async fn capture(
     .fetch_all(pool)
     .await?;
     let mut targets = Vec::with_capacity(scanned.len());
-    for (target_id, package, scan_id, revision, tool_version, files_scanned, api_index) in scanned {
+    for LatestScan { target_id, package, scan_id, revision, tool_version, files_scanned, api_index } in scanned {
         let findings: Vec<IncomingFinding> = sqlx::query_as::<
             _,
             (String, Option<String>, String, String, i32, i32, i32, i32, Option<String>, String, Option<String>, bool),
@@ -148,4 +141,16 @@ pub fn write(snapshot: &Snapshot, out: &std::path::Path) -> anyhow::Result<()> {
     serde_json::to_writer(&mut gz, snapshot)?;
     gz.finish()?;
     Ok(())
+}
+
+/// A dependency target's latest complete scan.
+#[derive(sqlx::FromRow)]
+struct LatestScan {
+    target_id: i64,
+    package: String,
+    scan_id: i64,
+    revision: Option<String>,
+    tool_version: Option<String>,
+    files_scanned: i32,
+    api_index: Option<sqlx::types::Json<scanner::ApiIndex>>,
 }

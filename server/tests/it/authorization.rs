@@ -1,6 +1,7 @@
 //! Who may do what: every mutating endpoint × {anonymous, contributor, maintainer}, the
 //! cross-site refusal, and CI uploads with API tokens (scoped, revocable).
 
+use crate::support::{fresh_database, seed_finding, send, sign_in, TestApp};
 use std::path::Path;
 
 use axum::{
@@ -10,12 +11,7 @@ use axum::{
 };
 use serde_json::{json, Value};
 use tower::ServiceExt;
-use unthread_server::{
-    auth::AuthConfig,
-    cli::GitHubArgs,
-    router,
-    testing::{fresh_database, seed_finding, sign_in},
-};
+use unthread_server::cli::GitHubArgs;
 use wiremock::MockServer;
 
 fn app(pool: &sqlx::PgPool, github: &MockServer) -> Router {
@@ -23,9 +19,6 @@ fn app(pool: &sqlx::PgPool, github: &MockServer) -> Router {
 }
 
 fn app_with(pool: &sqlx::PgPool, github: &MockServer, private: bool) -> Router {
-    let options = router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
-    let auth =
-        AuthConfig { public_url: "http://127.0.0.1:3000".into(), dev_login: true, private, ..Default::default() };
     // Syncs requested through the API go to a fake GitHub that knows nothing (404s).
     let github = GitHubArgs {
         github_api_url: github.uri(),
@@ -34,11 +27,8 @@ fn app_with(pool: &sqlx::PgPool, github: &MockServer, private: bool) -> Router {
         repositories: vec![],
         webhook_secret: None,
     };
-    router::build(
-        pool.clone(),
-        options,
-        router::Settings { webhook_secret: None, auth, github: Some(github), ..Default::default() },
-    )
+    let app = TestApp::new(pool).dev_login().with(|s| s.github = Some(github));
+    if private { app.private() } else { app }.build()
 }
 
 async fn call(
@@ -59,10 +49,8 @@ async fn call(
         }
         None => Body::empty(),
     };
-    let response = app.clone().oneshot(request.body(body).unwrap()).await.unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    let reply = send(app, request.body(body).unwrap()).await;
+    (reply.status, reply.json())
 }
 
 struct World {

@@ -2,7 +2,8 @@
 //! signatures checked before anything is written, replays are no-ops, and issue / pull
 //! request events update the tables the sync writes.
 
-use std::path::Path;
+use crate::support::github::fixture;
+use crate::support::{fresh_database, seed_finding, TestApp};
 
 use axum::{
     body::Body,
@@ -14,17 +15,8 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use sqlx::PgPool;
 use tower::ServiceExt;
-use unthread_server::{
-    router,
-    testing::{fresh_database, seed_finding},
-};
 
 const SECRET: &str = "webhook secret for tests";
-
-fn fixture(name: &str) -> Value {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/github");
-    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
-}
 
 fn sign(body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
@@ -41,9 +33,7 @@ async fn deliver(
     body: &[u8],
     signature: Option<&str>,
 ) -> (StatusCode, Value) {
-    let options = router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
-    let settings = router::Settings { webhook_secret: Some(SECRET.into()), ..Default::default() };
-    let app = router::build(pool.clone(), options, settings);
+    let app = TestApp::new(pool).with(|s| s.webhook_secret = Some(SECRET.into())).build();
     let mut request = Request::post("/webhooks/github")
         .header("content-type", "application/json")
         .header("user-agent", "GitHub-Hookshot/044aadd")

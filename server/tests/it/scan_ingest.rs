@@ -1,13 +1,11 @@
 //! Ingesting real scanner output: the life of a finding across rescans of a changing tree.
 
+use crate::support::fresh_database;
 use std::path::Path;
 
 use scanner::{scan_path, ScanOptions};
 use sqlx::PgPool;
-use unthread_server::{
-    ingest::scan::{ingest, IngestSummary, ScanInput},
-    testing::fresh_database,
-};
+use unthread_server::ingest::scan::{ingest, IngestSummary, ScanInput};
 
 const MODULE: &str = "import threading\n\n_local = threading.local()\n\ndef get():\n    return _local.value\n";
 

@@ -1,22 +1,15 @@
 //! Links made by hand, removed links that stay removed, sub-issue deliveries, and the GitHub
 //! assignees shown next to a finding.
 
-use std::path::Path;
+use crate::support::github::fixture;
+use crate::support::{fresh_database, seed_finding};
 
-use serde_json::{json, Value};
-use unthread_server::{
-    github::{
-        linking::{self, GitHubItem, LinkedItem},
-        model::Issue,
-        store, webhook,
-    },
-    testing::{fresh_database, seed_finding},
+use serde_json::json;
+use unthread_server::github::{
+    linking::{self, GitHubItem, LinkedItem},
+    model::Issue,
+    store, webhook,
 };
-
-fn fixture(name: &str) -> Value {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/github");
-    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
-}
 
 /// The GitHub assignees shown next to finding `id`, if any.
 async fn github_assignees(db: &mut sqlx::PgConnection, id: i64) -> Option<Vec<String>> {

@@ -1,4 +1,4 @@
-//! Test support: one throw-away PostgreSQL cluster per test process, and a fresh database per
+//! One throw-away PostgreSQL cluster per test process, and a fresh database per
 //! test, cloned from a migrated template so that each costs milliseconds.
 //!
 //! The cluster lives in `$TMPDIR/unthread-test-pg/<pid>` and is stopped and removed when the
@@ -15,7 +15,7 @@ use std::{
 
 use sqlx::{postgres::PgConnectOptions, ConnectOptions, Connection, Executor, PgConnection, PgPool};
 
-use crate::embedded_pg::{self, Durability, EmbeddedPostgres};
+use unthread_server::embedded_pg::{self, Durability, EmbeddedPostgres};
 
 const TEMPLATE: &str = "unthread_template";
 
@@ -87,7 +87,7 @@ pub async fn fresh_database() -> PgPool {
             let mut template = PgConnection::connect_with(&options.clone().database(TEMPLATE))
                 .await
                 .expect("connect to the template database");
-            crate::db::MIGRATOR.run(&mut template).await.expect("migrate the template database");
+            unthread_server::db::MIGRATOR.run(&mut template).await.expect("migrate the template database");
             template.close().await.unwrap();
         })
         .await;
@@ -106,43 +106,6 @@ pub async fn fresh_database() -> PgPool {
         .expect("connect to the test database")
 }
 
-/// A finding of `target_id` at `path` (in `symbol`), seen by a new complete scan: for tests
-/// about what surrounds findings (links, permissions), not about ingestion.
-pub async fn seed_finding(pool: &PgPool, target_id: i64, path: &str, symbol: Option<&str>) -> i64 {
-    let scan: i64 = sqlx::query_scalar(
-        "INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 'seed', 'complete', now()) RETURNING id",
-    )
-    .bind(target_id)
-    .fetch_one(pool)
-    .await
-    .expect("insert a scan");
-    sqlx::query_scalar(
-        "INSERT INTO findings (target_id, fingerprint, rule, path, start_line, end_line, symbol, first_seen_scan, last_seen_scan)
-         VALUES ($1, md5(random()::text), 'UT002', $2, 1, 1, $3, $4, $4) RETURNING id",
-    )
-    .bind(target_id)
-    .bind(path)
-    .bind(symbol)
-    .bind(scan)
-    .fetch_one(pool)
-    .await
-    .expect("insert a finding")
-}
-
-/// Signs in to `app` through the development login (the router must be built with it on) and
-/// returns the session cookie (`name=value`) to send with the next requests.
-pub async fn sign_in(app: &axum::Router, login: &str, role: &str) -> String {
-    use tower::ServiceExt;
-    let request = axum::http::Request::post("/auth/dev-login")
-        .header(axum::http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(axum::body::Body::from(format!("login={login}&role={role}")))
-        .expect("a valid request");
-    let response = app.clone().oneshot(request).await.expect("the router answers");
-    assert_eq!(response.status(), axum::http::StatusCode::SEE_OTHER, "the development login is on");
-    let cookie = response.headers().get(axum::http::header::SET_COOKIE).expect("a session cookie");
-    cookie.to_str().expect("an ASCII cookie").split(';').next().unwrap_or_default().to_owned()
-}
-
 /// A `DATABASE_URL` for `pool`'s database, for running the `unthread` binary against it.
 pub fn database_url(pool: &PgPool) -> String {
     let options = pool.connect_options();
@@ -154,15 +117,4 @@ pub fn database_url(pool: &PgPool) -> String {
         options.get_port(),
         options.get_database().unwrap_or("postgres")
     )
-}
-
-/// A user who signed in with the development login, as `role` (`maintainer`, `contributor`).
-pub async fn create_user(pool: &PgPool, login: &str, role: &str) -> app::models::users::User {
-    let id: i64 = sqlx::query_scalar("INSERT INTO users (login, role, dev_only) VALUES ($1, $2, true) RETURNING id")
-        .bind(login)
-        .bind(role)
-        .fetch_one(pool)
-        .await
-        .expect("insert a user");
-    app::models::users::by_id(pool, id).await.expect("read the user back").expect("the user exists")
 }

@@ -8,14 +8,12 @@
 //! Regenerate the golden files after an intended change with
 //! `UPDATE_GOLDEN=1 cargo test -p unthread-server --test weekly_report` and read the diff.
 
+use crate::support::{create_user, fresh_database, TestApp};
 use app::models::{claims, triage};
 use app::report::{Format, IsoWeek, WeeklyReport};
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::PgPool;
-use unthread_server::{
-    ingest::scan::{ingest, IncomingFinding, ScanInput},
-    testing::{create_user, fresh_database},
-};
+use unthread_server::ingest::scan::{ingest, IncomingFinding, ScanInput};
 
 const BASE_URL: &str = "https://unthread.example.org";
 const WEEKS: [&str; 3] = ["2026-W45", "2026-W46", "2026-W47"];
@@ -28,31 +26,22 @@ fn found(rule: &str, path: &str, symbol: &str, line: i32) -> IncomingFinding {
     IncomingFinding {
         fingerprint: format!("{rule}:{path}:{symbol}"),
         content_fingerprint: Some(format!("{rule}:{symbol}")),
-        rule: rule.into(),
-        path: path.into(),
-        start_line: line,
-        start_column: 1,
-        end_line: line,
         end_column: 20,
         symbol: Some(symbol.into()),
         message: format!("{rule} in {symbol}"),
         snippet: Some(format!("{symbol} = threading.local()")),
-        conditional: false,
+        ..crate::support::finding(rule, path, line)
     }
 }
 
 async fn scan(pool: &PgPool, target_id: i64, when: DateTime<Utc>, findings: Vec<IncomingFinding>) {
     let input = ScanInput {
-        target_id,
         revision: Some(format!("rev-{}", when.timestamp())),
         tool: "unthread-scan".into(),
         tool_version: Some("test".into()),
-        complete: true,
         files_scanned: 10,
-        unread_files: vec![],
-        findings,
-        api_index: None,
         finished_at: Some(when),
+        ..crate::support::scan_input(target_id, findings)
     };
     ingest(pool, &input).await.expect("ingest");
 }
@@ -452,12 +441,9 @@ async fn reports_are_downloaded_over_http_and_bad_requests_are_refused() {
     use tower::ServiceExt;
     let pool = fresh_database().await;
     three_weeks(&pool).await;
-    let options = unthread_server::router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
-    let settings = unthread_server::router::Settings {
-        reports: app::state::ReportSettings { base_url: BASE_URL.into(), ..Default::default() },
-        ..Default::default()
-    };
-    let router = unthread_server::router::build(pool.clone(), options, settings);
+    let router = TestApp::new(&pool)
+        .with(|s| s.reports = app::state::ReportSettings { base_url: BASE_URL.into(), ..Default::default() })
+        .build();
     let get = |uri: &str| {
         let router = router.clone();
         let request = Request::get(uri).body(Body::empty()).unwrap();
@@ -506,7 +492,7 @@ async fn reports_are_downloaded_over_http_and_bad_requests_are_refused() {
 async fn export_weekly_writes_each_format_and_refuses_bad_arguments() {
     let pool = fresh_database().await;
     three_weeks(&pool).await;
-    let url = unthread_server::testing::database_url(&pool);
+    let url = crate::support::database_url(&pool);
     let dir = tempfile::tempdir().unwrap();
     let unthread = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_unthread"))
@@ -649,8 +635,7 @@ mod posting {
             },
             ..Default::default()
         };
-        let options = unthread_server::router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
-        let router = unthread_server::router::build(pool.clone(), options, settings);
+        let router = TestApp::new(&pool).with(|s| *s = settings).build();
         let send = |request: Request<Body>| {
             let router = router.clone();
             async move {
@@ -675,8 +660,8 @@ mod posting {
             }
             request.body(Body::empty()).unwrap()
         };
-        let contributor = unthread_server::testing::sign_in(&router, "bilal", "contributor").await;
-        let maintainer = unthread_server::testing::sign_in(&router, "ana", "maintainer").await;
+        let contributor = crate::support::sign_in(&router, "bilal", "contributor").await;
+        let maintainer = crate::support::sign_in(&router, "ana", "maintainer").await;
 
         assert_eq!(send(post(None)).await.0, 401);
         assert_eq!(send(post(Some(&contributor))).await.0, 403);

@@ -5,6 +5,7 @@
 //! Each test runs its own PostgreSQL cluster: stopping the shared test cluster would break
 //! the other tests of this process.
 
+use crate::support::TestApp;
 use std::time::{Duration, Instant};
 
 use axum::{body::Body, http::Request, Router};
@@ -34,8 +35,7 @@ async fn requests_fail_cleanly_while_postgres_is_down_and_recover_without_a_rest
     let options = postgres.connect_options().database("postgres");
     let pool = pool_options().connect_with(options).await.unwrap();
     MIGRATOR.run(&pool).await.unwrap();
-    let site = unthread_server::router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
-    let router = unthread_server::router::build(pool.clone(), site, Default::default());
+    let router = TestApp::new(&pool).build();
     // Uncached reads: each one asks PostgreSQL.
     let reads = ["/healthz", "/reports/weekly/2026-W47.json", "/reports/weekly?week=2026-W01"];
     for uri in reads {
@@ -91,8 +91,8 @@ fn write_tree(root: &std::path::Path, files: usize) {
 
 #[tokio::test]
 async fn a_scan_killed_half_way_fixes_nothing_and_the_next_run_completes() {
-    let pool = unthread_server::testing::fresh_database().await;
-    let url = unthread_server::testing::database_url(&pool);
+    let pool = crate::support::fresh_database().await;
+    let url = crate::support::database_url(&pool);
     let tree = tempfile::tempdir().unwrap();
     write_tree(tree.path(), 600);
     let scan = || {

@@ -2,6 +2,7 @@
 //! races), assignment, triage, the explorer's filters and keyset pages, the live stream, and
 //! the demo dataset.
 
+use crate::support::{create_user, fresh_database, seed_finding, sign_in, TestApp};
 use app::models::{
     claims::{self, ClaimError, Item},
     findings, triage,
@@ -16,10 +17,6 @@ use axum::{
 use futures::StreamExt;
 use sqlx::PgPool;
 use tower::ServiceExt;
-use unthread_server::{
-    router,
-    testing::{create_user, fresh_database, seed_finding, sign_in},
-};
 
 async fn active_owners(pool: &PgPool) -> Vec<(Option<i64>, Option<i64>, String)> {
     sqlx::query_as(
@@ -212,13 +209,7 @@ async fn the_explorer_filters_counts_and_pages_by_keyset() {
 }
 
 fn app(pool: &PgPool) -> Router {
-    let options = router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
-    let auth = unthread_server::auth::AuthConfig {
-        public_url: "http://127.0.0.1:3000".into(),
-        dev_login: true,
-        ..Default::default()
-    };
-    router::build(pool.clone(), options, router::Settings { auth, ..Default::default() })
+    TestApp::new(pool).dev_login().build()
 }
 
 fn form_post(uri: &str, cookie: &str, body: String, html: bool) -> Request<Body> {

@@ -3,8 +3,9 @@
 //! its sub-issues in other repositories), it is derived from the closest real one by
 //! changing only the identifying fields (id, number, title, body, URLs), as noted at each.
 
+use crate::support::github::{fixture, serve_with_etag};
+use crate::support::{finding, fresh_database, scan_input};
 use std::{
-    path::Path,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
@@ -15,18 +16,12 @@ use std::{
 use serde_json::{json, Value};
 use unthread_server::{
     github::{sync::SyncConfig, GitHub},
-    ingest::scan::{ingest, IncomingFinding, ScanInput},
-    testing::fresh_database,
+    ingest::scan::{ingest, IncomingFinding},
 };
 use wiremock::{
     matchers::{header, method, path},
     Mock, MockServer, Request, Respond, ResponseTemplate,
 };
-
-fn fixture(name: &str) -> Value {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/github");
-    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
-}
 
 /// rest.repos.issues.get.json turned into issue `repository#number` (an issue, not a pull
 /// request: its `pull_request` key is removed).
@@ -41,28 +36,6 @@ fn issue(base: &str, repository: &str, number: u64, title: &str, body: &str) -> 
     issue["html_url"] = json!(format!("https://github.com/{repository}/issues/{number}"));
     issue.as_object_mut().unwrap().remove("pull_request");
     issue
-}
-
-/// Serves `body` at `route` with an ETag; a request carrying that ETag gets 304.
-async fn serve(server: &MockServer, route: &str, body: Value, link: Option<String>) {
-    let etag = format!("\"{:x}\"", route.len() * 7919 + body.to_string().len());
-    Mock::given(method("GET"))
-        .and(path(route))
-        .and(header("if-none-match", etag.as_str()))
-        .respond_with(ResponseTemplate::new(304).insert_header("etag", etag.as_str()))
-        .with_priority(2)
-        .mount(server)
-        .await;
-    let mut ok = ResponseTemplate::new(200)
-        .set_body_json(body)
-        .insert_header("etag", etag.as_str())
-        .insert_header("x-ratelimit-limit", "5000")
-        .insert_header("x-ratelimit-remaining", "4922")
-        .insert_header("x-ratelimit-resource", "core");
-    if let Some(link) = link {
-        ok = ok.insert_header("link", link.as_str());
-    }
-    Mock::given(method("GET")).and(path(route)).respond_with(ok).with_priority(5).mount(server).await;
 }
 
 /// Primary rate limit exhausted until a second from now (the documented 403 body); keeps
@@ -86,30 +59,13 @@ async fn target_with_finding(pool: &sqlx::PgPool, kind: &str, name: &str, path: 
     let target = app::models::targets::upsert(pool, kind, name).await.unwrap();
     let finding = IncomingFinding {
         fingerprint: format!("fp-{name}-{path}"),
-        content_fingerprint: None,
-        rule: "UT002".into(),
-        path: path.into(),
-        start_line: 3,
-        start_column: 1,
-        end_line: 3,
         end_column: 30,
         symbol: Some(symbol.into()),
         message: "thread-local subclass".into(),
         snippet: Some("class RequestCache(threading.local):".into()),
-        conditional: false,
+        ..finding("UT002", path, 3)
     };
-    let input = ScanInput {
-        target_id: target,
-        revision: None,
-        tool: "test".into(),
-        tool_version: None,
-        complete: true,
-        files_scanned: 1,
-        unread_files: vec![],
-        findings: vec![finding],
-        api_index: None,
-        finished_at: None,
-    };
+    let input = scan_input(target, vec![finding]);
     ingest(pool, &input).await.unwrap();
     target
 }
@@ -155,7 +111,7 @@ async fn sync_fills_the_tables_then_costs_only_conditional_requests() {
         "Make the platform safe for async by replacing all thread locals with contextvars",
         "Epic.",
     );
-    serve(&gh, &format!("/repos/{platform}/issues/38680"), epic, None).await;
+    serve_with_etag(&gh, &format!("/repos/{platform}/issues/38680"), epic, None).await;
 
     // Its sub-issues over two pages: one in edx-django-utils (which has a sub-issue of its
     // own), the fixture's pull request #1347 of octocat/Hello-World, one in the platform.
@@ -171,7 +127,7 @@ async fn sync_fills_the_tables_then_costs_only_conditional_requests() {
     let sub_c =
         issue(&base, utils, 102, "monitoring: thread locals", "See also https://unthread.example.org/findings/999999");
     let page2 = format!("{base}/repos/{platform}/issues/38680/sub_issues?per_page=100&page=2");
-    serve(
+    serve_with_etag(
         &gh,
         &format!("/repos/{platform}/issues/38680/sub_issues"),
         json!([sub_a, pull_item]),
@@ -202,17 +158,18 @@ async fn sync_fills_the_tables_then_costs_only_conditional_requests() {
         .with_priority(1)
         .mount(&gh)
         .await;
-    serve(&gh, &format!("/repos/{utils}/issues/101/sub_issues"), json!([sub_c]), None).await;
-    serve(&gh, &format!("/repos/{utils}/issues/102/sub_issues"), json!([]), None).await;
-    serve(&gh, &format!("/repos/{platform}/issues/38700/sub_issues"), json!([]), None).await;
-    serve(&gh, "/repos/octocat/Hello-World/pulls/1347", fixture("rest.repos.pulls.get.json"), None).await;
-    serve(&gh, "/repos/octocat/Hello-World/pulls/1347/files", fixture("rest.repos.pulls.files.json"), None).await;
+    serve_with_etag(&gh, &format!("/repos/{utils}/issues/101/sub_issues"), json!([sub_c]), None).await;
+    serve_with_etag(&gh, &format!("/repos/{utils}/issues/102/sub_issues"), json!([]), None).await;
+    serve_with_etag(&gh, &format!("/repos/{platform}/issues/38700/sub_issues"), json!([]), None).await;
+    serve_with_etag(&gh, "/repos/octocat/Hello-World/pulls/1347", fixture("rest.repos.pulls.get.json"), None).await;
+    serve_with_etag(&gh, "/repos/octocat/Hello-World/pulls/1347/files", fixture("rest.repos.pulls.files.json"), None)
+        .await;
 
     // A tracked repository: octokit's recorded issue list, where issue 12's body (changed
     // here) mentions the epic; the others do not and are not kept.
     let mut listed = fixture("rest.repos.issues.list.page1.octokit-fixtures.json");
     listed[1]["body"] = json!("Part of openedx/openedx-platform#38680");
-    serve(&gh, "/repos/octokit-fixture-org/paginate-issues/issues", listed, None).await;
+    serve_with_etag(&gh, "/repos/octokit-fixture-org/paginate-issues/issues", listed, None).await;
 
     let github =
         GitHub::new(pool.clone(), &base, Some("test-token".into())).unwrap().with_backoff(Duration::from_millis(50));
@@ -297,7 +254,7 @@ async fn a_failed_run_keeps_what_it_stored_and_the_next_one_resumes() {
     let base = gh.uri();
     let platform = "openedx/openedx-platform";
     let epic = issue(&base, platform, 38680, "Epic", "Epic.");
-    serve(&gh, &format!("/repos/{platform}/issues/38680"), epic, None).await;
+    serve_with_etag(&gh, &format!("/repos/{platform}/issues/38680"), epic, None).await;
     // The sub-issue list keeps failing during the first run (5 attempts).
     struct BadGateway(Arc<AtomicUsize>);
     impl Respond for BadGateway {
@@ -315,8 +272,8 @@ async fn a_failed_run_keeps_what_it_stored_and_the_next_one_resumes() {
         .mount(&gh)
         .await;
     let sub = issue(&base, platform, 38700, "sub", "Part of #38680");
-    serve(&gh, &format!("/repos/{platform}/issues/38680/sub_issues"), json!([sub]), None).await;
-    serve(&gh, &format!("/repos/{platform}/issues/38700/sub_issues"), json!([]), None).await;
+    serve_with_etag(&gh, &format!("/repos/{platform}/issues/38680/sub_issues"), json!([sub]), None).await;
+    serve_with_etag(&gh, &format!("/repos/{platform}/issues/38700/sub_issues"), json!([]), None).await;
 
     let github = GitHub::new(pool.clone(), &base, None).unwrap().with_backoff(Duration::from_millis(10));
     let config = SyncConfig { epics: vec!["openedx/openedx-platform#38680".parse().unwrap()], repositories: vec![] };
@@ -349,7 +306,7 @@ async fn a_run_that_times_out_and_meets_errors_is_completed_by_the_next() {
         .with_priority(1)
         .mount(&gh)
         .await;
-    serve(&gh, &format!("/repos/{platform}/issues/38680"), epic, None).await;
+    serve_with_etag(&gh, &format!("/repos/{platform}/issues/38680"), epic, None).await;
     Mock::given(method("GET"))
         .and(path(format!("/repos/{platform}/issues/38680/sub_issues")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])).set_delay(Duration::from_secs(5)))
@@ -358,8 +315,8 @@ async fn a_run_that_times_out_and_meets_errors_is_completed_by_the_next() {
         .mount(&gh)
         .await;
     let sub = issue(&base, platform, 38700, "sub", "Part of #38680");
-    serve(&gh, &format!("/repos/{platform}/issues/38680/sub_issues"), json!([sub]), None).await;
-    serve(&gh, &format!("/repos/{platform}/issues/38700/sub_issues"), json!([]), None).await;
+    serve_with_etag(&gh, &format!("/repos/{platform}/issues/38680/sub_issues"), json!([sub]), None).await;
+    serve_with_etag(&gh, &format!("/repos/{platform}/issues/38700/sub_issues"), json!([]), None).await;
 
     let github = GitHub::with_read_timeout(pool.clone(), &base, None, Duration::from_millis(300))
         .unwrap()

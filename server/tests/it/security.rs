@@ -2,9 +2,9 @@
 //! every server-rendered page that shows it (the browser suite checks the same for snippets,
 //! symbols and issue titles, with a real browser).
 
+use crate::support::{fresh_database, seed_finding, TestApp};
 use axum::{body::Body, http::Request};
 use tower::ServiceExt;
-use unthread_server::testing::{fresh_database, seed_finding};
 
 const NAME: &str = r#"<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">"#;
 
@@ -22,8 +22,7 @@ async fn a_display_name_with_html_is_escaped_wherever_it_is_shown() {
     let user = app::models::users::by_id(&pool, user_id).await.unwrap().unwrap();
     app::models::claims::claim(&pool, &user, app::models::claims::Item::Finding(finding)).await.unwrap();
 
-    let site = unthread_server::router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
-    let router = unthread_server::router::build(pool.clone(), site, Default::default());
+    let router = TestApp::new(&pool).build();
     for uri in ["/people/mallory".to_owned(), format!("/findings/{finding}"), "/repos".to_owned(), "/".to_owned()] {
         let response = router.clone().oneshot(Request::get(&uri).body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(response.status(), 200, "{uri}");

@@ -2,12 +2,13 @@
 //! SARIF paths escaping the scan root, and a checkout holding a 50 MB Python file and a file
 //! that is not UTF-8 (recorded as unread with the reason; the rest is scanned).
 
+use crate::support::fresh_database;
+use crate::support::TestApp;
 use axum::{
     body::Body,
     http::{header, Request},
 };
 use tower::ServiceExt;
-use unthread_server::testing::fresh_database;
 
 async fn counts(pool: &sqlx::PgPool) -> (i64, i64, i64) {
     sqlx::query_as(
@@ -48,8 +49,7 @@ async fn bad_uploads_are_refused_with_a_reason_and_write_nothing() {
             .unwrap();
     let (_, token) =
         unthread_server::auth::tokens::create(&pool, "ci", &["openedx/edx-ace".into()], maintainer).await.unwrap();
-    let site = unthread_server::router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
-    let router = unthread_server::router::build(pool.clone(), site, Default::default());
+    let router = TestApp::new(&pool).build();
     let upload = |body: Vec<u8>| {
         let router = router.clone();
         let request = Request::post("/api/v1/scans?target=openedx/edx-ace&root=/work/checkout")
@@ -95,7 +95,7 @@ async fn bad_uploads_are_refused_with_a_reason_and_write_nothing() {
 #[tokio::test]
 async fn a_checkout_with_a_huge_and_an_undecodable_file_is_scanned_around_them() {
     let pool = fresh_database().await;
-    let url = unthread_server::testing::database_url(&pool);
+    let url = crate::support::database_url(&pool);
     let checkout = tempfile::tempdir().unwrap();
     let data_dir = tempfile::tempdir().unwrap();
     let package = checkout.path().join("pkg");

@@ -1,25 +1,21 @@
 //! The schema, the server functions and the health check against a real PostgreSQL.
 
+use crate::support::{fresh_database, send, TestApp};
 use axum::{
     body::Body,
     http::{header, Request, StatusCode},
     Router,
 };
-use http_body_util::BodyExt;
 use sqlx::PgPool;
-use tower::ServiceExt;
-use unthread_server::{router, testing::fresh_database};
 
-fn app(pool: PgPool) -> Router {
-    let options = router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
-    router::build(pool, options, Default::default())
+fn app(pool: &PgPool) -> Router {
+    TestApp::new(pool).build()
 }
 
-async fn send(app: Router, request: Request<Body>) -> (StatusCode, String) {
-    let response = app.oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(body.to_vec()).unwrap())
+/// The status and the body of `app`'s answer to `request`.
+async fn status_and_body(app: &Router, request: Request<Body>) -> (StatusCode, String) {
+    let reply = send(app, request).await;
+    (reply.status, reply.body)
 }
 
 async fn seed(pool: &PgPool) {
@@ -107,7 +103,7 @@ async fn overview_server_function_reads_postgres() {
         .header(header::ACCEPT, "application/json")
         .body(Body::empty())
         .unwrap();
-    let (status, body) = send(app(pool), request).await;
+    let (status, body) = status_and_body(&app(&pool), request).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let overview: app::pages::overview::Overview = serde_json::from_str(&body).unwrap();
     assert_eq!(overview.target_count, 2);
@@ -122,13 +118,13 @@ async fn overview_server_function_reads_postgres() {
 async fn overview_page_renders_complete_html_on_the_server() {
     let pool = fresh_database().await;
     seed(&pool).await;
-    let (status, html) = send(app(pool.clone()), Request::get("/").body(Body::empty()).unwrap()).await;
+    let (status, html) = status_and_body(&app(&pool), Request::get("/").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     // Rendered in place, not in a <template> waiting for JavaScript to move it.
     assert!(!html.contains("<template"), "{html}");
     assert!(html.contains(r#"data-testid="target-count">2<"#), "{html}");
     assert!(html.contains("/pkg/unthread.js"), "hydration script is referenced");
-    let (status, html) = send(app(pool), Request::get("/repos").body(Body::empty()).unwrap()).await;
+    let (status, html) = status_and_body(&app(&pool), Request::get("/repos").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("openedx/openedx-platform"), "{html}");
     assert!(!html.contains("django-crum"), "dependencies are listed apart: {html}");
@@ -137,7 +133,7 @@ async fn overview_page_renders_complete_html_on_the_server() {
 #[tokio::test]
 async fn unknown_paths_are_404_pages() {
     let pool = fresh_database().await;
-    let (status, html) = send(app(pool), Request::get("/no/such/page").body(Body::empty()).unwrap()).await;
+    let (status, html) = status_and_body(&app(&pool), Request::get("/no/such/page").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("Page not found"));
 }
@@ -145,10 +141,10 @@ async fn unknown_paths_are_404_pages() {
 #[tokio::test]
 async fn healthz_follows_the_database() {
     let pool = fresh_database().await;
-    let app = app(pool.clone());
-    let (status, _) = send(app.clone(), Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    let app = app(&pool);
+    let (status, _) = status_and_body(&app, Request::get("/healthz").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     pool.close().await;
-    let (status, body) = send(app, Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    let (status, body) = status_and_body(&app, Request::get("/healthz").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
 }

@@ -1,12 +1,12 @@
 //! Rule UT011 end to end: a scanned dependency's thread-local APIs, stored with its scan,
 //! are fed into the scan of a repository that pins it.
 
+use crate::support::fresh_database;
 use std::path::Path;
 
 use unthread_server::{
     commands::{scan, ScanArgs},
     ingest::requirements::import,
-    testing::fresh_database,
 };
 
 fn copy_tree(from: &Path, to: &Path) {

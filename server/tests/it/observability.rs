@@ -1,18 +1,15 @@
 //! `/metrics` in Prometheus' text format: request latency by route template, scan ingestion
 //! and GitHub sync durations, work in progress; and a request id on every answer.
 
+use crate::support::{fresh_database, TestApp};
 use axum::{body::Body, http::Request};
 use tower::ServiceExt;
-use unthread_server::{
-    ingest::scan::{ingest, ScanInput},
-    testing::fresh_database,
-};
+use unthread_server::ingest::scan::{ingest, ScanInput};
 
 #[tokio::test]
 async fn metrics_report_latency_per_route_and_background_work() {
     let pool = fresh_database().await;
-    let site = unthread_server::router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
-    let router = unthread_server::router::build(pool.clone(), site, Default::default());
+    let router = TestApp::new(&pool).build();
     let get = |uri: &str| {
         let router = router.clone();
         let request = Request::get(uri).body(Body::empty()).unwrap();
@@ -25,18 +22,7 @@ async fn metrics_report_latency_per_route_and_background_work() {
         }
     };
     let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
-    let input = ScanInput {
-        target_id: target,
-        revision: None,
-        tool: "test".into(),
-        tool_version: None,
-        complete: true,
-        files_scanned: 0,
-        unread_files: vec![],
-        findings: vec![],
-        api_index: None,
-        finished_at: None,
-    };
+    let input = ScanInput { files_scanned: 0, ..crate::support::scan_input(target, vec![]) };
     ingest(&pool, &input).await.unwrap();
     let (status, id, _) = get("/healthz").await;
     assert_eq!(status, 200);

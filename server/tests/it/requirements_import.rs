@@ -1,8 +1,9 @@
 //! Importing pip-compile output into PostgreSQL: pins, the `# via` graph, re-imports and
 //! all-or-nothing failure.
 
+use crate::support::fresh_database;
 use sqlx::PgPool;
-use unthread_server::{ingest::requirements::import, requirements::Requirements, testing::fresh_database};
+use unthread_server::{ingest::requirements::import, requirements::Requirements};
 
 fn fixture_text() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/requirements/openedx-platform-base.txt");

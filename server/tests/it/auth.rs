@@ -3,9 +3,10 @@
 //! not match, a code used twice, roles from repository permissions, sign-out, the
 //! development login — and no secret in the logs.
 
+use crate::support::github::fixture;
+use crate::support::{self, fresh_database, http::get, TestApp};
 use std::{
     io::Write,
-    path::Path,
     sync::{Arc, Mutex},
 };
 
@@ -15,19 +16,13 @@ use axum::{
     Router,
 };
 use serde_json::{json, Value};
-use tower::ServiceExt;
-use unthread_server::{auth::AuthConfig, router, testing::fresh_database};
+use unthread_server::auth::AuthConfig;
 use wiremock::{
     matchers::{body_string_contains, method, path},
     Mock, MockServer, ResponseTemplate,
 };
 
 const CLIENT_SECRET: &str = "oauth-client-secret-for-tests";
-
-fn fixture(name: &str) -> Value {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/github");
-    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
-}
 
 /// The fake GitHub: the token endpoint accepts `good-code` once (PKCE verifier required),
 /// then answers like GitHub does for a used code; `/user` is octocat; the permission on the
@@ -66,7 +61,6 @@ async fn fake_github(permission: Value) -> MockServer {
 }
 
 fn app(pool: &sqlx::PgPool, gh: &MockServer, dev_login: bool) -> Router {
-    let options = router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
     let auth = AuthConfig {
         client_id: Some("Iv1.testclient".into()),
         client_secret: Some(CLIENT_SECRET.into()),
@@ -78,11 +72,7 @@ fn app(pool: &sqlx::PgPool, gh: &MockServer, dev_login: bool) -> Router {
         dev_login,
         private: false,
     };
-    router::build(
-        pool.clone(),
-        options,
-        router::Settings { webhook_secret: None, auth, github: None, ..Default::default() },
-    )
+    TestApp::new(pool).with(|s| s.auth = auth).build()
 }
 
 struct Reply {
@@ -93,12 +83,12 @@ struct Reply {
     body: String,
 }
 
+/// The answer to `request`, with the session cookie it sets checked for its attributes.
 async fn send(app: &Router, request: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let location = response.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-    let cookie = response
-        .headers()
+    let reply = support::send(app, request).await;
+    let location = reply.header(header::LOCATION).unwrap_or_default().to_owned();
+    let cookie = reply
+        .headers
         .get_all(header::SET_COOKIE)
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
@@ -109,21 +99,12 @@ async fn send(app: &Router, request: Request<Body>) -> Reply {
             assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
         }
     }
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
     Reply {
-        status,
+        status: reply.status,
         location,
         cookie: cookie.map(|c| c.split(';').next().unwrap().to_owned()),
-        body: String::from_utf8_lossy(&body).into_owned(),
+        body: reply.body,
     }
-}
-
-fn get(uri: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut request = Request::get(uri);
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    request.body(Body::empty()).unwrap()
 }
 
 /// Starts a sign-in: the session cookie and the `state` sent to GitHub.
@@ -261,8 +242,7 @@ async fn the_development_login_exists_only_when_asked_for() {
     sqlx::query("INSERT INTO users (github_id, login) VALUES (583231, 'octocat')").execute(&pool).await.unwrap();
     assert_eq!(send(&on, form("login=octocat")).await.status, StatusCode::CONFLICT);
     // Nor is GitHub sign-in available on this server without an OAuth app.
-    let options = router::leptos_options("target/site", "pkg", "127.0.0.1:0".parse().unwrap());
-    let plain = router::build(pool.clone(), options, Default::default());
+    let plain = TestApp::new(&pool).build();
     assert_eq!(send(&plain, get("/auth/login", None)).await.status, StatusCode::SERVICE_UNAVAILABLE);
 }
 

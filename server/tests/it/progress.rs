@@ -1,46 +1,23 @@
 //! Progress and blockers computed from findings and the dependency graph.
 
+use crate::support::{self, fresh_database};
 use app::models::progress::{self, Progress};
 use sqlx::PgPool;
-use unthread_server::{
-    ingest::{
-        requirements::import,
-        scan::{ingest, IncomingFinding, ScanInput},
-    },
-    testing::fresh_database,
+use unthread_server::ingest::{
+    requirements::import,
+    scan::{ingest, IncomingFinding},
 };
 
 fn finding(n: usize, rule: &str) -> IncomingFinding {
     IncomingFinding {
         fingerprint: format!("fp-{rule}-{n}"),
-        content_fingerprint: None,
-        rule: rule.into(),
-        path: format!("pkg/m{n}.py"),
-        start_line: 1,
-        start_column: 1,
-        end_line: 1,
         end_column: 10,
-        symbol: None,
-        message: String::new(),
-        snippet: None,
-        conditional: false,
+        ..support::finding(rule, &format!("pkg/m{n}.py"), 1)
     }
 }
 
 async fn scan(pool: &PgPool, target_id: i64, findings: Vec<IncomingFinding>) {
-    let input = ScanInput {
-        target_id,
-        revision: None,
-        tool: "test".into(),
-        tool_version: None,
-        complete: true,
-        files_scanned: 1,
-        unread_files: Vec::new(),
-        api_index: None,
-        finished_at: None,
-        findings,
-    };
-    ingest(pool, &input).await.unwrap();
+    ingest(pool, &support::scan_input(target_id, findings)).await.unwrap();
 }
 
 /// A dependency target for `package`, with the given findings.

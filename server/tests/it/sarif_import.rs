@@ -2,16 +2,14 @@
 //! ruff's SARIF (absolute URIs, no fingerprints) imports with stable identities; malformed or
 //! hostile logs are refused before anything is written.
 
+use crate::support::fresh_database;
 use std::path::Path;
 
 use scanner::{output, scan_path, ScanOptions};
 use sqlx::PgPool;
-use unthread_server::{
-    ingest::{
-        sarif::{parse, SarifError},
-        scan::ingest,
-    },
-    testing::fresh_database,
+use unthread_server::ingest::{
+    sarif::{parse, SarifError},
+    scan::ingest,
 };
 
 fn fixture(name: &str) -> Vec<u8> {

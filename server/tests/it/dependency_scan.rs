@@ -4,13 +4,11 @@
 //! order so that django-crum's thread-local APIs reach edx-django-utils' scan (UT011), and a
 //! package that fails is reported while the rest go on.
 
+use crate::support::fresh_database;
 use std::{io::Write, path::Path};
 
 use sha2::{Digest, Sha256};
-use unthread_server::{
-    commands::{scan, ScanArgs},
-    testing::fresh_database,
-};
+use unthread_server::commands::{scan, ScanArgs};
 use wiremock::{
     matchers::{method, path},
     Mock, MockServer, ResponseTemplate,

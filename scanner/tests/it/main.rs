@@ -1,0 +1,5 @@
+//! The scanner's integration tests, as one test binary: rule cases (each also scanned
+//! through the prefilter, as real scans are) and the end-to-end scans of the epic's fixtures.
+
+mod epic;
+mod rules;

@@ -1,0 +1,30 @@
+//! The server's integration tests, as one test binary: each module was once a binary of
+//! its own, linking the server, the app and the scanner again (minutes on two cores).
+//! They share one throw-away PostgreSQL cluster, a fresh database per test.
+
+// Tests read rows as tuples to compare them whole with what they expect.
+#![allow(clippy::type_complexity)]
+
+mod support;
+
+mod api_index_feed;
+mod app_database;
+mod auth;
+mod authorization;
+mod bad_input;
+mod cli_dev_login;
+mod dashboard;
+mod dependency_scan;
+mod embedded_cluster;
+mod faults;
+mod github_links;
+mod github_sync;
+mod github_webhook;
+mod observability;
+mod progress;
+mod requirements_fixture;
+mod requirements_import;
+mod sarif_import;
+mod scan_ingest;
+mod security;
+mod weekly_report;
