@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the browser side of Unthread into target/site/pkg:
-#   unthread.js + unthread_bg.wasm  (the `hydrate` build of app/, via wasm-bindgen)
+#   unthread.js + unthread_bg.wasm  (frontend/, the `hydrate` build of app/, via wasm-bindgen)
 #   unthread.css                    (Tailwind over app/src)
 # and a .gz next to each, served pre-compressed.
 #
@@ -23,8 +23,7 @@ start=$SECONDS
 # vs 148 KB with it), and on the server it made page rendering 2× slower (boxed views).
 wasm_rustflags='["-Zlocation-detail=none","-Zfmt-debug=none","-Zunstable-options","-Cpanic=immediate-abort"]'
 PATH=/usr/bin:$PATH RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld \
-  /usr/bin/cargo build -p app --lib --target wasm32-unknown-unknown \
-    --no-default-features --features hydrate --profile wasm-release \
+  /usr/bin/cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release \
     --config "target.wasm32-unknown-unknown.rustflags=$wasm_rustflags" \
     -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size --target-dir target/front --locked
 stage "wasm: built in $((SECONDS - start))s"
@@ -36,7 +35,7 @@ if [ -z "$bindgen" ] || [ "$("$bindgen" --version | awk '{print $2}')" != "$lock
   exit 1
 fi
 wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
-  --out-name unthread --out-dir "$site" target/front/wasm32-unknown-unknown/wasm-release/app.wasm
+  --out-name unthread --out-dir "$site" target/front/wasm32-unknown-unknown/wasm-release/frontend.wasm
 
 stage "wasm after wasm-bindgen: $(stat -c %s "$site/unthread_bg.wasm") bytes"
 if [ "${UNTHREAD_SKIP_WASM_OPT:-0}" != 1 ]; then

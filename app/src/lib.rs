@@ -1,6 +1,6 @@
 //! Unthread's web application: the pages, their components and the server functions they
 //! call. Built twice: with `ssr` into the server binary, with `hydrate` into the browser's
-//! WebAssembly bundle. Leptos islands: pages are rendered on the server only, and the browser
+//! WebAssembly bundle (the `frontend` crate). Leptos islands: pages are rendered on the server only, and the browser
 //! bundle holds just the `#[island]` components (the live stream, claim/assign, triage,
 //! posting the report), which keeps it small.
 
@@ -25,11 +25,3 @@ pub mod server;
 pub mod state;
 
 pub use shell::{shell, App};
-
-/// The browser entry point, run before the islands of the server-rendered page wake up.
-#[cfg(feature = "hydrate")]
-#[wasm_bindgen::prelude::wasm_bindgen]
-pub fn hydrate() {
-    console_error_panic_hook::set_once();
-    leptos::mount::hydrate_islands();
-}
