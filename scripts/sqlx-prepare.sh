@@ -34,7 +34,7 @@ done
 
 out="$tmp/sqlx" && mkdir "$out"
 # Touching the crates that hold queries makes cargo re-run their macros.
-find app/src server/src -name '*.rs' -exec touch {} +
+find db/src app/src server/src -name '*.rs' -exec touch {} +
 compile=(cargo check --workspace --all-targets --locked --quiet)
 [ "$lint" = 1 ] && compile=(cargo clippy --workspace --all-targets --locked --quiet -- -D warnings)
 DATABASE_URL="postgres://unthread@localhost/postgres?host=$tmp" SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$out" \

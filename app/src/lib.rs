@@ -7,16 +7,12 @@
 pub mod components;
 pub mod live;
 pub mod pages;
-pub mod progress;
 pub mod shell;
-pub mod types;
 
 #[cfg(feature = "ssr")]
 pub mod cache;
 #[cfg(feature = "ssr")]
 pub mod markdown;
-#[cfg(feature = "ssr")]
-pub mod models;
 #[cfg(feature = "ssr")]
 pub mod report;
 #[cfg(feature = "ssr")]

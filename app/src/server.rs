@@ -5,7 +5,9 @@ use axum::http::StatusCode;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
-use crate::{models::users::User, state::AppState};
+use db::models::users::User;
+
+use crate::state::AppState;
 
 pub fn state() -> Result<AppState, ServerFnError> {
     use_context::<AppState>().ok_or_else(|| ServerFnError::new("application state missing"))
@@ -53,7 +55,7 @@ pub fn request_id() -> Option<String> {
 pub async fn viewer() -> Result<Option<User>, ServerFnError> {
     let state = state()?;
     let session: tower_sessions::Session = leptos_axum::extract().await?;
-    crate::models::users::current_user(&session, &state.pool).await.map_err(database_error)
+    current_user(&session, &state.pool).await.map_err(database_error)
 }
 
 /// Any signed-in user; 401 otherwise.
@@ -96,4 +98,21 @@ pub fn changed() {
     if let Ok(state) = state() {
         state.cache.invalidate();
     }
+}
+
+/// Session key of the signed-in user's id.
+pub const SESSION_USER_ID: &str = "user_id";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("reading the session: {0}")]
+    Session(#[from] tower_sessions::session::Error),
+    #[error("reading the user: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The signed-in user of `session`, if any (and if the account still exists).
+pub async fn current_user(session: &tower_sessions::Session, pool: &sqlx::PgPool) -> Result<Option<User>, LookupError> {
+    let Some(id) = session.get::<i64>(SESSION_USER_ID).await? else { return Ok(None) };
+    Ok(db::models::users::by_id(pool, id).await?)
 }

@@ -7,11 +7,9 @@
 
 use std::time::Instant;
 
-use app::{
-    models::{claims, triage},
-    report::Format,
-};
+use app::report::Format;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use db::models::{claims, triage};
 use unthread_server::ingest::scan::{ingest, IncomingFinding, ScanInput};
 
 // The integration tests' throw-away databases.
@@ -59,7 +57,7 @@ fn main() {
         for t in 0..TARGETS {
             let (kind, name) =
                 if t < 20 { ("library", format!("openedx/repo-{t}")) } else { ("dependency", format!("package-{t}")) };
-            targets.push(app::models::targets::upsert(&pool, kind, &name).await.unwrap());
+            targets.push(db::models::targets::upsert(&pool, kind, &name).await.unwrap());
         }
         for w in 0..3 {
             for (t, target) in targets.iter().enumerate() {
@@ -91,7 +89,7 @@ fn main() {
                         .fetch_one(&pool)
                         .await
                         .unwrap();
-                app::models::users::by_id(&pool, id).await.unwrap().unwrap()
+                db::models::users::by_id(&pool, id).await.unwrap().unwrap()
             }
         }))
         .await;

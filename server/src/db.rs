@@ -4,15 +4,13 @@ use std::{path::Path, str::FromStr, time::Duration};
 
 use anyhow::Context;
 use sqlx::{
-    migrate::Migrator,
     postgres::{PgConnectOptions, PgPoolOptions},
     Connection, Executor, PgConnection, PgPool,
 };
 
 use crate::embedded_pg::{Durability, EmbeddedPostgres};
 
-/// The schema, compiled into the binary from `migrations/`.
-pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+pub use db::MIGRATOR;
 
 /// An open pool, and the embedded cluster behind it when there is one. Call
 /// [`Database::close`] to shut both down in order.

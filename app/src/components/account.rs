@@ -16,7 +16,7 @@ pub struct Account {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountUser {
     pub login: String,
-    pub role: String,
+    pub role: db::kinds::Role,
     /// Signed in through the development login, not GitHub.
     pub dev_only: bool,
 }
@@ -55,7 +55,7 @@ pub fn AccountMenu() -> impl IntoView {
                         <div class="flex items-center gap-2 text-sm" data-testid="account">
                             {user.dev_only.then(|| view! { <DevBadge /> })}
                             <span data-testid="account-login" class="font-medium">{user.login.clone()}</span>
-                            <span class="text-slate-500 dark:text-slate-400">{user.role.clone()}</span>
+                            <span class="text-slate-500 dark:text-slate-400">{user.role.as_str()}</span>
                             <form method="post" action="/auth/logout">
                                 <button type="submit" class=BUTTON>"Sign out"</button>
                             </form>

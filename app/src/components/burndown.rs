@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::types::BurndownPoint;
+use db::views::BurndownPoint;
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 180.0;

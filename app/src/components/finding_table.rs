@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::ui::{target_href, StateBadge, LINK};
-use crate::types::FindingRow;
+use db::views::FindingRow;
 
 #[component]
 pub fn FindingTable(

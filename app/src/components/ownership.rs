@@ -20,8 +20,8 @@ pub async fn current_viewer() -> Result<Option<Viewer>, ServerFnError> {
 }
 
 #[cfg(feature = "ssr")]
-fn item(kind: &str, id: &str) -> Result<crate::models::claims::Item, ServerFnError> {
-    use crate::models::claims::Item;
+fn item(kind: &str, id: &str) -> Result<db::models::claims::Item, ServerFnError> {
+    use db::models::claims::Item;
     let id = crate::server::parse_id(id)?;
     match kind {
         "finding" => Ok(Item::Finding(id)),
@@ -34,9 +34,9 @@ fn item(kind: &str, id: &str) -> Result<crate::models::claims::Item, ServerFnErr
 }
 
 #[cfg(feature = "ssr")]
-fn claim_failure(err: crate::models::claims::ClaimError) -> ServerFnError {
-    use crate::models::claims::ClaimError;
+fn claim_failure(err: db::models::claims::ClaimError) -> ServerFnError {
     use axum::http::StatusCode;
+    use db::models::claims::ClaimError;
     let status = match &err {
         ClaimError::Database(e) => return crate::server::database_error(e),
         ClaimError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -55,7 +55,7 @@ fn claim_failure(err: crate::models::claims::ClaimError) -> ServerFnError {
 pub async fn claim(kind: String, id: String) -> Result<(), ServerFnError> {
     let user = crate::server::require_user().await?;
     let state = crate::server::state()?;
-    crate::models::claims::claim(&state.pool, &user, item(&kind, &id)?).await.map_err(claim_failure)?;
+    db::models::claims::claim(&state.pool, &user, item(&kind, &id)?).await.map_err(claim_failure)?;
     crate::server::changed();
     Ok(())
 }
@@ -65,7 +65,7 @@ pub async fn claim(kind: String, id: String) -> Result<(), ServerFnError> {
 pub async fn unclaim(kind: String, id: String) -> Result<(), ServerFnError> {
     let user = crate::server::require_user().await?;
     let state = crate::server::state()?;
-    crate::models::claims::unclaim(&state.pool, &user, item(&kind, &id)?).await.map_err(claim_failure)?;
+    db::models::claims::unclaim(&state.pool, &user, item(&kind, &id)?).await.map_err(claim_failure)?;
     crate::server::changed();
     Ok(())
 }
@@ -79,7 +79,7 @@ pub async fn assign(kind: String, id: String, login: String) -> Result<(), Serve
         return Err(crate::server::fail(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "say who to assign it to"));
     }
     let state = crate::server::state()?;
-    crate::models::claims::assign(&state.pool, &user, item(&kind, &id)?, login).await.map_err(claim_failure)?;
+    db::models::claims::assign(&state.pool, &user, item(&kind, &id)?, login).await.map_err(claim_failure)?;
     crate::server::changed();
     Ok(())
 }
@@ -92,7 +92,7 @@ pub async fn search_users(prefix: String) -> Result<Vec<String>, ServerFnError> 
         return Ok(Vec::new());
     }
     let state = crate::server::state()?;
-    crate::models::users::search(&state.pool, prefix.trim(), 50).await.map_err(crate::server::database_error)
+    db::models::users::search(&state.pool, prefix.trim(), 50).await.map_err(crate::server::database_error)
 }
 
 /// The ownership corner of a finding or target: who owns it and what the viewer may do.

@@ -7,8 +7,8 @@ use super::ui::{error_text, Alert, BUTTON, INPUT};
 
 #[server(prefix = "/api", endpoint = "triage")]
 pub async fn triage(id: String, state: String, reason: Option<String>) -> Result<(), ServerFnError> {
-    use crate::models::triage::{set, TriageError};
     use axum::http::StatusCode;
+    use db::models::triage::{set, TriageError};
     let user = crate::server::require_maintainer().await?;
     let app = crate::server::state()?;
     let id = crate::server::parse_id(&id)?;

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::types::{GitHubItem, Progress};
+use db::views::{GitHubItem, Progress};
 
 pub const BUTTON: &str = "rounded border border-slate-300 bg-white px-2 py-1 text-sm hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600 disabled:opacity-50 dark:border-slate-700 dark:bg-slate-900 dark:hover:bg-slate-800";
 pub const PRIMARY_BUTTON: &str = "rounded bg-indigo-700 px-3 py-1 text-sm font-medium text-white hover:bg-indigo-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:opacity-50";

@@ -9,7 +9,7 @@ use crate::components::{
     ownership::{OwnershipControls, Viewer},
     ui::{error_text, target_href, Alert, FormError, BUTTON, INPUT, LINK},
 };
-use crate::types::FindingRow;
+use db::views::FindingRow;
 
 /// How many items the page lists.
 pub const CONTRIBUTE_LIMIT: i64 = 50;
@@ -34,7 +34,7 @@ pub async fn get_contribute(rule: Option<String>, target: Option<String>) -> Res
     let (rule, target) = (blank(rule), blank(target));
     let key = format!("contribute:{rule:?}:{target:?}");
     let picks = crate::server::cached(key, async move {
-        crate::models::findings::unowned_open(&pool, rule.as_deref(), target.as_deref(), CONTRIBUTE_LIMIT).await
+        db::models::findings::unowned_open(&pool, rule.as_deref(), target.as_deref(), CONTRIBUTE_LIMIT).await
     })
     .await?
     .into_iter()

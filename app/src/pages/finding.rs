@@ -11,11 +11,14 @@ use crate::components::{
     triage::TriageForm,
     ui::{error_text, target_href, when, Alert, FormError, GitHubList, StateBadge, LINK},
 };
-use crate::types::FindingDetail;
+use db::views::FindingDetail;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FindingPageData {
     pub detail: FindingDetail,
+    /// The rule's name and its help from the catalogue, rendered to HTML.
+    pub rule_name: String,
+    pub rule_help_html: String,
     pub viewer: Option<Viewer>,
 }
 
@@ -23,12 +26,17 @@ pub struct FindingPageData {
 pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnError> {
     let pool = crate::server::state()?.pool;
     let detail =
-        crate::server::cached(format!("finding:{id}"), async move { crate::models::findings::detail(&pool, id).await });
+        crate::server::cached(format!("finding:{id}"), async move { db::models::findings::detail(&pool, id).await });
     let Some(detail) = detail.await? else {
         crate::server::fail(axum::http::StatusCode::NOT_FOUND, "no such finding");
         return Ok(None);
     };
-    Ok(Some(FindingPageData { detail, viewer: crate::components::ownership::current_viewer().await? }))
+    let (rule_name, rule_help_html) = match scanner::rules::by_id(&detail.row.rule) {
+        Some(rule) => (rule.name.to_owned(), crate::markdown::to_html(&rule.help_markdown())),
+        None => (detail.row.rule.clone(), String::new()),
+    };
+    let viewer = crate::components::ownership::current_viewer().await?;
+    Ok(Some(FindingPageData { detail, rule_name, rule_help_html, viewer }))
 }
 
 #[component]
@@ -58,7 +66,7 @@ pub fn FindingPage() -> impl IntoView {
 
 #[component]
 fn FindingBody(data: FindingPageData) -> impl IntoView {
-    let FindingPageData { detail: d, viewer } = data;
+    let FindingPageData { detail: d, rule_name, rule_help_html, viewer } = data;
     let f = d.row.clone();
     let maintainer = viewer.as_ref().is_some_and(|v| v.maintainer);
     // Unthread's owner and GitHub's assignees may disagree: show both, flag the difference.
@@ -74,7 +82,7 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
             <a class=LINK href=target_href(&f.target, &f.target_kind)>{f.target.clone()}</a>
         </nav>
         <h1 class="mt-1 text-2xl font-semibold" data-testid="finding-title">
-            <a class=LINK href=format!("/rules/{}", f.rule)>{f.rule.clone()}</a>" "{d.rule_name.clone()}" "
+            <a class=LINK href=format!("/rules/{}", f.rule)>{f.rule.clone()}</a>" "{rule_name}" "
             <StateBadge state=f.state.clone() />
         </h1>
         <p class="text-sm text-slate-600 dark:text-slate-300">{d.message.clone()}</p>
@@ -123,7 +131,7 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
         <section aria-labelledby="help-heading" class="mt-6">
             <h2 id="help-heading" class="text-lg font-semibold">"About this rule"</h2>
             // The catalogue's own Markdown, rendered on the server with raw HTML escaped.
-            <div class="prose-unthread mt-2 text-sm" inner_html=d.rule_help_html></div>
+            <div class="prose-unthread mt-2 text-sm" inner_html=rule_help_html></div>
         </section>
     }
 }

@@ -10,7 +10,7 @@ use crate::components::{
     finding_table::FindingTable,
     ui::{error_text, href_with_query, Alert, BUTTON, INPUT, LINK},
 };
-use crate::types::{FacetCount, FindingFilter, FindingPage};
+use db::views::{FacetCount, FindingFilter, FindingPage};
 
 #[server(prefix = "/api", endpoint = "findings")]
 pub async fn get_findings(filter: FindingFilter, after: Option<i64>) -> Result<FindingPage, ServerFnError> {
@@ -21,7 +21,7 @@ pub async fn get_findings(filter: FindingFilter, after: Option<i64>) -> Result<F
         }
     }
     let key = format!("findings:{}", filter_href(&filter, after));
-    crate::server::cached(key, async move { crate::models::findings::explore(&pool, &filter, after).await }).await
+    crate::server::cached(key, async move { db::models::findings::explore(&pool, &filter, after).await }).await
 }
 
 /// The filter a URL query describes; blank values are no filter.

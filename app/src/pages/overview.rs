@@ -8,7 +8,7 @@ use crate::components::{
     burndown::Burndown,
     ui::{error_text, when, Alert, ProgressBar, LINK},
 };
-use crate::types::{BurndownPoint, Contributor, Progress, RuleCount};
+use db::views::{BurndownPoint, Contributor, EventRow, Progress, RuleCount};
 
 /// Everything the overview shows, read in one server round trip.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -20,15 +20,6 @@ pub struct Overview {
     pub burndown: Vec<BurndownPoint>,
     pub recent_events: Vec<EventRow>,
     pub contributors: Vec<Contributor>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EventRow {
-    pub id: i64,
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub actor: Option<String>,
-    pub kind: String,
-    pub target: Option<String>,
 }
 
 /// How many recent events the overview lists.
@@ -44,7 +35,7 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
 
 #[cfg(feature = "ssr")]
 async fn read_overview(pool: sqlx::PgPool) -> sqlx::Result<Overview> {
-    use crate::models::progress;
+    use db::models::progress;
     let targets = progress::by_target(&pool).await?;
     let by_rule = progress::by_rule(&pool, None)
         .await?
@@ -61,7 +52,7 @@ async fn read_overview(pool: sqlx::PgPool) -> sqlx::Result<Overview> {
         by_side: progress::by_side(&targets),
         by_rule,
         burndown: progress::burndown(&pool, BURNDOWN_DAYS).await?,
-        recent_events: crate::models::events::recent(&pool, RECENT_EVENTS).await?,
+        recent_events: db::models::events::recent(&pool, RECENT_EVENTS).await?,
         contributors: progress::top_contributors(&pool, 10).await?,
     })
 }

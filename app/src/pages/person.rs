@@ -8,13 +8,13 @@ use crate::components::{
     finding_table::FindingTable,
     ui::{error_text, target_href, when, Alert, LINK},
 };
-use crate::types::Person;
+use db::views::Person;
 
 #[server(prefix = "/api", endpoint = "person")]
 pub async fn get_person(login: String) -> Result<Option<Person>, ServerFnError> {
     let pool = crate::server::state()?.pool;
     let person = crate::server::cached(format!("person:{}", login.to_lowercase()), async move {
-        crate::models::people::person(&pool, &login).await
+        db::models::people::person(&pool, &login).await
     });
     let person = person.await?;
     if person.is_none() {
@@ -46,7 +46,7 @@ pub fn PersonPage() -> impl IntoView {
 fn PersonBody(p: Person) -> impl IntoView {
     view! {
         <h1 class="text-2xl font-semibold" data-testid="person-login">{p.login.clone()}</h1>
-        <p class="text-sm text-slate-600 dark:text-slate-300">{p.name.clone().map(|n| format!("{n} · "))}{p.role.clone()}</p>
+        <p class="text-sm text-slate-600 dark:text-slate-300">{p.name.clone().map(|n| format!("{n} · "))}{p.role.as_str()}</p>
         {(!p.targets.is_empty()).then(|| view! {
             <section class="mt-6" aria-labelledby="targets-heading">
                 <h2 id="targets-heading" class="text-lg font-semibold">"Whole targets claimed"</h2>

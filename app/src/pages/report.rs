@@ -69,7 +69,7 @@ pub async fn post_weekly_report(
     week: String,
     tz: Option<String>,
     mode: String,
-) -> Result<crate::types::PostedReport, ServerFnError> {
+) -> Result<db::views::PostedReport, ServerFnError> {
     use crate::report::{publish::PostMode, Format};
     use axum::http::StatusCode;
     let user = crate::server::require_maintainer().await?;
@@ -90,7 +90,7 @@ pub async fn post_weekly_report(
         crate::server::fail(if e.conflict { StatusCode::CONFLICT } else { StatusCode::BAD_GATEWAY }, e.message)
     })?;
     crate::server::changed();
-    Ok(crate::types::PostedReport { action: posted.action, url: posted.url })
+    Ok(db::views::PostedReport { action: posted.action, url: posted.url })
 }
 
 #[component]

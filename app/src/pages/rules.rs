@@ -7,7 +7,7 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::ui::{error_text, href_with_query, Alert, ProgressBar, LINK};
-use crate::types::Progress;
+use db::views::Progress;
 
 /// Every rule id, in catalogue order (the browser has no copy of the scanner; a test keeps
 /// this list equal to the catalogue).
@@ -28,8 +28,7 @@ pub struct RuleInfo {
 pub async fn get_rules() -> Result<Vec<RuleInfo>, ServerFnError> {
     let pool = crate::server::state()?.pool;
     let counts =
-        crate::server::cached("rules".into(), async move { crate::models::progress::by_rule(&pool, None).await })
-            .await?;
+        crate::server::cached("rules".into(), async move { db::models::progress::by_rule(&pool, None).await }).await?;
     Ok(scanner::rules::catalogue()
         .map(|rule| RuleInfo {
             id: rule.id.to_owned(),

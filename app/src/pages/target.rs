@@ -11,7 +11,7 @@ use crate::components::{
     ownership::{OwnershipControls, Viewer},
     ui::{error_text, href_with_query, target_href, when, Alert, FormError, GitHubList, ProgressBar, LINK},
 };
-use crate::types::{FindingPage, TargetDetail};
+use db::views::{FindingPage, TargetDetail};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetPageData {
@@ -25,9 +25,9 @@ pub async fn get_target(name: String) -> Result<Option<TargetPageData>, ServerFn
     let pool = crate::server::state()?.pool;
     let key = format!("target:{name}");
     let read = crate::server::cached(key, async move {
-        let Some(detail) = crate::models::targets::detail(&pool, &name).await? else { return Ok(None) };
-        let filter = crate::types::FindingFilter { target: Some(name), ..Default::default() };
-        let findings = crate::models::findings::explore(&pool, &filter, None).await?;
+        let Some(detail) = db::models::targets::detail(&pool, &name).await? else { return Ok(None) };
+        let filter = db::views::FindingFilter { target: Some(name), ..Default::default() };
+        let findings = db::models::findings::explore(&pool, &filter, None).await?;
         Ok(Some((detail, findings)))
     });
     let Some((detail, findings)) = read.await? else {

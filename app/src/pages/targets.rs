@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::ui::{error_text, href_with_query, target_href, when, Alert, ProgressBar, BUTTON, INPUT, LINK};
-use crate::types::TargetSummary;
+use db::views::TargetSummary;
 
 /// Rows per page of the table.
 pub const ROWS_PER_PAGE: usize = 100;
@@ -33,7 +33,7 @@ pub async fn get_targets(
 ) -> Result<TargetTable, ServerFnError> {
     let pool = crate::server::state()?.pool;
     let mut targets = crate::server::cached(format!("targets:{dependencies}"), async move {
-        crate::models::targets::summaries(&pool, dependencies, None).await
+        db::models::targets::summaries(&pool, dependencies, None).await
     })
     .await?;
     let needle = filter.unwrap_or_default().trim().to_lowercase();

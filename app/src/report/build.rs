@@ -10,7 +10,7 @@ use super::{
     one_decimal, BlockingDependency, FindingRef, FixedItem, GitHubActivity, Headline, IsoWeek, IssueRef,
     OwnershipChange, PullRef, StaleClaim, TargetRow, TriageItem, WeeklyReport, SCHEMA_ID,
 };
-use crate::{
+use db::{
     models::history::{self, ClaimPeriod, FindingPeriod, GitHubItem, LinkedPull, TargetInfo},
     progress::Progress,
 };

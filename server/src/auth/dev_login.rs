@@ -2,6 +2,7 @@
 //! and the end-to-end tests. Refused at start-up unless the server listens on loopback only
 //! ([`super::check_dev_login_address`]); the account is marked `dev_only`.
 
+use db::{kinds::Role, models::users};
 use std::sync::Arc;
 
 use app::state::AppState;
@@ -32,26 +33,14 @@ pub async fn dev_login(
     if !config.dev_login {
         return (StatusCode::NOT_FOUND, "the development login is off").into_response();
     }
-    let role = match form.role.as_deref() {
-        None | Some("contributor") => "contributor",
-        Some("maintainer") => "maintainer",
-        Some(other) => return (StatusCode::BAD_REQUEST, format!("unknown role `{other}`")).into_response(),
+    let role = match form.role.as_deref().map(str::parse::<Role>) {
+        None => Role::Contributor,
+        Some(Ok(role)) => role,
+        Some(Err(e)) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
-    let id: Result<i64, sqlx::Error> = sqlx::query_scalar(
-        "INSERT INTO users (login, role, dev_only, last_login_at) VALUES ($1, $2, true, now())
-         ON CONFLICT (login) DO UPDATE SET role = $2, last_login_at = now()
-         WHERE users.dev_only
-         RETURNING id",
-    )
-    .bind(form.login.trim())
-    .bind(role)
-    .fetch_one(&state.pool)
-    .await;
-    let id = match id {
-        Ok(id) => id,
-        Err(sqlx::Error::RowNotFound) => {
-            return (StatusCode::CONFLICT, "that login belongs to a GitHub account").into_response()
-        }
+    let id = match users::sign_in_dev_user(&state.pool, form.login.trim(), role).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return (StatusCode::CONFLICT, "that login belongs to a GitHub account").into_response(),
         Err(sqlx::Error::Database(e)) if e.is_check_violation() => {
             return (StatusCode::BAD_REQUEST, "not a valid GitHub login").into_response()
         }

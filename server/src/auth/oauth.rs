@@ -6,6 +6,10 @@
 //! and signs the user in under a new session id. The access token is used for those two
 //! requests only and never stored or logged.
 
+use db::models::{
+    events::{self, About, Event, SignedIn},
+    users::{self, GitHubAccount},
+};
 use std::sync::Arc;
 
 use app::state::AppState;
@@ -143,21 +147,13 @@ pub async fn callback(
         }
     };
     let role = roles::derive(&config, &github, &user.login).await;
-    let id: i64 = match sqlx::query_scalar(
-        "INSERT INTO users (github_id, login, name, avatar_url, role, last_login_at)
-         VALUES ($1, $2, $3, $4, $5, now())
-         ON CONFLICT (login) DO UPDATE SET github_id = $1, name = $3, avatar_url = $4, role = $5,
-                                           last_login_at = now(), dev_only = false
-         RETURNING id",
-    )
-    .bind(user.id)
-    .bind(&user.login)
-    .bind(&user.name)
-    .bind(&user.avatar_url)
-    .bind(role)
-    .fetch_one(&state.pool)
-    .await
-    {
+    let account = GitHubAccount {
+        github_id: user.id,
+        login: &user.login,
+        name: user.name.as_deref(),
+        avatar_url: user.avatar_url.as_deref(),
+    };
+    let id = match users::record_github_sign_in(&state.pool, &account, role).await {
         Ok(id) => id,
         Err(e) => {
             tracing::error!("storing user {}: {e}", user.login);
@@ -168,12 +164,12 @@ pub async fn callback(
         tracing::error!("session for {}: {e}", user.login);
         return refuse(StatusCode::INTERNAL_SERVER_ERROR, "cannot record the sign-in");
     }
-    let _ = sqlx::query("INSERT INTO events (actor, kind, data) VALUES ($1, 'user.signed_in', $2)")
-        .bind(&user.login)
-        .bind(serde_json::json!({ "role": role, "via": "github" }))
-        .execute(&state.pool)
-        .await;
-    tracing::info!(login = %user.login, role, "signed in with GitHub");
+    let event = Event::UserSignedIn(SignedIn { role: role.to_string(), via: "github".into() });
+    if let Err(e) = events::record(&state.pool, &event, About::by(&user.login)).await {
+        // The sign-in itself worked; only its entry in the audit log is missing.
+        tracing::warn!("recording the sign-in of {}: {e}", user.login);
+    }
+    tracing::info!(login = %user.login, %role, "signed in with GitHub");
     Redirect::to("/").into_response()
 }
 

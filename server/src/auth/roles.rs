@@ -2,6 +2,7 @@
 //! may administer, maintain or write to the configured repository. Everyone else who signs
 //! in contributes. Refreshed at every sign-in.
 
+use db::kinds::Role;
 use octocrab::Octocrab;
 use serde::Deserialize;
 
@@ -21,19 +22,19 @@ fn maintains(permission: &str, role_name: Option<&str>) -> bool {
 }
 
 /// `maintainer` or `contributor` for `login`, asking GitHub with the user's own token.
-pub async fn derive(config: &AuthConfig, github: &Octocrab, login: &str) -> &'static str {
+pub async fn derive(config: &AuthConfig, github: &Octocrab, login: &str) -> Role {
     if config.maintainers.iter().any(|m| m.eq_ignore_ascii_case(login)) {
-        return "maintainer";
+        return Role::Maintainer;
     }
-    let Some(repository) = &config.maintainer_repository else { return "contributor" };
+    let Some(repository) = &config.maintainer_repository else { return Role::Contributor };
     let route = format!("/repos/{repository}/collaborators/{login}/permission");
     match github.get::<Permission, _, ()>(&route, None).await {
-        Ok(p) if maintains(&p.permission, p.role_name.as_deref()) => "maintainer",
-        Ok(_) => "contributor",
+        Ok(p) if maintains(&p.permission, p.role_name.as_deref()) => Role::Maintainer,
+        Ok(_) => Role::Contributor,
         Err(e) => {
             // Not a collaborator (404/403), or GitHub unreachable: the safe answer.
             tracing::info!("no repository permission for {login} on {repository}: {e}");
-            "contributor"
+            Role::Contributor
         }
     }
 }

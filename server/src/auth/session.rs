@@ -8,7 +8,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 pub const COOKIE: &str = "unthread_session";
 /// Session key of the signed-in user's id.
-pub const USER_ID: &str = app::models::users::SESSION_USER_ID;
+pub const USER_ID: &str = app::server::SESSION_USER_ID;
 
 pub fn layer(pool: PgPool, secure: bool) -> SessionManagerLayer<PostgresStore> {
     let store = PostgresStore::new(pool)
@@ -24,7 +24,8 @@ pub fn layer(pool: PgPool, secure: bool) -> SessionManagerLayer<PostgresStore> {
         .with_expiry(Expiry::OnInactivity(Duration::days(7)))
 }
 
-pub use app::models::users::{current_user, User};
+pub use app::server::current_user;
+pub use db::models::users::User;
 
 /// Makes `user_id` the session's user, under a fresh session id (no fixation).
 pub async fn sign_in(session: &Session, user_id: i64) -> anyhow::Result<()> {

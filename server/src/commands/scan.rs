@@ -100,7 +100,7 @@ async fn scan_requirements(
     let stored_path = git(directory, &["rev-parse", "--show-toplevel"])
         .and_then(|top| file.strip_prefix(top).ok().map(|p| p.to_string_lossy().into_owned()))
         .unwrap_or_else(|| file.to_string_lossy().into_owned());
-    let target_id = app::models::targets::upsert(pool, &args.kind, &target_name).await?;
+    let target_id = db::models::targets::upsert(pool, &args.kind, &target_name).await?;
     let imported = crate::ingest::requirements::import(pool, target_id, &stored_path, &requirements).await?;
     println!(
         "{target_name}: {stored_path}: {} pins, {} edges ({} added, {} removed, {} changed)",
@@ -136,7 +136,7 @@ async fn scan_checkout(pool: &PgPool, path: &Path, args: &ScanArgs) -> anyhow::R
     let path = path.canonicalize().with_context(|| format!("{} does not exist", path.display()))?;
     let target_name = repository_name(args.target.as_deref(), &path)?;
     let revision = args.revision.clone().or_else(|| git(&path, &["rev-parse", "HEAD"]));
-    let target_id = app::models::targets::upsert(pool, &args.kind, &target_name)
+    let target_id = db::models::targets::upsert(pool, &args.kind, &target_name)
         .await
         .with_context(|| format!("registering target {target_name}"))?;
     if args.kind == "dependency" {

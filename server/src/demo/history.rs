@@ -4,6 +4,13 @@
 //! story.
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use db::kinds::Role;
+use db::models::{
+    claims::{self, Item},
+    events::{self, About, DemoLoaded, Event},
+    triage,
+    users::{self, User},
+};
 use sqlx::{PgConnection, PgPool};
 
 use super::snapshot::{Snapshot, SnapshotTarget};
@@ -13,12 +20,12 @@ use crate::{
 };
 
 /// (login, name, role) of the demo's people: local accounts, not GitHub users.
-const PEOPLE: [(&str, &str, &str); 5] = [
-    ("ana", "Ana (maintainer)", "maintainer"),
-    ("bilal", "Bilal", "contributor"),
-    ("chen", "Chen", "contributor"),
-    ("dana", "Dana", "contributor"),
-    ("eli", "Eli", "contributor"),
+const PEOPLE: [(&str, &str, Role); 5] = [
+    ("ana", "Ana (maintainer)", Role::Maintainer),
+    ("bilal", "Bilal", Role::Contributor),
+    ("chen", "Chen", Role::Contributor),
+    ("dana", "Dana", Role::Contributor),
+    ("eli", "Eli", Role::Contributor),
 ];
 
 /// The epic (real: openedx/openedx-platform#38680).
@@ -56,13 +63,13 @@ pub async fn play(pool: &PgPool, snapshot: &Snapshot) -> anyhow::Result<Played> 
     let mut played = Played::default();
 
     // Day 0: the platform's requirements and the first scan of every pinned package.
-    let platform_id = app::models::targets::upsert(pool, "platform", &snapshot.platform).await?;
+    let platform_id = db::models::targets::upsert(pool, "platform", &snapshot.platform).await?;
     let requirements: crate::requirements::Requirements = snapshot.requirements.parse()?;
     crate::ingest::requirements::import(pool, platform_id, &snapshot.requirements_path, &requirements).await?;
 
     let mut plans = Vec::new();
     for (i, target) in snapshot.targets.iter().enumerate() {
-        let target_id = app::models::targets::upsert(pool, &target.kind, &target.name).await?;
+        let target_id = db::models::targets::upsert(pool, &target.kind, &target.name).await?;
         link_package(pool, target_id, &target.package).await?;
         // The first sweep of scans runs over the first two days.
         let at = start + Duration::minutes(10 * i as i64);
@@ -91,17 +98,17 @@ pub async fn play(pool: &PgPool, snapshot: &Snapshot) -> anyhow::Result<Played> 
         let hours = |h: i64| Duration::hours(h + n as i64);
         let mut tx = pool.begin().await?;
         let finding_ids = finding_ids(&mut tx, plan.target_id, &plan.work).await?;
-        let owner = users[plan.owner];
+        let owner = &users[plan.owner];
         // Week one: claims.
         let claimed_at = start + Duration::days(2) + hours(0);
-        if plan.whole_target {
-            claim(&mut tx, owner, plan.owner, None, plan.target_id, claimed_at).await?;
-            played.claims += 1;
+        let items: Vec<Item> = if plan.whole_target {
+            vec![Item::Target(plan.target_id)]
         } else {
-            for &id in &finding_ids {
-                claim(&mut tx, owner, plan.owner, Some(id), plan.target_id, claimed_at).await?;
-                played.claims += 1;
-            }
+            finding_ids.iter().map(|&id| Item::Finding(id)).collect()
+        };
+        for item in items {
+            claims::claim_at(&mut *tx, owner, item, claimed_at).await?;
+            played.claims += 1;
         }
         let issue = add_sub_issue(&mut tx, plan, n, &epic, start + Duration::days(1) + hours(0)).await?;
         link(&mut tx, None, Some(plan.target_id), Some(issue), None, "sub_issue").await?;
@@ -113,8 +120,7 @@ pub async fn play(pool: &PgPool, snapshot: &Snapshot) -> anyhow::Result<Played> 
             link(&mut tx, Some(id), None, None, Some(pull), "explicit").await?;
         }
         if plan.released {
-            release(&mut tx, users[plan.owner], plan.owner, plan.target_id, start + Duration::days(12) + hours(0))
-                .await?;
+            release(&mut tx, owner, plan.target_id, start + Duration::days(12) + hours(0)).await?;
         }
         tx.commit().await?;
 
@@ -132,10 +138,8 @@ pub async fn play(pool: &PgPool, snapshot: &Snapshot) -> anyhow::Result<Played> 
 
     let mut tx = pool.begin().await?;
     triage_examples(&mut tx, start + Duration::days(10)).await?;
-    sqlx::query("INSERT INTO events (kind, data) VALUES ('demo.loaded', $1)")
-        .bind(serde_json::json!({ "source": snapshot.source, "findings": played.findings }))
-        .execute(&mut *tx)
-        .await?;
+    let loaded = Event::DemoLoaded(DemoLoaded { source: snapshot.source.clone(), findings: played.findings });
+    events::record(&mut *tx, &loaded, About::system()).await?;
     tx.commit().await?;
     Ok(played)
 }
@@ -176,21 +180,12 @@ async fn link_package(pool: &PgPool, target_id: i64, package: &str) -> sqlx::Res
     Ok(())
 }
 
-async fn add_people(tx: &mut PgConnection) -> sqlx::Result<std::collections::HashMap<&'static str, i64>> {
-    let mut ids = std::collections::HashMap::new();
+async fn add_people(tx: &mut PgConnection) -> sqlx::Result<std::collections::HashMap<&'static str, User>> {
+    let mut people = std::collections::HashMap::new();
     for (login, name, role) in PEOPLE {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (login, name, role, dev_only) VALUES ($1, $2, $3, true)
-             ON CONFLICT (login) DO UPDATE SET name = coalesce(users.name, $2) RETURNING id",
-        )
-        .bind(login)
-        .bind(name)
-        .bind(role)
-        .fetch_one(&mut *tx)
-        .await?;
-        ids.insert(login, id);
+        people.insert(login, users::add_dev_user(&mut *tx, login, Some(name), role).await?);
     }
-    Ok(ids)
+    Ok(people)
 }
 
 async fn finding_ids(tx: &mut PgConnection, target_id: i64, work: &[&IncomingFinding]) -> sqlx::Result<Vec<i64>> {
@@ -204,68 +199,10 @@ async fn finding_ids(tx: &mut PgConnection, target_id: i64, work: &[&IncomingFin
     Ok(fingerprints.iter().filter_map(|fp| rows.iter().find(|(_, f)| f == fp).map(|(id, _)| *id)).collect())
 }
 
-async fn claim(
-    tx: &mut PgConnection,
-    owner: i64,
-    login: &str,
-    finding: Option<i64>,
-    target: i64,
-    at: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    let item = match finding {
-        Some(id) => app::models::claims::Item::Finding(id),
-        None => app::models::claims::Item::Target(target),
-    };
-    sqlx::query(
-        "INSERT INTO claims (finding_id, target_id, owner_id, claimed_by, claimed_at) VALUES ($1, $2, $3, $3, $4)",
-    )
-    .bind(finding)
-    .bind(finding.is_none().then_some(target))
-    .bind(owner)
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO events (at, actor, kind, target_id, finding_id, data) VALUES ($1, $2, 'claim.added', $3, $4, $5)",
-    )
-    .bind(at)
-    .bind(login)
-    .bind(target)
-    .bind(finding)
-    .bind(serde_json::json!({ "owner": login, "item": item }))
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
 /// Gives up every active claim `owner` holds in the target.
-async fn release(tx: &mut PgConnection, owner: i64, login: &str, target: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
-    let released: Vec<(Option<i64>,)> = sqlx::query_as(
-        "UPDATE claims c SET released_at = $3, released_by = $1
-         WHERE c.owner_id = $1 AND c.released_at IS NULL
-           AND (c.target_id = $2 OR c.finding_id IN (SELECT id FROM findings WHERE target_id = $2 AND fixed_in_scan IS NULL))
-         RETURNING c.finding_id",
-    )
-    .bind(owner)
-    .bind(target)
-    .bind(at)
-    .fetch_all(&mut *tx)
-    .await?;
-    for (finding,) in released {
-        let item = match finding {
-            Some(id) => app::models::claims::Item::Finding(id),
-            None => app::models::claims::Item::Target(target),
-        };
-        sqlx::query(
-            "INSERT INTO events (at, actor, kind, target_id, finding_id, data) VALUES ($1, $2, 'claim.released', $3, $4, $5)",
-        )
-        .bind(at)
-        .bind(login)
-        .bind(target)
-        .bind(finding)
-        .bind(serde_json::json!({ "owner": login, "item": item }))
-        .execute(&mut *tx)
-        .await?;
+async fn release(tx: &mut PgConnection, owner: &User, target: i64, at: DateTime<Utc>) -> anyhow::Result<()> {
+    for item in claims::held_in_target(&mut *tx, owner.id, target).await? {
+        claims::unclaim_at(&mut *tx, owner, item, at).await?;
     }
     Ok(())
 }
@@ -393,7 +330,7 @@ async fn link(
 
 /// The maintainer sets two module-level registries aside (they are filled at import time,
 /// the usual reason such a finding is not worth changing) and confirms one thread local.
-async fn triage_examples(tx: &mut PgConnection, at: DateTime<Utc>) -> sqlx::Result<()> {
+async fn triage_examples(tx: &mut PgConnection, at: DateTime<Utc>) -> anyhow::Result<()> {
     let picks: Vec<(i64, i64, String, String)> = sqlx::query_as(
         "(SELECT id, target_id, rule, 'wont_fix' FROM findings WHERE rule = 'UT010' AND fixed_in_scan IS NULL ORDER BY id LIMIT 2)
          UNION ALL
@@ -401,24 +338,12 @@ async fn triage_examples(tx: &mut PgConnection, at: DateTime<Utc>) -> sqlx::Resu
     )
     .fetch_all(&mut *tx)
     .await?;
-    for (i, (id, target_id, _rule, state)) in picks.into_iter().enumerate() {
+    let ana =
+        users::by_login(&mut *tx, "ana").await?.ok_or_else(|| anyhow::anyhow!("the demo's maintainer is missing"))?;
+    for (i, (id, _target_id, _rule, state)) in picks.into_iter().enumerate() {
         let reason = (state == "wont_fix")
             .then_some("Registry filled once at import time and never changed per request (demo triage).");
-        sqlx::query("UPDATE findings SET triage = $2, triage_reason = $3 WHERE id = $1")
-            .bind(id)
-            .bind(&state)
-            .bind(reason)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO events (at, actor, kind, target_id, finding_id, data) VALUES ($1, 'ana', 'finding.triaged', $2, $3, $4)",
-        )
-        .bind(at + Duration::hours(i as i64))
-        .bind(target_id)
-        .bind(id)
-        .bind(serde_json::json!({ "from": "open", "to": state, "reason": reason }))
-        .execute(&mut *tx)
-        .await?;
+        triage::set_at(&mut *tx, &ana, id, &state, reason, at + Duration::hours(i as i64)).await?;
     }
     Ok(())
 }

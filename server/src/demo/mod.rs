@@ -20,8 +20,7 @@ pub use snapshot::Snapshot;
 
 /// Loads the bundled snapshot and its history unless the demo was loaded before.
 pub async fn load_demo(pool: &PgPool) -> anyhow::Result<()> {
-    let loaded: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE kind = 'demo.loaded')").fetch_one(pool).await?;
+    let loaded = db::models::events::any_of_kind(pool, db::models::events::EventKind::DemoLoaded).await?;
     if loaded {
         tracing::info!("demo data already loaded");
         return Ok(());

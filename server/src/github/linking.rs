@@ -12,6 +12,7 @@
 //! Derivation only adds links; a link a maintainer removed stays removed (its row is kept,
 //! marked removed, and blocks the same link from coming back), and manual links are kept.
 
+use db::models::events::{self, About, Event, LinkAdded, LinkRemoved};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -166,13 +167,8 @@ pub async fn add_manual_link(
     .bind(by)
     .fetch_one(&mut *db)
     .await?;
-    sqlx::query("INSERT INTO events (actor, kind, finding_id, target_id, data) VALUES ($1, 'link.added', $2, $3, $4)")
-        .bind(by)
-        .bind(finding_id)
-        .bind(target_id)
-        .bind(serde_json::json!({ "link": id, "issue": issue_id, "pull": pull_id }))
-        .execute(&mut *db)
-        .await?;
+    let about = About { finding_id, target_id, ..About::by(by) };
+    events::record(&mut *db, &Event::LinkAdded(LinkAdded { link: id, issue: issue_id, pull: pull_id }), about).await?;
     Ok(id)
 }
 
@@ -188,14 +184,7 @@ pub async fn remove_link(db: &mut PgConnection, link_id: i64, by: &str) -> sqlx:
     .fetch_optional(&mut *db)
     .await?;
     let Some((finding_id, target_id)) = removed else { return Ok(false) };
-    sqlx::query(
-        "INSERT INTO events (actor, kind, finding_id, target_id, data) VALUES ($1, 'link.removed', $2, $3, $4)",
-    )
-    .bind(by)
-    .bind(finding_id)
-    .bind(target_id)
-    .bind(serde_json::json!({ "link": link_id }))
-    .execute(&mut *db)
-    .await?;
+    let about = About { finding_id, target_id, ..About::by(by) };
+    events::record(&mut *db, &Event::LinkRemoved(LinkRemoved { link: link_id }), about).await?;
     Ok(true)
 }

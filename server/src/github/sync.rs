@@ -7,6 +7,7 @@
 //! stored, and answers 304 (free) for the rest. One run at a time across processes: the run
 //! holds a Postgres advisory lock on its own connection.
 
+use db::models::events::{self, About, Event};
 use std::{
     collections::{BTreeSet, HashSet, VecDeque},
     sync::atomic::Ordering,
@@ -31,17 +32,8 @@ pub struct SyncConfig {
     pub repositories: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct SyncReport {
-    pub run_id: i64,
-    pub issues: usize,
-    pub pulls: usize,
-    pub new_links: u64,
-    pub requests: u32,
-    pub not_modified: u32,
-    pub rate_limited: u32,
-    pub retries: u32,
-}
+/// What a run cost and brought: the `github.synced` event's payload.
+pub use db::models::events::GitHubSynced as SyncReport;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -103,9 +95,7 @@ async fn run(pool: &PgPool, github: &GitHub, config: &SyncConfig) -> Result<Sync
     .execute(pool)
     .await
     .context("recording the end of the sync run")?;
-    sqlx::query("INSERT INTO events (kind, data) VALUES ('github.synced', $1)")
-        .bind(serde_json::to_value(&report).unwrap_or_default())
-        .execute(pool)
+    events::record(pool, &Event::GitHubSynced(report.clone()), About::system())
         .await
         .context("recording the sync event")?;
     let _ = lock.close().await;

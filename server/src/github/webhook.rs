@@ -2,6 +2,7 @@
 //! sync writes. A delivery is applied once: its `X-GitHub-Delivery` id is recorded in the
 //! same transaction, so a replay changes nothing.
 
+use db::models::events::{self, About, Event, WebhookDelivery};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use sqlx::PgPool;
@@ -123,10 +124,13 @@ pub async fn apply(
         }
         _ => Applied::Ignored,
     };
-    sqlx::query("INSERT INTO events (kind, data) VALUES ('github.webhook', $1)")
-        .bind(serde_json::json!({"delivery": delivery, "event": event, "action": action, "applied": applied != Applied::Ignored}))
-        .execute(&mut *tx)
-        .await?;
+    let delivered = WebhookDelivery {
+        delivery: delivery.to_owned(),
+        event: event.to_owned(),
+        action: action.map(str::to_owned),
+        applied: applied != Applied::Ignored,
+    };
+    events::record(&mut *tx, &Event::GitHubWebhook(delivered), About::system()).await?;
     tx.commit().await?;
     Ok(applied)
 }

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: scan uploads from CI (bearer token), and the maintainers'
 //! actions on tokens, links and syncs (session). Every mutation checks who asks first.
 
+use db::models::events::{self, About, Event, TokenCreated, TokenRevoked};
 use std::sync::Arc;
 
 use app::state::AppState;
@@ -42,14 +43,8 @@ pub async fn create_token(
     let user = viewer.maintainer()?;
     let (id, secret) =
         tokens::create(&state.pool, &new.name, &new.targets, user.id).await.map_err(ApiError::bad_request)?;
-    app::models::events::record(
-        &state.pool,
-        Some(&user.login),
-        "token.created",
-        None,
-        serde_json::json!({ "token": id, "name": new.name.trim(), "targets": new.targets }),
-    )
-    .await?;
+    let event = Event::TokenCreated(TokenCreated { token: id, name: new.name.trim().to_owned(), targets: new.targets });
+    events::record(&state.pool, &event, About::by(&user.login)).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id, "token": secret, "shown_once": true })))
         .into_response())
 }
@@ -71,14 +66,7 @@ pub async fn revoke_token(
     if !tokens::revoke(&state.pool, id, user.id).await? {
         return Err(ApiError::not_found("no live token with that id"));
     }
-    app::models::events::record(
-        &state.pool,
-        Some(&user.login),
-        "token.revoked",
-        None,
-        serde_json::json!({ "token": id }),
-    )
-    .await?;
+    events::record(&state.pool, &Event::TokenRevoked(TokenRevoked { token: id }), About::by(&user.login)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

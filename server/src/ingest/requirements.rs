@@ -1,6 +1,7 @@
 //! Imports a parsed pip-compile file for a repository target: its packages, pins and the
 //! `# via` edges. The file's previous import is replaced as a whole, in one transaction.
 
+use db::models::events::{self, About, Event, RequirementsImported};
 use std::collections::{BTreeMap, HashMap};
 
 use sqlx::PgPool;
@@ -144,21 +145,15 @@ pub async fn import(
     }
     summary.removed = previous.keys().filter(|name| !current.contains_key(name.as_str())).cloned().collect();
 
-    let data = serde_json::json!({
-        "path": path,
-        "pins": summary.pins,
-        "edges": summary.edges,
-        "added": summary.added.len(),
-        "removed": summary.removed.len(),
-        "changed": summary.changed.len(),
+    let event = Event::RequirementsImported(RequirementsImported {
+        path: path.to_owned(),
+        pins: summary.pins,
+        edges: summary.edges,
+        added: summary.added.len(),
+        removed: summary.removed.len(),
+        changed: summary.changed.len(),
     });
-    sqlx::query!(
-        "INSERT INTO events (kind, target_id, data) VALUES ('requirements.imported', $1, $2)",
-        target_id,
-        data
-    )
-    .execute(&mut *tx)
-    .await?;
+    events::record(&mut *tx, &event, About::system().target(target_id)).await?;
     tx.commit().await?;
     Ok(summary)
 }

@@ -4,6 +4,7 @@
 //! fingerprint. Everything happens in one transaction of bulk statements (UNNEST into a
 //! temporary table, then set-based updates), and every change is written to `events`.
 
+use db::models::events::{self, About, Event, FindingCount, ScanIngested};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -205,23 +206,19 @@ async fn ingest_scan(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSum
     let mut summary = apply(&mut tx, input, scan_id).await?;
     summary.scan_id = scan_id;
 
-    sqlx::query("INSERT INTO events (kind, target_id, scan_id, data, at) VALUES ('scan.ingested', $1, $2, $3, coalesce($4, now()))")
-        .bind(input.target_id)
-        .bind(scan_id)
-        .bind(serde_json::json!({
-            "status": input.status(),
-            "revision": input.revision,
-            "tool": input.tool,
-            "new": summary.new,
-            "seen": summary.seen,
-            "renamed": summary.renamed,
-            "reopened": summary.reopened,
-            "fixed": summary.fixed,
-            "unread_files": input.unread_files.len(),
-        }))
-        .bind(input.finished_at)
-        .execute(&mut *tx)
-        .await?;
+    let event = Event::ScanIngested(ScanIngested {
+        status: input.status().to_owned(),
+        revision: input.revision.clone(),
+        tool: input.tool.clone(),
+        new: summary.new,
+        seen: summary.seen,
+        renamed: summary.renamed,
+        reopened: summary.reopened,
+        fixed: summary.fixed,
+        unread_files: input.unread_files.len(),
+    });
+    let about = About::system().target(input.target_id).scan(scan_id).at(input.finished_at);
+    events::record(&mut *tx, &event, about).await?;
     tx.commit().await?;
     tracing::debug!(target: "unthread_server::ingest", "committed: {} ms", started.elapsed().as_millis());
     Ok(summary)
@@ -271,24 +268,17 @@ async fn apply(tx: &mut Transaction<'_, Postgres>, input: &ScanInput, scan_id: i
         |change: Change| plan.changed.iter().filter(|(_, _, c)| *c == change).map(|(id, _, _)| *id).collect::<Vec<_>>();
     let renamed = with_change(Change::Renamed);
     let reopened = with_change(Change::Reopened);
-    for (kind, ids) in [
-        ("findings.new", &new_ids),
-        ("findings.renamed", &renamed),
-        ("findings.reopened", &reopened),
-        ("findings.fixed", &plan.fixed),
-    ] {
+    let count = |ids: &[i64]| FindingCount { count: ids.len() as i64 };
+    let changes = [
+        (Event::FindingsNew(count(&new_ids)), &new_ids),
+        (Event::FindingsRenamed(count(&renamed)), &renamed),
+        (Event::FindingsReopened(count(&reopened)), &reopened),
+        (Event::FindingsFixed(count(&plan.fixed)), &plan.fixed),
+    ];
+    for (event, ids) in changes {
         if !ids.is_empty() {
-            sqlx::query(
-                "INSERT INTO events (kind, target_id, scan_id, finding_ids, data, at) VALUES ($1, $2, $3, $4, jsonb_build_object('count', $5::bigint), coalesce($6, now()))",
-            )
-            .bind(kind)
-            .bind(input.target_id)
-            .bind(scan_id)
-            .bind(ids)
-            .bind(ids.len() as i64)
-            .bind(input.finished_at)
-            .execute(&mut **tx)
-            .await?;
+            let about = About::system().target(input.target_id).scan(scan_id).findings(ids).at(input.finished_at);
+            events::record(&mut **tx, &event, about).await?;
         }
     }
     step("events written");

@@ -2,6 +2,7 @@
 //! unless forced, or updating the earlier comment), writing its files, and the optional
 //! schedule in `serve` that does both every week.
 
+use db::models::events::{self, About, Event, ReportPosted};
 use std::{path::Path, sync::Arc, time::Duration};
 
 use app::report::{
@@ -91,12 +92,14 @@ pub async fn post(
             }
         };
         if action != "unchanged" {
-            sqlx::query("INSERT INTO events (actor, kind, data) VALUES ($1, 'report.posted', $2)")
-                .bind(by)
-                .bind(serde_json::json!({ "week": week, "issue": issue.to_string(), "action": action, "url": url }))
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
+            let event = Event::ReportPosted(ReportPosted {
+                week: week.to_string(),
+                issue: issue.to_string(),
+                action: action.to_owned(),
+                url: url.clone(),
+            });
+            let about = About { actor: by, ..About::system() };
+            events::record(&mut *conn, &event, about).await.map_err(db)?;
         }
         Ok(Posted { action: action.to_owned(), url })
     }

@@ -38,7 +38,7 @@ async fn dependency_apis_feed_the_scans_of_their_dependents() {
     scan(&pool, Path::new("/nonexistent"), args(crum.path(), "django-crum", "dependency")).await.unwrap();
 
     // The platform pins django-crum; its scan reports the calls into crum's thread local.
-    let platform = app::models::targets::upsert(&pool, "platform", "openedx/openedx-platform").await.unwrap();
+    let platform = db::models::targets::upsert(&pool, "platform", "openedx/openedx-platform").await.unwrap();
     import(
         &pool,
         platform,

@@ -1,12 +1,13 @@
 //! The schema, the server functions and the health check against a real PostgreSQL.
 
-use crate::support::{fresh_database, send, TestApp};
+use crate::support::{fresh_database, scan_input, send, TestApp};
 use axum::{
     body::Body,
     http::{header, Request, StatusCode},
     Router,
 };
 use sqlx::PgPool;
+use unthread_server::ingest::scan::ingest;
 
 fn app(pool: &PgPool) -> Router {
     TestApp::new(pool).build()
@@ -20,8 +21,9 @@ async fn status_and_body(app: &Router, request: Request<Body>) -> (StatusCode, S
 
 async fn seed(pool: &PgPool) {
     for (kind, name) in [("platform", "openedx/openedx-platform"), ("dependency", "django-crum")] {
-        let id = app::models::targets::upsert(pool, kind, name).await.unwrap();
-        app::models::events::record(pool, None, "target.registered", Some(id), serde_json::json!({})).await.unwrap();
+        let id = db::models::targets::upsert(pool, kind, name).await.unwrap();
+        // One event per target: its first (empty) scan.
+        ingest(pool, &scan_input(id, vec![])).await.unwrap();
     }
 }
 
@@ -46,10 +48,10 @@ async fn target_names_must_match_their_kind() {
     for (kind, name) in
         [("dependency", "openedx/edx-ace"), ("library", "edx-ace"), ("platform", " a/b"), ("bogus", "a/b")]
     {
-        let result = app::models::targets::upsert(&pool, kind, name).await;
+        let result = db::models::targets::upsert(&pool, kind, name).await;
         assert!(result.is_err(), "({kind}, {name:?}) must be refused");
     }
-    app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    db::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
 }
 
 #[tokio::test]
@@ -67,7 +69,7 @@ async fn events_are_append_only() {
 #[tokio::test]
 async fn scans_are_never_deleted_and_a_findings_scans_are_in_order() {
     let pool = fresh_database().await;
-    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let target = db::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
     let scan: i64 = sqlx::query_scalar(
         "INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 't', 'complete', now()) RETURNING id",
     )

@@ -3,17 +3,17 @@
 //! the demo dataset.
 
 use crate::support::{create_user, fresh_database, seed_finding, sign_in, TestApp};
-use app::models::{
-    claims::{self, ClaimError, Item},
-    findings, triage,
-    users::User,
-};
-use app::types::FindingFilter;
 use axum::{
     body::Body,
     http::{header, Request, StatusCode},
     Router,
 };
+use db::models::{
+    claims::{self, ClaimError, Item},
+    findings, triage,
+    users::User,
+};
+use db::views::FindingFilter;
 use futures::StreamExt;
 use sqlx::PgPool;
 use tower::ServiceExt;
@@ -35,7 +35,7 @@ async fn event_count(pool: &PgPool, kind: &str) -> i64 {
 #[tokio::test]
 async fn of_a_hundred_simultaneous_claims_exactly_one_wins() {
     let pool = fresh_database().await;
-    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-django-utils").await.unwrap();
+    let target = db::models::targets::upsert(&pool, "library", "openedx/edx-django-utils").await.unwrap();
     let finding = seed_finding(&pool, target, "edx_django_utils/cache/utils.py", Some("RequestCache")).await;
     let mut people = Vec::new();
     for i in 0..100 {
@@ -61,7 +61,7 @@ async fn of_a_hundred_simultaneous_claims_exactly_one_wins() {
 #[tokio::test]
 async fn claims_releases_and_assignments_follow_the_rules() {
     let pool = fresh_database().await;
-    let target = app::models::targets::upsert(&pool, "library", "openedx/event-tracking").await.unwrap();
+    let target = db::models::targets::upsert(&pool, "library", "openedx/event-tracking").await.unwrap();
     let first = seed_finding(&pool, target, "eventtracking/tracker.py", Some("get_tracker")).await;
     let second = seed_finding(&pool, target, "eventtracking/locator.py", Some("ThreadLocalContextLocator")).await;
     let carol = create_user(&pool, "carol", "contributor").await;
@@ -127,7 +127,7 @@ async fn claims_releases_and_assignments_follow_the_rules() {
 #[tokio::test]
 async fn triage_needs_a_reason_to_set_findings_aside_and_records_every_change() {
     let pool = fresh_database().await;
-    let target = app::models::targets::upsert(&pool, "dependency", "django-crum").await.unwrap();
+    let target = db::models::targets::upsert(&pool, "dependency", "django-crum").await.unwrap();
     let mona = create_user(&pool, "mona", "maintainer").await;
     let mut ids = Vec::new();
     for i in 0..50 {
@@ -151,7 +151,7 @@ async fn triage_needs_a_reason_to_set_findings_aside_and_records_every_change() 
         assert_eq!(result.unwrap(), "open");
     }
     assert_eq!(event_count(&pool, "finding.triaged").await, 50);
-    let progress = app::models::progress::by_target(&pool).await.unwrap();
+    let progress = db::models::progress::by_target(&pool).await.unwrap();
     assert_eq!(progress[0].progress.triaged_away, 50);
     assert_eq!(progress[0].progress.open, 0);
 }
@@ -159,8 +159,8 @@ async fn triage_needs_a_reason_to_set_findings_aside_and_records_every_change() 
 #[tokio::test]
 async fn the_explorer_filters_counts_and_pages_by_keyset() {
     let pool = fresh_database().await;
-    let repo = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
-    let dep = app::models::targets::upsert(&pool, "dependency", "django-crum").await.unwrap();
+    let repo = db::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let dep = db::models::targets::upsert(&pool, "dependency", "django-crum").await.unwrap();
     let mut ids = Vec::new();
     for i in 0..120 {
         ids.push(
@@ -229,7 +229,7 @@ fn form_post(uri: &str, cookie: &str, body: String, html: bool) -> Request<Body>
 async fn claims_through_http_answer_with_the_winner_and_work_as_plain_forms() {
     let pool = fresh_database().await;
     let app = app(&pool);
-    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let target = db::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
     let finding = seed_finding(&pool, target, "edx_ace/channel.py", None).await;
     let carol = sign_in(&app, "carol", "contributor").await;
     let dave = sign_in(&app, "dave", "contributor").await;
@@ -282,7 +282,7 @@ async fn claims_through_http_answer_with_the_winner_and_work_as_plain_forms() {
 async fn the_live_stream_announces_a_claim() {
     let pool = fresh_database().await;
     let app = app(&pool);
-    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let target = db::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
     let finding = seed_finding(&pool, target, "edx_ace/channel.py", None).await;
     let carol = create_user(&pool, "carol", "contributor").await;
 
@@ -342,7 +342,7 @@ async fn the_demo_loads_real_findings_once() {
     assert_eq!(counts().await, first, "a second load changes nothing");
 
     // The history is there to show: fewer open findings now than three weeks ago.
-    let burndown = app::models::progress::burndown(&pool, 42).await.unwrap();
+    let burndown = db::models::progress::burndown(&pool, 42).await.unwrap();
     assert!(burndown.len() >= 21, "{burndown:?}");
     assert!(burndown.last().unwrap().open < burndown.iter().map(|p| p.open).max().unwrap());
     let libraries: i64 =
@@ -357,7 +357,7 @@ async fn the_demo_loads_real_findings_once() {
 async fn cached_pages_show_changes_made_by_other_processes() {
     let pool = fresh_database().await;
     let app = app(&pool);
-    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let target = db::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
     seed_finding(&pool, target, "edx_ace/channel.py", None).await;
     let carol = create_user(&pool, "carol", "contributor").await;
     let page = || async {

@@ -11,7 +11,7 @@ fn fixture_text() -> String {
 }
 
 async fn platform(pool: &PgPool) -> i64 {
-    app::models::targets::upsert(pool, "platform", "openedx/openedx-platform").await.unwrap()
+    db::models::targets::upsert(pool, "platform", "openedx/openedx-platform").await.unwrap()
 }
 
 async fn count(pool: &PgPool, table: &str) -> i64 {

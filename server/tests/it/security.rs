@@ -17,10 +17,10 @@ async fn a_display_name_with_html_is_escaped_wherever_it_is_shown() {
             .fetch_one(&pool)
             .await
             .unwrap();
-    let target = app::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let target = db::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
     let finding = seed_finding(&pool, target, "edx_ace/channel.py", Some("ChannelMap")).await;
-    let user = app::models::users::by_id(&pool, user_id).await.unwrap().unwrap();
-    app::models::claims::claim(&pool, &user, app::models::claims::Item::Finding(finding)).await.unwrap();
+    let user = db::models::users::by_id(&pool, user_id).await.unwrap().unwrap();
+    db::models::claims::claim(&pool, &user, db::models::claims::Item::Finding(finding)).await.unwrap();
 
     let router = TestApp::new(&pool).build();
     for uri in ["/people/mallory".to_owned(), format!("/findings/{finding}"), "/repos".to_owned(), "/".to_owned()] {

@@ -9,9 +9,9 @@
 //! `UPDATE_GOLDEN=1 cargo test -p unthread-server --test weekly_report` and read the diff.
 
 use crate::support::{create_user, fresh_database, TestApp};
-use app::models::{claims, triage};
 use app::report::{Format, IsoWeek, WeeklyReport};
 use chrono::{DateTime, TimeZone, Utc};
+use db::models::{claims, triage};
 use sqlx::PgPool;
 use unthread_server::ingest::scan::{ingest, IncomingFinding, ScanInput};
 
@@ -131,9 +131,9 @@ fn platform_findings(with_request_cache: bool, with_tasks: bool) -> Vec<Incoming
 
 /// Three weeks (2026-W45..W47) of a migration, told through the real write paths.
 async fn three_weeks(pool: &PgPool) -> (i64, i64, i64) {
-    let platform = app::models::targets::upsert(pool, "platform", "openedx/openedx-platform").await.unwrap();
-    let library = app::models::targets::upsert(pool, "library", "openedx/edx-django-utils").await.unwrap();
-    let crum = app::models::targets::upsert(pool, "dependency", "django-crum").await.unwrap();
+    let platform = db::models::targets::upsert(pool, "platform", "openedx/openedx-platform").await.unwrap();
+    let library = db::models::targets::upsert(pool, "library", "openedx/edx-django-utils").await.unwrap();
+    let crum = db::models::targets::upsert(pool, "dependency", "django-crum").await.unwrap();
     // The platform's requirements pin django-crum (what `scan --requirements` records).
     sqlx::query(
         "WITH p AS (INSERT INTO packages (name) VALUES ('django-crum') RETURNING id),
@@ -213,8 +213,8 @@ async fn three_weeks(pool: &PgPool) -> (i64, i64, i64) {
 
 /// Week 48: activity after the reported weeks, which must not change them.
 async fn a_fourth_week(pool: &PgPool, platform: i64) {
-    let ana = app::models::users::by_login(pool, "ana").await.unwrap().unwrap();
-    let chen = app::models::users::by_login(pool, "chen").await.unwrap().unwrap();
+    let ana = db::models::users::by_login(pool, "ana").await.unwrap().unwrap();
+    let chen = db::models::users::by_login(pool, "chen").await.unwrap().unwrap();
     let library_cache = finding_id(pool, "cache.utils.RequestCache").await;
     let memcache = finding_id(pool, "util.memcache._thread_locals").await;
     let tasks = finding_id(pool, "grades.tasks.recalculate").await;
@@ -349,7 +349,7 @@ async fn the_current_week_ends_where_the_dashboard_stands() {
         base_url: BASE_URL.into(),
     };
     let now = app::report::build(&pool, &options).await.unwrap();
-    let dashboard = app::models::progress::overall(&app::models::progress::by_target(&pool).await.unwrap());
+    let dashboard = db::models::progress::overall(&db::models::progress::by_target(&pool).await.unwrap());
     assert_eq!(now.headline.open, dashboard.open);
     assert_eq!(now.headline.done, dashboard.fixed + dashboard.migrated);
     assert_eq!(now.headline.triaged_away, dashboard.triaged_away);

@@ -76,12 +76,12 @@ pub async fn seed_finding(pool: &PgPool, target_id: i64, path: &str, symbol: Opt
 }
 
 /// A user who signed in with the development login, as `role` (`maintainer`, `contributor`).
-pub async fn create_user(pool: &PgPool, login: &str, role: &str) -> app::models::users::User {
+pub async fn create_user(pool: &PgPool, login: &str, role: &str) -> db::models::users::User {
     let id: i64 = sqlx::query_scalar("INSERT INTO users (login, role, dev_only) VALUES ($1, $2, true) RETURNING id")
         .bind(login)
         .bind(role)
         .fetch_one(pool)
         .await
         .expect("insert a user");
-    app::models::users::by_id(pool, id).await.expect("read the user back").expect("the user exists")
+    db::models::users::by_id(pool, id).await.expect("read the user back").expect("the user exists")
 }

@@ -1,10 +1,20 @@
-//! What the server sends the pages: plain data, serialised for hydration. Built by the
-//! models on the server, shown by the views in both places.
+//! What the models hand the pages: plain data, serialisable (server functions send it).
+//! Built by the models on the server, shown by the pages' components.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::progress::Progress;
+
+/// An entry of the audit log as the overview lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub actor: Option<String>,
+    pub kind: String,
+    pub target: Option<String>,
+}
 
 /// A finding as lists show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -96,8 +106,6 @@ pub struct FindingDetail {
     pub github_assignees: Vec<String>,
     pub github: Vec<GitHubItem>,
     pub history: Vec<HistoryEntry>,
-    pub rule_name: String,
-    pub rule_help_html: String,
 }
 
 /// A repository or dependency as the `/repos` and `/deps` tables show it.
@@ -173,7 +181,7 @@ pub struct Contributor {
 pub struct Person {
     pub login: String,
     pub name: Option<String>,
-    pub role: String,
+    pub role: crate::kinds::Role,
     /// Whole targets they claimed: (name, kind).
     pub targets: Vec<(String, String)>,
     pub owned: Vec<FindingRow>,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgExecutor;
 
 pub use crate::progress::Progress;
-use crate::types::{BurndownPoint, Contributor};
+use crate::views::{BurndownPoint, Contributor};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetProgress {

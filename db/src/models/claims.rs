@@ -5,9 +5,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Acquire, PgConnection, Postgres};
 
-use super::users::User;
+use super::{
+    events::{self, About, ClaimAssigned, ClaimChange, Event},
+    users::User,
+};
 
 /// What can be owned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,39 +121,39 @@ async fn release(tx: &mut PgConnection, claim_id: i64, by: i64, at: DateTime<Utc
     Ok(())
 }
 
+/// Records an ownership change of `item` (in `target_id`) made by `actor`.
 async fn record(
     tx: &mut PgConnection,
     actor: &User,
-    kind: &str,
+    event: Event,
     item: Item,
     target_id: i64,
-    data: serde_json::Value,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    let (finding, _) = split(item);
-    sqlx::query!(
-        "INSERT INTO events (actor, kind, target_id, finding_id, data, at) VALUES ($1, $2, $3, $4, $5, $6)",
-        actor.login,
-        kind,
-        target_id,
-        finding,
-        data,
-        at as _
-    )
-    .execute(&mut *tx)
-    .await?;
+    let about = About::by(&actor.login).target(target_id).at(Some(at));
+    let about = match item {
+        Item::Finding(id) => about.finding(id),
+        Item::Target(_) => about,
+    };
+    events::record(&mut *tx, &event, about).await?;
     Ok(())
 }
 
 /// `user` takes `item` for themself. Claiming what one already owns succeeds and changes
 /// nothing; a finding covered by someone else's claim on its whole target is refused.
-pub async fn claim(pool: &PgPool, user: &User, item: Item) -> Result<(), ClaimError> {
-    claim_at(pool, user, item, Utc::now()).await
+pub async fn claim<'c>(db: impl Acquire<'c, Database = Postgres>, user: &User, item: Item) -> Result<(), ClaimError> {
+    claim_at(db, user, item, Utc::now()).await
 }
 
-/// [`claim`] at a given instant (a scripted or imported history).
-pub async fn claim_at(pool: &PgPool, user: &User, item: Item, at: DateTime<Utc>) -> Result<(), ClaimError> {
-    let mut tx = pool.begin().await?;
+/// [`claim`] at a given instant (a scripted or imported history). Like every ownership
+/// change, it runs in its own transaction, or in a savepoint of the caller's.
+pub async fn claim_at<'c>(
+    db: impl Acquire<'c, Database = Postgres>,
+    user: &User,
+    item: Item,
+    at: DateTime<Utc>,
+) -> Result<(), ClaimError> {
+    let mut tx = db.begin().await?;
     let (target_id, target) = lock_item(&mut tx, item).await?;
     if let Some((_, owner_id, owner)) = active_claim(&mut tx, item).await? {
         return if owner_id == user.id { Ok(()) } else { Err(ClaimError::Taken { owner }) };
@@ -164,53 +167,60 @@ pub async fn claim_at(pool: &PgPool, user: &User, item: Item, at: DateTime<Utc>)
     }
     if !insert_claim(&mut tx, item, user.id, user.id, at).await? {
         // Another transaction won between our check and insert (possible only if it did not
-        // lock the target, e.g. a manual insert): report who won.
-        tx.rollback().await?;
-        let mut conn = pool.acquire().await?;
-        let owner = active_claim(&mut conn, item).await?.map(|(_, _, login)| login).unwrap_or_default();
+        // lock the target, e.g. a manual insert); this statement sees its committed claim.
+        let owner = active_claim(&mut tx, item).await?.map(|(_, _, login)| login).unwrap_or_default();
         return Err(ClaimError::Taken { owner });
     }
-    let data = serde_json::json!({ "owner": user.login, "item": item });
-    record(&mut tx, user, "claim.added", item, target_id, data, at).await?;
+    let event = Event::ClaimAdded(ClaimChange { owner: user.login.clone(), item });
+    record(&mut tx, user, event, item, target_id, at).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// The owner, or a maintainer, gives `item` up.
-pub async fn unclaim(pool: &PgPool, user: &User, item: Item) -> Result<(), ClaimError> {
-    unclaim_at(pool, user, item, Utc::now()).await
+pub async fn unclaim<'c>(db: impl Acquire<'c, Database = Postgres>, user: &User, item: Item) -> Result<(), ClaimError> {
+    unclaim_at(db, user, item, Utc::now()).await
 }
 
 /// [`unclaim`] at a given instant.
-pub async fn unclaim_at(pool: &PgPool, user: &User, item: Item, at: DateTime<Utc>) -> Result<(), ClaimError> {
-    let mut tx = pool.begin().await?;
+pub async fn unclaim_at<'c>(
+    db: impl Acquire<'c, Database = Postgres>,
+    user: &User,
+    item: Item,
+    at: DateTime<Utc>,
+) -> Result<(), ClaimError> {
+    let mut tx = db.begin().await?;
     let (target_id, _) = lock_item_any_state(&mut tx, item).await?;
     let (claim_id, owner_id, owner) = active_claim(&mut tx, item).await?.ok_or(ClaimError::NotClaimed)?;
     if owner_id != user.id && !user.is_maintainer() {
         return Err(ClaimError::NotYours);
     }
     release(&mut tx, claim_id, user.id, at).await?;
-    let data = serde_json::json!({ "owner": owner, "item": item });
-    record(&mut tx, user, "claim.released", item, target_id, data, at).await?;
+    record(&mut tx, user, Event::ClaimReleased(ClaimChange { owner, item }), item, target_id, at).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// A maintainer makes `assignee` the owner of `item`, replacing any current owner. The
 /// caller checks that `maintainer` is one.
-pub async fn assign(pool: &PgPool, maintainer: &User, item: Item, assignee: &str) -> Result<(), ClaimError> {
-    assign_at(pool, maintainer, item, assignee, Utc::now()).await
+pub async fn assign<'c>(
+    db: impl Acquire<'c, Database = Postgres>,
+    maintainer: &User,
+    item: Item,
+    assignee: &str,
+) -> Result<(), ClaimError> {
+    assign_at(db, maintainer, item, assignee, Utc::now()).await
 }
 
 /// [`assign`] at a given instant.
-pub async fn assign_at(
-    pool: &PgPool,
+pub async fn assign_at<'c>(
+    db: impl Acquire<'c, Database = Postgres>,
     maintainer: &User,
     item: Item,
     assignee: &str,
     at: DateTime<Utc>,
 ) -> Result<(), ClaimError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin().await?;
     let (target_id, _) = lock_item(&mut tx, item).await?;
     let assignee = super::users::by_login(&mut *tx, assignee.trim_start_matches('@'))
         .await?
@@ -228,16 +238,8 @@ pub async fn assign_at(
         return Err(ClaimError::Taken { owner: "someone else".into() });
     }
     let previous = previous.map(|(_, _, login)| login);
-    record(
-        &mut tx,
-        maintainer,
-        "claim.assigned",
-        item,
-        target_id,
-        serde_json::json!({ "owner": assignee.login, "previous": previous, "item": item }),
-        at,
-    )
-    .await?;
+    let event = Event::ClaimAssigned(ClaimAssigned { owner: assignee.login, previous, item });
+    record(&mut tx, maintainer, event, item, target_id, at).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -262,4 +264,27 @@ async fn lock_item_any_state(tx: &mut PgConnection, item: Item) -> Result<(i64, 
         Item::Finding(_) => "the finding",
         Item::Target(_) => "the target",
     }))
+}
+
+/// The items `owner` holds in `target_id`: a claim on the target itself, and claims on its
+/// findings that are still open.
+pub async fn held_in_target(db: &mut PgConnection, owner: i64, target_id: i64) -> sqlx::Result<Vec<Item>> {
+    let rows = sqlx::query!(
+        "SELECT c.finding_id, c.target_id FROM claims c
+         WHERE c.owner_id = $1 AND c.released_at IS NULL
+           AND (c.target_id = $2
+                OR c.finding_id IN (SELECT id FROM findings WHERE target_id = $2 AND fixed_in_scan IS NULL))
+         ORDER BY c.id",
+        owner,
+        target_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| match r.finding_id {
+            Some(id) => Item::Finding(id),
+            None => Item::Target(r.target_id.unwrap_or(target_id)),
+        })
+        .collect())
 }

@@ -1,9 +1,12 @@
 //! Maintainers' verdict on a finding: still to do (`open`, `confirmed`) or out of the
 //! count (`false_positive`, `wont_fix`, which need a reason). Each change is an event.
 
-use sqlx::PgPool;
+use sqlx::{Acquire, Postgres};
 
-use super::users::User;
+use super::{
+    events::{self, About, Event, TriageChange},
+    users::User,
+};
 
 pub const STATES: [&str; 4] = ["open", "confirmed", "false_positive", "wont_fix"];
 
@@ -26,19 +29,20 @@ pub enum TriageError {
 
 /// Sets `finding_id`'s triage; returns the previous state. The caller checks that
 /// `maintainer` is one.
-pub async fn set(
-    pool: &PgPool,
+pub async fn set<'c>(
+    db: impl Acquire<'c, Database = Postgres>,
     maintainer: &User,
     finding_id: i64,
     state: &str,
     reason: Option<&str>,
 ) -> Result<String, TriageError> {
-    set_at(pool, maintainer, finding_id, state, reason, chrono::Utc::now()).await
+    set_at(db, maintainer, finding_id, state, reason, chrono::Utc::now()).await
 }
 
-/// [`set`] at a given instant (a scripted or imported history).
-pub async fn set_at(
-    pool: &PgPool,
+/// [`set`] at a given instant (a scripted or imported history), in its own transaction or
+/// a savepoint of the caller's.
+pub async fn set_at<'c>(
+    db: impl Acquire<'c, Database = Postgres>,
     maintainer: &User,
     finding_id: i64,
     state: &str,
@@ -55,7 +59,7 @@ pub async fn set_at(
     if matches!(state, "false_positive" | "wont_fix") && reason.is_none() {
         return Err(TriageError::ReasonRequired);
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin().await?;
     let previous = sqlx::query!("SELECT target_id, triage FROM findings WHERE id = $1 FOR UPDATE", finding_id)
         .fetch_optional(&mut *tx)
         .await?
@@ -63,16 +67,10 @@ pub async fn set_at(
     sqlx::query!("UPDATE findings SET triage = $2, triage_reason = $3 WHERE id = $1", finding_id, state, reason)
         .execute(&mut *tx)
         .await?;
-    sqlx::query!(
-        "INSERT INTO events (actor, kind, target_id, finding_id, data, at) VALUES ($1, 'finding.triaged', $2, $3, $4, $5)",
-        maintainer.login,
-        previous.target_id,
-        finding_id,
-        serde_json::json!({ "from": previous.triage, "to": state, "reason": reason }),
-        at as _
-    )
-    .execute(&mut *tx)
-    .await?;
+    let change =
+        TriageChange { from: previous.triage.clone(), to: state.to_owned(), reason: reason.map(str::to_owned) };
+    let about = About::by(&maintainer.login).target(previous.target_id).finding(finding_id).at(Some(at));
+    events::record(&mut *tx, &Event::FindingTriaged(change), about).await?;
     tx.commit().await?;
     Ok(previous.triage)
 }

@@ -1,6 +1,6 @@
 use sqlx::{PgExecutor, PgPool};
 
-use crate::types::{Blocker, FileBreakdown, Progress, RuleCount, TargetDetail, TargetSummary};
+use crate::views::{Blocker, FileBreakdown, Progress, RuleCount, TargetDetail, TargetSummary};
 
 /// Registers a target if it is new and returns its id either way.
 pub async fn upsert(db: impl PgExecutor<'_>, kind: &str, name: &str) -> sqlx::Result<i64> {

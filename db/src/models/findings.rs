@@ -3,7 +3,7 @@
 
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 
-use crate::types::{FacetCount, FindingDetail, FindingFilter, FindingPage, FindingRow, GitHubItem, HistoryEntry};
+use crate::views::{FacetCount, FindingDetail, FindingFilter, FindingPage, FindingRow, GitHubItem, HistoryEntry};
 
 /// Rows per explorer page.
 pub const PAGE_SIZE: i64 = 50;
@@ -286,11 +286,6 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
     )
     .fetch_one(pool)
     .await?;
-    let rule = scanner::rules::by_id(&row.rule);
-    let (rule_name, rule_help_html) = match rule {
-        Some(rule) => (rule.name.to_owned(), crate::markdown::to_html(&rule.help_markdown())),
-        None => (row.rule.clone(), String::new()),
-    };
     Ok(Some(FindingDetail {
         github: github_for(pool, Some(id), extra.target_id).await?,
         history: history(pool, id).await?,
@@ -304,8 +299,6 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
         first_seen: extra.first_seen,
         fixed_at: extra.fixed_at,
         github_assignees: extra.github_assignees,
-        rule_name,
-        rule_help_html,
     }))
 }
 
@@ -380,25 +373,29 @@ pub async fn history(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Vec<Histo
 
 /// A sentence for one event of a finding's history.
 fn describe(kind: &str, data: &serde_json::Value, revision: Option<&str>) -> String {
-    let text = |key: &str| data.get(key).and_then(|v| v.as_str()).unwrap_or("?").to_owned();
+    use super::events::Event;
     let at = revision.map(|r| format!(" at {}", r.chars().take(12).collect::<String>())).unwrap_or_default();
-    match kind {
-        "findings.new" => format!("First seen by a scan{at}"),
-        "findings.fixed" => format!("Fixed: a complete scan{at} no longer sees it"),
-        "findings.reopened" => format!("Seen again by a scan{at}"),
-        "findings.renamed" => format!("Followed to a renamed file{at}"),
-        "claim.added" => format!("Claimed by {}", text("owner")),
-        "claim.released" => format!("Released by its owner {}", text("owner")),
-        "claim.assigned" => match data.get("previous").and_then(|v| v.as_str()) {
-            Some(previous) => format!("Assigned to {} (was {previous})", text("owner")),
-            None => format!("Assigned to {}", text("owner")),
+    let Ok(event) = Event::from_row(kind, data.clone()) else {
+        // Written by an older version, or unknown to this one: say what kind it was.
+        return kind.replace('.', " ");
+    };
+    match event {
+        Event::FindingsNew(_) => format!("First seen by a scan{at}"),
+        Event::FindingsFixed(_) => format!("Fixed: a complete scan{at} no longer sees it"),
+        Event::FindingsReopened(_) => format!("Seen again by a scan{at}"),
+        Event::FindingsRenamed(_) => format!("Followed to a renamed file{at}"),
+        Event::ClaimAdded(claim) => format!("Claimed by {}", claim.owner),
+        Event::ClaimReleased(claim) => format!("Released by its owner {}", claim.owner),
+        Event::ClaimAssigned(assigned) => match assigned.previous {
+            Some(previous) => format!("Assigned to {} (was {previous})", assigned.owner),
+            None => format!("Assigned to {}", assigned.owner),
         },
-        "finding.triaged" => {
-            let reason = data.get("reason").and_then(|v| v.as_str()).map(|r| format!(": {r}")).unwrap_or_default();
-            format!("Triaged {} → {}{reason}", text("from"), text("to"))
+        Event::FindingTriaged(triage) => {
+            let reason = triage.reason.map(|r| format!(": {r}")).unwrap_or_default();
+            format!("Triaged {} → {}{reason}", triage.from, triage.to)
         }
-        "link.added" => "Linked to GitHub".to_owned(),
-        "link.removed" => "GitHub link removed".to_owned(),
-        other => other.replace('.', " "),
+        Event::LinkAdded(_) => "Linked to GitHub".to_owned(),
+        Event::LinkRemoved(_) => "GitHub link removed".to_owned(),
+        other => other.kind().as_str().replace('.', " "),
     }
 }

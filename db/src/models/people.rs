@@ -2,7 +2,7 @@
 
 use sqlx::PgPool;
 
-use crate::types::{HistoryEntry, Person};
+use crate::views::{HistoryEntry, Person};
 
 pub async fn person(pool: &PgPool, login: &str) -> sqlx::Result<Option<Person>> {
     let Some(user) = super::users::by_login(pool, login).await? else { return Ok(None) };

@@ -1,0 +1,15 @@
+//! Unthread's data layer (see `docs/architecture.md`): the typed values the schema stores
+//! ([`kinds`]), what the models hand the pages ([`views`], [`progress`]) and, with the
+//! `postgres` feature, the audit log's typed events and every query of every table
+//! ([`models`], one module per table family). Code elsewhere does not write SQL.
+
+pub mod kinds;
+pub mod progress;
+pub mod views;
+
+#[cfg(feature = "postgres")]
+pub mod models;
+
+/// The schema, compiled in from `migrations/`.
+#[cfg(feature = "postgres")]
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
