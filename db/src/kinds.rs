@@ -145,6 +145,14 @@ text_enum! {
     }
 }
 
+/// What can be owned or linked: one finding, or a whole target (covering its findings).
+/// Serialised as `{"Finding": id}` / `{"Target": id}` (the events' `item`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Item {
+    Finding(i64),
+    Target(i64),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,15 @@
 //! Unthread's data layer (see `docs/architecture.md`): the typed values the schema stores
 //! ([`kinds`]), what the models hand the pages ([`views`], [`progress`]) and, with the
-//! `postgres` feature, the audit log's typed events and every query of every table
-//! ([`models`], one module per table family). Code elsewhere does not write SQL.
+//! `postgres` feature, every query of every table ([`models`], one module per table family,
+//! the audit log's typed events among them) and the writing of scans ([`ingest`]). Code
+//! elsewhere does not write SQL.
 
 pub mod kinds;
 pub mod progress;
 pub mod views;
 
+#[cfg(feature = "postgres")]
+pub mod ingest;
 #[cfg(feature = "postgres")]
 pub mod models;
 

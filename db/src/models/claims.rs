@@ -4,20 +4,14 @@
 //! wins and the other learns who owns the item. Every change is an event.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use sqlx::{Acquire, PgConnection, Postgres};
+
+pub use crate::kinds::Item;
 
 use super::{
     events::{self, About, ClaimAssigned, ClaimChange, Event},
     users::User,
 };
-
-/// What can be owned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Item {
-    Finding(i64),
-    Target(i64),
-}
 
 /// Why an ownership change did not happen.
 #[derive(Debug, thiserror::Error)]

@@ -1,11 +1,16 @@
-//! Database access, one module per table family. Server-side only.
+//! Every query of every table, one module per table family (see `docs/architecture.md`).
+//! A runtime (unchecked) query appears only where the SQL is built at run time; each says why.
 
 pub mod claims;
 pub mod events;
 pub mod findings;
+pub mod github;
 pub mod history;
+pub mod links;
+pub mod locks;
 pub mod people;
 pub mod progress;
 pub mod targets;
+pub mod tokens;
 pub mod triage;
 pub mod users;

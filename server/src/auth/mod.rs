@@ -7,7 +7,7 @@ pub mod guard;
 pub mod oauth;
 pub mod roles;
 pub mod session;
-pub mod tokens;
+pub use db::models::tokens;
 
 use std::net::SocketAddr;
 

@@ -114,11 +114,7 @@ impl GitHub {
 
     /// GETs one page, conditionally. Call [`GitHub::remember`] once its data is stored.
     pub async fn get(&self, url: &str) -> Result<Page, GitHubError> {
-        let cached: Option<(String, Option<String>, Vec<u8>)> =
-            sqlx::query_as("SELECT etag, link_next, body FROM gh_http_cache WHERE url = $1")
-                .bind(url)
-                .fetch_optional(&self.pool)
-                .await?;
+        let cached = db::models::github::cached_page(&self.pool, url).await?;
         let mut attempt = 0;
         let mut delay = self.backoff;
         loop {
@@ -126,7 +122,7 @@ impl GitHub {
             let mut headers = HeaderMap::new();
             headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
             headers.insert("x-github-api-version", HeaderValue::from_static(API_VERSION));
-            if let Some(etag) = cached.as_ref().and_then(|(etag, _, _)| HeaderValue::from_str(etag).ok()) {
+            if let Some(etag) = cached.as_ref().and_then(|page| HeaderValue::from_str(&page.etag).ok()) {
                 headers.insert(header::IF_NONE_MATCH, etag);
             }
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
@@ -136,9 +132,15 @@ impl GitHub {
                     let status = response.status();
                     let headers = response.headers().clone();
                     if status == StatusCode::NOT_MODIFIED {
-                        if let Some((etag, next, body)) = cached {
+                        if let Some(page) = cached {
                             self.counters.not_modified.fetch_add(1, Ordering::Relaxed);
-                            return Ok(Page { url: url.to_owned(), body, etag: Some(etag), next, not_modified: true });
+                            return Ok(Page {
+                                url: url.to_owned(),
+                                body: page.body,
+                                etag: Some(page.etag),
+                                next: page.link_next,
+                                not_modified: true,
+                            });
                         }
                     }
                     let body = self
@@ -197,16 +199,7 @@ impl GitHub {
         if page.not_modified {
             return Ok(());
         }
-        sqlx::query(
-            "INSERT INTO gh_http_cache (url, etag, link_next, body) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (url) DO UPDATE SET etag = $2, link_next = $3, body = $4, fetched_at = now()",
-        )
-        .bind(&page.url)
-        .bind(etag)
-        .bind(&page.next)
-        .bind(&page.body)
-        .execute(&self.pool)
-        .await?;
+        db::models::github::remember_page(&self.pool, &page.url, etag, page.next.as_deref(), &page.body).await?;
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 //! holds a Postgres advisory lock on its own connection.
 
 use db::models::events::{self, About, Event};
+use db::models::{github as github_store, links};
 use std::{
     collections::{BTreeSet, HashSet, VecDeque},
     sync::atomic::Ordering,
@@ -18,7 +19,6 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use super::{
     client::{GitHub, GitHubError, Page},
-    linking,
     model::{ChangedFile, Issue, IssueRef, PullRequest},
     store,
 };
@@ -51,18 +51,11 @@ pub async fn sync(pool: &PgPool, github: &GitHub, config: &SyncConfig) -> Result
 async fn run(pool: &PgPool, github: &GitHub, config: &SyncConfig) -> Result<SyncReport, SyncError> {
     // The lock lives as long as this connection: a crashed run cannot leave it held.
     let mut lock = PgConnection::connect_with(&pool.connect_options()).await.context("connecting for the sync lock")?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(SYNC_LOCK)
-        .fetch_one(&mut lock)
-        .await
-        .context("taking the sync lock")?;
+    let locked = db::models::locks::try_lock(&mut lock, SYNC_LOCK).await.context("taking the sync lock")?;
     if !locked {
         return Err(SyncError::AlreadyRunning);
     }
-    let run_id: i64 = sqlx::query_scalar("INSERT INTO gh_sync_runs (status) VALUES ('running') RETURNING id")
-        .fetch_one(pool)
-        .await
-        .context("recording the sync run")?;
+    let run_id = github_store::start_sync_run(pool).await.context("recording the sync run")?;
     let counter = |c: &std::sync::atomic::AtomicU32| c.load(Ordering::Relaxed);
     let counters = &github.counters;
     let before = [
@@ -81,20 +74,15 @@ async fn run(pool: &PgPool, github: &GitHub, config: &SyncConfig) -> Result<Sync
     run.report.retries = counter(&counters.retries) - before[3];
     let report = run.report;
     let error = outcome.as_ref().err().map(|e| format!("{e:#}"));
-    sqlx::query(
-        "UPDATE gh_sync_runs SET finished_at = now(), status = $2, requests = $3, not_modified = $4,
-                rate_limited = $5, retries = $6, error = $7 WHERE id = $1",
-    )
-    .bind(run_id)
-    .bind(if error.is_none() { "complete" } else { "failed" })
-    .bind(report.requests as i32)
-    .bind(report.not_modified as i32)
-    .bind(report.rate_limited as i32)
-    .bind(report.retries as i32)
-    .bind(&error)
-    .execute(pool)
-    .await
-    .context("recording the end of the sync run")?;
+    let cost = github_store::SyncCost {
+        requests: report.requests,
+        not_modified: report.not_modified,
+        rate_limited: report.rate_limited,
+        retries: report.retries,
+    };
+    github_store::finish_sync_run(pool, run_id, cost, error.as_deref())
+        .await
+        .context("recording the end of the sync run")?;
     events::record(pool, &Event::GitHubSynced(report.clone()), About::system())
         .await
         .context("recording the sync event")?;
@@ -153,7 +141,7 @@ impl Run<'_> {
                 }
                 self.store_issue(&repository, &child, Some(&parent)).await?;
                 let mut db = self.pool.acquire().await?;
-                self.report.new_links += linking::link_sub_issue(&mut db, child.id, &repository).await?;
+                self.report.new_links += links::add_sub_issue(&mut db, child.id, &repository).await?;
                 if seen.insert(reference.clone()) {
                     queue.push_back(reference);
                 }
@@ -215,8 +203,8 @@ impl Run<'_> {
             self.github.url(&format!("/repos/{}/pulls/{}/files?per_page=100", reference.repository, reference.number));
         let (files, pages): (Vec<ChangedFile>, Vec<Page>) = self.github.get_all(&files_url).await?;
         let files: Vec<String> = files.into_iter().map(|f| f.filename).collect();
-        store::set_pull_files(&mut *db, pull.id, &files).await?;
-        self.report.new_links += linking::link_pull_files(&mut db, pull.id, &repository, &files).await?;
+        github_store::set_pull_files(&mut *db, pull.id, &files).await?;
+        self.report.new_links += links::add_by_path(&mut db, pull.id, &repository, &files).await?;
         for page in &pages {
             self.github.remember(page).await?;
         }

@@ -3,12 +3,15 @@
 //! same transaction, so a replay changes nothing.
 
 use db::models::events::{self, About, Event, WebhookDelivery};
+use db::models::{
+    github::{self as github_store, ParentIssue},
+    links,
+};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use sqlx::PgPool;
 
 use super::{
-    linking,
     model::{Issue, IssueRef, PullRequest},
     store,
 };
@@ -66,16 +69,7 @@ pub async fn apply(
 ) -> Result<Applied, DeliveryError> {
     let action = payload.get("action").and_then(|a| a.as_str());
     let mut tx = pool.begin().await?;
-    let first_time = sqlx::query(
-        "INSERT INTO gh_deliveries (delivery_id, event, action) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-    )
-    .bind(delivery)
-    .bind(event)
-    .bind(action)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
+    let first_time = github_store::first_delivery(&mut *tx, delivery, event, action).await?;
     if !first_time {
         return Ok(Applied::Replayed);
     }
@@ -105,18 +99,11 @@ pub async fn apply(
             match action {
                 Some("sub_issue_added" | "parent_issue_added") => {
                     store::upsert_issue(&mut tx, &child_repository, &child, Some(&parent_ref)).await?;
-                    linking::link_sub_issue(&mut tx, child.id, &child_repository).await?;
+                    links::add_sub_issue(&mut tx, child.id, &child_repository).await?;
                 }
                 Some("sub_issue_removed" | "parent_issue_removed") => {
-                    sqlx::query(
-                        "UPDATE gh_issues SET parent_repository = NULL, parent_number = NULL
-                         WHERE id = $1 AND parent_repository = $2 AND parent_number = $3",
-                    )
-                    .bind(child.id)
-                    .bind(&parent_ref.repository)
-                    .bind(parent_ref.number)
-                    .execute(&mut *tx)
-                    .await?;
+                    let parent = ParentIssue { repository: &parent_ref.repository, number: parent_ref.number };
+                    github_store::remove_parent(&mut *tx, child.id, parent).await?;
                 }
                 _ => {}
             }

@@ -2,6 +2,10 @@
 //! actions on tokens, links and syncs (session). Every mutation checks who asks first.
 
 use db::models::events::{self, About, Event, TokenCreated, TokenRevoked};
+use db::{
+    kinds::Item,
+    models::links::{self, GitHubSide},
+};
 use std::sync::Arc;
 
 use app::state::AppState;
@@ -19,7 +23,6 @@ use crate::{
         guard::{ApiError, Viewer},
         tokens,
     },
-    github::linking::{self, GitHubItem, LinkedItem},
     ingest::{sarif, scan::ingest},
 };
 
@@ -41,8 +44,10 @@ pub async fn create_token(
     Json(new): Json<NewToken>,
 ) -> Result<Response, ApiError> {
     let user = viewer.maintainer()?;
-    let (id, secret) =
-        tokens::create(&state.pool, &new.name, &new.targets, user.id).await.map_err(ApiError::bad_request)?;
+    let (id, secret) = tokens::create(&state.pool, &new.name, &new.targets, user.id).await.map_err(|e| match e {
+        tokens::TokenError::Database(e) => ApiError::from(e),
+        invalid => ApiError::bad_request(invalid.to_string()),
+    })?;
     let event = Event::TokenCreated(TokenCreated { token: id, name: new.name.trim().to_owned(), targets: new.targets });
     events::record(&state.pool, &event, About::by(&user.login)).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id, "token": secret, "shown_once": true })))
@@ -134,17 +139,17 @@ pub async fn add_link(
 ) -> Result<Response, ApiError> {
     let user = viewer.maintainer()?;
     let item = match (new.finding_id, new.target_id) {
-        (Some(id), None) => LinkedItem::Finding(id),
-        (None, Some(id)) => LinkedItem::Target(id),
+        (Some(id), None) => Item::Finding(id),
+        (None, Some(id)) => Item::Target(id),
         _ => return Err(ApiError::bad_request("give exactly one of finding_id and target_id")),
     };
     let github = match (new.issue_id, new.pull_id) {
-        (Some(id), None) => GitHubItem::Issue(id),
-        (None, Some(id)) => GitHubItem::Pull(id),
+        (Some(id), None) => GitHubSide::Issue(id),
+        (None, Some(id)) => GitHubSide::Pull(id),
         _ => return Err(ApiError::bad_request("give exactly one of issue_id and pull_id")),
     };
     let mut db = state.pool.acquire().await?;
-    match linking::add_manual_link(&mut db, item, github, &user.login).await {
+    match links::add_manual(&mut db, item, github, &user.login).await {
         Ok(id) => Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response()),
         Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
             Err(ApiError::not_found("no such finding, target, issue or pull request"))
@@ -160,7 +165,7 @@ pub async fn remove_link(
 ) -> Result<StatusCode, ApiError> {
     let user = viewer.maintainer()?;
     let mut db = state.pool.acquire().await?;
-    if linking::remove_link(&mut db, id, &user.login).await? {
+    if links::remove(&mut db, id, &user.login).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("no active link with that id"))

@@ -1,8 +1,6 @@
 //! Writing what was read (requirements files, scans) into PostgreSQL, each in one
 //! transaction, so that a failure leaves the database as it was.
 
-mod copy_text;
-pub mod matching;
 pub mod requirements;
 pub mod sarif;
 pub mod scan;

@@ -3,13 +3,13 @@
 
 use crate::support::github::fixture;
 use crate::support::{fresh_database, seed_finding};
+use db::{
+    kinds::Item,
+    models::links::{self, GitHubSide},
+};
 
 use serde_json::json;
-use unthread_server::github::{
-    linking::{self, GitHubItem, LinkedItem},
-    model::Issue,
-    store, webhook,
-};
+use unthread_server::github::{linking, model::Issue, store, webhook};
 
 /// The GitHub assignees shown next to finding `id`, if any.
 async fn github_assignees(db: &mut sqlx::PgConnection, id: i64) -> Option<Vec<String>> {
@@ -33,7 +33,7 @@ async fn removed_links_stay_removed_and_assignees_show_through_links() {
     store::upsert_issue(&mut db, "Codertocat/Hello-World", &issue, None).await.unwrap();
     let derived = linking::link_text(
         &mut db,
-        GitHubItem::Issue(issue.id),
+        GitHubSide::Issue(issue.id),
         "Codertocat/Hello-World",
         &issue.title,
         issue.body.as_deref(),
@@ -45,11 +45,11 @@ async fn removed_links_stay_removed_and_assignees_show_through_links() {
 
     // A maintainer removes the derived link: deriving again does not bring it back.
     let link: i64 = sqlx::query_scalar("SELECT id FROM links").fetch_one(&mut *db).await.unwrap();
-    assert!(linking::remove_link(&mut db, link, "maintainer").await.unwrap());
-    assert!(!linking::remove_link(&mut db, link, "maintainer").await.unwrap(), "already removed");
+    assert!(links::remove(&mut db, link, "maintainer").await.unwrap());
+    assert!(!links::remove(&mut db, link, "maintainer").await.unwrap(), "already removed");
     let again = linking::link_text(
         &mut db,
-        GitHubItem::Issue(issue.id),
+        GitHubSide::Issue(issue.id),
         "Codertocat/Hello-World",
         &issue.title,
         issue.body.as_deref(),
@@ -61,9 +61,7 @@ async fn removed_links_stay_removed_and_assignees_show_through_links() {
 
     // Linking the target by hand shows the issue's assignee on every finding of it.
     let manual =
-        linking::add_manual_link(&mut db, LinkedItem::Target(target), GitHubItem::Issue(issue.id), "maintainer")
-            .await
-            .unwrap();
+        links::add_manual(&mut db, Item::Target(target), GitHubSide::Issue(issue.id), "maintainer").await.unwrap();
     assert_ne!(manual, link);
     assert_eq!(github_assignees(&mut db, f).await, Some(vec!["Codertocat".to_owned()]));
     let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM events WHERE kind LIKE 'link.%' ORDER BY id")

@@ -1,11 +1,11 @@
 //! Matching a scan's findings against what the target already has, in memory: which known
 //! findings were seen again (unchanged, or moved), which were renamed with their file or
-//! reopened, which are new, and which are fixed. Pure code, so that every rule of DESIGN.md
-//! §2 is unit-tested here and the database only runs the few bulk statements of the plan.
+//! reopened, which are new, and which are fixed. Pure code, so that every matching rule
+//! is unit-tested here and the database only runs the few bulk statements of the plan.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::scan::IncomingFinding;
+use super::incoming::IncomingFinding;
 
 /// A finding the target already has, as far as matching needs it.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]

@@ -1,0 +1,150 @@
+//! What a scan reports, as ingestion takes it: the findings and the facts of the run, from
+//! `unthread-scan` in process, an imported SARIF log or an upload.
+
+use serde::Serialize;
+
+/// One finding as a scanner reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct IncomingFinding {
+    pub fingerprint: String,
+    pub content_fingerprint: Option<String>,
+    pub rule: String,
+    pub path: String,
+    pub start_line: i32,
+    pub start_column: i32,
+    pub end_line: i32,
+    pub end_column: i32,
+    pub symbol: Option<String>,
+    pub message: String,
+    pub snippet: Option<String>,
+    pub conditional: bool,
+}
+
+/// A finished scan of one target.
+#[derive(Clone, Debug)]
+pub struct ScanInput {
+    pub target_id: i64,
+    /// Commit sha or version.
+    pub revision: Option<String>,
+    pub tool: String,
+    pub tool_version: Option<String>,
+    /// False when the run did not finish (killed, timed out): nothing is marked fixed.
+    pub complete: bool,
+    pub files_scanned: i32,
+    /// Files the scan could not read, with why: their findings are left alone.
+    pub unread_files: Vec<(String, String)>,
+    pub findings: Vec<IncomingFinding>,
+    /// The target's own thread-local-backed APIs, for scans of its dependents.
+    pub api_index: Option<scanner::ApiIndex>,
+    /// When the scan ran, for importing past scans (the demo's history); `None` is now.
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IngestSummary {
+    pub scan_id: i64,
+    /// True when these exact results were already the target's latest scan: nothing changed.
+    pub already_ingested: bool,
+    pub new: i64,
+    pub seen: i64,
+    pub renamed: i64,
+    pub reopened: i64,
+    pub fixed: i64,
+}
+
+impl IncomingFinding {
+    /// A digest of everything stored about the finding but its fingerprint: a finding seen
+    /// again with the same digest needs no rewrite beyond `last_seen_scan`.
+    pub fn details_digest(&self) -> i64 {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        for text in [&self.content_fingerprint, &self.symbol, &self.snippet] {
+            hash_field(&mut hasher, text.as_deref().map_or(&[0xff_u8][..], str::as_bytes));
+        }
+        for text in [&self.rule, &self.path, &self.message] {
+            hash_field(&mut hasher, text.as_bytes());
+        }
+        for n in [self.start_line, self.start_column, self.end_line, self.end_column, i32::from(self.conditional)] {
+            hash_field(&mut hasher, &n.to_le_bytes());
+        }
+        hasher.digest() as i64
+    }
+}
+
+/// Length-prefixed, so that field boundaries count.
+fn hash_field(hasher: &mut xxhash_rust::xxh3::Xxh3, bytes: &[u8]) {
+    hasher.update(&(bytes.len() as u64).to_le_bytes());
+    hasher.update(bytes);
+}
+
+impl ScanInput {
+    pub(super) fn status(&self) -> &'static str {
+        if !self.complete {
+            "partial"
+        } else {
+            "complete"
+        }
+    }
+
+    /// Identifies these results, so that ingesting them twice is recognised. (XXH3-128: it
+    /// only has to tell scans apart, and hashes a 100,000-finding scan in milliseconds.)
+    pub(super) fn digest(&self) -> String {
+        let mut findings: Vec<&IncomingFinding> = self.findings.iter().collect();
+        findings.sort_unstable_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+        let mut unread: Vec<&(String, String)> = self.unread_files.iter().collect();
+        unread.sort();
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        for text in [self.status(), self.revision.as_deref().unwrap_or(""), &self.tool] {
+            hash_field(&mut hasher, text.as_bytes());
+        }
+        for f in findings {
+            hash_field(&mut hasher, f.fingerprint.as_bytes());
+            hash_field(&mut hasher, &f.details_digest().to_le_bytes());
+        }
+        for (path, reason) in unread {
+            hash_field(&mut hasher, path.as_bytes());
+            hash_field(&mut hasher, reason.as_bytes());
+        }
+        format!("xxh3:{:032x}", hasher.digest128())
+    }
+}
+
+impl From<&scanner::Finding> for IncomingFinding {
+    fn from(f: &scanner::Finding) -> Self {
+        let clamp = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        Self {
+            fingerprint: f.fingerprint.clone(),
+            content_fingerprint: Some(f.content_fingerprint.clone()),
+            rule: f.rule.clone(),
+            path: f.path.clone(),
+            start_line: clamp(f.start.line),
+            start_column: clamp(f.start.column),
+            end_line: clamp(f.end.line),
+            end_column: clamp(f.end.column),
+            symbol: Some(f.symbol.clone()),
+            message: f.message.clone(),
+            snippet: Some(f.line_text.clone()),
+            conditional: f.conditional,
+        }
+    }
+}
+
+impl ScanInput {
+    /// A finished in-process scan of `target_id` at `revision`.
+    pub fn from_report(target_id: i64, revision: Option<String>, report: &scanner::ScanReport) -> Self {
+        Self {
+            target_id,
+            revision,
+            tool: "unthread-scan".to_owned(),
+            tool_version: Some(report.scanner_version.clone()),
+            complete: true,
+            files_scanned: i32::try_from(report.files_scanned()).unwrap_or(i32::MAX),
+            unread_files: report
+                .files_failed()
+                .map(|f| (f.path.clone(), f.problem.as_ref().map(ToString::to_string).unwrap_or_default()))
+                .collect(),
+            findings: report.findings.iter().map(IncomingFinding::from).collect(),
+            api_index: Some(report.api_index.clone()),
+            finished_at: None,
+        }
+    }
+}

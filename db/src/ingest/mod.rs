@@ -1,0 +1,12 @@
+//! Writing scans into PostgreSQL (see `docs/architecture.md`): a scan's findings are matched
+//! in memory against what the target has ([`matching`], pure code), then the outcome is
+//! written with a few bulk statements in one transaction ([`scan`]), so a failure leaves the
+//! database as it was.
+
+mod copy_text;
+pub mod incoming;
+pub mod matching;
+pub mod scan;
+
+pub use incoming::{IncomingFinding, IngestSummary, ScanInput};
+pub use scan::{dependency_api_index, ingest};

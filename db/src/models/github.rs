@@ -1,0 +1,255 @@
+//! GitHub's side, as Unthread keeps it: issues and pull requests (`gh_issues`, `gh_pulls`,
+//! upserts keyed by GitHub's id in which the latest `updated_at` wins, so a late webhook
+//! never undoes a newer sync), webhook deliveries already handled, sync runs, and the
+//! conditional-request cache of the sync client.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+
+/// An issue (never a pull request) as stored.
+#[derive(Clone, Debug)]
+pub struct IssueRecord<'a> {
+    pub id: i64,
+    pub repository: &'a str,
+    pub number: i32,
+    pub title: &'a str,
+    pub body: Option<&'a str>,
+    /// `open` or `closed`.
+    pub state: &'a str,
+    pub state_reason: Option<&'a str>,
+    pub html_url: &'a str,
+    pub author: Option<&'a str>,
+    pub assignees: Vec<String>,
+    pub labels: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// The issue `repository#number` (a sub-issue's parent).
+#[derive(Clone, Copy, Debug)]
+pub struct ParentIssue<'a> {
+    pub repository: &'a str,
+    pub number: i32,
+}
+
+/// Stores an issue, with the issue it is a sub-issue of, if known.
+pub async fn upsert_issue(
+    db: &mut PgConnection,
+    issue: &IssueRecord<'_>,
+    parent: Option<ParentIssue<'_>>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO gh_issues (id, repository, number, title, body, state, state_reason, html_url, author,
+                                  assignees, labels, parent_repository, parent_number, created_at, updated_at, closed_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+           ON CONFLICT (id) DO UPDATE SET
+               repository = $2, number = $3, title = $4, body = $5, state = $6, state_reason = $7, html_url = $8,
+               author = $9, assignees = $10, labels = $11,
+               parent_repository = coalesce($12, gh_issues.parent_repository),
+               parent_number = coalesce($13, gh_issues.parent_number),
+               created_at = $14, updated_at = $15, closed_at = $16, synced_at = now()
+           WHERE gh_issues.updated_at <= $15"#,
+        issue.id,
+        issue.repository,
+        issue.number,
+        issue.title,
+        issue.body,
+        issue.state,
+        issue.state_reason,
+        issue.html_url,
+        issue.author,
+        &issue.assignees,
+        &issue.labels,
+        parent.map(|p| p.repository),
+        parent.map(|p| p.number),
+        issue.created_at as _,
+        issue.updated_at as _,
+        issue.closed_at as _
+    )
+    .execute(&mut *db)
+    .await?;
+    // Where an issue hangs in the epic's tree holds whatever the age of this copy.
+    if let Some(parent) = parent {
+        set_parent(db, issue.id, parent).await?;
+    }
+    Ok(())
+}
+
+/// Places issue `id` under `parent`.
+pub async fn set_parent(db: impl PgExecutor<'_>, id: i64, parent: ParentIssue<'_>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE gh_issues SET parent_repository = $2, parent_number = $3 WHERE id = $1",
+        id,
+        parent.repository,
+        parent.number
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Takes issue `id` out from under `parent`, if that is where it is.
+pub async fn remove_parent(db: impl PgExecutor<'_>, id: i64, parent: ParentIssue<'_>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE gh_issues SET parent_repository = NULL, parent_number = NULL
+         WHERE id = $1 AND parent_repository = $2 AND parent_number = $3",
+        id,
+        parent.repository,
+        parent.number
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A pull request as stored.
+#[derive(Clone, Debug)]
+pub struct PullRecord<'a> {
+    pub id: i64,
+    pub repository: &'a str,
+    pub number: i32,
+    pub title: &'a str,
+    pub body: Option<&'a str>,
+    pub state: &'a str,
+    pub draft: bool,
+    pub merged: bool,
+    /// Only when merged.
+    pub merged_at: Option<DateTime<Utc>>,
+    pub html_url: &'a str,
+    pub author: Option<&'a str>,
+    pub assignees: Vec<String>,
+    pub labels: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+pub async fn upsert_pull(db: impl PgExecutor<'_>, pull: &PullRecord<'_>) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"INSERT INTO gh_pulls (id, repository, number, title, body, state, draft, merged, merged_at, html_url, author,
+                                 assignees, labels, created_at, updated_at, closed_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+           ON CONFLICT (id) DO UPDATE SET
+               repository = $2, number = $3, title = $4, body = $5, state = $6, draft = $7, merged = $8,
+               merged_at = $9, html_url = $10, author = $11, assignees = $12, labels = $13,
+               created_at = $14, updated_at = $15, closed_at = $16, synced_at = now()
+           WHERE gh_pulls.updated_at <= $15"#,
+        pull.id,
+        pull.repository,
+        pull.number,
+        pull.title,
+        pull.body,
+        pull.state,
+        pull.draft,
+        pull.merged,
+        pull.merged_at as _,
+        pull.html_url,
+        pull.author,
+        &pull.assignees,
+        &pull.labels,
+        pull.created_at as _,
+        pull.updated_at as _,
+        pull.closed_at as _
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The files a pull request changes (for linking by path).
+pub async fn set_pull_files(db: impl PgExecutor<'_>, pull_id: i64, files: &[String]) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE gh_pulls SET files = $2 WHERE id = $1", pull_id, files).execute(db).await?;
+    Ok(())
+}
+
+/// Records a webhook delivery; false when it was recorded before (a replay).
+pub async fn first_delivery(
+    db: impl PgExecutor<'_>,
+    delivery: &str,
+    event: &str,
+    action: Option<&str>,
+) -> sqlx::Result<bool> {
+    let inserted = sqlx::query!(
+        "INSERT INTO gh_deliveries (delivery_id, event, action) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        delivery,
+        event,
+        action
+    )
+    .execute(db)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Starts recording a sync run; its id.
+pub async fn start_sync_run(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!("INSERT INTO gh_sync_runs (status) VALUES ('running') RETURNING id").fetch_one(db).await
+}
+
+/// What a sync run cost, recorded when it ends.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SyncCost {
+    pub requests: u32,
+    pub not_modified: u32,
+    pub rate_limited: u32,
+    pub retries: u32,
+}
+
+/// Ends run `run_id`: complete, or failed with `error`.
+pub async fn finish_sync_run(
+    db: impl PgExecutor<'_>,
+    run_id: i64,
+    cost: SyncCost,
+    error: Option<&str>,
+) -> sqlx::Result<()> {
+    let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    sqlx::query!(
+        "UPDATE gh_sync_runs SET finished_at = now(), status = $2, requests = $3, not_modified = $4,
+                rate_limited = $5, retries = $6, error = $7 WHERE id = $1",
+        run_id,
+        if error.is_none() { "complete" } else { "failed" },
+        count(cost.requests),
+        count(cost.not_modified),
+        count(cost.rate_limited),
+        count(cost.retries),
+        error
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The last 200 answer to a GET of `url`: its ETag, next-page link and body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedPage {
+    pub etag: String,
+    pub link_next: Option<String>,
+    pub body: Vec<u8>,
+}
+
+pub async fn cached_page(db: impl PgExecutor<'_>, url: &str) -> sqlx::Result<Option<CachedPage>> {
+    sqlx::query_as!(CachedPage, "SELECT etag, link_next, body FROM gh_http_cache WHERE url = $1", url)
+        .fetch_optional(db)
+        .await
+}
+
+/// Keeps a 200 answer to a GET of `url`, for the next conditional request.
+pub async fn remember_page(
+    db: impl PgExecutor<'_>,
+    url: &str,
+    etag: &str,
+    link_next: Option<&str>,
+    body: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO gh_http_cache (url, etag, link_next, body) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (url) DO UPDATE SET etag = $2, link_next = $3, body = $4, fetched_at = now()",
+        url,
+        etag,
+        link_next,
+        body
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! Links between findings or targets and GitHub issues or pull requests (`links`), and how
+//! each was made ([`LinkHow`]). Derived links are only ever added (a conflict is a link that
+//! exists, or that a maintainer removed: it stays removed); a maintainer adds and removes
+//! links by hand, and each of those is an event.
+
+use sqlx::PgConnection;
+
+use super::events::{self, About, Event, LinkAdded, LinkRemoved};
+use crate::kinds::{Item, LinkHow};
+
+/// The GitHub side of a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GitHubSide {
+    Issue(i64),
+    Pull(i64),
+}
+
+impl GitHubSide {
+    /// `(issue_id, pull_id)`: the columns this side fills.
+    fn columns(self) -> (Option<i64>, Option<i64>) {
+        match self {
+            GitHubSide::Issue(id) => (Some(id), None),
+            GitHubSide::Pull(id) => (None, Some(id)),
+        }
+    }
+}
+
+fn item_columns(item: Item) -> (Option<i64>, Option<i64>) {
+    match item {
+        Item::Finding(id) => (Some(id), None),
+        Item::Target(id) => (None, Some(id)),
+    }
+}
+
+/// Links `side` to the findings `finding_ids` that exist (named by their Unthread URL).
+pub async fn add_explicit(db: &mut PgConnection, side: GitHubSide, finding_ids: &[i64]) -> sqlx::Result<u64> {
+    let (issue_id, pull_id) = side.columns();
+    let added = sqlx::query!(
+        "INSERT INTO links (finding_id, issue_id, pull_id, how)
+         SELECT f.id, $2, $3, $4 FROM findings f WHERE f.id = ANY($1)
+         ON CONFLICT DO NOTHING",
+        finding_ids,
+        issue_id,
+        pull_id,
+        LinkHow::Explicit as LinkHow
+    )
+    .execute(db)
+    .await?;
+    Ok(added.rows_affected())
+}
+
+/// Links `side` to the open findings whose file path and symbol (its last part) `text`
+/// names, in `repository` or in any target whose name `text` contains.
+pub async fn add_mentions(db: &mut PgConnection, side: GitHubSide, repository: &str, text: &str) -> sqlx::Result<u64> {
+    let (issue_id, pull_id) = side.columns();
+    let added = sqlx::query!(
+        r#"INSERT INTO links (finding_id, issue_id, pull_id, how)
+           SELECT f.id, $3, $4, $5
+           FROM targets t JOIN findings f ON f.target_id = t.id
+           WHERE (t.name = $2 OR strpos($1, t.name) > 0)
+             AND f.fixed_in_scan IS NULL
+             AND strpos($1, f.path) > 0
+             AND (f.symbol IS NULL OR strpos($1, regexp_replace(f.symbol, '^.*\.', '')) > 0)
+           ON CONFLICT DO NOTHING"#,
+        text,
+        repository,
+        issue_id,
+        pull_id,
+        LinkHow::Mention as LinkHow
+    )
+    .execute(db)
+    .await?;
+    Ok(added.rows_affected())
+}
+
+/// Links a pull request to the findings of its repository in the files it changes.
+pub async fn add_by_path(db: &mut PgConnection, pull_id: i64, repository: &str, files: &[String]) -> sqlx::Result<u64> {
+    let added = sqlx::query!(
+        "INSERT INTO links (finding_id, pull_id, how)
+         SELECT f.id, $1, $4 FROM targets t JOIN findings f ON f.target_id = t.id
+         WHERE t.name = $2 AND f.path = ANY($3)
+         ON CONFLICT DO NOTHING",
+        pull_id,
+        repository,
+        files,
+        LinkHow::Path as LinkHow
+    )
+    .execute(db)
+    .await?;
+    Ok(added.rows_affected())
+}
+
+/// Links a sub-issue of an epic to the target of its repository, when that is tracked.
+pub async fn add_sub_issue(db: &mut PgConnection, issue_id: i64, repository: &str) -> sqlx::Result<u64> {
+    let added = sqlx::query!(
+        "INSERT INTO links (target_id, issue_id, how)
+         SELECT t.id, $1, $3 FROM targets t WHERE t.name = $2
+         ON CONFLICT DO NOTHING",
+        issue_id,
+        repository,
+        LinkHow::SubIssue as LinkHow
+    )
+    .execute(db)
+    .await?;
+    Ok(added.rows_affected())
+}
+
+/// Links `item` to `side` as a derived link of kind `how` would (the demo's history).
+pub async fn add_derived(db: &mut PgConnection, item: Item, side: GitHubSide, how: LinkHow) -> sqlx::Result<()> {
+    let (finding_id, target_id) = item_columns(item);
+    let (issue_id, pull_id) = side.columns();
+    sqlx::query!(
+        "INSERT INTO links (finding_id, target_id, issue_id, pull_id, how) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (finding_id, target_id, issue_id, pull_id) DO NOTHING",
+        finding_id,
+        target_id,
+        issue_id,
+        pull_id,
+        how as LinkHow
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A maintainer links `item` to an issue or pull request by hand. A link that was removed
+/// before is restored. Returns the link's id.
+pub async fn add_manual(db: &mut PgConnection, item: Item, side: GitHubSide, by: &str) -> sqlx::Result<i64> {
+    let (finding_id, target_id) = item_columns(item);
+    let (issue_id, pull_id) = side.columns();
+    let id = sqlx::query_scalar!(
+        "INSERT INTO links (finding_id, target_id, issue_id, pull_id, how, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (finding_id, target_id, issue_id, pull_id)
+         DO UPDATE SET removed_at = NULL, removed_by = NULL
+         RETURNING id",
+        finding_id,
+        target_id,
+        issue_id,
+        pull_id,
+        LinkHow::Manual as LinkHow,
+        by
+    )
+    .fetch_one(&mut *db)
+    .await?;
+    let about = About { finding_id, target_id, ..About::by(by) };
+    events::record(&mut *db, &Event::LinkAdded(LinkAdded { link: id, issue: issue_id, pull: pull_id }), about).await?;
+    Ok(id)
+}
+
+/// A maintainer removes a link. It stays recorded as removed, so that no sync brings it
+/// back. False when there was no such active link.
+pub async fn remove(db: &mut PgConnection, link_id: i64, by: &str) -> sqlx::Result<bool> {
+    let removed = sqlx::query!(
+        "UPDATE links SET removed_at = now(), removed_by = $2 WHERE id = $1 AND removed_at IS NULL
+         RETURNING finding_id, target_id",
+        link_id,
+        by
+    )
+    .fetch_optional(&mut *db)
+    .await?;
+    let Some(removed) = removed else { return Ok(false) };
+    let about = About { finding_id: removed.finding_id, target_id: removed.target_id, ..About::by(by) };
+    events::record(&mut *db, &Event::LinkRemoved(LinkRemoved { link: link_id }), about).await?;
+    Ok(true)
+}

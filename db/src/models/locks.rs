@@ -1,0 +1,32 @@
+//! Advisory locks: work that must not run twice at once, across every server and worker
+//! process that shares the database.
+
+use sqlx::PgConnection;
+
+/// Holds the lock on (`scope`, `key`) until the end of the current transaction, waiting for
+/// it if another transaction has it.
+pub async fn for_transaction(tx: &mut PgConnection, scope: &str, key: i64) -> sqlx::Result<()> {
+    sqlx::query!(r#"SELECT pg_advisory_xact_lock(hashtextextended($1, $2)) AS "locked: ()""#, scope, key)
+        .fetch_one(tx)
+        .await?;
+    Ok(())
+}
+
+/// Takes the lock named `name` for as long as this connection lives or until [`unlock`],
+/// waiting for it if another session has it.
+pub async fn lock(conn: &mut PgConnection, name: &str) -> sqlx::Result<()> {
+    sqlx::query!(r#"SELECT pg_advisory_lock(hashtext($1)) AS "locked: ()""#, name).fetch_one(conn).await?;
+    Ok(())
+}
+
+/// Releases a lock taken with [`lock`].
+pub async fn unlock(conn: &mut PgConnection, name: &str) -> sqlx::Result<()> {
+    sqlx::query!(r#"SELECT pg_advisory_unlock(hashtext($1)) AS "unlocked!""#, name).fetch_one(conn).await?;
+    Ok(())
+}
+
+/// Takes the lock `key` for as long as this connection lives, unless another session holds
+/// it: false then.
+pub async fn try_lock(conn: &mut PgConnection, key: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1) AS "locked!""#, key).fetch_one(conn).await
+}
