@@ -9,6 +9,10 @@ pub mod progress;
 pub mod views;
 
 #[cfg(feature = "postgres")]
+pub mod connect;
+#[cfg(feature = "postgres")]
+pub mod embedded;
+#[cfg(feature = "postgres")]
 pub mod ingest;
 #[cfg(feature = "postgres")]
 pub mod models;

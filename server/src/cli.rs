@@ -214,8 +214,8 @@ pub struct ServeArgs {
 /// Logs to stderr; `RUST_LOG` picks what (default: info for Unthread, warn for the rest).
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,unthread_server=info,app=info"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,unthread_server=info,app=info,db=info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

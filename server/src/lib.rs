@@ -4,9 +4,7 @@
 pub mod auth;
 pub mod cli;
 pub mod commands;
-pub mod db;
 pub mod demo;
-pub mod embedded_pg;
 pub mod github;
 pub mod handlers;
 pub mod ingest;

@@ -82,15 +82,9 @@ pub async fn timed<T, E>(name: &'static str, work: impl std::future::Future<Outp
 pub async fn render(State(state): State<AppState>) -> Response {
     let handle = handle();
     // Work in progress is read from the database at scrape time: it counts every process.
-    let running: Result<(i64, i64), sqlx::Error> = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM gh_sync_runs WHERE status = 'running'),
-                (SELECT count(*) FROM report_schedule_runs WHERE finished_at IS NULL)",
-    )
-    .fetch_one(&state.pool)
-    .await;
-    if let Ok((syncs, reports)) = running {
-        metrics::gauge!(JOBS_RUNNING, "job" => "github_sync").set(syncs as f64);
-        metrics::gauge!(JOBS_RUNNING, "job" => "weekly_report").set(reports as f64);
+    if let Ok(running) = db::models::github::jobs_running(&state.pool).await {
+        metrics::gauge!(JOBS_RUNNING, "job" => "github_sync").set(running.syncs as f64);
+        metrics::gauge!(JOBS_RUNNING, "job" => "weekly_report").set(running.reports as f64);
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
 }

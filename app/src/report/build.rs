@@ -31,8 +31,7 @@ pub struct Options {
 /// The report of `options.week`, from one consistent snapshot of the database.
 pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyReport> {
     let (start, end) = options.week.bounds(options.timezone);
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    let mut tx = history::snapshot(pool).await?;
     let targets = history::targets(&mut *tx).await?;
     let findings = history::findings(&mut *tx, start, end).await?;
     let triage = history::triage_changes(&mut *tx, start, end).await?;

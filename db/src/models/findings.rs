@@ -1,5 +1,9 @@
 //! The findings explorer and a finding's page: filtered, keyset-paginated lists with facet
 //! counts, and one finding with its links and history.
+//!
+//! The explorer's statements are built at run time ([`QueryBuilder`]): which filters apply
+//! depends on the request, and a checked `query!` per combination would be 2^7 of them.
+//! Every value is bound, never spliced; the row shape is [`ROW_COLUMNS`] for all of them.
 
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 
@@ -251,7 +255,8 @@ pub fn effort_points(rule: &str, open_in_file: i64) -> i64 {
     base * (1 + (open_in_file - 1).clamp(0, 20) / 3)
 }
 
-/// Findings by id, in id order.
+/// Findings by id, in id order (built like the explorer's rows, so that all lists share one
+/// row shape).
 pub async fn by_ids(pool: &PgPool, ids: &[i64]) -> sqlx::Result<Vec<FindingRow>> {
     let mut q = QueryBuilder::new(format!("SELECT {ROW_COLUMNS}{ROW_JOINS} WHERE f.id = ANY("));
     q.push_bind(ids.to_vec()).push(") ORDER BY f.id");
@@ -398,4 +403,32 @@ fn describe(kind: &str, data: &serde_json::Value, revision: Option<&str>) -> Str
         Event::LinkRemoved(_) => "GitHub link removed".to_owned(),
         other => other.kind().as_str().replace('.', " "),
     }
+}
+
+/// The ids of `target_id`'s findings with these fingerprints, in the order given (missing
+/// ones left out).
+pub async fn ids_by_fingerprint(
+    db: impl PgExecutor<'_>,
+    target_id: i64,
+    fingerprints: &[String],
+) -> sqlx::Result<Vec<i64>> {
+    let rows = sqlx::query!(
+        "SELECT id, fingerprint FROM findings WHERE target_id = $1 AND fingerprint = ANY($2)",
+        target_id,
+        fingerprints
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(fingerprints.iter().filter_map(|fp| rows.iter().find(|r| &r.fingerprint == fp).map(|r| r.id)).collect())
+}
+
+/// The first `limit` open (not fixed) findings of `rule`, oldest first.
+pub async fn first_open_of_rule(db: impl PgExecutor<'_>, rule: &str, limit: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar!(
+        "SELECT id FROM findings WHERE rule = $1 AND fixed_in_scan IS NULL ORDER BY id LIMIT $2",
+        rule,
+        limit
+    )
+    .fetch_all(db)
+    .await
 }

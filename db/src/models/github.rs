@@ -253,3 +253,20 @@ pub async fn remember_page(
     .await?;
     Ok(())
 }
+
+/// Background work in progress across every process: sync runs and scheduled report exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobsRunning {
+    pub syncs: i64,
+    pub reports: i64,
+}
+
+pub async fn jobs_running(db: impl PgExecutor<'_>) -> sqlx::Result<JobsRunning> {
+    sqlx::query_as!(
+        JobsRunning,
+        r#"SELECT (SELECT count(*) FROM gh_sync_runs WHERE status = 'running') AS "syncs!",
+                  (SELECT count(*) FROM report_schedule_runs WHERE finished_at IS NULL) AS "reports!""#
+    )
+    .fetch_one(db)
+    .await
+}

@@ -9,6 +9,14 @@ use sqlx::PgExecutor;
 
 type Instant = DateTime<Utc>;
 
+/// A read-only transaction that sees one consistent snapshot of the database for all its
+/// statements: a report built in it is not torn by a scan committing half-way through.
+pub async fn snapshot(pool: &sqlx::PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    Ok(tx)
+}
+
 /// A finding that existed by the end of a period, in its state at both ends.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FindingPeriod {

@@ -149,3 +149,13 @@ pub async fn detail(pool: &PgPool, name: &str) -> sqlx::Result<Option<TargetDeta
         blockers,
     }))
 }
+
+/// The platform repository's name (the first registered), if there is one.
+pub async fn platform_name(db: impl PgExecutor<'_>) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar!("SELECT name FROM targets WHERE kind = 'platform' ORDER BY id LIMIT 1").fetch_optional(db).await
+}
+
+/// The id of the target named `name`.
+pub async fn id_by_name(db: impl PgExecutor<'_>, name: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!("SELECT id FROM targets WHERE name = $1", name).fetch_optional(db).await
+}

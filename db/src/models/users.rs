@@ -127,3 +127,8 @@ pub async fn record_github_sign_in(
     .fetch_one(db)
     .await
 }
+
+/// Deletes the sessions that have expired (`sessions`, tower-sessions' table); how many.
+pub async fn delete_expired_sessions(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+    Ok(sqlx::query!("DELETE FROM sessions WHERE expiry_date < now()").execute(db).await?.rows_affected())
+}

@@ -40,10 +40,8 @@ pub async fn sweep_expired(pool: PgPool, interval: std::time::Duration) {
     let mut ticks = tokio::time::interval(interval);
     loop {
         ticks.tick().await;
-        match sqlx::query("DELETE FROM sessions WHERE expiry_date < now()").execute(&pool).await {
-            Ok(done) if done.rows_affected() > 0 => {
-                tracing::debug!(removed = done.rows_affected(), "expired sessions swept")
-            }
+        match db::models::users::delete_expired_sessions(&pool).await {
+            Ok(removed) if removed > 0 => tracing::debug!(removed, "expired sessions swept"),
             Ok(_) => {}
             Err(e) => tracing::warn!("sweeping expired sessions: {e}"),
         }

@@ -13,10 +13,9 @@ pub use scan::{scan, ScanArgs};
 pub use serve::serve;
 pub use sync::sync;
 
-use crate::{
-    cli::{Cli, Command},
-    db::Database,
-};
+use db::connect::Database;
+
+use crate::cli::{Cli, Command};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // Refuse a dangerous configuration before starting anything.

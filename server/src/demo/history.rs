@@ -4,10 +4,12 @@
 //! story.
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use db::kinds::Role;
+use db::kinds::{LinkHow, Role};
 use db::models::{
     claims::{self, Item},
     events::{self, About, DemoLoaded, Event},
+    findings,
+    links::{self, GitHubSide},
     triage,
     users::{self, User},
 };
@@ -111,13 +113,13 @@ pub async fn play(pool: &PgPool, snapshot: &Snapshot) -> anyhow::Result<Played> 
             played.claims += 1;
         }
         let issue = add_sub_issue(&mut tx, plan, n, &epic, start + Duration::days(1) + hours(0)).await?;
-        link(&mut tx, None, Some(plan.target_id), Some(issue), None, "sub_issue").await?;
+        links::add_derived(&mut tx, Item::Target(plan.target_id), GitHubSide::Issue(issue), LinkHow::SubIssue).await?;
         // Pull requests: merged before the scans that see their fixes, the last one open.
         for (k, &id) in finding_ids.iter().enumerate() {
             let opened = claimed_at + Duration::days(1 + 3 * k as i64);
             let merged = (k < 2).then(|| start + Duration::days(7 + 7 * k as i64) + hours(0));
             let pull = add_pull(&mut tx, plan, n, k, opened, merged).await?;
-            link(&mut tx, Some(id), None, None, Some(pull), "explicit").await?;
+            links::add_derived(&mut tx, Item::Finding(id), GitHubSide::Pull(pull), LinkHow::Explicit).await?;
         }
         if plan.released {
             release(&mut tx, owner, plan.target_id, start + Duration::days(12) + hours(0)).await?;
@@ -166,18 +168,7 @@ fn scan(
 }
 
 async fn link_package(pool: &PgPool, target_id: i64, package: &str) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO packages (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
-        .bind(package)
-        .execute(pool)
-        .await?;
-    sqlx::query(
-        "INSERT INTO target_packages (target_id, package_id) SELECT $1, id FROM packages WHERE name = $2 ON CONFLICT DO NOTHING",
-    )
-    .bind(target_id)
-    .bind(package)
-    .execute(pool)
-    .await?;
-    Ok(())
+    db::models::packages::link_target(&mut *pool.acquire().await?, target_id, package).await
 }
 
 async fn add_people(tx: &mut PgConnection) -> sqlx::Result<std::collections::HashMap<&'static str, User>> {
@@ -189,14 +180,8 @@ async fn add_people(tx: &mut PgConnection) -> sqlx::Result<std::collections::Has
 }
 
 async fn finding_ids(tx: &mut PgConnection, target_id: i64, work: &[&IncomingFinding]) -> sqlx::Result<Vec<i64>> {
-    let fingerprints: Vec<&str> = work.iter().map(|f| f.fingerprint.as_str()).collect();
-    let rows: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, fingerprint FROM findings WHERE target_id = $1 AND fingerprint = ANY($2)")
-            .bind(target_id)
-            .bind(&fingerprints)
-            .fetch_all(&mut *tx)
-            .await?;
-    Ok(fingerprints.iter().filter_map(|fp| rows.iter().find(|(_, f)| f == fp).map(|(id, _)| *id)).collect())
+    let fingerprints: Vec<String> = work.iter().map(|f| f.fingerprint.clone()).collect();
+    findings::ids_by_fingerprint(&mut *tx, target_id, &fingerprints).await
 }
 
 /// Gives up every active claim `owner` holds in the target.
@@ -306,44 +291,22 @@ async fn add_pull(
     Ok(id)
 }
 
-async fn link(
-    tx: &mut PgConnection,
-    finding: Option<i64>,
-    target: Option<i64>,
-    issue: Option<i64>,
-    pull: Option<i64>,
-    how: &str,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO links (finding_id, target_id, issue_id, pull_id, how) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (finding_id, target_id, issue_id, pull_id) DO NOTHING",
-    )
-    .bind(finding)
-    .bind(target)
-    .bind(issue)
-    .bind(pull)
-    .bind(how)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
 /// The maintainer sets two module-level registries aside (they are filled at import time,
 /// the usual reason such a finding is not worth changing) and confirms one thread local.
 async fn triage_examples(tx: &mut PgConnection, at: DateTime<Utc>) -> anyhow::Result<()> {
-    let picks: Vec<(i64, i64, String, String)> = sqlx::query_as(
-        "(SELECT id, target_id, rule, 'wont_fix' FROM findings WHERE rule = 'UT010' AND fixed_in_scan IS NULL ORDER BY id LIMIT 2)
-         UNION ALL
-         (SELECT id, target_id, rule, 'confirmed' FROM findings WHERE rule = 'UT001' AND fixed_in_scan IS NULL ORDER BY id LIMIT 1)",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let mut picks: Vec<(i64, &str)> = Vec::new();
+    for id in findings::first_open_of_rule(&mut *tx, "UT010", 2).await? {
+        picks.push((id, "wont_fix"));
+    }
+    for id in findings::first_open_of_rule(&mut *tx, "UT001", 1).await? {
+        picks.push((id, "confirmed"));
+    }
     let ana =
         users::by_login(&mut *tx, "ana").await?.ok_or_else(|| anyhow::anyhow!("the demo's maintainer is missing"))?;
-    for (i, (id, _target_id, _rule, state)) in picks.into_iter().enumerate() {
+    for (i, (id, state)) in picks.into_iter().enumerate() {
         let reason = (state == "wont_fix")
             .then_some("Registry filled once at import time and never changed per request (demo triage).");
-        triage::set_at(&mut *tx, &ana, id, &state, reason, at + Duration::hours(i as i64)).await?;
+        triage::set_at(&mut *tx, &ana, id, state, reason, at + Duration::hours(i as i64)).await?;
     }
     Ok(())
 }

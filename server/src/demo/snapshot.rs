@@ -3,6 +3,7 @@
 //! `unthread demo --write-snapshot` (see `scripts/demo-snapshot.sh`).
 
 use anyhow::Context;
+use db::models::scans::LatestScan;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
@@ -59,50 +60,13 @@ pub async fn capture(
         .filter_map(|l| l.split_once(char::is_whitespace))
         .map(|(package, repo)| (package.trim(), repo.trim()))
         .collect();
-    let platform: String = sqlx::query_scalar("SELECT name FROM targets WHERE kind = 'platform' ORDER BY id LIMIT 1")
-        .fetch_optional(pool)
+    let platform = db::models::targets::platform_name(pool)
         .await?
         .context("no platform target: run `unthread scan --requirements ... --kind platform` first")?;
-    let scanned: Vec<LatestScan> = sqlx::query_as(
-        r#"SELECT DISTINCT ON (t.id) t.id AS target_id, t.name AS package, s.id AS scan_id, s.revision,
-                  s.tool_version, s.files_scanned, s.api_index
-               FROM targets t JOIN scans s ON s.target_id = t.id AND s.status = 'complete'
-               WHERE t.kind = 'dependency'
-               ORDER BY t.id, s.id DESC"#,
-    )
-    .fetch_all(pool)
-    .await?;
+    let scanned = db::models::scans::latest_of_dependencies(pool).await?;
     let mut targets = Vec::with_capacity(scanned.len());
     for LatestScan { target_id, package, scan_id, revision, tool_version, files_scanned, api_index } in scanned {
-        let findings: Vec<IncomingFinding> = sqlx::query_as::<
-            _,
-            (String, Option<String>, String, String, i32, i32, i32, i32, Option<String>, String, Option<String>, bool),
-        >(
-            r#"SELECT fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line, end_column,
-                      symbol, message, snippet, conditional
-               FROM findings WHERE target_id = $1 AND last_seen_scan = $2 AND fixed_in_scan IS NULL
-               ORDER BY path, start_line, start_column, rule, fingerprint"#,
-        )
-        .bind(target_id)
-        .bind(scan_id)
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|r| IncomingFinding {
-            fingerprint: r.0,
-            content_fingerprint: r.1,
-            rule: r.2,
-            path: r.3,
-            start_line: r.4,
-            start_column: r.5,
-            end_line: r.6,
-            end_column: r.7,
-            symbol: r.8,
-            message: r.9,
-            snippet: r.10,
-            conditional: r.11,
-        })
-        .collect();
+        let findings = db::models::scans::open_findings_seen_by(pool, target_id, scan_id).await?;
         let (kind, name) = match libraries.get(package.as_str()) {
             Some(repo) => ("library", repo.to_string()),
             None => ("dependency", package.clone()),
@@ -141,16 +105,4 @@ pub fn write(snapshot: &Snapshot, out: &std::path::Path) -> anyhow::Result<()> {
     serde_json::to_writer(&mut gz, snapshot)?;
     gz.finish()?;
     Ok(())
-}
-
-/// A dependency target's latest complete scan.
-#[derive(sqlx::FromRow)]
-struct LatestScan {
-    target_id: i64,
-    package: String,
-    scan_id: i64,
-    revision: Option<String>,
-    tool_version: Option<String>,
-    files_scanned: i32,
-    api_index: Option<sqlx::types::Json<scanner::ApiIndex>>,
 }

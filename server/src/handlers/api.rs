@@ -105,9 +105,7 @@ pub async fn upload_scan(
     let (token_id, allowed) = tokens::authenticate(&state.pool, secret.trim())
         .await?
         .ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "unknown or revoked token".into()))?;
-    let target_id: i64 = sqlx::query_scalar("SELECT id FROM targets WHERE name = $1")
-        .bind(&query.target)
-        .fetch_optional(&state.pool)
+    let target_id = db::models::targets::id_by_name(&state.pool, &query.target)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no target named {}", query.target)))?;
     if !allowed.contains(&target_id) {

@@ -5,7 +5,7 @@ use axum::{extract::State, http::StatusCode};
 
 /// `GET /healthz`: 200 when PostgreSQL answers within a second, 503 otherwise.
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
+    let ping = db::connect::ping(&state.pool);
     match tokio::time::timeout(Duration::from_secs(1), ping).await {
         Ok(Ok(_)) => (StatusCode::OK, "ok\n"),
         Ok(Err(err)) => {

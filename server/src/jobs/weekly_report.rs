@@ -2,7 +2,6 @@
 //! unless forced, or updating the earlier comment), writing its files, and the optional
 //! schedule in `serve` that does both every week.
 
-use db::models::events::{self, About, Event, ReportPosted};
 use std::{path::Path, sync::Arc, time::Duration};
 
 use app::report::{
@@ -11,6 +10,11 @@ use app::report::{
 };
 use chrono::{DateTime, Datelike, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
+use db::models::{
+    events::{self, About, Event, ReportPosted},
+    locks,
+    reports::{self, NewPost, ReportPost},
+};
 use sqlx::PgPool;
 
 use crate::github::{GitHub, IssueRef};
@@ -33,21 +37,12 @@ pub async fn post(
     let digest = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(markdown.as_bytes()));
     let mut conn = pool.acquire().await.map_err(db)?;
     let lock_key = format!("report_post:{issue}:{week}");
-    sqlx::query("SELECT pg_advisory_lock(hashtext($1))").bind(&lock_key).execute(&mut *conn).await.map_err(db)?;
+    locks::lock(&mut conn, &lock_key).await.map_err(db)?;
     let result = async {
-        let earlier: Option<(i64, i64, String, String)> = sqlx::query_as(
-            "SELECT id, comment_id, html_url, body_digest FROM report_posts
-             WHERE repository = $1 AND number = $2 AND week = $3 ORDER BY id DESC LIMIT 1",
-        )
-        .bind(&issue.repository)
-        .bind(issue.number)
-        .bind(week)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
+        let earlier = reports::latest_post(&mut *conn, &issue.repository, issue.number, week).await.map_err(db)?;
         let github_error = |e: crate::github::GitHubError| failed(format!("GitHub refused the comment: {e}"));
         let (action, url) = match (mode, earlier) {
-            (PostMode::Once, Some((_, _, url, _))) => {
+            (PostMode::Once, Some(ReportPost { html_url: url, .. })) => {
                 return Err(PublishError {
                     conflict: true,
                     message: format!(
@@ -55,39 +50,27 @@ pub async fn post(
                     ),
                 });
             }
-            (PostMode::Update, Some((_, _, url, earlier_digest))) if earlier_digest == digest => ("unchanged", url),
-            (PostMode::Update, Some((row, comment_id, _, _))) => {
+            (PostMode::Update, Some(earlier)) if earlier.body_digest == digest => ("unchanged", earlier.html_url),
+            (PostMode::Update, Some(earlier)) => {
                 let comment = github
-                    .update_comment(&issue.repository, comment_id as u64, markdown)
+                    .update_comment(&issue.repository, earlier.comment_id as u64, markdown)
                     .await
                     .map_err(github_error)?;
-                sqlx::query(
-                    "UPDATE report_posts SET body_digest = $2, html_url = $3, updated_at = now() WHERE id = $1",
-                )
-                .bind(row)
-                .bind(&digest)
-                .bind(&comment.html_url)
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
+                reports::record_update(&mut *conn, earlier.id, &digest, &comment.html_url).await.map_err(db)?;
                 ("updated", comment.html_url)
             }
             (_, _) => {
                 let comment = github.create_comment(issue, markdown).await.map_err(github_error)?;
-                sqlx::query(
-                    "INSERT INTO report_posts (week, repository, number, comment_id, html_url, posted_by, body_digest)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(week)
-                .bind(&issue.repository)
-                .bind(issue.number)
-                .bind(comment.id as i64)
-                .bind(&comment.html_url)
-                .bind(by)
-                .bind(&digest)
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
+                let post = NewPost {
+                    week,
+                    repository: &issue.repository,
+                    number: issue.number,
+                    comment_id: comment.id as i64,
+                    html_url: &comment.html_url,
+                    posted_by: by,
+                    body_digest: &digest,
+                };
+                reports::record_post(&mut *conn, post).await.map_err(db)?;
                 ("posted", comment.html_url)
             }
         };
@@ -105,7 +88,7 @@ pub async fn post(
     }
     .await;
     // Unlocked on every path; a lost connection releases it anyway.
-    let _ = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(&lock_key).execute(&mut *conn).await;
+    let _ = locks::unlock(&mut conn, &lock_key).await;
     result
 }
 
@@ -211,13 +194,7 @@ pub async fn run_schedule(pool: PgPool, export: ScheduledExport) {
 
 /// Exports `week` unless some process already did; returns what was done.
 pub async fn run_once(pool: &PgPool, export: &ScheduledExport, week: IsoWeek) -> anyhow::Result<Option<String>> {
-    let claimed = sqlx::query("INSERT INTO report_schedule_runs (week) VALUES ($1) ON CONFLICT DO NOTHING")
-        .bind(week.to_string())
-        .execute(pool)
-        .await?
-        .rows_affected()
-        == 1;
-    if !claimed {
+    if !reports::claim_scheduled_run(pool, &week.to_string()).await? {
         return Ok(None);
     }
     let outcome = async {
@@ -243,11 +220,7 @@ pub async fn run_once(pool: &PgPool, export: &ScheduledExport, week: IsoWeek) ->
         Ok(done) => done.clone(),
         Err(e) => format!("failed: {e}"),
     };
-    sqlx::query("UPDATE report_schedule_runs SET finished_at = now(), outcome = $2 WHERE week = $1")
-        .bind(week.to_string())
-        .bind(&text)
-        .execute(pool)
-        .await?;
+    reports::finish_scheduled_run(pool, &week.to_string(), &text).await?;
     tracing::info!(%week, "scheduled weekly report: {text}");
     outcome.map(Some)
 }

@@ -39,7 +39,7 @@ async fn migrations_create_the_schema() {
     assert!(tables.contains(&"targets".to_owned()), "{tables:?}");
     assert!(tables.contains(&"events".to_owned()), "{tables:?}");
     // Running the migrator again is a no-op.
-    unthread_server::db::MIGRATOR.run(&pool).await.unwrap();
+    db::MIGRATOR.run(&pool).await.unwrap();
 }
 
 #[tokio::test]

@@ -3,8 +3,8 @@
 
 use std::{os::unix::fs::PermissionsExt, path::Path, time::Duration};
 
+use db::embedded::{Durability, EmbeddedPostgres};
 use sqlx::{Connection, Executor, PgConnection};
-use unthread_server::embedded_pg::{Durability, EmbeddedPostgres};
 
 /// A data directory the `postgres` system user can reach when the tests run as root.
 fn data_dir() -> tempfile::TempDir {

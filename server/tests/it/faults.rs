@@ -9,11 +9,12 @@ use crate::support::TestApp;
 use std::time::{Duration, Instant};
 
 use axum::{body::Body, http::Request, Router};
-use tower::ServiceExt;
-use unthread_server::{
-    db::{pool_options, MIGRATOR},
-    embedded_pg::{Durability, EmbeddedPostgres},
+use db::{
+    connect::pool_options,
+    embedded::{Durability, EmbeddedPostgres},
+    MIGRATOR,
 };
+use tower::ServiceExt;
 
 async fn status(router: &Router, uri: &str) -> (u16, String) {
     let response = router.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();

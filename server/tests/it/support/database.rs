@@ -15,7 +15,7 @@ use std::{
 
 use sqlx::{postgres::PgConnectOptions, ConnectOptions, Connection, Executor, PgConnection, PgPool};
 
-use unthread_server::embedded_pg::{self, Durability, EmbeddedPostgres};
+use db::embedded::{self, Durability, EmbeddedPostgres};
 
 const TEMPLATE: &str = "unthread_template";
 
@@ -68,7 +68,7 @@ fn sweep_abandoned_clusters() {
         if Path::new(&format!("/proc/{pid}")).exists() {
             continue;
         }
-        let _ = embedded_pg::stop_abandoned(&entry.path().join("postgres/data"));
+        let _ = embedded::stop_abandoned(&entry.path().join("postgres/data"));
         let _ = std::fs::remove_dir_all(entry.path());
     }
 }
@@ -87,7 +87,7 @@ pub async fn fresh_database() -> PgPool {
             let mut template = PgConnection::connect_with(&options.clone().database(TEMPLATE))
                 .await
                 .expect("connect to the template database");
-            unthread_server::db::MIGRATOR.run(&mut template).await.expect("migrate the template database");
+            db::MIGRATOR.run(&mut template).await.expect("migrate the template database");
             template.close().await.unwrap();
         })
         .await;

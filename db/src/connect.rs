@@ -8,9 +8,9 @@ use sqlx::{
     Connection, Executor, PgConnection, PgPool,
 };
 
-use crate::embedded_pg::{Durability, EmbeddedPostgres};
+use crate::embedded::{Durability, EmbeddedPostgres};
 
-pub use db::MIGRATOR;
+use crate::MIGRATOR;
 
 /// An open pool, and the embedded cluster behind it when there is one. Call
 /// [`Database::close`] to shut both down in order.
@@ -56,14 +56,14 @@ impl Database {
 
 /// A new cluster only has the `postgres` maintenance database; create ours next to it.
 async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Result<()> {
-    let name = options.get_database().unwrap_or(crate::embedded_pg::DATABASE).to_owned();
+    let name = options.get_database().unwrap_or(crate::embedded::DATABASE).to_owned();
     let mut conn = PgConnection::connect_with(&options.clone().database("postgres"))
         .await
         .context("connecting to the embedded PostgreSQL")?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut conn)
-        .await?;
+    let exists =
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS "exists!""#, name)
+            .fetch_one(&mut conn)
+            .await?;
     if !exists {
         // Identifiers cannot be bound as parameters; the name is our own constant, quoted anyway.
         conn.execute(format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\"")).as_str()).await?;
@@ -76,4 +76,10 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> anyhow::Resul
 /// while PostgreSQL is unreachable; the pool reconnects on its own once it is back.
 pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(3)).test_before_acquire(true)
+}
+
+/// Whether PostgreSQL answers (`/healthz`).
+pub async fn ping(pool: &PgPool) -> sqlx::Result<()> {
+    sqlx::query!(r#"SELECT 1 AS "one!""#).fetch_one(pool).await?;
+    Ok(())
 }

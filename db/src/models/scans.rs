@@ -1,0 +1,52 @@
+//! Scans as recorded (`scans`; written by [`crate::ingest`]): what the latest ones saw.
+
+use sqlx::PgExecutor;
+
+use crate::ingest::IncomingFinding;
+
+/// A dependency target's latest complete scan.
+#[derive(Clone, Debug)]
+pub struct LatestScan {
+    pub target_id: i64,
+    /// The dependency's (normalised) package name, which is the target's name.
+    pub package: String,
+    pub scan_id: i64,
+    pub revision: Option<String>,
+    pub tool_version: Option<String>,
+    pub files_scanned: i32,
+    pub api_index: Option<sqlx::types::Json<scanner::ApiIndex>>,
+}
+
+/// The latest complete scan of every dependency target that has one.
+pub async fn latest_of_dependencies(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<LatestScan>> {
+    sqlx::query_as!(
+        LatestScan,
+        r#"SELECT DISTINCT ON (t.id) t.id AS target_id, t.name AS package, s.id AS scan_id, s.revision,
+                  s.tool_version, s.files_scanned, s.api_index AS "api_index: sqlx::types::Json<scanner::ApiIndex>"
+           FROM targets t JOIN scans s ON s.target_id = t.id AND s.status = 'complete'
+           WHERE t.kind = 'dependency'
+           ORDER BY t.id, s.id DESC"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The open findings scan `scan_id` of `target_id` saw, as the scanner reported them, in
+/// source order.
+pub async fn open_findings_seen_by(
+    db: impl PgExecutor<'_>,
+    target_id: i64,
+    scan_id: i64,
+) -> sqlx::Result<Vec<IncomingFinding>> {
+    sqlx::query_as!(
+        IncomingFinding,
+        r#"SELECT fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line, end_column,
+                  symbol, message, snippet, conditional
+           FROM findings WHERE target_id = $1 AND last_seen_scan = $2 AND fixed_in_scan IS NULL
+           ORDER BY path, start_line, start_column, rule, fingerprint"#,
+        target_id,
+        scan_id
+    )
+    .fetch_all(db)
+    .await
+}
