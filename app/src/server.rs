@@ -13,9 +13,10 @@ pub fn state() -> Result<AppState, ServerFnError> {
     use_context::<AppState>().ok_or_else(|| ServerFnError::new("application state missing"))
 }
 
-/// A failure the user should read, answered with `status`. A plain form submission (no
-/// JavaScript) keeps its redirect back to the page instead, which then shows the message.
-pub fn fail(status: StatusCode, message: impl std::fmt::Display) -> ServerFnError {
+/// A failure the user should read, answered with `status`: how [`AppError`](crate::error::AppError)
+/// reaches server functions. A plain form submission (no JavaScript) keeps its redirect back
+/// to the page instead, which then shows the message.
+pub(crate) fn fail(status: StatusCode, message: impl std::fmt::Display) -> ServerFnError {
     if !is_plain_form_post() {
         if let Some(response) = use_context::<ResponseOptions>() {
             response.set_status(status);
@@ -37,12 +38,9 @@ fn is_plain_form_post() -> bool {
     })
 }
 
-/// Logs the cause for operators; the user learns only that the database failed, and the
-/// request id to quote when reporting it.
-pub fn database_error(err: impl std::fmt::Display) -> ServerFnError {
-    let id = request_id().unwrap_or_else(|| "-".into());
-    tracing::error!(error = %err, request_id = %id, "database query failed");
-    fail(StatusCode::SERVICE_UNAVAILABLE, format!("the database is unavailable, try again shortly (request id {id})"))
+/// A query failed: see [`AppError::Database`](crate::error::AppError::Database).
+pub fn database_error(err: impl std::borrow::Borrow<sqlx::Error>) -> ServerFnError {
+    crate::error::AppError::Database(err.borrow().to_string()).into()
 }
 
 /// This request's `x-request-id` (set by the router for every request).
@@ -55,12 +53,12 @@ pub fn request_id() -> Option<String> {
 pub async fn viewer() -> Result<Option<User>, ServerFnError> {
     let state = state()?;
     let session: tower_sessions::Session = leptos_axum::extract().await?;
-    current_user(&session, &state.pool).await.map_err(database_error)
+    Ok(current_user(&session, &state.pool).await.map_err(crate::error::AppError::from)?)
 }
 
 /// Any signed-in user; 401 otherwise.
 pub async fn require_user() -> Result<User, ServerFnError> {
-    viewer().await?.ok_or_else(|| fail(StatusCode::UNAUTHORIZED, "sign in first"))
+    viewer().await?.ok_or_else(|| crate::error::AppError::unauthorized("sign in first").into())
 }
 
 /// A maintainer; 401 for anonymous, 403 for contributors.
@@ -69,7 +67,7 @@ pub async fn require_maintainer() -> Result<User, ServerFnError> {
     if user.is_maintainer() {
         Ok(user)
     } else {
-        Err(fail(StatusCode::FORBIDDEN, "only maintainers may do this"))
+        Err(crate::error::AppError::forbidden("only maintainers may do this").into())
     }
 }
 
@@ -80,7 +78,7 @@ pub fn parse_id(text: &str) -> Result<i64, ServerFnError> {
         .parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| fail(StatusCode::BAD_REQUEST, format!("{text:?} is not an id")))
+        .ok_or_else(|| crate::error::AppError::bad_request(format!("{text:?} is not an id")).into())
 }
 
 /// `load`'s answer, kept under `key` until the next change (see [`crate::cache`]).

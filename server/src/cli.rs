@@ -1,8 +1,17 @@
 //! The command line of the `unthread` binary.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
 
 use clap::{Parser, Subcommand};
+
+use crate::{
+    auth::AuthConfig,
+    config::{GitHubConfig, ReportConfig, ServeConfig},
+    package_index::PYPI_SIMPLE,
+};
 
 #[derive(Debug, Parser)]
 #[command(name = "unthread", version, about = "Track the move from thread locals to contextvars")]
@@ -28,9 +37,9 @@ pub enum Command {
     /// Load the demo data set (idempotent) and exit.
     Demo(DemoArgs),
     /// Scan a local checkout and record its findings.
-    Scan(crate::commands::ScanArgs),
+    Scan(ScanArgs),
     /// Record a SARIF 2.1.0 log (unthread-scan, ruff, semgrep, ...) as a scan of a target.
-    ImportSarif(crate::commands::ImportSarifArgs),
+    ImportSarif(ImportSarifArgs),
     /// Fetch the epics, their sub-issues and pull requests from GitHub, once.
     Sync(GitHubArgs),
     /// Export reports.
@@ -114,14 +123,30 @@ pub struct GitHubArgs {
     pub webhook_secret: Option<String>,
 }
 
+impl GitHubArgs {
+    /// The GitHub settings these arguments give.
+    pub fn config(&self) -> GitHubConfig {
+        GitHubConfig {
+            api_url: self.github_api_url.clone(),
+            token: self.github_token.clone().filter(|t| !t.is_empty()),
+            sync: crate::github::sync::SyncConfig {
+                epics: self.epics.clone(),
+                repositories: self.repositories.clone(),
+            },
+        }
+    }
+}
+
 impl ServeArgs {
-    pub fn auth_config(&self) -> crate::auth::AuthConfig {
-        crate::auth::AuthConfig {
+    /// The server's settings, checked: a bad timezone is refused here, before anything starts.
+    pub fn config(&self) -> anyhow::Result<ServeConfig> {
+        let public_url = self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.addr));
+        let auth = AuthConfig {
             client_id: self.github_client_id.clone().filter(|s| !s.is_empty()),
             client_secret: self.github_client_secret.clone().filter(|s| !s.is_empty()),
             github_web_url: self.github_web_url.clone(),
             github_api_url: self.github.github_api_url.clone(),
-            public_url: self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.addr)),
+            public_url,
             maintainers: self.maintainers.clone(),
             maintainer_repository: self
                 .maintainer_repo
@@ -129,13 +154,25 @@ impl ServeArgs {
                 .or_else(|| self.github.epics.first().map(|e| e.repository.clone())),
             dev_login: self.dev_login,
             private: self.private,
-        }
-    }
-}
-
-impl GitHubArgs {
-    pub fn sync_config(&self) -> crate::github::sync::SyncConfig {
-        crate::github::sync::SyncConfig { epics: self.epics.clone(), repositories: self.repositories.clone() }
+        };
+        let reports = ReportConfig {
+            timezone: app::report::week::parse_timezone(&self.report_timezone).map_err(anyhow::Error::msg)?,
+            stale_after_days: self.stale_after_days,
+            issue: self.report_issue.clone(),
+            schedule: self.report_schedule.clone(),
+            directory: self.report_dir.clone(),
+        };
+        Ok(ServeConfig {
+            addr: self.addr,
+            site_root: self.site_root.clone(),
+            site_pkg_dir: self.site_pkg_dir.clone(),
+            demo: self.demo,
+            auth,
+            github: self.github.config(),
+            webhook_secret: self.github.webhook_secret.clone().filter(|s| !s.is_empty()),
+            sync_interval: (self.sync_interval > 0).then(|| std::time::Duration::from_secs(self.sync_interval)),
+            reports,
+        })
     }
 }
 
@@ -238,4 +275,68 @@ pub struct DemoArgs {
     /// `package owner/repo` lines: packages that Open edX repositories publish.
     #[arg(long, value_name = "FILE", default_value = "server/demo/openedx-libraries.txt")]
     pub libraries: std::path::PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// A checkout of the repository to scan.
+    #[arg(required_unless_present = "requirements")]
+    pub path: Option<PathBuf>,
+    /// A pip-compile requirements file of the repository: register its pins and `# via`
+    /// graph, then download and scan every pinned distribution as a dependency target.
+    #[arg(long, value_name = "FILE")]
+    pub requirements: Option<PathBuf>,
+    /// The package index's Simple API root (PEP 691 JSON), for `--requirements`.
+    #[arg(long, env = "UNTHREAD_INDEX_URL", default_value = PYPI_SIMPLE)]
+    pub index_url: String,
+    /// Downloads in flight at once, for `--requirements`.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// The repository, `owner/name` (default: from the checkout's `origin` remote on GitHub).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// How the target relates to the migration. A `dependency` target's name is its PyPI
+    /// name; its thread-local APIs then feed the scans of repositories that pin it.
+    #[arg(long, value_parser = ["platform", "library", "dependency"], default_value = "library")]
+    pub kind: String,
+    /// The commit scanned (default: the checkout's HEAD).
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// Skip tests (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`). Dependencies' tests
+    /// are always skipped: they do not run in production.
+    #[arg(long)]
+    pub exclude_tests: bool,
+}
+
+impl ScanArgs {
+    /// Scan the checkout at `path` as the target `target` of kind `kind`.
+    pub fn checkout(path: &Path, target: &str, kind: &str) -> Self {
+        Self {
+            path: Some(path.to_owned()),
+            requirements: None,
+            index_url: PYPI_SIMPLE.to_owned(),
+            concurrency: 8,
+            target: Some(target.to_owned()),
+            kind: kind.to_owned(),
+            revision: None,
+            exclude_tests: false,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportSarifArgs {
+    /// The SARIF file.
+    pub file: PathBuf,
+    /// The target scanned: `owner/name` for a repository, the PyPI name for a dependency.
+    #[arg(long)]
+    pub target: String,
+    #[arg(long, value_parser = ["platform", "library", "dependency"], default_value = "library")]
+    pub kind: String,
+    /// Absolute directory the tool scanned, for tools that write absolute `file://` URIs.
+    #[arg(long)]
+    pub root: Option<String>,
+    /// Commit sha or version scanned.
+    #[arg(long)]
+    pub revision: Option<String>,
 }

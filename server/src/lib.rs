@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod demo;
+pub mod errors;
 pub mod github;
 pub mod handlers;
 pub mod ingest;
@@ -13,3 +15,4 @@ pub mod metrics;
 pub mod package_index;
 pub mod requirements;
 pub mod router;
+pub mod state;

@@ -1,21 +1,21 @@
 //! The HTTP surface: Leptos pages and server functions, static assets, health.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use app::{shell, state::AppState, App};
 use axum::{
     extract::DefaultBodyLimit,
     routing::{delete, get, post},
-    Extension, Router,
+    Router,
 };
-use leptos::prelude::LeptosOptions;
+use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
 use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
 
 use tower_governor::{governor::GovernorConfigBuilder, key_extractor::GlobalKeyExtractor, GovernorLayer};
 
-use crate::handlers;
+use crate::{handlers, state::ServerState};
 
 /// GitHub caps a webhook payload at 25 MB.
 const WEBHOOK_BODY_LIMIT: usize = 25 * 1024 * 1024;
@@ -27,7 +27,7 @@ pub struct Settings {
     pub webhook_secret: Option<String>,
     pub auth: crate::auth::AuthConfig,
     /// GitHub, for syncs requested through the API.
-    pub github: Option<crate::cli::GitHubArgs>,
+    pub github: Option<crate::config::GitHubConfig>,
     /// Weekly reports: links, defaults, and where they are posted.
     pub reports: app::state::ReportSettings,
 }
@@ -51,8 +51,15 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
     let cache = app::cache::ReadCache::default();
     crate::metrics::handle();
     let live = handlers::live::LiveHub::start(pool.clone(), cache.clone());
-    let state =
+    let app =
         AppState { leptos_options: leptos_options.clone(), pool, sign_in, cache, reports: settings.reports.clone() };
+    let state = ServerState {
+        app: app.clone(),
+        auth: Arc::new(settings.auth),
+        github: settings.github.map(Arc::new),
+        webhook_secret: settings.webhook_secret.filter(|s| !s.is_empty()).map(|s| s.into_bytes().into()),
+        live,
+    };
     let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
     let assets = Router::new().fallback_service(ServeDir::new(pkg_dir).precompressed_gzip()).layer(
         SetResponseHeaderLayer::if_not_present(
@@ -61,7 +68,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         ),
     );
     let routes = generate_route_list(App);
-    Router::new()
+    Router::<ServerState>::new()
         .route("/healthz", get(handlers::health::healthz))
         .route("/metrics", get(crate::metrics::render))
         .merge(
@@ -88,11 +95,12 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
             post(handlers::github_webhook::receive).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
         )
         .nest_service(&format!("/{}", leptos_options.site_pkg_dir), assets)
-        .leptos_routes(&state, routes, {
+        // Pages and server functions read the application's state from their context.
+        .leptos_routes_with_context(&state, routes, provide_app_state(app.clone()), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<ServerState, _>(provide_app_state(app), shell))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
@@ -100,19 +108,19 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::guard::require_sign_in_when_private))
         .layer(sessions)
         .layer(axum::middleware::from_fn(crate::auth::csrf::refuse_cross_site_writes))
-        .layer(Extension(std::sync::Arc::new(handlers::api::SyncSettings(settings.github))))
-        .layer(Extension(std::sync::Arc::new(settings.auth)))
-        .layer(Extension(live))
-        .layer(Extension(handlers::github_webhook::WebhookSecret(
-            settings.webhook_secret.filter(|s| !s.is_empty()).map(|s| s.into_bytes().into()),
-        )))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
+        // Inside the request-id layers: error bodies quote the id.
+        .layer(axum::middleware::from_fn(crate::errors::render_errors))
         // Every request gets an id (or keeps the proxy's): in the log line of each request,
         // in the answer's `x-request-id`, and in error messages users can report.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(RandomRequestId))
         .with_state(state)
+}
+
+fn provide_app_state(app: AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || provide_context(app.clone())
 }
 
 /// A random (UUID v4) id for each request that arrives without one.

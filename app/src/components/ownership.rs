@@ -26,28 +26,14 @@ fn item(kind: &str, id: &str) -> Result<db::models::claims::Item, ServerFnError>
     match kind {
         "finding" => Ok(Item::Finding(id)),
         "target" => Ok(Item::Target(id)),
-        other => Err(crate::server::fail(
-            axum::http::StatusCode::BAD_REQUEST,
-            format!("cannot own a {other:?}: use finding or target"),
-        )),
+        other => Err(crate::error::AppError::bad_request(format!("cannot own a {other:?}: use finding or target"))
+            .into_server_fn_error()),
     }
 }
 
 #[cfg(feature = "ssr")]
 fn claim_failure(err: db::models::claims::ClaimError) -> ServerFnError {
-    use axum::http::StatusCode;
-    use db::models::claims::ClaimError;
-    let status = match &err {
-        ClaimError::Database(e) => return crate::server::database_error(e),
-        ClaimError::NotFound(_) => StatusCode::NOT_FOUND,
-        ClaimError::NotYours => StatusCode::FORBIDDEN,
-        ClaimError::UnknownUser(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        ClaimError::Taken { .. }
-        | ClaimError::CoveredByTarget { .. }
-        | ClaimError::NotOpen
-        | ClaimError::NotClaimed => StatusCode::CONFLICT,
-    };
-    crate::server::fail(status, err)
+    crate::error::AppError::from(err).into()
 }
 
 /// Takes a finding or a whole target for the signed-in user.
@@ -76,7 +62,7 @@ pub async fn assign(kind: String, id: String, login: String) -> Result<(), Serve
     let user = crate::server::require_maintainer().await?;
     let login = login.trim();
     if login.is_empty() {
-        return Err(crate::server::fail(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "say who to assign it to"));
+        return Err(crate::error::AppError::unprocessable("say who to assign it to").into_server_fn_error());
     }
     let state = crate::server::state()?;
     db::models::claims::assign(&state.pool, &user, item(&kind, &id)?, login).await.map_err(claim_failure)?;

@@ -7,16 +7,11 @@ use super::ui::{error_text, Alert, BUTTON, INPUT};
 
 #[server(prefix = "/api", endpoint = "triage")]
 pub async fn triage(id: String, state: String, reason: Option<String>) -> Result<(), ServerFnError> {
-    use axum::http::StatusCode;
-    use db::models::triage::{set, TriageError};
+    use db::models::triage::set;
     let user = crate::server::require_maintainer().await?;
     let app = crate::server::state()?;
     let id = crate::server::parse_id(&id)?;
-    set(&app.pool, &user, id, &state, reason.as_deref()).await.map_err(|err| match err {
-        TriageError::Database(e) => crate::server::database_error(e),
-        TriageError::NotFound => crate::server::fail(StatusCode::NOT_FOUND, err),
-        other => crate::server::fail(StatusCode::UNPROCESSABLE_ENTITY, other),
-    })?;
+    set(&app.pool, &user, id, &state, reason.as_deref()).await.map_err(crate::error::AppError::from)?;
     crate::server::changed();
     Ok(())
 }

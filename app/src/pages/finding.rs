@@ -28,7 +28,7 @@ pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnErr
     let detail =
         crate::server::cached(format!("finding:{id}"), async move { db::models::findings::detail(&pool, id).await });
     let Some(detail) = detail.await? else {
-        crate::server::fail(axum::http::StatusCode::NOT_FOUND, "no such finding");
+        crate::error::AppError::not_found("no such finding").into_server_fn_error();
         return Ok(None);
     };
     let (rule_name, rule_help_html) = match scanner::rules::by_id(&detail.row.rule) {

@@ -17,7 +17,7 @@ pub async fn get_findings(filter: FindingFilter, after: Option<i64>) -> Result<F
     let pool = crate::server::state()?.pool;
     if let Some(state) = &filter.state {
         if !["open", "fixed", "migrated", "triaged_away", "all"].contains(&state.as_str()) {
-            return Err(crate::server::fail(axum::http::StatusCode::BAD_REQUEST, format!("unknown state {state:?}")));
+            return Err(crate::error::AppError::bad_request(format!("unknown state {state:?}")).into_server_fn_error());
         }
     }
     let key = format!("findings:{}", filter_href(&filter, after));

@@ -18,7 +18,7 @@ pub async fn get_person(login: String) -> Result<Option<Person>, ServerFnError> 
     });
     let person = person.await?;
     if person.is_none() {
-        crate::server::fail(axum::http::StatusCode::NOT_FOUND, "nobody by that login");
+        crate::error::AppError::not_found("nobody by that login").into_server_fn_error();
     }
     Ok(person)
 }

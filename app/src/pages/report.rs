@@ -31,7 +31,7 @@ pub async fn weekly_report(week: Option<String>, tz: Option<String>) -> Result<R
     let options = app
         .reports
         .resolve(week.as_deref(), tz.as_deref())
-        .map_err(|e| crate::server::fail(axum::http::StatusCode::BAD_REQUEST, e))?;
+        .map_err(|e| crate::error::AppError::bad_request(e).into_server_fn_error())?;
     let (week, timezone) = (options.week, options.timezone);
     let key = format!("report:{week}:{}", timezone.name());
     let pool = app.pool.clone();
@@ -71,23 +71,30 @@ pub async fn post_weekly_report(
     mode: String,
 ) -> Result<db::views::PostedReport, ServerFnError> {
     use crate::report::{publish::PostMode, Format};
-    use axum::http::StatusCode;
     let user = crate::server::require_maintainer().await?;
     let app = crate::server::state()?;
     let Some(publisher) = app.reports.publisher.clone() else {
-        return Err(crate::server::fail(
-            StatusCode::CONFLICT,
+        return Err(crate::error::AppError::conflict(
             "posting is not set up: start the server with --report-issue owner/repo#number and a GitHub token",
-        ));
+        )
+        .into_server_fn_error());
     };
-    let mode = PostMode::parse(&mode)
-        .ok_or_else(|| crate::server::fail(StatusCode::BAD_REQUEST, "mode must be once, update or force"))?;
-    let options =
-        app.reports.resolve(Some(&week), tz.as_deref()).map_err(|e| crate::server::fail(StatusCode::BAD_REQUEST, e))?;
+    let mode = PostMode::parse(&mode).ok_or_else(|| {
+        crate::error::AppError::bad_request("mode must be once, update or force").into_server_fn_error()
+    })?;
+    let options = app
+        .reports
+        .resolve(Some(&week), tz.as_deref())
+        .map_err(|e| crate::error::AppError::bad_request(e).into_server_fn_error())?;
     let report = crate::report::build(&app.pool, &options).await.map_err(crate::server::database_error)?;
     let markdown = report.render(Format::Markdown);
     let posted = publisher.publish(&report.week, &markdown, mode, Some(&user.login)).await.map_err(|e| {
-        crate::server::fail(if e.conflict { StatusCode::CONFLICT } else { StatusCode::BAD_GATEWAY }, e.message)
+        if e.conflict {
+            crate::error::AppError::conflict(e.message)
+        } else {
+            crate::error::AppError::Upstream(e.message)
+        }
+        .into_server_fn_error()
     })?;
     crate::server::changed();
     Ok(db::views::PostedReport { action: posted.action, url: posted.url })

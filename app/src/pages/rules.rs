@@ -44,7 +44,7 @@ pub async fn get_rules() -> Result<Vec<RuleInfo>, ServerFnError> {
 #[server(prefix = "/api", endpoint = "rule")]
 pub async fn get_rule(id: String) -> Result<Option<(RuleInfo, String)>, ServerFnError> {
     let Some(rule) = scanner::rules::by_id(&id) else {
-        crate::server::fail(axum::http::StatusCode::NOT_FOUND, "no such rule");
+        crate::error::AppError::not_found("no such rule").into_server_fn_error();
         return Ok(None);
     };
     let info = get_rules().await?.into_iter().find(|r| r.id == rule.id).expect("every catalogue rule is listed");

@@ -31,7 +31,7 @@ pub async fn get_target(name: String) -> Result<Option<TargetPageData>, ServerFn
         Ok(Some((detail, findings)))
     });
     let Some((detail, findings)) = read.await? else {
-        crate::server::fail(axum::http::StatusCode::NOT_FOUND, "no such target");
+        crate::error::AppError::not_found("no such target").into_server_fn_error();
         return Ok(None);
     };
     Ok(Some(TargetPageData { detail, findings, viewer: crate::components::ownership::current_viewer().await? }))

@@ -10,7 +10,7 @@ use axum::{
     extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    Extension, Form,
+    Form,
 };
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -26,7 +26,7 @@ pub struct DevLogin {
 
 pub async fn dev_login(
     State(state): State<AppState>,
-    Extension(config): Extension<Arc<AuthConfig>>,
+    State(config): State<Arc<AuthConfig>>,
     session: Session,
     Form(form): Form<DevLogin>,
 ) -> Response {

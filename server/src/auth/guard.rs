@@ -4,70 +4,46 @@
 
 use app::state::AppState;
 use axum::{
-    extract::FromRequestParts,
-    http::{request::Parts, StatusCode},
+    extract::{FromRef, FromRequestParts},
+    http::request::Parts,
     response::{IntoResponse, Response},
-    Json,
 };
 use tower_sessions::Session;
 
 use super::{current_user, User};
 
-/// An API failure with its HTTP status, answered as `{"error": "..."}`.
-#[derive(Debug)]
-pub struct ApiError(pub StatusCode, pub String);
-
-impl ApiError {
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self(StatusCode::BAD_REQUEST, message.into())
-    }
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self(StatusCode::NOT_FOUND, message.into())
-    }
-    pub fn internal(error: impl std::fmt::Display) -> Self {
-        tracing::error!("{error}");
-        Self(StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log".into())
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> Self {
-        ApiError::internal(error)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
-    }
-}
+pub use app::error::AppError;
 
 /// The user behind a request, if signed in.
 pub struct Viewer(pub Option<User>);
 
 impl Viewer {
     /// Any signed-in user; anonymous → 401.
-    pub fn user(&self) -> Result<&User, ApiError> {
-        self.0.as_ref().ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "sign in first".into()))
+    pub fn user(&self) -> Result<&User, AppError> {
+        self.0.as_ref().ok_or_else(|| AppError::unauthorized("sign in first"))
     }
 
     /// A maintainer; anonymous → 401, contributor → 403.
-    pub fn maintainer(&self) -> Result<&User, ApiError> {
+    pub fn maintainer(&self) -> Result<&User, AppError> {
         let user = self.user()?;
         if user.is_maintainer() {
             Ok(user)
         } else {
-            Err(ApiError(StatusCode::FORBIDDEN, "only maintainers may do this".into()))
+            Err(AppError::forbidden("only maintainers may do this"))
         }
     }
 }
 
-impl FromRequestParts<AppState> for Viewer {
-    type Rejection = ApiError;
+impl<S: Send + Sync> FromRequestParts<S> for Viewer
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let session = Session::from_request_parts(parts, state).await.map_err(|(_, m)| ApiError::internal(m))?;
-        current_user(&session, &state.pool).await.map(Viewer).map_err(ApiError::internal)
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let session = Session::from_request_parts(parts, &state).await.map_err(|(_, m)| AppError::internal(m))?;
+        Ok(Viewer(current_user(&session, &state.pool).await?))
     }
 }
 
@@ -76,7 +52,7 @@ impl FromRequestParts<AppState> for Viewer {
 /// uploads stay reachable (they carry their own credentials).
 pub async fn require_sign_in_when_private(
     axum::extract::State(state): axum::extract::State<AppState>,
-    axum::Extension(config): axum::Extension<std::sync::Arc<super::AuthConfig>>,
+    axum::extract::State(config): axum::extract::State<std::sync::Arc<super::AuthConfig>>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
@@ -94,7 +70,7 @@ pub async fn require_sign_in_when_private(
         return next.run(axum::extract::Request::from_parts(parts, body)).await;
     }
     if parts.uri.path().starts_with("/api/") {
-        ApiError(StatusCode::UNAUTHORIZED, "this Unthread is private: sign in first".into()).into_response()
+        AppError::unauthorized("this Unthread is private: sign in first").into_response()
     } else {
         axum::response::Redirect::to("/auth/login").into_response()
     }

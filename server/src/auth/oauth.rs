@@ -6,6 +6,7 @@
 //! and signs the user in under a new session id. The access token is used for those two
 //! requests only and never stored or logged.
 
+use app::error::AppError;
 use db::models::{
     events::{self, About, Event, SignedIn},
     users::{self, GitHubAccount},
@@ -15,9 +16,7 @@ use std::sync::Arc;
 use app::state::AppState;
 use axum::{
     extract::{Query, State},
-    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    Extension,
 };
 use oauth2::{
     basic::BasicClient, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
@@ -52,13 +51,10 @@ fn client(config: &AuthConfig) -> Option<Client> {
     )
 }
 
-fn refuse(status: StatusCode, message: &str) -> Response {
-    (status, message.to_owned()).into_response()
-}
-
-pub async fn login(Extension(config): Extension<Arc<AuthConfig>>, session: Session) -> Response {
+pub async fn login(State(config): State<Arc<AuthConfig>>, session: Session) -> Response {
     let Some(client) = client(&config) else {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, "sign-in with GitHub is not configured on this server");
+        return AppError::Unavailable("sign-in with GitHub is not configured on this server".to_string())
+            .into_response();
     };
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state) = client
@@ -69,7 +65,7 @@ pub async fn login(Extension(config): Extension<Arc<AuthConfig>>, session: Sessi
     let pending = Pending { state: state.secret().clone(), verifier: verifier.secret().clone() };
     if let Err(e) = session.insert(PENDING, pending).await {
         tracing::error!("cannot start a sign-in: {e}");
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "cannot start the sign-in, try again");
+        return AppError::internal("cannot start the sign-in, try again").into_response();
     }
     Redirect::to(url.as_str()).into_response()
 }
@@ -91,30 +87,31 @@ struct GitHubUser {
 
 pub async fn callback(
     State(state): State<AppState>,
-    Extension(config): Extension<Arc<AuthConfig>>,
+    State(config): State<Arc<AuthConfig>>,
     session: Session,
     Query(callback): Query<Callback>,
 ) -> Response {
     let Some(client) = client(&config) else {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, "sign-in with GitHub is not configured on this server");
+        return AppError::Unavailable("sign-in with GitHub is not configured on this server".to_string())
+            .into_response();
     };
     // Taken out, not read: each state and code is good for one attempt.
     let pending: Option<Pending> = session.remove(PENDING).await.unwrap_or(None);
     let Some(pending) = pending else {
-        return refuse(StatusCode::BAD_REQUEST, "no sign-in is in progress in this browser: start again");
+        return AppError::bad_request("no sign-in is in progress in this browser: start again").into_response();
     };
     if let Some(error) = callback.error {
-        return refuse(StatusCode::UNAUTHORIZED, &format!("GitHub did not sign you in ({error})"));
+        return AppError::unauthorized(format!("GitHub did not sign you in ({error})")).into_response();
     }
     let (Some(code), Some(returned_state)) = (callback.code, callback.state) else {
-        return refuse(StatusCode::BAD_REQUEST, "the callback lacks `code` or `state`");
+        return AppError::bad_request("the callback lacks `code` or `state`").into_response();
     };
     if !constant_time_eq(returned_state.as_bytes(), pending.state.as_bytes()) {
-        return refuse(StatusCode::BAD_REQUEST, "the sign-in state does not match: start again");
+        return AppError::bad_request("the sign-in state does not match: start again").into_response();
     }
     let http = match reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build() {
         Ok(http) => http,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("HTTP client: {e}")),
+        Err(e) => return AppError::internal(format!("HTTP client: {e}")).into_response(),
     };
     let token = match client
         .exchange_code(AuthorizationCode::new(code))
@@ -125,10 +122,8 @@ pub async fn callback(
         Ok(token) => token,
         Err(e) => {
             tracing::info!("GitHub refused a sign-in code: {}", describe_token_error(&e));
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                "GitHub refused the sign-in code (expired or already used): start again",
-            );
+            return AppError::unauthorized("GitHub refused the sign-in code (expired or already used): start again")
+                .into_response();
         }
     };
     let github = match octocrab::Octocrab::builder()
@@ -137,13 +132,13 @@ pub async fn callback(
         .and_then(|b| b.build())
     {
         Ok(github) => github,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &format!("GitHub client: {e}")),
+        Err(e) => return AppError::internal(format!("GitHub client: {e}")).into_response(),
     };
     let user: GitHubUser = match github.get("/user", None::<&()>).await {
         Ok(user) => user,
         Err(e) => {
             tracing::warn!("GET /user after sign-in failed: {e}");
-            return refuse(StatusCode::BAD_GATEWAY, "GitHub did not say who you are: try again");
+            return AppError::Upstream("GitHub did not say who you are: try again".to_string()).into_response();
         }
     };
     let role = roles::derive(&config, &github, &user.login).await;
@@ -155,14 +150,10 @@ pub async fn callback(
     };
     let id = match users::record_github_sign_in(&state.pool, &account, role).await {
         Ok(id) => id,
-        Err(e) => {
-            tracing::error!("storing user {}: {e}", user.login);
-            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "cannot record the sign-in");
-        }
+        Err(e) => return AppError::from(e).into_response(),
     };
     if let Err(e) = session::sign_in(&session, id).await {
-        tracing::error!("session for {}: {e}", user.login);
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "cannot record the sign-in");
+        return AppError::internal(format!("session for {}: {e}", user.login)).into_response();
     }
     let event = Event::UserSignedIn(SignedIn { role: role.to_string(), via: "github".into() });
     if let Err(e) = events::record(&state.pool, &event, About::by(&user.login)).await {

@@ -1,32 +1,16 @@
 //! `unthread import-sarif <file>`: records a SARIF 2.1.0 log (from `unthread-scan`, ruff,
 //! semgrep, ...) as a scan of a target.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 use sqlx::PgPool;
 
-use crate::ingest::{sarif, scan::ingest};
+use crate::{
+    cli::ImportSarifArgs,
+    ingest::{sarif, scan::ingest},
+};
 
 /// SARIF logs larger than this are refused before parsing.
 const MAX_SARIF_BYTES: u64 = 256 * 1024 * 1024;
-
-#[derive(Debug, clap::Args)]
-pub struct ImportSarifArgs {
-    /// The SARIF file.
-    pub file: PathBuf,
-    /// The target scanned: `owner/name` for a repository, the PyPI name for a dependency.
-    #[arg(long)]
-    pub target: String,
-    #[arg(long, value_parser = ["platform", "library", "dependency"], default_value = "library")]
-    pub kind: String,
-    /// Absolute directory the tool scanned, for tools that write absolute `file://` URIs.
-    #[arg(long)]
-    pub root: Option<String>,
-    /// Commit sha or version scanned.
-    #[arg(long)]
-    pub revision: Option<String>,
-}
 
 pub async fn import_sarif(pool: &PgPool, args: ImportSarifArgs) -> anyhow::Result<()> {
     let size = std::fs::metadata(&args.file).with_context(|| format!("reading {}", args.file.display()))?.len();

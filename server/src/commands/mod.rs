@@ -8,8 +8,8 @@ mod sync;
 
 pub use crate::demo::load_demo;
 pub use export::export;
-pub use import_sarif::{import_sarif, ImportSarifArgs};
-pub use scan::{scan, ScanArgs};
+pub use import_sarif::import_sarif;
+pub use scan::scan;
 pub use serve::serve;
 pub use sync::sync;
 
@@ -18,10 +18,14 @@ use db::connect::Database;
 use crate::cli::{Cli, Command};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    // Refuse a dangerous configuration before starting anything.
-    if let Command::Serve(args) = &cli.command {
-        crate::auth::check_dev_login_address(args.dev_login, args.addr)?;
-    }
+    // Refuse a bad or dangerous configuration before starting anything.
+    let serve_config = match &cli.command {
+        Command::Serve(args) => {
+            crate::auth::check_dev_login_address(args.dev_login, args.addr)?;
+            Some(args.config()?)
+        }
+        _ => None,
+    };
     let db = Database::open(cli.database_url.as_deref(), &cli.data_dir).await?;
     let result = async {
         db.migrate().await?;
@@ -33,13 +37,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Demo(args) => demo(&db.pool, args).await,
             Command::Scan(args) => scan(&db.pool, &cli.data_dir, args).await,
             Command::ImportSarif(args) => import_sarif(&db.pool, args).await,
-            Command::Sync(args) => sync(&db.pool, &args).await,
+            Command::Sync(args) => sync(&db.pool, &args.config()).await,
             Command::Export(args) => export(&db.pool, args).await,
-            Command::Serve(args) => {
-                if args.demo {
+            Command::Serve(_) => {
+                let config = serve_config.expect("read above for serve");
+                if config.demo {
                     load_demo(&db.pool).await?;
                 }
-                serve(db.pool.clone(), args).await
+                serve(db.pool.clone(), config).await
             }
         }
     }

@@ -4,64 +4,18 @@
 //! sees it). With both, the dependencies go first so that their thread-local APIs reach the
 //! checkout's scan (rule UT011).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use sqlx::PgPool;
 
 use crate::{
+    cli::ScanArgs,
     ingest::scan::{dependency_api_index, ingest, ScanInput},
     jobs::dependency_scan::{scan_dependencies, DependencyScanOptions, DependencyScanReport},
-    package_index::{PackageIndex, PYPI_SIMPLE},
+    package_index::PackageIndex,
     requirements::Requirements,
 };
-
-#[derive(Debug, clap::Args)]
-pub struct ScanArgs {
-    /// A checkout of the repository to scan.
-    #[arg(required_unless_present = "requirements")]
-    pub path: Option<PathBuf>,
-    /// A pip-compile requirements file of the repository: register its pins and `# via`
-    /// graph, then download and scan every pinned distribution as a dependency target.
-    #[arg(long, value_name = "FILE")]
-    pub requirements: Option<PathBuf>,
-    /// The package index's Simple API root (PEP 691 JSON), for `--requirements`.
-    #[arg(long, env = "UNTHREAD_INDEX_URL", default_value = PYPI_SIMPLE)]
-    pub index_url: String,
-    /// Downloads in flight at once, for `--requirements`.
-    #[arg(long, default_value_t = 8)]
-    pub concurrency: usize,
-    /// The repository, `owner/name` (default: from the checkout's `origin` remote on GitHub).
-    #[arg(long)]
-    pub target: Option<String>,
-    /// How the target relates to the migration. A `dependency` target's name is its PyPI
-    /// name; its thread-local APIs then feed the scans of repositories that pin it.
-    #[arg(long, value_parser = ["platform", "library", "dependency"], default_value = "library")]
-    pub kind: String,
-    /// The commit scanned (default: the checkout's HEAD).
-    #[arg(long)]
-    pub revision: Option<String>,
-    /// Skip tests (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`). Dependencies' tests
-    /// are always skipped: they do not run in production.
-    #[arg(long)]
-    pub exclude_tests: bool,
-}
-
-impl ScanArgs {
-    /// Scan the checkout at `path` as the target `target` of kind `kind`.
-    pub fn checkout(path: &Path, target: &str, kind: &str) -> Self {
-        Self {
-            path: Some(path.to_owned()),
-            requirements: None,
-            index_url: PYPI_SIMPLE.to_owned(),
-            concurrency: 8,
-            target: Some(target.to_owned()),
-            kind: kind.to_owned(),
-            revision: None,
-            exclude_tests: false,
-        }
-    }
-}
 
 /// Runs `unthread scan`; downloads are cached under `data_dir`.
 pub async fn scan(pool: &PgPool, data_dir: &Path, args: ScanArgs) -> anyhow::Result<()> {

@@ -2,14 +2,11 @@
 
 use sqlx::PgPool;
 
-use crate::{cli::ServeArgs, router};
+use crate::{config::ServeConfig, router};
 
-// Weekly report settings come from the same arguments as the rest of `serve`.
-
-pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
-    crate::auth::check_dev_login_address(args.dev_login, args.addr)?;
-    let options = router::leptos_options(&args.site_root, &args.site_pkg_dir, args.addr);
-    let pkg = std::path::Path::new(&args.site_root).join(&args.site_pkg_dir);
+pub async fn serve(pool: PgPool, config: ServeConfig) -> anyhow::Result<()> {
+    let options = router::leptos_options(&config.site_root, &config.site_pkg_dir, config.addr);
+    let pkg = std::path::Path::new(&config.site_root).join(&config.site_pkg_dir);
     if !pkg.join("unthread.js").is_file() {
         tracing::warn!(
             dir = %pkg.display(),
@@ -17,22 +14,25 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     tokio::spawn(crate::auth::session::sweep_expired(pool.clone(), std::time::Duration::from_secs(3600)));
-    if args.sync_interval > 0 {
-        let interval = std::time::Duration::from_secs(args.sync_interval);
-        tokio::spawn(crate::jobs::github_sync::run_periodically(pool.clone(), args.github.clone(), interval));
+    if let Some(interval) = config.sync_interval {
+        tokio::spawn(crate::jobs::github_sync::run_periodically(pool.clone(), config.github.clone(), interval));
     }
-    if args.dev_login {
+    if config.auth.dev_login {
         tracing::warn!("development login is ON: anyone reaching this server can sign in as anyone");
     }
-    let auth = args.auth_config();
-    let publisher = reports_publisher(&pool, &args)?;
-    let reports = report_settings(&args, &auth.public_url, publisher.clone())?;
-    if let Some(schedule) = args.report_schedule {
+    let publisher = reports_publisher(&pool, &config)?;
+    let reports = app::state::ReportSettings {
+        base_url: config.auth.public_url.trim_end_matches('/').to_owned(),
+        timezone: config.reports.timezone,
+        stale_after_days: config.reports.stale_after_days,
+        publisher: publisher.clone().map(|p| p as std::sync::Arc<dyn app::report::publish::Publisher>),
+    };
+    if let Some(schedule) = config.reports.schedule.clone() {
         let export = crate::jobs::weekly_report::ScheduledExport {
             schedule,
             // Each run replaces the week with the one due.
             options: reports.resolve(None, None).map_err(anyhow::Error::msg)?,
-            directory: args.report_dir.clone(),
+            directory: config.reports.directory.clone(),
             publisher,
         };
         if export.directory.is_none() && export.publisher.is_none() {
@@ -40,46 +40,32 @@ pub async fn serve(pool: PgPool, args: ServeArgs) -> anyhow::Result<()> {
         }
         tokio::spawn(crate::jobs::weekly_report::run_schedule(pool.clone(), export));
     }
+    let addr = config.addr;
     let settings = router::Settings {
-        webhook_secret: args.github.webhook_secret.clone(),
-        auth,
-        github: Some(args.github.clone()),
+        webhook_secret: config.webhook_secret,
+        auth: config.auth,
+        github: Some(config.github),
         reports,
     };
     let app = router::build(pool, options, settings);
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.addr))?;
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("shutting down");
     Ok(())
 }
 
-fn report_settings(
-    args: &ServeArgs,
-    public_url: &str,
-    publisher: Option<std::sync::Arc<crate::jobs::weekly_report::GitHubPublisher>>,
-) -> anyhow::Result<app::state::ReportSettings> {
-    Ok(app::state::ReportSettings {
-        base_url: public_url.trim_end_matches('/').to_owned(),
-        timezone: app::report::week::parse_timezone(&args.report_timezone).map_err(anyhow::Error::msg)?,
-        stale_after_days: args.stale_after_days,
-        publisher: publisher.map(|p| p as std::sync::Arc<dyn app::report::publish::Publisher>),
-    })
-}
-
 /// Posting reports needs an issue and a token.
 fn reports_publisher(
     pool: &PgPool,
-    args: &ServeArgs,
+    config: &ServeConfig,
 ) -> anyhow::Result<Option<std::sync::Arc<crate::jobs::weekly_report::GitHubPublisher>>> {
-    let Some(issue) = args.report_issue.clone() else { return Ok(None) };
-    let token = args.github.github_token.clone().filter(|t| !t.is_empty());
-    if token.is_none() {
+    let Some(issue) = config.reports.issue.clone() else { return Ok(None) };
+    if config.github.token.is_none() {
         anyhow::bail!("--report-issue needs a GitHub token (GITHUB_TOKEN) that may comment on {issue}");
     }
-    let github = crate::github::GitHub::new(pool.clone(), &args.github.github_api_url, token)?;
+    let github = crate::github::GitHub::new(pool.clone(), &config.github.api_url, config.github.token.clone())?;
     Ok(Some(std::sync::Arc::new(crate::jobs::weekly_report::GitHubPublisher { pool: pool.clone(), github, issue })))
 }
 

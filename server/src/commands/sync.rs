@@ -2,14 +2,10 @@
 
 use sqlx::PgPool;
 
-use crate::{
-    cli::GitHubArgs,
-    github::{sync::SyncError, GitHub},
-};
+use crate::{config::GitHubConfig, github::sync::SyncError};
 
-pub async fn sync(pool: &PgPool, args: &GitHubArgs) -> anyhow::Result<()> {
-    let github = GitHub::new(pool.clone(), &args.github_api_url, args.github_token.clone())?;
-    match crate::github::sync::sync(pool, &github, &args.sync_config()).await {
+pub async fn sync(pool: &PgPool, config: &GitHubConfig) -> anyhow::Result<()> {
+    match crate::jobs::github_sync::run_once(pool, config).await {
         Ok(report) => {
             println!(
                 "sync #{}: {} issues, {} pull requests, {} new links; {} requests ({} answered 304 Not Modified), {} rate-limit waits, {} retries",

@@ -6,7 +6,6 @@ use db::{
     kinds::Item,
     models::links::{self, GitHubSide},
 };
-use std::sync::Arc;
 
 use app::state::AppState;
 use axum::{
@@ -14,24 +13,22 @@ use axum::{
     extract::{Path, Query, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    Extension, Json,
+    Json,
 };
 use serde::Deserialize;
 
 use crate::{
     auth::{
-        guard::{ApiError, Viewer},
+        guard::{AppError, Viewer},
         tokens,
     },
     ingest::{sarif, scan::ingest},
+    state::ServerState,
 };
 
 /// What `POST /api/v1/sync` runs: the same configuration as `unthread sync`.
 #[derive(Clone, Debug, Default)]
-pub struct SyncSettings(pub Option<crate::cli::GitHubArgs>);
-
 // ---- tokens -------------------------------------------------------------------------
-
 #[derive(Deserialize)]
 pub struct NewToken {
     name: String,
@@ -42,12 +39,9 @@ pub async fn create_token(
     State(state): State<AppState>,
     viewer: Viewer,
     Json(new): Json<NewToken>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let user = viewer.maintainer()?;
-    let (id, secret) = tokens::create(&state.pool, &new.name, &new.targets, user.id).await.map_err(|e| match e {
-        tokens::TokenError::Database(e) => ApiError::from(e),
-        invalid => ApiError::bad_request(invalid.to_string()),
-    })?;
+    let (id, secret) = tokens::create(&state.pool, &new.name, &new.targets, user.id).await?;
     let event = Event::TokenCreated(TokenCreated { token: id, name: new.name.trim().to_owned(), targets: new.targets });
     events::record(&state.pool, &event, About::by(&user.login)).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id, "token": secret, "shown_once": true })))
@@ -57,7 +51,7 @@ pub async fn create_token(
 pub async fn list_tokens(
     State(state): State<AppState>,
     viewer: Viewer,
-) -> Result<Json<Vec<tokens::TokenInfo>>, ApiError> {
+) -> Result<Json<Vec<tokens::TokenInfo>>, AppError> {
     viewer.maintainer()?;
     Ok(Json(tokens::list(&state.pool).await?))
 }
@@ -66,10 +60,10 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     let user = viewer.maintainer()?;
     if !tokens::revoke(&state.pool, id, user.id).await? {
-        return Err(ApiError::not_found("no live token with that id"));
+        return Err(AppError::not_found("no live token with that id"));
     }
     events::record(&state.pool, &Event::TokenRevoked(TokenRevoked { token: id }), About::by(&user.login)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -94,26 +88,24 @@ pub async fn upload_scan(
     headers: HeaderMap,
     Query(query): Query<UploadQuery>,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let secret = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError(StatusCode::UNAUTHORIZED, "an API token is required (Authorization: Bearer unt_...)".into())
-        })?;
+        .ok_or_else(|| AppError::unauthorized("an API token is required (Authorization: Bearer unt_...)"))?;
     let (token_id, allowed) = tokens::authenticate(&state.pool, secret.trim())
         .await?
-        .ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "unknown or revoked token".into()))?;
+        .ok_or_else(|| AppError::unauthorized("unknown or revoked token"))?;
     let target_id = db::models::targets::id_by_name(&state.pool, &query.target)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no target named {}", query.target)))?;
+        .ok_or_else(|| AppError::not_found(format!("no target named {}", query.target)))?;
     if !allowed.contains(&target_id) {
-        return Err(ApiError(StatusCode::FORBIDDEN, format!("this token may not upload scans of {}", query.target)));
+        return Err(AppError::forbidden(format!("this token may not upload scans of {}", query.target)));
     }
     // Parsed in full before the database is touched: a bad log changes nothing.
     let mut input = sarif::parse(&body, target_id, query.revision, query.root.as_deref())
-        .map_err(|e| ApiError::bad_request(format!("the body is not an importable SARIF 2.1.0 log: {e}")))?;
+        .map_err(|e| AppError::bad_request(format!("the body is not an importable SARIF 2.1.0 log: {e}")))?;
     input.target_id = target_id;
     let summary = ingest(&state.pool, &input).await?;
     tracing::info!(token = token_id, target = %query.target, scan = summary.scan_id, "scan uploaded");
@@ -134,23 +126,23 @@ pub async fn add_link(
     State(state): State<AppState>,
     viewer: Viewer,
     Json(new): Json<NewLink>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let user = viewer.maintainer()?;
     let item = match (new.finding_id, new.target_id) {
         (Some(id), None) => Item::Finding(id),
         (None, Some(id)) => Item::Target(id),
-        _ => return Err(ApiError::bad_request("give exactly one of finding_id and target_id")),
+        _ => return Err(AppError::bad_request("give exactly one of finding_id and target_id")),
     };
     let github = match (new.issue_id, new.pull_id) {
         (Some(id), None) => GitHubSide::Issue(id),
         (None, Some(id)) => GitHubSide::Pull(id),
-        _ => return Err(ApiError::bad_request("give exactly one of issue_id and pull_id")),
+        _ => return Err(AppError::bad_request("give exactly one of issue_id and pull_id")),
     };
     let mut db = state.pool.acquire().await?;
     match links::add_manual(&mut db, item, github, &user.login).await {
         Ok(id) => Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response()),
         Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
-            Err(ApiError::not_found("no such finding, target, issue or pull request"))
+            Err(AppError::not_found("no such finding, target, issue or pull request"))
         }
         Err(e) => Err(e.into()),
     }
@@ -160,33 +152,30 @@ pub async fn remove_link(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     let user = viewer.maintainer()?;
     let mut db = state.pool.acquire().await?;
     if links::remove(&mut db, id, &user.login).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found("no active link with that id"))
+        Err(AppError::not_found("no active link with that id"))
     }
 }
 
 // ---- sync ---------------------------------------------------------------------------
 
-pub async fn trigger_sync(
-    State(state): State<AppState>,
-    Extension(settings): Extension<Arc<SyncSettings>>,
-    viewer: Viewer,
-) -> Result<Response, ApiError> {
+pub async fn trigger_sync(State(state): State<ServerState>, viewer: Viewer) -> Result<Response, AppError> {
     let user = viewer.maintainer()?;
-    let Some(args) = settings.0.clone() else {
-        return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, "GitHub is not configured on this server".into()));
+    let Some(config) = state.github.clone() else {
+        return Err(AppError::Unavailable("GitHub is not configured on this server".into()));
     };
-    let pool = state.pool.clone();
+    let pool = state.app.pool.clone();
     tracing::info!(by = %user.login, "GitHub sync requested");
     // The sync's own lock keeps one run at a time; answer now, run in the background.
     tokio::spawn(async move {
-        if let Err(e) = crate::commands::sync(&pool, &args).await {
-            tracing::warn!("requested GitHub sync failed: {e:#}");
+        match crate::jobs::github_sync::run_once(&pool, &config).await {
+            Ok(report) => tracing::info!(run = report.run_id, "requested GitHub sync done"),
+            Err(e) => tracing::warn!("requested GitHub sync did not run: {e:#}"),
         }
     });
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "status": "started" }))).into_response())

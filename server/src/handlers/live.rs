@@ -8,12 +8,14 @@
 use std::{convert::Infallible, time::Duration};
 
 use axum::{
+    extract::State,
     response::sse::{Event, KeepAlive, Sse},
-    Extension,
 };
 use futures::{Stream, StreamExt};
 use sqlx::{postgres::PgListener, PgPool};
 use tokio::sync::broadcast;
+
+use crate::state::ServerState;
 
 /// The channel `announce_event()` notifies on.
 pub const CHANNEL: &str = "unthread_events";
@@ -75,7 +77,8 @@ async fn listen(pool: PgPool, cache: app::cache::ReadCache, sender: broadcast::S
     }
 }
 
-pub async fn stream(Extension(hub): Extension<LiveHub>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn stream(State(state): State<ServerState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let hub = state.live;
     let receiver = hub.0.subscribe();
     let events = tokio_stream::wrappers::BroadcastStream::new(receiver).map(|message| {
         Ok(match message {

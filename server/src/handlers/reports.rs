@@ -2,10 +2,10 @@
 //! `-changes.csv`), `?tz=Europe/Paris` for another timezone; and the JSON schema at
 //! `/reports/weekly/schema.json`.
 
-use app::{report::Format, state::AppState};
+use app::{error::AppError, report::Format, state::AppState};
 use axum::{
     extract::{Path, Query, State},
-    http::{header, StatusCode},
+    http::header,
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
@@ -24,11 +24,11 @@ pub async fn download(
         return ([(header::CONTENT_TYPE, "application/schema+json")], app::report::JSON_SCHEMA).into_response();
     }
     let Some((week, format)) = Format::split_file_name(&file) else {
-        return refuse(StatusCode::NOT_FOUND, "no such report: ask for 2026-W47.md, .json, .csv or -changes.csv");
+        return AppError::not_found("no such report: ask for 2026-W47.md, .json, .csv or -changes.csv").into_response();
     };
     let options = match state.reports.resolve(Some(week), query.tz.as_deref()) {
         Ok(options) => options,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, &e),
+        Err(e) => return AppError::bad_request(e).into_response(),
     };
     match app::report::build(&state.pool, &options).await {
         Ok(report) => (
@@ -43,13 +43,6 @@ pub async fn download(
             report.render(format),
         )
             .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "weekly report failed");
-            refuse(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable, try again shortly")
-        }
+        Err(e) => AppError::from(e).into_response(),
     }
-}
-
-fn refuse(status: StatusCode, message: &str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{message}\n")).into_response()
 }

@@ -6,20 +6,30 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use crate::{
-    cli::GitHubArgs,
-    github::{sync::SyncError, GitHub},
+    config::GitHubConfig,
+    github::{
+        sync::{SyncError, SyncReport},
+        GitHub,
+    },
 };
 
+/// One sync run now (`unthread sync`, a maintainer's request).
+pub async fn run_once(pool: &PgPool, config: &GitHubConfig) -> Result<SyncReport, SyncError> {
+    let github =
+        GitHub::new(pool.clone(), &config.api_url, config.token.clone()).map_err(|e| SyncError::Failed(e.into()))?;
+    crate::github::sync::sync(pool, &github, &config.sync).await
+}
+
 /// Syncs every `interval` until the process ends.
-pub async fn run_periodically(pool: PgPool, args: GitHubArgs, interval: Duration) {
-    let github = match GitHub::new(pool.clone(), &args.github_api_url, args.github_token.clone()) {
+pub async fn run_periodically(pool: PgPool, config: GitHubConfig, interval: Duration) {
+    let github = match GitHub::new(pool.clone(), &config.api_url, config.token.clone()) {
         Ok(github) => github,
         Err(e) => {
             tracing::error!("GitHub sync disabled: {e}");
             return;
         }
     };
-    let config = args.sync_config();
+    let config = config.sync;
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

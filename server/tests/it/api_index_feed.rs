@@ -4,10 +4,7 @@
 use crate::support::fresh_database;
 use std::path::Path;
 
-use unthread_server::{
-    commands::{scan, ScanArgs},
-    ingest::requirements::import,
-};
+use unthread_server::{cli::ScanArgs, commands::scan, ingest::requirements::import};
 
 fn copy_tree(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {

@@ -11,7 +11,7 @@ use axum::{
 };
 use serde_json::{json, Value};
 use tower::ServiceExt;
-use unthread_server::cli::GitHubArgs;
+use unthread_server::{config::GitHubConfig, github::sync::SyncConfig};
 use wiremock::MockServer;
 
 fn app(pool: &sqlx::PgPool, github: &MockServer) -> Router {
@@ -20,12 +20,10 @@ fn app(pool: &sqlx::PgPool, github: &MockServer) -> Router {
 
 fn app_with(pool: &sqlx::PgPool, github: &MockServer, private: bool) -> Router {
     // Syncs requested through the API go to a fake GitHub that knows nothing (404s).
-    let github = GitHubArgs {
-        github_api_url: github.uri(),
-        github_token: None,
-        epics: vec!["openedx/openedx-platform#38680".parse().unwrap()],
-        repositories: vec![],
-        webhook_secret: None,
+    let github = GitHubConfig {
+        api_url: github.uri(),
+        token: None,
+        sync: SyncConfig { epics: vec!["openedx/openedx-platform#38680".parse().unwrap()], repositories: vec![] },
     };
     let app = TestApp::new(pool).dev_login().with(|s| s.github = Some(github));
     if private { app.private() } else { app }.build()

@@ -8,7 +8,7 @@ use crate::support::fresh_database;
 use std::{io::Write, path::Path};
 
 use sha2::{Digest, Sha256};
-use unthread_server::commands::{scan, ScanArgs};
+use unthread_server::{cli::ScanArgs, commands::scan};
 use wiremock::{
     matchers::{method, path},
     Mock, MockServer, ResponseTemplate,

@@ -5,7 +5,7 @@
 //! Each test runs its own PostgreSQL cluster: stopping the shared test cluster would break
 //! the other tests of this process.
 
-use crate::support::TestApp;
+use crate::support::{send, TestApp};
 use std::time::{Duration, Instant};
 
 use axum::{body::Body, http::Request, Router};
@@ -59,6 +59,27 @@ async fn requests_fail_cleanly_while_postgres_is_down_and_recover_without_a_rest
         assert!(body.contains("unavailable"), "{uri}: a clear message, not a stack trace: {body}");
         assert!(took < Duration::from_secs(5), "{uri} failed fast ({took:?})");
     }
+    // The same failure in the same words, with the id of the request to quote, whoever
+    // answers: a report download (text), an API call (JSON) and a server function.
+    let requests = [
+        Request::get("/reports/weekly/2026-W40.csv").body(Body::empty()).unwrap(),
+        Request::post("/api/v1/scans?target=x").header("authorization", "Bearer unt_00").body(Body::empty()).unwrap(),
+        Request::post("/api/overview").header("accept", "application/json").body(Body::empty()).unwrap(),
+    ];
+    for request in requests {
+        let uri = request.uri().to_string();
+        let reply = send(&router, request).await;
+        let id = reply.header("x-request-id").expect("every answer has a request id").to_owned();
+        assert_eq!(reply.status, 503, "{uri}: {}", reply.body);
+        assert!(reply.body.contains("the database is unavailable, try again shortly"), "{uri}: {}", reply.body);
+        assert!(reply.body.contains(&id), "{uri} quotes its request id {id}: {}", reply.body);
+    }
+    let api = send(
+        &router,
+        Request::post("/api/v1/scans?target=x").header("authorization", "Bearer unt_00").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(api.json()["request_id"].as_str(), api.header("x-request-id"), "API errors are JSON: {}", api.body);
 
     let restarted = Instant::now();
     let _postgres = start_postgres(dir.path()).await;

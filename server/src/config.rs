@@ -1,0 +1,53 @@
+//! What the server, its handlers and its jobs run with: plain values read once from the
+//! command line and the environment ([`crate::cli`] turns its arguments into these, checking
+//! them), so that nothing past the command line depends on clap.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use crate::{
+    auth::AuthConfig,
+    github::{sync::SyncConfig, IssueRef},
+    jobs::weekly_report::Schedule,
+};
+
+/// Where GitHub is, how to reach it, and what to follow there.
+#[derive(Clone, Debug, Default)]
+pub struct GitHubConfig {
+    /// GitHub's REST API, e.g. `https://api.github.com`.
+    pub api_url: String,
+    pub token: Option<String>,
+    /// The epics and repositories a sync follows.
+    pub sync: SyncConfig,
+}
+
+/// `unthread serve`.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub addr: SocketAddr,
+    /// The built site (`scripts/build-site.sh`) and its assets' sub-directory.
+    pub site_root: String,
+    pub site_pkg_dir: String,
+    /// Load the demo data set before serving.
+    pub demo: bool,
+    pub auth: AuthConfig,
+    pub github: GitHubConfig,
+    /// Shared secret of the GitHub webhook; deliveries are refused without one.
+    pub webhook_secret: Option<String>,
+    /// Sync GitHub this often (none: only on request).
+    pub sync_interval: Option<Duration>,
+    pub reports: ReportConfig,
+}
+
+/// How weekly reports are made, posted and scheduled.
+#[derive(Clone, Debug)]
+pub struct ReportConfig {
+    pub timezone: chrono_tz::Tz,
+    /// A claim with no activity for this many days is stale.
+    pub stale_after_days: u32,
+    /// Maintainers may post reports to this issue (needs a token).
+    pub issue: Option<IssueRef>,
+    /// Export the last complete week at this time every week.
+    pub schedule: Option<Schedule>,
+    /// Where the scheduled export writes its files.
+    pub directory: Option<PathBuf>,
+}

@@ -1,0 +1,44 @@
+//! The error layer: every failed answer made from an [`AppError`](app::error::AppError) gets
+//! its body here, where the request is known — JSON (`{"error": ..., "request_id": ...}`) for
+//! API clients, plain text for browsers — and, when the failure is ours (5xx), the request
+//! id users can quote when they report it.
+
+use app::error::ErrorMessage;
+use axum::{
+    extract::Request,
+    http::{header, HeaderValue},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    Json,
+};
+
+pub async fn render_errors(request: Request, next: Next) -> Response {
+    let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let wants_json = wants_json(&request);
+    let response = next.run(request).await;
+    let Some(error) = response.extensions().get::<ErrorMessage>().cloned() else { return response };
+    let (mut parts, _) = response.into_parts();
+    let request_id = request_id.filter(|_| error.with_request_id);
+    let mut rendered = if wants_json {
+        Json(serde_json::json!({ "error": error.message, "request_id": request_id })).into_response()
+    } else {
+        let text = match &request_id {
+            Some(id) => format!("{} (request id {id})\n", error.message),
+            None => format!("{}\n", error.message),
+        };
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], text).into_response()
+    };
+    // Keep the status and whatever else the handler set (Retry-After, cookies), with the new
+    // body's type and length.
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.extend(rendered.headers_mut().drain().filter_map(|(name, value)| Some((name?, value))));
+    Response::from_parts(parts, rendered.into_body())
+}
+
+/// API routes, webhooks and clients that ask for JSON get JSON; browsers get text.
+fn wants_json(request: &Request) -> bool {
+    let path = request.uri().path();
+    let accept = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    path.starts_with("/api/") || path.starts_with("/webhooks/") || accept.contains("application/json")
+}
