@@ -159,7 +159,7 @@ impl ServeArgs {
             timezone: app::report::week::parse_timezone(&self.report_timezone).map_err(anyhow::Error::msg)?,
             stale_after_days: self.stale_after_days,
             issue: self.report_issue.clone(),
-            schedule: self.report_schedule.clone(),
+            schedule: self.report_schedule,
             directory: self.report_dir.clone(),
         };
         Ok(ServeConfig {

@@ -27,7 +27,7 @@ pub async fn serve(pool: PgPool, config: ServeConfig) -> anyhow::Result<()> {
         stale_after_days: config.reports.stale_after_days,
         publisher: publisher.clone().map(|p| p as std::sync::Arc<dyn app::report::publish::Publisher>),
     };
-    if let Some(schedule) = config.reports.schedule.clone() {
+    if let Some(schedule) = config.reports.schedule {
         let export = crate::jobs::weekly_report::ScheduledExport {
             schedule,
             // Each run replaces the week with the one due.
