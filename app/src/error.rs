@@ -17,6 +17,8 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
+use leptos::prelude::{use_context, ServerFnError};
+use leptos_axum::ResponseOptions;
 
 // Not a `std::error::Error` on purpose: server functions' error type converts every such
 // error into a bare message, which would lose the status; `From<AppError>` below keeps it.
@@ -132,13 +134,13 @@ impl AppError {
 
     /// The same failure as a server function's error, with the same status (set on the
     /// response unless the browser posted a plain form, which is redirected back instead).
-    pub fn into_server_fn_error(self) -> leptos::prelude::ServerFnError {
+    pub fn into_server_fn_error(self) -> ServerFnError {
         let reported = self.report();
-        let message = match crate::server::request_id().filter(|_| reported.with_request_id) {
+        let message = match request_id().filter(|_| reported.with_request_id) {
             Some(id) => format!("{} (request id {id})", reported.message),
             None => reported.message,
         };
-        crate::server::fail(self.status(), message)
+        fail(self.status(), message)
     }
 }
 
@@ -186,15 +188,6 @@ impl From<db::models::tokens::TokenError> for AppError {
     }
 }
 
-impl From<crate::server::LookupError> for AppError {
-    fn from(error: crate::server::LookupError) -> Self {
-        match error {
-            crate::server::LookupError::Database(e) => e.into(),
-            session => AppError::internal(session),
-        }
-    }
-}
-
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -207,8 +200,39 @@ impl IntoResponse for AppError {
     }
 }
 
-impl From<AppError> for leptos::prelude::ServerFnError {
+impl From<AppError> for ServerFnError {
     fn from(error: AppError) -> Self {
         error.into_server_fn_error()
     }
+}
+
+/// A failure the user should read, answered with `status`: how [`AppError`]
+/// reaches server functions. A plain form submission (no JavaScript) keeps its redirect back
+/// to the page instead, which then shows the message.
+fn fail(status: StatusCode, message: impl std::fmt::Display) -> ServerFnError {
+    if !is_plain_form_post() {
+        if let Some(response) = use_context::<ResponseOptions>() {
+            response.set_status(status);
+        }
+    }
+    ServerFnError::new(message.to_string())
+}
+
+/// A browser posting a form without JavaScript asks for HTML; server function calls from
+/// the hydrated page and API clients do not.
+fn is_plain_form_post() -> bool {
+    use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts.method == axum::http::Method::POST
+            && parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+    })
+}
+
+/// This request's `x-request-id` (set by the router for every request).
+pub fn request_id() -> Option<String> {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned))
 }

@@ -1,9 +1,7 @@
 //! What server functions share: the application state, who is asking, and errors that
 //! carry an HTTP status (so plain-form and API callers see the right code too).
 
-use axum::http::StatusCode;
 use leptos::prelude::*;
-use leptos_axum::ResponseOptions;
 
 use db::models::users::User;
 
@@ -13,40 +11,9 @@ pub fn state() -> Result<AppState, ServerFnError> {
     use_context::<AppState>().ok_or_else(|| ServerFnError::new("application state missing"))
 }
 
-/// A failure the user should read, answered with `status`: how [`AppError`](crate::error::AppError)
-/// reaches server functions. A plain form submission (no JavaScript) keeps its redirect back
-/// to the page instead, which then shows the message.
-pub(crate) fn fail(status: StatusCode, message: impl std::fmt::Display) -> ServerFnError {
-    if !is_plain_form_post() {
-        if let Some(response) = use_context::<ResponseOptions>() {
-            response.set_status(status);
-        }
-    }
-    ServerFnError::new(message.to_string())
-}
-
-/// A browser posting a form without JavaScript asks for HTML; server function calls from
-/// the hydrated page and API clients do not.
-fn is_plain_form_post() -> bool {
-    use_context::<axum::http::request::Parts>().is_some_and(|parts| {
-        parts.method == axum::http::Method::POST
-            && parts
-                .headers
-                .get(axum::http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|accept| accept.contains("text/html"))
-    })
-}
-
 /// A query failed: see [`AppError::Database`](crate::error::AppError::Database).
 pub fn database_error(err: impl std::borrow::Borrow<sqlx::Error>) -> ServerFnError {
     crate::error::AppError::Database(err.borrow().to_string()).into()
-}
-
-/// This request's `x-request-id` (set by the router for every request).
-pub fn request_id() -> Option<String> {
-    use_context::<axum::http::request::Parts>()
-        .and_then(|parts| parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned))
 }
 
 /// The signed-in user, if any.
@@ -113,4 +80,13 @@ pub enum LookupError {
 pub async fn current_user(session: &tower_sessions::Session, pool: &sqlx::PgPool) -> Result<Option<User>, LookupError> {
     let Some(id) = session.get::<i64>(SESSION_USER_ID).await? else { return Ok(None) };
     Ok(db::models::users::by_id(pool, id).await?)
+}
+
+impl From<LookupError> for crate::error::AppError {
+    fn from(error: LookupError) -> Self {
+        match error {
+            LookupError::Database(e) => e.into(),
+            session => crate::error::AppError::internal(session),
+        }
+    }
 }

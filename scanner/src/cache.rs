@@ -22,7 +22,7 @@ use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
 use crate::{
     api_index::ApiIndex,
-    scan::{FileOutcome, ScanOptions, ScanReport, SCANNER_VERSION},
+    report::{FileOutcome, ScanOptions, ScanReport, SCANNER_VERSION},
     source::{FileStat, SourceFile},
 };
 

@@ -3,8 +3,6 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::rules::Severity;
-
 /// A 1-based line and column (columns count Unicode scalar values, as SARIF expects).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Position {
@@ -191,5 +189,27 @@ mod tests {
         let second = FingerprintInput { occurrence: 1, ..base };
         assert_ne!(second.fingerprints().0, full);
         assert_eq!(full.len(), 32);
+    }
+}
+
+/// How much a finding matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Breaks under ASGI: must be migrated.
+    Error,
+    /// Likely a problem; needs a look.
+    Warning,
+    /// Informational (already migrated code).
+    Note,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
     }
 }

@@ -12,13 +12,14 @@ pub mod cache;
 pub mod finding;
 pub mod output;
 pub mod prefilter;
+pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
 
 pub use api_index::{ApiIndex, ThreadLocalApi};
-pub use finding::{FileProblem, Finding, Position};
-pub use rules::{catalogue, Rule, Severity};
+pub use finding::{FileProblem, Finding, Position, Severity};
+pub use rules::{catalogue, Rule};
 pub use scan::{scan_path, scan_source, ScanOptions, ScanReport};
 pub use source::SourceOptions;
 
@@ -37,7 +38,7 @@ pub fn use_mimalloc_for_parsing() {
     });
 }
 
-/// Stable rule identifiers of the catalogue (DESIGN.md §2) start with this prefix.
+/// Stable rule identifiers of the catalogue start with this prefix.
 pub const RULE_PREFIX: &str = "UT";
 
 /// True when `id` has the shape of a catalogue rule id (`UT` followed by three digits).

@@ -5,7 +5,8 @@ use std::{collections::BTreeMap, fmt::Write as _};
 
 use crate::{
     finding::FileProblem,
-    rules::{catalogue, Rule, Severity},
+    finding::Severity,
+    rules::{catalogue, Rule},
     scan::{ScanReport, SCANNER_VERSION},
 };
 

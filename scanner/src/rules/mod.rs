@@ -1,13 +1,12 @@
 //! The rule catalogue (DESIGN.md §2). One module per rule: its doc comment is the rule's help
 //! text, shown by the web UI and embedded in SARIF output, and its `check` function finds it.
 
-use serde::{Deserialize, Serialize};
 use tree_sitter::Node;
 
 use crate::{
     analysis::{statement_text, ModuleFacts, ScopeId},
     api_index::ApiIndex,
-    finding::{Finding, FingerprintInput, Position},
+    finding::{Finding, FingerprintInput, Position, Severity},
 };
 
 mod ut001_thread_local_instance;
@@ -25,27 +24,6 @@ mod ut012_threading_import_unused;
 mod ut100_contextvar;
 
 pub(crate) mod names;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Breaks under ASGI: must be migrated.
-    Error,
-    /// Likely a problem; needs a look.
-    Warning,
-    /// Informational (already migrated code).
-    Note,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Note => "note",
-        }
-    }
-}
 
 /// A rule's identity and documentation.
 #[derive(Clone, Copy, Debug)]

@@ -1,0 +1,84 @@
+//! What a scan is asked to do and what it produces: the options, each file's outcome and the
+//! report of the whole scan (shared by the scan and its cache).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    api_index::{ApiIndex, ModuleApis},
+    finding::{FileProblem, Finding},
+    source::SourceOptions,
+};
+
+/// Version of the scanner's output; part of every cache key.
+pub const SCANNER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Clone, Debug, Default)]
+pub struct ScanOptions {
+    pub sources: SourceOptions,
+    /// Thread-local APIs of already scanned packages (rule UT011).
+    pub api_index: ApiIndex,
+    /// Name recorded as the package of the APIs this scan finds.
+    pub package: Option<String>,
+    /// Directory for the content-hash cache of per-file results.
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// Show a progress bar (only when stderr is a terminal).
+    pub progress: bool,
+    /// Parse every file, even those the text prefilter proves cannot have findings (for
+    /// checking the prefilter; results are the same, only slower).
+    pub no_prefilter: bool,
+}
+
+/// What scanning one file produced.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileOutcome {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<FileProblem>,
+    #[serde(default, skip_serializing_if = "ModuleApis::is_empty")]
+    pub apis: ModuleApis,
+    /// Not parsed: the prefilter proved the file has no findings.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prefiltered: bool,
+}
+
+impl FileOutcome {
+    /// Nothing found because the file could not be read or parsed, for this reason.
+    pub(crate) fn unscanned(problem: FileProblem) -> Self {
+        Self { problem: Some(problem), ..Default::default() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileReport {
+    pub path: String,
+    pub findings: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<FileProblem>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScanReport {
+    pub scanner_version: String,
+    pub files: Vec<FileReport>,
+    /// Sorted by path, then position, then rule.
+    pub findings: Vec<Finding>,
+    /// This target's own thread-local-backed APIs, for scans of its dependents.
+    pub api_index: ApiIndex,
+    pub cache_hits: usize,
+}
+
+impl ScanReport {
+    pub fn files_scanned(&self) -> usize {
+        self.files.iter().filter(|f| f.problem.as_ref().is_none_or(|p| !p.is_unread())).count()
+    }
+
+    /// Files not read at all: their earlier findings must not be marked fixed.
+    pub fn files_failed(&self) -> impl Iterator<Item = &FileReport> {
+        self.files.iter().filter(|f| f.problem.as_ref().is_some_and(FileProblem::is_unread))
+    }
+
+    pub fn partially_parsed(&self) -> impl Iterator<Item = &FileReport> {
+        self.files.iter().filter(|f| f.problem == Some(FileProblem::PartiallyParsed))
+    }
+}
