@@ -68,7 +68,7 @@ pub struct FindingPage {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GitHubItem {
+pub struct GitHubLink {
     /// `issue` or `pull`.
     pub kind: String,
     pub repository: String,
@@ -104,7 +104,7 @@ pub struct FindingDetail {
     pub fixed_at: Option<DateTime<Utc>>,
     /// Who GitHub says works on it (assignees of linked open issues and PRs).
     pub github_assignees: Vec<String>,
-    pub github: Vec<GitHubItem>,
+    pub github: Vec<GitHubLink>,
     pub history: Vec<HistoryEntry>,
 }
 
@@ -157,7 +157,7 @@ pub struct TargetDetail {
     pub owner: Option<String>,
     pub files: Vec<FileBreakdown>,
     pub rules: Vec<RuleCount>,
-    pub github: Vec<GitHubItem>,
+    pub github: Vec<GitHubLink>,
     pub blockers: Vec<Blocker>,
 }
 

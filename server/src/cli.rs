@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::{
     auth::AuthConfig,
     config::{GitHubConfig, ReportConfig, ServeConfig},
-    package_index::PYPI_SIMPLE,
+    pypi::PYPI_SIMPLE,
 };
 
 #[derive(Debug, Parser)]

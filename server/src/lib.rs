@@ -12,7 +12,6 @@ pub mod handlers;
 pub mod ingest;
 pub mod jobs;
 pub mod metrics;
-pub mod package_index;
-pub mod requirements;
+pub mod pypi;
 pub mod router;
 pub mod state;

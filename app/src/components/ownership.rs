@@ -9,14 +9,14 @@ use super::ui::{error_text, Alert, BUTTON, INPUT, PRIMARY_BUTTON};
 
 /// Who is looking at the page, as pages need it to offer the right actions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Viewer {
+pub struct PageViewer {
     pub login: String,
     pub maintainer: bool,
 }
 
 #[cfg(feature = "ssr")]
-pub async fn current_viewer() -> Result<Option<Viewer>, ServerFnError> {
-    Ok(crate::server::viewer().await?.map(|u| Viewer { maintainer: u.is_maintainer(), login: u.login }))
+pub async fn current_viewer() -> Result<Option<PageViewer>, ServerFnError> {
+    Ok(crate::server::viewer().await?.map(|u| PageViewer { maintainer: u.is_maintainer(), login: u.login }))
 }
 
 #[cfg(feature = "ssr")]
@@ -91,7 +91,7 @@ pub fn OwnershipControls(
     owner: Option<String>,
     /// The owner's claim covers the whole target (for a finding).
     through_target: bool,
-    viewer: Option<Viewer>,
+    viewer: Option<PageViewer>,
 ) -> impl IntoView {
     let claim = ServerAction::<Claim>::new();
     let unclaim = ServerAction::<Unclaim>::new();

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use db::views::{GitHubItem, Progress};
+use db::views::{GitHubLink, Progress};
 
 pub const BUTTON: &str = "rounded border border-slate-300 bg-white px-2 py-1 text-sm hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600 disabled:opacity-50 dark:border-slate-700 dark:bg-slate-900 dark:hover:bg-slate-800";
 pub const PRIMARY_BUTTON: &str = "rounded bg-indigo-700 px-3 py-1 text-sm font-medium text-white hover:bg-indigo-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:opacity-50";
@@ -72,7 +72,7 @@ pub fn error_text(err: &ServerFnError) -> String {
 
 /// Linked GitHub issues and pull requests with their state.
 #[component]
-pub fn GitHubList(items: Vec<GitHubItem>) -> impl IntoView {
+pub fn GitHubList(items: Vec<GitHubLink>) -> impl IntoView {
     if items.is_empty() {
         return view! { <p class="text-sm text-slate-600 dark:text-slate-300">"No linked issues or pull requests."</p> }.into_any();
     }

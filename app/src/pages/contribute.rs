@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{
-    ownership::{OwnershipControls, Viewer},
+    ownership::{OwnershipControls, PageViewer},
     ui::{error_text, target_href, Alert, FormError, BUTTON, INPUT, LINK},
 };
 use db::views::FindingRow;
@@ -24,7 +24,7 @@ pub struct Pick {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ContributeData {
     pub picks: Vec<Pick>,
-    pub viewer: Option<Viewer>,
+    pub viewer: Option<PageViewer>,
 }
 
 #[server(prefix = "/api", endpoint = "contribute")]

@@ -7,7 +7,7 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{
-    ownership::{OwnershipControls, Viewer},
+    ownership::{OwnershipControls, PageViewer},
     triage::TriageForm,
     ui::{error_text, target_href, when, Alert, FormError, GitHubList, StateBadge, LINK},
 };
@@ -19,7 +19,7 @@ pub struct FindingPageData {
     /// The rule's name and its help from the catalogue, rendered to HTML.
     pub rule_name: String,
     pub rule_help_html: String,
-    pub viewer: Option<Viewer>,
+    pub viewer: Option<PageViewer>,
 }
 
 #[server(prefix = "/api", endpoint = "finding")]

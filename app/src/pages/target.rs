@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::components::{
     finding_table::FindingTable,
-    ownership::{OwnershipControls, Viewer},
+    ownership::{OwnershipControls, PageViewer},
     ui::{error_text, href_with_query, target_href, when, Alert, FormError, GitHubList, ProgressBar, LINK},
 };
 use db::views::{FindingPage, TargetDetail};
@@ -17,7 +17,7 @@ use db::views::{FindingPage, TargetDetail};
 pub struct TargetPageData {
     pub detail: TargetDetail,
     pub findings: FindingPage,
-    pub viewer: Option<Viewer>,
+    pub viewer: Option<PageViewer>,
 }
 
 #[server(prefix = "/api", endpoint = "target")]

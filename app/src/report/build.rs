@@ -7,11 +7,11 @@ use chrono_tz::Tz;
 use sqlx::PgPool;
 
 use super::{
-    one_decimal, BlockingDependency, FindingRef, FixedItem, GitHubActivity, Headline, IsoWeek, IssueRef,
+    one_decimal, BlockingDependency, FindingRef, FixedItem, GitHubActivity, GitHubRef, Headline, IsoWeek,
     OwnershipChange, PullRef, StaleClaim, TargetRow, TriageItem, WeeklyReport, SCHEMA_ID,
 };
 use db::{
-    models::history::{self, ClaimPeriod, FindingPeriod, GitHubItem, LinkedPull, TargetInfo},
+    models::history::{self, ClaimPeriod, FindingPeriod, GitHubSnapshot, LinkedPull, TargetInfo},
     progress::Progress,
 };
 
@@ -228,7 +228,7 @@ fn owner_at(claims: &[ClaimPeriod], f: &FindingPeriod, at: DateTime<Utc>) -> Opt
 /// The merged pull request that fixed `f`: one linked to the finding (the last merged
 /// before the fix was seen, else any merged by then), else one linked to its target that
 /// changed its file.
-fn fixing_pull<'a>(pulls: &'a [LinkedPull], f: &FindingPeriod, fixed_at: DateTime<Utc>) -> Option<&'a GitHubItem> {
+fn fixing_pull<'a>(pulls: &'a [LinkedPull], f: &FindingPeriod, fixed_at: DateTime<Utc>) -> Option<&'a GitHubSnapshot> {
     let merged = |l: &&LinkedPull| l.pull.merged_at.is_some();
     let latest = |candidates: Vec<&'a LinkedPull>| {
         candidates
@@ -378,8 +378,8 @@ fn blocking(targets: &[TargetInfo], rows: &[(i64, TargetRow)]) -> Vec<BlockingDe
     list
 }
 
-fn issue_ref(item: &GitHubItem) -> IssueRef {
-    IssueRef {
+fn issue_ref(item: &GitHubSnapshot) -> GitHubRef {
+    GitHubRef {
         repository: item.repository.clone(),
         number: item.number,
         title: item.title.clone(),

@@ -11,7 +11,7 @@
 
 use std::fmt::Write;
 
-use super::{FindingRef, IssueRef, PullRef, TargetRow, WeeklyReport};
+use super::{FindingRef, GitHubRef, PullRef, TargetRow, WeeklyReport};
 
 /// GitHub refuses a comment longer than this.
 pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
@@ -215,7 +215,7 @@ fn list<T>(out: &mut String, items: &[T], limit: usize, line: impl Fn(&T) -> Str
     }
 }
 
-fn github_list(out: &mut String, title: &str, items: &[IssueRef], limit: usize) {
+fn github_list(out: &mut String, title: &str, items: &[GitHubRef], limit: usize) {
     let _ = writeln!(out, "- {title} ({}){}", items.len(), if items.is_empty() { "" } else { ":" });
     for item in items.iter().take(limit) {
         let by = item.author.as_deref().map(|a| format!(" by {}", login(a))).unwrap_or_default();

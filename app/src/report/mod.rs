@@ -152,13 +152,13 @@ pub struct BlockingDependency {
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GitHubActivity {
-    pub sub_issues_opened: Vec<IssueRef>,
-    pub sub_issues_closed: Vec<IssueRef>,
-    pub pull_requests_merged: Vec<IssueRef>,
+    pub sub_issues_opened: Vec<GitHubRef>,
+    pub sub_issues_closed: Vec<GitHubRef>,
+    pub pull_requests_merged: Vec<GitHubRef>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct IssueRef {
+pub struct GitHubRef {
     pub repository: String,
     pub number: i32,
     pub title: String,

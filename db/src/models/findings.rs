@@ -7,7 +7,7 @@
 
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 
-use crate::views::{FacetCount, FindingDetail, FindingFilter, FindingPage, FindingRow, GitHubItem, HistoryEntry};
+use crate::views::{FacetCount, FindingDetail, FindingFilter, FindingPage, FindingRow, GitHubLink, HistoryEntry};
 
 /// Rows per explorer page.
 pub const PAGE_SIZE: i64 = 50;
@@ -309,7 +309,7 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
 
 /// Issues and pull requests linked to the finding `finding_id` or to its target (links not
 /// removed), open ones first.
-pub async fn github_for(pool: &PgPool, finding_id: Option<i64>, target_id: i64) -> sqlx::Result<Vec<GitHubItem>> {
+pub async fn github_for(pool: &PgPool, finding_id: Option<i64>, target_id: i64) -> sqlx::Result<Vec<GitHubLink>> {
     let rows = sqlx::query!(
         r#"WITH linked AS (
                SELECT l.issue_id, l.pull_id, l.how FROM links l
@@ -333,10 +333,10 @@ pub async fn github_for(pool: &PgPool, finding_id: Option<i64>, target_id: i64) 
     )
     .fetch_all(pool)
     .await?;
-    let mut items: Vec<GitHubItem> = rows
+    let mut items: Vec<GitHubLink> = rows
         .into_iter()
         .filter_map(|r| {
-            Some(GitHubItem {
+            Some(GitHubLink {
                 kind: r.kind?,
                 repository: r.repository?,
                 number: r.number?,

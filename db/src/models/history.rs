@@ -172,14 +172,14 @@ pub async fn claims(db: impl PgExecutor<'_>, end: Instant) -> sqlx::Result<Vec<C
 pub struct LinkedPull {
     pub finding_id: Option<i64>,
     pub target_id: Option<i64>,
-    pub pull: GitHubItem,
+    pub pull: GitHubSnapshot,
     pub files: Vec<String>,
 }
 
 /// An issue or pull request as it stood at the end of the period: its title, URL and
 /// author as last synced; open, closed or merged as its timestamps say.
 #[derive(Clone, Debug, PartialEq)]
-pub struct GitHubItem {
+pub struct GitHubSnapshot {
     pub repository: String,
     pub number: i32,
     pub title: String,
@@ -210,7 +210,7 @@ pub async fn linked_pulls(db: impl PgExecutor<'_>, end: Instant) -> sqlx::Result
         .map(|r| LinkedPull {
             finding_id: r.finding_id,
             target_id: r.target_id,
-            pull: GitHubItem {
+            pull: GitHubSnapshot {
                 repository: r.repository,
                 number: r.number,
                 title: r.title,
@@ -230,9 +230,9 @@ pub async fn sub_issues_changed(
     db: impl PgExecutor<'_>,
     start: Instant,
     end: Instant,
-) -> sqlx::Result<Vec<GitHubItem>> {
+) -> sqlx::Result<Vec<GitHubSnapshot>> {
     sqlx::query_as!(
-        GitHubItem,
+        GitHubSnapshot,
         r#"SELECT repository, number, title, html_url AS url, author,
                   created_at AS "created_at: Instant",
                   CASE WHEN closed_at < $2 THEN closed_at END AS "closed_at: Instant",
@@ -249,9 +249,9 @@ pub async fn sub_issues_changed(
 }
 
 /// Pull requests merged in [start, end).
-pub async fn pulls_merged(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> sqlx::Result<Vec<GitHubItem>> {
+pub async fn pulls_merged(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> sqlx::Result<Vec<GitHubSnapshot>> {
     sqlx::query_as!(
-        GitHubItem,
+        GitHubSnapshot,
         r#"SELECT repository, number, title, html_url AS url, author,
                   created_at AS "created_at: Instant", closed_at AS "closed_at: Instant", merged_at AS "merged_at: Instant"
            FROM gh_pulls

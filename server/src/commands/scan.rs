@@ -13,8 +13,7 @@ use crate::{
     cli::ScanArgs,
     ingest::scan::{dependency_api_index, ingest, ScanInput},
     jobs::dependency_scan::{scan_dependencies, DependencyScanOptions, DependencyScanReport},
-    package_index::PackageIndex,
-    requirements::Requirements,
+    pypi::{PackageIndex, Requirements},
 };
 
 /// Runs `unthread scan`; downloads are cached under `data_dir`.

@@ -66,7 +66,7 @@ pub async fn play(pool: &PgPool, snapshot: &Snapshot) -> anyhow::Result<Played> 
 
     // Day 0: the platform's requirements and the first scan of every pinned package.
     let platform_id = db::models::targets::upsert(pool, "platform", &snapshot.platform).await?;
-    let requirements: crate::requirements::Requirements = snapshot.requirements.parse()?;
+    let requirements: crate::pypi::requirements::Requirements = snapshot.requirements.parse()?;
     crate::ingest::requirements::import(pool, platform_id, &snapshot.requirements_path, &requirements).await?;
 
     let mut plans = Vec::new();

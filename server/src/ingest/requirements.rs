@@ -10,7 +10,7 @@ use db::models::{
 
 use sqlx::PgPool;
 
-use crate::requirements::{Requirements, Via};
+use crate::pypi::requirements::{Requirements, Via};
 
 /// What changed compared with the previous import of the same file.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -105,7 +105,7 @@ pub async fn import(
 
 /// A dependency target is the PyPI package of the same (normalised) name.
 pub async fn link_dependency_target(pool: &PgPool, target_id: i64, name: &str) -> anyhow::Result<()> {
-    let package = crate::requirements::normalise(name);
+    let package = crate::pypi::requirements::normalise(name);
     anyhow::ensure!(package == name, "a dependency target is named by its normalised PyPI name: {package}");
     packages::link_target(&mut *pool.acquire().await?, target_id, &package).await?;
     Ok(())

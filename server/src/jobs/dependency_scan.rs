@@ -15,8 +15,10 @@ use sqlx::PgPool;
 
 use crate::{
     ingest::scan::{dependency_api_index, ingest, IngestSummary, ScanInput},
-    package_index::PackageIndex,
-    requirements::{Pin, Requirements},
+    pypi::{
+        requirements::{Pin, Requirements},
+        PackageIndex,
+    },
 };
 
 #[derive(Clone, Debug)]

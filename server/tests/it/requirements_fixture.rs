@@ -1,6 +1,6 @@
 //! The real pip-compile output of openedx-platform (../shared/fixtures/requirements).
 
-use unthread_server::requirements::{Requirements, Via};
+use unthread_server::pypi::requirements::{Requirements, Via};
 
 fn fixture() -> Requirements {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/requirements/openedx-platform-base.txt");

@@ -3,7 +3,7 @@
 
 use crate::support::fresh_database;
 use sqlx::PgPool;
-use unthread_server::{ingest::requirements::import, requirements::Requirements};
+use unthread_server::{ingest::requirements::import, pypi::Requirements};
 
 fn fixture_text() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/requirements/openedx-platform-base.txt");

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use crate::requirements::normalise;
+use crate::pypi::requirements::normalise;
 
 pub const PYPI_SIMPLE: &str = "https://pypi.org/simple/";
 
