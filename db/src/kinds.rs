@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Declares a text enum: its variants with their stored text, `as_str`, `Display`, `FromStr`
 /// and serde (the same text), and `sqlx::Type` as `text` with the `postgres` feature.
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$doc:meta])* $variant:ident = $text:literal,)* }) => {
+    ($(#[$meta:meta])* $name:ident ($what:literal) { $($(#[$doc:meta])* $variant:ident = $text:literal,)* }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "postgres", derive(sqlx::Type))]
@@ -39,7 +39,7 @@ macro_rules! text_enum {
 
             fn from_str(text: &str) -> Result<Self, Self::Err> {
                 Self::ALL.iter().copied().find(|value| value.as_str() == text).ok_or_else(|| UnknownValue {
-                    what: stringify!($name),
+                    what: $what,
                     value: text.to_owned(),
                     expected: Self::ALL.iter().map(|value| value.as_str()).collect::<Vec<_>>().join(", "),
                 })
@@ -66,7 +66,7 @@ impl std::error::Error for UnknownValue {}
 
 text_enum! {
     /// What a signed-in user may do (`users.role`).
-    Role {
+    Role ("role") {
         /// Assigns, triages, edits links, manages tokens, triggers syncs.
         Maintainer = "maintainer",
         /// Claims and releases work for themself.
@@ -76,7 +76,7 @@ text_enum! {
 
 text_enum! {
     /// What a target is (`targets.kind`).
-    TargetKind {
+    TargetKind ("target kind") {
         /// The platform repository (openedx-platform), whose requirements pin the dependencies.
         Platform = "platform",
         /// Another repository of the organisation.
@@ -95,7 +95,7 @@ impl TargetKind {
 
 text_enum! {
     /// A maintainer's verdict on a finding (`findings.triage`).
-    Triage {
+    Triage ("triage state") {
         /// Not looked at yet: still to do.
         Open = "open",
         /// Looked at and real: still to do.
@@ -117,7 +117,7 @@ impl Triage {
 text_enum! {
     /// Where a finding stands for progress (`finding_state()` in SQL, the view
     /// `finding_progress`).
-    FindingState {
+    FindingState ("finding state") {
         /// Still to do.
         Open = "open",
         /// A later complete scan no longer sees it.
@@ -131,7 +131,7 @@ text_enum! {
 
 text_enum! {
     /// How a finding or target was linked to an issue or pull request (`links.how`).
-    LinkHow {
+    LinkHow ("link kind") {
         /// The issue or PR names the finding (its fingerprint or URL).
         Explicit = "explicit",
         /// It mentions the target or a path of it.
@@ -176,7 +176,7 @@ mod tests {
             assert_eq!(how.as_str().parse::<LinkHow>(), Ok(*how));
         }
         let error = "admin".parse::<Role>().unwrap_err();
-        assert_eq!(error.to_string(), r#"unknown Role "admin": use one of maintainer, contributor"#);
+        assert_eq!(error.to_string(), r#"unknown role "admin": use one of maintainer, contributor"#);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::kinds::{TargetKind, Triage};
 pub use crate::progress::Progress;
 
 /// An entry of the audit log as the overview lists it.
@@ -22,14 +23,14 @@ pub struct FindingRow {
     pub id: i64,
     pub rule: String,
     pub target: String,
-    pub target_kind: String,
+    pub target_kind: TargetKind,
     pub path: String,
     pub line: i32,
     pub symbol: Option<String>,
     pub snippet: Option<String>,
     /// `open`, `fixed`, `migrated` or `triaged_away` (see `finding_progress`).
     pub state: String,
-    pub triage: String,
+    pub triage: Triage,
     pub owner: Option<String>,
     /// The owner's claim is on the whole target, not this finding.
     pub owner_through_target: bool,
@@ -113,7 +114,7 @@ pub struct FindingDetail {
 pub struct TargetSummary {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: TargetKind,
     pub progress: Progress,
     /// Everyone owning the target or one of its open findings.
     pub owners: Vec<String>,
@@ -183,7 +184,7 @@ pub struct Person {
     pub name: Option<String>,
     pub role: crate::kinds::Role,
     /// Whole targets they claimed: (name, kind).
-    pub targets: Vec<(String, String)>,
+    pub targets: Vec<(String, TargetKind)>,
     pub owned: Vec<FindingRow>,
     /// Fixed while they owned it.
     pub fixed: Vec<FindingRow>,

@@ -59,7 +59,7 @@ fn main() {
     runtime.block_on(async {
         for run in 1..=3 {
             let pool = fresh_database().await;
-            let target = db::models::targets::upsert(&pool, "platform", "openedx/openedx-platform").await.unwrap();
+            let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Platform, "openedx/openedx-platform").await.unwrap();
             let baseline: Vec<IncomingFinding> = (0..N).map(|i| finding(i, 0)).collect();
             let start = Instant::now();
             ingest(&pool, &input(target, baseline)).await.unwrap();

@@ -57,7 +57,7 @@ fn main() {
         for t in 0..TARGETS {
             let (kind, name) =
                 if t < 20 { ("library", format!("openedx/repo-{t}")) } else { ("dependency", format!("package-{t}")) };
-            targets.push(db::models::targets::upsert(&pool, kind, &name).await.unwrap());
+            targets.push(db::models::targets::upsert(&pool, kind.parse().unwrap(), &name).await.unwrap());
         }
         for w in 0..3 {
             for (t, target) in targets.iter().enumerate() {
@@ -108,7 +108,7 @@ fn main() {
         }
         for (n, id) in ids.iter().skip(7).step_by(ids.len() / 500).take(500).enumerate() {
             let at = monday(n % 3) + Duration::hours(30);
-            triage::set_at(&pool, &people[0], *id, "false_positive", Some("bench"), at).await.unwrap();
+            triage::set_at(&pool, &people[0], *id, db::kinds::Triage::FalsePositive, Some("bench"), at).await.unwrap();
         }
         sqlx::query("VACUUM ANALYZE").execute(&pool).await.unwrap();
         let findings: i64 = sqlx::query_scalar("SELECT count(*) FROM findings").fetch_one(&pool).await.unwrap();

@@ -6,6 +6,7 @@ use std::{
 };
 
 use clap::{Parser, Subcommand};
+use db::kinds::TargetKind;
 
 use crate::{
     auth::AuthConfig,
@@ -297,8 +298,8 @@ pub struct ScanArgs {
     pub target: Option<String>,
     /// How the target relates to the migration. A `dependency` target's name is its PyPI
     /// name; its thread-local APIs then feed the scans of repositories that pin it.
-    #[arg(long, value_parser = ["platform", "library", "dependency"], default_value = "library")]
-    pub kind: String,
+    #[arg(long, default_value = "library")]
+    pub kind: TargetKind,
     /// The commit scanned (default: the checkout's HEAD).
     #[arg(long)]
     pub revision: Option<String>,
@@ -310,14 +311,14 @@ pub struct ScanArgs {
 
 impl ScanArgs {
     /// Scan the checkout at `path` as the target `target` of kind `kind`.
-    pub fn checkout(path: &Path, target: &str, kind: &str) -> Self {
+    pub fn checkout(path: &Path, target: &str, kind: TargetKind) -> Self {
         Self {
             path: Some(path.to_owned()),
             requirements: None,
             index_url: PYPI_SIMPLE.to_owned(),
             concurrency: 8,
             target: Some(target.to_owned()),
-            kind: kind.to_owned(),
+            kind,
             revision: None,
             exclude_tests: false,
         }
@@ -331,8 +332,8 @@ pub struct ImportSarifArgs {
     /// The target scanned: `owner/name` for a repository, the PyPI name for a dependency.
     #[arg(long)]
     pub target: String,
-    #[arg(long, value_parser = ["platform", "library", "dependency"], default_value = "library")]
-    pub kind: String,
+    #[arg(long, default_value = "library")]
+    pub kind: TargetKind,
     /// Absolute directory the tool scanned, for tools that write absolute `file://` URIs.
     #[arg(long)]
     pub root: Option<String>,

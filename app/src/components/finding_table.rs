@@ -31,7 +31,7 @@ pub fn FindingTable(
                             <tr class="border-t border-slate-200 align-top dark:border-slate-800" data-testid="finding-row" data-finding-id=f.id.to_string()>
                                 <td class="py-2 pr-3"><a class=LINK href=format!("/findings/{}", f.id) aria-label=format!("Finding {} ({})", f.id, f.rule)>{f.rule.clone()}</a></td>
                                 {(!hide_target).then(|| view! {
-                                    <td class="py-2 pr-3 font-mono text-xs"><a class=LINK href=target_href(&f.target, &f.target_kind)>{f.target.clone()}</a></td>
+                                    <td class="py-2 pr-3 font-mono text-xs"><a class=LINK href=target_href(&f.target, f.target_kind)>{f.target.clone()}</a></td>
                                 })}
                                 <td class="py-2 pr-3 font-mono text-xs">
                                     {format!("{}:{}", f.path, f.line)}

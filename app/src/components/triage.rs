@@ -11,7 +11,8 @@ pub async fn triage(id: String, state: String, reason: Option<String>) -> Result
     let user = crate::server::require_maintainer().await?;
     let app = crate::server::state()?;
     let id = crate::server::parse_id(&id)?;
-    set(&app.pool, &user, id, &state, reason.as_deref()).await.map_err(crate::error::AppError::from)?;
+    let state: db::kinds::Triage = state.trim().parse().map_err(crate::error::AppError::unprocessable)?;
+    set(&app.pool, &user, id, state, reason.as_deref()).await.map_err(crate::error::AppError::from)?;
     crate::server::changed();
     Ok(())
 }

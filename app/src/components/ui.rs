@@ -2,7 +2,10 @@
 
 use leptos::prelude::*;
 
-use db::views::{GitHubLink, Progress};
+use db::{
+    kinds::TargetKind,
+    views::{GitHubLink, Progress},
+};
 
 pub const BUTTON: &str = "rounded border border-slate-300 bg-white px-2 py-1 text-sm hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600 disabled:opacity-50 dark:border-slate-700 dark:bg-slate-900 dark:hover:bg-slate-800";
 pub const PRIMARY_BUTTON: &str = "rounded bg-indigo-700 px-3 py-1 text-sm font-medium text-white hover:bg-indigo-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:opacity-50";
@@ -104,11 +107,11 @@ pub fn GitHubList(items: Vec<GitHubLink>) -> impl IntoView {
 }
 
 /// `/repos/owner/name` for a repository, `/deps/name` for a dependency.
-pub fn target_href(name: &str, kind: &str) -> String {
-    if kind == "dependency" {
-        format!("/deps/{name}")
-    } else {
+pub fn target_href(name: &str, kind: TargetKind) -> String {
+    if kind.is_repository() {
         format!("/repos/{name}")
+    } else {
+        format!("/deps/{name}")
     }
 }
 

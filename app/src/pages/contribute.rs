@@ -108,7 +108,7 @@ fn Picks(data: ContributeData) -> impl IntoView {
                         <div class="flex flex-wrap items-baseline gap-2">
                             <a class=LINK href=format!("/findings/{}", f.id)>{format!("{} in {}", f.rule, f.path)}</a>
                             <span class="text-sm text-slate-500">{format!("line {}", f.line)}</span>
-                            <a class=format!("{LINK} font-mono text-xs") href=target_href(&f.target, &f.target_kind)>{f.target.clone()}</a>
+                            <a class=format!("{LINK} font-mono text-xs") href=target_href(&f.target, f.target_kind)>{f.target.clone()}</a>
                             <span class="ml-auto rounded bg-slate-100 px-1.5 text-xs dark:bg-slate-800" title=format!("{} points: rule {}, {} open in this file", p.effort, f.rule, p.open_in_file)>
                                 {format!("{} effort", effort_label(p.effort))}
                             </span>

@@ -79,7 +79,7 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
     view! {
         <nav aria-label="Breadcrumb" class="text-sm">
             <a class=LINK href="/findings">"Findings"</a>" / "
-            <a class=LINK href=target_href(&f.target, &f.target_kind)>{f.target.clone()}</a>
+            <a class=LINK href=target_href(&f.target, f.target_kind)>{f.target.clone()}</a>
         </nav>
         <h1 class="mt-1 text-2xl font-semibold" data-testid="finding-title">
             <a class=LINK href=format!("/rules/{}", f.rule)>{f.rule.clone()}</a>" "{rule_name}" "
@@ -97,7 +97,7 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
             <p class="mt-1 text-xs text-slate-500">
                 {d.first_seen.as_ref().map(|at| format!("First seen {}", when(at)))}
                 {d.fixed_at.as_ref().map(|at| format!(" · fixed {}", when(at)))}
-                {format!(" · triage: {}", f.triage.replace('_', " "))}
+                {format!(" · triage: {}", f.triage.as_str().replace('_', " "))}
                 {d.triage_reason.clone().map(|r| format!(" ({r})"))}
             </p>
         </section>
@@ -112,7 +112,7 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
                     </p>
                 })}
                 {maintainer.then(|| view! {
-                    <div class="mt-4"><TriageForm id=f.id current=f.triage.clone() reason=d.triage_reason.clone() /></div>
+                    <div class="mt-4"><TriageForm id=f.id current=f.triage.as_str().to_owned() reason=d.triage_reason.clone() /></div>
                 })}
             </section>
             <section aria-labelledby="gh-heading">

@@ -15,10 +15,9 @@ use db::views::{FacetCount, FindingFilter, FindingPage};
 #[server(prefix = "/api", endpoint = "findings")]
 pub async fn get_findings(filter: FindingFilter, after: Option<i64>) -> Result<FindingPage, ServerFnError> {
     let pool = crate::server::state()?.pool;
-    if let Some(state) = &filter.state {
-        if !["open", "fixed", "migrated", "triaged_away", "all"].contains(&state.as_str()) {
-            return Err(crate::error::AppError::bad_request(format!("unknown state {state:?}")).into_server_fn_error());
-        }
+    // `all`, or one of the states findings can be in.
+    if let Some(state) = filter.state.as_deref().filter(|state| *state != "all") {
+        state.parse::<db::kinds::FindingState>().map_err(crate::error::AppError::bad_request)?;
     }
     let key = format!("findings:{}", filter_href(&filter, after));
     crate::server::cached(key, async move { db::models::findings::explore(&pool, &filter, after).await }).await

@@ -50,7 +50,7 @@ fn PersonBody(p: Person) -> impl IntoView {
         {(!p.targets.is_empty()).then(|| view! {
             <section class="mt-6" aria-labelledby="targets-heading">
                 <h2 id="targets-heading" class="text-lg font-semibold">"Whole targets claimed"</h2>
-                <ul class="text-sm">{p.targets.into_iter().map(|(name, kind)| view! { <li><a class=LINK href=target_href(&name, &kind)>{name.clone()}</a></li> }).collect_view()}</ul>
+                <ul class="text-sm">{p.targets.into_iter().map(|(name, kind)| view! { <li><a class=LINK href=target_href(&name, kind)>{name.clone()}</a></li> }).collect_view()}</ul>
             </section>
         })}
         <section class="mt-6" aria-labelledby="owned-heading" data-testid="owned">

@@ -75,7 +75,7 @@ fn TargetPage(name: Signal<String>) -> impl IntoView {
 fn TargetBody(data: TargetPageData) -> impl IntoView {
     let TargetPageData { detail, findings, viewer } = data;
     let s = detail.summary;
-    let dependency = s.kind == "dependency";
+    let dependency = !s.kind.is_repository();
     let all_findings = href_with_query("/findings", &[("target", &s.name)]);
     view! {
         <nav aria-label="Breadcrumb" class="text-sm">
@@ -84,7 +84,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
         </nav>
         <h1 class="font-mono text-2xl font-semibold" data-testid="target-name">{s.name.clone()}</h1>
         <p class="text-sm text-slate-600 dark:text-slate-300">
-            {s.kind.clone()}
+            {s.kind.as_str()}
             {s.last_scan_at.as_ref().map(|at| format!(" · last scanned {}", when(at)))}
             {s.last_revision.clone().map(|r| format!(" at {}", r.chars().take(12).collect::<String>()))}
             {(!s.pinned.is_empty()).then(|| format!(" · pinned {}", s.pinned.join(", ")))}
@@ -146,7 +146,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
                     <ul class="space-y-1 text-sm" data-testid="blockers">
                         {detail.blockers.into_iter().map(|b| view! {
                             <li>
-                                <a class=LINK href=target_href(&b.package, "dependency")>{b.package.clone()}</a>
+                                <a class=LINK href=target_href(&b.package, db::kinds::TargetKind::Dependency)>{b.package.clone()}</a>
                                 {b.version.map(|v| format!(" {v}"))}
                                 {format!(" · {} open · via {}", b.open, b.chain.join(" → "))}
                             </li>

@@ -176,7 +176,7 @@ fn TargetTable(
                         let done = t.progress.fixed + t.progress.migrated;
                         view! {
                             <tr class="border-t border-slate-200 align-top dark:border-slate-800" data-testid="target-row">
-                                <td class="py-2 pr-3 font-mono"><a class=LINK href=target_href(&t.name, &t.kind)>{t.name.clone()}</a></td>
+                                <td class="py-2 pr-3 font-mono"><a class=LINK href=target_href(&t.name, t.kind)>{t.name.clone()}</a></td>
                                 <td class="py-2 pr-3 tabular-nums">{t.progress.open}</td>
                                 <td class="py-2 pr-3 tabular-nums">{format!("{done} / {}", t.progress.total())}</td>
                                 <td class="w-48 py-2 pr-3"><ProgressBar progress=t.progress.clone() label=t.name.clone() /></td>

@@ -11,6 +11,7 @@ use super::{
     OwnershipChange, PullRef, StaleClaim, TargetRow, TriageItem, WeeklyReport, SCHEMA_ID,
 };
 use db::{
+    kinds::TargetKind,
     models::history::{self, ClaimPeriod, FindingPeriod, GitHubSnapshot, LinkedPull, TargetInfo},
     progress::Progress,
 };
@@ -167,7 +168,7 @@ fn target_rows(targets: &[TargetInfo], findings: &[FindingPeriod], start: DateTi
                 t.id,
                 TargetRow {
                     name: t.name.clone(),
-                    kind: t.kind.clone(),
+                    kind: t.kind.to_string(),
                     open: after.open,
                     open_change: after.open - before.open,
                     fixed: after.fixed,
@@ -367,7 +368,7 @@ fn blocking(targets: &[TargetInfo], rows: &[(i64, TargetRow)]) -> Vec<BlockingDe
     let open: HashMap<i64, i64> = rows.iter().map(|(id, row)| (*id, row.open)).collect();
     let mut list: Vec<BlockingDependency> = targets
         .iter()
-        .filter(|t| t.kind == "dependency" && !t.pinned_by.is_empty())
+        .filter(|t| t.kind == TargetKind::Dependency && !t.pinned_by.is_empty())
         .filter_map(|t| {
             let open = *open.get(&t.id).filter(|open| **open > 0)?;
             Some(BlockingDependency { name: t.name.clone(), open, repositories: t.pinned_by.clone() })

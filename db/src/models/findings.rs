@@ -7,6 +7,8 @@
 
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 
+use crate::kinds::{TargetKind, Triage};
+
 use crate::views::{FacetCount, FindingDetail, FindingFilter, FindingPage, FindingRow, GitHubLink, HistoryEntry};
 
 /// Rows per explorer page.
@@ -30,13 +32,13 @@ struct Row {
     id: i64,
     rule: String,
     target: String,
-    target_kind: String,
+    target_kind: TargetKind,
     path: String,
     line: i32,
     symbol: Option<String>,
     snippet: Option<String>,
     state: String,
-    triage: String,
+    triage: Triage,
     owner: Option<String>,
     owner_through_target: bool,
 }

@@ -269,7 +269,7 @@ pub async fn pulls_merged(db: impl PgExecutor<'_>, start: Instant, end: Instant)
 pub struct TargetInfo {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: crate::kinds::TargetKind,
     /// For dependencies: the repositories whose requirement files pin it.
     pub pinned_by: Vec<String>,
 }
@@ -278,7 +278,7 @@ pub struct TargetInfo {
 pub async fn targets(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TargetInfo>> {
     sqlx::query_as!(
         TargetInfo,
-        r#"SELECT t.id, t.name, t.kind,
+        r#"SELECT t.id, t.name, t.kind AS "kind: crate::kinds::TargetKind",
                   ARRAY(SELECT DISTINCT repo.name
                         FROM target_packages tp
                         JOIN package_pins pp ON pp.package_id = tp.package_id

@@ -7,7 +7,7 @@ use crate::views::{HistoryEntry, Person};
 pub async fn person(pool: &PgPool, login: &str) -> sqlx::Result<Option<Person>> {
     let Some(user) = super::users::by_login(pool, login).await? else { return Ok(None) };
     let targets = sqlx::query!(
-        r#"SELECT t.name, t.kind FROM claims c JOIN targets t ON t.id = c.target_id
+        r#"SELECT t.name, t.kind AS "kind: crate::kinds::TargetKind" FROM claims c JOIN targets t ON t.id = c.target_id
            WHERE c.owner_id = $1 AND c.released_at IS NULL ORDER BY t.name"#,
         user.id
     )

@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::PgExecutor;
 
+use crate::kinds::TargetKind;
 pub use crate::progress::Progress;
 use crate::views::{BurndownPoint, Contributor};
 
@@ -18,7 +19,7 @@ use crate::views::{BurndownPoint, Contributor};
 pub struct TargetProgress {
     pub target_id: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: TargetKind,
     pub progress: Progress,
 }
 
@@ -43,7 +44,7 @@ pub struct Blocker {
 /// Every target's progress, in name order.
 pub async fn by_target(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TargetProgress>> {
     let rows = sqlx::query!(
-        r#"SELECT t.id, t.name, t.kind,
+        r#"SELECT t.id, t.name, t.kind AS "kind: TargetKind",
                   count(*) FILTER (WHERE p.state = 'open') AS "open!",
                   count(*) FILTER (WHERE p.state = 'fixed') AS "fixed!",
                   count(*) FILTER (WHERE p.state = 'migrated') AS "migrated!",
@@ -199,7 +200,7 @@ pub fn by_side(targets: &[TargetProgress]) -> Vec<(String, Progress)> {
     let mut repositories = Progress::default();
     let mut dependencies = Progress::default();
     for t in targets {
-        let side = if t.kind == "dependency" { &mut dependencies } else { &mut repositories };
+        let side = if t.kind == TargetKind::Dependency { &mut dependencies } else { &mut repositories };
         side.open += t.progress.open;
         side.fixed += t.progress.fixed;
         side.migrated += t.progress.migrated;

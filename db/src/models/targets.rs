@@ -1,14 +1,15 @@
 use sqlx::{PgExecutor, PgPool};
 
+use crate::kinds::TargetKind;
 use crate::views::{Blocker, FileBreakdown, Progress, RuleCount, TargetDetail, TargetSummary};
 
 /// Registers a target if it is new and returns its id either way.
-pub async fn upsert(db: impl PgExecutor<'_>, kind: &str, name: &str) -> sqlx::Result<i64> {
+pub async fn upsert(db: impl PgExecutor<'_>, kind: TargetKind, name: &str) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         r#"INSERT INTO targets (kind, name) VALUES ($1, $2)
            ON CONFLICT (name) DO UPDATE SET kind = targets.kind
            RETURNING id"#,
-        kind,
+        kind as TargetKind,
         name
     )
     .fetch_one(db)
@@ -53,7 +54,7 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
            package_of AS (
                SELECT tp.target_id, tp.package_id FROM target_packages tp WHERE tp.target_id IN (SELECT id FROM chosen)
            )
-           SELECT c.id, c.name, c.kind,
+           SELECT c.id, c.name, c.kind AS "kind: TargetKind",
                   coalesce(n.open, 0) AS "open!", coalesce(n.fixed, 0) AS "fixed!",
                   coalesce(n.migrated, 0) AS "migrated!", coalesce(n.triaged_away, 0) AS "triaged_away!",
                   coalesce(o.logins, '{}') AS "owners!",
@@ -101,12 +102,16 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
 
 /// One target's page: its summary, owner, files, rules, GitHub items and blockers.
 pub async fn detail(pool: &PgPool, name: &str) -> sqlx::Result<Option<TargetDetail>> {
-    let Some(target) = sqlx::query!("SELECT id, kind FROM targets WHERE name = $1", name).fetch_optional(pool).await?
+    let Some(target) = sqlx::query!(r#"SELECT id, kind AS "kind: TargetKind" FROM targets WHERE name = $1"#, name)
+        .fetch_optional(pool)
+        .await?
     else {
         return Ok(None);
     };
-    let summary =
-        summaries(pool, target.kind == "dependency", Some(target.id)).await?.pop().expect("the target was just read");
+    let summary = summaries(pool, target.kind == TargetKind::Dependency, Some(target.id))
+        .await?
+        .pop()
+        .expect("the target was just read");
     let owner = sqlx::query_scalar!(
         "SELECT u.login FROM claims c JOIN users u ON u.id = c.owner_id WHERE c.target_id = $1 AND c.released_at IS NULL",
         target.id

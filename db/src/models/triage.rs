@@ -3,20 +3,18 @@
 
 use sqlx::{Acquire, Postgres};
 
+use crate::kinds::Triage;
+
 use super::{
     events::{self, About, Event, TriageChange},
     users::User,
 };
-
-pub const STATES: [&str; 4] = ["open", "confirmed", "false_positive", "wont_fix"];
 
 /// Longest reason kept; longer text is refused rather than cut.
 pub const MAX_REASON_CHARS: usize = 2000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TriageError {
-    #[error("unknown triage state {0:?}: use open, confirmed, false_positive or wont_fix")]
-    UnknownState(String),
     #[error("say why: a reason is required to mark a finding false positive or won't fix")]
     ReasonRequired,
     #[error("the reason is longer than {MAX_REASON_CHARS} characters")]
@@ -33,9 +31,9 @@ pub async fn set<'c>(
     db: impl Acquire<'c, Database = Postgres>,
     maintainer: &User,
     finding_id: i64,
-    state: &str,
+    state: Triage,
     reason: Option<&str>,
-) -> Result<String, TriageError> {
+) -> Result<Triage, TriageError> {
     set_at(db, maintainer, finding_id, state, reason, chrono::Utc::now()).await
 }
 
@@ -45,30 +43,38 @@ pub async fn set_at<'c>(
     db: impl Acquire<'c, Database = Postgres>,
     maintainer: &User,
     finding_id: i64,
-    state: &str,
+    state: Triage,
     reason: Option<&str>,
     at: chrono::DateTime<chrono::Utc>,
-) -> Result<String, TriageError> {
-    if !STATES.contains(&state) {
-        return Err(TriageError::UnknownState(state.to_owned()));
-    }
+) -> Result<Triage, TriageError> {
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
         return Err(TriageError::ReasonTooLong);
     }
-    if matches!(state, "false_positive" | "wont_fix") && reason.is_none() {
+    if state.needs_reason() && reason.is_none() {
         return Err(TriageError::ReasonRequired);
     }
     let mut tx = db.begin().await?;
-    let previous = sqlx::query!("SELECT target_id, triage FROM findings WHERE id = $1 FOR UPDATE", finding_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(TriageError::NotFound)?;
-    sqlx::query!("UPDATE findings SET triage = $2, triage_reason = $3 WHERE id = $1", finding_id, state, reason)
-        .execute(&mut *tx)
-        .await?;
-    let change =
-        TriageChange { from: previous.triage.clone(), to: state.to_owned(), reason: reason.map(str::to_owned) };
+    let previous = sqlx::query!(
+        r#"SELECT target_id, triage AS "triage: Triage" FROM findings WHERE id = $1 FOR UPDATE"#,
+        finding_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(TriageError::NotFound)?;
+    sqlx::query!(
+        "UPDATE findings SET triage = $2, triage_reason = $3 WHERE id = $1",
+        finding_id,
+        state as Triage,
+        reason
+    )
+    .execute(&mut *tx)
+    .await?;
+    let change = TriageChange {
+        from: previous.triage.as_str().to_owned(),
+        to: state.as_str().to_owned(),
+        reason: reason.map(str::to_owned),
+    };
     let about = About::by(&maintainer.login).target(previous.target_id).finding(finding_id).at(Some(at));
     events::record(&mut *tx, &Event::FindingTriaged(change), about).await?;
     tx.commit().await?;

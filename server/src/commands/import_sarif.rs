@@ -23,7 +23,7 @@ pub async fn import_sarif(pool: &PgPool, args: ImportSarifArgs) -> anyhow::Resul
     // Parse before touching the database: a malformed log changes nothing.
     let mut input = sarif::parse(&bytes, 0, args.revision, args.root.as_deref())
         .with_context(|| format!("{} is not an importable SARIF log", args.file.display()))?;
-    input.target_id = db::models::targets::upsert(pool, &args.kind, &args.target)
+    input.target_id = db::models::targets::upsert(pool, args.kind, &args.target)
         .await
         .with_context(|| format!("registering target {}", args.target))?;
     let summary = ingest(pool, &input).await?;

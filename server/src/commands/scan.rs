@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use anyhow::Context;
+use db::kinds::TargetKind;
 use sqlx::PgPool;
 
 use crate::{
@@ -40,7 +41,7 @@ async fn scan_requirements(
     args: &ScanArgs,
 ) -> anyhow::Result<DependencyScanReport> {
     anyhow::ensure!(
-        args.kind != "dependency",
+        args.kind.is_repository(),
         "--requirements belongs to a repository: use --kind platform or library"
     );
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
@@ -53,7 +54,7 @@ async fn scan_requirements(
     let stored_path = git(directory, &["rev-parse", "--show-toplevel"])
         .and_then(|top| file.strip_prefix(top).ok().map(|p| p.to_string_lossy().into_owned()))
         .unwrap_or_else(|| file.to_string_lossy().into_owned());
-    let target_id = db::models::targets::upsert(pool, &args.kind, &target_name).await?;
+    let target_id = db::models::targets::upsert(pool, args.kind, &target_name).await?;
     let imported = crate::ingest::requirements::import(pool, target_id, &stored_path, &requirements).await?;
     println!(
         "{target_name}: {stored_path}: {} pins, {} edges ({} added, {} removed, {} changed)",
@@ -89,10 +90,10 @@ async fn scan_checkout(pool: &PgPool, path: &Path, args: &ScanArgs) -> anyhow::R
     let path = path.canonicalize().with_context(|| format!("{} does not exist", path.display()))?;
     let target_name = repository_name(args.target.as_deref(), &path)?;
     let revision = args.revision.clone().or_else(|| git(&path, &["rev-parse", "HEAD"]));
-    let target_id = db::models::targets::upsert(pool, &args.kind, &target_name)
+    let target_id = db::models::targets::upsert(pool, args.kind, &target_name)
         .await
         .with_context(|| format!("registering target {target_name}"))?;
-    if args.kind == "dependency" {
+    if args.kind == TargetKind::Dependency {
         crate::ingest::requirements::link_dependency_target(pool, target_id, &target_name).await?;
     }
     let options = scanner::ScanOptions {

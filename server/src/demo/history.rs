@@ -4,7 +4,7 @@
 //! story.
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use db::kinds::{LinkHow, Role};
+use db::kinds::{LinkHow, Role, TargetKind, Triage};
 use db::models::{
     claims::{self, Item},
     events::{self, About, DemoLoaded, Event},
@@ -65,20 +65,20 @@ pub async fn play(pool: &PgPool, snapshot: &Snapshot) -> anyhow::Result<Played> 
     let mut played = Played::default();
 
     // Day 0: the platform's requirements and the first scan of every pinned package.
-    let platform_id = db::models::targets::upsert(pool, "platform", &snapshot.platform).await?;
+    let platform_id = db::models::targets::upsert(pool, TargetKind::Platform, &snapshot.platform).await?;
     let requirements: crate::pypi::requirements::Requirements = snapshot.requirements.parse()?;
     crate::ingest::requirements::import(pool, platform_id, &snapshot.requirements_path, &requirements).await?;
 
     let mut plans = Vec::new();
     for (i, target) in snapshot.targets.iter().enumerate() {
-        let target_id = db::models::targets::upsert(pool, &target.kind, &target.name).await?;
+        let target_id = db::models::targets::upsert(pool, target.kind, &target.name).await?;
         link_package(pool, target_id, &target.package).await?;
         // The first sweep of scans runs over the first two days.
         let at = start + Duration::minutes(10 * i as i64);
         ingest(pool, &scan(target_id, target, &target.findings, at, None)).await?;
         played.findings += target.findings.len();
         let work: Vec<&IncomingFinding> = target.findings.iter().filter(|f| f.rule != "UT100").take(3).collect();
-        if target.kind == "library" && !work.is_empty() {
+        if target.kind == TargetKind::Library && !work.is_empty() {
             let n = plans.len();
             plans.push(Plan {
                 target,
@@ -294,17 +294,17 @@ async fn add_pull(
 /// The maintainer sets two module-level registries aside (they are filled at import time,
 /// the usual reason such a finding is not worth changing) and confirms one thread local.
 async fn triage_examples(tx: &mut PgConnection, at: DateTime<Utc>) -> anyhow::Result<()> {
-    let mut picks: Vec<(i64, &str)> = Vec::new();
+    let mut picks: Vec<(i64, Triage)> = Vec::new();
     for id in findings::first_open_of_rule(&mut *tx, "UT010", 2).await? {
-        picks.push((id, "wont_fix"));
+        picks.push((id, Triage::WontFix));
     }
     for id in findings::first_open_of_rule(&mut *tx, "UT001", 1).await? {
-        picks.push((id, "confirmed"));
+        picks.push((id, Triage::Confirmed));
     }
     let ana =
         users::by_login(&mut *tx, "ana").await?.ok_or_else(|| anyhow::anyhow!("the demo's maintainer is missing"))?;
     for (i, (id, state)) in picks.into_iter().enumerate() {
-        let reason = (state == "wont_fix")
+        let reason = (state == Triage::WontFix)
             .then_some("Registry filled once at import time and never changed per request (demo triage).");
         triage::set_at(&mut *tx, &ana, id, state, reason, at + Duration::hours(i as i64)).await?;
     }

@@ -25,7 +25,7 @@ pub struct Snapshot {
 pub struct SnapshotTarget {
     pub name: String,
     /// `library` (an Open edX repository publishing the package) or `dependency`.
-    pub kind: String,
+    pub kind: db::kinds::TargetKind,
     /// The PyPI package the target is.
     pub package: String,
     /// The scanned version.
@@ -68,12 +68,12 @@ pub async fn capture(
     for LatestScan { target_id, package, scan_id, revision, tool_version, files_scanned, api_index } in scanned {
         let findings = db::models::scans::open_findings_seen_by(pool, target_id, scan_id).await?;
         let (kind, name) = match libraries.get(package.as_str()) {
-            Some(repo) => ("library", repo.to_string()),
-            None => ("dependency", package.clone()),
+            Some(repo) => (db::kinds::TargetKind::Library, repo.to_string()),
+            None => (db::kinds::TargetKind::Dependency, package.clone()),
         };
         targets.push(SnapshotTarget {
             name,
-            kind: kind.to_owned(),
+            kind,
             package,
             revision,
             tool_version,

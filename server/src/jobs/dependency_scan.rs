@@ -179,7 +179,7 @@ async fn scan_one(
     archive: PathBuf,
     options: &DependencyScanOptions,
 ) -> anyhow::Result<ScannedDependency> {
-    let target_id = db::models::targets::upsert(pool, "dependency", name).await?;
+    let target_id = db::models::targets::upsert(pool, db::kinds::TargetKind::Dependency, name).await?;
     crate::ingest::requirements::link_dependency_target(pool, target_id, name).await?;
     let scan_options = scanner::ScanOptions {
         sources: scanner::SourceOptions { include_tests: options.include_tests, ..Default::default() },

@@ -20,7 +20,7 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 fn args(path: &Path, target: &str, kind: &str) -> ScanArgs {
-    ScanArgs::checkout(path, target, kind)
+    ScanArgs::checkout(path, target, kind.parse().unwrap())
 }
 
 #[tokio::test]
@@ -35,7 +35,8 @@ async fn dependency_apis_feed_the_scans_of_their_dependents() {
     scan(&pool, Path::new("/nonexistent"), args(crum.path(), "django-crum", "dependency")).await.unwrap();
 
     // The platform pins django-crum; its scan reports the calls into crum's thread local.
-    let platform = db::models::targets::upsert(&pool, "platform", "openedx/openedx-platform").await.unwrap();
+    let platform =
+        db::models::targets::upsert(&pool, db::kinds::TargetKind::Platform, "openedx/openedx-platform").await.unwrap();
     import(
         &pool,
         platform,

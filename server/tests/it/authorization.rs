@@ -58,7 +58,8 @@ struct World {
 }
 
 async fn world(pool: &sqlx::PgPool) -> World {
-    let target = db::models::targets::upsert(pool, "library", "openedx/ruff-sample").await.unwrap();
+    let target =
+        db::models::targets::upsert(pool, db::kinds::TargetKind::Library, "openedx/ruff-sample").await.unwrap();
     let finding = seed_finding(pool, target, "a.py", None).await;
     let issue: i64 = sqlx::query_scalar(
         "INSERT INTO gh_issues (id, repository, number, title, state, html_url, created_at, updated_at)
@@ -242,7 +243,7 @@ async fn ci_uploads_scans_with_a_scoped_revocable_token() {
     let github = MockServer::start().await;
     let app = app(&pool, &github);
     world(&pool).await;
-    db::models::targets::upsert(&pool, "library", "openedx/other").await.unwrap();
+    db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/other").await.unwrap();
     let maintainer = sign_in(&app, "mona", "maintainer").await;
     let (status, created) = call(
         &app,

@@ -41,7 +41,7 @@ fn sarif(uri: &str) -> Vec<u8> {
 #[tokio::test]
 async fn bad_uploads_are_refused_with_a_reason_and_write_nothing() {
     let pool = fresh_database().await;
-    let target = db::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/edx-ace").await.unwrap();
     let maintainer: i64 =
         sqlx::query_scalar("INSERT INTO users (login, role) VALUES ('mona', 'maintainer') RETURNING id")
             .fetch_one(&pool)

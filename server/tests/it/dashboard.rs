@@ -35,7 +35,8 @@ async fn event_count(pool: &PgPool, kind: &str) -> i64 {
 #[tokio::test]
 async fn of_a_hundred_simultaneous_claims_exactly_one_wins() {
     let pool = fresh_database().await;
-    let target = db::models::targets::upsert(&pool, "library", "openedx/edx-django-utils").await.unwrap();
+    let target =
+        db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/edx-django-utils").await.unwrap();
     let finding = seed_finding(&pool, target, "edx_django_utils/cache/utils.py", Some("RequestCache")).await;
     let mut people = Vec::new();
     for i in 0..100 {
@@ -61,7 +62,8 @@ async fn of_a_hundred_simultaneous_claims_exactly_one_wins() {
 #[tokio::test]
 async fn claims_releases_and_assignments_follow_the_rules() {
     let pool = fresh_database().await;
-    let target = db::models::targets::upsert(&pool, "library", "openedx/event-tracking").await.unwrap();
+    let target =
+        db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/event-tracking").await.unwrap();
     let first = seed_finding(&pool, target, "eventtracking/tracker.py", Some("get_tracker")).await;
     let second = seed_finding(&pool, target, "eventtracking/locator.py", Some("ThreadLocalContextLocator")).await;
     let carol = create_user(&pool, "carol", "contributor").await;
@@ -127,28 +129,28 @@ async fn claims_releases_and_assignments_follow_the_rules() {
 #[tokio::test]
 async fn triage_needs_a_reason_to_set_findings_aside_and_records_every_change() {
     let pool = fresh_database().await;
-    let target = db::models::targets::upsert(&pool, "dependency", "django-crum").await.unwrap();
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Dependency, "django-crum").await.unwrap();
     let mona = create_user(&pool, "mona", "maintainer").await;
     let mut ids = Vec::new();
     for i in 0..50 {
         ids.push(seed_finding(&pool, target, &format!("crum/m{i}.py"), None).await);
     }
-    let refused = triage::set(&pool, &mona, ids[0], "false_positive", Some("  ")).await.unwrap_err();
+    let refused = triage::set(&pool, &mona, ids[0], db::kinds::Triage::FalsePositive, Some("  ")).await.unwrap_err();
     assert!(matches!(refused, triage::TriageError::ReasonRequired));
+    // A state is one of the enum's: text that is none of them does not parse.
+    assert!("'; DROP TABLE findings; --".parse::<db::kinds::Triage>().is_err());
     assert!(matches!(
-        triage::set(&pool, &mona, ids[0], "'; DROP TABLE findings; --", None).await,
-        Err(triage::TriageError::UnknownState(_))
-    ));
-    assert!(matches!(
-        triage::set(&pool, &mona, ids[0], "wont_fix", Some(&"x".repeat(2001))).await,
+        triage::set(&pool, &mona, ids[0], db::kinds::Triage::WontFix, Some(&"x".repeat(2001))).await,
         Err(triage::TriageError::ReasonTooLong)
     ));
     assert_eq!(event_count(&pool, "finding.triaged").await, 0, "refused changes record nothing");
 
     // Fifty maintainers' changes at once, each on its own finding: all recorded.
-    let changes = ids.iter().map(|&id| triage::set(&pool, &mona, id, "wont_fix", Some("generated at import time")));
+    let changes = ids
+        .iter()
+        .map(|&id| triage::set(&pool, &mona, id, db::kinds::Triage::WontFix, Some("generated at import time")));
     for result in futures::future::join_all(changes).await {
-        assert_eq!(result.unwrap(), "open");
+        assert_eq!(result.unwrap(), db::kinds::Triage::Open);
     }
     assert_eq!(event_count(&pool, "finding.triaged").await, 50);
     let progress = db::models::progress::by_target(&pool).await.unwrap();
@@ -159,8 +161,8 @@ async fn triage_needs_a_reason_to_set_findings_aside_and_records_every_change() 
 #[tokio::test]
 async fn the_explorer_filters_counts_and_pages_by_keyset() {
     let pool = fresh_database().await;
-    let repo = db::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
-    let dep = db::models::targets::upsert(&pool, "dependency", "django-crum").await.unwrap();
+    let repo = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/edx-ace").await.unwrap();
+    let dep = db::models::targets::upsert(&pool, db::kinds::TargetKind::Dependency, "django-crum").await.unwrap();
     let mut ids = Vec::new();
     for i in 0..120 {
         ids.push(
@@ -229,7 +231,7 @@ fn form_post(uri: &str, cookie: &str, body: String, html: bool) -> Request<Body>
 async fn claims_through_http_answer_with_the_winner_and_work_as_plain_forms() {
     let pool = fresh_database().await;
     let app = app(&pool);
-    let target = db::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/edx-ace").await.unwrap();
     let finding = seed_finding(&pool, target, "edx_ace/channel.py", None).await;
     let carol = sign_in(&app, "carol", "contributor").await;
     let dave = sign_in(&app, "dave", "contributor").await;
@@ -282,7 +284,7 @@ async fn claims_through_http_answer_with_the_winner_and_work_as_plain_forms() {
 async fn the_live_stream_announces_a_claim() {
     let pool = fresh_database().await;
     let app = app(&pool);
-    let target = db::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/edx-ace").await.unwrap();
     let finding = seed_finding(&pool, target, "edx_ace/channel.py", None).await;
     let carol = create_user(&pool, "carol", "contributor").await;
 
@@ -357,7 +359,7 @@ async fn the_demo_loads_real_findings_once() {
 async fn cached_pages_show_changes_made_by_other_processes() {
     let pool = fresh_database().await;
     let app = app(&pool);
-    let target = db::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/edx-ace").await.unwrap();
     seed_finding(&pool, target, "edx_ace/channel.py", None).await;
     let carol = create_user(&pool, "carol", "contributor").await;
     let page = || async {

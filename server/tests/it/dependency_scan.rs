@@ -110,7 +110,7 @@ async fn pinned_dependencies_are_downloaded_verified_and_scanned_in_dependency_o
         index_url: format!("{}/simple/", index.uri()),
         concurrency: 3,
         target: Some("openedx/openedx-platform".into()),
-        kind: "platform".into(),
+        kind: db::kinds::TargetKind::Platform,
         revision: None,
         exclude_tests: false,
     };
@@ -193,7 +193,7 @@ async fn hashes_from_the_requirements_file_must_match() {
         index_url: format!("{}/simple", index.uri()),
         concurrency: 1,
         target: Some("openedx/edx-platform".into()),
-        kind: "library".into(),
+        kind: db::kinds::TargetKind::Library,
         revision: None,
         exclude_tests: false,
     };

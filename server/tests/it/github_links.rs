@@ -23,7 +23,8 @@ async fn github_assignees(db: &mut sqlx::PgConnection, id: i64) -> Option<Vec<St
 #[tokio::test]
 async fn removed_links_stay_removed_and_assignees_show_through_links() {
     let pool = fresh_database().await;
-    let target = db::models::targets::upsert(&pool, "library", "Codertocat/Hello-World").await.unwrap();
+    let target =
+        db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "Codertocat/Hello-World").await.unwrap();
     let f = seed_finding(&pool, target, "hello/cache.py", Some("hello.cache.RequestCache")).await;
     // The fixture's issue, whose body (changed here) names the finding's file and class.
     let mut payload = fixture("webhook.issues.assigned.json");
@@ -74,7 +75,7 @@ async fn removed_links_stay_removed_and_assignees_show_through_links() {
 #[tokio::test]
 async fn sub_issue_deliveries_place_the_issue_under_its_parent() {
     let pool = fresh_database().await;
-    db::models::targets::upsert(&pool, "library", "Codertocat/Hello-World").await.unwrap();
+    db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "Codertocat/Hello-World").await.unwrap();
     // No `sub_issues` payload exists in the fixture sources: built from the documented
     // parameters (action, parent_issue, parent_issue_repo, sub_issue, sub_issue_repo) with
     // the real issue and repository objects of `issues.opened`.

@@ -56,7 +56,7 @@ impl Respond for RateLimited {
 
 /// The target `name` with one open finding at `path` in `symbol`.
 async fn target_with_finding(pool: &sqlx::PgPool, kind: &str, name: &str, path: &str, symbol: &str) -> i64 {
-    let target = db::models::targets::upsert(pool, kind, name).await.unwrap();
+    let target = db::models::targets::upsert(pool, kind.parse().unwrap(), name).await.unwrap();
     let finding = IncomingFinding {
         fingerprint: format!("fp-{name}-{path}"),
         end_column: 30,

@@ -115,7 +115,8 @@ async fn a_merged_pull_request_closes_its_linked_issue() {
     assert_eq!(deliver(&pool, "issues", "is-1", &body, Some(&sign(&body))).await.0, StatusCode::OK);
 
     // A maintainer links both to a finding of the repository.
-    let target = db::models::targets::upsert(&pool, "library", "Codertocat/Hello-World").await.unwrap();
+    let target =
+        db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "Codertocat/Hello-World").await.unwrap();
     let finding = seed_finding(&pool, target, "README.md", None).await;
     sqlx::query(
         "INSERT INTO links (finding_id, issue_id, how, created_by) SELECT $1, id, 'manual', 'maintainer' FROM gh_issues;

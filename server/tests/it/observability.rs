@@ -21,7 +21,7 @@ async fn metrics_report_latency_per_route_and_background_work() {
             (status, id, String::from_utf8(body.to_vec()).unwrap())
         }
     };
-    let target = db::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/edx-ace").await.unwrap();
     let input = ScanInput { files_scanned: 0, ..crate::support::scan_input(target, vec![]) };
     ingest(&pool, &input).await.unwrap();
     let (status, id, _) = get("/healthz").await;

@@ -22,7 +22,7 @@ async fn scan(pool: &PgPool, target_id: i64, findings: Vec<IncomingFinding>) {
 
 /// A dependency target for `package`, with the given findings.
 async fn dependency(pool: &PgPool, package: &str, findings: Vec<IncomingFinding>) -> i64 {
-    let id = db::models::targets::upsert(pool, "dependency", package).await.unwrap();
+    let id = db::models::targets::upsert(pool, db::kinds::TargetKind::Dependency, package).await.unwrap();
     sqlx::query("INSERT INTO target_packages (target_id, package_id) SELECT $1, id FROM packages WHERE name = $2")
         .bind(id)
         .bind(package)
@@ -36,7 +36,8 @@ async fn dependency(pool: &PgPool, package: &str, findings: Vec<IncomingFinding>
 #[tokio::test]
 async fn progress_counts_fixed_migrated_and_triaged_apart() {
     let pool = fresh_database().await;
-    let repo = db::models::targets::upsert(&pool, "library", "openedx/edx-django-utils").await.unwrap();
+    let repo =
+        db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/edx-django-utils").await.unwrap();
     scan(
         &pool,
         repo,
@@ -68,7 +69,8 @@ async fn progress_counts_fixed_migrated_and_triaged_apart() {
 #[tokio::test]
 async fn blockers_follow_the_via_graph() {
     let pool = fresh_database().await;
-    let platform = db::models::targets::upsert(&pool, "platform", "openedx/openedx-platform").await.unwrap();
+    let platform =
+        db::models::targets::upsert(&pool, db::kinds::TargetKind::Platform, "openedx/openedx-platform").await.unwrap();
     // a and d are direct requirements; a pulls in b, b pulls in c.
     let requirements = "a==1.0\n    # via -r requirements/edx/kernel.in\n\
                         b==2.0\n    # via a\n\

@@ -11,7 +11,7 @@ fn fixture_text() -> String {
 }
 
 async fn platform(pool: &PgPool) -> i64 {
-    db::models::targets::upsert(pool, "platform", "openedx/openedx-platform").await.unwrap()
+    db::models::targets::upsert(pool, db::kinds::TargetKind::Platform, "openedx/openedx-platform").await.unwrap()
 }
 
 async fn count(pool: &PgPool, table: &str) -> i64 {

@@ -23,7 +23,7 @@ async fn fingerprints(pool: &PgPool) -> Vec<String> {
 #[tokio::test]
 async fn own_sarif_round_trips() {
     let pool = fresh_database().await;
-    let target = db::models::targets::upsert(&pool, "library", "openedx/fixtures").await.unwrap();
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/fixtures").await.unwrap();
     let tree = tempfile::tempdir().unwrap();
     let epic = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scanner/tests/fixtures/epic/eventtracking/aggregator.py");
     std::fs::copy(epic, tree.path().join("aggregator.py")).unwrap();
@@ -48,7 +48,8 @@ async fn own_sarif_round_trips() {
 #[tokio::test]
 async fn ruff_sarif_imports_with_stable_identities() {
     let pool = fresh_database().await;
-    let target = db::models::targets::upsert(&pool, "library", "openedx/ruff-sample").await.unwrap();
+    let target =
+        db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/ruff-sample").await.unwrap();
     let sarif = fixture("ruff-0.17.6-async.sarif");
     let input = parse(&sarif, target, None, Some("/tmp/ruffsample")).unwrap();
     assert_eq!((input.tool.as_str(), input.tool_version.as_deref()), ("ruff", Some("0.17.6")));
@@ -74,7 +75,7 @@ async fn ruff_sarif_imports_with_stable_identities() {
 #[tokio::test]
 async fn malformed_and_hostile_logs_are_refused() {
     let pool = fresh_database().await;
-    let target = db::models::targets::upsert(&pool, "library", "openedx/x").await.unwrap();
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/x").await.unwrap();
     let valid: serde_json::Value = serde_json::from_slice(&fixture("ruff-0.17.6-async.sarif")).unwrap();
     let with = |edit: &dyn Fn(&mut serde_json::Value)| {
         let mut log = valid.clone();

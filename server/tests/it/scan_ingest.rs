@@ -41,7 +41,8 @@ async fn events(pool: &PgPool, kind: &str) -> i64 {
 #[tokio::test]
 async fn a_finding_lives_through_moves_partial_scans_renames_and_its_fix() {
     let pool = fresh_database().await;
-    let target = db::models::targets::upsert(&pool, "library", "openedx/edx-django-utils").await.unwrap();
+    let target =
+        db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/edx-django-utils").await.unwrap();
     let tree = tempfile::tempdir().unwrap();
     write(tree.path(), "pkg/state.py", MODULE);
 
@@ -113,7 +114,7 @@ async fn a_finding_lives_through_moves_partial_scans_renames_and_its_fix() {
 #[tokio::test]
 async fn bad_findings_roll_back_the_whole_scan() {
     let pool = fresh_database().await;
-    let target = db::models::targets::upsert(&pool, "dependency", "django-crum").await.unwrap();
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Dependency, "django-crum").await.unwrap();
     let tree = tempfile::tempdir().unwrap();
     write(tree.path(), "crum/__init__.py", MODULE);
     let mut input =

@@ -17,7 +17,7 @@ async fn a_display_name_with_html_is_escaped_wherever_it_is_shown() {
             .fetch_one(&pool)
             .await
             .unwrap();
-    let target = db::models::targets::upsert(&pool, "library", "openedx/edx-ace").await.unwrap();
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/edx-ace").await.unwrap();
     let finding = seed_finding(&pool, target, "edx_ace/channel.py", Some("ChannelMap")).await;
     let user = db::models::users::by_id(&pool, user_id).await.unwrap().unwrap();
     db::models::claims::claim(&pool, &user, db::models::claims::Item::Finding(finding)).await.unwrap();

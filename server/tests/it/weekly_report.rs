@@ -131,9 +131,11 @@ fn platform_findings(with_request_cache: bool, with_tasks: bool) -> Vec<Incoming
 
 /// Three weeks (2026-W45..W47) of a migration, told through the real write paths.
 async fn three_weeks(pool: &PgPool) -> (i64, i64, i64) {
-    let platform = db::models::targets::upsert(pool, "platform", "openedx/openedx-platform").await.unwrap();
-    let library = db::models::targets::upsert(pool, "library", "openedx/edx-django-utils").await.unwrap();
-    let crum = db::models::targets::upsert(pool, "dependency", "django-crum").await.unwrap();
+    let platform =
+        db::models::targets::upsert(pool, db::kinds::TargetKind::Platform, "openedx/openedx-platform").await.unwrap();
+    let library =
+        db::models::targets::upsert(pool, db::kinds::TargetKind::Library, "openedx/edx-django-utils").await.unwrap();
+    let crum = db::models::targets::upsert(pool, db::kinds::TargetKind::Dependency, "django-crum").await.unwrap();
     // The platform's requirements pin django-crum (what `scan --requirements` records).
     sqlx::query(
         "WITH p AS (INSERT INTO packages (name) VALUES ('django-crum') RETURNING id),
@@ -191,7 +193,7 @@ async fn three_weeks(pool: &PgPool) -> (i64, i64, i64) {
         pool,
         &ana,
         cache_utils,
-        "false_positive",
+        db::kinds::Triage::FalsePositive,
         Some("Filled at import time, never mutated after; see \"cache_utils\", line 21\nchecked twice"),
         at(13, 9),
     )
@@ -228,8 +230,8 @@ async fn a_fourth_week(pool: &PgPool, platform: i64) {
     }
     scan(pool, platform, at(24, 12), rescan).await;
     claims::unclaim_at(pool, &chen, claims::Item::Finding(library_cache), at(24, 13)).await.unwrap();
-    triage::set_at(pool, &ana, tasks, "wont_fix", Some("runs in a worker"), at(25, 9)).await.unwrap();
-    triage::set_at(pool, &ana, cache_utils, "open", None, at(25, 10)).await.unwrap();
+    triage::set_at(pool, &ana, tasks, db::kinds::Triage::WontFix, Some("runs in a worker"), at(25, 9)).await.unwrap();
+    triage::set_at(pool, &ana, cache_utils, db::kinds::Triage::Open, None, at(25, 10)).await.unwrap();
     sub_issue(pool, 9002, 38730, "Audit celery tasks", at(25, 11), None).await;
 }
 
