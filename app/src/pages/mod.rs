@@ -1,4 +1,5 @@
-//! One module per page of DESIGN.md §4, each with the server functions it reads through.
+//! One module per page (the list is in `docs/architecture.md`), each with the server
+//! functions it reads through.
 
 pub mod contribute;
 pub mod finding;

@@ -1,5 +1,6 @@
-//! The rule catalogue (DESIGN.md §2). One module per rule: its doc comment is the rule's help
-//! text, shown by the web UI and embedded in SARIF output, and its `check` function finds it.
+//! The rule catalogue (listed in `docs/architecture.md`). One module per rule: its doc
+//! comment is the rule's help text, shown by the web UI and embedded in SARIF output, and
+//! its `check` function finds it.
 
 use tree_sitter::Node;
 
