@@ -37,15 +37,8 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
 async fn read_overview(pool: sqlx::PgPool) -> sqlx::Result<Overview> {
     use db::models::progress;
     let targets = progress::by_target(&pool).await?;
-    let by_rule = progress::by_rule(&pool, None)
-        .await?
-        .into_iter()
-        .map(|r| RuleCount {
-            name: scanner::rules::by_id(&r.rule).map_or_else(String::new, |rule| rule.name.to_owned()),
-            rule: r.rule,
-            progress: r.progress,
-        })
-        .collect();
+    let by_rule =
+        progress::by_rule(&pool, None).await?.into_iter().map(progress::RuleProgress::into_rule_count).collect();
     Ok(Overview {
         target_count: targets.len() as i64,
         overall: progress::overall(&targets),

@@ -76,6 +76,17 @@ pub fn overall(targets: &[TargetProgress]) -> Progress {
     })
 }
 
+impl RuleProgress {
+    /// With the rule's name from the scanner's catalogue, as lists show it.
+    pub fn into_rule_count(self) -> crate::views::RuleCount {
+        crate::views::RuleCount {
+            name: scanner::rules::by_id(&self.rule).map_or_else(String::new, |rule| rule.name.to_owned()),
+            rule: self.rule,
+            progress: self.progress,
+        }
+    }
+}
+
 /// Progress per rule, over all targets or one.
 pub async fn by_rule(db: impl PgExecutor<'_>, target_id: Option<i64>) -> sqlx::Result<Vec<RuleProgress>> {
     let rows = sqlx::query!(

@@ -1,7 +1,7 @@
 use sqlx::{PgExecutor, PgPool};
 
 use crate::kinds::TargetKind;
-use crate::views::{Blocker, FileBreakdown, Progress, RuleCount, TargetDetail, TargetSummary};
+use crate::views::{Blocker, FileBreakdown, Progress, TargetDetail, TargetSummary};
 
 /// Registers a target if it is new and returns its id either way.
 pub async fn upsert(db: impl PgExecutor<'_>, kind: TargetKind, name: &str) -> sqlx::Result<i64> {
@@ -134,11 +134,7 @@ pub async fn detail(pool: &PgPool, name: &str) -> sqlx::Result<Option<TargetDeta
     let rules = super::progress::by_rule(pool, Some(target.id))
         .await?
         .into_iter()
-        .map(|r| RuleCount {
-            name: scanner::rules::by_id(&r.rule).map_or_else(String::new, |rule| rule.name.to_owned()),
-            rule: r.rule,
-            progress: r.progress,
-        })
+        .map(super::progress::RuleProgress::into_rule_count)
         .collect();
     let blockers = super::progress::blockers(pool, target.id)
         .await?
