@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::kinds::{TargetKind, Triage};
+use crate::kinds::{FindingState, TargetKind, Triage};
 pub use crate::progress::Progress;
 
 /// An entry of the audit log as the overview lists it.
@@ -28,8 +28,9 @@ pub struct FindingRow {
     pub line: i32,
     pub symbol: Option<String>,
     pub snippet: Option<String>,
-    /// `open`, `fixed`, `migrated` or `triaged_away` (see `finding_progress`).
-    pub state: String,
+    /// Where it stands for progress (`finding_progress`); `None` for a context variable
+    /// (UT100) that went away, which counts nowhere.
+    pub state: Option<FindingState>,
     pub triage: Triage,
     pub owner: Option<String>,
     /// The owner's claim is on the whole target, not this finding.

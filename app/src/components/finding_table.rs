@@ -1,5 +1,6 @@
 //! Findings as a table: rule, where, code, state and owner, each row linking to its page.
 
+use db::kinds::FindingState;
 use leptos::prelude::*;
 
 use super::ui::{target_href, StateBadge, LINK};
@@ -38,7 +39,7 @@ pub fn FindingTable(
                                     {f.symbol.clone().map(|s| view! { <br /><span class="text-slate-500">{s}</span> })}
                                 </td>
                                 <td class="max-w-md truncate py-2 pr-3"><code class="text-xs">{f.snippet.clone().unwrap_or_default()}</code></td>
-                                <td class="py-2 pr-3"><StateBadge state=f.state.clone() /></td>
+                                <td class="py-2 pr-3"><StateBadge state=f.state.map_or("gone", FindingState::as_str).to_owned() /></td>
                                 <td class="py-2 pr-3" data-testid="finding-owner">
                                     {match f.owner.clone() {
                                         Some(owner) => view! { <a class=LINK href=format!("/people/{owner}")>{owner.clone()}</a> }.into_any(),

@@ -1,6 +1,7 @@
 //! `/findings/:id`: one finding — its code, the rule's help, linked issues and pull
 //! requests, its full history, and the claim / assign / triage actions.
 
+use db::kinds::FindingState;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -83,7 +84,7 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
         </nav>
         <h1 class="mt-1 text-2xl font-semibold" data-testid="finding-title">
             <a class=LINK href=format!("/rules/{}", f.rule)>{f.rule.clone()}</a>" "{rule_name}" "
-            <StateBadge state=f.state.clone() />
+            <StateBadge state=f.state.map_or("gone", FindingState::as_str).to_owned() />
         </h1>
         <p class="text-sm text-slate-600 dark:text-slate-300">{d.message.clone()}</p>
         <section aria-labelledby="code-heading" class="mt-4">

@@ -7,7 +7,7 @@
 
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 
-use crate::kinds::{TargetKind, Triage};
+use crate::kinds::{FindingState, TargetKind, Triage};
 
 use crate::views::{FacetCount, FindingDetail, FindingFilter, FindingPage, FindingRow, GitHubLink, HistoryEntry};
 
@@ -18,7 +18,7 @@ pub const PAGE_SIZE: i64 = 50;
 /// `fc`, its target's claim `tc` and the owner `u`. Lists join these for the rows of one
 /// page only; filters and counts use [`push_where`], which reads `findings f` alone.
 const ROW_COLUMNS: &str = "f.id, f.rule, t.name AS target, t.kind AS target_kind, f.path, f.start_line AS line, \
-     f.symbol, f.snippet, coalesce(finding_state(f.rule, f.fixed_in_scan, f.triage), 'gone') AS state, f.triage, u.login AS owner, \
+     f.symbol, f.snippet, finding_state(f.rule, f.fixed_in_scan, f.triage) AS state, f.triage, u.login AS owner, \
      (fc.id IS NULL AND tc.id IS NOT NULL) AS owner_through_target";
 
 const ROW_JOINS: &str = " FROM findings f \
@@ -37,7 +37,7 @@ struct Row {
     line: i32,
     symbol: Option<String>,
     snippet: Option<String>,
-    state: String,
+    state: Option<FindingState>,
     triage: Triage,
     owner: Option<String>,
     owner_through_target: bool,
