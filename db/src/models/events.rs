@@ -82,6 +82,8 @@ event_kinds! {
     ReportPosted(ReportPosted) = "report.posted",
     /// Someone signed in.
     UserSignedIn(SignedIn) = "user.signed_in",
+    /// Someone's role changed: GitHub says so at sign-in, or the development login asked.
+    UserRoleChanged(RoleChanged) = "user.role_changed",
     /// A maintainer created an API token.
     TokenCreated(TokenCreated) = "token.created",
     /// A maintainer revoked an API token.
@@ -212,6 +214,15 @@ pub struct ReportPosted {
 pub struct SignedIn {
     pub role: String,
     /// `github`.
+    pub via: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoleChanged {
+    pub login: String,
+    pub from: crate::kinds::Role,
+    pub to: crate::kinds::Role,
+    /// `github` or `dev_login`.
     pub via: String,
 }
 
@@ -391,6 +402,12 @@ mod tests {
                 url: "https://github.com/x".into(),
             }),
             Event::UserSignedIn(SignedIn { role: "contributor".into(), via: "github".into() }),
+            Event::UserRoleChanged(RoleChanged {
+                login: "ana".into(),
+                from: crate::kinds::Role::Contributor,
+                to: crate::kinds::Role::Maintainer,
+                via: "dev_login".into(),
+            }),
             Event::TokenCreated(TokenCreated { token: 1, name: "ci".into(), targets: vec!["openedx/edx-ace".into()] }),
             Event::TokenRevoked(TokenRevoked { token: 1 }),
             Event::DemoLoaded(DemoLoaded { source: "snapshot".into(), findings: 1333 }),

@@ -1,8 +1,9 @@
 //! People who signed in, and who the current request's user is.
 
 use serde::{Deserialize, Serialize};
-use sqlx::PgExecutor;
+use sqlx::{Acquire, PgConnection, PgExecutor, Postgres};
 
+use super::events::{self, About, Event, RoleChanged};
 use crate::kinds::Role;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
@@ -67,19 +68,30 @@ pub fn escape_like(text: &str) -> String {
 }
 
 /// Signs in `login` as a development user with `role` (`serve --dev-login`), creating the
-/// account on first use. `None` when that login belongs to a GitHub account: it cannot be
-/// taken over this way.
-pub async fn sign_in_dev_user(db: impl PgExecutor<'_>, login: &str, role: Role) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar!(
-        "INSERT INTO users (login, role, dev_only, last_login_at) VALUES ($1, $2, true, now())
-         ON CONFLICT (login) DO UPDATE SET role = $2, last_login_at = now()
-         WHERE users.dev_only
-         RETURNING id",
+/// account on first use (logins are case-insensitive: `ANA` signs in as `ana`). `None` when
+/// that login belongs to a GitHub account: it cannot be taken over this way. A changed role
+/// is an event.
+pub async fn sign_in_dev_user<'c>(
+    db: impl Acquire<'c, Database = Postgres>,
+    login: &str,
+    role: Role,
+) -> sqlx::Result<Option<i64>> {
+    let mut tx = db.begin().await?;
+    let signed_in = sqlx::query!(
+        r#"WITH before AS (SELECT role FROM users WHERE lower(login) = lower($1))
+           INSERT INTO users (login, role, dev_only, last_login_at) VALUES ($1, $2, true, now())
+           ON CONFLICT ((lower(login))) DO UPDATE SET role = $2, last_login_at = now()
+           WHERE users.dev_only
+           RETURNING id, login, (SELECT role FROM before) AS "previous: Role""#,
         login,
         role as Role
     )
-    .fetch_optional(db)
-    .await
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(user) = signed_in else { return Ok(None) };
+    record_role_change(&mut tx, &user.login, user.previous, role, "dev_login").await?;
+    tx.commit().await?;
+    Ok(Some(user.id))
 }
 
 /// A simulated (development-only) user `login`, created unless it exists (the demo's people).
@@ -87,7 +99,7 @@ pub async fn add_dev_user(db: impl PgExecutor<'_>, login: &str, name: Option<&st
     sqlx::query_as!(
         User,
         r#"INSERT INTO users (login, name, role, dev_only) VALUES ($1, $2, $3, true)
-           ON CONFLICT (login) DO UPDATE SET name = coalesce(users.name, $2)
+           ON CONFLICT ((lower(login))) DO UPDATE SET name = coalesce(users.name, $2)
            RETURNING id, login, name, avatar_url, role AS "role: Role", dev_only"#,
         login,
         name,
@@ -105,27 +117,68 @@ pub struct GitHubAccount<'a> {
     pub avatar_url: Option<&'a str>,
 }
 
-/// Records a sign-in with GitHub: the account is created or refreshed (a development user of
-/// the same login becomes this GitHub account). Returns the user's id.
-pub async fn record_github_sign_in(
-    db: impl PgExecutor<'_>,
+/// Records a sign-in with GitHub and returns the user's id. GitHub's user id is the stable
+/// key: a renamed account (or one whose login changed case) keeps its history and takes the
+/// new login. Otherwise the login decides, case-insensitively (a development user of that
+/// login becomes this GitHub account). `None` when the login belongs to another GitHub
+/// account. A changed role is an event.
+pub async fn record_github_sign_in<'c>(
+    db: impl Acquire<'c, Database = Postgres>,
     account: &GitHubAccount<'_>,
     role: Role,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(
-        "INSERT INTO users (github_id, login, name, avatar_url, role, last_login_at)
-         VALUES ($1, $2, $3, $4, $5, now())
-         ON CONFLICT (login) DO UPDATE SET github_id = $1, name = $3, avatar_url = $4, role = $5,
-                                           last_login_at = now(), dev_only = false
-         RETURNING id",
+) -> sqlx::Result<Option<i64>> {
+    let mut tx = db.begin().await?;
+    let mut signed_in = sqlx::query!(
+        r#"WITH before AS (SELECT role FROM users WHERE github_id = $1)
+           UPDATE users SET login = $2, name = $3, avatar_url = $4, role = $5, last_login_at = now(), dev_only = false
+           WHERE github_id = $1
+           RETURNING id, (SELECT role FROM before) AS "previous: Role""#,
         account.github_id,
         account.login,
         account.name,
         account.avatar_url,
         role as Role
     )
-    .fetch_one(db)
-    .await
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|r| (r.id, r.previous));
+    if signed_in.is_none() {
+        signed_in = sqlx::query!(
+            r#"WITH before AS (SELECT role FROM users WHERE lower(login) = lower($2))
+               INSERT INTO users (github_id, login, name, avatar_url, role, last_login_at)
+               VALUES ($1, $2, $3, $4, $5, now())
+               ON CONFLICT ((lower(login))) DO UPDATE SET github_id = $1, login = $2, name = $3, avatar_url = $4,
+                                                       role = $5, last_login_at = now(), dev_only = false
+               WHERE users.github_id IS NULL
+               RETURNING id, (SELECT role FROM before) AS "previous: Role""#,
+            account.github_id,
+            account.login,
+            account.name,
+            account.avatar_url,
+            role as Role
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| (r.id, r.previous));
+    }
+    let Some((id, previous)) = signed_in else { return Ok(None) };
+    record_role_change(&mut tx, account.login, previous, role, "github").await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+/// An account that existed with another role now has `role`: record it.
+async fn record_role_change(
+    tx: &mut PgConnection,
+    login: &str,
+    previous: Option<Role>,
+    role: Role,
+    via: &str,
+) -> sqlx::Result<()> {
+    let Some(previous) = previous.filter(|previous| *previous != role) else { return Ok(()) };
+    let change = RoleChanged { login: login.to_owned(), from: previous, to: role, via: via.to_owned() };
+    events::record(&mut *tx, &Event::UserRoleChanged(change), About::by(login)).await?;
+    Ok(())
 }
 
 /// Deletes the sessions that have expired (`sessions`, tower-sessions' table); how many.

@@ -149,7 +149,14 @@ pub async fn callback(
         avatar_url: user.avatar_url.as_deref(),
     };
     let id = match users::record_github_sign_in(&state.pool, &account, role).await {
-        Ok(id) => id,
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            return AppError::conflict(format!(
+                "the login {} belongs to another GitHub account here; ask a maintainer",
+                user.login
+            ))
+            .into_response()
+        }
         Err(e) => return AppError::from(e).into_response(),
     };
     if let Err(e) = session::sign_in(&session, id).await {

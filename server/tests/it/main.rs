@@ -20,6 +20,7 @@ mod faults;
 mod github_links;
 mod github_sync;
 mod github_webhook;
+mod logins;
 mod observability;
 mod progress;
 mod requirements_fixture;

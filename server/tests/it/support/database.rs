@@ -106,6 +106,21 @@ pub async fn fresh_database() -> PgPool {
         .expect("connect to the test database")
 }
 
+/// A new database with no schema at all (for tests of the migrations themselves).
+pub async fn empty_database() -> PgPool {
+    let options = cluster_options();
+    let name = format!("empty_{}", NEXT_DATABASE.fetch_add(1, Ordering::Relaxed));
+    let mut conn =
+        PgConnection::connect_with(&options.clone().database("postgres")).await.expect("connect to the test cluster");
+    conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create a database");
+    conn.close().await.unwrap();
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options.database(&name).disable_statement_logging())
+        .await
+        .expect("connect to the new database")
+}
+
 /// A `DATABASE_URL` for `pool`'s database, for running the `unthread` binary against it.
 pub fn database_url(pool: &PgPool) -> String {
     let options = pool.connect_options();
