@@ -148,6 +148,7 @@ impl ServeArgs {
             github_web_url: self.github_web_url.clone(),
             github_api_url: self.github.github_api_url.clone(),
             public_url,
+            public_url_configured: self.public_url.is_some(),
             maintainers: self.maintainers.clone(),
             maintainer_repository: self
                 .maintainer_repo

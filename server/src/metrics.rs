@@ -52,15 +52,16 @@ fn describe() {
     metrics::describe_gauge!(JOBS_RUNNING, "Background work in progress now (all server processes), by job");
 }
 
-/// Middleware: times every request under its route template (`/findings/{id}`, never the
-/// raw path, so the number of series stays bounded).
+/// Middleware: times every request under labels from closed sets — the method if it is a
+/// standard one, the route template (`/findings/{id}`, never the raw path), the status — so
+/// no client can add series (each one stays in memory for the life of the process).
 pub async fn track(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
@@ -76,6 +77,21 @@ pub async fn timed<T, E>(name: &'static str, work: impl std::future::Future<Outp
     let outcome = if result.is_ok() { "ok" } else { "error" };
     metrics::histogram!(name, "outcome" => outcome).record(started.elapsed().as_secs_f64());
     result
+}
+
+/// The method as a label: the standard ones by name, anything a client invents as `other`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// `GET /metrics`.

@@ -107,7 +107,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::guard::require_sign_in_when_private))
         .layer(sessions)
-        .layer(axum::middleware::from_fn(crate::auth::csrf::refuse_cross_site_writes))
+        .layer(axum::middleware::from_fn_with_state(state.auth.clone(), crate::auth::csrf::refuse_cross_site_writes))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         // Inside the request-id layers: error bodies quote the id.
         .layer(axum::middleware::from_fn(crate::errors::render_errors))

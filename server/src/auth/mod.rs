@@ -26,6 +26,9 @@ pub struct AuthConfig {
     /// Where users reach this server (`https://unthread.example.org`): the OAuth redirect
     /// goes to `<public_url>/auth/callback`; `https` makes the session cookie `Secure`.
     pub public_url: String,
+    /// Whether `public_url` was configured (`--public-url`) rather than derived from the
+    /// listening address: only then do writes have to come from exactly its origin.
+    pub public_url_configured: bool,
     /// Logins that are maintainers whatever GitHub says.
     pub maintainers: Vec<String>,
     /// `owner/repo` whose admins, maintainers and writers are maintainers here.

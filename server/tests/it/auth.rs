@@ -67,6 +67,7 @@ fn app(pool: &sqlx::PgPool, gh: &MockServer, dev_login: bool) -> Router {
         github_web_url: gh.uri(),
         github_api_url: gh.uri(),
         public_url: "http://127.0.0.1:3000".into(),
+        public_url_configured: true,
         maintainers: vec![],
         maintainer_repository: Some("openedx/openedx-platform".into()),
         dev_login,

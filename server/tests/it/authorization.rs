@@ -328,3 +328,26 @@ async fn a_private_unthread_shows_nothing_to_anonymous_visitors() {
     let reader = sign_in(&app, "carol", "contributor").await;
     assert_eq!(get("/", Some(&reader)).await.unwrap().status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn writes_must_come_from_this_servers_own_origin() {
+    let pool = fresh_database().await;
+    let login = |origin: &str| {
+        Request::post("/auth/dev-login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::HOST, "unthread.example.org")
+            .header(header::ORIGIN, origin)
+            .body(Body::from("login=ana&role=contributor"))
+            .unwrap()
+    };
+    // Behind a proxy that terminates TLS: the configured public URL says https.
+    let app = TestApp::new(&pool).dev_login().public_url("https://unthread.example.org").build();
+    assert_eq!(send(&app, login("https://unthread.example.org")).await.status, StatusCode::SEE_OTHER);
+    for origin in ["http://unthread.example.org", "https://unthread.example.org:8443", "https://evil.example", "null"] {
+        assert_eq!(send(&app, login(origin)).await.status, StatusCode::FORBIDDEN, "{origin}");
+    }
+    // Served directly, no public URL: the request's own host, over http.
+    let direct = TestApp::new(&pool).dev_login().build();
+    assert_eq!(send(&direct, login("http://unthread.example.org")).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(send(&direct, login("https://evil.example")).await.status, StatusCode::FORBIDDEN);
+}

@@ -47,3 +47,20 @@ async fn metrics_report_latency_per_route_and_background_work() {
         assert!(value.parse::<f64>().is_ok() || value == "+Inf", "{line}");
     }
 }
+
+#[tokio::test]
+async fn invented_methods_add_no_metric_series() {
+    let pool = fresh_database().await;
+    let router = TestApp::new(&pool).build();
+    for n in 0..1000 {
+        let request = Request::builder().method(format!("X{n}").as_str()).uri("/healthz").body(Body::empty()).unwrap();
+        router.clone().oneshot(request).await.unwrap();
+    }
+    let response = router.oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    let text = String::from_utf8(axum::body::to_bytes(response.into_body(), 10 << 20).await.unwrap().to_vec()).unwrap();
+    let methods: std::collections::BTreeSet<&str> =
+        text.split("method=\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
+    assert!(methods.contains("other"), "{methods:?}");
+    assert!(methods.iter().all(|m| !m.starts_with('X')), "invented methods became labels: {methods:?}");
+    assert!(methods.len() <= 8, "{methods:?}");
+}

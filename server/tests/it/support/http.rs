@@ -28,6 +28,13 @@ impl TestApp {
         self
     }
 
+    /// `serve --public-url <url>`.
+    pub fn public_url(mut self, url: &str) -> Self {
+        self.settings.auth.public_url = url.to_owned();
+        self.settings.auth.public_url_configured = true;
+        self
+    }
+
     /// `serve --private`.
     pub fn private(mut self) -> Self {
         self.settings.auth.private = true;
