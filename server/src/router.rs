@@ -3,6 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use app::{shell, state::AppState, App};
+use axum::http::HeaderValue;
 use axum::{
     extract::DefaultBodyLimit,
     routing::{delete, get, post},
@@ -16,9 +17,6 @@ use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
 use tower_governor::{governor::GovernorConfigBuilder, key_extractor::GlobalKeyExtractor, GovernorLayer};
 
 use crate::{handlers, state::ServerState};
-
-/// GitHub caps a webhook payload at 25 MB.
-const WEBHOOK_BODY_LIMIT: usize = 25 * 1024 * 1024;
 
 /// What the HTTP surface needs beyond the database and the site.
 #[derive(Clone, Debug, Default)]
@@ -68,7 +66,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         ),
     );
     let routes = generate_route_list(App);
-    Router::<ServerState>::new()
+    let router = Router::<ServerState>::new()
         .route("/healthz", get(handlers::health::healthz))
         .route("/metrics", get(crate::metrics::render))
         .merge(
@@ -92,7 +90,8 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         .route("/reports/weekly/{file}", get(handlers::reports::download))
         .route(
             "/webhooks/github",
-            post(handlers::github_webhook::receive).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
+            post(handlers::github_webhook::receive)
+                .layer(DefaultBodyLimit::max(handlers::github_webhook::MAX_BODY_BYTES)),
         )
         .nest_service(&format!("/{}", leptos_options.site_pkg_dir), assets)
         // Pages and server functions read the application's state from their context.
@@ -116,7 +115,48 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(RandomRequestId))
-        .with_state(state)
+        .layer(axum::middleware::map_request(drop_unlikely_request_id))
+        .with_state(state);
+    with_security_headers(router)
+}
+
+/// Headers every answer carries (unless a handler chose its own): browsers must not guess
+/// content types (a text error echoing a query value stays text), send only the origin to
+/// other sites, and never show these pages inside another site's frame.
+fn with_security_headers(router: Router) -> Router {
+    use axum::http::header;
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        // The policy every page works under; script sources are not restricted yet (the
+        // islands' inline loader would need a nonce per response).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'; object-src 'none'; base-uri 'self'"),
+        ))
+}
+
+/// A proxy's request id is kept only when it looks like one (up to 64 letters, digits, `-`,
+/// `_`, `.`): it is echoed in every answer and written in logs, so anything else a client
+/// sends is replaced by an id of our own.
+async fn drop_unlikely_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    let looks_like_an_id = |value: &axum::http::HeaderValue| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= 64
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    if request.headers().get("x-request-id").is_some_and(|value| !looks_like_an_id(value)) {
+        request.headers_mut().remove("x-request-id");
+    }
+    request
 }
 
 fn provide_app_state(app: AppState) -> impl Fn() + Clone + Send + Sync + 'static {

@@ -21,10 +21,19 @@ pub enum WeekError {
     Malformed(String),
     #[error("{0} has no week {1}")]
     NoSuchWeek(i32, u32),
+    #[error("{0} is out of range: reports cover the years {first} to {last}", first = IsoWeek::YEARS.start(), last = IsoWeek::YEARS.end())]
+    YearOutOfRange(i32),
 }
 
 impl IsoWeek {
+    /// The years a report can be about: anything else is a typing mistake (and `0000-W01`
+    /// would render dates chrono cannot print).
+    pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
     pub fn new(year: i32, week: u32) -> Result<Self, WeekError> {
+        if !Self::YEARS.contains(&year) {
+            return Err(WeekError::YearOutOfRange(year));
+        }
         NaiveDate::from_isoywd_opt(year, week, Weekday::Mon)
             .map(|_| Self { year, week })
             .ok_or(WeekError::NoSuchWeek(year, week))
@@ -123,6 +132,14 @@ mod tests {
         // 2026 has 53 ISO weeks; 2025 has 52.
         assert!("2026-W53".parse::<IsoWeek>().is_ok());
         assert!("2025-W53".parse::<IsoWeek>().is_err());
+        for year in ["0000", "1999", "2101", "9999"] {
+            assert_eq!(
+                format!("{year}-W01").parse::<IsoWeek>(),
+                Err(WeekError::YearOutOfRange(year.parse().unwrap())),
+                "{year}"
+            );
+        }
+        assert!("2000-W01".parse::<IsoWeek>().is_ok() && "2100-W01".parse::<IsoWeek>().is_ok());
     }
 
     #[test]

@@ -18,6 +18,12 @@ use super::{
 
 /// True when `signature` (the `X-Hub-Signature-256` header, `sha256=<hex>`) is the
 /// HMAC-SHA256 of `body` under `secret`. The comparison is constant-time.
+/// Whether `signature` has the shape of one (`sha256=` and 64 hex digits), before the body is
+/// read to check it.
+pub fn signature_is_well_formed(signature: &str) -> bool {
+    signature.trim().strip_prefix("sha256=").and_then(decode_hex).is_some()
+}
+
 pub fn signature_is_valid(secret: &[u8], body: &[u8], signature: &str) -> bool {
     let Some(hex) = signature.trim().strip_prefix("sha256=") else { return false };
     let Some(expected) = decode_hex(hex) else { return false };

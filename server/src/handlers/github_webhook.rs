@@ -3,8 +3,9 @@
 
 use axum::{
     body::Bytes,
+    extract::Request,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
@@ -20,13 +21,27 @@ fn reply(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "status": message }))).into_response()
 }
 
-pub async fn receive(State(state): State<ServerState>, headers: HeaderMap, body: Bytes) -> Response {
+/// GitHub caps a webhook payload at 25 MB.
+pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
+pub async fn receive(State(state): State<ServerState>, request: Request) -> Response {
+    // Everything that can be refused without the body is, before a byte of it is read: an
+    // anonymous sender cannot make the server buffer megabytes for nothing.
     let Some(secret) = state.webhook_secret else {
         return AppError::Unavailable("no webhook secret is configured (GITHUB_WEBHOOK_SECRET)".into()).into_response();
     };
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
     let Some(signature) = header("x-hub-signature-256") else {
         return AppError::unauthorized("missing X-Hub-Signature-256").into_response();
+    };
+    if !webhook::signature_is_well_formed(signature) {
+        return AppError::unauthorized("bad signature").into_response();
+    }
+    let body: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(_) => return AppError::TooLarge(format!("a delivery is at most {MAX_BODY_BYTES} bytes")).into_response(),
     };
     if !webhook::signature_is_valid(&secret, &body, signature) {
         return AppError::unauthorized("bad signature").into_response();

@@ -166,3 +166,40 @@ async fn a_merged_pull_request_closes_its_linked_issue() {
     let merged: bool = sqlx::query_scalar("SELECT merged FROM gh_pulls").fetch_one(&pool).await.unwrap();
     assert!(merged);
 }
+
+/// A body that never ends: a handler that reads it before refusing never answers.
+fn endless_body() -> axum::body::Body {
+    let chunk = axum::body::Bytes::from_static(&[b'{'; 64 * 1024]);
+    axum::body::Body::from_stream(futures::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone())))
+}
+
+#[tokio::test]
+async fn anonymous_deliveries_are_refused_before_their_body_is_read() {
+    let pool = fresh_database().await;
+    let configured = TestApp::new(&pool).with(|s| s.webhook_secret = Some(SECRET.into())).build();
+    let unconfigured = TestApp::new(&pool).build();
+    let cases = [
+        (&unconfigured, Some(sign(b"{}")), StatusCode::SERVICE_UNAVAILABLE),
+        (&configured, None, StatusCode::UNAUTHORIZED),
+        (&configured, Some("sha256=nothex".to_owned()), StatusCode::UNAUTHORIZED),
+        (&configured, Some(format!("sha256={}", "0".repeat(4096))), StatusCode::UNAUTHORIZED),
+    ];
+    for (app, signature, expected) in cases {
+        let mut request = Request::post("/webhooks/github")
+            .header("content-type", "application/json")
+            .header("x-github-event", "push")
+            .header("x-github-delivery", "d-endless");
+        if let Some(signature) = &signature {
+            request = request.header("x-hub-signature-256", signature.as_str());
+        }
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            app.clone().oneshot(request.body(endless_body()).unwrap()),
+        )
+        .await
+        .expect("answered without reading the endless body")
+        .unwrap();
+        assert_eq!(answer.status(), expected, "{signature:?}");
+    }
+    assert_eq!(count(&pool, "gh_deliveries").await, 0);
+}

@@ -64,3 +64,23 @@ async fn invented_methods_add_no_metric_series() {
     assert!(methods.iter().all(|m| !m.starts_with('X')), "invented methods became labels: {methods:?}");
     assert!(methods.len() <= 8, "{methods:?}");
 }
+
+#[tokio::test]
+async fn request_ids_are_kept_only_when_they_look_like_ids() {
+    let pool = fresh_database().await;
+    let router = TestApp::new(&pool).build();
+    let id_of = |sent: &str| {
+        let request = Request::get("/healthz").header("x-request-id", sent).body(Body::empty()).unwrap();
+        let router = router.clone();
+        async move {
+            let response = router.oneshot(request).await.unwrap();
+            response.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(id_of("lb-7f3a9c.0042").await, "lb-7f3a9c.0042", "a proxy's id is kept");
+    for sent in ["x".repeat(65), "<script>alert(1)</script>".into(), "id with spaces".into()] {
+        let answered = id_of(&sent).await;
+        assert_ne!(answered, sent);
+        assert_eq!(answered.len(), 36, "replaced by a UUID: {answered}");
+    }
+}

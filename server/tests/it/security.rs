@@ -1,6 +1,7 @@
 //! Names from GitHub accounts are text: a display name holding HTML and script is escaped in
 //! every server-rendered page that shows it (the browser suite checks the same for snippets,
-//! symbols and issue titles, with a real browser).
+//! symbols and issue titles, with a real browser); and every answer, page or error, carries
+//! the security headers.
 
 use crate::support::{fresh_database, seed_finding, TestApp};
 use axum::{body::Body, http::Request};
@@ -33,5 +34,29 @@ async fn a_display_name_with_html_is_escaped_wherever_it_is_shown() {
         if uri == "/people/mallory" {
             assert!(html.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"), "{uri}: shown as text");
         }
+    }
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let pool = fresh_database().await;
+    let router = TestApp::new(&pool).build();
+    let requests = [
+        Request::get("/").body(Body::empty()).unwrap(),
+        Request::get("/findings?state=%3Cscript%3E").body(Body::empty()).unwrap(),
+        Request::get("/reports/weekly/nonsense").body(Body::empty()).unwrap(),
+        Request::get("/reports/weekly/2026-W47.md?tz=%3Cb%3Ebold").body(Body::empty()).unwrap(),
+        Request::post("/api/v1/scans?target=x").body(Body::empty()).unwrap(),
+        Request::get("/pkg/missing.js").body(Body::empty()).unwrap(),
+        Request::get("/healthz").body(Body::empty()).unwrap(),
+    ];
+    for request in requests {
+        let uri = request.uri().to_string();
+        let response = router.clone().oneshot(request).await.unwrap();
+        let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"), "{uri}");
+        assert_eq!(header("referrer-policy").as_deref(), Some("strict-origin-when-cross-origin"), "{uri}");
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{uri}");
+        assert!(header("content-security-policy").is_some_and(|csp| csp.contains("frame-ancestors 'none'")), "{uri}");
     }
 }
