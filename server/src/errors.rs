@@ -42,3 +42,35 @@ fn wants_json(request: &Request) -> bool {
     let accept = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     path.starts_with("/api/") || path.starts_with("/webhooks/") || accept.contains("application/json")
 }
+
+/// Server functions answer a request whose arguments do not parse (a missing or mistyped
+/// field, a body of the wrong kind, one over the size limit) with their own 500 and the
+/// parser's words; those are the client's mistakes: 400, or 413 when too large.
+pub async fn client_errors_of_server_functions(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        || response.extensions().get::<ErrorMessage>().is_some()
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Server functions' errors are short texts, `Variant|message`.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return app::error::AppError::internal("an error body could not be read").into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let client_error = match text.split_once('|') {
+        Some(("Args", reason)) => Some(app::error::AppError::bad_request(format!("bad arguments: {reason}"))),
+        Some(("Deserialization", reason)) if reason.contains("length limit") => {
+            Some(app::error::AppError::TooLarge("the request body is too large".into()))
+        }
+        Some(("Deserialization", reason)) => {
+            Some(app::error::AppError::bad_request(format!("the body does not parse: {reason}")))
+        }
+        _ => None,
+    };
+    match client_error {
+        Some(error) => error.into_response(),
+        None => Response::from_parts(parts, axum::body::Body::from(bytes)),
+    }
+}

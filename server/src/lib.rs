@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod edge;
 pub mod errors;
 pub mod github;
 pub mod handlers;

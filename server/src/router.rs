@@ -108,6 +108,8 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(state.auth.clone(), crate::auth::csrf::refuse_cross_site_writes))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::middleware::from_fn(crate::errors::client_errors_of_server_functions))
+        .layer(axum::middleware::from_fn(crate::edge::refuse_invalid_text))
         // Inside the request-id layers: error bodies quote the id.
         .layer(axum::middleware::from_fn(crate::errors::render_errors))
         // Every request gets an id (or keeps the proxy's): in the log line of each request,

@@ -1,9 +1,9 @@
 //! Bad input gets a clear error and changes nothing: oversized and malformed scan uploads,
 //! SARIF paths escaping the scan root, and a checkout holding a 50 MB Python file and a file
-//! that is not UTF-8 (recorded as unread with the reason; the rest is scanned).
+//! that is not UTF-8 (recorded as unread with the reason; the rest is scanned); and client
+//! mistakes in pages, server functions and the API answered 4xx with a reason.
 
-use crate::support::fresh_database;
-use crate::support::TestApp;
+use crate::support::{fresh_database, http::get, send, sign_in, TestApp};
 use axum::{
     body::Body,
     http::{header, Request},
@@ -133,4 +133,46 @@ async fn a_checkout_with_a_huge_and_an_undecodable_file_is_scanned_around_them()
         std::fs::read_dir(&package).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     entries.sort();
     assert_eq!(entries, ["huge.py", "latin.py", "state.py"]);
+}
+
+#[tokio::test]
+async fn client_mistakes_are_4xx_with_a_reason_never_server_errors() {
+    let pool = fresh_database().await;
+    let app = TestApp::new(&pool).dev_login().build();
+    let cookie = sign_in(&app, "ana", "maintainer").await;
+    let pages = ["/findings?q=%00", "/people/a%00b", "/findings?owner=%00", "/repos/a/b%00", "/findings?q=%FF"];
+    for uri in pages {
+        let reply = send(&app, get(uri, None)).await;
+        assert_eq!(reply.status, 400, "{uri}: {}", reply.body);
+        assert!(reply.body.contains("NUL byte or invalid UTF-8"), "{uri}: {}", reply.body);
+    }
+    let post = |uri: &str, content_type: &str, body: Vec<u8>| {
+        Request::post(uri)
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::ACCEPT, "application/json")
+            .header(header::COOKIE, &cookie)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let form = "application/x-www-form-urlencoded";
+    let cases: Vec<(&str, &str, Vec<u8>, u16)> = vec![
+        ("/api/findings", form, b"filter[text]=%00".to_vec(), 400),
+        ("/api/findings", form, b"filter[text]=\xff".to_vec(), 400),
+        ("/api/findings", form, b"nonsense".to_vec(), 400),
+        ("/api/findings", "application/json", br#"{"filter": {}}"#.to_vec(), 400),
+        ("/api/findings", form, [&b"filter[text]="[..], &vec![b'a'; 3 << 20]].concat(), 413),
+        ("/api/triage", form, b"id=1&state=open&reason=%00".to_vec(), 400),
+        ("/api/v1/tokens", "application/json", br#"{"name": "ci\u0000", "targets": ["x"]}"#.to_vec(), 400),
+    ];
+    for (uri, content_type, body, expected) in cases {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
+        let reply = send(&app, post(uri, content_type, body)).await;
+        assert_eq!(reply.status.as_u16(), expected, "{uri} {shown}: {}", reply.body);
+        assert!(
+            reply.json()["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{uri} {shown}: a reason: {}",
+            reply.body
+        );
+        assert!(!reply.body.to_lowercase().contains("postgres"), "{uri}: {}", reply.body);
+    }
 }
