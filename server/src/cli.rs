@@ -174,6 +174,11 @@ impl ServeArgs {
             webhook_secret: self.github.webhook_secret.clone().filter(|s| !s.is_empty()),
             sync_interval: (self.sync_interval > 0).then(|| std::time::Duration::from_secs(self.sync_interval)),
             reports,
+            rate_limit: crate::rate_limit::RateLimit {
+                per_second: self.rate_limit,
+                burst: self.rate_burst,
+                trust_forwarded_for: self.trust_forwarded_for,
+            },
         })
     }
 }
@@ -245,6 +250,18 @@ pub struct ServeArgs {
     /// A claim with no activity for this many days is listed as stale.
     #[arg(long = "stale-days", env = "UNTHREAD_STALE_DAYS", default_value_t = 14)]
     pub stale_after_days: u32,
+
+    /// Requests a second each client may make to sign-in, token and scan-upload endpoints
+    /// (a scan upload counts against its token, anything else against the client's address).
+    #[arg(long, env = "UNTHREAD_RATE_LIMIT", default_value_t = 10)]
+    pub rate_limit: u32,
+    /// How many of those requests may come at once after a quiet spell.
+    #[arg(long, env = "UNTHREAD_RATE_BURST", default_value_t = 30)]
+    pub rate_burst: u32,
+    /// Behind a reverse proxy: take the client's address from the first `X-Forwarded-For`
+    /// hop (only where the proxy sets it: clients could fake it otherwise).
+    #[arg(long, env = "UNTHREAD_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
 
     #[command(flatten)]
     pub github: GitHubArgs,

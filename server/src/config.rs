@@ -36,6 +36,8 @@ pub struct ServeConfig {
     /// Sync GitHub this often (none: only on request).
     pub sync_interval: Option<Duration>,
     pub reports: ReportConfig,
+    /// Requests per client to the sign-in, token and upload endpoints.
+    pub rate_limit: crate::rate_limit::RateLimit,
 }
 
 /// How weekly reports are made, posted and scheduled.

@@ -14,5 +14,6 @@ pub mod ingest;
 pub mod jobs;
 pub mod metrics;
 pub mod pypi;
+pub mod rate_limit;
 pub mod router;
 pub mod state;

@@ -14,8 +14,6 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
 use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
 
-use tower_governor::{governor::GovernorConfigBuilder, key_extractor::GlobalKeyExtractor, GovernorLayer};
-
 use crate::{handlers, state::ServerState};
 
 /// What the HTTP surface needs beyond the database and the site.
@@ -28,20 +26,13 @@ pub struct Settings {
     pub github: Option<crate::config::GitHubConfig>,
     /// Weekly reports: links, defaults, and where they are posted.
     pub reports: app::state::ReportSettings,
+    /// Requests per client to sign-in, token and upload endpoints.
+    pub rate_limit: crate::rate_limit::RateLimit,
 }
 
 /// Builds the whole application for `pool`, serving assets from the options' site root.
 pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) -> Router {
     let sessions = crate::auth::session::layer(pool.clone(), settings.auth.secure_cookies());
-    // Sign-in and token endpoints: 10 requests a second with bursts of 30, for all clients
-    // together (behind a proxy every client has the proxy's address, so per-address limits
-    // would be one limit anyway).
-    let throttle = GovernorConfigBuilder::default()
-        .per_millisecond(100)
-        .burst_size(30)
-        .key_extractor(GlobalKeyExtractor)
-        .finish()
-        .expect("a valid quota");
     let sign_in = app::state::SignInOptions {
         github: settings.auth.client_id.is_some() && settings.auth.client_secret.is_some(),
         dev_login: settings.auth.dev_login,
@@ -69,7 +60,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
     let router = Router::<ServerState>::new()
         .route("/healthz", get(handlers::health::healthz))
         .route("/metrics", get(crate::metrics::render))
-        .merge(
+        .merge(crate::rate_limit::apply(
             Router::new()
                 .route("/auth/login", get(crate::auth::oauth::login))
                 .route("/auth/callback", get(crate::auth::oauth::callback))
@@ -80,9 +71,9 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
                 .route(
                     "/api/v1/scans",
                     post(handlers::api::upload_scan).layer(DefaultBodyLimit::max(handlers::api::MAX_UPLOAD_BYTES)),
-                )
-                .layer(GovernorLayer::new(throttle)),
-        )
+                ),
+            settings.rate_limit,
+        ))
         .route(app::live::LIVE_PATH, get(handlers::live::stream))
         .route("/api/v1/links", post(handlers::api::add_link))
         .route("/api/v1/links/{id}", delete(handlers::api::remove_link))

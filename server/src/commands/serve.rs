@@ -46,11 +46,14 @@ pub async fn serve(pool: PgPool, config: ServeConfig) -> anyhow::Result<()> {
         auth: config.auth,
         github: Some(config.github),
         reports,
+        rate_limit: config.rate_limit,
     };
     let app = router::build(pool, options, settings);
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
+    // The peer's address keys the rate limits.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("shutting down");
     Ok(())

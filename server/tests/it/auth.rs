@@ -263,3 +263,54 @@ async fn sign_in_endpoints_are_rate_limited() {
         assert_ne!(send(&app, get("/healthz", None)).await.status, StatusCode::TOO_MANY_REQUESTS);
     }
 }
+
+/// A request from `address` (what `serve` learns from the connection).
+fn from(address: &str, uri: &str) -> Request<Body> {
+    let mut request = get(uri, None);
+    let peer: std::net::SocketAddr = address.parse().unwrap();
+    request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+    request
+}
+
+#[tokio::test]
+async fn one_noisy_client_does_not_lock_out_the_others() {
+    use tower::ServiceExt;
+    let pool = fresh_database().await;
+    let gh = MockServer::start().await;
+    let app = app(&pool, &gh, false);
+    let mut refused = None;
+    for _ in 0..60 {
+        let response = app.clone().oneshot(from("203.0.113.7:50000", "/auth/login")).await.unwrap();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(response);
+            break;
+        }
+    }
+    let refused = refused.expect("the noisy client is limited");
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after <= 60, "told when to come back: {retry_after}s");
+    // Someone else signs in as usual, from another address.
+    for _ in 0..5 {
+        assert_eq!(
+            app.clone().oneshot(from("198.51.100.20:41000", "/auth/login")).await.unwrap().status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+    // Scan uploads count per token: another token is not held up by a busy one.
+    let upload = |token: &str| {
+        let mut request = Request::post("/api/v1/scans?target=x")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo("203.0.113.7:50001".parse::<std::net::SocketAddr>().unwrap()));
+        request
+    };
+    let mut busy = Vec::new();
+    for _ in 0..60 {
+        busy.push(app.clone().oneshot(upload("unt_busy")).await.unwrap().status());
+    }
+    assert!(busy.contains(&StatusCode::TOO_MANY_REQUESTS), "{busy:?}");
+    assert_ne!(app.clone().oneshot(upload("unt_other")).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+}
