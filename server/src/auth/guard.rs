@@ -47,6 +47,22 @@ where
     }
 }
 
+/// A maintainer, as a handler argument: extracted before the body, so anonymous and
+/// contributor requests are refused (401/403) before their body is read or parsed.
+pub struct Maintainer(pub User);
+
+impl<S: Send + Sync> FromRequestParts<S> for Maintainer
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let viewer = Viewer::from_request_parts(parts, state).await?;
+        Ok(Maintainer(viewer.maintainer()?.clone()))
+    }
+}
+
 /// `serve --private`: nothing is shown to anonymous visitors. Pages send them to sign in;
 /// API calls answer 401. Sign-in itself, health checks, static assets, webhooks and token
 /// uploads stay reachable (they carry their own credentials).

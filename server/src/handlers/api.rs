@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::{
     auth::{
-        guard::{AppError, Viewer},
+        guard::{AppError, Maintainer},
         tokens,
     },
     ingest::{sarif, scan::ingest},
@@ -37,10 +37,9 @@ pub struct NewToken {
 
 pub async fn create_token(
     State(state): State<AppState>,
-    viewer: Viewer,
+    Maintainer(user): Maintainer,
     Json(new): Json<NewToken>,
 ) -> Result<Response, AppError> {
-    let user = viewer.maintainer()?;
     let (id, secret) = tokens::create(&state.pool, &new.name, &new.targets, user.id).await?;
     let event = Event::TokenCreated(TokenCreated { token: id, name: new.name.trim().to_owned(), targets: new.targets });
     events::record(&state.pool, &event, About::by(&user.login)).await?;
@@ -50,18 +49,16 @@ pub async fn create_token(
 
 pub async fn list_tokens(
     State(state): State<AppState>,
-    viewer: Viewer,
+    _maintainer: Maintainer,
 ) -> Result<Json<Vec<tokens::TokenInfo>>, AppError> {
-    viewer.maintainer()?;
     Ok(Json(tokens::list(&state.pool).await?))
 }
 
 pub async fn revoke_token(
     State(state): State<AppState>,
-    viewer: Viewer,
+    Maintainer(user): Maintainer,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, AppError> {
-    let user = viewer.maintainer()?;
     if !tokens::revoke(&state.pool, id, user.id).await? {
         return Err(AppError::not_found("no live token with that id"));
     }
@@ -124,10 +121,9 @@ pub struct NewLink {
 
 pub async fn add_link(
     State(state): State<AppState>,
-    viewer: Viewer,
+    Maintainer(user): Maintainer,
     Json(new): Json<NewLink>,
 ) -> Result<Response, AppError> {
-    let user = viewer.maintainer()?;
     let item = match (new.finding_id, new.target_id) {
         (Some(id), None) => Item::Finding(id),
         (None, Some(id)) => Item::Target(id),
@@ -150,10 +146,9 @@ pub async fn add_link(
 
 pub async fn remove_link(
     State(state): State<AppState>,
-    viewer: Viewer,
+    Maintainer(user): Maintainer,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, AppError> {
-    let user = viewer.maintainer()?;
     let mut db = state.pool.acquire().await?;
     if links::remove(&mut db, id, &user.login).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -164,8 +159,10 @@ pub async fn remove_link(
 
 // ---- sync ---------------------------------------------------------------------------
 
-pub async fn trigger_sync(State(state): State<ServerState>, viewer: Viewer) -> Result<Response, AppError> {
-    let user = viewer.maintainer()?;
+pub async fn trigger_sync(
+    State(state): State<ServerState>,
+    Maintainer(user): Maintainer,
+) -> Result<Response, AppError> {
     let Some(config) = state.github.clone() else {
         return Err(AppError::Unavailable("GitHub is not configured on this server".into()));
     };

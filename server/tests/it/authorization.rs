@@ -351,3 +351,25 @@ async fn writes_must_come_from_this_servers_own_origin() {
     assert_eq!(send(&direct, login("http://unthread.example.org")).await.status, StatusCode::SEE_OTHER);
     assert_eq!(send(&direct, login("https://evil.example")).await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn who_asks_is_checked_before_the_body_is_read() {
+    let pool = fresh_database().await;
+    let github = MockServer::start().await;
+    let app = app(&pool, &github);
+    let contributor = sign_in(&app, "bilal", "contributor").await;
+    for (method, uri) in [(Method::POST, "/api/v1/tokens"), (Method::POST, "/api/v1/links")] {
+        for (cookie, expected) in
+            [(None, StatusCode::UNAUTHORIZED), (Some(contributor.as_str()), StatusCode::FORBIDDEN)]
+        {
+            let mut request =
+                Request::builder().method(method.clone()).uri(uri).header(header::CONTENT_TYPE, "application/json");
+            if let Some(cookie) = cookie {
+                request = request.header(header::COOKIE, cookie);
+            }
+            // A body that does not parse: refused for who sends it, not for what it holds.
+            let reply = send(&app, request.body(Body::from("{not json")).unwrap()).await;
+            assert_eq!(reply.status, expected, "{method} {uri} as {cookie:?}: {}", reply.body);
+        }
+    }
+}
