@@ -91,6 +91,29 @@ impl TargetKind {
     pub fn is_repository(self) -> bool {
         self != TargetKind::Dependency
     }
+
+    /// Whether `name` can name a target of this kind (what the schema's CHECK on
+    /// `targets.name` holds), and if not, what a name must look like.
+    pub fn check_name(self, name: &str) -> Result<(), String> {
+        let fits = !name.is_empty()
+            && name == name.trim()
+            && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+            && match self.is_repository() {
+                true => name.split('/').count() == 2 && name.split('/').all(|part| !part.is_empty()),
+                false => !name.contains('/'),
+            };
+        if fits {
+            Ok(())
+        } else if self.is_repository() {
+            Err(format!(
+                "{name:?} cannot name a {self} target: a repository is named owner/name, like openedx/edx-platform"
+            ))
+        } else {
+            Err(format!(
+                "{name:?} cannot name a dependency target: a dependency is named by its PyPI name, like django-crum"
+            ))
+        }
+    }
 }
 
 text_enum! {
@@ -177,6 +200,17 @@ mod tests {
         }
         let error = "admin".parse::<Role>().unwrap_err();
         assert_eq!(error.to_string(), r#"unknown role "admin": use one of maintainer, contributor"#);
+    }
+
+    #[test]
+    fn target_names_fit_their_kind() {
+        assert!(TargetKind::Library.check_name("openedx/edx-ace").is_ok());
+        assert!(TargetKind::Dependency.check_name("django-crum").is_ok());
+        for name in ["edx-ace", "a/b/c", "/b", "a/", " a/b", "a b/c", ""] {
+            let error = TargetKind::Platform.check_name(name).unwrap_err();
+            assert!(error.contains("owner/name"), "{name:?}: {error}");
+        }
+        assert!(TargetKind::Dependency.check_name("openedx/edx-ace").unwrap_err().contains("PyPI name"));
     }
 
     #[test]

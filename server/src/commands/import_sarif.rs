@@ -13,6 +13,7 @@ use crate::{
 const MAX_SARIF_BYTES: u64 = 256 * 1024 * 1024;
 
 pub async fn import_sarif(pool: &PgPool, args: ImportSarifArgs) -> anyhow::Result<()> {
+    args.kind.check_name(&args.target).map_err(anyhow::Error::msg)?;
     let size = std::fs::metadata(&args.file).with_context(|| format!("reading {}", args.file.display()))?.len();
     anyhow::ensure!(
         size <= MAX_SARIF_BYTES,

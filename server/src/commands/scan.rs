@@ -50,6 +50,7 @@ async fn scan_requirements(
     let file = file.canonicalize()?;
     let directory = file.parent().unwrap_or(Path::new("/"));
     let target_name = repository_name(args.target.as_deref(), directory)?;
+    args.kind.check_name(&target_name).map_err(anyhow::Error::msg)?;
     // Stored relative to the checkout, as the repository itself names it.
     let stored_path = git(directory, &["rev-parse", "--show-toplevel"])
         .and_then(|top| file.strip_prefix(top).ok().map(|p| p.to_string_lossy().into_owned()))
@@ -89,6 +90,7 @@ async fn scan_requirements(
 async fn scan_checkout(pool: &PgPool, path: &Path, args: &ScanArgs) -> anyhow::Result<()> {
     let path = path.canonicalize().with_context(|| format!("{} does not exist", path.display()))?;
     let target_name = repository_name(args.target.as_deref(), &path)?;
+    args.kind.check_name(&target_name).map_err(anyhow::Error::msg)?;
     let revision = args.revision.clone().or_else(|| git(&path, &["rev-parse", "HEAD"]));
     let target_id = db::models::targets::upsert(pool, args.kind, &target_name)
         .await

@@ -176,3 +176,31 @@ async fn client_mistakes_are_4xx_with_a_reason_never_server_errors() {
         assert!(!reply.body.to_lowercase().contains("postgres"), "{uri}: {}", reply.body);
     }
 }
+
+#[tokio::test]
+async fn commands_say_what_a_target_name_must_look_like() {
+    let pool = fresh_database().await;
+    let url = crate::support::database_url(&pool);
+    let data_dir = tempfile::tempdir().unwrap();
+    let sarif_file = data_dir.path().join("scan.sarif");
+    std::fs::write(&sarif_file, sarif("file:///work/checkout/pkg/a.py")).unwrap();
+    for (kind, target, expected) in [
+        ("library", "edx-ace", "owner/name"),
+        ("platform", "a/b/c", "owner/name"),
+        ("dependency", "openedx/edx-ace", "PyPI name"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_unthread"))
+            .args(["--database-url", &url, "--data-dir"])
+            .arg(data_dir.path())
+            .arg("import-sarif")
+            .arg(&sarif_file)
+            .args(["--target", target, "--kind", kind, "--root", "/work/checkout"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{kind} {target}");
+        assert!(stderr.contains(expected), "{kind} {target}: {stderr}");
+        assert!(!stderr.contains("constraint") && !stderr.contains("violates"), "no database text: {stderr}");
+    }
+    assert_eq!(counts(&pool).await, (0, 0, 0), "nothing was written");
+}
