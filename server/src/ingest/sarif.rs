@@ -2,7 +2,7 @@
 //! other tools such as ruff or semgrep (which may carry none) become a [`ScanInput`].
 //!
 //! Paths are untrusted: a result is located by its artifact URI relative to the scan root
-//! (a `uriBaseId`, or an absolute `file://` URI under the given root). Anything that would
+//! (a `uriBaseId`, or an absolute path or `file://` URI under the given root). Anything that would
 //! point outside the root (`..`, an absolute path elsewhere) is an error, and so is the whole
 //! upload: nothing of a malformed file is ingested.
 
@@ -248,17 +248,23 @@ pub fn parse(
 pub fn relative_path(uri: &str, root: Option<&str>) -> Result<String, String> {
     let decoded =
         percent_decode(uri).ok_or_else(|| format!("artifact URI {uri:?} is not valid percent-encoded UTF-8"))?;
-    let path = if let Some(absolute) = decoded.strip_prefix("file://") {
-        let absolute = absolute.strip_prefix("localhost").unwrap_or(absolute);
-        let root = root.ok_or_else(|| format!("{uri:?} is an absolute file URI: give the scan root to import it"))?;
+    // ruff writes `file://` URIs; Semgrep, given an absolute target, writes plain absolute
+    // paths. Both are made relative to the root they must lie in.
+    let absolute = match decoded.strip_prefix("file://") {
+        Some(absolute) => Some(absolute.strip_prefix("localhost").unwrap_or(absolute)),
+        None if decoded.starts_with('/') => Some(decoded.as_str()),
+        None => None,
+    };
+    let path = if let Some(absolute) = absolute {
+        let root = root.ok_or_else(|| format!("{uri:?} is an absolute path: give the scan root to import it"))?;
         let root = root.trim_end_matches('/');
         absolute
             .strip_prefix(root)
             .and_then(|rest| rest.strip_prefix('/'))
             .ok_or_else(|| format!("{uri:?} is outside the scan root {root:?}"))?
             .to_owned()
-    } else if decoded.contains("://") || decoded.starts_with('/') {
-        return Err(format!("artifact URI {uri:?} must be relative to the scan root"));
+    } else if decoded.contains("://") {
+        return Err(format!("artifact URI {uri:?} must be a file path under the scan root"));
     } else {
         decoded
     };
@@ -295,7 +301,12 @@ mod tests {
         assert_eq!(relative_path("pkg/a%20b.py", None).unwrap(), "pkg/a b.py");
         assert_eq!(relative_path("file:///repo/pkg/x.py", Some("/repo")).unwrap(), "pkg/x.py");
         assert_eq!(relative_path("./pkg//x.py", None).unwrap(), "pkg/x.py");
+        // Semgrep given an absolute target writes plain absolute paths.
+        assert_eq!(relative_path("/repo/pkg/x.py", Some("/repo/")).unwrap(), "pkg/x.py");
         for (uri, root) in [
+            ("/etc/passwd", Some("/repo")),
+            ("/repository/x.py", Some("/repo")),
+            ("/repo/../etc/passwd", Some("/repo")),
             ("../../etc/passwd", None),
             ("pkg/../../etc/passwd", None),
             ("%2e%2e/%2e%2e/etc/passwd", None),

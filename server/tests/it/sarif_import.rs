@@ -1,6 +1,6 @@
 //! SARIF import: Unthread's own SARIF round-trips to the same findings as an in-process scan;
-//! ruff's SARIF (absolute URIs, no fingerprints) imports with stable identities; malformed or
-//! hostile logs are refused before anything is written.
+//! ruff's SARIF (absolute URIs, no fingerprints) and Semgrep's (plain absolute paths) import
+//! with stable identities; malformed or hostile logs are refused before anything is written.
 
 use crate::support::fresh_database;
 use std::path::Path;
@@ -116,4 +116,23 @@ async fn malformed_and_hostile_logs_are_refused() {
     assert!(fingerprints(&pool).await.is_empty());
     let scans: i64 = sqlx::query_scalar("SELECT count(*) FROM scans").fetch_one(&pool).await.unwrap();
     assert_eq!(scans, 0);
+}
+
+#[tokio::test]
+async fn semgrep_sarif_with_absolute_paths_imports_under_its_root() {
+    let pool = fresh_database().await;
+    let target =
+        db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/semgrep-sample").await.unwrap();
+    let sarif = fixture("semgrep-1.185.0-absolute.sarif");
+    // Plain absolute paths (`/tmp/semgrepsample/crum/__init__.py`): inside the root, relative.
+    let input = parse(&sarif, target, None, Some("/tmp/semgrepsample")).unwrap();
+    assert_eq!(input.tool, "Semgrep OSS");
+    let mut rows: Vec<(&str, &str)> = input.findings.iter().map(|f| (f.rule.as_str(), f.path.as_str())).collect();
+    rows.sort();
+    assert_eq!(rows, [("thread-local", "crum/__init__.py"), ("thread-lock", "eventtracking/aggregator.py")]);
+    assert_eq!(ingest(&pool, &input).await.unwrap().new, 2);
+    // Without the root, or with another one, they cannot be placed: refused, nothing written.
+    for root in [None, Some("/tmp/other")] {
+        assert!(matches!(parse(&sarif, target, None, root), Err(SarifError::Result { .. })), "{root:?}");
+    }
 }

@@ -26,9 +26,10 @@ async fn a_display_name_with_html_is_escaped_wherever_it_is_shown() {
     let router = TestApp::new(&pool).build();
     for uri in ["/people/mallory".to_owned(), format!("/findings/{finding}"), "/repos".to_owned(), "/".to_owned()] {
         let response = router.clone().oneshot(Request::get(&uri).body(Body::empty()).unwrap()).await.unwrap();
-        assert_eq!(response.status(), 200, "{uri}");
+        let status = response.status();
         let html =
             String::from_utf8(axum::body::to_bytes(response.into_body(), 10 << 20).await.unwrap().to_vec()).unwrap();
+        assert_eq!(status, 200, "{uri}: {html}");
         assert!(!html.contains("<script>window.__pwned"), "{uri}: the name's script tag is escaped");
         assert!(!html.contains("<img src=x"), "{uri}: the name's img tag is escaped");
         if uri == "/people/mallory" {
