@@ -9,6 +9,7 @@ mod support;
 
 mod api_index_feed;
 mod app_database;
+mod arbitrary_input;
 mod auth;
 mod authorization;
 mod bad_input;
