@@ -27,6 +27,8 @@ const NAV_LINK: &str = "rounded px-1 text-sm hover:underline focus-visible:outli
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -43,6 +45,26 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// The page's Content-Security-Policy, with this response's nonce: scripts run only from this
+/// origin or inline with the nonce (Leptos puts it on its hydration scripts), the islands'
+/// WebAssembly may compile, styles come from this origin (and `style` attributes, which the
+/// progress bars use), images also from GitHub's avatars, connections (the live stream, server
+/// functions) only back here, and no other site may frame the page. Other answers get a
+/// stricter policy from the server.
+#[cfg(feature = "ssr")]
+fn content_security_policy() {
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else { return };
+    let Some(nonce) = leptos::nonce::use_nonce() else { return };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data: https://avatars.githubusercontent.com; \
+         connect-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'self'"
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

@@ -53,3 +53,29 @@ test("health and unknown pages", async () => {
   assert.equal((await page.goto(`${suite.server.url}/repos/nobody/nothing`)).status(), 404);
   await context.close();
 });
+
+test("every page works under its Content-Security-Policy: islands hydrate, nothing is blocked", async () => {
+  const context = await suite.browser.newContext();
+  const page = await context.newPage();
+  const violations = [];
+  page.on("console", (msg) => /Content.Security.Policy|Refused to/i.test(msg.text()) && violations.push(msg.text()));
+  await page.exposeFunction("__reportViolation", (text) => violations.push(text));
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) =>
+      window.__reportViolation(`${e.violatedDirective} blocked ${e.blockedURI}`));
+  });
+  for (const path of ["/", "/repos", "/deps", "/findings", "/contribute", "/rules", "/reports/weekly", "/no/such/page"]) {
+    const response = await page.goto(suite.server.url + path);
+    const policy = response.headers()["content-security-policy"] ?? "";
+    assert.match(policy, /script-src 'self' 'nonce-[^']+' 'wasm-unsafe-eval'/, `${path}: ${policy}`);
+    // The islands' WebAssembly runs: the live island connects to the stream.
+    await eventually(
+      async () => (await page.getAttribute("[data-testid=live-indicator]", "data-live")) === "open",
+      20_000,
+      `${path} hydrates under its policy`,
+    );
+  }
+  await screenshot(page, "csp-every-page");
+  assert.deepEqual(violations, [], "no Content-Security-Policy violation");
+  await context.close();
+});

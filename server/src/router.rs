@@ -128,11 +128,11 @@ fn with_security_headers(router: Router) -> Router {
             HeaderValue::from_static("strict-origin-when-cross-origin"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        // The policy every page works under; script sources are not restricted yet (the
-        // islands' inline loader would need a nonce per response).
+        // Pages set their own policy, with the nonce of their scripts (app's shell); anything
+        // else (JSON, text, assets) may load nothing at all.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'none'; object-src 'none'; base-uri 'self'"),
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
         ))
 }
 

@@ -61,3 +61,28 @@ async fn every_answer_carries_the_security_headers() {
         assert!(header("content-security-policy").is_some_and(|csp| csp.contains("frame-ancestors 'none'")), "{uri}");
     }
 }
+
+#[tokio::test]
+async fn pages_allow_only_their_own_scripts() {
+    let pool = fresh_database().await;
+    let router = TestApp::new(&pool).build();
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let response = router.clone().oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+        let policy = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        let html =
+            String::from_utf8(axum::body::to_bytes(response.into_body(), 10 << 20).await.unwrap().to_vec()).unwrap();
+        let nonce =
+            policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce").to_owned();
+        assert!(policy.contains("script-src 'self' 'nonce-") && policy.contains("'wasm-unsafe-eval'"), "{policy}");
+        assert!(policy.contains("frame-ancestors 'none'") && policy.contains("object-src 'none'"), "{policy}");
+        // Every inline script of the page carries this response's nonce.
+        let scripts = html.matches("<script").count();
+        assert!(
+            scripts > 0 && html.matches(&format!("nonce=\"{nonce}\"")).count() >= scripts,
+            "{scripts} scripts: {html}"
+        );
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "a new nonce for every response");
+}
