@@ -23,6 +23,9 @@ stage "format" cargo fmt --all --check
 stage "clippy, sqlx metadata" bash scripts/sqlx-prepare.sh --check --lint
 # Also builds target/debug/unthread (the server's integration tests need it), which the
 # end-to-end suite runs.
-stage "cargo test" cargo test --workspace --locked
+# One test at a time: the server's suite shares one PostgreSQL cluster and process, and two
+# of its page tests have been seen to answer 503 (rarely, only beside other tests, never
+# alone) — until that interference is found, the tests do not overlap.
+stage "cargo test" env RUST_TEST_THREADS=1 cargo test --workspace --locked
 stage "browser bundle" bash scripts/build-site.sh
 stage "end-to-end (chromium)" bash -c 'cd end2end && UNTHREAD_BIN=../target/debug/unthread npm test'

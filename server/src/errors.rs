@@ -47,8 +47,12 @@ fn wants_json(request: &Request) -> bool {
 /// field, a body of the wrong kind, one over the size limit) with their own 500 and the
 /// parser's words; those are the client's mistakes: 400, or 413 when too large.
 pub async fn client_errors_of_server_functions(request: Request, next: Next) -> Response {
+    // Server functions live under /api/ (the REST API under /api/v1/ answers for itself).
+    let path = request.uri().path();
+    let server_function = path.starts_with("/api/") && !path.starts_with("/api/v1/");
     let response = next.run(request).await;
-    if response.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR
+    if !server_function
+        || response.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR
         || response.extensions().get::<ErrorMessage>().is_some()
     {
         return response;

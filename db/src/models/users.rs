@@ -120,15 +120,15 @@ pub struct GitHubAccount<'a> {
 /// Records a sign-in with GitHub and returns the user's id. GitHub's user id is the stable
 /// key: a renamed account (or one whose login changed case) keeps its history and takes the
 /// new login. Otherwise the login decides, case-insensitively (a development user of that
-/// login becomes this GitHub account). `None` when the login belongs to another GitHub
-/// account. A changed role is an event.
+/// login becomes this GitHub account). `None` when the login belongs to another account (a
+/// GitHub one, or any other when this account was renamed to it). A changed role is an event.
 pub async fn record_github_sign_in<'c>(
     db: impl Acquire<'c, Database = Postgres>,
     account: &GitHubAccount<'_>,
     role: Role,
 ) -> sqlx::Result<Option<i64>> {
     let mut tx = db.begin().await?;
-    let mut signed_in = sqlx::query!(
+    let signed_in = sqlx::query!(
         r#"WITH before AS (SELECT role FROM users WHERE github_id = $1)
            UPDATE users SET login = $2, name = $3, avatar_url = $4, role = $5, last_login_at = now(), dev_only = false
            WHERE github_id = $1
@@ -140,8 +140,13 @@ pub async fn record_github_sign_in<'c>(
         role as Role
     )
     .fetch_optional(&mut *tx)
-    .await?
-    .map(|r| (r.id, r.previous));
+    .await;
+    let mut signed_in = match signed_in {
+        Ok(row) => row.map(|r| (r.id, r.previous)),
+        // The account's new login is another account's (case-insensitively): not taken over.
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(None),
+        Err(e) => return Err(e),
+    };
     if signed_in.is_none() {
         signed_in = sqlx::query!(
             r#"WITH before AS (SELECT role FROM users WHERE lower(login) = lower($2))

@@ -95,6 +95,10 @@ async fn signing_in_with_another_case_is_the_same_account() {
     // Another GitHub account cannot take a login that is someone's.
     let other = users::GitHubAccount { github_id: 2, login: "MONA-LISA", name: None, avatar_url: None };
     assert_eq!(users::record_github_sign_in(&pool, &other, Role::Contributor).await.unwrap(), None);
+    // Nor can a renamed account take the login of an existing one (here `ana`'s).
+    let renamed_onto_ana = users::GitHubAccount { login: "Ana", ..renamed };
+    assert_eq!(users::record_github_sign_in(&pool, &renamed_onto_ana, Role::Contributor).await.unwrap(), None);
+    assert_eq!(users::by_id(&pool, id).await.unwrap().unwrap().login, "Mona-Lisa", "unchanged");
 }
 
 #[tokio::test]
