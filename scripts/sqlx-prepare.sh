@@ -31,6 +31,21 @@ trap cleanup EXIT
 for migration in migrations/*.sql; do
   psql -q -v ON_ERROR_STOP=1 -h "$tmp" -U unthread -d postgres -f "$migration" >/dev/null
 done
+# The job queue's own schema (`underway`), as `db::migrate` applies it: its migrations are in
+# the crate's source; each runs in one transaction with its search path, beside the table of
+# applied migrations that its first one copies.
+underway_dir=$(cargo metadata --format-version 1 --locked 2>/dev/null | python3 -c '
+import json, sys
+print(next(p["manifest_path"].rsplit("/", 1)[0] for p in json.load(sys.stdin)["packages"] if p["name"] == "underway"))')
+psql -q -v ON_ERROR_STOP=1 -h "$tmp" -U unthread -d postgres >/dev/null <<'SQL'
+CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+  installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL,
+  execution_time BIGINT NOT NULL);
+CREATE SCHEMA IF NOT EXISTS underway;
+SQL
+for migration in "$underway_dir"/migrations/*.sql; do
+  PGOPTIONS="-c search_path=underway" psql -q -1 -v ON_ERROR_STOP=1 -h "$tmp" -U unthread -d postgres -f "$migration" >/dev/null
+done
 
 out="$tmp/sqlx" && mkdir "$out"
 # Touching the crates that hold queries makes cargo re-run their macros.
@@ -39,6 +54,9 @@ compile=(cargo check --workspace --all-targets --locked --quiet)
 [ "$lint" = 1 ] && compile=(cargo clippy --workspace --all-targets --locked --quiet -- -D warnings)
 DATABASE_URL="postgres://unthread@localhost/postgres?host=$tmp" SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$out" \
   "${compile[@]}"
+# The queue crate's own queries were expanded too when it was built here: they are its
+# metadata (it ships them), not ours.
+for query in "$underway_dir"/.sqlx/*.json; do rm -f "$out/$(basename "$query")"; done
 if [ "$check" = 1 ]; then
   diff -r .sqlx "$out" >/dev/null || { echo ".sqlx/ is out of date: run scripts/sqlx-prepare.sh and commit it" >&2; exit 1; }
   echo ".sqlx/ matches the queries and migrations"

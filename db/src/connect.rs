@@ -10,8 +10,6 @@ use sqlx::{
 
 use crate::embedded::{Durability, EmbeddedPostgres};
 
-use crate::MIGRATOR;
-
 /// An open pool, and the embedded cluster behind it when there is one. Call
 /// [`Database::close`] to shut both down in order.
 pub struct Database {
@@ -41,7 +39,7 @@ impl Database {
 
     /// Brings the schema up to date.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        MIGRATOR.run(&self.pool).await.context("running database migrations")
+        crate::migrate(&self.pool).await.context("running database migrations")
     }
 
     /// Closes the pool, then stops the embedded cluster if this process started it.

@@ -20,3 +20,16 @@ pub mod models;
 /// The schema, compiled in from `migrations/`.
 #[cfg(feature = "postgres")]
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Brings a database's schema up to date: ours (`migrations/`), then the job queue's own
+/// (schema `underway`, which keeps its record of applied migrations beside ours).
+#[cfg(feature = "postgres")]
+pub async fn migrate<'a, A>(conn: A) -> Result<(), sqlx::migrate::MigrateError>
+where
+    A: sqlx::Acquire<'a, Database = sqlx::Postgres>,
+{
+    let mut conn = conn.acquire().await?;
+    MIGRATOR.run(&mut *conn).await?;
+    underway::run_migrations(&mut *conn).await?;
+    Ok(())
+}

@@ -315,30 +315,78 @@ fn load_zip(path: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, Sou
 }
 
 fn load_tar_gz(path: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, SourceError> {
-    let archive_err = |e: std::io::Error| SourceError::Archive { path: path.to_owned(), detail: e.to_string() };
     let file = std::fs::File::open(path).map_err(|source| SourceError::Io { path: path.to_owned(), source })?;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
-    let mut files = Vec::new();
-    for entry in archive.entries().map_err(archive_err)? {
-        let mut entry = entry.map_err(archive_err)?;
-        if !entry.header().entry_type().is_file() {
+    read_tar_gz(std::io::BufReader::new(file), options, &[])
+        .map(|archive| archive.files)
+        .map_err(|detail| SourceError::Archive { path: path.to_owned(), detail })
+}
+
+/// What a `.tar.gz` held: its Python sources, the other members asked for by path, and the
+/// commit named in its global header (GitHub's archives say which commit they are).
+#[derive(Debug, Default)]
+pub struct TarballContents {
+    pub files: Vec<SourceFile>,
+    /// The asked-for members that were there (path → bytes), each within the file limit.
+    pub extra: std::collections::BTreeMap<String, Vec<u8>>,
+    pub commit: Option<String>,
+}
+
+/// Reads a `.tar.gz` held in memory (a repository archive downloaded from GitHub, an sdist):
+/// paths are relative to its one top directory, as for [`load`]. `extra` names non-Python
+/// members to keep as well (a requirements file), by that relative path.
+pub fn tarball(bytes: &[u8], options: &SourceOptions, extra: &[&str]) -> Result<TarballContents, String> {
+    let mut contents = read_tar_gz(bytes, options, extra)?;
+    contents.files.sort_by(|a, b| a.path.cmp(&b.path));
+    contents.files.dedup_by(|a, b| a.path == b.path);
+    Ok(contents)
+}
+
+fn read_tar_gz(reader: impl Read, options: &SourceOptions, extra: &[&str]) -> Result<TarballContents, String> {
+    let describe = |e: std::io::Error| e.to_string();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
+    let mut contents = TarballContents::default();
+    for entry in archive.entries().map_err(describe)? {
+        let mut entry = entry.map_err(describe)?;
+        let kind = entry.header().entry_type();
+        if kind == tar::EntryType::XGlobalHeader {
+            // `git archive` writes the commit as the global header's comment.
+            if let Some(extensions) = entry.pax_extensions().map_err(describe)? {
+                for extension in extensions.flatten() {
+                    if extension.key() == Ok("comment") {
+                        let value = extension.value().unwrap_or("").trim();
+                        if value.len() == 40 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+                            contents.commit = Some(value.to_ascii_lowercase());
+                        }
+                    }
+                }
+            }
             continue;
         }
-        let name = entry.path().map_err(archive_err)?.to_string_lossy().into_owned();
+        if !kind.is_file() {
+            continue;
+        }
+        let name = entry.path().map_err(describe)?.to_string_lossy().into_owned();
         let Some(member) = safe_member_path(&name) else { continue };
-        // An sdist wraps everything in `name-version/`; paths are relative to that.
+        // An sdist wraps everything in `name-version/`, a GitHub archive in
+        // `owner-repo-sha/`; paths are relative to that.
         let member = match member.split_once('/') {
             Some((_, rest)) => rest.to_owned(),
             None => member,
         };
+        let size = entry.header().size().unwrap_or(u64::MAX);
+        if extra.contains(&member.as_str()) {
+            if let Ok(bytes) = read_entry(&mut entry, size, options.max_file_size) {
+                contents.extra.insert(member.clone(), bytes);
+            }
+            continue;
+        }
         if !wanted(&member, options) {
             continue;
         }
-        let size = entry.header().size().unwrap_or(u64::MAX);
-        let contents = read_entry(&mut entry, size, options.max_file_size);
-        files.push(SourceFile::in_memory(member, contents));
+        let data = read_entry(&mut entry, size, options.max_file_size);
+        contents.files.push(SourceFile::in_memory(member, data));
     }
-    Ok(files)
+    Ok(contents)
 }
 
 /// Dotted module names for relative paths: a directory is part of the name only while it
@@ -398,6 +446,55 @@ mod tests {
         assert_eq!(namer.module_name("lms/__init__.py"), ("lms".to_owned(), true));
         assert_eq!(namer.module_name("lms/djangoapps/__init__.py"), ("lms.djangoapps".to_owned(), true));
         assert_eq!(namer.module_name("lms/my__init__.py"), ("lms.my__init__".to_owned(), false));
+    }
+
+    /// A GitHub-style archive: a global header naming the commit, one top directory.
+    fn github_tarball(sha: &str, members: &[(&str, &str)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+        let record = format!("comment={sha}\n");
+        let record = format!("{} {record}", record.len() + 3);
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(tar::EntryType::XGlobalHeader);
+        header.set_size(record.len() as u64);
+        header.set_cksum();
+        builder.append_data(&mut header, "pax_global_header", record.as_bytes()).unwrap();
+        for (path, text) in members {
+            let mut header = tar::Header::new_ustar();
+            header.set_size(text.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, format!("acme-demo-{}/{path}", &sha[..7]), text.as_bytes()).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn tarballs_in_memory_give_sources_extras_and_the_commit() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let bytes = github_tarball(
+            sha,
+            &[
+                ("pkg/__init__.py", "X = 1\n"),
+                ("pkg/tests/test_x.py", "Y = 2\n"),
+                ("requirements/base.txt", "six==1.16.0\n"),
+                ("README.md", "# demo\n"),
+            ],
+        );
+        let options = SourceOptions { include_tests: false, ..Default::default() };
+        let contents = tarball(&bytes, &options, &["requirements/base.txt"]).unwrap();
+        assert_eq!(contents.commit.as_deref(), Some(sha));
+        let paths: Vec<&str> = contents.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["pkg/__init__.py"]);
+        assert_eq!(contents.extra.get("requirements/base.txt").map(Vec::as_slice), Some(&b"six==1.16.0\n"[..]));
+        assert!(!contents.extra.contains_key("README.md"));
+    }
+
+    #[test]
+    fn broken_tarballs_are_errors() {
+        let options = SourceOptions::default();
+        assert!(tarball(b"not gzip at all", &options, &[]).is_err());
+        let bytes = github_tarball("0123456789abcdef0123456789abcdef01234567", &[("a.py", "X = 1\n")]);
+        assert!(tarball(&bytes[..bytes.len() / 2], &options, &[]).is_err(), "a truncated archive");
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the web application.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Load the demo data set (idempotent) and exit.
@@ -45,6 +45,65 @@ pub enum Command {
     Sync(GitHubArgs),
     /// Export reports.
     Export(ExportArgs),
+    /// Run jobs from the queue (scans, syncs, reports) until Ctrl-C or SIGTERM; any number of
+    /// workers on any number of machines may share one database.
+    Worker(WorkerArgs),
+    /// Queue rescans now, ahead of everything else: of the named targets, or of all.
+    Rescan(RescanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    /// Jobs run at once by this process.
+    #[arg(long, default_value_t = 2)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub jobs: JobArgs,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RescanArgs {
+    /// Targets to rescan (`owner/name` repositories, PyPI names of dependencies).
+    #[arg(long = "target", value_name = "NAME", required_unless_present = "all", conflicts_with = "all")]
+    pub targets: Vec<String>,
+    /// Every tracked target.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// How jobs fetch what they scan.
+#[derive(Clone, Debug, clap::Args)]
+pub struct JobArgs {
+    /// The package index's Simple API root (PEP 691 JSON), for dependency scans.
+    #[arg(long, env = "UNTHREAD_INDEX_URL", default_value = PYPI_SIMPLE)]
+    pub index_url: String,
+    /// A repository archive larger than this (MiB) fails its scan instead of filling memory.
+    #[arg(long, env = "UNTHREAD_MAX_ARCHIVE_MIB", default_value_t = 512)]
+    pub max_archive_mib: u64,
+}
+
+impl JobArgs {
+    pub fn config(&self, data_dir: &Path) -> crate::config::JobsConfig {
+        crate::config::JobsConfig {
+            index_url: self.index_url.clone(),
+            cache_dir: data_dir.join("cache"),
+            limits: crate::jobs::run::Limits {
+                max_archive_bytes: self.max_archive_mib.saturating_mul(1024 * 1024),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// `24h`, `90m`, `30s`, `1d`; `0` for never.
+fn interval(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    humantime::parse_duration(text).map_err(|e| format!("{text:?} is not an interval like 24h or 30m: {e}"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -140,7 +199,7 @@ impl GitHubArgs {
 
 impl ServeArgs {
     /// The server's settings, checked: a bad timezone is refused here, before anything starts.
-    pub fn config(&self) -> anyhow::Result<ServeConfig> {
+    pub fn config(&self, data_dir: &Path) -> anyhow::Result<ServeConfig> {
         let public_url = self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.addr));
         let auth = AuthConfig {
             client_id: self.github_client_id.clone().filter(|s| !s.is_empty()),
@@ -173,6 +232,9 @@ impl ServeArgs {
             github: self.github.config(),
             webhook_secret: self.github.webhook_secret.clone().filter(|s| !s.is_empty()),
             sync_interval: (self.sync_interval > 0).then(|| std::time::Duration::from_secs(self.sync_interval)),
+            workers: self.workers,
+            rescan_interval: (!self.rescan_interval.is_zero()).then_some(self.rescan_interval),
+            jobs: self.jobs.config(data_dir),
             reports,
             rate_limit: crate::rate_limit::RateLimit {
                 per_second: self.rate_limit,
@@ -233,6 +295,17 @@ pub struct ServeArgs {
     /// Sync GitHub every this many seconds (0: never; `unthread sync` still works).
     #[arg(long, env = "UNTHREAD_SYNC_INTERVAL", default_value_t = 0)]
     pub sync_interval: u64,
+
+    /// Jobs this process runs at once from the queue (0: only serve; run `unthread worker`
+    /// processes instead).
+    #[arg(long, env = "UNTHREAD_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+    /// Rescan every target whose last complete scan is older than this (`24h`, `6h`; `0`:
+    /// never).
+    #[arg(long, env = "UNTHREAD_RESCAN_INTERVAL", default_value = "24h", value_parser = interval)]
+    pub rescan_interval: std::time::Duration,
+    #[command(flatten)]
+    pub jobs: JobArgs,
 
     /// Weekly reports are posted to this issue (`owner/repo#number`), by maintainers from
     /// the report page or by the schedule. Needs GITHUB_TOKEN.

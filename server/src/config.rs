@@ -35,6 +35,11 @@ pub struct ServeConfig {
     pub webhook_secret: Option<String>,
     /// Sync GitHub this often (none: only on request).
     pub sync_interval: Option<Duration>,
+    /// Jobs run at once in this process (0: none).
+    pub workers: usize,
+    /// Rescan targets not scanned for this long (none: never).
+    pub rescan_interval: Option<Duration>,
+    pub jobs: JobsConfig,
     pub reports: ReportConfig,
     /// Requests per client to the sign-in, token and upload endpoints.
     pub rate_limit: crate::rate_limit::RateLimit,
@@ -52,4 +57,14 @@ pub struct ReportConfig {
     pub schedule: Option<Schedule>,
     /// Where the scheduled export writes its files.
     pub directory: Option<PathBuf>,
+}
+
+/// How jobs fetch what they scan.
+#[derive(Clone, Debug)]
+pub struct JobsConfig {
+    /// The package index's Simple API root.
+    pub index_url: String,
+    /// Downloads are kept here.
+    pub cache_dir: PathBuf,
+    pub limits: crate::jobs::run::Limits,
 }

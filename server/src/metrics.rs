@@ -20,6 +20,9 @@ pub const REQUEST_DURATION: &str = "unthread_http_request_duration_seconds";
 pub const SYNC_DURATION: &str = "unthread_github_sync_duration_seconds";
 pub const INGEST_DURATION: &str = "unthread_scan_ingest_duration_seconds";
 pub const JOBS_RUNNING: &str = "unthread_jobs_running";
+pub const QUEUE_DEPTH: &str = "unthread_queue_jobs";
+pub const JOB_DURATION: &str = "unthread_job_duration_seconds";
+pub const JOB_LATENCY: &str = "unthread_job_request_to_done_seconds";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -50,6 +53,25 @@ fn describe() {
     metrics::describe_histogram!(SYNC_DURATION, metrics::Unit::Seconds, "GitHub sync runs, by outcome");
     metrics::describe_histogram!(INGEST_DURATION, metrics::Unit::Seconds, "Recording one scan's findings, by outcome");
     metrics::describe_gauge!(JOBS_RUNNING, "Background work in progress now (all server processes), by job");
+    metrics::describe_gauge!(QUEUE_DEPTH, "Jobs on the queue (all processes), by kind and state");
+    metrics::describe_histogram!(JOB_DURATION, metrics::Unit::Seconds, "One attempt of a job, by kind and outcome");
+    metrics::describe_histogram!(
+        JOB_LATENCY,
+        metrics::Unit::Seconds,
+        "From a job's request (a webhook received, a click) to its work committed, by kind"
+    );
+}
+
+/// Job kinds are a closed set ([`crate::jobs::queue::JobSpec::kind`]): safe as labels.
+pub fn job_finished(kind: &'static str, took: std::time::Duration, ok: bool) {
+    let outcome = if ok { "ok" } else { "error" };
+    metrics::histogram!(JOB_DURATION, "kind" => kind, "outcome" => outcome).record(took.as_secs_f64());
+}
+
+/// A job's work committed: how long since it was asked for.
+pub fn job_latency(kind: &'static str, requested_at: chrono::DateTime<chrono::Utc>) {
+    let seconds = (chrono::Utc::now() - requested_at).num_milliseconds().max(0) as f64 / 1000.0;
+    metrics::histogram!(JOB_LATENCY, "kind" => kind).record(seconds);
 }
 
 /// Middleware: times every request under labels from closed sets — the method if it is a
@@ -101,6 +123,21 @@ pub async fn render(State(state): State<AppState>) -> Response {
     if let Ok(running) = db::models::github::jobs_running(&state.pool).await {
         metrics::gauge!(JOBS_RUNNING, "job" => "github_sync").set(running.syncs as f64);
         metrics::gauge!(JOBS_RUNNING, "job" => "weekly_report").set(running.reports as f64);
+    }
+    if let Ok(counts) = db::models::jobs::counts(&state.pool).await {
+        for count in counts {
+            // Kinds and states come from closed sets; anything else is folded into "other".
+            let kind = crate::jobs::queue::known_kind(&count.kind);
+            let state = match count.state.as_str() {
+                "pending" => "pending",
+                "in_progress" => "in_progress",
+                "succeeded" => "succeeded",
+                "cancelled" => "cancelled",
+                "failed" => "failed",
+                _ => "other",
+            };
+            metrics::gauge!(QUEUE_DEPTH, "kind" => kind, "state" => state).set(count.count as f64);
+        }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
 }

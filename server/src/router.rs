@@ -48,6 +48,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         github: settings.github.map(Arc::new),
         webhook_secret: settings.webhook_secret.filter(|s| !s.is_empty()).map(|s| s.into_bytes().into()),
         live,
+        jobs: crate::jobs::queue::Jobs::new(app.pool.clone()),
     };
     let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
     let assets = Router::new().fallback_service(ServeDir::new(pkg_dir).precompressed_gzip()).layer(
@@ -78,6 +79,9 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         .route("/api/v1/links", post(handlers::api::add_link))
         .route("/api/v1/links/{id}", delete(handlers::api::remove_link))
         .route("/api/v1/sync", post(handlers::api::trigger_sync))
+        .route("/api/v1/targets/{id}/rescan", post(handlers::api::rescan_target))
+        .route("/api/v1/jobs/{id}/retry", post(handlers::api::retry_job))
+        .route("/api/v1/jobs/{id}/cancel", post(handlers::api::cancel_job))
         .route("/reports/weekly/{file}", get(handlers::reports::download))
         .route(
             "/webhooks/github",

@@ -19,6 +19,8 @@ pub struct ServerState {
     /// Webhook deliveries are accepted only when signed with this.
     pub webhook_secret: Option<Arc<[u8]>>,
     pub live: LiveHub,
+    /// The job queue: rescans that webhooks and maintainers ask for.
+    pub jobs: crate::jobs::queue::Jobs,
 }
 
 impl FromRef<ServerState> for AppState {

@@ -9,4 +9,4 @@ pub mod matching;
 pub mod scan;
 
 pub use incoming::{IncomingFinding, IngestSummary, ScanInput};
-pub use scan::{dependency_api_index, ingest};
+pub use scan::{dependency_api_index, ingest, ingest_in};

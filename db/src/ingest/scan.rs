@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{Postgres, Transaction};
 
 use super::{
     copy_text::CopyText,
@@ -18,7 +18,7 @@ use crate::models::events::{self, About, Event, FindingCount, ScanIngested};
 /// The merged API indexes of what `target_id` depends on (the latest scan of each dependency
 /// target that has one): input for scanning `target_id` (rule UT011). A repository depends on
 /// the pins of its requirements files; a package on the packages it pulls in (`# via`).
-pub async fn dependency_api_index(pool: &PgPool, target_id: i64) -> sqlx::Result<scanner::ApiIndex> {
+pub async fn dependency_api_index(pool: impl sqlx::PgExecutor<'_>, target_id: i64) -> sqlx::Result<scanner::ApiIndex> {
     let indexes = sqlx::query_scalar!(
         r#"WITH dependencies AS (
                SELECT pp.package_id
@@ -47,10 +47,17 @@ pub async fn dependency_api_index(pool: &PgPool, target_id: i64) -> sqlx::Result
 }
 
 /// Records `input` as a new scan of its target and applies it to the target's findings, in
-/// one transaction; results identical to the target's latest scan change nothing.
-pub async fn ingest(pool: &PgPool, input: &ScanInput) -> sqlx::Result<IngestSummary> {
+/// one transaction (a savepoint of the caller's, when given one: a job's scan commits with
+/// the job); results identical to the target's latest scan change nothing.
+pub async fn ingest(pool: &sqlx::PgPool, input: &ScanInput) -> sqlx::Result<IngestSummary> {
+    ingest_in(&mut *pool.acquire().await?, input).await
+}
+
+/// [`ingest`] in a savepoint of `conn`'s transaction (or a transaction of its own).
+pub async fn ingest_in(conn: &mut sqlx::PgConnection, input: &ScanInput) -> sqlx::Result<IngestSummary> {
+    use sqlx::Connection;
     let started = std::time::Instant::now();
-    let mut tx = pool.begin().await?;
+    let mut tx = conn.begin().await?;
     // One ingestion per target at a time: the matching below reads then writes.
     crate::models::locks::for_transaction(&mut tx, "unthread.ingest", input.target_id).await?;
     let digest = input.digest();

@@ -164,6 +164,34 @@ pub async fn set_pull_files(db: impl PgExecutor<'_>, pull_id: i64, files: &[Stri
 }
 
 /// Records a webhook delivery; false when it was recorded before (a replay).
+/// Says what a delivery led to ("scan queued", "ignored: ...").
+pub async fn set_delivery_outcome(db: impl PgExecutor<'_>, delivery: &str, outcome: &str) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE gh_deliveries SET outcome = $2 WHERE delivery_id = $1", delivery, outcome).execute(db).await?;
+    Ok(())
+}
+
+/// A delivery as /admin lists it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Delivery {
+    pub delivery_id: String,
+    pub event: String,
+    pub action: Option<String>,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    pub outcome: Option<String>,
+}
+
+/// The latest `limit` deliveries, newest first.
+pub async fn recent_deliveries(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<Delivery>> {
+    sqlx::query_as!(
+        Delivery,
+        r#"SELECT delivery_id, event, action, received_at AS "received_at: chrono::DateTime<chrono::Utc>", outcome
+           FROM gh_deliveries ORDER BY received_at DESC, delivery_id LIMIT $1"#,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
 pub async fn first_delivery(
     db: impl PgExecutor<'_>,
     delivery: &str,

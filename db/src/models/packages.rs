@@ -121,3 +121,20 @@ pub async fn replace_pins(db: &mut PgConnection, file_id: i64, pins: &[Pin], edg
     .await?;
     Ok(())
 }
+
+/// What the requirements files pin a dependency target's package to now: `(version,
+/// direct reference)` pairs, one of each set. None: the package is no longer pinned anywhere.
+pub async fn pins_of_target(
+    db: impl PgExecutor<'_>,
+    target_id: i64,
+) -> sqlx::Result<Vec<(Option<String>, Option<String>)>> {
+    let rows = sqlx::query!(
+        r#"SELECT DISTINCT pp.version, pp.direct_url
+           FROM target_packages tp JOIN package_pins pp ON pp.package_id = tp.package_id
+           WHERE tp.target_id = $1 ORDER BY 1, 2"#,
+        target_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.version, r.direct_url)).collect())
+}

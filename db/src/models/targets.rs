@@ -6,7 +6,9 @@ use crate::views::{Blocker, FileBreakdown, Progress, TargetDetail, TargetSummary
 /// Registers a target if it is new and returns its id either way.
 pub async fn upsert(db: impl PgExecutor<'_>, kind: TargetKind, name: &str) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
-        r#"INSERT INTO targets (kind, name) VALUES ($1, $2)
+        // The platform's pushes are watched for its main requirements file from the start.
+        r#"INSERT INTO targets (kind, name, requirements_paths)
+           VALUES ($1, $2, CASE WHEN $1 = 'platform' THEN '{requirements/edx/base.txt}'::text[] ELSE '{}' END)
            ON CONFLICT (name) DO UPDATE SET kind = targets.kind
            RETURNING id"#,
         kind as TargetKind,
@@ -159,4 +161,112 @@ pub async fn platform_name(db: impl PgExecutor<'_>) -> sqlx::Result<Option<Strin
 /// The id of the target named `name`.
 pub async fn id_by_name(db: impl PgExecutor<'_>, name: &str) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar!("SELECT id FROM targets WHERE name = $1", name).fetch_optional(db).await
+}
+
+/// A target as the rescans need it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tracked {
+    pub id: i64,
+    pub kind: TargetKind,
+    pub name: String,
+    pub default_branch: Option<String>,
+    /// Requirements files a push is watched for (repositories).
+    pub requirements_paths: Vec<String>,
+}
+
+/// The target named `name`, if tracked.
+pub async fn tracked(db: impl PgExecutor<'_>, name: &str) -> sqlx::Result<Option<Tracked>> {
+    sqlx::query_as!(
+        Tracked,
+        r#"SELECT id, kind AS "kind: TargetKind", name, default_branch, requirements_paths
+           FROM targets WHERE name = $1"#,
+        name
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The target with this id.
+pub async fn tracked_by_id(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Tracked>> {
+    sqlx::query_as!(
+        Tracked,
+        r#"SELECT id, kind AS "kind: TargetKind", name, default_branch, requirements_paths
+           FROM targets WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Remembers the repository's default branch as GitHub said it (pushes elsewhere are not
+/// scanned).
+pub async fn set_default_branch(db: impl PgExecutor<'_>, id: i64, branch: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE targets SET default_branch = $2 WHERE id = $1 AND default_branch IS DISTINCT FROM $2",
+        id,
+        branch
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Watches `path` of a repository for pin changes from now on.
+pub async fn watch_requirements(db: impl PgExecutor<'_>, id: i64, path: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"UPDATE targets SET requirements_paths = ARRAY(SELECT DISTINCT unnest(requirements_paths || ARRAY[$2]) ORDER BY 1)
+           WHERE id = $1 AND kind <> 'dependency' AND NOT $2 = ANY(requirements_paths)"#,
+        id,
+        path
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A target due for a rescan: its last complete scan (with what it scanned) is older than
+/// the interval, or it never had one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Due {
+    pub id: i64,
+    pub kind: TargetKind,
+    pub name: String,
+    /// The commit (repositories) or version (dependencies) last scanned.
+    pub revision: Option<String>,
+}
+
+/// Targets whose last complete scan finished before `before` (or that have none).
+pub async fn due_for_rescan(db: impl PgExecutor<'_>, before: chrono::DateTime<chrono::Utc>) -> sqlx::Result<Vec<Due>> {
+    sqlx::query_as!(
+        Due,
+        r#"SELECT t.id, t.kind AS "kind: TargetKind", t.name, last.revision
+           FROM targets t
+           LEFT JOIN LATERAL (
+               SELECT s.finished_at, s.revision FROM scans s
+               WHERE s.target_id = t.id AND s.status = 'complete'
+               ORDER BY s.id DESC LIMIT 1
+           ) last ON true
+           WHERE last.finished_at IS NULL OR last.finished_at < $1
+           ORDER BY t.id"#,
+        before as _
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The revision (commit or version) of the target's last complete scan, if it has one.
+pub async fn last_scanned_revision(db: impl PgExecutor<'_>, name: &str) -> sqlx::Result<Option<String>> {
+    let revision = sqlx::query_scalar!(
+        r#"SELECT s.revision FROM scans s JOIN targets t ON t.id = s.target_id
+           WHERE t.name = $1 AND s.status = 'complete' ORDER BY s.id DESC LIMIT 1"#,
+        name
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(revision.flatten())
+}
+
+/// Every target's name, in id order.
+pub async fn all_names(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!("SELECT name FROM targets ORDER BY id").fetch_all(db).await
 }

@@ -2,6 +2,7 @@
 
 mod export;
 mod import_sarif;
+mod rescan;
 mod scan;
 mod serve;
 mod sync;
@@ -9,6 +10,7 @@ mod sync;
 pub use crate::demo::load_demo;
 pub use export::export;
 pub use import_sarif::import_sarif;
+pub use rescan::{rescan, worker};
 pub use scan::scan;
 pub use serve::serve;
 pub use sync::sync;
@@ -22,7 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let serve_config = match &cli.command {
         Command::Serve(args) => {
             crate::auth::check_dev_login_address(args.dev_login, args.addr)?;
-            Some(args.config()?)
+            Some(args.config(&cli.data_dir)?)
         }
         _ => None,
     };
@@ -39,6 +41,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Command::ImportSarif(args) => import_sarif(&db.pool, args).await,
             Command::Sync(args) => sync(&db.pool, &args.config()).await,
             Command::Export(args) => export(&db.pool, args).await,
+            Command::Worker(args) => worker(db.pool.clone(), &cli.data_dir, args).await,
+            Command::Rescan(args) => rescan(&db.pool, args).await,
             Command::Serve(_) => {
                 let config = serve_config.expect("read above for serve");
                 if config.demo {

@@ -56,7 +56,9 @@ async fn scan_requirements(
         .and_then(|top| file.strip_prefix(top).ok().map(|p| p.to_string_lossy().into_owned()))
         .unwrap_or_else(|| file.to_string_lossy().into_owned());
     let target_id = db::models::targets::upsert(pool, args.kind, &target_name).await?;
-    let imported = crate::ingest::requirements::import(pool, target_id, &stored_path, &requirements).await?;
+    let imported =
+        crate::ingest::requirements::import(&mut *pool.acquire().await?, target_id, &stored_path, &requirements)
+            .await?;
     println!(
         "{target_name}: {stored_path}: {} pins, {} edges ({} added, {} removed, {} changed)",
         imported.pins,
@@ -96,7 +98,8 @@ async fn scan_checkout(pool: &PgPool, path: &Path, args: &ScanArgs) -> anyhow::R
         .await
         .with_context(|| format!("registering target {target_name}"))?;
     if args.kind == TargetKind::Dependency {
-        crate::ingest::requirements::link_dependency_target(pool, target_id, &target_name).await?;
+        crate::ingest::requirements::link_dependency_target(&mut *pool.acquire().await?, target_id, &target_name)
+            .await?;
     }
     let options = scanner::ScanOptions {
         sources: scanner::SourceOptions { include_tests: !args.exclude_tests, ..Default::default() },

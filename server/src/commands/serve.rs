@@ -14,9 +14,6 @@ pub async fn serve(pool: PgPool, config: ServeConfig) -> anyhow::Result<()> {
         );
     }
     tokio::spawn(crate::auth::session::sweep_expired(pool.clone(), std::time::Duration::from_secs(3600)));
-    if let Some(interval) = config.sync_interval {
-        tokio::spawn(crate::jobs::github_sync::run_periodically(pool.clone(), config.github.clone(), interval));
-    }
     if config.auth.dev_login {
         tracing::warn!("development login is ON: anyone reaching this server can sign in as anyone");
     }
@@ -27,19 +24,51 @@ pub async fn serve(pool: PgPool, config: ServeConfig) -> anyhow::Result<()> {
         stale_after_days: config.reports.stale_after_days,
         publisher: publisher.clone().map(|p| p as std::sync::Arc<dyn app::report::publish::Publisher>),
     };
-    if let Some(schedule) = config.reports.schedule {
-        let export = crate::jobs::weekly_report::ScheduledExport {
-            schedule,
-            // Each run replaces the week with the one due.
-            options: reports.resolve(None, None).map_err(anyhow::Error::msg)?,
-            directory: config.reports.directory.clone(),
-            publisher,
-        };
-        if export.directory.is_none() && export.publisher.is_none() {
-            anyhow::bail!("--report-schedule needs --report-dir or --report-issue: where should the report go?");
+    let weekly_export = match config.reports.schedule {
+        None => None,
+        Some(schedule) => {
+            let export = crate::jobs::weekly_report::ScheduledExport {
+                schedule,
+                // Each run replaces the week with the one due.
+                options: reports.resolve(None, None).map_err(anyhow::Error::msg)?,
+                directory: config.reports.directory.clone(),
+                publisher,
+            };
+            if export.directory.is_none() && export.publisher.is_none() {
+                anyhow::bail!("--report-schedule needs --report-dir or --report-issue: where should the report go?");
+            }
+            Some(std::sync::Arc::new(export))
         }
-        tokio::spawn(crate::jobs::weekly_report::run_schedule(pool.clone(), export));
-    }
+    };
+    // Jobs: this process's workers, and what comes due with time (every process enqueues it;
+    // the queue runs each period's job once).
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let jobs = crate::jobs::queue::Jobs::new(pool.clone());
+    let workers = if config.workers > 0 {
+        let jobs_config = &config.jobs;
+        let mut context = crate::jobs::run::JobContext::new(
+            pool.clone(),
+            config.github.clone(),
+            &jobs_config.index_url,
+            jobs_config.cache_dir.clone(),
+            jobs_config.limits,
+        )?;
+        context.weekly_export = weekly_export.clone();
+        let (jobs, concurrency, shutdown) = (jobs.clone(), config.workers, shutdown.clone());
+        Some(tokio::spawn(async move {
+            if let Err(e) = jobs.work(std::sync::Arc::new(context), concurrency, shutdown).await {
+                tracing::error!("the job workers stopped: {e:#}");
+            }
+        }))
+    } else {
+        None
+    };
+    let periodic = crate::jobs::schedule::Periodic {
+        sync_interval: config.sync_interval,
+        rescan_interval: config.rescan_interval,
+        weekly_report: weekly_export.as_ref().map(|e| (e.schedule, e.options.timezone)),
+    };
+    tokio::spawn(crate::jobs::schedule::run(pool.clone(), jobs, periodic));
     let addr = config.addr;
     let settings = router::Settings {
         webhook_secret: config.webhook_secret,
@@ -56,6 +85,11 @@ pub async fn serve(pool: PgPool, config: ServeConfig) -> anyhow::Result<()> {
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("shutting down");
+    shutdown.cancel();
+    if let Some(workers) = workers {
+        // Running jobs finish (or, past their timeout, are left to another worker).
+        let _ = workers.await;
+    }
     Ok(())
 }
 
@@ -73,7 +107,7 @@ fn reports_publisher(
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

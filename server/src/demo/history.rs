@@ -67,7 +67,13 @@ pub async fn play(pool: &PgPool, snapshot: &Snapshot) -> anyhow::Result<Played> 
     // Day 0: the platform's requirements and the first scan of every pinned package.
     let platform_id = db::models::targets::upsert(pool, TargetKind::Platform, &snapshot.platform).await?;
     let requirements: crate::pypi::requirements::Requirements = snapshot.requirements.parse()?;
-    crate::ingest::requirements::import(pool, platform_id, &snapshot.requirements_path, &requirements).await?;
+    crate::ingest::requirements::import(
+        &mut *pool.acquire().await?,
+        platform_id,
+        &snapshot.requirements_path,
+        &requirements,
+    )
+    .await?;
 
     let mut plans = Vec::new();
     for (i, target) in snapshot.targets.iter().enumerate() {

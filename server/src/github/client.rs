@@ -31,8 +31,18 @@ pub enum GitHubError {
     GaveUp { url: String, attempts: u32, last: String },
     #[error("GET {url}: unexpected response body: {detail}")]
     Body { url: String, detail: String },
+    #[error("GET {url}: more than {limit} bytes")]
+    TooLarge { url: String, limit: u64 },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl GitHubError {
+    /// Whether asking again later may succeed (rate limits, GitHub's 5xx, the network), as
+    /// opposed to an answer that will not change (gone, private, too large).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, GitHubError::Transport { .. } | GitHubError::GaveUp { .. } | GitHubError::Database(_))
+    }
 }
 
 /// A page of a response: its body and the next page's URL.
@@ -193,6 +203,131 @@ impl GitHub {
         }
     }
 
+    /// Downloads `url` (an archive, a raw file), following redirects (GitHub answers a
+    /// tarball request with a 302 to its download host), refusing bodies over `limit` bytes —
+    /// by their announced length before reading, else as they stream in. Rate limits, 5xx and
+    /// transport errors are handled as for [`GitHub::get`].
+    pub async fn download(&self, url: &str, accept: &'static str, limit: u64) -> Result<Vec<u8>, GitHubError> {
+        use http_body_util::BodyExt;
+        let mut attempt = 0;
+        let mut delay = self.backoff;
+        let mut location = url.to_owned();
+        let mut redirects = 0;
+        loop {
+            attempt += 1;
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
+            headers.insert("x-github-api-version", HeaderValue::from_static(API_VERSION));
+            self.counters.requests.fetch_add(1, Ordering::Relaxed);
+            let failure = match self.octocrab._get_with_headers(location.as_str(), Some(headers)).await {
+                Err(error) => error.to_string(),
+                Ok(response) => {
+                    let status = response.status();
+                    if status.is_redirection() {
+                        let next = header_str(response.headers(), header::LOCATION.as_str()).map(str::to_owned);
+                        match next {
+                            Some(next) if redirects < 5 => {
+                                redirects += 1;
+                                location = next;
+                                attempt -= 1;
+                                continue;
+                            }
+                            _ => {
+                                return Err(GitHubError::Status {
+                                    url: url.to_owned(),
+                                    status,
+                                    message: "a redirect without a usable Location".into(),
+                                })
+                            }
+                        }
+                    }
+                    if status.is_success() {
+                        let announced = header_str(response.headers(), header::CONTENT_LENGTH.as_str())
+                            .and_then(|v| v.parse::<u64>().ok());
+                        if announced.is_some_and(|n| n > limit) {
+                            return Err(GitHubError::TooLarge { url: url.to_owned(), limit });
+                        }
+                        let mut body = response.into_body();
+                        let mut bytes = Vec::with_capacity(announced.unwrap_or(0).min(limit) as usize);
+                        let mut broken = None;
+                        while let Some(frame) = body.frame().await {
+                            match frame {
+                                Ok(frame) => {
+                                    if let Some(data) = frame.data_ref() {
+                                        if bytes.len() as u64 + data.len() as u64 > limit {
+                                            return Err(GitHubError::TooLarge { url: url.to_owned(), limit });
+                                        }
+                                        bytes.extend_from_slice(data);
+                                    }
+                                }
+                                Err(e) => {
+                                    broken = Some(e.to_string());
+                                    break;
+                                }
+                            }
+                        }
+                        match broken {
+                            None => return Ok(bytes),
+                            Some(detail) => detail,
+                        }
+                    } else {
+                        let headers = response.headers().clone();
+                        let body = self.octocrab.body_to_string(response).await.unwrap_or_default();
+                        if let Some(wait) = rate_limit_wait(status, &headers, &body) {
+                            if wait > self.max_rate_limit_wait || attempt >= self.max_attempts {
+                                return Err(GitHubError::GaveUp {
+                                    url: url.to_owned(),
+                                    attempts: attempt,
+                                    last: format!("rate limited for {wait:?}"),
+                                });
+                            }
+                            self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!("GitHub rate limit reached: waiting {wait:?} before GET {url}");
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                        if status == StatusCode::NOT_FOUND {
+                            return Err(GitHubError::NotFound { url: url.to_owned() });
+                        }
+                        if !status.is_server_error() {
+                            let message = serde_json::from_str::<serde_json::Value>(&body)
+                                .ok()
+                                .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+                                .unwrap_or_default();
+                            return Err(GitHubError::Status { url: url.to_owned(), status, message });
+                        }
+                        format!("HTTP {status}")
+                    }
+                }
+            };
+            if attempt >= self.max_attempts {
+                return Err(GitHubError::GaveUp { url: url.to_owned(), attempts: attempt, last: failure });
+            }
+            self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("GET {url}: {failure}; retrying in {delay:?}");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(60));
+        }
+    }
+
+    /// A repository's archive at `git_ref` (a commit sha or a branch), gzipped tar.
+    pub async fn tarball(&self, repository: &str, git_ref: &str, limit: u64) -> Result<Vec<u8>, GitHubError> {
+        let url = self.url(&format!("/repos/{repository}/tarball/{}", encode_ref(git_ref)));
+        self.download(&url, "application/vnd.github+json", limit).await
+    }
+
+    /// One file of a repository at `git_ref`, raw.
+    pub async fn raw_file(
+        &self,
+        repository: &str,
+        path: &str,
+        git_ref: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, GitHubError> {
+        let url = self.url(&format!("/repos/{repository}/contents/{path}?ref={}", encode_ref(git_ref)));
+        self.download(&url, "application/vnd.github.raw+json", limit).await
+    }
+
     /// Keeps `page`'s ETag and body for the next conditional request of its URL.
     pub async fn remember(&self, page: &Page) -> Result<(), GitHubError> {
         let Some(etag) = &page.etag else { return Ok(()) };
@@ -231,6 +366,18 @@ impl GitHub {
         }
         Ok((items, pages))
     }
+}
+
+/// A ref in a URL: branch names may hold `/`, which GitHub takes as is; anything else that
+/// is not URL-safe is escaped.
+fn encode_ref(git_ref: &str) -> String {
+    git_ref
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {

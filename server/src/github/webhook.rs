@@ -15,6 +15,7 @@ use super::{
     model::{Issue, IssueRef, PullRequest},
     store,
 };
+use crate::jobs::queue::{JobSpec, Jobs, Priority};
 
 /// True when `signature` (the `X-Hub-Signature-256` header, `sha256=<hex>`) is the
 /// HMAC-SHA256 of `body` under `secret`. The comparison is constant-time.
@@ -54,6 +55,8 @@ pub enum DeliveryError {
     BadPayload { event: String, detail: String },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error("the job queue: {0}")]
+    Queue(#[from] underway::queue::Error),
 }
 
 fn field<T: serde::de::DeserializeOwned>(
@@ -66,9 +69,12 @@ fn field<T: serde::de::DeserializeOwned>(
         .map_err(|e| DeliveryError::BadPayload { event: event.to_owned(), detail: format!("{pointer}: {e}") })
 }
 
-/// Applies one verified delivery, all or nothing.
+/// Applies one verified delivery, all or nothing: what it says is stored, and the rescan it
+/// calls for is enqueued, in one transaction with the record of the delivery (a redelivery
+/// changes nothing and queues nothing).
 pub async fn apply(
     pool: &PgPool,
+    jobs: &Jobs,
     delivery: &str,
     event: &str,
     payload: &serde_json::Value,
@@ -79,8 +85,21 @@ pub async fn apply(
     if !first_time {
         return Ok(Applied::Replayed);
     }
+    let mut outcome = None;
     let applied = match event {
         "ping" => Applied::Processed,
+        "push" => {
+            let repository: String = field(payload, event, "/repository/full_name")?;
+            let git_ref: String = field(payload, event, "/ref")?;
+            let after: String = field(payload, event, "/after")?;
+            let deleted: Option<bool> = field(payload, event, "/deleted")?;
+            let default_branch: Option<String> = field(payload, event, "/repository/default_branch")?;
+            let text =
+                rescan_for_push(&mut tx, jobs, &repository, &git_ref, &after, deleted.unwrap_or(false), default_branch)
+                    .await?;
+            outcome = Some(text);
+            Applied::Processed
+        }
         "issues" => {
             let repository: String = field(payload, event, "/repository/full_name")?;
             let issue: Issue = field(payload, event, "/issue")?;
@@ -94,6 +113,11 @@ pub async fn apply(
                 None => field(payload, event, "/repository/full_name")?,
             };
             store::save_pull(&mut tx, &repository, &pull).await?;
+            if action == Some("closed") && pull.is_merged() {
+                let base: Option<String> = field(payload, event, "/pull_request/base/ref")?;
+                let default_branch: Option<String> = field(payload, event, "/repository/default_branch")?;
+                outcome = Some(rescan_for_merge(&mut tx, jobs, &repository, base, default_branch).await?);
+            }
             Applied::Processed
         }
         "sub_issues" => {
@@ -124,8 +148,67 @@ pub async fn apply(
         applied: applied != Applied::Ignored,
     };
     events::record(&mut *tx, &Event::GitHubWebhook(delivered), About::system()).await?;
+    let outcome =
+        outcome.unwrap_or_else(|| if applied == Applied::Ignored { "ignored".into() } else { "applied".into() });
+    github_store::set_delivery_outcome(&mut *tx, delivery, &outcome).await?;
     tx.commit().await?;
     Ok(applied)
+}
+
+/// A push to a tracked repository's default branch: scan the pushed commit. (The scan
+/// re-reads the watched requirements files from the same archive.) Returns what was done.
+async fn rescan_for_push(
+    tx: &mut sqlx::PgConnection,
+    jobs: &Jobs,
+    repository: &str,
+    git_ref: &str,
+    after: &str,
+    deleted: bool,
+    default_branch: Option<String>,
+) -> Result<String, DeliveryError> {
+    let Some(target) = db::models::targets::tracked(&mut *tx, repository).await? else {
+        return Ok(format!("ignored: {repository} is not tracked"));
+    };
+    if !target.kind.is_repository() {
+        return Ok(format!("ignored: {repository} is tracked as a dependency"));
+    }
+    let branch = default_branch.or(target.default_branch.clone());
+    if let Some(branch) = &branch {
+        db::models::targets::set_default_branch(&mut *tx, target.id, branch).await?;
+    }
+    let pushed_branch = git_ref.strip_prefix("refs/heads/");
+    if deleted || after.bytes().all(|b| b == b'0') {
+        return Ok(format!("ignored: {git_ref} was deleted"));
+    }
+    match (pushed_branch, branch.as_deref()) {
+        (Some(pushed), Some(default)) if pushed == default => {}
+        _ => return Ok(format!("ignored: {git_ref} is not the default branch")),
+    }
+    let spec = JobSpec::ScanRepository { target: repository.to_owned(), commit: after.to_owned() };
+    let queued = jobs.enqueue(&mut *tx, spec, Priority::Push, "push").await?;
+    Ok(format!("scan of {}@{} queued (job {})", repository, &after[..after.len().min(12)], queued.id()))
+}
+
+/// A pull request merged into a tracked repository's default branch: scan that branch's head.
+async fn rescan_for_merge(
+    tx: &mut sqlx::PgConnection,
+    jobs: &Jobs,
+    repository: &str,
+    base: Option<String>,
+    default_branch: Option<String>,
+) -> Result<String, DeliveryError> {
+    let Some(target) = db::models::targets::tracked(&mut *tx, repository).await? else {
+        return Ok(format!("applied; {repository} is not tracked"));
+    };
+    let branch = default_branch.or(target.default_branch.clone());
+    match (base, branch) {
+        (Some(base), Some(default)) if target.kind.is_repository() && base == default => {
+            let spec = JobSpec::ScanRepository { target: repository.to_owned(), commit: base.clone() };
+            let queued = jobs.enqueue(&mut *tx, spec, Priority::Push, "merge").await?;
+            Ok(format!("merged into {base}: scan of its head queued (job {})", queued.id()))
+        }
+        _ => Ok("applied; merged elsewhere than the default branch".into()),
+    }
 }
 
 #[cfg(test)]

@@ -177,3 +177,71 @@ pub async fn trigger_sync(
     });
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "status": "started" }))).into_response())
 }
+
+// ---- jobs -----------------------------------------------------------------------------
+
+/// `POST /api/v1/targets/{id}/rescan`: queue the target's rescan ahead of everything else.
+pub async fn rescan_target(
+    State(state): State<ServerState>,
+    Maintainer(user): Maintainer,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let target = db::models::targets::tracked_by_id(&state.app.pool, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no target {id}")))?;
+    let reason = format!("maintainer:{}", user.login);
+    let queued = crate::jobs::schedule::rescan_now(&state.app.pool, &state.jobs, &target, &reason).await.map_err(
+        |e| match e {
+            crate::jobs::schedule::RescanError::Database(e) => AppError::from(e),
+            crate::jobs::schedule::RescanError::Queue(e) => {
+                tracing::error!("rescan not queued: {e}");
+                AppError::Unavailable("the job queue is unavailable".into())
+            }
+            other => AppError::unprocessable(other),
+        },
+    )?;
+    tracing::info!(by = %user.login, target = %target.name, jobs = queued.len(), "rescan requested");
+    let jobs: Vec<serde_json::Value> = queued
+        .iter()
+        .map(|job| {
+            let folded = matches!(job, crate::jobs::queue::Enqueued::Folded(_));
+            serde_json::json!({ "id": job.id(), "folded": folded })
+        })
+        .collect();
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "target": target.name, "jobs": jobs }))).into_response())
+}
+
+/// `POST /api/v1/jobs/{id}/retry`: a dead or cancelled job gets one more attempt.
+pub async fn retry_job(
+    State(state): State<ServerState>,
+    Maintainer(user): Maintainer,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Response, AppError> {
+    use db::models::jobs::Change;
+    match db::models::jobs::retry(&state.app.pool, id).await? {
+        Change::Done => {
+            tracing::info!(by = %user.login, job = %id, "job retried");
+            Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "id": id, "state": "pending" }))).into_response())
+        }
+        Change::Missing => Err(AppError::NotFound(format!("no job {id}"))),
+        Change::NotApplicable => Err(AppError::Conflict("only a failed or cancelled job can be retried".into())),
+        Change::Duplicate => Err(AppError::Conflict("the same work is already queued or running".into())),
+    }
+}
+
+/// `POST /api/v1/jobs/{id}/cancel`: a job that has not started will not run.
+pub async fn cancel_job(
+    State(state): State<ServerState>,
+    Maintainer(user): Maintainer,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<Response, AppError> {
+    use db::models::jobs::Change;
+    match db::models::jobs::cancel(&state.app.pool, id).await? {
+        Change::Done => {
+            tracing::info!(by = %user.login, job = %id, "job cancelled");
+            Ok(Json(serde_json::json!({ "id": id, "state": "cancelled" })).into_response())
+        }
+        Change::Missing => Err(AppError::NotFound(format!("no job {id}"))),
+        _ => Err(AppError::Conflict("only a waiting job can be cancelled; a running one finishes its attempt".into())),
+    }
+}

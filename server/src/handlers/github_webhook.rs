@@ -53,12 +53,16 @@ pub async fn receive(State(state): State<ServerState>, request: Request) -> Resp
         Ok(payload) => payload,
         Err(e) => return AppError::bad_request(format!("the body is not JSON: {e}")).into_response(),
     };
-    match webhook::apply(&state.app.pool, delivery, event, &payload).await {
+    match webhook::apply(&state.app.pool, &state.jobs, delivery, event, &payload).await {
         Ok(Applied::Processed) => reply(StatusCode::OK, "processed"),
         Ok(Applied::Replayed) => reply(StatusCode::OK, "already processed"),
         Ok(Applied::Ignored) => reply(StatusCode::ACCEPTED, "ignored"),
         Err(e @ DeliveryError::BadPayload { .. }) => AppError::unprocessable(e).into_response(),
         // Nothing was recorded: GitHub may redeliver it.
         Err(DeliveryError::Database(e)) => AppError::from(e).into_response(),
+        Err(DeliveryError::Queue(e)) => {
+            tracing::error!("webhook delivery not applied: the job queue: {e}");
+            AppError::Unavailable("the job queue is unavailable; GitHub may redeliver".into()).into_response()
+        }
     }
 }

@@ -8,8 +8,6 @@ use db::models::{
     packages,
 };
 
-use sqlx::PgPool;
-
 use crate::pypi::requirements::{Requirements, Via};
 
 /// What changed compared with the previous import of the same file.
@@ -24,14 +22,16 @@ pub struct RequirementsImport {
     pub changed: Vec<(String, String, String)>,
 }
 
-/// Stores `requirements` as the content of `path` for `target_id`.
+/// Stores `requirements` as the content of `path` for `target_id` (in a transaction of its
+/// own, or a savepoint of the caller's).
 pub async fn import(
-    pool: &PgPool,
+    conn: &mut sqlx::PgConnection,
     target_id: i64,
     path: &str,
     requirements: &Requirements,
 ) -> sqlx::Result<RequirementsImport> {
-    let mut tx = pool.begin().await?;
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
 
     // Every package named anywhere in the file: pins and `# via` parents.
     let mut names: Vec<String> = requirements.pins.iter().map(|p| p.name.clone()).collect();
@@ -104,9 +104,9 @@ pub async fn import(
 }
 
 /// A dependency target is the PyPI package of the same (normalised) name.
-pub async fn link_dependency_target(pool: &PgPool, target_id: i64, name: &str) -> anyhow::Result<()> {
+pub async fn link_dependency_target(conn: &mut sqlx::PgConnection, target_id: i64, name: &str) -> anyhow::Result<()> {
     let package = crate::pypi::requirements::normalise(name);
     anyhow::ensure!(package == name, "a dependency target is named by its normalised PyPI name: {package}");
-    packages::link_target(&mut *pool.acquire().await?, target_id, &package).await?;
+    packages::link_target(conn, target_id, &package).await?;
     Ok(())
 }

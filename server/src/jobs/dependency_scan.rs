@@ -180,7 +180,7 @@ async fn scan_one(
     options: &DependencyScanOptions,
 ) -> anyhow::Result<ScannedDependency> {
     let target_id = db::models::targets::upsert(pool, db::kinds::TargetKind::Dependency, name).await?;
-    crate::ingest::requirements::link_dependency_target(pool, target_id, name).await?;
+    crate::ingest::requirements::link_dependency_target(&mut *pool.acquire().await?, target_id, name).await?;
     let scan_options = scanner::ScanOptions {
         sources: scanner::SourceOptions { include_tests: options.include_tests, ..Default::default() },
         package: Some(name.to_owned()),

@@ -1,5 +1,9 @@
-//! Long-running work that commands (and later the server's job runner) start.
+//! Background work: the job queue ([`queue`]), what each job does ([`run`]), what comes
+//! due with time ([`schedule`]), and the work itself (dependency scans, syncs, reports).
 
 pub mod dependency_scan;
 pub mod github_sync;
+pub mod queue;
+pub mod run;
+pub mod schedule;
 pub mod weekly_report;

@@ -2,7 +2,7 @@
 //! unless forced, or updating the earlier comment), writing its files, and the optional
 //! schedule in `serve` that does both every week.
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{path::Path, sync::Arc};
 
 use app::report::{
     publish::{PostMode, Posted, PublishError, PublishFuture, Publisher},
@@ -179,17 +179,11 @@ pub struct ScheduledExport {
     pub publisher: Option<Arc<GitHubPublisher>>,
 }
 
-/// Runs the export whenever it is due, checking every minute. Each week runs once across
-/// all server processes (the first to insert its `report_schedule_runs` row).
-pub async fn run_schedule(pool: PgPool, export: ScheduledExport) {
-    loop {
-        if let Some(week) = export.schedule.due(Utc::now(), export.options.timezone) {
-            if let Err(err) = run_once(&pool, &export, week).await {
-                tracing::error!(%week, "scheduled weekly report failed: {err}");
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(60)).await;
-    }
+/// The scheduled export of `week` (a `weekly_report` job; the schedule enqueues one per
+/// week when it falls due).
+pub async fn export_week(pool: &PgPool, export: &ScheduledExport, week: &str) -> anyhow::Result<Option<String>> {
+    let week: IsoWeek = week.parse().map_err(anyhow::Error::msg)?;
+    run_once(pool, export, week).await
 }
 
 /// Exports `week` unless some process already did; returns what was done.

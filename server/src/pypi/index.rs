@@ -53,7 +53,7 @@ pub enum IndexError {
 
 impl IndexError {
     /// Worth another try: the network or the index hiccupped.
-    fn is_transient(&self) -> bool {
+    pub fn is_transient(&self) -> bool {
         match self {
             IndexError::Transport { .. } => true,
             IndexError::Status { status, .. } => status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS,

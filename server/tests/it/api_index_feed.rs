@@ -38,7 +38,7 @@ async fn dependency_apis_feed_the_scans_of_their_dependents() {
     let platform =
         db::models::targets::upsert(&pool, db::kinds::TargetKind::Platform, "openedx/openedx-platform").await.unwrap();
     import(
-        &pool,
+        &mut pool.acquire().await.unwrap(),
         platform,
         "requirements/edx/base.txt",
         &"django-crum==0.7.9\n    # via -r requirements/edx/kernel.in\n".parse().unwrap(),

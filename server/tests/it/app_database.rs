@@ -38,8 +38,15 @@ async fn migrations_create_the_schema() {
     .unwrap();
     assert!(tables.contains(&"targets".to_owned()), "{tables:?}");
     assert!(tables.contains(&"events".to_owned()), "{tables:?}");
-    // Running the migrator again is a no-op.
-    db::MIGRATOR.run(&pool).await.unwrap();
+    let queue: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'underway' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(queue.contains(&"task".to_owned()), "the job queue's tables: {queue:?}");
+    // Migrating again is a no-op.
+    db::migrate(&pool).await.unwrap();
 }
 
 #[tokio::test]

@@ -12,7 +12,6 @@ use axum::{body::Body, http::Request, Router};
 use db::{
     connect::pool_options,
     embedded::{Durability, EmbeddedPostgres},
-    MIGRATOR,
 };
 use tower::ServiceExt;
 
@@ -35,7 +34,7 @@ async fn requests_fail_cleanly_while_postgres_is_down_and_recover_without_a_rest
     let mut postgres = start_postgres(dir.path()).await;
     let options = postgres.connect_options().database("postgres");
     let pool = pool_options().connect_with(options).await.unwrap();
-    MIGRATOR.run(&pool).await.unwrap();
+    db::migrate(&pool).await.unwrap();
     let router = TestApp::new(&pool).build();
     // Uncached reads: each one asks PostgreSQL.
     let reads = ["/healthz", "/reports/weekly/2026-W47.json", "/reports/weekly?week=2026-W01"];

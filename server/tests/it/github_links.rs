@@ -93,7 +93,10 @@ async fn sub_issue_deliveries_place_the_issue_under_its_parent() {
         "sub_issue_repo": opened["repository"],
         "sender": opened["sender"],
     });
-    let applied = webhook::apply(&pool, "sub-1", "sub_issues", &payload).await.unwrap();
+    let applied =
+        webhook::apply(&pool, &unthread_server::jobs::queue::Jobs::new(pool.clone()), "sub-1", "sub_issues", &payload)
+            .await
+            .unwrap();
     assert_eq!(applied, webhook::Applied::Processed);
     let placed: (i32, Option<String>, Option<i32>) =
         sqlx::query_as("SELECT number, parent_repository, parent_number FROM gh_issues")
@@ -106,7 +109,9 @@ async fn sub_issue_deliveries_place_the_issue_under_its_parent() {
 
     let mut removed = payload.clone();
     removed["action"] = json!("sub_issue_removed");
-    webhook::apply(&pool, "sub-2", "sub_issues", &removed).await.unwrap();
+    webhook::apply(&pool, &unthread_server::jobs::queue::Jobs::new(pool.clone()), "sub-2", "sub_issues", &removed)
+        .await
+        .unwrap();
     let parent: Option<i32> = sqlx::query_scalar("SELECT parent_number FROM gh_issues").fetch_one(&pool).await.unwrap();
     assert_eq!(parent, None);
 }

@@ -76,7 +76,9 @@ async fn blockers_follow_the_via_graph() {
                         b==2.0\n    # via a\n\
                         c==3.0\n    # via b\n\
                         d==4.0\n    # via -r requirements/edx/kernel.in\n";
-    import(&pool, platform, "requirements/edx/base.txt", &requirements.parse().unwrap()).await.unwrap();
+    import(&mut pool.acquire().await.unwrap(), platform, "requirements/edx/base.txt", &requirements.parse().unwrap())
+        .await
+        .unwrap();
     dependency(&pool, "b", vec![]).await;
     dependency(&pool, "c", vec![finding(1, "UT001"), finding(2, "UT002"), finding(3, "UT100")]).await;
     let d = dependency(&pool, "d", vec![finding(1, "UT010")]).await;

@@ -23,7 +23,7 @@ async fn the_openedx_file_imports_with_its_graph() {
     let pool = fresh_database().await;
     let target = platform(&pool).await;
     let reqs: Requirements = fixture_text().parse().unwrap();
-    let summary = import(&pool, target, "requirements/edx/base.txt", &reqs).await.unwrap();
+    let summary = import(&mut pool.acquire().await.unwrap(), target, "requirements/edx/base.txt", &reqs).await.unwrap();
     assert_eq!(summary.pins, 302);
     assert_eq!(summary.added.len(), 302);
     assert_eq!(count(&pool, "package_pins").await, 302);
@@ -65,13 +65,14 @@ async fn reimport_replaces_and_reports_changes() {
     let pool = fresh_database().await;
     let target = platform(&pool).await;
     let text = fixture_text();
-    import(&pool, target, "base.txt", &text.parse().unwrap()).await.unwrap();
-    let again = import(&pool, target, "base.txt", &text.parse().unwrap()).await.unwrap();
+    import(&mut pool.acquire().await.unwrap(), target, "base.txt", &text.parse().unwrap()).await.unwrap();
+    let again = import(&mut pool.acquire().await.unwrap(), target, "base.txt", &text.parse().unwrap()).await.unwrap();
     assert!(again.added.is_empty() && again.removed.is_empty() && again.changed.is_empty(), "{again:?}");
     assert_eq!(count(&pool, "package_pins").await, 302);
 
     let edited = text.replace("django-crum==0.7.9", "django-crum==0.7.10").replace("acid-xblock==0.4.1\n", "");
-    let summary = import(&pool, target, "base.txt", &edited.parse().unwrap()).await.unwrap();
+    let summary =
+        import(&mut pool.acquire().await.unwrap(), target, "base.txt", &edited.parse().unwrap()).await.unwrap();
     assert_eq!(summary.changed, [("django-crum".to_owned(), "0.7.9".to_owned(), "0.7.10".to_owned())]);
     assert_eq!(summary.removed, ["acid-xblock"]);
     assert_eq!(count(&pool, "package_pins").await, 301);
@@ -87,7 +88,7 @@ async fn a_failed_import_leaves_nothing_behind() {
     let pool = fresh_database().await;
     let reqs: Requirements = fixture_text().parse().unwrap();
     // No such target: the foreign key fails after packages were inserted, and all rolls back.
-    let err = import(&pool, 999_999, "base.txt", &reqs).await.unwrap_err();
+    let err = import(&mut pool.acquire().await.unwrap(), 999_999, "base.txt", &reqs).await.unwrap_err();
     assert!(err.to_string().contains("foreign key"), "{err}");
     for table in ["packages", "requirement_files", "package_pins", "package_edges", "events"] {
         assert_eq!(count(&pool, table).await, 0, "{table}");

@@ -87,7 +87,7 @@ pub async fn fresh_database() -> PgPool {
             let mut template = PgConnection::connect_with(&options.clone().database(TEMPLATE))
                 .await
                 .expect("connect to the template database");
-            db::MIGRATOR.run(&mut template).await.expect("migrate the template database");
+            db::migrate(&mut template).await.expect("migrate the template database");
             template.close().await.unwrap();
         })
         .await;

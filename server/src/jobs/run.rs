@@ -1,0 +1,386 @@
+//! What each job kind does ([`JobContext`] is the workers' [`Runner`]). Every write goes
+//! through the job's connection, so a job's effects commit with its completion: a scan is
+//! recorded once, pins change once, follow-up jobs exist only if the job succeeded.
+
+use std::{path::PathBuf, sync::Arc};
+
+use db::{kinds::TargetKind, models::jobs as job_rows, models::targets};
+use futures::{future::BoxFuture, FutureExt};
+use sqlx::{PgConnection, PgPool};
+
+use super::queue::{DirectReference, JobError, JobInput, JobSpec, Jobs, Priority, Runner};
+use crate::{
+    config::GitHubConfig,
+    github::{GitHub, GitHubError},
+    ingest::scan::{dependency_api_index, ingest_in, ScanInput},
+    pypi::{PackageIndex, Requirements},
+};
+
+/// Limits on what a job downloads.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// A repository archive larger than this fails its job (clearly) instead of filling
+    /// memory: archives are read in memory, never unpacked to disk.
+    pub max_archive_bytes: u64,
+    /// A requirements file larger than this is refused.
+    pub max_requirements_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_archive_bytes: 512 * 1024 * 1024, max_requirements_bytes: 4 * 1024 * 1024 }
+    }
+}
+
+/// Everything jobs need, shared by a process's workers.
+pub struct JobContext {
+    pub pool: PgPool,
+    pub jobs: Jobs,
+    pub github: Arc<GitHub>,
+    pub github_config: GitHubConfig,
+    pub index: PackageIndex,
+    pub limits: Limits,
+    /// The weekly report's scheduled export, when `serve` has one.
+    pub weekly_export: Option<Arc<super::weekly_report::ScheduledExport>>,
+}
+
+impl JobContext {
+    pub fn new(
+        pool: PgPool,
+        github_config: GitHubConfig,
+        index_url: &str,
+        cache_dir: PathBuf,
+        limits: Limits,
+    ) -> anyhow::Result<Self> {
+        let github = GitHub::new(pool.clone(), &github_config.api_url, github_config.token.clone())?;
+        Ok(Self {
+            jobs: Jobs::new(pool.clone()),
+            github: Arc::new(github),
+            index: PackageIndex::new(index_url, &cache_dir.join("distributions"))?,
+            pool,
+            github_config,
+            limits,
+            weekly_export: None,
+        })
+    }
+
+    /// Says what the job is doing (seen on /admin while it runs).
+    async fn step(&self, key: &str, step: impl AsRef<str>) {
+        if let Err(e) = job_rows::set_step(&self.pool, key, step.as_ref()).await {
+            tracing::debug!("job activity not recorded: {e}");
+        }
+    }
+
+    async fn run_job(&self, conn: &mut PgConnection, input: JobInput) -> Result<(), JobError> {
+        let key = input.spec.key();
+        let result = match input.spec {
+            JobSpec::ScanRepository { target, commit } => self.scan_repository(conn, &key, &target, &commit).await,
+            JobSpec::ScanDependency { name, version, github } => {
+                self.scan_dependency(conn, &key, &name, &version, github.as_ref()).await
+            }
+            JobSpec::RegisterRequirements { target, commit, path } => {
+                self.register_requirements(conn, &key, &target, &commit, &path).await
+            }
+            JobSpec::GithubSync { .. } => self.github_sync().await,
+            JobSpec::WeeklyReport { week } => self.weekly_report(&week).await,
+            JobSpec::Sweep { interval, .. } => {
+                super::schedule::sweep(self, conn, std::time::Duration::from_secs(interval)).await
+            }
+            JobSpec::Noop { .. } => Ok(()),
+        };
+        let _ = job_rows::clear_step(&self.pool, &key).await;
+        result
+    }
+
+    /// A tracked repository at a commit: its tarball from GitHub, scanned in memory, recorded
+    /// as a scan of that commit; its watched requirements files re-read from the same archive.
+    async fn scan_repository(
+        &self,
+        conn: &mut PgConnection,
+        key: &str,
+        name: &str,
+        git_ref: &str,
+    ) -> Result<(), JobError> {
+        let target = targets::tracked(&mut *conn, name)
+            .await?
+            .ok_or_else(|| JobError::Fail(format!("{name} is not a tracked target")))?;
+        if !target.kind.is_repository() {
+            return Err(JobError::Fail(format!("{name} is a dependency: it is scanned by version, not from GitHub")));
+        }
+        self.step(key, format!("downloading {name}@{git_ref}")).await;
+        let archive = self.download_tarball(name, git_ref).await?;
+        self.step(key, format!("scanning {name}@{git_ref} ({} bytes)", archive.len())).await;
+        let watched: Vec<String> = target.requirements_paths.clone();
+        let scanned = self.scan_archive(conn, target.id, name, archive, watched, true).await?;
+        let commit = scanned.commit.clone().unwrap_or_else(|| git_ref.to_owned());
+        self.step(key, format!("recording the scan of {name}@{commit}")).await;
+        let input = ScanInput::from_report(target.id, Some(commit.clone()), &scanned.report);
+        let summary = ingest_in(&mut *conn, &input).await?;
+        tracing::info!(
+            target = name,
+            commit = %commit,
+            scan = summary.scan_id,
+            new = summary.new,
+            fixed = summary.fixed,
+            unchanged = summary.already_ingested,
+            "repository scanned from GitHub"
+        );
+        for (path, bytes) in &scanned.extra {
+            self.step(key, format!("reading {path}")).await;
+            self.import_requirements(conn, target.id, name, &commit, path, bytes).await?;
+        }
+        Ok(())
+    }
+
+    /// Re-reads one requirements file of a repository at a commit (GitHub's raw contents).
+    async fn register_requirements(
+        &self,
+        conn: &mut PgConnection,
+        key: &str,
+        name: &str,
+        commit: &str,
+        path: &str,
+    ) -> Result<(), JobError> {
+        let target = targets::tracked(&mut *conn, name)
+            .await?
+            .ok_or_else(|| JobError::Fail(format!("{name} is not a tracked target")))?;
+        self.step(key, format!("downloading {path} of {name}@{commit}")).await;
+        let bytes = self
+            .github
+            .raw_file(name, path, commit, self.limits.max_requirements_bytes)
+            .await
+            .map_err(|e| github_failure(name, commit, e))?;
+        targets::watch_requirements(&mut *conn, target.id, path).await?;
+        self.import_requirements(conn, target.id, name, commit, path, &bytes).await
+    }
+
+    /// Stores a requirements file's pins and enqueues scans of the versions not scanned yet
+    /// (in the job's transaction: they exist only if the job completes).
+    async fn import_requirements(
+        &self,
+        conn: &mut PgConnection,
+        target_id: i64,
+        name: &str,
+        commit: &str,
+        path: &str,
+        bytes: &[u8],
+    ) -> Result<(), JobError> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| JobError::Fail(format!("{name}@{commit}: {path} is not UTF-8 text")))?;
+        let requirements: Requirements = text
+            .parse()
+            .map_err(|e| JobError::Fail(format!("{name}@{commit}: {path} is not pip-compile output: {e}")))?;
+        let imported = crate::ingest::requirements::import(&mut *conn, target_id, path, &requirements).await?;
+        let reason = format!("requirements:{name}@{commit}:{path}");
+        let mut queued = 0;
+        for pin in &requirements.pins {
+            let (version, github) = match (&pin.version, pin.direct_url.as_deref().and_then(github_reference)) {
+                (Some(version), _) if pin.scannable_by_version() => (version.clone(), None),
+                (_, Some(reference)) => (reference.git_ref.clone(), Some(reference)),
+                _ => continue,
+            };
+            if targets::last_scanned_revision(&mut *conn, &pin.name).await?.as_deref() == Some(version.as_str()) {
+                continue;
+            }
+            let spec = JobSpec::ScanDependency { name: pin.name.clone(), version, github };
+            self.jobs.enqueue(&mut *conn, spec, Priority::Background, &reason).await.map_err(queue_failure)?;
+            queued += 1;
+        }
+        tracing::info!(
+            target = name,
+            path,
+            pins = imported.pins,
+            changed = imported.changed.len(),
+            added = imported.added.len(),
+            removed = imported.removed.len(),
+            queued,
+            "requirements re-read"
+        );
+        Ok(())
+    }
+
+    /// A pinned dependency at a version (from the package index) or at a ref of its GitHub
+    /// repository (a direct reference).
+    async fn scan_dependency(
+        &self,
+        conn: &mut PgConnection,
+        key: &str,
+        name: &str,
+        version: &str,
+        github: Option<&DirectReference>,
+    ) -> Result<(), JobError> {
+        let package = crate::pypi::requirements::normalise(name);
+        if package != name {
+            return Err(JobError::Fail(format!("{name}: a dependency is named by its normalised name, {package}")));
+        }
+        let target_id = targets::upsert(&mut *conn, TargetKind::Dependency, name).await?;
+        crate::ingest::requirements::link_dependency_target(&mut *conn, target_id, name)
+            .await
+            .map_err(|e| JobError::Fail(format!("{e:#}")))?;
+        let (report, revision) = match github {
+            Some(reference) => {
+                self.step(key, format!("downloading {}@{}", reference.repository, reference.git_ref)).await;
+                let archive = self.download_tarball(&reference.repository, &reference.git_ref).await?;
+                self.step(key, format!("scanning {name} at {}@{}", reference.repository, reference.git_ref)).await;
+                let scanned = self.scan_archive(conn, target_id, name, archive, Vec::new(), false).await?;
+                let revision = scanned.commit.unwrap_or_else(|| reference.git_ref.clone());
+                (scanned.report, revision)
+            }
+            None => {
+                self.step(key, format!("downloading {name} {version}")).await;
+                let path = self.index.fetch(name, version, &[]).await.map_err(|e| {
+                    if e.is_transient() {
+                        JobError::Retry(e.to_string())
+                    } else {
+                        JobError::Fail(e.to_string())
+                    }
+                })?;
+                self.step(key, format!("scanning {name} {version}")).await;
+                let options = scanner::ScanOptions {
+                    sources: scanner::SourceOptions { include_tests: false, ..Default::default() },
+                    package: Some(name.to_owned()),
+                    api_index: dependency_api_index(&mut *conn, target_id).await?,
+                    ..Default::default()
+                };
+                let report = tokio::task::spawn_blocking(move || scanner::scan_path(&path, &options))
+                    .await
+                    .map_err(|e| JobError::Retry(format!("the scan stopped: {e}")))?
+                    .map_err(|e| JobError::Fail(e.to_string()))?;
+                (report, version.to_owned())
+            }
+        };
+        self.step(key, format!("recording the scan of {name} {revision}")).await;
+        let summary =
+            ingest_in(&mut *conn, &ScanInput::from_report(target_id, Some(revision.clone()), &report)).await?;
+        tracing::info!(dependency = name, %revision, scan = summary.scan_id, new = summary.new, fixed = summary.fixed, "dependency scanned");
+        Ok(())
+    }
+
+    async fn download_tarball(&self, repository: &str, git_ref: &str) -> Result<Vec<u8>, JobError> {
+        self.github
+            .tarball(repository, git_ref, self.limits.max_archive_bytes)
+            .await
+            .map_err(|e| github_failure(repository, git_ref, e))
+    }
+
+    /// Scans an archive in memory (on the blocking pool: the scan uses every core).
+    async fn scan_archive(
+        &self,
+        conn: &mut PgConnection,
+        target_id: i64,
+        name: &str,
+        archive: Vec<u8>,
+        watched: Vec<String>,
+        include_tests: bool,
+    ) -> Result<ScannedArchive, JobError> {
+        let package = name.rsplit('/').next().unwrap_or(name).to_owned();
+        let options = scanner::ScanOptions {
+            sources: scanner::SourceOptions { include_tests, ..Default::default() },
+            package: Some(package.clone()),
+            api_index: dependency_api_index(&mut *conn, target_id).await?,
+            ..Default::default()
+        };
+        let name = name.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let extra: Vec<&str> = watched.iter().map(String::as_str).collect();
+            let contents = scanner::source::tarball(&archive, &options.sources, &extra)
+                .map_err(|e| JobError::Fail(format!("{name}: the archive is not a readable .tar.gz: {e}")))?;
+            drop(archive);
+            let report = scanner::scan::scan_sources(contents.files, &package, &options);
+            Ok(ScannedArchive { report, commit: contents.commit, extra: contents.extra })
+        })
+        .await
+        .map_err(|e| JobError::Retry(format!("the scan stopped: {e}")))?
+    }
+
+    async fn github_sync(&self) -> Result<(), JobError> {
+        match crate::github::sync::sync(&self.pool, &self.github, &self.github_config.sync).await {
+            Ok(report) => {
+                tracing::info!(run = report.run_id, issues = report.issues, pulls = report.pulls, "GitHub sync done");
+                Ok(())
+            }
+            // Another process is syncing now: that run is this job's work.
+            Err(crate::github::sync::SyncError::AlreadyRunning) => Ok(()),
+            Err(crate::github::sync::SyncError::Failed(e)) => Err(JobError::Retry(format!("{e:#}"))),
+        }
+    }
+
+    async fn weekly_report(&self, week: &str) -> Result<(), JobError> {
+        let Some(export) = &self.weekly_export else {
+            return Err(JobError::Fail("this worker has no weekly export configured (--report-schedule)".into()));
+        };
+        super::weekly_report::export_week(&self.pool, export, week)
+            .await
+            .map(|_| ())
+            .map_err(|e| JobError::Retry(format!("{e:#}")))
+    }
+}
+
+impl Runner for JobContext {
+    fn run<'a>(&'a self, conn: &'a mut PgConnection, input: JobInput) -> BoxFuture<'a, Result<(), JobError>> {
+        self.run_job(conn, input).boxed()
+    }
+}
+
+struct ScannedArchive {
+    report: scanner::ScanReport,
+    commit: Option<String>,
+    extra: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+/// A readable reason for GitHub's answer; only what may change later is retried.
+fn github_failure(repository: &str, git_ref: &str, error: GitHubError) -> JobError {
+    match error {
+        GitHubError::NotFound { .. } => JobError::Fail(format!(
+            "GitHub has no {repository} at {git_ref}: the repository is gone or private to this token, or the commit is unknown"
+        )),
+        GitHubError::TooLarge { limit, .. } => {
+            JobError::Fail(format!("the archive of {repository}@{git_ref} is larger than the limit of {limit} bytes"))
+        }
+        GitHubError::Status { status, message, .. } => {
+            JobError::Fail(format!("GitHub refused {repository}@{git_ref}: HTTP {status} {message}"))
+        }
+        e if e.is_transient() => JobError::Retry(e.to_string()),
+        e => JobError::Fail(e.to_string()),
+    }
+}
+
+fn queue_failure(e: underway::queue::Error) -> JobError {
+    JobError::Retry(format!("enqueuing: {e}"))
+}
+
+/// `git+https://github.com/<owner>/<repo>[.git][@<ref>][#...]` as a repository and ref.
+pub fn github_reference(direct_url: &str) -> Option<DirectReference> {
+    let rest = direct_url.strip_prefix("git+https://github.com/")?;
+    let rest = rest.split('#').next()?;
+    let (path, git_ref) = match rest.rsplit_once('@') {
+        Some((path, git_ref)) if !git_ref.is_empty() => (path, git_ref),
+        _ => (rest, "HEAD"),
+    };
+    let path = path.trim_end_matches('/').trim_end_matches(".git");
+    let (owner, repo) = path.split_once('/')?;
+    let plain = |s: &str| {
+        !s.is_empty() && !s.starts_with('.') && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    };
+    (plain(owner) && plain(repo))
+        .then(|| DirectReference { repository: format!("{owner}/{repo}"), git_ref: git_ref.to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::github_reference;
+
+    #[test]
+    fn direct_references_to_github() {
+        let xblock = github_reference("git+https://github.com/openedx/xblock.git@add-required-attrs").unwrap();
+        assert_eq!((xblock.repository.as_str(), xblock.git_ref.as_str()), ("openedx/xblock", "add-required-attrs"));
+        let contrib =
+            github_reference("git+https://github.com/openedx/xblocks-contrib.git@main#egg=xblocks-contrib").unwrap();
+        assert_eq!((contrib.repository.as_str(), contrib.git_ref.as_str()), ("openedx/xblocks-contrib", "main"));
+        let head = github_reference("git+https://github.com/org/tool.git#egg=Some_Tool").unwrap();
+        assert_eq!(head.git_ref, "HEAD");
+        assert_eq!(github_reference("git+https://gitlab.com/a/b.git@main"), None);
+        assert_eq!(github_reference("git+https://github.com/a/b/c.git@main"), None);
+        assert_eq!(github_reference("git+https://github.com/../x.git@main"), None);
+    }
+}

@@ -1,0 +1,345 @@
+//! Rescans on the job queue: a signed `push` webhook queues a scan of the pushed commit; a
+//! worker fetches GitHub's tarball of it (wiremock, serving archives `git archive` made of
+//! two real commits of a small Python tree) and records the scan, so the finding the second
+//! commit removed is fixed. Redeliveries and repeated requests fold into one job and one
+//! scan; corrupt, non-gzip, oversized archives and GitHub's 404 fail the job with a readable
+//! reason and change nothing.
+
+use std::{path::Path, process::Command, sync::Arc, time::Duration};
+
+use db::{kinds::TargetKind, models::jobs as job_rows};
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+use sqlx::PgPool;
+use unthread_server::{
+    config::GitHubConfig,
+    jobs::{
+        queue::{Enqueued, JobSpec, Jobs, Priority},
+        run::{JobContext, Limits},
+    },
+};
+use wiremock::{
+    matchers::{method, path},
+    Mock, MockServer, ResponseTemplate,
+};
+
+use crate::support::{fresh_database, github::fixture, send, TestApp};
+
+const SECRET: &str = "webhook secret for rescans";
+pub(crate) const REPOSITORY: &str = "acme/demo";
+
+/// A git repository with two commits: the first has a thread local in `demo/state.py`, the
+/// second replaces it with a context variable. Returns the two commits' tarballs as GitHub
+/// serves them (`git archive`: one top directory, the commit in the global header).
+pub(crate) struct TwoCommits {
+    pub first: String,
+    pub second: String,
+    pub first_tarball: Vec<u8>,
+    pub second_tarball: Vec<u8>,
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+fn archive(dir: &Path, commit: &str) -> Vec<u8> {
+    let prefix = format!("acme-demo-{}/", &commit[..7]);
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["archive", "--format=tar.gz", &format!("--prefix={prefix}"), commit])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    output.stdout
+}
+
+pub(crate) fn two_commits() -> TwoCommits {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    git(root, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir_all(root.join("demo")).unwrap();
+    std::fs::write(root.join("demo/__init__.py"), "").unwrap();
+    std::fs::write(
+        root.join("demo/state.py"),
+        "import threading\n\n_local = threading.local()\n\n\ndef current_user():\n    return getattr(_local, 'user', None)\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("demo/views.py"), "def index(request):\n    return 'ok'\n").unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "thread local"]);
+    let first = git(root, &["rev-parse", "HEAD"]);
+    std::fs::write(
+        root.join("demo/state.py"),
+        "import contextvars\n\n_user = contextvars.ContextVar('user', default=None)\n\n\ndef current_user():\n    return _user.get()\n",
+    )
+    .unwrap();
+    git(root, &["commit", "-q", "-am", "contextvars"]);
+    let second = git(root, &["rev-parse", "HEAD"]);
+    TwoCommits { first_tarball: archive(root, &first), second_tarball: archive(root, &second), first, second }
+}
+
+/// GitHub's tarball endpoint: a 302 to the download host, which serves the archive.
+pub(crate) async fn serve_tarball(github: &MockServer, commit: &str, body: Vec<u8>) {
+    serve_tarball_after(github, commit, body, Duration::ZERO).await
+}
+
+/// [`serve_tarball`], the download answering after `delay`.
+pub(crate) async fn serve_tarball_after(github: &MockServer, commit: &str, body: Vec<u8>, delay: Duration) {
+    let download = format!("/codeload/{REPOSITORY}/legacy.tar.gz/{commit}");
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPOSITORY}/tarball/{commit}")))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", format!("{}{download}", github.uri())))
+        .mount(github)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(download))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_bytes(body)
+                .insert_header("content-type", "application/x-gzip")
+                .set_delay(delay),
+        )
+        .mount(github)
+        .await;
+}
+
+fn context(pool: &PgPool, github: &MockServer, limits: Limits) -> Arc<JobContext> {
+    let config = GitHubConfig { api_url: github.uri(), ..Default::default() };
+    let cache = tempfile::tempdir().unwrap().keep();
+    let mut context = JobContext::new(pool.clone(), config, "http://127.0.0.1:9/simple/", cache, limits).unwrap();
+    context.github = Arc::new(
+        unthread_server::github::GitHub::new(pool.clone(), &github.uri(), None)
+            .unwrap()
+            .with_backoff(Duration::from_millis(10)),
+    );
+    Arc::new(context)
+}
+
+/// Runs a worker until no job is waiting or running (or 60 s pass).
+async fn run_queue(jobs: &Jobs, context: Arc<JobContext>) {
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn({
+        let (jobs, shutdown) = (jobs.clone(), shutdown.clone());
+        async move { jobs.work(context, 2, shutdown).await }
+    });
+    let pool = jobs_pool(jobs).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let counts = job_rows::counts(&pool).await.unwrap();
+        let busy = counts.iter().filter(|c| c.state == "pending" || c.state == "in_progress").count();
+        if busy == 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the queue did not drain: {counts:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.cancel();
+    worker.await.unwrap().unwrap();
+}
+
+async fn jobs_pool(jobs: &Jobs) -> PgPool {
+    jobs.pool().clone()
+}
+
+fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    let digest: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={digest}")
+}
+
+/// GitHub's `push` payload (fixture), retargeted at the test repository's `main`.
+fn push_payload(after: &str) -> Value {
+    let mut payload = fixture("webhook.push.json");
+    payload["ref"] = "refs/heads/main".into();
+    payload["after"] = after.into();
+    payload["repository"]["full_name"] = REPOSITORY.into();
+    payload["repository"]["default_branch"] = "main".into();
+    payload
+}
+
+async fn deliver(pool: &PgPool, delivery: &str, payload: &Value) -> (u16, Value) {
+    let app = TestApp::new(pool).with(|s| s.webhook_secret = Some(SECRET.into())).build();
+    let body = serde_json::to_vec(payload).unwrap();
+    let request = axum::http::Request::post("/webhooks/github")
+        .header("content-type", "application/json")
+        .header("x-github-event", "push")
+        .header("x-github-delivery", delivery)
+        .header("x-hub-signature-256", sign(&body))
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let reply = send(&app, request).await;
+    (reply.status.as_u16(), reply.json())
+}
+
+async fn open_and_fixed(pool: &PgPool, target: i64) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'open'), count(*) FILTER (WHERE state = 'fixed')
+         FROM finding_progress WHERE target_id = $1",
+    )
+    .bind(target)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+async fn scans(pool: &PgPool, target: i64) -> Vec<(String, i32)> {
+    sqlx::query_as("SELECT revision, files_scanned FROM scans WHERE target_id = $1 ORDER BY id")
+        .bind(target)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_push_rescans_from_the_tarball_and_the_removed_finding_is_fixed_once() {
+    let pool = fresh_database().await;
+    let commits = two_commits();
+    let github = MockServer::start().await;
+    serve_tarball(&github, &commits.first, commits.first_tarball.clone()).await;
+    serve_tarball(&github, &commits.second, commits.second_tarball.clone()).await;
+    let target = db::models::targets::upsert(&pool, TargetKind::Library, REPOSITORY).await.unwrap();
+    let jobs = Jobs::new(pool.clone());
+    let context = context(&pool, &github, Limits::default());
+
+    // The first commit, as a maintainer's rescan would: one open finding.
+    let spec = JobSpec::ScanRepository { target: REPOSITORY.into(), commit: commits.first.clone() };
+    jobs.enqueue(&mut pool.acquire().await.unwrap(), spec, Priority::Maintainer, "test").await.unwrap();
+    run_queue(&jobs, context.clone()).await;
+    let recorded = scans(&pool, target).await;
+    assert_eq!(recorded, [(commits.first.clone(), 3)], "the commit's sha and its three Python files");
+    let (open, fixed) = open_and_fixed(&pool, target).await;
+    assert!(open >= 1 && fixed == 0, "the thread local is open: {open} open, {fixed} fixed");
+
+    // The push of the second commit.
+    let (status, reply) = deliver(&pool, "push-1", &push_payload(&commits.second)).await;
+    assert_eq!(status, 200, "{reply}");
+    // GitHub redelivers it, and a maintainer asks too: still one job.
+    let (status, reply) = deliver(&pool, "push-1", &push_payload(&commits.second)).await;
+    assert_eq!((status, reply["status"].as_str()), (200, Some("already processed")));
+    let spec = JobSpec::ScanRepository { target: REPOSITORY.into(), commit: commits.second.clone() };
+    let again = jobs.enqueue(&mut pool.acquire().await.unwrap(), spec, Priority::Maintainer, "test").await.unwrap();
+    assert!(matches!(again, Enqueued::Folded(_)), "{again:?}");
+    let waiting = job_rows::list(&pool, job_rows::JobFilter::Pending, 10).await.unwrap();
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert_eq!(waiting[0].priority, Priority::Maintainer as i32, "the folded request lifted the priority");
+    let outcome: Option<String> = sqlx::query_scalar("SELECT outcome FROM gh_deliveries WHERE delivery_id = 'push-1'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(outcome.as_deref().unwrap_or("").starts_with("scan of acme/demo@"), "{outcome:?}");
+
+    run_queue(&jobs, context.clone()).await;
+    let recorded = scans(&pool, target).await;
+    assert_eq!(recorded.len(), 2, "one scan per commit: {recorded:?}");
+    assert_eq!(recorded[1].0, commits.second);
+    let (open_after, fixed_after) = open_and_fixed(&pool, target).await;
+    assert_eq!((open_after, fixed_after), (open - 1, 1), "the thread local is fixed, nothing else changed");
+    let fixed_events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE target_id = $1 AND kind = 'scan.ingested'")
+            .bind(target)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(fixed_events, 2, "one event per scan");
+    let succeeded = job_rows::succeeded_per_key(&pool, "scan_repository:").await.unwrap();
+    assert!(succeeded.iter().all(|(_, n)| *n == 1), "{succeeded:?}");
+}
+
+#[tokio::test]
+async fn pushes_elsewhere_and_untracked_repositories_queue_nothing() {
+    let pool = fresh_database().await;
+    db::models::targets::upsert(&pool, TargetKind::Library, REPOSITORY).await.unwrap();
+    let sha = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
+    let mut branch = push_payload(sha);
+    branch["ref"] = "refs/heads/feature".into();
+    let mut untracked = push_payload(sha);
+    untracked["repository"]["full_name"] = "acme/other".into();
+    let tag = {
+        let mut payload = fixture("webhook.push.tag-deleted.json");
+        payload["repository"]["full_name"] = REPOSITORY.into();
+        payload
+    };
+    for (delivery, payload, expected) in [
+        ("d-1", branch, "ignored: refs/heads/feature is not the default branch"),
+        ("d-2", untracked, "ignored: acme/other is not tracked"),
+        ("d-3", tag, "ignored: refs/tags/simple-tag was deleted"),
+    ] {
+        let (status, reply) = deliver(&pool, delivery, &payload).await;
+        assert_eq!(status, 200, "{reply}");
+        let outcome: Option<String> = sqlx::query_scalar("SELECT outcome FROM gh_deliveries WHERE delivery_id = $1")
+            .bind(delivery)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(outcome.as_deref(), Some(expected));
+    }
+    assert!(job_rows::counts(&pool).await.unwrap().is_empty(), "no job queued");
+}
+
+#[tokio::test]
+async fn bad_archives_and_missing_repositories_fail_the_job_with_a_reason_and_change_nothing() {
+    let pool = fresh_database().await;
+    let commits = two_commits();
+    let github = MockServer::start().await;
+    let target = db::models::targets::upsert(&pool, TargetKind::Library, REPOSITORY).await.unwrap();
+    // The first commit is scanned: its finding is open, and must stay so.
+    serve_tarball(&github, &commits.first, commits.first_tarball.clone()).await;
+    let truncated = commits.second_tarball[..commits.second_tarball.len() / 2].to_vec();
+    serve_tarball(&github, "truncated", truncated).await;
+    serve_tarball(&github, "not-gzip", b"<html>not an archive</html>".to_vec()).await;
+    serve_tarball(&github, "oversized", vec![0x1f; 64 * 1024]).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPOSITORY}/tarball/gone")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(fixture("rest.error.404.json")))
+        .mount(&github)
+        .await;
+    let jobs = Jobs::new(pool.clone());
+    let limits = Limits { max_archive_bytes: 32 * 1024, ..Default::default() };
+    let context = context(&pool, &github, limits);
+    let enqueue = |commit: &str| JobSpec::ScanRepository { target: REPOSITORY.into(), commit: commit.into() };
+    let mut conn = pool.acquire().await.unwrap();
+    jobs.enqueue(&mut conn, enqueue(&commits.first), Priority::Push, "test").await.unwrap();
+    drop(conn);
+    run_queue(&jobs, context.clone()).await;
+    let before = open_and_fixed(&pool, target).await;
+
+    let mut conn = pool.acquire().await.unwrap();
+    for commit in ["truncated", "not-gzip", "oversized", "gone"] {
+        jobs.enqueue(&mut conn, enqueue(commit), Priority::Push, "test").await.unwrap();
+    }
+    drop(conn);
+    run_queue(&jobs, context).await;
+    let dead = job_rows::list(&pool, job_rows::JobFilter::Dead, 10).await.unwrap();
+    let reason = |commit: &str| {
+        dead.iter()
+            .find(|job| job.key.as_deref() == Some(&format!("scan_repository:{REPOSITORY}@{commit}")))
+            .and_then(|job| job.last_error.clone())
+            .unwrap_or_else(|| panic!("{commit} is dead: {dead:?}"))
+    };
+    assert!(reason("truncated").contains("not a readable .tar.gz"), "{}", reason("truncated"));
+    assert!(reason("not-gzip").contains("not a readable .tar.gz"), "{}", reason("not-gzip"));
+    assert!(reason("oversized").contains("larger than the limit of 32768 bytes"), "{}", reason("oversized"));
+    assert!(reason("gone").contains("GitHub has no acme/demo at gone"), "{}", reason("gone"));
+    assert_eq!(scans(&pool, target).await.len(), 1, "no scan recorded for a failed job");
+    assert_eq!(open_and_fixed(&pool, target).await, before, "nothing fixed");
+    // Dead at once: retrying cannot help.
+    assert!(dead.iter().all(|job| job.attempts == 1), "{dead:?}");
+
+    // A maintainer's retry puts one back for one more attempt.
+    let gone = dead.iter().find(|job| job.key.as_deref().is_some_and(|k| k.ends_with("@gone"))).unwrap();
+    assert_eq!(job_rows::retry(&pool, gone.id).await.unwrap(), job_rows::Change::Done);
+    assert_eq!(job_rows::retry(&pool, gone.id).await.unwrap(), job_rows::Change::NotApplicable);
+    assert_eq!(job_rows::cancel(&pool, gone.id).await.unwrap(), job_rows::Change::Done);
+    assert_eq!(job_rows::cancel(&pool, gone.id).await.unwrap(), job_rows::Change::NotApplicable);
+}
