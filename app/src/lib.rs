@@ -2,7 +2,8 @@
 //! call. Built twice: with `ssr` into the server binary, with `hydrate` into the browser's
 //! WebAssembly bundle (the `frontend` crate). Leptos islands: pages are rendered on the server only, and the browser
 //! bundle holds just the `#[island]` components (the live stream, claim/assign, triage,
-//! posting the report), which keeps it small.
+//! posting the report, the
+//! admin page's buttons), which keeps it small.
 
 pub mod components;
 pub mod live;
@@ -13,6 +14,8 @@ pub mod shell;
 pub mod cache;
 #[cfg(feature = "ssr")]
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod jobs;
 #[cfg(feature = "ssr")]
 pub mod markdown;
 #[cfg(feature = "ssr")]

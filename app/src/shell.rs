@@ -107,6 +107,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/rules") view=RulesPage ssr=SsrMode::Async />
                     <Route path=path!("/rules/:id") view=RulePage ssr=SsrMode::Async />
                     <Route path=path!("/reports/weekly") view=WeeklyReportPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=crate::pages::admin::AdminPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <UserSuggestions />

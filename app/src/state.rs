@@ -13,6 +13,8 @@ pub struct AppState {
     /// Aggregates kept until the next announced change.
     pub cache: crate::cache::ReadCache,
     pub reports: ReportSettings,
+    /// Queues rescans ("Rescan now"); `None` where no job queue is reachable.
+    pub rescans: Option<std::sync::Arc<dyn crate::jobs::Rescans>>,
 }
 
 /// How weekly reports are made here.

@@ -28,8 +28,14 @@ pub async fn migrate<'a, A>(conn: A) -> Result<(), sqlx::migrate::MigrateError>
 where
     A: sqlx::Acquire<'a, Database = sqlx::Postgres>,
 {
+    use sqlx::Connection;
     let mut conn = conn.acquire().await?;
     MIGRATOR.run(&mut *conn).await?;
     underway::run_migrations(&mut *conn).await?;
+    // DDL, not a query (no checked form); one process at a time replaces the trigger.
+    let mut tx = conn.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('unthread.migrate.queue_notify'))").execute(&mut *tx).await?;
+    sqlx::raw_sql(include_str!("queue_notify.sql")).execute(&mut *tx).await?;
+    tx.commit().await?;
     Ok(())
 }

@@ -198,3 +198,80 @@ pub struct PostedReport {
     pub action: String,
     pub url: String,
 }
+
+// ---- /admin ---------------------------------------------------------------------------
+
+/// An API token as maintainers see it (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub targets: Vec<String>,
+}
+
+/// Jobs of one kind in one state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueCount {
+    pub kind: String,
+    pub state: String,
+    pub count: i64,
+}
+
+/// One job on the queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: String,
+    pub kind: String,
+    /// The work it names, e.g. `scan_repository:openedx/edx-platform@<sha>`.
+    pub key: Option<String>,
+    pub state: String,
+    pub priority: i32,
+    /// Who or what asked: `push`, `sweep`, `maintainer:<login>`, ...
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub attempts: i64,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    /// What it is doing now, while it runs.
+    pub step: Option<String>,
+}
+
+/// A GitHub webhook delivery and what it led to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub id: String,
+    pub event: String,
+    pub action: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub outcome: Option<String>,
+}
+
+/// A target's latest scan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastScanView {
+    pub target_id: i64,
+    pub name: String,
+    pub kind: TargetKind,
+    /// Commit (repositories) or version (dependencies).
+    pub revision: Option<String>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub status: Option<String>,
+}
+
+/// The latest GitHub sync run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRunView {
+    pub id: i64,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub status: String,
+    pub requests: i32,
+    pub error: Option<String>,
+}

@@ -233,7 +233,11 @@ impl ServeArgs {
             webhook_secret: self.github.webhook_secret.clone().filter(|s| !s.is_empty()),
             sync_interval: (self.sync_interval > 0).then(|| std::time::Duration::from_secs(self.sync_interval)),
             workers: self.workers,
-            rescan_interval: (!self.rescan_interval.is_zero()).then_some(self.rescan_interval),
+            rescan_interval: match self.rescan_interval {
+                Some(interval) => (!interval.is_zero()).then_some(interval),
+                None if self.demo => None,
+                None => Some(std::time::Duration::from_secs(24 * 3600)),
+            },
             jobs: self.jobs.config(data_dir),
             reports,
             rate_limit: crate::rate_limit::RateLimit {
@@ -301,9 +305,10 @@ pub struct ServeArgs {
     #[arg(long, env = "UNTHREAD_WORKERS", default_value_t = 2)]
     pub workers: usize,
     /// Rescan every target whose last complete scan is older than this (`24h`, `6h`; `0`:
-    /// never).
-    #[arg(long, env = "UNTHREAD_RESCAN_INTERVAL", default_value = "24h", value_parser = interval)]
-    pub rescan_interval: std::time::Duration,
+    /// never). Default 24h; with --demo, never (the demo's data is a snapshot: rescanning it
+    /// would fetch every package and repository again).
+    #[arg(long, env = "UNTHREAD_RESCAN_INTERVAL", value_parser = interval)]
+    pub rescan_interval: Option<std::time::Duration>,
     #[command(flatten)]
     pub jobs: JobArgs,
 

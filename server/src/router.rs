@@ -40,15 +40,22 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
     let cache = app::cache::ReadCache::default();
     crate::metrics::handle();
     let live = handlers::live::LiveHub::start(pool.clone(), cache.clone());
-    let app =
-        AppState { leptos_options: leptos_options.clone(), pool, sign_in, cache, reports: settings.reports.clone() };
+    let jobs = crate::jobs::queue::Jobs::new(pool.clone());
+    let app = AppState {
+        leptos_options: leptos_options.clone(),
+        pool,
+        sign_in,
+        cache,
+        reports: settings.reports.clone(),
+        rescans: Some(Arc::new(jobs.clone())),
+    };
     let state = ServerState {
         app: app.clone(),
         auth: Arc::new(settings.auth),
         github: settings.github.map(Arc::new),
         webhook_secret: settings.webhook_secret.filter(|s| !s.is_empty()).map(|s| s.into_bytes().into()),
         live,
-        jobs: crate::jobs::queue::Jobs::new(app.pool.clone()),
+        jobs,
     };
     let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
     let assets = Router::new().fallback_service(ServeDir::new(pkg_dir).precompressed_gzip()).layer(

@@ -56,6 +56,9 @@ pub fn AccountMenu() -> impl IntoView {
                             {user.dev_only.then(|| view! { <DevBadge /> })}
                             <span data-testid="account-login" class="font-medium">{user.login.clone()}</span>
                             <span class="text-slate-500 dark:text-slate-400">{user.role.as_str()}</span>
+                            {(user.role == db::kinds::Role::Maintainer).then(|| view! {
+                                <a href="/admin" class="text-indigo-700 underline-offset-2 hover:underline dark:text-indigo-300" data-testid="admin-link">"Admin"</a>
+                            })}
                             <form method="post" action="/auth/logout">
                                 <button type="submit" class=BUTTON>"Sign out"</button>
                             </form>

@@ -1,6 +1,7 @@
 //! One module per page (the list is in `docs/architecture.md`), each with the server
 //! functions it reads through.
 
+pub mod admin;
 pub mod contribute;
 pub mod finding;
 pub mod findings;

@@ -77,6 +77,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
     let s = detail.summary;
     let dependency = !s.kind.is_repository();
     let all_findings = href_with_query("/findings", &[("target", &s.name)]);
+    let maintainer = viewer.as_ref().is_some_and(|v| v.maintainer);
     view! {
         <nav aria-label="Breadcrumb" class="text-sm">
             <a class=LINK href=if dependency { "/deps" } else { "/repos" }>{if dependency { "Dependencies" } else { "Repositories" }}</a>
@@ -89,6 +90,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
             {s.last_revision.clone().map(|r| format!(" at {}", r.chars().take(12).collect::<String>()))}
             {(!s.pinned.is_empty()).then(|| format!(" · pinned {}", s.pinned.join(", ")))}
         </p>
+        {maintainer.then(|| view! { <div class="mt-2"><crate::pages::admin::RescanButton target_id=s.id /></div> })}
         <div class="mt-4 grid gap-6 md:grid-cols-2">
             <section aria-labelledby="progress-heading">
                 <h2 id="progress-heading" class="text-lg font-semibold">"Progress"</h2>

@@ -180,6 +180,18 @@ pub struct Delivery {
     pub outcome: Option<String>,
 }
 
+/// The latest sync run, if any ran.
+pub async fn last_sync_run(db: impl PgExecutor<'_>) -> sqlx::Result<Option<crate::views::SyncRunView>> {
+    sqlx::query_as!(
+        crate::views::SyncRunView,
+        r#"SELECT id, started_at AS "started_at: chrono::DateTime<chrono::Utc>",
+                  finished_at AS "finished_at: chrono::DateTime<chrono::Utc>", status, requests, error
+           FROM gh_sync_runs ORDER BY id DESC LIMIT 1"#
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// The latest `limit` deliveries, newest first.
 pub async fn recent_deliveries(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<Delivery>> {
     sqlx::query_as!(

@@ -54,6 +54,28 @@ pub struct JobRow {
     pub step: Option<String>,
 }
 
+impl JobRow {
+    /// As the page shows it.
+    pub fn view(self) -> crate::views::JobView {
+        let reason = self.input.get("reason").and_then(|r| r.as_str()).unwrap_or("").to_owned();
+        crate::views::JobView {
+            id: self.id.to_string(),
+            kind: self.kind,
+            key: self.key,
+            state: self.state,
+            priority: self.priority,
+            reason,
+            created_at: self.created_at,
+            last_attempt_at: self.last_attempt_at,
+            completed_at: self.completed_at,
+            attempts: self.attempts,
+            max_attempts: self.max_attempts,
+            last_error: self.last_error,
+            step: self.step,
+        }
+    }
+}
+
 /// Which jobs /admin lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JobFilter {
@@ -61,7 +83,7 @@ pub enum JobFilter {
     Running,
     /// Waiting, soonest first (retries among them).
     Pending,
-    /// Failed at least once recently, whether it is to be retried or dead, newest first.
+    /// Failed at least once, not dead: waiting for its retry, or done since (newest first).
     RecentFailures,
     /// Failed for good: no attempts left.
     Dead,
@@ -96,7 +118,7 @@ pub async fn list(db: impl PgExecutor<'_>, filter: JobFilter, limit: i64) -> sql
                    WHEN 'running' THEN t.state = 'in_progress'
                    WHEN 'pending' THEN t.state = 'pending'
                    WHEN 'dead' THEN t.state = 'failed'
-                   WHEN 'failures' THEN EXISTS (
+                   WHEN 'failures' THEN t.state <> 'failed' AND EXISTS (
                        SELECT 1 FROM underway.task_attempt a
                        WHERE a.task_queue_name = t.task_queue_name AND a.task_id = t.id AND a.error_message IS NOT NULL)
                    ELSE true

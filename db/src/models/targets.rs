@@ -270,3 +270,18 @@ pub async fn last_scanned_revision(db: impl PgExecutor<'_>, name: &str) -> sqlx:
 pub async fn all_names(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar!("SELECT name FROM targets ORDER BY id").fetch_all(db).await
 }
+
+/// Every target with its latest scan (repositories first, then by name).
+pub async fn last_scans(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<crate::views::LastScanView>> {
+    sqlx::query_as!(
+        crate::views::LastScanView,
+        r#"SELECT t.id AS target_id, t.name, t.kind AS "kind: TargetKind", s.revision AS "revision?",
+                  s.finished_at AS "finished_at?: chrono::DateTime<chrono::Utc>", s.status AS "status?"
+           FROM targets t
+           LEFT JOIN LATERAL (SELECT revision, finished_at, status FROM scans WHERE target_id = t.id
+                              ORDER BY id DESC LIMIT 1) s ON true
+           ORDER BY t.kind = 'dependency', t.name"#
+    )
+    .fetch_all(db)
+    .await
+}

@@ -23,17 +23,7 @@ const PREFIX: &str = "unt_";
 // Named in the queries: with sqlx's `time` feature also on, timestamps default to `time`.
 type Instant = chrono::DateTime<chrono::Utc>;
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct TokenInfo {
-    pub id: i64,
-    pub name: String,
-    pub prefix: String,
-    pub created_by: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub targets: Vec<String>,
-}
+pub use crate::views::TokenInfo;
 
 fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()

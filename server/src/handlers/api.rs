@@ -186,29 +186,9 @@ pub async fn rescan_target(
     Maintainer(user): Maintainer,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let target = db::models::targets::tracked_by_id(&state.app.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no target {id}")))?;
-    let reason = format!("maintainer:{}", user.login);
-    let queued = crate::jobs::schedule::rescan_now(&state.app.pool, &state.jobs, &target, &reason).await.map_err(
-        |e| match e {
-            crate::jobs::schedule::RescanError::Database(e) => AppError::from(e),
-            crate::jobs::schedule::RescanError::Queue(e) => {
-                tracing::error!("rescan not queued: {e}");
-                AppError::Unavailable("the job queue is unavailable".into())
-            }
-            other => AppError::unprocessable(other),
-        },
-    )?;
-    tracing::info!(by = %user.login, target = %target.name, jobs = queued.len(), "rescan requested");
-    let jobs: Vec<serde_json::Value> = queued
-        .iter()
-        .map(|job| {
-            let folded = matches!(job, crate::jobs::queue::Enqueued::Folded(_));
-            serde_json::json!({ "id": job.id(), "folded": folded })
-        })
-        .collect();
-    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "target": target.name, "jobs": jobs }))).into_response())
+    use app::jobs::Rescans;
+    let jobs = state.jobs.rescan(id, &user.login).await?;
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "target_id": id, "jobs": jobs }))).into_response())
 }
 
 /// `POST /api/v1/jobs/{id}/retry`: a dead or cancelled job gets one more attempt.

@@ -163,3 +163,31 @@ pub async fn rescan_now(
     tx.commit().await?;
     Ok(queued)
 }
+
+impl app::jobs::Rescans for Jobs {
+    fn rescan<'a>(&'a self, target_id: i64, by: &'a str) -> app::jobs::RescanFuture<'a> {
+        Box::pin(async move {
+            use app::error::AppError;
+            let pool = self.pool();
+            let target = targets::tracked_by_id(pool, target_id)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("no target {target_id}")))?;
+            let queued = rescan_now(pool, self, &target, &format!("maintainer:{by}")).await.map_err(|e| match e {
+                RescanError::Database(e) => AppError::from(e),
+                RescanError::Queue(e) => {
+                    tracing::error!("rescan not queued: {e}");
+                    AppError::Unavailable("the job queue is unavailable".into())
+                }
+                other => AppError::unprocessable(other),
+            })?;
+            tracing::info!(by, target = %target.name, jobs = queued.len(), "rescan requested");
+            Ok(queued
+                .into_iter()
+                .map(|job| app::jobs::QueuedJob {
+                    id: job.id().to_string(),
+                    folded: matches!(job, super::queue::Enqueued::Folded(_)),
+                })
+                .collect())
+        })
+    }
+}

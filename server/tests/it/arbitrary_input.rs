@@ -44,6 +44,12 @@ const SERVER_FUNCTIONS: &[(&str, &[&str])] = &[
     ("person", &["login"]),
     ("contribute", &["rule", "target"]),
     ("finding", &["id"]),
+    ("admin", &[]),
+    ("retry_job", &["id"]),
+    ("cancel_job", &["id"]),
+    ("rescan", &["target_id"]),
+    ("create_token", &["name", "targets"]),
+    ("revoke_token", &["id"]),
 ];
 
 /// Pages: a path prefix followed by an arbitrary segment, or a fixed path with arbitrary
@@ -55,6 +61,7 @@ const QUERY_PAGES: &[(&str, &[&str])] = &[
     ("/deps", &["q", "sort", "desc", "page"]),
     ("/contribute", &["rule", "target"]),
     ("/reports/weekly", &["week", "tz"]),
+    ("/admin", &["q"]),
 ];
 
 fn encode(bytes: &[u8]) -> String {

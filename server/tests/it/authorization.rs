@@ -101,15 +101,32 @@ async fn every_mutation_checks_who_asks() {
     .await;
     let link_id = link["id"].as_i64().unwrap();
 
+    // A job for the maintainer to retry, then cancel.
+    let jobs = unthread_server::jobs::queue::Jobs::new(pool.clone());
+    let job = jobs
+        .enqueue(
+            &mut pool.acquire().await.unwrap(),
+            unthread_server::jobs::queue::JobSpec::Noop { label: "matrix".into() },
+            unthread_server::jobs::queue::Priority::Background,
+            "test",
+        )
+        .await
+        .unwrap()
+        .id();
+    db::models::jobs::cancel(&pool, job).await.unwrap();
+
     let token_body = json!({"name": "another", "targets": ["openedx/ruff-sample"]});
     let link_body = json!({"finding_id": w.finding, "issue_id": w.issue});
-    let endpoints: [(Method, String, Option<Value>, StatusCode); 6] = [
+    let endpoints: [(Method, String, Option<Value>, StatusCode); 9] = [
         (Method::POST, "/api/v1/tokens".into(), Some(token_body), StatusCode::CREATED),
         (Method::GET, "/api/v1/tokens".into(), None, StatusCode::OK),
         (Method::DELETE, format!("/api/v1/tokens/{token_id}"), None, StatusCode::NO_CONTENT),
         (Method::POST, "/api/v1/links".into(), Some(link_body), StatusCode::CREATED),
         (Method::DELETE, format!("/api/v1/links/{link_id}"), None, StatusCode::NO_CONTENT),
         (Method::POST, "/api/v1/sync".into(), None, StatusCode::ACCEPTED),
+        (Method::POST, format!("/api/v1/targets/{}/rescan", w.target), None, StatusCode::ACCEPTED),
+        (Method::POST, format!("/api/v1/jobs/{job}/retry"), None, StatusCode::ACCEPTED),
+        (Method::POST, format!("/api/v1/jobs/{job}/cancel"), None, StatusCode::OK),
     ];
     for (method, uri, body, allowed) in endpoints {
         for (who, cookie, expected) in [
@@ -130,6 +147,19 @@ async fn every_mutation_checks_who_asks() {
         .await
         .unwrap();
     assert_eq!(tokens, [("ci".into(), true), ("another".into(), false)]);
+    let queued: Vec<(String, String)> =
+        sqlx::query_as("SELECT concurrency_key, state::text FROM underway.task ORDER BY created_at")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        queued,
+        [
+            ("noop:matrix".into(), "cancelled".into()),
+            ("scan_repository:openedx/ruff-sample@HEAD".into(), "pending".into())
+        ],
+        "one rescan queued by the maintainer; the job retried, then cancelled"
+    );
 
     // A write another site triggers in the maintainer's browser is refused.
     let request = Request::post("/api/v1/links")
@@ -176,13 +206,17 @@ async fn every_dashboard_action_checks_who_asks() {
 
     // (endpoint, form, contributor's answer, maintainer's answer), in an order where each
     // allowed call leaves the state the next one expects.
-    let actions: [(&str, String, StatusCode, StatusCode); 6] = [
+    let actions: [(&str, String, StatusCode, StatusCode); 10] = [
         ("claim", format!("kind=finding&id={f}"), StatusCode::OK, StatusCode::CONFLICT),
         ("unclaim", format!("kind=finding&id={f}"), StatusCode::OK, StatusCode::CONFLICT),
         ("claim", format!("kind=target&id={t}"), StatusCode::OK, StatusCode::CONFLICT),
         ("assign", format!("kind=target&id={t}&login=mona"), StatusCode::FORBIDDEN, StatusCode::OK),
         ("triage", format!("id={f}&state=false_positive&reason=generated+code"), StatusCode::FORBIDDEN, StatusCode::OK),
         ("triage", format!("id={f}&state=wont_fix"), StatusCode::FORBIDDEN, StatusCode::UNPROCESSABLE_ENTITY),
+        ("admin", String::new(), StatusCode::FORBIDDEN, StatusCode::OK),
+        ("rescan", format!("target_id={t}"), StatusCode::FORBIDDEN, StatusCode::OK),
+        ("create_token", "name=ci&targets=openedx%2Fruff-sample".into(), StatusCode::FORBIDDEN, StatusCode::OK),
+        ("retry_job", "id=00000000-0000-0000-0000-000000000000".into(), StatusCode::FORBIDDEN, StatusCode::NOT_FOUND),
     ];
     for (endpoint, form, as_contributor, as_maintainer) in &actions {
         assert_eq!(

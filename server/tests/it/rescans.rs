@@ -336,6 +336,21 @@ async fn bad_archives_and_missing_repositories_fail_the_job_with_a_reason_and_ch
     // Dead at once: retrying cannot help.
     assert!(dead.iter().all(|job| job.attempts == 1), "{dead:?}");
 
+    // /admin shows the dead jobs with their reasons and a Retry button, to maintainers only.
+    let app = TestApp::new(&pool).dev_login().build();
+    let maintainer = crate::support::sign_in(&app, "mona", "maintainer").await;
+    let contributor = crate::support::sign_in(&app, "carol", "contributor").await;
+    let page = send(&app, crate::support::http::get("/admin", Some(&maintainer))).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("data-testid=\"dead-jobs\""), "{}", page.body);
+    assert!(page.body.contains("not a readable .tar.gz"), "the reason is shown");
+    assert!(page.body.contains("GitHub has no acme/demo at gone"), "the reason is shown");
+    assert_eq!(page.body.matches("data-testid=\"retry\"").count(), 4, "a Retry button per dead job");
+    assert!(page.body.contains(&commits.first[..12]), "the last scan's commit");
+    let refused = send(&app, crate::support::http::get("/admin", Some(&contributor))).await;
+    assert!(refused.body.contains("only maintainers may do this"), "{}", refused.body);
+    assert!(!refused.body.contains("not a readable .tar.gz"));
+
     // A maintainer's retry puts one back for one more attempt.
     let gone = dead.iter().find(|job| job.key.as_deref().is_some_and(|k| k.ends_with("@gone"))).unwrap();
     assert_eq!(job_rows::retry(&pool, gone.id).await.unwrap(), job_rows::Change::Done);

@@ -1,0 +1,540 @@
+//! `/admin` (maintainers): is Unthread keeping itself current? The job queue by kind and
+//! state, what runs now and what it is doing, recent failures with their error and a Retry
+//! button, dead jobs, waiting jobs with Cancel, the last GitHub sync, each target's last scan
+//! with its commit or version and age ("Rescan now"), the last 50 webhook deliveries and what
+//! they led to, and the API tokens CI uploads with. Live: every job change is announced on
+//! the page's stream.
+
+use leptos::{form::ActionForm, prelude::*};
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::components::ui::{error_text, target_href, when, Alert, BUTTON, INPUT, LINK, PRIMARY_BUTTON};
+use db::views::{DeliveryView, JobView, LastScanView, QueueCount, SyncRunView, TokenInfo};
+
+/// Everything the page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdminView {
+    pub counts: Vec<QueueCount>,
+    pub running: Vec<JobView>,
+    pub pending: Vec<JobView>,
+    pub failures: Vec<JobView>,
+    pub dead: Vec<JobView>,
+    pub last_sync: Option<SyncRunView>,
+    pub scans: Vec<LastScanView>,
+    pub deliveries: Vec<DeliveryView>,
+    pub tokens: Vec<TokenInfo>,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+#[server(prefix = "/api", endpoint = "admin")]
+pub async fn admin_overview() -> Result<AdminView, ServerFnError> {
+    use db::models::{github, jobs, targets, tokens};
+    crate::server::require_maintainer().await?;
+    let pool = crate::server::state()?.pool;
+    let failed = crate::server::database_error;
+    let list = |filter, limit| {
+        let pool = pool.clone();
+        async move {
+            jobs::list(&pool, filter, limit)
+                .await
+                .map(|rows| rows.into_iter().map(jobs::JobRow::view).collect::<Vec<_>>())
+        }
+    };
+    let counts = jobs::counts(&pool)
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .map(|c| QueueCount { kind: c.kind, state: c.state, count: c.count })
+        .collect();
+    Ok(AdminView {
+        counts,
+        running: list(jobs::JobFilter::Running, 50).await.map_err(failed)?,
+        pending: list(jobs::JobFilter::Pending, 50).await.map_err(failed)?,
+        failures: list(jobs::JobFilter::RecentFailures, 20).await.map_err(failed)?,
+        dead: list(jobs::JobFilter::Dead, 50).await.map_err(failed)?,
+        last_sync: github::last_sync_run(&pool).await.map_err(failed)?,
+        scans: targets::last_scans(&pool).await.map_err(failed)?,
+        deliveries: github::recent_deliveries(&pool, 50)
+            .await
+            .map_err(failed)?
+            .into_iter()
+            .map(|d| DeliveryView {
+                id: d.delivery_id,
+                event: d.event,
+                action: d.action,
+                received_at: d.received_at,
+                outcome: d.outcome,
+            })
+            .collect(),
+        tokens: tokens::list(&pool).await.map_err(failed)?,
+        now: chrono::Utc::now(),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn job_id(text: &str) -> Result<uuid::Uuid, ServerFnError> {
+    text.trim()
+        .parse()
+        .map_err(|_| crate::error::AppError::bad_request(format!("{text:?} is not a job id")).into_server_fn_error())
+}
+
+#[server(prefix = "/api", endpoint = "retry_job")]
+pub async fn retry_job(id: String) -> Result<(), ServerFnError> {
+    use db::models::jobs::Change;
+    let user = crate::server::require_maintainer().await?;
+    let id = job_id(&id)?;
+    let pool = crate::server::state()?.pool;
+    let refused = |message: &str| Err(crate::error::AppError::conflict(message).into_server_fn_error());
+    match db::models::jobs::retry(&pool, id).await.map_err(crate::server::database_error)? {
+        Change::Done => {
+            tracing::info!(by = %user.login, job = %id, "job retried");
+            Ok(())
+        }
+        Change::Missing => Err(crate::error::AppError::not_found("no such job").into_server_fn_error()),
+        Change::NotApplicable => refused("only a failed or cancelled job can be retried"),
+        Change::Duplicate => refused("the same work is already queued or running"),
+    }
+}
+
+#[server(prefix = "/api", endpoint = "cancel_job")]
+pub async fn cancel_job(id: String) -> Result<(), ServerFnError> {
+    use db::models::jobs::Change;
+    let user = crate::server::require_maintainer().await?;
+    let id = job_id(&id)?;
+    let pool = crate::server::state()?.pool;
+    match db::models::jobs::cancel(&pool, id).await.map_err(crate::server::database_error)? {
+        Change::Done => {
+            tracing::info!(by = %user.login, job = %id, "job cancelled");
+            Ok(())
+        }
+        Change::Missing => Err(crate::error::AppError::not_found("no such job").into_server_fn_error()),
+        _ => Err(crate::error::AppError::conflict("only a waiting job can be cancelled; a running one finishes")
+            .into_server_fn_error()),
+    }
+}
+
+#[server(prefix = "/api", endpoint = "rescan")]
+pub async fn rescan(target_id: String) -> Result<Vec<crate::jobs::QueuedJob>, ServerFnError> {
+    let user = crate::server::require_maintainer().await?;
+    let target_id = crate::server::parse_id(&target_id)?;
+    let state = crate::server::state()?;
+    let Some(rescans) = state.rescans.clone() else {
+        return Err(crate::error::AppError::Unavailable("no job queue here".into()).into_server_fn_error());
+    };
+    let queued = rescans.rescan(target_id, &user.login).await.map_err(|e| e.into_server_fn_error())?;
+    crate::server::changed();
+    Ok(queued)
+}
+
+/// A new token: its secret, shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedToken {
+    pub id: i64,
+    pub secret: String,
+}
+
+#[server(prefix = "/api", endpoint = "create_token")]
+pub async fn create_token(name: String, targets: String) -> Result<CreatedToken, ServerFnError> {
+    use db::models::events::{self, About, Event, TokenCreated};
+    let user = crate::server::require_maintainer().await?;
+    let pool = crate::server::state()?.pool;
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(crate::error::AppError::bad_request("a token needs a name of 1 to 100 characters").into());
+    }
+    let targets: Vec<String> =
+        targets.split([',', ' ', '\n']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+    let (id, secret) = db::models::tokens::create(&pool, &name, &targets, user.id).await.map_err(|e| match e {
+        db::models::tokens::TokenError::Database(e) => crate::server::database_error(e),
+        db::models::tokens::TokenError::Randomness(e) => {
+            crate::error::AppError::Internal(format!("no randomness: {e}")).into_server_fn_error()
+        }
+        refused => crate::error::AppError::bad_request(refused).into_server_fn_error(),
+    })?;
+    let event = Event::TokenCreated(TokenCreated { token: id, name, targets });
+    events::record(&pool, &event, About::by(&user.login)).await.map_err(crate::server::database_error)?;
+    Ok(CreatedToken { id, secret })
+}
+
+#[server(prefix = "/api", endpoint = "revoke_token")]
+pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
+    use db::models::events::{self, About, Event, TokenRevoked};
+    let user = crate::server::require_maintainer().await?;
+    let id = crate::server::parse_id(&id)?;
+    let pool = crate::server::state()?.pool;
+    if !db::models::tokens::revoke(&pool, id, user.id).await.map_err(crate::server::database_error)? {
+        return Err(crate::error::AppError::not_found("no live token with that id").into());
+    }
+    events::record(&pool, &Event::TokenRevoked(TokenRevoked { token: id }), About::by(&user.login))
+        .await
+        .map_err(crate::server::database_error)?;
+    Ok(())
+}
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| admin_overview());
+    view! {
+        <Title text="Admin" />
+        <h1 class="text-2xl font-semibold">"Admin"</h1>
+        <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
+            "Is Unthread keeping itself current? Jobs, scans, GitHub deliveries and API tokens. Updates live."
+        </p>
+        <Transition fallback=|| view! { <p class="mt-4">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(view) => view! { <Overview view /> }.into_any(),
+                    Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+const TABLE: &str = "mt-2 w-full border-collapse text-left text-sm";
+const HEAD: &str = "border-b border-slate-300 py-1 pr-3 font-medium dark:border-slate-700";
+const CELL: &str = "border-b border-slate-200 py-1 pr-3 align-top dark:border-slate-800";
+
+/// `3 min`, `2 h`, `5 d` since `at`.
+fn age(now: chrono::DateTime<chrono::Utc>, at: chrono::DateTime<chrono::Utc>) -> String {
+    let seconds = (now - at).num_seconds().max(0);
+    match seconds {
+        0..=59 => format!("{seconds} s"),
+        60..=3_599 => format!("{} min", seconds / 60),
+        3_600..=172_799 => format!("{} h", seconds / 3_600),
+        _ => format!("{} d", seconds / 86_400),
+    }
+}
+
+fn short(revision: &str) -> String {
+    if revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit()) {
+        revision[..12].to_owned()
+    } else {
+        revision.to_owned()
+    }
+}
+
+#[component]
+fn Overview(view: AdminView) -> impl IntoView {
+    let now = view.now;
+    view! {
+        <QueueCounts counts=view.counts.clone() />
+        <JobTable title="Running" testid="running-jobs" jobs=view.running.clone() now empty="Nothing is running." />
+        <JobTable title="Recent failures (retried with backoff)" testid="failed-jobs" jobs=view.failures.clone() now empty="No job failed recently." />
+        <JobTable title="Dead (no attempt left, or an error retrying cannot fix)" testid="dead-jobs" jobs=view.dead.clone() now empty="No dead job." />
+        <JobTable title="Waiting" testid="pending-jobs" jobs=view.pending.clone() now empty="Nothing is waiting." />
+        <section class="mt-6" aria-labelledby="sync-heading">
+            <h2 id="sync-heading" class="text-lg font-semibold">"GitHub sync"</h2>
+            {match view.last_sync.clone() {
+                None => view! { <p class="mt-1 text-sm" data-testid="last-sync">"No sync has run."</p> }.into_any(),
+                Some(run) => view! {
+                    <p class="mt-1 text-sm" data-testid="last-sync">
+                        {format!("Run #{} {} — started {} ago, {} requests", run.id, run.status, age(now, run.started_at), run.requests)}
+                        {run.error.map(|e| format!(": {e}"))}
+                    </p>
+                }.into_any(),
+            }}
+        </section>
+        <Deliveries deliveries=view.deliveries.clone() now />
+        <Scans scans=view.scans.clone() now />
+        <Tokens tokens=view.tokens.clone() />
+    }
+}
+
+#[component]
+fn QueueCounts(counts: Vec<QueueCount>) -> impl IntoView {
+    const STATES: [(&str, &str); 5] = [
+        ("pending", "waiting"),
+        ("in_progress", "running"),
+        ("succeeded", "done"),
+        ("failed", "dead"),
+        ("cancelled", "cancelled"),
+    ];
+    let mut kinds: Vec<String> = counts.iter().map(|c| c.kind.clone()).collect();
+    kinds.dedup();
+    let cell = move |kind: &str, state: &str| {
+        counts.iter().find(|c| c.kind == kind && c.state == state).map_or(0, |c| c.count)
+    };
+    view! {
+        <section class="mt-6" aria-labelledby="queue-heading">
+            <h2 id="queue-heading" class="text-lg font-semibold">"Queue"</h2>
+            {if kinds.is_empty() {
+                view! { <p class="mt-1 text-sm">"No job has been queued in the last 14 days."</p> }.into_any()
+            } else {
+                view! {
+                    <table class=TABLE data-testid="queue-counts">
+                        <thead><tr>
+                            <th class=HEAD scope="col">"Kind"</th>
+                            {STATES.iter().map(|(_, label)| view! { <th class=HEAD scope="col">{*label}</th> }).collect_view()}
+                        </tr></thead>
+                        <tbody>
+                            {kinds.iter().map(|kind| view! {
+                                <tr>
+                                    <th class=CELL scope="row"><code>{kind.clone()}</code></th>
+                                    {STATES.iter().map(|(state, _)| view! { <td class=CELL>{cell(kind, state)}</td> }).collect_view()}
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn JobTable(
+    title: &'static str,
+    testid: &'static str,
+    jobs: Vec<JobView>,
+    now: chrono::DateTime<chrono::Utc>,
+    empty: &'static str,
+) -> impl IntoView {
+    let heading = format!("{testid}-heading");
+    let labelled_by = heading.clone();
+    view! {
+        <section class="mt-6" aria-labelledby=labelled_by data-testid=testid>
+            <h2 id=heading class="text-lg font-semibold">{title} " (" {jobs.len()} ")"</h2>
+            {if jobs.is_empty() {
+                view! { <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">{empty}</p> }.into_any()
+            } else {
+                view! {
+                    <table class=TABLE>
+                        <thead><tr>
+                            <th class=HEAD scope="col">"Job"</th>
+                            <th class=HEAD scope="col">"Asked by"</th>
+                            <th class=HEAD scope="col">"Age"</th>
+                            <th class=HEAD scope="col">"Attempts"</th>
+                            <th class=HEAD scope="col">"Now / last error"</th>
+                            <th class=HEAD scope="col"><span class="sr-only">"Actions"</span></th>
+                        </tr></thead>
+                        <tbody>
+                            {jobs.into_iter().map(|job| {
+                                let detail = job.step.clone().or(job.last_error.clone()).unwrap_or_default();
+                                let action = match job.state.as_str() {
+                                    "failed" | "cancelled" => Some("retry"),
+                                    "pending" => Some("cancel"),
+                                    _ => None,
+                                };
+                                view! {
+                                    <tr data-testid="job" data-state=job.state.clone()>
+                                        <td class=CELL><code class="break-all">{job.key.clone().unwrap_or(job.kind.clone())}</code></td>
+                                        <td class=CELL>{job.reason.clone()}</td>
+                                        <td class=CELL>{age(now, job.created_at)}</td>
+                                        <td class=CELL>{format!("{} of {}", job.attempts, job.max_attempts)}</td>
+                                        <td class=CELL><span class="break-words" data-testid="job-detail">{detail}</span></td>
+                                        <td class=CELL>{action.map(|action| view! { <JobButton id=job.id.clone() action=action.to_owned() /> })}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// Retry or Cancel one job; the page shows the outcome as soon as it went through.
+#[island]
+fn JobButton(id: String, action: String) -> impl IntoView {
+    let retry = ServerAction::<RetryJob>::new();
+    let cancel = ServerAction::<CancelJob>::new();
+    Effect::new(move |_| {
+        if matches!(retry.value().get(), Some(Ok(()))) || matches!(cancel.value().get(), Some(Ok(()))) {
+            crate::live::refresh_page();
+        }
+    });
+    let error = move || {
+        [retry.value().get(), cancel.value().get()]
+            .into_iter()
+            .flatten()
+            .find_map(|r| r.err())
+            .map(|e| view! { <Alert message=error_text(&e) /> })
+    };
+    let form = if action == "retry" {
+        view! {
+            <ActionForm action=retry>
+                <input type="hidden" name="id" value=id />
+                <button type="submit" class=BUTTON data-testid="retry">"Retry"</button>
+            </ActionForm>
+        }
+        .into_any()
+    } else {
+        view! {
+            <ActionForm action=cancel>
+                <input type="hidden" name="id" value=id />
+                <button type="submit" class=BUTTON data-testid="cancel">"Cancel"</button>
+            </ActionForm>
+        }
+        .into_any()
+    };
+    view! { {form} {error} }
+}
+
+#[component]
+fn Deliveries(deliveries: Vec<DeliveryView>, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+    view! {
+        <section class="mt-6" aria-labelledby="deliveries-heading">
+            <h2 id="deliveries-heading" class="text-lg font-semibold">"Webhook deliveries (last 50)"</h2>
+            {if deliveries.is_empty() {
+                view! { <p class="mt-1 text-sm">"No delivery received yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class=TABLE data-testid="deliveries">
+                        <thead><tr>
+                            <th class=HEAD scope="col">"Received"</th>
+                            <th class=HEAD scope="col">"Event"</th>
+                            <th class=HEAD scope="col">"Outcome"</th>
+                        </tr></thead>
+                        <tbody>
+                            {deliveries.into_iter().map(|d| view! {
+                                <tr>
+                                    <td class=CELL title=when(&d.received_at)>{age(now, d.received_at)} " ago"</td>
+                                    <td class=CELL><code>{d.event.clone()}{d.action.map(|a| format!(".{a}"))}</code></td>
+                                    <td class=CELL data-testid="delivery-outcome">{d.outcome.unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn Scans(scans: Vec<LastScanView>, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+    view! {
+        <section class="mt-6" aria-labelledby="scans-heading">
+            <h2 id="scans-heading" class="text-lg font-semibold">"Last scan of each target (" {scans.len()} ")"</h2>
+            <table class=TABLE data-testid="last-scans">
+                <thead><tr>
+                    <th class=HEAD scope="col">"Target"</th>
+                    <th class=HEAD scope="col">"Commit / version"</th>
+                    <th class=HEAD scope="col">"Age"</th>
+                    <th class=HEAD scope="col"><span class="sr-only">"Rescan"</span></th>
+                </tr></thead>
+                <tbody>
+                    {scans.into_iter().map(|scan| view! {
+                        <tr>
+                            <td class=CELL><a class=LINK href=target_href(&scan.name, scan.kind)>{scan.name.clone()}</a></td>
+                            <td class=CELL><code>{scan.revision.as_deref().map(short).unwrap_or_else(|| "—".into())}</code>
+                                {scan.status.filter(|s| s != "complete").map(|s| format!(" ({s})"))}</td>
+                            <td class=CELL>{scan.finished_at.map(|at| age(now, at)).unwrap_or_else(|| "never".into())}</td>
+                            <td class=CELL><RescanButton target_id=scan.target_id /></td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// "Rescan now": queues the target's rescan ahead of everything else. Also on the target's
+/// own page, for maintainers.
+#[island]
+pub fn RescanButton(target_id: i64) -> impl IntoView {
+    let rescan = ServerAction::<Rescan>::new();
+    Effect::new(move |_| {
+        if matches!(rescan.value().get(), Some(Ok(_))) {
+            crate::live::refresh_page();
+        }
+    });
+    view! {
+        <ActionForm action=rescan attr:class="inline">
+            <input type="hidden" name="target_id" value=target_id.to_string() />
+            <button type="submit" class=BUTTON data-testid="rescan">"Rescan now"</button>
+        </ActionForm>
+        {move || rescan.value().get().map(|result| match result {
+            Ok(jobs) => {
+                let folded = jobs.iter().all(|j| j.folded);
+                let text = if folded { "already queued" } else { "queued" };
+                view! { <span class="ml-2 text-sm" role="status" data-testid="rescan-status">{text}</span> }.into_any()
+            }
+            Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
+        })}
+    }
+}
+
+#[component]
+fn Tokens(tokens: Vec<TokenInfo>) -> impl IntoView {
+    view! {
+        <section class="mt-6" aria-labelledby="tokens-heading">
+            <h2 id="tokens-heading" class="text-lg font-semibold">"API tokens"</h2>
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
+                "CI uploads scans with these (" <code>"POST /api/v1/scans"</code> "), each to the targets it names."
+            </p>
+            <TokenForm />
+            <table class=TABLE data-testid="tokens">
+                <thead><tr>
+                    <th class=HEAD scope="col">"Name"</th>
+                    <th class=HEAD scope="col">"Prefix"</th>
+                    <th class=HEAD scope="col">"Targets"</th>
+                    <th class=HEAD scope="col">"Created"</th>
+                    <th class=HEAD scope="col">"Last used"</th>
+                    <th class=HEAD scope="col"><span class="sr-only">"Revoke"</span></th>
+                </tr></thead>
+                <tbody>
+                    {tokens.into_iter().map(|token| view! {
+                        <tr data-testid="token" data-revoked=token.revoked_at.is_some().to_string()>
+                            <td class=CELL>{token.name.clone()}</td>
+                            <td class=CELL><code>{token.prefix.clone()}</code></td>
+                            <td class=CELL>{token.targets.join(", ")}</td>
+                            <td class=CELL>{format!("{} by {}", when(&token.created_at), token.created_by)}</td>
+                            <td class=CELL>{token.last_used_at.as_ref().map(when).unwrap_or_else(|| "never".into())}</td>
+                            <td class=CELL>{match token.revoked_at {
+                                Some(at) => view! { <span>"revoked " {when(&at)}</span> }.into_any(),
+                                None => view! { <RevokeButton id=token.id /> }.into_any(),
+                            }}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// Creating a token shows its secret once, in a field that keeps the focus (the page does
+/// not refresh under it) until it is copied.
+#[island]
+fn TokenForm() -> impl IntoView {
+    let create = ServerAction::<CreateToken>::new();
+    view! {
+        <ActionForm action=create attr:class="mt-2 flex flex-wrap items-end gap-2" attr:data-testid="token-form">
+            <label class="flex flex-col text-sm">"Name"
+                <input name="name" class=INPUT required maxlength="100" placeholder="openedx-platform CI" />
+            </label>
+            <label class="flex flex-col text-sm">"Targets (comma-separated)"
+                <input name="targets" class=INPUT required placeholder="openedx/openedx-platform" />
+            </label>
+            <button type="submit" class=PRIMARY_BUTTON>"Create token"</button>
+        </ActionForm>
+        {move || create.value().get().map(|result| match result {
+            Ok(token) => view! {
+                <p class="mt-2 text-sm" role="status">"Token #" {token.id} " — copy it now, it is not shown again: "
+                    <input readonly autofocus value=token.secret.clone() class=INPUT size="50" data-testid="token-secret" />
+                </p>
+            }.into_any(),
+            Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
+        })}
+    }
+}
+
+#[island]
+fn RevokeButton(id: i64) -> impl IntoView {
+    let revoke = ServerAction::<RevokeToken>::new();
+    Effect::new(move |_| {
+        if matches!(revoke.value().get(), Some(Ok(()))) {
+            crate::live::refresh_page();
+        }
+    });
+    view! {
+        <ActionForm action=revoke>
+            <input type="hidden" name="id" value=id.to_string() />
+            <button type="submit" class=BUTTON data-testid="revoke">"Revoke"</button>
+        </ActionForm>
+        {move || revoke.value().get().and_then(|r| r.err()).map(|e| view! { <Alert message=error_text(&e) /> })}
+    }
+}
