@@ -48,6 +48,7 @@ fn input(target_id: i64, findings: Vec<IncomingFinding>) -> ScanInput {
         unread_files: Vec::new(),
         api_index: None,
         finished_at: None,
+        cause: None,
         findings,
     }
 }

@@ -71,6 +71,7 @@ fn main() {
                     unread_files: Vec::new(),
                     api_index: None,
                     finished_at: Some(monday(w) + Duration::seconds(t as i64)),
+                    cause: None,
                     findings: week_findings(t, w),
                 };
                 ingest(&pool, &input).await.unwrap();

@@ -38,6 +38,9 @@ pub struct ScanInput {
     pub api_index: Option<scanner::ApiIndex>,
     /// When the scan ran, for importing past scans (the demo's history); `None` is now.
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why this scan happened, when that explains what it fixes: "bumping django-crum 0.7.9 →
+    /// 0.8.0 in requirements/edx/base.txt at <commit> of openedx/openedx-platform".
+    pub cause: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -145,6 +148,7 @@ impl ScanInput {
             findings: report.findings.iter().map(IncomingFinding::from).collect(),
             api_index: Some(report.api_index.clone()),
             finished_at: None,
+            cause: None,
         }
     }
 }

@@ -115,6 +115,7 @@ pub async fn ingest_in(conn: &mut sqlx::PgConnection, input: &ScanInput) -> sqlx
         reopened: summary.reopened,
         fixed: summary.fixed,
         unread_files: input.unread_files.len(),
+        cause: input.cause.clone(),
     });
     let about = About::system().target(input.target_id).scan(scan_id).at(input.finished_at);
     events::record(&mut *tx, &event, about).await?;
@@ -163,12 +164,13 @@ async fn apply(tx: &mut Transaction<'_, Postgres>, input: &ScanInput, scan_id: i
         |change: Change| plan.changed.iter().filter(|(_, _, c)| *c == change).map(|(id, _, _)| *id).collect::<Vec<_>>();
     let renamed = with_change(Change::Renamed);
     let reopened = with_change(Change::Reopened);
-    let count = |ids: &[i64]| FindingCount { count: ids.len() as i64 };
+    let count = |ids: &[i64]| FindingCount { count: ids.len() as i64, cause: None };
+    let fixed = FindingCount { cause: input.cause.clone(), ..count(&plan.fixed) };
     let changes = [
         (Event::FindingsNew(count(&new_ids)), &new_ids),
         (Event::FindingsRenamed(count(&renamed)), &renamed),
         (Event::FindingsReopened(count(&reopened)), &reopened),
-        (Event::FindingsFixed(count(&plan.fixed)), &plan.fixed),
+        (Event::FindingsFixed(fixed), &plan.fixed),
     ];
     for (event, ids) in changes {
         if !ids.is_empty() {

@@ -123,12 +123,19 @@ pub struct ScanIngested {
     pub reopened: i64,
     pub fixed: i64,
     pub unread_files: usize,
+    /// Why the scan happened, when it explains its fixes (a version bump).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// How many findings a `findings.*` event lists in `finding_ids`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FindingCount {
     pub count: i64,
+    /// What made the change (`findings.fixed` by a version bump: "bumping NAME 1.2 → 1.3 in
+    /// <file> at <commit>").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -353,7 +360,10 @@ mod tests {
 
     fn one_of_each() -> Vec<Event> {
         let item = Item::Finding(7);
-        let count = FindingCount { count: 3 };
+        let count = FindingCount {
+            count: 3,
+            cause: Some("bumping six 1.15.0 → 1.16.0 in requirements/edx/base.txt at 0123456789ab".into()),
+        };
         vec![
             Event::ScanIngested(ScanIngested {
                 status: "complete".into(),
@@ -365,6 +375,7 @@ mod tests {
                 reopened: 0,
                 fixed: 1,
                 unread_files: 0,
+                cause: None,
             }),
             Event::FindingsNew(count.clone()),
             Event::FindingsFixed(count.clone()),

@@ -380,7 +380,7 @@ pub async fn history(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Vec<Histo
 
 /// A sentence for one event of a finding's history.
 fn describe(kind: &str, data: &serde_json::Value, revision: Option<&str>) -> String {
-    use super::events::Event;
+    use super::events::{Event, FindingCount};
     let at = revision.map(|r| format!(" at {}", r.chars().take(12).collect::<String>())).unwrap_or_default();
     let Ok(event) = Event::from_row(kind, data.clone()) else {
         // Written by an older version, or unknown to this one: say what kind it was.
@@ -388,6 +388,9 @@ fn describe(kind: &str, data: &serde_json::Value, revision: Option<&str>) -> Str
     };
     match event {
         Event::FindingsNew(_) => format!("First seen by a scan{at}"),
+        Event::FindingsFixed(FindingCount { cause: Some(cause), .. }) => {
+            format!("Fixed by {cause}: the scan{at} no longer sees it")
+        }
         Event::FindingsFixed(_) => format!("Fixed: a complete scan{at} no longer sees it"),
         Event::FindingsReopened(_) => format!("Seen again by a scan{at}"),
         Event::FindingsRenamed(_) => format!("Followed to a renamed file{at}"),

@@ -170,6 +170,7 @@ fn scan(
         findings: findings.to_vec(),
         api_index: target.api_index.clone(),
         finished_at: Some(at),
+        cause: None,
     }
 }
 

@@ -241,6 +241,7 @@ pub fn parse(
         findings,
         api_index: None,
         finished_at: None,
+        cause: None,
     })
 }
 

@@ -44,6 +44,10 @@ pub enum JobSpec {
         version: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         github: Option<DirectReference>,
+        /// What asked for this version, when it explains the scan's fixes: "bumping NAME 1.2
+        /// → 1.3 in <file> at <commit> of <repository>".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<String>,
     },
     /// Re-read a repository's requirements file at a commit: pins, `# via` edges, and scans
     /// of the versions not scanned yet.

@@ -75,8 +75,8 @@ impl JobContext {
         let key = input.spec.key();
         let result = match input.spec {
             JobSpec::ScanRepository { target, commit } => self.scan_repository(conn, &key, &target, &commit).await,
-            JobSpec::ScanDependency { name, version, github } => {
-                self.scan_dependency(conn, &key, &name, &version, github.as_ref()).await
+            JobSpec::ScanDependency { name, version, github, cause } => {
+                self.scan_dependency(conn, &key, &name, &version, github.as_ref(), cause).await
             }
             JobSpec::RegisterRequirements { target, commit, path } => {
                 self.register_requirements(conn, &key, &target, &commit, &path).await
@@ -172,6 +172,14 @@ impl JobContext {
             .map_err(|e| JobError::Fail(format!("{name}@{commit}: {path} is not pip-compile output: {e}")))?;
         let imported = crate::ingest::requirements::import(&mut *conn, target_id, path, &requirements).await?;
         let reason = format!("requirements:{name}@{commit}:{path}");
+        let short_commit = commit.get(..12).unwrap_or(commit);
+        let bumps: std::collections::BTreeMap<&str, String> = imported
+            .changed
+            .iter()
+            .map(|(package, from, to)| {
+                (package.as_str(), format!("bumping {package} {from} → {to} in {path} at {short_commit} of {name}"))
+            })
+            .collect();
         let mut queued = 0;
         for pin in &requirements.pins {
             let (version, github) = match (&pin.version, pin.direct_url.as_deref().and_then(github_reference)) {
@@ -182,7 +190,8 @@ impl JobContext {
             if targets::last_scanned_revision(&mut *conn, &pin.name).await?.as_deref() == Some(version.as_str()) {
                 continue;
             }
-            let spec = JobSpec::ScanDependency { name: pin.name.clone(), version, github };
+            let cause = bumps.get(pin.name.as_str()).cloned();
+            let spec = JobSpec::ScanDependency { name: pin.name.clone(), version, github, cause };
             self.jobs.enqueue(&mut *conn, spec, Priority::Background, &reason).await.map_err(queue_failure)?;
             queued += 1;
         }
@@ -208,6 +217,7 @@ impl JobContext {
         name: &str,
         version: &str,
         github: Option<&DirectReference>,
+        cause: Option<String>,
     ) -> Result<(), JobError> {
         let package = crate::pypi::requirements::normalise(name);
         if package != name {
@@ -250,8 +260,8 @@ impl JobContext {
             }
         };
         self.step(key, format!("recording the scan of {name} {revision}")).await;
-        let summary =
-            ingest_in(&mut *conn, &ScanInput::from_report(target_id, Some(revision.clone()), &report)).await?;
+        let input = ScanInput { cause, ..ScanInput::from_report(target_id, Some(revision.clone()), &report) };
+        let summary = ingest_in(&mut *conn, &input).await?;
         tracing::info!(dependency = name, %revision, scan = summary.scan_id, new = summary.new, fixed = summary.fixed, "dependency scanned");
         Ok(())
     }

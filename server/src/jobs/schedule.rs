@@ -120,11 +120,14 @@ pub async fn rescans_of(conn: &mut PgConnection, id: i64, kind: TargetKind, name
     Ok(pins
         .into_iter()
         .filter_map(|(version, direct_url)| match (version, direct_url.as_deref().and_then(github_reference)) {
-            (Some(version), _) => Some(JobSpec::ScanDependency { name: name.to_owned(), version, github: None }),
+            (Some(version), _) => {
+                Some(JobSpec::ScanDependency { name: name.to_owned(), version, github: None, cause: None })
+            }
             (None, Some(reference)) => Some(JobSpec::ScanDependency {
                 name: name.to_owned(),
                 version: reference.git_ref.clone(),
                 github: Some(reference),
+                cause: None,
             }),
             _ => None,
         })

@@ -63,29 +63,42 @@ fn archive(dir: &Path, commit: &str) -> Vec<u8> {
     output.stdout
 }
 
-pub(crate) fn two_commits() -> TwoCommits {
+/// A git repository whose commits write these files in turn; each commit's sha and the
+/// tarball GitHub would serve for it.
+pub(crate) fn commits(steps: &[&[(&str, &str)]]) -> Vec<(String, Vec<u8>)> {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     git(root, &["init", "-q", "-b", "main"]);
-    std::fs::create_dir_all(root.join("demo")).unwrap();
-    std::fs::write(root.join("demo/__init__.py"), "").unwrap();
-    std::fs::write(
-        root.join("demo/state.py"),
-        "import threading\n\n_local = threading.local()\n\n\ndef current_user():\n    return getattr(_local, 'user', None)\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("demo/views.py"), "def index(request):\n    return 'ok'\n").unwrap();
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-q", "-m", "thread local"]);
-    let first = git(root, &["rev-parse", "HEAD"]);
-    std::fs::write(
-        root.join("demo/state.py"),
-        "import contextvars\n\n_user = contextvars.ContextVar('user', default=None)\n\n\ndef current_user():\n    return _user.get()\n",
-    )
-    .unwrap();
-    git(root, &["commit", "-q", "-am", "contextvars"]);
-    let second = git(root, &["rev-parse", "HEAD"]);
-    TwoCommits { first_tarball: archive(root, &first), second_tarball: archive(root, &second), first, second }
+    let mut out = Vec::new();
+    for (i, files) in steps.iter().enumerate() {
+        for (path, text) in *files {
+            let file = root.join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, text).unwrap();
+        }
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "-q", "--allow-empty", "-m", &format!("step {i}")]);
+        let sha = git(root, &["rev-parse", "HEAD"]);
+        out.push((sha.clone(), archive(root, &sha)));
+    }
+    out
+}
+
+pub(crate) fn two_commits() -> TwoCommits {
+    let thread_local = "import threading\n\n_local = threading.local()\n\n\ndef current_user():\n    return getattr(_local, 'user', None)\n";
+    let context_var = "import contextvars\n\n_user = contextvars.ContextVar('user', default=None)\n\n\ndef current_user():\n    return _user.get()\n";
+    let mut made = commits(&[
+        &[
+            ("demo/__init__.py", ""),
+            ("demo/state.py", thread_local),
+            ("demo/views.py", "def index(request):\n    return 'ok'\n"),
+        ],
+        &[("demo/state.py", context_var)],
+    ])
+    .into_iter();
+    let (first, first_tarball) = made.next().unwrap();
+    let (second, second_tarball) = made.next().unwrap();
+    TwoCommits { first, second, first_tarball, second_tarball }
 }
 
 /// GitHub's tarball endpoint: a 302 to the download host, which serves the archive.
@@ -114,9 +127,13 @@ pub(crate) async fn serve_tarball_after(github: &MockServer, commit: &str, body:
 }
 
 fn context(pool: &PgPool, github: &MockServer, limits: Limits) -> Arc<JobContext> {
+    context_with_index(pool, github, "http://127.0.0.1:9/simple/", limits)
+}
+
+fn context_with_index(pool: &PgPool, github: &MockServer, index: &str, limits: Limits) -> Arc<JobContext> {
     let config = GitHubConfig { api_url: github.uri(), ..Default::default() };
     let cache = tempfile::tempdir().unwrap().keep();
-    let mut context = JobContext::new(pool.clone(), config, "http://127.0.0.1:9/simple/", cache, limits).unwrap();
+    let mut context = JobContext::new(pool.clone(), config, index, cache, limits).unwrap();
     context.github = Arc::new(
         unthread_server::github::GitHub::new(pool.clone(), &github.uri(), None)
             .unwrap()
@@ -357,4 +374,128 @@ async fn bad_archives_and_missing_repositories_fail_the_job_with_a_reason_and_ch
     assert_eq!(job_rows::retry(&pool, gone.id).await.unwrap(), job_rows::Change::NotApplicable);
     assert_eq!(job_rows::cancel(&pool, gone.id).await.unwrap(), job_rows::Change::Done);
     assert_eq!(job_rows::cancel(&pool, gone.id).await.unwrap(), job_rows::Change::NotApplicable);
+}
+
+/// A wheel (a zip) holding `files`.
+fn wheel(files: &[(&str, &str)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    for (name, contents) in files {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(contents.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    out.into_inner()
+}
+
+/// A PEP 691 project page listing one pure wheel per `(version, bytes)`, and the files.
+async fn publish(index: &MockServer, name: &str, versions: &[(&str, Vec<u8>)]) {
+    use sha2::Digest;
+    let module = name.replace('-', "_");
+    let files: Vec<Value> = versions
+        .iter()
+        .map(|(version, bytes)| {
+            let filename = format!("{module}-{version}-py3-none-any.whl");
+            let sha: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+            serde_json::json!({"filename": filename, "url": format!("../../files/{filename}"), "hashes": {"sha256": sha}})
+        })
+        .collect();
+    let page = serde_json::json!({"meta": {"api-version": "1.1"}, "name": name, "files": files});
+    Mock::given(method("GET"))
+        .and(path(format!("/simple/{name}/")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(page.to_string(), "application/vnd.pypi.simple.v1+json"))
+        .mount(index)
+        .await;
+    for (version, bytes) in versions {
+        Mock::given(method("GET"))
+            .and(path(format!("/files/{module}-{version}-py3-none-any.whl")))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(bytes.clone()))
+            .mount(index)
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn a_pushed_pin_bump_scans_the_new_version_and_its_fixes_say_so() {
+    let pool = fresh_database().await;
+    let github = MockServer::start().await;
+    let index = MockServer::start().await;
+    let local = |name: &str| format!("import threading\n\n{name} = threading.local()\n");
+    publish(
+        &index,
+        "demo-lib",
+        &[
+            (
+                "1.0",
+                wheel(&[
+                    ("demo_lib/__init__.py", ""),
+                    ("demo_lib/a.py", &local("_a")),
+                    ("demo_lib/b.py", &local("_b")),
+                ]),
+            ),
+            (
+                "1.1",
+                wheel(&[("demo_lib/__init__.py", ""), ("demo_lib/a.py", "A = 1\n"), ("demo_lib/b.py", &local("_b"))]),
+            ),
+        ],
+    )
+    .await;
+    let pins = |version: &str| format!("demo-lib=={version}\n    # via -r requirements/edx/kernel.in\n");
+    let made = commits(&[
+        &[("app/__init__.py", ""), ("requirements/edx/base.txt", &pins("1.0"))],
+        &[("requirements/edx/base.txt", &pins("1.1"))],
+    ]);
+    for (sha, tarball) in &made {
+        serve_tarball(&github, sha, tarball.clone()).await;
+    }
+    // The platform watches requirements/edx/base.txt from the start.
+    db::models::targets::upsert(&pool, TargetKind::Platform, REPOSITORY).await.unwrap();
+    let jobs = Jobs::new(pool.clone());
+    let context = context_with_index(&pool, &github, &format!("{}/simple/", index.uri()), Limits::default());
+
+    let (status, reply) = deliver(&pool, "push-a", &push_payload(&made[0].0)).await;
+    assert_eq!(status, 200, "{reply}");
+    run_queue(&jobs, context.clone()).await;
+    let dependency: i64 =
+        sqlx::query_scalar("SELECT id FROM targets WHERE name = 'demo-lib'").fetch_one(&pool).await.unwrap();
+    let findings = |pool: PgPool| async move {
+        sqlx::query_as::<_, (i64, String, bool)>(
+            "SELECT id, path, fixed_in_scan IS NOT NULL FROM findings WHERE target_id = $1 ORDER BY path",
+        )
+        .bind(dependency)
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    let before = findings(pool.clone()).await;
+    assert_eq!(
+        before.iter().map(|f| (f.1.as_str(), f.2)).collect::<Vec<_>>(),
+        [("demo_lib/a.py", false), ("demo_lib/b.py", false)]
+    );
+
+    let (status, reply) = deliver(&pool, "push-b", &push_payload(&made[1].0)).await;
+    assert_eq!(status, 200, "{reply}");
+    run_queue(&jobs, context).await;
+    let after = findings(pool.clone()).await;
+    assert_eq!(after[0], (before[0].0, "demo_lib/a.py".into(), true), "fixed by the new version");
+    assert_eq!(after[1], (before[1].0, "demo_lib/b.py".into(), false), "present in both: same finding, still open");
+    let revisions: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT revision FROM scans WHERE target_id = $1 ORDER BY id")
+            .bind(dependency)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(revisions, [Some("1.0".into()), Some("1.1".into())]);
+
+    let history = db::models::findings::history(&pool, after[0].0).await.unwrap();
+    let fixed = history.iter().find(|h| h.kind == "findings.fixed").expect("a fix in the history");
+    let expected = format!(
+        "Fixed by bumping demo-lib 1.0 → 1.1 in requirements/edx/base.txt at {} of {REPOSITORY}",
+        &made[1].0[..12]
+    );
+    assert!(fixed.summary.starts_with(&expected), "{}", fixed.summary);
+    let page =
+        send(&TestApp::new(&pool).build(), crate::support::http::get(&format!("/findings/{}", after[0].0), None)).await;
+    assert!(page.body.contains("Fixed by bumping demo-lib 1.0 → 1.1"), "the finding's page says why");
 }

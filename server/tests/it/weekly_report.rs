@@ -41,6 +41,7 @@ async fn scan(pool: &PgPool, target_id: i64, when: DateTime<Utc>, findings: Vec<
         tool_version: Some("test".into()),
         files_scanned: 10,
         finished_at: Some(when),
+        cause: None,
         ..crate::support::scan_input(target_id, findings)
     };
     ingest(pool, &input).await.expect("ingest");

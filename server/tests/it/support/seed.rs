@@ -36,6 +36,7 @@ pub fn scan_input(target_id: i64, findings: Vec<IncomingFinding>) -> ScanInput {
         findings,
         api_index: None,
         finished_at: None,
+        cause: None,
     }
 }
 
