@@ -85,6 +85,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         .route(app::live::LIVE_PATH, get(handlers::live::stream))
         .route("/api/v1/links", post(handlers::api::add_link))
         .route("/api/v1/links/{id}", delete(handlers::api::remove_link))
+        .route("/api/v1/openapi.json", get(handlers::openapi::document))
         .route("/api/v1/sync", post(handlers::api::trigger_sync))
         .route("/api/v1/targets/{id}/rescan", post(handlers::api::rescan_target))
         .route("/api/v1/jobs/{id}/retry", post(handlers::api::retry_job))

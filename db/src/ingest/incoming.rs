@@ -43,7 +43,9 @@ pub struct ScanInput {
     pub cause: Option<String>,
 }
 
+/// What recording a scan did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestSummary {
     pub scan_id: i64,
     /// True when these exact results were already the target's latest scan: nothing changed.

@@ -15,7 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     auth::{
@@ -29,12 +29,27 @@ use crate::{
 /// What `POST /api/v1/sync` runs: the same configuration as `unthread sync`.
 #[derive(Clone, Debug, Default)]
 // ---- tokens -------------------------------------------------------------------------
-#[derive(Deserialize)]
+/// A new token's name and the targets it may upload scans of (`owner/name`, PyPI names).
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewToken {
     name: String,
     targets: Vec<String>,
 }
 
+/// A created token: its secret is shown this once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    id: i64,
+    /// `unt_…`: send it as `Authorization: Bearer <token>`.
+    token: String,
+    shown_once: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = NewToken,
+    security(("session" = [])),
+    responses((status = 201, description = "Created; the secret is in the answer, once", body = CreatedToken),
+        (status = 400, description = "No name, no target or an unknown target"),
+        (status = 401, description = "Not signed in"), (status = 403, description = "Not a maintainer")))]
 pub async fn create_token(
     State(state): State<AppState>,
     Maintainer(user): Maintainer,
@@ -43,10 +58,12 @@ pub async fn create_token(
     let (id, secret) = tokens::create(&state.pool, &new.name, &new.targets, user.id).await?;
     let event = Event::TokenCreated(TokenCreated { token: id, name: new.name.trim().to_owned(), targets: new.targets });
     events::record(&state.pool, &event, About::by(&user.login)).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id, "token": secret, "shown_once": true })))
-        .into_response())
+    Ok((StatusCode::CREATED, Json(CreatedToken { id, token: secret, shown_once: true })).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", security(("session" = [])),
+    responses((status = 200, description = "Every token, revoked ones too (never a secret)", body = [db::views::TokenInfo]),
+        (status = 401, description = "Not signed in"), (status = 403, description = "Not a maintainer")))]
 pub async fn list_tokens(
     State(state): State<AppState>,
     _maintainer: Maintainer,
@@ -54,6 +71,10 @@ pub async fn list_tokens(
     Ok(Json(tokens::list(&state.pool).await?))
 }
 
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", security(("session" = [])),
+    params(("id" = i64, Path, description = "The token's id")),
+    responses((status = 204, description = "Revoked"), (status = 404, description = "No live token with that id"),
+        (status = 401, description = "Not signed in"), (status = 403, description = "Not a maintainer")))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     Maintainer(user): Maintainer,
@@ -71,7 +92,8 @@ pub async fn revoke_token(
 /// The largest SARIF log accepted in one upload.
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// The target scanned (`owner/name`, or a dependency's PyPI name).
     target: String,
@@ -80,6 +102,13 @@ pub struct UploadQuery {
     root: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/scans", tag = "scans", params(UploadQuery),
+    request_body(content = String, description = "A SARIF 2.1.0 log (unthread-scan, ruff, semgrep, ...)", content_type = "application/sarif+json"),
+    security(("token" = [])),
+    responses((status = 201, description = "Recorded as a scan of the target", body = db::ingest::IngestSummary),
+        (status = 400, description = "Not an importable SARIF log"), (status = 401, description = "No, unknown or revoked token"),
+        (status = 403, description = "The token may not upload scans of this target"), (status = 404, description = "No such target"),
+        (status = 413, description = "Larger than 64 MiB")))]
 pub async fn upload_scan(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -111,7 +140,8 @@ pub async fn upload_scan(
 
 // ---- links --------------------------------------------------------------------------
 
-#[derive(Deserialize)]
+/// Exactly one of `finding_id` / `target_id`, and one of `issue_id` / `pull_id`.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewLink {
     finding_id: Option<i64>,
     target_id: Option<i64>,
@@ -119,6 +149,16 @@ pub struct NewLink {
     pull_id: Option<i64>,
 }
 
+/// A link's id.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LinkCreated {
+    id: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/links", tag = "links", request_body = NewLink, security(("session" = [])),
+    responses((status = 201, description = "Linked", body = LinkCreated), (status = 400, description = "Not exactly one of each side"),
+        (status = 404, description = "No such finding, target, issue or pull request"),
+        (status = 401, description = "Not signed in"), (status = 403, description = "Not a maintainer")))]
 pub async fn add_link(
     State(state): State<AppState>,
     Maintainer(user): Maintainer,
@@ -136,7 +176,7 @@ pub async fn add_link(
     };
     let mut db = state.pool.acquire().await?;
     match links::add_manual(&mut db, item, github, &user.login).await {
-        Ok(id) => Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response()),
+        Ok(id) => Ok((StatusCode::CREATED, Json(LinkCreated { id })).into_response()),
         Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
             Err(AppError::not_found("no such finding, target, issue or pull request"))
         }
@@ -144,6 +184,10 @@ pub async fn add_link(
     }
 }
 
+#[utoipa::path(delete, path = "/api/v1/links/{id}", tag = "links", security(("session" = [])),
+    params(("id" = i64, Path, description = "The link's id")),
+    responses((status = 204, description = "Removed"), (status = 404, description = "No active link with that id"),
+        (status = 401, description = "Not signed in"), (status = 403, description = "Not a maintainer")))]
 pub async fn remove_link(
     State(state): State<AppState>,
     Maintainer(user): Maintainer,
@@ -159,6 +203,16 @@ pub async fn remove_link(
 
 // ---- sync ---------------------------------------------------------------------------
 
+/// What an accepted request started.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Started {
+    status: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/sync", tag = "github", security(("session" = [])),
+    responses((status = 202, description = "A GitHub sync runs in the background", body = Started),
+        (status = 503, description = "GitHub is not configured here"),
+        (status = 401, description = "Not signed in"), (status = 403, description = "Not a maintainer")))]
 pub async fn trigger_sync(
     State(state): State<ServerState>,
     Maintainer(user): Maintainer,
@@ -175,12 +229,38 @@ pub async fn trigger_sync(
             Err(e) => tracing::warn!("requested GitHub sync did not run: {e:#}"),
         }
     });
-    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "status": "started" }))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(Started { status: "started".into() })).into_response())
 }
 
 // ---- jobs -----------------------------------------------------------------------------
 
+/// A job a request queued, or found already queued for the same work (`folded`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct QueuedJob {
+    id: String,
+    folded: bool,
+}
+
+/// The jobs a rescan request queued.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RescanQueued {
+    target_id: i64,
+    jobs: Vec<QueuedJob>,
+}
+
+/// A job and its state after the request.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct JobState {
+    id: String,
+    state: String,
+}
+
 /// `POST /api/v1/targets/{id}/rescan`: queue the target's rescan ahead of everything else.
+#[utoipa::path(post, path = "/api/v1/targets/{id}/rescan", tag = "jobs", security(("session" = [])),
+    params(("id" = i64, Path, description = "The target's id")),
+    responses((status = 202, description = "Queued (a repository at its default branch's head, a dependency at each pinned version)", body = RescanQueued),
+        (status = 404, description = "No such target"), (status = 422, description = "A dependency pinned nowhere: no version to scan"),
+        (status = 401, description = "Not signed in"), (status = 403, description = "Not a maintainer")))]
 pub async fn rescan_target(
     State(state): State<ServerState>,
     Maintainer(user): Maintainer,
@@ -188,10 +268,16 @@ pub async fn rescan_target(
 ) -> Result<Response, AppError> {
     use app::jobs::Rescans;
     let jobs = state.jobs.rescan(id, &user.login).await?;
-    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "target_id": id, "jobs": jobs }))).into_response())
+    let jobs = jobs.into_iter().map(|j| QueuedJob { id: j.id, folded: j.folded }).collect();
+    Ok((StatusCode::ACCEPTED, Json(RescanQueued { target_id: id, jobs })).into_response())
 }
 
 /// `POST /api/v1/jobs/{id}/retry`: a dead or cancelled job gets one more attempt.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs", security(("session" = [])),
+    params(("id" = String, Path, description = "The job's id (a UUID)")),
+    responses((status = 202, description = "Back on the queue", body = JobState), (status = 404, description = "No such job"),
+        (status = 409, description = "Not failed or cancelled, or the same work is already queued"),
+        (status = 401, description = "Not signed in"), (status = 403, description = "Not a maintainer")))]
 pub async fn retry_job(
     State(state): State<ServerState>,
     Maintainer(user): Maintainer,
@@ -201,7 +287,7 @@ pub async fn retry_job(
     match db::models::jobs::retry(&state.app.pool, id).await? {
         Change::Done => {
             tracing::info!(by = %user.login, job = %id, "job retried");
-            Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "id": id, "state": "pending" }))).into_response())
+            Ok((StatusCode::ACCEPTED, Json(JobState { id: id.to_string(), state: "pending".into() })).into_response())
         }
         Change::Missing => Err(AppError::NotFound(format!("no job {id}"))),
         Change::NotApplicable => Err(AppError::Conflict("only a failed or cancelled job can be retried".into())),
@@ -210,6 +296,11 @@ pub async fn retry_job(
 }
 
 /// `POST /api/v1/jobs/{id}/cancel`: a job that has not started will not run.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs", security(("session" = [])),
+    params(("id" = String, Path, description = "The job's id (a UUID)")),
+    responses((status = 200, description = "Cancelled", body = JobState), (status = 404, description = "No such job"),
+        (status = 409, description = "Not waiting: a running job finishes its attempt"),
+        (status = 401, description = "Not signed in"), (status = 403, description = "Not a maintainer")))]
 pub async fn cancel_job(
     State(state): State<ServerState>,
     Maintainer(user): Maintainer,
@@ -219,7 +310,7 @@ pub async fn cancel_job(
     match db::models::jobs::cancel(&state.app.pool, id).await? {
         Change::Done => {
             tracing::info!(by = %user.login, job = %id, "job cancelled");
-            Ok(Json(serde_json::json!({ "id": id, "state": "cancelled" })).into_response())
+            Ok(Json(JobState { id: id.to_string(), state: "cancelled".into() }).into_response())
         }
         Change::Missing => Err(AppError::NotFound(format!("no job {id}"))),
         _ => Err(AppError::Conflict("only a waiting job can be cancelled; a running one finishes its attempt".into())),

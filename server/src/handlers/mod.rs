@@ -4,4 +4,5 @@ pub mod api;
 pub mod github_webhook;
 pub mod health;
 pub mod live;
+pub mod openapi;
 pub mod reports;

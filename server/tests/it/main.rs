@@ -23,6 +23,7 @@ mod github_sync;
 mod github_webhook;
 mod logins;
 mod observability;
+mod openapi;
 mod progress;
 mod queue_faults;
 mod requirements_fixture;
