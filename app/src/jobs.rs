@@ -4,12 +4,7 @@
 
 use std::{future::Future, pin::Pin};
 
-/// A job a rescan request queued (or found already queued: `folded`).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct QueuedJob {
-    pub id: String,
-    pub folded: bool,
-}
+pub use db::views::QueuedJob;
 
 pub type RescanFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<QueuedJob>, crate::error::AppError>> + Send + 'a>>;
 

@@ -276,3 +276,10 @@ pub struct SyncRunView {
     pub requests: i32,
     pub error: Option<String>,
 }
+
+/// A job a rescan request queued (or found already queued for the same work: `folded`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedJob {
+    pub id: String,
+    pub folded: bool,
+}

@@ -115,7 +115,7 @@ pub async fn cancel_job(id: String) -> Result<(), ServerFnError> {
 }
 
 #[server(prefix = "/api", endpoint = "rescan")]
-pub async fn rescan(target_id: String) -> Result<Vec<crate::jobs::QueuedJob>, ServerFnError> {
+pub async fn rescan(target_id: String) -> Result<Vec<db::views::QueuedJob>, ServerFnError> {
     let user = crate::server::require_maintainer().await?;
     let target_id = crate::server::parse_id(&target_id)?;
     let state = crate::server::state()?;
@@ -237,8 +237,8 @@ fn Overview(view: AdminView) -> impl IntoView {
             }}
         </section>
         <Deliveries deliveries=view.deliveries.clone() now />
-        <Scans scans=view.scans.clone() now />
         <Tokens tokens=view.tokens.clone() />
+        <Scans scans=view.scans.clone() now />
     }
 }
 
@@ -405,10 +405,15 @@ fn Deliveries(deliveries: Vec<DeliveryView>, now: chrono::DateTime<chrono::Utc>)
 }
 
 #[component]
-fn Scans(scans: Vec<LastScanView>, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+fn Scans(mut scans: Vec<LastScanView>, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+    // The least current first: never scanned, then the oldest scans.
+    scans.sort_by(|a, b| a.finished_at.cmp(&b.finished_at).then_with(|| a.name.cmp(&b.name)));
+    let stale = scans.iter().filter(|s| s.finished_at.is_none_or(|at| now - at > chrono::Duration::days(1))).count();
     view! {
         <section class="mt-6" aria-labelledby="scans-heading">
-            <h2 id="scans-heading" class="text-lg font-semibold">"Last scan of each target (" {scans.len()} ")"</h2>
+            <h2 id="scans-heading" class="text-lg font-semibold">"Last scan of each target"</h2>
+            <details class="mt-1" open=stale <= 20>
+                <summary class="cursor-pointer text-sm">{format!("{} targets, {stale} not scanned in the last day (least current first)", scans.len())}</summary>
             <table class=TABLE data-testid="last-scans">
                 <thead><tr>
                     <th class=HEAD scope="col">"Target"</th>
@@ -428,6 +433,7 @@ fn Scans(scans: Vec<LastScanView>, now: chrono::DateTime<chrono::Utc>) -> impl I
                     }).collect_view()}
                 </tbody>
             </table>
+            </details>
         </section>
     }
 }
@@ -501,6 +507,14 @@ fn Tokens(tokens: Vec<TokenInfo>) -> impl IntoView {
 #[island]
 fn TokenForm() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
+    let secret = NodeRef::<leptos::html::Input>::new();
+    // Focused, the field holds off the page's live refresh until the secret is copied.
+    Effect::new(move |_| {
+        if let Some(field) = secret.get() {
+            let _ = field.focus();
+            field.select();
+        }
+    });
     view! {
         <ActionForm action=create attr:class="mt-2 flex flex-wrap items-end gap-2" attr:data-testid="token-form">
             <label class="flex flex-col text-sm">"Name"
@@ -514,7 +528,7 @@ fn TokenForm() -> impl IntoView {
         {move || create.value().get().map(|result| match result {
             Ok(token) => view! {
                 <p class="mt-2 text-sm" role="status">"Token #" {token.id} " — copy it now, it is not shown again: "
-                    <input readonly autofocus value=token.secret.clone() class=INPUT size="50" data-testid="token-secret" />
+                    <input readonly node_ref=secret value=token.secret.clone() class=INPUT size="50" data-testid="token-secret" />
                 </p>
             }.into_any(),
             Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),

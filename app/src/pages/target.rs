@@ -89,6 +89,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
             {s.last_scan_at.as_ref().map(|at| format!(" · last scanned {}", when(at)))}
             {s.last_revision.clone().map(|r| format!(" at {}", r.chars().take(12).collect::<String>()))}
             {(!s.pinned.is_empty()).then(|| format!(" · pinned {}", s.pinned.join(", ")))}
+            {(dependency && s.pinned.is_empty()).then_some(" · unpinned: no requirements file pins it any more (its findings are kept as the last scan saw them, not counted fixed)")}
         </p>
         {maintainer.then(|| view! { <div class="mt-2"><crate::pages::admin::RescanButton target_id=s.id /></div> })}
         <div class="mt-4 grid gap-6 md:grid-cols-2">

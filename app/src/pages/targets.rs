@@ -187,7 +187,11 @@ fn TargetTable(
                                     {t.last_revision.clone().map(|r| view! { <br /><code class="text-xs">{r.chars().take(12).collect::<String>()}</code> })}
                                 </td>
                                 {dependencies.then(|| view! {
-                                    <td class="py-2 pr-3 font-mono text-xs">{t.pinned.join(", ")}</td>
+                                    <td class="py-2 pr-3 font-mono text-xs">{if t.pinned.is_empty() {
+                                        view! { <span class="font-sans text-amber-800 dark:text-amber-300" title="No requirements file pins it any more: its findings stay as the last scan saw them, not fixed" data-testid="unpinned">"unpinned"</span> }.into_any()
+                                    } else {
+                                        t.pinned.join(", ").into_any()
+                                    }}</td>
                                     <td class="py-2 pr-3 text-xs">{t.pulled_in_by.join(", ")}</td>
                                     <td class="py-2 pr-3 tabular-nums">{t.blocks_repositories}</td>
                                 })}

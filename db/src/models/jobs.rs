@@ -279,6 +279,19 @@ pub async fn record_final_error(db: impl PgExecutor<'_>, key: &str, message: &st
     Ok(())
 }
 
+/// Wakes one idle worker slot (of every worker process): the queue crate starts a slot for
+/// each notice of new work, so a worker starting with a backlog is woken once per slot.
+/// (Identical notices of one transaction are folded into one: each is sent on its own.)
+pub async fn wake_worker_slot(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
+    sqlx::query!(
+        "SELECT pg_notify('task_change', json_build_object('task_queue_name', $1::text)::text) AS \"notified!: ()\"",
+        QUEUE
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(())
+}
+
 /// Says what the job working on `key` is doing (outside its transaction: others see it now).
 pub async fn set_step(db: impl PgExecutor<'_>, key: &str, step: &str) -> sqlx::Result<()> {
     sqlx::query!(

@@ -328,6 +328,18 @@ impl Jobs {
         let mut worker = underway::Worker::new(queue, task);
         worker.set_concurrency_limit(concurrency.max(1));
         worker.set_shutdown_token(shutdown);
+        // A backlog (jobs queued while no worker ran) gets every slot at once, not one more
+        // slot per poll: wake each slot once the worker listens.
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            for _ in 0..concurrency.max(1) {
+                if let Err(e) = job_rows::wake_worker_slot(&pool).await {
+                    tracing::debug!("waking worker slots: {e}");
+                    break;
+                }
+            }
+        });
         // New jobs wake the worker at once (LISTEN); the poll finds retries that came due.
         worker.run_every(jiff::Span::new().seconds(1)).await?;
         Ok(())

@@ -73,6 +73,11 @@ impl JobContext {
 
     async fn run_job(&self, conn: &mut PgConnection, input: JobInput) -> Result<(), JobError> {
         let key = input.spec.key();
+        // Only scans say what they are doing (the others are one step).
+        let reports_steps = matches!(
+            input.spec,
+            JobSpec::ScanRepository { .. } | JobSpec::ScanDependency { .. } | JobSpec::RegisterRequirements { .. }
+        );
         let result = match input.spec {
             JobSpec::ScanRepository { target, commit } => self.scan_repository(conn, &key, &target, &commit).await,
             JobSpec::ScanDependency { name, version, github, cause } => {
@@ -88,7 +93,9 @@ impl JobContext {
             }
             JobSpec::Noop { .. } => Ok(()),
         };
-        let _ = job_rows::clear_step(&self.pool, &key).await;
+        if reports_steps {
+            let _ = job_rows::clear_step(&self.pool, &key).await;
+        }
         result
     }
 
