@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::kinds::TargetKind;
 use sqlx::{PgConnection, PgExecutor};
 
 /// Makes sure every package of `names` (normalised) exists; their ids by name.
@@ -29,6 +30,20 @@ pub async fn link_target(db: &mut PgConnection, target_id: i64, package: &str) -
     .execute(&mut *db)
     .await?;
     Ok(())
+}
+
+/// The target that is package `package`, if any: `(id, kind, name)` — a dependency target,
+/// or the repository that publishes it.
+pub async fn target_of(db: impl PgExecutor<'_>, package: &str) -> sqlx::Result<Option<(i64, TargetKind, String)>> {
+    let row = sqlx::query!(
+        r#"SELECT t.id, t.kind AS "kind: TargetKind", t.name
+           FROM packages p JOIN target_packages tp ON tp.package_id = p.id JOIN targets t ON t.id = tp.target_id
+           WHERE p.name = $1"#,
+        package
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.id, r.kind, r.name)))
 }
 
 /// The requirements file `path` of `target_id`, recorded as imported now; its id.

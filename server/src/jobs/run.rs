@@ -194,7 +194,15 @@ impl JobContext {
                 (_, Some(reference)) => (reference.git_ref.clone(), Some(reference)),
                 _ => continue,
             };
-            if targets::last_scanned_revision(&mut *conn, &pin.name).await?.as_deref() == Some(version.as_str()) {
+            // A package an Open edX repository publishes is that repository's code: its own
+            // pushes rescan it. Otherwise the dependency target, unless this version is what
+            // it was last scanned at.
+            let scanned_as = match db::models::packages::target_of(&mut *conn, &pin.name).await? {
+                Some((_, kind, _)) if kind.is_repository() => continue,
+                Some((_, _, target)) => target,
+                None => pin.name.clone(),
+            };
+            if targets::last_scanned_revision(&mut *conn, &scanned_as).await?.as_deref() == Some(version.as_str()) {
                 continue;
             }
             let cause = bumps.get(pin.name.as_str()).cloned();
