@@ -84,3 +84,20 @@ async fn request_ids_are_kept_only_when_they_look_like_ids() {
         assert_eq!(answered.len(), 36, "replaced by a UUID: {answered}");
     }
 }
+
+#[tokio::test]
+async fn metrics_count_the_job_queue_by_kind_and_state() {
+    use unthread_server::jobs::queue::{JobSpec, Jobs, Priority};
+    let pool = fresh_database().await;
+    let jobs = Jobs::new(pool.clone());
+    let mut conn = pool.acquire().await.unwrap();
+    for label in ["a", "b"] {
+        jobs.enqueue(&mut conn, JobSpec::Noop { label: label.into() }, Priority::Background, "test").await.unwrap();
+    }
+    drop(conn);
+    let app = TestApp::new(&pool).build();
+    let response = app.oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    let body = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains(r#"unthread_queue_jobs{kind="noop",state="pending"} 2"#), "{text}");
+}

@@ -108,9 +108,14 @@ pub(crate) async fn serve_tarball(github: &MockServer, commit: &str, body: Vec<u
 
 /// [`serve_tarball`], the download answering after `delay`.
 pub(crate) async fn serve_tarball_after(github: &MockServer, commit: &str, body: Vec<u8>, delay: Duration) {
-    let download = format!("/codeload/{REPOSITORY}/legacy.tar.gz/{commit}");
+    serve_repository_tarball(github, REPOSITORY, commit, body, delay).await
+}
+
+/// [`serve_tarball`] for any repository.
+async fn serve_repository_tarball(github: &MockServer, repository: &str, commit: &str, body: Vec<u8>, delay: Duration) {
+    let download = format!("/codeload/{repository}/legacy.tar.gz/{commit}");
     Mock::given(method("GET"))
-        .and(path(format!("/repos/{REPOSITORY}/tarball/{commit}")))
+        .and(path(format!("/repos/{repository}/tarball/{commit}")))
         .respond_with(ResponseTemplate::new(302).insert_header("location", format!("{}{download}", github.uri())))
         .mount(github)
         .await;
@@ -498,4 +503,29 @@ async fn a_pushed_pin_bump_scans_the_new_version_and_its_fixes_say_so() {
     let page =
         send(&TestApp::new(&pool).build(), crate::support::http::get(&format!("/findings/{}", after[0].0), None)).await;
     assert!(page.body.contains("Fixed by bumping demo-lib 1.0 → 1.1"), "the finding's page says why");
+}
+
+#[tokio::test]
+async fn a_git_reference_pin_is_scanned_from_that_repository_at_that_ref() {
+    let pool = fresh_database().await;
+    let github = MockServer::start().await;
+    let xblock = commits(&[&[("demo_xblock/__init__.py", "import threading\n\n_state = threading.local()\n")]]);
+    // GitHub resolves the ref (a branch) to the commit its archive names.
+    serve_repository_tarball(&github, "acme/demo-xblock", "v2-branch", xblock[0].1.clone(), Duration::ZERO).await;
+    let pins = "demo-xblock @ git+https://github.com/acme/demo-xblock.git@v2-branch\n    # via -r requirements/edx/kernel.in\n";
+    let made = commits(&[&[("app/__init__.py", ""), ("requirements/edx/base.txt", pins)]]);
+    serve_tarball(&github, &made[0].0, made[0].1.clone()).await;
+    db::models::targets::upsert(&pool, TargetKind::Platform, REPOSITORY).await.unwrap();
+    let jobs = Jobs::new(pool.clone());
+    let (status, reply) = deliver(&pool, "push-ref", &push_payload(&made[0].0)).await;
+    assert_eq!(status, 200, "{reply}");
+    run_queue(&jobs, context(&pool, &github, Limits::default())).await;
+    let scanned: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+        "SELECT t.name, s.revision, (SELECT count(*) FROM findings f WHERE f.target_id = t.id)
+         FROM scans s JOIN targets t ON t.id = s.target_id WHERE t.kind = 'dependency'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(scanned, [("demo-xblock".into(), Some(xblock[0].0.clone()), 1)], "scanned at the resolved commit");
 }
