@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, descrip
 CREATE SCHEMA IF NOT EXISTS underway;
 SQL
 for migration in "$underway_dir"/migrations/*.sql; do
-  PGOPTIONS="-c search_path=underway" psql -q -1 -v ON_ERROR_STOP=1 -h "$tmp" -U unthread -d postgres -f "$migration" >/dev/null
+  PGOPTIONS="-c search_path=underway -c client_min_messages=warning" psql -q -1 -v ON_ERROR_STOP=1 -h "$tmp" -U unthread -d postgres -f "$migration" >/dev/null
 done
 
 out="$tmp/sqlx" && mkdir "$out"

@@ -59,6 +59,10 @@ async fn scan_requirements(
     let imported =
         crate::ingest::requirements::import(&mut *pool.acquire().await?, target_id, &stored_path, &requirements)
             .await?;
+    // Pushes to the repository re-read this file from then on (a path inside the checkout).
+    if !Path::new(&stored_path).is_absolute() {
+        db::models::targets::watch_requirements(pool, target_id, &stored_path).await?;
+    }
     println!(
         "{target_name}: {stored_path}: {} pins, {} edges ({} added, {} removed, {} changed)",
         imported.pins,
