@@ -111,6 +111,12 @@ impl GitHub {
         })
     }
 
+    /// How many times one request is tried before its error is returned (default 5).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
     /// Shorter waits, for tests.
     pub fn with_backoff(mut self, backoff: Duration) -> Self {
         self.backoff = backoff;

@@ -52,7 +52,10 @@ impl JobContext {
         cache_dir: PathBuf,
         limits: Limits,
     ) -> anyhow::Result<Self> {
-        let github = GitHub::new(pool.clone(), &github_config.api_url, github_config.token.clone())?;
+        // Jobs are retried by the queue, with its own backoff, without holding a worker slot
+        // meanwhile: the client tries a request twice, not five times.
+        let github =
+            GitHub::new(pool.clone(), &github_config.api_url, github_config.token.clone())?.with_max_attempts(2);
         Ok(Self {
             jobs: Jobs::new(pool.clone()),
             github: Arc::new(github),
