@@ -16,20 +16,49 @@ use wiremock::MockServer;
 use crate::rescans::{serve_tarball_after, two_commits, REPOSITORY};
 use crate::support::{database_url, fresh_database};
 
-fn worker(url: &str, github: &str, concurrency: usize) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_unthread"))
-        .args(["--database-url", url, "worker", "--concurrency", &concurrency.to_string()])
-        .args(["--github-api-url", github])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start a worker")
+/// A process of the test's, killed when dropped (a failing assertion leaves none behind).
+struct Process(Option<Child>);
+
+impl Process {
+    fn kill(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.0 = None;
+    }
+
+    fn id(&self) -> Option<u32> {
+        self.0.as_ref().map(Child::id)
+    }
 }
 
-fn stop(mut child: Child) {
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
-    let _ = child.wait();
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn worker(url: &str, github: &str, concurrency: usize) -> Process {
+    Process(Some(
+        Command::new(env!("CARGO_BIN_EXE_unthread"))
+            .args(["--database-url", url, "worker", "--concurrency", &concurrency.to_string()])
+            .args(["--github-api-url", github])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start a worker"),
+    ))
+}
+
+/// SIGTERM, as a service manager stops it, and wait.
+fn stop(mut process: Process) {
+    if let (Some(id), Some(child)) = (process.id(), process.0.as_mut()) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(id as i32), nix::sys::signal::Signal::SIGTERM);
+        let _ = child.wait();
+    }
+    process.0 = None;
 }
 
 async fn wait_until(what: &str, timeout: Duration, mut done: impl AsyncFnMut() -> bool) {
@@ -66,7 +95,7 @@ async fn three_worker_processes_run_300_jobs_each_exactly_once() {
         jobs.enqueue(&mut conn, spec, Priority::Background, "test").await.unwrap();
     }
     drop(conn);
-    let workers: Vec<Child> = (0..3).map(|_| worker(&url, "http://127.0.0.1:9", 4)).collect();
+    let workers: Vec<Process> = (0..3).map(|_| worker(&url, "http://127.0.0.1:9", 4)).collect();
     wait_until("300 jobs done", Duration::from_secs(120), async || count(&pool, "succeeded").await == 300).await;
     for child in workers {
         stop(child);
@@ -92,8 +121,7 @@ async fn a_worker_killed_mid_scan_leaves_the_job_to_another_and_the_scan_is_reco
 
     let mut first = worker(&url, &github.uri(), 1);
     wait_until("the job to start", Duration::from_secs(30), async || count(&pool, "in_progress").await == 1).await;
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.kill();
     let second = worker(&url, &github.uri(), 1);
     wait_until("the job to be taken over and done", LEASE * 4, async || count(&pool, "succeeded").await == 1).await;
     stop(second);
@@ -125,13 +153,25 @@ async fn jobs_queued_while_no_server_runs_are_run_when_serve_starts() {
             .unwrap();
     }
     drop(conn);
-    let serve = Command::new(env!("CARGO_BIN_EXE_unthread"))
-        .args(["--database-url", &url, "serve", "--addr", "127.0.0.1:0", "--workers", "2", "--rescan-interval", "0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let serve = Process(Some(
+        Command::new(env!("CARGO_BIN_EXE_unthread"))
+            .args([
+                "--database-url",
+                &url,
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--workers",
+                "2",
+                "--rescan-interval",
+                "0",
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
     wait_until("the queued jobs to run", Duration::from_secs(60), async || count(&pool, "succeeded").await == 20).await;
     stop(serve);
 }
