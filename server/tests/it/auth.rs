@@ -135,27 +135,41 @@ impl Write for Logs {
     }
 }
 
-/// Everything this test binary logs (a global subscriber: scoped ones miss callsites that
-/// tests on other threads met first).
-fn capture_logs() -> Logs {
-    static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
-    LOGS.get_or_init(|| {
+/// Everything this test binary logs while the returned guard lives (a global subscriber:
+/// scoped ones miss callsites that tests on other threads met first). Dropping the guard
+/// turns logging off again: left at TRACE, every later test of the binary formatted every
+/// event of every crate into this buffer.
+fn capture_logs() -> (Logs, CaptureGuard) {
+    use tracing_subscriber::{filter::LevelFilter, layer::SubscriberExt, reload};
+    static CAPTURE: std::sync::OnceLock<(Logs, reload::Handle<LevelFilter, tracing_subscriber::Registry>)> =
+        std::sync::OnceLock::new();
+    let (logs, handle) = CAPTURE.get_or_init(|| {
         let logs = Logs::default();
         let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
+        let (filter, handle) = reload::Layer::new(LevelFilter::OFF);
+        let subscriber = tracing_subscriber::registry()
+            .with(filter)
+            .with(tracing_subscriber::fmt::layer().with_writer(move || writer.clone()).with_ansi(false));
         tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
-        logs
-    })
-    .clone()
+        (logs, handle)
+    });
+    handle.modify(|level| *level = LevelFilter::TRACE).expect("the subscriber is installed");
+    (logs.clone(), CaptureGuard(handle.clone()))
+}
+
+struct CaptureGuard(
+    tracing_subscriber::reload::Handle<tracing_subscriber::filter::LevelFilter, tracing_subscriber::Registry>,
+);
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        let _ = self.0.modify(|level| *level = tracing_subscriber::filter::LevelFilter::OFF);
+    }
 }
 
 #[tokio::test]
 async fn the_github_web_flow_signs_in_once_per_code_and_state() {
-    let logs = capture_logs();
+    let (logs, _capturing) = capture_logs();
 
     let pool = fresh_database().await;
     let gh = fake_github(fixture("rest.repos.collaborators.permission.json")).await;
