@@ -328,6 +328,54 @@ pub fn json_lines(report: &ScanReport) -> String {
     out
 }
 
+/// One line per finding, `path:line:column: RULE message`, as compilers and ruff print
+/// them (editors and terminals link the location).
+pub fn concise(report: &ScanReport) -> String {
+    let mut out = String::new();
+    for f in &report.findings {
+        let message = f.message.replace(['\r', '\n'], " ");
+        let _ = writeln!(out, "{}:{}:{}: {} {message}", f.path, f.start.line, f.start.column, f.rule);
+    }
+    out
+}
+
+/// GitHub Actions workflow commands, one per finding: the runner shows each as an
+/// annotation on the changed file (`error` for rules that break under ASGI, `warning`
+/// otherwise, `notice` for notes).
+pub fn github(report: &ScanReport) -> String {
+    use crate::finding::Severity;
+    let mut out = String::new();
+    for f in &report.findings {
+        let level = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "notice",
+        };
+        let _ = writeln!(
+            out,
+            "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+            github_property(&f.path),
+            f.start.line,
+            f.start.column,
+            f.end.line,
+            f.end.column,
+            github_property(&f.rule),
+            github_data(&f.message),
+        );
+    }
+    out
+}
+
+/// A workflow command's message: `%`, CR and LF are escaped (the runner decodes them).
+fn github_data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// A workflow command's property value: also `:` and `,`, which end a property.
+fn github_property(text: &str) -> String {
+    github_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
 /// Counts per rule and per outcome, for people.
 pub fn summary(report: &ScanReport) -> String {
     let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
@@ -358,4 +406,49 @@ pub fn summary(report: &ScanReport) -> String {
         let _ = writeln!(out, "{} files from the cache", report.cache_hits);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Finding, Position, Severity};
+
+    fn report(path: &str, message: &str, severity: Severity) -> ScanReport {
+        ScanReport {
+            findings: vec![Finding {
+                rule: "UT001".into(),
+                severity,
+                path: path.into(),
+                start: Position { line: 3, column: 10 },
+                end: Position { line: 3, column: 28 },
+                symbol: "m".into(),
+                message: message.into(),
+                line_text: "_state = threading.local()".into(),
+                fingerprint: "f".repeat(32),
+                content_fingerprint: "c".repeat(32),
+                conditional: false,
+            }],
+            scanner_version: "test".into(),
+            files: vec![],
+            api_index: crate::ApiIndex::new(),
+            cache_hits: 0,
+        }
+    }
+
+    #[test]
+    fn concise_lines_point_at_the_finding() {
+        let text = concise(&report("pkg/state.py", "`threading.local()` keeps\nper-thread state", Severity::Error));
+        assert_eq!(text, "pkg/state.py:3:10: UT001 `threading.local()` keeps per-thread state\n");
+    }
+
+    #[test]
+    fn github_commands_escape_what_the_runner_would_misread() {
+        let text = github(&report("a,b:c%.py", "100% leaks:\r\nhere, now", Severity::Error));
+        assert_eq!(
+            text,
+            "::error file=a%2Cb%3Ac%25.py,line=3,col=10,endLine=3,endColumn=28,title=UT001::100%25 leaks:%0D%0Ahere, now\n"
+        );
+        assert!(github(&report("x.py", "m", Severity::Warning)).starts_with("::warning file=x.py,"));
+        assert!(github(&report("x.py", "m", Severity::Note)).starts_with("::notice file=x.py,"));
+    }
 }

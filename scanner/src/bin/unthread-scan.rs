@@ -14,6 +14,10 @@ enum Format {
     Sarif,
     Jsonl,
     Summary,
+    /// `path:line:col: RULE message`, one per line.
+    Concise,
+    /// GitHub Actions annotations (workflow commands).
+    Github,
 }
 
 #[derive(Debug, Parser)]
@@ -95,6 +99,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         Format::Jsonl => out.write_all(output::json_lines(&report).as_bytes())?,
         Format::Summary => out.write_all(output::summary(&report).as_bytes())?,
+        Format::Concise => out.write_all(output::concise(&report).as_bytes())?,
+        Format::Github => out.write_all(output::github(&report).as_bytes())?,
     }
     out.flush().context("writing the output")?;
     if let Some(path) = &args.write_api_index {
