@@ -14,8 +14,7 @@
 //! cargo bench -p unthread-server --bench rescans [-- queue|webhook|sweep]
 
 use std::{
-    path::{Path, PathBuf},
-    process::Command,
+    path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -34,6 +33,9 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
 };
 
+#[allow(dead_code)]
+#[path = "../tests/it/support/archives.rs"]
+mod archives;
 #[allow(dead_code)] // not every helper is needed here
 #[path = "../tests/it/support/database.rs"]
 mod database;
@@ -100,37 +102,11 @@ async fn queue_throughput() {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=Bench", "-c", "user.email=bench@example.com", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "git {args:?}");
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-fn archive(dir: &Path, commit: &str) -> Vec<u8> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["archive", "--format=tar.gz", &format!("--prefix=acme-big-{}/", &commit[..7]), commit])
-        .output()
-        .unwrap();
-    output.stdout
-}
-
 async fn webhook_to_fixed() {
     use hmac::{Hmac, Mac};
     const SECRET: &str = "bench";
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    git(root, &["init", "-q", "-b", "main"]);
+    let mut tree = Vec::new();
     for i in 0..1_000 {
-        let package = root.join(format!("pkg_{}", i / 50));
-        std::fs::create_dir_all(&package).unwrap();
         // Some 300 lines each, none alike (a tarball of realistic size): the platform has
         // ~6,000 such files.
         let mut text = format!("\"\"\"Module {i} of the benchmark tree.\"\"\"\nimport functools\nimport logging\n\nlog = logging.getLogger(__name__)\n\n");
@@ -141,18 +117,17 @@ async fn webhook_to_fixed() {
                 m = 2 + f % 5
             ));
         }
-        std::fs::write(package.join(format!("module_{i}.py")), text).unwrap();
+        tree.push((format!("pkg_{}/module_{i}.py", i / 50), text));
     }
     let with_local = "import threading\n\n_state = threading.local()\n";
     let without = "import contextvars\n\n_state = contextvars.ContextVar('state')\n";
-    let mut commits = Vec::new();
-    for step in 0..12 {
-        std::fs::write(root.join("pkg_0/state.py"), if step % 2 == 0 { with_local } else { without }).unwrap();
-        git(root, &["add", "-A"]);
-        git(root, &["commit", "-q", "-m", &format!("step {step}")]);
-        let sha = git(root, &["rev-parse", "HEAD"]);
-        commits.push((sha.clone(), archive(root, &sha)));
-    }
+    // The tree, then a thread local added and removed in turn.
+    let mut first: Vec<(&str, &str)> = tree.iter().map(|(path, text)| (path.as_str(), text.as_str())).collect();
+    first.push(("pkg_0/state.py", with_local));
+    let toggles: Vec<[(&str, &str); 1]> =
+        (1..12).map(|step| [("pkg_0/state.py", if step % 2 == 0 { with_local } else { without })]).collect();
+    let steps: Vec<&[(&str, &str)]> = std::iter::once(first.as_slice()).chain(toggles.iter().map(|t| &t[..])).collect();
+    let commits = archives::commits(&steps);
     let github = MockServer::start().await;
     for (sha, bytes) in &commits {
         let download = format!("/codeload/acme/big/legacy.tar.gz/{sha}");

@@ -81,37 +81,18 @@ fn job_id(text: &str) -> Result<uuid::Uuid, ServerFnError> {
 
 #[server(prefix = "/api", endpoint = "retry_job")]
 pub async fn retry_job(id: String) -> Result<(), ServerFnError> {
-    use db::models::jobs::Change;
     let user = crate::server::require_maintainer().await?;
     let id = job_id(&id)?;
     let pool = crate::server::state()?.pool;
-    let refused = |message: &str| Err(crate::error::AppError::conflict(message).into_server_fn_error());
-    match db::models::jobs::retry(&pool, id).await.map_err(crate::server::database_error)? {
-        Change::Done => {
-            tracing::info!(by = %user.login, job = %id, "job retried");
-            Ok(())
-        }
-        Change::Missing => Err(crate::error::AppError::not_found("no such job").into_server_fn_error()),
-        Change::NotApplicable => refused("only a failed or cancelled job can be retried"),
-        Change::Duplicate => refused("the same work is already queued or running"),
-    }
+    crate::jobs::retry(&pool, id, &user.login).await.map_err(|e| e.into_server_fn_error())
 }
 
 #[server(prefix = "/api", endpoint = "cancel_job")]
 pub async fn cancel_job(id: String) -> Result<(), ServerFnError> {
-    use db::models::jobs::Change;
     let user = crate::server::require_maintainer().await?;
     let id = job_id(&id)?;
     let pool = crate::server::state()?.pool;
-    match db::models::jobs::cancel(&pool, id).await.map_err(crate::server::database_error)? {
-        Change::Done => {
-            tracing::info!(by = %user.login, job = %id, "job cancelled");
-            Ok(())
-        }
-        Change::Missing => Err(crate::error::AppError::not_found("no such job").into_server_fn_error()),
-        _ => Err(crate::error::AppError::conflict("only a waiting job can be cancelled; a running one finishes")
-            .into_server_fn_error()),
-    }
+    crate::jobs::cancel(&pool, id, &user.login).await.map_err(|e| e.into_server_fn_error())
 }
 
 #[server(prefix = "/api", endpoint = "rescan")]

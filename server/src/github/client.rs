@@ -173,40 +173,63 @@ impl GitHub {
                             not_modified: false,
                         });
                     }
-                    if let Some(wait) = rate_limit_wait(status, &headers, &body) {
-                        if wait > self.max_rate_limit_wait || attempt >= self.max_attempts {
-                            return Err(GitHubError::GaveUp {
-                                url: url.to_owned(),
-                                attempts: attempt,
-                                last: format!("rate limited for {wait:?}"),
-                            });
-                        }
-                        self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!("GitHub rate limit reached: waiting {wait:?} before GET {url}");
-                        tokio::time::sleep(wait).await;
-                        continue;
+                    match self.unsuccessful(url, attempt, status, &headers, &body).await? {
+                        None => continue,
+                        Some(failure) => failure,
                     }
-                    if status == StatusCode::NOT_FOUND {
-                        return Err(GitHubError::NotFound { url: url.to_owned() });
-                    }
-                    if !status.is_server_error() {
-                        let message = serde_json::from_str::<serde_json::Value>(&body)
-                            .ok()
-                            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-                            .unwrap_or_default();
-                        return Err(GitHubError::Status { url: url.to_owned(), status, message });
-                    }
-                    format!("HTTP {status}")
                 }
             };
-            if attempt >= self.max_attempts {
-                return Err(GitHubError::GaveUp { url: url.to_owned(), attempts: attempt, last: failure });
-            }
-            self.counters.retries.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!("GET {url}: {failure}; retrying in {delay:?}");
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(60));
+            self.back_off(url, attempt, &failure, &mut delay).await?;
         }
+    }
+
+    /// After an answer that is not a success: waits out a rate limit (`None`: ask again now),
+    /// returns the error of an answer that will not change, or says why to retry (a 5xx).
+    async fn unsuccessful(
+        &self,
+        url: &str,
+        attempt: u32,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &str,
+    ) -> Result<Option<String>, GitHubError> {
+        if let Some(wait) = rate_limit_wait(status, headers, body) {
+            if wait > self.max_rate_limit_wait || attempt >= self.max_attempts {
+                return Err(GitHubError::GaveUp {
+                    url: url.to_owned(),
+                    attempts: attempt,
+                    last: format!("rate limited for {wait:?}"),
+                });
+            }
+            self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("GitHub rate limit reached: waiting {wait:?} before GET {url}");
+            tokio::time::sleep(wait).await;
+            return Ok(None);
+        }
+        if status == StatusCode::NOT_FOUND {
+            return Err(GitHubError::NotFound { url: url.to_owned() });
+        }
+        if !status.is_server_error() {
+            let message = serde_json::from_str::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+                .unwrap_or_default();
+            return Err(GitHubError::Status { url: url.to_owned(), status, message });
+        }
+        Ok(Some(format!("HTTP {status}")))
+    }
+
+    /// Waits before the next attempt after `failure` (doubling `delay`), or gives up after
+    /// the last one.
+    async fn back_off(&self, url: &str, attempt: u32, failure: &str, delay: &mut Duration) -> Result<(), GitHubError> {
+        if attempt >= self.max_attempts {
+            return Err(GitHubError::GaveUp { url: url.to_owned(), attempts: attempt, last: failure.to_owned() });
+        }
+        self.counters.retries.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("GET {url}: {failure}; retrying in {delay:?}");
+        tokio::time::sleep(*delay).await;
+        *delay = (*delay * 2).min(Duration::from_secs(60));
+        Ok(())
     }
 
     /// Downloads `url` (an archive, a raw file), following redirects (GitHub answers a
@@ -279,40 +302,14 @@ impl GitHub {
                     } else {
                         let headers = response.headers().clone();
                         let body = self.octocrab.body_to_string(response).await.unwrap_or_default();
-                        if let Some(wait) = rate_limit_wait(status, &headers, &body) {
-                            if wait > self.max_rate_limit_wait || attempt >= self.max_attempts {
-                                return Err(GitHubError::GaveUp {
-                                    url: url.to_owned(),
-                                    attempts: attempt,
-                                    last: format!("rate limited for {wait:?}"),
-                                });
-                            }
-                            self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!("GitHub rate limit reached: waiting {wait:?} before GET {url}");
-                            tokio::time::sleep(wait).await;
-                            continue;
+                        match self.unsuccessful(url, attempt, status, &headers, &body).await? {
+                            None => continue,
+                            Some(failure) => failure,
                         }
-                        if status == StatusCode::NOT_FOUND {
-                            return Err(GitHubError::NotFound { url: url.to_owned() });
-                        }
-                        if !status.is_server_error() {
-                            let message = serde_json::from_str::<serde_json::Value>(&body)
-                                .ok()
-                                .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-                                .unwrap_or_default();
-                            return Err(GitHubError::Status { url: url.to_owned(), status, message });
-                        }
-                        format!("HTTP {status}")
                     }
                 }
             };
-            if attempt >= self.max_attempts {
-                return Err(GitHubError::GaveUp { url: url.to_owned(), attempts: attempt, last: failure });
-            }
-            self.counters.retries.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!("GET {url}: {failure}; retrying in {delay:?}");
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(60));
+            self.back_off(url, attempt, &failure, &mut delay).await?;
         }
     }
 

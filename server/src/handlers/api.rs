@@ -283,16 +283,8 @@ pub async fn retry_job(
     Maintainer(user): Maintainer,
     Path(id): Path<uuid::Uuid>,
 ) -> Result<Response, AppError> {
-    use db::models::jobs::Change;
-    match db::models::jobs::retry(&state.app.pool, id).await? {
-        Change::Done => {
-            tracing::info!(by = %user.login, job = %id, "job retried");
-            Ok((StatusCode::ACCEPTED, Json(JobState { id: id.to_string(), state: "pending".into() })).into_response())
-        }
-        Change::Missing => Err(AppError::NotFound(format!("no job {id}"))),
-        Change::NotApplicable => Err(AppError::Conflict("only a failed or cancelled job can be retried".into())),
-        Change::Duplicate => Err(AppError::Conflict("the same work is already queued or running".into())),
-    }
+    app::jobs::retry(&state.app.pool, id, &user.login).await?;
+    Ok((StatusCode::ACCEPTED, Json(JobState { id: id.to_string(), state: "pending".into() })).into_response())
 }
 
 /// `POST /api/v1/jobs/{id}/cancel`: a job that has not started will not run.
@@ -306,13 +298,6 @@ pub async fn cancel_job(
     Maintainer(user): Maintainer,
     Path(id): Path<uuid::Uuid>,
 ) -> Result<Response, AppError> {
-    use db::models::jobs::Change;
-    match db::models::jobs::cancel(&state.app.pool, id).await? {
-        Change::Done => {
-            tracing::info!(by = %user.login, job = %id, "job cancelled");
-            Ok(Json(JobState { id: id.to_string(), state: "cancelled".into() }).into_response())
-        }
-        Change::Missing => Err(AppError::NotFound(format!("no job {id}"))),
-        _ => Err(AppError::Conflict("only a waiting job can be cancelled; a running one finishes its attempt".into())),
-    }
+    app::jobs::cancel(&state.app.pool, id, &user.login).await?;
+    Ok(Json(JobState { id: id.to_string(), state: "cancelled".into() }).into_response())
 }

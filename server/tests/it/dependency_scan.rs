@@ -4,8 +4,8 @@
 //! order so that django-crum's thread-local APIs reach edx-django-utils' scan (UT011), and a
 //! package that fails is reported while the rest go on.
 
-use crate::support::fresh_database;
-use std::{io::Write, path::Path};
+use crate::support::{archives::wheel, fresh_database};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use unthread_server::{cli::ScanArgs, commands::scan};
@@ -13,18 +13,6 @@ use wiremock::{
     matchers::{method, path},
     Mock, MockServer, ResponseTemplate,
 };
-
-/// A wheel (a zip) holding `files`.
-fn wheel(files: &[(&str, &str)]) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    let mut zip = zip::ZipWriter::new(&mut out);
-    for (name, contents) in files {
-        zip.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
-        zip.write_all(contents.as_bytes()).unwrap();
-    }
-    zip.finish().unwrap();
-    out.into_inner()
-}
 
 fn sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()

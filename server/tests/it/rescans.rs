@@ -5,7 +5,7 @@
 //! scan; corrupt, non-gzip, oversized archives and GitHub's 404 fail the job with a readable
 //! reason and change nothing.
 
-use std::{path::Path, process::Command, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use db::{kinds::TargetKind, models::jobs as job_rows};
 use hmac::{Hmac, Mac};
@@ -24,7 +24,12 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
 };
 
-use crate::support::{fresh_database, github::fixture, send, TestApp};
+use crate::support::{
+    archives::{commits, wheel},
+    fresh_database,
+    github::fixture,
+    send, TestApp,
+};
 
 const SECRET: &str = "webhook secret for rescans";
 pub(crate) const REPOSITORY: &str = "acme/demo";
@@ -37,51 +42,6 @@ pub(crate) struct TwoCommits {
     pub second: String,
     pub first_tarball: Vec<u8>,
     pub second_tarball: Vec<u8>,
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-fn archive(dir: &Path, commit: &str) -> Vec<u8> {
-    let prefix = format!("acme-demo-{}/", &commit[..7]);
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["archive", "--format=tar.gz", &format!("--prefix={prefix}"), commit])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    output.stdout
-}
-
-/// A git repository whose commits write these files in turn; each commit's sha and the
-/// tarball GitHub would serve for it.
-pub(crate) fn commits(steps: &[&[(&str, &str)]]) -> Vec<(String, Vec<u8>)> {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    git(root, &["init", "-q", "-b", "main"]);
-    let mut out = Vec::new();
-    for (i, files) in steps.iter().enumerate() {
-        for (path, text) in *files {
-            let file = root.join(path);
-            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-            std::fs::write(file, text).unwrap();
-        }
-        git(root, &["add", "-A"]);
-        git(root, &["commit", "-q", "--allow-empty", "-m", &format!("step {i}")]);
-        let sha = git(root, &["rev-parse", "HEAD"]);
-        out.push((sha.clone(), archive(root, &sha)));
-    }
-    out
 }
 
 pub(crate) fn two_commits() -> TwoCommits {
@@ -379,19 +339,6 @@ async fn bad_archives_and_missing_repositories_fail_the_job_with_a_reason_and_ch
     assert_eq!(job_rows::retry(&pool, gone.id).await.unwrap(), job_rows::Change::NotApplicable);
     assert_eq!(job_rows::cancel(&pool, gone.id).await.unwrap(), job_rows::Change::Done);
     assert_eq!(job_rows::cancel(&pool, gone.id).await.unwrap(), job_rows::Change::NotApplicable);
-}
-
-/// A wheel (a zip) holding `files`.
-fn wheel(files: &[(&str, &str)]) -> Vec<u8> {
-    use std::io::Write;
-    let mut out = std::io::Cursor::new(Vec::new());
-    let mut zip = zip::ZipWriter::new(&mut out);
-    for (name, contents) in files {
-        zip.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
-        zip.write_all(contents.as_bytes()).unwrap();
-    }
-    zip.finish().unwrap();
-    out.into_inner()
 }
 
 /// A PEP 691 project page listing one pure wheel per `(version, bytes)`, and the files.

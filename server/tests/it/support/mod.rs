@@ -1,7 +1,8 @@
 //! What the integration tests share: throw-away databases, the application as a router
 //! with the options a test asks for, requests and their replies, the real GitHub payloads
-//! of `../shared/fixtures/github`, and seed data.
+//! of `../shared/fixtures/github`, seed data, and archives (tarballs of real commits, wheels).
 
+pub mod archives;
 pub mod database;
 pub mod github;
 pub mod http;
