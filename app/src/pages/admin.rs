@@ -173,6 +173,8 @@ pub fn AdminPage() -> impl IntoView {
     }
 }
 
+// Each table sits in an `overflow-x-auto` box: on a phone a wide one scrolls sideways
+// instead of widening the page.
 const TABLE: &str = "mt-2 w-full border-collapse text-left text-sm";
 const HEAD: &str = "border-b border-slate-300 py-1 pr-3 font-medium dark:border-slate-700";
 const CELL: &str = "border-b border-slate-200 py-1 pr-3 align-top dark:border-slate-800";
@@ -244,7 +246,7 @@ fn QueueCounts(counts: Vec<QueueCount>) -> impl IntoView {
                 view! { <p class="mt-1 text-sm">"No job has been queued in the last 14 days."</p> }.into_any()
             } else {
                 view! {
-                    <table class=TABLE data-testid="queue-counts">
+                    <div class="overflow-x-auto"><table class=TABLE data-testid="queue-counts">
                         <thead><tr>
                             <th class=HEAD scope="col">"Kind"</th>
                             {STATES.iter().map(|(_, label)| view! { <th class=HEAD scope="col">{*label}</th> }).collect_view()}
@@ -257,7 +259,7 @@ fn QueueCounts(counts: Vec<QueueCount>) -> impl IntoView {
                                 </tr>
                             }).collect_view()}
                         </tbody>
-                    </table>
+                    </table></div>
                 }.into_any()
             }}
         </section>
@@ -281,7 +283,7 @@ fn JobTable(
                 view! { <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">{empty}</p> }.into_any()
             } else {
                 view! {
-                    <table class=TABLE>
+                    <div class="overflow-x-auto"><table class=TABLE>
                         <thead><tr>
                             <th class=HEAD scope="col">"Job"</th>
                             <th class=HEAD scope="col">"Asked by"</th>
@@ -310,7 +312,7 @@ fn JobTable(
                                 }
                             }).collect_view()}
                         </tbody>
-                    </table>
+                    </table></div>
                 }.into_any()
             }}
         </section>
@@ -363,7 +365,7 @@ fn Deliveries(deliveries: Vec<DeliveryView>, now: chrono::DateTime<chrono::Utc>)
                 view! { <p class="mt-1 text-sm">"No delivery received yet."</p> }.into_any()
             } else {
                 view! {
-                    <table class=TABLE data-testid="deliveries">
+                    <div class="overflow-x-auto"><table class=TABLE data-testid="deliveries">
                         <thead><tr>
                             <th class=HEAD scope="col">"Received"</th>
                             <th class=HEAD scope="col">"Event"</th>
@@ -378,7 +380,7 @@ fn Deliveries(deliveries: Vec<DeliveryView>, now: chrono::DateTime<chrono::Utc>)
                                 </tr>
                             }).collect_view()}
                         </tbody>
-                    </table>
+                    </table></div>
                 }.into_any()
             }}
         </section>
@@ -395,7 +397,7 @@ fn Scans(mut scans: Vec<LastScanView>, now: chrono::DateTime<chrono::Utc>) -> im
             <h2 id="scans-heading" class="text-lg font-semibold">"Last scan of each target"</h2>
             <details class="mt-1" open=stale <= 20>
                 <summary class="cursor-pointer text-sm">{format!("{} targets, {stale} not scanned in the last day (least current first)", scans.len())}</summary>
-            <table class=TABLE data-testid="last-scans">
+            <div class="overflow-x-auto"><table class=TABLE data-testid="last-scans">
                 <thead><tr>
                     <th class=HEAD scope="col">"Target"</th>
                     <th class=HEAD scope="col">"Commit / version"</th>
@@ -413,7 +415,7 @@ fn Scans(mut scans: Vec<LastScanView>, now: chrono::DateTime<chrono::Utc>) -> im
                         </tr>
                     }).collect_view()}
                 </tbody>
-            </table>
+            </table></div>
             </details>
         </section>
     }
@@ -454,7 +456,7 @@ fn Tokens(tokens: Vec<TokenInfo>) -> impl IntoView {
                 "CI uploads scans with these (" <code>"POST /api/v1/scans"</code> "), each to the targets it names."
             </p>
             <TokenForm />
-            <table class=TABLE data-testid="tokens">
+            <div class="overflow-x-auto"><table class=TABLE data-testid="tokens">
                 <thead><tr>
                     <th class=HEAD scope="col">"Name"</th>
                     <th class=HEAD scope="col">"Prefix"</th>
@@ -478,7 +480,7 @@ fn Tokens(tokens: Vec<TokenInfo>) -> impl IntoView {
                         </tr>
                     }).collect_view()}
                 </tbody>
-            </table>
+            </table></div>
         </section>
     }
 }
@@ -509,7 +511,7 @@ fn TokenForm() -> impl IntoView {
         {move || create.value().get().map(|result| match result {
             Ok(token) => view! {
                 <p class="mt-2 text-sm" role="status">"Token #" {token.id} " — copy it now, it is not shown again: "
-                    <input readonly node_ref=secret value=token.secret.clone() class=INPUT size="50" data-testid="token-secret" />
+                    <input readonly node_ref=secret value=token.secret.clone() class=format!("{INPUT} w-full") size="50" data-testid="token-secret" />
                 </p>
             }.into_any(),
             Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
