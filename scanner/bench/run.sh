@@ -26,14 +26,14 @@ trap 'rm -rf "$cache"' EXIT
 
 echo "== corpus: $(find "$corpus" -name '*.py' | wc -l) files, $(find "$corpus" -name '*.py' -print0 | xargs -0 cat | wc -l) lines, $(du -sh "$corpus" | cut -f1)"
 echo "== $("$tools/bin/ruff" --version), $(rg --version | head -n1), unthread-scan $("$scan" --version | awk '{print $2}'), $(nproc) cores"
-"$scan" "$corpus" --format summary | tail -n 18
+"$scan" "$corpus" --format summary --exit-zero | tail -n 18
 
-"$scan" "$corpus" --cache "$cache" --format summary >/dev/null   # fill the cache
+"$scan" "$corpus" --cache "$cache" --format summary --exit-zero >/dev/null   # fill the cache
 sleep 2   # let the cache's entries settle (entries written within 2 s of a file's mtime are re-read)
 
 echo "== the prefilter changes nothing: full parse vs prefiltered, same findings and API index"
-"$scan" "$corpus" --format jsonl -o "$cache/full.jsonl" --write-api-index "$cache/full.idx" --no-prefilter
-"$scan" "$corpus" --format jsonl -o "$cache/fast.jsonl" --write-api-index "$cache/fast.idx"
+"$scan" "$corpus" --format jsonl -o "$cache/full.jsonl" --write-api-index "$cache/full.idx" --no-prefilter --exit-zero
+"$scan" "$corpus" --format jsonl -o "$cache/fast.jsonl" --write-api-index "$cache/fast.idx" --exit-zero
 cmp "$cache/full.jsonl" "$cache/fast.jsonl" && cmp "$cache/full.idx" "$cache/fast.idx" && echo "identical ($(wc -l <"$cache/fast.jsonl") findings)"
 hyperfine --warmup 1 --runs 5 --ignore-failure --export-markdown "$cache/results.md" \
   -n "unthread-scan (cold)" "$scan $corpus --format sarif -o /dev/null" \

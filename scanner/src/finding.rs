@@ -31,6 +31,10 @@ pub struct Finding {
     /// True when the construct is only reached through an import inside try/except.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub conditional: bool,
+    /// Set when a `# noqa` / `# unthread: ignore` comment marks the finding as intended: it
+    /// is kept (SARIF reports it as suppressed, the server as triaged) but not reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<crate::suppression::Suppression>,
 }
 
 /// The parts of a finding its fingerprints are computed from.

@@ -8,14 +8,19 @@
 
 pub mod analysis;
 pub mod api_index;
+pub mod baseline;
 pub mod cache;
+pub mod config;
+pub mod diff;
 pub mod finding;
+pub mod gate;
 pub mod output;
 pub mod prefilter;
 pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod suppression;
 
 pub use api_index::{ApiIndex, ThreadLocalApi};
 pub use finding::{FileProblem, Finding, Position, Severity};

@@ -7,6 +7,7 @@ use crate::{
     api_index::{ApiIndex, ModuleApis},
     finding::{FileProblem, Finding},
     source::SourceOptions,
+    suppression::SuppressionNote,
 };
 
 /// Version of the scanner's output; part of every cache key.
@@ -40,6 +41,9 @@ pub struct FileOutcome {
     /// Not parsed: the prefilter proved the file has no findings.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prefiltered: bool,
+    /// Unknown rule ids, malformed and unused directives in the file's suppression comments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppression_notes: Vec<SuppressionNote>,
 }
 
 impl FileOutcome {
@@ -55,6 +59,8 @@ pub struct FileReport {
     pub findings: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<FileProblem>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppression_notes: Vec<SuppressionNote>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

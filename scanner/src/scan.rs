@@ -14,6 +14,7 @@ use crate::{
     prefilter::{ParsePlan, Prefilter},
     rules::{check_module, Context},
     source::{self, ModuleNamer, SourceError, SourceFile},
+    suppression::Suppressions,
 };
 
 /// Scans a directory, a single `.py` file, or a `.whl` / `.zip` / `.tar.gz` archive.
@@ -77,7 +78,12 @@ fn scan_loaded(
                             scan_text(parser, &file.path, &module, is_init, package, bytes, &context)
                         };
                         match prefilter.as_ref().map_or(ParsePlan::Full, |prefilter| prefilter.plan(bytes)) {
-                            ParsePlan::Skip => FileOutcome { prefiltered: true, ..Default::default() },
+                            ParsePlan::Skip => FileOutcome {
+                                prefiltered: true,
+                                // Nothing to silence here: every directive is unused.
+                                suppression_notes: Suppressions::parse(bytes).into_notes(),
+                                ..Default::default()
+                            },
                             ParsePlan::Full => whole(parser),
                             ParsePlan::Only(ranges) => {
                                 scan_file_parts(parser, &file.path, &module, is_init, package, bytes, &ranges, &context)
@@ -131,7 +137,12 @@ fn scan_loaded(
         cache_hits: used.len(),
     };
     for (file, (outcome, _)) in files.into_iter().zip(outcomes) {
-        report.files.push(FileReport { path: file.path, findings: outcome.findings.len(), problem: outcome.problem });
+        report.files.push(FileReport {
+            path: file.path,
+            findings: outcome.findings.len(),
+            problem: outcome.problem,
+            suppression_notes: outcome.suppression_notes,
+        });
         report.findings.extend(outcome.findings);
     }
     report.findings.sort_by(|a, b| (&a.path, a.start, &a.rule).cmp(&(&b.path, b.start, &b.rule)));
@@ -355,8 +366,10 @@ fn outcome_of(
     context: &Context<'_>,
 ) -> FileOutcome {
     let facts = ModuleFacts::collect(tree, bytes, path, module);
+    let (findings, suppression_notes) = check_module(&facts, context);
     FileOutcome {
-        findings: check_module(&facts, context),
+        findings,
+        suppression_notes,
         problem: facts.has_syntax_errors.then_some(FileProblem::PartiallyParsed),
         apis: module_apis(&facts, package, is_package_init),
         prefiltered: false,

@@ -69,11 +69,13 @@ pub struct SourceOptions {
     /// Files larger than this are not read (recorded as too large).
     pub max_file_size: u64,
     pub include_tests: bool,
+    /// Paths the configuration excludes (`exclude`, `extend-exclude`).
+    pub exclude: Option<std::sync::Arc<crate::config::Exclude>>,
 }
 
 impl Default for SourceOptions {
     fn default() -> Self {
-        Self { max_file_size: 5 * 1024 * 1024, include_tests: true }
+        Self { max_file_size: crate::config::DEFAULT_MAX_FILE_SIZE, include_tests: true, exclude: None }
     }
 }
 
@@ -124,6 +126,33 @@ pub fn load(root: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, Sou
     Ok(files)
 }
 
+/// Files named one by one (a pre-commit hook passes the changed files), with paths relative
+/// to `root` — the paths, module names and fingerprints a scan of `root` gives them. Test
+/// files and excluded paths are left out as in a scan of `root`; any file name is read, as
+/// the caller chose it (a script without `.py`).
+pub fn load_files(root: &Path, paths: &[PathBuf], options: &SourceOptions) -> Result<Vec<SourceFile>, SourceError> {
+    let root = crate::config::absolute(root);
+    let mut files = Vec::with_capacity(paths.len());
+    for given in paths {
+        if !given.is_file() {
+            return Err(SourceError::NotFound(given.clone()));
+        }
+        let full = crate::config::absolute(given);
+        let path = match full.strip_prefix(&root) {
+            Ok(relative) => slash_separated(relative),
+            Err(_) => slash_separated(given),
+        };
+        let excluded = options.exclude.as_ref().is_some_and(|exclude| exclude.excludes(&path, false));
+        if excluded || (!options.include_tests && is_test_path(&path)) {
+            continue;
+        }
+        files.push(SourceFile::in_memory(path, read_file(&full, options.max_file_size)));
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.dedup_by(|a, b| a.path == b.path);
+    Ok(files)
+}
+
 fn is_test_path(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     path.split('/').any(|part| part == "tests" || part == "test")
@@ -133,7 +162,9 @@ fn is_test_path(path: &str) -> bool {
 }
 
 fn wanted(path: &str, options: &SourceOptions) -> bool {
-    path.ends_with(".py") && (options.include_tests || !is_test_path(path))
+    path.ends_with(".py")
+        && (options.include_tests || !is_test_path(path))
+        && !options.exclude.as_ref().is_some_and(|exclude| exclude.excludes(path, false))
 }
 
 fn load_directory(root: &Path, options: &SourceOptions) -> Vec<SourceFile> {
@@ -143,9 +174,24 @@ fn load_directory(root: &Path, options: &SourceOptions) -> Vec<SourceFile> {
         .git_global(false)
         .git_exclude(true)
         .require_git(false)
-        .filter_entry(|entry| {
-            let name = entry.file_name().to_str().unwrap_or("");
-            !(entry.file_type().is_some_and(|t| t.is_dir()) && SKIPPED_DIRS.contains(&name))
+        .filter_entry({
+            let (root, exclude) = (root.to_owned(), options.exclude.clone());
+            move |entry| {
+                if !entry.file_type().is_some_and(|t| t.is_dir()) {
+                    return true;
+                }
+                let name = entry.file_name().to_str().unwrap_or("");
+                // An excluded directory is not listed at all.
+                let excluded = || {
+                    exclude.as_ref().is_some_and(|exclude| {
+                        entry
+                            .path()
+                            .strip_prefix(&root)
+                            .is_ok_and(|relative| exclude.excludes(&slash_separated(relative), true))
+                    })
+                };
+                !SKIPPED_DIRS.contains(&name) && !excluded()
+            }
         })
         .threads(rayon::current_num_threads())
         .build_parallel();
@@ -510,7 +556,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("m.py"), "X = 1\n").unwrap();
         std::fs::write(dir.path().join("big.py"), "Y = 2\n".repeat(10)).unwrap();
-        let options = SourceOptions { max_file_size: 20, include_tests: true };
+        let options = SourceOptions { max_file_size: 20, include_tests: true, exclude: None };
         let files = load(dir.path(), &options).unwrap();
         assert_eq!(files[0].path, "big.py");
         assert_eq!(files[0].contents, Err(FileProblem::TooLarge(60)), "refused from its size, unread");

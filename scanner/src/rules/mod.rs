@@ -8,6 +8,7 @@ use crate::{
     analysis::{statement_text, ModuleFacts, ScopeId},
     api_index::ApiIndex,
     finding::{Finding, FingerprintInput, Position, Severity},
+    suppression::{SuppressionNote, Suppressions},
 };
 
 mod ut001_thread_local_instance;
@@ -101,13 +102,17 @@ pub struct Context<'a> {
     pub api_index: &'a ApiIndex,
 }
 
-/// Runs every rule over one module's facts.
-pub fn check_module<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>) -> Vec<Finding> {
+/// Runs every rule over one module's facts; findings its suppression comments cover are
+/// marked suppressed. Returns the findings and the notes on those comments.
+pub fn check_module<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>) -> (Vec<Finding>, Vec<SuppressionNote>) {
     let mut emitter = Emitter { facts, pending: Vec::new() };
     for (_, check) in RULES {
         check(facts, context, &mut emitter);
     }
-    emitter.finish()
+    let (mut findings, statements) = emitter.finish();
+    let mut suppressions = Suppressions::parse(facts.src);
+    suppressions.apply(&mut findings, &statements);
+    (findings, suppressions.into_notes())
 }
 
 struct Pending<'t> {
@@ -145,7 +150,9 @@ impl<'f> Emitter<'f> {
         });
     }
 
-    fn finish(self) -> Vec<Finding> {
+    /// The findings, and for each the first and last line of its statement (of a compound
+    /// statement, its header), where a suppression comment may be.
+    fn finish(self) -> (Vec<Finding>, Vec<(u32, u32)>) {
         let facts = self.facts;
         let mut pending = self.pending;
         // Source order first, so occurrence numbers follow the file.
@@ -153,7 +160,9 @@ impl<'f> Emitter<'f> {
         pending.dedup_by(|a, b| a.rule.id == b.rule.id && a.node == b.node);
         let mut seen: std::collections::HashMap<(&str, ScopeId, String), usize> = Default::default();
         let mut findings = Vec::with_capacity(pending.len());
+        let mut statements = Vec::with_capacity(pending.len());
         for p in pending {
+            statements.push(statement_lines(p.statement));
             let symbol = &facts.scopes[p.scope].qualname;
             let statement = statement_text(p.statement, facts.src);
             let key = (p.rule.id, p.scope, crate::finding::normalise_statement(statement));
@@ -188,10 +197,33 @@ impl<'f> Emitter<'f> {
                 fingerprint,
                 content_fingerprint,
                 conditional: p.conditional,
+                suppression: None,
             });
         }
-        findings
+        (findings, statements)
     }
+}
+
+/// 1-based first and last line of a statement; of a compound statement, of its header (up
+/// to the `:` before its block).
+fn statement_lines(statement: Node<'_>) -> (u32, u32) {
+    let first = statement.start_position().row as u32 + 1;
+    // `@decorator` lines, then the definition's own header.
+    let statement = match statement.kind() {
+        "decorated_definition" => statement.child_by_field_name("definition").unwrap_or(statement),
+        _ => statement,
+    };
+    let mut cursor = statement.walk();
+    let header_end = statement
+        .children(&mut cursor)
+        .take_while(|child| child.kind() != "block")
+        .filter(|child| child.kind() != "comment")
+        .last()
+        .map(|child| child.end_position());
+    let end = header_end.unwrap_or_else(|| statement.end_position());
+    // An end at column 0 is the start of the next line: the statement ended on the one before.
+    let last = if end.column == 0 && end.row > 0 { end.row } else { end.row + 1 } as u32;
+    (first, last.max(first))
 }
 
 /// The whole source line holding byte `offset`, without its line break.

@@ -1,5 +1,7 @@
-//! The scanner's integration tests, as one test binary: rule cases (each also scanned
-//! through the prefilter, as real scans are) and the end-to-end scans of the epic's fixtures.
+//! The scanner's integration tests, as one test binary: the command line as CI runs it,
+//! rule cases (each also scanned through the prefilter, as real scans are) and the
+//! end-to-end scans of the epic's fixtures.
 
+mod cli;
 mod epic;
 mod rules;

@@ -1,0 +1,245 @@
+//! `unthread-scan`: scan Python code for async-unsafe constructs, as a linter (exit status,
+//! configuration, suppressions, baseline) and for Unthread (SARIF with fingerprints).
+
+mod args;
+
+use std::{
+    io::{IsTerminal, Write},
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use anyhow::Context as _;
+use clap::Parser;
+use scanner::{
+    baseline::Baseline,
+    config::{ConfigFile, Settings},
+    diff::ChangedLines,
+    gate::{Gate, Verdict},
+    output, scan_path,
+    suppression::NoteKind,
+    ApiIndex, ScanOptions, ScanReport, SourceOptions,
+};
+
+use crate::args::{Args, Check, Command, Format};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    scanner::use_mimalloc_for_parsing();
+    let args = Args::parse();
+    let result = match args.command {
+        Some(Command::Rule { rule }) => print_rule(rule.as_deref()),
+        None => check(&args.check),
+    };
+    result.unwrap_or_else(|err| {
+        // A reader that stopped reading (`| head`) is not an error of ours.
+        if err.chain().any(|cause| {
+            cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        }) {
+            return ExitCode::SUCCESS;
+        }
+        eprintln!("error: {err:#}");
+        ExitCode::from(2)
+    })
+}
+
+/// Large writes: a system call costs microseconds here, and SARIF runs to megabytes.
+const OUTPUT_BUFFER: usize = 1 << 20;
+
+/// What is scanned: one tree (a directory or an archive), or files named one by one.
+enum Target {
+    Tree(PathBuf),
+    Files(Vec<PathBuf>),
+}
+
+impl Target {
+    fn of(paths: &[PathBuf]) -> anyhow::Result<Self> {
+        match paths {
+            [] => Ok(Target::Tree(PathBuf::from("."))),
+            [one] if !one.is_file() || is_archive(one) => Ok(Target::Tree(one.clone())),
+            many => {
+                if let Some(odd) = many.iter().find(|p| !p.is_file() || is_archive(p)) {
+                    anyhow::bail!("{}: give one directory or archive, or any number of Python files", odd.display());
+                }
+                Ok(Target::Files(many.to_vec()))
+            }
+        }
+    }
+
+    /// Where the search for a configuration file starts.
+    fn start(&self) -> &Path {
+        match self {
+            Target::Tree(path) => path,
+            Target::Files(files) => &files[0],
+        }
+    }
+}
+
+fn is_archive(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    [".whl", ".zip", ".tar.gz", ".tgz"].iter().any(|ext| name.ends_with(ext))
+}
+
+fn check(args: &Check) -> anyhow::Result<ExitCode> {
+    let cwd = std::env::current_dir().context("reading the working directory")?;
+    let target = Target::of(&args.paths)?;
+    let config_file = match (&args.config, args.isolated) {
+        (_, true) => None,
+        (Some(path), _) => Some(ConfigFile::load(path)?),
+        (None, false) => ConfigFile::discover(target.start())?,
+    };
+    let scan_root = match &target {
+        Target::Tree(path) => path.clone(),
+        Target::Files(_) => cwd.clone(),
+    };
+    let settings = Settings::resolve(config_file.as_ref(), &args.overrides(), &scan_root, &cwd)?;
+
+    let mut api_index = ApiIndex::new();
+    for path in &settings.api_indexes {
+        let json = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        api_index.merge(ApiIndex::from_json(&json).with_context(|| format!("in {}", path.display()))?);
+    }
+    let options = ScanOptions {
+        sources: SourceOptions {
+            max_file_size: settings.max_file_size,
+            include_tests: settings.include_tests,
+            exclude: settings.exclude.clone(),
+        },
+        api_index,
+        package: args.package.clone(),
+        cache_dir: args.cache.clone(),
+        progress: true,
+        no_prefilter: args.no_prefilter,
+    };
+    let mut report = match &target {
+        Target::Tree(path) => scan_path(path, &options)?,
+        Target::Files(files) => {
+            let package = args.package.clone().unwrap_or_else(|| name_of(&cwd));
+            let sources = scanner::source::load_files(&cwd, files, &options.sources)?;
+            scanner::scan::scan_sources(sources, &package, &options)
+        }
+    };
+    report.findings.retain(|finding| !settings.drops(finding));
+
+    if let Some(path) = &args.write_baseline {
+        write_to(Some(path), |out| write_sarif(out, &report, None))?;
+        eprintln!("wrote a baseline of {} findings to {}", report.findings.len(), path.display());
+        write_api_index(args, &report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let baseline = settings.baseline.as_deref().map(Baseline::load).transpose().map_err(anyhow::Error::msg)?;
+    let changed = match (&args.diff_base, &target) {
+        (None, _) => None,
+        (Some(git_ref), Target::Tree(path)) if path.is_dir() => Some(ChangedLines::since(path, git_ref)),
+        (Some(_), Target::Tree(path)) => {
+            anyhow::bail!("--diff-base needs a directory in a git repository, not {}", path.display())
+        }
+        (Some(git_ref), Target::Files(_)) => Some(ChangedLines::since(&cwd, git_ref)),
+    }
+    .transpose()
+    .map_err(anyhow::Error::msg)?;
+    let gate = Gate { baseline, changed };
+    let verdict = gate.sort(&report);
+    let unused = print_suppression_notes(&report, args.report_unused_suppressions);
+
+    let format = args.format.unwrap_or(Format::Concise);
+    let with_summary = args.format.is_none() && args.output.is_none() && std::io::stdout().is_terminal();
+    write_to(args.output.as_deref(), |out| {
+        match format {
+            Format::Sarif => write_sarif(out, &report, gate.baseline.as_ref())?,
+            Format::Jsonl => out.write_all(output::json_lines(verdict.reported.iter().copied()).as_bytes())?,
+            Format::Summary => out.write_all(output::summary(&report, &verdict).as_bytes())?,
+            Format::Concise => out.write_all(output::concise(verdict.reported.iter().copied()).as_bytes())?,
+            Format::Github => out.write_all(output::github(verdict.reported.iter().copied()).as_bytes())?,
+            Format::Gitlab => out.write_all(output::gitlab(verdict.reported.iter().copied()).as_bytes())?,
+        }
+        if with_summary {
+            if !verdict.reported.is_empty() {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(output::summary(&report, &verdict).as_bytes())?;
+        }
+        Ok(())
+    })?;
+    write_api_index(args, &report)?;
+    Ok(exit_code(&verdict, unused, args.exit_zero))
+}
+
+/// 0 when nothing is reported, 1 otherwise (unless `--exit-zero`).
+fn exit_code(verdict: &Verdict<'_>, unused_suppressions: usize, exit_zero: bool) -> ExitCode {
+    if exit_zero || (verdict.reported.is_empty() && unused_suppressions == 0) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Warns about unknown rules and malformed directives on standard error, and about unused
+/// suppressions when asked; returns how many unused ones were reported.
+fn print_suppression_notes(report: &ScanReport, report_unused: bool) -> usize {
+    let mut unused = 0;
+    let mut stderr = std::io::stderr().lock();
+    for file in &report.files {
+        for note in &file.suppression_notes {
+            if note.kind == NoteKind::Unused {
+                if !report_unused {
+                    continue;
+                }
+                unused += 1;
+            }
+            let _ = writeln!(stderr, "warning: {}:{}: {}", file.path, note.line, note.message);
+        }
+    }
+    unused
+}
+
+fn write_sarif(out: &mut dyn Write, report: &ScanReport, baseline: Option<&Baseline>) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &output::sarif_against(report, baseline))?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Runs `write` on the file `path` (or standard output), buffered, and flushes it.
+fn write_to(path: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    // Written as it is rendered (the SARIF of a large tree is megabytes).
+    let mut out: Box<dyn Write> = match path {
+        Some(path) => Box::new(std::io::BufWriter::with_capacity(
+            OUTPUT_BUFFER,
+            std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::with_capacity(OUTPUT_BUFFER, std::io::stdout().lock())),
+    };
+    write(&mut out)?;
+    out.flush().context("writing the output")
+}
+
+fn write_api_index(args: &Check, report: &ScanReport) -> anyhow::Result<()> {
+    if let Some(path) = &args.write_api_index {
+        std::fs::write(path, report.api_index.to_json()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn name_of(dir: &Path) -> String {
+    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// `unthread-scan rule [RULE]`: a rule's documentation, as `ruff rule` prints it.
+fn print_rule(wanted: Option<&str>) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let Some(wanted) = wanted else {
+        for rule in scanner::catalogue() {
+            writeln!(out, "{}  {:<34} {}", rule.id, rule.name, rule.summary)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let rule = scanner::catalogue()
+        .find(|rule| rule.id.eq_ignore_ascii_case(wanted) || rule.name == wanted)
+        .with_context(|| format!("no rule `{wanted}` (`unthread-scan rule` lists them)"))?;
+    writeln!(out, "# {} ({})\n\n{}\n\nSeverity: {}\n", rule.name, rule.id, rule.summary, rule.severity.as_str())?;
+    writeln!(out, "{}", rule.help_markdown())?;
+    Ok(ExitCode::SUCCESS)
+}

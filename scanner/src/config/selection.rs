@@ -1,0 +1,89 @@
+//! Which rules run: `select`, `extend-select` and `ignore` lists of rule selectors, applied
+//! layer by layer (the configuration file, then the command line) as ruff applies them: a
+//! layer's `select` replaces the rules so far, `extend-select` adds, `ignore` removes.
+
+use crate::rules::{catalogue, Rule};
+
+/// A selector: `ALL`, a rule id (`UT001`) or an id prefix (`UT00` = UT001–UT009).
+pub fn rules_of(selector: &str) -> Result<Vec<&'static str>, String> {
+    let wanted = selector.trim().to_ascii_uppercase();
+    let rules: Vec<&'static str> =
+        catalogue().filter(|rule| wanted == "ALL" || rule.id.starts_with(&wanted)).map(|rule: &Rule| rule.id).collect();
+    if rules.is_empty() || wanted.is_empty() {
+        return Err(format!(
+            "`{selector}` selects no rule (use `ALL`, a rule id like `UT001`, or a prefix like `UT00`)"
+        ));
+    }
+    Ok(rules)
+}
+
+/// One layer's selection, each list already resolved to rule ids.
+#[derive(Clone, Debug, Default)]
+pub struct Layer {
+    pub select: Option<Vec<&'static str>>,
+    pub extend_select: Vec<&'static str>,
+    pub ignore: Vec<&'static str>,
+}
+
+/// The set of enabled rules, by id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selection {
+    enabled: Vec<&'static str>,
+}
+
+impl Default for Selection {
+    /// Every rule of the catalogue.
+    fn default() -> Self {
+        Selection { enabled: catalogue().map(|rule| rule.id).collect() }
+    }
+}
+
+impl Selection {
+    pub fn apply(&mut self, layer: &Layer) {
+        if let Some(select) = &layer.select {
+            self.enabled = select.clone();
+        }
+        self.enabled.extend(layer.extend_select.iter().copied());
+        self.enabled.retain(|id| !layer.ignore.contains(id));
+        self.enabled.sort_unstable();
+        self.enabled.dedup();
+    }
+
+    pub fn enables(&self, rule: &str) -> bool {
+        self.enabled.contains(&rule)
+    }
+
+    pub fn is_everything(&self) -> bool {
+        *self == Selection::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_are_ids_prefixes_or_all() {
+        assert_eq!(rules_of("UT003").unwrap(), ["UT003"]);
+        assert_eq!(rules_of("ut00").unwrap().len(), 9);
+        assert_eq!(rules_of("ALL").unwrap().len(), catalogue().count());
+        assert!(rules_of("UT999").unwrap_err().contains("UT999"));
+        assert!(rules_of("E501").is_err());
+        assert!(rules_of("").is_err());
+    }
+
+    #[test]
+    fn later_layers_override_earlier_ones() {
+        let mut selection = Selection::default();
+        selection.apply(&Layer {
+            select: Some(rules_of("UT00").unwrap()),
+            ignore: vec!["UT003"],
+            ..Default::default()
+        });
+        assert!(selection.enables("UT001") && !selection.enables("UT003") && !selection.enables("UT010"));
+        selection.apply(&Layer { extend_select: vec!["UT010"], ..Default::default() });
+        assert!(selection.enables("UT010") && !selection.enables("UT003"), "extend-select adds, keeps the ignores");
+        selection.apply(&Layer { select: Some(vec!["UT003"]), ..Default::default() });
+        assert!(selection.enables("UT003") && !selection.enables("UT001"), "a later select replaces");
+    }
+}

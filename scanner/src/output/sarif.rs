@@ -1,0 +1,309 @@
+//! SARIF 2.1.0 output, for code-scanning tools and Unthread's server. Typed, so that writing
+//! it builds no intermediate JSON tree; fields are in alphabetical order, as
+//! `serde_json::Value` wrote them.
+//!
+//! Every finding of the selected rules is a result: a suppressed one carries `suppressions`
+//! (`inSource`, with the comment's justification), and against a baseline each carries its
+//! `baselineState` (`new` or `unchanged`), so that a server receiving the log still sees
+//! the whole tree.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{level, path_to_uri, CONTENT_FINGERPRINT_KEY, FINGERPRINT_KEY};
+use crate::{
+    baseline::Baseline,
+    finding::FileProblem,
+    rules::{catalogue, Rule},
+    scan::{ScanReport, SCANNER_VERSION},
+};
+
+/// The report as a SARIF 2.1.0 log with one run; with a baseline, each result says whether
+/// it is new.
+pub fn log<'r>(report: &'r ScanReport, baseline: Option<&Baseline>) -> Log<'r> {
+    let rules: Vec<&Rule> = catalogue().collect();
+    let index_of: BTreeMap<&str, usize> = rules.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let results = report
+        .findings
+        .iter()
+        .map(|f| SarifResult {
+            baseline_state: baseline.map(|b| if b.contains(f) { "unchanged" } else { "new" }),
+            level: level(f.severity),
+            locations: [Location {
+                logical_locations: [LogicalLocation { fully_qualified_name: &f.symbol }],
+                physical_location: PhysicalLocation {
+                    artifact_location: ArtifactLocation::of(&f.path),
+                    region: Some(Region {
+                        end_column: f.end.column,
+                        end_line: f.end.line,
+                        snippet: Text { text: &f.line_text },
+                        start_column: f.start.column,
+                        start_line: f.start.line,
+                    }),
+                },
+            }],
+            message: Text { text: &f.message },
+            partial_fingerprints: PartialFingerprints {
+                fingerprint: &f.fingerprint,
+                content_fingerprint: &f.content_fingerprint,
+            },
+            properties: f.conditional.then_some(ResultProperties { conditional: true }),
+            rule_id: &f.rule,
+            rule_index: index_of.get(f.rule.as_str()).copied().unwrap_or(0),
+            suppressions: f.suppression.as_ref().map(|s| {
+                [Suppression { justification: s.justification.as_deref(), kind: "inSource", status: "accepted" }]
+            }),
+        })
+        .collect();
+    let notifications = report
+        .files
+        .iter()
+        .filter_map(|file| {
+            let problem = file.problem.as_ref()?;
+            let (id, level) = match problem {
+                FileProblem::PartiallyParsed => (super::FILE_PARTIALLY_PARSED, "warning"),
+                _ => (super::FILE_NOT_READ, "error"),
+            };
+            Some(Notification {
+                descriptor: Descriptor { id },
+                level,
+                locations: [NotificationLocation {
+                    physical_location: PhysicalLocation {
+                        artifact_location: ArtifactLocation::of(&file.path),
+                        region: None,
+                    },
+                }],
+                message: OwnedText { text: problem.to_string() },
+            })
+        })
+        .collect();
+    Log {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        runs: [Run {
+            column_kind: "unicodeCodePoints",
+            invocations: [Invocation { execution_successful: true, tool_execution_notifications: notifications }],
+            properties: RunProperties {
+                files_failed: report.files_failed().count(),
+                files_scanned: report.files_scanned(),
+            },
+            results,
+            tool: Tool {
+                driver: Driver {
+                    information_uri: "https://github.com/openedx/openedx-platform/issues/38680",
+                    name: "unthread-scan",
+                    rules: rules.iter().map(|r| RuleDescriptor::of(r)).collect(),
+                    version: SCANNER_VERSION,
+                },
+            },
+        }],
+        version: "2.1.0",
+    }
+}
+
+#[derive(Serialize)]
+pub struct Log<'r> {
+    #[serde(rename = "$schema")]
+    pub schema: &'static str,
+    pub runs: [Run<'r>; 1],
+    pub version: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Run<'r> {
+    pub column_kind: &'static str,
+    pub invocations: [Invocation; 1],
+    pub properties: RunProperties,
+    pub results: Vec<SarifResult<'r>>,
+    pub tool: Tool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invocation {
+    pub execution_successful: bool,
+    pub tool_execution_notifications: Vec<Notification>,
+}
+
+#[derive(Serialize)]
+pub struct Notification {
+    pub descriptor: Descriptor,
+    pub level: &'static str,
+    pub locations: [NotificationLocation; 1],
+    pub message: OwnedText,
+}
+
+#[derive(Serialize)]
+pub struct Descriptor {
+    pub id: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationLocation {
+    pub physical_location: PhysicalLocation<'static>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunProperties {
+    pub files_failed: usize,
+    pub files_scanned: usize,
+}
+
+#[derive(Serialize)]
+pub struct Tool {
+    pub driver: Driver,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Driver {
+    pub information_uri: &'static str,
+    pub name: &'static str,
+    pub rules: Vec<RuleDescriptor>,
+    pub version: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleDescriptor {
+    pub default_configuration: Configuration,
+    pub full_description: Text<'static>,
+    pub help: Help,
+    pub id: &'static str,
+    pub name: &'static str,
+    pub properties: RuleProperties,
+    pub short_description: Text<'static>,
+}
+
+impl RuleDescriptor {
+    pub fn of(rule: &Rule) -> Self {
+        let help = rule.help_markdown();
+        RuleDescriptor {
+            default_configuration: Configuration { level: level(rule.severity) },
+            full_description: Text { text: rule.summary },
+            help: Help { markdown: help.clone(), text: help },
+            id: rule.id,
+            name: rule.name,
+            properties: RuleProperties { tags: ["async-safety"] },
+            short_description: Text { text: rule.summary },
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Configuration {
+    pub level: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct Help {
+    pub markdown: String,
+    pub text: String,
+}
+
+#[derive(Serialize)]
+pub struct RuleProperties {
+    pub tags: [&'static str; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SarifResult<'r> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_state: Option<&'static str>,
+    pub level: &'static str,
+    pub locations: [Location<'r>; 1],
+    pub message: Text<'r>,
+    pub partial_fingerprints: PartialFingerprints<'r>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<ResultProperties>,
+    pub rule_id: &'r str,
+    pub rule_index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressions: Option<[Suppression<'r>; 1]>,
+}
+
+/// A finding marked as intended by a comment in the source.
+#[derive(Serialize)]
+pub struct Suppression<'r> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub justification: Option<&'r str>,
+    pub kind: &'static str,
+    pub status: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct ResultProperties {
+    pub conditional: bool,
+}
+
+#[derive(Serialize)]
+pub struct PartialFingerprints<'r> {
+    #[serde(rename = "unthread/v1")]
+    pub fingerprint: &'r str,
+    #[serde(rename = "unthreadContent/v1")]
+    pub content_fingerprint: &'r str,
+}
+
+const _: () = assert!(
+    matches!(FINGERPRINT_KEY.as_bytes(), b"unthread/v1")
+        && matches!(CONTENT_FINGERPRINT_KEY.as_bytes(), b"unthreadContent/v1")
+);
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Location<'r> {
+    pub logical_locations: [LogicalLocation<'r>; 1],
+    pub physical_location: PhysicalLocation<'r>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogicalLocation<'r> {
+    pub fully_qualified_name: &'r str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhysicalLocation<'r> {
+    pub artifact_location: ArtifactLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<Region<'r>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactLocation {
+    pub uri: String,
+    pub uri_base_id: &'static str,
+}
+
+impl ArtifactLocation {
+    /// A path relative to the scan root.
+    pub fn of(path: &str) -> Self {
+        ArtifactLocation { uri: path_to_uri(path), uri_base_id: "SRCROOT" }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Region<'r> {
+    pub end_column: u32,
+    pub end_line: u32,
+    pub snippet: Text<'r>,
+    pub start_column: u32,
+    pub start_line: u32,
+}
+
+#[derive(Serialize)]
+pub struct Text<'r> {
+    pub text: &'r str,
+}
+
+#[derive(Serialize)]
+pub struct OwnedText {
+    pub text: String,
+}

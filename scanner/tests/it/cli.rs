@@ -1,0 +1,321 @@
+//! `unthread-scan` as a linter, run as CI and pre-commit run it: exit status, configuration
+//! files, suppressions, baseline, `--diff-base`, output formats and `rule`.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use serde_json::Value;
+
+/// A throw-away project directory.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+/// What a run printed, and its exit status.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+const LOCAL: &str = "import threading\n_state = threading.local()\n";
+
+impl Project {
+    fn new() -> Self {
+        Project { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, path: &str, text: &str) -> &Self {
+        let path = self.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_unthread-scan"))
+            .args(args)
+            .current_dir(self.path())
+            .output()
+            .expect("unthread-scan runs");
+        Run {
+            code: output.status.code().expect("exited"),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+
+    fn git(&self, args: &[&str]) {
+        let status = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(self.path())
+            .output()
+            .expect("git runs");
+        assert!(status.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&status.stderr));
+    }
+}
+
+impl Run {
+    /// The rule ids of the concise lines printed.
+    fn rules(&self) -> Vec<String> {
+        self.stdout.lines().filter_map(|line| line.split(": ").nth(1)?.split(' ').next().map(str::to_owned)).collect()
+    }
+
+    fn lines(&self) -> Vec<&str> {
+        self.stdout.lines().collect()
+    }
+}
+
+fn sarif_validator() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing: run npm ci", path.display()));
+    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
+}
+
+#[test]
+fn exit_status_is_0_when_clean_1_with_findings_2_on_errors() {
+    let project = Project::new();
+    project.write("pkg/clean.py", "x = 1\n");
+    let clean = project.run(&[]);
+    assert_eq!((clean.code, clean.stdout.as_str()), (0, ""), "{}", clean.stderr);
+
+    project.write("pkg/state.py", LOCAL);
+    let found = project.run(&[]);
+    assert_eq!(found.code, 1);
+    assert_eq!(found.lines(), ["pkg/state.py:2:10: UT001 `threading.local()` keeps per-thread state, which leaks between requests under ASGI"]);
+    assert_eq!(project.run(&["--exit-zero"]).code, 0);
+    assert_eq!(project.run(&["--no-such-flag"]).code, 2);
+    assert_eq!(project.run(&["missing-dir"]).code, 2);
+    let bad_select = project.run(&["--select", "UT9"]);
+    assert_eq!(bad_select.code, 2);
+    assert!(bad_select.stderr.contains("--select") && bad_select.stderr.contains("UT9"), "{}", bad_select.stderr);
+}
+
+#[test]
+fn suppressed_findings_pass_and_stay_in_sarif_with_their_reason() {
+    let project = Project::new();
+    project.write(
+        "pkg/state.py",
+        "import threading\n_a = threading.local()  # noqa: UT001\n_b = threading.local()  # unthread: ignore[UT001] -- read-only after start\n_c = dict(\n    x=threading.local(),\n)  # noqa\n",
+    );
+    let run = project.run(&[]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.stderr);
+
+    let sarif: Value = serde_json::from_str(&project.run(&["--format", "sarif"]).stdout).unwrap();
+    let errors: Vec<String> =
+        sarif_validator().iter_errors(&sarif).map(|e| format!("{e} at {}", e.instance_path)).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "suppressed results are kept");
+    assert!(results.iter().all(|r| r["suppressions"][0]["kind"] == "inSource"));
+    assert_eq!(results[1]["suppressions"][0]["justification"], "read-only after start");
+    assert!(results[0]["suppressions"][0].get("justification").is_none());
+}
+
+#[test]
+fn unknown_and_unused_suppressions_are_reported() {
+    let project = Project::new();
+    project.write("pkg/a.py", "import threading\n_a = threading.local()  # noqa: UT001, UT998\nx = 1  # noqa: UT003\n");
+    let run = project.run(&[]);
+    assert_eq!(run.code, 0, "an unknown id is only a warning");
+    assert!(run.stderr.contains("pkg/a.py:2: unknown rule `UT998`"), "{}", run.stderr);
+    assert!(!run.stderr.contains("unused"), "{}", run.stderr);
+    let strict = project.run(&["--report-unused-suppressions"]);
+    assert_eq!(strict.code, 1);
+    assert!(strict.stderr.contains("pkg/a.py:3: unused suppression: UT003"), "{}", strict.stderr);
+}
+
+#[test]
+fn configuration_is_found_upward_and_the_command_line_overrides_it() {
+    let project = Project::new();
+    project.write(
+        "pyproject.toml",
+        "[project]\nname = \"demo\"\n\n[tool.unthread]\nselect = [\"UT003\"]\nexclude = [\"vendor/\"]\n",
+    );
+    project.write("pkg/state.py", "import threading\n_state = threading.local()\n_lock = threading.Lock()\n");
+    project.write("vendor/lib.py", "import threading\n_lock = threading.Lock()\n");
+    let run = project.run(&["pkg"]);
+    assert_eq!(run.rules(), ["UT003"], "{}", run.stdout);
+    assert_eq!(project.run(&[]).rules(), ["UT003"], "vendor/ is excluded");
+    assert_eq!(project.run(&["--select", "UT001"]).rules(), ["UT001"]);
+    assert_eq!(project.run(&["--isolated", "pkg"]).rules(), ["UT001", "UT003"]);
+    assert_eq!(project.run(&["--isolated"]).rules().len(), 3);
+
+    project.write("other.toml", "ignore = [\"UT003\"]\n");
+    assert_eq!(project.run(&["--config", "other.toml", "pkg"]).rules(), ["UT001"]);
+    // A closer unthread.toml wins over the pyproject above it.
+    project.write("pkg/unthread.toml", "per-file-ignores = { \"state.py\" = [\"UT003\"] }\n");
+    assert_eq!(project.run(&["pkg"]).rules(), ["UT001"]);
+}
+
+#[test]
+fn bad_configuration_is_exit_2_naming_the_file_line_and_key() {
+    let cases = [
+        (
+            "pyproject.toml",
+            "[tool.unthread]\nselect = [\"UT001\"]\nexlude = [\"x\"]\n",
+            vec!["pyproject.toml", "line 3", "exlude"],
+        ),
+        ("unthread.toml", "select = [\"UT001\", \"UT777\"]\n", vec!["unthread.toml:1:", "`select`", "UT777"]),
+        ("unthread.toml", "include-tests = \"yes\"\n", vec!["unthread.toml", "line 1"]),
+        ("unthread.toml", "[broken\n", vec!["unthread.toml", "TOML parse error"]),
+    ];
+    for (name, text, expected) in cases {
+        let project = Project::new();
+        project.write(name, text).write("a.py", LOCAL);
+        let run = project.run(&[]);
+        assert_eq!(run.code, 2, "{text}: {}", run.stderr);
+        for part in expected {
+            assert!(run.stderr.contains(part), "{text}: `{part}` missing in {}", run.stderr);
+        }
+        assert!(run.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_baseline_reports_only_new_findings_and_follows_renamed_files() {
+    let project = Project::new();
+    project.write("pkg/state.py", LOCAL);
+    let written = project.run(&["--write-baseline", "baseline.sarif"]);
+    assert_eq!(written.code, 0, "{}", written.stderr);
+    let unchanged = project.run(&["--baseline", "baseline.sarif"]);
+    assert_eq!((unchanged.code, unchanged.stdout.as_str()), (0, ""));
+
+    project.write(
+        "pkg/state.py",
+        "import threading\n\n# moved down\n_state = threading.local()\n_lock = threading.Lock()\n",
+    );
+    let one_new = project.run(&["--baseline", "baseline.sarif"]);
+    assert_eq!(one_new.code, 1);
+    assert_eq!(one_new.rules(), ["UT003"], "only the new finding: {}", one_new.stdout);
+
+    std::fs::rename(project.path().join("pkg"), project.path().join("renamed")).unwrap();
+    std::fs::write(project.path().join("renamed/state.py"), LOCAL).unwrap();
+    let renamed = project.run(&["--baseline", "baseline.sarif"]);
+    assert_eq!((renamed.code, renamed.stdout.as_str()), (0, ""), "found by its content fingerprint");
+
+    // From the configuration file, relative to it; SARIF says which results are new.
+    project.write("unthread.toml", "baseline = \"baseline.sarif\"\n");
+    project.write("renamed/more.py", "import threading\n_lock = threading.Lock()\n");
+    let sarif: Value = serde_json::from_str(&project.run(&["--format", "sarif"]).stdout).unwrap();
+    let states: Vec<&str> =
+        sarif["runs"][0]["results"].as_array().unwrap().iter().map(|r| r["baselineState"].as_str().unwrap()).collect();
+    assert_eq!(states, ["new", "unchanged"]);
+    assert!(sarif_validator().is_valid(&sarif));
+
+    let missing = project.run(&["--baseline", "nope.sarif"]);
+    assert_eq!(missing.code, 2);
+    project.write("not-sarif.json", "[1, 2]");
+    assert_eq!(project.run(&["--baseline", "not-sarif.json"]).code, 2);
+}
+
+#[test]
+fn diff_base_reports_only_findings_on_changed_lines() {
+    let project = Project::new();
+    project.write("pkg/old.py", LOCAL).write("pkg/touched.py", "import threading\n_lock = threading.Lock()\n");
+    project.git(&["init", "-q"]);
+    project.git(&["add", "."]);
+    project.git(&["commit", "-q", "-m", "base"]);
+    project.write("pkg/touched.py", "import threading\n_lock = threading.Lock()\n_state = threading.local()\n");
+    project.write("pkg/new.py", "import threading\n_e = threading.Event()\n");
+    let run = project.run(&["--diff-base", "HEAD"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.lines().len(), 2, "{}", run.stdout);
+    assert!(run.stdout.contains("pkg/new.py:2:") && run.stdout.contains("pkg/touched.py:3:"), "{}", run.stdout);
+    let summary = project.run(&["--diff-base", "HEAD", "--format", "summary"]);
+    assert!(summary.stdout.contains("2 on lines not changed since the diff base"), "{}", summary.stdout);
+
+    // A subdirectory scan sees its own paths; a bad ref is a usage error.
+    let sub = project.run(&["pkg", "--diff-base", "HEAD"]);
+    assert!(sub.stdout.contains("touched.py:3:") && !sub.stdout.contains("pkg/touched.py"), "{}", sub.stdout);
+    let bad = project.run(&["--diff-base", "no-such-ref"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("no-such-ref"), "{}", bad.stderr);
+}
+
+#[test]
+fn files_named_one_by_one_keep_the_paths_and_fingerprints_of_a_tree_scan() {
+    let project = Project::new();
+    project.write("pkg/a.py", LOCAL).write("pkg/b.py", "import threading\n_l = threading.Lock()\n");
+    let tree: Value = serde_json::from_str(&project.run(&["--format", "sarif"]).stdout).unwrap();
+    let files: Value =
+        serde_json::from_str(&project.run(&["pkg/b.py", "pkg/a.py", "--format", "sarif"]).stdout).unwrap();
+    let fingerprints = |log: &Value| -> Vec<String> {
+        log["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["partialFingerprints"]["unthread/v1"].to_string())
+            .collect()
+    };
+    assert_eq!(fingerprints(&files), fingerprints(&tree));
+    assert_eq!(
+        files["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "pkg/a.py"
+    );
+    assert_eq!(project.run(&["pkg", "pkg/a.py"]).code, 2, "a directory among files");
+}
+
+#[test]
+fn github_format_escapes_paths_and_messages() {
+    let project = Project::new();
+    project.write("odd,name:100%.py", LOCAL);
+    let run = project.run(&["--format", "github"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.lines(),
+        ["::error file=odd%2Cname%3A100%25.py,line=2,col=10,endLine=2,endColumn=27,title=UT001::`threading.local()` keeps per-thread state, which leaks between requests under ASGI"]
+    );
+}
+
+#[test]
+fn gitlab_format_follows_the_code_quality_schema() {
+    let project = Project::new();
+    project.write("pkg/a.py", "import threading\n_s = threading.local()\n_l = threading.Lock()\n_m = {}\n");
+    let run = project.run(&["--format", "gitlab"]);
+    assert_eq!(run.code, 1);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gitlab-code-quality.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&report).map(|e| format!("{e} at {}", e.instance_path)).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let issues = report.as_array().unwrap();
+    assert!(issues.len() >= 2);
+    assert_eq!(issues[0]["check_name"], "UT001");
+    assert_eq!(issues[0]["severity"], "major");
+    assert_eq!(issues[0]["location"]["lines"]["begin"], 2);
+    let clean = Project::new();
+    clean.write("a.py", "x = 1\n");
+    assert_eq!(clean.run(&["--format", "gitlab"]).stdout.trim(), "[]", "an empty report is an empty array");
+    // Schema check can fail.
+    assert!(!validator.is_valid(&serde_json::json!([{ "description": "x", "check_name": "UT001", "fingerprint": "f", "severity": "fatal", "location": { "path": "a", "lines": { "begin": 1 } } }])));
+}
+
+#[test]
+fn rule_prints_a_rules_documentation() {
+    let project = Project::new();
+    let run = project.run(&["rule", "UT001"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.starts_with("# thread-local-instance (UT001)"), "{}", run.stdout);
+    assert!(run.stdout.contains("## Fix"));
+    assert_eq!(project.run(&["rule", "thread-lock"]).code, 0);
+    let list = project.run(&["rule"]);
+    assert_eq!(list.lines().len(), scanner::catalogue().count());
+    let unknown = project.run(&["rule", "UT999"]);
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("UT999"));
+}
