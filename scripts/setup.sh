@@ -9,8 +9,9 @@ sudo_cmd=()
 if [ "$(id -u)" != 0 ]; then sudo_cmd=(sudo); fi
 
 # Debian packages: PostgreSQL (embedded and test clusters), the wasm toolchain (the wasm32
-# target cannot be added to rustup here) and Chromium for the end-to-end tests.
-apt_packages=(postgresql rustc-web cargo-web rust-web-src lld chromium ca-certificates curl git)
+# target cannot be added to rustup here), Chromium for the end-to-end tests, and Python with
+# venv for the linter packaging tests (the wheel, the pre-commit hook, the GitHub Action).
+apt_packages=(postgresql rustc-web cargo-web rust-web-src lld chromium ca-certificates curl git python3 python3-venv)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

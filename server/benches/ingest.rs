@@ -34,6 +34,7 @@ fn finding(i: usize, line_shift: i32) -> IncomingFinding {
         message: "`threading.local()` keeps per-thread state, which leaks between requests under ASGI".to_owned(),
         snippet: Some("        self._cache = threading.local()  # per-thread request cache".to_owned()),
         conditional: false,
+        suppressed: None,
     }
 }
 

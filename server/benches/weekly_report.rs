@@ -36,6 +36,7 @@ fn finding(target: usize, i: usize) -> IncomingFinding {
         message: "`threading.local()` keeps per-thread state".to_owned(),
         snippet: Some("        self._cache = threading.local()".to_owned()),
         conditional: false,
+        suppressed: None,
     }
 }
 

@@ -83,6 +83,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
             settings.rate_limit,
         ))
         .route(app::live::LIVE_PATH, get(handlers::live::stream))
+        .route("/api/v1/baseline", get(handlers::api::baseline))
         .route("/api/v1/links", post(handlers::api::add_link))
         .route("/api/v1/links/{id}", delete(handlers::api::remove_link))
         .route("/api/v1/openapi.json", get(handlers::openapi::document))

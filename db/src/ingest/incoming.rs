@@ -18,6 +18,10 @@ pub struct IncomingFinding {
     pub message: String,
     pub snippet: Option<String>,
     pub conditional: bool,
+    /// Set when a comment in the source suppresses the finding: why (the comment's
+    /// justification, or which comment). Ingestion triages it won't fix with this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
 }
 
 /// A finished scan of one target.
@@ -104,6 +108,8 @@ impl ScanInput {
         for f in findings {
             hash_field(&mut hasher, f.fingerprint.as_bytes());
             hash_field(&mut hasher, &f.details_digest().to_le_bytes());
+            // A comment added elsewhere (`ignore-file`) changes no detail of the finding.
+            hash_field(&mut hasher, f.suppressed.as_deref().map_or(&[0xff_u8][..], str::as_bytes));
         }
         for (path, reason) in unread {
             hash_field(&mut hasher, path.as_bytes());
@@ -129,6 +135,7 @@ impl From<&scanner::Finding> for IncomingFinding {
             message: f.message.clone(),
             snippet: Some(f.line_text.clone()),
             conditional: f.conditional,
+            suppressed: f.suppression.as_ref().map(scanner::suppression::Suppression::reason),
         }
     }
 }

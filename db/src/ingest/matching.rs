@@ -129,6 +129,7 @@ mod tests {
             message: "thread local".into(),
             snippet: Some("x = threading.local()".into()),
             conditional: false,
+            suppressed: None,
         }
     }
 

@@ -7,6 +7,7 @@ mod copy_text;
 pub mod incoming;
 pub mod matching;
 pub mod scan;
+mod suppressions;
 
 pub use incoming::{IncomingFinding, IngestSummary, ScanInput};
 pub use scan::{dependency_api_index, ingest, ingest_in};

@@ -104,6 +104,7 @@ pub async fn ingest_in(conn: &mut sqlx::PgConnection, input: &ScanInput) -> sqlx
 
     let mut summary = apply(&mut tx, input, scan_id).await?;
     summary.scan_id = scan_id;
+    super::suppressions::apply(&mut tx, input, scan_id).await?;
 
     let event = Event::ScanIngested(ScanIngested {
         status: input.status().to_owned(),

@@ -437,3 +437,19 @@ pub async fn first_open_of_rule(db: impl PgExecutor<'_>, rule: &str, limit: i64)
     .fetch_all(db)
     .await
 }
+
+/// Every finding of `target_id` not fixed, open or triaged, as the scanner reported it: the
+/// known findings a CI baseline holds (`GET /api/v1/baseline`), in source order.
+pub async fn known_of(db: impl PgExecutor<'_>, target_id: i64) -> sqlx::Result<Vec<crate::ingest::IncomingFinding>> {
+    sqlx::query_as!(
+        crate::ingest::IncomingFinding,
+        r#"SELECT fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line, end_column,
+                  symbol, message, snippet, conditional,
+                  CASE WHEN triaged_in_source THEN triage_reason END AS suppressed
+           FROM findings WHERE target_id = $1 AND fixed_in_scan IS NULL
+           ORDER BY path, start_line, start_column, rule, fingerprint"#,
+        target_id
+    )
+    .fetch_all(db)
+    .await
+}

@@ -63,7 +63,8 @@ pub async fn set_at<'c>(
     .await?
     .ok_or(TriageError::NotFound)?;
     sqlx::query!(
-        "UPDATE findings SET triage = $2, triage_reason = $3 WHERE id = $1",
+        // The maintainer's word replaces a suppression comment's (`triaged_in_source`).
+        "UPDATE findings SET triage = $2, triage_reason = $3, triaged_in_source = false WHERE id = $1",
         finding_id,
         state as Triage,
         reason

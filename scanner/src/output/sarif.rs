@@ -51,9 +51,10 @@ pub fn log<'r>(report: &'r ScanReport, baseline: Option<&Baseline>) -> Log<'r> {
             properties: f.conditional.then_some(ResultProperties { conditional: true }),
             rule_id: &f.rule,
             rule_index: index_of.get(f.rule.as_str()).copied().unwrap_or(0),
-            suppressions: f.suppression.as_ref().map(|s| {
-                [Suppression { justification: s.justification.as_deref(), kind: "inSource", status: "accepted" }]
-            }),
+            suppressions: f
+                .suppression
+                .as_ref()
+                .map(|s| [Suppression { justification: s.reason(), kind: "inSource", status: "accepted" }]),
         })
         .collect();
     let notifications = report
@@ -223,14 +224,13 @@ pub struct SarifResult<'r> {
     pub rule_id: &'r str,
     pub rule_index: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub suppressions: Option<[Suppression<'r>; 1]>,
+    pub suppressions: Option<[Suppression; 1]>,
 }
 
 /// A finding marked as intended by a comment in the source.
 #[derive(Serialize)]
-pub struct Suppression<'r> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub justification: Option<&'r str>,
+pub struct Suppression {
+    pub justification: String,
     pub kind: &'static str,
     pub status: &'static str,
 }

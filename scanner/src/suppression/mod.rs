@@ -30,6 +30,17 @@ pub struct Suppression {
     pub line: u32,
 }
 
+impl Suppression {
+    /// Why the finding is set aside, for people (SARIF's justification, the server's
+    /// triage reason): the comment's own reason, or which comment.
+    pub fn reason(&self) -> String {
+        match &self.justification {
+            Some(reason) => reason.clone(),
+            None => format!("suppressed in the source by `{}` on line {}", self.kind.directive(), self.line),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SuppressionKind {

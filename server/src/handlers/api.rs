@@ -138,6 +138,68 @@ pub async fn upload_scan(
     Ok((StatusCode::CREATED, Json(summary)).into_response())
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BaselineQuery {
+    /// The target (`owner/name`, or a dependency's PyPI name).
+    target: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/baseline", tag = "scans", params(BaselineQuery),
+    responses((status = 200, description = "A SARIF 2.1.0 log of the target's known findings (every one not fixed, triaged or not), \
+        for `unthread-scan --baseline`: CI then fails only on findings Unthread does not know yet", content_type = "application/sarif+json", body = String),
+        (status = 404, description = "No such target")))]
+pub async fn baseline(State(state): State<AppState>, Query(query): Query<BaselineQuery>) -> Result<Response, AppError> {
+    let target_id = db::models::targets::id_by_name(&state.pool, &query.target)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no target named {}", query.target)))?;
+    let report = baseline_report(db::models::findings::known_of(&state.pool, target_id).await?);
+    let body = serde_json::to_vec_pretty(&scanner::output::sarif(&report))
+        .map_err(|e| AppError::internal(format!("writing the baseline: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/sarif+json")], body).into_response())
+}
+
+/// Known findings as a scan report, for the scanner's SARIF writer (findings of other tools'
+/// rules are left out: `unthread-scan` could never match them).
+fn baseline_report(known: Vec<db::ingest::IncomingFinding>) -> scanner::ScanReport {
+    use scanner::{suppression::Suppression, Finding, Position};
+    let at = |line: i32, column: i32| Position {
+        line: u32::try_from(line).unwrap_or(1),
+        column: u32::try_from(column).unwrap_or(1),
+    };
+    let findings = known
+        .into_iter()
+        .filter_map(|f| {
+            let rule = scanner::rules::by_id(&f.rule)?;
+            Some(Finding {
+                rule: rule.id.to_owned(),
+                severity: rule.severity,
+                start: at(f.start_line, f.start_column),
+                end: at(f.end_line, f.end_column),
+                symbol: f.symbol.unwrap_or_default(),
+                message: f.message,
+                line_text: f.snippet.unwrap_or_default(),
+                content_fingerprint: f.content_fingerprint.unwrap_or_default(),
+                conditional: f.conditional,
+                suppression: f.suppressed.map(|reason| Suppression {
+                    kind: scanner::suppression::SuppressionKind::Ignore,
+                    justification: Some(reason),
+                    line: u32::try_from(f.start_line).unwrap_or(1),
+                }),
+                path: f.path,
+                fingerprint: f.fingerprint,
+            })
+        })
+        .collect();
+    scanner::ScanReport {
+        scanner_version: scanner::scan::SCANNER_VERSION.to_owned(),
+        files: Vec::new(),
+        findings,
+        api_index: scanner::ApiIndex::new(),
+        cache_hits: 0,
+    }
+}
+
 // ---- links --------------------------------------------------------------------------
 
 /// Exactly one of `finding_id` / `target_id`, and one of `issue_id` / `pull_id`.

@@ -21,6 +21,7 @@ use super::api;
         api::list_tokens,
         api::revoke_token,
         api::upload_scan,
+        api::baseline,
         api::add_link,
         api::remove_link,
         api::trigger_sync,

@@ -86,6 +86,33 @@ struct SarifResult {
     partial_fingerprints: HashMap<String, String>,
     #[serde(default)]
     properties: HashMap<String, serde_json::Value>,
+    #[serde(default)]
+    suppressions: Vec<Suppression>,
+}
+
+/// SARIF's record of a result set aside: `inSource` (a comment in the code, as
+/// `unthread-scan` writes for `# noqa`) or `external`, with an optional justification.
+#[derive(Deserialize)]
+struct Suppression {
+    kind: Option<String>,
+    status: Option<String>,
+    justification: Option<String>,
+}
+
+impl Suppression {
+    /// The triage reason, when the suppression is in force (SARIF: a suppression without a
+    /// status is accepted; `underReview` and `rejected` ones are not).
+    fn reason(&self) -> Option<String> {
+        if self.status.as_deref().is_some_and(|status| status != "accepted") {
+            return None;
+        }
+        let justification = self.justification.as_deref().map(str::trim).filter(|j| !j.is_empty());
+        Some(match (justification, self.kind.as_deref()) {
+            (Some(justification), _) => justification.to_owned(),
+            (None, Some("inSource")) => "suppressed in the source".to_owned(),
+            (None, _) => "suppressed outside the source".to_owned(),
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -213,6 +240,7 @@ pub fn parse(
             }
         };
         let conditional = result.properties.get("conditional").and_then(|v| v.as_bool()).unwrap_or(false);
+        let suppressed = result.suppressions.iter().find_map(Suppression::reason);
         findings.push(IncomingFinding {
             fingerprint,
             content_fingerprint,
@@ -226,6 +254,7 @@ pub fn parse(
             message,
             snippet,
             conditional,
+            suppressed,
         });
     }
     let files_scanned =

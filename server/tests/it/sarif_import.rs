@@ -136,3 +136,114 @@ async fn semgrep_sarif_with_absolute_paths_imports_under_its_root() {
         assert!(matches!(parse(&sarif, target, None, root), Err(SarifError::Result { .. })), "{root:?}");
     }
 }
+
+/// Triage, reason and flag of the finding of `rule` in `path`.
+async fn triage_of(pool: &PgPool, rule: &str) -> (String, Option<String>, bool) {
+    sqlx::query_as("SELECT triage, triage_reason, triaged_in_source FROM findings WHERE rule = $1")
+        .bind(rule)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn suppressed_results_are_triaged_wont_fix_with_their_reason_until_the_comment_goes() {
+    let pool = fresh_database().await;
+    let target =
+        db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/suppressing").await.unwrap();
+    let mona = crate::support::create_user(&pool, "mona", "maintainer").await;
+    let tree = tempfile::tempdir().unwrap();
+    // Scans the tree as `unthread-scan --format sarif` would write it, and imports the log.
+    let scan_and_import = |source: &'static str, revision: &'static str| {
+        let (pool, path) = (pool.clone(), tree.path().to_owned());
+        async move {
+            std::fs::write(path.join("state.py"), source).unwrap();
+            let report = scan_path(&path, &ScanOptions::default()).unwrap();
+            let sarif = serde_json::to_vec(&output::sarif(&report)).unwrap();
+            ingest(&pool, &parse(&sarif, target, Some(revision.into()), None).unwrap()).await.unwrap()
+        }
+    };
+    let plain = "import threading\n_state = threading.local()\n_lock = threading.Lock()\n_event = threading.Event()\n";
+    assert_eq!(scan_and_import(plain, "r1").await.new, 3);
+    let event_id: i64 = sqlx::query_scalar("SELECT id FROM findings WHERE rule = 'UT003' AND snippet LIKE '%Event%'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    db::models::triage::set(&pool, &mona, event_id, db::kinds::Triage::Confirmed, None).await.unwrap();
+
+    let commented = "import threading\n_state = threading.local()  # unthread: ignore[UT001] -- one per process, set at import\n_lock = threading.Lock()  # noqa: UT003\n_event = threading.Event()  # noqa: UT003\n";
+    let summary = scan_and_import(commented, "r2").await;
+    assert_eq!((summary.new, summary.fixed), (0, 0), "a comment changes no finding's identity");
+    assert_eq!(
+        triage_of(&pool, "UT001").await,
+        ("wont_fix".into(), Some("one per process, set at import".into()), true)
+    );
+    let lock: (String, Option<String>, bool) =
+        sqlx::query_as("SELECT triage, triage_reason, triaged_in_source FROM findings WHERE snippet LIKE '%Lock()%'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(lock, ("wont_fix".into(), Some("suppressed in the source by `# noqa` on line 3".into()), true));
+    let event: (String, bool) = sqlx::query_as("SELECT triage, triaged_in_source FROM findings WHERE id = $1")
+        .bind(event_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(event, ("confirmed".into(), false), "a maintainer's triage wins over a comment");
+    let events: Vec<(Option<String>, serde_json::Value)> =
+        sqlx::query_as("SELECT actor, data FROM events WHERE kind = 'finding.triaged' AND actor IS NULL ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0].1["to"], "wont_fix");
+
+    // The same log again changes nothing; the comment removed opens the finding again.
+    assert!(scan_and_import(commented, "r2").await.already_ingested);
+    let uncommented_state = commented.replace("  # unthread: ignore[UT001] -- one per process, set at import", "");
+    scan_and_import(Box::leak(uncommented_state.into_boxed_str()), "r3").await;
+    assert_eq!(triage_of(&pool, "UT001").await, ("open".into(), None, false));
+    let lock_state: String =
+        sqlx::query_scalar("SELECT triage FROM findings WHERE snippet LIKE '%Lock()%'").fetch_one(&pool).await.unwrap();
+    assert_eq!(lock_state, "wont_fix");
+}
+
+#[tokio::test]
+async fn the_baseline_export_holds_every_known_finding_for_unthread_scan() {
+    use crate::support::{http::get, send, TestApp};
+    let pool = fresh_database().await;
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/baselined").await.unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tree.path().join("state.py"),
+        "import threading\n_state = threading.local()\n_lock = threading.Lock()  # noqa: UT003\n",
+    )
+    .unwrap();
+    let report = scan_path(tree.path(), &ScanOptions::default()).unwrap();
+    let sarif = serde_json::to_vec(&output::sarif(&report)).unwrap();
+    ingest(&pool, &parse(&sarif, target, None, None).unwrap()).await.unwrap();
+
+    let app = TestApp::new(&pool).build();
+    let reply = send(&app, get("/api/v1/baseline?target=openedx/baselined", None)).await;
+    assert_eq!(reply.status, axum::http::StatusCode::OK);
+    assert_eq!(reply.header("content-type"), Some("application/sarif+json"));
+    let body = reply.body;
+    let baseline = scanner::baseline::Baseline::from_sarif(&body).unwrap();
+    assert!(report.findings.iter().all(|f| baseline.contains(f)), "every finding is known");
+    let log: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[1]["suppressions"][0]["justification"], "suppressed in the source by `# noqa` on line 3");
+
+    // A finding the scan of a changed tree has that Unthread does not know is new.
+    std::fs::write(tree.path().join("more.py"), "import threading\n_event = threading.Event()\n").unwrap();
+    let changed = scan_path(tree.path(), &ScanOptions::default()).unwrap();
+    let gate = scanner::gate::Gate { baseline: Some(baseline), changed: None };
+    let reported: Vec<&str> = gate.sort(&changed).reported.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(reported, ["more.py"]);
+
+    assert_eq!(
+        send(&app, get("/api/v1/baseline?target=nobody/nothing", None)).await.status,
+        axum::http::StatusCode::NOT_FOUND
+    );
+}

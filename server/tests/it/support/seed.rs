@@ -20,6 +20,7 @@ pub fn finding(rule: &str, path: &str, line: i32) -> IncomingFinding {
         message: String::new(),
         snippet: None,
         conditional: false,
+        suppressed: None,
     }
 }
 
