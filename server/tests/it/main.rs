@@ -21,6 +21,7 @@ mod faults;
 mod github_links;
 mod github_sync;
 mod github_webhook;
+mod lint_action;
 mod logins;
 mod observability;
 mod openapi;
