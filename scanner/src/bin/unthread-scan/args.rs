@@ -24,6 +24,7 @@ pub enum Format {
 
 #[derive(Debug, Parser)]
 #[command(
+    name = "unthread-scan",
     version,
     about = "Find thread locals, locks and context-losing spawns in Python code",
     args_conflicts_with_subcommands = true,
