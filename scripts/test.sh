@@ -27,5 +27,7 @@ stage "clippy, sqlx metadata" bash scripts/sqlx-prepare.sh --check --lint
 # of its page tests have been seen to answer 503 (rarely, only beside other tests, never
 # alone) — until that interference is found, the tests do not overlap.
 stage "cargo test" env RUST_TEST_THREADS=1 cargo test --workspace --locked
+# The wheel, the pre-commit hook and the GitHub Action's install step (reuses the build above).
+stage "linter packaging" bash scripts/test-packaging.sh
 stage "browser bundle" bash scripts/build-site.sh
 stage "end-to-end (chromium)" bash -c 'cd end2end && UNTHREAD_BIN=../target/debug/unthread npm test'
