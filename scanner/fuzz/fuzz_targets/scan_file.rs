@@ -3,6 +3,9 @@
 //! well formed — scanned whole (`scan_source`) and through the prefilter's partial parse
 //! (`scan_sources`), whose plan must hand the parser whole lines, in order, inside the file,
 //! and whose findings must be those of a whole parse whenever the file is valid Python.
+//! Suppression comments are read from the same bytes: the comment lexer must find comments
+//! in order, each starting with `#` on a line of the file, and a suppressed finding must
+//! name a directive's line.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,6 +14,7 @@ use scanner::{
     scan::scan_sources,
     scan_source,
     source::SourceFile,
+    suppression::{comments, Suppressions},
     ApiIndex, Finding, ScanOptions,
 };
 
@@ -25,6 +29,20 @@ fn check(findings: &[Finding]) {
 fuzz_target!(|data: &[u8]| {
     let outcome = scan_source("pkg/fuzzed.py", data, &ApiIndex::new());
     check(&outcome.findings);
+
+    let lines = data.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+    let mut previous = 0;
+    for comment in comments(data) {
+        assert!(comment.line >= previous && comment.line <= lines, "{comment:?} of {lines} lines");
+        assert!(comment.text.is_empty() || comment.text.starts_with('#'), "{comment:?}");
+        previous = comment.line;
+    }
+    let _ = Suppressions::parse(data).into_notes();
+    for finding in &outcome.findings {
+        if let Some(suppression) = &finding.suppression {
+            assert!(suppression.line >= 1 && suppression.line <= lines, "{suppression:?}");
+        }
+    }
 
     if let ParsePlan::Only(ranges) = Prefilter::new(&ApiIndex::new()).plan(data) {
         let mut at = 0;

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Tests unthread-scan as Python users get it: builds the wheel with maturin, installs it into
+# a fresh virtualenv and runs it; runs the pre-commit hook (pre-commit from PyPI) in a
+# throw-away git repository that uses this repository by local path; runs the GitHub
+# Action's install step with a faked runner. Builds use the dev profile (the wheel's
+# packaging is what is tested, not the optimiser) and this checkout's target directory.
+# The hook is installed from the committed HEAD, as pre-commit installs a revision.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="${XDG_CACHE_HOME:-$HOME/.cache}/unthread/packaging-tools"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export CARGO_TARGET_DIR="$root/target" PIP_DISABLE_PIP_VERSION_CHECK=1
+# maturin's PEP 517 backend (pip install of the source, as pre-commit and the Action do).
+export MATURIN_PEP517_ARGS="--profile dev"
+
+say() { printf '  %s\n' "$*" >&2; }
+fail() { printf 'FAILED: %s\n' "$*" >&2; exit 1; }
+
+if [ ! -x "$tools/bin/pre-commit" ] || [ ! -x "$tools/bin/maturin" ]; then
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install --quiet "maturin>=1.7,<2" "pre-commit>=3,<5"
+fi
+say "$("$tools/bin/maturin" --version), pre-commit $("$tools/bin/pre-commit" --version | awk '{print $2}')"
+
+say "wheel: maturin build, pip install into a fresh venv"
+(cd "$root" && "$tools/bin/maturin" build --quiet --profile dev --locked --out "$work/wheels" 2>&1 | tail -n 3 >&2)
+wheel=$(ls "$work"/wheels/unthread_scan-*.whl)
+python3 -m venv "$work/venv"
+"$work/venv/bin/pip" install --quiet "$wheel"
+version=$("$work/venv/bin/unthread-scan" --version)
+[ "$version" = "unthread-scan $(cd "$root" && cargo metadata --format-version 1 --no-deps --locked | python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "scanner"))')" ] \
+  || fail "the installed command says: $version"
+mkdir -p "$work/project/pkg"
+printf 'import threading\n_state = threading.local()\n' >"$work/project/pkg/state.py"
+status=0
+(cd "$work/project" && "$work/venv/bin/unthread-scan" >"$work/out") || status=$?
+[ "$status" = 1 ] && grep -q '^pkg/state.py:2:10: UT001 ' "$work/out" || fail "the wheel's command (exit $status): $(cat "$work/out")"
+say "installed $(basename "$wheel"): $version, finds UT001, exits 1"
+
+say "the GitHub Action's install step, with a faked runner"
+mkdir -p "$work/runner"
+: >"$work/runner/path"
+RUNNER_TEMP="$work/runner" GITHUB_PATH="$work/runner/path" UNTHREAD_INSTALL="$wheel" GITHUB_ACTION_PATH="$root" \
+  bash "$root/action/install.sh" >/dev/null
+[ -x "$(cat "$work/runner/path")/unthread-scan" ] || fail "install.sh put no unthread-scan on GITHUB_PATH"
+
+say "pre-commit hook in a throw-away repository"
+repo="$work/hooked"
+mkdir -p "$repo/pkg"
+git -C "$repo" init -q
+cat >"$repo/.pre-commit-config.yaml" <<YAML
+repos:
+  - repo: $root
+    rev: $(git -C "$root" rev-parse HEAD)
+    hooks:
+      - id: unthread
+YAML
+cat >"$repo/pyproject.toml" <<'TOML'
+[tool.unthread]
+exclude = ["vendor/"]
+TOML
+printf 'import threading\n_state = threading.local()\n' >"$repo/pkg/state.py"
+mkdir -p "$repo/vendor" && printf 'import threading\n_lock = threading.Lock()\n' >"$repo/vendor/lib.py"
+printf 'x = 1\n' >"$repo/pkg/clean.py"
+git -C "$repo" add -A
+export PRE_COMMIT_HOME="$work/pre-commit-home"
+status=0
+(cd "$repo" && "$tools/bin/pre-commit" run --all-files --color never >"$work/hook.out" 2>&1) || status=$?
+[ "$status" = 1 ] && grep -q 'pkg/state.py:2:10: UT001' "$work/hook.out" || fail "the hook (exit $status) on a finding: $(cat "$work/hook.out")"
+grep -q 'vendor/lib.py' "$work/hook.out" && fail "the hook scanned an excluded file: $(cat "$work/hook.out")"
+sed -i 's/_state = threading.local()/_state = threading.local()  # unthread: ignore[UT001] -- one per process/' "$repo/pkg/state.py"
+git -C "$repo" add -A
+(cd "$repo" && "$tools/bin/pre-commit" run --all-files --color never >"$work/hook.out" 2>&1) || fail "the hook on a suppressed finding: $(cat "$work/hook.out")"
+say "the hook fails on a finding, honours [tool.unthread] exclude, passes once it is suppressed"
+echo "packaging: ok" >&2
