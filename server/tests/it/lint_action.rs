@@ -161,6 +161,15 @@ async fn the_action_fails_only_on_findings_the_server_does_not_know_and_uploads_
     let reviewed = runner.step(&inputs, "pull_request").await;
     assert_eq!(reviewed.code, 0, "{}", reviewed.stdout);
     assert_eq!(reviewed.outputs["new-findings"], "0");
+    // Merged and pushed: the upload API records the suppressed finding as triaged won't fix.
+    let merged = runner.step(&inputs, "push").await;
+    assert_eq!(merged.code, 0, "{}", merged.stdout);
+    let triage: (String, Option<String>) =
+        sqlx::query_as("SELECT triage, triage_reason FROM findings WHERE path = 'pkg/lock.py'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(triage, ("wont_fix".into(), Some("guards start-up only".into())));
 
     // Without a server: a baseline file of the repository; `fail-on-new: false` only reports.
     let offline = Runner::new();
