@@ -28,6 +28,7 @@ field_ids!(
     alias,
     arguments,
     attribute,
+    body,
     function,
     left,
     module_name,

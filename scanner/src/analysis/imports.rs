@@ -3,10 +3,15 @@
 //! Only what the module itself binds is known: `import x`, `import x as y`,
 //! `from x import y as z`, and module-level aliases such as `Lock = threading.Lock`. Relative
 //! imports resolve to names starting with `.`, so they never match a standard-library name.
+//! Each binding belongs to the scope whose code made it: an import inside a function binds
+//! the name in that function only ([`crate::analysis::ModuleFacts::resolve`] applies Python's
+//! scoping rules).
 
 use std::collections::HashMap;
 
 use tree_sitter::Node;
+
+use super::ScopeId;
 
 /// A fully qualified name an expression may stand for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,26 +21,41 @@ pub struct Resolved {
     pub conditional: bool,
 }
 
+/// What a name is bound to, and in which scope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    pub resolved: Resolved,
+    pub scope: ScopeId,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Imports {
-    bindings: HashMap<String, Vec<Resolved>>,
+    bindings: HashMap<String, Vec<Binding>>,
 }
 
 impl Imports {
-    pub fn bind(&mut self, local: &str, qualname: &str, conditional: bool) {
-        let binding = Resolved { qualname: canonical(qualname), conditional };
+    pub fn bind(&mut self, local: &str, qualname: &str, conditional: bool, scope: ScopeId) {
+        let binding = Binding { resolved: Resolved { qualname: canonical(qualname), conditional }, scope };
         let entry = self.bindings.entry(local.to_owned()).or_default();
         if !entry.contains(&binding) {
             entry.push(binding);
         }
     }
 
+    /// True when the module binds `local` anywhere (at module level or in a function).
     pub fn is_bound(&self, local: &str) -> bool {
         self.bindings.contains_key(local)
     }
 
-    /// Every qualified name `expr` (an identifier or a chain of attributes) may stand for.
-    pub fn resolve(&self, expr: Node<'_>, src: &[u8]) -> Vec<Resolved> {
+    /// Every qualified name `expr` (an identifier or a chain of attributes) may stand for;
+    /// `visible` picks, from the scopes binding its first name, the one whose bindings apply
+    /// where `expr` is (`None`: none does, the name is shadowed or unbound there).
+    pub fn resolve(
+        &self,
+        expr: Node<'_>,
+        src: &[u8],
+        visible: impl Fn(&str, &[ScopeId]) -> Option<ScopeId>,
+    ) -> Vec<Resolved> {
         let mut attributes = Vec::new();
         let mut node = expr;
         loop {
@@ -58,11 +78,18 @@ impl Imports {
                 _ => return Vec::new(),
             }
         }
-        let Some(bindings) = self.bindings.get(text(node, src)) else {
+        let name = text(node, src);
+        let Some(bindings) = self.bindings.get(name) else {
+            return Vec::new();
+        };
+        let scopes: Vec<ScopeId> = bindings.iter().map(|b| b.scope).collect();
+        let Some(scope) = visible(name, &scopes) else {
             return Vec::new();
         };
         bindings
             .iter()
+            .filter(|b| b.scope == scope)
+            .map(|b| &b.resolved)
             .map(|b| {
                 let mut qualname = b.qualname.clone();
                 for attr in attributes.iter().rev() {
@@ -73,14 +100,13 @@ impl Imports {
             })
             .collect()
     }
+}
 
-    /// The first binding of `expr` among `wanted`, preferring unconditional ones.
-    pub fn resolve_to(&self, expr: Node<'_>, src: &[u8], wanted: &[&str]) -> Option<Resolved> {
-        let mut hits: Vec<Resolved> =
-            self.resolve(expr, src).into_iter().filter(|r| wanted.contains(&r.qualname.as_str())).collect();
-        hits.sort_by_key(|r| r.conditional);
-        hits.into_iter().next()
-    }
+/// The first of `resolved` among `wanted`, preferring unconditional bindings.
+pub fn first_of(resolved: Vec<Resolved>, wanted: &[&str]) -> Option<Resolved> {
+    let mut hits: Vec<Resolved> = resolved.into_iter().filter(|r| wanted.contains(&r.qualname.as_str())).collect();
+    hits.sort_by_key(|r| r.conditional);
+    hits.into_iter().next()
 }
 
 /// Maps the names a module may use for a standard construct to one spelling.

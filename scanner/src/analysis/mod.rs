@@ -120,6 +120,10 @@ pub struct ModuleFacts<'t> {
     pub attribute_assignments: Vec<AttributeAssignment<'t>>,
     pub mutations: Vec<Mutation<'t>>,
     pub import_sites: Vec<ImportSite<'t>>,
+    /// Byte ranges of function and class bodies with the scope each opens, by start.
+    scope_bodies: Vec<(usize, usize, ScopeId)>,
+    /// Names some function binds itself or imports: resolving them needs their scope.
+    function_bound: HashSet<String>,
     /// The module node.
     pub root: Node<'t>,
     pub has_syntax_errors: bool,
@@ -149,10 +153,13 @@ impl<'t> ModuleFacts<'t> {
             attribute_assignments: Vec::new(),
             mutations: Vec::new(),
             import_sites: Vec::new(),
+            scope_bodies: Vec::new(),
+            function_bound: HashSet::new(),
             root: tree.root_node(),
             has_syntax_errors: tree.root_node().has_error(),
         };
         Walker::new(&mut facts).walk(tree);
+        facts.index_scopes();
         facts.bind_module_aliases();
         facts
     }
@@ -161,12 +168,49 @@ impl<'t> ModuleFacts<'t> {
         text(node, self.src)
     }
 
+    /// Every qualified name `expr` may stand for where it is, by Python's scoping: a name
+    /// bound in a function (an import, an assignment, a parameter) hides the module's binding
+    /// there, enclosing functions are searched outwards, class bodies are not visible from
+    /// their methods, and `global` sends the lookup to the module.
     pub fn resolve(&self, expr: Node<'_>) -> Vec<Resolved> {
-        self.imports.resolve(expr, self.src)
+        let offset = expr.start_byte();
+        self.imports.resolve(expr, self.src, |name, binding_scopes| {
+            // Most names are bound only at module level and never rebound in a function.
+            if binding_scopes.iter().all(|s| *s == 0) && !self.function_bound.contains(name) {
+                return Some(0);
+            }
+            let mut scope = self.scope_at(offset);
+            let mut innermost = true;
+            loop {
+                let s = &self.scopes[scope];
+                if s.globals.contains(name) {
+                    return binding_scopes.contains(&0).then_some(0);
+                }
+                let visible_here = innermost || s.kind != ScopeKind::Class;
+                if visible_here {
+                    if binding_scopes.contains(&scope) {
+                        return Some(scope);
+                    }
+                    if scope != 0 && s.locals.contains(name) {
+                        return None; // a local of that function: not the import
+                    }
+                }
+                innermost = false;
+                scope = s.parent?;
+            }
+        })
     }
 
     pub fn resolve_to(&self, expr: Node<'_>, wanted: &[&str]) -> Option<Resolved> {
-        self.imports.resolve_to(expr, self.src, wanted)
+        imports::first_of(self.resolve(expr), wanted)
+    }
+
+    /// The innermost scope whose body holds byte `offset`.
+    pub fn scope_at(&self, offset: usize) -> ScopeId {
+        // Bodies sorted by start: the innermost holding `offset` is the last such one that
+        // starts at or before it.
+        let end = self.scope_bodies.partition_point(|(start, _, _)| *start <= offset);
+        self.scope_bodies[..end].iter().rev().find(|(_, stop, _)| offset < *stop).map_or(0, |(_, _, scope)| *scope)
     }
 
     /// The callee of a `call` node.
@@ -279,19 +323,44 @@ impl<'t> ModuleFacts<'t> {
         self.class_scopes.iter().find(|(s, _)| *s == class_scope).map(|(_, n)| *n)
     }
 
+    /// Fills `scope_bodies` and `function_bound` once the walk has found every scope.
+    fn index_scopes(&mut self) {
+        let body = crate::analysis::fields::body();
+        for (scope, node) in self.functions.iter().chain(&self.class_scopes) {
+            if let Some(block) = node.child_by_field_id(body) {
+                self.scope_bodies.push((block.start_byte(), block.end_byte(), *scope));
+            }
+        }
+        self.scope_bodies.sort_unstable_by_key(|(start, end, _)| (*start, std::cmp::Reverse(*end)));
+        for import in &self.import_sites {
+            if import.site.scope != 0 {
+                self.function_bound.insert(import.local.to_owned());
+            }
+        }
+        for scope in &self.scopes[1..] {
+            for name in &scope.locals {
+                if self.imports.is_bound(name) {
+                    self.function_bound.insert(name.clone());
+                }
+            }
+        }
+    }
+
     /// Module-level `Name = dotted.name` statements make `Name` an alias of what the right side
     /// resolves to (`Lock = threading.Lock`).
     fn bind_module_aliases(&mut self) {
         let mut aliases = Vec::new();
         for assignment in &self.module_assignments {
             if matches!(assignment.value.kind(), "identifier" | "attribute") {
-                for resolved in self.imports.resolve(assignment.value, self.src) {
+                for resolved in
+                    self.imports.resolve(assignment.value, self.src, |_, scopes| scopes.contains(&0).then_some(0))
+                {
                     aliases.push((assignment.name, resolved));
                 }
             }
         }
         for (name, resolved) in aliases {
-            self.imports.bind(name, &resolved.qualname, resolved.conditional);
+            self.imports.bind(name, &resolved.qualname, resolved.conditional, 0);
         }
     }
 }
@@ -556,7 +625,7 @@ impl<'f, 't> Walker<'f, 't> {
         let conditional = !self.tries.is_empty();
         let site = self.site(node);
         let bind = |facts: &mut ModuleFacts<'t>, local: &'t str, qualname: String| {
-            facts.imports.bind(local, &qualname, conditional);
+            facts.imports.bind(local, &qualname, conditional, site.scope);
             facts.import_sites.push(ImportSite { local, qualname, site });
         };
         let mut cursor = node.walk();

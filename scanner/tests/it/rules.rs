@@ -235,3 +235,28 @@ fn hostile_input_never_panics() {
     assert_eq!(scan_source("latin.py", b"x = '\xe9'\n", &ApiIndex::new()).problem, Some(scanner::FileProblem::NotUtf8));
     scan_source("empty.py", b"", &ApiIndex::new());
 }
+
+#[test]
+fn names_resolve_by_pythons_scoping_rules() {
+    // A function-local import hides the module's import of the same name in that function.
+    let shadowed = "from threading import RLock\n\ndef worker():\n    from multiprocessing import RLock\n    return RLock()\n\n_lock = RLock()\n";
+    assert_eq!(hits(shadowed, "UT003"), [7], "only the module-level RLock is threading's");
+    // …and the other way round: a function-local threading import counts only in its function.
+    let local_threading = "from multiprocessing import Lock\n\ndef f():\n    from threading import Lock\n    return Lock()\n\ndef g():\n    return Lock()\n";
+    assert_eq!(hits(local_threading, "UT003"), [5]);
+    // Enclosing functions are searched outwards; a nested function sees its parent's import.
+    let nested =
+        "def outer():\n    import threading\n    def inner():\n        return threading.Lock()\n    return inner\n";
+    assert_eq!(hits(nested, "UT003"), [4]);
+    // A class body's import is not visible in its methods.
+    let class_body = "from multiprocessing import Lock\n\nclass C:\n    from threading import Lock\n    guard = Lock()\n\n    def m(self):\n        return Lock()\n";
+    assert_eq!(hits(class_body, "UT003"), [5]);
+    // A parameter or a local assignment shadows the module's import; `global` sends the name
+    // back to the module.
+    let parameter = "import threading\n\ndef f(threading):\n    return threading.Lock()\n";
+    assert!(hits(parameter, "UT003").is_empty());
+    let assigned = "from threading import Lock\n\ndef f():\n    Lock = make_lock\n    return Lock()\n";
+    assert!(hits(assigned, "UT003").is_empty());
+    let global = "from threading import Lock\n\ndef f():\n    global Lock\n    Lock = Lock()\n";
+    assert_eq!(hits(global, "UT003"), [5]);
+}
