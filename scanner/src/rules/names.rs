@@ -26,6 +26,9 @@ pub const THREAD_POOL: &[&str] = &["concurrent.futures.ThreadPoolExecutor"];
 
 pub const COPY_CONTEXT: &[&str] = &["contextvars.copy_context"];
 
+/// The type of a copied context, as a parameter annotation names it.
+pub const CONTEXT_TYPE: &[&str] = &["contextvars.Context"];
+
 pub const CONTEXT_VARS: &[&str] = &["contextvars.ContextVar", "asgiref.local.Local"];
 
 pub const TASK_SPAWNERS: &[&str] = &["asyncio.gather", "asyncio.create_task", "asyncio.ensure_future"];

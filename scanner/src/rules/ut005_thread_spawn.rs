@@ -10,7 +10,10 @@ use crate::{
 declare_rule! {
     /// ## What it finds
     /// New threads: `threading.Thread(...)`, `threading.Timer(...)`, and classes deriving
-    /// from `threading.Thread` or `threading.Timer`.
+    /// from `threading.Thread` or `threading.Timer` — unless the target is `ctx.run` of a
+    /// `contextvars.Context` (a `copy_context()` result, a name assigned one in the same
+    /// scope, a parameter annotated `contextvars.Context`). `target=self.run` is reported:
+    /// a thread's own `run` method is not a context's.
     ///
     /// ## Why it is a problem
     /// A new thread starts with an empty context: context variables set by the request (the

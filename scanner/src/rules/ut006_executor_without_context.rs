@@ -6,7 +6,7 @@ use crate::{
     analysis::ModuleFacts,
     rules::{
         declare_rule,
-        names::{COPY_CONTEXT, THREAD_POOL},
+        names::{CONTEXT_TYPE, COPY_CONTEXT, THREAD_POOL},
         Context, Emitter,
     },
 };
@@ -15,7 +15,9 @@ declare_rule! {
     /// ## What it finds
     /// Work handed to a thread pool without the caller's context: `loop.run_in_executor(...)`
     /// and `.submit(...)` / `.map(...)` on a `concurrent.futures.ThreadPoolExecutor`, unless the
-    /// function passed is `ctx.run` of a copied context.
+    /// function passed is `ctx.run` (or `functools.partial(ctx.run, ...)`) of a
+    /// `contextvars.Context`: a `copy_context()` result, a name assigned one in the same scope,
+    /// or a parameter annotated `contextvars.Context`.
     ///
     /// ## Why it is a problem
     /// Executors do not copy context variables into their worker threads. Code that reads
@@ -105,7 +107,9 @@ fn is_pool(facts: &ModuleFacts<'_>, receiver: Node<'_>, pools: &HashSet<&str>) -
     }
 }
 
-/// `copy_context().run`, `ctx.run`, or `functools.partial(ctx.run, ...)`.
+/// `copy_context().run`, `ctx.run` or `functools.partial(ctx.run, ...)`, where `ctx` is a
+/// `contextvars.Context` (see [`is_context`]): any other `x.run` — `self.run`, a thread's
+/// own `run` — is a plain function that runs without the caller's context.
 pub(crate) fn runs_in_context(facts: &ModuleFacts<'_>, function: Node<'_>) -> bool {
     match function.kind() {
         "attribute" => {
@@ -113,12 +117,7 @@ pub(crate) fn runs_in_context(facts: &ModuleFacts<'_>, function: Node<'_>) -> bo
                 .child_by_field_id(crate::analysis::fields::attribute())
                 .is_some_and(|a| facts.text(a) == "run");
             let object = function.child_by_field_id(crate::analysis::fields::object());
-            is_run
-                && object.is_some_and(|o| match o.kind() {
-                    "call" => facts.call_to(o, COPY_CONTEXT).is_some(),
-                    "identifier" | "attribute" => true,
-                    _ => false,
-                })
+            is_run && object.is_some_and(|o| is_context(facts, o))
         }
         "call" => {
             let is_partial = facts.callee(function).is_some_and(|c| facts.text(c).ends_with("partial"));
@@ -126,4 +125,66 @@ pub(crate) fn runs_in_context(facts: &ModuleFacts<'_>, function: Node<'_>) -> bo
         }
         _ => false,
     }
+}
+
+/// True when `expr` is a `contextvars.Context`: a `copy_context()` call, a name assigned one
+/// in the same scope, a parameter annotated `contextvars.Context`, or a `self.<attr>` the
+/// module assigns one.
+fn is_context(facts: &ModuleFacts<'_>, expr: Node<'_>) -> bool {
+    let copies = |value: Node<'_>| value.kind() == "call" && facts.call_to(value, COPY_CONTEXT).is_some();
+    match expr.kind() {
+        "call" => copies(expr),
+        "identifier" => {
+            let name = facts.text(expr);
+            let scope = facts.scope_at(expr.start_byte());
+            if scope == 0 {
+                return facts.module_assignments.iter().any(|a| a.name == name && copies(a.value));
+            }
+            let Some(function) = facts.functions.iter().find(|(s, _)| *s == scope).map(|(_, node)| *node) else {
+                return false;
+            };
+            annotated_context(facts, function, name) || assigned_in(facts, function, name, &copies)
+        }
+        "attribute" => expr.child_by_field_id(crate::analysis::fields::attribute()).is_some_and(|attr| {
+            let attr = facts.text(attr);
+            facts.attribute_assignments.iter().any(|a| a.attr == attr && copies(a.value))
+        }),
+        _ => false,
+    }
+}
+
+/// A parameter `name: contextvars.Context` of `function`.
+fn annotated_context(facts: &ModuleFacts<'_>, function: Node<'_>, name: &str) -> bool {
+    let Some(parameters) = function.child_by_field_id(crate::analysis::fields::parameters()) else { return false };
+    let mut cursor = parameters.walk();
+    let found = parameters.named_children(&mut cursor).any(|p| {
+        matches!(p.kind(), "typed_parameter" | "typed_default_parameter")
+            && p.named_child(0).is_some_and(|n| facts.text(n) == name)
+            && p.child_by_field_name("type")
+                .and_then(|t| t.named_child(0).or(Some(t)))
+                .is_some_and(|t| facts.resolve_to(t, CONTEXT_TYPE).is_some())
+    });
+    found
+}
+
+/// An assignment `name = <value>` in `function`'s own body (not in nested definitions) whose
+/// value passes `wanted`.
+fn assigned_in(facts: &ModuleFacts<'_>, function: Node<'_>, name: &str, wanted: &dyn Fn(Node<'_>) -> bool) -> bool {
+    let Some(body) = function.child_by_field_id(crate::analysis::fields::body()) else { return false };
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "assignment" {
+            let left = node.child_by_field_id(crate::analysis::fields::left());
+            let right = node.child_by_field_id(crate::analysis::fields::right());
+            if left.is_some_and(|l| l.kind() == "identifier" && facts.text(l) == name) && right.is_some_and(wanted) {
+                return true;
+            }
+        }
+        let mut cursor = node.walk();
+        stack.extend(
+            node.named_children(&mut cursor)
+                .filter(|c| !matches!(c.kind(), "function_definition" | "class_definition" | "lambda")),
+        );
+    }
+    false
 }

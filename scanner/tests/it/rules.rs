@@ -121,8 +121,8 @@ fn ut005_threads() {
 fn ut006_executors() {
     assert_eq!(hits("async def f(loop):\n    await loop.run_in_executor(None, g, 1)\n", "UT006"), [2]);
     assert!(hits("import contextvars\nasync def f(loop):\n    await loop.run_in_executor(None, contextvars.copy_context().run, g)\n", "UT006").is_empty());
-    assert!(hits("async def f(loop, ctx):\n    await loop.run_in_executor(None, ctx.run, g)\n", "UT006").is_empty());
-    assert!(hits("import functools\nasync def f(loop, ctx):\n    await loop.run_in_executor(None, functools.partial(ctx.run, g))\n", "UT006").is_empty());
+    assert!(hits("import contextvars\nasync def f(loop, ctx: contextvars.Context):\n    await loop.run_in_executor(None, ctx.run, g)\n", "UT006").is_empty());
+    assert!(hits("import functools\nfrom contextvars import Context\nasync def f(loop, ctx: Context):\n    await loop.run_in_executor(None, functools.partial(ctx.run, g))\n", "UT006").is_empty());
     let pool = "from concurrent.futures import ThreadPoolExecutor\ndef f():\n    with ThreadPoolExecutor(4) as pool:\n        pool.submit(g)\n        pool.map(g, [1])\n";
     assert_eq!(hits(pool, "UT006"), [4, 5]);
     let assigned =
@@ -259,4 +259,27 @@ fn names_resolve_by_pythons_scoping_rules() {
     assert!(hits(assigned, "UT003").is_empty());
     let global = "from threading import Lock\n\ndef f():\n    global Lock\n    Lock = Lock()\n";
     assert_eq!(hits(global, "UT003"), [5]);
+}
+
+#[test]
+fn only_a_contextvars_context_runs_a_target_in_context() {
+    // `self.run` — the most common thread target — runs without the caller's context.
+    let own_run = "import threading\n\nclass Worker:\n    def start(self):\n        threading.Thread(target=self.run).start()\n\n    def run(self):\n        pass\n";
+    assert_eq!(hits(own_run, "UT005"), [5]);
+    let in_function = "import threading, contextvars\n\ndef spawn(job):\n    ctx = contextvars.copy_context()\n    threading.Thread(target=ctx.run, args=(job,)).start()\n";
+    assert!(hits(in_function, "UT005").is_empty());
+    let partial = "import functools, threading\nfrom contextvars import copy_context\n\ndef spawn(job):\n    ctx = copy_context()\n    threading.Thread(target=functools.partial(ctx.run, job)).start()\n";
+    assert!(hits(partial, "UT005").is_empty());
+    // A name is a context only when assigned one in the same scope, or annotated as one.
+    let elsewhere = "import threading, contextvars\n\ndef make():\n    ctx = contextvars.copy_context()\n\ndef spawn(ctx, job):\n    threading.Thread(target=ctx.run, args=(job,)).start()\n";
+    assert_eq!(hits(elsewhere, "UT005"), [7]);
+    let other_object = "import threading\n\ndef spawn(job, runner):\n    runner = make_runner()\n    threading.Thread(target=runner.run).start()\n";
+    assert_eq!(hits(other_object, "UT005"), [5]);
+    let annotated = "import threading\nimport contextvars\n\ndef spawn(ctx: contextvars.Context, job):\n    threading.Thread(target=ctx.run, args=(job,)).start()\n";
+    assert!(hits(annotated, "UT005").is_empty());
+    // …or an attribute the module assigns a copied context.
+    let attribute = "import threading, contextvars\n\nclass Job:\n    def __init__(self):\n        self.context = contextvars.copy_context()\n\n    def start(self):\n        threading.Thread(target=self.context.run, args=(self.work,)).start()\n";
+    assert!(hits(attribute, "UT005").is_empty());
+    let executor = "async def f(loop, job):\n    await loop.run_in_executor(None, job.run)\n";
+    assert_eq!(hits(executor, "UT006"), [2]);
 }
