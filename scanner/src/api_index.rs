@@ -12,7 +12,7 @@ use tree_sitter::Node;
 
 use crate::{
     analysis::{text, ModuleFacts, ScopeKind},
-    rules::names::{thread_local_classes, THREAD_LOCAL},
+    rules::names::{is_thread_bound_local, thread_local_classes},
 };
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -170,7 +170,7 @@ pub fn module_apis(facts: &ModuleFacts<'_>, package: &str, is_package_init: bool
         if value.kind() != "call" {
             continue;
         }
-        let is_local = facts.call_to(value, THREAD_LOCAL).is_some()
+        let is_local = is_thread_bound_local(facts, value)
             || facts.callee(value).is_some_and(|c| local_classes.iter().any(|(n, _)| n == facts.text(c)));
         if is_local {
             holders.insert(assignment.name.to_owned(), format!("{}.{}", facts.module, assignment.name));
@@ -199,7 +199,7 @@ pub fn module_apis(facts: &ModuleFacts<'_>, package: &str, is_package_init: bool
     }
     for (scope, node) in &facts.class_scopes {
         for a in facts.attribute_assignments.iter().filter(|a| a.site.scope == *scope) {
-            if a.value.kind() == "call" && facts.call_to(a.value, THREAD_LOCAL).is_some() {
+            if a.value.kind() == "call" && is_thread_bound_local(facts, a.value) {
                 if let Some(name) = node.child_by_field_id(crate::analysis::fields::name()).map(|n| facts.text(n)) {
                     let holder = format!("{}.{}", facts.scopes[*scope].qualname, a.attr);
                     backed.entry(name).or_insert((holder, *node));
@@ -247,7 +247,7 @@ fn has_class_level_local(facts: &ModuleFacts<'_>) -> bool {
     facts.attribute_assignments.iter().any(|a| {
         facts.scopes[a.site.scope].kind == ScopeKind::Class
             && a.value.kind() == "call"
-            && facts.call_to(a.value, THREAD_LOCAL).is_some()
+            && is_thread_bound_local(facts, a.value)
     })
 }
 

@@ -8,6 +8,25 @@ use crate::analysis::{ModuleFacts, Resolved};
 
 pub const THREAD_LOCAL: &[&str] = &["threading.local", "_threading_local.local"];
 
+pub const ASGIREF_LOCAL: &[&str] = &["asgiref.local.Local"];
+
+/// `asgiref.local.Local(thread_critical=True)` (or `Local(True)`): asgiref then keeps the
+/// values per thread, not per context — a thread local under another name.
+pub fn thread_critical_local(
+    facts: &ModuleFacts<'_>,
+    call: tree_sitter::Node<'_>,
+) -> Option<crate::analysis::Resolved> {
+    let resolved = facts.call_to(call, ASGIREF_LOCAL)?;
+    let flag = facts.keyword_arg(call, "thread_critical").or_else(|| facts.positional_args(call).first().copied())?;
+    (facts.text(flag) == "True").then_some(resolved)
+}
+
+/// A call creating thread-bound storage: `threading.local()` or a thread-critical asgiref
+/// `Local`.
+pub fn is_thread_bound_local(facts: &ModuleFacts<'_>, call: tree_sitter::Node<'_>) -> bool {
+    facts.call_to(call, THREAD_LOCAL).is_some() || thread_critical_local(facts, call).is_some()
+}
+
 pub const LOCK_FACTORIES: &[&str] = &[
     "threading.Lock",
     "threading.RLock",

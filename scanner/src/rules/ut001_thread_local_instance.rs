@@ -1,13 +1,19 @@
 use crate::{
     analysis::ModuleFacts,
-    rules::{declare_rule, names::THREAD_LOCAL, Context, Emitter},
+    rules::{
+        declare_rule,
+        names::{thread_critical_local, THREAD_LOCAL},
+        Context, Emitter,
+    },
 };
 
 declare_rule! {
     /// ## What it finds
     /// Calls that create a thread-local namespace: `threading.local()` or
     /// `_threading_local.local()`, whatever name the module imported them under
-    /// (`import threading as t`, `from threading import local as L`, ...).
+    /// (`import threading as t`, `from threading import local as L`, ...), and
+    /// `asgiref.local.Local(thread_critical=True)`, which asgiref keeps per thread rather than
+    /// per context (its default `Local()` is context-local: rule UT100).
     ///
     /// ## Why it is a problem
     /// Under ASGI many requests share one event-loop thread, and one request can hop threads
@@ -47,6 +53,12 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<
         if let Some(resolved) = facts.call_to(site.node, THREAD_LOCAL) {
             let message =
                 format!("`{}()` keeps per-thread state, which leaks between requests under ASGI", resolved.qualname);
+            out.report(&RULE, *site, site.node, message, resolved.conditional);
+        } else if let Some(resolved) = thread_critical_local(facts, site.node) {
+            let message = format!(
+                "`{}(thread_critical=True)` keeps its values per thread, like `threading.local()`: they leak between requests sharing the event loop's thread",
+                resolved.qualname
+            );
             out.report(&RULE, *site, site.node, message, resolved.conditional);
         }
     }

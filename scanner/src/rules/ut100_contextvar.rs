@@ -1,11 +1,16 @@
 use crate::{
     analysis::ModuleFacts,
-    rules::{declare_rule, names::CONTEXT_VARS, Context, Emitter},
+    rules::{
+        declare_rule,
+        names::{thread_critical_local, CONTEXT_VARS},
+        Context, Emitter,
+    },
 };
 
 declare_rule! {
     /// ## What it finds
-    /// Already migrated state: `contextvars.ContextVar(...)` and `asgiref.local.Local()`.
+    /// Already migrated state: `contextvars.ContextVar(...)` and `asgiref.local.Local()` (not
+    /// `Local(thread_critical=True)`, which is per thread: rule UT001).
     ///
     /// ## Why it matters
     /// Not a problem: these are the async-safe replacements. They are reported as notes so
@@ -27,7 +32,10 @@ declare_rule! {
 
 pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<'t>) {
     for site in &facts.calls {
-        if let Some(resolved) = facts.call_to(site.node, CONTEXT_VARS) {
+        // A thread-critical asgiref `Local` is thread-bound: rule UT001 reports it.
+        if let Some(resolved) =
+            facts.call_to(site.node, CONTEXT_VARS).filter(|_| thread_critical_local(facts, site.node).is_none())
+        {
             let message = format!("`{}` is async-safe", resolved.qualname);
             out.report(&RULE, *site, site.node, message, resolved.conditional);
         }

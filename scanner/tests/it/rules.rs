@@ -283,3 +283,31 @@ fn only_a_contextvars_context_runs_a_target_in_context() {
     let executor = "async def f(loop, job):\n    await loop.run_in_executor(None, job.run)\n";
     assert_eq!(hits(executor, "UT006"), [2]);
 }
+
+#[test]
+fn thread_critical_asgiref_locals_are_thread_locals() {
+    for src in [
+        "from asgiref.local import Local\n_state = Local(thread_critical=True)\n",
+        "import asgiref.local\n_state = asgiref.local.Local(True)\n",
+    ] {
+        let found = scan(src);
+        let rules: Vec<&str> = found.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(rules, ["UT001"], "{src}");
+        assert!(found[0].message.contains("thread_critical=True"), "{}", found[0].message);
+    }
+    for src in [
+        "from asgiref.local import Local\n_state = Local()\n",
+        "from asgiref.local import Local\n_state = Local(thread_critical=False)\n",
+    ] {
+        let rules: Vec<String> = scan(src).into_iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["UT100"], "{src}");
+    }
+    // As a holder, it backs the functions that use it (rule UT011's index).
+    let file = SourceFile {
+        path: "pkg/state.py".into(),
+        contents: Ok(b"from asgiref.local import Local\n_state = Local(thread_critical=True)\n\ndef current():\n    return _state.value\n".to_vec()),
+        on_disk: None,
+    };
+    let report = scan_sources(vec![file], "pkg", &ScanOptions::default());
+    assert!(report.api_index.get("state.current").is_some(), "{:?}", report.api_index);
+}
