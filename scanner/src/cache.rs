@@ -21,7 +21,6 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
 use crate::{
-    api_index::ApiIndex,
     report::{FileOutcome, ScanOptions, ScanReport, SCANNER_VERSION},
     source::{FileStat, SourceFile},
 };
@@ -100,7 +99,7 @@ pub fn content_hash(bytes: &[u8]) -> u128 {
 impl ScanCache {
     /// Opens (or starts) the cache in `dir`. A missing, unreadable or outdated cache file is
     /// treated as empty: the cache can only make a scan faster, never wrong.
-    pub fn open(dir: &Path, api_index: &ApiIndex) -> Self {
+    pub fn open(dir: &Path, options: &ScanOptions) -> Self {
         let path = dir.join(FILE_NAME);
         let file = std::fs::read(&path)
             .ok()
@@ -109,7 +108,9 @@ impl ScanCache {
             .unwrap_or_default();
         let mut hasher = Xxh3::new();
         hasher.update(SCANNER_VERSION.as_bytes());
-        hasher.update(api_index.to_json().as_bytes());
+        hasher.update(options.api_index.to_json().as_bytes());
+        // Outcomes hold the suppression notes of files without findings only when asked.
+        hasher.update(&[u8::from(options.all_suppressions)]);
         Self {
             path,
             salt: hasher.digest128(),

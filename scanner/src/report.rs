@@ -27,6 +27,9 @@ pub struct ScanOptions {
     /// Parse every file, even those the text prefilter proves cannot have findings (for
     /// checking the prefilter; results are the same, only slower).
     pub no_prefilter: bool,
+    /// Read the suppression comments of every file, not only of files with findings: a
+    /// suppression in a file without findings silences nothing (`--report-unused-suppressions`).
+    pub all_suppressions: bool,
 }
 
 /// What scanning one file produced.

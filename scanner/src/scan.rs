@@ -21,7 +21,7 @@ use crate::{
 pub fn scan_path(root: &Path, options: &ScanOptions) -> Result<ScanReport, SourceError> {
     // The cache file is read while the tree is listed.
     let (mut cache, files) = std::thread::scope(|scope| {
-        let cache = scope.spawn(|| options.cache_dir.as_deref().map(|dir| ScanCache::open(dir, &options.api_index)));
+        let cache = scope.spawn(|| options.cache_dir.as_deref().map(|dir| ScanCache::open(dir, options)));
         let files = source::load(root, &options.sources);
         (cache.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), files)
     });
@@ -44,7 +44,7 @@ pub fn scan_path(root: &Path, options: &ScanOptions) -> Result<ScanReport, Sourc
 
 /// Scans already loaded sources (paths relative to the scan root).
 pub fn scan_sources(files: Vec<SourceFile>, package: &str, options: &ScanOptions) -> ScanReport {
-    let cache = options.cache_dir.as_deref().map(|dir| ScanCache::open(dir, &options.api_index));
+    let cache = options.cache_dir.as_deref().map(|dir| ScanCache::open(dir, options));
     scan_loaded(files, package, options, cache, None)
 }
 
@@ -59,7 +59,7 @@ fn scan_loaded(
 ) -> ScanReport {
     let namer = ModuleNamer::new(files.iter().map(|f| f.path.as_str()));
     let progress = progress_bar(options.progress, files.len());
-    let context = Context { api_index: &options.api_index };
+    let context = Context { api_index: &options.api_index, all_suppressions: options.all_suppressions };
     let prefilter = (!options.no_prefilter).then(|| Prefilter::new(&options.api_index));
 
     let mut outcomes: Vec<(FileOutcome, Option<CacheKey>)> = files
@@ -81,7 +81,11 @@ fn scan_loaded(
                             ParsePlan::Skip => FileOutcome {
                                 prefiltered: true,
                                 // Nothing to silence here: every directive is unused.
-                                suppression_notes: Suppressions::parse(bytes).into_notes(),
+                                suppression_notes: if options.all_suppressions {
+                                    Suppressions::parse(bytes).into_notes()
+                                } else {
+                                    Vec::new()
+                                },
                                 ..Default::default()
                             },
                             ParsePlan::Full => whole(parser),
@@ -437,7 +441,7 @@ pub fn scan_source(path: &str, source: &[u8], api_index: &ApiIndex) -> FileOutco
     let namer = ModuleNamer::new([path]);
     let (module, is_init) = namer.module_name(path);
     let mut parser = new_parser();
-    scan_file(&mut parser, path, &module, is_init, "", source, &Context { api_index })
+    scan_file(&mut parser, path, &module, is_init, "", source, &Context { api_index, all_suppressions: true })
 }
 
 fn progress_bar(wanted: bool, len: usize) -> Option<indicatif::ProgressBar> {

@@ -42,6 +42,11 @@ impl Imports {
         }
     }
 
+    /// Every name the module binds to an import, anywhere.
+    pub fn bound_names(&self) -> impl Iterator<Item = &str> {
+        self.bindings.keys().map(String::as_str)
+    }
+
     /// True when the module binds `local` anywhere (at module level or in a function).
     pub fn is_bound(&self, local: &str) -> bool {
         self.bindings.contains_key(local)

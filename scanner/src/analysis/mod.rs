@@ -123,7 +123,7 @@ pub struct ModuleFacts<'t> {
     /// Byte ranges of function and class bodies with the scope each opens, by start.
     scope_bodies: Vec<(usize, usize, ScopeId)>,
     /// Names some function binds itself or imports: resolving them needs their scope.
-    function_bound: HashSet<String>,
+    function_bound: rustc_hash::FxHashSet<String>,
     /// The module node.
     pub root: Node<'t>,
     pub has_syntax_errors: bool,
@@ -154,7 +154,7 @@ impl<'t> ModuleFacts<'t> {
             mutations: Vec::new(),
             import_sites: Vec::new(),
             scope_bodies: Vec::new(),
-            function_bound: HashSet::new(),
+            function_bound: Default::default(),
             root: tree.root_node(),
             has_syntax_errors: tree.root_node().has_error(),
         };
@@ -337,11 +337,12 @@ impl<'t> ModuleFacts<'t> {
                 self.function_bound.insert(import.local.to_owned());
             }
         }
-        for scope in &self.scopes[1..] {
-            for name in &scope.locals {
-                if self.imports.is_bound(name) {
-                    self.function_bound.insert(name.clone());
-                }
+        // Imported names are few; a module's functions bind many names of their own.
+        let functions: Vec<&Scope> =
+            self.scopes[1..].iter().filter(|s| matches!(s.kind, ScopeKind::Function { .. })).collect();
+        for name in self.imports.bound_names() {
+            if functions.iter().any(|scope| scope.locals.contains(name)) {
+                self.function_bound.insert(name.to_owned());
             }
         }
     }

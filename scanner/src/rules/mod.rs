@@ -100,6 +100,8 @@ pub fn by_id(id: &str) -> Option<&'static Rule> {
 pub struct Context<'a> {
     /// Thread-local-backed functions of already scanned packages (rule UT011).
     pub api_index: &'a ApiIndex,
+    /// Read suppression comments even where there is no finding for them to silence.
+    pub all_suppressions: bool,
 }
 
 /// Runs every rule over one module's facts; findings its suppression comments cover are
@@ -110,6 +112,10 @@ pub fn check_module<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>) -> (V
         check(facts, context, &mut emitter);
     }
     let (mut findings, statements) = emitter.finish();
+    // Without findings, a file's comments can only be unused suppressions.
+    if findings.is_empty() && !context.all_suppressions {
+        return (findings, Vec::new());
+    }
     let mut suppressions = Suppressions::parse(facts.src);
     suppressions.apply(&mut findings, &statements);
     (findings, suppressions.into_notes())

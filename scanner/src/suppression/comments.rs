@@ -16,29 +16,32 @@ pub struct Comment<'s> {
 /// on the same line.
 pub fn comments(src: &[u8]) -> Vec<Comment<'_>> {
     let mut found = Vec::new();
-    let mut line = 1u32;
+    // Lines are counted only up to each comment found (SIMD counts), and the scan jumps
+    // from one `#` or quote to the next: most of a file is neither.
+    let (mut line, mut counted_to) = (1u32, 0usize);
     let mut i = 0;
-    while i < src.len() {
-        match src[i] {
-            b'\n' => {
-                line += 1;
-                i += 1;
-            }
+    while let Some(at) = memchr::memchr3(b'#', b'\'', b'"', &src[i..]) {
+        let at = i + at;
+        match src[at] {
             b'#' => {
-                let end = memchr::memchr(b'\n', &src[i..]).map_or(src.len(), |n| i + n);
-                let text = std::str::from_utf8(&src[i..end]).unwrap_or("").trim_end_matches('\r');
+                let end = memchr::memchr(b'\n', &src[at..]).map_or(src.len(), |n| at + n);
+                line += memchr::memchr_iter(b'\n', &src[counted_to..at]).count() as u32;
+                counted_to = at;
+                let text = std::str::from_utf8(&src[at..end]).unwrap_or("").trim_end_matches('\r');
                 found.push(Comment { line, text });
                 i = end;
             }
-            quote @ (b'\'' | b'"') => {
-                let triple = src.get(i + 1) == Some(&quote) && src.get(i + 2) == Some(&quote);
+            quote => {
+                let triple = src.get(at + 1) == Some(&quote) && src.get(at + 2) == Some(&quote);
                 i = if triple {
-                    skip_triple_quoted(src, i + 3, quote, &mut line)
+                    skip_triple_quoted(src, at + 3, quote)
                 } else {
-                    skip_single_quoted(src, i + 1, quote, &mut line)
+                    skip_single_quoted(src, at + 1, quote)
                 };
             }
-            _ => i += 1,
+        }
+        if i >= src.len() {
+            break;
         }
     }
     found
@@ -46,40 +49,29 @@ pub fn comments(src: &[u8]) -> Vec<Comment<'_>> {
 
 /// The offset after a `'…'` or `"…"` string whose body starts at `i`. A backslash escapes
 /// the next byte in raw strings too (`r"\""` is one string), and a backslash-newline
-/// continues the string on the next line.
-fn skip_single_quoted(src: &[u8], mut i: usize, quote: u8, line: &mut u32) -> usize {
-    while i < src.len() {
-        match src[i] {
-            b'\\' => {
-                if src.get(i + 1) == Some(&b'\n') {
-                    *line += 1;
-                }
-                i += 2;
-            }
-            b'\n' => return i, // unterminated: the newline is the lexer's to count
-            b if b == quote => return i + 1,
-            _ => i += 1,
+/// continues the string on the next line; an unescaped newline ends an unterminated one.
+fn skip_single_quoted(src: &[u8], mut i: usize, quote: u8) -> usize {
+    while let Some(at) = memchr::memchr3(quote, b'\\', b'\n', &src[i.min(src.len())..]) {
+        let at = i + at;
+        match src[at] {
+            b'\\' => i = at + 2,
+            b'\n' => return at, // unterminated: the newline is the lexer's
+            _ => return at + 1,
         }
     }
     src.len()
 }
 
 /// The offset after a triple-quoted string whose body starts at `i`.
-fn skip_triple_quoted(src: &[u8], mut i: usize, quote: u8, line: &mut u32) -> usize {
-    while i < src.len() {
-        match src[i] {
-            b'\\' => {
-                if src.get(i + 1) == Some(&b'\n') {
-                    *line += 1;
-                }
-                i += 2;
-            }
-            b'\n' => {
-                *line += 1;
-                i += 1;
-            }
-            b if b == quote && src.get(i + 1) == Some(&quote) && src.get(i + 2) == Some(&quote) => return i + 3,
-            _ => i += 1,
+fn skip_triple_quoted(src: &[u8], mut i: usize, quote: u8) -> usize {
+    while let Some(at) = memchr::memchr2(quote, b'\\', &src[i.min(src.len())..]) {
+        let at = i + at;
+        if src[at] == b'\\' {
+            i = at + 2;
+        } else if src.get(at + 1) == Some(&quote) && src.get(at + 2) == Some(&quote) {
+            return at + 3;
+        } else {
+            i = at + 1;
         }
     }
     src.len()

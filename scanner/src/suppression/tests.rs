@@ -110,16 +110,20 @@ fn unknown_rules_and_malformed_directives_are_noted() {
 }
 
 #[test]
-fn files_the_prefilter_skips_still_report_their_directives() {
+fn files_the_prefilter_skips_report_their_directives_when_asked() {
     use crate::{scan::scan_sources, source::SourceFile, ScanOptions};
-    let file = SourceFile {
+    let file = || SourceFile {
         path: "pkg/plain.py".into(),
         contents: Ok(b"x = 1  # noqa: UT001\ny = 2  # noqa: UT000\n".to_vec()),
         on_disk: None,
     };
-    let report = scan_sources(vec![file], "pkg", &ScanOptions::default());
+    let everywhere = ScanOptions { all_suppressions: true, ..Default::default() };
+    let report = scan_sources(vec![file()], "pkg", &everywhere);
     let kinds: Vec<NoteKind> = report.files[0].suppression_notes.iter().map(|n| n.kind).collect();
     assert_eq!(kinds, [NoteKind::Unused, NoteKind::UnknownRule]);
+    // Unasked, a file without findings is not lexed for comments (it has nothing to silence).
+    let report = scan_sources(vec![file()], "pkg", &ScanOptions::default());
+    assert!(report.files[0].suppression_notes.is_empty());
 }
 
 #[test]

@@ -283,7 +283,7 @@ fn unchanged_files_are_not_even_read_on_rescan() {
     let options = ScanOptions { cache_dir: Some(cache_dir.path().to_owned()), ..Default::default() };
     let cold = scan_path(tree.path(), &options).unwrap();
 
-    let cache = ScanCache::open(cache_dir.path(), &ApiIndex::new());
+    let cache = ScanCache::open(cache_dir.path(), &ScanOptions::default());
     let loaded = source::load(tree.path(), &options.sources).unwrap();
     assert!(loaded.iter().all(|f| cache.unchanged_hash(f).is_some() && f.contents.as_ref().unwrap().is_empty()));
 
@@ -318,7 +318,7 @@ fn an_unchanged_tree_gets_the_last_report_back() {
     assert_eq!(cold.findings.len(), 3);
 
     // The cache holds the report, for exactly this listing.
-    let mut cache = ScanCache::open(cache_dir.path(), &ApiIndex::new());
+    let mut cache = ScanCache::open(cache_dir.path(), &ScanOptions::default());
     let files = source::load(tree.path(), &options.sources).unwrap();
     let package = tree.path().file_name().unwrap().to_string_lossy().into_owned();
     let listing = cache.listing(tree.path(), &files, &package, &options).unwrap();
@@ -342,7 +342,7 @@ fn an_unchanged_tree_gets_the_last_report_back() {
     // A file changed within the racy margin of the cache's last write is never trusted.
     write("a.py", "import threading\nA = threading.local()\n", std::time::SystemTime::now());
     scan_path(tree.path(), &options).unwrap();
-    let mut fresh = ScanCache::open(cache_dir.path(), &ApiIndex::new());
+    let mut fresh = ScanCache::open(cache_dir.path(), &ScanOptions::default());
     let files = source::load(tree.path(), &options.sources).unwrap();
     let listing = fresh.listing(tree.path(), &files, &package, &options).unwrap();
     assert!(fresh.take_last_report(listing, &files).is_none());
@@ -350,7 +350,7 @@ fn an_unchanged_tree_gets_the_last_report_back() {
     // trusted from then on.
     std::thread::sleep(std::time::Duration::from_millis(2100));
     scan_path(tree.path(), &options).unwrap();
-    let mut later = ScanCache::open(cache_dir.path(), &ApiIndex::new());
+    let mut later = ScanCache::open(cache_dir.path(), &ScanOptions::default());
     assert!(later.take_last_report(listing, &files).is_some());
 }
 

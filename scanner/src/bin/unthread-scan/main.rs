@@ -112,6 +112,7 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         cache_dir: args.cache.clone(),
         progress: true,
         no_prefilter: args.no_prefilter,
+        all_suppressions: args.report_unused_suppressions,
     };
     let mut report = match &target {
         Target::Tree(path) => scan_path(path, &options)?,
