@@ -36,13 +36,13 @@ echo "== the prefilter changes nothing: full parse vs prefiltered, same findings
 "$scan" "$corpus" --format jsonl -o "$cache/fast.jsonl" --write-api-index "$cache/fast.idx" --exit-zero
 cmp "$cache/full.jsonl" "$cache/fast.jsonl" && cmp "$cache/full.idx" "$cache/fast.idx" && echo "identical ($(wc -l <"$cache/fast.jsonl") findings)"
 hyperfine --warmup 1 --runs 5 --ignore-failure --export-markdown "$cache/results.md" \
-  -n "unthread-scan (cold)" "$scan $corpus --format sarif -o /dev/null" \
-  -n "unthread-scan (cached rescan)" "$scan $corpus --cache $cache --format sarif -o /dev/null" \
+  -n "unthread-scan (cold)" "$scan $corpus --format sarif -o /dev/null --exit-zero" \
+  -n "unthread-scan (cached rescan)" "$scan $corpus --cache $cache --format sarif -o /dev/null --exit-zero" \
   -n "ruff --select ASYNC" "$tools/bin/ruff check --select ASYNC --no-cache --quiet --exit-zero $corpus" \
   -n "rg threading.local" "rg -c 'threading\\.local' $corpus"
 cat "$cache/results.md"
 
 echo "== peak memory"
-for cmd in "$scan $corpus --format sarif -o /dev/null" "$tools/bin/ruff check --select ASYNC --no-cache --quiet --exit-zero $corpus"; do
+for cmd in "$scan $corpus --format sarif -o /dev/null --exit-zero" "$tools/bin/ruff check --select ASYNC --no-cache --quiet --exit-zero $corpus"; do
   /usr/bin/time -f "%M KiB  ${cmd%% *}" $cmd >/dev/null
 done
