@@ -44,6 +44,10 @@ pub struct FileOutcome {
     /// Not parsed: the prefilter proved the file has no findings.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prefiltered: bool,
+    /// Parsed in part (the prefilter's `ParsePlan::Only`): every finding is there, but the
+    /// API summary only knows the definitions that were parsed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
     /// Unknown rule ids, malformed and unused directives in the file's suppression comments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppression_notes: Vec<SuppressionNote>,

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 pub use crate::report::{FileOutcome, FileReport, ScanOptions, ScanReport, SCANNER_VERSION};
 use crate::{
     analysis::ModuleFacts,
-    api_index::{module_apis, ApiIndex},
+    api_index::{module_apis, package_index, ApiIndex},
     cache::{content_hash, CacheKey, ScanCache},
     finding::FileProblem,
     prefilter::{ParsePlan, Prefilter},
@@ -59,7 +59,7 @@ fn scan_loaded(
 ) -> ScanReport {
     let namer = ModuleNamer::new(files.iter().map(|f| f.path.as_str()));
     let progress = progress_bar(options.progress, files.len());
-    let context = Context { api_index: &options.api_index, all_suppressions: options.all_suppressions };
+    let context = Context::new(&options.api_index, options.all_suppressions);
     let prefilter = (!options.no_prefilter).then(|| Prefilter::new(&options.api_index));
 
     let mut outcomes: Vec<(FileOutcome, Option<CacheKey>)> = files
@@ -75,7 +75,7 @@ fn scan_loaded(
                             return FileOutcome::unscanned(problem);
                         }
                         let whole = |parser: &mut tree_sitter::Parser| {
-                            scan_text(parser, &file.path, &module, is_init, package, bytes, &context)
+                            scan_text(parser, &file.path, &module, is_init, bytes, &context)
                         };
                         match prefilter.as_ref().map_or(ParsePlan::Full, |prefilter| prefilter.plan(bytes)) {
                             ParsePlan::Skip => FileOutcome {
@@ -90,7 +90,8 @@ fn scan_loaded(
                             },
                             ParsePlan::Full => whole(parser),
                             ParsePlan::Only(ranges) => {
-                                scan_file_parts(parser, &file.path, &module, is_init, package, bytes, &ranges, &context)
+                                scan_file_parts(parser, &file.path, &module, is_init, bytes, &ranges, &context)
+                                    .map(|outcome| FileOutcome { partial: true, ..outcome })
                                     .unwrap_or_else(|| whole(parser))
                             }
                         }
@@ -115,7 +116,7 @@ fn scan_loaded(
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let (reparsed, api_index) = parse_reexporting_files(
+    let (reparsed, api_index) = parse_files_reaching_apis(
         &files,
         &mut outcomes,
         &namer,
@@ -158,30 +159,40 @@ fn scan_loaded(
     report
 }
 
-/// The thread-local APIs the files' outcomes hold, with the names packages re-export them as.
-fn api_index_of(outcomes: &[(FileOutcome, Option<CacheKey>)]) -> ApiIndex {
-    let mut index = ApiIndex::new();
-    for (outcome, _) in outcomes {
-        for api in &outcome.apis.apis {
-            index.insert(api.clone());
-        }
-    }
+/// The package's thread-local API index from the files' summaries, and every name found
+/// backed (for the search of unparsed files).
+fn api_index_of(
+    files: &[SourceFile],
+    outcomes: &[(FileOutcome, Option<CacheKey>)],
+    package: &str,
+    input: &ApiIndex,
+) -> (ApiIndex, std::collections::BTreeSet<String>) {
+    let modules: Vec<(&str, &crate::api_index::ModuleApis)> = files
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, (outcome, _))| !outcome.apis.is_empty())
+        .map(|(file, (outcome, _))| (file.path.as_str(), &outcome.apis))
+        .collect();
+    let (mut index, names) = package_index(&modules, package, input);
     let exports: Vec<(&str, &str)> = outcomes
         .iter()
         .flat_map(|(outcome, _)| outcome.apis.exports.iter().map(|(name, imported)| (name.as_str(), imported.as_str())))
         .collect();
     index.add_reexports(&exports);
-    index
+    (index, names)
 }
 
-/// The prefilter cannot know which skipped `__init__.py` files re-export this package's
-/// thread-local APIs (`from .utils import RequestCache`): those must name the API, so parse
-/// every skipped `__init__.py` that mentions one, until no new name appears (only its
-/// module-level code and the blocks holding an import: what it re-exports). Returns the
-/// files parsed, with their content hashes, and the API index of all outcomes. With a cache, a search that found nothing is
-/// remembered (by the API names and the files' content hashes), so a rescan of an unchanged
-/// tree does not read those files again.
-fn parse_reexporting_files(
+/// The prefilter cannot know which skipped files — or which definitions it left out of a
+/// partial parse — matter to the package's API index: a
+/// module that reaches a backed name of another module (crum's signal receivers import the
+/// thread local inside a function), registers a receiver, instantiates a backed class or
+/// re-exports an API (`from .utils import RequestCache` in `__init__.py`) must name it, so
+/// parse every skipped file of a package holding a thread local that mentions a backed name,
+/// until no new name appears. Returns the files parsed, with their content hashes, and the
+/// API index of all outcomes. With a cache, a search that found nothing is remembered (by the
+/// names and the files' content hashes), so a rescan of an unchanged tree does not read those
+/// files again.
+fn parse_files_reaching_apis(
     files: &[SourceFile],
     outcomes: &mut [(FileOutcome, Option<CacheKey>)],
     namer: &ModuleNamer,
@@ -190,28 +201,36 @@ fn parse_reexporting_files(
     max_file_size: u64,
     cache: Option<&ScanCache>,
 ) -> (Vec<(usize, u128)>, ApiIndex) {
-    // The skipped `__init__.py` files.
-    let skipped_inits: Vec<usize> = (0..files.len())
-        .filter(|&i| {
-            outcomes[i].0.prefiltered && (files[i].path == "__init__.py" || files[i].path.ends_with("/__init__.py"))
-        })
+    // Only modules of a top-level package where something is backed (by its own thread
+    // local or a dependency's API) can join a chain; files skipped or parsed only in part
+    // (the definitions left out may use a backed name) of those packages are searched.
+    let top = |i: usize| {
+        let (module, _) = namer.module_name(&files[i].path);
+        module.split('.').next().unwrap_or("").to_owned()
+    };
+    let (_, first_backed) = api_index_of(files, outcomes, package, context.api_index);
+    let backing: std::collections::HashSet<&str> =
+        first_backed.iter().filter_map(|q| q.strip_prefix("signal ").unwrap_or(q).split('.').next()).collect();
+    let skipped: Vec<usize> = (0..files.len())
+        .filter(|&i| (outcomes[i].0.prefiltered || outcomes[i].0.partial) && backing.contains(top(i).as_str()))
         .collect();
+    drop(backing);
     let mut reparsed = Vec::new();
     let mut searched: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut candidates: Option<Vec<(usize, Vec<u8>)>> = None;
     loop {
-        let index = api_index_of(outcomes);
+        let (index, backed) = api_index_of(files, outcomes, package, context.api_index);
         let all_names: std::collections::BTreeSet<&str> =
-            index.apis.keys().filter_map(|q| q.rsplit('.').next()).collect();
+            backed.iter().chain(index.apis.keys()).filter_map(|q| q.rsplit('.').next()).collect();
         let names: Vec<String> =
             all_names.iter().filter(|n| !searched.contains(**n)).map(|n| (*n).to_owned()).collect();
-        if names.is_empty() {
+        if names.is_empty() || skipped.is_empty() {
             drop(all_names);
             return (reparsed, index);
         }
         if candidates.is_none() {
             // Settled by an earlier scan of the same files?
-            let known: Option<Vec<(&str, u128)>> = skipped_inits
+            let known: Option<Vec<(&str, u128)>> = skipped
                 .iter()
                 .map(|&i| cache?.unchanged_hash(&files[i]).map(|hash| (files[i].path.as_str(), hash)))
                 .collect();
@@ -224,9 +243,9 @@ fn parse_reexporting_files(
         }
         searched.extend(names.iter().cloned());
         let mentions = aho_corasick::AhoCorasick::new(&names).expect("plain substrings always build");
-        // Read once (they are few and mostly small); those parsed leave the list.
+        // Read once; those parsed leave the list.
         let candidates = candidates.get_or_insert_with(|| {
-            skipped_inits
+            skipped
                 .par_iter()
                 .filter_map(|&i| Some((i, files[i].bytes(max_file_size).ok()?.into_owned())))
                 .collect::<Vec<_>>()
@@ -247,16 +266,7 @@ fn parse_reexporting_files(
             .map_init(new_parser, |parser, (i, bytes)| {
                 let file = &files[i];
                 let (module, is_init) = namer.module_name(&file.path);
-                let whole = |parser: &mut tree_sitter::Parser| {
-                    scan_file(parser, &file.path, &module, is_init, package, &bytes, context)
-                };
-                let outcome = match Prefilter::reexport_plan(&bytes) {
-                    ParsePlan::Only(ranges) => {
-                        scan_file_parts(parser, &file.path, &module, is_init, package, &bytes, &ranges, context)
-                            .unwrap_or_else(|| whole(parser))
-                    }
-                    _ => whole(parser),
-                };
+                let outcome = scan_file(parser, &file.path, &module, is_init, &bytes, context);
                 (i, content_hash(&bytes), outcome)
             })
             .collect();
@@ -333,13 +343,12 @@ pub fn scan_file(
     path: &str,
     module: &str,
     is_package_init: bool,
-    package: &str,
     bytes: &[u8],
     context: &Context<'_>,
 ) -> FileOutcome {
     match undecodable(bytes) {
         Some(problem) => FileOutcome::unscanned(problem),
-        None => scan_text(parser, path, module, is_package_init, package, bytes, context),
+        None => scan_text(parser, path, module, is_package_init, bytes, context),
     }
 }
 
@@ -349,14 +358,13 @@ fn scan_text(
     path: &str,
     module: &str,
     is_package_init: bool,
-    package: &str,
     bytes: &[u8],
     context: &Context<'_>,
 ) -> FileOutcome {
     let Some(tree) = parser.parse(bytes, None) else {
         return FileOutcome::unscanned(FileProblem::Unreadable("the parser gave up".into()));
     };
-    outcome_of(&tree, path, module, is_package_init, package, bytes, context)
+    outcome_of(&tree, path, module, is_package_init, bytes, context)
 }
 
 /// What the rules find in a parsed file.
@@ -365,7 +373,6 @@ fn outcome_of(
     path: &str,
     module: &str,
     is_package_init: bool,
-    package: &str,
     bytes: &[u8],
     context: &Context<'_>,
 ) -> FileOutcome {
@@ -375,8 +382,9 @@ fn outcome_of(
         findings,
         suppression_notes,
         problem: facts.has_syntax_errors.then_some(FileProblem::PartiallyParsed),
-        apis: module_apis(&facts, package, is_package_init),
+        apis: module_apis(&facts, is_package_init, &context.index_packages),
         prefiltered: false,
+        partial: false,
     }
 }
 
@@ -388,7 +396,6 @@ fn scan_file_parts(
     path: &str,
     module: &str,
     is_package_init: bool,
-    package: &str,
     bytes: &[u8],
     ranges: &[std::ops::Range<usize>],
     context: &Context<'_>,
@@ -401,7 +408,7 @@ fn scan_file_parts(
     if tree.root_node().has_error() {
         return None;
     }
-    Some(outcome_of(&tree, path, module, is_package_init, package, bytes, context))
+    Some(outcome_of(&tree, path, module, is_package_init, bytes, context))
 }
 
 /// Tree-sitter ranges for `ranges` of `bytes` (sorted, each starting and ending at a line
@@ -441,7 +448,7 @@ pub fn scan_source(path: &str, source: &[u8], api_index: &ApiIndex) -> FileOutco
     let namer = ModuleNamer::new([path]);
     let (module, is_init) = namer.module_name(path);
     let mut parser = new_parser();
-    scan_file(&mut parser, path, &module, is_init, "", source, &Context { api_index, all_suppressions: true })
+    scan_file(&mut parser, path, &module, is_init, source, &Context::new(api_index, true))
 }
 
 fn progress_bar(wanted: bool, len: usize) -> Option<indicatif::ProgressBar> {

@@ -102,6 +102,19 @@ pub struct Context<'a> {
     pub api_index: &'a ApiIndex,
     /// Read suppression comments even where there is no finding for them to silence.
     pub all_suppressions: bool,
+    /// The top-level packages of `api_index`'s APIs: uses of their names can make this
+    /// package's definitions backed.
+    pub index_packages: Vec<String>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(api_index: &'a ApiIndex, all_suppressions: bool) -> Self {
+        let mut index_packages: Vec<String> =
+            api_index.apis.values().filter_map(|api| api.package_module()).map(str::to_owned).collect();
+        index_packages.sort_unstable();
+        index_packages.dedup();
+        Context { api_index, all_suppressions, index_packages }
+    }
 }
 
 /// Runs every rule over one module's facts; findings its suppression comments cover are

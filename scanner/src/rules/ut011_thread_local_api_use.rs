@@ -5,10 +5,15 @@ use crate::{
 
 declare_rule! {
     /// ## What it finds
-    /// Calls of functions and classes that another scanned package exposes and that read or
-    /// write a module-level thread local: for example `crum.get_current_request()` from
-    /// django-crum, or `RequestCache(...)` from edx-django-utils. Which functions qualify is
-    /// learned by scanning those packages (the scan's API index), not hard-coded.
+    /// Calls of functions and classes that another scanned package exposes and that reach a
+    /// thread-bound holder: for example `crum.get_current_request()` from django-crum, or
+    /// `RequestCache(...)` from edx-django-utils — directly, or through a chain the package
+    /// itself hides: `crum.get_current_user` sends a signal whose receiver (in another module,
+    /// imported inside a function) reads `crum._thread_locals`; a module-level instance of a
+    /// backed class; a class delegating to one; another dependency's backed API. Calls through
+    /// a backed instance or class (`cache.get(...)`) count too. The message shows the chain.
+    /// Which APIs qualify is learned by scanning those packages (the scan's API index), not
+    /// hard-coded.
     ///
     /// ## Why it is a problem
     /// The caller's own code may be free of thread locals, yet it inherits the dependency's
@@ -40,18 +45,38 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>, out: &mut Em
         let Some(callee) = facts.callee(site.node) else { continue };
         for resolved in facts.resolve(callee) {
             // A package's own modules are not its users.
-            if let Some(api) = context.api_index.get(&resolved.qualname) {
+            if let Some(api) = context.api_index.lookup(&resolved.qualname) {
                 if api
                     .package_module()
                     .is_some_and(|pkg| facts.module == pkg || facts.module.starts_with(&format!("{pkg}.")))
                 {
                     continue;
                 }
-                let message =
-                    format!("`{}` is backed by thread-local `{}` in {}", resolved.qualname, api.holder, api.package);
+                let message = format!(
+                    "`{}` is backed by thread-local `{}` in {}{}",
+                    resolved.qualname,
+                    api.holder,
+                    api.package,
+                    chain_text(&api.chain)
+                );
                 out.report(&RULE, *site, site.node, message, resolved.conditional);
                 break;
             }
         }
     }
+}
+
+/// `: a → signal s → b → holder`, when the API reaches its holder through something else.
+fn chain_text(chain: &[String]) -> String {
+    if chain.len() <= 2 {
+        return String::new();
+    }
+    let steps: Vec<String> = chain
+        .iter()
+        .map(|step| match step.strip_prefix("signal ") {
+            Some(signal) => format!("signal `{signal}`"),
+            None => format!("`{step}`"),
+        })
+        .collect();
+    format!(": {}", steps.join(" → "))
 }

@@ -26,7 +26,7 @@ fn row(rule: &str, path: &str, line: u32, symbol: &str) -> (String, String, u32,
 #[test]
 fn crum_module_global_thread_local_with_accessors() {
     let report = scan(&fixtures().join("crum"), "django-crum", ApiIndex::new());
-    assert_eq!(summary(&report.findings), [row("UT001", "__init__.py", 4, "__init__")]);
+    assert_eq!(summary(&report.findings), [row("UT001", "__init__.py", 7, "__init__")]);
     // Scanned as a directory of its own, the package's __init__ has no package name; scanned
     // from above it is `crum`.
     let report = scan(&fixtures(), "epic", ApiIndex::new());
@@ -34,8 +34,34 @@ fn crum_module_global_thread_local_with_accessors() {
     assert_eq!(crum.len(), 1);
     assert_eq!(crum[0].symbol, "crum");
     let apis: Vec<&str> = report.api_index.apis.keys().map(String::as_str).filter(|k| k.starts_with("crum.")).collect();
-    assert_eq!(apis, ["crum.CurrentRequestUserMiddleware", "crum.get_current_request", "crum.get_current_user"]);
-    assert_eq!(report.api_index.get("crum.get_current_user").unwrap().holder, "crum._thread_locals");
+    assert_eq!(
+        apis,
+        [
+            "crum.CurrentRequestUserMiddleware",
+            "crum.get_current_request",
+            "crum.get_current_user",
+            "crum.impersonate",
+            "crum.set_current_user"
+        ]
+    );
+    // The user is read through a signal whose receiver, in crum/signals.py (which the
+    // prefilter alone would skip: it names no threading), imports the thread local inside a
+    // function.
+    let user = report.api_index.get("crum.get_current_user").unwrap();
+    assert_eq!(user.holder, "crum._thread_locals");
+    assert_eq!(
+        user.chain,
+        [
+            "crum.get_current_user",
+            "signal crum.signals.current_user_getter",
+            "crum.signals._user_from_thread_locals",
+            "crum._thread_locals"
+        ]
+    );
+    let setter = &report.api_index.get("crum.set_current_user").unwrap().chain;
+    assert_eq!(setter[1..3], ["signal crum.signals.current_user_setter", "crum.signals._store_user_on_thread_locals"]);
+    assert_eq!(report.api_index.get("crum.impersonate").unwrap().chain[1], "crum.get_current_user");
+    assert!(report.api_index.get("crum.signals._user_from_thread_locals").is_none(), "private names stay private");
 }
 
 #[test]
@@ -89,9 +115,18 @@ fn platform_calls_into_thread_local_apis_of_its_dependencies() {
     let platform = scan(&fixtures().join("platform"), "openedx-platform", deps.clone());
     assert_eq!(
         summary(&platform.findings),
-        [row("UT011", "lms/views.py", 8, "views.course_home"), row("UT011", "lms/views.py", 9, "views.course_home")]
+        [
+            row("UT011", "lms/views.py", 8, "views.course_home"),
+            row("UT011", "lms/views.py", 9, "views.course_home"),
+            row("UT011", "lms/views.py", 14, "views.audit"),
+            row("UT011", "lms/views.py", 15, "views.audit"),
+        ]
     );
     assert!(platform.findings[0].message.contains("crum._thread_locals"));
+    assert_eq!(
+        platform.findings[3].message,
+        "`crum.get_current_user` is backed by thread-local `crum._thread_locals` in epic: `crum.get_current_user` → signal `crum.signals.current_user_getter` → `crum.signals._user_from_thread_locals` → `crum._thread_locals`"
+    );
     // The index is a JSON input/output of the scan.
     assert_eq!(ApiIndex::from_json(&deps.to_json()).unwrap(), deps);
     assert!(ApiIndex::from_json("{\"version\": 99, \"apis\": {}}").is_err());
@@ -208,7 +243,7 @@ fn archives_are_read_in_memory() {
 
     for archive in [&wheel, &sdist] {
         let report = scan(archive, "django-crum", ApiIndex::new());
-        assert_eq!(summary(&report.findings), [row("UT001", "crum/__init__.py", 4, "crum")], "{}", archive.display());
+        assert_eq!(summary(&report.findings), [row("UT001", "crum/__init__.py", 7, "crum")], "{}", archive.display());
         assert!(report.api_index.get("crum.get_current_request").is_some());
     }
     assert!(scan_path(&dir.path().join("missing.whl"), &ScanOptions::default()).is_err());

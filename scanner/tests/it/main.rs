@@ -2,6 +2,7 @@
 //! rule cases (each also scanned through the prefilter, as real scans are) and the
 //! end-to-end scans of the epic's fixtures.
 
+mod api_index;
 mod cli;
 mod epic;
 mod rules;

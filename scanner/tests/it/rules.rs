@@ -186,6 +186,8 @@ fn ut011_thread_local_api_calls() {
         package: "django-crum".into(),
         path: "crum/__init__.py".into(),
         line: 20,
+        kind: Default::default(),
+        chain: vec![],
     });
     let src = "from crum import get_current_request\nimport crum as c\ndef f():\n    get_current_request()\n    c.get_current_request()\n    c.get_current_user()\n";
     let lines: Vec<u32> =
