@@ -56,9 +56,11 @@ async fn dependency_apis_feed_the_scans_of_their_dependents() {
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert_eq!(ut011.len(), 1, "{ut011:?}");
-    assert_eq!((ut011[0].0.as_str(), ut011[0].1), ("lms/views.py", 8));
+    // Directly (`get_current_request`) and through crum's signal (`impersonate`, `get_current_user`).
+    let lines: Vec<(&str, i32)> = ut011.iter().map(|(path, line, _)| (path.as_str(), *line)).collect();
+    assert_eq!(lines, [("lms/views.py", 8), ("lms/views.py", 14), ("lms/views.py", 15)], "{ut011:?}");
     assert!(ut011[0].2.contains("crum._thread_locals"), "{}", ut011[0].2);
+    assert!(ut011[2].2.contains("→ signal `crum.signals.current_user_getter` →"), "{}", ut011[2].2);
 
     // A dependency target must be named by its normalised PyPI name.
     let err = scan(&pool, Path::new("/nonexistent"), args(crum.path(), "Django_Crum", "dependency")).await.unwrap_err();

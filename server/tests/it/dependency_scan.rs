@@ -143,7 +143,7 @@ async fn pinned_dependencies_are_downloaded_verified_and_scanned_in_dependency_o
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert!(findings.contains(&("django-crum".into(), "UT001".into(), "crum/__init__.py".into(), 4)), "{findings:?}");
+    assert!(findings.contains(&("django-crum".into(), "UT001".into(), "crum/__init__.py".into(), 7)), "{findings:?}");
     assert!(
         findings.contains(&("edx-django-utils".into(), "UT011".into(), "edx_django_utils/monitoring.py".into(), 5)),
         "crum's API index fed edx-django-utils' scan: {findings:?}"
