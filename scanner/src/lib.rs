@@ -67,7 +67,7 @@ mod tests {
     #[test]
     fn catalogue_ids_are_unique_and_documented() {
         let ids: Vec<&str> = catalogue().map(|r| r.id).collect();
-        assert_eq!(ids.len(), 13);
+        assert_eq!(ids.len(), 14);
         let mut sorted = ids.clone();
         sorted.sort();
         sorted.dedup();

@@ -73,6 +73,32 @@ pub struct AttributeAssignment<'t> {
     pub site: Site<'t>,
 }
 
+/// How a function changes an attribute of some object (rule UT013).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteKind {
+    /// `X.attr = v`
+    Assign,
+    /// `X.attr += v`
+    Augment,
+    /// `del X.attr`
+    Delete,
+    /// `X.attr[k] = v`, `del X.attr[k]`
+    Item,
+    /// `X.attr.append(...)`, `X.attr.update(...)`, ...
+    Method,
+}
+
+/// A change of `<object>.<attr>` made inside a function.
+#[derive(Debug)]
+pub struct AttributeWrite<'t> {
+    pub object: Node<'t>,
+    pub attr: &'t str,
+    /// The `<object>.<attr>` node.
+    pub target: Node<'t>,
+    pub kind: WriteKind,
+    pub site: Site<'t>,
+}
+
 #[derive(Debug)]
 pub struct ImportSite<'t> {
     /// The name the import binds in this module.
@@ -119,6 +145,8 @@ pub struct ModuleFacts<'t> {
     pub module_assignments: Vec<ModuleAssignment<'t>>,
     pub attribute_assignments: Vec<AttributeAssignment<'t>>,
     pub mutations: Vec<Mutation<'t>>,
+    /// Attribute changes inside functions (of any object: the rules decide which are shared).
+    pub attribute_writes: Vec<AttributeWrite<'t>>,
     pub import_sites: Vec<ImportSite<'t>>,
     /// Byte ranges of function and class bodies with the scope each opens, by start.
     scope_bodies: Vec<(usize, usize, ScopeId)>,
@@ -152,6 +180,7 @@ impl<'t> ModuleFacts<'t> {
             module_assignments: Vec::new(),
             attribute_assignments: Vec::new(),
             mutations: Vec::new(),
+            attribute_writes: Vec::new(),
             import_sites: Vec::new(),
             scope_bodies: Vec::new(),
             function_bound: Default::default(),
@@ -589,9 +618,17 @@ impl<'f, 't> Walker<'f, 't> {
             Kind::Assignment => self.assignment(node),
             Kind::Delete => {
                 let mut cursor = node.walk();
-                let targets: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                let mut targets: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+                // `del a.x, b[k]` holds its targets in an expression list.
+                if let [list] = targets.as_slice() {
+                    if list.kind() == "expression_list" {
+                        let mut cursor = list.walk();
+                        targets = list.named_children(&mut cursor).collect();
+                    }
+                }
                 for target in targets {
                     self.item_mutation(target);
+                    self.attribute_write(target, WriteKind::Delete);
                 }
             }
             Kind::For => {
@@ -707,15 +744,46 @@ impl<'f, 't> Walker<'f, 't> {
                     _ => {}
                 }
             }
-            "subscript" => self.item_mutation(left),
+            "subscript" => {
+                self.item_mutation(left);
+                self.attribute_write(left, WriteKind::Item);
+            }
             "attribute" => {
                 if let Some(attr) = left.child_by_field_id(crate::analysis::fields::attribute()) {
                     let attr = self.text(attr);
                     self.facts.attribute_assignments.push(AttributeAssignment { attr, value: right, site });
                 }
+                let kind = if node.kind() == "augmented_assignment" { WriteKind::Augment } else { WriteKind::Assign };
+                self.attribute_write(left, kind);
             }
             _ => self.bind_locals(left),
         }
+    }
+
+    /// Records a change of `<object>.<attr>` inside a function: `target` is that attribute
+    /// (or, for `Item`, a subscript of it).
+    fn attribute_write(&mut self, target: Node<'t>, kind: WriteKind) {
+        if !matches!(self.facts.scopes[self.scope()].kind, ScopeKind::Function { .. }) {
+            return;
+        }
+        let attribute = match (kind, target.kind()) {
+            (WriteKind::Item, "subscript") | (WriteKind::Delete, "subscript") => {
+                target.child_by_field_id(crate::analysis::fields::value())
+            }
+            (_, "attribute") => Some(target),
+            _ => None,
+        };
+        let Some(attribute) = attribute.filter(|a| a.kind() == "attribute") else { return };
+        let kind = if target.kind() == "subscript" { WriteKind::Item } else { kind };
+        let (Some(object), Some(attr)) = (
+            attribute.child_by_field_id(crate::analysis::fields::object()),
+            attribute.child_by_field_id(crate::analysis::fields::attribute()),
+        ) else {
+            return;
+        };
+        let site = self.site(target);
+        let attr = self.text(attr);
+        self.facts.attribute_writes.push(AttributeWrite { object, attr, target: attribute, kind, site });
     }
 
     /// `NAME[...]` as an assignment or `del` target.
@@ -745,6 +813,9 @@ impl<'f, 't> Walker<'f, 't> {
         ) else {
             return;
         };
+        if object.kind() == "attribute" && MUTATING_METHODS.contains(&self.text(attr)) {
+            self.attribute_write(object, WriteKind::Method);
+        }
         if object.kind() == "identifier" && MUTATING_METHODS.contains(&self.text(attr)) {
             let site = self.site(call);
             let name = self.text(object);

@@ -185,6 +185,12 @@ const FOLLOWED_MODULES: &[&[u8]] = &[
 /// the statement for its `m`). `None` when it could bind anything (`from m import *`) or does
 /// not read as an import.
 fn bound_names(statement: &[u8]) -> Option<Vec<&[u8]>> {
+    names_bound(statement, true)
+}
+
+/// The names an import statement binds: with `followed_only`, of a plain `import` only
+/// those of the followed modules ([`bound_names`]); otherwise all. `None` as there.
+pub(super) fn names_bound(statement: &[u8], followed_only: bool) -> Option<Vec<&[u8]>> {
     let statement = statement.trim_ascii_start().strip_prefix(b";").unwrap_or(statement).trim_ascii_start();
     let statement = statement.split(|&b| b == b';').next().unwrap_or(statement);
     let plain_import = !statement.starts_with(b"from");
@@ -204,7 +210,7 @@ fn bound_names(statement: &[u8]) -> Option<Vec<&[u8]>> {
         }
         let words: Vec<&[u8]> = identifiers(item).collect();
         // `import os` beside `import threading`; `import django.utils.six` still counts.
-        if plain_import && !words.iter().any(|word| FOLLOWED_MODULES.contains(word)) {
+        if followed_only && plain_import && !words.iter().any(|word| FOLLOWED_MODULES.contains(word)) {
             continue;
         }
         match words.as_slice() {
@@ -218,7 +224,7 @@ fn bound_names(statement: &[u8]) -> Option<Vec<&[u8]>> {
 
 /// Where the statement starting at `start` ends: the end of its line, or later while a
 /// bracket is open or the line ends with a backslash.
-fn statement_end(source: &[u8], start: usize) -> usize {
+pub(super) fn statement_end(source: &[u8], start: usize) -> usize {
     let mut depth = 0i32;
     let mut i = start;
     while i < source.len() {

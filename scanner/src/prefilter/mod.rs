@@ -14,7 +14,11 @@
 //!   the module's imports), or a `run_in_executor` call (UT006 needs no import);
 //! - UT010: a `global` statement, or a module-level assignment of a dict/list/set/... whose
 //!   name is later followed by `[` or an in-place method (`.append`, `.update`, ...);
-//! - UT011: the top-level package name of an API in the input index (imports name it).
+//! - UT011: the top-level package name of an API in the input index (imports name it);
+//! - UT013: an indented write of an attribute chain (`=`, augmented, `del`, `[k] =`, an
+//!   in-place method) whose first name is a module-level definition, an imported name,
+//!   `cls`, `self.__class__`, `type(self)`, or any name in a function holding a nested
+//!   `def` ([`writes`]).
 //!
 //! The conditions are necessary, never sufficient, and deliberately loose (any `\w+` counts
 //! as a name; any assignment in the module-level code counts, i.e. outside the top-level
@@ -27,6 +31,7 @@
 mod followed;
 mod lines;
 mod members;
+mod writes;
 
 use aho_corasick::AhoCorasick;
 use regex::bytes::Regex;
@@ -76,6 +81,7 @@ enum Gate {
 }
 
 pub struct Prefilter {
+    writes: writes::Writes,
     needles: AhoCorasick,
     gate: AhoCorasick,
     relevant_import: Regex,
@@ -90,6 +96,7 @@ impl Prefilter {
         needles.sort();
         needles.dedup();
         Self {
+            writes: writes::Writes::new(),
             needles: searcher(&needles),
             gate: searcher(GATE_WORDS.iter().map(|(word, _)| word)),
             relevant_import: Regex::new(RELEVANT_IMPORT).expect("valid pattern"),
@@ -126,8 +133,10 @@ impl Prefilter {
         let mut sites = self.mutation_sites(source, &blocks);
         if may_global {
             sites.extend(self.global_statement.find_iter(source).map(|m| m.start()));
-            sites.sort_unstable();
         }
+        // UT013: attributes of shared objects written inside definitions.
+        sites.extend(self.writes.sites(source, &blocks));
+        sites.sort_unstable();
         let imports: Vec<usize> =
             if may_import { self.relevant_import.find_iter(source).map(|m| m.start()).collect() } else { Vec::new() };
         let excluded = if !imports.is_empty() {

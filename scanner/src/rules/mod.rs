@@ -23,6 +23,7 @@ mod ut009_async_to_sync_in_async;
 mod ut010_mutable_module_global;
 mod ut011_thread_local_api_use;
 mod ut012_threading_import_unused;
+mod ut013_shared_object_attribute_write;
 mod ut100_contextvar;
 
 pub(crate) mod names;
@@ -84,6 +85,7 @@ const RULES: &[(Rule, Check)] = &[
     (ut010_mutable_module_global::RULE, ut010_mutable_module_global::check),
     (ut011_thread_local_api_use::RULE, ut011_thread_local_api_use::check),
     (ut012_threading_import_unused::RULE, ut012_threading_import_unused::check),
+    (ut013_shared_object_attribute_write::RULE, ut013_shared_object_attribute_write::check),
     (ut100_contextvar::RULE, ut100_contextvar::check),
 ];
 

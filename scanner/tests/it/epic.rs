@@ -26,12 +26,19 @@ fn row(rule: &str, path: &str, line: u32, symbol: &str) -> (String, String, u32,
 #[test]
 fn crum_module_global_thread_local_with_accessors() {
     let report = scan(&fixtures().join("crum"), "django-crum", ApiIndex::new());
-    assert_eq!(summary(&report.findings), [row("UT001", "__init__.py", 7, "__init__")]);
+    assert_eq!(
+        summary(&report.findings),
+        [
+            row("UT001", "__init__.py", 7, "__init__"),
+            // Under ASGI the thread local is one object for every request on the loop's thread.
+            row("UT013", "signals.py", 26, "signals._store_user_on_thread_locals"),
+        ]
+    );
     // Scanned as a directory of its own, the package's __init__ has no package name; scanned
     // from above it is `crum`.
     let report = scan(&fixtures(), "epic", ApiIndex::new());
     let crum: Vec<_> = report.findings.iter().filter(|f| f.path.starts_with("crum/")).collect();
-    assert_eq!(crum.len(), 1);
+    assert_eq!(crum.len(), 2);
     assert_eq!(crum[0].symbol, "crum");
     let apis: Vec<&str> = report.api_index.apis.keys().map(String::as_str).filter(|k| k.starts_with("crum.")).collect();
     assert_eq!(
@@ -80,6 +87,20 @@ fn request_cache_class_and_its_reexports() {
         assert_eq!(entry.holder, "edx_django_utils.cache.utils.REQUEST_CACHE");
     }
     assert!(report.api_index.get("edx_django_utils.cache.utils._RequestCache").is_none(), "private names stay private");
+}
+
+#[test]
+fn a_decorator_caching_its_result_on_the_function_object() {
+    let report = scan(&fixtures(), "epic", ApiIndex::new());
+    let found: Vec<_> = report.findings.iter().filter(|f| f.path.starts_with("edx_ace/")).collect();
+    assert_eq!(
+        summary(&found.iter().map(|f| (*f).clone()).collect::<Vec<_>>()),
+        [row("UT013", "edx_ace/channel.py", 11, "edx_ace.channel.cached_result.wrapper")]
+    );
+    assert_eq!(
+        found[0].message,
+        "`func._cached_result` is changed at request time by `cached_result.wrapper` (1 place): `func` is the function `cached_result` decorates, one object shared by every call"
+    );
 }
 
 #[test]

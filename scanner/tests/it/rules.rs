@@ -313,3 +313,69 @@ fn thread_critical_asgiref_locals_are_thread_locals() {
     let report = scan_sources(vec![file], "pkg", &ScanOptions::default());
     assert!(report.api_index.get("state.current").is_some(), "{:?}", report.api_index);
 }
+
+#[test]
+fn ut013_attributes_of_shared_objects_written_at_request_time() {
+    for (src, line, object) in [
+        // The edx-ace pattern: a decorator caching the result on the function it wraps.
+        ("def cached(func):\n    def wrapper(*args):\n        if not hasattr(func, '_result'):\n            func._result = func(*args)\n        return func._result\n    return wrapper\n", 4, "func._result"),
+        // A module-level class, by name, from a function; augmented; in place; deleted.
+        ("class Registry:\n    items = {}\n\ndef register(key, value):\n    Registry.items[key] = value\n", 5, "Registry.items"),
+        ("class Counter:\n    hits = 0\n\ndef hit():\n    Counter.hits += 1\n", 5, "Counter.hits"),
+        ("class Hooks:\n    pending = []\n\ndef add(hook):\n    Hooks.pending.append(hook)\n", 5, "Hooks.pending"),
+        ("def handler():\n    pass\n\ndef reset():\n    del handler.state\n", 5, "handler.state"),
+        // The class through cls, type(self), self.__class__.
+        ("class Client:\n    @classmethod\n    def connect(cls, url):\n        cls._instance = make(url)\n", 4, "Client._instance"),
+        ("class Model:\n    def save(self):\n        type(self).saves += 1\n", 3, "Model.saves"),
+        ("class Model:\n    def save(self):\n        self.__class__.last = self\n", 3, "Model.last"),
+        // Imported modules and names.
+        ("from django.conf import settings\n\ndef view(request):\n    settings.CURRENT_SITE = request.site\n", 4, "django.conf.settings.CURRENT_SITE"),
+        ("import os\n\ndef view(request):\n    os.environ['USER_ID'] = str(request.user.id)\n", 4, "os.environ"),
+        ("from . import state\n\ndef view(request):\n    state.current = request\n", 4, ".state.current"),
+    ] {
+        let found: Vec<Finding> = scan(src).into_iter().filter(|f| f.rule == "UT013").collect();
+        assert_eq!(found.iter().map(|f| f.start.line).collect::<Vec<_>>(), [line], "{src}");
+        let shown = object.rsplit_once('.').map(|(o, a)| format!("`{}.{a}`", o.rsplit('.').next().unwrap_or(o))).unwrap();
+        assert!(
+            found[0].message.contains(&shown) || found[0].message.contains(&format!("`{object}`")),
+            "{src}: {} lacks {shown}",
+            found[0].message
+        );
+    }
+}
+
+#[test]
+fn ut013_groups_writes_and_names_the_functions() {
+    let src = "class Stats:\n    n = 0\n\ndef a():\n    Stats.n += 1\n\ndef b():\n    Stats.n = 0\n\ndef c():\n    Stats.n -= 1\n";
+    let found: Vec<Finding> = scan(src).into_iter().filter(|f| f.rule == "UT013").collect();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].start.line, 5);
+    assert!(found[0].message.contains("`a`, `b`, `c` (3 places)"), "{}", found[0].message);
+}
+
+#[test]
+fn ut013_not_for_instances_import_time_code_or_local_objects() {
+    for src in [
+        // Per-instance state.
+        "class A:\n    def __init__(self):\n        self.cache = {}\n\n    def m(self):\n        self.cache['k'] = 1\n        self.count = 2\n",
+        // Module-level code runs once, at import.
+        "class Registry:\n    items = {}\n\nRegistry.items['x'] = 1\nimport os\nos.environ.setdefault('X', '1')\n",
+        "if __name__ == '__main__':\n    import sys\n    sys.argv = ['x']\n",
+        // A decorator's own body runs once per decorated function.
+        "def register(func):\n    func.registered = True\n    return func\n",
+        // Not a decorator: the parameter is any object the caller passes.
+        "def update(obj):\n    def inner():\n        obj.x = 1\n    inner()\n",
+        // Local objects, and names a function binds itself.
+        "def f():\n    class Local:\n        pass\n    Local.x = 1\n    obj = make()\n    obj.y = 2\n",
+        "import settings\n\ndef f(settings):\n    settings.X = 1\n",
+        "class Config:\n    pass\n\ndef f():\n    Config = make_config()\n    Config.debug = True\n",
+        // A class made inside a function is made per call.
+        "def factory():\n    class Made:\n        @classmethod\n        def setup(cls):\n            cls.ready = True\n    return Made\n",
+        // `cls` of a method that is not a classmethod (a metaclass's) is not the class.
+        "class Meta(type):\n    def __init__(cls, name, bases, ns):\n        cls.registry = {}\n",
+        // Reading is not writing; comparing is not assigning.
+        "from django.conf import settings\n\ndef f():\n    return settings.DEBUG == True\n",
+    ] {
+        assert!(hits(src, "UT013").is_empty(), "{src}: {:?}", scan(src));
+    }
+}
