@@ -813,7 +813,15 @@ impl<'f, 't> Walker<'f, 't> {
         ) else {
             return;
         };
-        if object.kind() == "attribute" && MUTATING_METHODS.contains(&self.text(attr)) {
+        // `X.attr.append(v)` changes a container only as a statement of its own: these methods
+        // return nothing, so a call whose value is used (`r = np.ma.append(a, b)`) is another
+        // function of that name. (`pop`, `popitem`, `setdefault`, `popleft` return a value.)
+        let returns_value = matches!(self.text(attr), "pop" | "popitem" | "setdefault" | "popleft");
+        let is_statement = call.parent().is_some_and(|p| p.kind() == "expression_statement");
+        if object.kind() == "attribute"
+            && MUTATING_METHODS.contains(&self.text(attr))
+            && (returns_value || is_statement)
+        {
             self.attribute_write(object, WriteKind::Method);
         }
         if object.kind() == "identifier" && MUTATING_METHODS.contains(&self.text(attr)) {

@@ -36,7 +36,7 @@ pub struct ModuleApis {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub definitions: Vec<Definition>,
     /// (signal, receiver): `@receiver(signal)` on a module-level function, or
-    /// `signal.connect(function)`.
+    /// `signal.connect(function)`, for a signal of the same top-level package.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub receivers: Vec<(String, String)>,
     /// (instance, class, line): module-level `name = Class(...)`.
@@ -67,10 +67,19 @@ pub fn module_apis(facts: &ModuleFacts<'_>, is_package_init: bool, followed: &[S
         facts.module.rsplit_once('.').map(|(p, _)| p.to_owned()).unwrap_or_default()
     };
     let resolver = Resolver { facts, base_package: &base_package };
+    // A chain stays inside one top-level package (a dependency's index excepted): another
+    // package's signal receivers, instances or re-exports are not this package's API.
+    let own_package = facts.module.split('.').next().unwrap_or("");
+    let top_of = |qualname: &str| qualname.split('.').next().unwrap_or("").to_owned();
+    let wanted = |qualname: &str| {
+        let top = top_of(qualname);
+        top == own_package || followed.iter().any(|p| *p == top)
+    };
     // Packages re-export their API from `__init__.py`; that is where callers import it from.
     if is_package_init {
         for import in facts.import_sites.iter().filter(|i| i.site.scope == 0) {
-            if let Some(absolute) = absolute_name(&import.qualname, &base_package) {
+            if let Some(absolute) = absolute_name(&import.qualname, &base_package).filter(|a| top_of(a) == own_package)
+            {
                 result.exports.push((format!("{}.{}", facts.module, import.local), absolute));
             }
         }
@@ -89,7 +98,9 @@ pub fn module_apis(facts: &ModuleFacts<'_>, is_package_init: bool, followed: &[S
             facts.callee(value).is_some_and(|c| local_classes.iter().any(|(name, _)| name == facts.text(c)));
         if is_thread_bound_local(facts, value) || of_local_class {
             result.holders.push((qualname, line));
-        } else if let Some(class) = facts.callee(value).and_then(|callee| resolver.qualname_of(callee)) {
+        } else if let Some(class) =
+            facts.callee(value).and_then(|callee| resolver.qualname_of(callee)).filter(|c| wanted(c))
+        {
             result.instances.push((qualname, class, line));
         }
     }
@@ -107,18 +118,13 @@ pub fn module_apis(facts: &ModuleFacts<'_>, is_package_init: bool, followed: &[S
         }
     }
 
-    let own_package = facts.module.split('.').next().unwrap_or("");
-    let wanted = |qualname: &str| {
-        let top = qualname.split('.').next().unwrap_or("");
-        top == own_package || followed.iter().any(|p| p == top)
-    };
     for (name, node) in module_level(facts) {
         let kind = if node.kind() == "class_definition" { super::ApiKind::Class } else { super::ApiKind::Function };
         let mut uses: Vec<String> = resolver.uses(node).into_iter().filter(|u| wanted(u)).collect();
         uses.sort_unstable();
         uses.dedup();
         let qualname = format!("{}.{name}", facts.module);
-        for signal in resolver.receiver_signals(node) {
+        for signal in resolver.receiver_signals(node).into_iter().filter(|s| top_of(s) == own_package) {
             result.receivers.push((signal, qualname.clone()));
         }
         result.definitions.push(Definition { qualname, kind, line: node.start_position().row as u32 + 1, uses });
@@ -128,7 +134,9 @@ pub fn module_apis(facts: &ModuleFacts<'_>, is_package_init: bool, followed: &[S
         let Some(("connect", signal)) = facts.method_call(site.node) else { continue };
         let Some(handler) = facts.positional_args(site.node).first().copied() else { continue };
         if let (Some(signal), Some(handler)) = (resolver.qualname_of(signal), resolver.qualname_of(handler)) {
-            result.receivers.push((signal, handler));
+            if top_of(&signal) == own_package {
+                result.receivers.push((signal, handler));
+            }
         }
     }
     result.holders.sort();

@@ -12,9 +12,10 @@ use regex::bytes::Regex;
 use super::followed::{names_bound, statement_end};
 use crate::analysis::MUTATING_METHODS;
 
-/// An indented statement changing an attribute chain: group-free, so the fast engine finds
-/// the matches; the name is read back from each match.
-const ATTRIBUTE_WRITE: &str = r"(?m-u)(?:^|;)[ \t]+(?:del[ \t]+[A-Za-z_\x80-\xFF][0-9A-Za-z_\x80-\xFF]*(?:[ \t]*\.[ \t]*[A-Za-z_\x80-\xFF][0-9A-Za-z_\x80-\xFF]*)+|[A-Za-z_\x80-\xFF][0-9A-Za-z_\x80-\xFF]*(?:[ \t]*\.[ \t]*[A-Za-z_\x80-\xFF][0-9A-Za-z_\x80-\xFF]*)+[ \t]*(?:\[[^\n]*\][ \t]*)?(?:(?:[-+*/%&|^@]|//|\*\*|<<|>>)?=[^=]|\.[ \t]*(?:append|extend|insert|update|setdefault|pop|popitem|clear|add|discard|remove|appendleft|extendleft|popleft)[ \t]*\())";
+/// An indented statement changing an attribute chain, or an in-place method called on one
+/// anywhere (`return cls.items.pop()`): group-free, so the fast engine finds the matches;
+/// the name is read back from each match.
+const ATTRIBUTE_WRITE: &str = r"(?m-u)(?:(?:^|;)[ \t]+(?:del[ \t]+[A-Za-z_\x80-\xFF][0-9A-Za-z_\x80-\xFF]*(?:[ \t]*\.[ \t]*[A-Za-z_\x80-\xFF][0-9A-Za-z_\x80-\xFF]*)+|(?:[A-Za-z_\x80-\xFF][0-9A-Za-z_\x80-\xFF]*[ \t]*=[ \t]*)*[A-Za-z_\x80-\xFF][0-9A-Za-z_\x80-\xFF]*(?:[ \t]*\.[ \t]*[A-Za-z_\x80-\xFF][0-9A-Za-z_\x80-\xFF]*)+[ \t]*(?:\[[^\n]*\][ \t]*)?(?:[-+*/%&|^@]|//|\*\*|<<|>>)?=[^=])|(?:^|[^0-9A-Za-z_\x80-\xFF.])[A-Za-z_\x80-\xFF][0-9A-Za-z_\x80-\xFF]*(?:[ \t]*\.[ \t]*[A-Za-z_\x80-\xFF][0-9A-Za-z_\x80-\xFF]*)+[ \t]*\.[ \t]*(?:append|extend|insert|update|setdefault|pop|popitem|clear|add|discard|remove|appendleft|extendleft|popleft)[ \t]*\()";
 
 /// Any import statement.
 const IMPORT_STATEMENT: &str = r"(?m-u)(?:^|;)[ \t]*(?:from[ \t]+[.0-9A-Za-z_\x80-\xFF]+[ \t]+)?import[ \t(\\]";
@@ -41,17 +42,32 @@ impl Writes {
         let mut sites = Vec::new();
         // (computed on the first candidate write: most files have none)
         let mut shared: Option<Option<Vec<&[u8]>>> = None;
+        let mut classmethod_firsts: Option<Vec<&[u8]>> = None;
         for found in self.attribute_write.find_iter(source) {
             let Some(block) = blocks.iter().find(|b| b.contains(&found.start())) else { continue };
             let text = found.as_bytes();
+            // (a method call's match starts with the byte before its name)
+            let text = match text.first() {
+                Some(&b) if !is_identifier_byte(b) && !b.is_ascii_whitespace() && b != b';' => &text[1..],
+                _ => text,
+            };
             let statement = text.trim_ascii_start().strip_prefix(b";").unwrap_or(text).trim_ascii_start();
-            let statement = statement.strip_prefix(b"del").map(<[u8]>::trim_ascii_start).unwrap_or(statement);
-            let name_len = statement.iter().position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80));
-            let name = &statement[..name_len.unwrap_or(statement.len())];
-            let rest = &statement[name.len()..];
+            let mut statement = statement.strip_prefix(b"del").map(<[u8]>::trim_ascii_start).unwrap_or(statement);
+            // `a = b = X.attr[k] = v`: the written chain follows the plain targets.
+            let (name, rest) = loop {
+                let name_len = statement.iter().position(|&b| !is_identifier_byte(b)).unwrap_or(statement.len());
+                let (name, rest) = statement.split_at(name_len);
+                match rest.trim_ascii_start().strip_prefix(b"=") {
+                    Some(value) if !value.starts_with(b"=") => statement = value.trim_ascii_start(),
+                    _ => break (name, rest),
+                }
+            };
             let known = match name {
-                b"self" => rest.trim_ascii_start().starts_with(b".__class__"),
                 b"cls" => true,
+                _ if classmethod_firsts.get_or_insert_with(|| classmethod_first_parameters(source)).contains(&name) => {
+                    true
+                }
+                b"self" => rest.trim_ascii_start().starts_with(b".__class__"),
                 _ => {
                     let shared = shared.get_or_insert_with(|| self.shared_names(source, blocks));
                     shared.as_ref().is_none_or(|names| names.contains(&name))
@@ -86,6 +102,27 @@ impl Writes {
         }
         Some(names)
     }
+}
+
+/// The first parameter of every `@classmethod` (the class, whatever its name: `cls`, or
+/// `self` in some test suites).
+fn classmethod_first_parameters(source: &[u8]) -> Vec<&[u8]> {
+    let mut names = Vec::new();
+    for at in memchr::memmem::find_iter(source, b"@classmethod") {
+        let after = &source[at..];
+        let Some(def) = memchr::memmem::find(after, b"def ") else { continue };
+        let Some(open) = memchr::memchr(b'(', &after[def..]) else { continue };
+        let params = after[def + open + 1..].trim_ascii_start();
+        let len = params.iter().position(|&b| !is_identifier_byte(b)).unwrap_or(params.len());
+        if len > 0 {
+            names.push(&params[..len]);
+        }
+    }
+    names
+}
+
+fn is_identifier_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
 /// The name a top-level `def`/`class` block defines (after its decorators).
@@ -134,5 +171,13 @@ mod tests {
         assert!(sites_of("def f(obj):\n    obj.x = 1\n    self.y = 2\n").is_empty(), "a parameter of a plain function");
         assert!(sites_of("import os\nos.environ['X'] = '1'\n").is_empty(), "module-level code");
         assert!(sites_of("def f():\n    return os.environ == x\n").is_empty());
+        assert!(
+            !sites_of("class R:\n    @classmethod\n    def m(klass, k):\n        x = klass.reg[k] = 1\n").is_empty()
+        );
+        assert!(!sites_of("import a\n\ndef f():\n    v = a.b.pop(1)\n").is_empty());
+        assert!(!sites_of(
+            "class T:\n    @classmethod\n    def p(cls):\n        return cls.items.pop() if cls.items else None\n"
+        )
+        .is_empty());
     }
 }
