@@ -73,7 +73,7 @@ pub fn module_apis(facts: &ModuleFacts<'_>, is_package_init: bool, followed: &[S
     let top_of = |qualname: &str| qualname.split('.').next().unwrap_or("").to_owned();
     let wanted = |qualname: &str| {
         let top = top_of(qualname);
-        top == own_package || followed.iter().any(|p| *p == top)
+        top == own_package || followed.contains(&top)
     };
     // Packages re-export their API from `__init__.py`; that is where callers import it from.
     if is_package_init {
