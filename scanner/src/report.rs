@@ -30,6 +30,8 @@ pub struct ScanOptions {
     /// Read the suppression comments of every file, not only of files with findings: a
     /// suppression in a file without findings silences nothing (`--report-unused-suppressions`).
     pub all_suppressions: bool,
+    /// Run the preview rules (`rules::PREVIEW`) too.
+    pub preview: bool,
 }
 
 /// What scanning one file produced.

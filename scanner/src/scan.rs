@@ -59,8 +59,8 @@ fn scan_loaded(
 ) -> ScanReport {
     let namer = ModuleNamer::new(files.iter().map(|f| f.path.as_str()));
     let progress = progress_bar(options.progress, files.len());
-    let context = Context::new(&options.api_index, options.all_suppressions);
-    let prefilter = (!options.no_prefilter).then(|| Prefilter::new(&options.api_index));
+    let context = Context::new(&options.api_index, options.all_suppressions, options.preview);
+    let prefilter = (!options.no_prefilter).then(|| Prefilter::new(&options.api_index).with_preview(options.preview));
 
     let mut outcomes: Vec<(FileOutcome, Option<CacheKey>)> = files
         .par_iter()
@@ -116,15 +116,8 @@ fn scan_loaded(
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let (reparsed, api_index) = parse_files_reaching_apis(
-        &files,
-        &mut outcomes,
-        &namer,
-        package,
-        &context,
-        options.sources.max_file_size,
-        cache.as_ref(),
-    );
+    let (reparsed, api_index) =
+        parse_files_reaching_apis(&files, &mut outcomes, &namer, package, &context, options.sources.max_file_size);
     if let Some(cache) = &cache {
         // A whole-file result is right whatever the other files hold: keep it in place of the
         // skipped one, so the next scan finds it without searching and parsing again.
@@ -159,39 +152,54 @@ fn scan_loaded(
     report
 }
 
-/// The package's thread-local API index from the files' summaries, and every name found
-/// backed (for the search of unparsed files).
+/// The package's thread-local API index from the summaries of the modules that take part
+/// (`participating`; `exports_only`: re-exports of `__init__.py` files).
 fn api_index_of(
     files: &[SourceFile],
     outcomes: &[(FileOutcome, Option<CacheKey>)],
     package: &str,
     input: &ApiIndex,
-) -> (ApiIndex, std::collections::BTreeSet<String>) {
-    let modules: Vec<(&str, &crate::api_index::ModuleApis)> = files
-        .iter()
-        .zip(outcomes)
-        .filter(|(_, (outcome, _))| !outcome.apis.is_empty())
-        .map(|(file, (outcome, _))| (file.path.as_str(), &outcome.apis))
+    participating: &dyn Fn(usize) -> Participation,
+) -> ApiIndex {
+    let exports_only: Vec<crate::api_index::ModuleApis> = (0..files.len())
+        .filter(|&i| participating(i) == Participation::ExportsOnly)
+        .map(|i| crate::api_index::ModuleApis { exports: outcomes[i].0.apis.exports.clone(), ..Default::default() })
         .collect();
-    let (mut index, names) = package_index(&modules, package, input);
-    let exports: Vec<(&str, &str)> = outcomes
+    let mut modules: Vec<(&str, &crate::api_index::ModuleApis)> = (0..files.len())
+        .filter(|&i| participating(i) == Participation::Whole && !outcomes[i].0.apis.is_empty())
+        .map(|i| (files[i].path.as_str(), &outcomes[i].0.apis))
+        .collect();
+    modules.extend(exports_only.iter().map(|apis| ("", apis)));
+    let (mut index, _) = package_index(&modules, package, input);
+    let exports: Vec<(&str, &str)> = modules
         .iter()
-        .flat_map(|(outcome, _)| outcome.apis.exports.iter().map(|(name, imported)| (name.as_str(), imported.as_str())))
+        .flat_map(|(_, apis)| apis.exports.iter().map(|(name, imported)| (name.as_str(), imported.as_str())))
         .collect();
     index.add_reexports(&exports);
-    (index, names)
+    index
 }
 
-/// The prefilter cannot know which skipped files — or which definitions it left out of a
-/// partial parse — matter to the package's API index: a
-/// module that reaches a backed name of another module (crum's signal receivers import the
-/// thread local inside a function), registers a receiver, instantiates a backed class or
-/// re-exports an API (`from .utils import RequestCache` in `__init__.py`) must name it, so
-/// parse every skipped file of a package holding a thread local that mentions a backed name,
-/// until no new name appears. Returns the files parsed, with their content hashes, and the
-/// API index of all outcomes. With a cache, a search that found nothing is remembered (by the
-/// names and the files' content hashes), so a rescan of an unchanged tree does not read those
-/// files again.
+/// How a module takes part in its package's API index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Participation {
+    No,
+    /// Its definitions, instances and receivers.
+    Whole,
+    /// An `__init__.py` of such a package: the names it re-exports.
+    ExportsOnly,
+}
+
+/// The modules whose definitions join the package's API index, decided from their text so
+/// that the prefilter changes nothing: those defining a thread-bound holder, those naming one
+/// of their package's holders with its module (`from crum import _thread_locals` inside crum's
+/// signal receivers; `from .store import Store` of a class holding one), and those using a
+/// dependency's API (the input index: their files are parsed whole anyway); plus the
+/// re-exports of those packages' `__init__.py` files. Within them, propagation runs to a
+/// fixpoint; a module that only uses a backed function of another module without naming a
+/// holder does not take part (following a library's core through every module that uses it
+/// would mean parsing most of it: sympy's classes read a thread-local configuration).
+/// Skipped or partially parsed files that take part are parsed whole. Returns the files
+/// parsed, with their content hashes, and the API index.
 fn parse_files_reaching_apis(
     files: &[SourceFile],
     outcomes: &mut [(FileOutcome, Option<CacheKey>)],
@@ -199,99 +207,206 @@ fn parse_files_reaching_apis(
     package: &str,
     context: &Context<'_>,
     max_file_size: u64,
-    cache: Option<&ScanCache>,
 ) -> (Vec<(usize, u128)>, ApiIndex) {
-    // Only modules of a top-level package where something is backed (by its own thread
-    // local or a dependency's API) can join a chain; files skipped or parsed only in part
-    // (the definitions left out may use a backed name) of those packages are searched.
-    let top = |i: usize| {
-        let (module, _) = namer.module_name(&files[i].path);
-        module.split('.').next().unwrap_or("").to_owned()
+    use std::collections::HashSet;
+    let top = |i: usize| namer.module_name(&files[i].path).0.split('.').next().unwrap_or("").to_owned();
+    let is_init = |i: usize| files[i].path == "__init__.py" || files[i].path.ends_with("/__init__.py");
+    let followed: HashSet<&str> = context.index_packages.iter().map(String::as_str).collect();
+    let uses_dependency = |apis: &crate::api_index::ModuleApis| {
+        apis.definitions
+            .iter()
+            .flat_map(|d| &d.uses)
+            .chain(apis.instances.iter().map(|(_, class, _)| class))
+            .any(|used| used.split('.').next().is_some_and(|top| followed.contains(top)))
     };
-    let (_, first_backed) = api_index_of(files, outcomes, package, context.api_index);
-    let backing: std::collections::HashSet<&str> =
-        first_backed.iter().filter_map(|q| q.strip_prefix("signal ").unwrap_or(q).split('.').next()).collect();
-    let skipped: Vec<usize> = (0..files.len())
-        .filter(|&i| (outcomes[i].0.prefiltered || outcomes[i].0.partial) && backing.contains(top(i).as_str()))
+    let mut participation: Vec<Participation> = outcomes
+        .iter()
+        .map(|(outcome, _)| {
+            let apis = &outcome.apis;
+            if !apis.holders.is_empty() || uses_dependency(apis) {
+                Participation::Whole
+            } else {
+                Participation::No
+            }
+        })
         .collect();
-    drop(backing);
+    let classes: HashSet<&str> = outcomes
+        .iter()
+        .flat_map(|(outcome, _)| &outcome.apis.definitions)
+        .filter(|d| d.kind == crate::api_index::ApiKind::Class)
+        .map(|d| d.qualname.as_str())
+        .collect();
+    let classes: HashSet<String> = classes.into_iter().map(str::to_owned).collect();
+    // The search's parses summarise every definition.
+    let whole = Context {
+        api_index: context.api_index,
+        all_suppressions: context.all_suppressions,
+        preview: context.preview,
+        index_packages: context.index_packages.clone(),
+        all_definitions: true,
+    };
     let mut reparsed = Vec::new();
-    let mut searched: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut candidates: Option<Vec<(usize, Vec<u8>)>> = None;
-    loop {
-        let (index, backed) = api_index_of(files, outcomes, package, context.api_index);
-        let all_names: std::collections::BTreeSet<&str> =
-            backed.iter().chain(index.apis.keys()).filter_map(|q| q.rsplit('.').next()).collect();
-        let names: Vec<String> =
-            all_names.iter().filter(|n| !searched.contains(**n)).map(|n| (*n).to_owned()).collect();
-        if names.is_empty() || skipped.is_empty() {
-            drop(all_names);
-            return (reparsed, index);
-        }
-        if candidates.is_none() {
-            // Settled by an earlier scan of the same files?
-            let known: Option<Vec<(&str, u128)>> = skipped
-                .iter()
-                .map(|&i| cache?.unchanged_hash(&files[i]).map(|hash| (files[i].path.as_str(), hash)))
-                .collect();
-            if let (Some(cache), Some(known)) = (cache, known) {
-                if cache.reexports_settled(search_fingerprint(&all_names, &known)) {
-                    drop(all_names);
-                    return (reparsed, index);
+    // Then the modules naming a holder, then those naming a signal with a receiver among
+    // the modules taking part (its senders): each named with its module.
+    for round in 0..2 {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (i, (outcome, _)) in outcomes.iter().enumerate() {
+            if participation[i] != Participation::Whole {
+                continue;
+            }
+            let named: Vec<&String> = if round == 0 {
+                outcome.apis.holders.iter().map(|(holder, _)| holder).collect()
+            } else {
+                outcome.apis.receivers.iter().map(|(signal, _)| signal).collect()
+            };
+            for qualname in named {
+                let Some((head, name)) = qualname.rsplit_once('.') else { continue };
+                pairs.push((head.rsplit('.').next().unwrap_or(head).to_owned(), name.to_owned()));
+                // `m.Cls.attr` is named through its class too: `from m import Cls`.
+                if classes.contains(head) {
+                    if let Some((module, class)) = head.rsplit_once('.') {
+                        pairs.push((module.rsplit('.').next().unwrap_or(module).to_owned(), class.to_owned()));
+                    }
                 }
             }
         }
-        searched.extend(names.iter().cloned());
-        let mentions = aho_corasick::AhoCorasick::new(&names).expect("plain substrings always build");
-        // Read once; those parsed leave the list.
-        let candidates = candidates.get_or_insert_with(|| {
-            skipped
-                .par_iter()
-                .filter_map(|&i| Some((i, files[i].bytes(max_file_size).ok()?.into_owned())))
-                .collect::<Vec<_>>()
-        });
-        let todo: Vec<(usize, Vec<u8>)> =
-            candidates.extract_if(.., |(_, bytes)| mentions.is_match(bytes.as_slice())).collect();
-        if todo.is_empty() {
-            if let Some(cache) = cache {
-                let known: Vec<(&str, u128)> =
-                    candidates.iter().map(|(i, bytes)| (files[*i].path.as_str(), content_hash(bytes))).collect();
-                cache.settle_reexports(search_fingerprint(&all_names, &known));
-            }
-            drop(all_names);
-            return (reparsed, index);
+        pairs.sort();
+        pairs.dedup();
+        if pairs.is_empty() {
+            continue;
         }
-        let parsed: Vec<(usize, u128, FileOutcome)> = todo
+        let packages: HashSet<String> =
+            (0..files.len()).filter(|&i| participation[i] == Participation::Whole).map(top).collect();
+        let mentions = Mentions::new(&pairs);
+        // A module taking part but parsed in part may have left out the definitions sending
+        // a signal (the prefilter keeps, within a module, every definition reaching its
+        // holder: they name it, or a definition that does).
+        let naming: Vec<usize> = (0..files.len())
             .into_par_iter()
-            .map_init(new_parser, |parser, (i, bytes)| {
-                let file = &files[i];
-                let (module, is_init) = namer.module_name(&file.path);
-                let outcome = scan_file(parser, &file.path, &module, is_init, &bytes, context);
-                (i, content_hash(&bytes), outcome)
-            })
+            .filter(|&i| participation[i] == Participation::No || (round == 1 && outcomes[i].0.partial))
+            .filter(|&i| packages.contains(&top(i)))
+            .filter(|&i| files[i].bytes(max_file_size).is_ok_and(|bytes| mentions.in_text(&bytes)))
             .collect();
-        for (i, hash, outcome) in parsed {
-            outcomes[i].0 = outcome;
-            reparsed.push((i, hash));
+        for &i in &naming {
+            participation[i] = Participation::Whole;
         }
+        // Parsed whole where the prefilter skipped them or left definitions out.
+        let todo: Vec<usize> = naming
+            .into_iter()
+            .filter(|&i| outcomes[i].0.prefiltered || outcomes[i].0.partial || outcomes[i].0.apis.definitions_omitted)
+            .collect();
+        reparsed.extend(parse_whole(files, outcomes, namer, &whole, max_file_size, &todo));
     }
+    // The re-exports of the packages taking part (parsed for their imports if skipped).
+    let packages: HashSet<String> =
+        (0..files.len()).filter(|&i| participation[i] == Participation::Whole).map(top).collect();
+    let inits: Vec<usize> = (0..files.len())
+        .filter(|&i| participation[i] == Participation::No && is_init(i) && packages.contains(&top(i)))
+        .collect();
+    for &i in &inits {
+        participation[i] = Participation::ExportsOnly;
+    }
+    let skipped_inits: Vec<usize> = inits.into_iter().filter(|&i| outcomes[i].0.prefiltered).collect();
+    let parsed: Vec<(usize, u128, FileOutcome)> = skipped_inits
+        .into_par_iter()
+        .filter_map(|i| Some((i, files[i].bytes(max_file_size).ok()?.into_owned())))
+        .map_init(new_parser, |parser, (i, bytes)| {
+            let file = &files[i];
+            let (module, is_init) = namer.module_name(&file.path);
+            let whole =
+                |parser: &mut tree_sitter::Parser| scan_file(parser, &file.path, &module, is_init, &bytes, context);
+            let outcome = match Prefilter::reexport_plan(&bytes) {
+                ParsePlan::Only(ranges) => {
+                    scan_file_parts(parser, &file.path, &module, is_init, &bytes, &ranges, context)
+                        .map(|outcome| FileOutcome { partial: true, ..outcome })
+                        .unwrap_or_else(|| whole(parser))
+                }
+                _ => whole(parser),
+            };
+            (i, content_hash(&bytes), outcome)
+        })
+        .collect();
+    for (i, hash, outcome) in parsed {
+        outcomes[i].0 = outcome;
+        reparsed.push((i, hash));
+    }
+    let index = api_index_of(files, outcomes, package, context.api_index, &|i| participation[i]);
+    (reparsed, index)
 }
 
-/// Identifies a re-export search: the API names searched for and the files searched (by path
-/// and content hash, in path order).
-fn search_fingerprint(names: &std::collections::BTreeSet<&str>, files: &[(&str, u128)]) -> u128 {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    for name in names {
-        hasher.update(name.as_bytes());
-        hasher.update(b"\0");
+/// Parses `todo` whole, in place of their outcomes; returns them with their content hashes.
+fn parse_whole(
+    files: &[SourceFile],
+    outcomes: &mut [(FileOutcome, Option<CacheKey>)],
+    namer: &ModuleNamer,
+    context: &Context<'_>,
+    max_file_size: u64,
+    todo: &[usize],
+) -> Vec<(usize, u128)> {
+    let parsed: Vec<(usize, u128, FileOutcome)> = todo
+        .par_iter()
+        .filter_map(|&i| Some((i, files[i].bytes(max_file_size).ok()?.into_owned())))
+        .map_init(new_parser, |parser, (i, bytes)| {
+            let file = &files[i];
+            let (module, is_init) = namer.module_name(&file.path);
+            (i, content_hash(&bytes), scan_file(parser, &file.path, &module, is_init, &bytes, context))
+        })
+        .collect();
+    parsed
+        .into_iter()
+        .map(|(i, hash, outcome)| {
+            outcomes[i].0 = outcome;
+            (i, hash)
+        })
+        .collect()
+}
+
+/// The (module, name) pairs of backed qualified names a file may refer to: it must hold both
+/// words as whole identifiers (`Add` in `Add(x)`, not in `Address`) — the name, and the
+/// module it is imported from (`from pkg.mod import name`, `mod.name`).
+struct Mentions {
+    words: aho_corasick::AhoCorasick,
+    /// For each word that is a name, the words of its modules.
+    modules_of: Vec<Vec<usize>>,
+}
+
+impl Mentions {
+    fn new(pairs: &[(String, String)]) -> Self {
+        let mut ids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut words: Vec<&str> = Vec::new();
+        for (module, name) in pairs {
+            for word in [module.as_str(), name.as_str()] {
+                if !ids.contains_key(word) {
+                    ids.insert(word, words.len());
+                    words.push(word);
+                }
+            }
+        }
+        let mut modules_of = vec![Vec::new(); words.len()];
+        for (module, name) in pairs {
+            modules_of[ids[name.as_str()]].push(ids[module.as_str()]);
+        }
+        // Leftmost-longest, not overlapping: a whole word is never inside another match (a
+        // longer pattern at its start continues past it; one starting before it touches it).
+        let words = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&words)
+            .expect("plain substrings always build");
+        Mentions { words, modules_of }
     }
-    let mut files = files.to_vec();
-    files.sort_unstable();
-    for (path, hash) in files {
-        hasher.update(path.as_bytes());
-        hasher.update(&hash.to_le_bytes());
+
+    fn in_text(&self, bytes: &[u8]) -> bool {
+        let is_identifier = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+        let mut present = vec![false; self.modules_of.len()];
+        for found in self.words.find_iter(bytes) {
+            let before = found.start().checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(found.end()).copied();
+            if !before.is_some_and(is_identifier) && !after.is_some_and(is_identifier) {
+                present[found.pattern().as_usize()] = true;
+            }
+        }
+        present.iter().enumerate().any(|(word, &seen)| seen && self.modules_of[word].iter().any(|&m| present[m]))
     }
-    hasher.digest128()
 }
 
 /// The file's outcome from the cache, or computed by `scan` and stored there; with the key it
@@ -382,7 +497,7 @@ fn outcome_of(
         findings,
         suppression_notes,
         problem: facts.has_syntax_errors.then_some(FileProblem::PartiallyParsed),
-        apis: module_apis(&facts, is_package_init, &context.index_packages),
+        apis: module_apis(&facts, is_package_init, &context.index_packages, context.all_definitions),
         prefiltered: false,
         partial: false,
     }
@@ -448,7 +563,7 @@ pub fn scan_source(path: &str, source: &[u8], api_index: &ApiIndex) -> FileOutco
     let namer = ModuleNamer::new([path]);
     let (module, is_init) = namer.module_name(path);
     let mut parser = new_parser();
-    scan_file(&mut parser, path, &module, is_init, source, &Context::new(api_index, true))
+    scan_file(&mut parser, path, &module, is_init, source, &Context::new(api_index, true, true))
 }
 
 fn progress_bar(wanted: bool, len: usize) -> Option<indicatif::ProgressBar> {

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use propagate::package_index;
+pub use propagate::{package_index, BackedName, MAX_MODULE_HOPS};
 pub use summary::{module_apis, Definition, ModuleApis};
 
 /// Version 2 added each API's kind and chain; version 1 indexes are still read (their APIs'

@@ -7,9 +7,12 @@
 //! - a definition that uses something backed (`x` or `x.attr`), or an API of the input
 //!   index (a dependency's: chains cross packages);
 //! - a signal with a backed receiver; a definition that `send`s / `send_robust`s it;
-//! - a module-level instance of a backed class; a name `__init__.py` re-exports.
+//! - a module-level instance of a backed class; a name `__init__.py` re-exports;
+//!
+//! except that a chain crosses at most [`MAX_MODULE_HOPS`] module boundaries of its package
+//! (dispatch through a signal crosses none).
 
-use std::collections::{BTreeMap, BTreeSet};
+use rustc_hash::FxHashMap;
 
 use super::{ApiIndex, ApiKind, ModuleApis, ThreadLocalApi};
 
@@ -19,6 +22,25 @@ struct Backed {
     /// From the name itself to the holder.
     chain: Vec<String>,
     holder: String,
+    /// Module boundaries the chain crosses (at most [`MAX_MODULE_HOPS`]).
+    hops: u8,
+}
+
+/// A chain crosses at most this many module boundaries of its package (a signal's
+/// dispatch crosses none): enough for crum's `get_current_user` (it sends a signal whose
+/// receiver, in another module, reads the holder of the first) or a module-level instance
+/// of another module's backed class. More would follow a library's core through every module
+/// that uses it: sympy's classes read a thread-local configuration, and with two crossings
+/// 8,000 of its functions were "backed", found by parsing most of its 1,500 files.
+pub const MAX_MODULE_HOPS: u8 = 1;
+
+/// A name found backed (a holder, a definition, an instance, a signal, a re-export), for the
+/// scan's search of unparsed files.
+#[derive(Clone, Debug)]
+pub struct BackedName {
+    pub qualname: String,
+    /// Whether users in other modules may still join its chain.
+    pub followed_across_modules: bool,
 }
 
 /// What may become backed, with where it is defined.
@@ -29,122 +51,163 @@ struct Candidate<'m> {
 }
 
 /// The index of `modules` (their paths and summaries), given the dependencies' `input`
-/// index; and every name found backed (holders, private functions and signals included),
-/// which the scan searches unparsed files for.
-pub fn package_index(modules: &[(&str, &ModuleApis)], package: &str, input: &ApiIndex) -> (ApiIndex, BTreeSet<String>) {
-    let mut backed: BTreeMap<String, Backed> = BTreeMap::new();
-    let mut candidates: BTreeMap<&str, Candidate<'_>> = BTreeMap::new();
-    let mut signals: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+/// index; and the names found backed (holders, private functions and signals included)
+/// whose users in other modules would still be followed, which the scan searches unparsed
+/// files for.
+pub fn package_index(modules: &[(&str, &ModuleApis)], package: &str, input: &ApiIndex) -> (ApiIndex, Vec<BackedName>) {
+    let mut candidates: FxHashMap<&str, Candidate<'_>> = FxHashMap::default();
+    let mut signal_of_receiver: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
+    let mut instances_of: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
+    let mut aliases_of: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
+    let mut target_of_alias: FxHashMap<&str, &str> = FxHashMap::default();
+    // Who uses what: every prefix of every use (`a.b.c` is a use of `a.b` and of `a`), with
+    // the definition using it.
+    let mut users: FxHashMap<&str, Vec<(&str, &str)>> = FxHashMap::default();
     for (path, module) in modules {
         for definition in &module.definitions {
-            let candidate = Candidate { kind: definition.kind, path, line: definition.line };
-            candidates.insert(&definition.qualname, candidate);
+            candidates.insert(&definition.qualname, Candidate { kind: definition.kind, path, line: definition.line });
+            for used in &definition.uses {
+                let mut prefix = used.as_str();
+                loop {
+                    users.entry(prefix).or_default().push((definition.qualname.as_str(), used.as_str()));
+                    match prefix.rsplit_once('.') {
+                        Some((head, _)) => prefix = head,
+                        None => break,
+                    }
+                }
+            }
         }
-        for (instance, _, line) in &module.instances {
+        for (instance, class, line) in &module.instances {
             candidates.insert(instance, Candidate { kind: ApiKind::Instance, path, line: *line });
+            instances_of.entry(class).or_default().push(instance);
         }
         for (signal, receiver) in &module.receivers {
-            signals.entry(signal).or_default().push(receiver);
+            signal_of_receiver.entry(receiver).or_default().push(signal);
+        }
+        for (alias, target) in &module.exports {
+            aliases_of.entry(target).or_default().push(alias);
+            target_of_alias.insert(alias, target);
         }
     }
+
+    // Breadth first from the holders (and the input index's APIs): the first chain that
+    // reaches a name is a shortest one. Each level is handled in name order, for a result
+    // that does not depend on hash order.
+    let mut backed: FxHashMap<String, Backed> = FxHashMap::default();
+    let mut level: Vec<(String, Backed)> = Vec::new();
     for (_, module) in modules {
         for (holder, _) in &module.holders {
-            backed.insert(holder.clone(), Backed { chain: vec![holder.clone()], holder: holder.clone() });
+            level.push((holder.clone(), Backed { chain: vec![holder.clone()], holder: holder.clone(), hops: 0 }));
             // A class holding a thread local in an attribute is backed by it.
             if let Some((class, _)) = holder.rsplit_once('.').filter(|(class, _)| candidates.contains_key(*class)) {
-                backed.entry(class.to_owned()).or_insert_with(|| Backed {
-                    chain: vec![class.to_owned(), holder.clone()],
-                    holder: holder.clone(),
-                });
+                let how = Backed { chain: vec![class.to_owned(), holder.clone()], holder: holder.clone(), hops: 0 };
+                level.push((class.to_owned(), how));
             }
         }
     }
-    // A dependency's API is backed as its index says.
-    let foreign: BTreeMap<&str, Backed> = input
+    // A dependency's API is backed as its index says; only its instances and classes are
+    // also reached through their attributes.
+    let mut foreign: Vec<(&str, Backed, bool)> = input
         .apis
         .values()
         .map(|api| {
             let chain =
                 if api.chain.is_empty() { vec![api.qualname.clone(), api.holder.clone()] } else { api.chain.clone() };
-            (api.qualname.as_str(), Backed { chain, holder: api.holder.clone() })
+            (
+                api.qualname.as_str(),
+                Backed { chain, holder: api.holder.clone(), hops: 0 },
+                api.kind != ApiKind::Function,
+            )
         })
         .collect();
-    let foreign_kind = |qualname: &str| input.apis.get(qualname).map(|api| api.kind);
-
-    loop {
-        let mut found: Vec<(String, Backed)> = Vec::new();
-        // Definitions using something backed; the shortest chain, then the first name.
-        for (path, module) in modules {
-            let _ = path;
-            for definition in &module.definitions {
-                if backed.contains_key(&definition.qualname) {
-                    continue;
-                }
-                let best = definition
-                    .uses
-                    .iter()
-                    .filter_map(|used| reached(used, &backed, &foreign, &signals, &foreign_kind))
-                    .min_by(|a, b| a.chain.len().cmp(&b.chain.len()).then_with(|| a.chain.cmp(&b.chain)));
-                if let Some(via) = best {
-                    let mut chain = vec![definition.qualname.clone()];
-                    chain.extend(via.chain.iter().cloned());
-                    found.push((definition.qualname.clone(), Backed { chain, holder: via.holder.clone() }));
+    foreign.sort_by(|a, b| a.0.cmp(b.0));
+    let mut seeds_done = false;
+    while !level.is_empty() || !seeds_done {
+        let mut next: Vec<(String, Backed)> = Vec::new();
+        let module_of = |qualname: &str| -> String {
+            let head = qualname.rsplit_once('.').map_or("", |(head, _)| head);
+            // A class attribute's module is the class's.
+            match candidates.get(head) {
+                Some(c) if c.kind == ApiKind::Class => head.rsplit_once('.').map_or("", |(m, _)| m).to_owned(),
+                _ => head.to_owned(),
+            }
+        };
+        // `how`, one step further to `to`, unless that crosses one module too many.
+        let step = |from_module: &str, to: &str, how: &Backed| -> Option<Backed> {
+            let hops = how.hops + u8::from(module_of(to) != from_module);
+            (hops <= MAX_MODULE_HOPS).then(|| {
+                let mut chain = vec![to.to_owned()];
+                chain.extend(how.chain.iter().cloned());
+                Backed { chain, holder: how.holder.clone(), hops }
+            })
+        };
+        let reach = |key: &str, how: &Backed, exact_only: bool, foreign: bool, next: &mut Vec<(String, Backed)>| {
+            let is_signal = key.starts_with(SIGNAL);
+            let plain = key.strip_prefix(SIGNAL).unwrap_or(key);
+            // (A signal's senders are reached by dispatch, as from their own module.)
+            let from_module = if foreign { String::new() } else { module_of(plain) };
+            for (user, used) in users.get(plain).into_iter().flatten() {
+                let counts = if is_signal {
+                    // Sending it: `signal.send(...)`, `signal.send_robust(...)`.
+                    used.strip_prefix(plain).is_some_and(|rest| {
+                        rest == ".send"
+                            || rest == ".send_robust"
+                            || rest.starts_with(".send.")
+                            || rest.starts_with(".send_robust.")
+                    })
+                } else {
+                    !exact_only || *used == plain
+                };
+                let from = if is_signal { module_of(user) } else { from_module.clone() };
+                if let Some(backed) = counts.then(|| step(&from, user, how)).flatten() {
+                    next.push(((*user).to_owned(), backed));
                 }
             }
-            for (instance, class, _) in &module.instances {
-                if backed.contains_key(instance) {
-                    continue;
+            if !is_signal {
+                for instance in instances_of.get(plain).into_iter().flatten() {
+                    if let Some(backed) = step(&from_module, instance, how) {
+                        next.push(((*instance).to_owned(), backed));
+                    }
                 }
-                if let Some(via) = backed.get(class).or_else(|| foreign.get(class.as_str())) {
-                    let mut chain = vec![instance.clone()];
-                    chain.extend(via.chain.iter().cloned());
-                    found.push((instance.clone(), Backed { chain, holder: via.holder.clone() }));
+                for alias in aliases_of.get(plain).into_iter().flatten() {
+                    next.push(((*alias).to_owned(), how.clone()));
+                }
+                for signal in signal_of_receiver.get(plain).into_iter().flatten() {
+                    // Dispatching through a signal crosses no module boundary of its own.
+                    if let Some(mut backed) = step(&module_of(signal), signal, how) {
+                        let key = signal_key(signal);
+                        backed.chain[0] = key.clone();
+                        next.push((key, backed));
+                    }
                 }
             }
-            for (alias, target) in &module.exports {
-                if backed.contains_key(alias) {
-                    continue;
-                }
-                if let Some(via) = backed.get(target) {
-                    found.push((alias.clone(), via.clone()));
-                }
+        };
+        if !seeds_done {
+            // The input index's APIs reach this package's users first, with the holders.
+            for (qualname, how, through_attributes) in &foreign {
+                reach(qualname, how, !through_attributes, true, &mut next);
             }
+            seeds_done = true;
         }
-        for (signal, receivers) in &signals {
-            let key = signal_key(signal);
+        level.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.chain.len().cmp(&b.1.chain.len())));
+        for (key, how) in level {
             if backed.contains_key(&key) {
                 continue;
             }
-            let best = receivers.iter().filter_map(|r| backed.get(*r)).min_by_key(|b| b.chain.len());
-            if let Some(via) = best {
-                let mut chain = vec![key.clone()];
-                chain.extend(via.chain.iter().cloned());
-                found.push((key, Backed { chain, holder: via.holder.clone() }));
-            }
+            reach(&key, &how, false, false, &mut next);
+            backed.insert(key, how);
         }
-        if found.is_empty() {
-            break;
-        }
-        for (name, how) in found {
-            backed.entry(name).or_insert(how);
-        }
+        // Shortest first, then by chain, among what this level reached.
+        next.sort_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| a.1.chain.len().cmp(&b.1.chain.len())).then_with(|| a.1.chain.cmp(&b.1.chain))
+        });
+        next.dedup_by(|later, first| later.0 == first.0);
+        level = next.into_iter().filter(|(key, _)| !backed.contains_key(key)).collect();
     }
 
     let mut index = ApiIndex::new();
-    let mut kinds: BTreeMap<&str, ApiKind> = candidates.iter().map(|(q, c)| (*q, c.kind)).collect();
-    // A re-export is what it re-exports.
-    for (_, module) in modules {
-        for (alias, target) in &module.exports {
-            if let (Some(candidate), true) = (candidates.get(target.as_str()), backed.contains_key(alias)) {
-                kinds.insert(alias, candidate.kind);
-            }
-        }
-    }
     for (qualname, how) in &backed {
-        let target = match modules.iter().flat_map(|(_, m)| &m.exports).find(|(alias, _)| alias == qualname) {
-            Some((_, target)) => target.as_str(),
-            None => qualname.as_str(),
-        };
+        let target = target_of_alias.get(qualname.as_str()).copied().unwrap_or(qualname.as_str());
         let Some(candidate) = candidates.get(target) else { continue };
         let name = qualname.rsplit('.').next().unwrap_or(qualname);
         if name.starts_with('_') {
@@ -156,11 +219,19 @@ pub fn package_index(modules: &[(&str, &ModuleApis)], package: &str, input: &Api
             package: package.to_owned(),
             path: candidate.path.to_owned(),
             line: candidate.line,
-            kind: kinds.get(qualname.as_str()).copied().unwrap_or(candidate.kind),
+            kind: candidate.kind,
             chain: how.chain.clone(),
         });
     }
-    let names = backed.keys().map(|q| q.strip_prefix(SIGNAL).unwrap_or(q).to_owned()).collect();
+    let mut names: Vec<BackedName> = backed
+        .iter()
+        .map(|(q, how)| BackedName {
+            qualname: q.strip_prefix(SIGNAL).unwrap_or(q).to_owned(),
+            // A signal's senders are reached by dispatch, from any module.
+            followed_across_modules: how.hops < MAX_MODULE_HOPS || q.starts_with(SIGNAL),
+        })
+        .collect();
+    names.sort_by(|a, b| a.qualname.cmp(&b.qualname));
     (index, names)
 }
 
@@ -170,33 +241,4 @@ const SIGNAL: &str = "signal ";
 
 fn signal_key(signal: &str) -> String {
     format!("{SIGNAL}{signal}")
-}
-
-/// What `used` (a qualified name a definition uses) reaches, if anything: a backed name it
-/// is or is an attribute of, a backed signal it sends, or an API of the input index.
-fn reached<'b>(
-    used: &str,
-    backed: &'b BTreeMap<String, Backed>,
-    foreign: &'b BTreeMap<&str, Backed>,
-    signals: &BTreeMap<&str, Vec<&str>>,
-    foreign_kind: &dyn Fn(&str) -> Option<ApiKind>,
-) -> Option<&'b Backed> {
-    let mut prefix = used;
-    loop {
-        if let Some(how) = backed.get(prefix) {
-            return Some(how);
-        }
-        // A dependency's function counts only when used itself; its instances and classes
-        // also through their attributes.
-        if let Some(how) = foreign.get(prefix) {
-            if prefix == used || foreign_kind(prefix).is_some_and(|k| k != ApiKind::Function) {
-                return Some(how);
-            }
-        }
-        let (head, last) = prefix.rsplit_once('.')?;
-        if matches!(last, "send" | "send_robust") && signals.contains_key(head) {
-            return backed.get(&signal_key(head));
-        }
-        prefix = head;
-    }
 }

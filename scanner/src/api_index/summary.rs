@@ -42,6 +42,9 @@ pub struct ModuleApis {
     /// (instance, class, line): module-level `name = Class(...)`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instances: Vec<(String, String, u32)>,
+    /// The definitions, receivers and instances were not collected ([`module_apis`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub definitions_omitted: bool,
 }
 
 impl ModuleApis {
@@ -51,6 +54,7 @@ impl ModuleApis {
             && self.definitions.is_empty()
             && self.receivers.is_empty()
             && self.instances.is_empty()
+            && !self.definitions_omitted
     }
 }
 
@@ -59,14 +63,29 @@ const RECEIVER_DECORATORS: &[&str] = &["django.dispatch.receiver", "django.dispa
 
 /// The module's summary. `followed` holds the top-level package names whose uses matter
 /// beyond this package's own (those of the input index: a chain may cross packages).
-pub fn module_apis(facts: &ModuleFacts<'_>, is_package_init: bool, followed: &[String]) -> ModuleApis {
+/// With `definitions` false, a module that holds no thread local and imports nothing of the
+/// input index's packages is summarised without its definitions (`definitions_omitted`):
+/// most modules never join a chain, and resolving every name they use is a fifth of a
+/// scan; the search parses the few that do again.
+pub fn module_apis(
+    facts: &ModuleFacts<'_>,
+    is_package_init: bool,
+    followed: &[String],
+    definitions: bool,
+) -> ModuleApis {
     let mut result = ModuleApis::default();
     let base_package = if is_package_init {
         facts.module.to_owned()
     } else {
         facts.module.rsplit_once('.').map(|(p, _)| p.to_owned()).unwrap_or_default()
     };
-    let resolver = Resolver { facts, base_package: &base_package };
+    let module_names = facts.scopes[0]
+        .locals
+        .iter()
+        .map(String::as_str)
+        .chain(facts.module_assignments.iter().map(|a| a.name))
+        .collect();
+    let resolver = Resolver { facts, base_package: &base_package, module_names };
     // A chain stays inside one top-level package (a dependency's index excepted): another
     // package's signal receivers, instances or re-exports are not this package's API.
     let own_package = facts.module.split('.').next().unwrap_or("");
@@ -118,6 +137,14 @@ pub fn module_apis(facts: &ModuleFacts<'_>, is_package_init: bool, followed: &[S
         }
     }
 
+    let imports_followed = facts
+        .import_sites
+        .iter()
+        .any(|import| absolute_name(&import.qualname, &base_package).is_some_and(|q| followed.contains(&top_of(&q))));
+    if !definitions && result.holders.is_empty() && !imports_followed {
+        result.definitions_omitted = true;
+        return result;
+    }
     for (name, node) in module_level(facts) {
         let kind = if node.kind() == "class_definition" { super::ApiKind::Class } else { super::ApiKind::Function };
         let mut uses: Vec<String> = resolver.uses(node).into_iter().filter(|u| wanted(u)).collect();
@@ -160,6 +187,8 @@ fn module_level<'f, 't>(facts: &'f ModuleFacts<'t>) -> impl Iterator<Item = (&'t
 struct Resolver<'f, 't> {
     facts: &'f ModuleFacts<'t>,
     base_package: &'f str,
+    /// Names the module's own top-level code binds (definitions and assignments).
+    module_names: rustc_hash::FxHashSet<&'f str>,
 }
 
 impl Resolver<'_, '_> {
@@ -180,7 +209,7 @@ impl Resolver<'_, '_> {
         }
         let name = facts.text(root);
         // A module-level name, unless a function around the use binds its own.
-        if !facts.scopes[0].locals.contains(name) && !facts.module_assignments.iter().any(|a| a.name == name) {
+        if !self.module_names.contains(name) {
             return None;
         }
         let mut scope = Some(facts.scope_at(expr.start_byte()));
@@ -216,16 +245,23 @@ impl Resolver<'_, '_> {
                 }
                 _ => {}
             }
+            // A cursor gives each child's field in one pass (asking a node for the field of
+            // its i-th child walks the children again, and blocks have thousands).
             let mut cursor = n.walk();
-            for (i, child) in n.named_children(&mut cursor).enumerate() {
-                // Not the names a definition binds, nor `x.attr`'s attribute on its own.
-                let field = n.field_name_for_named_child(i as u32);
-                if matches!(field, Some("name" | "attribute")) && child.kind() == "identifier"
-                    || field == Some("parameters")
-                {
-                    continue;
+            if cursor.goto_first_child() {
+                loop {
+                    let child = cursor.node();
+                    let field = cursor.field_name();
+                    // Not the names a definition binds, nor `x.attr`'s attribute on its own.
+                    let skipped = (matches!(field, Some("name" | "attribute")) && child.kind() == "identifier")
+                        || field == Some("parameters");
+                    if child.is_named() && !skipped {
+                        stack.push(child);
+                    }
+                    if !cursor.goto_next_sibling() {
+                        break;
+                    }
                 }
-                stack.push(child);
             }
         }
         uses

@@ -56,6 +56,8 @@ pub struct Options {
     pub max_file_size: Option<u64>,
     pub api_index: Option<Vec<PathBuf>>,
     pub baseline: Option<PathBuf>,
+    /// Run the preview rules too (they can also be selected by id).
+    pub preview: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -164,6 +166,7 @@ pub struct Overrides {
     /// Added to the file's.
     pub api_index: Vec<PathBuf>,
     pub baseline: Option<PathBuf>,
+    pub preview: bool,
 }
 
 /// The rules switched off for files matching a pattern.
@@ -216,6 +219,8 @@ impl Settings {
         };
 
         let mut selection = Selection::default();
+        let mut ignored: Vec<&'static str> = Vec::new();
+        let mut preview = cli.preview;
         let mut exclude = Vec::new();
         let mut per_file = Vec::new();
         let mut api_indexes = Vec::new();
@@ -223,11 +228,14 @@ impl Settings {
         if let Some(file) = file {
             let o = &file.options;
             let base = file.base_dir();
-            selection.apply(&Layer {
+            let layer = Layer {
                 select: file.rules("select", &o.select)?,
                 extend_select: file.rules("extend-select", &o.extend_select)?.unwrap_or_default(),
                 ignore: file.rules("ignore", &o.ignore)?.unwrap_or_default(),
-            });
+            };
+            ignored.extend(layer.ignore.iter().copied());
+            selection.apply(&layer);
+            preview |= o.preview.unwrap_or(false);
             let patterns = o.exclude.iter().chain(&o.extend_exclude).flatten().cloned().collect();
             // A command-line `--exclude` replaces the file's `exclude`, not its `extend-exclude`.
             let patterns = match &cli.exclude {
@@ -246,11 +254,16 @@ impl Settings {
             api_indexes.extend(o.api_index.iter().flatten().map(|p| base.join(p)));
             baseline = o.baseline.as_ref().map(|p| base.join(p));
         }
-        selection.apply(&Layer {
+        let layer = Layer {
             select: cli.select.as_deref().map(|s| cli_rules("select", s)).transpose()?,
             extend_select: cli_rules("extend-select", &cli.extend_select)?,
             ignore: cli_rules("ignore", &cli.ignore)?,
-        });
+        };
+        ignored.extend(layer.ignore.iter().copied());
+        selection.apply(&layer);
+        if preview {
+            selection.with_preview(&ignored);
+        }
         let cli_patterns: Vec<String> = cli.exclude.iter().flatten().chain(&cli.extend_exclude).cloned().collect();
         exclude.push(Patterns { base_dir: cwd.to_owned(), patterns: cli_patterns, origin: "--exclude".into() });
         for (pattern, selectors) in &cli.per_file_ignores {

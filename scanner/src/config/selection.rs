@@ -2,13 +2,16 @@
 //! layer by layer (the configuration file, then the command line) as ruff applies them: a
 //! layer's `select` replaces the rules so far, `extend-select` adds, `ignore` removes.
 
-use crate::rules::{catalogue, Rule};
+use crate::rules::{catalogue, is_preview, Rule};
 
 /// A selector: `ALL`, a rule id (`UT001`) or an id prefix (`UT00` = UT001–UT009).
 pub fn rules_of(selector: &str) -> Result<Vec<&'static str>, String> {
     let wanted = selector.trim().to_ascii_uppercase();
-    let rules: Vec<&'static str> =
-        catalogue().filter(|rule| wanted == "ALL" || rule.id.starts_with(&wanted)).map(|rule: &Rule| rule.id).collect();
+    // A preview rule is selected by its own id only (or with `--preview`).
+    let rules: Vec<&'static str> = catalogue()
+        .filter(|rule| rule.id == wanted || (!is_preview(rule.id) && (wanted == "ALL" || rule.id.starts_with(&wanted))))
+        .map(|rule: &Rule| rule.id)
+        .collect();
     if rules.is_empty() || wanted.is_empty() {
         return Err(format!(
             "`{selector}` selects no rule (use `ALL`, a rule id like `UT001`, or a prefix like `UT00`)"
@@ -32,9 +35,9 @@ pub struct Selection {
 }
 
 impl Default for Selection {
-    /// Every rule of the catalogue.
+    /// Every rule of the catalogue but the preview ones.
     fn default() -> Self {
-        Selection { enabled: catalogue().map(|rule| rule.id).collect() }
+        Selection { enabled: catalogue().map(|rule| rule.id).filter(|id| !is_preview(id)).collect() }
     }
 }
 
@@ -53,6 +56,21 @@ impl Selection {
         self.enabled.contains(&rule)
     }
 
+    /// Whether a preview rule runs.
+    pub fn has_preview(&self) -> bool {
+        self.enabled.iter().any(|id| is_preview(id))
+    }
+
+    /// Adds the preview rules (`--preview`), but those `ignored`.
+    pub fn with_preview(&mut self, ignored: &[&str]) {
+        for id in crate::rules::PREVIEW {
+            if !ignored.contains(id) && !self.enabled.contains(id) {
+                self.enabled.push(id);
+            }
+        }
+        self.enabled.sort_unstable();
+    }
+
     pub fn is_everything(&self) -> bool {
         *self == Selection::default()
     }
@@ -66,7 +84,9 @@ mod tests {
     fn selectors_are_ids_prefixes_or_all() {
         assert_eq!(rules_of("UT003").unwrap(), ["UT003"]);
         assert_eq!(rules_of("ut00").unwrap().len(), 9);
-        assert_eq!(rules_of("ALL").unwrap().len(), catalogue().count());
+        assert_eq!(rules_of("ALL").unwrap().len(), catalogue().count() - crate::rules::PREVIEW.len());
+        assert_eq!(rules_of("UT013").unwrap(), ["UT013"], "a preview rule by its id");
+        assert!(!rules_of("UT01").unwrap().contains(&"UT013"));
         assert!(rules_of("UT999").unwrap_err().contains("UT999"));
         assert!(rules_of("E501").is_err());
         assert!(rules_of("").is_err());

@@ -81,7 +81,8 @@ enum Gate {
 }
 
 pub struct Prefilter {
-    writes: writes::Writes,
+    /// UT013's writes (a preview rule): `None` when it does not run.
+    writes: Option<writes::Writes>,
     needles: AhoCorasick,
     gate: AhoCorasick,
     relevant_import: Regex,
@@ -96,13 +97,19 @@ impl Prefilter {
         needles.sort();
         needles.dedup();
         Self {
-            writes: writes::Writes::new(),
+            writes: None,
             needles: searcher(&needles),
             gate: searcher(GATE_WORDS.iter().map(|(word, _)| word)),
             relevant_import: Regex::new(RELEVANT_IMPORT).expect("valid pattern"),
             global_statement: Regex::new(GLOBAL_STATEMENT).expect("valid pattern"),
             mutable_assignment: Regex::new(MUTABLE_ASSIGNMENT).expect("valid pattern"),
         }
+    }
+
+    /// Also keeps what the preview rules need.
+    pub fn with_preview(mut self, preview: bool) -> Self {
+        self.writes = preview.then(writes::Writes::new);
+        self
     }
 
     /// False only when no rule can report anything in `source`.
@@ -135,7 +142,9 @@ impl Prefilter {
             sites.extend(self.global_statement.find_iter(source).map(|m| m.start()));
         }
         // UT013: attributes of shared objects written inside definitions.
-        sites.extend(self.writes.sites(source, &blocks));
+        if let Some(writes) = &self.writes {
+            sites.extend(writes.sites(source, &blocks));
+        }
         sites.sort_unstable();
         let imports: Vec<usize> =
             if may_import { self.relevant_import.find_iter(source).map(|m| m.start()).collect() } else { Vec::new() };

@@ -71,7 +71,7 @@ impl Writes {
                 _ => {
                     let shared = shared.get_or_insert_with(|| self.shared_names(source, blocks));
                     shared.as_ref().is_none_or(|names| names.contains(&name))
-                        || is_decorator_like(&source[block.clone()])
+                        || decorator_parameters(&source[block.clone()]).is_some_and(|params| params.contains(&name))
                 }
             };
             if known {
@@ -142,12 +142,34 @@ fn definition_name(block: &[u8]) -> Option<&[u8]> {
     None
 }
 
-/// A top-level function (not a class) holding a nested, indented `def`: possibly a
-/// decorator, whose wrapper may write on the function it wraps.
-fn is_decorator_like(block: &[u8]) -> bool {
-    let header = block.split(|&b| b == b'\n').map(<[u8]>::trim_ascii_start).find(|line| !line.starts_with(b"@"));
-    let is_function = header.is_some_and(|line| line.starts_with(b"def ") || line.starts_with(b"async def "));
-    is_function && memchr::memmem::find_iter(block, b"def ").any(|at| at > 0 && matches!(block[at - 1], b' ' | b'\t'))
+/// The parameters of a top-level function (not a class) holding a nested, indented `def`:
+/// possibly a decorator, whose wrapper may write on the function it wraps.
+fn decorator_parameters(block: &[u8]) -> Option<Vec<&[u8]>> {
+    let header = block
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::trim_ascii_start)
+        .find(|line| !line.starts_with(b"@") && !line.is_empty())?;
+    if !(header.starts_with(b"def ") || header.starts_with(b"async def ")) {
+        return None;
+    }
+    let nested = memchr::memmem::find_iter(block, b"def ").any(|at| at > 0 && matches!(block[at - 1], b' ' | b'\t'));
+    if !nested {
+        return None;
+    }
+    // The header's line (a parameter list over several lines: its first line's names).
+    let open = memchr::memchr(b'(', header)?;
+    let close = memchr::memchr(b')', &header[open..]).map_or(header.len(), |n| open + n);
+    Some(
+        header[open + 1..close]
+            .split(|&b| b == b',')
+            .filter_map(|param| {
+                let param = param.trim_ascii();
+                let param = &param[param.iter().take_while(|&&b| b == b'*').count()..];
+                let len = param.iter().position(|&b| !is_identifier_byte(b)).unwrap_or(param.len());
+                (len > 0).then(|| &param[..len])
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ fn scan_with(src: &str, index: &ApiIndex) -> Vec<Finding> {
     let outcome = scan_source("pkg/mod.py", src.as_bytes(), index);
     assert_eq!(outcome.problem, None, "fixture must parse cleanly:\n{src}");
     let file = SourceFile { path: "pkg/mod.py".into(), contents: Ok(src.as_bytes().to_vec()), on_disk: None };
-    let options = ScanOptions { api_index: index.clone(), ..Default::default() };
+    let options = ScanOptions { api_index: index.clone(), preview: true, ..Default::default() };
     let through_prefilter = scan_sources(vec![file], "", &options).findings;
     assert_eq!(through_prefilter, outcome.findings, "the prefilter changes what is found in:\n{src}");
     outcome.findings

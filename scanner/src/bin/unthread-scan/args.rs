@@ -73,6 +73,9 @@ pub struct Check {
     /// Rules not to run.
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub ignore: Vec<String>,
+    /// Run the preview rules too (UT013); a preview rule also runs when selected by its id.
+    #[arg(long)]
+    pub preview: bool,
     /// Paths not to scan (gitignore patterns), replacing the configuration's `exclude`.
     #[arg(long, value_delimiter = ',', value_name = "PATTERNS")]
     pub exclude: Option<Vec<String>>,
@@ -154,6 +157,7 @@ impl Check {
             max_file_size: self.max_file_size,
             api_index: self.api_indexes.clone(),
             baseline: self.baseline.clone(),
+            preview: self.preview,
         }
     }
 }

@@ -113,6 +113,7 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         progress: true,
         no_prefilter: args.no_prefilter,
         all_suppressions: args.report_unused_suppressions,
+        preview: settings.selection.has_preview(),
     };
     let mut report = match &target {
         Target::Tree(path) => scan_path(path, &options)?,
