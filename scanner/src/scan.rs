@@ -246,6 +246,10 @@ fn parse_files_reaching_apis(
         all_definitions: true,
     };
     let mut reparsed = Vec::new();
+    // Whether file `i` names one of `mentions`' pairs: read, searched and dropped (holding
+    // every text of the packages at once cost more, in fresh pages, than reading twice).
+    let text_names =
+        |i: usize, mentions: &Mentions| files[i].bytes(max_file_size).is_ok_and(|bytes| mentions.in_text(&bytes));
     // Then the modules naming a holder, then those naming a signal with a receiver among
     // the modules taking part (its senders): each named with its module.
     for round in 0..2 {
@@ -285,7 +289,7 @@ fn parse_files_reaching_apis(
             .into_par_iter()
             .filter(|&i| participation[i] == Participation::No || (round == 1 && outcomes[i].0.partial))
             .filter(|&i| packages.contains(&top(i)))
-            .filter(|&i| files[i].bytes(max_file_size).is_ok_and(|bytes| mentions.in_text(&bytes)))
+            .filter(|&i| text_names(i, &mentions))
             .collect();
         for &i in &naming {
             participation[i] = Participation::Whole;
@@ -306,7 +310,25 @@ fn parse_files_reaching_apis(
     for &i in &inits {
         participation[i] = Participation::ExportsOnly;
     }
-    let skipped_inits: Vec<usize> = inits.into_iter().filter(|&i| outcomes[i].0.prefiltered).collect();
+    // A skipped one matters only if it names an API (and its module) of the index so far.
+    let index = api_index_of(files, outcomes, package, context.api_index, &|i| participation[i]);
+    let api_pairs: Vec<(String, String)> = index
+        .apis
+        .values()
+        .flat_map(|api| api.chain.first().into_iter().chain(std::iter::once(&api.qualname)))
+        .filter_map(|qualname| {
+            let (head, name) = qualname.rsplit_once('.')?;
+            Some((head.rsplit('.').next().unwrap_or(head).to_owned(), name.to_owned()))
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let api_mentions = Mentions::new(&api_pairs);
+    let skipped_inits: Vec<usize> = inits
+        .into_par_iter()
+        .filter(|&i| outcomes[i].0.prefiltered)
+        .filter(|&i| !api_pairs.is_empty() && text_names(i, &api_mentions))
+        .collect();
     let parsed: Vec<(usize, u128, FileOutcome)> = skipped_inits
         .into_par_iter()
         .filter_map(|i| Some((i, files[i].bytes(max_file_size).ok()?.into_owned())))
