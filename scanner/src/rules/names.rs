@@ -112,3 +112,21 @@ pub fn thread_local_classes(facts: &ModuleFacts<'_>) -> Vec<(String, Resolved)> 
 pub fn lock_creation(facts: &ModuleFacts<'_>, expr: Node<'_>) -> Option<Resolved> {
     (expr.kind() == "call").then(|| facts.call_to(expr, LOCK_FACTORIES)).flatten()
 }
+
+/// The functions making changes at `scopes` (in source order), for a message: "`f`, `g`
+/// and 2 more (5 places)", names relative to the module.
+pub fn changed_by(facts: &ModuleFacts<'_>, scopes: impl ExactSizeIterator<Item = crate::analysis::ScopeId>) -> String {
+    let places = scopes.len();
+    let mut functions: Vec<String> =
+        scopes.filter_map(|scope| facts.enclosing_function(scope)).map(|f| short_name(facts, f)).collect();
+    functions.dedup();
+    let shown = functions.iter().take(3).map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
+    let more = if functions.len() > 3 { format!(" and {} more", functions.len() - 3) } else { String::new() };
+    format!("{shown}{more} ({places} place{})", if places == 1 { "" } else { "s" })
+}
+
+/// A scope's qualified name without the module's (`Class.method`).
+pub fn short_name(facts: &ModuleFacts<'_>, scope: crate::analysis::ScopeId) -> String {
+    let qualname = &facts.scopes[scope].qualname;
+    qualname.strip_prefix(facts.module).map(|s| s.trim_start_matches('.')).unwrap_or(qualname).to_owned()
+}

@@ -4,7 +4,7 @@ use tree_sitter::Node;
 
 use crate::{
     analysis::{ModuleAssignment, ModuleFacts, Mutation, MutationKind, ScopeId, ScopeKind},
-    rules::{declare_rule, Context, Emitter},
+    rules::{declare_rule, names::changed_by, Context, Emitter},
 };
 
 declare_rule! {
@@ -74,18 +74,9 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<
         }
     }
     for (name, (definition, mutations)) in globals {
-        let mut functions: Vec<String> = mutations
-            .iter()
-            .filter_map(|m| facts.enclosing_function(m.site.scope))
-            .map(|f| short_name(facts, f))
-            .collect();
-        functions.dedup();
-        let shown = functions.iter().take(3).map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
-        let more = if functions.len() > 3 { format!(" and {} more", functions.len() - 3) } else { String::new() };
         let message = format!(
-            "module global `{name}` is changed at request time by {shown}{more} ({} place{}): shared by all concurrent requests",
-            mutations.len(),
-            if mutations.len() == 1 { "" } else { "s" }
+            "module global `{name}` is changed at request time by {}: shared by all concurrent requests",
+            changed_by(facts, mutations.iter().map(|m| m.site.scope))
         );
         match definition {
             Some(def) => {
@@ -129,9 +120,4 @@ fn is_mutable(facts: &ModuleFacts<'_>, value: Node<'_>) -> bool {
         }),
         _ => false,
     }
-}
-
-fn short_name(facts: &ModuleFacts<'_>, scope: ScopeId) -> String {
-    let qualname = &facts.scopes[scope].qualname;
-    qualname.strip_prefix(facts.module).map(|s| s.trim_start_matches('.')).unwrap_or(qualname).to_owned()
 }

@@ -4,7 +4,11 @@ use tree_sitter::Node;
 
 use crate::{
     analysis::{fields, AttributeWrite, ModuleFacts, ScopeId, ScopeKind},
-    rules::{declare_rule, Context, Emitter},
+    rules::{
+        declare_rule,
+        names::{changed_by, short_name},
+        Context, Emitter,
+    },
 };
 
 declare_rule! {
@@ -98,18 +102,10 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<
     }
     let mut first_writes: Vec<(&AttributeWrite<'_>, String)> = Vec::new();
     for ((shared, attr), writes) in written {
-        let mut functions: Vec<String> = writes
-            .iter()
-            .filter_map(|w| facts.enclosing_function(w.site.scope))
-            .map(|f| short_name(facts, f))
-            .collect();
-        functions.dedup();
-        let shown = functions.iter().take(3).map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
-        let more = if functions.len() > 3 { format!(" and {} more", functions.len() - 3) } else { String::new() };
-        let places = if writes.len() == 1 { "1 place".to_owned() } else { format!("{} places", writes.len()) };
         let message = format!(
-            "`{}.{attr}` is changed at request time by {shown}{more} ({places}): {}",
+            "`{}.{attr}` is changed at request time by {}: {}",
             shared.shown(),
+            changed_by(facts, writes.iter().map(|w| w.site.scope)),
             shared.why()
         );
         first_writes.push((writes[0], message));
@@ -287,9 +283,4 @@ fn is_shadowed(facts: &ModuleFacts<'_>, name: &str, function: ScopeId) -> bool {
         scope = sc.parent;
     }
     false
-}
-
-fn short_name(facts: &ModuleFacts<'_>, scope: ScopeId) -> String {
-    let qualname = &facts.scopes[scope].qualname;
-    qualname.strip_prefix(facts.module).map(|s| s.trim_start_matches('.')).unwrap_or(qualname).to_owned()
 }
