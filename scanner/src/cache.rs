@@ -51,9 +51,6 @@ struct CacheFile {
     /// By absolute path (as text: hashing strings is much cheaper than hashing `Path`s).
     #[serde(default)]
     files: FastMap<String, FileRecord>,
-    /// The last re-export search that found nothing to parse (see `scan`).
-    #[serde(default)]
-    settled_reexports: Option<u128>,
     #[serde(default)]
     last_scan: Option<LastScan>,
 }
@@ -74,8 +71,6 @@ pub struct ScanCache {
     added: Mutex<Vec<(CacheKey, FileOutcome)>>,
     /// Files whose record is new or changed in this scan.
     new_records: Mutex<Vec<(String, FileRecord)>>,
-    settled_reexports: Option<u128>,
-    newly_settled_reexports: Mutex<Option<u128>>,
     last_scan: Option<LastScan>,
     /// The last report was for this listing, but a file was too recent to trust it: writing
     /// the cache again makes it trusted next time (if nothing changes meanwhile).
@@ -119,10 +114,8 @@ impl ScanCache {
             files: file.files,
             added: Mutex::default(),
             new_records: Mutex::default(),
-            settled_reexports: file.settled_reexports,
             last_scan: file.last_scan,
             last_scan_too_recent: false,
-            newly_settled_reexports: Mutex::default(),
         }
     }
 
@@ -216,36 +209,17 @@ impl ScanCache {
         }
     }
 
-    /// Whether the re-export search `fingerprint` found nothing when it last ran.
-    pub fn reexports_settled(&self, fingerprint: u128) -> bool {
-        self.settled_reexports == Some(fingerprint)
-    }
-
-    /// Remembers that the re-export search `fingerprint` found nothing.
-    pub fn settle_reexports(&self, fingerprint: u128) {
-        if let Ok(mut settled) = self.newly_settled_reexports.lock() {
-            *settled = Some(fingerprint);
-        }
-    }
-
     /// Writes the entries this scan `used` (found here) or added, dropping stale ones, and its
     /// report with the fingerprint of its `listing` (if it has one), atomically; does nothing
     /// when the scan found everything it needed in the cache.
     pub fn save(self, used: &[CacheKey], listing: Option<u128>, report: &ScanReport) -> std::io::Result<()> {
         let added = self.added.into_inner().unwrap_or_default();
         let new_records = self.new_records.into_inner().unwrap_or_default();
-        let settled_reexports =
-            self.newly_settled_reexports.into_inner().unwrap_or_default().or(self.settled_reexports);
         let mut stored = self.stored;
         let used_all = used.len() == stored.len() && used.iter().all(|key| stored.contains_key(key));
         let same_report = listing.is_none()
             || (self.last_scan.as_ref().map(|last| last.listing) == listing && !self.last_scan_too_recent);
-        if added.is_empty()
-            && new_records.is_empty()
-            && used_all
-            && settled_reexports == self.settled_reexports
-            && same_report
-        {
+        if added.is_empty() && new_records.is_empty() && used_all && same_report {
             return Ok(());
         }
         let last_scan = match listing {
@@ -264,14 +238,7 @@ impl ScanCache {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as i128)
             .unwrap_or(0);
-        let file = CacheFile {
-            scanner_version: SCANNER_VERSION.to_owned(),
-            written_at_ns,
-            entries,
-            files,
-            settled_reexports,
-            last_scan,
-        };
+        let file = CacheFile { scanner_version: SCANNER_VERSION.to_owned(), written_at_ns, entries, files, last_scan };
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }

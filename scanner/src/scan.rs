@@ -230,21 +230,14 @@ fn parse_files_reaching_apis(
             }
         })
         .collect();
-    let classes: HashSet<&str> = outcomes
+    let classes: HashSet<String> = outcomes
         .iter()
         .flat_map(|(outcome, _)| &outcome.apis.definitions)
         .filter(|d| d.kind == crate::api_index::ApiKind::Class)
-        .map(|d| d.qualname.as_str())
+        .map(|d| d.qualname.clone())
         .collect();
-    let classes: HashSet<String> = classes.into_iter().map(str::to_owned).collect();
     // The search's parses summarise every definition.
-    let whole = Context {
-        api_index: context.api_index,
-        all_suppressions: context.all_suppressions,
-        preview: context.preview,
-        index_packages: context.index_packages.clone(),
-        all_definitions: true,
-    };
+    let whole = Context { all_definitions: true, ..context.clone() };
     let mut reparsed = Vec::new();
     // Whether file `i` names one of `mentions`' pairs: read, searched and dropped (holding
     // every text of the packages at once cost more, in fresh pages, than reading twice).
@@ -264,13 +257,10 @@ fn parse_files_reaching_apis(
                 outcome.apis.receivers.iter().map(|(signal, _)| signal).collect()
             };
             for qualname in named {
-                let Some((head, name)) = qualname.rsplit_once('.') else { continue };
-                pairs.push((head.rsplit('.').next().unwrap_or(head).to_owned(), name.to_owned()));
+                pairs.extend(module_and_name(qualname));
                 // `m.Cls.attr` is named through its class too: `from m import Cls`.
-                if classes.contains(head) {
-                    if let Some((module, class)) = head.rsplit_once('.') {
-                        pairs.push((module.rsplit('.').next().unwrap_or(module).to_owned(), class.to_owned()));
-                    }
+                if let Some((class, _)) = qualname.rsplit_once('.').filter(|(class, _)| classes.contains(*class)) {
+                    pairs.extend(module_and_name(class));
                 }
             }
         }
@@ -316,10 +306,7 @@ fn parse_files_reaching_apis(
         .apis
         .values()
         .flat_map(|api| api.chain.first().into_iter().chain(std::iter::once(&api.qualname)))
-        .filter_map(|qualname| {
-            let (head, name) = qualname.rsplit_once('.')?;
-            Some((head.rsplit('.').next().unwrap_or(head).to_owned(), name.to_owned()))
-        })
+        .filter_map(|qualname| module_and_name(qualname))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -354,6 +341,13 @@ fn parse_files_reaching_apis(
     }
     let index = api_index_of(files, outcomes, package, context.api_index, &|i| participation[i]);
     (reparsed, index)
+}
+
+/// `pkg.mod.name` as the words a module naming it holds: (`mod`, `name`) — `from pkg.mod
+/// import name`, `mod.name`.
+fn module_and_name(qualname: &str) -> Option<(String, String)> {
+    let (head, name) = qualname.rsplit_once('.')?;
+    Some((head.rsplit('.').next().unwrap_or(head).to_owned(), name.to_owned()))
 }
 
 /// Parses `todo` whole, in place of their outcomes; returns them with their content hashes.
@@ -418,7 +412,7 @@ impl Mentions {
     }
 
     fn in_text(&self, bytes: &[u8]) -> bool {
-        let is_identifier = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+        use crate::prefilter::followed::is_identifier_byte as is_identifier;
         let mut present = vec![false; self.modules_of.len()];
         for found in self.words.find_iter(bytes) {
             let before = found.start().checked_sub(1).map(|i| bytes[i]);

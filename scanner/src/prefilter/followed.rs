@@ -140,7 +140,8 @@ fn split_classes<'s>(source: &'s [u8], line_starts: &[usize], top_level: &[Range
     blocks
 }
 
-fn is_identifier_byte(b: u8) -> bool {
+/// A byte of an identifier: ASCII `[0-9A-Za-z_]`, or any byte of a non-ASCII character.
+pub(crate) fn is_identifier_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 

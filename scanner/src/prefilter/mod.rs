@@ -28,7 +28,7 @@
 //! it.) The benchmark verifies it on the whole openedx-platform dependency set
 //! (`--no-prefilter` gives byte-identical output).
 
-mod followed;
+pub(crate) mod followed;
 mod lines;
 mod members;
 mod writes;

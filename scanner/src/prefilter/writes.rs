@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use regex::bytes::Regex;
 
-use super::followed::{names_bound, statement_end};
+use super::followed::{is_identifier_byte, names_bound, statement_end};
 use crate::analysis::MUTATING_METHODS;
 
 /// An indented statement changing an attribute chain, or an in-place method called on one
@@ -119,10 +119,6 @@ fn classmethod_first_parameters(source: &[u8]) -> Vec<&[u8]> {
         }
     }
     names
-}
-
-fn is_identifier_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
 /// The name a top-level `def`/`class` block defines (after its decorators).

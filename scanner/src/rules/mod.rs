@@ -108,6 +108,7 @@ pub fn by_id(id: &str) -> Option<&'static Rule> {
 }
 
 /// What a module's scan may use beyond the module itself.
+#[derive(Clone)]
 pub struct Context<'a> {
     /// Thread-local-backed functions of already scanned packages (rule UT011).
     pub api_index: &'a ApiIndex,
