@@ -66,12 +66,12 @@ pub fn AccountMenu() -> impl IntoView {
                     }
                     .into_any(),
                     Ok(account) => view! {
-                        <div class="flex items-center gap-3 text-sm" data-testid="account">
+                        <div class="flex flex-wrap items-center justify-end gap-3 text-sm" data-testid="account">
                             {account.github.then(|| view! {
                                 <a href="/auth/login" rel="external" class=BUTTON>"Sign in with GitHub"</a>
                             })}
                             {account.dev_login.then(|| view! {
-                                <form method="post" action="/auth/dev-login" class="flex items-center gap-2" data-testid="dev-login">
+                                <form method="post" action="/auth/dev-login" class="flex flex-wrap items-center gap-2" data-testid="dev-login">
                                     <DevBadge />
                                     <label class="sr-only" for="dev-login-name">"Login"</label>
                                     <input id="dev-login-name" name="login" required placeholder="login" autocomplete="username"

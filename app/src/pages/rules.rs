@@ -62,8 +62,9 @@ pub fn RulesPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match rules.await {
+                    // On a phone the table scrolls sideways in its own box, not the page.
                     Ok(rules) => view! {
-                        <table class="mt-4 w-full text-sm" data-testid="rules">
+                        <div class="overflow-x-auto"><table class="mt-4 w-full text-sm" data-testid="rules">
                             <thead><tr class="text-left"><th scope="col">"Rule"</th><th scope="col">"Finds"</th><th scope="col">"Severity"</th><th scope="col">"Open"</th><th scope="col" class="w-64">"Progress"</th></tr></thead>
                             <tbody>
                                 {rules.into_iter().map(|r| view! {
@@ -76,7 +77,7 @@ pub fn RulesPage() -> impl IntoView {
                                     </tr>
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                     Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
                 }
