@@ -23,6 +23,8 @@ pub struct RuleInfo {
     pub severity: String,
     pub summary: String,
     pub progress: Progress,
+    /// A preview rule: Unthread's own scans do not run it, so it has no progress to show.
+    pub preview: bool,
 }
 
 #[server(prefix = "/api", endpoint = "rules")]
@@ -37,6 +39,7 @@ pub async fn get_rules() -> Result<Vec<RuleInfo>, ServerFnError> {
             severity: rule.severity.as_str().to_owned(),
             summary: rule.summary.to_owned(),
             progress: counts.iter().find(|c| c.rule == rule.id).map(|c| c.progress.clone()).unwrap_or_default(),
+            preview: scanner::rules::is_preview(rule.id),
         })
         .collect())
 }
@@ -73,7 +76,13 @@ pub fn RulesPage() -> impl IntoView {
                                         <td class="py-2 pr-3">{r.summary.clone()}</td>
                                         <td class="py-2 pr-3">{r.severity.clone()}</td>
                                         <td class="py-2 pr-3 tabular-nums"><a class=LINK href=href_with_query("/findings", &[("rule", &r.id)])>{r.progress.open}</a></td>
-                                        <td class="py-2"><ProgressBar progress=r.progress label=r.id /></td>
+                                        <td class="py-2">
+                                            {if r.preview {
+                                                view! { <span class="text-xs text-slate-500">"preview: not run by Unthread's scans (unthread-scan --select " {r.id.clone()} ")"</span> }.into_any()
+                                            } else {
+                                                view! { <ProgressBar progress=r.progress label=r.id.clone() /> }.into_any()
+                                            }}
+                                        </td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
