@@ -44,20 +44,33 @@ struct Block<'s> {
 
 type Assignment<'s> = (Vec<&'s [u8]>, &'s [u8]);
 
+/// What the search follows from the start, besides the task spawners.
+#[derive(Clone, Copy, Default)]
+pub struct FollowedFrom<'a> {
+    /// Offsets (sorted) where relevant import statements start: the names they bind from the
+    /// followed modules. Their blocks are needed.
+    pub relevant_imports: &'a [usize],
+    /// Names followed outright.
+    pub names: &'a [&'a [u8]],
+}
+
 /// The blocks of `blocks` (top-level blocks), and the methods of their classes, that a rule
-/// may need; `None` when every block may be. `needed_sites` are offsets that make their block
-/// needed outright (UT010's mutation sites, `global` statements); `import_starts` are the
-/// offsets where relevant import statements start.
+/// may need; `None` when every block may be. `needed_sites` (sorted) are offsets that make
+/// their block needed outright (UT010's mutation sites, `global` statements).
 pub fn needed_blocks(
     source: &[u8],
     line_starts: &[usize],
     blocks: &[Range<usize>],
     needed_sites: &[usize],
-    import_starts: &[usize],
+    from: FollowedFrom<'_>,
 ) -> Option<HashSet<Range<usize>>> {
     let mut followed: HashSet<&[u8]> = TASK_SPAWNER_NAMES.iter().copied().collect();
+    followed.extend(from.names.iter().copied());
+    let import_starts = from.relevant_imports;
     for &start in import_starts {
-        match bound_names(&source[start..statement_end(source, start)]) {
+        match names_bound(&source[start..statement_end(source, start)], |words| {
+            words.iter().any(|word| FOLLOWED_MODULES.contains(word))
+        }) {
             Some(names) => followed.extend(names),
             // `from threading import *` may bind any name: every block may matter.
             None => return None,
@@ -181,20 +194,29 @@ const FOLLOWED_MODULES: &[&[u8]] = &[
     b"channels",
 ];
 
-/// The names a relevant import statement binds from the followed modules: `import os,
-/// threading.local as t` → `t`; `from m import (x, y as z)` → `x`, `z` (the pattern matched
-/// the statement for its `m`). `None` when it could bind anything (`from m import *`) or does
-/// not read as an import.
-fn bound_names(statement: &[u8]) -> Option<Vec<&[u8]>> {
-    names_bound(statement, true)
+/// The names an import statement binds: `import os, threading.local as t` → `os`, `t`;
+/// `from m import (x, y as z)` → `x`, `z`; of a plain `import`, only the items whose words
+/// `counts` (`import os, threading` → `threading`: a relevant import's `from m` was matched for
+/// its `m`). `None` when it could bind anything (`from m import *`) or does not read as an
+/// import.
+pub(super) fn names_bound(statement: &[u8], counts: impl Fn(&[&[u8]]) -> bool) -> Option<Vec<&[u8]>> {
+    let items = items_bound(statement)?;
+    Some(items.into_iter().filter(|item| item.from_import || counts(&item.words)).map(|item| item.bound).collect())
 }
 
-/// The names an import statement binds: with `followed_only`, of a plain `import` only
-/// those of the followed modules ([`bound_names`]); otherwise all. `None` as there.
-pub(super) fn names_bound(statement: &[u8], followed_only: bool) -> Option<Vec<&[u8]>> {
+/// One item of an import statement (`a.b as c`, in `import a.b as c, d`).
+pub(super) struct ImportItem<'s> {
+    pub words: Vec<&'s [u8]>,
+    /// Of a `from … import` statement.
+    pub from_import: bool,
+    pub bound: &'s [u8],
+}
+
+/// The items of an import statement. `None` as for [`names_bound`].
+pub(super) fn items_bound(statement: &[u8]) -> Option<Vec<ImportItem<'_>>> {
     let statement = statement.trim_ascii_start().strip_prefix(b";").unwrap_or(statement).trim_ascii_start();
     let statement = statement.split(|&b| b == b';').next().unwrap_or(statement);
-    let plain_import = !statement.starts_with(b"from");
+    let from_import = statement.starts_with(b"from");
     let names = if let Some(rest) = statement.strip_prefix(b"from") {
         let at = memchr::memmem::find_iter(rest, b"import").find(|&i| {
             !rest.get(i.wrapping_sub(1)).is_some_and(|&b| is_identifier_byte(b))
@@ -210,15 +232,12 @@ pub(super) fn names_bound(statement: &[u8], followed_only: bool) -> Option<Vec<&
             return None;
         }
         let words: Vec<&[u8]> = identifiers(item).collect();
-        // `import os` beside `import threading`; `import django.utils.six` still counts.
-        if followed_only && plain_import && !words.iter().any(|word| FOLLOWED_MODULES.contains(word)) {
-            continue;
-        }
-        match words.as_slice() {
-            [] => {}
-            [.., b"as", alias] => bound.push(*alias),
-            [first, ..] => bound.push(*first),
-        }
+        let name = match words.as_slice() {
+            [] => continue,
+            [.., b"as", alias] => *alias,
+            [first, ..] => *first,
+        };
+        bound.push(ImportItem { words, from_import, bound: name });
     }
     Some(bound)
 }
@@ -319,7 +338,8 @@ mod tests {
         let line_starts = crate::prefilter::lines::code_line_starts(source.as_bytes());
         let imports: Vec<usize> = source.match_indices("import threading").map(|(i, _)| i).collect();
         let blocks = crate::prefilter::top_level_blocks(source.as_bytes(), &line_starts);
-        let needed = needed_blocks(source.as_bytes(), &line_starts, &blocks, &[], &imports).unwrap();
+        let from = FollowedFrom { relevant_imports: &imports, names: &[] };
+        let needed = needed_blocks(source.as_bytes(), &line_starts, &blocks, &[], from).unwrap();
         let unneeded =
             crate::prefilter::unneeded_blocks(source.as_bytes(), &line_starts, blocks, |b| needed.contains(b));
         crate::prefilter::complement(unneeded, source.len()).into_iter().map(|r| &source[r]).collect()
@@ -391,7 +411,7 @@ def helper():
             ("from threading import *", None),
         ];
         for (statement, expected) in cases {
-            let bound = bound_names(statement.as_bytes());
+            let bound = names_bound(statement.as_bytes(), |words| words.iter().any(|w| FOLLOWED_MODULES.contains(w)));
             let expected: Option<Vec<&[u8]>> = expected.map(|names| names.iter().map(|n| n.as_bytes()).collect());
             assert_eq!(bound, expected, "{statement}");
         }

@@ -149,7 +149,8 @@ impl Prefilter {
         let imports: Vec<usize> =
             if may_import { self.relevant_import.find_iter(source).map(|m| m.start()).collect() } else { Vec::new() };
         let excluded = if !imports.is_empty() {
-            let Some(needed) = followed::needed_blocks(source, &line_starts, &blocks, &sites, &imports) else {
+            let from = followed::FollowedFrom { relevant_imports: &imports, names: &[] };
+            let Some(needed) = followed::needed_blocks(source, &line_starts, &blocks, &sites, from) else {
                 return ParsePlan::Full;
             };
             unneeded_blocks(source, &line_starts, blocks, |block| needed.contains(block))
@@ -158,6 +159,51 @@ impl Prefilter {
         } else {
             unneeded_blocks(source, &line_starts, blocks, |block| holds_any(block, &sites))
         };
+        ParsePlan::leaving_out(excluded, source.len())
+    }
+
+    /// For a module that joins its package's API index because it names something backed
+    /// (`scan::api_search`): what its summary needs. That is the module-level statements and
+    /// the blocks mentioning, directly or through other names ([`followed`]), a backed name
+    /// (`sites`, sorted: where one occurs), a name bound by an import statement holding one
+    /// (`from pkg import name as alias`), or one bound by a relevant import (for the module's
+    /// own holders). A definition joins a chain only through such names, so this keeps every
+    /// definition that can (as for [`Prefilter::plan`], the benchmark checks the API index
+    /// against a full parse; a re-export under another name, `from .m import name as alias`
+    /// in `__init__.py`, is the one way around it).
+    pub fn naming_plan(&self, source: &[u8], sites: &[usize]) -> ParsePlan {
+        let line_starts = lines::code_line_starts(source);
+        let backed: std::collections::HashSet<&[u8]> = sites
+            .iter()
+            .map(|&at| {
+                let len = source[at..].iter().take_while(|&&b| followed::is_identifier_byte(b)).count();
+                &source[at..at + len]
+            })
+            .collect();
+        // Of an import statement naming a backed name, the names its items bind from one.
+        let mut names: Vec<&[u8]> = Vec::new();
+        for &at in &line_starts {
+            let start = at + source[at..].iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+            let line = &source[start..];
+            let Some(keyword) = [&b"import"[..], b"from"].into_iter().find(|k| line.starts_with(k)) else { continue };
+            let end = followed::statement_end(source, start);
+            if line.get(keyword.len()).is_some_and(|&b| followed::is_identifier_byte(b))
+                || !holds_any(&(start..end), sites)
+            {
+                continue;
+            }
+            let Some(items) = followed::items_bound(&source[start..end]) else { return ParsePlan::Full };
+            names.extend(
+                items.into_iter().filter(|item| item.words.iter().any(|w| backed.contains(w))).map(|item| item.bound),
+            );
+        }
+        let relevant: Vec<usize> = self.relevant_import.find_iter(source).map(|m| m.start()).collect();
+        let blocks = top_level_blocks(source, &line_starts);
+        let from = followed::FollowedFrom { relevant_imports: &relevant, names: &names };
+        let Some(needed) = followed::needed_blocks(source, &line_starts, &blocks, sites, from) else {
+            return ParsePlan::Full;
+        };
+        let excluded = unneeded_blocks(source, &line_starts, blocks, |block| needed.contains(block));
         ParsePlan::leaving_out(excluded, source.len())
     }
 
@@ -535,5 +581,37 @@ if __name__ == '__main__':
             assert!(kept.contains(import), "{import}: {kept}");
         }
         assert!(!kept.contains("def unrelated") && !kept.contains("def other"), "{kept}");
+    }
+    #[test]
+    fn a_naming_plan_keeps_what_reaches_a_backed_name() {
+        let body: String = (0..20).map(|i| format!("    x = {i}\n")).collect();
+        let src = format!(
+            "from pkg.matrices import (Matrix, dotprodsimp as dps)\n\n\n\
+             def uses_alias():\n    with dps(True):\n        return 1\n\n\n\
+             def receiver():\n    from crum import _thread_locals\n    return _thread_locals.user\n\n\n\
+             def caller():\n    return receiver()\n\n\n\
+             def keyword_only():\n    return simplify(x, dotprodsimp=True)\n{body}\n\n\
+             def matrix_only():\n    return Matrix()\n{body}"
+        );
+        let sites: Vec<usize> = ["dotprodsimp", "_thread_locals"]
+            .iter()
+            .flat_map(|word| src.match_indices(word).map(|(at, _)| at))
+            .filter(|&at| !src[at..].starts_with("dotprodsimp=True"))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let filter = Prefilter::new(&ApiIndex::new());
+        let ParsePlan::Only(ranges) = filter.naming_plan(src.as_bytes(), &sites) else { panic!("a partial plan") };
+        let kept: String = ranges.iter().map(|r| &src[r.clone()]).collect();
+        // Through the alias its import binds, the function-local import, and a caller.
+        for block in ["def uses_alias", "def receiver", "def caller"] {
+            assert!(kept.contains(block), "{block}: {kept}");
+        }
+        // `Matrix` is imported beside the backed name, not backed itself.
+        assert!(!kept.contains("def keyword_only") && !kept.contains("def matrix_only"), "{kept}");
+        // A star import of a statement naming one may bind anything.
+        let star = format!("from pkg.matrices import *  # dotprodsimp\n\n\ndef f():\n{body}");
+        let at = star.find("dotprodsimp").unwrap();
+        assert_eq!(filter.naming_plan(star.as_bytes(), &[at]), ParsePlan::Full);
     }
 }
