@@ -12,7 +12,8 @@
 //! - the task spawners UT007 looks at (`gather`, `create_task`, `ensure_future`);
 //! - the targets of assignments whose right side names a followed name (`_lock =
 //!   threading.Lock()` → `_lock`; `self._lock = …` → `_lock`), in module-level code and in
-//!   needed blocks;
+//!   needed blocks — except a name a function binds outright (`lock = threading.Lock()` in
+//!   a function without `global`): that is its own local, which no other block sees;
 //! - the name of a needed block (`class RequestCache(local)` → `RequestCache`, so its
 //!   subclasses and users are needed too);
 //!
@@ -40,9 +41,14 @@ struct Block<'s> {
     needed: bool,
     /// For a method: its class's block. A needed method makes its class needed.
     class: Option<usize>,
+    /// A function or method: a name it binds outright is its own local (unless it declares
+    /// it `global`), which no other block sees.
+    function: bool,
 }
 
-type Assignment<'s> = (Vec<&'s [u8]>, &'s [u8]);
+/// An assignment's targets — each name, and whether the target binds it outright (`x = …`,
+/// not `x.attr = …` or `x[k] = …`) — and its value's text.
+type Assignment<'s> = (Vec<(&'s [u8], bool)>, &'s [u8]);
 
 /// What the search follows from the start, besides the task spawners.
 #[derive(Clone, Copy, Default)]
@@ -97,13 +103,21 @@ pub fn needed_blocks(
             }
             block.needed = true;
             followed.extend(block.name);
-            known_assignments.extend(block.pieces.iter().flat_map(|p| assignments(&source[p.clone()])));
+            let locals_stay = block.function && !block.words.contains(&b"global"[..]);
+            known_assignments.extend(block.pieces.iter().flat_map(|p| assignments(&source[p.clone()])).map(
+                |(mut targets, value)| {
+                    if locals_stay {
+                        targets.retain(|(_, binds_name)| !binds_name);
+                    }
+                    (targets, value)
+                },
+            ));
             to_mark.extend(block.class);
         }
         let mut changed = false;
         for (targets, value) in &known_assignments {
             if identifiers(value).any(|w| followed.contains(w)) {
-                for target in targets {
+                for (target, _) in targets {
                     changed |= followed.insert(target);
                 }
             }
@@ -131,8 +145,10 @@ fn split_classes<'s>(source: &'s [u8], line_starts: &[usize], top_level: &[Range
                 .map(|p| range.start + p.start..range.start + p.end)
                 .collect::<Vec<_>>();
         let class = blocks.len();
+        let header = definition(text);
         blocks.push(Block {
-            name: defined_name(text),
+            name: header.map(|(name, _)| name),
+            function: header.is_some_and(|(_, function)| function),
             words: pieces.iter().flat_map(|p| identifiers(&source[p.clone()])).collect(),
             pieces,
             needed: false,
@@ -142,6 +158,7 @@ fn split_classes<'s>(source: &'s [u8], line_starts: &[usize], top_level: &[Range
         for member in body.map(|b| b.members).unwrap_or_default() {
             blocks.push(Block {
                 name: None,
+                function: definition(&source[member.clone()]).is_some_and(|(_, function)| function),
                 words: identifiers(&source[member.clone()]).collect(),
                 pieces: vec![member.clone()],
                 needed: false,
@@ -163,17 +180,18 @@ fn identifiers(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     text.split(|&b| !is_identifier_byte(b)).filter(|w| w.first().is_some_and(|b| !b.is_ascii_digit()))
 }
 
-/// `Name` of a block starting `@decorator…`, `def Name`, `async def Name` or `class Name`.
-fn defined_name(block: &[u8]) -> Option<&[u8]> {
+/// `Name` of a block starting `@decorator…`, `def Name`, `async def Name` or `class Name`,
+/// and whether it is a function.
+fn definition(block: &[u8]) -> Option<(&[u8], bool)> {
     let mut at = 0;
     while at < block.len() {
         let end = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i);
-        let line = &block[at..end];
-        for keyword in [&b"def "[..], b"async def ", b"class "] {
+        let line = super::trim_blank(&block[at..end]);
+        for (keyword, function) in [(&b"def "[..], true), (b"async def ", true), (b"class ", false)] {
             if let Some(rest) = line.strip_prefix(keyword) {
                 let rest = super::trim_blank(rest);
                 let len = rest.iter().take_while(|&&b| is_identifier_byte(b)).count();
-                return (len > 0).then(|| &rest[..len]);
+                return (len > 0).then(|| (&rest[..len], function));
             }
         }
         at = end + 1;
@@ -307,7 +325,14 @@ fn assignments(text: &[u8]) -> Vec<Assignment<'_>> {
 /// Records the assignment whose targets are `parts` (if any: `f(x)` alone assigns nothing).
 fn flush<'s>(parts: &mut Vec<&'s [u8]>, value: &'s [u8], found: &mut Vec<Assignment<'s>>) {
     if !parts.is_empty() {
-        let targets = parts.iter().flat_map(|target| target.split(|&b| b == b',')).flat_map(target_names).collect();
+        let targets = parts
+            .iter()
+            .flat_map(|target| target.split(|&b| b == b','))
+            .flat_map(|target| {
+                let binds_name = !target.contains(&b'.') && !target.contains(&b'[');
+                target_names(target).map(move |name| (name, binds_name))
+            })
+            .collect();
         found.push((targets, value));
         parts.clear();
     }
@@ -399,6 +424,53 @@ def helper():
     }
 
     #[test]
+    fn a_functions_own_names_stay_in_it() {
+        let source = "\
+import threading
+
+
+def make():
+    lock = threading.Lock()
+    return lock
+
+
+def uses_a_local_of_the_same_name(lock):
+    return lock
+
+
+def sets_a_global():
+    global shared
+    shared = threading.Lock()
+
+
+def reads_the_global():
+    with shared:
+        pass
+
+
+def fills(registry):
+    registry[0] = threading.Lock()
+
+
+def reads_the_registry():
+    return registry[0]
+
+
+class Holder:
+    guard = threading.RLock()
+
+    def locks(self):
+        with self.guard:
+            pass
+";
+        let kept = kept(source);
+        for needed in ["def make", "def sets_a_global", "def reads_the_global", "def reads_the_registry", "def locks"] {
+            assert!(kept.contains(needed), "{needed} missing from:\n{kept}");
+        }
+        assert!(!kept.contains("def uses_a_local_of_the_same_name"), "{kept}");
+    }
+
+    #[test]
     fn reads_the_names_imports_bind() {
         let cases: &[(&str, Option<&[&str]>)] = &[
             ("import threading", Some(&["threading"])),
@@ -421,11 +493,14 @@ def helper():
     fn reads_assignment_targets() {
         let found =
             assignments(b"a = b = threading.Lock()\nself._x: Lock = make(\n  y=1,\n)\nd[k] += v\nif a == b: pass\n");
-        let targets: Vec<Vec<&[u8]>> = found.iter().map(|(t, _)| t.clone()).collect();
-        assert_eq!(targets, vec![vec![&b"a"[..], b"b"], vec![b"_x", b"Lock"], vec![b"d"]]);
+        let targets: Vec<Vec<(&[u8], bool)>> = found.iter().map(|(t, _)| t.clone()).collect();
+        assert_eq!(
+            targets,
+            vec![vec![(&b"a"[..], true), (b"b", true)], vec![(b"_x", false), (b"Lock", false)], vec![(b"d", false)]]
+        );
         assert_eq!(found[1].1, b" make(\n  y=1,\n)");
         let found = assignments(b"a = threading.X(); b = 1\nif ready: _lock = threading.Lock()\n");
-        let targets: Vec<Vec<&[u8]>> = found.iter().map(|(t, _)| t.clone()).collect();
+        let targets: Vec<Vec<&[u8]>> = found.iter().map(|(t, _)| t.iter().map(|(name, _)| *name).collect()).collect();
         assert_eq!(targets, vec![vec![&b"a"[..]], vec![b"b"], vec![b"ready", b"_lock"]]);
         assert_eq!(found[0].1, b" threading.X()");
     }
