@@ -153,6 +153,14 @@ pub fn load_files(root: &Path, paths: &[PathBuf], options: &SourceOptions) -> Re
     Ok(files)
 }
 
+/// Surely a test module or test support: under `tests/` or `test/`, `test_*.py`,
+/// `conftest.py`. Narrower than [`is_test_path`], whose `*_test.py` also names real modules
+/// (scipy's `stats/_page_trend_test.py` defines `page_trend_test`).
+pub(crate) fn is_test_module(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    path.split('/').any(|part| part == "tests" || part == "test") || file.starts_with("test_") || file == "conftest.py"
+}
+
 fn is_test_path(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     path.split('/').any(|part| part == "tests" || part == "test")
@@ -574,5 +582,7 @@ mod tests {
         assert!(is_test_path("pkg/test_x.py"));
         assert!(is_test_path("conftest.py"));
         assert!(!is_test_path("pkg/testing_utils.py"));
+        assert!(is_test_module("pkg/tests/helpers.py") && is_test_module("pkg/test_x.py"));
+        assert!(is_test_path("scipy/stats/_page_trend_test.py") && !is_test_module("scipy/stats/_page_trend_test.py"));
     }
 }

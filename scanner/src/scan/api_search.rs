@@ -14,7 +14,7 @@ use crate::{
     prefilter::{ParsePlan, Prefilter},
     report::FileOutcome,
     rules::Context,
-    source::{ModuleNamer, SourceFile},
+    source::{is_test_module, ModuleNamer, SourceFile},
 };
 
 /// How a module takes part in its package's API index.
@@ -36,7 +36,8 @@ enum Participation {
 /// `__init__.py` files. Within them, propagation runs to a fixpoint; a module that only uses
 /// a backed function of another module without naming a holder does not take part (following
 /// a library's core through every module that uses it would mean parsing most of it: sympy's
-/// classes read a thread-local configuration).
+/// classes read a thread-local configuration). Test modules never take part: nobody calls a
+/// test.
 ///
 /// A module found by its text is summarised again from the parts that can join a chain
 /// ([`Prefilter::naming_plan`]; whole without a prefilter, which the benchmark compares);
@@ -62,11 +63,15 @@ pub(super) fn parse_files_reaching_apis(
             .chain(apis.instances.iter().map(|(_, class, _)| class))
             .any(|used| used.split('.').next().is_some_and(|top| followed.contains(top)))
     };
+    // Nobody calls a test: its functions are no API, and following its holders would only
+    // find more tests.
+    let tests: Vec<bool> = files.iter().map(|file| is_test_module(&file.path)).collect();
     let mut participation: Vec<Participation> = outcomes
         .iter()
-        .map(|(outcome, _)| {
+        .zip(&tests)
+        .map(|((outcome, _), &test)| {
             let apis = &outcome.apis;
-            if !apis.holders.is_empty() || uses_dependency(apis) {
+            if !test && (!apis.holders.is_empty() || uses_dependency(apis)) {
                 Participation::Whole
             } else {
                 Participation::No
@@ -118,6 +123,7 @@ pub(super) fn parse_files_reaching_apis(
         // sending a signal.
         let naming: Vec<usize> = (0..files.len())
             .into_par_iter()
+            .filter(|&i| !tests[i])
             .filter(|&i| participation[i] == Participation::No || (round == 1 && outcomes[i].0.partial))
             .filter(|&i| packages.contains(&top(i)))
             .filter(|&i| text_names(i, &mentions))
