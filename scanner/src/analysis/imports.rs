@@ -7,7 +7,7 @@
 //! the name in that function only ([`crate::analysis::ModuleFacts::resolve`] applies Python's
 //! scoping rules).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use tree_sitter::Node;
 

@@ -6,7 +6,7 @@
 pub mod fields;
 pub mod imports;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use tree_sitter::{Node, Tree};
 
@@ -168,8 +168,8 @@ impl<'t> ModuleFacts<'t> {
                 kind: ScopeKind::Module,
                 qualname: module.to_owned(),
                 parent: None,
-                globals: HashSet::new(),
-                locals: HashSet::new(),
+                globals: HashSet::default(),
+                locals: HashSet::default(),
             }],
             calls: Vec::new(),
             classes: Vec::new(),
@@ -287,7 +287,7 @@ impl<'t> ModuleFacts<'t> {
     /// only when needed.
     pub fn identifier_uses(&self) -> HashMap<&'t str, u32> {
         let table = kind_table();
-        let mut uses = HashMap::new();
+        let mut uses = HashMap::default();
         let mut cursor = self.root.walk();
         let mut path: Vec<Kind> = Vec::new();
         let mut depth = 0usize;
@@ -651,8 +651,8 @@ impl<'f, 't> Walker<'f, 't> {
             kind,
             qualname,
             parent: Some(parent),
-            globals: HashSet::new(),
-            locals: HashSet::new(),
+            globals: HashSet::default(),
+            locals: HashSet::default(),
         });
         let id = self.facts.scopes.len() - 1;
         self.scopes.push((depth, id));

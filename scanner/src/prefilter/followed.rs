@@ -22,7 +22,9 @@
 //! openedx-platform dependency set that the findings and API index are byte-identical to a
 //! full parse.
 
-use std::{collections::HashSet, ops::Range};
+use std::ops::Range;
+
+use rustc_hash::FxHashSet as HashSet;
 
 /// UT007 reports these calls in any module that uses context variables, whatever they are
 /// called on.

@@ -173,7 +173,7 @@ impl Prefilter {
     /// in `__init__.py`, is the one way around it).
     pub fn naming_plan(&self, source: &[u8], sites: &[usize]) -> ParsePlan {
         let line_starts = lines::code_line_starts(source);
-        let backed: std::collections::HashSet<&[u8]> = sites
+        let backed: rustc_hash::FxHashSet<&[u8]> = sites
             .iter()
             .map(|&at| {
                 let len = source[at..].iter().take_while(|&&b| followed::is_identifier_byte(b)).count();
