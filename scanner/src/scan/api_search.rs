@@ -95,6 +95,8 @@ pub(super) fn parse_files_reaching_apis(
     // the modules taking part (its senders): each named with its module.
     for round in 0..2 {
         let mut pairs: BTreeSet<(String, String)> = BTreeSet::new();
+        // Where they are named: a chain stays in its top-level package.
+        let mut packages: HashSet<String> = HashSet::new();
         for (i, (outcome, _)) in outcomes.iter().enumerate() {
             if participation[i] != Participation::Whole {
                 continue;
@@ -105,6 +107,7 @@ pub(super) fn parse_files_reaching_apis(
                 outcome.apis.receivers.iter().map(|(signal, _)| signal).collect()
             };
             for qualname in named {
+                packages.extend(qualname.split('.').next().map(str::to_owned));
                 pairs.extend(module_and_name(qualname));
                 // `m.Cls.attr` is named through its class too: `from m import Cls`.
                 if let Some((class, _)) = qualname.rsplit_once('.').filter(|(class, _)| classes.contains(*class)) {
@@ -115,8 +118,6 @@ pub(super) fn parse_files_reaching_apis(
         if pairs.is_empty() {
             continue;
         }
-        let packages: HashSet<String> =
-            (0..files.len()).filter(|&i| participation[i] == Participation::Whole).map(top).collect();
         let pairs: Vec<(String, String)> = pairs.into_iter().collect();
         let mentions = Mentions::new(&pairs);
         // A module taking part but summarised from a part may have left out the definitions
