@@ -45,20 +45,18 @@ fn string_end(source: &[u8], open: usize) -> usize {
     let quote = source[open];
     let triple = source.get(open..open + 3) == Some(&[quote; 3][..]);
     let mut i = open + if triple { 3 } else { 1 };
+    // Jumps between the bytes that can end the string or escape one that would.
     while i < source.len() {
-        match source[i] {
-            b'\\' => i += 2,
-            b'\n' if !triple => return i,
-            b if b == quote => {
-                if !triple {
-                    return i + 1;
-                }
-                if source.get(i..i + 3) == Some(&[quote; 3][..]) {
-                    return i + 3;
-                }
-                i += 1;
-            }
-            _ => i += 1,
+        let rest = &source[i..];
+        let found =
+            if triple { memchr::memchr2(quote, b'\\', rest) } else { memchr::memchr3(quote, b'\\', b'\n', rest) };
+        let Some(at) = found.map(|n| i + n) else { return source.len() };
+        match source[at] {
+            b'\\' => i = at + 2,
+            b'\n' => return at,
+            _ if !triple => return at + 1,
+            _ if source.get(at..at + 3) == Some(&[quote; 3][..]) => return at + 3,
+            _ => i = at + 1,
         }
     }
     source.len()
