@@ -23,8 +23,9 @@ declare_rule! {
     ///
     /// One finding per object and attribute, at its first write, naming the functions that
     /// write it. Not reported: per-instance state on `self`, module-level code (it runs once,
-    /// at import), a decorator's own body (it runs once per decorated function), tests when
-    /// tests are excluded. A module-level *name* changed in place (`_cache[k] = v`) is rule
+    /// at import), a decorator's own body (it runs once per decorated function), a closure
+    /// factory's parameter (the inner function neither calls it nor `@wraps` it: a per-call
+    /// object, not a decorated function), test modules (they patch shared objects on purpose). A module-level *name* changed in place (`_cache[k] = v`) is rule
     /// UT010; a container that is a class's attribute (`Registry.items[k] = v`,
     /// `cls._registry.append(x)`) is reported here, with the class it belongs to.
     ///
@@ -93,6 +94,10 @@ impl Shared {
 }
 
 pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<'t>) {
+    // A test sets up and patches shared objects on purpose, and never serves a request.
+    if crate::source::is_test_module(facts.path) {
+        return;
+    }
     let mut written: BTreeMap<(Shared, &str), Vec<&AttributeWrite<'_>>> = BTreeMap::new();
     for write in &facts.attribute_writes {
         let Some(function) = facts.enclosing_function(write.site.scope) else { continue };
@@ -187,7 +192,9 @@ fn module_definition(facts: &ModuleFacts<'_>, name: &str) -> Option<Shared> {
 }
 
 /// `name` is a parameter of a decorator (a module-level function returning a function it
-/// defines), written inside that inner function: at every call of the decorated function.
+/// defines, which calls `name` or is decorated `@functools.wraps(name)`), written inside that
+/// inner function: at every call of the decorated function. (A factory returning a closure
+/// over a per-call object, grpc's `_receive_message(state, ...)`, neither calls nor wraps it.)
 fn wrapped_function(facts: &ModuleFacts<'_>, name: &str, function: ScopeId) -> Option<Shared> {
     // The chain of functions from `function` out to the module-level one.
     let mut chain = vec![function];
@@ -206,11 +213,43 @@ fn wrapped_function(facts: &ModuleFacts<'_>, name: &str, function: ScopeId) -> O
     let parameters = node.child_by_field_id(fields::parameters())?;
     let mut cursor = parameters.walk();
     let is_parameter = parameters.named_children(&mut cursor).any(|p| parameter_name(facts, p) == Some(name));
-    let inner = facts.scopes[chain[chain.len() - 2]].qualname.rsplit('.').next()?.to_owned();
-    (is_parameter && returns_name(facts, node, &inner)).then(|| {
+    let inner_scope = chain[chain.len() - 2];
+    let inner = facts.scopes[inner_scope].qualname.rsplit('.').next()?.to_owned();
+    let wraps = is_parameter && returns_name(facts, node, &inner) && calls_or_wraps(facts, name, inner_scope);
+    wraps.then(|| {
         let decorator_name = facts.scopes[decorator].qualname.rsplit('.').next().unwrap_or("").to_owned();
         Shared::Wrapped(decorator_name, name.to_owned())
     })
+}
+
+/// The function of scope `inner` (or one nested in it) calls `name`, or `inner` is decorated
+/// `@wraps(name)` / `@functools.wraps(name)`.
+fn calls_or_wraps(facts: &ModuleFacts<'_>, name: &str, inner: ScopeId) -> bool {
+    let within = |mut scope: ScopeId| loop {
+        if scope == inner {
+            return true;
+        }
+        match facts.scopes[scope].parent {
+            Some(parent) => scope = parent,
+            None => return false,
+        }
+    };
+    let calls = facts.calls.iter().any(|call| {
+        within(call.scope) && facts.callee(call.node).is_some_and(|c| c.kind() == "identifier" && facts.text(c) == name)
+    });
+    let wrapped = || {
+        let Some(node) = facts.functions.iter().find(|(s, _)| *s == inner).map(|(_, n)| *n) else { return false };
+        let Some(decorated) = node.parent().filter(|p| p.kind() == "decorated_definition") else { return false };
+        let mut cursor = decorated.walk();
+        let found = decorated.named_children(&mut cursor).filter(|c| c.kind() == "decorator").any(|decorator| {
+            let Some(call) = decorator.named_child(0).filter(|c| c.kind() == "call") else { return false };
+            let wraps = facts.callee(call).is_some_and(|c| matches!(facts.text(c), "wraps" | "functools.wraps"));
+            let args = facts.positional_args(call);
+            wraps && args.first().is_some_and(|a| facts.text(*a) == name)
+        });
+        found
+    };
+    calls || wrapped()
 }
 
 /// `function` (a `def` node) has `return <name>` in its own body.

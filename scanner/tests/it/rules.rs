@@ -345,6 +345,19 @@ fn ut013_attributes_of_shared_objects_written_at_request_time() {
 }
 
 #[test]
+fn ut013_wrapped_functions_are_called_or_wrapped_and_tests_patch_freely() {
+    let wraps = "import functools\n\ndef once(func):\n    @functools.wraps(func)\n    def inner():\n        func.done = True\n    return inner\n";
+    assert_eq!(hits(wraps, "UT013"), [6]);
+    // A test module patches shared objects on purpose.
+    let patching = "from django.conf import settings\n\ndef test_view():\n    settings.DEBUG = True\n";
+    assert_eq!(hits(patching, "UT013"), [4]);
+    for path in ["pkg/tests/views.py", "pkg/test_views.py", "pkg/tests.py", "numpy/testing/utils.py"] {
+        let outcome = scan_source(path, patching.as_bytes(), &ApiIndex::new());
+        assert!(outcome.findings.iter().all(|f| f.rule != "UT013"), "{path}: {:?}", outcome.findings);
+    }
+}
+
+#[test]
 fn ut013_groups_writes_and_names_the_functions() {
     let src = "class Stats:\n    n = 0\n\ndef a():\n    Stats.n += 1\n\ndef b():\n    Stats.n = 0\n\ndef c():\n    Stats.n -= 1\n";
     let found: Vec<Finding> = scan(src).into_iter().filter(|f| f.rule == "UT013").collect();
@@ -365,6 +378,9 @@ fn ut013_not_for_instances_import_time_code_or_local_objects() {
         "def register(func):\n    func.registered = True\n    return func\n",
         // Not a decorator: the parameter is any object the caller passes.
         "def update(obj):\n    def inner():\n        obj.x = 1\n    inner()\n",
+        // A closure factory, not a decorator: the returned function neither calls nor wraps
+        // the object it closes over (grpc's per-call `state`).
+        "def _receive(state):\n    def receive(message):\n        state.client = message\n    return receive\n",
         // Local objects, and names a function binds itself.
         "def f():\n    class Local:\n        pass\n    Local.x = 1\n    obj = make()\n    obj.y = 2\n",
         "import settings\n\ndef f(settings):\n    settings.X = 1\n",
