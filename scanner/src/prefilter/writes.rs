@@ -52,29 +52,36 @@ impl Writes {
                 _ => text,
             };
             let statement = text.trim_ascii_start().strip_prefix(b";").unwrap_or(text).trim_ascii_start();
-            let mut statement = statement.strip_prefix(b"del").map(<[u8]>::trim_ascii_start).unwrap_or(statement);
-            // `a = b = X.attr[k] = v`: the written chain follows the plain targets.
-            let (name, rest) = loop {
-                let name_len = statement.iter().position(|&b| !is_identifier_byte(b)).unwrap_or(statement.len());
-                let (name, rest) = statement.split_at(name_len);
-                match rest.trim_ascii_start().strip_prefix(b"=") {
-                    Some(value) if !value.starts_with(b"=") => statement = value.trim_ascii_start(),
-                    _ => break (name, rest),
+            let statement = statement.strip_prefix(b"del").map(<[u8]>::trim_ascii_start).unwrap_or(statement);
+            // `a = b = X.attr[k] = v`: the written chain follows the plain targets; and in
+            // `self.f = X.attr = v` it is a later one.
+            let mut hit = None;
+            // (the match is a suffix of the statement's start: read on to its end)
+            let start = found.end() - statement.len();
+            for target in targets(&source[start..statement_end(source, start)]) {
+                let name_len = target.iter().position(|&b| !is_identifier_byte(b)).unwrap_or(target.len());
+                let (name, rest) = target.split_at(name_len);
+                let known = match name {
+                    b"cls" => true,
+                    _ if classmethod_firsts
+                        .get_or_insert_with(|| classmethod_first_parameters(source))
+                        .contains(&name) =>
+                    {
+                        true
+                    }
+                    b"self" => rest.trim_ascii_start().starts_with(b".__class__"),
+                    _ => {
+                        let shared = shared.get_or_insert_with(|| self.shared_names(source, blocks));
+                        shared.as_ref().is_none_or(|names| names.contains(&name))
+                            || decorator_parameters(&source[block.clone()]).is_some_and(|params| params.contains(&name))
+                    }
+                };
+                if known {
+                    hit = Some(name);
+                    break;
                 }
-            };
-            let known = match name {
-                b"cls" => true,
-                _ if classmethod_firsts.get_or_insert_with(|| classmethod_first_parameters(source)).contains(&name) => {
-                    true
-                }
-                b"self" => rest.trim_ascii_start().starts_with(b".__class__"),
-                _ => {
-                    let shared = shared.get_or_insert_with(|| self.shared_names(source, blocks));
-                    shared.as_ref().is_none_or(|names| names.contains(&name))
-                        || decorator_parameters(&source[block.clone()]).is_some_and(|params| params.contains(&name))
-                }
-            };
-            if known {
+            }
+            if let Some(name) = hit {
                 sites.push(found.start());
                 // The rule must see the definition too, to know the name is a module-level one.
                 if let Some(defining) = blocks.iter().find(|b| definition_name(&source[(*b).clone()]) == Some(name)) {
@@ -102,6 +109,38 @@ impl Writes {
         }
         Some(names)
     }
+}
+
+/// The targets of the statement starting `statement` that may be written chains: each
+/// target of an assignment (`a = self.f = X.attr[k] = v` → `a`, `self.f`, `X.attr[k]`), or
+/// else the statement itself (`X.attr += 1`, `X.attr.append(v)`, the name of `del X.attr`).
+fn targets(statement: &[u8]) -> Vec<&[u8]> {
+    let mut found = Vec::new();
+    let mut rest = statement;
+    loop {
+        // A chain: names, dots and one subscript, then `=` (not `==`).
+        let mut i = 0;
+        while i < rest.len() && (is_identifier_byte(rest[i]) || matches!(rest[i], b'.' | b' ' | b'\t')) {
+            i += 1;
+        }
+        if rest.get(i) == Some(&b'[') {
+            match memchr::memchr(b']', &rest[i..]) {
+                Some(close) => i += close + 1,
+                None => break,
+            }
+        }
+        match rest[i..].trim_ascii_start().strip_prefix(b"=") {
+            Some(value) if i > 0 && !value.starts_with(b"=") => {
+                found.push(rest);
+                rest = value.trim_ascii_start();
+            }
+            _ => break,
+        }
+    }
+    if found.is_empty() {
+        found.push(statement);
+    }
+    found
 }
 
 /// The first parameter of every `@classmethod` (the class, whatever its name: `cls`, or
@@ -193,6 +232,13 @@ mod tests {
             !sites_of("class R:\n    @classmethod\n    def m(klass, k):\n        x = klass.reg[k] = 1\n").is_empty()
         );
         assert!(!sites_of("import a\n\ndef f():\n    v = a.b.pop(1)\n").is_empty());
+        // A later target of a chained assignment (celery's `self._handle = sys.stdin = …`).
+        assert!(!sites_of("import sys\n\nclass R:\n    def m(self):\n        self.h = sys.stdin = make()\n").is_empty());
+        assert_eq!(
+            targets(b"a = self.f = X.attr[k] = v"),
+            [&b"a = self.f = X.attr[k] = v"[..], b"self.f = X.attr[k] = v", b"X.attr[k] = v"]
+        );
+        assert_eq!(targets(b"X.attr += 1"), [&b"X.attr += 1"[..]]);
         assert!(!sites_of(
             "class T:\n    @classmethod\n    def p(cls):\n        return cls.items.pop() if cls.items else None\n"
         )
