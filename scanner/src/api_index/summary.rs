@@ -58,6 +58,9 @@ impl ModuleApis {
     }
 }
 
+/// The sync/async bridge whose own thread locals are machinery, not state a caller shares.
+const BRIDGE_PACKAGES: &[&str] = &["asgiref"];
+
 /// `django.dispatch.receiver` and its re-export.
 const RECEIVER_DECORATORS: &[&str] = &["django.dispatch.receiver", "django.dispatch.dispatcher.receiver"];
 
@@ -104,6 +107,12 @@ pub fn module_apis(
         }
     }
 
+    // asgiref's own thread locals are how it keeps sync code on the right thread: calling
+    // `sync_to_async` exposes the caller to no other request's state (its pitfalls are rules
+    // UT008/UT009), so they back no API. (Its `Local` used by others is a holder as usual.)
+    if BRIDGE_PACKAGES.contains(&own_package) {
+        return result;
+    }
     let local_classes = thread_local_classes(facts);
     for assignment in &facts.module_assignments {
         let value = assignment.value;

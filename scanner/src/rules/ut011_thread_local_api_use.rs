@@ -13,7 +13,9 @@ declare_rule! {
     /// backed class; a class delegating to one; another dependency's backed API. Calls through
     /// a backed instance or class (`cache.get(...)`) count too. The message shows the chain.
     /// Which APIs qualify is learned by scanning those packages (the scan's API index), not
-    /// hard-coded.
+    /// hard-coded. asgiref's own thread locals back none: they keep sync code on the right
+    /// thread and expose no other request's state (its pitfalls are UT008 and UT009). Calls in
+    /// test modules are not reported: a test runs in no ASGI server.
     ///
     /// ## Why it is a problem
     /// The caller's own code may be free of thread locals, yet it inherits the dependency's
@@ -38,7 +40,8 @@ declare_rule! {
 }
 
 pub fn check<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>, out: &mut Emitter<'t>) {
-    if context.api_index.is_empty() {
+    // A test runs in no ASGI server: its calls inherit nothing (it checks the API instead).
+    if context.api_index.is_empty() || crate::source::is_test_module(facts.path) {
         return;
     }
     for site in &facts.calls {

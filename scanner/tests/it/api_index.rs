@@ -155,6 +155,32 @@ fn a_chain_across_two_packages() {
 }
 
 #[test]
+fn tests_and_the_sync_async_bridge_back_nothing() {
+    // A test module's functions are no API, and its calls of one are not reported.
+    let low = scan(&[("low/__init__.py", STATE), ("low/tests/test_state.py", STATE)], "low", &ApiIndex::new());
+    assert!(low.api_index.get("low.current").is_some());
+    assert!(low.api_index.apis.keys().all(|q| !q.contains("tests")), "{:?}", low.api_index);
+    let uses = "from low import current\n\ndef page():\n    return current()\n";
+    let platform = scan(&[("lms/views.py", uses), ("lms/tests/test_views.py", uses)], "platform", &low.api_index);
+    let paths: Vec<&str> = platform.findings.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["lms/views.py"]);
+    // asgiref keeps sync code on its thread with thread locals of its own: machinery, no
+    // request's state.
+    let bridge = scan(
+        &[
+            ("asgiref/__init__.py", ""),
+            (
+                "asgiref/sync.py",
+                "import threading\n\nclass SyncToAsync:\n    threadlocal = threading.local()\n\n    def __call__(self):\n        return self.threadlocal\n\ndef sync_to_async(func):\n    return SyncToAsync()\n",
+            ),
+        ],
+        "asgiref",
+        &ApiIndex::new(),
+    );
+    assert!(bridge.api_index.is_empty(), "{:?}", bridge.api_index);
+}
+
+#[test]
 fn indexes_of_format_1_are_still_read() {
     let v1 = r#"{"version": 1, "apis": {"crum.get_current_request": {"qualname": "crum.get_current_request", "holder": "crum._thread_locals", "package": "django-crum", "path": "crum/__init__.py", "line": 20}}}"#;
     let index = ApiIndex::from_json(v1).unwrap();
