@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     api_index::{ApiIndex, ModuleApis},
     finding::{FileProblem, Finding},
+    imports::ImportIndex,
     source::SourceOptions,
     suppression::SuppressionNote,
 };
@@ -32,6 +33,8 @@ pub struct ScanOptions {
     pub all_suppressions: bool,
     /// Run the preview rules (`rules::PREVIEW`) too.
     pub preview: bool,
+    /// Record what each module imports ([`crate::imports`]).
+    pub import_index: bool,
 }
 
 /// What scanning one file produced.
@@ -53,6 +56,9 @@ pub struct FileOutcome {
     /// Unknown rule ids, malformed and unused directives in the file's suppression comments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppression_notes: Vec<SuppressionNote>,
+    /// What the module imports, when asked ([`ScanOptions::import_index`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<String>,
 }
 
 impl FileOutcome {
@@ -80,6 +86,9 @@ pub struct ScanReport {
     pub findings: Vec<Finding>,
     /// This target's own thread-local-backed APIs, for scans of its dependents.
     pub api_index: ApiIndex,
+    /// What each module imports (empty unless asked: [`ScanOptions::import_index`]).
+    #[serde(default)]
+    pub imports: ImportIndex,
     pub cache_hits: usize,
 }
 

@@ -136,6 +136,7 @@ mod tests {
             scanner_version: "test".into(),
             files: vec![],
             api_index: crate::ApiIndex::new(),
+            imports: Default::default(),
             cache_hits: 0,
         }
     }

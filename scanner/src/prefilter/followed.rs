@@ -264,7 +264,7 @@ pub(super) fn items_bound(statement: &[u8]) -> Option<Vec<ImportItem<'_>>> {
 
 /// Where the statement starting at `start` ends: the end of its line, or later while a
 /// bracket is open or the line ends with a backslash.
-pub(super) fn statement_end(source: &[u8], start: usize) -> usize {
+pub(crate) fn statement_end(source: &[u8], start: usize) -> usize {
     let mut depth = 0i32;
     let mut i = start;
     while i < source.len() {

@@ -30,6 +30,8 @@
 
 pub(crate) mod followed;
 mod lines;
+
+pub(crate) use lines::code_line_starts;
 mod members;
 mod writes;
 

@@ -13,9 +13,10 @@ use crate::{
     api_index::{module_apis, ApiIndex},
     cache::{content_hash, CacheKey, ScanCache},
     finding::FileProblem,
+    imports::{imports_of, ImportIndex, ModuleImports},
     prefilter::{ParsePlan, Prefilter},
     rules::{check_module, Context},
-    source::{self, ModuleNamer, SourceError, SourceFile},
+    source::{self, is_test_module, ModuleNamer, SourceError, SourceFile},
     suppression::Suppressions,
 };
 
@@ -79,24 +80,29 @@ fn scan_loaded(
                         let whole = |parser: &mut tree_sitter::Parser| {
                             scan_text(parser, &file.path, &module, is_init, bytes, &context)
                         };
-                        match prefilter.as_ref().map_or(ParsePlan::Full, |prefilter| prefilter.plan(bytes)) {
-                            ParsePlan::Skip => FileOutcome {
-                                prefiltered: true,
-                                // Nothing to silence here: every directive is unused.
-                                suppression_notes: if options.all_suppressions {
-                                    Suppressions::parse(bytes).into_notes()
-                                } else {
-                                    Vec::new()
+                        let mut outcome =
+                            match prefilter.as_ref().map_or(ParsePlan::Full, |prefilter| prefilter.plan(bytes)) {
+                                ParsePlan::Skip => FileOutcome {
+                                    prefiltered: true,
+                                    // Nothing to silence here: every directive is unused.
+                                    suppression_notes: if options.all_suppressions {
+                                        Suppressions::parse(bytes).into_notes()
+                                    } else {
+                                        Vec::new()
+                                    },
+                                    ..Default::default()
                                 },
-                                ..Default::default()
-                            },
-                            ParsePlan::Full => whole(parser),
-                            ParsePlan::Only(ranges) => {
-                                scan_file_parts(parser, &file.path, &module, is_init, bytes, &ranges, &context)
-                                    .map(|outcome| FileOutcome { partial: true, ..outcome })
-                                    .unwrap_or_else(|| whole(parser))
-                            }
+                                ParsePlan::Full => whole(parser),
+                                ParsePlan::Only(ranges) => {
+                                    scan_file_parts(parser, &file.path, &module, is_init, bytes, &ranges, &context)
+                                        .map(|outcome| FileOutcome { partial: true, ..outcome })
+                                        .unwrap_or_else(|| whole(parser))
+                                }
+                            };
+                        if options.import_index {
+                            outcome.imports = imports_of(bytes, &module, is_init);
                         }
+                        outcome
                     };
                     match &cache {
                         None => match file.bytes(options.sources.max_file_size) {
@@ -136,11 +142,13 @@ fn scan_loaded(
         }
     }
     let used: Vec<CacheKey> = outcomes.iter().filter_map(|(_, hit)| *hit).collect();
+    let imports = if options.import_index { import_index(&files, &outcomes, &namer) } else { ImportIndex::default() };
     let mut report = ScanReport {
         scanner_version: SCANNER_VERSION.to_owned(),
         files: Vec::with_capacity(files.len()),
         findings: Vec::new(),
         api_index,
+        imports,
         cache_hits: used.len(),
     };
     for (file, (outcome, _)) in files.into_iter().zip(outcomes) {
@@ -159,6 +167,46 @@ fn scan_loaded(
         }
     }
     report
+}
+
+/// Every read module's imports, by module name. A name in one of the target's own packages
+/// is resolved here to the module holding it (`from .utils import RequestCache` →
+/// `pkg.utils`): only other targets' names are left for the reader to resolve.
+fn import_index(
+    files: &[SourceFile],
+    outcomes: &[(FileOutcome, Option<CacheKey>)],
+    namer: &ModuleNamer,
+) -> ImportIndex {
+    let read: Vec<(String, &FileOutcome, bool)> = files
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, (outcome, _))| !outcome.problem.as_ref().is_some_and(FileProblem::is_unread))
+        .map(|(file, (outcome, _))| (namer.module_name(&file.path).0, outcome, is_test_module(&file.path)))
+        .collect();
+    let own: std::collections::HashSet<&str> = read.iter().map(|(module, _, _)| module.as_str()).collect();
+    let tops: std::collections::HashSet<&str> = own.iter().filter_map(|m| m.split('.').next()).collect();
+    let resolve = |name: &str| -> String {
+        if !name.split('.').next().is_some_and(|top| tops.contains(top)) {
+            return name.to_owned();
+        }
+        let mut module = name;
+        while !own.contains(module) {
+            match module.rsplit_once('.') {
+                Some((head, _)) => module = head,
+                None => return name.to_owned(),
+            }
+        }
+        module.to_owned()
+    };
+    let mut index = ImportIndex::default();
+    for (module, outcome, test) in &read {
+        let mut imports: Vec<String> = outcome.imports.iter().map(|name| resolve(name)).collect();
+        imports.retain(|name| name != module);
+        imports.sort_unstable();
+        imports.dedup();
+        index.modules.insert(module.clone(), ModuleImports { imports, test: *test });
+    }
+    index
 }
 
 /// The file's outcome from the cache, or computed by `scan` and stored there; with the key it
@@ -250,8 +298,7 @@ fn outcome_of(
         suppression_notes,
         problem: facts.has_syntax_errors.then_some(FileProblem::PartiallyParsed),
         apis: module_apis(&facts, is_package_init, &context.index_packages, context.all_definitions),
-        prefiltered: false,
-        partial: false,
+        ..Default::default()
     }
 }
 

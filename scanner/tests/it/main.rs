@@ -5,4 +5,5 @@
 mod api_index;
 mod cli;
 mod epic;
+mod imports;
 mod rules;

@@ -118,6 +118,10 @@ pub struct Check {
     /// Write this target's own thread-local API index here.
     #[arg(long, value_name = "FILE")]
     pub write_api_index: Option<PathBuf>,
+    /// Write what each module imports here (JSON; for the server's reachability of
+    /// dependency findings).
+    #[arg(long, value_name = "FILE")]
+    pub write_import_index: Option<PathBuf>,
     /// Package name recorded in the written API index (default: the path's last component).
     #[arg(long)]
     pub package: Option<String>,

@@ -114,6 +114,7 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         no_prefilter: args.no_prefilter,
         all_suppressions: args.report_unused_suppressions,
         preview: settings.selection.has_preview(),
+        import_index: args.write_import_index.is_some(),
     };
     let mut report = match &target {
         Target::Tree(path) => scan_path(path, &options)?,
@@ -218,9 +219,14 @@ fn write_to(path: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> anyhow::R
     out.flush().context("writing the output")
 }
 
+/// The API index and the import index, where asked.
 fn write_api_index(args: &Check, report: &ScanReport) -> anyhow::Result<()> {
     if let Some(path) = &args.write_api_index {
         std::fs::write(path, report.api_index.to_json()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.write_import_index {
+        let json = serde_json::to_string(&report.imports).context("serialising the import index")?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
