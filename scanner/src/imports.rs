@@ -51,6 +51,9 @@ impl ImportIndex {
 /// One module's entry.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModuleImports {
+    /// Its file, as the scan's findings name it.
+    #[serde(default)]
+    pub path: String,
     /// Absolute dotted names, sorted, without duplicates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub imports: Vec<String>,
@@ -327,10 +330,14 @@ lower = ['not.settings']
     fn the_index_names_what_a_target_provides() {
         let mut index = ImportIndex::default();
         for module in ["crum", "crum.signals", "tests.test_x"] {
-            index.modules.insert(module.into(), ModuleImports { imports: vec![], test: module.starts_with("tests") });
+            let test = module.starts_with("tests");
+            index.modules.insert(module.into(), ModuleImports { test, ..Default::default() });
         }
         assert_eq!(index.provides(), ["crum"]);
         let json = serde_json::to_string(&index).unwrap();
-        assert_eq!(json, r#"{"version":1,"modules":{"crum":{},"crum.signals":{},"tests.test_x":{"test":true}}}"#);
+        assert_eq!(
+            json,
+            r#"{"version":1,"modules":{"crum":{"path":""},"crum.signals":{"path":""},"tests.test_x":{"path":"","test":true}}}"#
+        );
     }
 }

@@ -177,11 +177,11 @@ fn import_index(
     outcomes: &[(FileOutcome, Option<CacheKey>)],
     namer: &ModuleNamer,
 ) -> ImportIndex {
-    let read: Vec<(String, &FileOutcome, bool)> = files
+    let read: Vec<(String, &FileOutcome, &str)> = files
         .iter()
         .zip(outcomes)
         .filter(|(_, (outcome, _))| !outcome.problem.as_ref().is_some_and(FileProblem::is_unread))
-        .map(|(file, (outcome, _))| (namer.module_name(&file.path).0, outcome, is_test_module(&file.path)))
+        .map(|(file, (outcome, _))| (namer.module_name(&file.path).0, outcome, file.path.as_str()))
         .collect();
     let own: std::collections::HashSet<&str> = read.iter().map(|(module, _, _)| module.as_str()).collect();
     let tops: std::collections::HashSet<&str> = own.iter().filter_map(|m| m.split('.').next()).collect();
@@ -199,12 +199,13 @@ fn import_index(
         module.to_owned()
     };
     let mut index = ImportIndex::default();
-    for (module, outcome, test) in &read {
+    for (module, outcome, path) in &read {
         let mut imports: Vec<String> = outcome.imports.iter().map(|name| resolve(name)).collect();
         imports.retain(|name| name != module);
         imports.sort_unstable();
         imports.dedup();
-        index.modules.insert(module.clone(), ModuleImports { imports, test: *test });
+        let entry = ModuleImports { path: (*path).to_owned(), imports, test: is_test_module(path) };
+        index.modules.insert(module.clone(), entry);
     }
     index
 }

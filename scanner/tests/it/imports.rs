@@ -25,6 +25,7 @@ fn every_module_with_its_imports() {
         .iter()
         .map(|(module, entry)| (module.as_str(), entry.imports.iter().map(String::as_str).collect(), entry.test))
         .collect();
+    assert_eq!(report.imports.modules["pkg.cache.utils"].path, "pkg/cache/utils.py");
     assert_eq!(
         modules,
         [
