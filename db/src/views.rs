@@ -50,6 +50,9 @@ pub struct FindingFilter {
     pub state: Option<String>,
     /// Matched against path, symbol and source line.
     pub text: Option<String>,
+    /// `yes`: in a module the tracked repositories' non-test code imports (directly or through
+    /// other targets); `no`: known not to be; `unknown`: its target has no import index yet.
+    pub reached: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,6 +70,8 @@ pub struct FindingPage {
     pub by_rule: Vec<FacetCount>,
     pub by_kind: Vec<FacetCount>,
     pub by_owner: Vec<FacetCount>,
+    /// `yes`, `no`, `unknown` (see [`FindingFilter::reached`]).
+    pub by_reached: Vec<FacetCount>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,6 +111,9 @@ pub struct FindingDetail {
     pub fixed_at: Option<DateTime<Utc>>,
     /// Who GitHub says works on it (assignees of linked open issues and PRs).
     pub github_assignees: Vec<String>,
+    /// How its file is imported by tracked code: the chain (`owner/repo:module`, then each
+    /// module); empty when known not to be; `None` when not known yet.
+    pub reach: Option<Vec<String>>,
     pub github: Vec<GitHubLink>,
     pub history: Vec<HistoryEntry>,
 }
@@ -129,6 +137,9 @@ pub struct TargetSummary {
     pub pulled_in_by: Vec<String>,
     /// Dependencies: how many repositories reach it through their requirements.
     pub blocks_repositories: i64,
+    /// Open findings in modules tracked code imports, and in modules it does not; `None`
+    /// while the target has no import index.
+    pub open_reached: Option<(i64, i64)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -48,6 +48,7 @@ fn input(target_id: i64, findings: Vec<IncomingFinding>) -> ScanInput {
         files_scanned: 2_500,
         unread_files: Vec::new(),
         api_index: None,
+        imports: None,
         finished_at: None,
         cause: None,
         findings,

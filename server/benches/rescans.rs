@@ -302,6 +302,7 @@ async fn sweep_of_dependencies() {
             unread_files: vec![],
             findings: vec![],
             api_index: None,
+            imports: None,
             finished_at: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
             cause: None,
         };

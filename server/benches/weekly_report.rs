@@ -71,6 +71,7 @@ fn main() {
                     files_scanned: 20,
                     unread_files: Vec::new(),
                     api_index: None,
+                    imports: None,
                     finished_at: Some(monday(w) + Duration::seconds(t as i64)),
                     cause: None,
                     findings: week_findings(t, w),

@@ -102,6 +102,7 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
                 {d.triage_reason.clone().map(|r| format!(" ({r})"))}
             </p>
         </section>
+        <ReachNote reach=d.reach.clone() />
         <div class="mt-6 grid gap-6 md:grid-cols-2">
             <section aria-labelledby="owner-heading">
                 <h2 id="owner-heading" class="text-lg font-semibold">"Owner"</h2>
@@ -134,5 +135,32 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
             // The catalogue's own Markdown, rendered on the server with raw HTML escaped.
             <div class="prose-unthread mt-2 text-sm" inner_html=rule_help_html></div>
         </section>
+    }
+}
+
+/// How tracked code reaches the finding's module (see `db::models::reach`).
+#[component]
+fn ReachNote(reach: Option<Vec<String>>) -> impl IntoView {
+    let text = match reach.as_deref() {
+        None => view! { "Reachability not known yet: the target's latest scan has no import index." }.into_any(),
+        Some([]) => view! { "Not imported by any tracked repository's non-test code." }.into_any(),
+        Some([only]) => view! { "In tracked code: " <code>{only.clone()}</code> }.into_any(),
+        Some(chain) => {
+            let (repository, module) = chain[0].split_once(':').unwrap_or(("", chain[0].as_str()));
+            let rest: Vec<String> = chain[1..].to_vec();
+            view! {
+                "Reached from " {repository.to_owned()} " " <code>{module.to_owned()}</code>
+                {rest.into_iter().map(|m| view! { " → " <code>{m}</code> }).collect_view()}
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <p class="mt-3 text-sm" data-testid="reach">
+            {text}
+            <span class="block text-xs text-slate-500 dark:text-slate-400">
+                "By imports: a module imported is not a function called."
+            </span>
+        </p>
     }
 }

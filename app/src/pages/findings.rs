@@ -35,6 +35,7 @@ pub fn filter_from_query(query: &leptos_router::params::ParamsMap) -> FindingFil
         unowned: matches!(query.get("unowned").as_deref(), Some("1" | "on" | "true")),
         state: text("state"),
         text: text("q"),
+        reached: text("reached"),
     }
 }
 
@@ -52,6 +53,7 @@ pub fn filter_href(filter: &FindingFilter, after: Option<i64>) -> String {
             ("unowned", if filter.unowned { "1" } else { "" }),
             ("state", filter.state.as_deref().unwrap_or("")),
             ("q", filter.text.as_deref().unwrap_or("")),
+            ("reached", filter.reached.as_deref().unwrap_or("")),
             ("after", &after),
         ],
     )
@@ -111,6 +113,7 @@ fn FilterForm(filter: FindingFilter) -> impl IntoView {
             {select("rule", "Rule", rules, filter.rule.clone())}
             {select("state", "State", pairs(&[("open", "open (default)"), ("fixed", "fixed"), ("migrated", "migrated"), ("triaged_away", "triaged away"), ("all", "all")]), filter.state.clone())}
             {select("triage", "Triage", pairs(&[("open", "open"), ("confirmed", "confirmed"), ("false_positive", "false positive"), ("wont_fix", "won't fix")]), filter.triage.clone())}
+            {select("reached", "Reached", pairs(&[("yes", "imported by tracked code"), ("no", "not imported"), ("unknown", "not known yet")]), filter.reached.clone())}
             <label class="flex flex-col text-sm">"Owner"
                 <input name="owner" class=format!("{INPUT} w-28") value=filter.owner.clone().unwrap_or_default() placeholder="login" />
             </label>
@@ -126,7 +129,7 @@ fn FilterForm(filter: FindingFilter) -> impl IntoView {
 
 #[component]
 fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl IntoView {
-    let FindingPage { rows, next_after, total, by_rule, by_kind, by_owner } = page;
+    let FindingPage { rows, next_after, total, by_rule, by_kind, by_owner, by_reached } = page;
     let facet = {
         let filter = filter.clone();
         move |title: &'static str, counts: Vec<FacetCount>, apply: fn(&mut FindingFilter, &str)| {
@@ -157,6 +160,10 @@ fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl
                     f.unowned = v == "unowned";
                     if f.unowned { f.owner = None; }
                 })}
+                {facet("Reached", by_reached, |f, v| f.reached = Some(v.to_owned()))}
+                <p class="text-xs text-slate-600 dark:text-slate-300" data-testid="reach-caveat">
+                    "Reached: its module is imported, directly or through other packages, by a tracked repository's non-test code. Imported is not called: an over-approximation."
+                </p>
             </aside>
             <section aria-live="polite">
                 <p class="text-sm" data-testid="finding-total">{format!("{total} matching findings")}</p>

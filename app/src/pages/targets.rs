@@ -46,13 +46,14 @@ pub async fn get_targets(
     Ok(TargetTable { rows, matching, page, pages })
 }
 
-/// Sorts in place by `key` (`name`, `open`, `progress`, `scanned`, `blocks`).
+/// Sorts in place by `key` (`name`, `open`, `progress`, `scanned`, `blocks`, `reached`).
 pub fn sort_targets(targets: &mut [TargetSummary], key: &str, descending: bool) {
     match key {
         "open" => targets.sort_by_key(|t| t.progress.open),
         "progress" => targets.sort_by(|a, b| a.progress.percent_done().total_cmp(&b.progress.percent_done())),
         "scanned" => targets.sort_by_key(|t| t.last_scan_at),
         "blocks" => targets.sort_by_key(|t| t.blocks_repositories),
+        "reached" => targets.sort_by_key(|t| t.open_reached.map(|(reached, _)| reached)),
         _ => targets.sort_by_key(|t| t.name.to_lowercase()),
     }
     if descending {
@@ -91,7 +92,9 @@ fn TargetsPage(dependencies: bool) -> impl IntoView {
         <h1 class="text-2xl font-semibold">{title}</h1>
         <p class="mt-1 text-slate-600 dark:text-slate-300">
             {if dependencies {
-                "Pinned PyPI packages of the platform's requirements, scanned from their published files."
+                "Pinned PyPI packages of the platform's requirements, scanned from their published files. \
+                 \"Reached\" counts open findings in modules a tracked repository's non-test code imports, \
+                 directly or through other packages: imported is not called, so it over-approximates."
             } else {
                 "The platform and the libraries it is built from."
             }}
@@ -169,6 +172,7 @@ fn TargetTable(
                         {header("scanned", "Last scan")}
                         {dependencies.then(|| view! { <th scope="col" class="py-2 pr-3 text-left">"Pinned"</th><th scope="col" class="py-2 pr-3 text-left">"Pulled in by"</th> })}
                         {dependencies.then(|| header("blocks", "Blocks repos"))}
+                        {dependencies.then(|| header("reached", "Open: reached / not"))}
                     </tr>
                 </thead>
                 <tbody>
@@ -194,6 +198,10 @@ fn TargetTable(
                                     }}</td>
                                     <td class="py-2 pr-3 text-xs">{t.pulled_in_by.join(", ")}</td>
                                     <td class="py-2 pr-3 tabular-nums">{t.blocks_repositories}</td>
+                                    <td class="py-2 pr-3 tabular-nums whitespace-nowrap" data-testid="reached">{match t.open_reached {
+                                        Some((reached, unreached)) => format!("{reached} / {unreached}"),
+                                        None => "not known".to_owned(),
+                                    }}</td>
                                 })}
                             </tr>
                         }

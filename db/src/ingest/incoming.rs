@@ -40,6 +40,8 @@ pub struct ScanInput {
     pub findings: Vec<IncomingFinding>,
     /// The target's own thread-local-backed APIs, for scans of its dependents.
     pub api_index: Option<scanner::ApiIndex>,
+    /// What each of the target's modules imports (reachability of dependency findings).
+    pub imports: Option<scanner::imports::ImportIndex>,
     /// When the scan ran, for importing past scans (the demo's history); `None` is now.
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Why this scan happened, when that explains what it fixes: "bumping django-crum 0.7.9 →
@@ -115,6 +117,10 @@ impl ScanInput {
             hash_field(&mut hasher, path.as_bytes());
             hash_field(&mut hasher, reason.as_bytes());
         }
+        // Same findings with other imports is a change reachability must see.
+        if let Some(imports) = &self.imports {
+            hash_field(&mut hasher, serde_json::to_string(imports).unwrap_or_default().as_bytes());
+        }
         format!("xxh3:{:032x}", hasher.digest128())
     }
 }
@@ -156,6 +162,7 @@ impl ScanInput {
                 .collect(),
             findings: report.findings.iter().map(IncomingFinding::from).collect(),
             api_index: Some(report.api_index.clone()),
+            imports: (!report.imports.modules.is_empty()).then(|| report.imports.clone()),
             finished_at: None,
             cause: None,
         }

@@ -76,9 +76,10 @@ pub async fn ingest_in(conn: &mut sqlx::PgConnection, input: &ScanInput) -> sqlx
     }
 
     let api_index = input.api_index.as_ref().filter(|i| !i.is_empty()).map(sqlx::types::Json);
+    let import_index = input.imports.as_ref().map(sqlx::types::Json);
     let scan_id = sqlx::query_scalar!(
-        r#"INSERT INTO scans (target_id, revision, tool, tool_version, started_at, finished_at, files_scanned, files_failed, status, content_digest, api_index)
-           VALUES ($1, $2, $3, $4, coalesce($10, now()), coalesce($10, now()), $5, $6, $7, $8, $9) RETURNING id"#,
+        r#"INSERT INTO scans (target_id, revision, tool, tool_version, started_at, finished_at, files_scanned, files_failed, status, content_digest, api_index, import_index)
+           VALUES ($1, $2, $3, $4, coalesce($10, now()), coalesce($10, now()), $5, $6, $7, $8, $9, $11) RETURNING id"#,
         input.target_id,
         input.revision,
         input.tool,
@@ -88,7 +89,8 @@ pub async fn ingest_in(conn: &mut sqlx::PgConnection, input: &ScanInput) -> sqlx
         input.status(),
         digest,
         api_index as _,
-        input.finished_at as _
+        input.finished_at as _,
+        import_index as _
     )
     .fetch_one(&mut *tx)
     .await?;

@@ -80,7 +80,12 @@ enum Except {
     Rule,
     Kind,
     Owner,
+    Reached,
 }
+
+/// Whether finding `f`'s file is reached (`db::models::reach`): `yes`, `no` or `unknown`.
+const REACHED: &str = "CASE WHEN EXISTS (SELECT 1 FROM module_reach mr WHERE mr.target_id = f.target_id AND mr.path = f.path) THEN 'yes' \
+                       WHEN f.target_id IN (SELECT target_id FROM reach_targets) THEN 'no' ELSE 'unknown' END";
 
 /// Appends ` WHERE ...` for `filter` (all values bound, never spliced).
 fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except: Except) {
@@ -122,6 +127,9 @@ fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except
             .push("))");
         }
     }
+    if let (Some(reached), true) = (&filter.reached, except != Except::Reached) {
+        q.push(format!(" AND {REACHED} = ")).push_bind(reached.clone());
+    }
     if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let pattern = format!("%{}%", super::users::escape_like(text));
         q.push(" AND (f.path ILIKE ")
@@ -154,7 +162,7 @@ pub async fn explore(pool: &PgPool, filter: &FindingFilter, after: Option<i64>) 
     };
 
     // Independent queries, each on its own pooled connection.
-    let (by_rule, by_kind, by_owner) = futures::join!(
+    let (by_rule, by_kind, by_owner, by_reached) = futures::join!(
         facet(pool, filter, Except::Rule, "findings f", "f.rule"),
         facet(
             pool,
@@ -170,6 +178,7 @@ pub async fn explore(pool: &PgPool, filter: &FindingFilter, after: Option<i64>) 
             WITH_CLAIMS,
             "CASE WHEN fc.id IS NULL AND tc.id IS NULL THEN 'unowned' ELSE 'owned' END"
         ),
+        facet(pool, filter, Except::Reached, "findings f", REACHED),
     );
     let by_rule = by_rule?;
     // The total is the sum over the rule facet when no rule is chosen, else that rule's count.
@@ -177,7 +186,15 @@ pub async fn explore(pool: &PgPool, filter: &FindingFilter, after: Option<i64>) 
         Some(rule) => by_rule.iter().find(|f| &f.value == rule).map_or(0, |f| f.count),
         None => by_rule.iter().map(|f| f.count).sum(),
     };
-    Ok(FindingPage { rows, next_after, total, by_rule, by_kind: by_kind?, by_owner: by_owner? })
+    Ok(FindingPage {
+        rows,
+        next_after,
+        total,
+        by_rule,
+        by_kind: by_kind?,
+        by_owner: by_owner?,
+        by_reached: by_reached?,
+    })
 }
 
 async fn facet(
@@ -279,6 +296,7 @@ pub async fn owned_by(pool: &PgPool, login: &str) -> sqlx::Result<Vec<FindingRow
 /// One finding with everything its page shows.
 pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail>> {
     let Some(row) = by_ids(pool, &[id]).await?.pop() else { return Ok(None) };
+    let row_path = row.path.clone();
     let extra = sqlx::query!(
         r#"SELECT f.target_id, f.end_line, f.start_column, f.message, f.conditional, f.triage_reason,
                   fs.finished_at AS "first_seen: chrono::DateTime<chrono::Utc>",
@@ -306,6 +324,7 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
         first_seen: extra.first_seen,
         fixed_at: extra.fixed_at,
         github_assignees: extra.github_assignees,
+        reach: super::reach::of_file(pool, extra.target_id, &row_path).await?,
     }))
 }
 

@@ -12,6 +12,7 @@ pub mod locks;
 pub mod packages;
 pub mod people;
 pub mod progress;
+pub mod reach;
 pub mod reports;
 pub mod scans;
 pub mod targets;

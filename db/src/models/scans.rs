@@ -51,3 +51,8 @@ pub async fn open_findings_seen_by(
     .fetch_all(db)
     .await
 }
+
+/// The newest scan's id (0 when there is none): whether scans landed since.
+pub async fn latest_id(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT coalesce(max(id), 0) AS "id!" FROM scans"#).fetch_one(db).await
+}

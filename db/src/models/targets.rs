@@ -55,6 +55,16 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
            ),
            package_of AS (
                SELECT tp.target_id, tp.package_id FROM target_packages tp WHERE tp.target_id IN (SELECT id FROM chosen)
+           ),
+           reach AS (
+               SELECT f.target_id,
+                      count(*) FILTER (WHERE mr.path IS NOT NULL) AS reached,
+                      count(*) FILTER (WHERE mr.path IS NULL) AS unreached
+               FROM findings f
+               JOIN reach_targets rt ON rt.target_id = f.target_id
+               LEFT JOIN module_reach mr ON mr.target_id = f.target_id AND mr.path = f.path
+               WHERE f.target_id IN (SELECT id FROM chosen) AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+               GROUP BY f.target_id
            )
            SELECT c.id, c.name, c.kind AS "kind: TargetKind",
                   coalesce(n.open, 0) AS "open!", coalesce(n.fixed, 0) AS "fixed!",
@@ -71,12 +81,15 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
                   (SELECT count(DISTINCT rf.target_id) FROM package_of po
                    JOIN package_pins pp ON pp.package_id = po.package_id
                    JOIN requirement_files rf ON rf.id = pp.requirement_file_id
-                   WHERE po.target_id = c.id AND rf.target_id <> c.id) AS "blocks_repositories!"
+                   WHERE po.target_id = c.id AND rf.target_id <> c.id) AS "blocks_repositories!",
+                  EXISTS (SELECT 1 FROM reach_targets rt WHERE rt.target_id = c.id) AS "indexed!",
+                  coalesce(rc.reached, 0) AS "open_reached!", coalesce(rc.unreached, 0) AS "open_unreached!"
            FROM chosen c
            LEFT JOIN counts n ON n.target_id = c.id
            LEFT JOIN owners o ON o.target_id = c.id
            LEFT JOIN pulls pl ON pl.target_id = c.id
            LEFT JOIN last_scan ls ON ls.target_id = c.id
+           LEFT JOIN reach rc ON rc.target_id = c.id
            ORDER BY lower(c.name), c.name"#,
         dependencies,
         only
@@ -98,6 +111,7 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
             pulled_in_by: r.pulled_in_by,
             // Only a dependency with open findings holds anyone up.
             blocks_repositories: if r.open > 0 { r.blocks_repositories } else { 0 },
+            open_reached: r.indexed.then_some((r.open_reached, r.open_unreached)),
         })
         .collect())
 }

@@ -27,6 +27,15 @@ pub async fn scan(pool: &PgPool, data_dir: &Path, args: ScanArgs) -> anyhow::Res
     if let Some(path) = &args.path {
         scan_checkout(pool, path, &args).await?;
     }
+    let started = std::time::Instant::now();
+    let reach = db::models::reach::recompute(&mut *pool.acquire().await?).await?;
+    println!(
+        "reachability: {} of {} modules in {} targets reached from tracked repositories ({} ms)",
+        reach.reached,
+        reach.modules,
+        reach.targets,
+        started.elapsed().as_millis()
+    );
     anyhow::ensure!(
         failed_dependencies == 0,
         "could not scan {failed_dependencies} of the pinned dependencies (listed above)"
@@ -110,6 +119,7 @@ async fn scan_checkout(pool: &PgPool, path: &Path, args: &ScanArgs) -> anyhow::R
         package: Some(target_name.clone()),
         progress: true,
         api_index: dependency_api_index(pool, target_id).await?,
+        import_index: true,
         ..Default::default()
     };
     let scan_root = path.clone();

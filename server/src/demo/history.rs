@@ -169,6 +169,7 @@ fn scan(
         unread_files: Vec::new(),
         findings: findings.to_vec(),
         api_index: target.api_index.clone(),
+        imports: None,
         finished_at: Some(at),
         cause: None,
     }

@@ -196,6 +196,7 @@ fn baseline_report(known: Vec<db::ingest::IncomingFinding>) -> scanner::ScanRepo
         files: Vec::new(),
         findings,
         api_index: scanner::ApiIndex::new(),
+        imports: Default::default(),
         cache_hits: 0,
     }
 }

@@ -269,6 +269,7 @@ pub fn parse(
         unread_files,
         findings,
         api_index: None,
+        imports: None,
         finished_at: None,
         cause: None,
     })

@@ -185,6 +185,7 @@ async fn scan_one(
         sources: scanner::SourceOptions { include_tests: options.include_tests, ..Default::default() },
         package: Some(name.to_owned()),
         api_index: dependency_api_index(pool, target_id).await?,
+        import_index: true,
         ..Default::default()
     };
     let report = tokio::task::spawn_blocking(move || scanner::scan_path(&archive, &scan_options)).await??;

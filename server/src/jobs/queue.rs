@@ -58,6 +58,8 @@ pub enum JobSpec {
     WeeklyReport { week: String },
     /// Enqueue a rescan of every target not scanned within the last `interval` seconds.
     Sweep { period: i64, interval: u64 },
+    /// Recompute which modules the tracked repositories reach by imports (after scans).
+    Reachability,
     /// Does nothing: measures the queue itself (benchmarks, fault tests).
     Noop { label: String },
 }
@@ -78,6 +80,7 @@ impl JobSpec {
             JobSpec::GithubSync { .. } => "github_sync",
             JobSpec::WeeklyReport { .. } => "weekly_report",
             JobSpec::Sweep { .. } => "sweep",
+            JobSpec::Reachability => "reachability",
             JobSpec::Noop { .. } => "noop",
         }
     }
@@ -92,14 +95,23 @@ impl JobSpec {
             JobSpec::GithubSync { period } => format!("{kind}:{period}"),
             JobSpec::Sweep { period, interval } => format!("{kind}:{interval}s:{period}"),
             JobSpec::WeeklyReport { week } => format!("{kind}:{week}"),
+            JobSpec::Reachability => kind.to_owned(),
             JobSpec::Noop { label } => format!("{kind}:{label}"),
         }
     }
 }
 
 /// Every kind, as [`JobSpec::kind`] names them.
-pub const KINDS: [&str; 7] =
-    ["scan_repository", "scan_dependency", "register_requirements", "github_sync", "weekly_report", "sweep", "noop"];
+pub const KINDS: [&str; 8] = [
+    "scan_repository",
+    "scan_dependency",
+    "register_requirements",
+    "github_sync",
+    "weekly_report",
+    "sweep",
+    "reachability",
+    "noop",
+];
 
 /// `kind` if it is one of [`KINDS`] (as a static label), else `other`.
 pub fn known_kind(kind: &str) -> &'static str {

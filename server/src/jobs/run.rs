@@ -94,6 +94,7 @@ impl JobContext {
             JobSpec::Sweep { interval, .. } => {
                 super::schedule::sweep(self, conn, std::time::Duration::from_secs(interval)).await
             }
+            JobSpec::Reachability => self.reachability(conn).await,
             JobSpec::Noop { .. } => Ok(()),
         };
         if reports_steps {
@@ -126,6 +127,7 @@ impl JobContext {
         self.step(key, format!("recording the scan of {name}@{commit}")).await;
         let input = ScanInput::from_report(target.id, Some(commit.clone()), &scanned.report);
         let summary = ingest_in(&mut *conn, &input).await?;
+        self.reachability_after(conn, &summary).await?;
         tracing::info!(
             target = name,
             commit = %commit,
@@ -268,6 +270,7 @@ impl JobContext {
                     sources: scanner::SourceOptions { include_tests: false, ..Default::default() },
                     package: Some(name.to_owned()),
                     api_index: dependency_api_index(&mut *conn, target_id).await?,
+                    import_index: true,
                     ..Default::default()
                 };
                 let report = tokio::task::spawn_blocking(move || scanner::scan_path(&path, &options))
@@ -280,8 +283,43 @@ impl JobContext {
         self.step(key, format!("recording the scan of {name} {revision}")).await;
         let input = ScanInput { cause, ..ScanInput::from_report(target_id, Some(revision.clone()), &report) };
         let summary = ingest_in(&mut *conn, &input).await?;
+        self.reachability_after(conn, &summary).await?;
         tracing::info!(dependency = name, %revision, scan = summary.scan_id, new = summary.new, fixed = summary.fixed, "dependency scanned");
         Ok(())
+    }
+
+    /// Reachability again after a scan that recorded something (one waiting job serves any
+    /// number of scans: a recomputation reads every latest scan).
+    async fn reachability_after(
+        &self,
+        conn: &mut PgConnection,
+        summary: &crate::ingest::scan::IngestSummary,
+    ) -> Result<(), JobError> {
+        if !summary.already_ingested {
+            self.jobs
+                .enqueue(&mut *conn, JobSpec::Reachability, Priority::Background, "scan")
+                .await
+                .map_err(queue_failure)?;
+        }
+        Ok(())
+    }
+
+    /// Recomputes reachability; when scans landed while it ran, once more (a job enqueued
+    /// meanwhile was folded into this one).
+    async fn reachability(&self, conn: &mut PgConnection) -> Result<(), JobError> {
+        loop {
+            let before = db::models::scans::latest_id(&mut *conn).await?;
+            let summary = db::models::reach::recompute(&mut *conn).await?;
+            tracing::info!(
+                targets = summary.targets,
+                modules = summary.modules,
+                reached = summary.reached,
+                "reachability recomputed"
+            );
+            if db::models::scans::latest_id(&mut *conn).await? == before {
+                return Ok(());
+            }
+        }
     }
 
     async fn download_tarball(&self, repository: &str, git_ref: &str) -> Result<Vec<u8>, JobError> {
@@ -306,6 +344,7 @@ impl JobContext {
             sources: scanner::SourceOptions { include_tests, ..Default::default() },
             package: Some(package.clone()),
             api_index: dependency_api_index(&mut *conn, target_id).await?,
+            import_index: true,
             ..Default::default()
         };
         let name = name.to_owned();

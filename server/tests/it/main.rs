@@ -27,6 +27,7 @@ mod observability;
 mod openapi;
 mod progress;
 mod queue_faults;
+mod reachability;
 mod requirements_fixture;
 mod requirements_import;
 mod rescans;

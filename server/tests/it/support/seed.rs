@@ -36,6 +36,7 @@ pub fn scan_input(target_id: i64, findings: Vec<IncomingFinding>) -> ScanInput {
         unread_files: vec![],
         findings,
         api_index: None,
+        imports: None,
         finished_at: None,
         cause: None,
     }
