@@ -140,6 +140,34 @@ pub struct TargetSummary {
     /// Open findings in modules tracked code imports, and in modules it does not; `None`
     /// while the target has no import index.
     pub open_reached: Option<(i64, i64)>,
+    /// Dependencies: open rule UT011 findings elsewhere calling its thread-local-backed
+    /// APIs (what migrating it would clear), and in how many targets.
+    pub impact: (i64, i64),
+}
+
+/// One thread-local-backed API of a dependency, and who calls it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiImpact {
+    pub qualname: String,
+    /// `function`, `class`, `instance`; empty for a name only callers still use.
+    pub kind: String,
+    /// From the API to the thread-local holder.
+    pub chain: Vec<String>,
+    pub path: String,
+    pub line: u32,
+    /// Open UT011 findings calling it.
+    pub calls: i64,
+    pub callers: Vec<ApiCaller>,
+}
+
+/// The calls of one API from one target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiCaller {
+    pub target: String,
+    pub kind: TargetKind,
+    pub calls: i64,
+    /// One of the findings (the first), to link to.
+    pub example: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -167,6 +195,8 @@ pub struct Blocker {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetDetail {
     pub summary: TargetSummary,
+    /// Dependencies: their thread-local-backed APIs with their callers, most called first.
+    pub apis: Vec<ApiImpact>,
     pub owner: Option<String>,
     pub files: Vec<FileBreakdown>,
     pub rules: Vec<RuleCount>,

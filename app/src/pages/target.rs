@@ -100,6 +100,10 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
                 {dependency.then(|| view! {
                     <p class="mt-1 text-sm">"Pulled in by: " {if s.pulled_in_by.is_empty() { "—".to_owned() } else { s.pulled_in_by.join(", ") }}
                         {format!(" · blocks {} repositories", s.blocks_repositories)}</p>
+                    <p class="mt-1 text-sm" data-testid="reached-counts">{match s.open_reached {
+                        Some((reached, unreached)) => format!("{reached} open in modules tracked code imports · {unreached} in modules it does not"),
+                        None => "Reachability not known yet (no import index).".to_owned(),
+                    }}</p>
                 })}
             </section>
             <section aria-labelledby="owner-heading">
@@ -107,6 +111,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
                 <OwnershipControls kind="target" id=s.id owner=detail.owner.clone() through_target=false viewer=viewer />
             </section>
         </div>
+        {dependency.then(|| view! { <ApiImpacts apis=detail.apis.clone() impact=s.impact /> })}
         <section aria-labelledby="findings-heading" class="mt-8">
             <h2 id="findings-heading" class="text-lg font-semibold">
                 "Open findings " <span class="text-slate-500">{format!("({})", findings.total)}</span>
@@ -158,5 +163,48 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
                 </section>
             })}
         </div>
+    }
+}
+
+/// A dependency's thread-local-backed APIs and their callers elsewhere (its impact).
+#[component]
+fn ApiImpacts(apis: Vec<db::views::ApiImpact>, impact: (i64, i64)) -> impl IntoView {
+    let (calls, targets) = impact;
+    let summary = if apis.is_empty() {
+        "No thread-local-backed API found in its latest scan.".to_owned()
+    } else {
+        format!(
+            "{} thread-local-backed APIs, called from {calls} places in {targets} targets (open UT011 findings: migrating it would clear them).",
+            apis.len()
+        )
+    };
+    view! {
+        <section aria-labelledby="apis-heading" class="mt-8" data-testid="apis">
+            <h2 id="apis-heading" class="text-lg font-semibold">"Thread-local APIs and their callers"</h2>
+            <p class="text-sm text-slate-600 dark:text-slate-300">{summary}</p>
+            <ul class="mt-2 space-y-3 text-sm">
+                {apis.into_iter().map(|api| {
+                    let chain = api.chain.iter().skip(1).map(|step| step.strip_prefix("signal ").map_or_else(|| step.clone(), |s| format!("signal {s}"))).collect::<Vec<_>>().join(" → ");
+                    view! {
+                        <li data-testid="api">
+                            <code class="font-semibold">{api.qualname.clone()}</code>
+                            {(!api.kind.is_empty()).then(|| format!(" ({})", api.kind))}
+                            {format!(" · {} calls", api.calls)}
+                            {(!chain.is_empty()).then(|| view! { <span class="block text-xs text-slate-600 dark:text-slate-300">"→ "{chain}</span> })}
+                            {(!api.path.is_empty()).then(|| view! { <span class="block font-mono text-xs text-slate-500">{format!("{}:{}", api.path, api.line)}</span> })}
+                            <ul class="ml-4 list-disc">
+                                {api.callers.into_iter().map(|c| view! {
+                                    <li data-testid="api-caller">
+                                        <a class=LINK href=target_href(&c.target, c.kind)>{c.target.clone()}</a>
+                                        {format!(" · {} ", c.calls)}
+                                        <a class=LINK href=format!("/findings/{}", c.example)>"example"</a>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
     }
 }

@@ -46,7 +46,8 @@ pub async fn get_targets(
     Ok(TargetTable { rows, matching, page, pages })
 }
 
-/// Sorts in place by `key` (`name`, `open`, `progress`, `scanned`, `blocks`, `reached`).
+/// Sorts in place by `key` (`name`, `open`, `progress`, `scanned`, `blocks`, `reached`,
+/// `impact`).
 pub fn sort_targets(targets: &mut [TargetSummary], key: &str, descending: bool) {
     match key {
         "open" => targets.sort_by_key(|t| t.progress.open),
@@ -54,6 +55,8 @@ pub fn sort_targets(targets: &mut [TargetSummary], key: &str, descending: bool) 
         "scanned" => targets.sort_by_key(|t| t.last_scan_at),
         "blocks" => targets.sort_by_key(|t| t.blocks_repositories),
         "reached" => targets.sort_by_key(|t| t.open_reached.map(|(reached, _)| reached)),
+        // Most impact first: what a maintainer sorting by it looks for.
+        "impact" => targets.sort_by_key(|t| (std::cmp::Reverse(t.impact), t.name.to_lowercase())),
         _ => targets.sort_by_key(|t| t.name.to_lowercase()),
     }
     if descending {
@@ -173,6 +176,7 @@ fn TargetTable(
                         {dependencies.then(|| view! { <th scope="col" class="py-2 pr-3 text-left">"Pinned"</th><th scope="col" class="py-2 pr-3 text-left">"Pulled in by"</th> })}
                         {dependencies.then(|| header("blocks", "Blocks repos"))}
                         {dependencies.then(|| header("reached", "Open: reached / not"))}
+                        {dependencies.then(|| header("impact", "Impact"))}
                     </tr>
                 </thead>
                 <tbody>
@@ -202,6 +206,9 @@ fn TargetTable(
                                         Some((reached, unreached)) => format!("{reached} / {unreached}"),
                                         None => "not known".to_owned(),
                                     }}</td>
+                                    <td class="py-2 pr-3 tabular-nums whitespace-nowrap" data-testid="impact" title="Open UT011 findings elsewhere calling its thread-local APIs, and in how many targets">
+                                        {if t.impact.0 == 0 { "—".to_owned() } else { format!("{} in {}", t.impact.0, t.impact.1) }}
+                                    </td>
                                 })}
                             </tr>
                         }

@@ -6,6 +6,7 @@ pub mod events;
 pub mod findings;
 pub mod github;
 pub mod history;
+pub mod impact;
 pub mod jobs;
 pub mod links;
 pub mod locks;

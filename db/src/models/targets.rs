@@ -56,6 +56,13 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
            package_of AS (
                SELECT tp.target_id, tp.package_id FROM target_packages tp WHERE tp.target_id IN (SELECT id FROM chosen)
            ),
+           impact AS (
+               SELECT ut011_package(f.message) AS package, count(*) AS calls, count(DISTINCT f.target_id) AS targets
+               FROM findings f
+               WHERE f.rule = 'UT011' AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+                 AND ut011_package(f.message) IN (SELECT name FROM chosen)
+               GROUP BY 1
+           ),
            reach AS (
                SELECT f.target_id,
                       count(*) FILTER (WHERE mr.path IS NOT NULL) AS reached,
@@ -83,13 +90,15 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
                    JOIN requirement_files rf ON rf.id = pp.requirement_file_id
                    WHERE po.target_id = c.id AND rf.target_id <> c.id) AS "blocks_repositories!",
                   EXISTS (SELECT 1 FROM reach_targets rt WHERE rt.target_id = c.id) AS "indexed!",
-                  coalesce(rc.reached, 0) AS "open_reached!", coalesce(rc.unreached, 0) AS "open_unreached!"
+                  coalesce(rc.reached, 0) AS "open_reached!", coalesce(rc.unreached, 0) AS "open_unreached!",
+                  coalesce(im.calls, 0) AS "impact_calls!", coalesce(im.targets, 0) AS "impact_targets!"
            FROM chosen c
            LEFT JOIN counts n ON n.target_id = c.id
            LEFT JOIN owners o ON o.target_id = c.id
            LEFT JOIN pulls pl ON pl.target_id = c.id
            LEFT JOIN last_scan ls ON ls.target_id = c.id
            LEFT JOIN reach rc ON rc.target_id = c.id
+           LEFT JOIN impact im ON im.package = c.name
            ORDER BY lower(c.name), c.name"#,
         dependencies,
         only
@@ -112,6 +121,7 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
             // Only a dependency with open findings holds anyone up.
             blocks_repositories: if r.open > 0 { r.blocks_repositories } else { 0 },
             open_reached: r.indexed.then_some((r.open_reached, r.open_unreached)),
+            impact: (r.impact_calls, r.impact_targets),
         })
         .collect())
 }
@@ -157,7 +167,13 @@ pub async fn detail(pool: &PgPool, name: &str) -> sqlx::Result<Option<TargetDeta
         .into_iter()
         .map(|b| Blocker { package: b.package, version: b.version, open: b.open, chain: b.chain })
         .collect();
+    let apis = if target.kind == TargetKind::Dependency {
+        super::impact::apis_of(pool, target.id, name).await?
+    } else {
+        Vec::new()
+    };
     Ok(Some(TargetDetail {
+        apis,
         github: super::findings::github_for(pool, None, target.id).await?,
         summary,
         owner,

@@ -53,7 +53,7 @@ async fn dependency_findings_are_reached_through_imports() {
     // Not computed yet: nothing is known.
     assert_eq!(reached(&pool, "unknown").await, ["django-crum", "unused-pkg"]);
 
-    let summary = models::reach::recompute(&mut *pool.acquire().await.unwrap()).await.unwrap();
+    let summary = models::reach::recompute(&mut pool.acquire().await.unwrap()).await.unwrap();
     assert_eq!(summary.targets, 4);
     assert_eq!(reached(&pool, "yes").await, ["django-crum"]);
     // Imported only by the platform's tests: not reached.
@@ -78,8 +78,65 @@ async fn dependency_findings_are_reached_through_imports() {
     let views = "def page():\n    return None\n";
     scan(&pool, TargetKind::Platform, "openedx/edx-platform", &[("lms/__init__.py", ""), ("lms/views.py", views)])
         .await;
-    models::reach::recompute(&mut *pool.acquire().await.unwrap()).await.unwrap();
+    models::reach::recompute(&mut pool.acquire().await.unwrap()).await.unwrap();
     assert_eq!(reached(&pool, "no").await, ["django-crum", "unused-pkg"]);
     let detail = models::findings::detail(&pool, finding).await.unwrap().unwrap();
     assert_eq!(detail.reach, Some(vec![]));
+}
+
+#[tokio::test]
+async fn a_dependencys_impact_is_the_calls_of_its_apis_elsewhere() {
+    let pool = fresh_database().await;
+    let crum_files = [(
+        "crum/__init__.py",
+        "import threading\n_thread_locals = threading.local()\n\ndef get_current_request():\n    return getattr(_thread_locals, 'request', None)\n\ndef get_current_user():\n    return get_current_request().user\n",
+    )];
+    let crum = models::targets::upsert(&pool, TargetKind::Dependency, "django-crum").await.unwrap();
+    let sources = |files: &[(&str, &str)]| -> Vec<SourceFile> {
+        files
+            .iter()
+            .map(|(path, src)| SourceFile {
+                path: (*path).into(),
+                contents: Ok(src.as_bytes().to_vec()),
+                on_disk: None,
+            })
+            .collect()
+    };
+    let report = scan_sources(sources(&crum_files), "django-crum", &ScanOptions::default());
+    assert!(report.api_index.get("crum.get_current_user").is_some());
+    ingest(&pool, &ScanInput::from_report(crum, None, &report)).await.unwrap();
+    // Two repositories call it: three places in all.
+    let views = "from crum import get_current_request, get_current_user\n\ndef a():\n    return get_current_request()\n\ndef b():\n    return get_current_user()\n";
+    let audit = "import crum\n\ndef log():\n    return crum.get_current_user()\n";
+    for (name, files) in [("openedx/platform", [("lms/views.py", views)]), ("openedx/audit", [("audit/log.py", audit)])]
+    {
+        let target = models::targets::upsert(&pool, TargetKind::Library, name).await.unwrap();
+        let options = ScanOptions { api_index: report.api_index.clone(), ..Default::default() };
+        let scanned = scan_sources(sources(&files), name, &options);
+        ingest(&pool, &ScanInput::from_report(target, None, &scanned)).await.unwrap();
+    }
+    let deps = models::targets::summaries(&pool, true, None).await.unwrap();
+    assert_eq!(deps[0].impact, (3, 2));
+    let detail = models::targets::detail(&pool, "django-crum").await.unwrap().unwrap();
+    let apis: Vec<(&str, i64, Vec<(&str, i64)>)> = detail
+        .apis
+        .iter()
+        .map(|a| (a.qualname.as_str(), a.calls, a.callers.iter().map(|c| (c.target.as_str(), c.calls)).collect()))
+        .collect();
+    assert_eq!(
+        apis,
+        [
+            ("crum.get_current_user", 2, vec![("openedx/audit", 1), ("openedx/platform", 1)]),
+            ("crum.get_current_request", 1, vec![("openedx/platform", 1)]),
+        ]
+    );
+    assert_eq!(detail.apis[0].chain, ["crum.get_current_user", "crum.get_current_request", "crum._thread_locals"]);
+    // A triaged call no longer counts.
+    let finding = detail.apis[1].callers[0].example;
+    sqlx::query("UPDATE findings SET triage = 'wont_fix', triage_reason = 'test' WHERE id = $1")
+        .bind(finding)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(models::targets::summaries(&pool, true, None).await.unwrap()[0].impact, (2, 2));
 }

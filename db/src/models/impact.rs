@@ -1,0 +1,83 @@
+//! A dependency's impact: its thread-local-backed APIs (from its latest scan's API index)
+//! and, per API, the open rule UT011 findings in other targets that call it — the findings
+//! migrating it would clear. UT011's message names the API and its package; the SQL
+//! functions `ut011_api` and `ut011_package` read them back.
+
+use sqlx::PgPool;
+
+use crate::views::{ApiCaller, ApiImpact};
+
+/// The APIs of dependency `name` (target `target_id`) with their open callers, most called
+/// first; callers whose API the index no longer lists are kept under the name they called.
+pub async fn apis_of(pool: &PgPool, target_id: i64, name: &str) -> sqlx::Result<Vec<ApiImpact>> {
+    let index = sqlx::query_scalar!(
+        r#"SELECT s.api_index AS "api_index!: sqlx::types::Json<scanner::ApiIndex>"
+           FROM scans s WHERE s.target_id = $1 AND s.api_index IS NOT NULL AND s.status = 'complete'
+           ORDER BY s.id DESC LIMIT 1"#,
+        target_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(|j| j.0)
+    .unwrap_or_default();
+    let calls = sqlx::query!(
+        r#"SELECT ut011_api(f.message) AS "api!", t.name AS target, t.kind AS "kind: crate::kinds::TargetKind",
+                  count(*) AS "calls!", min(f.id) AS "example!"
+           FROM findings f JOIN targets t ON t.id = f.target_id
+           WHERE f.rule = 'UT011' AND ut011_package(f.message) = $1 AND ut011_api(f.message) IS NOT NULL
+             AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+           GROUP BY 1, 2, 3
+           ORDER BY 1, 4 DESC, 2"#,
+        name
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut apis: Vec<ApiImpact> = index
+        .apis
+        .values()
+        .map(|api| ApiImpact {
+            qualname: api.qualname.clone(),
+            kind: format!("{:?}", api.kind).to_lowercase(),
+            chain: api.chain.clone(),
+            path: api.path.clone(),
+            line: api.line,
+            calls: 0,
+            callers: Vec::new(),
+        })
+        .collect();
+    for call in calls {
+        // The name called may be a re-export or an attribute of the API (`cache.get`).
+        let api = index.lookup(&call.api).map_or(call.api.clone(), |api| api.qualname.clone());
+        let position = match apis.iter().position(|a| a.qualname == api) {
+            Some(i) => i,
+            None => {
+                apis.push(ApiImpact {
+                    qualname: api,
+                    kind: String::new(),
+                    chain: vec![],
+                    path: String::new(),
+                    line: 0,
+                    calls: 0,
+                    callers: vec![],
+                });
+                apis.len() - 1
+            }
+        };
+        let entry = &mut apis[position];
+        entry.calls += call.calls;
+        match entry.callers.iter_mut().find(|c| c.target == call.target) {
+            Some(caller) => caller.calls += call.calls,
+            None => entry.callers.push(ApiCaller {
+                target: call.target,
+                kind: call.kind,
+                calls: call.calls,
+                example: call.example,
+            }),
+        }
+    }
+    for api in &mut apis {
+        api.callers.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.target.cmp(&b.target)));
+    }
+    apis.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.qualname.cmp(&b.qualname)));
+    Ok(apis)
+}
