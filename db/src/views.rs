@@ -140,8 +140,8 @@ pub struct TargetSummary {
     /// Open findings in modules tracked code imports, and in modules it does not; `None`
     /// while the target has no import index.
     pub open_reached: Option<(i64, i64)>,
-    /// Dependencies: open rule UT011 findings elsewhere calling its thread-local-backed
-    /// APIs (what migrating it would clear), and in how many targets.
+    /// Open rule UT011 findings in other targets calling its thread-local-backed APIs (what
+    /// migrating it would clear), and in how many targets.
     pub impact: (i64, i64),
 }
 
@@ -195,7 +195,7 @@ pub struct Blocker {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetDetail {
     pub summary: TargetSummary,
-    /// Dependencies: their thread-local-backed APIs with their callers, most called first.
+    /// Its thread-local-backed APIs with their callers elsewhere, most called first.
     pub apis: Vec<ApiImpact>,
     pub owner: Option<String>,
     pub files: Vec<FileBreakdown>,

@@ -111,7 +111,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
                 <OwnershipControls kind="target" id=s.id owner=detail.owner.clone() through_target=false viewer=viewer />
             </section>
         </div>
-        {dependency.then(|| view! { <ApiImpacts apis=detail.apis.clone() impact=s.impact /> })}
+        {(dependency || !detail.apis.is_empty()).then(|| view! { <ApiImpacts apis=detail.apis.clone() impact=s.impact /> })}
         <section aria-labelledby="findings-heading" class="mt-8">
             <h2 id="findings-heading" class="text-lg font-semibold">
                 "Open findings " <span class="text-slate-500">{format!("({})", findings.total)}</span>

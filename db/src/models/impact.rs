@@ -7,9 +7,11 @@ use sqlx::PgPool;
 
 use crate::views::{ApiCaller, ApiImpact};
 
-/// The APIs of dependency `name` (target `target_id`) with their open callers, most called
+/// The APIs of target `target_id` with their open callers in other targets, most called
 /// first; callers whose API the index no longer lists are kept under the name they called.
-pub async fn apis_of(pool: &PgPool, target_id: i64, name: &str) -> sqlx::Result<Vec<ApiImpact>> {
+/// UT011's messages name the package by the scan's package name: the target's own name, or
+/// (a library named after its repository) one of its distributions'.
+pub async fn apis_of(pool: &PgPool, target_id: i64) -> sqlx::Result<Vec<ApiImpact>> {
     let index = sqlx::query_scalar!(
         r#"SELECT s.api_index AS "api_index!: sqlx::types::Json<scanner::ApiIndex>"
            FROM scans s WHERE s.target_id = $1 AND s.api_index IS NOT NULL AND s.status = 'complete'
@@ -24,11 +26,15 @@ pub async fn apis_of(pool: &PgPool, target_id: i64, name: &str) -> sqlx::Result<
         r#"SELECT ut011_api(f.message) AS "api!", t.name AS target, t.kind AS "kind: crate::kinds::TargetKind",
                   count(*) AS "calls!", min(f.id) AS "example!"
            FROM findings f JOIN targets t ON t.id = f.target_id
-           WHERE f.rule = 'UT011' AND ut011_package(f.message) = $1 AND ut011_api(f.message) IS NOT NULL
+           WHERE f.rule = 'UT011' AND f.target_id <> $1 AND ut011_api(f.message) IS NOT NULL
+             AND ut011_package(f.message) IN (
+                 SELECT name FROM targets WHERE id = $1
+                 UNION
+                 SELECT p.name FROM target_packages tp JOIN packages p ON p.id = tp.package_id WHERE tp.target_id = $1)
              AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
            GROUP BY 1, 2, 3
            ORDER BY 1, 4 DESC, 2"#,
-        name
+        target_id
     )
     .fetch_all(pool)
     .await?;

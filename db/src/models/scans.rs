@@ -15,6 +15,7 @@ pub struct LatestScan {
     pub tool_version: Option<String>,
     pub files_scanned: i32,
     pub api_index: Option<sqlx::types::Json<scanner::ApiIndex>>,
+    pub import_index: Option<sqlx::types::Json<scanner::imports::ImportIndex>>,
 }
 
 /// The latest complete scan of every dependency target that has one.
@@ -22,7 +23,8 @@ pub async fn latest_of_dependencies(db: impl PgExecutor<'_>) -> sqlx::Result<Vec
     sqlx::query_as!(
         LatestScan,
         r#"SELECT DISTINCT ON (t.id) t.id AS target_id, t.name AS package, s.id AS scan_id, s.revision,
-                  s.tool_version, s.files_scanned, s.api_index AS "api_index: sqlx::types::Json<scanner::ApiIndex>"
+                  s.tool_version, s.files_scanned, s.api_index AS "api_index: sqlx::types::Json<scanner::ApiIndex>",
+                  s.import_index AS "import_index: sqlx::types::Json<scanner::imports::ImportIndex>"
            FROM targets t JOIN scans s ON s.target_id = t.id AND s.status = 'complete'
            WHERE t.kind = 'dependency'
            ORDER BY t.id, s.id DESC"#

@@ -56,12 +56,20 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
            package_of AS (
                SELECT tp.target_id, tp.package_id FROM target_packages tp WHERE tp.target_id IN (SELECT id FROM chosen)
            ),
+           -- The names UT011's messages give a target: its own, and its packages' (a library
+           -- target is named after its repository, its APIs after its distribution).
+           api_package AS (
+               SELECT id AS target_id, name FROM chosen
+               UNION
+               SELECT tp.target_id, p.name FROM target_packages tp JOIN packages p ON p.id = tp.package_id
+               WHERE tp.target_id IN (SELECT id FROM chosen)
+           ),
            impact AS (
-               SELECT ut011_package(f.message) AS package, count(*) AS calls, count(DISTINCT f.target_id) AS targets
-               FROM findings f
-               WHERE f.rule = 'UT011' AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
-                 AND ut011_package(f.message) IN (SELECT name FROM chosen)
-               GROUP BY 1
+               SELECT ap.target_id, count(DISTINCT f.id) AS calls, count(DISTINCT f.target_id) AS targets
+               FROM api_package ap
+               JOIN findings f ON f.rule = 'UT011' AND ut011_package(f.message) = ap.name
+               WHERE finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open' AND f.target_id <> ap.target_id
+               GROUP BY ap.target_id
            ),
            reach AS (
                SELECT f.target_id,
@@ -98,7 +106,7 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
            LEFT JOIN pulls pl ON pl.target_id = c.id
            LEFT JOIN last_scan ls ON ls.target_id = c.id
            LEFT JOIN reach rc ON rc.target_id = c.id
-           LEFT JOIN impact im ON im.package = c.name
+           LEFT JOIN impact im ON im.target_id = c.id
            ORDER BY lower(c.name), c.name"#,
         dependencies,
         only
@@ -167,11 +175,7 @@ pub async fn detail(pool: &PgPool, name: &str) -> sqlx::Result<Option<TargetDeta
         .into_iter()
         .map(|b| Blocker { package: b.package, version: b.version, open: b.open, chain: b.chain })
         .collect();
-    let apis = if target.kind == TargetKind::Dependency {
-        super::impact::apis_of(pool, target.id, name).await?
-    } else {
-        Vec::new()
-    };
+    let apis = super::impact::apis_of(pool, target.id).await?;
     Ok(Some(TargetDetail {
         apis,
         github: super::findings::github_for(pool, None, target.id).await?,

@@ -169,7 +169,7 @@ fn scan(
         unread_files: Vec::new(),
         findings: findings.to_vec(),
         api_index: target.api_index.clone(),
-        imports: None,
+        imports: target.imports.clone(),
         finished_at: Some(at),
         cause: None,
     }

@@ -28,6 +28,8 @@ pub async fn load_demo(pool: &PgPool) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let snapshot = snapshot::bundled()?;
     let summary = history::play(pool, &snapshot).await?;
+    let reach = db::models::reach::recompute(&mut *pool.acquire().await?).await?;
+    tracing::info!(reached = reach.reached, modules = reach.modules, "demo reachability computed");
     tracing::info!(
         targets = snapshot.targets.len(),
         findings = summary.findings,

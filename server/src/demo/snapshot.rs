@@ -34,6 +34,9 @@ pub struct SnapshotTarget {
     pub files_scanned: i32,
     pub findings: Vec<IncomingFinding>,
     pub api_index: Option<scanner::ApiIndex>,
+    /// What each of its modules imports (reachability); absent from older snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imports: Option<scanner::imports::ImportIndex>,
 }
 
 /// The bundled snapshot, gzip-compressed JSON.
@@ -65,7 +68,9 @@ pub async fn capture(
         .context("no platform target: run `unthread scan --requirements ... --kind platform` first")?;
     let scanned = db::models::scans::latest_of_dependencies(pool).await?;
     let mut targets = Vec::with_capacity(scanned.len());
-    for LatestScan { target_id, package, scan_id, revision, tool_version, files_scanned, api_index } in scanned {
+    for LatestScan { target_id, package, scan_id, revision, tool_version, files_scanned, api_index, import_index } in
+        scanned
+    {
         let findings = db::models::scans::open_findings_seen_by(pool, target_id, scan_id).await?;
         let (kind, name) = match libraries.get(package.as_str()) {
             Some(repo) => (db::kinds::TargetKind::Library, repo.to_string()),
@@ -80,6 +85,7 @@ pub async fn capture(
             files_scanned,
             findings,
             api_index: api_index.map(|j| j.0),
+            imports: import_index.map(|j| j.0),
         });
     }
     targets.sort_by(|a, b| a.name.cmp(&b.name));
