@@ -189,7 +189,7 @@ fn ApiImpacts(apis: Vec<db::views::ApiImpact>, impact: (i64, i64)) -> impl IntoV
                         <li data-testid="api">
                             <code class="font-semibold">{api.qualname.clone()}</code>
                             {(!api.kind.is_empty()).then(|| format!(" ({})", api.kind))}
-                            {format!(" · {} calls", api.calls)}
+                            {format!(" · {} call{}", api.calls, if api.calls == 1 { "" } else { "s" })}
                             {(!chain.is_empty()).then(|| view! { <span class="block text-xs text-slate-600 dark:text-slate-300">"→ "{chain}</span> })}
                             {(!api.path.is_empty()).then(|| view! { <span class="block font-mono text-xs text-slate-500">{format!("{}:{}", api.path, api.line)}</span> })}
                             <ul class="ml-4 list-disc">

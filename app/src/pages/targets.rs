@@ -168,6 +168,8 @@ fn TargetTable(
                     <tr>
                         {header("name", "Name")}
                         {header("open", "Open")}
+                        {dependencies.then(|| header("impact", "Impact"))}
+                        {dependencies.then(|| header("reached", "Open: reached / not"))}
                         <th scope="col" class="py-2 pr-3 text-left">"Fixed / total"</th>
                         {header("progress", "Progress")}
                         <th scope="col" class="py-2 pr-3 text-left">"Owners"</th>
@@ -175,8 +177,6 @@ fn TargetTable(
                         {header("scanned", "Last scan")}
                         {dependencies.then(|| view! { <th scope="col" class="py-2 pr-3 text-left">"Pinned"</th><th scope="col" class="py-2 pr-3 text-left">"Pulled in by"</th> })}
                         {dependencies.then(|| header("blocks", "Blocks repos"))}
-                        {dependencies.then(|| header("reached", "Open: reached / not"))}
-                        {dependencies.then(|| header("impact", "Impact"))}
                     </tr>
                 </thead>
                 <tbody>
@@ -186,6 +186,15 @@ fn TargetTable(
                             <tr class="border-t border-slate-200 align-top dark:border-slate-800" data-testid="target-row">
                                 <td class="py-2 pr-3 font-mono"><a class=LINK href=target_href(&t.name, t.kind)>{t.name.clone()}</a></td>
                                 <td class="py-2 pr-3 tabular-nums">{t.progress.open}</td>
+                                {dependencies.then(|| view! {
+                                    <td class="py-2 pr-3 tabular-nums whitespace-nowrap" data-testid="impact" title="Open UT011 findings elsewhere calling its thread-local APIs, and in how many targets">
+                                        {if t.impact.0 == 0 { "—".to_owned() } else { format!("{} in {}", t.impact.0, t.impact.1) }}
+                                    </td>
+                                    <td class="py-2 pr-3 tabular-nums whitespace-nowrap" data-testid="reached">{match t.open_reached {
+                                        Some((reached, unreached)) => format!("{reached} / {unreached}"),
+                                        None => "not known".to_owned(),
+                                    }}</td>
+                                })}
                                 <td class="py-2 pr-3 tabular-nums">{format!("{done} / {}", t.progress.total())}</td>
                                 <td class="w-48 py-2 pr-3"><ProgressBar progress=t.progress.clone() label=t.name.clone() /></td>
                                 <td class="py-2 pr-3">{t.owners.join(", ")}</td>
@@ -202,13 +211,6 @@ fn TargetTable(
                                     }}</td>
                                     <td class="py-2 pr-3 text-xs">{t.pulled_in_by.join(", ")}</td>
                                     <td class="py-2 pr-3 tabular-nums">{t.blocks_repositories}</td>
-                                    <td class="py-2 pr-3 tabular-nums whitespace-nowrap" data-testid="reached">{match t.open_reached {
-                                        Some((reached, unreached)) => format!("{reached} / {unreached}"),
-                                        None => "not known".to_owned(),
-                                    }}</td>
-                                    <td class="py-2 pr-3 tabular-nums whitespace-nowrap" data-testid="impact" title="Open UT011 findings elsewhere calling its thread-local APIs, and in how many targets">
-                                        {if t.impact.0 == 0 { "—".to_owned() } else { format!("{} in {}", t.impact.0, t.impact.1) }}
-                                    </td>
                                 })}
                             </tr>
                         }

@@ -1,0 +1,57 @@
+// Dependencies that matter, on the demo data (real scans of the pinned packages with their
+// import indexes): a maintainer sorts /deps by impact, opens django-crum and sees its
+// thread-local APIs with their callers, then narrows the explorer to reached findings and
+// reads a finding's import chain. With JavaScript on and off: all of it is plain links.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { screenshot, useServerAndBrowser } from "./harness.mjs";
+
+const suite = useServerAndBrowser();
+
+/** `N in M` of an impact cell as N (`—`: none). */
+const calls = (text) => Number((text.trim().match(/^(\d+) in \d+$/) || [0, 0])[1]);
+
+for (const js of [true, false]) {
+  const mode = js ? "js" : "no-js";
+  test(`a maintainer follows a dependency's impact to its APIs and callers (${mode})`, async () => {
+    const context = await suite.browser.newContext({ javaScriptEnabled: js });
+    const page = await context.newPage();
+    await page.goto(suite.server.url);
+    await page.fill("#dev-login-name", `mae-${mode}`);
+    await page.selectOption("#dev-login-role", "maintainer");
+    await Promise.all([page.waitForURL(`${suite.server.url}/`), page.click("[data-testid=dev-login] button")]);
+
+    await page.goto(`${suite.server.url}/deps`);
+    await Promise.all([page.waitForURL(/sort=impact/), page.click("[data-testid=target-table] thead >> text=Impact")]);
+    const impacts = (await page.locator("[data-testid=impact]").allTextContents()).map(calls);
+    assert.ok(impacts[0] > 0, "the first dependency's APIs are called elsewhere");
+    assert.deepEqual(impacts, [...impacts].sort((a, b) => b - a), "most impact first");
+    await screenshot(page, `deps-by-impact-${mode}`);
+
+    await page.goto(`${suite.server.url}/deps?q=crum&sort=impact`);
+    await Promise.all([page.waitForURL(/\/deps\/django-crum$/), page.click("[data-testid=target-table] >> text=django-crum")]);
+    const apis = page.locator("[data-testid=api]");
+    assert.ok((await apis.count()) >= 3, "crum's thread-local APIs");
+    const request = apis.filter({ hasText: "crum.get_current_request" });
+    assert.match(await request.textContent(), /crum\._thread_locals/);
+    assert.ok((await request.locator("[data-testid=api-caller]").count()) >= 1, "who calls it");
+    // The user getter goes through crum's signal: the chain says so.
+    assert.match(await apis.filter({ hasText: "crum.get_current_user (" }).textContent(), /signal crum\.signals\.current_user_getter/);
+    await screenshot(page, `dep-apis-${mode}`);
+    // A caller's example finding is one UT011 call of it.
+    await Promise.all([page.waitForURL(/\/findings\/\d+$/), request.locator("[data-testid=api-caller] >> text=example").first().click()]);
+    assert.match(await page.textContent("[data-testid=finding-title]"), /UT011/);
+
+    // The explorer, narrowed to findings in modules tracked code imports.
+    await page.goto(`${suite.server.url}/findings`);
+    await page.selectOption("select[name=reached]", "yes");
+    await Promise.all([page.waitForURL(/reached=yes/), page.click("[data-testid=finding-filters] button[type=submit]")]);
+    const total = Number((await page.textContent("[data-testid=finding-total]")).match(/\d+/)[0]);
+    assert.ok(total > 0, "some findings are reached");
+    assert.match(await page.textContent("[data-testid=reach-caveat]"), /over-approximation/);
+    await Promise.all([page.waitForURL(/\/findings\/\d+$/), page.locator("[data-testid=finding-row] a[href^='/findings/']").first().click()]);
+    assert.match(await page.textContent("[data-testid=reach]"), /^(Reached from \S+ |In tracked code: )/);
+    await screenshot(page, `finding-reach-${mode}`);
+    await context.close();
+  });
+}
