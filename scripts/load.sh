@@ -43,9 +43,17 @@ INSERT INTO findings (target_id, fingerprint, rule, path, start_line, end_line, 
                       first_seen_scan, last_seen_scan)
 SELECT s.target_id, md5(i::text), (ARRAY['UT001','UT002','UT003','UT003','UT005','UT006','UT010','UT010','UT010','UT011','UT012','UT100'])[1 + i % 12],
        'pkg/mod_' || (i % 40) || '.py', 1 + i % 500, 1 + i % 500, 'pkg.mod.f' || (i % 7),
-       'finding ' || i, '_locals = threading.local()  # ' || i, s.id, s.id
+       CASE WHEN i % 12 = 9
+            THEN '`dep_' || (31 + i % 270) || '.api` is backed by thread-local `dep_' || (31 + i % 270) || '._local` in dep-' || (31 + i % 270)
+            ELSE 'finding ' || i END,
+       '_locals = threading.local()  # ' || i, s.id, s.id
 FROM generate_series(1, 100000) AS i
 JOIN scans s ON s.target_id = 1 + i % 300;
+-- Reachability as computed: every target took part, half of the files are reached.
+INSERT INTO reach_targets (target_id, scan_id) SELECT target_id, id FROM scans;
+INSERT INTO module_reach (target_id, path, module, chain)
+SELECT t.id, 'pkg/mod_' || m || '.py', 'pkg.mod_' || m, ARRAY['openedx/lib-1:lms.views', 'pkg.mod_' || m]
+FROM targets t, generate_series(0, 39) AS m WHERE m % 2 = 0;
 INSERT INTO events (kind, target_id, scan_id, finding_ids, at)
 SELECT 'findings.new', f.target_id, f.first_seen_scan, array_agg(f.id), now() - interval '1 day'
 FROM findings f GROUP BY f.target_id, f.first_seen_scan;
@@ -96,6 +104,9 @@ run() {
 run "/findings?unowned=1&rule=UT001" "$base/findings?unowned=1&rule=UT001"
 run "/repos" "$base/repos"
 run "/deps" "$base/deps"
+run "/deps?sort=impact" "$base/deps?sort=impact"
+run "/findings?reached=yes" "$base/findings?reached=yes"
+run "/deps/dep-40" "$base/deps/dep-40"
 run "/" "$base/"
 run "POST /api/claim" -s "$tmp/claim.lua" "$base"
 echo "claims held after the run: $(psql -At -h "$tmp" -U unthread -d postgres -c "SELECT count(*) FROM claims WHERE released_at IS NULL")"

@@ -19,6 +19,8 @@ pub struct Pick {
     pub finding: FindingRow,
     pub effort: i64,
     pub open_in_file: i64,
+    /// Calls elsewhere of its dependency's thread-local APIs that its fix helps clear.
+    pub clears: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,7 +40,7 @@ pub async fn get_contribute(rule: Option<String>, target: Option<String>) -> Res
     })
     .await?
     .into_iter()
-    .map(|(finding, effort, open_in_file)| Pick { finding, effort, open_in_file })
+    .map(|(finding, effort, open_in_file, clears)| Pick { finding, effort, open_in_file, clears })
     .collect();
     Ok(ContributeData { picks, viewer: crate::components::ownership::current_viewer().await? })
 }
@@ -64,7 +66,7 @@ pub fn ContributePage() -> impl IntoView {
         <h1 class="text-2xl font-semibold">"Pick something to fix"</h1>
         <FormError />
         <p class="mt-1 max-w-3xl text-slate-600 dark:text-slate-300">
-            "Open findings nobody owns yet, smallest first. The effort estimate comes from the rule (deleting an unused "
+            "Open findings nobody owns yet: first the thread locals of dependencies whose APIs other code calls (fixing one clears those calls), then smallest first. The effort estimate comes from the rule (deleting an unused "
             <code>"import threading"</code>" is quicker than replacing a thread-local class used all over) and from how many open "
             "findings share the file (they usually have to change together). Claim one and it is yours: others see it at once."
         </p>
@@ -109,6 +111,11 @@ fn Picks(data: ContributeData) -> impl IntoView {
                             <a class=LINK href=format!("/findings/{}", f.id)>{format!("{} in {}", f.rule, f.path)}</a>
                             <span class="text-sm text-slate-500">{format!("line {}", f.line)}</span>
                             <a class=format!("{LINK} font-mono text-xs") href=target_href(&f.target, f.target_kind)>{f.target.clone()}</a>
+                            {(p.clears > 0).then(|| view! {
+                                <span class="rounded bg-amber-100 px-1.5 text-xs text-amber-900 dark:bg-amber-900 dark:text-amber-100" data-testid="clears">
+                                    {format!("clears {} call{} elsewhere", p.clears, if p.clears == 1 { "" } else { "s" })}
+                                </span>
+                            })}
                             <span class="ml-auto rounded bg-slate-100 px-1.5 text-xs dark:bg-slate-800" title=format!("{} points: rule {}, {} open in this file", p.effort, f.rule, p.open_in_file)>
                                 {format!("{} effort", effort_label(p.effort))}
                             </span>

@@ -16,7 +16,7 @@ use db::{
     progress::Progress,
 };
 
-/// How many dependencies the "blocking the most repositories" list names.
+/// How many dependencies the "blocking" list names.
 const BLOCKING_LIST_LEN: usize = 10;
 
 #[derive(Clone, Debug)]
@@ -73,7 +73,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
             .collect(),
         ownership: ownership_changes(&ctx, &claims, start, end),
         stale_claims: stale_claims(&ctx, &claims, &rows, end, options.stale_after_days),
-        blocking_dependencies: blocking(&targets, &rows),
+        blocking_dependencies: blocking(&targets, &rows, &findings),
         github: GitHubActivity {
             sub_issues_opened: sub_issues.iter().filter(|i| i.created_at >= start).map(issue_ref).collect(),
             sub_issues_closed: sub_issues
@@ -364,17 +364,40 @@ fn stale_claims(
     stale
 }
 
-fn blocking(targets: &[TargetInfo], rows: &[(i64, TargetRow)]) -> Vec<BlockingDependency> {
+/// Pinned dependencies with open findings at the week's end: most impact (calls of their
+/// thread-local APIs elsewhere) first, then most repositories pinning them, most open.
+fn blocking(targets: &[TargetInfo], rows: &[(i64, TargetRow)], findings: &[FindingPeriod]) -> Vec<BlockingDependency> {
     let open: HashMap<i64, i64> = rows.iter().map(|(id, row)| (*id, row.open)).collect();
+    let mut calls: HashMap<(&str, i64), i64> = HashMap::new();
+    for f in findings.iter().filter(|f| f.state_at_end == "open") {
+        if let Some(package) = &f.api_package {
+            *calls.entry((package.as_str(), f.target_id)).or_default() += 1;
+        }
+    }
+    let calls_elsewhere = |t: &TargetInfo| -> i64 {
+        calls
+            .iter()
+            .filter(|((package, caller), _)| *caller != t.id && t.api_names.iter().any(|n| n == package))
+            .map(|(_, n)| n)
+            .sum()
+    };
     let mut list: Vec<BlockingDependency> = targets
         .iter()
         .filter(|t| t.kind == TargetKind::Dependency && !t.pinned_by.is_empty())
         .filter_map(|t| {
             let open = *open.get(&t.id).filter(|open| **open > 0)?;
-            Some(BlockingDependency { name: t.name.clone(), open, repositories: t.pinned_by.clone() })
+            let calls_elsewhere = calls_elsewhere(t);
+            Some(BlockingDependency { name: t.name.clone(), open, repositories: t.pinned_by.clone(), calls_elsewhere })
         })
         .collect();
-    list.sort_by(|a, b| (b.repositories.len(), b.open, &a.name).cmp(&(a.repositories.len(), a.open, &b.name)));
+    list.sort_by(|a, b| {
+        (b.calls_elsewhere, b.repositories.len(), b.open, &a.name).cmp(&(
+            a.calls_elsewhere,
+            a.repositories.len(),
+            a.open,
+            &b.name,
+        ))
+    });
     list.truncate(BLOCKING_LIST_LEN);
     list
 }

@@ -137,14 +137,22 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
         format!("{}: {what}, idle {} days (last activity {})", login(&s.owner), s.idle_days, day(&s.last_activity_at))
     });
 
-    let _ = writeln!(out, "\n### Dependencies blocking the most repositories\n");
+    let _ = writeln!(out, "\n### Blocking dependencies\n");
     if report.blocking_dependencies.is_empty() {
         out.push_str("None: no pinned dependency has open findings.\n");
     } else {
-        out.push_str("| Dependency | Open | Pinned by |\n| --- | ---: | --- |\n");
+        out.push_str("Most impact first: calls of the dependency's thread-local APIs in other code, which migrating it would clear.\n\n");
+        out.push_str("| Dependency | Open | Calls elsewhere | Pinned by |\n| --- | ---: | ---: | --- |\n");
         for d in &report.blocking_dependencies {
             let repositories: Vec<String> = d.repositories.iter().map(|r| text(r)).collect();
-            let _ = writeln!(out, "| {} | {} | {} |", text(&d.name), thousands(d.open), repositories.join(", "));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                text(&d.name),
+                thousands(d.open),
+                thousands(d.calls_elsewhere),
+                repositories.join(", ")
+            );
         }
     }
 

@@ -148,6 +148,9 @@ pub struct BlockingDependency {
     pub open: i64,
     /// Repositories whose requirement files pin it.
     pub repositories: Vec<String>,
+    /// Its impact: open UT011 findings in other targets calling its thread-local-backed
+    /// APIs (what migrating it would clear).
+    pub calls_elsewhere: i64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

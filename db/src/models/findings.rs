@@ -211,14 +211,16 @@ async fn facet(
     Ok(rows.into_iter().map(|(value, count)| FacetCount { value, count }).collect())
 }
 
-/// The open, unowned findings for `/contribute`, cheapest first; `effort` explains the
-/// order (see [`effort_points`]).
+/// The open, unowned findings for `/contribute`: those whose fix clears calls elsewhere
+/// first (a thread-local definition, UT001/UT002, of a dependency whose APIs other targets
+/// call: the dependency's impact), then cheapest first (see [`effort_points`]). Each with
+/// its effort points, the open findings in its file and the calls it would help clear.
 pub async fn unowned_open(
     pool: &PgPool,
     rule: Option<&str>,
     target: Option<&str>,
     limit: i64,
-) -> sqlx::Result<Vec<(FindingRow, i64, i64)>> {
+) -> sqlx::Result<Vec<(FindingRow, i64, i64, i64)>> {
     let rows = sqlx::query!(
         r#"WITH candidates AS (
                SELECT f.id, f.target_id, f.path, f.rule
@@ -235,27 +237,33 @@ pub async fn unowned_open(
                WHERE finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open' AND (f.target_id, f.path) IN (SELECT target_id, path FROM candidates)
                GROUP BY f.target_id, f.path
            )
-           SELECT c.id AS "id!", pf.open_in_file AS "open_in_file!"
+           SELECT c.id AS "id!", c.target_id AS "target_id!", pf.open_in_file AS "open_in_file!"
            FROM candidates c JOIN per_file pf ON pf.target_id = c.target_id AND pf.path = c.path"#,
         rule,
         target
     )
     .fetch_all(pool)
     .await?;
-    let mut scored: Vec<(i64, i64, i64)> = Vec::with_capacity(rows.len());
+    let impact = super::impact::calls_by_target(pool).await?;
+    let mut scored: Vec<(i64, i64, i64, i64)> = Vec::with_capacity(rows.len());
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let findings = by_ids(pool, &ids).await?;
     let by_id: std::collections::HashMap<i64, &FindingRow> = findings.iter().map(|f| (f.id, f)).collect();
     for r in &rows {
         if let Some(f) = by_id.get(&r.id) {
-            scored.push((r.id, effort_points(&f.rule, r.open_in_file), r.open_in_file));
+            let clears = if matches!(f.rule.as_str(), "UT001" | "UT002") {
+                impact.get(&r.target_id).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            scored.push((r.id, effort_points(&f.rule, r.open_in_file), r.open_in_file, clears));
         }
     }
-    scored.sort_by_key(|&(id, points, _)| (points, id));
+    scored.sort_by_key(|&(id, points, _, clears)| (std::cmp::Reverse(clears), points, id));
     scored.truncate(limit.max(0) as usize);
     Ok(scored
         .into_iter()
-        .filter_map(|(id, points, in_file)| by_id.get(&id).map(|f| ((*f).clone(), points, in_file)))
+        .filter_map(|(id, points, in_file, clears)| by_id.get(&id).map(|f| ((*f).clone(), points, in_file, clears)))
         .collect())
 }
 

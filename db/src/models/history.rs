@@ -34,6 +34,8 @@ pub struct FindingPeriod {
     pub fixed_at: Option<Instant>,
     /// Seen again within the period after a scan had stopped seeing it.
     pub reopened: bool,
+    /// For a UT011 finding: the package whose thread-local-backed API it calls.
+    pub api_package: Option<String>,
 }
 
 /// Every finding first seen before `end`, with its state at `start` and at `end`.
@@ -74,7 +76,8 @@ pub async fn findings(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> 
                                          coalesce(t.to_before_end, t.from_after_end, f.triage)), 'uncounted') AS "state_at_end!",
                   p.first_seen_at AS "first_seen_at!: Instant",
                   p.fixed_at AS "fixed_at: Instant",
-                  p.reopened AS "reopened!"
+                  p.reopened AS "reopened!",
+                  CASE WHEN f.rule = 'UT011' THEN ut011_package(f.message) END AS api_package
            FROM presence p
            JOIN findings f ON f.id = p.finding_id
            LEFT JOIN triage t ON t.finding_id = f.id
@@ -272,6 +275,8 @@ pub struct TargetInfo {
     pub kind: crate::kinds::TargetKind,
     /// For dependencies: the repositories whose requirement files pin it.
     pub pinned_by: Vec<String>,
+    /// The names UT011's messages give its APIs: its own and its distributions'.
+    pub api_names: Vec<String>,
 }
 
 /// Every target, with who pins the dependencies.
@@ -285,7 +290,9 @@ pub async fn targets(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TargetInfo>> {
                         JOIN requirement_files rf ON rf.id = pp.requirement_file_id
                         JOIN targets repo ON repo.id = rf.target_id
                         WHERE tp.target_id = t.id AND repo.id <> t.id
-                        ORDER BY 1) AS "pinned_by!"
+                        ORDER BY 1) AS "pinned_by!",
+                  ARRAY(SELECT t.name UNION SELECT p.name FROM target_packages tp JOIN packages p ON p.id = tp.package_id
+                        WHERE tp.target_id = t.id ORDER BY 1) AS "api_names!"
            FROM targets t
            ORDER BY lower(t.name), t.name"#
     )

@@ -87,3 +87,23 @@ pub async fn apis_of(pool: &PgPool, target_id: i64) -> sqlx::Result<Vec<ApiImpac
     apis.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.qualname.cmp(&b.qualname)));
     Ok(apis)
 }
+
+/// Every target's impact: open UT011 findings in other targets calling its APIs (by the
+/// names UT011 gives them: the target's own, its distributions').
+pub async fn calls_by_target(pool: &PgPool) -> sqlx::Result<std::collections::HashMap<i64, i64>> {
+    let rows = sqlx::query!(
+        r#"WITH api_package AS (
+               SELECT id AS target_id, name FROM targets
+               UNION
+               SELECT tp.target_id, p.name FROM target_packages tp JOIN packages p ON p.id = tp.package_id
+           )
+           SELECT ap.target_id AS "target_id!", count(DISTINCT f.id) AS "calls!"
+           FROM api_package ap
+           JOIN findings f ON f.rule = 'UT011' AND ut011_package(f.message) = ap.name
+           WHERE finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open' AND f.target_id <> ap.target_id
+           GROUP BY ap.target_id"#
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.target_id, r.calls)).collect())
+}
