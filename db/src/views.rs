@@ -114,6 +114,8 @@ pub struct FindingDetail {
     /// How its file is imported by tracked code: the chain (`owner/repo:module`, then each
     /// module); empty when known not to be; `None` when not known yet.
     pub reach: Option<Vec<String>>,
+    /// A dependency's newest checked release, and whether that release no longer has it.
+    pub newest_release: Option<(String, bool)>,
     pub github: Vec<GitHubLink>,
     pub history: Vec<HistoryEntry>,
 }
@@ -143,6 +145,43 @@ pub struct TargetSummary {
     /// Open rule UT011 findings in other targets calling its thread-local-backed APIs (what
     /// migrating it would clear), and in how many targets.
     pub impact: (i64, i64),
+}
+
+/// Upgrade advice for a dependency with open findings (`db::models::upgrades`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpgradeAdvice {
+    /// The scanned (pinned) version, and the index's newest release when checked.
+    pub pinned: Option<String>,
+    pub newest: Option<String>,
+    pub checked_at: DateTime<Utc>,
+    /// Its open findings now.
+    pub open: i64,
+    /// The scanned newer releases: the newest of the pinned major first, then the newest.
+    pub options: Vec<UpgradeOption>,
+    /// Its GitHub repository, from the newest release's metadata.
+    pub upstream: Option<String>,
+    /// Open findings the newest release still has (for an upstream issue).
+    pub still_in_newest: Vec<UpstreamFinding>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpgradeOption {
+    pub version: String,
+    pub newest: bool,
+    pub newest_in_major: bool,
+    /// Open findings of the pinned version this release no longer has.
+    pub clears: i64,
+    pub requires_python: Option<String>,
+    pub requires_dist: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpstreamFinding {
+    pub id: i64,
+    pub rule: String,
+    pub path: String,
+    pub line: i32,
+    pub message: String,
 }
 
 /// One thread-local-backed API of a dependency, and who calls it.
@@ -197,6 +236,8 @@ pub struct TargetDetail {
     pub summary: TargetSummary,
     /// Its thread-local-backed APIs with their callers elsewhere, most called first.
     pub apis: Vec<ApiImpact>,
+    /// Dependencies whose releases were checked: what a newer one would clear.
+    pub upgrade: Option<UpgradeAdvice>,
     pub owner: Option<String>,
     pub files: Vec<FileBreakdown>,
     pub rules: Vec<RuleCount>,

@@ -6,3 +6,4 @@ pub mod finding_table;
 pub mod ownership;
 pub mod triage;
 pub mod ui;
+pub mod upstream_issue;

@@ -103,6 +103,11 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
             </p>
         </section>
         <ReachNote reach=d.reach.clone() />
+        {d.newest_release.clone().map(|(version, fixed)| view! {
+            <p class="mt-1 text-sm" data-testid="release">
+                {if fixed { format!("Fixed in {version}, the newest release: bumping the pin clears it.") } else { format!("Still in the latest release, {version}: needs an upstream fix.") }}
+            </p>
+        })}
         <div class="mt-6 grid gap-6 md:grid-cols-2">
             <section aria-labelledby="owner-heading">
                 <h2 id="owner-heading" class="text-lg font-semibold">"Owner"</h2>

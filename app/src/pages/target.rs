@@ -111,6 +111,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
                 <OwnershipControls kind="target" id=s.id owner=detail.owner.clone() through_target=false viewer=viewer />
             </section>
         </div>
+        {detail.upgrade.clone().map(|advice| view! { <UpgradeSection advice package=s.name.clone() /> })}
         {(dependency || !detail.apis.is_empty()).then(|| view! { <ApiImpacts apis=detail.apis.clone() impact=s.impact /> })}
         <section aria-labelledby="findings-heading" class="mt-8">
             <h2 id="findings-heading" class="text-lg font-semibold">
@@ -205,6 +206,66 @@ fn ApiImpacts(apis: Vec<db::views::ApiImpact>, impact: (i64, i64)) -> impl IntoV
                     }
                 }).collect_view()}
             </ul>
+        </section>
+    }
+}
+
+/// What a newer release of the dependency would clear (see `db::models::upgrades`).
+#[component]
+fn UpgradeSection(advice: db::views::UpgradeAdvice, package: String) -> impl IntoView {
+    let pinned = advice.pinned.clone().unwrap_or_else(|| "the pinned version".into());
+    let best = advice.options.iter().filter(|o| o.clears > 0).max_by_key(|o| (o.clears, o.newest));
+    let verdict = match (advice.options.is_empty(), best) {
+        _ if advice.open == 0 => format!("No open findings in {pinned}."),
+        (true, _) => format!("No newer release than {pinned} on the index."),
+        (false, Some(o)) => format!("Bump to {} clears {} of {} open findings.", o.version, o.clears, advice.open),
+        (false, None) => format!(
+            "Needs an upstream fix: still in the latest release{}.",
+            advice.newest.as_ref().map(|v| format!(" ({v})")).unwrap_or_default()
+        ),
+    };
+    let issue = match (&advice.upstream, &advice.newest) {
+        (Some(repository), Some(newest)) if !advice.still_in_newest.is_empty() => {
+            Some(crate::components::upstream_issue::upstream_issue_url(
+                repository,
+                &package,
+                newest,
+                &advice.still_in_newest,
+            ))
+        }
+        _ => None,
+    };
+    view! {
+        <section aria-labelledby="upgrade-heading" class="mt-8" data-testid="upgrade">
+            <h2 id="upgrade-heading" class="text-lg font-semibold">"Upgrade advice"</h2>
+            <p class="text-sm" data-testid="upgrade-verdict">{verdict}</p>
+            <ul class="mt-2 space-y-2 text-sm">
+                {advice.options.into_iter().map(|o| view! {
+                    <li data-testid="upgrade-option">
+                        <strong>{o.version.clone()}</strong>
+                        {match (o.newest, o.newest_in_major) {
+                            (true, true) => " (newest)",
+                            (true, false) => " (newest)",
+                            (false, true) => " (newest of the pinned major version)",
+                            (false, false) => "",
+                        }}
+                        {format!(": clears {} of {}", o.clears, advice.open)}
+                        <span class="block text-xs text-slate-600 dark:text-slate-300">
+                            {format!("Requires-Python: {}", o.requires_python.clone().unwrap_or_else(|| "not stated".into()))}
+                            {(!o.requires_dist.is_empty()).then(|| format!(" · requires: {}", o.requires_dist.join(", ")))}
+                        </span>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <p class="mt-1 text-xs text-slate-500">
+                {format!("Checked {} against the package index. Compared by fingerprint with the scan of {pinned}; no claim that the bump is compatible.", when(&advice.checked_at))}
+            </p>
+            {advice.upstream.clone().map(|repository| view! {
+                <p class="mt-2 text-sm">
+                    "Upstream: " <a class=LINK href=repository.clone()>{repository.trim_start_matches("https://github.com/").to_owned()}</a>
+                    {issue.clone().map(|url| view! { " · " <a class=LINK href=url data-testid="upstream-issue">"open an upstream issue"</a> })}
+                </p>
+            })}
         </section>
     }
 }

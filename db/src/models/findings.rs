@@ -333,6 +333,7 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
         fixed_at: extra.fixed_at,
         github_assignees: extra.github_assignees,
         reach: super::reach::of_file(pool, extra.target_id, &row_path).await?,
+        newest_release: super::upgrades::fixed_in(pool, id).await?,
     }))
 }
 

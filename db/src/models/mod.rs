@@ -19,4 +19,5 @@ pub mod scans;
 pub mod targets;
 pub mod tokens;
 pub mod triage;
+pub mod upgrades;
 pub mod users;

@@ -176,8 +176,11 @@ pub async fn detail(pool: &PgPool, name: &str) -> sqlx::Result<Option<TargetDeta
         .map(|b| Blocker { package: b.package, version: b.version, open: b.open, chain: b.chain })
         .collect();
     let apis = super::impact::apis_of(pool, target.id).await?;
+    let upgrade =
+        if target.kind == TargetKind::Dependency { super::upgrades::advice(pool, target.id).await? } else { None };
     Ok(Some(TargetDetail {
         apis,
+        upgrade,
         github: super::findings::github_for(pool, None, target.id).await?,
         summary,
         owner,

@@ -60,6 +60,9 @@ pub enum JobSpec {
     Sweep { period: i64, interval: u64 },
     /// Recompute which modules the tracked repositories reach by imports (after scans).
     Reachability,
+    /// Look up a pinned dependency's releases on the package index and scan the newest (and
+    /// the newest of the pinned major version) for upgrade advice.
+    CheckUpgrades { name: String },
     /// Does nothing: measures the queue itself (benchmarks, fault tests).
     Noop { label: String },
 }
@@ -81,6 +84,7 @@ impl JobSpec {
             JobSpec::WeeklyReport { .. } => "weekly_report",
             JobSpec::Sweep { .. } => "sweep",
             JobSpec::Reachability => "reachability",
+            JobSpec::CheckUpgrades { .. } => "check_upgrades",
             JobSpec::Noop { .. } => "noop",
         }
     }
@@ -96,13 +100,14 @@ impl JobSpec {
             JobSpec::Sweep { period, interval } => format!("{kind}:{interval}s:{period}"),
             JobSpec::WeeklyReport { week } => format!("{kind}:{week}"),
             JobSpec::Reachability => kind.to_owned(),
+            JobSpec::CheckUpgrades { name } => format!("{kind}:{name}"),
             JobSpec::Noop { label } => format!("{kind}:{label}"),
         }
     }
 }
 
 /// Every kind, as [`JobSpec::kind`] names them.
-pub const KINDS: [&str; 8] = [
+pub const KINDS: [&str; 9] = [
     "scan_repository",
     "scan_dependency",
     "register_requirements",
@@ -110,6 +115,7 @@ pub const KINDS: [&str; 8] = [
     "weekly_report",
     "sweep",
     "reachability",
+    "check_upgrades",
     "noop",
 ];
 

@@ -79,7 +79,10 @@ impl JobContext {
         // Only scans say what they are doing (the others are one step).
         let reports_steps = matches!(
             input.spec,
-            JobSpec::ScanRepository { .. } | JobSpec::ScanDependency { .. } | JobSpec::RegisterRequirements { .. }
+            JobSpec::ScanRepository { .. }
+                | JobSpec::ScanDependency { .. }
+                | JobSpec::RegisterRequirements { .. }
+                | JobSpec::CheckUpgrades { .. }
         );
         let result = match input.spec {
             JobSpec::ScanRepository { target, commit } => self.scan_repository(conn, &key, &target, &commit).await,
@@ -95,6 +98,7 @@ impl JobContext {
                 super::schedule::sweep(self, conn, std::time::Duration::from_secs(interval)).await
             }
             JobSpec::Reachability => self.reachability(conn).await,
+            JobSpec::CheckUpgrades { name } => self.check_upgrades(conn, &key, &name).await,
             JobSpec::Noop { .. } => Ok(()),
         };
         if reports_steps {
@@ -284,6 +288,10 @@ impl JobContext {
         let input = ScanInput { cause, ..ScanInput::from_report(target_id, Some(revision.clone()), &report) };
         let summary = ingest_in(&mut *conn, &input).await?;
         self.reachability_after(conn, &summary).await?;
+        if github.is_none() && !summary.already_ingested {
+            let spec = JobSpec::CheckUpgrades { name: name.to_owned() };
+            self.jobs.enqueue(&mut *conn, spec, Priority::Background, "scan").await.map_err(queue_failure)?;
+        }
         tracing::info!(dependency = name, %revision, scan = summary.scan_id, new = summary.new, fixed = summary.fixed, "dependency scanned");
         Ok(())
     }
@@ -320,6 +328,85 @@ impl JobContext {
                 return Ok(());
             }
         }
+    }
+
+    /// Upgrade advice for a dependency: its releases newer than the scanned (pinned) version
+    /// — the newest, and the newest of the pinned major version — scanned like the pinned one
+    /// and recorded apart from its findings (`db::models::upgrades`).
+    async fn check_upgrades(&self, conn: &mut PgConnection, key: &str, name: &str) -> Result<(), JobError> {
+        use std::str::FromStr;
+
+        use pep508_rs::pep440_rs::Version;
+        let target = targets::tracked(&mut *conn, name)
+            .await?
+            .ok_or_else(|| JobError::Fail(format!("{name} is not a tracked target")))?;
+        let pinned = targets::last_scanned_revision(&mut *conn, name).await?;
+        self.step(key, format!("listing the releases of {name}")).await;
+        let releases = self.index.releases(name).await.map_err(|e| {
+            if e.is_transient() {
+                JobError::Retry(e.to_string())
+            } else {
+                JobError::Fail(e.to_string())
+            }
+        })?;
+        let parsed = |v: &str| Version::from_str(v).ok();
+        let pinned_version = pinned.as_deref().and_then(parsed);
+        let newest = releases.last().map(|r| r.version.clone());
+        let mut candidates: Vec<(String, bool, bool)> = Vec::new();
+        if let Some(pinned_version) = &pinned_version {
+            let newer: Vec<&crate::pypi::index::Release> =
+                releases.iter().filter(|r| parsed(&r.version).is_some_and(|v| v > *pinned_version)).collect();
+            let major = |v: &Version| v.release().first().copied();
+            let in_major =
+                newer.iter().rev().find(|r| parsed(&r.version).is_some_and(|v| major(&v) == major(pinned_version)));
+            if let Some(newest) = newer.last() {
+                let same = in_major.is_some_and(|m| m.version == newest.version);
+                candidates.push((newest.version.clone(), true, same));
+            }
+            if let Some(m) = in_major.filter(|m| newer.last().is_some_and(|n| n.version != m.version)) {
+                candidates.push((m.version.clone(), false, true));
+            }
+        }
+        let mut scans = Vec::new();
+        for (version, is_newest, is_newest_in_major) in candidates {
+            self.step(key, format!("downloading {name} {version}")).await;
+            let path = self.index.fetch(name, &version, &[]).await.map_err(|e| {
+                if e.is_transient() {
+                    JobError::Retry(e.to_string())
+                } else {
+                    JobError::Fail(e.to_string())
+                }
+            })?;
+            self.step(key, format!("scanning {name} {version}")).await;
+            let options = scanner::ScanOptions {
+                sources: scanner::SourceOptions { include_tests: false, ..Default::default() },
+                package: Some(name.to_owned()),
+                api_index: dependency_api_index(&mut *conn, target.id).await?,
+                ..Default::default()
+            };
+            let (report, metadata) = tokio::task::spawn_blocking(move || {
+                let metadata = crate::pypi::metadata::read(&path);
+                scanner::scan_path(&path, &options).map(|report| (report, metadata))
+            })
+            .await
+            .map_err(|e| JobError::Retry(format!("the scan stopped: {e}")))?
+            .map_err(|e| JobError::Fail(e.to_string()))?;
+            let metadata = metadata.unwrap_or_default();
+            scans.push(db::models::upgrades::ReleaseScan {
+                target_id: target.id,
+                version,
+                newest: is_newest,
+                newest_in_major: is_newest_in_major,
+                requires_python: metadata.requires_python.clone(),
+                requires_dist: metadata.requires_dist.clone(),
+                upstream: metadata.github_repository(),
+                fingerprints: report.findings.iter().map(|f| f.fingerprint.clone()).collect(),
+                content_fingerprints: report.findings.iter().map(|f| f.content_fingerprint.clone()).collect(),
+            });
+        }
+        db::models::upgrades::record_check(&mut *conn, target.id, pinned.as_deref(), newest.as_deref(), &scans).await?;
+        tracing::info!(dependency = name, pinned = ?pinned, newest = ?newest, scanned = scans.len(), "upgrades checked");
+        Ok(())
     }
 
     async fn download_tarball(&self, repository: &str, git_ref: &str) -> Result<Vec<u8>, JobError> {

@@ -69,11 +69,70 @@ pub struct IndexFile {
     pub url: String,
     #[serde(default)]
     pub hashes: BTreeMap<String, String>,
+    #[serde(default, rename = "requires-python")]
+    pub requires_python: Option<String>,
+    /// `true`, or the reason it was yanked (PEP 592).
+    #[serde(default)]
+    pub yanked: Option<serde_json::Value>,
+}
+
+impl IndexFile {
+    fn is_yanked(&self) -> bool {
+        match &self.yanked {
+            Some(serde_json::Value::Bool(yanked)) => *yanked,
+            Some(serde_json::Value::String(_)) => true,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
 struct ProjectPage {
     files: Vec<IndexFile>,
+    /// PEP 700 (API 1.1): every version, including those without files.
+    #[serde(default)]
+    versions: Vec<String>,
+}
+
+/// One release a project page lists, with what its files say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Release {
+    pub version: String,
+    /// The files' `requires-python`, when they give one.
+    pub requires_python: Option<String>,
+}
+
+impl ProjectPage {
+    /// The final (not pre-, dev- or post-only-yanked) releases with a scannable file, oldest
+    /// first. A release all of whose files are yanked is left out.
+    fn releases(&self, name: &str) -> Vec<(Version, Release)> {
+        let mut versions: Vec<Version> = self.versions.iter().filter_map(|v| Version::from_str(v).ok()).collect();
+        if versions.is_empty() {
+            versions = self.files.iter().filter_map(|f| file_version(&f.filename)).collect();
+        }
+        versions.sort();
+        versions.dedup();
+        versions
+            .into_iter()
+            .filter(|v| !v.any_prerelease())
+            .filter_map(|v| {
+                let files: Vec<&IndexFile> =
+                    self.files.iter().filter(|f| classify(&f.filename, name, &v).is_some() && !f.is_yanked()).collect();
+                let first = files.first()?;
+                let release = Release { version: v.to_string(), requires_python: first.requires_python.clone() };
+                Some((v, release))
+            })
+            .collect()
+    }
+}
+
+/// The version in a distribution's file name (`pkg-1.2.tar.gz`, `pkg-1.2-py3-none-any.whl`).
+fn file_version(filename: &str) -> Option<Version> {
+    if let Some(stem) = filename.strip_suffix(".whl") {
+        return stem.split('-').nth(1).and_then(|v| Version::from_str(v).ok());
+    }
+    let stem = filename.strip_suffix(".tar.gz").or_else(|| filename.strip_suffix(".zip"))?;
+    stem.rsplit_once('-').and_then(|(_, v)| Version::from_str(v).ok())
 }
 
 /// What kind of distribution a file is, best first.
@@ -197,6 +256,12 @@ impl PackageIndex {
         Ok(path)
     }
 
+    /// The final releases of `name` the index has a scannable file of, oldest first.
+    pub async fn releases(&self, name: &str) -> Result<Vec<Release>, IndexError> {
+        let (_, page) = self.project_page(name).await?;
+        Ok(page.releases(&normalise(name)).into_iter().map(|(_, release)| release).collect())
+    }
+
     async fn project_page(&self, name: &str) -> Result<(Url, ProjectPage), IndexError> {
         let url = self
             .simple_url
@@ -295,7 +360,35 @@ mod tests {
             filename: filename.to_owned(),
             url: format!("../../files/{filename}"),
             hashes: [("sha256".to_owned(), "00".repeat(32))].into(),
+            requires_python: None,
+            yanked: None,
         }
+    }
+
+    #[test]
+    fn releases_are_final_unyanked_and_scannable() {
+        let mut yanked = file("pkg-1.2.0.tar.gz");
+        yanked.yanked = Some(serde_json::json!("broken"));
+        let mut newest = file("pkg-1.3.0-py3-none-any.whl");
+        newest.requires_python = Some(">=3.10".into());
+        let page = ProjectPage {
+            files: vec![
+                file("pkg-1.0.0.tar.gz"),
+                yanked,
+                file("pkg-2.0.0rc1.tar.gz"),
+                newest,
+                file("pkg-1.4.0-cp312-cp312-manylinux.whl"),
+            ],
+            versions: vec![],
+        };
+        let releases: Vec<Release> = page.releases("pkg").into_iter().map(|(_, r)| r).collect();
+        assert_eq!(
+            releases,
+            [
+                Release { version: "1.0.0".into(), requires_python: None },
+                Release { version: "1.3.0".into(), requires_python: Some(">=3.10".into()) },
+            ]
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! the pinned distributions are downloaded from (PEP 691 JSON, hash-checked).
 
 pub mod index;
+pub mod metadata;
 pub mod requirements;
 
 pub use index::{PackageIndex, PYPI_SIMPLE};

@@ -34,4 +34,5 @@ mod rescans;
 mod sarif_import;
 mod scan_ingest;
 mod security;
+mod upgrades;
 mod weekly_report;

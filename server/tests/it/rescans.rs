@@ -95,7 +95,7 @@ fn context(pool: &PgPool, github: &MockServer, limits: Limits) -> Arc<JobContext
     context_with_index(pool, github, "http://127.0.0.1:9/simple/", limits)
 }
 
-fn context_with_index(pool: &PgPool, github: &MockServer, index: &str, limits: Limits) -> Arc<JobContext> {
+pub(crate) fn context_with_index(pool: &PgPool, github: &MockServer, index: &str, limits: Limits) -> Arc<JobContext> {
     let config = GitHubConfig { api_url: github.uri(), ..Default::default() };
     let cache = tempfile::tempdir().unwrap().keep();
     let mut context = JobContext::new(pool.clone(), config, index, cache, limits).unwrap();
@@ -108,7 +108,7 @@ fn context_with_index(pool: &PgPool, github: &MockServer, index: &str, limits: L
 }
 
 /// Runs a worker until no job is waiting or running (or 60 s pass).
-async fn run_queue(jobs: &Jobs, context: Arc<JobContext>) {
+pub(crate) async fn run_queue(jobs: &Jobs, context: Arc<JobContext>) {
     let shutdown = tokio_util::sync::CancellationToken::new();
     let worker = tokio::spawn({
         let (jobs, shutdown) = (jobs.clone(), shutdown.clone());

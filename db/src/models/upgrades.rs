@@ -1,0 +1,160 @@
+//! Upgrade advice (`release_scans`, `release_checks`): scans of a dependency's newer
+//! releases, compared with the pinned version's open findings by fingerprint — "bump to X.Y
+//! clears N of M", "still in latest X.Y", or "no newer release".
+
+use sqlx::{PgExecutor, PgPool};
+
+use crate::views::{UpgradeAdvice, UpgradeOption, UpstreamFinding};
+
+/// A scanned release, to record.
+#[derive(Clone, Debug, Default)]
+pub struct ReleaseScan {
+    pub target_id: i64,
+    pub version: String,
+    pub newest: bool,
+    pub newest_in_major: bool,
+    pub requires_python: Option<String>,
+    pub requires_dist: Vec<String>,
+    pub upstream: Option<String>,
+    pub fingerprints: Vec<String>,
+    pub content_fingerprints: Vec<String>,
+}
+
+/// Records a release's scan (again: replacing the earlier one of that version), and that the
+/// target's releases were checked with `pinned` and `newest` the index's newest release. The
+/// target's earlier release scans of other versions go: the advice is about now.
+pub async fn record_check(
+    conn: &mut sqlx::PgConnection,
+    target_id: i64,
+    pinned: Option<&str>,
+    newest: Option<&str>,
+    scans: &[ReleaseScan],
+) -> sqlx::Result<()> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
+    let versions: Vec<String> = scans.iter().map(|s| s.version.clone()).collect();
+    sqlx::query!("DELETE FROM release_scans WHERE target_id = $1 AND NOT version = ANY($2)", target_id, &versions)
+        .execute(&mut *tx)
+        .await?;
+    for s in scans {
+        sqlx::query!(
+            r#"INSERT INTO release_scans (target_id, version, newest, newest_in_major, requires_python, requires_dist,
+                                         upstream, fingerprints, content_fingerprints)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+               ON CONFLICT (target_id, version) DO UPDATE SET
+                   newest = EXCLUDED.newest, newest_in_major = EXCLUDED.newest_in_major, scanned_at = now(),
+                   requires_python = EXCLUDED.requires_python, requires_dist = EXCLUDED.requires_dist,
+                   upstream = EXCLUDED.upstream, fingerprints = EXCLUDED.fingerprints,
+                   content_fingerprints = EXCLUDED.content_fingerprints"#,
+            s.target_id,
+            s.version,
+            s.newest,
+            s.newest_in_major,
+            s.requires_python,
+            &s.requires_dist,
+            s.upstream,
+            &s.fingerprints,
+            &s.content_fingerprints
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query!(
+        r#"INSERT INTO release_checks (target_id, pinned, newest) VALUES ($1, $2, $3)
+           ON CONFLICT (target_id) DO UPDATE SET checked_at = now(), pinned = EXCLUDED.pinned, newest = EXCLUDED.newest"#,
+        target_id,
+        pinned,
+        newest
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// The advice for dependency `target_id`, once its releases were checked.
+pub async fn advice(pool: &PgPool, target_id: i64) -> sqlx::Result<Option<UpgradeAdvice>> {
+    let Some(check) = sqlx::query!(
+        r#"SELECT checked_at AS "checked_at: chrono::DateTime<chrono::Utc>", pinned, newest FROM release_checks WHERE target_id = $1"#,
+        target_id
+    )
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let open = open_count(pool, target_id).await?;
+    let options = sqlx::query!(
+        r#"SELECT rs.version, rs.newest, rs.newest_in_major, rs.requires_python, rs.requires_dist, rs.upstream,
+                  (SELECT count(*) FROM findings f
+                   WHERE f.target_id = rs.target_id AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+                     AND NOT (f.fingerprint = ANY(rs.fingerprints)
+                              OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints)))
+                  ) AS "clears!"
+           FROM release_scans rs WHERE rs.target_id = $1
+           ORDER BY rs.newest, rs.id"#,
+        target_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let upstream = options.iter().find_map(|o| o.upstream.clone());
+    let still = sqlx::query!(
+        r#"SELECT f.id, f.rule, f.path, f.start_line, f.message
+           FROM findings f JOIN release_scans rs ON rs.target_id = f.target_id AND rs.newest
+           WHERE f.target_id = $1 AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+             AND (f.fingerprint = ANY(rs.fingerprints)
+                  OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints)))
+           ORDER BY f.path, f.start_line, f.id"#,
+        target_id
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(Some(UpgradeAdvice {
+        pinned: check.pinned,
+        newest: check.newest,
+        checked_at: check.checked_at,
+        open,
+        options: options
+            .into_iter()
+            .map(|o| UpgradeOption {
+                version: o.version,
+                newest: o.newest,
+                newest_in_major: o.newest_in_major,
+                clears: o.clears,
+                requires_python: o.requires_python,
+                requires_dist: o.requires_dist,
+            })
+            .collect(),
+        upstream,
+        still_in_newest: still
+            .into_iter()
+            .map(|r| UpstreamFinding { id: r.id, rule: r.rule, path: r.path, line: r.start_line, message: r.message })
+            .collect(),
+    }))
+}
+
+async fn open_count(db: impl PgExecutor<'_>, target_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM findings WHERE target_id = $1 AND finding_state(rule, fixed_in_scan, triage) = 'open'"#,
+        target_id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// For one finding of a dependency: its target's newest checked release, and whether that
+/// release no longer has it (`None`: nothing was checked).
+pub async fn fixed_in(pool: &PgPool, finding_id: i64) -> sqlx::Result<Option<(String, bool)>> {
+    let row = sqlx::query!(
+        r#"SELECT rs.version, rs.newest,
+                  (f.fingerprint = ANY(rs.fingerprints)
+                   OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints))) AS "still!"
+           FROM findings f JOIN release_scans rs ON rs.target_id = f.target_id
+           WHERE f.id = $1
+           ORDER BY rs.newest DESC
+           LIMIT 1"#,
+        finding_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| (r.version, !r.still)))
+}
