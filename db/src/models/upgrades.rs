@@ -20,19 +20,30 @@ pub struct ReleaseScan {
     pub content_fingerprints: Vec<String>,
 }
 
-/// Records a release's scan (again: replacing the earlier one of that version), and that the
-/// target's releases were checked with `pinned` and `newest` the index's newest release. The
-/// target's earlier release scans of other versions go: the advice is about now.
+/// The versions of `target_id` already scanned as releases (a published release does not
+/// change: it is not scanned again).
+pub async fn scanned_versions(db: impl PgExecutor<'_>, target_id: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!("SELECT version FROM release_scans WHERE target_id = $1 ORDER BY version", target_id)
+        .fetch_all(db)
+        .await
+}
+
+/// Records that the target's releases were checked — `pinned` the scanned version, `newest`
+/// the index's newest release — with the release scans made now (`scans`, replacing earlier
+/// ones of their versions) and those of `kept` versions left as they are (with their roles
+/// updated). Release scans of other versions go: the advice is about now.
 pub async fn record_check(
     conn: &mut sqlx::PgConnection,
     target_id: i64,
     pinned: Option<&str>,
     newest: Option<&str>,
     scans: &[ReleaseScan],
+    kept: &[(String, bool, bool)],
 ) -> sqlx::Result<()> {
     use sqlx::Connection;
     let mut tx = conn.begin().await?;
-    let versions: Vec<String> = scans.iter().map(|s| s.version.clone()).collect();
+    let versions: Vec<String> =
+        scans.iter().map(|s| s.version.clone()).chain(kept.iter().map(|(v, _, _)| v.clone())).collect();
     sqlx::query!("DELETE FROM release_scans WHERE target_id = $1 AND NOT version = ANY($2)", target_id, &versions)
         .execute(&mut *tx)
         .await?;
@@ -55,6 +66,17 @@ pub async fn record_check(
             s.upstream,
             &s.fingerprints,
             &s.content_fingerprints
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (version, newest, newest_in_major) in kept {
+        sqlx::query!(
+            "UPDATE release_scans SET newest = $3, newest_in_major = $4 WHERE target_id = $1 AND version = $2",
+            target_id,
+            version,
+            newest,
+            newest_in_major
         )
         .execute(&mut *tx)
         .await?;

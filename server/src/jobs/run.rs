@@ -367,6 +367,8 @@ impl JobContext {
                 candidates.push((m.version.clone(), false, true));
             }
         }
+        let already = db::models::upgrades::scanned_versions(&mut *conn, target.id).await?;
+        let (kept, candidates): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|(v, _, _)| already.contains(v));
         let mut scans = Vec::new();
         for (version, is_newest, is_newest_in_major) in candidates {
             self.step(key, format!("downloading {name} {version}")).await;
@@ -404,7 +406,8 @@ impl JobContext {
                 content_fingerprints: report.findings.iter().map(|f| f.content_fingerprint.clone()).collect(),
             });
         }
-        db::models::upgrades::record_check(&mut *conn, target.id, pinned.as_deref(), newest.as_deref(), &scans).await?;
+        db::models::upgrades::record_check(&mut *conn, target.id, pinned.as_deref(), newest.as_deref(), &scans, &kept)
+            .await?;
         tracing::info!(dependency = name, pinned = ?pinned, newest = ?newest, scanned = scans.len(), "upgrades checked");
         Ok(())
     }

@@ -93,7 +93,11 @@ pub async fn sweep(context: &JobContext, conn: &mut PgConnection, interval: Dura
     let due = targets::due_for_rescan(&mut *conn, before).await?;
     let mut queued = 0;
     for target in due {
-        let specs = rescans_of(&mut *conn, target.id, target.kind, &target.name).await?;
+        let mut specs = rescans_of(&mut *conn, target.id, target.kind, &target.name).await?;
+        // A pinned dependency's releases are looked up again: a new one may clear findings.
+        if target.kind == TargetKind::Dependency && !specs.is_empty() {
+            specs.push(JobSpec::CheckUpgrades { name: target.name.clone() });
+        }
         for spec in specs {
             context
                 .jobs

@@ -49,6 +49,8 @@ async fn newer_releases_are_scanned_apart_and_compared_by_fingerprint() {
         Mock::given(method("GET"))
             .and(path(format!("/files/{filename}")))
             .respond_with(ResponseTemplate::new(200).set_body_bytes(bytes.clone()))
+            // Each downloaded once: a release checked again is not scanned again.
+            .expect(1)
             .mount(&index)
             .await;
     }
@@ -95,4 +97,13 @@ async fn newer_releases_are_scanned_apart_and_compared_by_fingerprint() {
     // The dependency page's advice.
     let detail = db::models::targets::detail(&pool, "pkg").await.unwrap().unwrap();
     assert_eq!(detail.upgrade.as_ref().map(|a| a.options.len()), Some(2));
+
+    // The nightly sweep checks again: nothing new on the index, the same advice.
+    let spec = JobSpec::CheckUpgrades { name: "pkg".into() };
+    jobs.enqueue(&mut pool.acquire().await.unwrap(), spec, Priority::Sweep, "test").await.unwrap();
+    let context = context_with_index(&pool, &github, &format!("{}/simple/", index.uri()), Limits::default());
+    run_queue(&jobs, context).await;
+    let again = db::models::upgrades::advice(&pool, target).await.unwrap().unwrap();
+    assert_eq!(again.options, advice.options);
+    assert!(again.checked_at > advice.checked_at);
 }
