@@ -164,6 +164,18 @@ pub struct UpgradeAdvice {
     pub still_in_newest: Vec<UpstreamFinding>,
 }
 
+/// A dependency whose pin a bump would move past open findings (`/contribute`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BumpItem {
+    pub target_id: i64,
+    pub name: String,
+    pub pinned: Option<String>,
+    pub version: String,
+    pub clears: i64,
+    pub open: i64,
+    pub requires_python: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UpgradeOption {
     pub version: String,

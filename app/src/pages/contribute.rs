@@ -25,6 +25,8 @@ pub struct Pick {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ContributeData {
+    /// Pins a bump would move past open findings (small work: a requirements change).
+    pub bumps: Vec<db::views::BumpItem>,
     pub picks: Vec<Pick>,
     pub viewer: Option<PageViewer>,
 }
@@ -35,6 +37,7 @@ pub async fn get_contribute(rule: Option<String>, target: Option<String>) -> Res
     let blank = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let (rule, target) = (blank(rule), blank(target));
     let key = format!("contribute:{rule:?}:{target:?}");
+    let filtered = rule.is_some() || target.is_some();
     let picks = crate::server::cached(key, async move {
         db::models::findings::unowned_open(&pool, rule.as_deref(), target.as_deref(), CONTRIBUTE_LIMIT).await
     })
@@ -42,7 +45,16 @@ pub async fn get_contribute(rule: Option<String>, target: Option<String>) -> Res
     .into_iter()
     .map(|(finding, effort, open_in_file, clears)| Pick { finding, effort, open_in_file, clears })
     .collect();
-    Ok(ContributeData { picks, viewer: crate::components::ownership::current_viewer().await? })
+    let pool = crate::server::state()?.pool;
+    let bumps = if !filtered {
+        crate::server::cached("contribute:bumps".to_owned(), async move {
+            db::models::upgrades::bump_items(&pool, 10).await
+        })
+        .await?
+    } else {
+        Vec::new()
+    };
+    Ok(ContributeData { bumps, picks, viewer: crate::components::ownership::current_viewer().await? })
 }
 
 /// Small, medium or large, from effort points.
@@ -88,7 +100,7 @@ pub fn ContributePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="mt-4">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(data) if data.picks.is_empty() => view! {
+                    Ok(data) if data.picks.is_empty() && data.bumps.is_empty() => view! {
                         <p class="mt-6 text-slate-600 dark:text-slate-300" data-testid="empty">"Everything here has an owner. "<a class=LINK href="/findings">"Browse all findings"</a>"."</p>
                     }.into_any(),
                     Ok(data) => view! { <Picks data /> }.into_any(),
@@ -101,7 +113,30 @@ pub fn ContributePage() -> impl IntoView {
 
 #[component]
 fn Picks(data: ContributeData) -> impl IntoView {
+    let bumps = data.bumps.clone();
     view! {
+        {(!bumps.is_empty()).then(|| view! {
+            <section aria-labelledby="bumps-heading" class="mt-6">
+                <h2 id="bumps-heading" class="text-lg font-semibold">"Bump a pin"</h2>
+                <p class="text-sm text-slate-600 dark:text-slate-300">"A newer release no longer has these findings: the fix is a requirements change (check its Requires-Python and requirements; Unthread does not claim the bump is compatible)."</p>
+                <ul class="mt-2 space-y-2">
+                    {bumps.into_iter().map(|b| view! {
+                        <li class="rounded border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900" data-testid="bump">
+                            <div class="flex flex-wrap items-baseline gap-2">
+                                <a class=LINK href=target_href(&b.name, db::kinds::TargetKind::Dependency)>
+                                    {format!("Bump {} {} → {}", b.name, b.pinned.clone().unwrap_or_default(), b.version)}
+                                </a>
+                                <span class="text-sm">{format!("clears {} of {} open", b.clears, b.open)}</span>
+                                {b.requires_python.clone().map(|r| view! { <span class="text-xs text-slate-500">{format!("Requires-Python {r}")}</span> })}
+                                <span class="ml-auto rounded bg-slate-100 px-1.5 text-xs dark:bg-slate-800">"small effort"</span>
+                            </div>
+                            <div class="mt-2"><OwnershipControls kind="target" id=b.target_id owner=None through_target=false viewer=data.viewer.clone() /></div>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+            <h2 class="mt-6 text-lg font-semibold">"Fix the code"</h2>
+        })}
         <ol class="mt-6 space-y-3" data-testid="picks">
             {data.picks.into_iter().map(|p| {
                 let f = p.finding;

@@ -90,6 +90,8 @@ event_kinds! {
     TokenRevoked(TokenRevoked) = "token.revoked",
     /// The demo data set was loaded.
     DemoLoaded(DemoLoaded) = "demo.loaded",
+    /// A dependency's releases were looked up for upgrade advice.
+    UpgradesChecked(UpgradesChecked) = "upgrades.checked",
 }
 
 impl std::fmt::Display for EventKind {
@@ -250,6 +252,15 @@ pub struct DemoLoaded {
     /// Where the demo's scans came from.
     pub source: String,
     pub findings: usize,
+}
+
+/// A dependency's releases looked up (`upgrades.checked`): the scanned pin, the index's
+/// newest release, and the releases scanned for the advice.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpgradesChecked {
+    pub pinned: Option<String>,
+    pub newest: Option<String>,
+    pub scanned: Vec<String>,
 }
 
 impl Event {
@@ -422,6 +433,11 @@ mod tests {
             Event::TokenCreated(TokenCreated { token: 1, name: "ci".into(), targets: vec!["openedx/edx-ace".into()] }),
             Event::TokenRevoked(TokenRevoked { token: 1 }),
             Event::DemoLoaded(DemoLoaded { source: "snapshot".into(), findings: 1333 }),
+            Event::UpgradesChecked(UpgradesChecked {
+                pinned: Some("0.7.9".into()),
+                newest: Some("0.9.0".into()),
+                scanned: vec!["0.9.0".into()],
+            }),
         ]
     }
 

@@ -4,7 +4,8 @@
 
 use sqlx::{PgExecutor, PgPool};
 
-use crate::views::{UpgradeAdvice, UpgradeOption, UpstreamFinding};
+use super::events::{self, About, Event, UpgradesChecked};
+use crate::views::{BumpItem, UpgradeAdvice, UpgradeOption, UpstreamFinding};
 
 /// A scanned release, to record.
 #[derive(Clone, Debug, Default)]
@@ -90,6 +91,12 @@ pub async fn record_check(
     )
     .execute(&mut *tx)
     .await?;
+    let event = Event::UpgradesChecked(UpgradesChecked {
+        pinned: pinned.map(str::to_owned),
+        newest: newest.map(str::to_owned),
+        scanned: scans.iter().map(|s| s.version.clone()).collect(),
+    });
+    events::record(&mut *tx, &event, About::system().target(target_id)).await?;
     tx.commit().await
 }
 
@@ -179,4 +186,38 @@ pub async fn fixed_in(pool: &PgPool, finding_id: i64) -> sqlx::Result<Option<(St
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|r| (r.version, !r.still)))
+}
+
+/// "Bump a pin" work: dependencies nobody owns whose checked newer release clears open
+/// findings — for each, the release clearing the most (the newest of the pinned major when
+/// it clears as many: the smaller step) — most cleared first.
+pub async fn bump_items(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<BumpItem>> {
+    sqlx::query_as!(
+        BumpItem,
+        r#"WITH options AS (
+               SELECT rs.target_id, rs.version, rs.newest, rs.requires_python,
+                      (SELECT count(*) FROM findings f
+                       WHERE f.target_id = rs.target_id AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+                         AND NOT (f.fingerprint = ANY(rs.fingerprints)
+                                  OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints)))
+                      ) AS clears
+               FROM release_scans rs
+           ),
+           best AS (
+               SELECT DISTINCT ON (o.target_id) o.* FROM options o WHERE o.clears > 0
+               ORDER BY o.target_id, o.clears DESC, o.newest, o.version
+           )
+           SELECT t.id AS target_id, t.name, rc.pinned, b.version, b.clears AS "clears!", b.requires_python,
+                  (SELECT count(*) FROM findings f WHERE f.target_id = t.id
+                     AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open') AS "open!"
+           FROM best b
+           JOIN targets t ON t.id = b.target_id
+           JOIN release_checks rc ON rc.target_id = t.id
+           WHERE NOT EXISTS (SELECT 1 FROM claims c WHERE c.target_id = t.id AND c.released_at IS NULL)
+           ORDER BY b.clears DESC, t.name
+           LIMIT $1"#,
+        limit
+    )
+    .fetch_all(pool)
+    .await
 }

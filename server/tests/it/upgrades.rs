@@ -98,6 +98,19 @@ async fn newer_releases_are_scanned_apart_and_compared_by_fingerprint() {
     let detail = db::models::targets::detail(&pool, "pkg").await.unwrap().unwrap();
     assert_eq!(detail.upgrade.as_ref().map(|a| a.options.len()), Some(2));
 
+    // /contribute offers the bump (nobody owns the dependency).
+    let bumps = db::models::upgrades::bump_items(&pool, 10).await.unwrap();
+    let shown: Vec<(&str, Option<&str>, &str, i64, i64)> =
+        bumps.iter().map(|b| (b.name.as_str(), b.pinned.as_deref(), b.version.as_str(), b.clears, b.open)).collect();
+    assert_eq!(shown, [("pkg", Some("1.0"), "1.1", 1, 2)]);
+    let checked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = 'upgrades.checked' AND target_id = $1")
+            .bind(target)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(checked, 1);
+
     // The nightly sweep checks again: nothing new on the index, the same advice.
     let spec = JobSpec::CheckUpgrades { name: "pkg".into() };
     jobs.enqueue(&mut pool.acquire().await.unwrap(), spec, Priority::Sweep, "test").await.unwrap();
