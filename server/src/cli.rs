@@ -403,6 +403,10 @@ pub struct ScanArgs {
     /// are always skipped: they do not run in production.
     #[arg(long)]
     pub exclude_tests: bool,
+    /// With `--requirements`: look up each dependency with open findings on the index and
+    /// scan its newer releases for upgrade advice (what a bump would clear).
+    #[arg(long)]
+    pub check_upgrades: bool,
 }
 
 impl ScanArgs {
@@ -417,6 +421,7 @@ impl ScanArgs {
             kind,
             revision: None,
             exclude_tests: false,
+            check_upgrades: false,
         }
     }
 }

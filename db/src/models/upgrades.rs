@@ -7,9 +7,10 @@ use sqlx::{PgExecutor, PgPool};
 use super::events::{self, About, Event, UpgradesChecked};
 use crate::views::{BumpItem, UpgradeAdvice, UpgradeOption, UpstreamFinding};
 
-/// A scanned release, to record.
-#[derive(Clone, Debug, Default)]
+/// A scanned release, to record (and in the demo's snapshot).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReleaseScan {
+    #[serde(skip)]
     pub target_id: i64,
     pub version: String,
     pub newest: bool,
@@ -220,4 +221,28 @@ pub async fn bump_items(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<BumpItem>
     )
     .fetch_all(pool)
     .await
+}
+
+/// The last check of `target_id`'s releases — the pin it compared, the newest release — and
+/// the release scans kept (for the demo's snapshot).
+pub async fn last_check(
+    db: &mut sqlx::PgConnection,
+    target_id: i64,
+) -> sqlx::Result<Option<(Option<String>, Option<String>, Vec<ReleaseScan>)>> {
+    let Some(check) = sqlx::query!("SELECT pinned, newest FROM release_checks WHERE target_id = $1", target_id)
+        .fetch_optional(&mut *db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let scans = sqlx::query_as!(
+        ReleaseScan,
+        r#"SELECT target_id, version, newest, newest_in_major, requires_python, requires_dist, upstream,
+                  fingerprints, content_fingerprints
+           FROM release_scans WHERE target_id = $1 ORDER BY version"#,
+        target_id
+    )
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(Some((check.pinned, check.newest, scans)))
 }

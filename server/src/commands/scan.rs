@@ -99,6 +99,9 @@ async fn scan_requirements(
     for (name, version, error) in &report.failed {
         println!("  FAILED {name} {version}: {error}");
     }
+    if args.check_upgrades {
+        check_upgrades(pool, &index, &report, args.concurrency).await?;
+    }
     Ok(report)
 }
 
@@ -191,4 +194,36 @@ mod tests {
         assert_eq!(parse_github_remote("https://gitlab.com/a/b.git"), None);
         assert_eq!(parse_github_remote("https://github.com/a"), None);
     }
+}
+
+/// Upgrade advice for every scanned dependency with open findings, `concurrency` at a time.
+async fn check_upgrades(
+    pool: &PgPool,
+    index: &PackageIndex,
+    report: &DependencyScanReport,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    use futures::StreamExt;
+    let with_findings: Vec<&str> = report.scanned.iter().filter(|d| d.findings > 0).map(|d| d.name.as_str()).collect();
+    let results: Vec<(String, Result<crate::jobs::upgrades::Checked, String>)> = futures::stream::iter(with_findings)
+        .map(|name| async move {
+            let outcome = async {
+                let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+                crate::jobs::upgrades::check(&mut conn, index, name, |_| async {}).await.map_err(|e| e.to_string())
+            }
+            .await;
+            (name.to_owned(), outcome)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut scanned = 0;
+    for (name, outcome) in &results {
+        match outcome {
+            Ok(checked) => scanned += checked.scanned.len(),
+            Err(e) => println!("  upgrade check of {name} failed: {e}"),
+        }
+    }
+    println!("upgrades: {} dependencies checked, {scanned} newer releases scanned", results.len());
+    Ok(())
 }

@@ -28,7 +28,27 @@ pub async fn load_demo(pool: &PgPool) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let snapshot = snapshot::bundled()?;
     let summary = history::play(pool, &snapshot).await?;
-    let reach = db::models::reach::recompute(&mut *pool.acquire().await?).await?;
+    let mut conn = pool.acquire().await?;
+    // The releases as checked when the snapshot was made (upgrade advice).
+    for target in &snapshot.targets {
+        let (Some(releases), Some(id)) =
+            (&target.releases, db::models::targets::id_by_name(&mut *conn, &target.name).await?)
+        else {
+            continue;
+        };
+        let scans: Vec<db::models::upgrades::ReleaseScan> =
+            releases.scanned.iter().map(|s| db::models::upgrades::ReleaseScan { target_id: id, ..s.clone() }).collect();
+        db::models::upgrades::record_check(
+            &mut conn,
+            id,
+            target.revision.as_deref(),
+            releases.newest.as_deref(),
+            &scans,
+            &[],
+        )
+        .await?;
+    }
+    let reach = db::models::reach::recompute(&mut conn).await?;
     tracing::info!(reached = reach.reached, modules = reach.modules, "demo reachability computed");
     tracing::info!(
         targets = snapshot.targets.len(),

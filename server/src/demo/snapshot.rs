@@ -37,6 +37,16 @@ pub struct SnapshotTarget {
     /// What each of its modules imports (reachability); absent from older snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imports: Option<scanner::imports::ImportIndex>,
+    /// Its releases as checked when the snapshot was made: the index's newest release and
+    /// the newer releases scanned (upgrade advice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub releases: Option<SnapshotReleases>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SnapshotReleases {
+    pub newest: Option<String>,
+    pub scanned: Vec<db::models::upgrades::ReleaseScan>,
 }
 
 /// The bundled snapshot, gzip-compressed JSON.
@@ -72,6 +82,9 @@ pub async fn capture(
         scanned
     {
         let findings = db::models::scans::open_findings_seen_by(pool, target_id, scan_id).await?;
+        let releases = db::models::upgrades::last_check(&mut *pool.acquire().await?, target_id)
+            .await?
+            .map(|(_, newest, scanned)| SnapshotReleases { newest, scanned });
         let (kind, name) = match libraries.get(package.as_str()) {
             Some(repo) => (db::kinds::TargetKind::Library, repo.to_string()),
             None => (db::kinds::TargetKind::Dependency, package.clone()),
@@ -86,6 +99,7 @@ pub async fn capture(
             findings,
             api_index: api_index.map(|j| j.0),
             imports: import_index.map(|j| j.0),
+            releases,
         });
     }
     targets.sort_by(|a, b| a.name.cmp(&b.name));

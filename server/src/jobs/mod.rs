@@ -6,4 +6,5 @@ pub mod github_sync;
 pub mod queue;
 pub mod run;
 pub mod schedule;
+pub mod upgrades;
 pub mod weekly_report;

@@ -330,86 +330,10 @@ impl JobContext {
         }
     }
 
-    /// Upgrade advice for a dependency: its releases newer than the scanned (pinned) version
-    /// — the newest, and the newest of the pinned major version — scanned like the pinned one
-    /// and recorded apart from its findings (`db::models::upgrades`).
+    /// Upgrade advice for a dependency (see [`super::upgrades`]).
     async fn check_upgrades(&self, conn: &mut PgConnection, key: &str, name: &str) -> Result<(), JobError> {
-        use std::str::FromStr;
-
-        use pep508_rs::pep440_rs::Version;
-        let target = targets::tracked(&mut *conn, name)
-            .await?
-            .ok_or_else(|| JobError::Fail(format!("{name} is not a tracked target")))?;
-        let pinned = targets::last_scanned_revision(&mut *conn, name).await?;
-        self.step(key, format!("listing the releases of {name}")).await;
-        let releases = self.index.releases(name).await.map_err(|e| {
-            if e.is_transient() {
-                JobError::Retry(e.to_string())
-            } else {
-                JobError::Fail(e.to_string())
-            }
-        })?;
-        let parsed = |v: &str| Version::from_str(v).ok();
-        let pinned_version = pinned.as_deref().and_then(parsed);
-        let newest = releases.last().map(|r| r.version.clone());
-        let mut candidates: Vec<(String, bool, bool)> = Vec::new();
-        if let Some(pinned_version) = &pinned_version {
-            let newer: Vec<&crate::pypi::index::Release> =
-                releases.iter().filter(|r| parsed(&r.version).is_some_and(|v| v > *pinned_version)).collect();
-            let major = |v: &Version| v.release().first().copied();
-            let in_major =
-                newer.iter().rev().find(|r| parsed(&r.version).is_some_and(|v| major(&v) == major(pinned_version)));
-            if let Some(newest) = newer.last() {
-                let same = in_major.is_some_and(|m| m.version == newest.version);
-                candidates.push((newest.version.clone(), true, same));
-            }
-            if let Some(m) = in_major.filter(|m| newer.last().is_some_and(|n| n.version != m.version)) {
-                candidates.push((m.version.clone(), false, true));
-            }
-        }
-        let already = db::models::upgrades::scanned_versions(&mut *conn, target.id).await?;
-        let (kept, candidates): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|(v, _, _)| already.contains(v));
-        let mut scans = Vec::new();
-        for (version, is_newest, is_newest_in_major) in candidates {
-            self.step(key, format!("downloading {name} {version}")).await;
-            let path = self.index.fetch(name, &version, &[]).await.map_err(|e| {
-                if e.is_transient() {
-                    JobError::Retry(e.to_string())
-                } else {
-                    JobError::Fail(e.to_string())
-                }
-            })?;
-            self.step(key, format!("scanning {name} {version}")).await;
-            let options = scanner::ScanOptions {
-                sources: scanner::SourceOptions { include_tests: false, ..Default::default() },
-                package: Some(name.to_owned()),
-                api_index: dependency_api_index(&mut *conn, target.id).await?,
-                ..Default::default()
-            };
-            let (report, metadata) = tokio::task::spawn_blocking(move || {
-                let metadata = crate::pypi::metadata::read(&path);
-                scanner::scan_path(&path, &options).map(|report| (report, metadata))
-            })
-            .await
-            .map_err(|e| JobError::Retry(format!("the scan stopped: {e}")))?
-            .map_err(|e| JobError::Fail(e.to_string()))?;
-            let metadata = metadata.unwrap_or_default();
-            scans.push(db::models::upgrades::ReleaseScan {
-                target_id: target.id,
-                version,
-                newest: is_newest,
-                newest_in_major: is_newest_in_major,
-                requires_python: metadata.requires_python.clone(),
-                requires_dist: metadata.requires_dist.clone(),
-                upstream: metadata.github_repository(),
-                fingerprints: report.findings.iter().map(|f| f.fingerprint.clone()).collect(),
-                content_fingerprints: report.findings.iter().map(|f| f.content_fingerprint.clone()).collect(),
-            });
-        }
-        db::models::upgrades::record_check(&mut *conn, target.id, pinned.as_deref(), newest.as_deref(), &scans, &kept)
-            .await?;
-        tracing::info!(dependency = name, pinned = ?pinned, newest = ?newest, scanned = scans.len(), "upgrades checked");
-        Ok(())
+        let step = |text: String| async move { self.step(key, text).await };
+        super::upgrades::check(conn, &self.index, name, step).await.map(|_| ())
     }
 
     async fn download_tarball(&self, repository: &str, git_ref: &str) -> Result<Vec<u8>, JobError> {

@@ -101,6 +101,7 @@ async fn pinned_dependencies_are_downloaded_verified_and_scanned_in_dependency_o
         kind: db::kinds::TargetKind::Platform,
         revision: None,
         exclude_tests: false,
+        check_upgrades: false,
     };
 
     let err = scan(&pool, data_dir.path(), args()).await.unwrap_err();
@@ -184,6 +185,7 @@ async fn hashes_from_the_requirements_file_must_match() {
         kind: db::kinds::TargetKind::Library,
         revision: None,
         exclude_tests: false,
+        check_upgrades: false,
     };
     let err = scan(&pool, data_dir.path(), args).await.unwrap_err();
     assert!(err.to_string().contains("could not scan 1 of"), "{err}");
