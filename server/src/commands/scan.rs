@@ -177,25 +177,6 @@ fn parse_github_remote(url: &str) -> Option<String> {
     (!owner.is_empty() && !name.is_empty() && !name.contains('/')).then(|| format!("{owner}/{name}"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_github_remote;
-
-    #[test]
-    fn github_remotes() {
-        for url in [
-            "https://github.com/openedx/edx-django-utils.git",
-            "https://github.com/openedx/edx-django-utils",
-            "git@github.com:openedx/edx-django-utils.git",
-            "ssh://git@github.com/openedx/edx-django-utils.git",
-        ] {
-            assert_eq!(parse_github_remote(url).as_deref(), Some("openedx/edx-django-utils"), "{url}");
-        }
-        assert_eq!(parse_github_remote("https://gitlab.com/a/b.git"), None);
-        assert_eq!(parse_github_remote("https://github.com/a"), None);
-    }
-}
-
 /// Upgrade advice for every scanned dependency with open findings, `concurrency` at a time.
 async fn check_upgrades(
     pool: &PgPool,
@@ -226,4 +207,23 @@ async fn check_upgrades(
     }
     println!("upgrades: {} dependencies checked, {scanned} newer releases scanned", results.len());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_github_remote;
+
+    #[test]
+    fn github_remotes() {
+        for url in [
+            "https://github.com/openedx/edx-django-utils.git",
+            "https://github.com/openedx/edx-django-utils",
+            "git@github.com:openedx/edx-django-utils.git",
+            "ssh://git@github.com/openedx/edx-django-utils.git",
+        ] {
+            assert_eq!(parse_github_remote(url).as_deref(), Some("openedx/edx-django-utils"), "{url}");
+        }
+        assert_eq!(parse_github_remote("https://gitlab.com/a/b.git"), None);
+        assert_eq!(parse_github_remote("https://github.com/a"), None);
+    }
 }
