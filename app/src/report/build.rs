@@ -8,7 +8,7 @@ use sqlx::PgPool;
 
 use super::{
     one_decimal, BlockingDependency, FindingRef, FixedItem, GitHubActivity, GitHubRef, Headline, IsoWeek,
-    OwnershipChange, PullRef, StaleClaim, TargetRow, TriageItem, WeeklyReport, SCHEMA_ID,
+    OwnershipChange, PullRef, StaleClaim, TargetRow, TriageItem, Upgrade, WeeklyReport, SCHEMA_ID,
 };
 use db::{
     kinds::TargetKind,
@@ -40,7 +40,12 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
     let pulls = history::linked_pulls(&mut *tx, end).await?;
     let sub_issues = history::sub_issues_changed(&mut *tx, start, end).await?;
     let merged = history::pulls_merged(&mut *tx, start, end).await?;
+    let upgrades = db::models::upgrades::clearing_before(&mut *tx, end).await?;
     tx.commit().await?;
+    let upgrades = upgrades
+        .into_iter()
+        .map(|b| Upgrade { dependency: b.name, pinned: b.pinned, version: b.version, clears: b.clears, open: b.open })
+        .collect();
 
     let ctx = Context {
         base_url: options.base_url.trim_end_matches('/').to_owned(),
@@ -74,6 +79,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
         ownership: ownership_changes(&ctx, &claims, start, end),
         stale_claims: stale_claims(&ctx, &claims, &rows, end, options.stale_after_days),
         blocking_dependencies: blocking(&targets, &rows, &findings),
+        upgrades,
         github: GitHubActivity {
             sub_issues_opened: sub_issues.iter().filter(|i| i.created_at >= start).map(issue_ref).collect(),
             sub_issues_closed: sub_issues

@@ -156,6 +156,27 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
         }
     }
 
+    let _ = writeln!(out, "\n### Upgrades that would clear findings\n");
+    if report.upgrades.is_empty() {
+        out.push_str("None: no checked newer release of a pinned dependency clears its open findings.\n");
+    } else {
+        out.push_str(
+            "A newer release no longer has these findings (compared by fingerprint; not a claim of compatibility).\n\n",
+        );
+        out.push_str("| Dependency | Pinned | Bump to | Clears |\n| --- | --- | --- | ---: |\n");
+        for u in &report.upgrades {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} of {} |",
+                text(&u.dependency),
+                text(u.pinned.as_deref().unwrap_or("—")),
+                text(&u.version),
+                thousands(u.clears),
+                thousands(u.open)
+            );
+        }
+    }
+
     let _ = writeln!(out, "\n### GitHub\n");
     github_list(&mut out, "Sub-issues opened", &report.github.sub_issues_opened, limits.items);
     github_list(&mut out, "Sub-issues closed", &report.github.sub_issues_closed, limits.items);
@@ -417,6 +438,7 @@ mod tests {
             ownership: vec![],
             stale_claims: vec![],
             blocking_dependencies: vec![],
+            upgrades: vec![],
             github: GitHubActivity::default(),
         };
         let markdown = render(&report);

@@ -42,7 +42,18 @@ pub struct WeeklyReport {
     pub ownership: Vec<OwnershipChange>,
     pub stale_claims: Vec<StaleClaim>,
     pub blocking_dependencies: Vec<BlockingDependency>,
+    /// Pin bumps that would clear open findings (newer releases checked by the week's end).
+    pub upgrades: Vec<Upgrade>,
     pub github: GitHubActivity,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Upgrade {
+    pub dependency: String,
+    pub pinned: Option<String>,
+    pub version: String,
+    pub clears: i64,
+    pub open: i64,
 }
 
 /// Counts at the end of the week and their change since the end of the previous one.

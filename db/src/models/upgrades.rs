@@ -246,3 +246,38 @@ pub async fn last_check(
     .await?;
     Ok(Some((check.pinned, check.newest, scans)))
 }
+
+/// Every dependency whose releases were checked before `end` and whose best checked release
+/// clears open findings, most cleared first (the weekly report's "upgrades" section: the
+/// release scans as they are now, for checks made by then).
+pub async fn clearing_before(
+    db: impl PgExecutor<'_>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<Vec<BumpItem>> {
+    sqlx::query_as!(
+        BumpItem,
+        r#"WITH options AS (
+               SELECT rs.target_id, rs.version, rs.newest, rs.requires_python,
+                      (SELECT count(*) FROM findings f
+                       WHERE f.target_id = rs.target_id AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+                         AND NOT (f.fingerprint = ANY(rs.fingerprints)
+                                  OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints)))
+                      ) AS clears
+               FROM release_scans rs
+           ),
+           best AS (
+               SELECT DISTINCT ON (o.target_id) o.* FROM options o WHERE o.clears > 0
+               ORDER BY o.target_id, o.clears DESC, o.newest, o.version
+           )
+           SELECT t.id AS target_id, t.name, rc.pinned, b.version, b.clears AS "clears!", b.requires_python,
+                  (SELECT count(*) FROM findings f WHERE f.target_id = t.id
+                     AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open') AS "open!"
+           FROM best b
+           JOIN targets t ON t.id = b.target_id
+           JOIN release_checks rc ON rc.target_id = t.id AND rc.checked_at < $1
+           ORDER BY b.clears DESC, t.name"#,
+        end as _
+    )
+    .fetch_all(db)
+    .await
+}
