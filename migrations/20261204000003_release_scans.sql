@@ -16,6 +16,10 @@ CREATE TABLE release_scans (
     upstream             text,
     fingerprints         text[] NOT NULL,
     content_fingerprints text[] NOT NULL,
+    -- rule, file name and trimmed source line of each finding (release_finding_key): the same
+    -- finding when a release moves its files (an sdist's src/ layout, a wheel without it)
+    -- and its fingerprints change with the path and module.
+    loose_keys           text[] NOT NULL DEFAULT '{}',
     UNIQUE (target_id, version)
 );
 
@@ -26,3 +30,8 @@ CREATE TABLE release_checks (
     pinned     text,
     newest     text
 );
+
+-- The loose identity of a finding across releases (see release_scans.loose_keys).
+CREATE FUNCTION release_finding_key(rule text, path text, line text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN rule || ':' || regexp_replace(path, '^.*/', '') || ':' || btrim(coalesce(line, ''), E' \t');

@@ -1,7 +1,8 @@
 // Dependencies that matter, on the demo data (real scans of the pinned packages with their
-// import indexes): a maintainer sorts /deps by impact, opens django-crum and sees its
-// thread-local APIs with their callers, then narrows the explorer to reached findings and
-// reads a finding's import chain. With JavaScript on and off: all of it is plain links.
+// import indexes and newer releases): a maintainer sorts /deps by impact, opens django-crum
+// and sees its thread-local APIs with their callers, narrows the explorer to reached
+// findings and reads a finding's import chain, then follows a "bump a pin" item from
+// /contribute to its upgrade advice. With JavaScript on and off: all of it is plain links.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { screenshot, useServerAndBrowser } from "./harness.mjs";
@@ -52,6 +53,16 @@ for (const js of [true, false]) {
     await Promise.all([page.waitForURL(/\/findings\/\d+$/), page.locator("[data-testid=finding-row] a[href^='/findings/']").first().click()]);
     assert.match(await page.textContent("[data-testid=reach]"), /^(Reached from \S+ |In tracked code: )/);
     await screenshot(page, `finding-reach-${mode}`);
+
+    // A "bump a pin" item on /contribute leads to the dependency's upgrade advice.
+    await page.goto(`${suite.server.url}/contribute`);
+    const bump = page.locator("[data-testid=bump]").first();
+    assert.match(await bump.textContent(), /Bump \S+ \S+ → \S+.*clears \d+ of \d+ open.*small effort/);
+    await screenshot(page, `contribute-bumps-${mode}`);
+    await Promise.all([page.waitForURL(/\/deps\/[^/]+$/), bump.locator("a").first().click()]);
+    assert.match(await page.textContent("[data-testid=upgrade-verdict]"), /^Bump to \S+ clears \d+ of \d+ open findings\.$/);
+    assert.ok((await page.locator("[data-testid=upgrade-option]").count()) >= 1);
+    await screenshot(page, `dep-upgrade-${mode}`);
     await context.close();
   });
 }

@@ -20,6 +20,15 @@ pub struct ReleaseScan {
     pub upstream: Option<String>,
     pub fingerprints: Vec<String>,
     pub content_fingerprints: Vec<String>,
+    /// [`loose_key`] of each finding.
+    #[serde(default)]
+    pub loose_keys: Vec<String>,
+}
+
+/// A finding's identity across releases that move files: rule, file name and trimmed line
+/// (the SQL function `release_finding_key` computes the same for stored findings).
+pub fn loose_key(rule: &str, path: &str, line: &str) -> String {
+    format!("{rule}:{}:{}", path.rsplit('/').next().unwrap_or(path), line.trim_matches([' ', '\t']))
 }
 
 /// The versions of `target_id` already scanned as releases (a published release does not
@@ -52,13 +61,13 @@ pub async fn record_check(
     for s in scans {
         sqlx::query!(
             r#"INSERT INTO release_scans (target_id, version, newest, newest_in_major, requires_python, requires_dist,
-                                         upstream, fingerprints, content_fingerprints)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                         upstream, fingerprints, content_fingerprints, loose_keys)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                ON CONFLICT (target_id, version) DO UPDATE SET
                    newest = EXCLUDED.newest, newest_in_major = EXCLUDED.newest_in_major, scanned_at = now(),
                    requires_python = EXCLUDED.requires_python, requires_dist = EXCLUDED.requires_dist,
                    upstream = EXCLUDED.upstream, fingerprints = EXCLUDED.fingerprints,
-                   content_fingerprints = EXCLUDED.content_fingerprints"#,
+                   content_fingerprints = EXCLUDED.content_fingerprints, loose_keys = EXCLUDED.loose_keys"#,
             s.target_id,
             s.version,
             s.newest,
@@ -67,7 +76,8 @@ pub async fn record_check(
             &s.requires_dist,
             s.upstream,
             &s.fingerprints,
-            &s.content_fingerprints
+            &s.content_fingerprints,
+            &s.loose_keys
         )
         .execute(&mut *tx)
         .await?;
@@ -118,7 +128,8 @@ pub async fn advice(pool: &PgPool, target_id: i64) -> sqlx::Result<Option<Upgrad
                   (SELECT count(*) FROM findings f
                    WHERE f.target_id = rs.target_id AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
                      AND NOT (f.fingerprint = ANY(rs.fingerprints)
-                              OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints)))
+                              OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints))
+                              OR release_finding_key(f.rule, f.path, f.snippet) = ANY(rs.loose_keys))
                   ) AS "clears!"
            FROM release_scans rs WHERE rs.target_id = $1
            ORDER BY rs.newest, rs.id"#,
@@ -132,7 +143,8 @@ pub async fn advice(pool: &PgPool, target_id: i64) -> sqlx::Result<Option<Upgrad
            FROM findings f JOIN release_scans rs ON rs.target_id = f.target_id AND rs.newest
            WHERE f.target_id = $1 AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
              AND (f.fingerprint = ANY(rs.fingerprints)
-                  OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints)))
+                  OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints))
+                  OR release_finding_key(f.rule, f.path, f.snippet) = ANY(rs.loose_keys))
            ORDER BY f.path, f.start_line, f.id"#,
         target_id
     )
@@ -177,7 +189,8 @@ pub async fn fixed_in(pool: &PgPool, finding_id: i64) -> sqlx::Result<Option<(St
     let row = sqlx::query!(
         r#"SELECT rs.version, rs.newest,
                   (f.fingerprint = ANY(rs.fingerprints)
-                   OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints))) AS "still!"
+                   OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints))
+                   OR release_finding_key(f.rule, f.path, f.snippet) = ANY(rs.loose_keys)) AS "still!"
            FROM findings f JOIN release_scans rs ON rs.target_id = f.target_id
            WHERE f.id = $1
            ORDER BY rs.newest DESC
@@ -200,7 +213,8 @@ pub async fn bump_items(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<BumpItem>
                       (SELECT count(*) FROM findings f
                        WHERE f.target_id = rs.target_id AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
                          AND NOT (f.fingerprint = ANY(rs.fingerprints)
-                                  OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints)))
+                                  OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints))
+                                  OR release_finding_key(f.rule, f.path, f.snippet) = ANY(rs.loose_keys))
                       ) AS clears
                FROM release_scans rs
            ),
@@ -238,7 +252,7 @@ pub async fn last_check(
     let scans = sqlx::query_as!(
         ReleaseScan,
         r#"SELECT target_id, version, newest, newest_in_major, requires_python, requires_dist, upstream,
-                  fingerprints, content_fingerprints
+                  fingerprints, content_fingerprints, loose_keys
            FROM release_scans WHERE target_id = $1 ORDER BY version"#,
         target_id
     )
@@ -261,7 +275,8 @@ pub async fn clearing_before(
                       (SELECT count(*) FROM findings f
                        WHERE f.target_id = rs.target_id AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
                          AND NOT (f.fingerprint = ANY(rs.fingerprints)
-                                  OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints)))
+                                  OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints))
+                                  OR release_finding_key(f.rule, f.path, f.snippet) = ANY(rs.loose_keys))
                       ) AS clears
                FROM release_scans rs
            ),

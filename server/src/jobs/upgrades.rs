@@ -81,6 +81,11 @@ where
             upstream: metadata.github_repository(),
             fingerprints: report.findings.iter().map(|f| f.fingerprint.clone()).collect(),
             content_fingerprints: report.findings.iter().map(|f| f.content_fingerprint.clone()).collect(),
+            loose_keys: report
+                .findings
+                .iter()
+                .map(|f| db::models::upgrades::loose_key(&f.rule, &f.path, &f.line_text))
+                .collect(),
         });
     }
     db::models::upgrades::record_check(&mut *conn, target.id, pinned.as_deref(), newest.as_deref(), &scans, &kept)

@@ -111,6 +111,13 @@ async fn newer_releases_are_scanned_apart_and_compared_by_fingerprint() {
             .unwrap();
     assert_eq!(checked, 1);
 
+    // The loose key the SQL computes for stored findings is the job's for a release's.
+    let key: String = sqlx::query_scalar("SELECT release_finding_key('UT001', 'src/pkg/a.py', '  _state = local()\t')")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(key, db::models::upgrades::loose_key("UT001", "pkg/a.py", "_state = local()"));
+
     // The nightly sweep checks again: nothing new on the index, the same advice.
     let spec = JobSpec::CheckUpgrades { name: "pkg".into() };
     jobs.enqueue(&mut pool.acquire().await.unwrap(), spec, Priority::Sweep, "test").await.unwrap();
