@@ -155,14 +155,15 @@ pub fn load_files(root: &Path, paths: &[PathBuf], options: &SourceOptions) -> Re
 
 /// Surely a test module or test support: under `tests/`, `test/` or `testing/` (numpy's and
 /// sympy's test helpers), `test_*.py`,
-/// `tests.py` (Django's per-app tests), `conftest.py`. Unlike [`is_test_path`] (which decides
+/// `tests.py` (Django's per-app tests), `test.py` (also test settings: `settings/test.py`),
+/// `conftest.py`. Unlike [`is_test_path`] (which decides
 /// what `include-tests` leaves out), not `*_test.py`: that also names real modules (scipy's
 /// `stats/_page_trend_test.py` defines `page_trend_test`).
 pub(crate) fn is_test_module(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     path.split('/').any(|part| matches!(part, "tests" | "test" | "testing"))
         || file.starts_with("test_")
-        || matches!(file, "tests.py" | "conftest.py")
+        || matches!(file, "tests.py" | "test.py" | "conftest.py")
 }
 
 fn is_test_path(path: &str) -> bool {
@@ -589,6 +590,7 @@ mod tests {
         assert!(is_test_module("pkg/tests/helpers.py") && is_test_module("pkg/test_x.py"));
         assert!(is_test_module("djpyfs/tests.py") && !is_test_module("pkg/testing_utils.py"));
         assert!(is_test_module("numpy/testing/_private/utils.py"));
+        assert!(is_test_module("enterprise/settings/test.py"));
         assert!(is_test_path("scipy/stats/_page_trend_test.py") && !is_test_module("scipy/stats/_page_trend_test.py"));
     }
 }
