@@ -346,10 +346,13 @@ pub async fn record(db: impl PgExecutor<'_>, event: &Event, about: About<'_>) ->
 
 /// The latest `limit` events, newest first, with the name of the target they concern.
 pub async fn recent(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<EventRow>> {
+    // A release check is bookkeeping (one per dependency whose advice changed): it would
+    // crowd out the work people and scans did.
     sqlx::query_as!(
         EventRow,
         r#"SELECT e.id, e.at AS "at: chrono::DateTime<chrono::Utc>", e.actor, e.kind, t.name AS "target?"
            FROM events e LEFT JOIN targets t ON t.id = e.target_id
+           WHERE e.kind <> 'upgrades.checked'
            ORDER BY e.at DESC, e.id DESC
            LIMIT $1"#,
         limit

@@ -40,7 +40,8 @@ pub async fn scanned_versions(db: impl PgExecutor<'_>, target_id: i64) -> sqlx::
 }
 
 /// Records that the target's releases were checked — `pinned` the scanned version, `newest`
-/// the index's newest release — with the release scans made now (`scans`, replacing earlier
+/// the index's newest release — (an `upgrades.checked` event when that changed the advice)
+/// with the release scans made now (`scans`, replacing earlier
 /// ones of their versions) and those of `kept` versions left as they are (with their roles
 /// updated). Release scans of other versions go: the advice is about now.
 pub async fn record_check(
@@ -53,6 +54,11 @@ pub async fn record_check(
 ) -> sqlx::Result<()> {
     use sqlx::Connection;
     let mut tx = conn.begin().await?;
+    let before = sqlx::query_scalar!("SELECT newest FROM release_checks WHERE target_id = $1", target_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    // Nothing new on the index and nothing scanned: the advice is as it was.
+    let changed = !scans.is_empty() || before.as_ref().is_none_or(|b| b.as_deref() != newest);
     let versions: Vec<String> =
         scans.iter().map(|s| s.version.clone()).chain(kept.iter().map(|(v, _, _)| v.clone())).collect();
     sqlx::query!("DELETE FROM release_scans WHERE target_id = $1 AND NOT version = ANY($2)", target_id, &versions)
@@ -107,7 +113,9 @@ pub async fn record_check(
         newest: newest.map(str::to_owned),
         scanned: scans.iter().map(|s| s.version.clone()).collect(),
     });
-    events::record(&mut *tx, &event, About::system().target(target_id)).await?;
+    if changed {
+        events::record(&mut *tx, &event, About::system().target(target_id)).await?;
+    }
     tx.commit().await
 }
 
