@@ -43,6 +43,15 @@ for (const js of [true, false]) {
     await Promise.all([page.waitForURL(/\/findings\/\d+$/), request.locator("[data-testid=api-caller] >> text=example").first().click()]);
     assert.match(await page.textContent("[data-testid=finding-title]"), /UT011/);
 
+    // The overview, counting only what tracked code reaches.
+    const openOf = async () => Number((await page.textContent("[data-testid=overall] strong")).trim());
+    await page.goto(`${suite.server.url}/`);
+    const allOpen = await openOf();
+    await Promise.all([page.waitForURL(/reached=1/), page.click("[data-testid=reached-only]")]);
+    const reachedOpen = await openOf();
+    assert.ok(reachedOpen > 0 && reachedOpen < allOpen, `reached ${reachedOpen} of ${allOpen} open`);
+    assert.equal(await page.getAttribute("[data-testid=reached-only]", "aria-current"), "page");
+
     // The explorer, narrowed to findings in modules tracked code imports.
     await page.goto(`${suite.server.url}/findings`);
     await page.selectOption("select[name=reached]", "yes");

@@ -27,18 +27,22 @@ pub const RECENT_EVENTS: i64 = 15;
 /// Days the burndown covers.
 pub const BURNDOWN_DAYS: i32 = 42;
 
+/// `reached_only`: count only findings in modules tracked code imports (`/?reached=1`).
 #[server(prefix = "/api", endpoint = "overview")]
-pub async fn get_overview() -> Result<Overview, ServerFnError> {
+pub async fn get_overview(reached_only: bool) -> Result<Overview, ServerFnError> {
     let pool = crate::server::state()?.pool;
-    crate::server::cached("overview".into(), read_overview(pool)).await
+    crate::server::cached(format!("overview:{reached_only}"), read_overview(pool, reached_only)).await
 }
 
 #[cfg(feature = "ssr")]
-async fn read_overview(pool: sqlx::PgPool) -> sqlx::Result<Overview> {
+async fn read_overview(pool: sqlx::PgPool, reached_only: bool) -> sqlx::Result<Overview> {
     use db::models::progress;
-    let targets = progress::by_target(&pool).await?;
-    let by_rule =
-        progress::by_rule(&pool, None).await?.into_iter().map(progress::RuleProgress::into_rule_count).collect();
+    let targets = progress::by_target_in(&pool, reached_only).await?;
+    let by_rule = progress::by_rule_in(&pool, None, reached_only)
+        .await?
+        .into_iter()
+        .map(progress::RuleProgress::into_rule_count)
+        .collect();
     Ok(Overview {
         target_count: targets.len() as i64,
         overall: progress::overall(&targets),
@@ -52,10 +56,23 @@ async fn read_overview(pool: sqlx::PgPool) -> sqlx::Result<Overview> {
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let overview = Resource::new(|| (), |_| get_overview());
+    let query = leptos_router::hooks::use_query_map();
+    let reached_only = Memo::new(move |_| matches!(query.read().get("reached").as_deref(), Some("1" | "yes" | "on")));
+    let overview = Resource::new(move || reached_only.get(), get_overview);
     view! {
         <Title text="Overview" />
         <h1 class="text-2xl font-semibold">"Migration overview"</h1>
+        {move || {
+            let reached = reached_only.get();
+            let current = |on: bool| if on { "page" } else { "false" };
+            view! {
+                <nav aria-label="Scope" class="mt-2 flex flex-wrap items-baseline gap-3 text-sm" data-testid="scope">
+                    <a class=LINK href="/" aria-current=current(!reached)>{if reached { "All findings" } else { "All findings ✓" }}</a>
+                    <a class=LINK href="/?reached=1" aria-current=current(reached) data-testid="reached-only">{if reached { "Reached only ✓" } else { "Reached only" }}</a>
+                    <span class="text-xs text-slate-500">"Reached only: in modules a tracked repository's non-test code imports (imported is not called)."</span>
+                </nav>
+            }
+        }}
         <Transition fallback=|| view! { <p class="mt-4">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match overview.await {

@@ -43,15 +43,25 @@ pub struct Blocker {
 
 /// Every target's progress, in name order.
 pub async fn by_target(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TargetProgress>> {
+    by_target_in(db, false).await
+}
+
+/// [`by_target`], counting only findings in modules tracked code imports when
+/// `reached_only` (`db::models::reach`).
+pub async fn by_target_in(db: impl PgExecutor<'_>, reached_only: bool) -> sqlx::Result<Vec<TargetProgress>> {
     let rows = sqlx::query!(
         r#"SELECT t.id, t.name, t.kind AS "kind: TargetKind",
-                  count(*) FILTER (WHERE p.state = 'open') AS "open!",
-                  count(*) FILTER (WHERE p.state = 'fixed') AS "fixed!",
-                  count(*) FILTER (WHERE p.state = 'migrated') AS "migrated!",
-                  count(*) FILTER (WHERE p.state = 'triaged_away') AS "triaged_away!"
+                  count(p.finding_id) FILTER (WHERE p.state = 'open') AS "open!",
+                  count(p.finding_id) FILTER (WHERE p.state = 'fixed') AS "fixed!",
+                  count(p.finding_id) FILTER (WHERE p.state = 'migrated') AS "migrated!",
+                  count(p.finding_id) FILTER (WHERE p.state = 'triaged_away') AS "triaged_away!"
            FROM targets t LEFT JOIN finding_progress p ON p.target_id = t.id
+               AND (NOT $1 OR EXISTS (SELECT 1 FROM findings f
+                                      JOIN module_reach mr ON mr.target_id = f.target_id AND mr.path = f.path
+                                      WHERE f.id = p.finding_id))
            GROUP BY t.id
-           ORDER BY lower(t.name), t.name"#
+           ORDER BY lower(t.name), t.name"#,
+        reached_only
     )
     .fetch_all(db)
     .await?;
@@ -89,6 +99,15 @@ impl RuleProgress {
 
 /// Progress per rule, over all targets or one.
 pub async fn by_rule(db: impl PgExecutor<'_>, target_id: Option<i64>) -> sqlx::Result<Vec<RuleProgress>> {
+    by_rule_in(db, target_id, false).await
+}
+
+/// [`by_rule`], counting only findings in modules tracked code imports when `reached_only`.
+pub async fn by_rule_in(
+    db: impl PgExecutor<'_>,
+    target_id: Option<i64>,
+    reached_only: bool,
+) -> sqlx::Result<Vec<RuleProgress>> {
     let rows = sqlx::query!(
         r#"SELECT p.rule AS "rule!",
                   count(*) FILTER (WHERE p.state = 'open') AS "open!",
@@ -96,10 +115,14 @@ pub async fn by_rule(db: impl PgExecutor<'_>, target_id: Option<i64>) -> sqlx::R
                   count(*) FILTER (WHERE p.state = 'migrated') AS "migrated!",
                   count(*) FILTER (WHERE p.state = 'triaged_away') AS "triaged_away!"
            FROM finding_progress p
-           WHERE $1::bigint IS NULL OR p.target_id = $1
+           WHERE ($1::bigint IS NULL OR p.target_id = $1)
+             AND (NOT $2 OR EXISTS (SELECT 1 FROM findings f
+                                    JOIN module_reach mr ON mr.target_id = f.target_id AND mr.path = f.path
+                                    WHERE f.id = p.finding_id))
            GROUP BY p.rule
            ORDER BY p.rule"#,
-        target_id
+        target_id,
+        reached_only
     )
     .fetch_all(db)
     .await?;
