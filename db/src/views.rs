@@ -116,6 +116,9 @@ pub struct FindingDetail {
     pub reach: Option<Vec<String>>,
     /// A dependency's newest checked release, and whether that release no longer has it.
     pub newest_release: Option<(String, bool)>,
+    /// Call evidence beside the import chain: open UT011 calls in other targets of its
+    /// target's thread-local-backed APIs, and in how many targets.
+    pub calls_elsewhere: (i64, i64),
     pub github: Vec<GitHubLink>,
     pub history: Vec<HistoryEntry>,
 }

@@ -103,6 +103,18 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
             </p>
         </section>
         <ReachNote reach=d.reach.clone() />
+        {(d.calls_elsewhere.0 > 0).then(|| view! {
+            <p class="mt-1 text-sm" data-testid="call-evidence">
+                {format!(
+                    "Call evidence: its package's thread-local APIs are called from {} place{} in {} other target{} (UT011).",
+                    d.calls_elsewhere.0,
+                    if d.calls_elsewhere.0 == 1 { "" } else { "s" },
+                    d.calls_elsewhere.1,
+                    if d.calls_elsewhere.1 == 1 { "" } else { "s" }
+                )}
+                " " <a class=LINK href=target_href(&f.target, f.target_kind)>"Which APIs, and who calls them"</a>
+            </p>
+        })}
         {d.newest_release.clone().map(|(version, fixed)| view! {
             <p class="mt-1 text-sm" data-testid="release">
                 {if fixed { format!("Fixed in {version}, the newest release: bumping the pin clears it.") } else { format!("Still in the latest release, {version}: needs an upstream fix.") }}

@@ -334,6 +334,7 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
         github_assignees: extra.github_assignees,
         reach: super::reach::of_file(pool, extra.target_id, &row_path).await?,
         newest_release: super::upgrades::fixed_in(pool, id).await?,
+        calls_elsewhere: super::impact::calls_of(pool, extra.target_id).await?,
     }))
 }
 

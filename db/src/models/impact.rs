@@ -107,3 +107,22 @@ pub async fn calls_by_target(pool: &PgPool) -> sqlx::Result<std::collections::Ha
     .await?;
     Ok(rows.into_iter().map(|r| (r.target_id, r.calls)).collect())
 }
+
+/// Call evidence for target `target_id`: open UT011 findings in other targets calling its
+/// thread-local-backed APIs, and in how many targets.
+pub async fn calls_of(pool: &PgPool, target_id: i64) -> sqlx::Result<(i64, i64)> {
+    let row = sqlx::query!(
+        r#"SELECT count(DISTINCT f.id) AS "calls!", count(DISTINCT f.target_id) AS "targets!"
+           FROM findings f
+           WHERE f.rule = 'UT011' AND f.target_id <> $1
+             AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+             AND ut011_package(f.message) IN (
+                 SELECT name FROM targets WHERE id = $1
+                 UNION
+                 SELECT p.name FROM target_packages tp JOIN packages p ON p.id = tp.package_id WHERE tp.target_id = $1)"#,
+        target_id
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((row.calls, row.targets))
+}

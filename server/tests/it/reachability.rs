@@ -117,6 +117,16 @@ async fn a_dependencys_impact_is_the_calls_of_its_apis_elsewhere() {
     }
     let deps = models::targets::summaries(&pool, true, None).await.unwrap();
     assert_eq!(deps[0].impact, (3, 2));
+    // The crum finding's page shows the same call evidence.
+    let page = models::findings::explore(
+        &pool,
+        &FindingFilter { target: Some("django-crum".into()), ..Default::default() },
+        None,
+    )
+    .await
+    .unwrap();
+    let holder = models::findings::detail(&pool, page.rows[0].id).await.unwrap().unwrap();
+    assert_eq!(holder.calls_elsewhere, (3, 2));
     let detail = models::targets::detail(&pool, "django-crum").await.unwrap().unwrap();
     let apis: Vec<(&str, i64, Vec<(&str, i64)>)> = detail
         .apis
