@@ -27,9 +27,11 @@ pub const RECENT_EVENTS: i64 = 15;
 /// Days the burndown covers.
 pub const BURNDOWN_DAYS: i32 = 42;
 
-/// `reached_only`: count only findings in modules tracked code imports (`/?reached=1`).
+/// `reached_only`: count only findings in modules tracked code imports (`/?reached=1`);
+/// absent is all of them.
 #[server(prefix = "/api", endpoint = "overview")]
-pub async fn get_overview(reached_only: bool) -> Result<Overview, ServerFnError> {
+pub async fn get_overview(reached_only: Option<bool>) -> Result<Overview, ServerFnError> {
+    let reached_only = reached_only.unwrap_or(false);
     let pool = crate::server::state()?.pool;
     crate::server::cached(format!("overview:{reached_only}"), read_overview(pool, reached_only)).await
 }
@@ -58,7 +60,7 @@ async fn read_overview(pool: sqlx::PgPool, reached_only: bool) -> sqlx::Result<O
 pub fn OverviewPage() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let reached_only = Memo::new(move |_| matches!(query.read().get("reached").as_deref(), Some("1" | "yes" | "on")));
-    let overview = Resource::new(move || reached_only.get(), get_overview);
+    let overview = Resource::new(move || reached_only.get(), |reached| get_overview(Some(reached)));
     view! {
         <Title text="Overview" />
         <h1 class="text-2xl font-semibold">"Migration overview"</h1>
