@@ -66,7 +66,10 @@ VACUUM ANALYZE;
 SQL
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-RUST_LOG=warn target/release/unthread serve --addr "127.0.0.1:$port" --dev-login >"$tmp/serve.log" 2>&1 &
+# Pages only: no job workers and no sweep (the seeded scans are a day old: the sweep would
+# queue a rescan of every made-up target, fetched from GitHub and PyPI, beside the load).
+RUST_LOG=warn target/release/unthread serve --addr "127.0.0.1:$port" --dev-login --workers 0 --rescan-interval 0 \
+  >"$tmp/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 base="http://127.0.0.1:$port"
