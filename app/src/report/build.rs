@@ -8,7 +8,7 @@ use sqlx::PgPool;
 
 use super::{
     one_decimal, BlockingDependency, FindingRef, FixedItem, GitHubActivity, GitHubRef, Headline, IsoWeek,
-    OwnershipChange, PullRef, StaleClaim, TargetRow, TriageItem, Upgrade, WeeklyReport, SCHEMA_ID,
+    OwnershipChange, PullRef, ReachFigures, StaleClaim, TargetRow, TriageItem, Upgrade, WeeklyReport, SCHEMA_ID,
 };
 use db::{
     kinds::TargetKind,
@@ -41,6 +41,11 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
     let sub_issues = history::sub_issues_changed(&mut *tx, start, end).await?;
     let merged = history::pulls_merged(&mut *tx, start, end).await?;
     let upgrades = db::models::upgrades::clearing_before(&mut *tx, end).await?;
+    let reach = db::models::events::last_reach_before(&mut *tx, end).await?.map(|(at, r)| ReachFigures {
+        computed_at: timestamp(at),
+        reached: r.dependency_findings_reached,
+        not_reached: r.dependency_findings_not_reached,
+    });
     tx.commit().await?;
     let upgrades = upgrades
         .into_iter()
@@ -80,6 +85,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
         stale_claims: stale_claims(&ctx, &claims, &rows, end, options.stale_after_days),
         blocking_dependencies: blocking(&targets, &rows, &findings),
         upgrades,
+        reach,
         github: GitHubActivity {
             sub_issues_opened: sub_issues.iter().filter(|i| i.created_at >= start).map(issue_ref).collect(),
             sub_issues_closed: sub_issues

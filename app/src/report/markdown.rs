@@ -138,6 +138,18 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
     });
 
     let _ = writeln!(out, "\n### Blocking dependencies\n");
+    match &report.reach {
+        Some(r) => {
+            let _ = writeln!(
+                out,
+                "Of the open dependency findings, {} are in modules tracked code imports and {} are not (reachability of {}; imported is not called).\n",
+                thousands(r.reached),
+                thousands(r.not_reached),
+                day(&r.computed_at)
+            );
+        }
+        None => out.push_str("Reachability was not computed by the week's end.\n\n"),
+    }
     if report.blocking_dependencies.is_empty() {
         out.push_str("None: no pinned dependency has open findings.\n");
     } else {
@@ -439,6 +451,7 @@ mod tests {
             stale_claims: vec![],
             blocking_dependencies: vec![],
             upgrades: vec![],
+            reach: None,
             github: GitHubActivity::default(),
         };
         let markdown = render(&report);

@@ -44,7 +44,17 @@ pub struct WeeklyReport {
     pub blocking_dependencies: Vec<BlockingDependency>,
     /// Pin bumps that would clear open findings (newer releases checked by the week's end).
     pub upgrades: Vec<Upgrade>,
+    /// Open dependency findings in modules tracked code imports, and in the others, as the
+    /// last reachability computation before the week's end found them.
+    pub reach: Option<ReachFigures>,
     pub github: GitHubActivity,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReachFigures {
+    pub computed_at: String,
+    pub reached: i64,
+    pub not_reached: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -92,6 +92,8 @@ event_kinds! {
     DemoLoaded(DemoLoaded) = "demo.loaded",
     /// A dependency's releases were looked up for upgrade advice.
     UpgradesChecked(UpgradesChecked) = "upgrades.checked",
+    /// Reachability was recomputed (with the open dependency findings it found reached).
+    ReachComputed(ReachComputed) = "reach.computed",
 }
 
 impl std::fmt::Display for EventKind {
@@ -254,6 +256,18 @@ pub struct DemoLoaded {
     pub findings: usize,
 }
 
+/// A reachability recomputation (`reach.computed`): what it covered, and the open findings
+/// of dependencies (with an import index) in reached modules and in the others — kept as
+/// history, so the weekly report can say what held at a week's end.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReachComputed {
+    pub targets: usize,
+    pub modules: usize,
+    pub reached_modules: usize,
+    pub dependency_findings_reached: i64,
+    pub dependency_findings_not_reached: i64,
+}
+
 /// A dependency's releases looked up (`upgrades.checked`): the scanned pin, the index's
 /// newest release, and the releases scanned for the advice.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -346,13 +360,13 @@ pub async fn record(db: impl PgExecutor<'_>, event: &Event, about: About<'_>) ->
 
 /// The latest `limit` events, newest first, with the name of the target they concern.
 pub async fn recent(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<EventRow>> {
-    // A release check is bookkeeping (one per dependency whose advice changed): it would
-    // crowd out the work people and scans did.
+    // Release checks and reachability runs are bookkeeping (one per dependency whose advice
+    // changed, one per scan): they would crowd out the work people and scans did.
     sqlx::query_as!(
         EventRow,
         r#"SELECT e.id, e.at AS "at: chrono::DateTime<chrono::Utc>", e.actor, e.kind, t.name AS "target?"
            FROM events e LEFT JOIN targets t ON t.id = e.target_id
-           WHERE e.kind <> 'upgrades.checked'
+           WHERE e.kind NOT IN ('upgrades.checked', 'reach.computed')
            ORDER BY e.at DESC, e.id DESC
            LIMIT $1"#,
         limit
@@ -366,6 +380,21 @@ pub async fn any_of_kind(db: impl PgExecutor<'_>, kind: EventKind) -> sqlx::Resu
     sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM events WHERE kind = $1) AS "exists!""#, kind.as_str())
         .fetch_one(db)
         .await
+}
+
+/// The last reachability recomputation before `end`, with when it ran.
+pub async fn last_reach_before(
+    db: impl PgExecutor<'_>,
+    end: DateTime<Utc>,
+) -> sqlx::Result<Option<(DateTime<Utc>, ReachComputed)>> {
+    let row = sqlx::query!(
+        r#"SELECT at AS "at: chrono::DateTime<chrono::Utc>", data FROM events
+           WHERE kind = 'reach.computed' AND at < $1 ORDER BY at DESC, id DESC LIMIT 1"#,
+        end as _
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.and_then(|r| Some((r.at, serde_json::from_value(r.data).ok()?))))
 }
 
 #[cfg(test)]
@@ -440,6 +469,13 @@ mod tests {
                 pinned: Some("0.7.9".into()),
                 newest: Some("0.9.0".into()),
                 scanned: vec!["0.9.0".into()],
+            }),
+            Event::ReachComputed(ReachComputed {
+                targets: 299,
+                modules: 12_254,
+                reached_modules: 3_926,
+                dependency_findings_reached: 467,
+                dependency_findings_not_reached: 725,
             }),
         ]
     }

@@ -10,6 +10,8 @@ use std::collections::{HashMap, VecDeque};
 use scanner::imports::ImportIndex;
 use sqlx::PgConnection;
 
+use super::events::{self, About, Event, ReachComputed};
+
 /// What a recomputation found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReachSummary {
@@ -169,8 +171,27 @@ pub async fn recompute(conn: &mut PgConnection) -> sqlx::Result<ReachSummary> {
     )
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
+    let counts = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE mr.path IS NOT NULL) AS "reached!",
+                  count(*) FILTER (WHERE mr.path IS NULL) AS "not_reached!"
+           FROM findings f
+           JOIN targets t ON t.id = f.target_id AND t.kind = 'dependency'
+           JOIN reach_targets rt ON rt.target_id = f.target_id
+           LEFT JOIN module_reach mr ON mr.target_id = f.target_id AND mr.path = f.path
+           WHERE finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'"#
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let modules = targets.iter().map(|t| t.index.modules.len()).sum();
+    let event = Event::ReachComputed(ReachComputed {
+        targets: targets.len(),
+        modules,
+        reached_modules: reached.len(),
+        dependency_findings_reached: counts.reached,
+        dependency_findings_not_reached: counts.not_reached,
+    });
+    events::record(&mut *tx, &event, About::system()).await?;
+    tx.commit().await?;
     Ok(ReachSummary { targets: targets.len(), modules, reached: reached.len() })
 }
 

@@ -55,6 +55,10 @@ async fn dependency_findings_are_reached_through_imports() {
 
     let summary = models::reach::recompute(&mut pool.acquire().await.unwrap()).await.unwrap();
     assert_eq!(summary.targets, 4);
+    // Kept as history, for the weekly report: crum's finding reached, unused-pkg's not.
+    let later = chrono::Utc::now() + chrono::Duration::minutes(1);
+    let (_, figures) = models::events::last_reach_before(&pool, later).await.unwrap().unwrap();
+    assert_eq!((figures.dependency_findings_reached, figures.dependency_findings_not_reached), (1, 1));
     assert_eq!(reached(&pool, "yes").await, ["django-crum"]);
     // Imported only by the platform's tests: not reached.
     assert_eq!(reached(&pool, "no").await, ["unused-pkg"]);
