@@ -35,3 +35,11 @@ CREATE TABLE release_checks (
 CREATE FUNCTION release_finding_key(rule text, path text, line text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN rule || ':' || regexp_replace(path, '^.*/', '') || ':' || btrim(coalesce(line, ''), E' \t');
+
+-- Whether release scan `rs` still has finding `f`: its fingerprint, content fingerprint or
+-- loose key is there.
+CREATE FUNCTION release_has(rs release_scans, f findings) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN f.fingerprint = ANY(rs.fingerprints)
+        OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints))
+        OR release_finding_key(f.rule, f.path, f.snippet) = ANY(rs.loose_keys);

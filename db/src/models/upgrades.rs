@@ -135,9 +135,7 @@ pub async fn advice(pool: &PgPool, target_id: i64) -> sqlx::Result<Option<Upgrad
         r#"SELECT rs.version, rs.newest, rs.newest_in_major, rs.requires_python, rs.requires_dist, rs.upstream,
                   (SELECT count(*) FROM findings f
                    WHERE f.target_id = rs.target_id AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
-                     AND NOT (f.fingerprint = ANY(rs.fingerprints)
-                              OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints))
-                              OR release_finding_key(f.rule, f.path, f.snippet) = ANY(rs.loose_keys))
+                     AND NOT release_has(rs, f)
                   ) AS "clears!"
            FROM release_scans rs WHERE rs.target_id = $1
            ORDER BY rs.newest, rs.id"#,
@@ -150,9 +148,7 @@ pub async fn advice(pool: &PgPool, target_id: i64) -> sqlx::Result<Option<Upgrad
         r#"SELECT f.id, f.rule, f.path, f.start_line, f.message
            FROM findings f JOIN release_scans rs ON rs.target_id = f.target_id AND rs.newest
            WHERE f.target_id = $1 AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
-             AND (f.fingerprint = ANY(rs.fingerprints)
-                  OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints))
-                  OR release_finding_key(f.rule, f.path, f.snippet) = ANY(rs.loose_keys))
+             AND release_has(rs, f)
            ORDER BY f.path, f.start_line, f.id"#,
         target_id
     )
@@ -196,9 +192,7 @@ async fn open_count(db: impl PgExecutor<'_>, target_id: i64) -> sqlx::Result<i64
 pub async fn fixed_in(pool: &PgPool, finding_id: i64) -> sqlx::Result<Option<(String, bool)>> {
     let row = sqlx::query!(
         r#"SELECT rs.version, rs.newest,
-                  (f.fingerprint = ANY(rs.fingerprints)
-                   OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints))
-                   OR release_finding_key(f.rule, f.path, f.snippet) = ANY(rs.loose_keys)) AS "still!"
+                  release_has(rs, f) AS "still!"
            FROM findings f JOIN release_scans rs ON rs.target_id = f.target_id
            WHERE f.id = $1
            ORDER BY rs.newest DESC
@@ -214,16 +208,34 @@ pub async fn fixed_in(pool: &PgPool, finding_id: i64) -> sqlx::Result<Option<(St
 /// findings — for each, the release clearing the most (the newest of the pinned major when
 /// it clears as many: the smaller step) — most cleared first.
 pub async fn bump_items(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<BumpItem>> {
+    clearing(pool, None, true, Some(limit)).await
+}
+
+/// Every dependency whose releases were checked before `end` and whose best checked release
+/// clears open findings, most cleared first (the weekly report's "upgrades" section: the
+/// release scans as they are now, for checks made by then).
+pub async fn clearing_before(
+    db: impl PgExecutor<'_>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<Vec<BumpItem>> {
+    clearing(db, Some(end), false, None).await
+}
+
+/// Dependencies whose best checked release clears open findings (checked before `before`;
+/// nobody owning the dependency, with `unowned_only`), most cleared first, at most `limit`.
+async fn clearing(
+    db: impl PgExecutor<'_>,
+    before: Option<chrono::DateTime<chrono::Utc>>,
+    unowned_only: bool,
+    limit: Option<i64>,
+) -> sqlx::Result<Vec<BumpItem>> {
     sqlx::query_as!(
         BumpItem,
         r#"WITH options AS (
                SELECT rs.target_id, rs.version, rs.newest, rs.requires_python,
                       (SELECT count(*) FROM findings f
                        WHERE f.target_id = rs.target_id AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
-                         AND NOT (f.fingerprint = ANY(rs.fingerprints)
-                                  OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints))
-                                  OR release_finding_key(f.rule, f.path, f.snippet) = ANY(rs.loose_keys))
-                      ) AS clears
+                         AND NOT release_has(rs, f)) AS clears
                FROM release_scans rs
            ),
            best AS (
@@ -235,13 +247,15 @@ pub async fn bump_items(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<BumpItem>
                      AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open') AS "open!"
            FROM best b
            JOIN targets t ON t.id = b.target_id
-           JOIN release_checks rc ON rc.target_id = t.id
-           WHERE NOT EXISTS (SELECT 1 FROM claims c WHERE c.target_id = t.id AND c.released_at IS NULL)
+           JOIN release_checks rc ON rc.target_id = t.id AND ($1::timestamptz IS NULL OR rc.checked_at < $1)
+           WHERE NOT $2 OR NOT EXISTS (SELECT 1 FROM claims c WHERE c.target_id = t.id AND c.released_at IS NULL)
            ORDER BY b.clears DESC, t.name
-           LIMIT $1"#,
+           LIMIT $3"#,
+        before as _,
+        unowned_only,
         limit
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
 }
 
@@ -267,40 +281,4 @@ pub async fn last_check(
     .fetch_all(&mut *db)
     .await?;
     Ok(Some((check.pinned, check.newest, scans)))
-}
-
-/// Every dependency whose releases were checked before `end` and whose best checked release
-/// clears open findings, most cleared first (the weekly report's "upgrades" section: the
-/// release scans as they are now, for checks made by then).
-pub async fn clearing_before(
-    db: impl PgExecutor<'_>,
-    end: chrono::DateTime<chrono::Utc>,
-) -> sqlx::Result<Vec<BumpItem>> {
-    sqlx::query_as!(
-        BumpItem,
-        r#"WITH options AS (
-               SELECT rs.target_id, rs.version, rs.newest, rs.requires_python,
-                      (SELECT count(*) FROM findings f
-                       WHERE f.target_id = rs.target_id AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
-                         AND NOT (f.fingerprint = ANY(rs.fingerprints)
-                                  OR (f.content_fingerprint IS NOT NULL AND f.content_fingerprint = ANY(rs.content_fingerprints))
-                                  OR release_finding_key(f.rule, f.path, f.snippet) = ANY(rs.loose_keys))
-                      ) AS clears
-               FROM release_scans rs
-           ),
-           best AS (
-               SELECT DISTINCT ON (o.target_id) o.* FROM options o WHERE o.clears > 0
-               ORDER BY o.target_id, o.clears DESC, o.newest, o.version
-           )
-           SELECT t.id AS target_id, t.name, rc.pinned, b.version, b.clears AS "clears!", b.requires_python,
-                  (SELECT count(*) FROM findings f WHERE f.target_id = t.id
-                     AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open') AS "open!"
-           FROM best b
-           JOIN targets t ON t.id = b.target_id
-           JOIN release_checks rc ON rc.target_id = t.id AND rc.checked_at < $1
-           ORDER BY b.clears DESC, t.name"#,
-        end as _
-    )
-    .fetch_all(db)
-    .await
 }
