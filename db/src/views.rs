@@ -53,6 +53,9 @@ pub struct FindingFilter {
     /// `yes`: in a module the tracked repositories' non-test code imports (directly or through
     /// other targets); `no`: known not to be; `unknown`: its target has no import index yet.
     pub reached: Option<String>,
+    /// `yes`: a GitHub issue or pull request names the finding (a link of its own); `no`:
+    /// none does — found, but nobody filed it.
+    pub filed: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -372,6 +372,21 @@ pub struct DemoArgs {
     /// `package owner/repo` lines: packages that Open edX repositories publish.
     #[arg(long, value_name = "FILE", default_value = "server/demo/openedx-libraries.txt")]
     pub libraries: std::path::PathBuf,
+    /// `owner/repo=GIT_DIR`: a library repository to scan at its real first-parent commits
+    /// since `--since`, from a git directory (a clone or mirror), instead of at its pin.
+    #[arg(long = "history", value_name = "REPO=GIT_DIR", value_parser = parse_history)]
+    pub histories: Vec<(String, std::path::PathBuf)>,
+    /// Where the histories start (the epic's start).
+    #[arg(long, value_name = "DATE", default_value = "2026-06-01")]
+    pub since: chrono::NaiveDate,
+}
+
+fn parse_history(value: &str) -> Result<(String, std::path::PathBuf), String> {
+    let (repository, dir) = value.split_once('=').ok_or("expected owner/repo=GIT_DIR")?;
+    if repository.split('/').count() != 2 || repository.split('/').any(str::is_empty) {
+        return Err(format!("{repository:?} is not owner/repo"));
+    }
+    Ok((repository.to_owned(), dir.into()))
 }
 
 #[derive(Debug, clap::Args)]

@@ -36,6 +36,7 @@ pub fn filter_from_query(query: &leptos_router::params::ParamsMap) -> FindingFil
         state: text("state"),
         text: text("q"),
         reached: text("reached"),
+        filed: text("filed"),
     }
 }
 
@@ -54,6 +55,7 @@ pub fn filter_href(filter: &FindingFilter, after: Option<i64>) -> String {
             ("state", filter.state.as_deref().unwrap_or("")),
             ("q", filter.text.as_deref().unwrap_or("")),
             ("reached", filter.reached.as_deref().unwrap_or("")),
+            ("filed", filter.filed.as_deref().unwrap_or("")),
             ("after", &after),
         ],
     )
@@ -114,6 +116,7 @@ fn FilterForm(filter: FindingFilter) -> impl IntoView {
             {select("state", "State", pairs(&[("open", "open (default)"), ("fixed", "fixed"), ("migrated", "migrated"), ("triaged_away", "triaged away"), ("all", "all")]), filter.state.clone())}
             {select("triage", "Triage", pairs(&[("open", "open"), ("confirmed", "confirmed"), ("false_positive", "false positive"), ("wont_fix", "won't fix")]), filter.triage.clone())}
             {select("reached", "Reached", pairs(&[("yes", "imported by tracked code"), ("no", "not imported"), ("unknown", "not known yet")]), filter.reached.clone())}
+            {select("filed", "Filed", pairs(&[("yes", "named by a GitHub item"), ("no", "not filed yet")]), filter.filed.clone())}
             <label class="flex flex-col text-sm">"Owner"
                 <input name="owner" class=format!("{INPUT} w-28") value=filter.owner.clone().unwrap_or_default() placeholder="login" />
             </label>

@@ -8,6 +8,7 @@ use crate::components::{
     burndown::Burndown,
     ui::{error_text, when, Alert, ProgressBar, LINK},
 };
+use db::models::epic::{Epic, EpicItem, FiledVsFound};
 use db::views::{BurndownPoint, Contributor, EventRow, Progress, RuleCount};
 
 /// Everything the overview shows, read in one server round trip.
@@ -20,6 +21,9 @@ pub struct Overview {
     pub burndown: Vec<BurndownPoint>,
     pub recent_events: Vec<EventRow>,
     pub contributors: Vec<Contributor>,
+    /// The epic being tracked and its items, once a sync has stored it.
+    pub epic: Option<(Epic, Vec<EpicItem>)>,
+    pub filed: FiledVsFound,
 }
 
 /// How many recent events the overview lists.
@@ -53,6 +57,14 @@ async fn read_overview(pool: sqlx::PgPool, reached_only: bool) -> sqlx::Result<O
         burndown: progress::burndown(&pool, BURNDOWN_DAYS).await?,
         recent_events: db::models::events::recent(&pool, RECENT_EVENTS).await?,
         contributors: progress::top_contributors(&pool, 10).await?,
+        epic: match db::models::epic::main_epic(&pool).await? {
+            Some(epic) => {
+                let items = db::models::epic::items(&pool, &epic).await?;
+                Some((epic, items))
+            }
+            None => None,
+        },
+        filed: db::models::epic::filed_vs_found(&pool).await?,
     })
 }
 
@@ -88,7 +100,8 @@ pub fn OverviewPage() -> impl IntoView {
 
 #[component]
 fn OverviewBody(overview: Overview) -> impl IntoView {
-    let Overview { target_count, overall, by_side, by_rule, burndown, recent_events, contributors } = overview;
+    let Overview { target_count, overall, by_side, by_rule, burndown, recent_events, contributors, epic, filed } =
+        overview;
     let triaged_away = overall.triaged_away;
     view! {
         <p class="mt-2 text-slate-600 dark:text-slate-300">
@@ -106,6 +119,8 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
                 <strong>{triaged_away}</strong>" triaged away (not counted)"
             </p>
         </section>
+        {epic.map(|(epic, items)| view! { <EpicSection epic items /> })}
+        <FiledSection filed />
         <div class="mt-8 grid gap-8 md:grid-cols-2">
             <section aria-labelledby="burndown-heading">
                 <h2 id="burndown-heading" class="text-lg font-semibold">"Open findings over time"</h2>
@@ -180,6 +195,124 @@ fn RecentEvents(events: Vec<EventRow>) -> impl IntoView {
                     })
                     .collect_view()}
             </ol>
+        </section>
+    }
+}
+
+/// A GitHub item's state as a badge.
+fn state_badge(state: &str) -> impl IntoView {
+    let class = match state {
+        "merged" => "bg-violet-100 text-violet-800 dark:bg-violet-950 dark:text-violet-200",
+        "closed" => "bg-slate-200 text-slate-800 dark:bg-slate-800 dark:text-slate-200",
+        _ => "bg-emerald-100 text-emerald-800 dark:bg-emerald-950 dark:text-emerald-200",
+    };
+    view! { <span class=format!("rounded px-1.5 py-0.5 text-xs font-medium {class}")>{state.to_owned()}</span> }
+}
+
+/// The epic and each item filed for it, with its state and the findings it names.
+#[component]
+fn EpicSection(epic: Epic, items: Vec<EpicItem>) -> impl IntoView {
+    let issues = items.iter().filter(|i| !i.is_pull).count();
+    let closed = items.iter().filter(|i| !i.is_pull && i.state == "closed").count();
+    view! {
+        <section aria-labelledby="epic-heading" class="mt-6" data-testid="epic">
+            <h2 id="epic-heading" class="text-lg font-semibold">
+                "Epic: "<a class=LINK href=epic.html_url.clone()>{format!("{}#{}", epic.repository, epic.number)}</a>
+            </h2>
+            <p class="text-sm text-slate-700 dark:text-slate-300">{epic.title.clone()}" " {state_badge(&epic.state)}</p>
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-300" data-testid="epic-summary">
+                {format!("{issues} sub-issues, {closed} closed; opened {}.", epic.created_at.format("%Y-%m-%d"))}
+            </p>
+            <div class="mt-2 overflow-x-auto">
+                <table class="w-full text-sm" data-testid="epic-items">
+                    <thead><tr class="text-left">
+                        <th scope="col" class="pr-3">"Item"</th>
+                        <th scope="col" class="pr-3">"State"</th>
+                        <th scope="col" class="pr-3 text-right">"Names"</th>
+                    </tr></thead>
+                    <tbody>
+                        {items.into_iter().map(|item| {
+                            let names = if item.open + item.fixed > 0 {
+                                format!("{} open · {} fixed", item.open, item.fixed)
+                            } else if item.repository_scanned {
+                                "no scanned finding".to_owned()
+                            } else {
+                                "code not scanned here".to_owned()
+                            };
+                            let done = item.done_at.map(|at| format!(" {}", at.format("%Y-%m-%d"))).unwrap_or_default();
+                            view! {
+                                <tr class="border-t border-slate-200 align-top dark:border-slate-800">
+                                    <td class="py-1 pr-3">
+                                        <a class=LINK href=item.html_url.clone()>{format!("{}{}#{}", if item.is_pull { "PR " } else { "" }, item.repository, item.number)}</a>
+                                        <span class="block text-slate-600 dark:text-slate-400">{item.title.clone()}</span>
+                                    </td>
+                                    <td class="whitespace-nowrap py-1 pr-3">{state_badge(&item.state)}<span class="text-xs text-slate-500">{done}</span></td>
+                                    <td class="whitespace-nowrap py-1 text-right tabular-nums">{names}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+/// What the epic's items name against everything the scans found.
+#[component]
+fn FiledSection(filed: FiledVsFound) -> impl IntoView {
+    let FiledVsFound { total, by_target, by_rule } = filed;
+    let total =
+        total.unwrap_or(db::models::epic::FiledFound { name: String::new(), found: 0, filed: 0, open_unfiled: 0 });
+    let rows = |rows: Vec<db::models::epic::FiledFound>, href: fn(&str) -> String| {
+        rows.into_iter()
+            .map(|r| {
+                let unfiled = href(&r.name);
+                view! {
+                    <tr class="border-t border-slate-200 dark:border-slate-800">
+                        <td class="py-1 pr-3 break-all">{r.name.clone()}</td>
+                        <td class="pr-3 text-right tabular-nums">{r.found}</td>
+                        <td class="pr-3 text-right tabular-nums">{r.filed}</td>
+                        <td class="text-right tabular-nums"><a class=LINK href=unfiled>{r.open_unfiled}</a></td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+    let head = |first: &'static str| {
+        view! {
+            <thead><tr class="text-left">
+                <th scope="col" class="pr-3">{first}</th>
+                <th scope="col" class="pr-3 text-right">"Found"</th>
+                <th scope="col" class="pr-3 text-right">"Filed"</th>
+                <th scope="col" class="text-right">"Open, not filed"</th>
+            </tr></thead>
+        }
+    };
+    let shown: Vec<_> = by_target.into_iter().take(12).collect();
+    view! {
+        <section aria-labelledby="filed-heading" class="mt-6" data-testid="filed-vs-found">
+            <h2 id="filed-heading" class="text-lg font-semibold">"Filed vs found"</h2>
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-300" data-testid="filed-summary">
+                "GitHub items name "<strong>{total.filed}</strong>" of the "<strong>{total.found}</strong>
+                " findings the scans found; "
+                <a class=LINK href="/findings?filed=no">{format!("{} open findings are not filed yet", total.open_unfiled)}</a>
+                ". Found: open, fixed or migrated (not triaged away, not parse errors)."
+            </p>
+            <div class="mt-2 grid gap-6 md:grid-cols-2">
+                <div class="overflow-x-auto">
+                    <table class="w-full text-sm" data-testid="filed-by-target">
+                        {head("Repository or package")}
+                        <tbody>{rows(shown, |t| format!("/findings?filed=no&target={}", form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()))}</tbody>
+                    </table>
+                </div>
+                <div class="overflow-x-auto">
+                    <table class="w-full text-sm" data-testid="filed-by-rule">
+                        {head("Rule")}
+                        <tbody>{rows(by_rule, |r| format!("/findings?filed=no&rule={r}"))}</tbody>
+                    </table>
+                </div>
+            </div>
         </section>
     }
 }

@@ -87,6 +87,9 @@ enum Except {
 const REACHED: &str = "CASE WHEN EXISTS (SELECT 1 FROM module_reach mr WHERE mr.target_id = f.target_id AND mr.path = f.path) THEN 'yes' \
                        WHEN f.target_id IN (SELECT target_id FROM reach_targets) THEN 'no' ELSE 'unknown' END";
 
+/// True when a GitHub issue or pull request names finding `f` (a live link of its own).
+pub const FILED: &str = "EXISTS (SELECT 1 FROM links l WHERE l.finding_id = f.id AND l.removed_at IS NULL)";
+
 /// Appends ` WHERE ...` for `filter` (all values bound, never spliced).
 fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except: Except) {
     q.push(" WHERE true");
@@ -130,6 +133,11 @@ fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except
     if let (Some(reached), true) = (&filter.reached, except != Except::Reached) {
         q.push(format!(" AND {REACHED} = ")).push_bind(reached.clone());
     }
+    match filter.filed.as_deref() {
+        Some("yes") => q.push(format!(" AND {FILED}")),
+        Some("no") => q.push(format!(" AND NOT {FILED}")),
+        _ => q,
+    };
     if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let pattern = format!("%{}%", super::users::escape_like(text));
         q.push(" AND (f.path ILIKE ")
@@ -461,6 +469,22 @@ pub async fn first_open_of_rule(db: impl PgExecutor<'_>, rule: &str, limit: i64)
     sqlx::query_scalar!(
         "SELECT id FROM findings WHERE rule = $1 AND fixed_in_scan IS NULL ORDER BY id LIMIT $2",
         rule,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Up to `limit` open findings of `target_id` that no GitHub item names (no link of their
+/// own), other than parse errors, in source order: work nobody filed.
+pub async fn open_unfiled_of_target(db: impl PgExecutor<'_>, target_id: i64, limit: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar!(
+        "SELECT f.id FROM findings f
+         WHERE f.target_id = $1 AND f.fixed_in_scan IS NULL AND f.triage = 'open' AND f.rule <> 'UT100'
+           AND NOT EXISTS (SELECT 1 FROM links l WHERE l.finding_id = f.id AND l.removed_at IS NULL)
+         ORDER BY f.path, f.start_line, f.id
+         LIMIT $2",
+        target_id,
         limit
     )
     .fetch_all(db)

@@ -73,6 +73,47 @@ pub async fn add_mentions(db: &mut PgConnection, side: GitHubSide, repository: &
     Ok(added.rows_affected())
 }
 
+/// A permalink to a file of a repository at a commit (`.../blob/<sha>/<path>#L<a>-L<b>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Permalink {
+    pub repository: String,
+    pub path: String,
+    /// First and last line; `None`: the whole file.
+    pub lines: Option<(i32, i32)>,
+}
+
+/// Links `side` to the findings, open or fixed, in the files and lines the permalinks point
+/// at (repository names compared as GitHub does, ignoring case).
+pub async fn add_permalinks(db: &mut PgConnection, side: GitHubSide, permalinks: &[Permalink]) -> sqlx::Result<u64> {
+    if permalinks.is_empty() {
+        return Ok(0);
+    }
+    let (issue_id, pull_id) = side.columns();
+    let repositories: Vec<String> = permalinks.iter().map(|p| p.repository.to_lowercase()).collect();
+    let paths: Vec<String> = permalinks.iter().map(|p| p.path.clone()).collect();
+    let firsts: Vec<i32> = permalinks.iter().map(|p| p.lines.map_or(0, |l| l.0)).collect();
+    let lasts: Vec<i32> = permalinks.iter().map(|p| p.lines.map_or(i32::MAX, |l| l.1)).collect();
+    let added = sqlx::query!(
+        "INSERT INTO links (finding_id, issue_id, pull_id, how)
+         SELECT DISTINCT f.id, $5::bigint, $6::bigint, $7
+         FROM UNNEST($1::text[], $2::text[], $3::int4[], $4::int4[]) AS p(repository, path, first_line, last_line)
+         JOIN targets t ON lower(t.name) = p.repository
+         JOIN findings f ON f.target_id = t.id AND f.path = p.path
+         WHERE f.start_line <= p.last_line AND f.end_line >= p.first_line
+         ON CONFLICT DO NOTHING",
+        &repositories,
+        &paths,
+        &firsts,
+        &lasts,
+        issue_id,
+        pull_id,
+        LinkHow::Mention as LinkHow
+    )
+    .execute(db)
+    .await?;
+    Ok(added.rows_affected())
+}
+
 /// Links a pull request to the findings of its repository in the files it changes.
 pub async fn add_by_path(db: &mut PgConnection, pull_id: i64, repository: &str, files: &[String]) -> sqlx::Result<u64> {
     let added = sqlx::query!(

@@ -2,6 +2,7 @@
 //! A runtime (unchecked) query appears only where the SQL is built at run time; each says why.
 
 pub mod claims;
+pub mod epic;
 pub mod events;
 pub mod findings;
 pub mod github;

@@ -67,7 +67,15 @@ async fn demo(pool: &sqlx::PgPool, args: crate::cli::DemoArgs) -> anyhow::Result
         .with_context(|| format!("reading {}", requirements_file.display()))?;
     let libraries =
         std::fs::read_to_string(&args.libraries).with_context(|| format!("reading {}", args.libraries.display()))?;
-    let snapshot = crate::demo::snapshot::capture(pool, &args.requirements_path, requirements, &libraries).await?;
+    let histories: Vec<crate::demo::snapshot::GitHistory> = args
+        .histories
+        .into_iter()
+        .map(|(repository, git_dir)| crate::demo::snapshot::GitHistory { repository, git_dir })
+        .collect();
+    let since = args.since.and_time(chrono::NaiveTime::MIN).and_utc();
+    let snapshot =
+        crate::demo::snapshot::capture(pool, &args.requirements_path, requirements, &libraries, &histories, since)
+            .await?;
     crate::demo::snapshot::write(&snapshot, &out)?;
     println!("{}: {}", out.display(), snapshot.source);
     Ok(())

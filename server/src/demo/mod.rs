@@ -1,16 +1,17 @@
 //! `unthread demo`: the real Open edX migration as a first-run dataset.
 //!
-//! The findings are the scanner's actual output on openedx-platform's pinned dependencies
-//! (the bundled [`snapshot`]); packages published by Open edX repositories appear as those
-//! repositories. Around them, [`history`] plays a three-week story — people claiming work,
-//! fixes landing in later scans, pull requests, a maintainer's triage — so the burndown and
-//! the weekly report have something to show. That story is simulated, and says so: its
-//! GitHub items are titled `[demo]`, its users are local (not GitHub) accounts, and its
-//! fixes are findings left out of the later scans.
+//! The findings are the scanner's actual output (the bundled [`snapshot`]): on
+//! openedx-platform's pinned dependencies, and on the Open edX repositories that publish
+//! some of them at each of their real commits since the epic started. [`history`] replays
+//! them with their real dates, syncs the epic's real GitHub items from
+//! [`github_replay`] through the ordinary sync, and adds the one simulated part: local
+//! people (named as simulated) claiming and triaging work nobody filed.
 //!
 //! Loading takes seconds and happens once: a second run finds the `demo.loaded` event and
 //! changes nothing.
 
+pub mod git_history;
+pub mod github_replay;
 mod history;
 pub mod snapshot;
 
@@ -53,6 +54,7 @@ pub async fn load_demo(pool: &PgPool) -> anyhow::Result<()> {
     tracing::info!(
         targets = snapshot.targets.len(),
         findings = summary.findings,
+        scans = summary.scans,
         claims = summary.claims,
         fixed = summary.fixed,
         ms = started.elapsed().as_millis() as u64,

@@ -41,6 +41,28 @@ pub struct SnapshotTarget {
     /// the newer releases scanned (upgrade advice).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub releases: Option<SnapshotReleases>,
+    /// A repository's real history: its scans at first-parent commits since the epic's
+    /// start, oldest first (the target's own fields are those of the last). Empty for
+    /// packages, scanned once at their pinned version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<SnapshotScan>,
+    /// Who-owns-this files of the latest commit (`catalog-info.yaml`, `CODEOWNERS`), path →
+    /// text, as the archive held them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub owner_files: std::collections::BTreeMap<String, String>,
+}
+
+/// One scan of a repository's history.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SnapshotScan {
+    pub commit: String,
+    pub committed_at: chrono::DateTime<chrono::Utc>,
+    /// The commit message's first line.
+    pub subject: String,
+    pub files_scanned: i32,
+    /// `None`: the same findings as the scan before (most commits change none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings: Option<Vec<IncomingFinding>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -57,14 +79,23 @@ pub fn bundled() -> anyhow::Result<Snapshot> {
     serde_json::from_reader(json).context("the bundled demo snapshot is unreadable")
 }
 
+/// A repository whose history the snapshot replays, and where its git directory is.
+pub struct GitHistory {
+    pub repository: String,
+    pub git_dir: std::path::PathBuf,
+}
+
 /// Reads what `unthread scan --requirements` stored into a snapshot. Packages listed in
 /// `libraries` (`package owner/repo` per line) become library targets named after the
-/// Open edX repository that publishes them.
+/// Open edX repository that publishes them; those with a git directory in `histories` are
+/// scanned at their real commits since `since` instead of at the pinned version.
 pub async fn capture(
     pool: &PgPool,
     requirements_path: &str,
     requirements: String,
     libraries: &str,
+    histories: &[GitHistory],
+    since: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<Snapshot> {
     let libraries: std::collections::HashMap<&str, &str> = libraries
         .lines()
@@ -78,6 +109,7 @@ pub async fn capture(
         .context("no platform target: run `unthread scan --requirements ... --kind platform` first")?;
     let scanned = db::models::scans::latest_of_dependencies(pool).await?;
     let mut targets = Vec::with_capacity(scanned.len());
+    let with_history = |name: &str| histories.iter().any(|h| h.repository.eq_ignore_ascii_case(name));
     for LatestScan { target_id, package, scan_id, revision, tool_version, files_scanned, api_index, import_index } in
         scanned
     {
@@ -89,6 +121,9 @@ pub async fn capture(
             Some(repo) => (db::kinds::TargetKind::Library, repo.to_string()),
             None => (db::kinds::TargetKind::Dependency, package.clone()),
         };
+        if with_history(&name) {
+            continue;
+        }
         targets.push(SnapshotTarget {
             name,
             kind,
@@ -100,20 +135,71 @@ pub async fn capture(
             api_index: api_index.map(|j| j.0),
             imports: import_index.map(|j| j.0),
             releases,
+            history: Vec::new(),
+            owner_files: Default::default(),
         });
+    }
+    for history in histories {
+        targets.push(repository_target(pool, history, &libraries, since).await?);
     }
     targets.sort_by(|a, b| a.name.cmp(&b.name));
     let findings: usize = targets.iter().map(|t| t.findings.len()).sum();
+    let histories: Vec<String> = targets
+        .iter()
+        .filter(|t| !t.history.is_empty())
+        .map(|t| format!("{}@{}", t.name, t.revision.as_deref().map_or("?", |r| r.get(..12).unwrap_or(r))))
+        .collect();
     Ok(Snapshot {
         source: format!(
-            "unthread {} scan --requirements of {platform}'s {requirements_path} against PyPI: {} targets, {findings} findings",
+            "unthread {} scan --requirements of {platform}'s {requirements_path} against PyPI, and git histories since {} of {}: {} targets, {findings} findings",
             env!("CARGO_PKG_VERSION"),
+            since.date_naive(),
+            if histories.is_empty() { "none".to_owned() } else { histories.join(", ") },
             targets.len()
         ),
         platform,
         requirements_path: requirements_path.to_owned(),
         requirements,
         targets,
+    })
+}
+
+/// A library repository scanned along its history; the thread-local APIs of its package's
+/// dependencies (as scanned from the index) feed its scans, as they would a rescan job's.
+async fn repository_target(
+    pool: &PgPool,
+    history: &GitHistory,
+    libraries: &std::collections::HashMap<&str, &str>,
+    since: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<SnapshotTarget> {
+    let package = libraries
+        .iter()
+        .find(|(_, repo)| repo.eq_ignore_ascii_case(&history.repository))
+        .map(|(package, _)| package.to_string())
+        .with_context(|| format!("{} is not in the libraries list", history.repository))?;
+    let api_index = match db::models::targets::id_by_name(&mut *pool.acquire().await?, &package).await? {
+        Some(id) => crate::ingest::scan::dependency_api_index(pool, id).await?,
+        None => scanner::ApiIndex::new(),
+    };
+    let (repository, git_dir) = (history.repository.clone(), history.git_dir.clone());
+    let read = tokio::task::spawn_blocking(move || super::git_history::read(&repository, &git_dir, since, &api_index))
+        .await??;
+    let latest = crate::ingest::scan::ScanInput::from_report(0, None, &read.latest.report);
+    let last = read.scans.last().context("a history has at least one scan")?;
+    tracing::info!(repository = %history.repository, scans = read.scans.len(), findings = latest.findings.len(), "history read");
+    Ok(SnapshotTarget {
+        name: history.repository.clone(),
+        kind: db::kinds::TargetKind::Library,
+        package,
+        revision: Some(last.commit.clone()),
+        tool_version: latest.tool_version,
+        files_scanned: latest.files_scanned,
+        findings: latest.findings,
+        api_index: latest.api_index,
+        imports: latest.imports,
+        releases: None,
+        history: read.scans,
+        owner_files: read.owner_files,
     })
 }
 

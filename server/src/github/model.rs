@@ -108,6 +108,37 @@ impl PullRequest {
     }
 }
 
+/// One event of an issue's timeline (`GET /repos/{owner}/{repo}/issues/{n}/timeline`). The
+/// sync reads only cross-references: a pull request that names the issue (`Closes #918`)
+/// shows up as a `cross-referenced` event whose source is that pull request.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TimelineEvent {
+    #[serde(default)]
+    pub event: Option<String>,
+    #[serde(default)]
+    pub source: Option<TimelineSource>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct TimelineSource {
+    /// The issue or pull request that made the reference; left unparsed, so an odd one
+    /// does not spoil the page.
+    #[serde(default)]
+    pub issue: Option<serde_json::Value>,
+}
+
+impl TimelineEvent {
+    /// The pull request this event says references the issue, if it is one.
+    pub fn referencing_pull(&self) -> Option<IssueRef> {
+        if self.event.as_deref() != Some("cross-referenced") {
+            return None;
+        }
+        let issue: Issue = serde_json::from_value(self.source.as_ref()?.issue.clone()?).ok()?;
+        let repository = issue.repository()?;
+        issue.is_pull_request().then_some(IssueRef { repository, number: issue.number })
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct ChangedFile {
     pub filename: String,

@@ -1,4 +1,5 @@
-//! One sync run: each epic, its sub-issues (recursively), the issues and pull requests of
+//! One sync run: each epic, its sub-issues (recursively) and the pull requests their
+//! timelines say reference them, the issues and pull requests of
 //! the tracked repositories that mention an epic or a finding, and every pull request's
 //! state and changed files, into Postgres; then the links they imply.
 //!
@@ -19,7 +20,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use super::{
     client::{GitHub, GitHubError, Page},
-    model::{ChangedFile, Issue, IssueRef, PullRequest},
+    model::{ChangedFile, Issue, IssueRef, PullRequest, TimelineEvent},
     store,
 };
 
@@ -142,6 +143,8 @@ impl Run<'_> {
                 self.store_issue(&repository, &child, Some(&parent)).await?;
                 let mut db = self.pool.acquire().await?;
                 self.report.new_links += links::add_sub_issue(&mut db, child.id, &repository).await?;
+                drop(db);
+                self.timeline(&reference).await?;
                 if seen.insert(reference.clone()) {
                     queue.push_back(reference);
                 }
@@ -149,6 +152,23 @@ impl Run<'_> {
             for page in &pages {
                 self.github.remember(page).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// The pull requests that reference a sub-issue (the one that closes it, among them):
+    /// they belong to the epic even when their own text names neither it nor a finding.
+    async fn timeline(&mut self, issue: &IssueRef) -> anyhow::Result<()> {
+        let url =
+            self.github.url(&format!("/repos/{}/issues/{}/timeline?per_page=100", issue.repository, issue.number));
+        let (events, pages): (Vec<TimelineEvent>, Vec<Page>) = match self.github.get_all(&url).await {
+            Ok(found) => found,
+            Err(GitHubError::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        self.pulls.extend(events.iter().filter_map(TimelineEvent::referencing_pull));
+        for page in &pages {
+            self.github.remember(page).await?;
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ use super::queue::{DirectReference, JobError, JobInput, JobSpec, Jobs, Priority,
 use crate::{
     config::GitHubConfig,
     github::{GitHub, GitHubError},
+    ingest::archive::ScannedArchive,
     ingest::scan::{dependency_api_index, ingest_in, ScanInput},
     pypi::{PackageIndex, Requirements},
 };
@@ -353,22 +354,11 @@ impl JobContext {
         watched: Vec<String>,
         include_tests: bool,
     ) -> Result<ScannedArchive, JobError> {
-        let package = name.rsplit('/').next().unwrap_or(name).to_owned();
-        let options = scanner::ScanOptions {
-            sources: scanner::SourceOptions { include_tests, ..Default::default() },
-            package: Some(package.clone()),
-            api_index: dependency_api_index(&mut *conn, target_id).await?,
-            import_index: true,
-            ..Default::default()
-        };
+        let api_index = dependency_api_index(&mut *conn, target_id).await?;
         let name = name.to_owned();
         tokio::task::spawn_blocking(move || {
             let extra: Vec<&str> = watched.iter().map(String::as_str).collect();
-            let contents = scanner::source::tarball(&archive, &options.sources, &extra)
-                .map_err(|e| JobError::Fail(format!("{name}: the archive is not a readable .tar.gz: {e}")))?;
-            drop(archive);
-            let report = scanner::scan::scan_sources(contents.files, &package, &options);
-            Ok(ScannedArchive { report, commit: contents.commit, extra: contents.extra })
+            crate::ingest::archive::scan(&archive, &name, api_index, &extra, include_tests).map_err(JobError::Fail)
         })
         .await
         .map_err(|e| JobError::Retry(format!("the scan stopped: {e}")))?
@@ -401,12 +391,6 @@ impl Runner for JobContext {
     fn run<'a>(&'a self, conn: &'a mut PgConnection, input: JobInput) -> BoxFuture<'a, Result<(), JobError>> {
         self.run_job(conn, input).boxed()
     }
-}
-
-struct ScannedArchive {
-    report: scanner::ScanReport,
-    commit: Option<String>,
-    extra: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 /// A readable reason for GitHub's answer; only what may change later is retried.

@@ -326,7 +326,7 @@ async fn the_demo_loads_real_findings_once() {
     unthread_server::commands::load_demo(&pool).await.unwrap();
     let counts = || async {
         sqlx::query_as::<_, (i64, i64, i64, i64)>(
-            "SELECT (SELECT count(*) FROM targets), (SELECT count(*) FROM findings),
+            "SELECT (SELECT count(*) FROM targets), (SELECT count(*) FROM findings WHERE fixed_in_scan IS NULL),
                     (SELECT count(*) FROM claims), (SELECT count(*) FROM events)",
         )
         .fetch_one(&pool)
@@ -336,23 +336,67 @@ async fn the_demo_loads_real_findings_once() {
     let first = counts().await;
     let snapshot = unthread_server::demo::snapshot::bundled().unwrap();
     let snapshot_findings: usize = snapshot.targets.iter().map(|t| t.findings.len()).sum();
-    assert_eq!(first.1 as usize, snapshot_findings, "every finding of the snapshot is stored");
+    assert_eq!(first.1 as usize, snapshot_findings, "the open findings are the snapshot's latest");
     assert_eq!(first.0 as usize, snapshot.targets.len() + 1, "the platform and every scanned package");
     assert!(first.2 > 0, "people claimed work");
 
     unthread_server::commands::load_demo(&pool).await.unwrap();
     assert_eq!(counts().await, first, "a second load changes nothing");
 
-    // The history is there to show: fewer open findings now than three weeks ago.
-    let burndown = db::models::progress::burndown(&pool, 42).await.unwrap();
-    assert!(burndown.len() >= 21, "{burndown:?}");
-    assert!(burndown.last().unwrap().open < burndown.iter().map(|p| p.open).max().unwrap());
+    // The real fix: XBlock's RLock, fixed by the scan of #934's merge commit on 2026-07-08.
+    let fixed: (String, String) = sqlx::query_as(
+        "SELECT s.revision, to_char(s.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+         FROM findings f JOIN targets t ON t.id = f.target_id JOIN scans s ON s.id = f.fixed_in_scan
+         WHERE t.name = 'openedx/XBlock' AND f.rule = 'UT003' AND f.path = 'xblock/runtime.py'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(fixed, ("8ce6aa997b07bb3551e5449930ed1786cfe7451a".into(), "2026-07-08".into()));
+    // Nothing invented is shown as a GitHub item or a version.
+    let invented: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM gh_issues WHERE title ILIKE '%[demo]%' OR number > 90000)
+              + (SELECT count(*) FROM gh_pulls WHERE title ILIKE '%[demo]%' OR number > 90000)
+              + (SELECT count(*) FROM scans WHERE revision LIKE '%demo%')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(invented, 0);
+    let states: Vec<(String, String)> = sqlx::query_as(
+        "SELECT repository || '#' || number, state FROM gh_issues WHERE state = 'closed'
+         UNION ALL SELECT repository || '#' || number, CASE WHEN merged THEN 'merged' ELSE state END FROM gh_pulls
+         ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        states,
+        [("openedx/XBlock#918".into(), "closed".into()), ("openedx/XBlock#934".into(), "merged".into())]
+    );
+    let assignees: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM gh_issues WHERE assignees && ARRAY['ana', 'bilal', 'chen', 'dana', 'eli']
+            OR author IN ('ana', 'bilal', 'chen', 'dana', 'eli')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(assignees, 0, "the simulated people are no GitHub users");
+
+    // The history runs from the epic's start, with the real changes in it.
+    let burndown = db::models::progress::burndown(&pool, 366).await.unwrap();
+    assert_eq!(burndown.first().unwrap().day.to_string(), "2026-06-01", "{:?}", &burndown[..3]);
+    let changes: std::collections::BTreeSet<i64> = burndown.iter().map(|p| p.open).collect();
+    assert!(changes.len() > 2, "the open count changes over the replay: {changes:?}");
+    let fixed: i64 = sqlx::query_scalar("SELECT count(*) FROM findings WHERE fixed_in_scan IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(fixed > 0);
     let libraries: i64 =
         sqlx::query_scalar("SELECT count(*) FROM targets WHERE kind = 'library'").fetch_one(&pool).await.unwrap();
     assert!(libraries >= 10, "Open edX's own packages appear as their repositories");
-    let linked_pulls: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM links WHERE pull_id IS NOT NULL").fetch_one(&pool).await.unwrap();
-    assert!(linked_pulls > 0);
 }
 
 #[tokio::test]

@@ -161,6 +161,10 @@ async fn sync_fills_the_tables_then_costs_only_conditional_requests() {
     serve_with_etag(&gh, &format!("/repos/{utils}/issues/101/sub_issues"), json!([sub_c]), None).await;
     serve_with_etag(&gh, &format!("/repos/{utils}/issues/102/sub_issues"), json!([]), None).await;
     serve_with_etag(&gh, &format!("/repos/{platform}/issues/38700/sub_issues"), json!([]), None).await;
+    // Their timelines: nothing references them.
+    for (repository, number) in [(utils, 101), (utils, 102), (platform, 38700)] {
+        serve_with_etag(&gh, &format!("/repos/{repository}/issues/{number}/timeline"), json!([]), None).await;
+    }
     serve_with_etag(&gh, "/repos/octocat/Hello-World/pulls/1347", fixture("rest.repos.pulls.get.json"), None).await;
     serve_with_etag(&gh, "/repos/octocat/Hello-World/pulls/1347/files", fixture("rest.repos.pulls.files.json"), None)
         .await;

@@ -17,6 +17,7 @@ mod cli_dev_login;
 mod dashboard;
 mod dependency_scan;
 mod embedded_cluster;
+mod epic_replay;
 mod faults;
 mod github_links;
 mod github_sync;

@@ -1,0 +1,37 @@
+//! Scanning a repository archive (a `.tar.gz` of one commit, as GitHub's tarball endpoint or
+//! `git archive` makes it) held in memory: the one way both the rescan jobs and the demo's
+//! history capture read a repository, so both find the same things.
+
+/// What scanning an archive gave.
+pub struct ScannedArchive {
+    pub report: scanner::ScanReport,
+    /// The commit the archive says it holds (its pax header), when it says.
+    pub commit: Option<String>,
+    /// The asked-for non-Python members (requirements files), path → bytes.
+    pub extra: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+/// Scans `archive` as the repository `name` (`owner/repo`: its last part is the package
+/// name its own modules are reported under). `api_index` holds the thread-local APIs of
+/// what it depends on; `extra` names members to return alongside. Blocking: call it on a
+/// blocking thread, the scan uses every core.
+pub fn scan(
+    archive: &[u8],
+    name: &str,
+    api_index: scanner::ApiIndex,
+    extra: &[&str],
+    include_tests: bool,
+) -> Result<ScannedArchive, String> {
+    let package = name.rsplit('/').next().unwrap_or(name).to_owned();
+    let options = scanner::ScanOptions {
+        sources: scanner::SourceOptions { include_tests, ..Default::default() },
+        package: Some(package.clone()),
+        api_index,
+        import_index: true,
+        ..Default::default()
+    };
+    let contents = scanner::source::tarball(archive, &options.sources, extra)
+        .map_err(|e| format!("{name}: the archive is not a readable .tar.gz: {e}"))?;
+    let report = scanner::scan::scan_sources(contents.files, &package, &options);
+    Ok(ScannedArchive { report, commit: contents.commit, extra: contents.extra })
+}
