@@ -6,6 +6,7 @@
 
 pub mod kinds;
 pub mod progress;
+pub mod projection;
 pub mod views;
 
 #[cfg(feature = "postgres")]

@@ -267,6 +267,17 @@ pub struct TargetDetail {
 pub struct BurndownPoint {
     pub day: chrono::NaiveDate,
     pub open: i64,
+    /// Fixed so far (net of reopened).
+    pub fixed: i64,
+    /// Triaged away (false positive, won't fix) so far.
+    pub triaged: i64,
+}
+
+impl BurndownPoint {
+    /// Everything found so far: the scope line.
+    pub fn scope(&self) -> i64 {
+        self.open + self.fixed + self.triaged
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -382,4 +393,64 @@ pub struct SyncRunView {
 pub struct QueuedJob {
     pub id: String,
     pub folded: bool,
+}
+
+/// An epic: an issue with sub-issues and no parent of its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Epic {
+    pub repository: String,
+    pub number: i32,
+    pub title: String,
+    pub state: String,
+    pub html_url: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One item filed for the epic: a sub-issue, or a pull request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpicItem {
+    pub repository: String,
+    pub number: i32,
+    pub title: String,
+    pub html_url: String,
+    pub is_pull: bool,
+    /// `open`, `closed` (an issue), `merged` or `closed` (a pull request), `draft`.
+    pub state: String,
+    /// When it was closed or merged.
+    pub done_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The findings it names (a link of its own), open and fixed.
+    pub open: i64,
+    pub fixed: i64,
+    /// Unthread has scanned the code of the item's repository.
+    pub repository_scanned: bool,
+}
+
+/// Filed vs found for one repository or rule.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FiledFound {
+    /// The target's name, or the rule.
+    pub name: String,
+    /// Findings not triaged away (open, fixed or already migrated).
+    pub found: i64,
+    /// Of those, the ones a GitHub item names.
+    pub filed: i64,
+    /// Open findings nobody filed.
+    pub open_unfiled: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FiledVsFound {
+    pub total: Option<FiledFound>,
+    /// Repositories and packages with findings, most open unfiled first.
+    pub by_target: Vec<FiledFound>,
+    pub by_rule: Vec<FiledFound>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The campaign's target date, and who set it.
+pub struct CampaignTarget {
+    pub date: chrono::NaiveDate,
+    pub label: Option<String>,
+    pub set_by: String,
+    pub set_at: chrono::DateTime<chrono::Utc>,
 }

@@ -267,6 +267,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub demo: bool,
 
+    /// The campaign's target date (YYYY-MM-DD, a release cut): stored as the setting /admin
+    /// shows, for the projection on the overview and in the weekly report.
+    #[arg(long, value_name = "DATE")]
+    pub target_date: Option<chrono::NaiveDate>,
+
     /// Where users reach this server (OAuth redirect: <public-url>/auth/callback; https
     /// makes cookies Secure). Default: http://<addr>.
     #[arg(long, env = "UNTHREAD_PUBLIC_URL")]

@@ -24,6 +24,7 @@ pub struct AdminView {
     pub scans: Vec<LastScanView>,
     pub deliveries: Vec<DeliveryView>,
     pub tokens: Vec<TokenInfo>,
+    pub target: Option<db::views::CampaignTarget>,
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
@@ -68,6 +69,7 @@ pub async fn admin_overview() -> Result<AdminView, ServerFnError> {
             })
             .collect(),
         tokens: tokens::list(&pool).await.map_err(failed)?,
+        target: db::models::campaign::target(&pool).await.map_err(failed)?,
         now: chrono::Utc::now(),
     })
 }
@@ -136,6 +138,26 @@ pub async fn create_token(name: String, targets: String) -> Result<CreatedToken,
     let event = Event::TokenCreated(TokenCreated { token: id, name, targets });
     events::record(&pool, &event, About::by(&user.login)).await.map_err(crate::server::database_error)?;
     Ok(CreatedToken { id, secret })
+}
+
+/// Sets the campaign's target date (`YYYY-MM-DD`; blank clears it), with what it is.
+#[server(prefix = "/api", endpoint = "set_target_date")]
+pub async fn set_target_date(date: Option<String>, label: Option<String>) -> Result<(), ServerFnError> {
+    let user = crate::server::require_maintainer().await?;
+    let pool = crate::server::state()?.pool;
+    let date = match date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => None,
+        Some(text) => Some(chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+            crate::error::AppError::bad_request(format!("{text:?} is not a date (YYYY-MM-DD)")).into_server_fn_error()
+        })?),
+    };
+    let label = label.as_deref().map(str::trim).filter(|l| !l.is_empty());
+    if label.is_some_and(|l| l.chars().count() > 200) {
+        return Err(crate::error::AppError::bad_request("the label is longer than 200 characters").into());
+    }
+    db::models::campaign::set_target(&pool, date, label, &user.login).await.map_err(crate::server::database_error)?;
+    crate::server::changed();
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "revoke_token")]
@@ -218,6 +240,22 @@ fn Overview(view: AdminView) -> impl IntoView {
                     </p>
                 }.into_any(),
             }}
+        </section>
+        <section class="mt-6" aria-labelledby="target-heading">
+            <h2 id="target-heading" class="text-lg font-semibold">"Campaign target"</h2>
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-400" data-testid="target-date">
+                {match &view.target {
+                    Some(t) => format!(
+                        "Target {}{} — set by {} {}. The overview and the weekly report project the finish against it.",
+                        t.date,
+                        t.label.as_ref().map(|l| format!(" ({l})")).unwrap_or_default(),
+                        t.set_by,
+                        when(&t.set_at)
+                    ),
+                    None => "No target date: the overview projects the finish without one.".to_owned(),
+                }}
+            </p>
+            <TargetForm date=view.target.as_ref().map(|t| t.date.to_string()).unwrap_or_default() label=view.target.as_ref().and_then(|t| t.label.clone()).unwrap_or_default() />
         </section>
         <Deliveries deliveries=view.deliveries.clone() now />
         <Tokens tokens=view.tokens.clone() />
@@ -516,6 +554,28 @@ fn TokenForm() -> impl IntoView {
             }.into_any(),
             Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
         })}
+    }
+}
+
+#[island]
+fn TargetForm(date: String, label: String) -> impl IntoView {
+    let set = ServerAction::<SetTargetDate>::new();
+    Effect::new(move |_| {
+        if matches!(set.value().get(), Some(Ok(()))) {
+            crate::live::refresh_page();
+        }
+    });
+    view! {
+        <ActionForm action=set attr:class="mt-2 flex flex-wrap items-end gap-2" attr:data-testid="target-form">
+            <label class="flex flex-col text-sm">"Date"
+                <input type="date" name="date" class=INPUT value=date />
+            </label>
+            <label class="flex flex-col text-sm">"What it is"
+                <input name="label" class=INPUT maxlength="200" value=label placeholder="release cut" />
+            </label>
+            <button type="submit" class=PRIMARY_BUTTON>"Set target"</button>
+        </ActionForm>
+        {move || set.value().get().and_then(|r| r.err()).map(|e| view! { <Alert message=error_text(&e) /> })}
     }
 }
 

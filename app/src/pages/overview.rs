@@ -8,8 +8,8 @@ use crate::components::{
     burndown::Burndown,
     ui::{error_text, when, Alert, ProgressBar, LINK},
 };
-use db::models::epic::{Epic, EpicItem, FiledVsFound};
 use db::views::{BurndownPoint, Contributor, EventRow, Progress, RuleCount};
+use db::views::{Epic, EpicItem, FiledVsFound};
 
 /// Everything the overview shows, read in one server round trip.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,12 +24,14 @@ pub struct Overview {
     /// The epic being tracked and its items, once a sync has stored it.
     pub epic: Option<(Epic, Vec<EpicItem>)>,
     pub filed: FiledVsFound,
+    pub target: Option<db::views::CampaignTarget>,
+    pub projection: db::projection::Projection,
 }
 
 /// How many recent events the overview lists.
 pub const RECENT_EVENTS: i64 = 15;
-/// Days the burndown covers.
-pub const BURNDOWN_DAYS: i32 = 42;
+/// Days the burndown covers at most: a campaign's whole history, up to a year.
+pub const BURNDOWN_DAYS: i32 = 366;
 
 /// `reached_only`: count only findings in modules tracked code imports (`/?reached=1`);
 /// absent is all of them.
@@ -49,12 +51,21 @@ async fn read_overview(pool: sqlx::PgPool, reached_only: bool) -> sqlx::Result<O
         .into_iter()
         .map(progress::RuleProgress::into_rule_count)
         .collect();
+    let burndown = progress::burndown(&pool, BURNDOWN_DAYS).await?;
+    let target = db::models::campaign::target(&pool).await?;
+    let today = chrono::Utc::now().date_naive();
+    let projection = db::projection::project(
+        today,
+        burndown.last().map_or(0, |p| p.open),
+        &db::projection::weekly_done(&burndown, today),
+        target.as_ref().map(|t| t.date),
+    );
     Ok(Overview {
         target_count: targets.len() as i64,
         overall: progress::overall(&targets),
         by_side: progress::by_side(&targets),
         by_rule,
-        burndown: progress::burndown(&pool, BURNDOWN_DAYS).await?,
+        burndown,
         recent_events: db::models::events::recent(&pool, RECENT_EVENTS).await?,
         contributors: progress::top_contributors(&pool, 10).await?,
         epic: match db::models::epic::main_epic(&pool).await? {
@@ -64,7 +75,9 @@ async fn read_overview(pool: sqlx::PgPool, reached_only: bool) -> sqlx::Result<O
             }
             None => None,
         },
-        filed: db::models::epic::filed_vs_found(&pool).await?,
+        filed: db::models::epic::filed_vs_found(&pool, None).await?,
+        target,
+        projection,
     })
 }
 
@@ -100,8 +113,19 @@ pub fn OverviewPage() -> impl IntoView {
 
 #[component]
 fn OverviewBody(overview: Overview) -> impl IntoView {
-    let Overview { target_count, overall, by_side, by_rule, burndown, recent_events, contributors, epic, filed } =
-        overview;
+    let Overview {
+        target_count,
+        overall,
+        by_side,
+        by_rule,
+        burndown,
+        recent_events,
+        contributors,
+        epic,
+        filed,
+        target,
+        projection,
+    } = overview;
     let triaged_away = overall.triaged_away;
     view! {
         <p class="mt-2 text-slate-600 dark:text-slate-300">
@@ -119,13 +143,14 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
                 <strong>{triaged_away}</strong>" triaged away (not counted)"
             </p>
         </section>
+        <section aria-labelledby="burndown-heading" class="mt-6">
+            <h2 id="burndown-heading" class="text-lg font-semibold">"Findings over time"</h2>
+            <Pace projection=projection.clone() target />
+            <Burndown series=burndown projection />
+        </section>
         {epic.map(|(epic, items)| view! { <EpicSection epic items /> })}
         <FiledSection filed />
         <div class="mt-8 grid gap-8 md:grid-cols-2">
-            <section aria-labelledby="burndown-heading">
-                <h2 id="burndown-heading" class="text-lg font-semibold">"Open findings over time"</h2>
-                <Burndown series=burndown />
-            </section>
             <section aria-labelledby="sides-heading">
                 <h2 id="sides-heading" class="text-lg font-semibold">"By kind"</h2>
                 <ul class="mt-2 space-y-3">
@@ -199,6 +224,47 @@ fn RecentEvents(events: Vec<EventRow>) -> impl IntoView {
     }
 }
 
+/// Will the campaign make its target at the recent pace? Says the method and the range.
+#[component]
+fn Pace(projection: db::projection::Projection, target: Option<db::views::CampaignTarget>) -> impl IntoView {
+    use db::projection::Status;
+    let weeks = projection.weekly_done.len();
+    let pace = format!(
+        "{:.1} a week over the last {weeks} complete week{} ({})",
+        projection.mean_per_week,
+        if weeks == 1 { "" } else { "s" },
+        projection.weekly_done.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    );
+    let date = |d: Option<chrono::NaiveDate>| d.map_or_else(|| "never".to_owned(), |d| d.to_string());
+    let finish = match projection.status {
+        Status::Done => "Nothing is open.".to_owned(),
+        Status::Stalled => format!("No projection: nothing fixed or triaged away in the last {weeks} complete weeks."),
+        _ => format!(
+            "At that pace the {} open findings are done by {} (best week's pace {}, worst {}).",
+            projection.open,
+            date(projection.expected),
+            date(projection.best),
+            date(projection.worst)
+        ),
+    };
+    let verdict_class = match projection.status {
+        Status::OnTrack | Status::Done => "text-emerald-700 dark:text-emerald-400",
+        Status::Behind { .. } | Status::Stalled => "text-rose-700 dark:text-rose-400",
+        Status::NoTarget => "text-slate-600 dark:text-slate-300",
+    };
+    let target_text = match &target {
+        Some(t) => format!("Target {}{}: ", t.date, t.label.as_ref().map(|l| format!(" ({l})")).unwrap_or_default()),
+        None => "No target date (a maintainer sets one on /admin): ".to_owned(),
+    };
+    view! {
+        <p class="mt-1 text-sm" data-testid="pace">
+            <span>{target_text}</span>
+            <strong class=verdict_class data-testid="verdict">{projection.verdict()}</strong>
+            ". " {finish} " Pace: work done (fixed or triaged away) " {pace} "; new findings are not forecast."
+        </p>
+    }
+}
+
 /// A GitHub item's state as a badge.
 fn state_badge(state: &str) -> impl IntoView {
     let class = match state {
@@ -262,9 +328,8 @@ fn EpicSection(epic: Epic, items: Vec<EpicItem>) -> impl IntoView {
 #[component]
 fn FiledSection(filed: FiledVsFound) -> impl IntoView {
     let FiledVsFound { total, by_target, by_rule } = filed;
-    let total =
-        total.unwrap_or(db::models::epic::FiledFound { name: String::new(), found: 0, filed: 0, open_unfiled: 0 });
-    let rows = |rows: Vec<db::models::epic::FiledFound>, href: fn(&str) -> String| {
+    let total = total.unwrap_or(db::views::FiledFound { name: String::new(), found: 0, filed: 0, open_unfiled: 0 });
+    let rows = |rows: Vec<db::views::FiledFound>, href: fn(&str) -> String| {
         rows.into_iter()
             .map(|r| {
                 let unfiled = href(&r.name);

@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use sqlx::PgPool;
 
 use super::{
-    one_decimal, BlockingDependency, FindingRef, FixedItem, GitHubActivity, GitHubRef, Headline, IsoWeek,
+    one_decimal, BlockingDependency, FiledFigures, FindingRef, FixedItem, GitHubActivity, GitHubRef, Headline, IsoWeek,
     OwnershipChange, PullRef, ReachFigures, StaleClaim, TargetRow, TriageItem, Upgrade, WeeklyReport, SCHEMA_ID,
 };
 use db::{
@@ -18,6 +18,8 @@ use db::{
 
 /// How many dependencies the "blocking" list names.
 const BLOCKING_LIST_LEN: usize = 10;
+/// Repositories and packages the filed-vs-found table lists.
+const FILED_LIST_LEN: usize = 10;
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -46,7 +48,34 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
         reached: r.dependency_findings_reached,
         not_reached: r.dependency_findings_not_reached,
     });
+    let filed = db::models::epic::filed_vs_found(&mut *tx, Some(end)).await?;
+    let series: Vec<db::views::BurndownPoint> = db::models::progress::burndown(&mut *tx, 3660)
+        .await?
+        .into_iter()
+        .filter(|p| p.day < end.date_naive())
+        .collect();
+    let target = db::models::campaign::target(&mut *tx).await?;
     tx.commit().await?;
+    // Projected from the end of the week, the week itself counted as complete.
+    let next_monday = end.with_timezone(&options.timezone).date_naive();
+    let projection = db::projection::project(
+        next_monday,
+        headline(&findings, start).open,
+        &db::projection::weekly_done(&series, next_monday),
+        target.map(|t| t.date),
+    );
+    let total = filed.total.unwrap_or_default();
+    let filed = FiledFigures {
+        found: total.found,
+        filed: total.filed,
+        open_unfiled: total.open_unfiled,
+        by_target: filed
+            .by_target
+            .into_iter()
+            .filter(|t| t.open_unfiled > 0 || t.filed > 0)
+            .take(FILED_LIST_LEN)
+            .collect(),
+    };
     let upgrades = upgrades
         .into_iter()
         .map(|b| Upgrade { dependency: b.name, pinned: b.pinned, version: b.version, clears: b.clears, open: b.open })
@@ -86,6 +115,8 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
         blocking_dependencies: blocking(&targets, &rows, &findings),
         upgrades,
         reach,
+        filed,
+        projection,
         github: GitHubActivity {
             sub_issues_opened: sub_issues.iter().filter(|i| i.created_at >= start).map(issue_ref).collect(),
             sub_issues_closed: sub_issues

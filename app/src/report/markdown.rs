@@ -70,6 +70,9 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
     let _ = writeln!(out, "| Triaged away | {} | {} |", thousands(h.triaged_away), signed(h.triaged_away_change));
     let _ = writeln!(out, "| Done | {}% | {} pts |", h.percent_done, signed_decimal(h.percent_done_change));
 
+    pace(&mut out, &report.projection);
+    filed(&mut out, &report.filed);
+
     let (repositories, dependencies): (Vec<&TargetRow>, Vec<&TargetRow>) =
         report.targets.iter().partition(|t| t.kind != "dependency");
     target_table(&mut out, "Repositories", &repositories, limits.repositories);
@@ -382,6 +385,58 @@ fn day(timestamp: &str) -> String {
     timestamp.get(..10).unwrap_or(timestamp).to_owned()
 }
 
+/// The pace and the projection, in one paragraph: the method, the range, the verdict.
+fn pace(out: &mut String, p: &db::projection::Projection) {
+    use db::projection::Status;
+    let weeks: Vec<String> = p.weekly_done.iter().map(|d| thousands(*d)).collect();
+    let date = |d: Option<chrono::NaiveDate>| d.map_or_else(|| "never".to_owned(), |d| d.to_string());
+    let target = p.target.map(|t| format!("target {t}: ")).unwrap_or_default();
+    let _ = write!(
+        out,
+        "\n**Pace**: {target}**{}**. Work done (fixed or triaged away) in the last {} complete weeks: {}",
+        p.verdict(),
+        p.weekly_done.len(),
+        if weeks.is_empty() { "none".to_owned() } else { weeks.join(", ") }
+    );
+    match p.status {
+        Status::Done | Status::Stalled => out.push_str(".\n"),
+        _ => {
+            let _ = writeln!(
+                out,
+                " ({:.1} a week); at that pace the {} open findings are done by {} (best week's pace {}, worst {}). New findings are not forecast.",
+                p.mean_per_week,
+                thousands(p.open),
+                date(p.expected),
+                date(p.best),
+                date(p.worst)
+            );
+        }
+    }
+}
+
+fn filed(out: &mut String, f: &super::FiledFigures) {
+    let _ = writeln!(
+        out,
+        "\n### Filed vs found\n\nGitHub items name {} of the {} findings found; {} open ones are not filed yet.\n",
+        thousands(f.filed),
+        thousands(f.found),
+        thousands(f.open_unfiled)
+    );
+    if !f.by_target.is_empty() {
+        out.push_str("| Repository or package | Found | Filed | Open, not filed |\n| --- | ---: | ---: | ---: |\n");
+        for t in &f.by_target {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                text(&t.name),
+                thousands(t.found),
+                thousands(t.filed),
+                thousands(t.open_unfiled)
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,6 +507,8 @@ mod tests {
             blocking_dependencies: vec![],
             upgrades: vec![],
             reach: None,
+            filed: Default::default(),
+            projection: db::projection::project("2026-11-23".parse().unwrap(), 5_000, &[], None),
             github: GitHubActivity::default(),
         };
         let markdown = render(&report);

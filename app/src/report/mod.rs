@@ -47,7 +47,21 @@ pub struct WeeklyReport {
     /// Open dependency findings in modules tracked code imports, and in the others, as the
     /// last reachability computation before the week's end found them.
     pub reach: Option<ReachFigures>,
+    /// What GitHub items name against what the scans found, as of the week's end.
+    pub filed: FiledFigures,
+    /// The pace of the weeks up to this one and where it leads (see [`db::projection`]).
+    pub projection: db::projection::Projection,
     pub github: GitHubActivity,
+}
+
+/// Filed vs found at the week's end: findings (not triaged away) and those a GitHub item
+/// opened by then names; repositories and packages most open unfiled first.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FiledFigures {
+    pub found: i64,
+    pub filed: i64,
+    pub open_unfiled: i64,
+    pub by_target: Vec<db::views::FiledFound>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

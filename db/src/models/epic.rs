@@ -4,59 +4,9 @@
 //! found that nobody filed yet.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use sqlx::PgExecutor;
 
-/// An epic: an issue with sub-issues and no parent of its own.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Epic {
-    pub repository: String,
-    pub number: i32,
-    pub title: String,
-    pub state: String,
-    pub html_url: String,
-    pub created_at: DateTime<Utc>,
-}
-
-/// One item filed for the epic: a sub-issue, or a pull request.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpicItem {
-    pub repository: String,
-    pub number: i32,
-    pub title: String,
-    pub html_url: String,
-    pub is_pull: bool,
-    /// `open`, `closed` (an issue), `merged` or `closed` (a pull request), `draft`.
-    pub state: String,
-    /// When it was closed or merged.
-    pub done_at: Option<DateTime<Utc>>,
-    /// The findings it names (a link of its own), open and fixed.
-    pub open: i64,
-    pub fixed: i64,
-    /// Unthread has scanned the code of the item's repository.
-    pub repository_scanned: bool,
-}
-
-/// Filed vs found for one repository or rule.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FiledFound {
-    /// The target's name, or the rule.
-    pub name: String,
-    /// Findings not triaged away (open, fixed or already migrated).
-    pub found: i64,
-    /// Of those, the ones a GitHub item names.
-    pub filed: i64,
-    /// Open findings nobody filed.
-    pub open_unfiled: i64,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct FiledVsFound {
-    pub total: Option<FiledFound>,
-    /// Repositories and packages with findings, most open unfiled first.
-    pub by_target: Vec<FiledFound>,
-    pub by_rule: Vec<FiledFound>,
-}
+pub use crate::views::{Epic, EpicItem, FiledFound, FiledVsFound};
 
 /// The epic with the most sub-issues (`None` before a sync has stored one).
 pub async fn main_epic(db: impl PgExecutor<'_>) -> sqlx::Result<Option<Epic>> {
@@ -120,21 +70,37 @@ pub async fn items(db: impl PgExecutor<'_>, epic: &Epic) -> sqlx::Result<Vec<Epi
     .await
 }
 
-/// Filed vs found over every target, by target and by rule.
-pub async fn filed_vs_found(db: impl PgExecutor<'_> + Copy) -> sqlx::Result<FiledVsFound> {
+/// Filed vs found over every target, by target and by rule, now or as of `as_of`: findings
+/// first seen before it, open unless fixed by a scan before it, filed when a GitHub item that
+/// names them was opened before it, triaged away as the last decision before it says.
+pub async fn filed_vs_found(db: impl PgExecutor<'_>, as_of: Option<DateTime<Utc>>) -> sqlx::Result<FiledVsFound> {
     let rows = sqlx::query!(
         r#"WITH f AS (
-               SELECT f.target_id, f.rule, f.fixed_in_scan IS NULL AS open,
-                      EXISTS (SELECT 1 FROM links l WHERE l.finding_id = f.id AND l.removed_at IS NULL) AS filed
+               SELECT f.target_id, f.rule,
+                      (fx.finished_at IS NULL OR fx.finished_at >= coalesce($1, 'infinity'::timestamptz)) AS open,
+                      EXISTS (SELECT 1 FROM links l
+                              LEFT JOIN gh_issues i ON i.id = l.issue_id LEFT JOIN gh_pulls p ON p.id = l.pull_id
+                              WHERE l.finding_id = f.id AND l.removed_at IS NULL
+                                AND coalesce(i.created_at, p.created_at) < coalesce($1, 'infinity'::timestamptz)) AS filed
                FROM findings f
-               WHERE f.triage NOT IN ('false_positive', 'wont_fix') AND f.rule <> 'UT100'
+               JOIN scans fs ON fs.id = f.first_seen_scan
+               LEFT JOIN scans fx ON fx.id = f.fixed_in_scan
+               WHERE f.rule <> 'UT100'
+                 AND fs.finished_at < coalesce($1, 'infinity'::timestamptz)
+                 -- Triage as it stood then: its last decision before `as_of`.
+                 AND CASE WHEN $1::timestamptz IS NULL THEN f.triage
+                          ELSE coalesce((SELECT e.data->>'to' FROM events e
+                                         WHERE e.kind = 'finding.triaged' AND e.finding_id = f.id AND e.at < $1
+                                         ORDER BY e.at DESC, e.id DESC LIMIT 1), 'open')
+                     END NOT IN ('false_positive', 'wont_fix')
            )
            SELECT t.name AS "target?", f.rule AS "rule?",
                   count(*) AS "found!",
                   count(*) FILTER (WHERE f.filed) AS "filed!",
                   count(*) FILTER (WHERE f.open AND NOT f.filed) AS "open_unfiled!"
            FROM f JOIN targets t ON t.id = f.target_id
-           GROUP BY GROUPING SETS ((), (t.name), (f.rule))"#
+           GROUP BY GROUPING SETS ((), (t.name), (f.rule))"#,
+        as_of as _
     )
     .fetch_all(db)
     .await?;

@@ -202,7 +202,10 @@ pub async fn linked_pulls(db: impl PgExecutor<'_>, end: Instant) -> sqlx::Result
                   CASE WHEN p.merged_at < $1 THEN p.merged_at END AS "merged_at: Instant",
                   coalesce(p.files, '{}') AS "files!"
            FROM links l JOIN gh_pulls p ON p.id = l.pull_id
-           WHERE l.created_at < $1 AND (l.removed_at IS NULL OR l.removed_at >= $1) AND p.created_at < $1
+           -- A derived link states a fact about the pull request (its text, its files): it held
+           -- once the pull request existed, whenever a sync noticed it. A manual one from when made.
+           WHERE (l.how <> 'manual' OR l.created_at < $1) AND (l.removed_at IS NULL OR l.removed_at >= $1)
+             AND p.created_at < $1
            ORDER BY p.repository, p.number, l.id"#,
         end as _
     )

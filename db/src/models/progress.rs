@@ -187,32 +187,35 @@ pub async fn blockers(db: impl PgExecutor<'_>, target_id: i64) -> sqlx::Result<V
         .collect())
 }
 
-/// Open findings at the end of each of the last `days` days (fewer if the history is
-/// younger), oldest first, replayed from
-/// `events`: scans add (`findings.new`, `findings.reopened`) and remove (`findings.fixed`);
-/// triage moves findings out of (or back into) the count. UT100 findings never count.
+/// Open, fixed and triaged-away findings (parse errors aside) at the end of each day of the
+/// last `days` days (fewer when the history is younger), from the event log.
 pub async fn burndown(db: impl PgExecutor<'_>, days: i32) -> sqlx::Result<Vec<BurndownPoint>> {
     let rows = sqlx::query!(
         r#"WITH changes AS (
-               SELECT e.at, CASE e.kind WHEN 'findings.fixed' THEN -1 ELSE 1 END AS delta
+               SELECT e.at,
+                      CASE e.kind WHEN 'findings.fixed' THEN -1 ELSE 1 END AS open,
+                      CASE e.kind WHEN 'findings.fixed' THEN 1 WHEN 'findings.reopened' THEN -1 ELSE 0 END AS fixed,
+                      0 AS triaged
                FROM events e CROSS JOIN LATERAL unnest(e.finding_ids) AS x(id)
                JOIN findings f ON f.id = x.id AND f.rule <> 'UT100'
                WHERE e.kind IN ('findings.new', 'findings.reopened', 'findings.fixed')
              UNION ALL
-               SELECT e.at,
-                      CASE WHEN e.data->>'to' IN ('false_positive', 'wont_fix') AND e.data->>'from' IN ('open', 'confirmed') THEN -1
-                           WHEN e.data->>'from' IN ('false_positive', 'wont_fix') AND e.data->>'to' IN ('open', 'confirmed') THEN 1
-                           ELSE 0 END
+               SELECT e.at, -t.away, 0, t.away
                FROM events e JOIN findings f ON f.id = e.finding_id AND f.rule <> 'UT100'
+               CROSS JOIN LATERAL (SELECT
+                      CASE WHEN e.data->>'to' IN ('false_positive', 'wont_fix') AND e.data->>'from' IN ('open', 'confirmed') THEN 1
+                           WHEN e.data->>'from' IN ('false_positive', 'wont_fix') AND e.data->>'to' IN ('open', 'confirmed') THEN -1
+                           ELSE 0 END AS away) t
                WHERE e.kind = 'finding.triaged'
            ),
            per_day AS (
-               SELECT (at AT TIME ZONE 'UTC')::date AS day, sum(delta) AS delta FROM changes GROUP BY 1
+               SELECT (at AT TIME ZONE 'UTC')::date AS day, sum(open) AS open, sum(fixed) AS fixed, sum(triaged) AS triaged
+               FROM changes GROUP BY 1
            ),
            running AS (
-               SELECT day, sum(delta) OVER (ORDER BY day) AS open FROM per_day
+               SELECT day, sum(open) OVER w AS open, sum(fixed) OVER w AS fixed, sum(triaged) OVER w AS triaged
+               FROM per_day WINDOW w AS (ORDER BY day)
            ),
-           -- The last `$1` days, or fewer when the history is younger.
            days AS (
                SELECT generate_series(
                           greatest((now() AT TIME ZONE 'UTC')::date - ($1::int - 1),
@@ -220,13 +223,19 @@ pub async fn burndown(db: impl PgExecutor<'_>, days: i32) -> sqlx::Result<Vec<Bu
                           (now() AT TIME ZONE 'UTC')::date, '1 day')::date AS day
            )
            SELECT d.day AS "day!: chrono::NaiveDate",
-                  coalesce((SELECT r.open FROM running r WHERE r.day <= d.day ORDER BY r.day DESC LIMIT 1), 0)::bigint AS "open!"
-           FROM days d ORDER BY d.day"#,
+                  coalesce(r.open, 0)::bigint AS "open!", coalesce(r.fixed, 0)::bigint AS "fixed!",
+                  coalesce(r.triaged, 0)::bigint AS "triaged!"
+           FROM days d
+           LEFT JOIN LATERAL (SELECT * FROM running r WHERE r.day <= d.day ORDER BY r.day DESC LIMIT 1) r ON true
+           ORDER BY d.day"#,
         days
     )
     .fetch_all(db)
     .await?;
-    Ok(rows.into_iter().map(|r| BurndownPoint { day: r.day, open: r.open }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| BurndownPoint { day: r.day, open: r.open, fixed: r.fixed, triaged: r.triaged })
+        .collect())
 }
 
 /// Progress of repositories (platform and libraries) and of dependencies.

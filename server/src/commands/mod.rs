@@ -43,10 +43,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Export(args) => export(&db.pool, args).await,
             Command::Worker(args) => worker(db.pool.clone(), &cli.data_dir, args).await,
             Command::Rescan(args) => rescan(&db.pool, args).await,
-            Command::Serve(_) => {
+            Command::Serve(args) => {
                 let config = serve_config.expect("read above for serve");
                 if config.demo {
                     load_demo(&db.pool).await?;
+                }
+                if let Some(date) = args.target_date {
+                    db::models::campaign::set_target(&db.pool, Some(date), None, "--target-date").await?;
                 }
                 serve(db.pool.clone(), config).await
             }

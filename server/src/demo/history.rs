@@ -142,8 +142,8 @@ async fn add_people(tx: &mut PgConnection) -> sqlx::Result<std::collections::Has
 }
 
 /// The simulated contributors each take up work nobody filed on GitHub, one repository each
-/// in turn: single findings, or a whole repository; one gives a claim up. Dated within the
-/// epic's first weeks.
+/// in turn: single findings still open, or a whole repository whose history changed nothing;
+/// one gives a claim up. Dated within the epic's first weeks.
 async fn simulated_claims(
     tx: &mut PgConnection,
     snapshot: &Snapshot,
@@ -156,7 +156,10 @@ async fn simulated_claims(
         let Some(target_id) = db::models::targets::id_by_name(&mut *tx, &target.name).await? else { continue };
         let owner = &people[PEOPLE[1 + n % 4].0];
         let at = start + Duration::days(3 + 2 * n as i64) + Duration::hours(n as i64);
-        let items: Vec<Item> = if n % 3 == 0 {
+        // A whole repository only where the real history fixed nothing: a claim there must not
+        // take credit for a real fix.
+        let nothing_fixed = target.history.iter().skip(1).all(|scan| scan.findings.is_none());
+        let items: Vec<Item> = if n % 3 == 0 && nothing_fixed {
             vec![Item::Target(target_id)]
         } else {
             findings::open_unfiled_of_target(&mut *tx, target_id, 2).await?.into_iter().map(Item::Finding).collect()

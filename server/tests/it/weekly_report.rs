@@ -246,21 +246,50 @@ async fn report(pool: &PgPool, week: &str) -> WeeklyReport {
     app::report::build(pool, &options).await.unwrap()
 }
 
-fn golden_path(file: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/weekly").join(file)
+fn golden_path(dir: &str, file: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(dir).join(file)
 }
 
 fn check_golden(report: &WeeklyReport) {
+    check_golden_in("weekly", report);
+}
+
+fn check_golden_in(dir: &str, report: &WeeklyReport) {
     for format in Format::ALL {
         let file = report.file_name(format);
         let actual = report.render(format);
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
-            std::fs::write(golden_path(&file), &actual).unwrap();
+            std::fs::create_dir_all(golden_path(dir, "")).unwrap();
+            std::fs::write(golden_path(dir, &file), &actual).unwrap();
             continue;
         }
-        let expected = std::fs::read_to_string(golden_path(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert_eq!(actual, expected, "{file} differs from its golden copy");
+        let expected = std::fs::read_to_string(golden_path(dir, &file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(actual, expected, "{dir}/{file} differs from its golden copy");
     }
+}
+
+/// The demo's real history (openedx/XBlock#934 merged 2026-07-08, the epic's items filed
+/// 2026-06-03): the week the epic started and the week of the fix, kept as golden reports.
+#[tokio::test]
+async fn the_demo_weeks_give_their_golden_reports() {
+    let pool = fresh_database().await;
+    unthread_server::commands::load_demo(&pool).await.unwrap();
+    let start = report(&pool, "2026-W23").await;
+    assert_eq!(
+        start.github.sub_issues_opened.len(),
+        13,
+        "13 of the 14 sub-issues were filed that week (#38740 the next)"
+    );
+    assert!(start.filed.filed > 0 && start.filed.found > start.filed.filed, "{:?}", start.filed);
+    check_golden_in("demo", &start);
+    let fix = report(&pool, "2026-W28").await;
+    let fixed: Vec<(&str, &str)> =
+        fix.fixed.iter().map(|f| (f.finding.target.as_str(), f.finding.rule.as_str())).collect();
+    assert!(fixed.contains(&("openedx/XBlock", "UT003")), "{fixed:?}");
+    let pulls: Vec<i32> = fix.github.pull_requests_merged.iter().map(|p| p.number).collect();
+    assert_eq!(pulls, [934]);
+    assert_eq!(fix.github.sub_issues_closed.iter().map(|i| i.number).collect::<Vec<_>>(), [918]);
+    check_golden_in("demo", &fix);
 }
 
 #[tokio::test]
@@ -514,11 +543,17 @@ async fn export_weekly_writes_each_format_and_refuses_bad_arguments() {
         let out = dir.path().join(golden);
         let output = unthread(&["--week", "2026-W46", "--format", name, "--out", out.to_str().unwrap()]);
         assert!(output.status.success(), "{name}: {}", String::from_utf8_lossy(&output.stderr));
-        assert_eq!(std::fs::read_to_string(&out).unwrap(), std::fs::read_to_string(golden_path(golden)).unwrap());
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            std::fs::read_to_string(golden_path("weekly", golden)).unwrap()
+        );
     }
     let output = unthread(&["--week", "2026-W47"]);
     assert!(output.status.success());
-    assert_eq!(String::from_utf8(output.stdout).unwrap(), std::fs::read_to_string(golden_path("2026-W47.md")).unwrap());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        std::fs::read_to_string(golden_path("weekly", "2026-W47.md")).unwrap()
+    );
     for (args, message) in [
         (&["--week", "2026-W60"][..], "has no week 60"),
         (&["--week", "last"][..], "is not an ISO week"),
