@@ -454,3 +454,11 @@ pub struct CampaignTarget {
     pub set_by: String,
     pub set_at: chrono::DateTime<chrono::Utc>,
 }
+
+/// One line of recent activity, in words.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub sentence: String,
+}

@@ -1,6 +1,6 @@
-//! The "open an upstream issue" link of a dependency whose newest release still has findings:
-//! a GitHub new-issue URL that pre-fills the title and a body listing them — a link the
-//! maintainer follows and edits, not an API call.
+//! GitHub new-issue URLs that pre-fill the title and body — links a maintainer follows and
+//! edits, not API calls: the "open an upstream issue" link of a dependency whose newest
+//! release still has findings, and the "file a sub-issue" link of a repository's finding.
 
 use db::views::UpstreamFinding;
 
@@ -54,9 +54,119 @@ pub fn upstream_issue_url(repository: &str, package: &str, version: &str, findin
     url(&body)
 }
 
+/// What a sub-issue filed from a finding says.
+pub struct SubIssue<'a> {
+    /// `owner/repo` of the finding's repository (the issue is filed there).
+    pub repository: &'a str,
+    /// The epic, `owner/repo#n`.
+    pub epic: &'a str,
+    pub path: &'a str,
+    pub line: i32,
+    pub end_line: i32,
+    /// The commit the finding was last seen at.
+    pub commit: Option<&'a str>,
+    pub rule: &'a str,
+    pub rule_name: &'a str,
+    pub message: &'a str,
+    pub rule_help: &'a str,
+    /// The finding's page in Unthread.
+    pub finding_url: &'a str,
+}
+
+/// The new-issue URL of a sub-issue for one finding: it names the epic, links the lines at the
+/// scanned commit (a permalink, which the sync links back to the finding), the rule and as much
+/// of its help as fits.
+pub fn sub_issue_url(issue: &SubIssue<'_>) -> String {
+    let title = format!("{}: {} in {}", issue.rule, issue.rule_name, issue.path);
+    let lines = if issue.end_line > issue.line {
+        format!("#L{}-L{}", issue.line, issue.end_line)
+    } else {
+        format!("#L{}", issue.line)
+    };
+    let place = match issue.commit {
+        Some(commit) => format!("https://github.com/{}/blob/{commit}/{}{lines}", issue.repository, issue.path),
+        None => format!("`{}` line {}", issue.path, issue.line),
+    };
+    let head = format!(
+        "Part of {}.\n\n{place}\n\n**{} {}**: {}\n\nFound by Unthread: {}\n",
+        issue.epic,
+        issue.rule,
+        issue.rule_name,
+        issue.message.replace('\n', " "),
+        issue.finding_url
+    );
+    let url = |body: &str| {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("title", &title).append_pair("body", body);
+        format!("https://github.com/{}/issues/new?{}", issue.repository, query.finish())
+    };
+    // The rule's help, paragraph by paragraph, while the URL stays short enough.
+    let mut body = format!("{head}\n<details><summary>About {}</summary>\n\n", issue.rule);
+    let mut any = false;
+    for paragraph in issue.rule_help.split("\n\n") {
+        let candidate = format!("{body}{paragraph}\n\n");
+        if url(&format!("{candidate}</details>\n")).len() > MAX_URL_LEN {
+            break;
+        }
+        body = candidate;
+        any = true;
+    }
+    if any {
+        url(&format!("{body}</details>\n"))
+    } else {
+        url(&head)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sub_issue<'a>(help: &'a str, commit: Option<&'a str>) -> SubIssue<'a> {
+        SubIssue {
+            repository: "openedx/edx-django-utils",
+            epic: "openedx/openedx-platform#38680",
+            path: "edx_django_utils/cache/utils.py",
+            line: 43,
+            end_line: 45,
+            commit,
+            rule: "UT002",
+            rule_name: "thread-local-subclass",
+            message: "`_RequestCache` subclasses threading.local",
+            rule_help: help,
+            finding_url: "https://unthread.example.org/findings/7",
+        }
+    }
+
+    fn body_of(url: &str) -> String {
+        let query = url.split_once('?').unwrap().1;
+        form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "body").unwrap().1.into_owned()
+    }
+
+    #[test]
+    fn a_sub_issue_names_the_epic_the_lines_at_the_commit_and_the_rule() {
+        let url =
+            sub_issue_url(&sub_issue("## What it finds\n\nA class.\n\n## Fix\n\nUse a ContextVar.", Some("fe75e97")));
+        assert!(url.starts_with("https://github.com/openedx/edx-django-utils/issues/new?title=UT002"));
+        let body = body_of(&url);
+        assert!(body.starts_with("Part of openedx/openedx-platform#38680.\n"));
+        assert!(body.contains(
+            "https://github.com/openedx/edx-django-utils/blob/fe75e97/edx_django_utils/cache/utils.py#L43-L45"
+        ));
+        assert!(body.contains("Use a ContextVar."));
+        assert!(body.contains("https://unthread.example.org/findings/7"));
+        let without_commit = body_of(&sub_issue_url(&sub_issue("", None)));
+        assert!(without_commit.contains("`edx_django_utils/cache/utils.py` line 43"));
+    }
+
+    #[test]
+    fn a_long_help_is_cut_to_fit_a_url() {
+        let paragraph = "word ".repeat(200);
+        let help = vec![paragraph.as_str(); 40].join("\n\n");
+        let url = sub_issue_url(&sub_issue(&help, Some("fe75e97")));
+        assert!(url.len() <= MAX_URL_LEN, "{}", url.len());
+        assert!(body_of(&url).ends_with("</details>\n"));
+    }
 
     fn finding(i: i32) -> UpstreamFinding {
         UpstreamFinding {

@@ -21,6 +21,9 @@ pub struct FindingPageData {
     pub rule_name: String,
     pub rule_help_html: String,
     pub viewer: Option<PageViewer>,
+    /// A maintainer's "file a sub-issue" link (an open repository finding, once an epic is
+    /// synced).
+    pub file_sub_issue: Option<String>,
 }
 
 #[server(prefix = "/api", endpoint = "finding")]
@@ -37,7 +40,39 @@ pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnErr
         None => (detail.row.rule.clone(), String::new()),
     };
     let viewer = crate::components::ownership::current_viewer().await?;
-    Ok(Some(FindingPageData { detail, rule_name, rule_help_html, viewer }))
+    let maintainer = viewer.as_ref().is_some_and(|v| v.maintainer);
+    let file_sub_issue = if maintainer && detail.row.target_kind.is_repository() && detail.fixed_at.is_none() {
+        sub_issue_link(&detail, &rule_name).await?
+    } else {
+        None
+    };
+    Ok(Some(FindingPageData { detail, rule_name, rule_help_html, viewer, file_sub_issue }))
+}
+
+#[cfg(feature = "ssr")]
+async fn sub_issue_link(detail: &FindingDetail, rule_name: &str) -> Result<Option<String>, ServerFnError> {
+    let state = crate::server::state()?;
+    let failed = crate::server::database_error;
+    let Some(epic) = db::models::epic::main_epic(&state.pool).await.map_err(failed)? else { return Ok(None) };
+    let commit = db::models::findings::last_seen_revision(&state.pool, detail.row.id).await.map_err(failed)?;
+    let f = &detail.row;
+    let help = scanner::rules::by_id(&f.rule).map(|r| r.help_markdown()).unwrap_or_default();
+    let finding_url = format!("{}/findings/{}", state.reports.base_url.trim_end_matches('/'), f.id);
+    let epic = format!("{}#{}", epic.repository, epic.number);
+    Ok(Some(crate::components::upstream_issue::sub_issue_url(&crate::components::upstream_issue::SubIssue {
+        repository: &f.target,
+        epic: &epic,
+        path: &f.path,
+        line: f.line,
+        end_line: detail.end_line,
+        // A version is no commit: only a sha makes a permalink.
+        commit: commit.as_deref().filter(|c| c.len() >= 7 && c.bytes().all(|b| b.is_ascii_hexdigit())),
+        rule: &f.rule,
+        rule_name,
+        message: &detail.message,
+        rule_help: &help,
+        finding_url: &finding_url,
+    })))
 }
 
 #[component]
@@ -67,7 +102,7 @@ pub fn FindingPage() -> impl IntoView {
 
 #[component]
 fn FindingBody(data: FindingPageData) -> impl IntoView {
-    let FindingPageData { detail: d, rule_name, rule_help_html, viewer } = data;
+    let FindingPageData { detail: d, rule_name, rule_help_html, viewer, file_sub_issue } = data;
     let f = d.row.clone();
     let maintainer = viewer.as_ref().is_some_and(|v| v.maintainer);
     // Unthread's owner and GitHub's assignees may disagree: show both, flag the difference.
@@ -137,6 +172,12 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
             <section aria-labelledby="gh-heading">
                 <h2 id="gh-heading" class="text-lg font-semibold">"GitHub"</h2>
                 <GitHubList items=d.github />
+                {file_sub_issue.map(|href| view! {
+                    <p class="mt-2 text-sm">
+                        <a class=LINK href=href target="_blank" rel="noopener" data-testid="file-sub-issue">"File a sub-issue on GitHub"</a>
+                        <span class="text-slate-500">" — prefilled: the epic, these lines at the scanned commit, the rule's help"</span>
+                    </p>
+                })}
             </section>
         </div>
         <section aria-labelledby="history-heading" class="mt-6">

@@ -155,7 +155,9 @@ fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl
     let first_page = after.is_some().then(|| filter_href(&filter, None));
     let next_page = next_after.map(|n| filter_href(&filter, Some(n)));
     view! {
-        <div class="mt-6 grid gap-6 md:grid-cols-[12rem_1fr]">
+        // `minmax(0, 1fr)`: the list's column may be narrower than its widest code line, which
+        // then truncates instead of widening the page.
+        <div class="mt-6 grid gap-6 md:grid-cols-[12rem_minmax(0,1fr)]">
             <aside aria-label="Counts" class="space-y-4" data-testid="facets">
                 {facet("Rule", by_rule, |f, v| f.rule = Some(v.to_owned()))}
                 {facet("Kind", by_kind, |f, v| f.kind = Some(v.to_owned()))}
@@ -168,7 +170,7 @@ fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl
                     "Reached: its module is imported, directly or through other packages, by a tracked repository's non-test code. Imported is not called: an over-approximation."
                 </p>
             </aside>
-            <section aria-live="polite">
+            <section aria-live="polite" class="min-w-0">
                 <p class="text-sm" data-testid="finding-total">{format!("{total} matching findings")}</p>
                 {if empty {
                     view! { <p class="mt-4 text-slate-600 dark:text-slate-300" data-testid="empty">"No findings match these filters."</p> }.into_any()

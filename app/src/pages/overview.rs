@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::components::{
     burndown::Burndown,
-    ui::{error_text, when, Alert, ProgressBar, LINK},
+    ui::{error_text, Alert, ProgressBar, LINK},
 };
-use db::views::{BurndownPoint, Contributor, EventRow, Progress, RuleCount};
+use db::views::{Activity, BurndownPoint, Contributor, Progress, RuleCount};
 use db::views::{Epic, EpicItem, FiledVsFound};
 
 /// Everything the overview shows, read in one server round trip.
@@ -19,7 +19,8 @@ pub struct Overview {
     pub by_side: Vec<(String, Progress)>,
     pub by_rule: Vec<RuleCount>,
     pub burndown: Vec<BurndownPoint>,
-    pub recent_events: Vec<EventRow>,
+    /// Recent activity in words, newest first.
+    pub activity: Vec<Activity>,
     pub contributors: Vec<Contributor>,
     /// The epic being tracked and its items, once a sync has stored it.
     pub epic: Option<(Epic, Vec<EpicItem>)>,
@@ -66,7 +67,7 @@ async fn read_overview(pool: sqlx::PgPool, reached_only: bool) -> sqlx::Result<O
         by_side: progress::by_side(&targets),
         by_rule,
         burndown,
-        recent_events: db::models::events::recent(&pool, RECENT_EVENTS).await?,
+        activity: db::models::activity::recent(&pool, RECENT_EVENTS).await?,
         contributors: progress::top_contributors(&pool, 10).await?,
         epic: match db::models::epic::main_epic(&pool).await? {
             Some(epic) => {
@@ -119,7 +120,7 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
         by_side,
         by_rule,
         burndown,
-        recent_events,
+        activity,
         contributors,
         epic,
         filed,
@@ -168,13 +169,13 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
             <section aria-labelledby="rules-heading">
                 <h2 id="rules-heading" class="text-lg font-semibold">"By rule"</h2>
                 <table class="mt-2 w-full text-sm" data-testid="by-rule">
-                    <thead><tr class="text-left"><th scope="col">"Rule"</th><th scope="col">"Open"</th><th scope="col" class="w-1/2">"Progress"</th></tr></thead>
+                    <thead><tr class="text-left"><th scope="col" class="pr-3">"Rule"</th><th scope="col" class="pr-3 text-right">"Open"</th><th scope="col" class="w-1/2 pl-2">"Progress"</th></tr></thead>
                     <tbody>
                         {by_rule.into_iter().map(|r| view! {
                             <tr class="border-t border-slate-200 dark:border-slate-800">
                                 <td class="py-1"><a class=LINK href=format!("/rules/{}", r.rule)>{r.rule.clone()}</a>" "<span class="text-slate-500">{r.name.clone()}</span></td>
-                                <td class="tabular-nums"><a class=LINK href=format!("/findings?rule={}", r.rule)>{r.progress.open}</a></td>
-                                <td><ProgressBar progress=r.progress label=r.rule /></td>
+                                <td class="pr-3 text-right tabular-nums"><a class=LINK href=format!("/findings?rule={}", r.rule)>{r.progress.open}</a></td>
+                                <td class="pl-2"><ProgressBar progress=r.progress label=r.rule /></td>
                             </tr>
                         }).collect_view()}
                     </tbody>
@@ -192,34 +193,42 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
                     }).collect_view()}
                 </ol>
             </section>
-            <RecentEvents events=recent_events />
+            <RecentActivity activity />
         </div>
     }
 }
 
+/// The latest events in words, grouped by day (UTC).
 #[component]
-fn RecentEvents(events: Vec<EventRow>) -> impl IntoView {
-    let empty = events.is_empty();
+fn RecentActivity(activity: Vec<Activity>) -> impl IntoView {
+    let empty = activity.is_empty();
+    let mut days: Vec<(chrono::NaiveDate, Vec<Activity>)> = Vec::new();
+    for item in activity {
+        let day = item.at.date_naive();
+        match days.last_mut() {
+            Some((d, items)) if *d == day => items.push(item),
+            _ => days.push((day, vec![item])),
+        }
+    }
     view! {
         <section aria-labelledby="events-heading">
             <h2 id="events-heading" class="text-lg font-semibold">"Recent activity"</h2>
             {empty.then(|| view! { <p class="mt-3 text-slate-600 dark:text-slate-300">"Nothing has happened yet."</p> })}
-            <ol class="mt-3 space-y-2" data-testid="event-list">
-                {events
-                    .into_iter()
-                    .map(|event| {
-                        let who = event.actor.unwrap_or_else(|| "unthread".to_owned());
-                        view! {
-                            <li class="text-sm">
-                                <time datetime=event.at.to_rfc3339()>{when(&event.at)}</time>
-                                " · " <span class="font-medium">{who}</span>
-                                " · " <code>{event.kind}</code>
-                                {event.target.map(|t| view! { " · " <span class="font-mono">{t}</span> })}
-                            </li>
-                        }
-                    })
-                    .collect_view()}
-            </ol>
+            <div class="mt-3 space-y-3" data-testid="event-list">
+                {days.into_iter().map(|(day, items)| view! {
+                    <div>
+                        <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">{day.format("%A %Y-%m-%d").to_string()}</h3>
+                        <ul class="mt-1 space-y-1">
+                            {items.into_iter().map(|item| view! {
+                                <li class="text-sm break-words" data-testid="activity">
+                                    <time class="mr-2 tabular-nums text-slate-500" datetime=item.at.to_rfc3339()>{item.at.format("%H:%M").to_string()}</time>
+                                    {item.sentence}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    </div>
+                }).collect_view()}
+            </div>
         </section>
     }
 }

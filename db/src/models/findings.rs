@@ -475,6 +475,14 @@ pub async fn first_open_of_rule(db: impl PgExecutor<'_>, rule: &str, limit: i64)
     .await
 }
 
+/// The revision (commit or version) of the scan that last saw finding `id`.
+pub async fn last_seen_revision(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar!("SELECT s.revision FROM findings f JOIN scans s ON s.id = f.last_seen_scan WHERE f.id = $1", id)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
+}
+
 /// Up to `limit` open findings of `target_id` that no GitHub item names (no link of their
 /// own), other than parse errors, in source order: work nobody filed.
 pub async fn open_unfiled_of_target(db: impl PgExecutor<'_>, target_id: i64, limit: i64) -> sqlx::Result<Vec<i64>> {

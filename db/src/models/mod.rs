@@ -1,6 +1,7 @@
 //! Every query of every table, one module per table family (see `docs/architecture.md`).
 //! A runtime (unchecked) query appears only where the SQL is built at run time; each says why.
 
+pub mod activity;
 pub mod campaign;
 pub mod claims;
 pub mod epic;

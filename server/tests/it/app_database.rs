@@ -120,8 +120,8 @@ async fn overview_server_function_reads_postgres() {
     let sides: Vec<&str> = overview.by_side.iter().map(|(side, _)| side.as_str()).collect();
     assert_eq!(sides, ["repositories", "dependencies"]);
     assert!(overview.burndown.len() <= app::pages::overview::BURNDOWN_DAYS as usize);
-    assert_eq!(overview.recent_events.len(), 2);
-    assert_eq!(overview.recent_events[0].target.as_deref(), Some("django-crum"), "newest first");
+    assert_eq!(overview.activity.len(), 2);
+    assert!(overview.activity[0].sentence.starts_with("Scan of django-crum"), "newest first: {:?}", overview.activity);
 }
 
 #[tokio::test]

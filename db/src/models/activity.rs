@@ -1,0 +1,231 @@
+//! Recent activity in words, for the overview: each scan with what it changed ("Scan of
+//! openedx/XBlock at 8ce6aa9: 1 fixed (UT003 in xblock/runtime.py)"), claims, triage,
+//! syncs — one sentence each, newest first. A scan's per-finding events are folded into
+//! its sentence; bookkeeping (release checks, reachability runs, sign-ins, webhook
+//! deliveries) is left out.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+pub use crate::views::Activity;
+
+use super::events::Event;
+
+/// How many changed findings a scan's sentence names before "and N more".
+const NAMED: usize = 3;
+
+struct Row {
+    id: i64,
+    at: DateTime<Utc>,
+    actor: Option<String>,
+    kind: String,
+    data: serde_json::Value,
+    target: Option<String>,
+    /// `rule in path` of the findings the scan fixed / found new, in source order.
+    fixed: Option<Vec<String>>,
+    new: Option<Vec<String>>,
+    /// The finding the event is about (claims, triage): `rule in path` and its target.
+    finding: Option<String>,
+    /// A claim's item when it is a whole target.
+    item_target: Option<String>,
+}
+
+pub async fn recent(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<Activity>> {
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT e.id AS "id!", e.at AS "at!: DateTime<Utc>", e.actor, e.kind AS "kind!", e.data AS "data!",
+                  t.name AS "target?",
+                  CASE WHEN e.kind = 'scan.ingested' THEN (
+                      SELECT array_agg(f.rule || ' in ' || f.path ORDER BY f.path, f.start_line)
+                      FROM events fe CROSS JOIN LATERAL unnest(fe.finding_ids) AS x(id) JOIN findings f ON f.id = x.id
+                      WHERE fe.scan_id = e.scan_id AND fe.kind = 'findings.fixed') END AS "fixed?",
+                  CASE WHEN e.kind = 'scan.ingested' THEN (
+                      SELECT array_agg(f.rule || ' in ' || f.path ORDER BY f.path, f.start_line)
+                      FROM events fe CROSS JOIN LATERAL unnest(fe.finding_ids) AS x(id) JOIN findings f ON f.id = x.id
+                      WHERE fe.scan_id = e.scan_id AND fe.kind = 'findings.new') END AS "new?",
+                  (SELECT f.rule || ' in ' || f.path || ' of ' || ft.name FROM findings f JOIN targets ft ON ft.id = f.target_id
+                   WHERE f.id = coalesce(e.finding_id, (e.data->'item'->>'Finding')::bigint)) AS "finding?",
+                  (SELECT it.name FROM targets it WHERE it.id = (e.data->'item'->>'Target')::bigint) AS "item_target?"
+           FROM events e LEFT JOIN targets t ON t.id = e.target_id
+           WHERE e.kind NOT IN ('findings.new', 'findings.fixed', 'findings.renamed', 'findings.reopened',
+                                'upgrades.checked', 'reach.computed', 'user.signed_in', 'github.webhook')
+           ORDER BY e.at DESC, e.id DESC
+           LIMIT $1"#,
+        limit
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|row| Activity { id: row.id, at: row.at, sentence: sentence(&row) }).collect())
+}
+
+/// "1 fixed (UT003 in xblock/runtime.py)", "2 new (…, …) and 5 more".
+fn changed(count: i64, what: &str, places: &Option<Vec<String>>) -> Option<String> {
+    if count <= 0 {
+        return None;
+    }
+    let places = places.as_deref().unwrap_or_default();
+    let named: Vec<&str> = places.iter().take(NAMED).map(String::as_str).collect();
+    let more = places.len().saturating_sub(NAMED);
+    let mut text = format!("{count} {what}");
+    if !named.is_empty() {
+        text.push_str(&format!(" ({}", named.join(", ")));
+        if more > 0 {
+            text.push_str(&format!(" and {more} more"));
+        }
+        text.push(')');
+    }
+    Some(text)
+}
+
+fn short(revision: &str) -> &str {
+    // A commit shortens to 7 characters; a version is kept whole.
+    if revision.len() >= 12 && revision.bytes().all(|b| b.is_ascii_hexdigit()) {
+        &revision[..7]
+    } else {
+        revision
+    }
+}
+
+fn sentence(row: &Row) -> String {
+    let who = row.actor.as_deref().unwrap_or("Unthread");
+    let target = row.target.as_deref().unwrap_or("a target");
+    let item = || match (&row.finding, &row.item_target) {
+        (Some(finding), _) => finding.clone(),
+        (None, Some(target)) => format!("all of {target}"),
+        (None, None) => "an item".to_owned(),
+    };
+    let Ok(event) = Event::from_row(&row.kind, row.data.clone()) else {
+        return format!("{} ({who})", row.kind);
+    };
+    match event {
+        Event::ScanIngested(scan) => {
+            let at = scan.revision.as_deref().map(|r| format!(" at {}", short(r))).unwrap_or_default();
+            let parts: Vec<String> = [
+                changed(scan.fixed, "fixed", &row.fixed),
+                changed(scan.new, "new", &row.new),
+                (scan.reopened > 0).then(|| format!("{} reopened", scan.reopened)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let outcome = if parts.is_empty() { "no change".to_owned() } else { parts.join(", ") };
+            let partial = if scan.status == "complete" { "" } else { " (partial: nothing marked fixed)" };
+            format!("Scan of {target}{at}: {outcome}{partial}")
+        }
+        Event::ClaimAdded(_) => format!("{who} claimed {}", item()),
+        Event::ClaimReleased(c) if row.actor.as_deref() == Some(c.owner.as_str()) => {
+            format!("{who} gave up {}", item())
+        }
+        Event::ClaimReleased(c) => format!("{who} released {}'s claim on {}", c.owner, item()),
+        Event::ClaimAssigned(c) => format!("{who} assigned {} to {}", item(), c.owner),
+        Event::FindingTriaged(t) => {
+            format!("{who} triaged {}: {} → {}", item(), t.from.replace('_', " "), t.to.replace('_', " "))
+        }
+        Event::RequirementsImported(r) => {
+            format!(
+                "{} of {target} read: {} pins ({} changed, {} added, {} removed)",
+                r.path, r.pins, r.changed, r.added, r.removed
+            )
+        }
+        Event::GitHubSynced(s) => format!(
+            "GitHub sync: {} issue{} and {} pull request{}, {} new link{}",
+            s.issues,
+            plural(s.issues),
+            s.pulls,
+            plural(s.pulls),
+            s.new_links,
+            plural(s.new_links as usize)
+        ),
+        Event::LinkAdded(_) => format!("{who} linked {} to GitHub", item_or_target(row)),
+        Event::LinkRemoved(_) => format!("{who} removed a GitHub link of {}", item_or_target(row)),
+        Event::ReportPosted(r) => format!("{who} posted the weekly report {}", r.week),
+        Event::UserRoleChanged(r) => format!("{} is now {}", r.login, r.to.as_str()),
+        Event::TokenCreated(t) => format!("{who} created the API token {:?}", t.name),
+        Event::TokenRevoked(_) => format!("{who} revoked an API token"),
+        Event::DemoLoaded(d) => format!("Demo data loaded ({} findings)", d.findings),
+        other => format!("{} ({who})", other.kind()),
+    }
+}
+
+fn item_or_target(row: &Row) -> String {
+    row.finding.clone().or_else(|| row.target.clone()).unwrap_or_else(|| "an item".to_owned())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(kind: &str, data: serde_json::Value) -> Row {
+        Row {
+            id: 1,
+            at: Utc::now(),
+            actor: None,
+            kind: kind.into(),
+            data,
+            target: Some("openedx/XBlock".into()),
+            fixed: None,
+            new: None,
+            finding: None,
+            item_target: None,
+        }
+    }
+
+    fn scan(fixed: i64, new: i64) -> serde_json::Value {
+        serde_json::json!({
+            "status": "complete", "revision": "8ce6aa997b07bb3551e5449930ed1786cfe7451a", "tool": "unthread-scan",
+            "new": new, "seen": 2, "renamed": 0, "reopened": 0, "fixed": fixed, "unread_files": 0
+        })
+    }
+
+    #[test]
+    fn a_scan_says_what_it_fixed_and_found() {
+        let mut r = row("scan.ingested", scan(1, 0));
+        r.fixed = Some(vec!["UT003 in xblock/runtime.py".into()]);
+        assert_eq!(sentence(&r), "Scan of openedx/XBlock at 8ce6aa9: 1 fixed (UT003 in xblock/runtime.py)");
+        let mut r = row("scan.ingested", scan(0, 5));
+        r.new = Some((1..=5).map(|i| format!("UT010 in m{i}.py")).collect());
+        assert_eq!(
+            sentence(&r),
+            "Scan of openedx/XBlock at 8ce6aa9: 5 new (UT010 in m1.py, UT010 in m2.py, UT010 in m3.py and 2 more)"
+        );
+        assert_eq!(sentence(&row("scan.ingested", scan(0, 0))), "Scan of openedx/XBlock at 8ce6aa9: no change");
+        let mut version = scan(0, 0);
+        version["revision"] = "0.8.0".into();
+        assert_eq!(sentence(&row("scan.ingested", version)), "Scan of openedx/XBlock at 0.8.0: no change");
+    }
+
+    #[test]
+    fn people_and_syncs_in_words() {
+        let mut claim = row("claim.added", serde_json::json!({ "owner": "ana", "item": { "Finding": 7 } }));
+        claim.actor = Some("ana".into());
+        claim.finding = Some("UT002 in edx_django_utils/cache/utils.py of openedx/edx-django-utils".into());
+        assert_eq!(
+            sentence(&claim),
+            "ana claimed UT002 in edx_django_utils/cache/utils.py of openedx/edx-django-utils"
+        );
+        let mut released = row("claim.released", serde_json::json!({ "owner": "eli", "item": { "Target": 3 } }));
+        released.actor = Some("ana".into());
+        released.item_target = Some("openedx/edx-when".into());
+        assert_eq!(sentence(&released), "ana released eli's claim on all of openedx/edx-when");
+        let mut triaged =
+            row("finding.triaged", serde_json::json!({ "from": "open", "to": "wont_fix", "reason": "x" }));
+        triaged.actor = Some("ana".into());
+        triaged.finding = Some("UT010 in a.py of t".into());
+        assert_eq!(sentence(&triaged), "ana triaged UT010 in a.py of t: open → wont fix");
+        let synced = row(
+            "github.synced",
+            serde_json::json!({ "run_id": 1, "issues": 15, "pulls": 1, "new_links": 17, "requests": 40,
+                                "not_modified": 0, "rate_limited": 0, "retries": 0 }),
+        );
+        assert_eq!(sentence(&synced), "GitHub sync: 15 issues and 1 pull request, 17 new links");
+        assert_eq!(sentence(&row("no.such_kind", serde_json::json!({}))), "no.such_kind (Unthread)");
+    }
+}
