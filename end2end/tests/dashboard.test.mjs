@@ -44,15 +44,17 @@ for (const js of [true, false]) {
     await screenshot(page, `repos-${mode(js)}`);
     const rows = page.locator("[data-testid=target-row]");
     assert.ok((await rows.count()) >= 10, "Open edX libraries are listed");
+    // The real fix of the epic: openedx/XBlock#934, merged 2026-07-08, closing #918.
     await Promise.all([
-      page.waitForURL(/\/repos\/openedx\/edx-django-utils$/),
-      page.click("[data-testid=target-table] >> text=openedx/edx-django-utils"),
+      page.waitForURL(/\/repos\/openedx\/XBlock$/),
+      page.click("[data-testid=target-table] >> text=openedx/XBlock"),
     ]);
-    assert.equal(await page.textContent("[data-testid=target-name]"), "openedx/edx-django-utils");
+    assert.equal(await page.textContent("[data-testid=target-name]"), "openedx/XBlock");
     assert.ok((await page.locator("[data-testid=finding-row]").count()) > 0, "its open findings");
     const pull = page.locator("[data-testid=github-pull]").first();
-    assert.match(await pull.textContent(), /\[demo\].*ContextVar/);
-    assert.match(await pull.textContent(), /merged|open|draft/);
+    assert.match(await pull.textContent(), /934.*Mixologist/);
+    assert.match(await pull.textContent(), /merged/);
+    assert.doesNotMatch(await page.textContent("main"), /\[demo\]/);
     await screenshot(page, `repo-${mode(js)}`);
 
     // Sorting and filtering the dependency table through the URL.

@@ -17,7 +17,16 @@ test("the overview is rendered on the server and readable without JavaScript", a
   assert.match(await page.textContent("[data-testid=overall]"), /\d+ of \d+ done/);
   assert.match(await page.textContent("[data-testid=by-rule]"), /UT001/);
   assert.equal(await page.locator("[data-testid=burndown] svg polyline").count(), 1);
-  assert.match(await page.textContent("[data-testid=event-list]"), /scan\.ingested|claim\.added/);
+  assert.match(await page.textContent("[data-testid=event-list]"), /Scan of openedx\/\S+ at [0-9a-f]{7}: /);
+  // The real epic, its items and their states, and what nobody filed yet.
+  const epic = await page.textContent("[data-testid=epic]");
+  assert.match(epic, /openedx\/openedx-platform#38680/);
+  assert.match(epic, /openedx\/XBlock#918[\s\S]*closed\s*2026-07-08/);
+  assert.match(epic, /PR openedx\/XBlock#934[\s\S]*merged\s*2026-07-08/);
+  assert.doesNotMatch(await page.textContent("main"), /\[demo\]/);
+  assert.match(await page.textContent("[data-testid=filed-summary]"), /GitHub items name \d+ of the [\d,]+ findings/);
+  assert.ok(await page.locator("[data-testid=burndown] polygon[data-series=open]").count(), "stacked areas");
+  assert.ok((await page.locator("[data-testid=burndown-points] title").count()) > 100, "a hover title per day");
   assert.equal(await page.textContent("[data-testid=live-indicator]"), "○ not live");
   await screenshot(page, "overview-no-js");
   await context.close();

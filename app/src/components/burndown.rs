@@ -177,7 +177,7 @@ pub fn Burndown(series: Vec<BurndownPoint>, #[prop(optional)] projection: Option
                 <span class="mr-3 inline-flex items-center gap-1"><span class="inline-block h-2 w-3 bg-emerald-500/60"></span>"fixed"</span>
                 <span class="mr-3 inline-flex items-center gap-1"><span class="inline-block h-2 w-3 bg-slate-400/60"></span>"triaged away"</span>
                 <span class="mr-3">"— found (scope)"</span>
-                {projection.is_some().then_some(view! { <span class="mr-3 text-amber-700 dark:text-amber-400">"- - projection"</span> })}
+                {projection.as_ref().is_some_and(|p| p.expected.is_some()).then_some(view! { <span class="mr-3 text-amber-700 dark:text-amber-400">"- - projection"</span> })}
                 <span class="block">{summary}</span>
             </figcaption>
         </figure>

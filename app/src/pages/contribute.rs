@@ -143,9 +143,9 @@ fn Picks(data: ContributeData) -> impl IntoView {
                 view! {
                     <li class="rounded border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900" data-testid="pick" data-finding-id=f.id.to_string()>
                         <div class="flex flex-wrap items-baseline gap-2">
-                            <a class=LINK href=format!("/findings/{}", f.id)>{format!("{} in {}", f.rule, f.path)}</a>
+                            <a class=format!("{LINK} break-all") href=format!("/findings/{}", f.id)>{format!("{} in {}", f.rule, f.path)}</a>
                             <span class="text-sm text-slate-500">{format!("line {}", f.line)}</span>
-                            <a class=format!("{LINK} font-mono text-xs") href=target_href(&f.target, f.target_kind)>{f.target.clone()}</a>
+                            <a class=format!("{LINK} break-all font-mono text-xs") href=target_href(&f.target, f.target_kind)>{f.target.clone()}</a>
                             {(p.clears > 0).then(|| view! {
                                 <span class="rounded bg-amber-100 px-1.5 text-xs text-amber-900 dark:bg-amber-900 dark:text-amber-100" data-testid="clears">
                                     {format!("clears {} call{} elsewhere", p.clears, if p.clears == 1 { "" } else { "s" })}

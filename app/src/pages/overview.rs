@@ -247,7 +247,7 @@ fn Pace(projection: db::projection::Projection, target: Option<db::views::Campai
     let date = |d: Option<chrono::NaiveDate>| d.map_or_else(|| "never".to_owned(), |d| d.to_string());
     let finish = match projection.status {
         Status::Done => "Nothing is open.".to_owned(),
-        Status::Stalled => format!("No projection: nothing fixed or triaged away in the last {weeks} complete weeks."),
+        Status::Stalled => "No completion date can be projected from no progress.".to_owned(),
         _ => format!(
             "At that pace the {} open findings are done by {} (best week's pace {}, worst {}).",
             projection.open,

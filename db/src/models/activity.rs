@@ -63,9 +63,20 @@ fn changed(count: i64, what: &str, places: &Option<Vec<String>>) -> Option<Strin
     if count <= 0 {
         return None;
     }
-    let places = places.as_deref().unwrap_or_default();
-    let named: Vec<&str> = places.iter().take(NAMED).map(String::as_str).collect();
-    let more = places.len().saturating_sub(NAMED);
+    // The same rule in the same file once, with how many times.
+    let mut distinct: Vec<(String, usize)> = Vec::new();
+    for place in places.as_deref().unwrap_or_default() {
+        match distinct.last_mut() {
+            Some((last, n)) if last == place => *n += 1,
+            _ => distinct.push((place.clone(), 1)),
+        }
+    }
+    let named: Vec<String> = distinct
+        .iter()
+        .take(NAMED)
+        .map(|(place, n)| if *n > 1 { format!("{place} ×{n}") } else { place.clone() })
+        .collect();
+    let more: usize = distinct.iter().skip(NAMED).map(|(_, n)| n).sum();
     let mut text = format!("{count} {what}");
     if !named.is_empty() {
         text.push_str(&format!(" ({}", named.join(", ")));
@@ -191,11 +202,8 @@ mod tests {
         r.fixed = Some(vec!["UT003 in xblock/runtime.py".into()]);
         assert_eq!(sentence(&r), "Scan of openedx/XBlock at 8ce6aa9: 1 fixed (UT003 in xblock/runtime.py)");
         let mut r = row("scan.ingested", scan(0, 5));
-        r.new = Some((1..=5).map(|i| format!("UT010 in m{i}.py")).collect());
-        assert_eq!(
-            sentence(&r),
-            "Scan of openedx/XBlock at 8ce6aa9: 5 new (UT010 in m1.py, UT010 in m2.py, UT010 in m3.py and 2 more)"
-        );
+        r.new = Some(["m1.py", "m1.py", "m2.py", "m3.py", "m4.py"].map(|m| format!("UT010 in {m}")).to_vec());
+        assert_eq!(sentence(&r), "Scan of openedx/XBlock at 8ce6aa9: 5 new (UT010 in m1.py ×2, UT010 in m2.py, UT010 in m3.py and 1 more)");
         assert_eq!(sentence(&row("scan.ingested", scan(0, 0))), "Scan of openedx/XBlock at 8ce6aa9: no change");
         let mut version = scan(0, 0);
         version["revision"] = "0.8.0".into();
