@@ -68,6 +68,22 @@ fn content_security_policy() {
     }
 }
 
+/// The server's notice (the demo's "what is real, what is simulated"), rendered on the server.
+#[component]
+fn Notice() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let notice = use_context::<crate::state::AppState>().and_then(|state| state.notice);
+    #[cfg(not(feature = "ssr"))]
+    let notice: Option<String> = None;
+    notice.map(|text| {
+        view! {
+            <p class="border-b border-amber-200 bg-amber-50 px-4 py-1.5 text-center text-xs text-amber-900 dark:border-amber-900 dark:bg-amber-950 dark:text-amber-200" role="note" data-testid="notice">
+                {text}
+            </p>
+        }
+    })
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -92,6 +108,7 @@ pub fn App() -> impl IntoView {
                     </div>
                 </nav>
             </header>
+            <Notice />
             <main class="mx-auto max-w-6xl px-4 py-8">
                 <Routes fallback=NotFound>
                     // Async rendering sends complete HTML, so every page reads fine without JavaScript.

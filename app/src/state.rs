@@ -15,6 +15,8 @@ pub struct AppState {
     pub reports: ReportSettings,
     /// Queues rescans ("Rescan now"); `None` where no job queue is reachable.
     pub rescans: Option<std::sync::Arc<dyn crate::jobs::Rescans>>,
+    /// A notice every page shows (the demo says what of it is simulated).
+    pub notice: Option<String>,
 }
 
 /// How weekly reports are made here.

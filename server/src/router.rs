@@ -28,6 +28,8 @@ pub struct Settings {
     pub reports: app::state::ReportSettings,
     /// Requests per client to sign-in, token and upload endpoints.
     pub rate_limit: crate::rate_limit::RateLimit,
+    /// Shown at the top of every page: what of the data is simulated (the demo).
+    pub notice: Option<String>,
 }
 
 /// Builds the whole application for `pool`, serving assets from the options' site root.
@@ -48,6 +50,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         cache,
         reports: settings.reports.clone(),
         rescans: Some(Arc::new(jobs.clone())),
+        notice: settings.notice.clone(),
     };
     let state = ServerState {
         app: app.clone(),

@@ -76,6 +76,7 @@ pub async fn serve(pool: PgPool, config: ServeConfig) -> anyhow::Result<()> {
         github: Some(config.github),
         reports,
         rate_limit: config.rate_limit,
+        notice: config.demo.then(|| crate::demo::NOTICE.to_owned()),
     };
     let app = router::build(pool, options, settings);
     let listener =

@@ -19,6 +19,11 @@ use sqlx::PgPool;
 
 pub use snapshot::Snapshot;
 
+/// What `serve --demo` says on every page about its data.
+pub const NOTICE: &str = "Demo. Real: openedx/openedx-platform#38680 and its GitHub items (as publicly seen by 2026-12-01), \
+    the Open edX repositories' commits since 2026-06-01 (git snapshots up to August 2026) and every finding. \
+    Simulated: the people ana, bilal, chen, dana and eli, and their claims and triage.";
+
 /// Loads the bundled snapshot and its history unless the demo was loaded before.
 pub async fn load_demo(pool: &PgPool) -> anyhow::Result<()> {
     let loaded = db::models::events::any_of_kind(pool, db::models::events::EventKind::DemoLoaded).await?;
