@@ -99,6 +99,7 @@ pub fn App() -> impl IntoView {
                     <a href="/repos" class=NAV_LINK>"Repositories"</a>
                     <a href="/deps" class=NAV_LINK>"Dependencies"</a>
                     <a href="/findings" class=NAV_LINK>"Findings"</a>
+                    <a href="/teams" class=NAV_LINK>"Teams"</a>
                     <a href="/contribute" class=NAV_LINK>"Contribute"</a>
                     <a href="/rules" class=NAV_LINK>"Rules"</a>
                     <a href="/reports/weekly" class=NAV_LINK>"Weekly status"</a>
@@ -121,6 +122,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/findings/:id") view=FindingPage ssr=SsrMode::Async />
                     <Route path=path!("/contribute") view=ContributePage ssr=SsrMode::Async />
                     <Route path=path!("/people/:login") view=PersonPage ssr=SsrMode::Async />
+                    <Route path=path!("/teams") view=crate::pages::teams::TeamsPage ssr=SsrMode::Async />
+                    <Route path=path!("/teams/:name") view=crate::pages::teams::TeamPage ssr=SsrMode::Async />
                     <Route path=path!("/rules") view=RulesPage ssr=SsrMode::Async />
                     <Route path=path!("/rules/:id") view=RulePage ssr=SsrMode::Async />
                     <Route path=path!("/reports/weekly") view=WeeklyReportPage ssr=SsrMode::Async />

@@ -56,6 +56,8 @@ pub struct FindingFilter {
     /// `yes`: a GitHub issue or pull request names the finding (a link of its own); `no`:
     /// none does — found, but nobody filed it.
     pub filed: Option<String>,
+    /// The owner team of the finding's repository.
+    pub team: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -461,4 +463,27 @@ pub struct Activity {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub sentence: String,
+}
+
+/// A team and its repositories, as `/teams` lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamSummary {
+    pub team: String,
+    pub repositories: Vec<String>,
+    pub progress: Progress,
+    /// Who holds claims in its repositories.
+    pub owners: Vec<String>,
+    pub stale_claims: i64,
+}
+
+/// A claim with no activity for a while.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StaleClaimRow {
+    pub owner: String,
+    pub target: String,
+    pub finding_id: Option<i64>,
+    /// `rule in path` of a claimed finding; `None` for a whole target.
+    pub what: Option<String>,
+    pub claimed_at: DateTime<Utc>,
+    pub last_activity: DateTime<Utc>,
 }

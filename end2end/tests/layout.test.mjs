@@ -34,6 +34,8 @@ test("no page scrolls horizontally at 1440, 1024 or 390 px", async () => {
     ["/findings", "findings"],
     [`/findings/${finding}`, "finding"],
     ["/contribute", "contribute"],
+    ["/teams", "teams"],
+    ["/teams/2u-arch-bom", "team"],
     ["/rules", "rules"],
     ["/reports/weekly?week=2026-W28", "report"],
     ["/admin", "admin"],
@@ -53,4 +55,17 @@ test("no page scrolls horizontally at 1440, 1024 or 390 px", async () => {
     }
   }
   assert.deepEqual(overflowing, []);
+});
+
+test("teams come from the repositories' catalog-info.yaml and filter the explorer", async () => {
+  const page = await suite.browser.newPage();
+  await page.goto(`${suite.server.url}/teams`);
+  assert.match(await page.textContent("[data-testid=teams]"), /2u-arch-bom/);
+  await Promise.all([page.waitForURL(/\/teams\/2u-arch-bom$/), page.click("[data-testid=teams] >> text=2u-arch-bom")]);
+  assert.match(await page.textContent("[data-testid=team-repositories]"), /openedx\/edx-django-utils[\s\S]*openedx\/edx-drf-extensions/);
+  await Promise.all([page.waitForURL(/\/findings\?team=2u-arch-bom/), page.click("text=its open findings")]);
+  const targets = await page.locator("[data-testid=finding-row] td[data-label=Target]").allTextContents();
+  assert.ok(targets.length > 0);
+  assert.ok(targets.every((t) => /edx-django-utils|edx-drf-extensions/.test(t)), targets.join(", "));
+  await page.close();
 });

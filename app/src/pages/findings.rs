@@ -37,6 +37,7 @@ pub fn filter_from_query(query: &leptos_router::params::ParamsMap) -> FindingFil
         text: text("q"),
         reached: text("reached"),
         filed: text("filed"),
+        team: text("team"),
     }
 }
 
@@ -56,6 +57,7 @@ pub fn filter_href(filter: &FindingFilter, after: Option<i64>) -> String {
             ("q", filter.text.as_deref().unwrap_or("")),
             ("reached", filter.reached.as_deref().unwrap_or("")),
             ("filed", filter.filed.as_deref().unwrap_or("")),
+            ("team", filter.team.as_deref().unwrap_or("")),
             ("after", &after),
         ],
     )
@@ -117,6 +119,9 @@ fn FilterForm(filter: FindingFilter) -> impl IntoView {
             {select("triage", "Triage", pairs(&[("open", "open"), ("confirmed", "confirmed"), ("false_positive", "false positive"), ("wont_fix", "won't fix")]), filter.triage.clone())}
             {select("reached", "Reached", pairs(&[("yes", "imported by tracked code"), ("no", "not imported"), ("unknown", "not known yet")]), filter.reached.clone())}
             {select("filed", "Filed", pairs(&[("yes", "named by a GitHub item"), ("no", "not filed yet")]), filter.filed.clone())}
+            <label class="flex flex-col text-sm">"Team"
+                <input name="team" class=format!("{INPUT} w-36") value=filter.team.clone().unwrap_or_default() placeholder="owner team" />
+            </label>
             <label class="flex flex-col text-sm">"Owner"
                 <input name="owner" class=format!("{INPUT} w-28") value=filter.owner.clone().unwrap_or_default() placeholder="login" />
             </label>

@@ -12,6 +12,7 @@ pub mod report;
 pub mod rules;
 pub mod target;
 pub mod targets;
+pub mod teams;
 
 pub use not_found::NotFound;
 pub use overview::OverviewPage;

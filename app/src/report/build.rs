@@ -8,7 +8,8 @@ use sqlx::PgPool;
 
 use super::{
     one_decimal, BlockingDependency, FiledFigures, FindingRef, FixedItem, GitHubActivity, GitHubRef, Headline, IsoWeek,
-    OwnershipChange, PullRef, ReachFigures, StaleClaim, TargetRow, TriageItem, Upgrade, WeeklyReport, SCHEMA_ID,
+    OwnershipChange, PullRef, ReachFigures, StaleClaim, TargetRow, TeamRow, TriageItem, Upgrade, WeeklyReport,
+    SCHEMA_ID,
 };
 use db::{
     kinds::TargetKind,
@@ -55,6 +56,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
         .filter(|p| p.day < end.date_naive())
         .collect();
     let target = db::models::campaign::target(&mut *tx).await?;
+    let team_of = db::models::teams::by_target(&mut *tx).await?;
     tx.commit().await?;
     // Projected from the end of the week, the week itself counted as complete.
     let next_monday = end.with_timezone(&options.timezone).date_naive();
@@ -87,6 +89,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
         findings: findings.iter().map(|f| (f.id, f)).collect(),
     };
     let rows = target_rows(&targets, &findings, start);
+    let teams = team_rows(rows.iter().map(|(_, row)| row), &team_of);
     let fixed = fixed_items(&ctx, &findings, &claims, &pulls, start);
     Ok(WeeklyReport {
         schema: SCHEMA_ID.to_owned(),
@@ -116,6 +119,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
         upgrades,
         reach,
         filed,
+        teams,
         projection,
         github: GitHubActivity {
             sub_issues_opened: sub_issues.iter().filter(|i| i.created_at >= start).map(issue_ref).collect(),
@@ -453,4 +457,24 @@ fn issue_ref(item: &GitHubSnapshot) -> GitHubRef {
         url: item.url.clone(),
         author: item.author.clone(),
     }
+}
+
+/// The target rows of repositories with an owner team, summed per team, most open first.
+fn team_rows<'a>(
+    rows: impl Iterator<Item = &'a TargetRow>,
+    team_of: &std::collections::HashMap<String, String>,
+) -> Vec<TeamRow> {
+    let mut teams: std::collections::BTreeMap<&str, TeamRow> = std::collections::BTreeMap::new();
+    for row in rows {
+        let Some(team) = team_of.get(&row.name) else { continue };
+        let entry = teams.entry(team).or_insert_with(|| TeamRow { team: team.clone(), ..Default::default() });
+        entry.repositories += 1;
+        entry.open += row.open;
+        entry.open_change += row.open_change;
+        entry.fixed_this_week += row.fixed_this_week;
+        entry.new_this_week += row.new_this_week;
+    }
+    let mut teams: Vec<TeamRow> = teams.into_values().collect();
+    teams.sort_by(|a, b| b.open.cmp(&a.open).then(a.team.cmp(&b.team)));
+    teams
 }

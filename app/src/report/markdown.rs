@@ -72,6 +72,24 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
 
     pace(&mut out, &report.projection);
     filed(&mut out, &report.filed);
+    if !report.teams.is_empty() {
+        out.push_str(
+            "\n### Teams\n\nRepositories by the owner team their `catalog-info.yaml` or `CODEOWNERS` names.\n\n",
+        );
+        out.push_str("| Team | Repositories | Open | Change | Fixed this week | New this week |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
+        for t in &report.teams {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                text(&t.team),
+                t.repositories,
+                thousands(t.open),
+                signed(t.open_change),
+                thousands(t.fixed_this_week),
+                thousands(t.new_this_week)
+            );
+        }
+    }
 
     let (repositories, dependencies): (Vec<&TargetRow>, Vec<&TargetRow>) =
         report.targets.iter().partition(|t| t.kind != "dependency");
@@ -508,6 +526,7 @@ mod tests {
             upgrades: vec![],
             reach: None,
             filed: Default::default(),
+            teams: vec![],
             projection: db::projection::project("2026-11-23".parse().unwrap(), 5_000, &[], None),
             github: GitHubActivity::default(),
         };

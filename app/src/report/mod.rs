@@ -49,9 +49,22 @@ pub struct WeeklyReport {
     pub reach: Option<ReachFigures>,
     /// What GitHub items name against what the scans found, as of the week's end.
     pub filed: FiledFigures,
+    /// Repositories grouped by their owner team (as their files say now), most open first.
+    pub teams: Vec<TeamRow>,
     /// The pace of the weeks up to this one and where it leads (see [`db::projection`]).
     pub projection: db::projection::Projection,
     pub github: GitHubActivity,
+}
+
+/// One owner team's repositories, summed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TeamRow {
+    pub team: String,
+    pub repositories: i64,
+    pub open: i64,
+    pub open_change: i64,
+    pub fixed_this_week: i64,
+    pub new_this_week: i64,
 }
 
 /// Filed vs found at the week's end: findings (not triaged away) and those a GitHub item

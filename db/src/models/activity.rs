@@ -203,7 +203,10 @@ mod tests {
         assert_eq!(sentence(&r), "Scan of openedx/XBlock at 8ce6aa9: 1 fixed (UT003 in xblock/runtime.py)");
         let mut r = row("scan.ingested", scan(0, 5));
         r.new = Some(["m1.py", "m1.py", "m2.py", "m3.py", "m4.py"].map(|m| format!("UT010 in {m}")).to_vec());
-        assert_eq!(sentence(&r), "Scan of openedx/XBlock at 8ce6aa9: 5 new (UT010 in m1.py ×2, UT010 in m2.py, UT010 in m3.py and 1 more)");
+        assert_eq!(
+            sentence(&r),
+            "Scan of openedx/XBlock at 8ce6aa9: 5 new (UT010 in m1.py ×2, UT010 in m2.py, UT010 in m3.py and 1 more)"
+        );
         assert_eq!(sentence(&row("scan.ingested", scan(0, 0))), "Scan of openedx/XBlock at 8ce6aa9: no change");
         let mut version = scan(0, 0);
         version["revision"] = "0.8.0".into();

@@ -133,6 +133,9 @@ fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except
     if let (Some(reached), true) = (&filter.reached, except != Except::Reached) {
         q.push(format!(" AND {REACHED} = ")).push_bind(reached.clone());
     }
+    if let Some(team) = &filter.team {
+        q.push(" AND f.target_id IN (SELECT id FROM targets WHERE owner_team = ").push_bind(team.clone()).push(")");
+    }
     match filter.filed.as_deref() {
         Some("yes") => q.push(format!(" AND {FILED}")),
         Some("no") => q.push(format!(" AND NOT {FILED}")),

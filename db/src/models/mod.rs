@@ -20,6 +20,7 @@ pub mod reach;
 pub mod reports;
 pub mod scans;
 pub mod targets;
+pub mod teams;
 pub mod tokens;
 pub mod triage;
 pub mod upgrades;

@@ -11,8 +11,7 @@ use chrono::{DateTime, Datelike, Utc};
 use super::snapshot::SnapshotScan;
 use crate::ingest::scan::IncomingFinding;
 
-/// Files that say who owns a repository, kept from the archive of its latest commit.
-pub const OWNER_FILES: [&str; 4] = ["catalog-info.yaml", "CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS"];
+use crate::ingest::owners::OWNER_FILES;
 
 /// One commit of a branch's first-parent history.
 #[derive(Clone, Debug, PartialEq, Eq)]

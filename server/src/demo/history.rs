@@ -73,6 +73,10 @@ pub async fn play(pool: &PgPool, snapshot: &Snapshot) -> anyhow::Result<Played> 
             played.scans += 1;
             continue;
         }
+        let text = |path: &str| target.owner_files.get(path).map(String::as_str);
+        if let Ok(Some(team)) = crate::ingest::owners::owner_team(text) {
+            db::models::teams::set_owner_team(pool, target_id, Some((&team.team, team.source))).await?;
+        }
         // The repository at each commit of its history.
         let mut findings: Vec<IncomingFinding> = Vec::new();
         for (k, step) in target.history.iter().enumerate() {

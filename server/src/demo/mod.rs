@@ -20,7 +20,8 @@ use sqlx::PgPool;
 pub use snapshot::Snapshot;
 
 /// What `serve --demo` says on every page about its data.
-pub const NOTICE: &str = "Demo. Real: openedx/openedx-platform#38680 and its GitHub items (as publicly seen by 2026-12-01), \
+pub const NOTICE: &str =
+    "Demo. Real: openedx/openedx-platform#38680 and its GitHub items (as publicly seen by 2026-12-01), \
     the Open edX repositories' commits since 2026-06-01 (git snapshots up to August 2026) and every finding. \
     Simulated: the people ana, bilal, chen, dana and eli, and their claims and triage.";
 

@@ -2,6 +2,7 @@
 //! transaction, so that a failure leaves the database as it was.
 
 pub mod archive;
+pub mod owners;
 pub mod requirements;
 pub mod sarif;
 pub mod scan;

@@ -127,7 +127,9 @@ impl JobContext {
         let archive = self.download_tarball(name, git_ref).await?;
         self.step(key, format!("scanning {name}@{git_ref} ({} bytes)", archive.len())).await;
         let watched: Vec<String> = target.requirements_paths.clone();
-        let scanned = self.scan_archive(conn, target.id, name, archive, watched, true).await?;
+        let mut wanted = watched.clone();
+        wanted.extend(crate::ingest::owners::OWNER_FILES.iter().map(|p| p.to_string()));
+        let scanned = self.scan_archive(conn, target.id, name, archive, wanted, true).await?;
         let commit = scanned.commit.clone().unwrap_or_else(|| git_ref.to_owned());
         self.step(key, format!("recording the scan of {name}@{commit}")).await;
         let input = ScanInput::from_report(target.id, Some(commit.clone()), &scanned.report);
@@ -142,7 +144,16 @@ impl JobContext {
             unchanged = summary.already_ingested,
             "repository scanned from GitHub"
         );
-        for (path, bytes) in &scanned.extra {
+        // Who owns it, as its own files say; an unreadable catalog leaves the team it had.
+        let text = |path: &str| scanned.extra.get(path).and_then(|b| std::str::from_utf8(b).ok());
+        match crate::ingest::owners::owner_team(text) {
+            Ok(team) => {
+                let team = team.as_ref().map(|t| (t.team.as_str(), t.source));
+                db::models::teams::set_owner_team(&mut *conn, target.id, team).await?;
+            }
+            Err(e) => tracing::warn!(target = name, commit = %commit, "owner team not read: {e}"),
+        }
+        for (path, bytes) in scanned.extra.iter().filter(|(path, _)| watched.contains(path)) {
             self.step(key, format!("reading {path}")).await;
             self.import_requirements(conn, target.id, name, &commit, path, bytes).await?;
         }

@@ -397,6 +397,15 @@ async fn the_demo_loads_real_findings_once() {
     let libraries: i64 =
         sqlx::query_scalar("SELECT count(*) FROM targets WHERE kind = 'library'").fetch_one(&pool).await.unwrap();
     assert!(libraries >= 10, "Open edX's own packages appear as their repositories");
+
+    // Teams, from each repository's catalog-info.yaml.
+    let teams = db::models::teams::summaries(&pool, 14).await.unwrap();
+    let arch = teams.iter().find(|t| t.team == "2u-arch-bom").expect("edx-django-utils' team");
+    assert_eq!(arch.repositories, ["openedx/edx-django-utils", "openedx/edx-drf-extensions"]);
+    assert!(teams
+        .iter()
+        .any(|t| t.team == "axim-engineering" && t.repositories.contains(&"openedx/XBlock".to_owned())));
+    assert!(teams.iter().all(|t| t.repositories.iter().all(|r| r.starts_with("openedx/"))), "no team for a dependency");
 }
 
 #[tokio::test]

@@ -52,8 +52,13 @@ pub(crate) fn two_commits() -> TwoCommits {
             ("demo/__init__.py", ""),
             ("demo/state.py", thread_local),
             ("demo/views.py", "def index(request):\n    return 'ok'\n"),
+            (
+                "catalog-info.yaml",
+                "apiVersion: backstage.io/v1alpha1\nkind: Component\nspec:\n  owner: group:acme-core\n",
+            ),
         ],
-        &[("demo/state.py", context_var)],
+        // The catalog broken in the same push: the team read before is kept.
+        &[("demo/state.py", context_var), ("catalog-info.yaml", "spec: [owner: broken\n")],
     ])
     .into_iter();
     let (first, first_tarball) = made.next().unwrap();
@@ -202,6 +207,17 @@ async fn a_push_rescans_from_the_tarball_and_the_removed_finding_is_fixed_once()
     assert_eq!(recorded, [(commits.first.clone(), 3)], "the commit's sha and its three Python files");
     let (open, fixed) = open_and_fixed(&pool, target).await;
     assert!(open >= 1 && fixed == 0, "the thread local is open: {open} open, {fixed} fixed");
+    let team = || async {
+        sqlx::query_as::<_, (Option<String>, Option<String>)>(
+            "SELECT owner_team, owner_team_source FROM targets WHERE id = $1",
+        )
+        .bind(target)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let read = (Some("acme-core".to_owned()), Some("catalog-info.yaml".to_owned()));
+    assert_eq!(team().await, read, "the owner team from the archive's catalog-info.yaml");
 
     // The push of the second commit.
     let (status, reply) = deliver(&pool, "push-1", &push_payload(&commits.second)).await;
@@ -227,6 +243,7 @@ async fn a_push_rescans_from_the_tarball_and_the_removed_finding_is_fixed_once()
     assert_eq!(recorded[1].0, commits.second);
     let (open_after, fixed_after) = open_and_fixed(&pool, target).await;
     assert_eq!((open_after, fixed_after), (open - 1, 1), "the thread local is fixed, nothing else changed");
+    assert_eq!(team().await, read, "a broken catalog leaves the team as it was");
     let fixed_events: i64 =
         sqlx::query_scalar("SELECT count(*) FROM events WHERE target_id = $1 AND kind = 'scan.ingested'")
             .bind(target)
