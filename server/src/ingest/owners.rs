@@ -50,14 +50,17 @@ fn normalise(owner: &str) -> String {
 /// later rule matches), joined by spaces.
 pub fn codeowners_owner(text: &str) -> Option<String> {
     text.lines()
+        .rev()
         .map(|line| line.split('#').next().unwrap_or("").trim())
         .filter_map(|line| {
             let mut parts = line.split_whitespace();
             let pattern = parts.next()?;
             let owners: Vec<&str> = parts.collect();
-            (matches!(pattern, "*" | "/*" | "/**" | "**") && !owners.is_empty()).then(|| owners.join(" "))
+            matches!(pattern, "*" | "/*" | "/**" | "**").then(|| owners.join(" "))
         })
-        .last()
+        // The last catch-all rule decides; one without owners unsets them.
+        .next()
+        .filter(|owners| !owners.is_empty())
 }
 
 /// The owner team the files say, catalog first; `Err` when a catalog file is there but
