@@ -67,5 +67,9 @@ test("teams come from the repositories' catalog-info.yaml and filter the explore
   const targets = await page.locator("[data-testid=finding-row] td[data-label=Target]").allTextContents();
   assert.ok(targets.length > 0);
   assert.ok(targets.every((t) => /edx-django-utils|edx-drf-extensions/.test(t)), targets.join(", "));
+  // Each repository's last weeks as a sparkline on /repos.
+  await page.goto(`${suite.server.url}/repos`);
+  assert.ok((await page.locator("[data-testid=sparkline]").count()) >= 10);
+  assert.match(await page.locator("[data-testid=sparkline] title").first().textContent(), /\d+ open then, \d+ now/);
   await page.close();
 });

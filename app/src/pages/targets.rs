@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::burndown::Sparkline;
 use crate::components::ui::{error_text, href_with_query, target_href, when, Alert, ProgressBar, BUTTON, INPUT, LINK};
 use db::views::TargetSummary;
 
@@ -21,7 +22,12 @@ pub struct TargetTable {
     /// 1-based.
     pub page: usize,
     pub pages: usize,
+    /// Repositories: open findings at the end of each of the last weeks, by target id.
+    pub trends: Vec<(i64, Vec<i64>)>,
 }
+
+/// Weeks a repository's sparkline covers.
+pub const TREND_WEEKS: i32 = 26;
 
 #[server(prefix = "/api", endpoint = "targets")]
 pub async fn get_targets(
@@ -43,7 +49,16 @@ pub async fn get_targets(
     let pages = matching.div_ceil(ROWS_PER_PAGE).max(1);
     let page = page.unwrap_or(1).clamp(1, pages);
     let rows = targets.into_iter().skip((page - 1) * ROWS_PER_PAGE).take(ROWS_PER_PAGE).collect();
-    Ok(TargetTable { rows, matching, page, pages })
+    let trends = if dependencies {
+        Vec::new()
+    } else {
+        let pool = crate::server::state()?.pool;
+        crate::server::cached("trends".to_owned(), async move {
+            db::models::progress::weekly_open_of_repositories(&pool, TREND_WEEKS).await
+        })
+        .await?
+    };
+    Ok(TargetTable { rows, matching, page, pages, trends })
 }
 
 /// Sorts in place by `key` (`name`, `open`, `progress`, `scanned`, `blocks`, `reached`,
@@ -132,7 +147,8 @@ fn TargetTable(
     descending: bool,
     q: String,
 ) -> impl IntoView {
-    let TargetTable { rows: targets, matching, page, pages } = table;
+    let TargetTable { rows: targets, matching, page, pages, trends } = table;
+    let trends: std::collections::HashMap<i64, Vec<i64>> = trends.into_iter().collect();
     let (sort_key, q_text) = (sort.clone(), q.clone());
     if targets.is_empty() {
         return view! {
@@ -172,6 +188,7 @@ fn TargetTable(
                         {dependencies.then(|| header("reached", "Open: reached / not"))}
                         <th scope="col" class="py-2 pr-3 text-left">"Fixed / total"</th>
                         {header("progress", "Progress")}
+                        {(!dependencies).then(|| view! { <th scope="col" class="py-2 pr-3 text-left">{format!("Open, {TREND_WEEKS} weeks")}</th> })}
                         <th scope="col" class="py-2 pr-3 text-left">"Owners"</th>
                         <th scope="col" class="py-2 pr-3 text-left">"Open PRs"</th>
                         {header("scanned", "Last scan")}
@@ -197,6 +214,9 @@ fn TargetTable(
                                 })}
                                 <td class="py-2 pr-3 tabular-nums">{format!("{done} / {}", t.progress.total())}</td>
                                 <td class="w-48 py-2 pr-3"><ProgressBar progress=t.progress.clone() label=t.name.clone() /></td>
+                                {(!dependencies).then(|| view! {
+                                    <td class="py-2 pr-3">{trends.get(&t.id).cloned().map(|series| view! { <Sparkline series label=t.name.clone() /> })}</td>
+                                })}
                                 <td class="py-2 pr-3">{t.owners.join(", ")}</td>
                                 <td class="py-2 pr-3 tabular-nums">{t.open_pulls}</td>
                                 <td class="py-2 pr-3 whitespace-nowrap">

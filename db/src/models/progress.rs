@@ -238,6 +238,30 @@ pub async fn burndown(db: impl PgExecutor<'_>, days: i32) -> sqlx::Result<Vec<Bu
         .collect())
 }
 
+/// Open findings (parse errors aside, triage not counted) of each repository at the end of
+/// each of the last `weeks` weeks (the current one last, as it stands), for sparklines.
+pub async fn weekly_open_of_repositories(db: impl PgExecutor<'_>, weeks: i32) -> sqlx::Result<Vec<(i64, Vec<i64>)>> {
+    let rows = sqlx::query!(
+        r#"WITH ends AS (
+               SELECT least(now(), date_trunc('week', now()) + interval '1 week' - (n * interval '1 week')) AS week_end, n
+               FROM generate_series(0, $1::int - 1) AS n
+           )
+           SELECT t.id AS "target_id!",
+                  array_agg((SELECT count(*) FROM findings f
+                             JOIN scans fs ON fs.id = f.first_seen_scan
+                             LEFT JOIN scans fx ON fx.id = f.fixed_in_scan
+                             WHERE f.target_id = t.id AND f.rule <> 'UT100' AND fs.finished_at < e.week_end
+                               AND (fx.id IS NULL OR fx.finished_at >= e.week_end)) ORDER BY e.n DESC) AS "open!: Vec<i64>"
+           FROM targets t CROSS JOIN ends e
+           WHERE t.kind <> 'dependency'
+           GROUP BY t.id"#,
+        weeks
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.target_id, r.open)).collect())
+}
+
 /// Progress of repositories (platform and libraries) and of dependencies.
 pub fn by_side(targets: &[TargetProgress]) -> Vec<(String, Progress)> {
     let mut repositories = Progress::default();
