@@ -234,6 +234,8 @@ fn TargetTable(
                                 })}
                             </tr>
                         }
+                        // Type-erased: the row's static type is too deep for the wasm build.
+                        .into_any()
                     }).collect_view()}
                 </tbody>
             </table>
