@@ -7,16 +7,6 @@ use serde::{Deserialize, Serialize};
 use crate::kinds::{FindingState, TargetKind, Triage};
 pub use crate::progress::Progress;
 
-/// An entry of the audit log as the overview lists it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EventRow {
-    pub id: i64,
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub actor: Option<String>,
-    pub kind: String,
-    pub target: Option<String>,
-}
-
 /// A finding as lists show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FindingRow {

@@ -8,6 +8,13 @@ use db::views::UpstreamFinding;
 /// to stay under this.
 pub const MAX_URL_LEN: usize = 8000;
 
+/// GitHub's new-issue page of `repository` (`https://github.com/owner/repo`), prefilled.
+fn new_issue_url(repository: &str, title: &str, body: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("title", title).append_pair("body", body);
+    format!("{repository}/issues/new?{}", query.finish())
+}
+
 /// The new-issue URL on `repository` (`https://github.com/owner/repo`) about `findings` of
 /// `package` at `version`.
 pub fn upstream_issue_url(repository: &str, package: &str, version: &str, findings: &[UpstreamFinding]) -> String {
@@ -34,11 +41,7 @@ pub fn upstream_issue_url(repository: &str, package: &str, version: &str, findin
             f.message.replace('\n', " ")
         )
     };
-    let url = |body: &str| {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        query.append_pair("title", &title).append_pair("body", body);
-        format!("{repository}/issues/new?{}", query.finish())
-    };
+    let url = |body: &str| new_issue_url(repository, &title, body);
     let mut body = head.clone();
     for (i, finding) in findings.iter().enumerate() {
         let left = findings.len() - i - 1;
@@ -95,11 +98,8 @@ pub fn sub_issue_url(issue: &SubIssue<'_>) -> String {
         issue.message.replace('\n', " "),
         issue.finding_url
     );
-    let url = |body: &str| {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        query.append_pair("title", &title).append_pair("body", body);
-        format!("https://github.com/{}/issues/new?{}", issue.repository, query.finish())
-    };
+    let repository = format!("https://github.com/{}", issue.repository);
+    let url = |body: &str| new_issue_url(&repository, &title, body);
     // The rule's help, paragraph by paragraph, while the URL stays short enough.
     let mut body = format!("{head}\n<details><summary>About {}</summary>\n\n", issue.rule);
     let mut any = false;

@@ -59,10 +59,11 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
     let team_of = db::models::teams::by_target(&mut *tx).await?;
     tx.commit().await?;
     // Projected from the end of the week, the week itself counted as complete.
+    let headline = headline(&findings, start);
     let next_monday = end.with_timezone(&options.timezone).date_naive();
     let projection = db::projection::project(
         next_monday,
-        headline(&findings, start).open,
+        headline.open,
         &db::projection::weekly_done(&series, next_monday),
         target.map(|t| t.date),
     );
@@ -99,7 +100,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
         ends_at: timestamp(end),
         base_url: ctx.base_url.clone(),
         stale_after_days: options.stale_after_days,
-        headline: headline(&findings, start),
+        headline,
         fixed,
         new: sorted_refs(&ctx, findings.iter().filter(|f| f.first_seen_at >= start).map(|f| (f, f.first_seen_at))),
         reopened: sorted_refs(

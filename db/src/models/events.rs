@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgExecutor;
 
 use super::claims::Item;
-use crate::views::EventRow;
 
 /// Declares the kinds of events once: the [`Event`] enum with each kind's payload, the plain
 /// [`EventKind`] and the text stored in `events.kind`.
@@ -355,23 +354,6 @@ pub async fn record(db: impl PgExecutor<'_>, event: &Event, about: About<'_>) ->
         about.at as _
     )
     .fetch_one(db)
-    .await
-}
-
-/// The latest `limit` events, newest first, with the name of the target they concern.
-pub async fn recent(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<EventRow>> {
-    // Release checks and reachability runs are bookkeeping (one per dependency whose advice
-    // changed, one per scan): they would crowd out the work people and scans did.
-    sqlx::query_as!(
-        EventRow,
-        r#"SELECT e.id, e.at AS "at: chrono::DateTime<chrono::Utc>", e.actor, e.kind, t.name AS "target?"
-           FROM events e LEFT JOIN targets t ON t.id = e.target_id
-           WHERE e.kind NOT IN ('upgrades.checked', 'reach.computed')
-           ORDER BY e.at DESC, e.id DESC
-           LIMIT $1"#,
-        limit
-    )
-    .fetch_all(db)
     .await
 }
 
