@@ -153,6 +153,18 @@ text_enum! {
 }
 
 text_enum! {
+    /// How a finished scan went (`scans.status`; `running` scans are not finished).
+    ScanStatus ("scan status") {
+        /// Every file was read.
+        Complete = "complete",
+        /// Some files could not be read (`scans.files_failed`): their findings stayed as they were.
+        Partial = "partial",
+        /// Nothing could be read: the target's findings stayed as they were.
+        Failed = "failed",
+    }
+}
+
+text_enum! {
     /// How a finding or target was linked to an issue or pull request (`links.how`).
     LinkHow ("link kind") {
         /// The issue or PR names the finding (its fingerprint or URL).
@@ -197,6 +209,9 @@ mod tests {
         }
         for how in LinkHow::ALL {
             assert_eq!(how.as_str().parse::<LinkHow>(), Ok(*how));
+        }
+        for status in ScanStatus::ALL {
+            assert_eq!(status.as_str().parse::<ScanStatus>(), Ok(*status));
         }
         let error = "admin".parse::<Role>().unwrap_err();
         assert_eq!(error.to_string(), r#"unknown role "admin": use one of maintainer, contributor"#);

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::kinds::{FindingState, TargetKind, Triage};
+use crate::kinds::{FindingState, ScanStatus, TargetKind, Triage};
 pub use crate::progress::Progress;
 
 /// A finding as lists show it.
@@ -48,6 +48,9 @@ pub struct FindingFilter {
     pub filed: Option<String>,
     /// The owner team of the finding's repository.
     pub team: Option<String>,
+    /// Test code is out of the scope: absent leaves it out, `yes` includes it, `only` shows
+    /// nothing else.
+    pub tests: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,6 +70,8 @@ pub struct FindingPage {
     pub by_owner: Vec<FacetCount>,
     /// `yes`, `no`, `unknown` (see [`FindingFilter::reached`]).
     pub by_reached: Vec<FacetCount>,
+    /// `code` and `tests`: what the other filters match in and out of test code.
+    pub by_code: Vec<FacetCount>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,6 +87,40 @@ pub struct GitHubLink {
     pub assignees: Vec<String>,
     /// How it was linked: explicit, mention, path, sub_issue, manual.
     pub how: String,
+    /// What the link says about the finding or target.
+    pub scope: LinkScope,
+    /// The link's id (a maintainer can detach it).
+    pub link_id: i64,
+    /// A merged pull request that changed the finding's file, and a scan after its merge
+    /// still sees the finding: the pull request kept it.
+    pub kept: bool,
+}
+
+/// What a link claims (`links.how` read with `link_names_finding()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum LinkScope {
+    /// The item names this finding: its URL, its path and symbol, a permalink to its lines,
+    /// or a maintainer linked it. The finding is filed.
+    Finding,
+    /// A pull request changed the finding's file: evidence that someone touched it, not a
+    /// claim that it addresses the finding.
+    Touched,
+    /// The item is about the repository or package as a whole (a sub-issue filed there, or a
+    /// maintainer's link to the target), not this finding.
+    Target,
+}
+
+impl std::str::FromStr for LinkScope {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "finding" => Ok(LinkScope::Finding),
+            "touched" => Ok(LinkScope::Touched),
+            "target" => Ok(LinkScope::Target),
+            other => Err(format!("unknown link scope {other:?}")),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -125,6 +164,13 @@ pub struct TargetSummary {
     pub name: String,
     pub kind: TargetKind,
     pub progress: Progress,
+    /// How its last finished scan went; `None`: never scanned (nothing about it is known).
+    pub last_scan_status: Option<ScanStatus>,
+    /// Files its last scan could not read (a partial scan).
+    pub files_failed: i32,
+    /// Open GitHub issues about it (sub-issues filed in its repository, issues linked to it
+    /// or its findings): a target with open items never looks finished.
+    pub epic_items_open: i64,
     /// Everyone owning the target or one of its open findings.
     pub owners: Vec<String>,
     pub open_pulls: i64,
@@ -275,9 +321,13 @@ impl BurndownPoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Contributor {
     pub login: String,
+    /// The local account's name (the demo's people are named "… (simulated)").
+    pub name: Option<String>,
+    /// A GitHub person with no account here: known from the pull requests they merged.
+    pub github_only: bool,
     /// Open findings they own now.
     pub owned_open: i64,
-    /// Findings fixed while they owned them.
+    /// Findings fixed while they owned them, or by a merged pull request of theirs.
     pub fixed: i64,
 }
 
@@ -286,11 +336,15 @@ pub struct Contributor {
 pub struct Person {
     pub login: String,
     pub name: Option<String>,
-    pub role: crate::kinds::Role,
+    /// `None`: a GitHub person with no account here (the author of a merged pull request
+    /// that fixed findings, or the assignee of an epic item).
+    pub role: Option<crate::kinds::Role>,
+    /// Their merged pull requests linked to findings, and the GitHub items assigned to them.
+    pub github: Vec<GitHubLink>,
     /// Whole targets they claimed: (name, kind).
     pub targets: Vec<(String, TargetKind)>,
     pub owned: Vec<FindingRow>,
-    /// Fixed while they owned it.
+    /// Fixed while they owned it, or by a merged pull request of theirs.
     pub fixed: Vec<FindingRow>,
     pub activity: Vec<HistoryEntry>,
 }
@@ -410,9 +464,19 @@ pub struct EpicItem {
     pub state: String,
     /// When it was closed or merged.
     pub done_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// The findings it names (a link of its own), open and fixed.
+    /// The findings it names (`link_names_finding()`), open and fixed.
     pub open: i64,
     pub fixed: i64,
+    /// A pull request: findings in the files it changed that it does not name (evidence),
+    /// still open (kept, once the merge was scanned) and fixed.
+    pub touched_open: i64,
+    pub touched_fixed: i64,
+    /// Targets it is about besides its own repository (a dependency it names, or one a
+    /// maintainer attached it to).
+    pub about: Vec<String>,
+    /// Its text points at code (a permalink, or a Python file's path); an item that does not
+    /// is about tooling or process, not a place.
+    pub names_place: bool,
     /// Unthread has scanned the code of the item's repository.
     pub repository_scanned: bool,
 }
@@ -422,9 +486,10 @@ pub struct EpicItem {
 pub struct FiledFound {
     /// The target's name, or the rule.
     pub name: String,
-    /// Findings not triaged away (open, fixed or already migrated).
+    /// Findings in scope (every rule but UT100, outside test code; triaged away included):
+    /// the total every page shows.
     pub found: i64,
-    /// Of those, the ones a GitHub item names.
+    /// Of those, the ones a GitHub item names (`link_names_finding()`).
     pub filed: i64,
     /// Open findings nobody filed.
     pub open_unfiled: i64,

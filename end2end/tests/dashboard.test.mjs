@@ -44,6 +44,12 @@ for (const js of [true, false]) {
     await screenshot(page, `repos-${mode(js)}`);
     const rows = page.locator("[data-testid=target-row]");
     assert.ok((await rows.count()) >= 10, "Open edX libraries are listed");
+    // openedx-platform is tracked but never scanned in the demo: grey "not scanned", no bar,
+    // and its open epic items beside it.
+    const platform = page.locator("[data-testid=target-row]", { hasText: "openedx/openedx-platform" });
+    assert.match(await platform.textContent(), /not scanned/);
+    assert.equal(await platform.locator("[role=progressbar]").count(), 0, "no bar on code nobody scanned");
+    assert.ok(Number(await platform.locator("[data-testid=epic-items]").textContent()) >= 6, "its open sub-issues");
     // The real fix of the epic: openedx/XBlock#934, merged 2026-07-08, closing #918.
     await Promise.all([
       page.waitForURL(/\/repos\/openedx\/XBlock$/),

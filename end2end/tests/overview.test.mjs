@@ -14,7 +14,11 @@ test("the overview is rendered on the server and readable without JavaScript", a
   assert.equal(response.status(), 200);
   // The demo: openedx-platform and every package its requirements pin.
   assert.ok(Number(await page.textContent("[data-testid=target-count]")) > 250);
-  assert.match(await page.textContent("[data-testid=overall]"), /\d+ of \d+ done/);
+  // The headline counts the scope: fixed of in scope, UT100 and tests apart, never as done.
+  const headline = await page.textContent("[data-testid=headline]");
+  assert.match(headline, /^\s*\d+ fixed of [\d,]+ \((<?[\d.]+) %\) · \d+ triaged away · [\d,]+ open/);
+  assert.match(await page.textContent("[data-testid=scope-note]"), /[\d,]+ places already on context variables[\s\S]*open in test code/);
+  assert.match(await page.textContent("[data-testid=by-rule]"), /UT100[\s\S]*already on context variables \(information\)/);
   assert.match(await page.textContent("[data-testid=by-rule]"), /UT001/);
   assert.equal(await page.locator("[data-testid=burndown] svg polyline").count(), 1);
   assert.match(await page.textContent("[data-testid=event-list]"), /Scan of openedx\/\S+ at [0-9a-f]{7}: /);

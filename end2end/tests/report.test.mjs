@@ -34,7 +34,10 @@ test("the weekly report previews and downloads in every format", async () => {
   const report = JSON.parse(json.text);
   assert.equal(report.schema, "unthread.weekly-report/1");
   assert.equal(report.week, week);
-  assert.ok(markdown.text.includes(`**${report.headline.percent_done}% done**`), "the same numbers in both");
+  const h = report.headline;
+  const fmt = (n) => n.toLocaleString("en-US");
+  assert.ok(markdown.text.includes(`**${fmt(h.fixed)} fixed of ${fmt(h.total)} (`), "the same numbers in both");
+  assert.ok(markdown.text.includes(`| ${h.percent_done}% |`), "the same share done in both");
   const targets = await download(page, "CSV: targets");
   assert.ok(targets.text.startsWith("week,target,kind,open,"));
   assert.equal(targets.text.trim().split("\n").length, report.targets.length + 1);

@@ -159,7 +159,7 @@ pub fn load_files(root: &Path, paths: &[PathBuf], options: &SourceOptions) -> Re
 /// `conftest.py`. Unlike [`is_test_path`] (which decides
 /// what `include-tests` leaves out), not `*_test.py`: that also names real modules (scipy's
 /// `stats/_page_trend_test.py` defines `page_trend_test`).
-pub(crate) fn is_test_module(path: &str) -> bool {
+pub fn is_test_module(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     path.split('/').any(|part| matches!(part, "tests" | "test" | "testing"))
         || file.starts_with("test_")

@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 
 use db::{
-    kinds::TargetKind,
-    views::{GitHubLink, Progress},
+    kinds::{ScanStatus, TargetKind},
+    views::{GitHubLink, LinkScope, Progress, TargetSummary},
 };
 
 pub const BUTTON: &str = "rounded border border-slate-300 bg-white px-2 py-1 text-sm hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600 disabled:opacity-50 dark:border-slate-700 dark:bg-slate-900 dark:hover:bg-slate-800";
@@ -13,27 +13,92 @@ pub const INPUT: &str = "rounded border border-slate-300 bg-white px-2 py-1 text
 pub const LINK: &str =
     "text-indigo-700 underline-offset-2 hover:underline focus-visible:outline-2 dark:text-indigo-300";
 
-/// Done share as a bar plus the numbers in words (the colour is never the only signal).
+/// Fixed and triaged-away shares of the scope as a bar, plus the numbers in words (the
+/// colour is never the only signal). With nothing in scope there is no bar: nothing to do
+/// is not the same as done.
 #[component]
 pub fn ProgressBar(progress: Progress, #[prop(optional)] label: Option<String>) -> impl IntoView {
-    let percent = progress.percent_done();
-    let done = progress.fixed + progress.migrated;
     let total = progress.total();
-    let text = format!("{done} of {total} done ({percent:.0}%)");
+    if total == 0 {
+        // UT100 alone: places already migrated are information, never a bar.
+        let text = match progress.migrated {
+            0 => "nothing in scope".to_owned(),
+            1 => "1 place already on context variables (information)".to_owned(),
+            n => format!("{n} places already on context variables (information)"),
+        };
+        return view! {
+            <span class="text-xs text-slate-500 dark:text-slate-400" data-testid="no-scope">{text}</span>
+        }
+        .into_any();
+    }
+    let share = |n: i64| 100.0 * n as f64 / total as f64;
+    let mut text =
+        format!("{} fixed of {} ({} %)", progress.fixed, total, db::progress::percent_text(progress.fixed, total));
+    if progress.triaged_away > 0 {
+        text.push_str(&format!(" · {} triaged away", progress.triaged_away));
+    }
     let aria = label.map(|l| format!("{l}: {text}")).unwrap_or_else(|| text.clone());
+    let done = progress.percent_done().unwrap_or(0.0);
     view! {
         <div class="flex items-center gap-2">
             <div
-                class="h-2.5 w-full min-w-16 overflow-hidden rounded bg-slate-200 dark:bg-slate-700"
+                class="flex h-2.5 w-full min-w-16 overflow-hidden rounded bg-slate-200 dark:bg-slate-700"
                 role="progressbar"
                 aria-valuemin="0"
                 aria-valuemax="100"
-                aria-valuenow=format!("{percent:.0}")
+                aria-valuenow=format!("{done:.1}")
                 aria-label=aria
             >
-                <div class="h-full bg-emerald-600" style=format!("width: {percent:.1}%")></div>
+                <div class="h-full bg-emerald-600" style=format!("width: {:.2}%", share(progress.fixed))></div>
+                <div class="h-full bg-slate-400 dark:bg-slate-500" style=format!("width: {:.2}%", share(progress.triaged_away))></div>
             </div>
             <span class="whitespace-nowrap text-xs tabular-nums text-slate-600 dark:text-slate-300">{text}</span>
+        </div>
+    }
+    .into_any()
+}
+
+/// Where a target stands, truthfully: "not scanned" (grey) when no scan finished, "last scan
+/// failed", "nothing found" when a scan saw nothing in scope, else its progress bar; a
+/// partial scan and open GitHub items say so beside it.
+#[component]
+pub fn TargetProgress(summary: TargetSummary) -> impl IntoView {
+    let note = |text: String| view! { <span class="text-xs text-slate-600 dark:text-slate-300">{text}</span> };
+    let grey =
+        "inline-block rounded bg-slate-200 px-1.5 py-0.5 text-xs text-slate-700 dark:bg-slate-700 dark:text-slate-100";
+    let main = match summary.last_scan_status {
+        None => view! { <span class=grey data-testid="not-scanned">"not scanned"</span> }.into_any(),
+        Some(ScanStatus::Failed) if summary.progress.total() == 0 => {
+            view! { <span class=grey data-testid="scan-failed">"last scan failed: nothing known"</span> }.into_any()
+        }
+        Some(_) if summary.progress.total() == 0 => {
+            view! { <span class=grey data-testid="nothing-found">"nothing found"</span> }.into_any()
+        }
+        Some(_) => view! { <ProgressBar progress=summary.progress.clone() label=summary.name.clone() /> }.into_any(),
+    };
+    let partial = match summary.last_scan_status {
+        Some(ScanStatus::Partial) => Some(format!(
+            "partial scan: {} {} not read",
+            summary.files_failed,
+            if summary.files_failed == 1 { "file" } else { "files" }
+        )),
+        Some(ScanStatus::Failed) if summary.progress.total() > 0 => {
+            Some("last scan failed: these are the findings of an earlier scan".to_owned())
+        }
+        _ => None,
+    };
+    let items = (summary.epic_items_open > 0).then(|| {
+        format!(
+            "{} open GitHub {}",
+            summary.epic_items_open,
+            if summary.epic_items_open == 1 { "item" } else { "items" }
+        )
+    });
+    view! {
+        <div class="space-y-0.5" data-testid="target-progress">
+            {main}
+            {partial.map(note)}
+            {items.map(note)}
         </div>
     }
 }
@@ -73,37 +138,70 @@ pub fn error_text(err: &ServerFnError) -> String {
     }
 }
 
-/// Linked GitHub issues and pull requests with their state.
+/// Linked GitHub issues and pull requests with their state, grouped by what each link
+/// claims: items that name the finding (it is filed), pull requests that only changed its
+/// file (evidence; "kept" when a scan after the merge still sees it), and items about its
+/// repository or package as a whole.
 #[component]
-pub fn GitHubList(items: Vec<GitHubLink>) -> impl IntoView {
+pub fn GitHubList(items: Vec<GitHubLink>, #[prop(optional)] on_target: bool) -> impl IntoView {
     if items.is_empty() {
         return view! { <p class="text-sm text-slate-600 dark:text-slate-300">"No linked issues or pull requests."</p> }.into_any();
     }
+    let group = |scope: LinkScope| items.iter().filter(|i| i.scope == scope).cloned().collect::<Vec<_>>();
+    let (named, touched, about) = (group(LinkScope::Finding), group(LinkScope::Touched), group(LinkScope::Target));
+    let titles = if on_target {
+        ["Name one of its findings", "Changed the files of its findings", "About it as a whole"]
+    } else {
+        [
+            "Name this finding (filed)",
+            "Changed its file (evidence, not a claim to fix it)",
+            "About its repository or package, not this finding",
+        ]
+    };
+    let section = |title: &'static str, testid: &'static str, items: Vec<GitHubLink>| {
+        (!items.is_empty()).then(|| {
+            view! {
+                <div data-testid=testid>
+                    <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">{title}</h3>
+                    <ul class="mt-1 space-y-1" data-testid="github-items">
+                        {items.into_iter().map(|item| view! { <GitHubItem item /> }).collect_view()}
+                    </ul>
+                </div>
+            }
+        })
+    };
     view! {
-        <ul class="space-y-1" data-testid="github-items">
-            {items
-                .into_iter()
-                .map(|item| {
-                    let kind = if item.kind == "pull" { "PR" } else { "issue" };
-                    view! {
-                        <li class="flex flex-wrap items-center gap-2 text-sm" data-testid=format!("github-{}", item.kind)>
-                            <StateBadge state=item.state.clone() />
-                            <span class="text-xs text-slate-500 dark:text-slate-400">{kind}</span>
-                            <a class=LINK href=item.url.clone() rel="external noopener">
-                                {format!("{}#{}", item.repository, item.number)}
-                            </a>
-                            <span>{item.title.clone()}</span>
-                            {(!item.assignees.is_empty()).then(|| view! {
-                                <span class="text-xs text-slate-500 dark:text-slate-400">{format!("assigned: {}", item.assignees.join(", "))}</span>
-                            })}
-                            <span class="text-xs text-slate-400">{format!("({})", item.how)}</span>
-                        </li>
-                    }
-                })
-                .collect_view()}
-        </ul>
+        <div class="space-y-3">
+            {section(titles[0], "links-named", named)}
+            {section(titles[1], "links-touched", touched)}
+            {section(titles[2], "links-about", about)}
+        </div>
     }
     .into_any()
+}
+
+#[component]
+fn GitHubItem(item: GitHubLink) -> impl IntoView {
+    let kind = if item.kind == "pull" { "PR" } else { "issue" };
+    let reference = format!("{}#{}", item.repository, item.number);
+    view! {
+        <li class="flex flex-wrap items-center gap-2 text-sm" data-testid=format!("github-{}", item.kind)>
+            <StateBadge state=item.state.clone() />
+            <span class="text-xs text-slate-500 dark:text-slate-400">{kind}</span>
+            <a class=LINK href=item.url.clone() rel="external noopener">{reference.clone()}</a>
+            <span class="break-words">{item.title.clone()}</span>
+            {item.kept.then(|| view! {
+                <span class="rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900 dark:bg-amber-900 dark:text-amber-100" data-testid="kept-by"
+                    title="The pull request merged and a later scan still sees the finding: it kept it. Triage it if that is intended.">
+                    {format!("kept by {reference}")}
+                </span>
+            })}
+            {(!item.assignees.is_empty()).then(|| view! {
+                <span class="text-xs text-slate-500 dark:text-slate-400">{format!("assigned: {}", item.assignees.join(", "))}</span>
+            })}
+            <span class="text-xs text-slate-400">{format!("({})", item.how.replace('_', "-"))}</span>
+        </li>
+    }
 }
 
 /// `/repos/owner/name` for a repository, `/deps/name` for a dependency.

@@ -19,6 +19,12 @@ pub async fn get_findings(filter: FindingFilter, after: Option<i64>) -> Result<F
     if let Some(state) = filter.state.as_deref().filter(|state| *state != "all") {
         state.parse::<db::kinds::FindingState>().map_err(crate::error::AppError::bad_request)?;
     }
+    if let Some(tests) = filter.tests.as_deref().filter(|t| !matches!(*t, "yes" | "only" | "no")) {
+        return Err(crate::error::AppError::bad_request(format!(
+            "unknown tests filter {tests:?}: use yes (include test code), only or no (the default)"
+        ))
+        .into());
+    }
     let key = format!("findings:{}", filter_href(&filter, after));
     crate::server::cached(key, async move { db::models::findings::explore(&pool, &filter, after).await }).await
 }
@@ -38,6 +44,7 @@ pub fn filter_from_query(query: &leptos_router::params::ParamsMap) -> FindingFil
         reached: text("reached"),
         filed: text("filed"),
         team: text("team"),
+        tests: text("tests"),
     }
 }
 
@@ -58,6 +65,7 @@ pub fn filter_href(filter: &FindingFilter, after: Option<i64>) -> String {
             ("reached", filter.reached.as_deref().unwrap_or("")),
             ("filed", filter.filed.as_deref().unwrap_or("")),
             ("team", filter.team.as_deref().unwrap_or("")),
+            ("tests", filter.tests.as_deref().unwrap_or("")),
             ("after", &after),
         ],
     )
@@ -115,9 +123,10 @@ fn FilterForm(filter: FindingFilter) -> impl IntoView {
             </label>
             {select("kind", "Kind", pairs(&[("repository", "repositories"), ("dependency", "dependencies")]), filter.kind.clone())}
             {select("rule", "Rule", rules, filter.rule.clone())}
-            {select("state", "State", pairs(&[("open", "open (default)"), ("fixed", "fixed"), ("migrated", "migrated"), ("triaged_away", "triaged away"), ("all", "all")]), filter.state.clone())}
+            {select("state", "State", pairs(&[("open", "open (default)"), ("fixed", "fixed"), ("triaged_away", "triaged away"), ("all", "all in scope"), ("migrated", "already on context variables (UT100)")]), filter.state.clone())}
             {select("triage", "Triage", pairs(&[("open", "open"), ("confirmed", "confirmed"), ("false_positive", "false positive"), ("wont_fix", "won't fix")]), filter.triage.clone())}
             {select("reached", "Reached", pairs(&[("yes", "imported by tracked code"), ("no", "not imported"), ("unknown", "not known yet")]), filter.reached.clone())}
+            {select("tests", "Test code", pairs(&[("yes", "included"), ("only", "only test code")]), filter.tests.clone())}
             {select("filed", "Filed", pairs(&[("yes", "named by a GitHub item"), ("no", "not filed yet")]), filter.filed.clone())}
             <label class="flex flex-col text-sm">"Team"
                 <input name="team" class=format!("{INPUT} w-36") value=filter.team.clone().unwrap_or_default() placeholder="owner team" />
@@ -137,7 +146,16 @@ fn FilterForm(filter: FindingFilter) -> impl IntoView {
 
 #[component]
 fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl IntoView {
-    let FindingPage { rows, next_after, total, by_rule, by_kind, by_owner, by_reached } = page;
+    let FindingPage { rows, next_after, total, by_rule, by_kind, by_owner, by_reached, by_code } = page;
+    let tests_hidden = match filter.tests.as_deref() {
+        Some("yes" | "only") => None,
+        _ => by_code.iter().find(|c| c.value == "tests").map(|c| c.count).filter(|n| *n > 0),
+    };
+    let with_tests = {
+        let mut next = filter.clone();
+        next.tests = Some("yes".to_owned());
+        filter_href(&next, None)
+    };
     let facet = {
         let filter = filter.clone();
         move |title: &'static str, counts: Vec<FacetCount>, apply: fn(&mut FindingFilter, &str)| {
@@ -171,12 +189,21 @@ fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl
                     if f.unowned { f.owner = None; }
                 })}
                 {facet("Reached", by_reached, |f, v| f.reached = Some(v.to_owned()))}
+                {facet("Code", by_code, |f, v| f.tests = Some(if v == "tests" { "only" } else { "no" }.to_owned()))}
                 <p class="text-xs text-slate-600 dark:text-slate-300" data-testid="reach-caveat">
                     "Reached: its module is imported, directly or through other packages, by a tracked repository's non-test code. Imported is not called: an over-approximation."
                 </p>
             </aside>
             <section aria-live="polite" class="min-w-0">
-                <p class="text-sm" data-testid="finding-total">{format!("{total} matching findings")}</p>
+                <p class="text-sm" data-testid="finding-total">
+                    {format!("{total} matching findings")}
+                    {tests_hidden.map(|n| view! {
+                        <span class="text-slate-600 dark:text-slate-300" data-testid="tests-hidden">
+                            {format!(" · {n} more in test code, out of scope: ")}
+                            <a class=LINK href=with_tests.clone()>"include them"</a>
+                        </span>
+                    })}
+                </p>
                 {if empty {
                     view! { <p class="mt-4 text-slate-600 dark:text-slate-300" data-testid="empty">"No findings match these filters."</p> }.into_any()
                 } else {

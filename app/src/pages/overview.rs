@@ -8,6 +8,7 @@ use crate::components::{
     burndown::Burndown,
     ui::{error_text, Alert, ProgressBar, LINK},
 };
+use db::progress::thousands;
 use db::views::{Activity, BurndownPoint, Contributor, Progress, RuleCount};
 use db::views::{Epic, EpicItem, FiledVsFound};
 
@@ -137,11 +138,22 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
         </p>
         <section aria-labelledby="overall-heading" class="mt-6" data-testid="overall">
             <h2 id="overall-heading" class="text-lg font-semibold">"Overall"</h2>
+            <p class="text-xl" data-testid="headline">
+                <strong class="tabular-nums">{thousands(overall.fixed)}</strong>" fixed of "
+                <strong class="tabular-nums">{thousands(overall.total())}</strong>
+                {format!(" ({} %)", db::progress::percent_text(overall.fixed, overall.total()))}
+                <span class="text-base text-slate-600 dark:text-slate-300">
+                    {format!(" · {} triaged away · {} open", thousands(triaged_away), thousands(overall.open))}
+                </span>
+            </p>
             <ProgressBar progress=overall.clone() label="Overall".to_owned() />
-            <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">
-                <strong>{overall.open}</strong>" open · "<strong>{overall.fixed}</strong>" fixed · "
-                <strong>{overall.migrated}</strong>" already on context variables · "
-                <strong>{triaged_away}</strong>" triaged away (not counted)"
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-300" data-testid="scope-note">
+                "In scope: every rule but UT100, outside test code. Not counted: "
+                <a class=LINK href="/findings?state=migrated">
+                    {format!("{} {} already on context variables", thousands(overall.migrated), if overall.migrated == 1 { "place" } else { "places" })}
+                </a>
+                " (information, not progress) and "
+                <a class=LINK href="/findings?tests=only">{format!("{} open in test code", thousands(overall.tests_open))}</a>"."
             </p>
         </section>
         <section aria-labelledby="burndown-heading" class="mt-6">
@@ -189,6 +201,8 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
                 <ol class="mt-2 space-y-1 text-sm" data-testid="contributors">
                     {contributors.into_iter().map(|c| view! {
                         <li><a class=LINK href=format!("/people/{}", c.login)>{c.login.clone()}</a>
+                            {c.name.clone().map(|n| view! { <span class="text-slate-500">{format!(" ({n})")}</span> })}
+                            {c.github_only.then(|| view! { <span class="text-xs text-slate-500">" GitHub"</span> })}
                             {format!(" · {} fixed · {} open owned", c.fixed, c.owned_open)}</li>
                     }).collect_view()}
                 </ol>
@@ -307,13 +321,7 @@ fn EpicSection(epic: Epic, items: Vec<EpicItem>) -> impl IntoView {
                     </tr></thead>
                     <tbody>
                         {items.into_iter().map(|item| {
-                            let names = if item.open + item.fixed > 0 {
-                                format!("{} open · {} fixed", item.open, item.fixed)
-                            } else if item.repository_scanned {
-                                "no scanned finding".to_owned()
-                            } else {
-                                "code not scanned here".to_owned()
-                            };
+                            let names = item_names(&item);
                             let done = item.done_at.map(|at| format!(" {}", at.format("%Y-%m-%d"))).unwrap_or_default();
                             view! {
                                 <tr class="border-t border-slate-200 align-top dark:border-slate-800">
@@ -322,7 +330,7 @@ fn EpicSection(epic: Epic, items: Vec<EpicItem>) -> impl IntoView {
                                         <span class="block text-slate-600 dark:text-slate-400">{item.title.clone()}</span>
                                     </td>
                                     <td class="whitespace-nowrap py-1 pr-3">{state_badge(&item.state)}<span class="text-xs text-slate-500">{done}</span></td>
-                                    <td class="whitespace-nowrap py-1 text-right tabular-nums">{names}</td>
+                                    <td class="py-1 text-right tabular-nums" data-testid="item-names">{names}</td>
                                 </tr>
                             }
                         }).collect_view()}
@@ -330,6 +338,32 @@ fn EpicSection(epic: Epic, items: Vec<EpicItem>) -> impl IntoView {
                 </table>
             </div>
         </section>
+    }
+}
+
+/// What an epic item names, truthfully: the findings it names; a pull request's changed
+/// files (evidence, not a claim); the dependency it is about; or why nothing is shown.
+fn item_names(item: &EpicItem) -> String {
+    let mut parts = Vec::new();
+    if item.open + item.fixed > 0 {
+        parts.push(format!("names {} open · {} fixed", item.open, item.fixed));
+    }
+    if item.touched_open + item.touched_fixed > 0 {
+        let kept = if item.state == "merged" { "kept" } else { "open" };
+        parts.push(format!("changed the files of {} fixed · {} {kept}", item.touched_fixed, item.touched_open));
+    }
+    if !item.about.is_empty() {
+        parts.push(format!("about {}", item.about.join(", ")));
+    }
+    if !parts.is_empty() {
+        return parts.join("; ");
+    }
+    if !item.names_place {
+        "names no code place (tooling or process)".to_owned()
+    } else if item.repository_scanned {
+        "no scanned finding in the place it names".to_owned()
+    } else {
+        format!("{} is not scanned here", item.repository)
     }
 }
 
@@ -371,7 +405,7 @@ fn FiledSection(filed: FiledVsFound) -> impl IntoView {
                 "GitHub items name "<strong>{total.filed}</strong>" of the "<strong>{total.found}</strong>
                 " findings the scans found; "
                 <a class=LINK href="/findings?filed=no">{format!("{} open findings are not filed yet", total.open_unfiled)}</a>
-                ". Found: open, fixed or migrated (not triaged away, not parse errors)."
+                ". Found: every finding in scope (every rule but UT100, outside test code; triaged away included), the overall total above."
             </p>
             <div class="mt-2 grid gap-6 md:grid-cols-2">
                 <div class="overflow-x-auto">

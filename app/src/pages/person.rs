@@ -6,7 +6,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::components::{
     finding_table::FindingTable,
-    ui::{error_text, target_href, when, Alert, LINK},
+    ui::{error_text, target_href, when, Alert, StateBadge, LINK},
 };
 use db::views::Person;
 
@@ -46,7 +46,29 @@ pub fn PersonPage() -> impl IntoView {
 fn PersonBody(p: Person) -> impl IntoView {
     view! {
         <h1 class="text-2xl font-semibold" data-testid="person-login">{p.login.clone()}</h1>
-        <p class="text-sm text-slate-600 dark:text-slate-300">{p.name.clone().map(|n| format!("{n} · "))}{p.role.as_str()}</p>
+        <p class="text-sm text-slate-600 dark:text-slate-300" data-testid="person-kind">
+            {p.name.clone().map(|n| format!("{n} · "))}
+            {match p.role {
+                Some(role) => role.as_str().to_owned(),
+                None => "GitHub contributor (no account here): known from GitHub".to_owned(),
+            }}
+            " · "<a class=LINK href=format!("https://github.com/{}", p.login) rel="external noopener">"on GitHub"</a>
+        </p>
+        {(!p.github.is_empty()).then(|| view! {
+            <section class="mt-6" aria-labelledby="github-heading" data-testid="person-github">
+                <h2 id="github-heading" class="text-lg font-semibold">"On GitHub"</h2>
+                <ul class="mt-1 space-y-1 text-sm">
+                    {p.github.into_iter().map(|item| view! {
+                        <li class="flex flex-wrap items-center gap-2">
+                            <StateBadge state=item.state.clone() />
+                            <span class="text-xs text-slate-500">{if item.kind == "pull" { "PR (author)" } else { "issue (assignee)" }}</span>
+                            <a class=LINK href=item.url.clone() rel="external noopener">{format!("{}#{}", item.repository, item.number)}</a>
+                            <span class="break-words">{item.title.clone()}</span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        })}
         {(!p.targets.is_empty()).then(|| view! {
             <section class="mt-6" aria-labelledby="targets-heading">
                 <h2 id="targets-heading" class="text-lg font-semibold">"Whole targets claimed"</h2>
@@ -62,7 +84,7 @@ fn PersonBody(p: Person) -> impl IntoView {
             }}
         </section>
         <section class="mt-6" aria-labelledby="fixed-heading" data-testid="fixed">
-            <h2 id="fixed-heading" class="text-lg font-semibold">{format!("Fixed {}", p.fixed.len())}</h2>
+            <h2 id="fixed-heading" class="text-lg font-semibold">{format!("Fixed {} (while owning them, or by their merged pull requests)", p.fixed.len())}</h2>
             {(!p.fixed.is_empty()).then(|| view! { <FindingTable rows=p.fixed /> })}
         </section>
         <section class="mt-6" aria-labelledby="activity-heading">

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::components::{
     finding_table::FindingTable,
     ownership::{OwnershipControls, PageViewer},
-    ui::{error_text, href_with_query, target_href, when, Alert, FormError, GitHubList, ProgressBar, LINK},
+    ui::{
+        error_text, href_with_query, target_href, when, Alert, FormError, GitHubList, ProgressBar, TargetProgress, LINK,
+    },
 };
 use db::views::{FindingPage, TargetDetail};
 
@@ -95,8 +97,15 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
         <div class="mt-4 grid gap-6 md:grid-cols-2">
             <section aria-labelledby="progress-heading">
                 <h2 id="progress-heading" class="text-lg font-semibold">"Progress"</h2>
-                <ProgressBar progress=s.progress.clone() label=s.name.clone() />
-                <p class="mt-1 text-sm">{format!("{} open · {} fixed · {} migrated · {} triaged away · {} open PRs", s.progress.open, s.progress.fixed, s.progress.migrated, s.progress.triaged_away, s.open_pulls)}</p>
+                <TargetProgress summary=s.clone() />
+                <p class="mt-1 text-sm" data-testid="target-counts">{format!(
+                    "{} open · {} fixed · {} triaged away · {} open PRs",
+                    s.progress.open, s.progress.fixed, s.progress.triaged_away, s.open_pulls
+                )}</p>
+                <p class="mt-1 text-xs text-slate-600 dark:text-slate-300">{format!(
+                    "In scope: every rule but UT100, outside test code. Not counted: {} already on context variables, {} open in test code.",
+                    s.progress.migrated, s.progress.tests_open
+                )}</p>
                 {dependency.then(|| view! {
                     <p class="mt-1 text-sm">"Pulled in by: " {if s.pulled_in_by.is_empty() { "—".to_owned() } else { s.pulled_in_by.join(", ") }}
                         {format!(" · blocks {} repositories", s.blocks_repositories)}</p>
@@ -127,7 +136,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
         <div class="mt-8 grid gap-6 md:grid-cols-2">
             <section aria-labelledby="gh-heading">
                 <h2 id="gh-heading" class="text-lg font-semibold">"GitHub issues and pull requests"</h2>
-                <GitHubList items=detail.github />
+                <GitHubList items=detail.github on_target=true />
             </section>
             <section aria-labelledby="rules-heading">
                 <h2 id="rules-heading" class="text-lg font-semibold">"By rule"</h2>

@@ -7,7 +7,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::burndown::Sparkline;
-use crate::components::ui::{error_text, href_with_query, target_href, when, Alert, ProgressBar, BUTTON, INPUT, LINK};
+use crate::components::ui::{
+    error_text, href_with_query, target_href, when, Alert, TargetProgress, BUTTON, INPUT, LINK,
+};
 use db::views::TargetSummary;
 
 /// Rows per page of the table.
@@ -61,12 +63,18 @@ pub async fn get_targets(
     Ok(TargetTable { rows, matching, page, pages, trends })
 }
 
-/// Sorts in place by `key` (`name`, `open`, `progress`, `scanned`, `blocks`, `reached`,
-/// `impact`).
+/// Sorts in place by `key` (`name`, `open`, `progress`, `items`, `scanned`, `blocks`,
+/// `reached`, `impact`).
 pub fn sort_targets(targets: &mut [TargetSummary], key: &str, descending: bool) {
     match key {
         "open" => targets.sort_by_key(|t| t.progress.open),
-        "progress" => targets.sort_by(|a, b| a.progress.percent_done().total_cmp(&b.progress.percent_done())),
+        // Not scanned and nothing in scope sort before any progress.
+        "progress" => targets.sort_by(|a, b| {
+            let key = |t: &TargetSummary| (t.last_scan_status.is_some(), t.progress.percent_done().unwrap_or(-1.0));
+            let (ka, kb) = (key(a), key(b));
+            ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+        }),
+        "items" => targets.sort_by_key(|t| t.epic_items_open),
         "scanned" => targets.sort_by_key(|t| t.last_scan_at),
         "blocks" => targets.sort_by_key(|t| t.blocks_repositories),
         "reached" => targets.sort_by_key(|t| t.open_reached.map(|(reached, _)| reached)),
@@ -186,8 +194,9 @@ fn TargetTable(
                         {header("open", "Open")}
                         {dependencies.then(|| header("impact", "Impact"))}
                         {dependencies.then(|| header("reached", "Open: reached / not"))}
-                        <th scope="col" class="py-2 pr-3 text-left">"Fixed / total"</th>
+                        <th scope="col" class="py-2 pr-3 text-left" title="Every rule but UT100, outside test code">"Fixed / in scope"</th>
                         {header("progress", "Progress")}
+                        {header("items", "Epic items open")}
                         {(!dependencies).then(|| view! { <th scope="col" class="py-2 pr-3 text-left">{format!("Open, {TREND_WEEKS} weeks")}</th> })}
                         <th scope="col" class="py-2 pr-3 text-left">"Owners"</th>
                         <th scope="col" class="py-2 pr-3 text-left">"Open PRs"</th>
@@ -198,11 +207,15 @@ fn TargetTable(
                 </thead>
                 <tbody>
                     {targets.into_iter().map(|t| {
-                        let done = t.progress.fixed + t.progress.migrated;
+                        let scope = if t.last_scan_status.is_none() {
+                            "—".to_owned()
+                        } else {
+                            format!("{} / {}", t.progress.fixed, t.progress.total())
+                        };
                         view! {
                             <tr class="border-t border-slate-200 align-top dark:border-slate-800" data-testid="target-row">
                                 <td class="py-2 pr-3 font-mono"><a class=LINK href=target_href(&t.name, t.kind)>{t.name.clone()}</a></td>
-                                <td class="py-2 pr-3 tabular-nums">{t.progress.open}</td>
+                                <td class="py-2 pr-3 tabular-nums">{if t.last_scan_status.is_none() { "—".to_owned() } else { t.progress.open.to_string() }}</td>
                                 {dependencies.then(|| view! {
                                     <td class="py-2 pr-3 tabular-nums whitespace-nowrap" data-testid="impact" title="Open UT011 findings elsewhere calling its thread-local APIs, and in how many targets">
                                         {if t.impact.0 == 0 { "—".to_owned() } else { format!("{} in {}", t.impact.0, t.impact.1) }}
@@ -212,8 +225,9 @@ fn TargetTable(
                                         None => "not known".to_owned(),
                                     }}</td>
                                 })}
-                                <td class="py-2 pr-3 tabular-nums">{format!("{done} / {}", t.progress.total())}</td>
-                                <td class="w-48 py-2 pr-3"><ProgressBar progress=t.progress.clone() label=t.name.clone() /></td>
+                                <td class="py-2 pr-3 tabular-nums">{scope}</td>
+                                <td class="w-48 py-2 pr-3"><TargetProgress summary=t.clone() /></td>
+                                <td class="py-2 pr-3 tabular-nums" data-testid="epic-items">{t.epic_items_open}</td>
                                 {(!dependencies).then(|| view! {
                                     <td class="py-2 pr-3">{trends.get(&t.id).cloned().map(|series| view! { <Sparkline series label=t.name.clone() /> })}</td>
                                 })}

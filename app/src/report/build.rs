@@ -7,13 +7,13 @@ use chrono_tz::Tz;
 use sqlx::PgPool;
 
 use super::{
-    one_decimal, BlockingDependency, FiledFigures, FindingRef, FixedItem, GitHubActivity, GitHubRef, Headline, IsoWeek,
-    OwnershipChange, PullRef, ReachFigures, StaleClaim, TargetRow, TeamRow, TriageItem, Upgrade, WeeklyReport,
-    SCHEMA_ID,
+    one_decimal, BlockingDependency, ClosedBy, FiledFigures, FindingRef, FixedItem, GitHubActivity, GitHubRef,
+    Headline, IsoWeek, OwnershipChange, PullRef, ReachFigures, StaleClaim, TargetRow, TeamRow, TriageItem, Upgrade,
+    WeeklyReport, SCHEMA_ID,
 };
 use db::{
     kinds::TargetKind,
-    models::history::{self, ClaimPeriod, FindingPeriod, GitHubSnapshot, LinkedPull, TargetInfo},
+    models::history::{self, ClaimPeriod, Closer, FindingPeriod, GitHubSnapshot, LinkedPull, TargetInfo},
     progress::Progress,
 };
 
@@ -102,10 +102,10 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
         stale_after_days: options.stale_after_days,
         headline,
         fixed,
-        new: sorted_refs(&ctx, findings.iter().filter(|f| f.first_seen_at >= start).map(|f| (f, f.first_seen_at))),
+        new: sorted_refs(&ctx, findings.iter().filter(|f| new_this_week(f, start)).map(|f| (f, f.first_seen_at))),
         reopened: sorted_refs(
             &ctx,
-            findings.iter().filter(|f| f.reopened && f.first_seen_at < start).map(|f| (f, f.first_seen_at)),
+            findings.iter().filter(|f| reopened_this_week(f, start)).map(|f| (f, f.first_seen_at)),
         ),
         triaged: triage
             .into_iter()
@@ -163,18 +163,29 @@ pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// Progress from what each finding counts as (`FindingPeriod::state_at_*`: the buckets of
+/// the one scope, `db::progress`).
 fn progress(states: impl Iterator<Item = Option<String>>) -> Progress {
     let mut p = Progress::default();
     for state in states.flatten() {
-        match state.as_str() {
-            "open" => p.open += 1,
-            "fixed" => p.fixed += 1,
-            "migrated" => p.migrated += 1,
-            "triaged_away" => p.triaged_away += 1,
-            _ => {}
-        }
+        p.count(&state);
     }
     p
+}
+
+/// New this week: first seen within it, and in scope (a context variable or a test is not
+/// new work).
+fn new_this_week(f: &FindingPeriod, start: DateTime<Utc>) -> bool {
+    f.first_seen_at >= start && f.in_scope()
+}
+
+fn reopened_this_week(f: &FindingPeriod, start: DateTime<Utc>) -> bool {
+    f.reopened && f.first_seen_at < start && f.in_scope()
+}
+
+/// Done (fixed + triaged away) of what is in scope, one decimal; 0 when nothing is.
+fn percent(p: &Progress) -> f64 {
+    one_decimal(p.percent_done().unwrap_or(0.0))
 }
 
 fn fixed_this_week(f: &FindingPeriod) -> bool {
@@ -187,15 +198,18 @@ fn headline(findings: &[FindingPeriod], start: DateTime<Utc>) -> Headline {
     Headline {
         open: after.open,
         open_change: after.open - before.open,
-        done: after.fixed + after.migrated,
+        fixed: after.fixed,
+        done: after.done(),
         total: after.total(),
         fixed_this_week: findings.iter().filter(|f| fixed_this_week(f)).count() as i64,
-        new_this_week: findings.iter().filter(|f| f.first_seen_at >= start).count() as i64,
-        reopened_this_week: findings.iter().filter(|f| f.reopened && f.first_seen_at < start).count() as i64,
+        new_this_week: findings.iter().filter(|f| new_this_week(f, start)).count() as i64,
+        reopened_this_week: findings.iter().filter(|f| reopened_this_week(f, start)).count() as i64,
         triaged_away: after.triaged_away,
         triaged_away_change: after.triaged_away - before.triaged_away,
-        percent_done: one_decimal(after.percent_done()),
-        percent_done_change: one_decimal(one_decimal(after.percent_done()) - one_decimal(before.percent_done())),
+        migrated: after.migrated,
+        tests_open: after.tests_open,
+        percent_done: percent(&after),
+        percent_done_change: one_decimal(percent(&after) - percent(&before)),
     }
 }
 
@@ -223,9 +237,10 @@ fn target_rows(targets: &[TargetInfo], findings: &[FindingPeriod], start: DateTi
                     migrated: after.migrated,
                     triaged_away: after.triaged_away,
                     total: after.total(),
-                    percent_done: one_decimal(after.percent_done()),
+                    tests_open: after.tests_open,
+                    percent_done: percent(&after),
                     fixed_this_week: list.iter().filter(|f| fixed_this_week(f)).count() as i64,
-                    new_this_week: list.iter().filter(|f| f.first_seen_at >= start).count() as i64,
+                    new_this_week: list.iter().filter(|f| new_this_week(f, start)).count() as i64,
                 },
             ))
         })
@@ -457,6 +472,12 @@ fn issue_ref(item: &GitHubSnapshot) -> GitHubRef {
         title: item.title.clone(),
         url: item.url.clone(),
         author: item.author.clone(),
+        closed_by: item.closed_by.as_ref().map(|closer| match closer {
+            Closer::Pull { reference, url, author } => {
+                ClosedBy { pull_request: Some(reference.clone()), url: Some(url.clone()), login: author.clone() }
+            }
+            Closer::Actor(login) => ClosedBy { pull_request: None, url: None, login: Some(login.clone()) },
+        }),
     }
 }
 

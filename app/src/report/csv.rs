@@ -4,7 +4,7 @@
 
 use super::{FindingRef, WeeklyReport};
 
-const TARGET_HEADER: [&str; 12] = [
+const TARGET_HEADER: [&str; 13] = [
     "week",
     "target",
     "kind",
@@ -13,6 +13,7 @@ const TARGET_HEADER: [&str; 12] = [
     "fixed",
     "migrated",
     "triaged_away",
+    "tests_open",
     "total",
     "percent_done",
     "fixed_this_week",
@@ -51,6 +52,7 @@ pub fn targets(report: &WeeklyReport) -> String {
             t.fixed.to_string(),
             t.migrated.to_string(),
             t.triaged_away.to_string(),
+            t.tests_open.to_string(),
             t.total.to_string(),
             format!("{:.1}", t.percent_done),
             t.fixed_this_week.to_string(),

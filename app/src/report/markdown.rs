@@ -12,6 +12,7 @@
 use std::fmt::Write;
 
 use super::{FindingRef, GitHubRef, PullRef, TargetRow, WeeklyReport};
+use db::progress::thousands;
 
 /// GitHub refuses a comment longer than this.
 pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
@@ -52,14 +53,18 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
     let _ = writeln!(out, "## Unthread weekly status: {}\n", report.week);
     let _ = writeln!(
         out,
-        "{} to {} ({}). **{}% done**: {} of {} findings fixed or migrated, {} open.\n",
+        "{} to {} ({}). **{} fixed of {} ({} %)** · {} triaged away · {} open. {} already on context variables \
+         (not counted as progress); {} open in test code (out of scope).\n",
         monday,
         sunday,
         text(&report.timezone),
-        h.percent_done,
-        thousands(h.done),
+        thousands(h.fixed),
         thousands(h.total),
-        thousands(h.open)
+        db::progress::percent_text(h.fixed, h.total),
+        thousands(h.triaged_away),
+        thousands(h.open),
+        places(h.migrated),
+        thousands(h.tests_open)
     );
     let _ = writeln!(out, "| Measure | End of week | Change since {previous} |");
     out.push_str("| --- | ---: | ---: |\n");
@@ -68,7 +73,12 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
     let _ = writeln!(out, "| New this week | {} | |", thousands(h.new_this_week));
     let _ = writeln!(out, "| Reopened this week | {} | |", thousands(h.reopened_this_week));
     let _ = writeln!(out, "| Triaged away | {} | {} |", thousands(h.triaged_away), signed(h.triaged_away_change));
-    let _ = writeln!(out, "| Done | {}% | {} pts |", h.percent_done, signed_decimal(h.percent_done_change));
+    let _ = writeln!(
+        out,
+        "| Done (fixed + triaged away) | {}% | {} pts |",
+        h.percent_done,
+        signed_decimal(h.percent_done_change)
+    );
 
     pace(&mut out, &report.projection);
     filed(&mut out, &report.filed);
@@ -211,9 +221,9 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
     }
 
     let _ = writeln!(out, "\n### GitHub\n");
-    github_list(&mut out, "Sub-issues opened", &report.github.sub_issues_opened, limits.items);
-    github_list(&mut out, "Sub-issues closed", &report.github.sub_issues_closed, limits.items);
-    github_list(&mut out, "Pull requests merged", &report.github.pull_requests_merged, limits.items);
+    github_list(&mut out, "Sub-issues opened", &report.github.sub_issues_opened, limits.items, false);
+    github_list(&mut out, "Sub-issues closed", &report.github.sub_issues_closed, limits.items, true);
+    github_list(&mut out, "Pull requests merged", &report.github.pull_requests_merged, limits.items, false);
 
     let _ = writeln!(
         out,
@@ -223,6 +233,15 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
     out
 }
 
+/// "1 place" / "28 places".
+fn places(n: i64) -> String {
+    if n == 1 {
+        "1 place".to_owned()
+    } else {
+        format!("{} places", thousands(n))
+    }
+}
+
 fn target_table(out: &mut String, title: &str, rows: &[&TargetRow], limit: usize) {
     let _ = writeln!(out, "\n### {title}\n");
     if rows.is_empty() {
@@ -230,20 +249,22 @@ fn target_table(out: &mut String, title: &str, rows: &[&TargetRow], limit: usize
         return;
     }
     out.push_str(
-        "| Name | Open | Change | Fixed | Migrated | Triaged away | Done | Fixed this week | New this week |\n",
+        "| Name | Open | Change | Fixed | Triaged away | Done | On context variables | Open in tests | Fixed this week | New this week |\n",
     );
-    out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for t in rows.iter().take(limit) {
+        let done = if t.total > 0 { format!("{}%", t.percent_done) } else { "–".to_owned() };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {}% | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             text(&t.name),
             thousands(t.open),
             signed(t.open_change),
             thousands(t.fixed),
-            thousands(t.migrated),
             thousands(t.triaged_away),
-            t.percent_done,
+            done,
+            thousands(t.migrated),
+            thousands(t.tests_open),
             thousands(t.fixed_this_week),
             thousands(t.new_this_week)
         );
@@ -277,10 +298,30 @@ fn list<T>(out: &mut String, items: &[T], limit: usize, line: impl Fn(&T) -> Str
     }
 }
 
-fn github_list(out: &mut String, title: &str, items: &[GitHubRef], limit: usize) {
+/// `closed`: the list is of closed issues, whose "by" is who closed them (their timeline),
+/// not who opened them.
+fn github_list(out: &mut String, title: &str, items: &[GitHubRef], limit: usize, closed: bool) {
     let _ = writeln!(out, "- {title} ({}){}", items.len(), if items.is_empty() { "" } else { ":" });
     for item in items.iter().take(limit) {
-        let by = item.author.as_deref().map(|a| format!(" by {}", login(a))).unwrap_or_default();
+        let by = if closed {
+            match &item.closed_by {
+                Some(c) => {
+                    let pull = match (&c.pull_request, &c.url) {
+                        (Some(pull), Some(url)) => format!(" by {}", link(pull, url)),
+                        _ => String::new(),
+                    };
+                    let who = c.login.as_deref().map(|a| format!(" ({})", login(a))).unwrap_or_default();
+                    if pull.is_empty() {
+                        c.login.as_deref().map(|a| format!(" by {}", login(a))).unwrap_or_default()
+                    } else {
+                        format!("{pull}{who}")
+                    }
+                }
+                None => String::new(),
+            }
+        } else {
+            item.author.as_deref().map(|a| format!(" by {}", login(a))).unwrap_or_default()
+        };
         let _ = writeln!(
             out,
             "  - {}{by}",
@@ -381,23 +422,6 @@ fn counted(n: i64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
-/// 12,345
-fn thousands(value: i64) -> String {
-    let digits = value.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if value < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
 /// `2026-11-16T00:00:00Z` → `2026-11-16`.
 fn day(timestamp: &str) -> String {
     timestamp.get(..10).unwrap_or(timestamp).to_owned()
@@ -495,6 +519,7 @@ mod tests {
             fixed: 1,
             migrated: 0,
             triaged_away: 0,
+            tests_open: 0,
             total: 11,
             percent_done: 9.1,
             fixed_this_week: 1,

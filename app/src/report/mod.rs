@@ -96,8 +96,11 @@ pub struct Upgrade {
 /// Counts at the end of the week and their change since the end of the previous one.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Headline {
+    /// In scope (every rule but UT100, outside test code; `db::progress`): open, fixed, done
+    /// (fixed + triaged away) and total (open + done).
     pub open: i64,
     pub open_change: i64,
+    pub fixed: i64,
     pub done: i64,
     pub total: i64,
     pub fixed_this_week: i64,
@@ -105,7 +108,11 @@ pub struct Headline {
     pub reopened_this_week: i64,
     pub triaged_away: i64,
     pub triaged_away_change: i64,
-    /// Done (fixed + migrated) of total, one decimal.
+    /// Places already on context variables (UT100): information, not progress.
+    pub migrated: i64,
+    /// Open findings in test code: out of the scope, counted apart.
+    pub tests_open: i64,
+    /// Done (fixed + triaged away) of total, one decimal; 0 when nothing is in scope.
     pub percent_done: f64,
     /// Percentage points since the previous week, one decimal.
     pub percent_done_change: f64,
@@ -122,6 +129,8 @@ pub struct TargetRow {
     pub fixed: i64,
     pub migrated: i64,
     pub triaged_away: i64,
+    /// Open findings in test code (out of the scope).
+    pub tests_open: i64,
     pub total: i64,
     pub percent_done: f64,
     pub fixed_this_week: i64,
@@ -215,6 +224,19 @@ pub struct GitHubRef {
     pub title: String,
     pub url: String,
     pub author: Option<String>,
+    /// A closed issue: what its timeline says closed it — the pull request (`owner/repo#n`)
+    /// whose merge commit did, else the login of who closed it; never its author.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_by: Option<ClosedBy>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClosedBy {
+    /// `owner/repo#n` of the closing pull request, when a merge commit closed it.
+    pub pull_request: Option<String>,
+    pub url: Option<String>,
+    /// The pull request's author, or who closed the issue.
+    pub login: Option<String>,
 }
 
 /// The formats a report is exported in.

@@ -34,31 +34,48 @@ pub async fn items(db: impl PgExecutor<'_>, epic: &Epic) -> sqlx::Result<Vec<Epi
            ),
            named AS (
                SELECT l.finding_id FROM links l JOIN subs s ON s.id = l.issue_id
-               WHERE l.finding_id IS NOT NULL AND l.removed_at IS NULL
+               WHERE l.finding_id IS NOT NULL AND l.removed_at IS NULL AND link_names_finding(l.how)
            ),
            pulls AS (
                SELECT DISTINCT p.* FROM gh_pulls p JOIN links l ON l.pull_id = p.id AND l.removed_at IS NULL
                WHERE l.finding_id IN (SELECT finding_id FROM named)
            ),
            items AS (
-               SELECT s.repository, s.number, s.title, s.html_url, false AS is_pull, s.state,
-                      s.closed_at AS done_at, s.created_at,
-                      (SELECT array_agg(l.finding_id) FROM links l
-                       WHERE l.issue_id = s.id AND l.finding_id IS NOT NULL AND l.removed_at IS NULL) AS findings
+               SELECT s.id AS issue_id, NULL::bigint AS pull_id, s.repository, s.number, s.title, s.html_url,
+                      false AS is_pull, s.state, s.closed_at AS done_at, s.created_at, s.body
                FROM subs s
                UNION ALL
-               SELECT p.repository, p.number, p.title, p.html_url, true,
+               SELECT NULL, p.id, p.repository, p.number, p.title, p.html_url, true,
                       CASE WHEN p.merged THEN 'merged' WHEN p.state = 'closed' THEN 'closed'
                            WHEN p.draft THEN 'draft' ELSE 'open' END,
-                      coalesce(p.merged_at, p.closed_at), p.created_at,
-                      (SELECT array_agg(l.finding_id) FROM links l
-                       WHERE l.pull_id = p.id AND l.finding_id IS NOT NULL AND l.removed_at IS NULL)
+                      coalesce(p.merged_at, p.closed_at), p.created_at, p.body
                FROM pulls p
+           ),
+           item_links AS (
+               SELECT i.repository, i.number, i.is_pull, l.finding_id, l.target_id, link_names_finding(l.how) AS names
+               FROM items i JOIN links l ON l.removed_at IS NULL
+                   AND (l.issue_id = i.issue_id OR l.pull_id = i.pull_id)
            )
            SELECT i.repository AS "repository!", i.number AS "number!", i.title AS "title!",
                   i.html_url AS "html_url!", i.is_pull AS "is_pull!", i.state AS "state!", i.done_at AS "done_at: DateTime<Utc>",
-                  (SELECT count(*) FROM findings f WHERE f.id = ANY(i.findings) AND f.fixed_in_scan IS NULL) AS "open!",
-                  (SELECT count(*) FROM findings f WHERE f.id = ANY(i.findings) AND f.fixed_in_scan IS NOT NULL) AS "fixed!",
+                  (SELECT count(DISTINCT f.id) FROM item_links il JOIN findings f ON f.id = il.finding_id
+                   WHERE (il.repository, il.number, il.is_pull) = (i.repository, i.number, i.is_pull) AND il.names
+                     AND f.fixed_in_scan IS NULL) AS "open!",
+                  (SELECT count(DISTINCT f.id) FROM item_links il JOIN findings f ON f.id = il.finding_id
+                   WHERE (il.repository, il.number, il.is_pull) = (i.repository, i.number, i.is_pull) AND il.names
+                     AND f.fixed_in_scan IS NOT NULL) AS "fixed!",
+                  (SELECT count(DISTINCT f.id) FROM item_links il JOIN findings f ON f.id = il.finding_id
+                   WHERE (il.repository, il.number, il.is_pull) = (i.repository, i.number, i.is_pull) AND NOT il.names
+                     AND f.fixed_in_scan IS NULL) AS "touched_open!",
+                  (SELECT count(DISTINCT f.id) FROM item_links il JOIN findings f ON f.id = il.finding_id
+                   WHERE (il.repository, il.number, il.is_pull) = (i.repository, i.number, i.is_pull) AND NOT il.names
+                     AND f.fixed_in_scan IS NOT NULL) AS "touched_fixed!",
+                  -- Targets it is about other than its own repository (a dependency it names).
+                  ARRAY(SELECT DISTINCT t.name FROM item_links il JOIN targets t ON t.id = il.target_id
+                        WHERE (il.repository, il.number, il.is_pull) = (i.repository, i.number, i.is_pull)
+                          AND lower(t.name) <> lower(i.repository) ORDER BY 1) AS "about!",
+                  -- It points at code: a permalink to a file, or a Python file's path.
+                  (coalesce(i.title, '') || ' ' || coalesce(i.body, '')) ~ '(github\.com/[^/\s]+/[^/\s]+/blob/|[A-Za-z0-9_]/[A-Za-z0-9_/]*\.py\M)' AS "names_place!",
                   EXISTS (SELECT 1 FROM targets t JOIN scans sc ON sc.target_id = t.id
                           WHERE lower(t.name) = lower(i.repository)) AS "repository_scanned!"
            FROM items i
@@ -70,34 +87,41 @@ pub async fn items(db: impl PgExecutor<'_>, epic: &Epic) -> sqlx::Result<Vec<Epi
     .await
 }
 
-/// Filed vs found over every target, by target and by rule, now or as of `as_of`: findings
-/// first seen before it, open unless fixed by a scan before it, filed when a GitHub item that
-/// names them was opened before it, triaged away as the last decision before it says.
+/// Filed vs found over every target, by target and by rule, now or as of `as_of`: findings in
+/// scope first seen before it (found: the same total as every page's), open unless fixed by a
+/// scan before it or triaged away as the last decision before it says, filed when a GitHub
+/// item that names them was opened before it.
 pub async fn filed_vs_found(db: impl PgExecutor<'_>, as_of: Option<DateTime<Utc>>) -> sqlx::Result<FiledVsFound> {
     let rows = sqlx::query!(
-        r#"WITH f AS (
-               SELECT f.target_id, f.rule,
+        r#"WITH f0 AS (
+               SELECT f.id, f.target_id, f.rule, f.triage,
                       (fx.finished_at IS NULL OR fx.finished_at >= coalesce($1, 'infinity'::timestamptz)) AS open,
                       EXISTS (SELECT 1 FROM links l
                               LEFT JOIN gh_issues i ON i.id = l.issue_id LEFT JOIN gh_pulls p ON p.id = l.pull_id
-                              WHERE l.finding_id = f.id AND l.removed_at IS NULL
+                              WHERE l.finding_id = f.id AND l.removed_at IS NULL AND link_names_finding(l.how)
                                 AND coalesce(i.created_at, p.created_at) < coalesce($1, 'infinity'::timestamptz)) AS filed
                FROM findings f
                JOIN scans fs ON fs.id = f.first_seen_scan
                LEFT JOIN scans fx ON fx.id = f.fixed_in_scan
-               WHERE f.rule <> 'UT100'
+               -- The scope (`finding_progress.counts_as`): every rule but UT100, outside tests.
+               WHERE f.rule <> 'UT100' AND NOT f.in_tests
                  AND fs.finished_at < coalesce($1, 'infinity'::timestamptz)
-                 -- Triage as it stood then: its last decision before `as_of`.
-                 AND CASE WHEN $1::timestamptz IS NULL THEN f.triage
-                          ELSE coalesce((SELECT e.data->>'to' FROM events e
-                                         WHERE e.kind = 'finding.triaged' AND e.finding_id = f.id AND e.at < $1
-                                         ORDER BY e.at DESC, e.id DESC LIMIT 1), 'open')
-                     END NOT IN ('false_positive', 'wont_fix')
+           ),
+           f AS (
+               SELECT f0.*,
+                      -- Open: not fixed then, and not triaged away as its last decision before
+                      -- `as_of` says.
+                      f0.open AND CASE WHEN $1::timestamptz IS NULL THEN f0.triage
+                                       ELSE coalesce((SELECT e.data->>'to' FROM events e
+                                                      WHERE e.kind = 'finding.triaged' AND e.finding_id = f0.id AND e.at < $1
+                                                      ORDER BY e.at DESC, e.id DESC LIMIT 1), 'open')
+                                  END NOT IN ('false_positive', 'wont_fix') AS open_now
+               FROM f0
            )
            SELECT t.name AS "target?", f.rule AS "rule?",
                   count(*) AS "found!",
                   count(*) FILTER (WHERE f.filed) AS "filed!",
-                  count(*) FILTER (WHERE f.open AND NOT f.filed) AS "open_unfiled!"
+                  count(*) FILTER (WHERE f.open_now AND NOT f.filed) AS "open_unfiled!"
            FROM f JOIN targets t ON t.id = f.target_id
            GROUP BY GROUPING SETS ((), (t.name), (f.rule))"#,
         as_of as _

@@ -81,22 +81,36 @@ enum Except {
     Kind,
     Owner,
     Reached,
+    Tests,
 }
 
 /// Whether finding `f`'s file is reached (`db::models::reach`): `yes`, `no` or `unknown`.
 const REACHED: &str = "CASE WHEN EXISTS (SELECT 1 FROM module_reach mr WHERE mr.target_id = f.target_id AND mr.path = f.path) THEN 'yes' \
                        WHEN f.target_id IN (SELECT target_id FROM reach_targets) THEN 'no' ELSE 'unknown' END";
 
-/// True when a GitHub issue or pull request names finding `f` (a live link of its own).
-pub const FILED: &str = "EXISTS (SELECT 1 FROM links l WHERE l.finding_id = f.id AND l.removed_at IS NULL)";
+/// True when a GitHub issue or pull request names finding `f` (a live link of its own that
+/// names it: `link_names_finding()`; a pull request that only changed its file does not).
+pub const FILED: &str = "EXISTS (SELECT 1 FROM links l WHERE l.finding_id = f.id AND l.removed_at IS NULL \
+     AND link_names_finding(l.how))";
 
 /// Appends ` WHERE ...` for `filter` (all values bound, never spliced).
 fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except: Except) {
     q.push(" WHERE true");
     match filter.state.as_deref().unwrap_or("open") {
-        "all" => {}
-        state => {
-            q.push(" AND finding_state(f.rule, f.fixed_in_scan, f.triage) = ").push_bind(state.to_owned());
+        // Everything in scope (`finding_progress.counts_as`): the total every page shows.
+        "all" => q.push(" AND finding_state(f.rule, f.fixed_in_scan, f.triage) IN ('open', 'fixed', 'triaged_away')"),
+        state => q.push(" AND finding_state(f.rule, f.fixed_in_scan, f.triage) = ").push_bind(state.to_owned()),
+    };
+    if except != Except::Tests {
+        // Test code is out of the scope: left out unless asked for.
+        match filter.tests.as_deref() {
+            Some("yes") => {}
+            Some("only") => {
+                q.push(" AND f.in_tests");
+            }
+            _ => {
+                q.push(" AND NOT f.in_tests");
+            }
         }
     }
     if let Some(target) = &filter.target {
@@ -191,6 +205,8 @@ pub async fn explore(pool: &PgPool, filter: &FindingFilter, after: Option<i64>) 
         ),
         facet(pool, filter, Except::Reached, "findings f", REACHED),
     );
+    let by_code =
+        facet(pool, filter, Except::Tests, "findings f", "CASE WHEN f.in_tests THEN 'tests' ELSE 'code' END").await?;
     let by_rule = by_rule?;
     // The total is the sum over the rule facet when no rule is chosen, else that rule's count.
     let total = match &filter.rule {
@@ -205,6 +221,7 @@ pub async fn explore(pool: &PgPool, filter: &FindingFilter, after: Option<i64>) 
         by_kind: by_kind?,
         by_owner: by_owner?,
         by_reached: by_reached?,
+        by_code,
     })
 }
 
@@ -354,22 +371,31 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
 pub async fn github_for(pool: &PgPool, finding_id: Option<i64>, target_id: i64) -> sqlx::Result<Vec<GitHubLink>> {
     let rows = sqlx::query!(
         r#"WITH linked AS (
-               SELECT l.issue_id, l.pull_id, l.how FROM links l
+               SELECT l.id AS link_id, l.issue_id, l.pull_id, l.how, l.finding_id,
+                      CASE WHEN l.finding_id IS NULL THEN 'target'
+                           WHEN link_names_finding(l.how) THEN 'finding'
+                           ELSE 'touched' END AS scope
+               FROM links l
                WHERE l.removed_at IS NULL
                  AND (l.finding_id = $1 OR l.target_id = $2
                       -- A target's page also lists what is linked to its findings.
                       OR ($1::bigint IS NULL AND EXISTS (SELECT 1 FROM findings f WHERE f.id = l.finding_id AND f.target_id = $2)))
            )
            SELECT DISTINCT ON (kind, repository, number) * FROM (
-               SELECT 'issue' AS kind, i.repository, i.number, i.title, i.state, i.html_url AS url, i.assignees, l.how
+               SELECT 'issue' AS kind, i.repository, i.number, i.title, i.state, i.html_url AS url, i.assignees, l.how,
+                      l.scope, l.link_id, false AS kept
                FROM linked l JOIN gh_issues i ON i.id = l.issue_id
                UNION ALL
                SELECT 'pull', pr.repository, pr.number, pr.title,
                       CASE WHEN pr.merged THEN 'merged' WHEN pr.draft AND pr.state = 'open' THEN 'draft' ELSE pr.state END,
-                      pr.html_url, pr.assignees, l.how
+                      pr.html_url, pr.assignees, l.how, l.scope, l.link_id,
+                      -- Kept: the pull request merged, a scan after the merge still saw the finding.
+                      (l.scope = 'touched' AND pr.merged AND EXISTS (
+                          SELECT 1 FROM findings f JOIN scans s ON s.id = f.last_seen_scan
+                          WHERE f.id = l.finding_id AND f.fixed_in_scan IS NULL AND s.finished_at >= pr.merged_at))
                FROM linked l JOIN gh_pulls pr ON pr.id = l.pull_id
            ) items
-           ORDER BY kind, repository, number"#,
+           ORDER BY kind, repository, number, CASE scope WHEN 'finding' THEN 0 WHEN 'touched' THEN 1 ELSE 2 END"#,
         finding_id,
         target_id
     )
@@ -387,11 +413,14 @@ pub async fn github_for(pool: &PgPool, finding_id: Option<i64>, target_id: i64) 
                 url: r.url?,
                 assignees: r.assignees.unwrap_or_default(),
                 how: r.how?,
+                scope: r.scope?.parse().ok()?,
+                link_id: r.link_id?,
+                kept: r.kept.unwrap_or(false),
             })
         })
         .collect();
-    // Open work first.
-    items.sort_by_key(|i| (matches!(i.state.as_str(), "closed" | "merged"), i.kind == "issue"));
+    // What names it first, open work first.
+    items.sort_by_key(|i| (i.scope, matches!(i.state.as_str(), "closed" | "merged"), i.kind == "issue"));
     Ok(items)
 }
 

@@ -123,17 +123,43 @@ pub struct PullRecord<'a> {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// Only when merged: the commit the merge made (what a `closed` timeline event names).
+    pub merge_commit_sha: Option<&'a str>,
+}
+
+/// Records who closed issue `repository#number`, from its timeline's last `closed` event:
+/// the actor GitHub names, and the commit that closed it.
+pub async fn set_issue_closer(
+    db: impl PgExecutor<'_>,
+    repository: &str,
+    number: i32,
+    actor: Option<&str>,
+    commit: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE gh_issues SET closed_by_actor = $3, closed_by_commit = $4
+         WHERE lower(repository) = lower($1) AND number = $2
+           AND (closed_by_actor, closed_by_commit) IS DISTINCT FROM ($3, $4)",
+        repository,
+        number,
+        actor,
+        commit
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 pub async fn upsert_pull(db: impl PgExecutor<'_>, pull: &PullRecord<'_>) -> sqlx::Result<()> {
     sqlx::query!(
         r#"INSERT INTO gh_pulls (id, repository, number, title, body, state, draft, merged, merged_at, html_url, author,
-                                 assignees, labels, created_at, updated_at, closed_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                                 assignees, labels, created_at, updated_at, closed_at, merge_commit_sha)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
            ON CONFLICT (id) DO UPDATE SET
                repository = $2, number = $3, title = $4, body = $5, state = $6, draft = $7, merged = $8,
                merged_at = $9, html_url = $10, author = $11, assignees = $12, labels = $13,
-               created_at = $14, updated_at = $15, closed_at = $16, synced_at = now()
+               created_at = $14, updated_at = $15, closed_at = $16,
+               merge_commit_sha = coalesce($17, gh_pulls.merge_commit_sha), synced_at = now()
            WHERE gh_pulls.updated_at <= $15"#,
         pull.id,
         pull.repository,
@@ -150,7 +176,8 @@ pub async fn upsert_pull(db: impl PgExecutor<'_>, pull: &PullRecord<'_>) -> sqlx
         &pull.labels,
         pull.created_at as _,
         pull.updated_at as _,
-        pull.closed_at as _
+        pull.closed_at as _,
+        pull.merge_commit_sha
     )
     .execute(db)
     .await?;

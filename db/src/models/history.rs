@@ -25,10 +25,13 @@ pub struct FindingPeriod {
     pub rule: String,
     pub path: String,
     pub symbol: Option<String>,
-    /// Its progress state (`finding_state()`: open, fixed, migrated, triaged_away, or
-    /// `uncounted` for a UT100 finding that went away) at the start; `None`: not seen yet.
+    /// What it counts as in progress (`progress_bucket()`: open, fixed, triaged_away — the
+    /// scope —, migrated, tests_open, or `uncounted`: a UT100 finding that went away, a
+    /// fixed or triaged-away test finding) at the start; `None`: not seen yet.
     pub state_at_start: Option<String>,
     pub state_at_end: String,
+    /// In test code: out of the scope.
+    pub in_tests: bool,
     pub first_seen_at: Instant,
     /// The last scan within the period that stopped seeing it.
     pub fixed_at: Option<Instant>,
@@ -36,6 +39,14 @@ pub struct FindingPeriod {
     pub reopened: bool,
     /// For a UT011 finding: the package whose thread-local-backed API it calls.
     pub api_package: Option<String>,
+}
+
+impl FindingPeriod {
+    /// Counted in progress at the end of the period: work to do, done or set aside — not a
+    /// context variable already in place, not test code.
+    pub fn in_scope(&self) -> bool {
+        matches!(self.state_at_end.as_str(), "open" | "fixed" | "triaged_away")
+    }
 }
 
 /// Every finding first seen before `end`, with its state at `start` and at `end`.
@@ -69,11 +80,14 @@ pub async fn findings(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> 
            )
            SELECT f.id, f.target_id, f.rule, f.path, f.symbol,
                   CASE WHEN p.at_start IS NOT NULL THEN
-                      coalesce(finding_state(f.rule, CASE WHEN p.at_start = 'findings.fixed' THEN 0 END,
-                                             coalesce(t.to_before_start, t.from_after_start, f.triage)), 'uncounted')
+                      coalesce(progress_bucket(finding_state(f.rule, CASE WHEN p.at_start = 'findings.fixed' THEN 0 END,
+                                                             coalesce(t.to_before_start, t.from_after_start, f.triage)),
+                                               f.in_tests), 'uncounted')
                   END AS state_at_start,
-                  coalesce(finding_state(f.rule, CASE WHEN p.at_end = 'findings.fixed' THEN 0 END,
-                                         coalesce(t.to_before_end, t.from_after_end, f.triage)), 'uncounted') AS "state_at_end!",
+                  coalesce(progress_bucket(finding_state(f.rule, CASE WHEN p.at_end = 'findings.fixed' THEN 0 END,
+                                                         coalesce(t.to_before_end, t.from_after_end, f.triage)),
+                                           f.in_tests), 'uncounted') AS "state_at_end!",
+                  f.in_tests AS "in_tests!",
                   p.first_seen_at AS "first_seen_at!: Instant",
                   p.fixed_at AS "fixed_at: Instant",
                   p.reopened AS "reopened!",
@@ -191,6 +205,31 @@ pub struct GitHubSnapshot {
     pub created_at: Instant,
     pub closed_at: Option<Instant>,
     pub merged_at: Option<Instant>,
+    /// Who closed it, as its timeline says (never its author): the pull request whose merge
+    /// commit closed it (`owner/repo#n`, its URL and author), else the actor of the event.
+    pub closed_by: Option<Closer>,
+}
+
+/// What closed an issue.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Closer {
+    Pull { reference: String, url: String, author: Option<String> },
+    Actor(String),
+}
+
+impl Closer {
+    fn from_columns(
+        pull: Option<String>,
+        url: Option<String>,
+        author: Option<String>,
+        actor: Option<String>,
+    ) -> Option<Closer> {
+        match (pull, url, actor) {
+            (Some(reference), Some(url), _) => Some(Closer::Pull { reference, url, author }),
+            (_, _, Some(actor)) => Some(Closer::Actor(actor)),
+            _ => None,
+        }
+    }
 }
 
 /// Links to pull requests that existed at `end` (made before it, not removed before it).
@@ -225,6 +264,7 @@ pub async fn linked_pulls(db: impl PgExecutor<'_>, end: Instant) -> sqlx::Result
                 created_at: r.created_at,
                 closed_at: r.closed_at,
                 merged_at: r.merged_at,
+                closed_by: None,
             },
             files: r.files,
         })
@@ -237,27 +277,43 @@ pub async fn sub_issues_changed(
     start: Instant,
     end: Instant,
 ) -> sqlx::Result<Vec<GitHubSnapshot>> {
-    sqlx::query_as!(
-        GitHubSnapshot,
-        r#"SELECT repository, number, title, html_url AS url, author,
-                  created_at AS "created_at: Instant",
-                  CASE WHEN closed_at < $2 THEN closed_at END AS "closed_at: Instant",
-                  NULL::timestamptz AS "merged_at: Instant"
-           FROM gh_issues
-           WHERE parent_number IS NOT NULL
-             AND ((created_at >= $1 AND created_at < $2) OR (closed_at >= $1 AND closed_at < $2))
-           ORDER BY repository, number"#,
+    let rows = sqlx::query!(
+        r#"SELECT i.repository, i.number, i.title, i.html_url AS url, i.author,
+                  i.created_at AS "created_at: Instant",
+                  CASE WHEN i.closed_at < $2 THEN i.closed_at END AS "closed_at: Instant",
+                  p.repository || '#' || p.number AS closing_pull, p.html_url AS "closing_pull_url?",
+                  p.author AS closing_pull_author, i.closed_by_actor
+           FROM gh_issues i
+           LEFT JOIN gh_pulls p ON p.merge_commit_sha = i.closed_by_commit AND i.closed_at < $2
+           WHERE i.parent_number IS NOT NULL
+             AND ((i.created_at >= $1 AND i.created_at < $2) OR (i.closed_at >= $1 AND i.closed_at < $2))
+           ORDER BY i.repository, i.number"#,
         start as _,
         end as _
     )
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| GitHubSnapshot {
+            closed_by: r.closed_at.and_then(|_| {
+                Closer::from_columns(r.closing_pull, r.closing_pull_url, r.closing_pull_author, r.closed_by_actor)
+            }),
+            repository: r.repository,
+            number: r.number,
+            title: r.title,
+            url: r.url,
+            author: r.author,
+            created_at: r.created_at,
+            closed_at: r.closed_at,
+            merged_at: None,
+        })
+        .collect())
 }
 
 /// Pull requests merged in [start, end).
 pub async fn pulls_merged(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> sqlx::Result<Vec<GitHubSnapshot>> {
-    sqlx::query_as!(
-        GitHubSnapshot,
+    let rows = sqlx::query!(
         r#"SELECT repository, number, title, html_url AS url, author,
                   created_at AS "created_at: Instant", closed_at AS "closed_at: Instant", merged_at AS "merged_at: Instant"
            FROM gh_pulls
@@ -267,7 +323,21 @@ pub async fn pulls_merged(db: impl PgExecutor<'_>, start: Instant, end: Instant)
         end as _
     )
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| GitHubSnapshot {
+            repository: r.repository,
+            number: r.number,
+            title: r.title,
+            url: r.url,
+            author: r.author,
+            created_at: r.created_at,
+            closed_at: r.closed_at,
+            merged_at: r.merged_at,
+            closed_by: None,
+        })
+        .collect())
 }
 
 /// A target as the report names it.

@@ -131,6 +131,36 @@ pub async fn add_by_path(db: &mut PgConnection, pull_id: i64, repository: &str, 
     Ok(added.rows_affected())
 }
 
+/// Links `side` to the dependency targets named by `names` (inline code in its text, like
+/// `` `crum` ``): by the target's name, a package it provides, or the top-level import
+/// package of its files (`crum/__init__.py`). The item is about that dependency as a whole.
+pub async fn add_named_dependencies(db: &mut PgConnection, side: GitHubSide, names: &[String]) -> sqlx::Result<u64> {
+    if names.is_empty() {
+        return Ok(0);
+    }
+    let (issue_id, pull_id) = side.columns();
+    let added = sqlx::query!(
+        r#"INSERT INTO links (target_id, issue_id, pull_id, how)
+           SELECT DISTINCT t.id, $2::bigint, $3::bigint, $4
+           FROM targets t
+           WHERE t.kind = 'dependency'
+             AND (lower(t.name) = ANY($1)
+                  OR EXISTS (SELECT 1 FROM target_packages tp JOIN packages p ON p.id = tp.package_id
+                             WHERE tp.target_id = t.id AND lower(p.name) = ANY($1))
+                  OR EXISTS (SELECT 1 FROM findings f
+                             WHERE f.target_id = t.id AND split_part(f.path, '/', 1) = ANY($1)
+                               AND f.path LIKE '%/%'))
+           ON CONFLICT DO NOTHING"#,
+        names,
+        issue_id,
+        pull_id,
+        LinkHow::Mention as LinkHow
+    )
+    .execute(db)
+    .await?;
+    Ok(added.rows_affected())
+}
+
 /// Links a sub-issue of an epic to the target of its repository, when that is tracked.
 pub async fn add_sub_issue(db: &mut PgConnection, issue_id: i64, repository: &str) -> sqlx::Result<u64> {
     let added = sqlx::query!(

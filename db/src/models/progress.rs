@@ -1,12 +1,10 @@
 //! Progress, measured from findings (never from PR state): per target, overall, by rule,
 //! and which dependencies with open findings block a repository.
 //!
-//! Each finding's state comes from the `finding_progress` view (defined once, in the
-//! migrations):
-//! - *open*: not fixed, and triaged `open` or `confirmed` (rule UT100 excluded);
-//! - *fixed*: a later complete scan no longer sees it;
-//! - *migrated*: UT100 findings — context variables already in place count as done;
-//! - *triaged away*: `false_positive` or `wont_fix`, shown apart and out of the percentage.
+//! What each finding counts as comes from the `finding_progress` view's `counts_as` (the one
+//! scope, defined in the migrations; see `crate::progress`): open, fixed, triaged away (in
+//! scope: every rule but UT100, outside test code), migrated (UT100: information) and open
+//! in tests (counted apart).
 
 use serde::{Deserialize, Serialize};
 use sqlx::PgExecutor;
@@ -51,10 +49,11 @@ pub async fn by_target(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TargetProgre
 pub async fn by_target_in(db: impl PgExecutor<'_>, reached_only: bool) -> sqlx::Result<Vec<TargetProgress>> {
     let rows = sqlx::query!(
         r#"SELECT t.id, t.name, t.kind AS "kind: TargetKind",
-                  count(p.finding_id) FILTER (WHERE p.state = 'open') AS "open!",
-                  count(p.finding_id) FILTER (WHERE p.state = 'fixed') AS "fixed!",
-                  count(p.finding_id) FILTER (WHERE p.state = 'migrated') AS "migrated!",
-                  count(p.finding_id) FILTER (WHERE p.state = 'triaged_away') AS "triaged_away!"
+                  count(p.finding_id) FILTER (WHERE p.counts_as = 'open') AS "open!",
+                  count(p.finding_id) FILTER (WHERE p.counts_as = 'fixed') AS "fixed!",
+                  count(p.finding_id) FILTER (WHERE p.counts_as = 'triaged_away') AS "triaged_away!",
+                  count(p.finding_id) FILTER (WHERE p.counts_as = 'migrated') AS "migrated!",
+                  count(p.finding_id) FILTER (WHERE p.counts_as = 'tests_open') AS "tests_open!"
            FROM targets t LEFT JOIN finding_progress p ON p.target_id = t.id
                AND (NOT $1 OR EXISTS (SELECT 1 FROM findings f
                                       JOIN module_reach mr ON mr.target_id = f.target_id AND mr.path = f.path
@@ -71,18 +70,22 @@ pub async fn by_target_in(db: impl PgExecutor<'_>, reached_only: bool) -> sqlx::
             target_id: r.id,
             name: r.name,
             kind: r.kind,
-            progress: Progress { open: r.open, fixed: r.fixed, migrated: r.migrated, triaged_away: r.triaged_away },
+            progress: Progress {
+                open: r.open,
+                fixed: r.fixed,
+                triaged_away: r.triaged_away,
+                migrated: r.migrated,
+                tests_open: r.tests_open,
+            },
         })
         .collect())
 }
 
 /// Progress of everything together.
 pub fn overall(targets: &[TargetProgress]) -> Progress {
-    targets.iter().fold(Progress::default(), |acc, t| Progress {
-        open: acc.open + t.progress.open,
-        fixed: acc.fixed + t.progress.fixed,
-        migrated: acc.migrated + t.progress.migrated,
-        triaged_away: acc.triaged_away + t.progress.triaged_away,
+    targets.iter().fold(Progress::default(), |mut acc, t| {
+        acc.add(&t.progress);
+        acc
     })
 }
 
@@ -110,10 +113,11 @@ pub async fn by_rule_in(
 ) -> sqlx::Result<Vec<RuleProgress>> {
     let rows = sqlx::query!(
         r#"SELECT p.rule AS "rule!",
-                  count(*) FILTER (WHERE p.state = 'open') AS "open!",
-                  count(*) FILTER (WHERE p.state = 'fixed') AS "fixed!",
-                  count(*) FILTER (WHERE p.state = 'migrated') AS "migrated!",
-                  count(*) FILTER (WHERE p.state = 'triaged_away') AS "triaged_away!"
+                  count(*) FILTER (WHERE p.counts_as = 'open') AS "open!",
+                  count(*) FILTER (WHERE p.counts_as = 'fixed') AS "fixed!",
+                  count(*) FILTER (WHERE p.counts_as = 'triaged_away') AS "triaged_away!",
+                  count(*) FILTER (WHERE p.counts_as = 'migrated') AS "migrated!",
+                  count(*) FILTER (WHERE p.counts_as = 'tests_open') AS "tests_open!"
            FROM finding_progress p
            WHERE ($1::bigint IS NULL OR p.target_id = $1)
              AND (NOT $2 OR EXISTS (SELECT 1 FROM findings f
@@ -130,7 +134,13 @@ pub async fn by_rule_in(
         .into_iter()
         .map(|r| RuleProgress {
             rule: r.rule,
-            progress: Progress { open: r.open, fixed: r.fixed, migrated: r.migrated, triaged_away: r.triaged_away },
+            progress: Progress {
+                open: r.open,
+                fixed: r.fixed,
+                triaged_away: r.triaged_away,
+                migrated: r.migrated,
+                tests_open: r.tests_open,
+            },
         })
         .collect())
 }
@@ -158,7 +168,7 @@ pub async fn blockers(db: impl PgExecutor<'_>, target_id: i64) -> sqlx::Result<V
                SELECT tp.package_id, tp.target_id, count(*) AS open
                FROM target_packages tp
                JOIN finding_progress p ON p.target_id = tp.target_id
-               WHERE p.state = 'open'
+               WHERE p.counts_as = 'open'
                GROUP BY tp.package_id, tp.target_id
            )
            SELECT p.name AS "package!", o.target_id AS "target_id!", o.open AS "open!",
@@ -197,11 +207,11 @@ pub async fn burndown(db: impl PgExecutor<'_>, days: i32) -> sqlx::Result<Vec<Bu
                       CASE e.kind WHEN 'findings.fixed' THEN 1 WHEN 'findings.reopened' THEN -1 ELSE 0 END AS fixed,
                       0 AS triaged
                FROM events e CROSS JOIN LATERAL unnest(e.finding_ids) AS x(id)
-               JOIN findings f ON f.id = x.id AND f.rule <> 'UT100'
+               JOIN findings f ON f.id = x.id AND f.rule <> 'UT100' AND NOT f.in_tests
                WHERE e.kind IN ('findings.new', 'findings.reopened', 'findings.fixed')
              UNION ALL
                SELECT e.at, -t.away, 0, t.away
-               FROM events e JOIN findings f ON f.id = e.finding_id AND f.rule <> 'UT100'
+               FROM events e JOIN findings f ON f.id = e.finding_id AND f.rule <> 'UT100' AND NOT f.in_tests
                CROSS JOIN LATERAL (SELECT
                       CASE WHEN e.data->>'to' IN ('false_positive', 'wont_fix') AND e.data->>'from' IN ('open', 'confirmed') THEN 1
                            WHEN e.data->>'from' IN ('false_positive', 'wont_fix') AND e.data->>'to' IN ('open', 'confirmed') THEN -1
@@ -250,7 +260,7 @@ pub async fn weekly_open_of_repositories(db: impl PgExecutor<'_>, weeks: i32) ->
                   array_agg((SELECT count(*) FROM findings f
                              JOIN scans fs ON fs.id = f.first_seen_scan
                              LEFT JOIN scans fx ON fx.id = f.fixed_in_scan
-                             WHERE f.target_id = t.id AND f.rule <> 'UT100' AND fs.finished_at < e.week_end
+                             WHERE f.target_id = t.id AND f.rule <> 'UT100' AND NOT f.in_tests AND fs.finished_at < e.week_end
                                AND (fx.id IS NULL OR fx.finished_at >= e.week_end)) ORDER BY e.n DESC) AS "open!: Vec<i64>"
            FROM targets t CROSS JOIN ends e
            WHERE t.kind <> 'dependency'
@@ -268,15 +278,14 @@ pub fn by_side(targets: &[TargetProgress]) -> Vec<(String, Progress)> {
     let mut dependencies = Progress::default();
     for t in targets {
         let side = if t.kind == TargetKind::Dependency { &mut dependencies } else { &mut repositories };
-        side.open += t.progress.open;
-        side.fixed += t.progress.fixed;
-        side.migrated += t.progress.migrated;
-        side.triaged_away += t.progress.triaged_away;
+        side.add(&t.progress);
     }
     vec![("repositories".into(), repositories), ("dependencies".into(), dependencies)]
 }
 
-/// People by findings fixed under their ownership, then by what they own.
+/// People by findings fixed — under their ownership (claims), or as the author of the merged
+/// pull request that fixed them (`github_fixes`) — then by what they own. Local accounts and
+/// GitHub people alike; the name says who is who (the demo's people are named "(simulated)").
 pub async fn top_contributors(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<Contributor>> {
     sqlx::query_as!(
         Contributor,
@@ -285,14 +294,29 @@ pub async fn top_contributors(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Resu
                FROM claims c
                JOIN findings f ON f.id = c.finding_id OR f.target_id = c.target_id
                LEFT JOIN scans s ON s.id = f.fixed_in_scan
-               WHERE f.rule <> 'UT100'
-           )
-           SELECT u.login,
-                  count(DISTINCT o.finding_id) FILTER (WHERE o.fixed_in_scan IS NULL AND o.released_at IS NULL) AS "owned_open!",
-                  count(DISTINCT o.finding_id) FILTER (WHERE o.fixed_at >= o.claimed_at AND (o.released_at IS NULL OR o.fixed_at <= o.released_at)) AS "fixed!"
-           FROM owned o JOIN users u ON u.id = o.owner_id
-           GROUP BY u.login
-           ORDER BY 3 DESC, 2 DESC, u.login
+               WHERE f.rule <> 'UT100' AND NOT f.in_tests
+           ),
+           fixes AS (
+               SELECT lower(u.login) AS who, o.finding_id FROM owned o JOIN users u ON u.id = o.owner_id
+               WHERE o.fixed_at >= o.claimed_at AND (o.released_at IS NULL OR o.fixed_at <= o.released_at)
+               UNION
+               SELECT lower(g.login), g.finding_id FROM github_fixes g
+           ),
+           open_owned AS (
+               SELECT lower(u.login) AS who, count(DISTINCT o.finding_id) AS n FROM owned o JOIN users u ON u.id = o.owner_id
+               WHERE o.fixed_in_scan IS NULL AND o.released_at IS NULL
+               GROUP BY 1
+           ),
+           people AS (SELECT who FROM fixes UNION SELECT who FROM open_owned)
+           SELECT coalesce(u.login, (SELECT g.login FROM github_fixes g WHERE lower(g.login) = p.who LIMIT 1)) AS "login!",
+                  u.name,
+                  u.id IS NULL AS "github_only!",
+                  coalesce(oo.n, 0) AS "owned_open!",
+                  (SELECT count(DISTINCT x.finding_id) FROM fixes x WHERE x.who = p.who) AS "fixed!"
+           FROM people p
+           LEFT JOIN users u ON lower(u.login) = p.who
+           LEFT JOIN open_owned oo ON oo.who = p.who
+           ORDER BY 5 DESC, 4 DESC, 1
            LIMIT $1"#,
         limit
     )

@@ -1,6 +1,6 @@
 use sqlx::{PgExecutor, PgPool};
 
-use crate::kinds::TargetKind;
+use crate::kinds::{ScanStatus, TargetKind};
 use crate::views::{Blocker, FileBreakdown, Progress, TargetDetail, TargetSummary};
 
 /// Registers a target if it is new and returns its id either way.
@@ -28,10 +28,11 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
            ),
            counts AS (
                SELECT p.target_id,
-                      count(*) FILTER (WHERE p.state = 'open') AS open,
-                      count(*) FILTER (WHERE p.state = 'fixed') AS fixed,
-                      count(*) FILTER (WHERE p.state = 'migrated') AS migrated,
-                      count(*) FILTER (WHERE p.state = 'triaged_away') AS triaged_away
+                      count(*) FILTER (WHERE p.counts_as = 'open') AS open,
+                      count(*) FILTER (WHERE p.counts_as = 'fixed') AS fixed,
+                      count(*) FILTER (WHERE p.counts_as = 'triaged_away') AS triaged_away,
+                      count(*) FILTER (WHERE p.counts_as = 'migrated') AS migrated,
+                      count(*) FILTER (WHERE p.counts_as = 'tests_open') AS tests_open
                FROM finding_progress p WHERE p.target_id IN (SELECT id FROM chosen)
                GROUP BY p.target_id
            ),
@@ -49,9 +50,21 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
                GROUP BY 1
            ),
            last_scan AS (
-               SELECT DISTINCT ON (s.target_id) s.target_id, s.finished_at, s.revision
+               SELECT DISTINCT ON (s.target_id) s.target_id, s.finished_at, s.revision, s.status, s.files_failed
                FROM scans s WHERE s.target_id IN (SELECT id FROM chosen) AND s.status <> 'running'
                ORDER BY s.target_id, s.started_at DESC, s.id DESC
+           ),
+           -- Open GitHub issues about the target: issues filed in its repository that belong
+           -- to an epic (a sub-issue), and issues linked to it or to one of its findings.
+           epic_items AS (
+               SELECT c.id AS target_id, count(DISTINCT i.id) AS open_items
+               FROM chosen c
+               JOIN gh_issues i ON i.state = 'open' AND (
+                   (lower(i.repository) = lower(c.name) AND i.parent_number IS NOT NULL)
+                   OR EXISTS (SELECT 1 FROM links l LEFT JOIN findings lf ON lf.id = l.finding_id
+                              WHERE l.issue_id = i.id AND l.removed_at IS NULL
+                                AND coalesce(l.target_id, lf.target_id) = c.id))
+               GROUP BY c.id
            ),
            package_of AS (
                SELECT tp.target_id, tp.package_id FROM target_packages tp WHERE tp.target_id IN (SELECT id FROM chosen)
@@ -68,7 +81,8 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
                SELECT ap.target_id, count(DISTINCT f.id) AS calls, count(DISTINCT f.target_id) AS targets
                FROM api_package ap
                JOIN findings f ON f.rule = 'UT011' AND ut011_package(f.message) = ap.name
-               WHERE finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open' AND f.target_id <> ap.target_id
+               WHERE finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open' AND NOT f.in_tests
+                 AND f.target_id <> ap.target_id
                GROUP BY ap.target_id
            ),
            reach AS (
@@ -79,11 +93,15 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
                JOIN reach_targets rt ON rt.target_id = f.target_id
                LEFT JOIN module_reach mr ON mr.target_id = f.target_id AND mr.path = f.path
                WHERE f.target_id IN (SELECT id FROM chosen) AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+                 AND NOT f.in_tests
                GROUP BY f.target_id
            )
            SELECT c.id, c.name, c.kind AS "kind: TargetKind",
                   coalesce(n.open, 0) AS "open!", coalesce(n.fixed, 0) AS "fixed!",
                   coalesce(n.migrated, 0) AS "migrated!", coalesce(n.triaged_away, 0) AS "triaged_away!",
+                  coalesce(n.tests_open, 0) AS "tests_open!",
+                  ls.status AS "last_scan_status?: ScanStatus", coalesce(ls.files_failed, 0) AS "files_failed!",
+                  coalesce(ei.open_items, 0) AS "epic_items_open!",
                   coalesce(o.logins, '{}') AS "owners!",
                   coalesce(pl.open_pulls, 0) AS "open_pulls!",
                   ls.finished_at AS "last_scan_at: chrono::DateTime<chrono::Utc>", ls.revision AS "last_revision?",
@@ -107,6 +125,7 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
            LEFT JOIN last_scan ls ON ls.target_id = c.id
            LEFT JOIN reach rc ON rc.target_id = c.id
            LEFT JOIN impact im ON im.target_id = c.id
+           LEFT JOIN epic_items ei ON ei.target_id = c.id
            ORDER BY lower(c.name), c.name"#,
         dependencies,
         only
@@ -119,7 +138,16 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
             id: r.id,
             name: r.name,
             kind: r.kind,
-            progress: Progress { open: r.open, fixed: r.fixed, migrated: r.migrated, triaged_away: r.triaged_away },
+            progress: Progress {
+                open: r.open,
+                fixed: r.fixed,
+                triaged_away: r.triaged_away,
+                migrated: r.migrated,
+                tests_open: r.tests_open,
+            },
+            last_scan_status: r.last_scan_status,
+            files_failed: r.files_failed,
+            epic_items_open: r.epic_items_open,
             owners: r.owners,
             open_pulls: r.open_pulls,
             last_scan_at: r.last_scan_at,
@@ -154,10 +182,10 @@ pub async fn detail(pool: &PgPool, name: &str) -> sqlx::Result<Option<TargetDeta
     .await?;
     let files = sqlx::query_as!(
         FileBreakdown,
-        r#"SELECT f.path, count(*) FILTER (WHERE p.state = 'open') AS "open!",
-                  count(*) FILTER (WHERE p.state IN ('open', 'fixed', 'migrated')) AS "total!"
+        r#"SELECT f.path, count(*) FILTER (WHERE p.counts_as = 'open') AS "open!",
+                  count(*) FILTER (WHERE p.counts_as IN ('open', 'fixed', 'triaged_away')) AS "total!"
            FROM findings f JOIN finding_progress p ON p.finding_id = f.id
-           WHERE f.target_id = $1
+           WHERE f.target_id = $1 AND p.counts_as IN ('open', 'fixed', 'triaged_away')
            GROUP BY f.path
            ORDER BY 2 DESC, f.path
            LIMIT 200"#,

@@ -31,10 +31,11 @@ pub async fn summaries(db: impl PgExecutor<'_>, stale_days: i32) -> sqlx::Result
     let rows = sqlx::query!(
         r#"SELECT t.owner_team AS "team!",
                   array_agg(DISTINCT t.name ORDER BY t.name) AS "repositories!",
-                  count(p.finding_id) FILTER (WHERE p.state = 'open') AS "open!",
-                  count(p.finding_id) FILTER (WHERE p.state = 'fixed') AS "fixed!",
-                  count(p.finding_id) FILTER (WHERE p.state = 'migrated') AS "migrated!",
-                  count(p.finding_id) FILTER (WHERE p.state = 'triaged_away') AS "triaged_away!",
+                  count(p.finding_id) FILTER (WHERE p.counts_as = 'open') AS "open!",
+                  count(p.finding_id) FILTER (WHERE p.counts_as = 'fixed') AS "fixed!",
+                  count(p.finding_id) FILTER (WHERE p.counts_as = 'triaged_away') AS "triaged_away!",
+                  count(p.finding_id) FILTER (WHERE p.counts_as = 'migrated') AS "migrated!",
+                  count(p.finding_id) FILTER (WHERE p.counts_as = 'tests_open') AS "tests_open!",
                   (SELECT coalesce(array_agg(DISTINCT u.login ORDER BY u.login), '{}')
                    FROM claims c JOIN users u ON u.id = c.owner_id
                    LEFT JOIN findings cf ON cf.id = c.finding_id
@@ -55,7 +56,13 @@ pub async fn summaries(db: impl PgExecutor<'_>, stale_days: i32) -> sqlx::Result
         .map(|r| TeamSummary {
             team: r.team,
             repositories: r.repositories,
-            progress: Progress { open: r.open, fixed: r.fixed, migrated: r.migrated, triaged_away: r.triaged_away },
+            progress: Progress {
+                open: r.open,
+                fixed: r.fixed,
+                triaged_away: r.triaged_away,
+                migrated: r.migrated,
+                tests_open: r.tests_open,
+            },
             owners: r.owners,
             stale_claims: r.stale,
         })

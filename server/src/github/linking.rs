@@ -11,7 +11,10 @@
 //!   ones included — a permalink names a place at a commit, which a later fix does not undo;
 //! - `path`: a pull request changes the file of a finding of its repository;
 //! - `sub_issue`: an issue under an epic belongs to a tracked repository: linked to that
-//!   target.
+//!   target;
+//! - `mention` of a dependency: inline code in the text (`` `crum` ``) names a tracked
+//!   dependency, a package it provides or its import package: linked to that target (the item
+//!   is about the dependency as a whole, e.g. "Ensure that crum … is async-safe").
 //!
 //! Derivation only adds links; a link a maintainer removed stays removed (its row is kept,
 //! marked removed, and blocks the same link from coming back), and manual links are kept.
@@ -50,6 +53,18 @@ fn permalinks(text: &str) -> Vec<links::Permalink> {
         .collect()
 }
 
+/// Inline code spans (`` `name` ``) that could name a package: lower-cased, at most 64
+/// characters of letters, digits, `_`, `-` and `.`.
+static CODE_SPAN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"`([A-Za-z][A-Za-z0-9_.-]{0,63})`").expect("valid pattern"));
+
+fn code_span_names(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = CODE_SPAN.captures_iter(text).map(|c| c[1].to_lowercase()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 fn explicit_finding_ids(text: &str) -> Vec<i64> {
     let mut ids: Vec<i64> = FINDING_URL.captures_iter(text).filter_map(|c| c[1].parse().ok()).collect();
     ids.sort_unstable();
@@ -73,12 +88,20 @@ pub async fn link_text(
     let without_permalinks = PERMALINK.replace_all(&text, "");
     let mentioned = links::add_mentions(&mut *db, item, repository, &without_permalinks).await?;
     let pointed = links::add_permalinks(&mut *db, item, &permalinks(&text)).await?;
-    Ok(explicit + mentioned + pointed)
+    let dependencies = links::add_named_dependencies(&mut *db, item, &code_span_names(&text)).await?;
+    Ok(explicit + mentioned + pointed + dependencies)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{explicit_finding_ids, permalinks};
+    use super::{code_span_names, explicit_finding_ids, permalinks};
+
+    #[test]
+    fn inline_code_names_packages() {
+        let text = "We still [rely on `crum`](https://github.com/search?q=crum) and `django-crum`, \
+                    not `sync_to_async(f)` or ``; `Django`.";
+        assert_eq!(code_span_names(text), ["crum", "django", "django-crum"]);
+    }
     use db::models::links::Permalink;
 
     #[test]

@@ -86,6 +86,8 @@ pub struct PullRequest {
     pub merged: Option<bool>,
     #[serde(default)]
     pub merged_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
     pub html_url: String,
     #[serde(default)]
     pub user: Option<Login>,
@@ -109,14 +111,20 @@ impl PullRequest {
 }
 
 /// One event of an issue's timeline (`GET /repos/{owner}/{repo}/issues/{n}/timeline`). The
-/// sync reads only cross-references: a pull request that names the issue (`Closes #918`)
-/// shows up as a `cross-referenced` event whose source is that pull request.
+/// sync reads cross-references — a pull request that names the issue (`Closes #918`) shows
+/// up as a `cross-referenced` event whose source is that pull request — and who closed it.
 #[derive(Clone, Debug, Deserialize)]
 pub struct TimelineEvent {
     #[serde(default)]
     pub event: Option<String>,
     #[serde(default)]
     pub source: Option<TimelineSource>,
+    /// Who did it (absent for some events, and for deleted accounts).
+    #[serde(default)]
+    pub actor: Option<Login>,
+    /// The commit of a `closed` or `referenced` event (a merge commit saying "Closes #n").
+    #[serde(default)]
+    pub commit_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -128,6 +136,14 @@ pub struct TimelineSource {
 }
 
 impl TimelineEvent {
+    /// Who closed the issue and with which commit, from the last `closed` event of a
+    /// timeline (an issue closed, reopened and closed again counts its last closing).
+    pub fn closer(events: &[TimelineEvent]) -> Option<(Option<&str>, Option<&str>)> {
+        let closed = events.iter().rev().find(|e| e.event.as_deref() == Some("closed"))?;
+        let commit = closed.commit_id.as_deref().filter(|sha| crate::github::store::is_commit_sha(sha));
+        Some((closed.actor.as_ref().map(|a| a.login.as_str()), commit))
+    }
+
     /// The pull request this event says references the issue, if it is one.
     pub fn referencing_pull(&self) -> Option<IssueRef> {
         if self.event.as_deref() != Some("cross-referenced") {

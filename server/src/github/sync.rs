@@ -157,7 +157,8 @@ impl Run<'_> {
     }
 
     /// The pull requests that reference a sub-issue (the one that closes it, among them):
-    /// they belong to the epic even when their own text names neither it nor a finding.
+    /// they belong to the epic even when their own text names neither it nor a finding. Also
+    /// who closed it: the last `closed` event's actor and commit.
     async fn timeline(&mut self, issue: &IssueRef) -> anyhow::Result<()> {
         let url =
             self.github.url(&format!("/repos/{}/issues/{}/timeline?per_page=100", issue.repository, issue.number));
@@ -167,6 +168,8 @@ impl Run<'_> {
             Err(e) => return Err(e.into()),
         };
         self.pulls.extend(events.iter().filter_map(TimelineEvent::referencing_pull));
+        let (actor, commit) = TimelineEvent::closer(&events).unwrap_or((None, None));
+        db::models::github::set_issue_closer(self.pool, &issue.repository, issue.number, actor, commit).await?;
         for page in &pages {
             self.github.remember(page).await?;
         }

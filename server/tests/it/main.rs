@@ -35,5 +35,6 @@ mod rescans;
 mod sarif_import;
 mod scan_ingest;
 mod security;
+mod truthful_numbers;
 mod upgrades;
 mod weekly_report;

@@ -33,37 +33,75 @@ async fn dependency(pool: &PgPool, package: &str, findings: Vec<IncomingFinding>
     id
 }
 
+fn finding_at(n: usize, rule: &str, path: &str) -> IncomingFinding {
+    IncomingFinding { fingerprint: format!("fp-{rule}-{path}-{n}"), end_column: 10, ..support::finding(rule, path, 1) }
+}
+
 #[tokio::test]
-async fn progress_counts_fixed_migrated_and_triaged_apart() {
+async fn progress_counts_the_scope_migrated_and_tests_apart() {
     let pool = fresh_database().await;
     let repo =
         db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/edx-django-utils").await.unwrap();
-    scan(
-        &pool,
-        repo,
-        vec![finding(1, "UT001"), finding(2, "UT001"), finding(3, "UT003"), finding(4, "UT010"), finding(5, "UT100")],
-    )
-    .await;
+    let tests = || vec![finding_at(6, "UT001", "pkg/tests/test_cache.py"), finding_at(7, "UT003", "conftest.py")];
+    let mut first =
+        vec![finding(1, "UT001"), finding(2, "UT001"), finding(3, "UT003"), finding(4, "UT010"), finding(5, "UT100")];
+    first.extend(tests());
+    scan(&pool, repo, first).await;
     // UT003 is fixed by the next complete scan; UT010 is triaged away.
-    scan(&pool, repo, vec![finding(1, "UT001"), finding(2, "UT001"), finding(4, "UT010"), finding(5, "UT100")]).await;
+    let mut second = vec![finding(1, "UT001"), finding(2, "UT001"), finding(4, "UT010"), finding(5, "UT100")];
+    second.extend(tests());
+    scan(&pool, repo, second).await;
     sqlx::query("UPDATE findings SET triage = 'wont_fix', triage_reason = 'process-wide cache' WHERE rule = 'UT010'")
         .execute(&pool)
         .await
         .unwrap();
 
     let targets = progress::by_target(&pool).await.unwrap();
-    let expected = Progress { open: 2, fixed: 1, migrated: 1, triaged_away: 1 };
+    // In scope: 2 open, 1 fixed, 1 triaged away. UT100 is information, tests apart.
+    let expected = Progress { open: 2, fixed: 1, triaged_away: 1, migrated: 1, tests_open: 2 };
     assert_eq!(targets[0].progress, expected);
     assert_eq!(expected.total(), 4);
-    assert!((expected.percent_done() - 50.0).abs() < 1e-9);
+    assert_eq!(expected.done(), 2);
+    assert_eq!(expected.percent_done(), Some(50.0));
+    assert_eq!(expected.percent_fixed(), Some(25.0));
     assert_eq!(progress::overall(&targets), expected);
-    assert_eq!(Progress::default().percent_done(), 100.0, "nothing to do is done");
+    assert_eq!(Progress::default().percent_done(), None, "nothing in scope is not done");
 
     let rules = progress::by_rule(&pool, Some(repo)).await.unwrap();
     let ut001 = rules.iter().find(|r| r.rule == "UT001").unwrap();
-    assert_eq!(ut001.progress, Progress { open: 2, ..Default::default() });
+    assert_eq!(ut001.progress, Progress { open: 2, tests_open: 1, ..Default::default() });
     assert_eq!(rules.iter().find(|r| r.rule == "UT003").unwrap().progress.fixed, 1);
+    let ut100 = rules.iter().find(|r| r.rule == "UT100").unwrap();
+    assert_eq!((ut100.progress.total(), ut100.progress.migrated), (0, 1), "UT100 is never progress");
     assert!(progress::by_rule(&pool, Some(repo + 1000)).await.unwrap().is_empty());
+}
+
+/// The SQL test-code rule (`is_test_path()`) says what the scanner's does.
+#[tokio::test]
+async fn test_code_is_the_scanners_test_code() {
+    let pool = fresh_database().await;
+    let paths = [
+        "pkg/tests/test_a.py",
+        "tests/a.py",
+        "pkg/test/helpers.py",
+        "numpy/testing/utils.py",
+        "pkg/test_views.py",
+        "pkg/tests.py",
+        "settings/test.py",
+        "conftest.py",
+        "pkg/conftest.py",
+        "scipy/stats/_page_trend_test.py",
+        "pkg/testsuite.py",
+        "pkg/contest.py",
+        "pkg/latest/views.py",
+        "pkg/attest_test_x/mod.py",
+        "test_a/b.py",
+        "pkg/mytests/a.py",
+    ];
+    for path in paths {
+        let sql: bool = sqlx::query_scalar("SELECT is_test_path($1)").bind(path).fetch_one(&pool).await.unwrap();
+        assert_eq!(sql, scanner::source::is_test_module(path), "{path}");
+    }
 }
 
 #[tokio::test]

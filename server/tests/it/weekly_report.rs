@@ -323,8 +323,9 @@ async fn the_weeks_say_what_happened() {
     three_weeks(&pool).await;
     let w45 = report(&pool, "2026-W45").await;
     let h = &w45.headline;
-    // 7 findings: 1 migrated (UT100), 6 open; all new.
-    assert_eq!((h.open, h.done, h.total, h.new_this_week, h.fixed_this_week), (6, 1, 7, 7, 0));
+    // 7 findings: 6 open in scope, all new; 1 UT100 (information: neither done nor new).
+    assert_eq!((h.open, h.done, h.total, h.new_this_week, h.fixed_this_week), (6, 0, 6, 6, 0));
+    assert_eq!(h.migrated, 1);
     assert_eq!(h.open_change, 6);
     let changes: Vec<(&str, &str, &str)> =
         w45.ownership.iter().map(|c| (c.change.as_str(), c.owner.as_str(), c.by.as_str())).collect();
@@ -383,9 +384,13 @@ async fn the_current_week_ends_where_the_dashboard_stands() {
     let now = app::report::build(&pool, &options).await.unwrap();
     let dashboard = db::models::progress::overall(&db::models::progress::by_target(&pool).await.unwrap());
     assert_eq!(now.headline.open, dashboard.open);
-    assert_eq!(now.headline.done, dashboard.fixed + dashboard.migrated);
+    assert_eq!(now.headline.fixed, dashboard.fixed);
+    assert_eq!(now.headline.done, dashboard.done());
+    assert_eq!(now.headline.total, dashboard.total());
     assert_eq!(now.headline.triaged_away, dashboard.triaged_away);
-    assert_eq!(now.headline.percent_done, (dashboard.percent_done() * 10.0).round() / 10.0);
+    assert_eq!(now.headline.migrated, dashboard.migrated);
+    assert_eq!(now.headline.tests_open, dashboard.tests_open);
+    assert_eq!(now.headline.percent_done, (dashboard.percent_done().unwrap_or(0.0) * 10.0).round() / 10.0);
 }
 
 #[tokio::test]
@@ -415,7 +420,9 @@ async fn the_formats_agree_and_each_parses() {
             assert_eq!(row[3].parse::<i64>().unwrap(), target.open);
             assert_eq!(row[4].parse::<i64>().unwrap(), target.open_change);
             assert_eq!(row[5].parse::<i64>().unwrap(), target.fixed);
-            assert_eq!(row[9].parse::<f64>().unwrap(), target.percent_done);
+            assert_eq!(row[8].parse::<i64>().unwrap(), target.tests_open);
+            assert_eq!(row[9].parse::<i64>().unwrap(), target.total);
+            assert_eq!(row[10].parse::<f64>().unwrap(), target.percent_done);
         }
 
         // Changes CSV: every change of the JSON, once, with text that survived quoting.
@@ -463,7 +470,10 @@ async fn the_formats_agree_and_each_parses() {
         for issue in &report.github.sub_issues_opened {
             assert!(text.contains(&issue.title), "{week}: the title {:?} reads as typed", issue.title);
         }
-        assert!(text.contains(&format!("{}% done", report.headline.percent_done)), "{week}");
+        let h = &report.headline;
+        let headline = format!("{} fixed of {}", db::progress::thousands(h.fixed), db::progress::thousands(h.total));
+        assert!(text.contains(&headline), "{week}: {headline}");
+        assert!(text.contains(&format!("{}%", h.percent_done)), "{week}");
     }
 }
 
