@@ -44,7 +44,7 @@ for (const js of [true, false]) {
     assert.match(await page.textContent("[data-testid=finding-title]"), /UT011/);
 
     // The overview, counting only what tracked code reaches.
-    const openOf = async () => Number((await page.textContent("[data-testid=overall] strong")).trim());
+    const openOf = async () => Number((await page.textContent("[data-testid=overall-open]")).replaceAll(",", "").trim());
     await page.goto(`${suite.server.url}/`);
     const allOpen = await openOf();
     await Promise.all([page.waitForURL(/reached=1/), page.click("[data-testid=reached-only]")]);

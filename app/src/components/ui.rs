@@ -40,9 +40,9 @@ pub fn ProgressBar(progress: Progress, #[prop(optional)] label: Option<String>) 
     let aria = label.map(|l| format!("{l}: {text}")).unwrap_or_else(|| text.clone());
     let done = progress.percent_done().unwrap_or(0.0);
     view! {
-        <div class="flex items-center gap-2">
+        <div class="flex flex-wrap items-center gap-x-2">
             <div
-                class="flex h-2.5 w-full min-w-16 overflow-hidden rounded bg-slate-200 dark:bg-slate-700"
+                class="flex h-2.5 min-w-16 flex-1 overflow-hidden rounded bg-slate-200 dark:bg-slate-700"
                 role="progressbar"
                 aria-valuemin="0"
                 aria-valuemax="100"
@@ -52,7 +52,7 @@ pub fn ProgressBar(progress: Progress, #[prop(optional)] label: Option<String>) 
                 <div class="h-full bg-emerald-600" style=format!("width: {:.2}%", share(progress.fixed))></div>
                 <div class="h-full bg-slate-400 dark:bg-slate-500" style=format!("width: {:.2}%", share(progress.triaged_away))></div>
             </div>
-            <span class="whitespace-nowrap text-xs tabular-nums text-slate-600 dark:text-slate-300">{text}</span>
+            <span class="text-xs tabular-nums text-slate-600 dark:text-slate-300">{text}</span>
         </div>
     }
     .into_any()

@@ -143,7 +143,8 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
                 <strong class="tabular-nums">{thousands(overall.total())}</strong>
                 {format!(" ({} %)", db::progress::percent_text(overall.fixed, overall.total()))}
                 <span class="text-base text-slate-600 dark:text-slate-300">
-                    {format!(" · {} triaged away · {} open", thousands(triaged_away), thousands(overall.open))}
+                    {format!(" · {} triaged away · ", thousands(triaged_away))}
+                    <span data-testid="overall-open">{thousands(overall.open)}</span>" open"
                 </span>
             </p>
             <ProgressBar progress=overall.clone() label="Overall".to_owned() />
