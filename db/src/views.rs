@@ -299,6 +299,8 @@ pub struct TargetDetail {
     pub rules: Vec<RuleCount>,
     pub github: Vec<GitHubLink>,
     pub blockers: Vec<Blocker>,
+    /// Files its last scan could not read, and why (a partial scan says which), at most 50.
+    pub unread_files: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

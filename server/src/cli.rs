@@ -153,9 +153,30 @@ pub struct ReportArgs {
     /// A claim with no activity for this many days is listed as stale.
     #[arg(long = "stale-days", env = "UNTHREAD_STALE_DAYS", default_value_t = 14)]
     pub stale_after_days: u32,
-    /// Where users reach the server: the report's links point there.
-    #[arg(long = "report-base-url", env = "UNTHREAD_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
-    pub public_url: String,
+    /// Where users reach the server: the report's links point there (unset: the local
+    /// default, http://127.0.0.1:3000, and the command says so).
+    #[arg(long = "report-base-url", env = "UNTHREAD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+impl ReportArgs {
+    /// Where the report's links point when no public URL is given.
+    pub const LOCAL_URL: &'static str = "http://127.0.0.1:3000";
+
+    /// The public URL the report's links use; warns on stderr when it is the local default,
+    /// so that nobody posts a report whose links lead to their own machine unknowingly.
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.clone(),
+            None => {
+                eprintln!(
+                    "note: the report's links point to {}: set --report-base-url (or UNTHREAD_PUBLIC_URL) to where users reach the server",
+                    Self::LOCAL_URL
+                );
+                Self::LOCAL_URL.to_owned()
+            }
+        }
+    }
 }
 
 /// Where GitHub is and what to follow there.

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod burndown;
 pub mod finding_table;
+pub mod links;
 pub mod ownership;
 pub mod triage;
 pub mod ui;

@@ -143,7 +143,13 @@ pub fn error_text(err: &ServerFnError) -> String {
 /// file (evidence; "kept" when a scan after the merge still sees it), and items about its
 /// repository or package as a whole.
 #[component]
-pub fn GitHubList(items: Vec<GitHubLink>, #[prop(optional)] on_target: bool) -> impl IntoView {
+pub fn GitHubList(
+    items: Vec<GitHubLink>,
+    #[prop(optional)] on_target: bool,
+    /// Maintainers may detach a link that claims too much.
+    #[prop(optional)]
+    maintainer: bool,
+) -> impl IntoView {
     if items.is_empty() {
         return view! { <p class="text-sm text-slate-600 dark:text-slate-300">"No linked issues or pull requests."</p> }.into_any();
     }
@@ -164,7 +170,7 @@ pub fn GitHubList(items: Vec<GitHubLink>, #[prop(optional)] on_target: bool) -> 
                 <div data-testid=testid>
                     <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">{title}</h3>
                     <ul class="mt-1 space-y-1" data-testid="github-items">
-                        {items.into_iter().map(|item| view! { <GitHubItem item /> }).collect_view()}
+                        {items.into_iter().map(|item| view! { <GitHubItem item maintainer /> }).collect_view()}
                     </ul>
                 </div>
             }
@@ -181,7 +187,8 @@ pub fn GitHubList(items: Vec<GitHubLink>, #[prop(optional)] on_target: bool) -> 
 }
 
 #[component]
-fn GitHubItem(item: GitHubLink) -> impl IntoView {
+fn GitHubItem(item: GitHubLink, maintainer: bool) -> impl IntoView {
+    let link_id = item.link_id;
     let kind = if item.kind == "pull" { "PR" } else { "issue" };
     let reference = format!("{}#{}", item.repository, item.number);
     view! {
@@ -200,6 +207,7 @@ fn GitHubItem(item: GitHubLink) -> impl IntoView {
                 <span class="text-xs text-slate-500 dark:text-slate-400">{format!("assigned: {}", item.assignees.join(", "))}</span>
             })}
             <span class="text-xs text-slate-400">{format!("({})", item.how.replace('_', "-"))}</span>
+            {(maintainer && link_id > 0).then(|| view! { <super::links::DetachLinkButton link=link_id /> })}
         </li>
     }
 }

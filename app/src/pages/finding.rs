@@ -171,7 +171,8 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
             </section>
             <section aria-labelledby="gh-heading">
                 <h2 id="gh-heading" class="text-lg font-semibold">"GitHub"</h2>
-                <GitHubList items=d.github />
+                <GitHubList items=d.github maintainer />
+                {maintainer.then(|| view! { <crate::components::links::AttachLinkForm kind="finding" id=f.id /> })}
                 {file_sub_issue.map(|href| view! {
                     <p class="mt-2 text-sm">
                         <a class=LINK href=href target="_blank" rel="noopener" data-testid="file-sub-issue">"File a sub-issue on GitHub"</a>

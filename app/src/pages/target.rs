@@ -106,6 +106,17 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
                     "In scope: every rule but UT100, outside test code. Not counted: {} already on context variables, {} open in test code.",
                     s.progress.migrated, s.progress.tests_open
                 )}</p>
+                {(!detail.unread_files.is_empty()).then(|| view! {
+                    <div class="mt-2 text-sm" data-testid="unread-files">
+                        <p>{format!("Not read by its last scan ({} {}): their findings stay as an earlier scan saw them.",
+                            s.files_failed, if s.files_failed == 1 { "file" } else { "files" })}</p>
+                        <ul class="mt-1 list-inside list-disc break-all text-xs">
+                            {detail.unread_files.iter().map(|(path, reason)| view! {
+                                <li><code>{path.clone()}</code>{format!(": {reason}")}</li>
+                            }).collect_view()}
+                        </ul>
+                    </div>
+                })}
                 {dependency.then(|| view! {
                     <p class="mt-1 text-sm">"Pulled in by: " {if s.pulled_in_by.is_empty() { "—".to_owned() } else { s.pulled_in_by.join(", ") }}
                         {format!(" · blocks {} repositories", s.blocks_repositories)}</p>
@@ -136,7 +147,8 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
         <div class="mt-8 grid gap-6 md:grid-cols-2">
             <section aria-labelledby="gh-heading">
                 <h2 id="gh-heading" class="text-lg font-semibold">"GitHub issues and pull requests"</h2>
-                <GitHubList items=detail.github on_target=true />
+                <GitHubList items=detail.github on_target=true maintainer />
+                {maintainer.then(|| view! { <crate::components::links::AttachLinkForm kind="target" id=s.id /> })}
             </section>
             <section aria-labelledby="rules-heading">
                 <h2 id="rules-heading" class="text-lg font-semibold">"By rule"</h2>

@@ -44,6 +44,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
     let sub_issues = history::sub_issues_changed(&mut *tx, start, end).await?;
     let merged = history::pulls_merged(&mut *tx, start, end).await?;
     let upgrades = db::models::upgrades::clearing_before(&mut *tx, end).await?;
+    let upgrades_checked = db::models::upgrades::checked_before(&mut *tx, end).await?;
     let reach = db::models::events::last_reach_before(&mut *tx, end).await?.map(|(at, r)| ReachFigures {
         computed_at: timestamp(at),
         reached: r.dependency_findings_reached,
@@ -118,6 +119,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
         stale_claims: stale_claims(&ctx, &claims, &rows, end, options.stale_after_days),
         blocking_dependencies: blocking(&targets, &rows, &findings),
         upgrades,
+        upgrades_checked,
         reach,
         filed,
         teams,

@@ -179,7 +179,9 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
                 day(&r.computed_at)
             );
         }
-        None => out.push_str("Reachability was not computed by the week's end.\n\n"),
+        None => out.push_str(
+            "Whether tracked code imports these modules is not stated: reachability had not been computed by the week's end.\n\n",
+        ),
     }
     if report.blocking_dependencies.is_empty() {
         out.push_str("None: no pinned dependency has open findings.\n");
@@ -200,7 +202,9 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
     }
 
     let _ = writeln!(out, "\n### Upgrades that would clear findings\n");
-    if report.upgrades.is_empty() {
+    if !report.upgrades_checked {
+        out.push_str("Not checked yet: no dependency's newer releases had been checked by the week's end.\n");
+    } else if report.upgrades.is_empty() {
         out.push_str("None: no checked newer release of a pinned dependency clears its open findings.\n");
     } else {
         out.push_str(
@@ -549,6 +553,7 @@ mod tests {
             stale_claims: vec![],
             blocking_dependencies: vec![],
             upgrades: vec![],
+            upgrades_checked: true,
             reach: None,
             filed: Default::default(),
             teams: vec![],

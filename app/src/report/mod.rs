@@ -44,6 +44,8 @@ pub struct WeeklyReport {
     pub blocking_dependencies: Vec<BlockingDependency>,
     /// Pin bumps that would clear open findings (newer releases checked by the week's end).
     pub upgrades: Vec<Upgrade>,
+    /// Whether any release check had run by the week's end (else "not checked yet", not "none").
+    pub upgrades_checked: bool,
     /// Open dependency findings in modules tracked code imports, and in the others, as the
     /// last reachability computation before the week's end found them.
     pub reach: Option<ReachFigures>,

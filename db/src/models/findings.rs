@@ -496,10 +496,10 @@ pub async fn ids_by_fingerprint(
     Ok(fingerprints.iter().filter_map(|fp| rows.iter().find(|r| &r.fingerprint == fp).map(|r| r.id)).collect())
 }
 
-/// The first `limit` open (not fixed) findings of `rule`, oldest first.
+/// The first `limit` open (not fixed) findings of `rule` outside test code, oldest first.
 pub async fn first_open_of_rule(db: impl PgExecutor<'_>, rule: &str, limit: i64) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar!(
-        "SELECT id FROM findings WHERE rule = $1 AND fixed_in_scan IS NULL ORDER BY id LIMIT $2",
+        "SELECT id FROM findings WHERE rule = $1 AND fixed_in_scan IS NULL AND NOT in_tests ORDER BY id LIMIT $2",
         rule,
         limit
     )
@@ -516,11 +516,12 @@ pub async fn last_seen_revision(db: impl PgExecutor<'_>, id: i64) -> sqlx::Resul
 }
 
 /// Up to `limit` open findings of `target_id` that no GitHub item names (no link of their
-/// own), other than parse errors, in source order: work nobody filed.
+/// own), in scope (not UT100, not test code), in source order: work nobody filed.
 pub async fn open_unfiled_of_target(db: impl PgExecutor<'_>, target_id: i64, limit: i64) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar!(
         "SELECT f.id FROM findings f
          WHERE f.target_id = $1 AND f.fixed_in_scan IS NULL AND f.triage = 'open' AND f.rule <> 'UT100'
+           AND NOT f.in_tests
            AND NOT EXISTS (SELECT 1 FROM links l WHERE l.finding_id = f.id AND l.removed_at IS NULL)
          ORDER BY f.path, f.start_line, f.id
          LIMIT $2",

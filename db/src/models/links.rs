@@ -25,6 +25,22 @@ impl GitHubSide {
     }
 }
 
+/// The synced issue or pull request `repository#number` (names compared as GitHub does,
+/// ignoring case), if there is one.
+pub async fn side_of(db: &mut PgConnection, repository: &str, number: i32) -> sqlx::Result<Option<GitHubSide>> {
+    let found = sqlx::query!(
+        r#"SELECT id AS "id!", false AS "pull!" FROM gh_issues WHERE lower(repository) = lower($1) AND number = $2
+           UNION ALL
+           SELECT id, true FROM gh_pulls WHERE lower(repository) = lower($1) AND number = $2
+           LIMIT 1"#,
+        repository,
+        number
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(found.map(|r| if r.pull { GitHubSide::Pull(r.id) } else { GitHubSide::Issue(r.id) }))
+}
+
 fn item_columns(item: Item) -> (Option<i64>, Option<i64>) {
     match item {
         Item::Finding(id) => (Some(id), None),

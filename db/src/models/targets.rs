@@ -206,7 +206,20 @@ pub async fn detail(pool: &PgPool, name: &str) -> sqlx::Result<Option<TargetDeta
     let apis = super::impact::apis_of(pool, target.id).await?;
     let upgrade =
         if target.kind == TargetKind::Dependency { super::upgrades::advice(pool, target.id).await? } else { None };
+    let unread_files = sqlx::query!(
+        r#"SELECT u.path, u.reason FROM scan_unread_files u
+           WHERE u.scan_id = (SELECT s.id FROM scans s WHERE s.target_id = $1 AND s.status <> 'running'
+                              ORDER BY s.started_at DESC, s.id DESC LIMIT 1)
+           ORDER BY u.path LIMIT 50"#,
+        target.id
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| (r.path, r.reason))
+    .collect();
     Ok(Some(TargetDetail {
+        unread_files,
         apis,
         upgrade,
         github: super::findings::github_for(pool, None, target.id).await?,

@@ -211,6 +211,14 @@ pub async fn bump_items(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<BumpItem>
     clearing(pool, None, true, Some(limit)).await
 }
 
+/// Whether any dependency's releases had been checked before `end` (a check records only its
+/// latest time, so a week before every latest check reads as not checked).
+pub async fn checked_before(db: impl PgExecutor<'_>, end: chrono::DateTime<chrono::Utc>) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM release_checks WHERE checked_at < $1) AS "checked!""#, end as _)
+        .fetch_one(db)
+        .await
+}
+
 /// Every dependency whose releases were checked before `end` and whose best checked release
 /// clears open findings, most cleared first (the weekly report's "upgrades" section: the
 /// release scans as they are now, for checks made by then).

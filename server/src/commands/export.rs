@@ -54,7 +54,7 @@ async fn export_weekly(pool: &PgPool, args: WeeklyArgs) -> anyhow::Result<()> {
 /// The report options from the command line: `week` or the last complete week.
 fn report_options(args: &ReportArgs, week: Option<&str>) -> anyhow::Result<app::report::Options> {
     let settings = app::state::ReportSettings {
-        base_url: args.public_url.clone(),
+        base_url: args.base_url(),
         timezone: app::report::week::parse_timezone(&args.report_timezone).map_err(anyhow::Error::msg)?,
         stale_after_days: args.stale_after_days,
         publisher: None,

@@ -407,3 +407,60 @@ async fn who_asks_is_checked_before_the_body_is_read() {
         }
     }
 }
+
+/// The pages' attach and detach forms (server functions, plain form posts): maintainers only,
+/// each change an event, and a reference that is not a synced item refused with the reason.
+#[tokio::test]
+async fn maintainers_attach_and_detach_links_from_the_pages() {
+    let pool = fresh_database().await;
+    let github = MockServer::start().await;
+    let app = app(&pool, &github);
+    let w = world(&pool).await;
+    let contributor = sign_in(&app, "carol", "contributor").await;
+    let maintainer = sign_in(&app, "mona", "maintainer").await;
+    let form = |uri: &str, cookie: Option<&str>, body: String| {
+        let mut request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        request.body(Body::from(body)).unwrap()
+    };
+    let attach = format!("kind=target&id={}&reference=openedx%2Fruff-sample%231", w.target);
+    for (who, cookie, expected) in [
+        ("anonymous", None, StatusCode::UNAUTHORIZED),
+        ("contributor", Some(contributor.as_str()), StatusCode::FORBIDDEN),
+    ] {
+        let reply = send(&app, form("/api/attach_link", cookie, attach.clone())).await;
+        assert_eq!(reply.status, expected, "{who}: {}", reply.body);
+    }
+    let reply = send(&app, form("/api/attach_link", Some(&maintainer), attach.clone())).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    for (body, expected) in [
+        (format!("kind=target&id={}&reference=openedx%2Fruff-sample%232", w.target), "is not synced"),
+        (format!("kind=target&id={}&reference=38707", w.target), "names no issue"),
+        (format!("kind=team&id={}&reference=openedx%2Fruff-sample%231", w.target), "cannot link"),
+    ] {
+        let reply = send(&app, form("/api/attach_link", Some(&maintainer), body)).await;
+        assert!(reply.status.is_client_error() && reply.body.contains(expected), "{}: {}", reply.status, reply.body);
+    }
+    let link: i64 = sqlx::query_scalar("SELECT id FROM links WHERE target_id = $1 AND how = 'manual'")
+        .bind(w.target)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let reply = send(&app, form("/api/detach_link", Some(&contributor), format!("link={link}"))).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let reply = send(&app, form("/api/detach_link", Some(&maintainer), format!("link={link}"))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = send(&app, form("/api/detach_link", Some(&maintainer), format!("link={link}"))).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "already detached");
+    let events: Vec<(String, String)> =
+        sqlx::query_as("SELECT kind, actor FROM events WHERE kind LIKE 'link.%' ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(events, [("link.added".into(), "mona".into()), ("link.removed".into(), "mona".into())]);
+    let _ = w.issue;
+}

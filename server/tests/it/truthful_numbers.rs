@@ -159,3 +159,63 @@ async fn the_demos_links_people_and_items_say_what_they_mean() {
     let pr = items.iter().find(|i| i.is_pull && i.number == 934).unwrap();
     assert_eq!((pr.open, pr.touched_open, pr.touched_fixed), (0, 1, 1), "{pr:?}");
 }
+
+/// Nothing green that was not measured: a target never scanned says "not scanned", one
+/// scanned with nothing in scope "nothing found", a partial scan which files it could not
+/// read — on /repos, /deps and the target's page.
+#[tokio::test]
+async fn list_pages_say_not_scanned_nothing_found_and_partial() {
+    use crate::support::{http::get, send, TestApp};
+    use db::kinds::TargetKind;
+    let pool = fresh_database().await;
+    let app = TestApp::new(&pool).build();
+    targets::upsert(&pool, TargetKind::Library, "openedx/never-scanned").await.unwrap();
+    let quiet = targets::upsert(&pool, TargetKind::Library, "openedx/quiet").await.unwrap();
+    let partial = targets::upsert(&pool, TargetKind::Library, "openedx/partial").await.unwrap();
+    targets::upsert(&pool, TargetKind::Dependency, "django-unscanned").await.unwrap();
+    let tested = targets::upsert(&pool, TargetKind::Dependency, "only-tests").await.unwrap();
+    sqlx::query("INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 'seed', 'complete', now())")
+        .bind(quiet)
+        .execute(&pool)
+        .await
+        .unwrap();
+    crate::support::seed_finding(&pool, partial, "partial/cache.py", Some("partial.cache._local")).await;
+    let scan: i64 = sqlx::query_scalar(
+        "INSERT INTO scans (target_id, tool, status, files_scanned, files_failed, finished_at)
+         VALUES ($1, 'seed', 'partial', 10, 1, now() + interval '1 second') RETURNING id",
+    )
+    .bind(partial)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO scan_unread_files (scan_id, path, reason) VALUES ($1, 'partial/huge.py', 'over the size limit')",
+    )
+    .bind(scan)
+    .execute(&pool)
+    .await
+    .unwrap();
+    crate::support::seed_finding(&pool, tested, "only_tests/tests/test_a.py", None).await;
+
+    let repos = send(&app, get("/repos", None)).await.body;
+    let row = |page: &str, name: &str| {
+        let start = page.find(&format!(">{name}<")).unwrap_or_else(|| panic!("{name} listed"));
+        let end = page[start..].find("</tr>").unwrap() + start;
+        page[start..end].to_owned()
+    };
+    let never = row(&repos, "openedx/never-scanned");
+    assert!(never.contains("not scanned") && !never.contains("progressbar"), "{never}");
+    let nothing = row(&repos, "openedx/quiet");
+    assert!(nothing.contains("nothing found") && !nothing.contains("progressbar"), "{nothing}");
+    let part = row(&repos, "openedx/partial");
+    assert!(part.contains("progressbar") && part.contains("partial scan: 1 file not read"), "{part}");
+    assert!(!repos.contains("100%") && !repos.contains("(100 %)"), "no full bar anywhere");
+
+    let deps = send(&app, get("/deps", None)).await.body;
+    assert!(row(&deps, "django-unscanned").contains("not scanned"));
+    let tests_only = row(&deps, "only-tests");
+    assert!(tests_only.contains("nothing found"), "a finding in test code is out of scope: {tests_only}");
+
+    let page = send(&app, get("/repos/openedx/partial", None)).await.body;
+    assert!(page.contains("partial/huge.py") && page.contains("over the size limit"), "which files were not read");
+}

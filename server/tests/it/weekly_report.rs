@@ -560,10 +560,21 @@ async fn export_weekly_writes_each_format_and_refuses_bad_arguments() {
     }
     let output = unthread(&["--week", "2026-W47"]);
     assert!(output.status.success());
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("--report-base-url"), "a public URL was given");
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
         std::fs::read_to_string(golden_path("weekly", "2026-W47.md")).unwrap()
     );
+    // Without a public URL the links point to this machine, and the command says so.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_unthread"))
+        .args(["--database-url", &url, "export", "weekly", "--week", "2026-W47"])
+        .env_remove("UNTHREAD_PUBLIC_URL")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("http://127.0.0.1:3000") && stderr.contains("--report-base-url"), "{stderr}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("(http://127.0.0.1:3000/findings/"));
     for (args, message) in [
         (&["--week", "2026-W60"][..], "has no week 60"),
         (&["--week", "last"][..], "is not an ISO week"),
