@@ -19,6 +19,7 @@ trap report EXIT
 
 stage "setup" bash scripts/setup.sh
 stage "format" cargo fmt --all --check
+stage "module cycles" python3 scripts/check-module-cycles.py
 # One compilation checks the queries against a migrated PostgreSQL and runs clippy.
 stage "clippy, sqlx metadata" bash scripts/sqlx-prepare.sh --check --lint
 # Also builds target/debug/unthread (the server's integration tests need it), which the

@@ -8,7 +8,7 @@ use std::{collections::HashSet, path::Path};
 use serde::Deserialize;
 
 use crate::{
-    output::{CONTENT_FINGERPRINT_KEY, FINGERPRINT_KEY},
+    finding::{CONTENT_FINGERPRINT_KEY, FINGERPRINT_KEY},
     Finding,
 };
 

@@ -3,6 +3,11 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// SARIF `partialFingerprints` key carrying [`Finding::fingerprint`] (baselines match on it).
+pub const FINGERPRINT_KEY: &str = "unthread/v1";
+/// SARIF `partialFingerprints` key carrying [`Finding::content_fingerprint`].
+pub const CONTENT_FINGERPRINT_KEY: &str = "unthreadContent/v1";
+
 /// A 1-based line and column (columns count Unicode scalar values, as SARIF expects).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Position {
@@ -34,7 +39,7 @@ pub struct Finding {
     /// Set when a `# noqa` / `# unthread: ignore` comment marks the finding as intended: it
     /// is kept (SARIF reports it as suppressed, the server as triaged) but not reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suppression: Option<crate::suppression::Suppression>,
+    pub suppression: Option<Suppression>,
 }
 
 /// The parts of a finding its fingerprints are computed from.
@@ -161,6 +166,69 @@ impl FileProblem {
     }
 }
 
+/// How much a finding matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Breaks under ASGI: must be migrated.
+    Error,
+    /// Likely a problem; needs a look.
+    Warning,
+    /// Informational (already migrated code).
+    Note,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+/// Why a finding is not reported: the suppression comment that covers it (read by
+/// `crate::suppression`, which re-exports this type).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub kind: SuppressionKind,
+    /// The text after ` -- ` in an `unthread: ignore` directive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+    /// The line of the directive.
+    pub line: u32,
+}
+
+impl Suppression {
+    /// Why the finding is set aside, for people (SARIF's justification, the server's
+    /// triage reason): the comment's own reason, or which comment.
+    pub fn reason(&self) -> String {
+        match &self.justification {
+            Some(reason) => reason.clone(),
+            None => format!("suppressed in the source by `{}` on line {}", self.kind.directive(), self.line),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressionKind {
+    Noqa,
+    Ignore,
+    IgnoreFile,
+}
+
+impl SuppressionKind {
+    pub fn directive(self) -> &'static str {
+        match self {
+            SuppressionKind::Noqa => "# noqa",
+            SuppressionKind::Ignore => "# unthread: ignore",
+            SuppressionKind::IgnoreFile => "# unthread: ignore-file",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,27 +261,5 @@ mod tests {
         let second = FingerprintInput { occurrence: 1, ..base };
         assert_ne!(second.fingerprints().0, full);
         assert_eq!(full.len(), 32);
-    }
-}
-
-/// How much a finding matters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Breaks under ASGI: must be migrated.
-    Error,
-    /// Likely a problem; needs a look.
-    Warning,
-    /// Informational (already migrated code).
-    Note,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Note => "note",
-        }
     }
 }

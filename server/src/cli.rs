@@ -89,7 +89,7 @@ impl JobArgs {
         crate::config::JobsConfig {
             index_url: self.index_url.clone(),
             cache_dir: data_dir.join("cache"),
-            limits: crate::jobs::run::Limits {
+            limits: crate::config::Limits {
                 max_archive_bytes: self.max_archive_mib.saturating_mul(1024 * 1024),
                 ..Default::default()
             },

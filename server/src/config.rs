@@ -66,5 +66,21 @@ pub struct JobsConfig {
     pub index_url: String,
     /// Downloads are kept here.
     pub cache_dir: PathBuf,
-    pub limits: crate::jobs::run::Limits,
+    pub limits: Limits,
+}
+
+/// Limits on what a job downloads.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// A repository archive larger than this fails its job (clearly) instead of filling
+    /// memory: archives are read in memory, never unpacked to disk.
+    pub max_archive_bytes: u64,
+    /// A requirements file larger than this is refused.
+    pub max_requirements_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_archive_bytes: 512 * 1024 * 1024, max_requirements_bytes: 4 * 1024 * 1024 }
+    }
 }

@@ -12,6 +12,7 @@ pub mod github;
 pub mod handlers;
 pub mod ingest;
 pub mod jobs;
+pub mod live_hub;
 pub mod metrics;
 pub mod pypi;
 pub mod rate_limit;

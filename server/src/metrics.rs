@@ -127,7 +127,7 @@ pub async fn render(State(state): State<AppState>) -> Response {
     if let Ok(counts) = db::models::jobs::counts(&state.pool).await {
         for count in counts {
             // Kinds and states come from closed sets; anything else is folded into "other".
-            let kind = crate::jobs::queue::known_kind(&count.kind);
+            let kind = crate::jobs::kinds::known_kind(&count.kind);
             let state = match count.state.as_str() {
                 "pending" => "pending",
                 "in_progress" => "in_progress",

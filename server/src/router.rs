@@ -41,7 +41,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
     };
     let cache = app::cache::ReadCache::default();
     crate::metrics::handle();
-    let live = handlers::live::LiveHub::start(pool.clone(), cache.clone());
+    let live = crate::live_hub::LiveHub::start(pool.clone(), cache.clone());
     let jobs = crate::jobs::queue::Jobs::new(pool.clone());
     let app = AppState {
         leptos_options: leptos_options.clone(),

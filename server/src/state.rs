@@ -8,7 +8,7 @@ use app::state::AppState;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
-use crate::{auth::AuthConfig, config::GitHubConfig, handlers::live::LiveHub};
+use crate::{auth::AuthConfig, config::GitHubConfig, live_hub::LiveHub};
 
 #[derive(Clone)]
 pub struct ServerState {

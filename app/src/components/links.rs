@@ -1,11 +1,13 @@
-//! A maintainer attaches a synced GitHub issue or pull request to a finding or a whole target
+//! The GitHub issues and pull requests linked to a finding or target, grouped by what each
+//! link claims ([`GitHubList`]). A maintainer attaches a synced one to a finding or a whole target
 //! ("#38707 is about django-crum"), or detaches a link that claims too much. Plain HTML forms
 //! posted to server functions: they work without JavaScript (errors come back in the URL) and
 //! add nothing to the browser bundle. Each change is an event (`link.added`, `link.removed`).
 
 use leptos::{prelude::*, server_fn::ServerFn};
 
-use super::ui::{BUTTON, INPUT};
+use super::ui::{StateBadge, BUTTON, INPUT, LINK};
+use db::views::{GitHubLink, LinkScope};
 
 /// `owner/repo#123` or a GitHub issue / pull request URL → (repository, number).
 pub fn parse_reference(text: &str) -> Option<(String, i32)> {
@@ -106,6 +108,80 @@ pub fn DetachLinkButton(link: i64) -> impl IntoView {
             <button type="submit" class="text-xs text-rose-700 underline-offset-2 hover:underline dark:text-rose-300"
                 title="Detach: this link claims more than the item says">"detach"</button>
         </form>
+    }
+}
+
+/// Linked GitHub issues and pull requests with their state, grouped by what each link
+/// claims: items that name the finding (it is filed), pull requests that only changed its
+/// file (evidence; "kept" when a scan after the merge still sees it), and items about its
+/// repository or package as a whole.
+#[component]
+pub fn GitHubList(
+    items: Vec<GitHubLink>,
+    #[prop(optional)] on_target: bool,
+    /// Maintainers may detach a link that claims too much.
+    #[prop(optional)]
+    maintainer: bool,
+) -> impl IntoView {
+    if items.is_empty() {
+        return view! { <p class="text-sm text-slate-600 dark:text-slate-300">"No linked issues or pull requests."</p> }.into_any();
+    }
+    let group = |scope: LinkScope| items.iter().filter(|i| i.scope == scope).cloned().collect::<Vec<_>>();
+    let (named, touched, about) = (group(LinkScope::Finding), group(LinkScope::Touched), group(LinkScope::Target));
+    let titles = if on_target {
+        ["Name one of its findings", "Changed the files of its findings", "About it as a whole"]
+    } else {
+        [
+            "Name this finding (filed)",
+            "Changed its file (evidence, not a claim to fix it)",
+            "About its repository or package, not this finding",
+        ]
+    };
+    let section = |title: &'static str, testid: &'static str, items: Vec<GitHubLink>| {
+        (!items.is_empty()).then(|| {
+            view! {
+                <div data-testid=testid>
+                    <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">{title}</h3>
+                    <ul class="mt-1 space-y-1" data-testid="github-items">
+                        {items.into_iter().map(|item| view! { <GitHubItem item maintainer /> }).collect_view()}
+                    </ul>
+                </div>
+            }
+        })
+    };
+    view! {
+        <div class="space-y-3">
+            {section(titles[0], "links-named", named)}
+            {section(titles[1], "links-touched", touched)}
+            {section(titles[2], "links-about", about)}
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn GitHubItem(item: GitHubLink, maintainer: bool) -> impl IntoView {
+    let link_id = item.link_id;
+    let kind = if item.kind == "pull" { "PR" } else { "issue" };
+    let reference = format!("{}#{}", item.repository, item.number);
+    view! {
+        <li class="flex flex-wrap items-center gap-2 text-sm" data-testid=format!("github-{}", item.kind)>
+            <StateBadge state=item.state.clone() />
+            <span class="text-xs text-slate-500 dark:text-slate-400">{kind}</span>
+            <a class=LINK href=item.url.clone() rel="external noopener">{reference.clone()}</a>
+            <span class="break-words">{item.title.clone()}</span>
+            {item.kept.then(|| view! {
+                <span class="rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900 dark:bg-amber-900 dark:text-amber-100" data-testid="kept-by"
+                    title="The pull request merged and a later scan still sees the finding: it kept it. Triage it if that is intended.">
+                    {format!("kept by {reference}")}
+                </span>
+            })}
+            {(!item.assignees.is_empty()).then(|| view! {
+                <span class="text-xs text-slate-500 dark:text-slate-400">{format!("assigned: {}", item.assignees.join(", "))}</span>
+            })}
+            <span class="text-xs text-slate-400">{format!("({})", item.how.replace('_', "-"))}</span>
+            {(maintainer && link_id > 0).then(|| view! { <DetachLinkButton link=link_id /> })}
+        </li>
     }
 }
 

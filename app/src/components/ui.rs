@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use db::{
     kinds::{ScanStatus, TargetKind},
-    views::{GitHubLink, LinkScope, Progress, TargetSummary},
+    views::{Progress, TargetSummary},
 };
 
 pub const BUTTON: &str = "rounded border border-slate-300 bg-white px-2 py-1 text-sm hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-600 disabled:opacity-50 dark:border-slate-700 dark:bg-slate-900 dark:hover:bg-slate-800";
@@ -135,80 +135,6 @@ pub fn error_text(err: &ServerFnError) -> String {
     match err {
         ServerFnError::ServerError(message) => message.clone(),
         other => other.to_string(),
-    }
-}
-
-/// Linked GitHub issues and pull requests with their state, grouped by what each link
-/// claims: items that name the finding (it is filed), pull requests that only changed its
-/// file (evidence; "kept" when a scan after the merge still sees it), and items about its
-/// repository or package as a whole.
-#[component]
-pub fn GitHubList(
-    items: Vec<GitHubLink>,
-    #[prop(optional)] on_target: bool,
-    /// Maintainers may detach a link that claims too much.
-    #[prop(optional)]
-    maintainer: bool,
-) -> impl IntoView {
-    if items.is_empty() {
-        return view! { <p class="text-sm text-slate-600 dark:text-slate-300">"No linked issues or pull requests."</p> }.into_any();
-    }
-    let group = |scope: LinkScope| items.iter().filter(|i| i.scope == scope).cloned().collect::<Vec<_>>();
-    let (named, touched, about) = (group(LinkScope::Finding), group(LinkScope::Touched), group(LinkScope::Target));
-    let titles = if on_target {
-        ["Name one of its findings", "Changed the files of its findings", "About it as a whole"]
-    } else {
-        [
-            "Name this finding (filed)",
-            "Changed its file (evidence, not a claim to fix it)",
-            "About its repository or package, not this finding",
-        ]
-    };
-    let section = |title: &'static str, testid: &'static str, items: Vec<GitHubLink>| {
-        (!items.is_empty()).then(|| {
-            view! {
-                <div data-testid=testid>
-                    <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">{title}</h3>
-                    <ul class="mt-1 space-y-1" data-testid="github-items">
-                        {items.into_iter().map(|item| view! { <GitHubItem item maintainer /> }).collect_view()}
-                    </ul>
-                </div>
-            }
-        })
-    };
-    view! {
-        <div class="space-y-3">
-            {section(titles[0], "links-named", named)}
-            {section(titles[1], "links-touched", touched)}
-            {section(titles[2], "links-about", about)}
-        </div>
-    }
-    .into_any()
-}
-
-#[component]
-fn GitHubItem(item: GitHubLink, maintainer: bool) -> impl IntoView {
-    let link_id = item.link_id;
-    let kind = if item.kind == "pull" { "PR" } else { "issue" };
-    let reference = format!("{}#{}", item.repository, item.number);
-    view! {
-        <li class="flex flex-wrap items-center gap-2 text-sm" data-testid=format!("github-{}", item.kind)>
-            <StateBadge state=item.state.clone() />
-            <span class="text-xs text-slate-500 dark:text-slate-400">{kind}</span>
-            <a class=LINK href=item.url.clone() rel="external noopener">{reference.clone()}</a>
-            <span class="break-words">{item.title.clone()}</span>
-            {item.kept.then(|| view! {
-                <span class="rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900 dark:bg-amber-900 dark:text-amber-100" data-testid="kept-by"
-                    title="The pull request merged and a later scan still sees the finding: it kept it. Triage it if that is intended.">
-                    {format!("kept by {reference}")}
-                </span>
-            })}
-            {(!item.assignees.is_empty()).then(|| view! {
-                <span class="text-xs text-slate-500 dark:text-slate-400">{format!("assigned: {}", item.assignees.join(", "))}</span>
-            })}
-            <span class="text-xs text-slate-400">{format!("({})", item.how.replace('_', "-"))}</span>
-            {(maintainer && link_id > 0).then(|| view! { <super::links::DetachLinkButton link=link_id /> })}
-        </li>
     }
 }
 

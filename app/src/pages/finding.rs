@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::components::{
     ownership::{OwnershipControls, PageViewer},
     triage::TriageForm,
-    ui::{error_text, target_href, when, Alert, FormError, GitHubList, StateBadge, LINK},
+    ui::{error_text, target_href, when, Alert, FormError, StateBadge, LINK},
 };
 use db::views::FindingDetail;
 
@@ -171,7 +171,7 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
             </section>
             <section aria-labelledby="gh-heading">
                 <h2 id="gh-heading" class="text-lg font-semibold">"GitHub"</h2>
-                <GitHubList items=d.github maintainer />
+                <crate::components::links::GitHubList items=d.github maintainer />
                 {maintainer.then(|| view! { <crate::components::links::AttachLinkForm kind="finding" id=f.id /> })}
                 {file_sub_issue.map(|href| view! {
                     <p class="mt-2 text-sm">

@@ -9,9 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::components::{
     finding_table::FindingTable,
     ownership::{OwnershipControls, PageViewer},
-    ui::{
-        error_text, href_with_query, target_href, when, Alert, FormError, GitHubList, ProgressBar, TargetProgress, LINK,
-    },
+    ui::{error_text, href_with_query, target_href, when, Alert, FormError, ProgressBar, TargetProgress, LINK},
 };
 use db::views::{FindingPage, TargetDetail};
 
@@ -147,7 +145,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
         <div class="mt-8 grid gap-6 md:grid-cols-2">
             <section aria-labelledby="gh-heading">
                 <h2 id="gh-heading" class="text-lg font-semibold">"GitHub issues and pull requests"</h2>
-                <GitHubList items=detail.github on_target=true maintainer />
+                <crate::components::links::GitHubList items=detail.github on_target=true maintainer />
                 {maintainer.then(|| view! { <crate::components::links::AttachLinkForm kind="target" id=s.id /> })}
             </section>
             <section aria-labelledby="rules-heading">

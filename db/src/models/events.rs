@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgExecutor;
 
-use super::claims::Item;
+use crate::kinds::Item;
 
 /// Declares the kinds of events once: the [`Event`] enum with each kind's payload, the plain
 /// [`EventKind`] and the text stored in `events.kind`.

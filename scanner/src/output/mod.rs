@@ -11,10 +11,7 @@ pub use ci::{github, gitlab};
 
 use crate::{baseline::Baseline, finding::Severity, gate::Verdict, rules::catalogue, scan::ScanReport, Finding};
 
-/// `partialFingerprints` key carrying [`crate::Finding::fingerprint`].
-pub const FINGERPRINT_KEY: &str = "unthread/v1";
-/// `partialFingerprints` key carrying [`crate::Finding::content_fingerprint`].
-pub const CONTENT_FINGERPRINT_KEY: &str = "unthreadContent/v1";
+pub use crate::finding::{CONTENT_FINGERPRINT_KEY, FINGERPRINT_KEY};
 /// Notification ids for files the scan could not read (their findings must not be fixed)
 /// and files that were only partly parsed.
 pub const FILE_NOT_READ: &str = "unthread/file-not-read";

@@ -8,7 +8,6 @@ use crate::{
     analysis::{statement_text, ModuleFacts, ScopeId},
     api_index::ApiIndex,
     finding::{Finding, FingerprintInput, Position, Severity},
-    suppression::{SuppressionNote, Suppressions},
 };
 
 mod ut001_thread_local_instance;
@@ -134,23 +133,17 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Runs every rule over one module's facts; findings its suppression comments cover are
-/// marked suppressed. Returns the findings and the notes on those comments.
-pub fn check_module<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>) -> (Vec<Finding>, Vec<SuppressionNote>) {
+/// Runs every rule over one module's facts. Returns the findings and, for each, the first
+/// and last line of its statement (where a suppression comment may be: the caller applies
+/// them, `crate::suppression`).
+pub fn check_module<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>) -> (Vec<Finding>, Vec<(u32, u32)>) {
     let mut emitter = Emitter { facts, pending: Vec::new() };
     for (rule, check) in RULES {
         if context.preview || !is_preview(rule.id) {
             check(facts, context, &mut emitter);
         }
     }
-    let (mut findings, statements) = emitter.finish();
-    // Without findings, a file's comments can only be unused suppressions.
-    if findings.is_empty() && !context.all_suppressions {
-        return (findings, Vec::new());
-    }
-    let mut suppressions = Suppressions::parse(facts.src);
-    suppressions.apply(&mut findings, &statements);
-    (findings, suppressions.into_notes())
+    emitter.finish()
 }
 
 struct Pending<'t> {

@@ -293,7 +293,15 @@ fn outcome_of(
     context: &Context<'_>,
 ) -> FileOutcome {
     let facts = ModuleFacts::collect(tree, bytes, path, module);
-    let (findings, suppression_notes) = check_module(&facts, context);
+    let (mut findings, statements) = check_module(&facts, context);
+    // Without findings, a file's comments can only be unused suppressions.
+    let suppression_notes = if findings.is_empty() && !context.all_suppressions {
+        Vec::new()
+    } else {
+        let mut suppressions = Suppressions::parse(facts.src);
+        suppressions.apply(&mut findings, &statements);
+        suppressions.into_notes()
+    };
     FileOutcome {
         findings,
         suppression_notes,

@@ -17,47 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use comments::{comments, Comment};
 
+pub use crate::finding::{Suppression, SuppressionKind};
 use crate::{finding::Finding, is_rule_id, rules};
-
-/// Why a finding is not reported.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Suppression {
-    pub kind: SuppressionKind,
-    /// The text after ` -- ` in an `unthread: ignore` directive.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub justification: Option<String>,
-    /// The line of the directive.
-    pub line: u32,
-}
-
-impl Suppression {
-    /// Why the finding is set aside, for people (SARIF's justification, the server's
-    /// triage reason): the comment's own reason, or which comment.
-    pub fn reason(&self) -> String {
-        match &self.justification {
-            Some(reason) => reason.clone(),
-            None => format!("suppressed in the source by `{}` on line {}", self.kind.directive(), self.line),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SuppressionKind {
-    Noqa,
-    Ignore,
-    IgnoreFile,
-}
-
-impl SuppressionKind {
-    pub fn directive(self) -> &'static str {
-        match self {
-            SuppressionKind::Noqa => "# noqa",
-            SuppressionKind::Ignore => "# unthread: ignore",
-            SuppressionKind::IgnoreFile => "# unthread: ignore-file",
-        }
-    }
-}
 
 /// Something wrong with a file's suppression comments, for the user to fix.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

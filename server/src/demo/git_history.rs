@@ -7,11 +7,22 @@ use std::{path::Path, process::Command};
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Datelike, Utc};
+use serde::{Deserialize, Serialize};
 
-use super::snapshot::SnapshotScan;
-use crate::ingest::scan::IncomingFinding;
+use crate::ingest::{owners::OWNER_FILES, scan::IncomingFinding};
 
-use crate::ingest::owners::OWNER_FILES;
+/// One scan of a repository's history.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SnapshotScan {
+    pub commit: String,
+    pub committed_at: chrono::DateTime<chrono::Utc>,
+    /// The commit message's first line.
+    pub subject: String,
+    pub files_scanned: i32,
+    /// `None`: the same findings as the scan before (most commits change none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings: Option<Vec<IncomingFinding>>,
+}
 
 /// One commit of a branch's first-parent history.
 #[derive(Clone, Debug, PartialEq, Eq)]

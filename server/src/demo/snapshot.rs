@@ -52,18 +52,7 @@ pub struct SnapshotTarget {
     pub owner_files: std::collections::BTreeMap<String, String>,
 }
 
-/// One scan of a repository's history.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SnapshotScan {
-    pub commit: String,
-    pub committed_at: chrono::DateTime<chrono::Utc>,
-    /// The commit message's first line.
-    pub subject: String,
-    pub files_scanned: i32,
-    /// `None`: the same findings as the scan before (most commits change none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub findings: Option<Vec<IncomingFinding>>,
-}
+pub use super::git_history::SnapshotScan;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SnapshotReleases {

@@ -140,7 +140,7 @@ impl TimelineEvent {
     /// timeline (an issue closed, reopened and closed again counts its last closing).
     pub fn closer(events: &[TimelineEvent]) -> Option<(Option<&str>, Option<&str>)> {
         let closed = events.iter().rev().find(|e| e.event.as_deref() == Some("closed"))?;
-        let commit = closed.commit_id.as_deref().filter(|sha| crate::github::store::is_commit_sha(sha));
+        let commit = closed.commit_id.as_deref().filter(|sha| is_commit_sha(sha));
         Some((closed.actor.as_ref().map(|a| a.login.as_str()), commit))
     }
 
@@ -160,6 +160,10 @@ pub struct ChangedFile {
     pub filename: String,
 }
 
+/// A full or abbreviated hexadecimal commit id (what the schema accepts).
+pub fn is_commit_sha(text: &str) -> bool {
+    (7..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
 /// `owner/repo#number`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IssueRef {

@@ -5,7 +5,7 @@
 use db::models::github::{self, IssueRecord, ParentIssue, PullRecord};
 use sqlx::{PgConnection, PgExecutor};
 
-use super::model::{Issue, IssueRef, Label, Login, PullRequest};
+use super::model::{self, Issue, IssueRef, Label, Login, PullRequest};
 
 fn logins(users: &[Login]) -> Vec<String> {
     users.iter().map(|u| u.login.clone()).collect()
@@ -60,14 +60,9 @@ pub async fn upsert_pull(db: impl PgExecutor<'_>, repository: &str, pull: &PullR
         created_at: pull.created_at,
         updated_at: pull.updated_at,
         closed_at: pull.closed_at,
-        merge_commit_sha: pull.merge_commit_sha.as_deref().filter(|sha| is_commit_sha(sha) && pull.is_merged()),
+        merge_commit_sha: pull.merge_commit_sha.as_deref().filter(|sha| model::is_commit_sha(sha) && pull.is_merged()),
     };
     github::upsert_pull(db, &record).await
-}
-
-/// A full or abbreviated hexadecimal commit id (what the schema accepts).
-pub fn is_commit_sha(text: &str) -> bool {
-    (7..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Stores an issue and adds the links its title and body imply; how many links are new.

@@ -3,6 +3,7 @@
 
 pub mod dependency_scan;
 pub mod github_sync;
+pub mod kinds;
 pub mod queue;
 pub mod run;
 pub mod schedule;

@@ -106,23 +106,7 @@ impl JobSpec {
     }
 }
 
-/// Every kind, as [`JobSpec::kind`] names them.
-pub const KINDS: [&str; 9] = [
-    "scan_repository",
-    "scan_dependency",
-    "register_requirements",
-    "github_sync",
-    "weekly_report",
-    "sweep",
-    "reachability",
-    "check_upgrades",
-    "noop",
-];
-
-/// `kind` if it is one of [`KINDS`] (as a static label), else `other`.
-pub fn known_kind(kind: &str) -> &'static str {
-    KINDS.iter().find(|k| **k == kind).copied().unwrap_or("other")
-}
+pub use super::kinds::{known_kind, KINDS};
 
 /// Who asked, which decides what runs first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -361,5 +345,41 @@ impl Jobs {
         // New jobs wake the worker at once (LISTEN); the poll finds retries that came due.
         worker.run_every(jiff::Span::new().seconds(1)).await?;
         Ok(())
+    }
+}
+
+/// `git+https://github.com/<owner>/<repo>[.git][@<ref>][#...]` as a repository and ref.
+pub fn github_reference(direct_url: &str) -> Option<DirectReference> {
+    let rest = direct_url.strip_prefix("git+https://github.com/")?;
+    let rest = rest.split('#').next()?;
+    let (path, git_ref) = match rest.rsplit_once('@') {
+        Some((path, git_ref)) if !git_ref.is_empty() => (path, git_ref),
+        _ => (rest, "HEAD"),
+    };
+    let path = path.trim_end_matches('/').trim_end_matches(".git");
+    let (owner, repo) = path.split_once('/')?;
+    let plain = |s: &str| {
+        !s.is_empty() && !s.starts_with('.') && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    };
+    (plain(owner) && plain(repo))
+        .then(|| DirectReference { repository: format!("{owner}/{repo}"), git_ref: git_ref.to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::github_reference;
+
+    #[test]
+    fn direct_references_to_github() {
+        let xblock = github_reference("git+https://github.com/openedx/xblock.git@add-required-attrs").unwrap();
+        assert_eq!((xblock.repository.as_str(), xblock.git_ref.as_str()), ("openedx/xblock", "add-required-attrs"));
+        let contrib =
+            github_reference("git+https://github.com/openedx/xblocks-contrib.git@main#egg=xblocks-contrib").unwrap();
+        assert_eq!((contrib.repository.as_str(), contrib.git_ref.as_str()), ("openedx/xblocks-contrib", "main"));
+        let head = github_reference("git+https://github.com/org/tool.git#egg=Some_Tool").unwrap();
+        assert_eq!(head.git_ref, "HEAD");
+        assert_eq!(github_reference("git+https://gitlab.com/a/b.git@main"), None);
+        assert_eq!(github_reference("git+https://github.com/a/b/c.git@main"), None);
+        assert_eq!(github_reference("git+https://github.com/../x.git@main"), None);
     }
 }

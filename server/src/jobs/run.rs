@@ -8,7 +8,7 @@ use db::{kinds::TargetKind, models::jobs as job_rows, models::targets};
 use futures::{future::BoxFuture, FutureExt};
 use sqlx::{PgConnection, PgPool};
 
-use super::queue::{DirectReference, JobError, JobInput, JobSpec, Jobs, Priority, Runner};
+use super::queue::{github_reference, DirectReference, JobError, JobInput, JobSpec, Jobs, Priority, Runner};
 use crate::{
     config::GitHubConfig,
     github::{GitHub, GitHubError},
@@ -17,21 +17,7 @@ use crate::{
     pypi::{PackageIndex, Requirements},
 };
 
-/// Limits on what a job downloads.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// A repository archive larger than this fails its job (clearly) instead of filling
-    /// memory: archives are read in memory, never unpacked to disk.
-    pub max_archive_bytes: u64,
-    /// A requirements file larger than this is refused.
-    pub max_requirements_bytes: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self { max_archive_bytes: 512 * 1024 * 1024, max_requirements_bytes: 4 * 1024 * 1024 }
-    }
-}
+pub use crate::config::Limits;
 
 /// Everything jobs need, shared by a process's workers.
 pub struct JobContext {
@@ -96,7 +82,7 @@ impl JobContext {
             JobSpec::GithubSync { .. } => self.github_sync().await,
             JobSpec::WeeklyReport { week } => self.weekly_report(&week).await,
             JobSpec::Sweep { interval, .. } => {
-                super::schedule::sweep(self, conn, std::time::Duration::from_secs(interval)).await
+                super::schedule::sweep(&self.jobs, conn, std::time::Duration::from_secs(interval)).await
             }
             JobSpec::Reachability => self.reachability(conn).await,
             JobSpec::CheckUpgrades { name } => self.check_upgrades(conn, &key, &name).await,
@@ -423,40 +409,4 @@ fn github_failure(repository: &str, git_ref: &str, error: GitHubError) -> JobErr
 
 fn queue_failure(e: underway::queue::Error) -> JobError {
     JobError::Retry(format!("enqueuing: {e}"))
-}
-
-/// `git+https://github.com/<owner>/<repo>[.git][@<ref>][#...]` as a repository and ref.
-pub fn github_reference(direct_url: &str) -> Option<DirectReference> {
-    let rest = direct_url.strip_prefix("git+https://github.com/")?;
-    let rest = rest.split('#').next()?;
-    let (path, git_ref) = match rest.rsplit_once('@') {
-        Some((path, git_ref)) if !git_ref.is_empty() => (path, git_ref),
-        _ => (rest, "HEAD"),
-    };
-    let path = path.trim_end_matches('/').trim_end_matches(".git");
-    let (owner, repo) = path.split_once('/')?;
-    let plain = |s: &str| {
-        !s.is_empty() && !s.starts_with('.') && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    };
-    (plain(owner) && plain(repo))
-        .then(|| DirectReference { repository: format!("{owner}/{repo}"), git_ref: git_ref.to_owned() })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::github_reference;
-
-    #[test]
-    fn direct_references_to_github() {
-        let xblock = github_reference("git+https://github.com/openedx/xblock.git@add-required-attrs").unwrap();
-        assert_eq!((xblock.repository.as_str(), xblock.git_ref.as_str()), ("openedx/xblock", "add-required-attrs"));
-        let contrib =
-            github_reference("git+https://github.com/openedx/xblocks-contrib.git@main#egg=xblocks-contrib").unwrap();
-        assert_eq!((contrib.repository.as_str(), contrib.git_ref.as_str()), ("openedx/xblocks-contrib", "main"));
-        let head = github_reference("git+https://github.com/org/tool.git#egg=Some_Tool").unwrap();
-        assert_eq!(head.git_ref, "HEAD");
-        assert_eq!(github_reference("git+https://gitlab.com/a/b.git@main"), None);
-        assert_eq!(github_reference("git+https://github.com/a/b/c.git@main"), None);
-        assert_eq!(github_reference("git+https://github.com/../x.git@main"), None);
-    }
 }

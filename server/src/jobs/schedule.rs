@@ -13,8 +13,7 @@ use db::{
 use sqlx::{PgConnection, PgPool};
 
 use super::{
-    queue::{JobError, JobSpec, Jobs, Priority},
-    run::{github_reference, JobContext},
+    queue::{github_reference, JobError, JobSpec, Jobs, Priority},
     weekly_report::Schedule,
 };
 
@@ -88,7 +87,7 @@ pub async fn enqueue_once(pool: &PgPool, jobs: &Jobs, spec: JobSpec) -> anyhow::
 /// interval — repositories at their default branch's head, dependencies at what they are
 /// pinned to now. A dependency pinned nowhere any more is left alone: nothing says which
 /// version to scan, and its findings are not fixed by being unpinned.
-pub async fn sweep(context: &JobContext, conn: &mut PgConnection, interval: Duration) -> Result<(), JobError> {
+pub async fn sweep(jobs: &Jobs, conn: &mut PgConnection, interval: Duration) -> Result<(), JobError> {
     let before = Utc::now() - chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::days(1));
     let due = targets::due_for_rescan(&mut *conn, before).await?;
     let mut queued = 0;
@@ -99,9 +98,7 @@ pub async fn sweep(context: &JobContext, conn: &mut PgConnection, interval: Dura
             specs.push(JobSpec::CheckUpgrades { name: target.name.clone() });
         }
         for spec in specs {
-            context
-                .jobs
-                .enqueue(&mut *conn, spec, Priority::Sweep, "sweep")
+            jobs.enqueue(&mut *conn, spec, Priority::Sweep, "sweep")
                 .await
                 .map_err(|e| JobError::Retry(format!("enqueuing: {e}")))?;
             queued += 1;
