@@ -2,8 +2,8 @@
 //! call. Built twice: with `ssr` into the server binary, with `hydrate` into the browser's
 //! WebAssembly bundle (the `frontend` crate). Leptos islands: pages are rendered on the server only, and the browser
 //! bundle holds just the `#[island]` components (the live stream, claim/assign, triage,
-//! posting the report, the
-//! admin page's buttons), which keeps it small.
+//! creating an API token), which keeps it small; the other forms (posting the report, the
+//! admin page's buttons, attaching links) are plain HTML forms posted to server functions.
 
 pub mod components;
 pub mod live;

@@ -137,16 +137,18 @@ pub fn GitHubList(
             "About its repository or package, not this finding",
         ]
     };
+    // Type-erased: the nested views' static type is too deep for the wasm build.
     let section = |title: &'static str, testid: &'static str, items: Vec<GitHubLink>| {
         (!items.is_empty()).then(|| {
             view! {
                 <div data-testid=testid>
                     <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">{title}</h3>
                     <ul class="mt-1 space-y-1" data-testid="github-items">
-                        {items.into_iter().map(|item| view! { <GitHubItem item maintainer /> }).collect_view()}
+                        {items.into_iter().map(|item| view! { <GitHubItem item maintainer /> }.into_any()).collect_view()}
                     </ul>
                 </div>
             }
+            .into_any()
         })
     };
     view! {

@@ -5,11 +5,11 @@
 //! they led to, and the API tokens CI uploads with. Live: every job change is announced on
 //! the page's stream.
 
-use leptos::{form::ActionForm, prelude::*};
+use leptos::{form::ActionForm, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use crate::components::ui::{error_text, target_href, when, Alert, BUTTON, INPUT, LINK, PRIMARY_BUTTON};
+use crate::components::ui::{error_text, target_href, when, Alert, FormError, BUTTON, INPUT, LINK, PRIMARY_BUTTON};
 use db::views::{DeliveryView, JobView, LastScanView, QueueCount, SyncRunView, TokenInfo};
 
 /// Everything the page shows.
@@ -184,6 +184,7 @@ pub fn AdminPage() -> impl IntoView {
         <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
             "Is Unthread keeping itself current? Jobs, scans, GitHub deliveries and API tokens. Updates live."
         </p>
+        <FormError />
         <Transition fallback=|| view! { <p class="mt-4">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match overview.await {
@@ -357,41 +358,18 @@ fn JobTable(
     }
 }
 
-/// Retry or Cancel one job; the page shows the outcome as soon as it went through.
-#[island]
+/// Retry or Cancel one job: a plain form (it needs no script; the page comes back showing
+/// the outcome, or the refusal through [`FormError`]).
+#[component]
 fn JobButton(id: String, action: String) -> impl IntoView {
-    let retry = ServerAction::<RetryJob>::new();
-    let cancel = ServerAction::<CancelJob>::new();
-    Effect::new(move |_| {
-        if matches!(retry.value().get(), Some(Ok(()))) || matches!(cancel.value().get(), Some(Ok(()))) {
-            crate::live::refresh_page();
-        }
-    });
-    let error = move || {
-        [retry.value().get(), cancel.value().get()]
-            .into_iter()
-            .flatten()
-            .find_map(|r| r.err())
-            .map(|e| view! { <Alert message=error_text(&e) /> })
-    };
-    let form = if action == "retry" {
-        view! {
-            <ActionForm action=retry>
-                <input type="hidden" name="id" value=id />
-                <button type="submit" class=BUTTON data-testid="retry">"Retry"</button>
-            </ActionForm>
-        }
-        .into_any()
-    } else {
-        view! {
-            <ActionForm action=cancel>
-                <input type="hidden" name="id" value=id />
-                <button type="submit" class=BUTTON data-testid="cancel">"Cancel"</button>
-            </ActionForm>
-        }
-        .into_any()
-    };
-    view! { {form} {error} }
+    let (url, label, testid) =
+        if action == "retry" { (RetryJob::url(), "Retry", "retry") } else { (CancelJob::url(), "Cancel", "cancel") };
+    view! {
+        <form method="post" action=url>
+            <input type="hidden" name="id" value=id />
+            <button type="submit" class=BUTTON data-testid=testid>{label}</button>
+        </form>
+    }
 }
 
 #[component]
@@ -460,28 +438,15 @@ fn Scans(mut scans: Vec<LastScanView>, now: chrono::DateTime<chrono::Utc>) -> im
 }
 
 /// "Rescan now": queues the target's rescan ahead of everything else. Also on the target's
-/// own page, for maintainers.
-#[island]
+/// own page, for maintainers. A plain form: the page comes back with the job queued (or the
+/// refusal, through [`FormError`]).
+#[component]
 pub fn RescanButton(target_id: i64) -> impl IntoView {
-    let rescan = ServerAction::<Rescan>::new();
-    Effect::new(move |_| {
-        if matches!(rescan.value().get(), Some(Ok(_))) {
-            crate::live::refresh_page();
-        }
-    });
     view! {
-        <ActionForm action=rescan attr:class="inline">
+        <form method="post" action=Rescan::url() class="inline">
             <input type="hidden" name="target_id" value=target_id.to_string() />
             <button type="submit" class=BUTTON data-testid="rescan">"Rescan now"</button>
-        </ActionForm>
-        {move || rescan.value().get().map(|result| match result {
-            Ok(jobs) => {
-                let folded = jobs.iter().all(|j| j.folded);
-                let text = if folded { "already queued" } else { "queued" };
-                view! { <span class="ml-2 text-sm" role="status" data-testid="rescan-status">{text}</span> }.into_any()
-            }
-            Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
-        })}
+        </form>
     }
 }
 
@@ -557,16 +522,11 @@ fn TokenForm() -> impl IntoView {
     }
 }
 
-#[island]
+/// The campaign's target date: a plain form.
+#[component]
 fn TargetForm(date: String, label: String) -> impl IntoView {
-    let set = ServerAction::<SetTargetDate>::new();
-    Effect::new(move |_| {
-        if matches!(set.value().get(), Some(Ok(()))) {
-            crate::live::refresh_page();
-        }
-    });
     view! {
-        <ActionForm action=set attr:class="mt-2 flex flex-wrap items-end gap-2" attr:data-testid="target-form">
+        <form method="post" action=SetTargetDate::url() class="mt-2 flex flex-wrap items-end gap-2" data-testid="target-form">
             <label class="flex flex-col text-sm">"Date"
                 <input type="date" name="date" class=INPUT value=date />
             </label>
@@ -574,24 +534,17 @@ fn TargetForm(date: String, label: String) -> impl IntoView {
                 <input name="label" class=INPUT maxlength="200" value=label placeholder="release cut" />
             </label>
             <button type="submit" class=PRIMARY_BUTTON>"Set target"</button>
-        </ActionForm>
-        {move || set.value().get().and_then(|r| r.err()).map(|e| view! { <Alert message=error_text(&e) /> })}
+        </form>
     }
 }
 
-#[island]
+/// Revokes a token: a plain form.
+#[component]
 fn RevokeButton(id: i64) -> impl IntoView {
-    let revoke = ServerAction::<RevokeToken>::new();
-    Effect::new(move |_| {
-        if matches!(revoke.value().get(), Some(Ok(()))) {
-            crate::live::refresh_page();
-        }
-    });
     view! {
-        <ActionForm action=revoke>
+        <form method="post" action=RevokeToken::url()>
             <input type="hidden" name="id" value=id.to_string() />
             <button type="submit" class=BUTTON data-testid="revoke">"Revoke"</button>
-        </ActionForm>
-        {move || revoke.value().get().and_then(|r| r.err()).map(|e| view! { <Alert message=error_text(&e) /> })}
+        </form>
     }
 }

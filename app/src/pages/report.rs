@@ -2,12 +2,12 @@
 //! Markdown rendered), with downloads in every format and, for maintainers, posting it to
 //! the epic on GitHub. The week and timezone are in the URL (`?week=2026-W47&tz=UTC`).
 
-use leptos::{form::ActionForm, prelude::*};
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::ui::{error_text, href_with_query, Alert, BUTTON, INPUT, LINK, PRIMARY_BUTTON};
+use crate::components::ui::{error_text, href_with_query, Alert, FormError, BUTTON, INPUT, LINK, PRIMARY_BUTTON};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportPreview {
@@ -22,6 +22,8 @@ pub struct ReportPreview {
     pub downloads: Vec<(String, String)>,
     /// `owner/repo#number` reports are posted to, when this viewer may post.
     pub post_to: Option<String>,
+    /// The comment this week's report was last posted as there, when it was.
+    pub posted: Option<String>,
 }
 
 #[server(prefix = "/api", endpoint = "weekly_report")]
@@ -53,6 +55,17 @@ pub async fn weekly_report(week: Option<String>, tz: Option<String>) -> Result<R
     })
     .collect();
     let maintainer = crate::server::viewer().await?.is_some_and(|u| u.is_maintainer());
+    let post_to = app.reports.publisher.as_ref().filter(|_| maintainer).map(|p| p.destination());
+    let posted = match post_to.as_deref().and_then(|to| to.rsplit_once('#')) {
+        Some((repository, number)) => match number.parse::<i32>() {
+            Ok(number) => db::models::reports::latest_post(&app.pool, repository, number, &week.to_string())
+                .await
+                .map_err(crate::server::database_error)?
+                .map(|post| post.html_url),
+            Err(_) => None,
+        },
+        None => None,
+    };
     Ok(ReportPreview {
         week: week.to_string(),
         previous: week.previous().to_string(),
@@ -60,7 +73,8 @@ pub async fn weekly_report(week: Option<String>, tz: Option<String>) -> Result<R
         timezone: tz_query,
         html: crate::markdown::to_html(&report.render(Format::Markdown)),
         downloads,
-        post_to: app.reports.publisher.as_ref().filter(|_| maintainer).map(|p| p.destination()),
+        post_to,
+        posted,
     })
 }
 
@@ -162,21 +176,21 @@ fn Report(report: ReportPreview) -> impl IntoView {
                 }).collect_view()}
             </ul>
         </section>
-        {report.post_to.clone().map(|to| view! { <PostForm week=report.week.clone() timezone=report.timezone.clone() to /> })}
+        {report.post_to.clone().map(|to| view! { <PostForm week=report.week.clone() timezone=report.timezone.clone() to posted=report.posted.clone() /> })}
         <article class="prose-unthread mt-6 overflow-x-auto rounded border border-slate-200 p-4 dark:border-slate-800"
             data-testid="report-preview" inner_html=report.html.clone()></article>
     }
 }
 
-/// Posting is an island: the result (or the refusal) shows under the form without leaving
-/// the page.
-#[island]
-fn PostForm(week: String, timezone: String, to: String) -> impl IntoView {
-    let action = ServerAction::<PostWeeklyReport>::new();
+/// Posting: a plain form (no script needed). The page comes back showing where the week's
+/// report now is on GitHub, or the refusal (through [`FormError`]).
+#[component]
+fn PostForm(week: String, timezone: String, to: String, posted: Option<String>) -> impl IntoView {
     view! {
         <section class="mt-4" aria-labelledby="post-heading">
             <h2 id="post-heading" class="text-lg font-semibold">"Post to GitHub"</h2>
-            <ActionForm action=action attr:class="mt-2 flex flex-wrap items-center gap-2" attr:data-testid="post-form">
+            <FormError />
+            <form method="post" action=PostWeeklyReport::url() class="mt-2 flex flex-wrap items-center gap-2" data-testid="post-form">
                 <input type="hidden" name="week" value=week />
                 <input type="hidden" name="tz" value=timezone />
                 <label class="text-sm" for="post-mode">"If already posted"</label>
@@ -186,13 +200,10 @@ fn PostForm(week: String, timezone: String, to: String) -> impl IntoView {
                     <option value="force">"post another comment"</option>
                 </select>
                 <button type="submit" class=PRIMARY_BUTTON>{format!("Post as a comment on {to}")}</button>
-            </ActionForm>
-            {move || action.value().get().map(|result| match result {
-                Ok(posted) => view! {
-                    <p class="mt-2 text-sm" role="status">{format!("{}: ", posted.action)}
-                        <a href=posted.url.clone() class=LINK rel="external">{posted.url.clone()}</a></p>
-                }.into_any(),
-                Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
+            </form>
+            {posted.map(|url| view! {
+                <p class="mt-2 text-sm" role="status" data-testid="posted">"Posted: "
+                    <a href=url.clone() class=LINK rel="external">{url.clone()}</a></p>
             })}
         </section>
     }

@@ -50,13 +50,15 @@ const SERVER_FUNCTIONS: &[(&str, &[&str])] = &[
     ("rescan", &["target_id"]),
     ("create_token", &["name", "targets"]),
     ("revoke_token", &["id"]),
+    ("attach_link", &["kind", "id", "reference"]),
+    ("detach_link", &["link"]),
 ];
 
 /// Pages: a path prefix followed by an arbitrary segment, or a fixed path with arbitrary
 /// values for the query parameters it reads.
 const PATH_PAGES: &[&str] = &["/people/", "/repos/openedx/", "/deps/", "/findings/", "/rules/", "/reports/weekly/"];
 const QUERY_PAGES: &[(&str, &[&str])] = &[
-    ("/findings", &["target", "kind", "rule", "state", "triage", "owner", "unowned", "q", "after"]),
+    ("/findings", &["target", "kind", "rule", "state", "triage", "owner", "unowned", "q", "after", "tests", "filed"]),
     ("/repos", &["q", "sort", "desc", "page"]),
     ("/deps", &["q", "sort", "desc", "page"]),
     ("/contribute", &["rule", "target"]),

@@ -733,6 +733,9 @@ mod posting {
         assert_eq!(status, 409, "{body}");
         assert!(body.contains("already posted"), "{body}");
         assert_eq!(posts(&pool).await, [("2026-W47".to_owned(), 1, Some("ana".to_owned()))]);
+        // The page the plain form returns to says where the week's report now is.
+        let (_, page) = send(page(Some(&maintainer))).await;
+        assert!(page.contains("data-testid=\"posted\"") && page.contains("https://github.com/"), "{page}");
         github_server.verify().await;
     }
 
