@@ -40,6 +40,9 @@ pub struct Finding {
     /// is kept (SARIF reports it as suppressed, the server as triaged) but not reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppression: Option<Suppression>,
+    /// The change that removes it, when it is mechanical (`crate::fix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
 }
 
 /// The parts of a finding its fingerprints are computed from.
@@ -227,6 +230,47 @@ impl SuppressionKind {
             SuppressionKind::IgnoreFile => "# unthread: ignore-file",
         }
     }
+}
+
+/// Whether a fix keeps the program's behaviour (`crate::fix` applies fixes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    /// Keeps behaviour: applied by `--fix`.
+    Safe,
+    /// May change behaviour (that can be the point, as when a thread's target is given the
+    /// caller's context): applied only with `--unsafe-fixes`.
+    Unsafe,
+}
+
+impl Applicability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+        }
+    }
+}
+
+/// Replaces the bytes `start..end` of the file with `content`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edit {
+    pub start: usize,
+    pub end: usize,
+    pub content: String,
+    /// Where `start` and `end` are, for people and SARIF (1-based, columns in characters).
+    pub start_position: Position,
+    pub end_position: Position,
+}
+
+/// What a rule offers to change for a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fix {
+    /// What the fix does, in a sentence ("Remove the unused `threading` import").
+    pub message: String,
+    pub applicability: Applicability,
+    /// Non-overlapping, in any order.
+    pub edits: Vec<Edit>,
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod cache;
 pub mod config;
 pub mod diff;
 pub mod finding;
+pub mod fix;
 pub mod gate;
 pub mod imports;
 pub mod output;

@@ -50,7 +50,8 @@ impl FileStat {
 }
 
 impl SourceFile {
-    fn in_memory(path: String, contents: Result<Vec<u8>, FileProblem>) -> Self {
+    /// A file whose bytes are given (an archive member, a file being fixed).
+    pub fn in_memory(path: String, contents: Result<Vec<u8>, FileProblem>) -> Self {
         Self { path, contents, on_disk: None }
     }
 

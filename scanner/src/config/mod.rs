@@ -10,6 +10,10 @@
 //! per-file-ignores = { "settings/*.py" = ["UT010"] }
 //! include-tests = false
 //! baseline = "unthread-baseline.sarif"
+//! fix = true                         # apply safe fixes (as `--fix`)
+//! unsafe-fixes = false               # also unsafe ones (as `--unsafe-fixes`)
+//! extend-safe-fixes = ["UT005"]      # these rules' unsafe fixes count as safe
+//! extend-unsafe-fixes = ["UT012"]    # these rules' safe fixes count as unsafe
 //! ```
 
 mod exclude;
@@ -58,6 +62,14 @@ pub struct Options {
     pub baseline: Option<PathBuf>,
     /// Run the preview rules too (they can also be selected by id).
     pub preview: Option<bool>,
+    /// Apply safe fixes (`--fix`).
+    pub fix: Option<bool>,
+    /// Apply unsafe fixes too (`--unsafe-fixes`).
+    pub unsafe_fixes: Option<bool>,
+    /// Rules whose unsafe fixes count as safe.
+    pub extend_safe_fixes: Option<Vec<Spanned<String>>>,
+    /// Rules whose safe fixes count as unsafe.
+    pub extend_unsafe_fixes: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -167,6 +179,10 @@ pub struct Overrides {
     pub api_index: Vec<PathBuf>,
     pub baseline: Option<PathBuf>,
     pub preview: bool,
+    /// `--fix` (`Some(true)`), `--no-fix` (`Some(false)`), or the file's `fix`.
+    pub fix: Option<bool>,
+    /// `--unsafe-fixes` / `--no-unsafe-fixes`, or the file's.
+    pub unsafe_fixes: Option<bool>,
 }
 
 /// The rules switched off for files matching a pattern.
@@ -197,6 +213,9 @@ pub struct Settings {
     pub max_file_size: u64,
     pub api_indexes: Vec<PathBuf>,
     pub baseline: Option<PathBuf>,
+    /// Whether to apply fixes, and which (`crate::fix`).
+    pub fix: bool,
+    pub fix_policy: crate::fix::FixPolicy,
 }
 
 impl Settings {
@@ -225,6 +244,7 @@ impl Settings {
         let mut per_file = Vec::new();
         let mut api_indexes = Vec::new();
         let (mut include_tests, mut max_file_size, mut baseline) = (true, DEFAULT_MAX_FILE_SIZE, None);
+        let (mut fix, mut fix_policy) = (false, crate::fix::FixPolicy::default());
         if let Some(file) = file {
             let o = &file.options;
             let base = file.base_dir();
@@ -253,6 +273,13 @@ impl Settings {
             max_file_size = o.max_file_size.unwrap_or(max_file_size);
             api_indexes.extend(o.api_index.iter().flatten().map(|p| base.join(p)));
             baseline = o.baseline.as_ref().map(|p| base.join(p));
+            fix = o.fix.unwrap_or(fix);
+            fix_policy.unsafe_fixes = o.unsafe_fixes.unwrap_or(false);
+            let ids = |key, rules| -> Result<Vec<String>, ConfigError> {
+                Ok(file.rules(key, rules)?.unwrap_or_default().into_iter().map(str::to_owned).collect())
+            };
+            fix_policy.extend_safe = ids("extend-safe-fixes", &o.extend_safe_fixes)?;
+            fix_policy.extend_unsafe = ids("extend-unsafe-fixes", &o.extend_unsafe_fixes)?;
         }
         let layer = Layer {
             select: cli.select.as_deref().map(|s| cli_rules("select", s)).transpose()?,
@@ -294,6 +321,11 @@ impl Settings {
             max_file_size: cli.max_file_size.unwrap_or(max_file_size),
             api_indexes,
             baseline: cli.baseline.clone().or(baseline),
+            fix: cli.fix.unwrap_or(fix),
+            fix_policy: crate::fix::FixPolicy {
+                unsafe_fixes: cli.unsafe_fixes.unwrap_or(fix_policy.unsafe_fixes),
+                ..fix_policy
+            },
         })
     }
 

@@ -58,10 +58,33 @@ pub fn json_lines<'f>(findings: impl IntoIterator<Item = &'f Finding>) -> String
 /// One line per finding, `path:line:column: RULE message`, as compilers and ruff print
 /// them (editors and terminals link the location).
 pub fn concise<'f>(findings: impl IntoIterator<Item = &'f Finding>) -> String {
+    concise_with_fixes(findings, None)
+}
+
+/// [`concise`], marking with `[*]` the findings `policy` would fix (as ruff does), and
+/// ending with how many `--fix` would fix and how many more `--unsafe-fixes` would.
+pub fn concise_with_fixes<'f>(
+    findings: impl IntoIterator<Item = &'f Finding>,
+    policy: Option<&crate::fix::FixPolicy>,
+) -> String {
     let mut out = String::new();
+    let (mut fixable, mut hidden) = (0, 0);
     for f in findings {
         let message = f.message.replace(['\r', '\n'], " ");
-        let _ = writeln!(out, "{}:{}:{}: {} {message}", f.path, f.start.line, f.start.column, f.rule);
+        let marked = policy.is_some_and(|p| p.applies(f));
+        if marked {
+            fixable += 1;
+        } else if policy.is_some_and(|p| p.applicability(f) == Some(crate::fix::Applicability::Unsafe)) {
+            hidden += 1;
+        }
+        let mark = if marked { " [*]" } else { "" };
+        let _ = writeln!(out, "{}:{}:{}: {}{mark} {message}", f.path, f.start.line, f.start.column, f.rule);
+    }
+    if fixable > 0 {
+        let _ = writeln!(out, "[*] {fixable} fixable with the `--fix` option.");
+    }
+    if hidden > 0 {
+        let _ = writeln!(out, "({hidden} hidden fixes can be enabled with the `--unsafe-fixes` option.)");
     }
     out
 }
@@ -129,6 +152,7 @@ mod tests {
                 content_fingerprint: "c".repeat(32),
                 conditional: false,
                 suppression: None,
+                fix: None,
             }],
             scanner_version: "test".into(),
             files: vec![],

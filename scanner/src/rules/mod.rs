@@ -10,6 +10,7 @@ use crate::{
     finding::{Finding, FingerprintInput, Position, Severity},
 };
 
+pub(crate) mod edits;
 mod ut001_thread_local_instance;
 mod ut002_thread_local_subclass;
 mod ut003_thread_lock;
@@ -153,6 +154,19 @@ struct Pending<'t> {
     statement: Node<'t>,
     message: String,
     conditional: bool,
+    fix: Option<FixSpec>,
+}
+
+/// `(start, end, content)`: a byte range of the file and what replaces it.
+pub type ByteEdit = (usize, usize, String);
+
+/// A fix as a rule states it: byte ranges of the file and their replacements (the emitter
+/// adds their positions).
+pub struct FixSpec {
+    pub message: String,
+    pub applicability: crate::fix::Applicability,
+    /// Non-overlapping.
+    pub edits: Vec<ByteEdit>,
 }
 
 /// Collects a module's findings, then numbers repeated statements and fingerprints them.
@@ -178,7 +192,23 @@ impl<'f> Emitter<'f> {
             statement: site.statement,
             message: message.into(),
             conditional,
+            fix: None,
         });
+    }
+
+    /// [`Emitter::report`], with the fix that removes the finding.
+    pub fn report_fixable(
+        &mut self,
+        rule: &'static Rule,
+        site: crate::analysis::Site<'f>,
+        node: Node<'f>,
+        message: impl Into<String>,
+        fix: FixSpec,
+    ) {
+        self.report(rule, site, node, message, false);
+        if let Some(pending) = self.pending.last_mut() {
+            pending.fix = Some(fix);
+        }
     }
 
     /// The findings, and for each the first and last line of its statement (of a compound
@@ -229,6 +259,21 @@ impl<'f> Emitter<'f> {
                 content_fingerprint,
                 conditional: p.conditional,
                 suppression: None,
+                fix: p.fix.map(|fix| crate::fix::Fix {
+                    message: fix.message,
+                    applicability: fix.applicability,
+                    edits: fix
+                        .edits
+                        .into_iter()
+                        .map(|(start, end, content)| crate::fix::Edit {
+                            start_position: position_of(facts.src, start),
+                            end_position: position_of(facts.src, end),
+                            start,
+                            end,
+                            content,
+                        })
+                        .collect(),
+                }),
             });
         }
         (findings, statements)
@@ -255,6 +300,14 @@ fn statement_lines(statement: Node<'_>) -> (u32, u32) {
     // An end at column 0 is the start of the next line: the statement ended on the one before.
     let last = if end.column == 0 && end.row > 0 { end.row } else { end.row + 1 } as u32;
     (first, last.max(first))
+}
+
+/// The 1-based line and character column of byte `offset`.
+fn position_of(src: &[u8], offset: usize) -> Position {
+    let offset = offset.min(src.len());
+    let line_start = src[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line = src[..line_start].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+    Position { line, column: char_column(src, offset, offset - line_start) }
 }
 
 /// The whole source line holding byte `offset`, without its line break.

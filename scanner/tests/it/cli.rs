@@ -9,36 +9,36 @@ use std::{
 use serde_json::Value;
 
 /// A throw-away project directory.
-struct Project {
+pub(crate) struct Project {
     dir: tempfile::TempDir,
 }
 
 /// What a run printed, and its exit status.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 const LOCAL: &str = "import threading\n_state = threading.local()\n";
 
 impl Project {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Project { dir: tempfile::tempdir().unwrap() }
     }
 
-    fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn write(&self, path: &str, text: &str) -> &Self {
+    pub fn write(&self, path: &str, text: &str) -> &Self {
         let path = self.path().join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
         self
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    pub fn run(&self, args: &[&str]) -> Run {
         let output = Command::new(env!("CARGO_BIN_EXE_unthread-scan"))
             .args(args)
             .current_dir(self.path())
@@ -90,7 +90,13 @@ fn exit_status_is_0_when_clean_1_with_findings_2_on_errors() {
     project.write("pkg/state.py", LOCAL);
     let found = project.run(&[]);
     assert_eq!(found.code, 1);
-    assert_eq!(found.lines(), ["pkg/state.py:2:10: UT001 `threading.local()` keeps per-thread state, which leaks between requests under ASGI"]);
+    assert_eq!(
+        found.lines(),
+        [
+            "pkg/state.py:2:10: UT001 `threading.local()` keeps per-thread state, which leaks between requests under ASGI",
+            "(1 hidden fixes can be enabled with the `--unsafe-fixes` option.)"
+        ]
+    );
     assert_eq!(project.run(&["--exit-zero"]).code, 0);
     assert_eq!(project.run(&["--no-such-flag"]).code, 2);
     assert_eq!(project.run(&["missing-dir"]).code, 2);
@@ -228,7 +234,7 @@ fn diff_base_reports_only_findings_on_changed_lines() {
     project.write("pkg/new.py", "import threading\n_e = threading.Event()\n");
     let run = project.run(&["--diff-base", "HEAD"]);
     assert_eq!(run.code, 1);
-    assert_eq!(run.lines().len(), 2, "{}", run.stdout);
+    assert_eq!(run.rules().len(), 2, "{}", run.stdout);
     assert!(run.stdout.contains("pkg/new.py:2:") && run.stdout.contains("pkg/touched.py:3:"), "{}", run.stdout);
     let summary = project.run(&["--diff-base", "HEAD", "--format", "summary"]);
     assert!(summary.stdout.contains("2 on lines not changed since the diff base"), "{}", summary.stdout);

@@ -5,5 +5,6 @@
 mod api_index;
 mod cli;
 mod epic;
+mod fixes;
 mod imports;
 mod rules;

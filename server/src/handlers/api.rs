@@ -188,6 +188,7 @@ fn baseline_report(known: Vec<db::ingest::IncomingFinding>) -> scanner::ScanRepo
                 }),
                 path: f.path,
                 fingerprint: f.fingerprint,
+                fix: None,
             })
         })
         .collect();

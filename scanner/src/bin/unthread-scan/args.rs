@@ -131,6 +131,26 @@ pub struct Check {
     /// Parse every file, even those the text prefilter proves cannot have findings.
     #[arg(long)]
     pub no_prefilter: bool,
+
+    /// Apply the safe fixes in place, then report what remains (exit 1 when something does).
+    #[arg(long, overrides_with = "no_fix")]
+    pub fix: bool,
+    /// Do not apply fixes, even when the configuration says `fix = true`.
+    #[arg(long, overrides_with = "fix")]
+    pub no_fix: bool,
+    /// Apply unsafe fixes too (with --fix, --diff or --fix-only), and count them as fixable.
+    #[arg(long, overrides_with = "no_unsafe_fixes")]
+    pub unsafe_fixes: bool,
+    /// Do not apply unsafe fixes, even when the configuration says `unsafe-fixes = true`.
+    #[arg(long, overrides_with = "unsafe_fixes")]
+    pub no_unsafe_fixes: bool,
+    /// Print a unified diff of what --fix would change and write nothing (exit 1 when there
+    /// is a change, 0 when none).
+    #[arg(long, conflicts_with_all = ["fix_only", "write_baseline"])]
+    pub diff: bool,
+    /// Apply the fixes and report nothing (exit 0 unless something went wrong).
+    #[arg(long)]
+    pub fix_only: bool,
 }
 
 /// `PATTERN:RULE[,RULE…]`.
@@ -162,6 +182,16 @@ impl Check {
             api_index: self.api_indexes.clone(),
             baseline: self.baseline.clone(),
             preview: self.preview,
+            fix: match (self.fix || self.fix_only, self.no_fix) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            unsafe_fixes: match (self.unsafe_fixes, self.no_unsafe_fixes) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
         }
     }
 }

@@ -2,6 +2,7 @@
 //! configuration, suppressions, baseline) and for Unthread (SARIF with fingerprints).
 
 mod args;
+mod fixing;
 
 use std::{
     io::{IsTerminal, Write},
@@ -126,6 +127,43 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
     };
     report.findings.retain(|finding| !settings.drops(finding));
 
+    if args.diff || settings.fix {
+        if matches!(&target, Target::Tree(path) if !path.is_dir()) {
+            anyhow::bail!("--fix and --diff change files: give a directory or Python files, not an archive");
+        }
+        let (root, package) = match &target {
+            Target::Tree(path) => (path.clone(), args.package.clone().unwrap_or_else(|| name_of(&absolute(path)))),
+            Target::Files(_) => (cwd.clone(), args.package.clone().unwrap_or_else(|| name_of(&cwd))),
+        };
+        let run = fixing::fix_files(&report, |path| root.join(path), &package, &options, &settings, !args.diff)?;
+        for why in &run.rolled_back {
+            eprintln!("warning: a fix was not applied: {why}");
+        }
+        if args.diff {
+            write_to(args.output.as_deref(), |out| Ok(out.write_all(run.diff.as_bytes())?))?;
+            eprintln!("Would fix {} findings in {} files.", run.total(), run.files);
+            return Ok(if run.files > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS });
+        }
+        if run.total() > 0 {
+            let per_rule: Vec<String> = run.applied.iter().map(|(rule, n)| format!("{rule} {n}")).collect();
+            eprintln!("Fixed {} findings in {} files ({}).", run.total(), run.files, per_rule.join(", "));
+        }
+        if args.fix_only {
+            return Ok(ExitCode::SUCCESS);
+        }
+        if run.files > 0 {
+            // Report what remains, as a scan of the fixed tree finds it.
+            report = match &target {
+                Target::Tree(path) => scan_path(path, &options)?,
+                Target::Files(files) => {
+                    let sources = scanner::source::load_files(&cwd, files, &options.sources)?;
+                    scanner::scan::scan_sources(sources, &package, &options)
+                }
+            };
+            report.findings.retain(|finding| !settings.drops(finding));
+        }
+    }
+
     if let Some(path) = &args.write_baseline {
         write_to(Some(path), |out| write_sarif(out, &report, None))?;
         eprintln!("wrote a baseline of {} findings to {}", report.findings.len(), path.display());
@@ -155,7 +193,9 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
             Format::Sarif => write_sarif(out, &report, gate.baseline.as_ref())?,
             Format::Jsonl => out.write_all(output::json_lines(verdict.reported.iter().copied()).as_bytes())?,
             Format::Summary => out.write_all(output::summary(&report, &verdict).as_bytes())?,
-            Format::Concise => out.write_all(output::concise(verdict.reported.iter().copied()).as_bytes())?,
+            Format::Concise => out.write_all(
+                output::concise_with_fixes(verdict.reported.iter().copied(), Some(&settings.fix_policy)).as_bytes(),
+            )?,
             Format::Github => out.write_all(output::github(verdict.reported.iter().copied()).as_bytes())?,
             Format::Gitlab => out.write_all(output::gitlab(verdict.reported.iter().copied()).as_bytes())?,
         }
@@ -229,6 +269,10 @@ fn write_api_index(args: &Check, report: &ScanReport) -> anyhow::Result<()> {
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
 fn name_of(dir: &Path) -> String {

@@ -1,0 +1,157 @@
+//! `--fix`, `--unsafe-fixes`, `--diff`, `--fix-only` and the fixes of UT001 and UT012: the
+//! text before and after each supported shape, idempotence, exit statuses, suppressed
+//! findings untouched, configuration keys, and fixes that would break a file rolled back.
+
+use crate::cli::Project;
+
+fn read(project: &Project, path: &str) -> String {
+    std::fs::read_to_string(project.path().join(path)).unwrap()
+}
+
+/// Fixes `files` (path, text) with `args` and returns each file's text afterwards.
+fn fixed(files: &[(&str, &str)], args: &[&str]) -> Vec<String> {
+    let project = Project::new();
+    for (path, text) in files {
+        project.write(path, text);
+    }
+    let run = project.run(&[&["--isolated", "--fix"][..], args].concat());
+    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+    files.iter().map(|(path, _)| read(&project, path)).collect()
+}
+
+#[test]
+fn unused_threading_imports_are_removed_by_name_or_with_their_statement() {
+    let cases = [
+        // The whole statement and its line; the comment above it stays.
+        (
+            "import os\n# pylint: disable=unused-import\nimport threading\nx = os.sep\n",
+            "import os\n# pylint: disable=unused-import\nx = os.sep\n",
+        ),
+        ("import threading as t\nimport os\nos.sep\n", "import os\nos.sep\n"),
+        // One name of several, with its comma.
+        ("import os, threading\nos.sep\n", "import os\nos.sep\n"),
+        ("import threading, os\nos.sep\n", "import os\nos.sep\n"),
+        ("from threading import Lock, local\nL = Lock()\n", "from threading import Lock\nL = Lock()\n"),
+        (
+            "from threading import (\n    local,\n    Lock,\n)\nL = Lock()\n",
+            "from threading import (\n    Lock,\n)\nL = Lock()\n",
+        ),
+        // The only statement of its block becomes `pass`.
+        (
+            "try:\n    import threading\nexcept ImportError:\n    pass\n",
+            "try:\n    pass\nexcept ImportError:\n    pass\n",
+        ),
+        // CRLF line endings stay.
+        ("import os\r\nimport threading\r\nos.sep\r\n", "import os\r\nos.sep\r\n"),
+        // A coding cookie and non-ASCII text are kept byte for byte.
+        ("# -*- coding: utf-8 -*-\nimport threading\nNAME = \"café\"\n", "# -*- coding: utf-8 -*-\nNAME = \"café\"\n"),
+    ];
+    for (before, after) in cases {
+        assert_eq!(fixed(&[("pkg/m.py", before)], &[]), [after], "{before:?}");
+    }
+}
+
+#[test]
+fn a_module_thread_local_becomes_asgiref_local_and_threading_goes() {
+    let crum = "\"\"\"Request middleware.\"\"\"\nimport threading\n\nfrom django.utils.deprecation import MiddlewareMixin\n\n_thread_locals = threading.local()\n\n\ndef get_current_request():\n    return getattr(_thread_locals, \"request\", None)\n\n\ndef set_current_request(request=None):\n    _thread_locals.request = request\n\n\ndef clear():\n    if _thread_locals is not None:\n        del _thread_locals.request\n";
+    let [after] = &fixed(&[("crum/__init__.py", crum)], &[])[..] else { panic!() };
+    assert_eq!(
+        after,
+        "\"\"\"Request middleware.\"\"\"\n\nfrom django.utils.deprecation import MiddlewareMixin\nfrom asgiref.local import Local\n\n_thread_locals = Local()\n\n\ndef get_current_request():\n    return getattr(_thread_locals, \"request\", None)\n\n\ndef set_current_request(request=None):\n    _thread_locals.request = request\n\n\ndef clear():\n    if _thread_locals is not None:\n        del _thread_locals.request\n"
+    );
+}
+
+#[test]
+fn holders_of_every_kind_and_imports_merged() {
+    // `from threading import local`, an instance holder, and an existing asgiref import.
+    let source = "from asgiref.local import Local\nfrom threading import local\nimport django\n\nclass Cache:\n    _shared = local()\n\n    def __init__(self):\n        self._data = local()\n\n    def get(self, key):\n        return getattr(self._data, key, None) or Cache._shared.value\n";
+    let [after] = &fixed(&[("pkg/cache.py", source)], &[])[..] else { panic!() };
+    assert!(after.contains("    _shared = Local()\n") && after.contains("        self._data = Local()\n"), "{after}");
+    assert!(!after.contains("from threading import local"), "{after}");
+    // An existing import of `Local` is used under its name; another name of `asgiref.local`
+    // gets `Local` beside it.
+    let aliased = "import threading\nfrom asgiref.local import Local as L2\nfrom django.conf import settings\n_l = threading.local()\n_l.x = settings.DEBUG\n";
+    let [after] = &fixed(&[("pkg/m.py", aliased)], &[])[..] else { panic!() };
+    assert_eq!(
+        after,
+        "from asgiref.local import Local as L2\nfrom django.conf import settings\n_l = L2()\n_l.x = settings.DEBUG\n"
+    );
+    let merged = "import threading\nfrom asgiref.local import _CVar\n_l = threading.local()\n_l.x = _CVar\n";
+    let [after] = &fixed(&[("pkg/m.py", merged)], &[])[..] else { panic!() };
+    assert_eq!(after, "from asgiref.local import _CVar, Local\n_l = Local()\n_l.x = _CVar\n");
+}
+
+#[test]
+fn unsafe_fixes_wait_for_the_flag_and_threading_stays_when_still_used() {
+    // Passed to a function: not a namespace use, so the fix is unsafe.
+    let source = "import threading\nimport django\n_state = threading.local()\nLOCK = threading.Lock()\n\ndef f():\n    register(_state)\n";
+    let project = Project::new();
+    project.write("pkg/m.py", source);
+    let listed = project.run(&["--isolated"]);
+    assert!(
+        listed.stdout.contains("(1 hidden fixes can be enabled with the `--unsafe-fixes` option.)"),
+        "{}",
+        listed.stdout
+    );
+    assert!(!listed.stdout.contains("[*]"));
+    let safe_only = project.run(&["--isolated", "--fix"]);
+    assert_eq!(safe_only.code, 1);
+    assert_eq!(read(&project, "pkg/m.py"), source, "no safe fix");
+    project.run(&["--isolated", "--fix", "--unsafe-fixes"]);
+    let after = read(&project, "pkg/m.py");
+    // `threading` still holds the Lock: its import stays.
+    assert!(after.starts_with("import threading\nimport django\nfrom asgiref.local import Local\n"), "{after}");
+    assert!(after.contains("_state = Local()\n"), "{after}");
+    // Without django or asgiref imported, even a namespace holder's fix is unsafe.
+    let plain = Project::new();
+    plain.write("m.py", "import threading\n_s = threading.local()\n_s.x = 1\n");
+    assert!(plain.run(&["--isolated"]).stdout.contains("1 hidden fixes"));
+    // The configuration can promote a rule's unsafe fixes.
+    plain.write("unthread.toml", "fix = true\nignore = [\"UT100\"]\nextend-safe-fixes = [\"UT001\"]\n");
+    let promoted = plain.run(&[]);
+    assert_eq!(promoted.code, 0, "{}{}", promoted.stdout, promoted.stderr);
+    assert_eq!(read(&plain, "m.py"), "from asgiref.local import Local\n_s = Local()\n_s.x = 1\n");
+}
+
+#[test]
+fn diff_shows_and_writes_nothing_fix_only_reports_nothing_and_a_second_fix_changes_nothing() {
+    let project = Project::new();
+    let source = "import os\nimport threading\nos.sep\n";
+    project.write("pkg/m.py", source);
+    let diff = project.run(&["--isolated", "--diff"]);
+    assert_eq!(diff.code, 1);
+    assert_eq!(
+        diff.stdout,
+        "--- a/pkg/m.py\n+++ b/pkg/m.py\n@@ -1,3 +1,2 @@\n import os\n-import threading\n os.sep\n"
+    );
+    assert_eq!(read(&project, "pkg/m.py"), source, "--diff writes nothing");
+    let only = project.run(&["--isolated", "--fix-only"]);
+    assert_eq!((only.code, only.stdout.as_str()), (0, ""), "{}", only.stderr);
+    assert_eq!(read(&project, "pkg/m.py"), "import os\nos.sep\n");
+    let again = project.run(&["--isolated", "--fix"]);
+    assert_eq!((again.code, again.stdout.as_str()), (0, ""), "idempotent: {}", again.stderr);
+    let nothing = project.run(&["--isolated", "--diff"]);
+    assert_eq!((nothing.code, nothing.stdout.as_str()), (0, ""));
+}
+
+#[test]
+fn suppressed_findings_are_never_fixed() {
+    let source = "import threading  # noqa: UT012\nimport django\n_l = threading.local()  # unthread: ignore[UT001] -- per thread on purpose\n_l.x = 1\n";
+    assert_eq!(fixed(&[("pkg/m.py", source)], &["--unsafe-fixes"]), [source]);
+}
+
+#[test]
+fn a_fix_that_would_break_the_file_is_rolled_back() {
+    // Two statements on one line: removing the import alone is left to a person (no fix);
+    // the file is unchanged and says so nowhere as fixed.
+    let project = Project::new();
+    let source = "import threading; import os\nos.sep\n";
+    project.write("m.py", source);
+    let run = project.run(&["--isolated", "--fix"]);
+    assert_eq!(read(&project, "m.py"), source);
+    assert_eq!(run.code, 1);
+    // A file that already has a syntax error elsewhere is still fixed where it parses.
+    project.write("n.py", "import os\nimport threading\nos.sep\ndef broken(:\n");
+    let run = project.run(&["--isolated", "--fix", "n.py"]);
+    assert!(!read(&project, "n.py").contains("import threading"), "{}", run.stderr);
+}
