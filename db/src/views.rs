@@ -155,6 +155,29 @@ pub struct FindingDetail {
     pub calls_elsewhere: (i64, i64),
     pub github: Vec<GitHubLink>,
     pub history: Vec<HistoryEntry>,
+    /// The fix its last scan offered, if any.
+    pub fix: Option<FixView>,
+}
+
+/// A fix a scan offers for a finding (`unthread-scan --fix`; stored as `findings.fix`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixView {
+    /// What it does ("Remove the unused import `threading`").
+    pub message: String,
+    /// `safe` (applied by `--fix`) or `unsafe` (only with `--unsafe-fixes`).
+    pub applicability: String,
+    pub edits: Vec<FixEdit>,
+}
+
+/// Replaces the region `start..end` of the scanned file (1-based lines and columns, the end
+/// being the character after the region) with `content`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixEdit {
+    pub start_line: u32,
+    pub start_column: u32,
+    pub end_line: u32,
+    pub end_column: u32,
+    pub content: String,
 }
 
 /// A repository or dependency as the `/repos` and `/deps` tables show it.

@@ -35,6 +35,7 @@ fn finding(i: usize, line_shift: i32) -> IncomingFinding {
         snippet: Some("        self._cache = threading.local()  # per-thread request cache".to_owned()),
         conditional: false,
         suppressed: None,
+        fix: None,
     }
 }
 

@@ -37,6 +37,7 @@ fn finding(target: usize, i: usize) -> IncomingFinding {
         snippet: Some("        self._cache = threading.local()".to_owned()),
         conditional: false,
         suppressed: None,
+        fix: None,
     }
 }
 

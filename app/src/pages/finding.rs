@@ -137,6 +137,9 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
                 {d.triage_reason.clone().map(|r| format!(" ({r})"))}
             </p>
         </section>
+        {d.fix.clone().filter(|_| f.state == Some(FindingState::Open)).map(|fix| view! {
+            <FixPreview fix line=f.line snippet=f.snippet.clone().unwrap_or_default() />
+        })}
         <ReachNote reach=d.reach.clone() />
         {(d.calls_elsewhere.0 > 0).then(|| view! {
             <p class="mt-1 text-sm" data-testid="call-evidence">
@@ -195,6 +198,67 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
             <div class="prose-unthread mt-2 text-sm" inner_html=rule_help_html></div>
         </section>
     }
+}
+
+/// The fix the last scan offered, as a diff of the lines it touches, with its safety and the
+/// command that applies it.
+#[component]
+fn FixPreview(fix: db::views::FixView, line: i32, snippet: String) -> impl IntoView {
+    let safe = fix.applicability == "safe";
+    let command = if safe { "unthread-scan --fix" } else { "unthread-scan --fix --unsafe-fixes" };
+    let diff = fix_diff(&fix, line, &snippet);
+    view! {
+        <section aria-labelledby="fix-heading" class="mt-4" data-testid="fix">
+            <h2 id="fix-heading" class="text-lg font-semibold">
+                "Fix "
+                <span class=if safe {
+                    "rounded bg-emerald-100 px-1.5 py-0.5 text-xs font-medium text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100"
+                } else {
+                    "rounded bg-amber-100 px-1.5 py-0.5 text-xs font-medium text-amber-900 dark:bg-amber-900 dark:text-amber-100"
+                } data-testid="fix-safety">{if safe { "safe" } else { "unsafe: review it" }}</span>
+            </h2>
+            <p class="text-sm">{fix.message.clone()}</p>
+            <pre class="mt-2 overflow-x-auto rounded bg-slate-900 p-3 text-sm text-slate-100" data-testid="fix-diff"><code>{diff}</code></pre>
+            <p class="mt-1 text-xs text-slate-600 dark:text-slate-300">
+                "Apply it in a checkout with " <code>{command}</code>
+                {(!safe).then_some(" — unsafe: it may change behaviour; the rule's page says when and why.")}
+            </p>
+        </section>
+    }
+}
+
+/// The edits as diff lines: an edit within the finding's own line shows that line before and
+/// after; another shows what it inserts or which lines it removes.
+fn fix_diff(fix: &db::views::FixView, line: i32, snippet: &str) -> String {
+    let mut out = String::new();
+    let on_line = |e: &db::views::FixEdit| e.start_line == e.end_line && i64::from(e.start_line) == i64::from(line);
+    let local: Vec<&db::views::FixEdit> = fix.edits.iter().filter(|e| on_line(e)).collect();
+    for edit in fix.edits.iter().filter(|e| !on_line(e)) {
+        let inserted = edit.content.trim_matches(['\r', '\n']);
+        if edit.start_line == edit.end_line && edit.start_column == edit.end_column {
+            for text in inserted.lines() {
+                out.push_str(&format!("+ {text}    (after line {})\n", edit.start_line));
+            }
+        } else {
+            let last = if edit.end_column == 1 { edit.end_line.saturating_sub(1) } else { edit.end_line };
+            out.push_str(&format!("- lines {}–{} removed\n", edit.start_line, last.max(edit.start_line)));
+            for text in inserted.lines() {
+                out.push_str(&format!("+ {text}\n"));
+            }
+        }
+    }
+    if !local.is_empty() {
+        let mut after: Vec<char> = snippet.chars().collect();
+        let mut sorted = local.clone();
+        sorted.sort_by_key(|e| std::cmp::Reverse(e.start_column));
+        for edit in sorted {
+            let start = (edit.start_column as usize).saturating_sub(1).min(after.len());
+            let end = (edit.end_column as usize).saturating_sub(1).clamp(start, after.len());
+            after.splice(start..end, edit.content.chars());
+        }
+        out.push_str(&format!("- {snippet}\n+ {}\n", after.into_iter().collect::<String>()));
+    }
+    out
 }
 
 /// How tracked code reaches the finding's module (see `db::models::reach`).

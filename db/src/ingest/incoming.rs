@@ -22,6 +22,9 @@ pub struct IncomingFinding {
     /// justification, or which comment). Ingestion triages it won't fix with this reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<String>,
+    /// The fix the scan offers (`findings.fix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<sqlx::types::Json<crate::views::FixView>>,
 }
 
 /// A finished scan of one target.
@@ -77,7 +80,16 @@ impl IncomingFinding {
         for n in [self.start_line, self.start_column, self.end_line, self.end_column, i32::from(self.conditional)] {
             hash_field(&mut hasher, &n.to_le_bytes());
         }
+        // Without a fix the digest is what it was before fixes were stored.
+        if let Some(fix) = self.fix_json() {
+            hash_field(&mut hasher, fix.as_bytes());
+        }
         hasher.digest() as i64
+    }
+
+    /// The fix as the JSON `findings.fix` stores.
+    pub fn fix_json(&self) -> Option<String> {
+        self.fix.as_ref().and_then(|fix| serde_json::to_string(&fix.0).ok())
     }
 }
 
@@ -142,7 +154,28 @@ impl From<&scanner::Finding> for IncomingFinding {
             snippet: Some(f.line_text.clone()),
             conditional: f.conditional,
             suppressed: f.suppression.as_ref().map(scanner::suppression::Suppression::reason),
+            fix: f.fix.as_ref().map(|fix| sqlx::types::Json(fix_view(fix))),
         }
+    }
+}
+
+/// A scanner fix as stored: its edits' regions (byte offsets mean nothing off the scanned
+/// file).
+pub fn fix_view(fix: &scanner::fix::Fix) -> crate::views::FixView {
+    crate::views::FixView {
+        message: fix.message.clone(),
+        applicability: fix.applicability.as_str().to_owned(),
+        edits: fix
+            .edits
+            .iter()
+            .map(|e| crate::views::FixEdit {
+                start_line: e.start_position.line,
+                start_column: e.start_position.column,
+                end_line: e.end_position.line,
+                end_column: e.end_position.column,
+                content: e.content.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -130,6 +130,7 @@ mod tests {
             snippet: Some("x = threading.local()".into()),
             conditional: false,
             suppressed: None,
+            fix: None,
         }
     }
 

@@ -195,7 +195,7 @@ async fn apply(tx: &mut Transaction<'_, Postgres>, input: &ScanInput, scan_id: i
 
 /// The columns of `findings` a scan describes, in the order [`push_described`] writes them.
 const DESCRIBED_COLUMNS: &str = "fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line, \
-                                 end_column, symbol, message, snippet, conditional, details_digest";
+                                 end_column, symbol, message, snippet, conditional, details_digest, fix";
 
 fn push_described(rows: &mut CopyText, f: &IncomingFinding) {
     rows.text(&f.fingerprint)
@@ -210,7 +210,8 @@ fn push_described(rows: &mut CopyText, f: &IncomingFinding) {
         .text(&f.message)
         .optional_text(f.snippet.as_deref())
         .boolean(f.conditional)
-        .int(f.details_digest());
+        .int(f.details_digest())
+        .optional_text(f.fix_json().as_deref());
 }
 
 /// COPY statements name their columns at run time ([`DESCRIBED_COLUMNS`]): sqlx has no
@@ -236,7 +237,7 @@ async fn update_changed(
     sqlx::query(
         "CREATE TEMPORARY TABLE changed_findings ON COMMIT DROP AS
          SELECT id, fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line,
-                end_column, symbol, message, snippet, conditional, details_digest
+                end_column, symbol, message, snippet, conditional, details_digest, fix
          FROM findings WITH NO DATA",
     )
     .execute(&mut **tx)
@@ -254,7 +255,7 @@ async fn update_changed(
                path = i.path, start_line = i.start_line, start_column = i.start_column,
                end_line = i.end_line, end_column = i.end_column, symbol = i.symbol,
                message = i.message, snippet = i.snippet, conditional = i.conditional,
-               details_digest = i.details_digest, last_seen_scan = $1, fixed_in_scan = NULL
+               details_digest = i.details_digest, fix = i.fix, last_seen_scan = $1, fixed_in_scan = NULL
            FROM changed_findings i
            WHERE f.id = i.id"#,
     )

@@ -337,7 +337,8 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
         r#"SELECT f.target_id, f.end_line, f.start_column, f.message, f.conditional, f.triage_reason,
                   fs.finished_at AS "first_seen: chrono::DateTime<chrono::Utc>",
                   xs.finished_at AS "fixed_at: chrono::DateTime<chrono::Utc>",
-                  coalesce(ga.assignees, '{}') AS "github_assignees!"
+                  coalesce(ga.assignees, '{}') AS "github_assignees!",
+                  f.fix AS "fix: sqlx::types::Json<crate::views::FixView>"
            FROM findings f
            JOIN scans fs ON fs.id = f.first_seen_scan
            LEFT JOIN scans xs ON xs.id = f.fixed_in_scan
@@ -348,6 +349,7 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
     .fetch_one(pool)
     .await?;
     Ok(Some(FindingDetail {
+        fix: extra.fix.map(|fix| fix.0),
         github: github_for(pool, Some(id), extra.target_id).await?,
         history: history(pool, id).await?,
         row,
@@ -539,7 +541,8 @@ pub async fn known_of(db: impl PgExecutor<'_>, target_id: i64) -> sqlx::Result<V
         crate::ingest::IncomingFinding,
         r#"SELECT fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line, end_column,
                   symbol, message, snippet, conditional,
-                  CASE WHEN triaged_in_source THEN triage_reason END AS suppressed
+                  CASE WHEN triaged_in_source THEN triage_reason END AS suppressed,
+                  fix AS "fix: sqlx::types::Json<crate::views::FixView>"
            FROM findings WHERE target_id = $1 AND fixed_in_scan IS NULL
            ORDER BY path, start_line, start_column, rule, fingerprint"#,
         target_id

@@ -30,3 +30,10 @@ pub async fn unlock(conn: &mut PgConnection, name: &str) -> sqlx::Result<()> {
 pub async fn try_lock(conn: &mut PgConnection, key: i64) -> sqlx::Result<bool> {
     sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1) AS "locked!""#, key).fetch_one(conn).await
 }
+
+/// Releases the lock `key` taken with [`try_lock`] now. Closing the connection releases it
+/// too, but only once the server has noticed the connection is gone: a run that starts right
+/// after the previous one closed its connection could still find the lock held.
+pub async fn release(conn: &mut PgConnection, key: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(r#"SELECT pg_advisory_unlock($1) AS "unlocked!""#, key).fetch_one(conn).await
+}

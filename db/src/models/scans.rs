@@ -44,7 +44,8 @@ pub async fn open_findings_seen_by(
         IncomingFinding,
         r#"SELECT fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line, end_column,
                   symbol, message, snippet, conditional,
-                  CASE WHEN triaged_in_source THEN triage_reason END AS suppressed
+                  CASE WHEN triaged_in_source THEN triage_reason END AS suppressed,
+                  fix AS "fix: sqlx::types::Json<crate::views::FixView>"
            FROM findings WHERE target_id = $1 AND last_seen_scan = $2 AND fixed_in_scan IS NULL
            ORDER BY path, start_line, start_column, rule, fingerprint"#,
         target_id,

@@ -29,6 +29,28 @@ pub fn log<'r>(report: &'r ScanReport, baseline: Option<&Baseline>) -> Log<'r> {
         .iter()
         .map(|f| SarifResult {
             baseline_state: baseline.map(|b| if b.contains(f) { "unchanged" } else { "new" }),
+            fixes: f.fix.as_ref().map(|fix| {
+                [SarifFix {
+                    artifact_changes: [ArtifactChange {
+                        artifact_location: ArtifactLocation::of(&f.path),
+                        replacements: fix
+                            .edits
+                            .iter()
+                            .map(|edit| Replacement {
+                                deleted_region: ReplacedRegion {
+                                    end_column: edit.end_position.column,
+                                    end_line: edit.end_position.line,
+                                    start_column: edit.start_position.column,
+                                    start_line: edit.start_position.line,
+                                },
+                                inserted_content: (!edit.content.is_empty()).then_some(Text { text: &edit.content }),
+                            })
+                            .collect(),
+                    }],
+                    description: Text { text: &fix.message },
+                    properties: FixProperties { applicability: fix.applicability.as_str() },
+                }]
+            }),
             level: level(f.severity),
             locations: [Location {
                 logical_locations: [LogicalLocation { fully_qualified_name: &f.symbol }],
@@ -215,6 +237,9 @@ pub struct RuleProperties {
 pub struct SarifResult<'r> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_state: Option<&'static str>,
+    /// The finding's fix (`unthread-scan --fix`), with its safety in `properties`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixes: Option<[SarifFix<'r>; 1]>,
     pub level: &'static str,
     pub locations: [Location<'r>; 1],
     pub message: Text<'r>,
@@ -225,6 +250,49 @@ pub struct SarifResult<'r> {
     pub rule_index: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressions: Option<[Suppression; 1]>,
+}
+
+/// A proposed fix: its edits of one file, as regions of the original text and what replaces
+/// them (an empty region inserts).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SarifFix<'r> {
+    pub artifact_changes: [ArtifactChange<'r>; 1],
+    pub description: Text<'r>,
+    pub properties: FixProperties,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactChange<'r> {
+    pub artifact_location: ArtifactLocation,
+    pub replacements: Vec<Replacement<'r>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Replacement<'r> {
+    pub deleted_region: ReplacedRegion,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inserted_content: Option<Text<'r>>,
+}
+
+/// Lines and columns are 1-based; the end is the character after the region (SARIF's
+/// convention), so an insertion's region is empty.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplacedRegion {
+    pub end_column: u32,
+    pub end_line: u32,
+    pub start_column: u32,
+    pub start_line: u32,
+}
+
+/// `safe` (applied by `--fix`) or `unsafe` (only with `--unsafe-fixes`).
+#[derive(Serialize)]
+pub struct FixProperties {
+    #[serde(rename = "unthread/applicability")]
+    pub applicability: &'static str,
 }
 
 /// A finding marked as intended by a comment in the source.

@@ -73,7 +73,7 @@ impl Run {
     }
 }
 
-fn sarif_validator() -> jsonschema::Validator {
+pub(crate) fn sarif_validator() -> jsonschema::Validator {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing: run npm ci", path.display()));

@@ -155,3 +155,34 @@ fn a_fix_that_would_break_the_file_is_rolled_back() {
     let run = project.run(&["--isolated", "--fix", "n.py"]);
     assert!(!read(&project, "n.py").contains("import threading"), "{}", run.stderr);
 }
+
+#[test]
+fn sarif_carries_each_fix_with_its_safety_and_stays_valid() {
+    let project = Project::new();
+    project.write("pkg/m.py", "import os\nimport threading\nimport django\n_s = threading.local()\n_s.x = os.sep\n");
+    let run = project.run(&["--isolated", "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let errors: Vec<String> =
+        crate::cli::sarif_validator().iter_errors(&sarif).map(|e| format!("{e} at {}", e.instance_path)).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let ut001 = results.iter().find(|r| r["ruleId"] == "UT001").unwrap();
+    let fix = &ut001["fixes"][0];
+    assert_eq!(fix["properties"]["unthread/applicability"], "safe");
+    assert_eq!(fix["artifactChanges"][0]["artifactLocation"]["uri"], "pkg/m.py");
+    let replacements = fix["artifactChanges"][0]["replacements"].as_array().unwrap();
+    // The import added after `import django` (an empty region), and the call replaced.
+    assert_eq!(
+        replacements[0]["deletedRegion"],
+        serde_json::json!({"startLine": 3, "startColumn": 14, "endLine": 3, "endColumn": 14})
+    );
+    assert_eq!(replacements[0]["insertedContent"]["text"], "\nfrom asgiref.local import Local");
+    assert_eq!(
+        replacements[1]["deletedRegion"],
+        serde_json::json!({"startLine": 4, "startColumn": 6, "endLine": 4, "endColumn": 23})
+    );
+    assert_eq!(replacements[1]["insertedContent"]["text"], "Local()");
+    // Without a fix, no `fixes`.
+    let ut100_or_other = results.iter().filter(|r| r["ruleId"] != "UT001" && r["ruleId"] != "UT012");
+    assert!(ut100_or_other.into_iter().all(|r| r.get("fixes").is_none()));
+}

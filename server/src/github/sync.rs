@@ -87,6 +87,9 @@ async fn run(pool: &PgPool, github: &GitHub, config: &SyncConfig) -> Result<Sync
     events::record(pool, &Event::GitHubSynced(report.clone()), About::system())
         .await
         .context("recording the sync event")?;
+    // Released before the connection closes: a sync started right after this one returns
+    // must find the lock free (closing alone frees it only when the server has noticed).
+    let _ = db::models::locks::release(&mut lock, SYNC_LOCK).await;
     let _ = lock.close().await;
     outcome?;
     Ok(report)

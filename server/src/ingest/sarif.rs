@@ -88,6 +88,79 @@ struct SarifResult {
     properties: HashMap<String, serde_json::Value>,
     #[serde(default)]
     suppressions: Vec<Suppression>,
+    /// Proposed fixes; the first one of the result's own file is kept (`findings.fix`).
+    #[serde(default)]
+    fixes: Vec<SarifFix>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifFix {
+    description: Option<Message>,
+    #[serde(default)]
+    artifact_changes: Vec<ArtifactChange>,
+    #[serde(default)]
+    properties: HashMap<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactChange {
+    artifact_location: Option<ArtifactLocation>,
+    #[serde(default)]
+    replacements: Vec<Replacement>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Replacement {
+    deleted_region: Option<Region>,
+    inserted_content: Option<Message>,
+}
+
+/// Most edits a stored fix keeps, and most characters of text it inserts in all: a fix is a
+/// small mechanical change, and the page shows it whole.
+const FIX_EDITS_MAX: usize = 50;
+const FIX_TEXT_MAX: usize = 20_000;
+
+/// The result's first fix that changes only its own file (`path`), as stored; `None` when it
+/// has none, or one too large or malformed to keep (the finding is kept either way).
+fn fix_of(fixes: &[SarifFix], uri: &str) -> Option<db::views::FixView> {
+    let fix = fixes.first()?;
+    let [change] = fix.artifact_changes.as_slice() else { return None };
+    if change.artifact_location.as_ref()?.uri.as_deref()? != uri || change.replacements.len() > FIX_EDITS_MAX {
+        return None;
+    }
+    let mut inserted = 0;
+    let mut edits = Vec::with_capacity(change.replacements.len());
+    for replacement in &change.replacements {
+        let region = replacement.deleted_region.as_ref()?;
+        let n = |v: Option<i64>| u32::try_from(v?).ok().filter(|n| *n >= 1);
+        let start_line = n(region.start_line)?;
+        let start_column = n(region.start_column)?;
+        let end_line = n(region.end_line).unwrap_or(start_line);
+        let end_column = n(region.end_column).unwrap_or(start_column);
+        if (end_line, end_column) < (start_line, start_column) {
+            return None;
+        }
+        let content = replacement.inserted_content.as_ref().and_then(|m| m.text.clone()).unwrap_or_default();
+        inserted += content.chars().count();
+        edits.push(db::views::FixEdit { start_line, start_column, end_line, end_column, content });
+    }
+    if inserted > FIX_TEXT_MAX {
+        return None;
+    }
+    let applicability = match fix.properties.get("unthread/applicability").and_then(|v| v.as_str()) {
+        Some("safe") => "safe",
+        // A fix whose safety nobody stated is not presented as safe.
+        _ => "unsafe",
+    };
+    let message: String = fix.description.as_ref().and_then(|m| m.text.clone()).unwrap_or_default();
+    Some(db::views::FixView {
+        message: message.chars().take(500).collect(),
+        applicability: applicability.to_owned(),
+        edits,
+    })
 }
 
 /// SARIF's record of a result set aside: `inSource` (a comment in the code, as
@@ -241,6 +314,7 @@ pub fn parse(
         };
         let conditional = result.properties.get("conditional").and_then(|v| v.as_bool()).unwrap_or(false);
         let suppressed = result.suppressions.iter().find_map(Suppression::reason);
+        let fix = fix_of(&result.fixes, uri).map(sqlx::types::Json);
         findings.push(IncomingFinding {
             fingerprint,
             content_fingerprint,
@@ -255,6 +329,7 @@ pub fn parse(
             snippet,
             conditional,
             suppressed,
+            fix,
         });
     }
     let files_scanned =

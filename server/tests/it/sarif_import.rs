@@ -247,3 +247,38 @@ async fn the_baseline_export_holds_every_known_finding_for_unthread_scan() {
         axum::http::StatusCode::NOT_FOUND
     );
 }
+
+/// A finding's fix travels with it: an in-process scan and the SARIF import store the same
+/// fix (message, safety, edits), and the finding page shows it as a diff with its safety.
+#[tokio::test]
+async fn fixes_are_stored_from_scans_and_sarif_and_shown_on_the_finding_page() {
+    let pool = fresh_database().await;
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/fixable").await.unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tree.path().join("state.py"),
+        "import threading\nimport django\n_state = threading.local()\n_state.user = django.VERSION\n",
+    )
+    .unwrap();
+    let report = scan_path(tree.path(), &ScanOptions::default()).unwrap();
+    let sarif = serde_json::to_vec(&output::sarif(&report)).unwrap();
+    let from_sarif = parse(&sarif, target, Some("abc123".into()), None).unwrap();
+    let in_process = db::ingest::ScanInput::from_report(target, Some("abc123".into()), &report);
+    let fix_of = |input: &db::ingest::ScanInput| {
+        input.findings.iter().find(|f| f.rule == "UT001").and_then(|f| f.fix.clone()).map(|fix| fix.0)
+    };
+    let fix = fix_of(&in_process).expect("UT001 has a fix");
+    assert_eq!(fix_of(&from_sarif), Some(fix.clone()), "SARIF keeps the fix as the scan made it");
+    assert_eq!(fix.applicability, "safe");
+    ingest(&pool, &from_sarif).await.unwrap();
+
+    let id: i64 = sqlx::query_scalar("SELECT id FROM findings WHERE rule = 'UT001'").fetch_one(&pool).await.unwrap();
+    let detail = db::models::findings::detail(&pool, id).await.unwrap().unwrap();
+    assert_eq!(detail.fix, Some(fix));
+    let app = crate::support::TestApp::new(&pool).build();
+    let page = crate::support::send(&app, crate::support::http::get(&format!("/findings/{id}"), None)).await.body;
+    assert!(page.contains("data-testid=\"fix\""), "{page}");
+    assert!(page.contains("- _state = threading.local()") && page.contains("+ _state = Local()"), "{page}");
+    assert!(page.contains("+ from asgiref.local import Local"), "{page}");
+    assert!(page.contains(">safe<"), "{page}");
+}

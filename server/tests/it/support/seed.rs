@@ -21,6 +21,7 @@ pub fn finding(rule: &str, path: &str, line: i32) -> IncomingFinding {
         snippet: None,
         conditional: false,
         suppressed: None,
+        fix: None,
     }
 }
 
