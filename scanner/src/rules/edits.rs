@@ -18,14 +18,7 @@ pub fn import_name(facts: &ModuleFacts<'_>, module: &str, name: &str) -> Option<
     if facts.imports.is_bound(name) || facts.identifier_uses().contains_key(name) {
         return None;
     }
-    let top_level_imports: Vec<Node<'_>> = {
-        let mut cursor = facts.root.walk();
-        facts
-            .root
-            .named_children(&mut cursor)
-            .filter(|n| matches!(n.kind(), "import_statement" | "import_from_statement" | "future_import_statement"))
-            .collect()
-    };
+    let top_level_imports = top_level_imports(facts);
     // Merge into `from module import a, b` (not a parenthesised or starred one).
     let existing = top_level_imports.iter().find(|n| {
         n.kind() == "import_from_statement"
@@ -39,6 +32,37 @@ pub fn import_name(facts: &ModuleFacts<'_>, module: &str, name: &str) -> Option<
     let line_end = line_end(facts.src, last.end_byte());
     let ending = fix::line_ending(facts.src);
     Some((name.to_owned(), vec![(line_end, line_end, format!("{ending}from {module} import {name}"))]))
+}
+
+/// An expression for "run in a copy of the caller's context": `contextvars.copy_context().run`
+/// (or `copy_context().run` where the module imports that name), with the `import contextvars`
+/// it needs. `None` when `contextvars` names something else in the module.
+pub fn context_run(facts: &ModuleFacts<'_>) -> Option<(String, Vec<ByteEdit>)> {
+    let module_level = |qualname: &str| {
+        facts.import_sites.iter().find(|i| i.qualname == qualname && i.site.scope == 0).map(|i| i.local)
+    };
+    if let Some(copy) = module_level("contextvars.copy_context") {
+        return Some((format!("{copy}().run"), Vec::new()));
+    }
+    if let Some(module) = module_level("contextvars") {
+        return Some((format!("{module}.copy_context().run"), Vec::new()));
+    }
+    if facts.imports.is_bound("contextvars") || facts.identifier_uses().contains_key("contextvars") {
+        return None;
+    }
+    let last = top_level_imports(facts).last().copied()?;
+    let at = line_end(facts.src, last.end_byte());
+    let ending = fix::line_ending(facts.src);
+    Some(("contextvars.copy_context().run".to_owned(), vec![(at, at, format!("{ending}import contextvars"))]))
+}
+
+fn top_level_imports<'t>(facts: &ModuleFacts<'t>) -> Vec<Node<'t>> {
+    let mut cursor = facts.root.walk();
+    facts
+        .root
+        .named_children(&mut cursor)
+        .filter(|n| matches!(n.kind(), "import_statement" | "import_from_statement" | "future_import_statement"))
+        .collect()
 }
 
 /// The offset of the end of the line holding `offset` (before its line break).

@@ -26,6 +26,10 @@ declare_rule! {
     /// In async code use `asyncio.Lock` (per event loop); in sync code reached from async
     /// views keep critical sections short and never await while holding the lock.
     ///
+    /// ## Fix safety
+    /// No automatic fix: whether a lock is needed at all, or becomes an `asyncio.Lock`, depends on
+    /// who takes it (threads, tasks or both); read the code that takes it.
+    ///
     /// ## References
     /// - [asyncio synchronisation primitives](https://docs.python.org/3/library/asyncio-sync.html)
     pub const RULE = ("UT003", "thread-lock", Warning, "thread lock, semaphore, event or barrier");

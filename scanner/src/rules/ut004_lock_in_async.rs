@@ -31,6 +31,10 @@ declare_rule! {
     /// Use an `asyncio.Lock` (`async with lock:`) for state touched from coroutines, or move
     /// the locked section into a sync function run with `sync_to_async`.
     ///
+    /// ## Fix safety
+    /// No automatic fix: an `asyncio.Lock` is only right when every holder is a coroutine;
+    /// otherwise move the blocking section into `sync_to_async` by hand.
+    ///
     /// ## References
     /// - [asyncio.Lock](https://docs.python.org/3/library/asyncio-sync.html#asyncio.Lock)
     pub const RULE = ("UT004", "lock-in-async", Error, "thread lock acquired inside `async def`");

@@ -4,10 +4,12 @@ use tree_sitter::Node;
 
 use crate::{
     analysis::ModuleFacts,
+    fix::Applicability,
     rules::{
         declare_rule,
+        edits::context_run,
         names::{CONTEXT_TYPE, COPY_CONTEXT, THREAD_POOL},
-        Context, Emitter,
+        Context, Emitter, FixSpec,
     },
 };
 
@@ -37,6 +39,14 @@ declare_rule! {
     /// await loop.run_in_executor(None, ctx.run, render_report, course_id)
     /// ```
     ///
+    /// ## Fix safety
+    /// `--unsafe-fixes` rewrites `executor.submit(f, *a)` to
+    /// `executor.submit(contextvars.copy_context().run, f, *a)` and
+    /// `loop.run_in_executor(ex, f, *a)` to `loop.run_in_executor(ex,
+    /// contextvars.copy_context().run, f, *a)` (adding `import contextvars`): a fresh copy per
+    /// call. **Unsafe** always: the function now sees the caller's context variables. None for
+    /// `executor.map` (one copied context cannot be entered by several threads at once).
+    ///
     /// ## References
     /// - [asyncio.to_thread](https://docs.python.org/3/library/asyncio-task.html#asyncio.to_thread)
     pub const RULE = ("UT006", "executor-without-context", Warning, "executor call that drops the context");
@@ -56,8 +66,25 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<
             continue;
         }
         let message = format!("`{}(...)` runs the function without the caller's context variables", what);
-        out.report(&RULE, *site, site.node, message, false);
+        // `map` calls the function once per item: one copied context cannot be entered by
+        // several threads at once, so no mechanical fix there.
+        match function.filter(|_| method != "map").and_then(|f| fix(facts, f)) {
+            Some(fix) => out.report_fixable(&RULE, *site, site.node, message, fix),
+            None => out.report(&RULE, *site, site.node, message, false),
+        }
     }
+}
+
+/// `submit(f, *a)` → `submit(contextvars.copy_context().run, f, *a)`, and likewise the
+/// function of `run_in_executor` (see "Fix safety").
+fn fix(facts: &ModuleFacts<'_>, function: Node<'_>) -> Option<FixSpec> {
+    let (run, mut edits) = context_run(facts)?;
+    edits.push((function.start_byte(), function.start_byte(), format!("{run}, ")));
+    Some(FixSpec {
+        message: format!("Run `{}` in a copy of the caller's context (`{run}`)", facts.text(function)),
+        applicability: Applicability::Unsafe,
+        edits,
+    })
 }
 
 /// Names (and `self.` attributes) this module binds to a `ThreadPoolExecutor`, including

@@ -31,6 +31,10 @@ declare_rule! {
     /// Return results from the child tasks instead of setting context variables in them, or
     /// store a mutable container in the `ContextVar` before spawning (children share it).
     ///
+    /// ## Fix safety
+    /// No automatic fix: whether changes made by the task should flow back is a design decision;
+    /// return values instead of setting variables in the task.
+    ///
     /// ## References
     /// - [Django ticket #36714](https://code.djangoproject.com/ticket/36714)
     /// - [asyncio: tasks and context](https://docs.python.org/3/library/asyncio-task.html#asyncio.create_task)

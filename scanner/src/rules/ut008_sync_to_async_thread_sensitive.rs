@@ -31,6 +31,10 @@ declare_rule! {
     /// In consumers use `channels.db.database_sync_to_async` for ORM work; use
     /// `thread_sensitive=False` only for code that touches no thread-bound state.
     ///
+    /// ## Fix safety
+    /// No automatic fix: `thread_sensitive` decides which thread the function runs on; choosing it
+    /// needs to know what the function touches.
+    ///
     /// ## References
     /// - [asgiref: sync_to_async](https://github.com/django/asgiref#synchronous-code--threads)
     /// - [Django: async safety](https://docs.djangoproject.com/en/stable/topics/async/)

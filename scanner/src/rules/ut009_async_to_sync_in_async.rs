@@ -21,6 +21,10 @@ declare_rule! {
     /// ## Fix
     /// Await the coroutine directly: `await channel_layer.group_send(...)`.
     ///
+    /// ## Fix safety
+    /// No automatic fix: the surrounding code must `await` the coroutine instead, which changes its
+    /// callers.
+    ///
     /// ## References
     /// - [asgiref: async_to_sync](https://github.com/django/asgiref#asynchronous-code)
     pub const RULE = ("UT009", "async-to-sync-in-async", Error, "`async_to_sync` inside `async def`");

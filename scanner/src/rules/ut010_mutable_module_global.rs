@@ -36,6 +36,10 @@ declare_rule! {
     /// are fine when every value is request-independent: then mark the finding *won't fix*
     /// with that reason, or use `functools.lru_cache` / Django's cache framework.
     ///
+    /// ## Fix safety
+    /// No automatic fix: a module global changed at request time needs a home per request (a
+    /// context variable, the request object) chosen by hand.
+    ///
     /// ## References
     /// - [Django: asynchronous support, async safety](https://docs.djangoproject.com/en/stable/topics/async/#async-safety)
     pub const RULE = ("UT010", "mutable-module-global", Warning, "module-level state mutated from a function");

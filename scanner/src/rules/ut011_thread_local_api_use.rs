@@ -34,6 +34,10 @@ declare_rule! {
     /// Upgrade to a release of the dependency that uses context variables, or pass the value
     /// explicitly (e.g. the request) instead of fetching it from ambient state.
     ///
+    /// ## Fix safety
+    /// No automatic fix: the call is right once the API it calls is migrated (fix the holder in its
+    /// package, or bump to a release that did).
+    ///
     /// ## References
     /// - openedx/openedx-platform#38680
     pub const RULE = ("UT011", "thread-local-api-use", Warning, "call of a thread-local-backed API of another package");

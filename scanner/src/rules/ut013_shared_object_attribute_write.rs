@@ -52,6 +52,9 @@ declare_rule! {
     /// the value is process-wide and request-independent (set once, same for everyone),
     /// mark the finding *won't fix* with that reason.
     ///
+    /// ## Fix safety
+    /// No automatic fix: where request-time state should live instead depends on the object.
+    ///
     /// ## References
     /// - openedx/edx-ace#379 (a decorator caching its result on the function object)
     /// - [Django: asynchronous support, async safety](https://docs.djangoproject.com/en/stable/topics/async/#async-safety)

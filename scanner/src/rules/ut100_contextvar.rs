@@ -25,6 +25,9 @@ declare_rule! {
     /// Nothing to do. Check that values set inside `asyncio.gather`/`create_task` children are
     /// not expected back in the parent (rule UT007).
     ///
+    /// ## Fix safety
+    /// Nothing to fix: the state is already in context variables (information).
+    ///
     /// ## References
     /// - [contextvars](https://docs.python.org/3/library/contextvars.html)
     pub const RULE = ("UT100", "contextvar", Note, "context variable (already async-safe)");

@@ -186,3 +186,37 @@ fn sarif_carries_each_fix_with_its_safety_and_stays_valid() {
     let ut100_or_other = results.iter().filter(|r| r["ruleId"] != "UT001" && r["ruleId"] != "UT012");
     assert!(ut100_or_other.into_iter().all(|r| r.get("fixes").is_none()));
 }
+
+#[test]
+fn thread_and_executor_targets_run_in_a_copied_context_with_unsafe_fixes() {
+    let source = "import asyncio\nimport threading\nfrom concurrent.futures import ThreadPoolExecutor\n\nPOOL = ThreadPoolExecutor(4)\n\n\ndef work(x, y=0):\n    return x + y\n\n\ndef start(a):\n    threading.Thread(target=work, args=(a, 1), daemon=True).start()\n    threading.Thread(target=work, args=a).start()\n    threading.Thread(target=work).start()\n    list(POOL.map(work, [a]))\n    return POOL.submit(work, a, y=2)\n\n\nasync def later(a):\n    return await asyncio.get_running_loop().run_in_executor(None, work, a)\n";
+    assert_eq!(fixed(&[("pkg/spawn.py", source)], &[]), [source], "unsafe: not applied by --fix alone");
+    let [after] = &fixed(&[("pkg/spawn.py", source)], &["--unsafe-fixes"])[..] else { panic!() };
+    assert_eq!(
+        after,
+        "import asyncio\nimport threading\nfrom concurrent.futures import ThreadPoolExecutor\nimport contextvars\n\nPOOL = ThreadPoolExecutor(4)\n\n\ndef work(x, y=0):\n    return x + y\n\n\ndef start(a):\n    threading.Thread(target=contextvars.copy_context().run, args=(work, a, 1), daemon=True).start()\n    threading.Thread(target=contextvars.copy_context().run, args=(work, *a)).start()\n    threading.Thread(target=contextvars.copy_context().run, args=(work,)).start()\n    list(POOL.map(work, [a]))\n    return POOL.submit(contextvars.copy_context().run, work, a, y=2)\n\n\nasync def later(a):\n    return await asyncio.get_running_loop().run_in_executor(None, contextvars.copy_context().run, work, a)\n"
+    );
+    // `from contextvars import copy_context` is used as it is.
+    let imported = "import threading\nfrom contextvars import copy_context\nthreading.Thread(target=print).start()\n";
+    assert_eq!(
+        fixed(&[("m.py", imported)], &["--unsafe-fixes"]),
+        ["import threading\nfrom contextvars import copy_context\nthreading.Thread(target=copy_context().run, args=(print,)).start()\n"]
+    );
+}
+
+#[test]
+fn a_thread_local_subclass_without_init_derives_from_asgiref_local() {
+    let source = "import threading\nimport django\n\n\nclass _RequestCache(threading.local):\n    \"\"\"Per-request values.\"\"\"\n\n    def clear(self):\n        self.values = {}\n\n\nclass Introspects(threading.local):\n    def clear(self):\n        self.__dict__.clear()\n\n\nclass WithInit(threading.local):\n    def __init__(self):\n        self.values = {}\n\n\nclass WithDefault(threading.local):\n    data = None\n";
+    let [after] = &fixed(&[("pkg/cache.py", source)], &[])[..] else { panic!() };
+    assert!(
+        after.contains("from asgiref.local import Local\n") && after.contains("class _RequestCache(Local):"),
+        "{after}"
+    );
+    assert!(after.contains("class WithInit(threading.local):"), "an __init__: no fix: {after}");
+    assert!(after.contains("class WithDefault(threading.local):"), "a class attribute: unsafe: {after}");
+    assert!(after.contains("class Introspects(threading.local):"), "__dict__: unsafe: {after}");
+    let [unsafe_too] = &fixed(&[("pkg/cache.py", source)], &["--unsafe-fixes"])[..] else { panic!() };
+    assert!(
+        unsafe_too.contains("class WithDefault(Local):") && unsafe_too.contains("class WithInit(threading.local):")
+    );
+}
