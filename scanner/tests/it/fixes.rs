@@ -220,3 +220,61 @@ fn a_thread_local_subclass_without_init_derives_from_asgiref_local() {
         unsafe_too.contains("class WithDefault(Local):") && unsafe_too.contains("class WithInit(threading.local):")
     );
 }
+
+/// A virtual environment with asgiref from the package index (the only thing these tests take
+/// from the network), kept in the target directory between runs.
+fn python_with_asgiref() -> std::path::PathBuf {
+    let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("venv-asgiref");
+    let python = venv.join("bin/python");
+    let ready = venv.join(".asgiref-3.8.1");
+    if !ready.exists() {
+        let _ = std::fs::remove_dir_all(&venv);
+        let made = std::process::Command::new("python3").args(["-m", "venv"]).arg(&venv).status().unwrap();
+        assert!(made.success(), "python3 -m venv");
+        let pip = std::process::Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "asgiref==3.8.1"])
+            .status()
+            .unwrap();
+        assert!(pip.success(), "pip install asgiref==3.8.1 (from the package index)");
+        std::fs::write(&ready, "").unwrap();
+    }
+    python
+}
+
+/// Behaviour, not just text: twenty asyncio tasks on one loop each set and read "their"
+/// request through a module holding it in a `threading.local()`; before `--fix` they read each
+/// other's values, after it each reads its own — and threads stay isolated either way.
+#[test]
+fn after_fix_each_task_reads_its_own_request_and_threads_stay_isolated() {
+    let python = python_with_asgiref();
+    let project = Project::new();
+    project.write(
+        "reqstate/__init__.py",
+        "import threading\n\nfrom asgiref.sync import sync_to_async\n\n_state = threading.local()\n\n\ndef set_request(value):\n    _state.request = value\n\n\ndef get_request():\n    return getattr(_state, \"request\", None)\n\n\naget_request = sync_to_async(get_request)\n",
+    );
+    project.write(
+        "check.py",
+        "import asyncio, threading, time\nimport reqstate\n\n\nasync def handle(i):\n    reqstate.set_request(i)\n    await asyncio.sleep(0.01)\n    return reqstate.get_request() == i\n\n\nasync def main():\n    return sum(await asyncio.gather(*(handle(i) for i in range(20))))\n\n\ntasks = asyncio.run(main())\nseen = {}\n\n\ndef work(i):\n    reqstate.set_request(i)\n    time.sleep(0.01)\n    seen[i] = reqstate.get_request() == i\n\n\nthreads = [threading.Thread(target=work, args=(i,)) for i in range(10)]\nfor t in threads:\n    t.start()\nfor t in threads:\n    t.join()\nprint(tasks, sum(seen.values()))\n",
+    );
+    let run = |what: &str| {
+        let out = std::process::Command::new(&python).arg("check.py").current_dir(project.path()).output().unwrap();
+        assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let before = run("before");
+    let (tasks, threads) = before.split_once(' ').unwrap();
+    assert!(tasks.parse::<u32>().unwrap() < 20, "before the fix the tasks share one thread's state: {before}");
+    assert_eq!(threads, "10");
+
+    let fix = project.run(&["--isolated", "--fix", "reqstate"]);
+    assert!(fix.stderr.contains("Fixed 2 findings"), "{}", fix.stderr);
+    let fixed = read(&project, "reqstate/__init__.py");
+    assert!(fixed.contains("_state = Local()") && !fixed.contains("import threading"), "{fixed}");
+    assert_eq!(run("after"), "20 10", "each task reads its own request, threads stay isolated");
+    let compiled = std::process::Command::new(&python)
+        .args(["-m", "py_compile", "reqstate/__init__.py"])
+        .current_dir(project.path())
+        .status()
+        .unwrap();
+    assert!(compiled.success());
+}
