@@ -155,6 +155,8 @@ pub struct ModuleFacts<'t> {
     /// The module node.
     pub root: Node<'t>,
     pub has_syntax_errors: bool,
+    /// [`ModuleFacts::identifier_uses`], computed on first use.
+    identifier_uses: std::sync::OnceLock<HashMap<Box<str>, u32>>,
 }
 
 impl<'t> ModuleFacts<'t> {
@@ -186,6 +188,7 @@ impl<'t> ModuleFacts<'t> {
             function_bound: Default::default(),
             root: tree.root_node(),
             has_syntax_errors: tree.root_node().has_error(),
+            identifier_uses: std::sync::OnceLock::new(),
         };
         Walker::new(&mut facts).walk(tree);
         facts.index_scopes();
@@ -283,9 +286,13 @@ impl<'t> ModuleFacts<'t> {
     }
 
     /// How often each name is used as a variable outside import statements (not counting
-    /// `x.name` attribute names and `f(name=...)` keywords). Walks the whole tree: call it
-    /// only when needed.
-    pub fn identifier_uses(&self) -> HashMap<&'t str, u32> {
+    /// `x.name` attribute names and `f(name=...)` keywords). Walks the whole tree once, on
+    /// first use (several rules and fixes ask).
+    pub fn identifier_uses(&self) -> &HashMap<Box<str>, u32> {
+        self.identifier_uses.get_or_init(|| self.count_identifier_uses())
+    }
+
+    fn count_identifier_uses(&self) -> HashMap<Box<str>, u32> {
         let table = kind_table();
         let mut uses = HashMap::default();
         let mut cursor = self.root.walk();
@@ -302,7 +309,13 @@ impl<'t> ModuleFacts<'t> {
                 let is_member_name = (field == Some("attribute") && parent == Some(Kind::Attribute))
                     || (field == Some("name") && parent == Some(Kind::KeywordArgument));
                 if !is_member_name {
-                    *uses.entry(self.text(node)).or_default() += 1;
+                    let name = self.text(node);
+                    match uses.get_mut(name) {
+                        Some(count) => *count += 1,
+                        None => {
+                            uses.insert(Box::from(name), 1);
+                        }
+                    }
                 }
             }
             path.push(kind);

@@ -157,6 +157,12 @@ struct Pending<'t> {
     fix: Option<FixSpec>,
 }
 
+/// Rules whose fix reads more of the file than the prefilter keeps for their findings — every
+/// use of a holder, every method of a class —: a file with one of their findings is parsed
+/// whole (`crate::scan`). (UT005, UT006 and UT012 fix from the call or import itself and the
+/// module's top-level imports, which a partial parse keeps.)
+pub const FIXES_READ_THE_WHOLE_FILE: &[&str] = &["UT001", "UT002"];
+
 /// `(start, end, content)`: a byte range of the file and what replaces it.
 pub type ByteEdit = (usize, usize, String);
 

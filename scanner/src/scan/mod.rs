@@ -324,7 +324,14 @@ fn scan_file_parts(
     context: &Context<'_>,
 ) -> Option<FileOutcome> {
     let tree = parse_parts(parser, bytes, ranges)?;
-    Some(outcome_of(&tree, path, module, is_package_init, bytes, context))
+    let outcome = outcome_of(&tree, path, module, is_package_init, bytes, context);
+    // Some fixes are computed from the whole file (every use of a holder, every method of a
+    // class): a file with such a finding is parsed whole, so that its fixes do not depend on
+    // what the prefilter left out.
+    if outcome.findings.iter().any(|f| crate::rules::FIXES_READ_THE_WHOLE_FILE.contains(&f.rule.as_str())) {
+        return None;
+    }
+    Some(outcome)
 }
 
 /// The tree of only `ranges` of `bytes`; `None` when it has a syntax error (the parts left

@@ -278,3 +278,29 @@ fn after_fix_each_task_reads_its_own_request_and_threads_stay_isolated() {
         .unwrap();
     assert!(compiled.success());
 }
+
+#[test]
+fn a_round_that_would_bring_a_new_finding_is_rolled_back_and_named() {
+    // Importing `contextvars` for the thread's fix makes UT007 see the gathered tasks' context
+    // copies: a new finding no fix removes, so the round is not kept.
+    let project = Project::new();
+    let source = "import asyncio\nimport threading\n\n\nasync def main(work):\n    await asyncio.gather(work())\n\n\ndef start():\n    threading.Thread(target=print).start()\n";
+    project.write("m.py", source);
+    let run = project.run(&["--isolated", "--fix", "--unsafe-fixes"]);
+    assert_eq!(read(&project, "m.py"), source, "nothing of the round is kept");
+    assert!(
+        run.stderr.contains("warning: a fix was not applied: m.py: fixes of UT005 at 10:5: the fixed file would have a new UT007 finding"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn inserted_imports_use_the_files_line_endings() {
+    let source = "import threading\r\nimport django\r\n_s = threading.local()\r\n_s.x = 1\r\n";
+    assert_eq!(
+        fixed(&[("m.py", source)], &[]),
+        ["import django\r\nfrom asgiref.local import Local\r\n_s = Local()\r\n_s.x = 1\r\n"]
+    );
+}
