@@ -31,7 +31,9 @@ status=0
 unthread-scan "${paths[@]}" "${options[@]}" "${extra[@]}" --format github >"$tmp/unthread-annotations" || status=$?
 cat "$tmp/unthread-annotations"
 [ "$status" -le 1 ] || exit "$status"
-new=$(grep -c '^::' "$tmp/unthread-annotations" || true)
+# Only what fails the gate counts as new: errors and warnings. Notes (`::notice`) are
+# information, such as a context variable already in place (UT100).
+new=$(grep -c -E '^::(error|warning) ' "$tmp/unthread-annotations" || true)
 {
   echo "sarif-file=$sarif"
   echo "new-findings=$new"

@@ -325,3 +325,26 @@ fn rule_prints_a_rules_documentation() {
     assert_eq!(unknown.code, 2);
     assert!(unknown.stderr.contains("UT999"));
 }
+
+/// openedx-platform#38740's gate must not block the fix: a change that only adds a context
+/// variable reports UT100 (a note) and passes, with or without `--diff-base`.
+#[test]
+fn a_context_variable_is_reported_but_never_fails_the_gate() {
+    let project = Project::new();
+    project.write("pkg/old.py", "x = 1\n");
+    project.git(&["init", "-q"]);
+    project.git(&["add", "."]);
+    project.git(&["commit", "-q", "-m", "base"]);
+    project.write(
+        "pkg/state.py",
+        "from contextvars import ContextVar\n_user: ContextVar = ContextVar(\"user\", default=None)\n",
+    );
+    for args in [&[][..], &["--diff-base", "HEAD"][..]] {
+        let run = project.run(args);
+        assert_eq!(run.code, 0, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stdout.contains("UT100"), "still reported: {}", run.stdout);
+    }
+    let github = project.run(&["--format", "github"]);
+    assert_eq!(github.code, 0);
+    assert!(github.stdout.starts_with("::notice "), "{}", github.stdout);
+}

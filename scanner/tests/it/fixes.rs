@@ -141,7 +141,7 @@ fn suppressed_findings_are_never_fixed() {
 }
 
 #[test]
-fn a_fix_that_would_break_the_file_is_rolled_back() {
+fn imports_sharing_a_line_or_a_broken_file_are_handled() {
     // Two statements on one line: removing the import alone is left to a person (no fix);
     // the file is unchanged and says so nowhere as fixed.
     let project = Project::new();
@@ -149,7 +149,8 @@ fn a_fix_that_would_break_the_file_is_rolled_back() {
     project.write("m.py", source);
     let run = project.run(&["--isolated", "--fix"]);
     assert_eq!(read(&project, "m.py"), source);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 0, "UT012 is a note: reported, never failing the gate");
+    assert!(run.stdout.contains("UT012"));
     // A file that already has a syntax error elsewhere is still fixed where it parses.
     project.write("n.py", "import os\nimport threading\nos.sep\ndef broken(:\n");
     let run = project.run(&["--isolated", "--fix", "n.py"]);

@@ -28,7 +28,7 @@ pub enum Format {
     version,
     about = "Find thread locals, locks and context-losing spawns in Python code",
     args_conflicts_with_subcommands = true,
-    after_help = "Exit status: 0 nothing reported, 1 findings reported, 2 usage or configuration error."
+    after_help = "Exit status: 0 no finding of severity warning or error reported (notes such as UT100 never fail), 1 one was, 2 usage or configuration error."
 )]
 pub struct Args {
     #[command(subcommand)]

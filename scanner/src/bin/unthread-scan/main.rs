@@ -19,7 +19,7 @@ use scanner::{
     gate::{Gate, Verdict},
     output, scan_path,
     suppression::NoteKind,
-    ApiIndex, ScanOptions, ScanReport, SourceOptions,
+    ApiIndex, ScanOptions, ScanReport, Severity, SourceOptions,
 };
 
 use crate::args::{Args, Check, Command, Format};
@@ -211,9 +211,13 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
     Ok(exit_code(&verdict, unused, args.exit_zero))
 }
 
-/// 0 when nothing is reported, 1 otherwise (unless `--exit-zero`).
+/// 1 when a finding of severity warning or error is reported (or an unused suppression,
+/// with `--report-unused-suppressions`), else 0 (and always 0 with `--exit-zero`). Notes —
+/// a context variable already in place (UT100), an unused `threading` import (UT012) — are
+/// reported but never fail the gate: a change that only adds a `ContextVar` passes.
 fn exit_code(verdict: &Verdict<'_>, unused_suppressions: usize, exit_zero: bool) -> ExitCode {
-    if exit_zero || (verdict.reported.is_empty() && unused_suppressions == 0) {
+    let failing = verdict.reported.iter().any(|f| f.severity != Severity::Note);
+    if exit_zero || (!failing && unused_suppressions == 0) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
