@@ -25,6 +25,8 @@ pub struct FindingRow {
     pub owner: Option<String>,
     /// The owner's claim is on the whole target, not this finding.
     pub owner_through_target: bool,
+    /// The owner is a simulated person (the demo's, a development account).
+    pub owner_simulated: bool,
 }
 
 /// The explorer's filters; every one is a URL query parameter.
@@ -560,6 +562,8 @@ pub struct TeamSummary {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StaleClaimRow {
     pub owner: String,
+    /// A simulated person (the demo's, a development account).
+    pub owner_simulated: bool,
     pub target: String,
     pub finding_id: Option<i64>,
     /// `rule in path` of a claimed finding; `None` for a whole target.

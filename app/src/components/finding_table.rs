@@ -51,7 +51,10 @@ pub fn FindingTable(
                                 <td class=CELL data-label="State"><StateBadge state=f.state.map_or("gone", FindingState::as_str).to_owned() /></td>
                                 <td class=CELL data-label="Owner" data-testid="finding-owner">
                                     {match f.owner.clone() {
-                                        Some(owner) => view! { <a class=LINK href=format!("/people/{owner}")>{owner.clone()}</a> }.into_any(),
+                                        Some(owner) => view! {
+                                            <a class=LINK href=format!("/people/{owner}")>{owner.clone()}</a>
+                                            {f.owner_simulated.then_some(" (simulated)")}
+                                        }.into_any(),
                                         None => view! { <span class="text-slate-500">"unowned"</span> }.into_any(),
                                     }}
                                 </td>

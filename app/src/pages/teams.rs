@@ -137,7 +137,7 @@ fn TeamBody(team: TeamSummary, stale: Vec<StaleClaimRow>) -> impl IntoView {
                     };
                     view! {
                         <li class="break-words">
-                            <a class=LINK href=format!("/people/{}", s.owner)>{s.owner.clone()}</a>" holds " {what}
+                            <a class=LINK href=format!("/people/{}", s.owner)>{s.owner.clone()}</a>{s.owner_simulated.then_some(" (simulated)")}" holds " {what}
                             {format!(" in {} — claimed {}, last activity {}", s.target, when(&s.claimed_at), when(&s.last_activity))}
                         </li>
                     }

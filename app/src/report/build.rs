@@ -45,6 +45,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
     let merged = history::pulls_merged(&mut *tx, start, end).await?;
     let upgrades = db::models::upgrades::clearing_before(&mut *tx, end).await?;
     let upgrades_checked = db::models::upgrades::checked_before(&mut *tx, end).await?;
+    let simulated = db::models::users::simulated_logins(&mut *tx).await?;
     let reach = db::models::events::last_reach_before(&mut *tx, end).await?.map(|(at, r)| ReachFigures {
         computed_at: timestamp(at),
         reached: r.dependency_findings_reached,
@@ -93,7 +94,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
     let rows = target_rows(&targets, &findings, start);
     let teams = team_rows(rows.iter().map(|(_, row)| row), &team_of);
     let fixed = fixed_items(&ctx, &findings, &claims, &pulls, start);
-    Ok(WeeklyReport {
+    let mut report = WeeklyReport {
         schema: SCHEMA_ID.to_owned(),
         week: options.week.to_string(),
         timezone: options.timezone.name().to_owned(),
@@ -120,6 +121,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
         blocking_dependencies: blocking(&targets, &rows, &findings),
         upgrades,
         upgrades_checked,
+        simulated_people: Vec::new(),
         reach,
         filed,
         teams,
@@ -134,7 +136,18 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
             pull_requests_merged: merged.iter().map(issue_ref).collect(),
         },
         targets: rows.into_iter().map(|(_, row)| row).collect(),
-    })
+    };
+    // The simulated people this report mentions (owners, who assigned, triaged or fixed).
+    let mentioned: std::collections::HashSet<String> = report
+        .ownership
+        .iter()
+        .flat_map(|c| [c.owner.to_lowercase(), c.by.to_lowercase()])
+        .chain(report.stale_claims.iter().map(|s| s.owner.to_lowercase()))
+        .chain(report.fixed.iter().filter_map(|f| f.fixed_by.as_ref().map(|b| b.to_lowercase())))
+        .chain(report.triaged.iter().filter_map(|t| t.by.as_ref().map(|b| b.to_lowercase())))
+        .collect();
+    report.simulated_people = simulated.into_iter().filter(|l| mentioned.contains(&l.to_lowercase())).collect();
+    Ok(report)
 }
 
 struct Context<'a> {

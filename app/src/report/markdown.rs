@@ -117,11 +117,19 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
         );
     }
 
+    // People of the demo or development accounts, named as simulated wherever they appear.
+    let person = |name: &str| {
+        if report.simulated_people.iter().any(|p| p.eq_ignore_ascii_case(name)) {
+            format!("{} (simulated)", login(name))
+        } else {
+            login(name)
+        }
+    };
     section(&mut out, "Fixed this week", report.fixed.len());
     list(&mut out, &report.fixed, limits.items, |item| {
         let mut line = finding(&item.finding);
         if let Some(by) = &item.fixed_by {
-            let _ = write!(line, ", fixed by {}", login(by));
+            let _ = write!(line, ", fixed by {}", person(by));
         }
         if let Some(pull) = &item.pull_request {
             let _ = write!(line, " in {}", pull_link(pull));
@@ -136,7 +144,7 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
     list(&mut out, &report.triaged, limits.items, |t| {
         let mut line = format!("{}: {} → {}", finding(&t.finding), text(&t.from), text(&t.to));
         if let Some(by) = &t.by {
-            let _ = write!(line, " by {}", login(by));
+            let _ = write!(line, " by {}", person(by));
         }
         if let Some(reason) = &t.reason {
             let _ = write!(line, " ({})", text(reason));
@@ -150,9 +158,11 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
             None => format!("all of **{}**", text(&c.target)),
         };
         match c.change.as_str() {
-            "assigned" => format!("{} assigned {what} to {}", login(&c.by), login(&c.owner)),
-            "released" if c.by != c.owner => format!("{} released {}'s claim on {what}", login(&c.by), login(&c.owner)),
-            change => format!("{} {} {what}", login(&c.owner), text(change)),
+            "assigned" => format!("{} assigned {what} to {}", person(&c.by), person(&c.owner)),
+            "released" if c.by != c.owner => {
+                format!("{} released {}'s claim on {what}", person(&c.by), person(&c.owner))
+            }
+            change => format!("{} {} {what}", person(&c.owner), text(change)),
         }
     });
     section(
@@ -165,7 +175,7 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
             Some(f) => finding(f),
             None => format!("all of **{}**", text(&s.target)),
         };
-        format!("{}: {what}, idle {} days (last activity {})", login(&s.owner), s.idle_days, day(&s.last_activity_at))
+        format!("{}: {what}, idle {} days (last activity {})", person(&s.owner), s.idle_days, day(&s.last_activity_at))
     });
 
     let _ = writeln!(out, "\n### Blocking dependencies\n");
@@ -554,6 +564,7 @@ mod tests {
             blocking_dependencies: vec![],
             upgrades: vec![],
             upgrades_checked: true,
+            simulated_people: vec![],
             reach: None,
             filed: Default::default(),
             teams: vec![],

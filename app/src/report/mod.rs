@@ -44,6 +44,9 @@ pub struct WeeklyReport {
     pub blocking_dependencies: Vec<BlockingDependency>,
     /// Pin bumps that would clear open findings (newer releases checked by the week's end).
     pub upgrades: Vec<Upgrade>,
+    /// Logins of the people in this report who are simulated (the demo's people, development
+    /// accounts): every mention of them says so.
+    pub simulated_people: Vec<String>,
     /// Whether any release check had run by the week's end (else "not checked yet", not "none").
     pub upgrades_checked: bool,
     /// Open dependency findings in modules tracked code imports, and in the others, as the

@@ -19,7 +19,7 @@ pub const PAGE_SIZE: i64 = 50;
 /// page only; filters and counts use [`push_where`], which reads `findings f` alone.
 const ROW_COLUMNS: &str = "f.id, f.rule, t.name AS target, t.kind AS target_kind, f.path, f.start_line AS line, \
      f.symbol, f.snippet, finding_state(f.rule, f.fixed_in_scan, f.triage) AS state, f.triage, u.login AS owner, \
-     (fc.id IS NULL AND tc.id IS NOT NULL) AS owner_through_target";
+     (fc.id IS NULL AND tc.id IS NOT NULL) AS owner_through_target, coalesce(u.dev_only, false) AS owner_simulated";
 
 const ROW_JOINS: &str = " FROM findings f \
      JOIN targets t ON t.id = f.target_id \
@@ -41,6 +41,7 @@ struct Row {
     triage: Triage,
     owner: Option<String>,
     owner_through_target: bool,
+    owner_simulated: bool,
 }
 
 impl From<Row> for FindingRow {
@@ -58,6 +59,7 @@ impl From<Row> for FindingRow {
             triage: r.triage,
             owner: r.owner,
             owner_through_target: r.owner_through_target,
+            owner_simulated: r.owner_simulated,
         }
     }
 }

@@ -36,7 +36,8 @@ pub async fn summaries(db: impl PgExecutor<'_>, stale_days: i32) -> sqlx::Result
                   count(p.finding_id) FILTER (WHERE p.counts_as = 'triaged_away') AS "triaged_away!",
                   count(p.finding_id) FILTER (WHERE p.counts_as = 'migrated') AS "migrated!",
                   count(p.finding_id) FILTER (WHERE p.counts_as = 'tests_open') AS "tests_open!",
-                  (SELECT coalesce(array_agg(DISTINCT u.login ORDER BY u.login), '{}')
+                  (SELECT coalesce(array_agg(DISTINCT u.login || CASE WHEN u.dev_only THEN ' (simulated)' ELSE '' END
+                                             ORDER BY u.login || CASE WHEN u.dev_only THEN ' (simulated)' ELSE '' END), '{}')
                    FROM claims c JOIN users u ON u.id = c.owner_id
                    LEFT JOIN findings cf ON cf.id = c.finding_id
                    JOIN targets ct ON ct.id = coalesce(c.target_id, cf.target_id)
@@ -73,7 +74,7 @@ pub async fn summaries(db: impl PgExecutor<'_>, stale_days: i32) -> sqlx::Result
 pub async fn stale_claims(db: impl PgExecutor<'_>, team: &str, stale_days: i32) -> sqlx::Result<Vec<StaleClaimRow>> {
     sqlx::query_as!(
         StaleClaimRow,
-        r#"SELECT u.login AS "owner!", t.name AS "target!", s.finding_id,
+        r#"SELECT u.login AS "owner!", u.dev_only AS "owner_simulated!", t.name AS "target!", s.finding_id,
                   (SELECT f.rule || ' in ' || f.path FROM findings f WHERE f.id = s.finding_id) AS what,
                   s.claimed_at AS "claimed_at!: DateTime<Utc>", s.last_activity AS "last_activity!: DateTime<Utc>"
            FROM stale_claims($2) s JOIN targets t ON t.id = s.target_id JOIN users u ON u.id = s.owner_id

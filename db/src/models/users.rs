@@ -94,6 +94,12 @@ pub async fn sign_in_dev_user<'c>(
     Ok(Some(user.id))
 }
 
+/// Logins of simulated people (development-only accounts: the demo's people, dev logins), in
+/// order.
+pub async fn simulated_logins(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!("SELECT login FROM users WHERE dev_only ORDER BY lower(login)").fetch_all(db).await
+}
+
 /// A simulated (development-only) user `login`, created unless it exists (the demo's people).
 pub async fn add_dev_user(db: impl PgExecutor<'_>, login: &str, name: Option<&str>, role: Role) -> sqlx::Result<User> {
     sqlx::query_as!(

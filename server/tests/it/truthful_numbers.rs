@@ -149,6 +149,14 @@ async fn the_demos_links_people_and_items_say_what_they_mean() {
     assert_eq!((irfan.fixed, irfan.github_only), (1, true));
     assert!(top.iter().filter(|c| !c.github_only).all(|c| c.name.as_deref().is_some_and(|n| n.contains("simulated"))));
 
+    // The demo's people are simulated, and every list says so.
+    let repos = targets::summaries(&pool, false, None).await.unwrap();
+    let owners: Vec<&String> = repos.iter().flat_map(|r| &r.owners).collect();
+    assert!(!owners.is_empty() && owners.iter().all(|o| o.ends_with(" (simulated)")), "{owners:?}");
+    let explorer =
+        findings::explore(&pool, &FindingFilter { unowned: false, ..Default::default() }, None).await.unwrap();
+    assert!(explorer.rows.iter().filter(|r| r.owner.is_some()).all(|r| r.owner_simulated));
+
     // Epic items say what they are.
     let main = epic::main_epic(&pool).await.unwrap().unwrap();
     let items = epic::items(&pool, &main).await.unwrap();
