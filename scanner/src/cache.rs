@@ -105,7 +105,12 @@ impl ScanCache {
         hasher.update(SCANNER_VERSION.as_bytes());
         hasher.update(options.api_index.to_json().as_bytes());
         // Outcomes hold the suppression notes of files without findings only when asked.
-        hasher.update(&[u8::from(options.all_suppressions), u8::from(options.preview), u8::from(options.import_index)]);
+        hasher.update(&[
+            u8::from(options.all_suppressions),
+            u8::from(options.preview),
+            u8::from(options.import_index),
+            u8::from(options.asgiref_available),
+        ]);
         Self {
             path,
             salt: hasher.digest128(),

@@ -35,6 +35,10 @@ pub struct ScanOptions {
     pub preview: bool,
     /// Record what each module imports ([`crate::imports`]).
     pub import_index: bool,
+    /// The scanned project depends on Django or asgiref (its metadata says so: see
+    /// `source::depends_on_asgiref`), so its code can import `asgiref`: fixes that bring in
+    /// `asgiref.local.Local` are safe in every module, not only in those importing Django.
+    pub asgiref_available: bool,
 }
 
 /// What scanning one file produced.

@@ -154,6 +154,36 @@ pub fn load_files(root: &Path, paths: &[PathBuf], options: &SourceOptions) -> Re
     Ok(files)
 }
 
+/// Files that say what a Python project depends on, at its root.
+const METADATA_FILES: &[&str] = &["pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "requirements.in"];
+
+/// True when the project at `root` (a directory) declares a dependency on Django or asgiref
+/// in its metadata (`pyproject.toml`, `setup.py`, `setup.cfg`, `requirements*.txt`/`.in` at its
+/// root or under `requirements/`): its code can import `asgiref` (Django depends on it).
+pub fn depends_on_asgiref(root: &Path) -> bool {
+    if !root.is_dir() {
+        return false;
+    }
+    let mentions = |path: &Path| {
+        let Ok(text) = read_file(path, 1 << 20) else { return false };
+        let text = String::from_utf8_lossy(&text).to_ascii_lowercase();
+        // A requirement names the distribution: `django`, `Django>=4.2`, `"asgiref"`.
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .any(|word| word == "django" || word == "asgiref")
+    };
+    let mut candidates: Vec<PathBuf> = METADATA_FILES.iter().map(|name| root.join(name)).collect();
+    for dir in [root.to_path_buf(), root.join("requirements")] {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            candidates.extend(entries.flatten().map(|e| e.path()).filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                name.starts_with("requirements") && (name.ends_with(".txt") || name.ends_with(".in"))
+                    || dir.ends_with("requirements") && (name.ends_with(".txt") || name.ends_with(".in"))
+            }));
+        }
+    }
+    candidates.iter().any(|path| path.is_file() && mentions(path))
+}
+
 /// Surely a test module or test support: under `tests/`, `test/` or `testing/` (numpy's and
 /// sympy's test helpers), `test_*.py`,
 /// `tests.py` (Django's per-app tests), `test.py` (also test settings: `settings/test.py`),

@@ -178,11 +178,13 @@ fn namespace_use(facts: &ModuleFacts<'_>, node: Node<'_>) -> bool {
     }
 }
 
-/// True when the module imports Django or asgiref: its code can rely on `asgiref` being
-/// installed (Django depends on it).
-pub fn can_import_asgiref(facts: &ModuleFacts<'_>) -> bool {
-    facts.import_sites.iter().any(|i| {
-        let top = i.qualname.split('.').next().unwrap_or("");
-        top == "django" || top == "asgiref"
-    })
+/// True when the code can rely on `asgiref` being installed: the project depends on Django or
+/// asgiref (its metadata says so), or the module imports one of them (Django depends on
+/// asgiref).
+pub fn can_import_asgiref(facts: &ModuleFacts<'_>, context: &crate::rules::Context<'_>) -> bool {
+    context.asgiref_available
+        || facts.import_sites.iter().any(|i| {
+            let top = i.qualname.split('.').next().unwrap_or("");
+            top == "django" || top == "asgiref"
+        })
 }

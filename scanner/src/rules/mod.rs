@@ -122,6 +122,8 @@ pub struct Context<'a> {
     /// The top-level packages of `api_index`'s APIs: uses of their names can make this
     /// package's definitions backed.
     pub index_packages: Vec<String>,
+    /// The project depends on Django or asgiref (`ScanOptions::asgiref_available`).
+    pub asgiref_available: bool,
 }
 
 impl<'a> Context<'a> {
@@ -130,7 +132,14 @@ impl<'a> Context<'a> {
             api_index.apis.values().filter_map(|api| api.package_module()).map(str::to_owned).collect();
         index_packages.sort_unstable();
         index_packages.dedup();
-        Context { api_index, all_suppressions, preview, index_packages, all_definitions: false }
+        Context {
+            api_index,
+            all_suppressions,
+            preview,
+            index_packages,
+            all_definitions: false,
+            asgiref_available: false,
+        }
     }
 }
 

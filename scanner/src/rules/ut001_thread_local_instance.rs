@@ -54,7 +54,8 @@ declare_rule! {
     ///
     /// - **Safe** when the holder is only used as an attribute namespace (`h.x`, `h.x = v`,
     ///   `del h.x`, `getattr`/`setattr`/`hasattr`/`delattr(h, ...)`, truth tests, `h is None`)
-    ///   and the module imports `django` or `asgiref` (so `asgiref` is installed).
+    ///   and the code can import `asgiref`: the project's `pyproject.toml`, `setup.py`,
+    ///   `setup.cfg` or requirements files name Django or asgiref, or the module imports one.
     /// - **Unsafe** otherwise: the holder is passed around, compared or introspected
     ///   (`vars(h)`, `h.__dict__`), where `Local` behaves differently; or nothing shows the
     ///   code can import `asgiref`.
@@ -70,12 +71,12 @@ declare_rule! {
     pub const RULE = ("UT001", "thread-local-instance", Error, "`threading.local()` instance");
 }
 
-pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<'t>) {
+pub fn check<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>, out: &mut Emitter<'t>) {
     for site in &facts.calls {
         if let Some(resolved) = facts.call_to(site.node, THREAD_LOCAL) {
             let message =
                 format!("`{}()` keeps per-thread state, which leaks between requests under ASGI", resolved.qualname);
-            match (resolved.conditional, fix(facts, site)) {
+            match (resolved.conditional, fix(facts, site, context)) {
                 (false, Some(fix)) => out.report_fixable(&RULE, *site, site.node, message, fix),
                 _ => out.report(&RULE, *site, site.node, message, resolved.conditional),
             }
@@ -90,7 +91,7 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<
 }
 
 /// `threading.local()` → `Local()` from `asgiref.local` (see "Fix safety").
-fn fix<'t>(facts: &ModuleFacts<'t>, site: &Site<'t>) -> Option<FixSpec> {
+fn fix<'t>(facts: &ModuleFacts<'t>, site: &Site<'t>, context: &Context<'_>) -> Option<FixSpec> {
     let call = site.node;
     let arguments = call.child_by_field_id(crate::analysis::fields::arguments())?;
     if arguments.named_child_count() > 0 {
@@ -99,7 +100,7 @@ fn fix<'t>(facts: &ModuleFacts<'t>, site: &Site<'t>) -> Option<FixSpec> {
     let (holder, target) = holder_of(facts, call)?;
     let (local, mut edits) = import_name(facts, "asgiref.local", "Local")?;
     edits.push((call.start_byte(), call.end_byte(), format!("{local}()")));
-    let safe = used_only_as_namespace(facts, holder, target) && can_import_asgiref(facts);
+    let safe = used_only_as_namespace(facts, holder, target) && can_import_asgiref(facts, context);
     Some(FixSpec {
         message: format!("Replace `{}` with asgiref's context-local `{local}()`", facts.text(call)),
         applicability: if safe { Applicability::Safe } else { Applicability::Unsafe },

@@ -39,7 +39,8 @@ declare_rule! {
     /// `asgiref.local.Local` instead (imported beside the other imports).
     ///
     /// - **Safe** when the class defines no `__init__` and no attribute hooks, has no class
-    ///   attributes, and the module imports `django` or `asgiref`.
+    ///   attributes, and the code can import `asgiref` (the project's metadata names Django or
+    ///   asgiref, or the module imports one).
     /// - **Unsafe** when it has class attributes (`data = None`): they are found before
     ///   `Local` looks in the context, so a default that instances overwrite would hide their
     ///   values; when its methods use `self.__dict__` or `vars(self)` (the instance's own
@@ -54,14 +55,14 @@ declare_rule! {
     pub const RULE = ("UT002", "thread-local-subclass", Error, "class deriving from `threading.local`");
 }
 
-pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<'t>) {
+pub fn check<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>, out: &mut Emitter<'t>) {
     let derived = thread_local_classes(facts);
     for site in &facts.classes {
         let Some(name) = site.node.child_by_field_id(crate::analysis::fields::name()) else { continue };
         let name_text = facts.text(name);
         if let Some((_, root)) = derived.iter().find(|(n, _)| n == name_text) {
             let message = format!("class `{name_text}` derives from `{}`: its instances are per-thread", root.qualname);
-            match (root.conditional, fix(facts, site.node)) {
+            match (root.conditional, fix(facts, site.node, context)) {
                 (false, Some(fix)) => out.report_fixable(&RULE, *site, name, message, fix),
                 _ => out.report(&RULE, *site, name, message, root.conditional),
             }
@@ -71,7 +72,7 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<
 
 /// `class X(threading.local)` → `class X(Local)` from `asgiref.local`, for a class that derives
 /// from it directly and defines no `__init__` (see "Fix safety").
-fn fix(facts: &ModuleFacts<'_>, class: Node<'_>) -> Option<FixSpec> {
+fn fix(facts: &ModuleFacts<'_>, class: Node<'_>, context: &Context<'_>) -> Option<FixSpec> {
     let base = bases(class).into_iter().find(|b| facts.resolve_to(*b, THREAD_LOCAL).is_some())?;
     let body = class.child_by_field_id(crate::analysis::fields::body())?;
     let mut cursor = body.walk();
@@ -109,7 +110,7 @@ fn fix(facts: &ModuleFacts<'_>, class: Node<'_>) -> Option<FixSpec> {
         let text = facts.text(body);
         text.contains("__dict__") || text.contains("vars(")
     };
-    let safe = can_import_asgiref(facts) && !class_attributes && !introspects;
+    let safe = can_import_asgiref(facts, context) && !class_attributes && !introspects;
     Some(FixSpec {
         message: format!("Derive from asgiref's context-local `{local}` instead of `{}`", facts.text(base)),
         applicability: if safe { Applicability::Safe } else { Applicability::Unsafe },

@@ -62,7 +62,10 @@ fn scan_loaded(
 ) -> ScanReport {
     let namer = ModuleNamer::new(files.iter().map(|f| f.path.as_str()));
     let progress = progress_bar(options.progress, files.len());
-    let context = Context::new(&options.api_index, options.all_suppressions, options.preview);
+    let context = Context {
+        asgiref_available: options.asgiref_available,
+        ..Context::new(&options.api_index, options.all_suppressions, options.preview)
+    };
     let prefilter = (!options.no_prefilter).then(|| Prefilter::new(&options.api_index).with_preview(options.preview));
 
     let mut outcomes: Vec<(FileOutcome, Option<CacheKey>)> = files

@@ -305,3 +305,26 @@ fn inserted_imports_use_the_files_line_endings() {
         ["import django\r\nfrom asgiref.local import Local\r\n_s = Local()\r\n_s.x = 1\r\n"]
     );
 }
+
+#[test]
+fn a_project_that_depends_on_django_can_import_asgiref_in_every_module() {
+    // No Django import in the module, but the project's metadata names Django.
+    let project = Project::new();
+    project.write("pyproject.toml", "[project]\nname = \"p\"\ndependencies = [\"Django>=4.2\"]\n");
+    project.write("p/store.py", "import threading\n_cache = threading.local()\n_cache.branch = None\n");
+    let listed = project.run(&["--isolated", "p"]);
+    assert!(listed.stdout.contains("UT001 [*]"), "{}", listed.stdout);
+    project.run(&["--isolated", "--fix", "p"]);
+    assert_eq!(
+        read(&project, "p/store.py"),
+        "from asgiref.local import Local\n_cache = Local()\n_cache.branch = None\n"
+    );
+    // Without that metadata the same fix is unsafe.
+    let bare = Project::new();
+    bare.write("requirements.txt", "django-crum==0.7.9\n");
+    bare.write("p/store.py", "import threading\n_cache = threading.local()\n_cache.branch = None\n");
+    assert!(
+        bare.run(&["--isolated", "p"]).stdout.contains("1 hidden fixes"),
+        "a package named django-crum is not Django"
+    );
+}

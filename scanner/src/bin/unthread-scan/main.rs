@@ -116,6 +116,16 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         all_suppressions: args.report_unused_suppressions,
         preview: settings.selection.has_preview(),
         import_index: args.write_import_index.is_some(),
+        // The project's metadata: at the scanned directory, the configuration file's, or
+        // the working directory (a subfolder scan of a project).
+        asgiref_available: [
+            Some(scan_root.as_path()),
+            settings.config_file.as_deref().and_then(Path::parent),
+            Some(cwd.as_path()),
+        ]
+        .into_iter()
+        .flatten()
+        .any(scanner::source::depends_on_asgiref),
     };
     let mut report = match &target {
         Target::Tree(path) => scan_path(path, &options)?,
