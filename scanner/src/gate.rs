@@ -23,10 +23,14 @@ pub struct Verdict<'r> {
 impl Gate {
     pub fn sort<'r>(&self, report: &'r ScanReport) -> Verdict<'r> {
         let mut verdict = Verdict::default();
-        for finding in &report.findings {
-            if finding.suppression.is_some() {
-                verdict.suppressed += 1;
-            } else if self.baseline.as_ref().is_some_and(|baseline| baseline.contains(finding)) {
+        let candidates: Vec<&Finding> = report.findings.iter().filter(|f| f.suppression.is_none()).collect();
+        let known = match &self.baseline {
+            Some(baseline) => baseline.known(&candidates),
+            None => vec![false; candidates.len()],
+        };
+        verdict.suppressed = report.findings.len() - candidates.len();
+        for (finding, known) in candidates.into_iter().zip(known) {
+            if known {
                 verdict.baselined += 1;
             } else if self
                 .changed

@@ -24,11 +24,14 @@ use crate::{
 pub fn log<'r>(report: &'r ScanReport, baseline: Option<&Baseline>) -> Log<'r> {
     let rules: Vec<&Rule> = catalogue().collect();
     let index_of: BTreeMap<&str, usize> = rules.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let all: Vec<&crate::Finding> = report.findings.iter().collect();
+    let known = baseline.map(|b| b.known(&all));
     let results = report
         .findings
         .iter()
-        .map(|f| SarifResult {
-            baseline_state: baseline.map(|b| if b.contains(f) { "unchanged" } else { "new" }),
+        .enumerate()
+        .map(|(i, f)| SarifResult {
+            baseline_state: known.as_ref().map(|k| if k[i] { "unchanged" } else { "new" }),
             fixes: f.fix.as_ref().map(|fix| {
                 [SarifFix {
                     artifact_changes: [ArtifactChange {

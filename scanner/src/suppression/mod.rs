@@ -101,12 +101,22 @@ impl Suppressions {
 
     fn read_comment(&mut self, comment: Comment<'_>) {
         // `# type: ignore  # noqa: UT001`: each `#` starts a part that may be a directive.
-        for part in comment.text.split('#').skip(1) {
-            let part = part.trim();
+        let text = comment.text;
+        for (at, _) in text.match_indices('#') {
+            let part = text[at + 1..].split('#').next().unwrap_or("").trim();
             if let Some(rest) = strip_prefix_ignore_case(part, "noqa") {
                 self.read_noqa(comment.line, rest);
-            } else if let Some(rest) = strip_prefix_ignore_case(part, "unthread:") {
-                self.read_unthread(comment.line, rest.trim_start());
+            } else if strip_prefix_ignore_case(part, "unthread:").is_some() {
+                // The directive ends at the next `#`, but its reason (after `--`) runs to the
+                // end of the line: "-- keeps the port (#38740)" is one reason.
+                let whole = text[at + 1..].trim_start();
+                let rest = strip_prefix_ignore_case(whole, "unthread:").unwrap_or("").trim_start();
+                let directive_end = rest.find('#').unwrap_or(rest.len());
+                let rest = match rest.find("--") {
+                    Some(dashes) if dashes < directive_end => rest,
+                    _ => &rest[..directive_end],
+                };
+                self.read_unthread(comment.line, rest);
             }
         }
     }

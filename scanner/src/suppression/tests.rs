@@ -131,3 +131,16 @@ fn codes_are_letters_then_digits() {
     assert!(is_code("UT001") && is_code("E501") && is_code("b950"));
     assert!(!is_code("501") && !is_code("UT") && !is_code("UT0a") && !is_code("trailing"));
 }
+
+#[test]
+fn a_reason_runs_to_the_end_of_the_line_and_a_directive_stops_at_the_next_hash() {
+    let src = "import threading\n_a = threading.Lock()  # unthread: ignore[UT003] -- guards the port (#38740), see #12\n_b = threading.Lock()  # unthread: ignore[UT003]  # noqa: E501\n";
+    let outcome = scan_source("pkg/mod.py", src.as_bytes(), &ApiIndex::new());
+    let reasons: Vec<(u32, Option<String>)> = outcome
+        .findings
+        .iter()
+        .map(|f| (f.start.line, f.suppression.as_ref().and_then(|s| s.justification.clone())))
+        .collect();
+    assert_eq!(reasons, [(2, Some("guards the port (#38740), see #12".to_owned())), (3, None)]);
+    assert!(outcome.suppression_notes.iter().all(|n| n.kind != NoteKind::Malformed), "{:?}", outcome.suppression_notes);
+}

@@ -348,3 +348,28 @@ fn a_context_variable_is_reported_but_never_fails_the_gate() {
     assert_eq!(github.code, 0);
     assert!(github.stdout.starts_with("::notice "), "{}", github.stdout);
 }
+
+/// A baselined line copied into other files is new there (the baseline matches per file, each
+/// entry once); the same finding in a renamed file is still known.
+#[test]
+fn baselined_lines_copied_elsewhere_are_new_and_renamed_files_stay_known() {
+    let project = Project::new();
+    project.write("pkg/a.py", LOCAL);
+    assert_eq!(project.run(&["--write-baseline", "baseline.sarif"]).code, 0);
+    project.write("pkg/b.py", LOCAL).write("pkg/c.py", LOCAL);
+    let run = project.run(&["--baseline", "baseline.sarif"]);
+    assert_eq!(run.code, 1);
+    let mut paths: Vec<&str> =
+        run.stdout.lines().filter(|l| l.contains(": UT001")).map(|l| l.split(':').next().unwrap()).collect();
+    paths.sort_unstable();
+    assert_eq!(paths, ["pkg/b.py", "pkg/c.py"], "{}", run.stdout);
+    // Two copies in one new file are two new findings.
+    std::fs::remove_file(project.path().join("pkg/c.py")).unwrap();
+    project.write("pkg/b.py", "import threading\n_state = threading.local()\n_other = threading.local()\n");
+    assert_eq!(project.run(&["--baseline", "baseline.sarif"]).rules(), ["UT001", "UT001"]);
+    // The original file renamed: its finding is found by content.
+    std::fs::remove_file(project.path().join("pkg/b.py")).unwrap();
+    std::fs::rename(project.path().join("pkg/a.py"), project.path().join("pkg/moved.py")).unwrap();
+    let moved = project.run(&["--baseline", "baseline.sarif"]);
+    assert_eq!((moved.code, moved.rules().len()), (0, 0), "{}", moved.stdout);
+}

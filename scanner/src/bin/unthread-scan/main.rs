@@ -181,7 +181,21 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let baseline = settings.baseline.as_deref().map(Baseline::load).transpose().map_err(anyhow::Error::msg)?;
+    let mut baseline = settings.baseline.as_deref().map(Baseline::load).transpose().map_err(anyhow::Error::msg)?;
+    if let Some(baseline) = &mut baseline {
+        // A baselined finding may be found by its content elsewhere only when its own file is
+        // gone (renamed or moved); copies of it in files that still exist are new.
+        let root = match &target {
+            Target::Tree(path) if path.is_dir() => Some(path.clone()),
+            Target::Tree(_) => None,
+            Target::Files(_) => Some(cwd.clone()),
+        };
+        let scanned: std::collections::HashSet<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
+        baseline.mark_gone(|path| match &root {
+            Some(root) => root.join(path).exists(),
+            None => scanned.contains(path),
+        });
+    }
     let changed = match (&args.diff_base, &target) {
         (None, _) => None,
         (Some(git_ref), Target::Tree(path)) if path.is_dir() => Some(ChangedLines::since(path, git_ref)),
