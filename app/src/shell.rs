@@ -89,7 +89,10 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="unthread" href="/pkg/unthread.css" />
-        <Title formatter=|page: String| format!("{page} · Unthread") />
+        // leptos_meta writes the title into `<title>` as it is: page titles carry names from
+        // outside (a team from a repository's catalog-info.yaml, a login, a target), so the
+        // formatter escapes them. (Titles are rendered on the server only: no island sets one.)
+        <Title formatter=|page: String| format!("{} · Unthread", crate::components::ui::escape_html(&page)) />
         <Router>
             <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
                 <nav class="mx-auto flex max-w-6xl flex-wrap items-center gap-x-5 gap-y-2 px-4 py-3" aria-label="Main">

@@ -138,6 +138,23 @@ pub fn error_text(err: &ServerFnError) -> String {
     }
 }
 
+/// `text` safe to write between HTML tags or in a quoted attribute (`&`, `<`, `>`, `"`, `'`),
+/// for the few places that write HTML text themselves (the page title).
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `/repos/owner/name` for a repository, `/deps/name` for a dependency.
 pub fn target_href(name: &str, kind: TargetKind) -> String {
     if kind.is_repository() {

@@ -227,3 +227,28 @@ async fn list_pages_say_not_scanned_nothing_found_and_partial() {
     let page = send(&app, get("/repos/openedx/partial", None)).await.body;
     assert!(page.contains("partial/huge.py") && page.contains("over the size limit"), "which files were not read");
 }
+
+/// Names from outside (a team from a repository's catalog-info.yaml, a target) are escaped
+/// in the page's `<title>`: a team named `</title><meta http-equiv=refresh …>` redirects nobody.
+#[tokio::test]
+async fn page_titles_escape_the_names_they_show() {
+    use crate::support::{http::get, send, TestApp};
+    let pool = fresh_database().await;
+    let app = TestApp::new(&pool).build();
+    let hostile = "</title><meta http-equiv=refresh content=0;url=https://evil.example>";
+    let target = targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/titled").await.unwrap();
+    sqlx::query("UPDATE targets SET owner_team = $2, owner_team_source = 'CODEOWNERS' WHERE id = $1")
+        .bind(target)
+        .bind(hostile)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let encoded: String = hostile.bytes().map(|b| format!("%{b:02X}")).collect();
+    let page = send(&app, get(&format!("/teams/{encoded}"), None)).await.body;
+    let head = &page[..page.find("</head>").unwrap_or(page.len())];
+    assert!(!head.contains("<meta http-equiv=refresh"), "{head}");
+    assert!(head.contains("&lt;/title&gt;&lt;meta http-equiv=refresh"), "{head}");
+    // Every page's title is escaped the same way (the shell's formatter).
+    let person = send(&app, get("/people/%3Cb%3Ebold", None)).await.body;
+    assert!(!person[..person.find("</head>").unwrap_or(person.len())].contains("<b>bold"));
+}
