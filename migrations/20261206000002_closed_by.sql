@@ -20,3 +20,9 @@ JOIN findings f ON f.id = l.finding_id
 JOIN scans s ON s.id = f.fixed_in_scan
 WHERE l.removed_at IS NULL AND s.finished_at >= pr.merged_at AND f.rule <> 'UT100' AND NOT f.in_tests
 ORDER BY f.id, pr.merged_at DESC;
+
+-- How lists name a person: simulated ones (development-only accounts: the demo's people, dev
+-- logins) say so.
+CREATE FUNCTION person_label(login text, dev_only boolean) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN login || CASE WHEN dev_only THEN ' (simulated)' ELSE '' END;

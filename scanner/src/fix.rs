@@ -132,7 +132,7 @@ pub fn fix_source(
     let is_new = |f: &Finding| f.rule != "UT100" && !known.contains(&(f.rule.clone(), f.content_fingerprint.clone()));
     let identity = |f: &Finding| (f.rule.clone(), f.content_fingerprint.clone());
     let mut current = source.to_vec();
-    let mut findings = first.findings.clone();
+    let mut findings = first.findings;
     // The last state with no new finding, and the fixes applied to reach it.
     let mut kept = (source.to_vec(), std::collections::BTreeMap::<String, usize>::new());
     let mut applied: std::collections::BTreeMap<String, usize> = Default::default();

@@ -11,7 +11,7 @@
 
 use std::fmt::Write;
 
-use super::{FindingRef, GitHubRef, PullRef, TargetRow, WeeklyReport};
+use super::{ClosedBy, FindingRef, GitHubRef, PullRef, TargetRow, WeeklyReport};
 use db::progress::thousands;
 
 /// GitHub refuses a comment longer than this.
@@ -317,24 +317,16 @@ fn list<T>(out: &mut String, items: &[T], limit: usize, line: impl Fn(&T) -> Str
 fn github_list(out: &mut String, title: &str, items: &[GitHubRef], limit: usize, closed: bool) {
     let _ = writeln!(out, "- {title} ({}){}", items.len(), if items.is_empty() { "" } else { ":" });
     for item in items.iter().take(limit) {
-        let by = if closed {
-            match &item.closed_by {
-                Some(c) => {
-                    let pull = match (&c.pull_request, &c.url) {
-                        (Some(pull), Some(url)) => format!(" by {}", link(pull, url)),
-                        _ => String::new(),
-                    };
-                    let who = c.login.as_deref().map(|a| format!(" ({})", login(a))).unwrap_or_default();
-                    if pull.is_empty() {
-                        c.login.as_deref().map(|a| format!(" by {}", login(a))).unwrap_or_default()
-                    } else {
-                        format!("{pull}{who}")
-                    }
-                }
-                None => String::new(),
+        let by_login = |who: Option<&str>| who.map(|a| format!(" by {}", login(a))).unwrap_or_default();
+        let by = match (closed, &item.closed_by) {
+            (false, _) => by_login(item.author.as_deref()),
+            (true, None) => String::new(),
+            // Closed by a pull request's merge: the pull request, and its author.
+            (true, Some(ClosedBy { pull_request: Some(pull), url: Some(url), login: who })) => {
+                let who = who.as_deref().map(|a| format!(" ({})", login(a))).unwrap_or_default();
+                format!(" by {}{who}", link(pull, url))
             }
-        } else {
-            item.author.as_deref().map(|a| format!(" by {}", login(a))).unwrap_or_default()
+            (true, Some(c)) => by_login(c.login.as_deref()),
         };
         let _ = writeln!(
             out,

@@ -58,18 +58,8 @@ pub async fn items(db: impl PgExecutor<'_>, epic: &Epic) -> sqlx::Result<Vec<Epi
            )
            SELECT i.repository AS "repository!", i.number AS "number!", i.title AS "title!",
                   i.html_url AS "html_url!", i.is_pull AS "is_pull!", i.state AS "state!", i.done_at AS "done_at: DateTime<Utc>",
-                  (SELECT count(DISTINCT f.id) FROM item_links il JOIN findings f ON f.id = il.finding_id
-                   WHERE (il.repository, il.number, il.is_pull) = (i.repository, i.number, i.is_pull) AND il.names
-                     AND f.fixed_in_scan IS NULL) AS "open!",
-                  (SELECT count(DISTINCT f.id) FROM item_links il JOIN findings f ON f.id = il.finding_id
-                   WHERE (il.repository, il.number, il.is_pull) = (i.repository, i.number, i.is_pull) AND il.names
-                     AND f.fixed_in_scan IS NOT NULL) AS "fixed!",
-                  (SELECT count(DISTINCT f.id) FROM item_links il JOIN findings f ON f.id = il.finding_id
-                   WHERE (il.repository, il.number, il.is_pull) = (i.repository, i.number, i.is_pull) AND NOT il.names
-                     AND f.fixed_in_scan IS NULL) AS "touched_open!",
-                  (SELECT count(DISTINCT f.id) FROM item_links il JOIN findings f ON f.id = il.finding_id
-                   WHERE (il.repository, il.number, il.is_pull) = (i.repository, i.number, i.is_pull) AND NOT il.names
-                     AND f.fixed_in_scan IS NOT NULL) AS "touched_fixed!",
+                  c.open AS "open!", c.fixed AS "fixed!", c.touched_open AS "touched_open!",
+                  c.touched_fixed AS "touched_fixed!",
                   -- Targets it is about other than its own repository (a dependency it names).
                   ARRAY(SELECT DISTINCT t.name FROM item_links il JOIN targets t ON t.id = il.target_id
                         WHERE (il.repository, il.number, il.is_pull) = (i.repository, i.number, i.is_pull)
@@ -79,6 +69,15 @@ pub async fn items(db: impl PgExecutor<'_>, epic: &Epic) -> sqlx::Result<Vec<Epi
                   EXISTS (SELECT 1 FROM targets t JOIN scans sc ON sc.target_id = t.id
                           WHERE lower(t.name) = lower(i.repository)) AS "repository_scanned!"
            FROM items i
+           -- The findings it names (`names`) and those a pull request only touched, open and fixed.
+           CROSS JOIN LATERAL (
+               SELECT count(DISTINCT f.id) FILTER (WHERE il.names AND f.fixed_in_scan IS NULL) AS open,
+                      count(DISTINCT f.id) FILTER (WHERE il.names AND f.fixed_in_scan IS NOT NULL) AS fixed,
+                      count(DISTINCT f.id) FILTER (WHERE NOT il.names AND f.fixed_in_scan IS NULL) AS touched_open,
+                      count(DISTINCT f.id) FILTER (WHERE NOT il.names AND f.fixed_in_scan IS NOT NULL) AS touched_fixed
+               FROM item_links il JOIN findings f ON f.id = il.finding_id
+               WHERE (il.repository, il.number, il.is_pull) = (i.repository, i.number, i.is_pull)
+           ) c
            ORDER BY i.created_at, i.repository, i.number"#,
         epic.repository,
         epic.number

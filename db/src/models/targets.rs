@@ -39,8 +39,8 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
            owners AS (
                -- Simulated people (the demo's, development accounts) are marked as such.
                SELECT coalesce(c.target_id, f.target_id) AS target_id,
-                      array_agg(DISTINCT u.login || CASE WHEN u.dev_only THEN ' (simulated)' ELSE '' END
-                                ORDER BY u.login || CASE WHEN u.dev_only THEN ' (simulated)' ELSE '' END) AS logins
+                      array_agg(DISTINCT person_label(u.login, u.dev_only)
+                                ORDER BY person_label(u.login, u.dev_only)) AS logins
                FROM claims c JOIN users u ON u.id = c.owner_id LEFT JOIN findings f ON f.id = c.finding_id
                WHERE c.released_at IS NULL
                GROUP BY 1

@@ -36,8 +36,8 @@ pub async fn summaries(db: impl PgExecutor<'_>, stale_days: i32) -> sqlx::Result
                   count(p.finding_id) FILTER (WHERE p.counts_as = 'triaged_away') AS "triaged_away!",
                   count(p.finding_id) FILTER (WHERE p.counts_as = 'migrated') AS "migrated!",
                   count(p.finding_id) FILTER (WHERE p.counts_as = 'tests_open') AS "tests_open!",
-                  (SELECT coalesce(array_agg(DISTINCT u.login || CASE WHEN u.dev_only THEN ' (simulated)' ELSE '' END
-                                             ORDER BY u.login || CASE WHEN u.dev_only THEN ' (simulated)' ELSE '' END), '{}')
+                  (SELECT coalesce(array_agg(DISTINCT person_label(u.login, u.dev_only)
+                                             ORDER BY person_label(u.login, u.dev_only)), '{}')
                    FROM claims c JOIN users u ON u.id = c.owner_id
                    LEFT JOIN findings cf ON cf.id = c.finding_id
                    JOIN targets ct ON ct.id = coalesce(c.target_id, cf.target_id)
