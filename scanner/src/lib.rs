@@ -28,7 +28,7 @@ pub use api_index::{ApiIndex, ThreadLocalApi};
 pub use finding::{FileProblem, Finding, Position, Severity};
 pub use rules::{catalogue, Rule};
 pub use scan::{scan_path, scan_source, ScanOptions, ScanReport};
-pub use source::SourceOptions;
+pub use source::{ArchiveLimits, SourceOptions};
 
 /// Makes tree-sitter's C code allocate through mimalloc, like the binaries' Rust code (they
 /// set [`mimalloc::MiMalloc`] as their global allocator): a parse allocates a node per token,

@@ -11,6 +11,13 @@ use std::{
 
 use crate::finding::FileProblem;
 
+mod archive;
+
+#[cfg(test)]
+use archive::safe_member_path;
+use archive::{load_tar_gz, load_zip};
+pub use archive::{tarball, ArchiveError, ArchiveLimits, TarballContents};
+
 /// One Python file to scan: its path relative to the scan root and its bytes (or why they
 /// could not be had).
 #[derive(Debug)]
@@ -72,11 +79,18 @@ pub struct SourceOptions {
     pub include_tests: bool,
     /// Paths the configuration excludes (`exclude`, `extend-exclude`).
     pub exclude: Option<std::sync::Arc<crate::config::Exclude>>,
+    /// How much of an archive (wheel, sdist, repository tarball) is read.
+    pub archive: ArchiveLimits,
 }
 
 impl Default for SourceOptions {
     fn default() -> Self {
-        Self { max_file_size: crate::config::DEFAULT_MAX_FILE_SIZE, include_tests: true, exclude: None }
+        Self {
+            max_file_size: crate::config::DEFAULT_MAX_FILE_SIZE,
+            include_tests: true,
+            exclude: None,
+            archive: ArchiveLimits::default(),
+        }
     }
 }
 
@@ -374,111 +388,6 @@ fn read_entry(reader: &mut impl Read, size: u64, max_size: u64) -> Result<Vec<u8
     Ok(bytes)
 }
 
-/// Archive member names are untrusted: keep only plain relative paths.
-fn safe_member_path(name: &str) -> Option<String> {
-    let parts: Vec<&str> = name.split(['/', '\\']).filter(|p| !p.is_empty() && *p != ".").collect();
-    if parts.is_empty() || parts.contains(&"..") || name.starts_with('/') {
-        return None;
-    }
-    Some(parts.join("/"))
-}
-
-fn load_zip(path: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, SourceError> {
-    let archive_err = |e: zip::result::ZipError| SourceError::Archive { path: path.to_owned(), detail: e.to_string() };
-    let file = std::fs::File::open(path).map_err(|source| SourceError::Io { path: path.to_owned(), source })?;
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(archive_err)?;
-    let mut files = Vec::new();
-    for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).map_err(archive_err)?;
-        if !entry.is_file() {
-            continue;
-        }
-        let Some(member) = safe_member_path(entry.name()) else { continue };
-        if !wanted(&member, options) {
-            continue;
-        }
-        let size = entry.size();
-        let contents = read_entry(&mut entry, size, options.max_file_size);
-        files.push(SourceFile::in_memory(member, contents));
-    }
-    Ok(files)
-}
-
-fn load_tar_gz(path: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, SourceError> {
-    let file = std::fs::File::open(path).map_err(|source| SourceError::Io { path: path.to_owned(), source })?;
-    read_tar_gz(std::io::BufReader::new(file), options, &[])
-        .map(|archive| archive.files)
-        .map_err(|detail| SourceError::Archive { path: path.to_owned(), detail })
-}
-
-/// What a `.tar.gz` held: its Python sources, the other members asked for by path, and the
-/// commit named in its global header (GitHub's archives say which commit they are).
-#[derive(Debug, Default)]
-pub struct TarballContents {
-    pub files: Vec<SourceFile>,
-    /// The asked-for members that were there (path → bytes), each within the file limit.
-    pub extra: std::collections::BTreeMap<String, Vec<u8>>,
-    pub commit: Option<String>,
-}
-
-/// Reads a `.tar.gz` held in memory (a repository archive downloaded from GitHub, an sdist):
-/// paths are relative to its one top directory, as for [`load`]. `extra` names non-Python
-/// members to keep as well (a requirements file), by that relative path.
-pub fn tarball(bytes: &[u8], options: &SourceOptions, extra: &[&str]) -> Result<TarballContents, String> {
-    let mut contents = read_tar_gz(bytes, options, extra)?;
-    contents.files.sort_by(|a, b| a.path.cmp(&b.path));
-    contents.files.dedup_by(|a, b| a.path == b.path);
-    Ok(contents)
-}
-
-fn read_tar_gz(reader: impl Read, options: &SourceOptions, extra: &[&str]) -> Result<TarballContents, String> {
-    let describe = |e: std::io::Error| e.to_string();
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
-    let mut contents = TarballContents::default();
-    for entry in archive.entries().map_err(describe)? {
-        let mut entry = entry.map_err(describe)?;
-        let kind = entry.header().entry_type();
-        if kind == tar::EntryType::XGlobalHeader {
-            // `git archive` writes the commit as the global header's comment.
-            if let Some(extensions) = entry.pax_extensions().map_err(describe)? {
-                for extension in extensions.flatten() {
-                    if extension.key() == Ok("comment") {
-                        let value = extension.value().unwrap_or("").trim();
-                        if value.len() == 40 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
-                            contents.commit = Some(value.to_ascii_lowercase());
-                        }
-                    }
-                }
-            }
-            continue;
-        }
-        if !kind.is_file() {
-            continue;
-        }
-        let name = entry.path().map_err(describe)?.to_string_lossy().into_owned();
-        let Some(member) = safe_member_path(&name) else { continue };
-        // An sdist wraps everything in `name-version/`, a GitHub archive in
-        // `owner-repo-sha/`; paths are relative to that.
-        let member = match member.split_once('/') {
-            Some((_, rest)) => rest.to_owned(),
-            None => member,
-        };
-        let size = entry.header().size().unwrap_or(u64::MAX);
-        if extra.contains(&member.as_str()) {
-            if let Ok(bytes) = read_entry(&mut entry, size, options.max_file_size) {
-                contents.extra.insert(member.clone(), bytes);
-            }
-            continue;
-        }
-        if !wanted(&member, options) {
-            continue;
-        }
-        let data = read_entry(&mut entry, size, options.max_file_size);
-        contents.files.push(SourceFile::in_memory(member, data));
-    }
-    Ok(contents)
-}
-
 /// Dotted module names for relative paths: a directory is part of the name only while it
 /// (and every directory below it on the way to the file) holds an `__init__.py`.
 pub struct ModuleNamer {
@@ -600,7 +509,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("m.py"), "X = 1\n").unwrap();
         std::fs::write(dir.path().join("big.py"), "Y = 2\n".repeat(10)).unwrap();
-        let options = SourceOptions { max_file_size: 20, include_tests: true, exclude: None };
+        let options = SourceOptions { max_file_size: 20, ..Default::default() };
         let files = load(dir.path(), &options).unwrap();
         assert_eq!(files[0].path, "big.py");
         assert_eq!(files[0].contents, Err(FileProblem::TooLarge(60)), "refused from its size, unread");

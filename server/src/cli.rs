@@ -82,6 +82,20 @@ pub struct JobArgs {
     /// A repository archive larger than this (MiB) fails its scan instead of filling memory.
     #[arg(long, env = "UNTHREAD_MAX_ARCHIVE_MIB", default_value_t = 512)]
     pub max_archive_mib: u64,
+    /// An archive that unpacks to more than this (MiB, every member) fails its scan: the
+    /// bound on a compression bomb's time.
+    #[arg(long, env = "UNTHREAD_MAX_ARCHIVE_UNPACKED_MIB", default_value_t = 2048)]
+    pub max_archive_unpacked_mib: u64,
+    /// An archive whose sources (the files scanned) hold more than this (MiB) fails its
+    /// scan: the bound on the memory one scan takes.
+    #[arg(long, env = "UNTHREAD_MAX_ARCHIVE_SOURCES_MIB", default_value_t = 256)]
+    pub max_archive_sources_mib: u64,
+    /// An archive with more members than this fails its scan.
+    #[arg(long, env = "UNTHREAD_MAX_ARCHIVE_MEMBERS", default_value_t = 500_000)]
+    pub max_archive_members: u64,
+    /// A member's metadata (a long name, a pax header) larger than this (KiB) fails the scan.
+    #[arg(long, env = "UNTHREAD_MAX_ARCHIVE_HEADER_KIB", default_value_t = 64)]
+    pub max_archive_header_kib: u64,
 }
 
 impl JobArgs {
@@ -91,6 +105,12 @@ impl JobArgs {
             cache_dir: data_dir.join("cache"),
             limits: crate::config::Limits {
                 max_archive_bytes: self.max_archive_mib.saturating_mul(1024 * 1024),
+                archive: scanner::ArchiveLimits {
+                    max_unpacked_bytes: self.max_archive_unpacked_mib.saturating_mul(1024 * 1024),
+                    max_members: self.max_archive_members,
+                    max_kept_bytes: self.max_archive_sources_mib.saturating_mul(1024 * 1024),
+                    max_header_bytes: self.max_archive_header_kib.saturating_mul(1024),
+                },
                 ..Default::default()
             },
         }

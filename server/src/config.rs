@@ -77,10 +77,16 @@ pub struct Limits {
     pub max_archive_bytes: u64,
     /// A requirements file larger than this is refused.
     pub max_requirements_bytes: u64,
+    /// How much of a downloaded archive is unpacked, kept and believed.
+    pub archive: scanner::ArchiveLimits,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_archive_bytes: 512 * 1024 * 1024, max_requirements_bytes: 4 * 1024 * 1024 }
+        Self {
+            max_archive_bytes: 512 * 1024 * 1024,
+            max_requirements_bytes: 4 * 1024 * 1024,
+            archive: scanner::ArchiveLimits::default(),
+        }
     }
 }

@@ -107,8 +107,9 @@ pub fn read(
     for (commit, weekly) in commits.iter().zip(keep) {
         let prefix = format!("--prefix={}-{}/", repository.replace('/', "-"), &commit.sha[..7]);
         let archive = git(git_dir, &["archive", "--format=tar.gz", &prefix, &commit.sha])?;
-        let scanned = crate::ingest::archive::scan(&archive, repository, api_index.clone(), &OWNER_FILES, true)
-            .map_err(anyhow::Error::msg)?;
+        let scanned =
+            crate::ingest::archive::scan(&archive, repository, api_index.clone(), &OWNER_FILES, Default::default())
+                .map_err(anyhow::Error::msg)?;
         let input = crate::ingest::scan::ScanInput::from_report(0, Some(commit.sha.clone()), &scanned.report);
         let changed = previous.as_ref() != Some(&input.findings);
         if weekly || changed {

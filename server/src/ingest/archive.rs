@@ -13,25 +13,26 @@ pub struct ScannedArchive {
 
 /// Scans `archive` as the repository `name` (`owner/repo`: its last part is the package
 /// name its own modules are reported under). `api_index` holds the thread-local APIs of
-/// what it depends on; `extra` names members to return alongside. Blocking: call it on a
+/// what it depends on; `extra` names members to return alongside; `sources` says whether
+/// tests are scanned and bounds the archive. Blocking: call it on a
 /// blocking thread, the scan uses every core.
 pub fn scan(
     archive: &[u8],
     name: &str,
     api_index: scanner::ApiIndex,
     extra: &[&str],
-    include_tests: bool,
+    sources: scanner::SourceOptions,
 ) -> Result<ScannedArchive, String> {
     let package = name.rsplit('/').next().unwrap_or(name).to_owned();
     let options = scanner::ScanOptions {
-        sources: scanner::SourceOptions { include_tests, ..Default::default() },
+        sources,
         package: Some(package.clone()),
         api_index,
         import_index: true,
         ..Default::default()
     };
     let contents = scanner::source::tarball(archive, &options.sources, extra)
-        .map_err(|e| format!("{name}: the archive is not a readable .tar.gz: {e}"))?;
+        .map_err(|e| format!("{name}: the archive was not read: {e}"))?;
     let report = scanner::scan::scan_sources(contents.files, &package, &options);
     Ok(ScannedArchive { report, commit: contents.commit, extra: contents.extra })
 }

@@ -269,7 +269,11 @@ impl JobContext {
                 })?;
                 self.step(key, format!("scanning {name} {version}")).await;
                 let options = scanner::ScanOptions {
-                    sources: scanner::SourceOptions { include_tests: false, ..Default::default() },
+                    sources: scanner::SourceOptions {
+                        include_tests: false,
+                        archive: self.limits.archive,
+                        ..Default::default()
+                    },
                     package: Some(name.to_owned()),
                     api_index: dependency_api_index(&mut *conn, target_id).await?,
                     import_index: true,
@@ -353,9 +357,11 @@ impl JobContext {
     ) -> Result<ScannedArchive, JobError> {
         let api_index = dependency_api_index(&mut *conn, target_id).await?;
         let name = name.to_owned();
+        let limits = self.limits;
         tokio::task::spawn_blocking(move || {
             let extra: Vec<&str> = watched.iter().map(String::as_str).collect();
-            crate::ingest::archive::scan(&archive, &name, api_index, &extra, include_tests).map_err(JobError::Fail)
+            let sources = scanner::SourceOptions { include_tests, archive: limits.archive, ..Default::default() };
+            crate::ingest::archive::scan(&archive, &name, api_index, &extra, sources).map_err(JobError::Fail)
         })
         .await
         .map_err(|e| JobError::Retry(format!("the scan stopped: {e}")))?

@@ -297,14 +297,21 @@ async fn bad_archives_and_missing_repositories_fail_the_job_with_a_reason_and_ch
     let truncated = commits.second_tarball[..commits.second_tarball.len() / 2].to_vec();
     serve_tarball(&github, "truncated", truncated).await;
     serve_tarball(&github, "not-gzip", b"<html>not an archive</html>".to_vec()).await;
-    serve_tarball(&github, "oversized", vec![0x1f; 64 * 1024]).await;
+    serve_tarball(&github, "oversized", vec![0x1f; 256 * 1024]).await;
+    // The second commit's archive cut exactly after its last member (no end-of-archive
+    // blocks), compressed again: it reads as a smaller tree, without `demo/state.py`'s new
+    // version, and must not be taken as the whole tree.
+    serve_tarball(&github, "cut", without_end_marker(&commits.second_tarball)).await;
+    // A compression bomb: 40 MiB of one repeated line in 40 members, under 64 KiB compressed.
+    serve_tarball(&github, "bomb", crate::support::archives::bomb(40, 1024 * 1024)).await;
     Mock::given(method("GET"))
         .and(path(format!("/repos/{REPOSITORY}/tarball/gone")))
         .respond_with(ResponseTemplate::new(404).set_body_json(fixture("rest.error.404.json")))
         .mount(&github)
         .await;
     let jobs = Jobs::new(pool.clone());
-    let limits = Limits { max_archive_bytes: 32 * 1024, ..Default::default() };
+    let archive = scanner::ArchiveLimits { max_unpacked_bytes: 16 * 1024 * 1024, ..Default::default() };
+    let limits = Limits { max_archive_bytes: 128 * 1024, archive, ..Default::default() };
     let context = context(&pool, &github, limits);
     let enqueue = |commit: &str| JobSpec::ScanRepository { target: REPOSITORY.into(), commit: commit.into() };
     let mut conn = pool.acquire().await.unwrap();
@@ -314,7 +321,7 @@ async fn bad_archives_and_missing_repositories_fail_the_job_with_a_reason_and_ch
     let before = open_and_fixed(&pool, target).await;
 
     let mut conn = pool.acquire().await.unwrap();
-    for commit in ["truncated", "not-gzip", "oversized", "gone"] {
+    for commit in ["truncated", "not-gzip", "oversized", "gone", "cut", "bomb"] {
         jobs.enqueue(&mut conn, enqueue(commit), Priority::Push, "test").await.unwrap();
     }
     drop(conn);
@@ -326,9 +333,11 @@ async fn bad_archives_and_missing_repositories_fail_the_job_with_a_reason_and_ch
             .and_then(|job| job.last_error.clone())
             .unwrap_or_else(|| panic!("{commit} is dead: {dead:?}"))
     };
-    assert!(reason("truncated").contains("not a readable .tar.gz"), "{}", reason("truncated"));
-    assert!(reason("not-gzip").contains("not a readable .tar.gz"), "{}", reason("not-gzip"));
-    assert!(reason("oversized").contains("larger than the limit of 32768 bytes"), "{}", reason("oversized"));
+    assert!(reason("truncated").contains("the archive was not read"), "{}", reason("truncated"));
+    assert!(reason("not-gzip").contains("the archive was not read"), "{}", reason("not-gzip"));
+    assert!(reason("oversized").contains("larger than the limit of 131072 bytes"), "{}", reason("oversized"));
+    assert!(reason("cut").contains("ends without its end-of-archive marker"), "{}", reason("cut"));
+    assert!(reason("bomb").contains("unpacks to more than 16777216 bytes"), "{}", reason("bomb"));
     assert!(reason("gone").contains("GitHub has no acme/demo at gone"), "{}", reason("gone"));
     assert_eq!(scans(&pool, target).await.len(), 1, "no scan recorded for a failed job");
     assert_eq!(open_and_fixed(&pool, target).await, before, "nothing fixed");
@@ -342,13 +351,13 @@ async fn bad_archives_and_missing_repositories_fail_the_job_with_a_reason_and_ch
     let page = send(&app, crate::support::http::get("/admin", Some(&maintainer))).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("data-testid=\"dead-jobs\""), "{}", page.body);
-    assert!(page.body.contains("not a readable .tar.gz"), "the reason is shown");
+    assert!(page.body.contains("the archive was not read"), "the reason is shown");
     assert!(page.body.contains("GitHub has no acme/demo at gone"), "the reason is shown");
-    assert_eq!(page.body.matches("data-testid=\"retry\"").count(), 4, "a Retry button per dead job");
+    assert_eq!(page.body.matches("data-testid=\"retry\"").count(), 6, "a Retry button per dead job");
     assert!(page.body.contains(&commits.first[..12]), "the last scan's commit");
     let refused = send(&app, crate::support::http::get("/admin", Some(&contributor))).await;
     assert!(refused.body.contains("only maintainers may do this"), "{}", refused.body);
-    assert!(!refused.body.contains("not a readable .tar.gz"));
+    assert!(!refused.body.contains("the archive was not read"));
 
     // A maintainer's retry puts one back for one more attempt.
     let gone = dead.iter().find(|job| job.key.as_deref().is_some_and(|k| k.ends_with("@gone"))).unwrap();
@@ -492,4 +501,17 @@ async fn a_git_reference_pin_is_scanned_from_that_repository_at_that_ref() {
     .await
     .unwrap();
     assert_eq!(scanned, [("demo-xblock".into(), Some(xblock[0].0.clone()), 1)], "scanned at the resolved commit");
+}
+
+/// `tarball` (gzip of a tar) cut exactly after its last member: the end-of-archive blocks
+/// and `git archive`'s record padding removed, compressed again.
+fn without_end_marker(tarball: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(tarball).read_to_end(&mut tar).unwrap();
+    let data_end = tar.iter().rposition(|b| *b != 0).unwrap() + 1;
+    tar.truncate(data_end.div_ceil(512) * 512);
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&tar).unwrap();
+    encoder.finish().unwrap()
 }

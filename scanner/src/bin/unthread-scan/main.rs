@@ -107,6 +107,7 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
             max_file_size: settings.max_file_size,
             include_tests: settings.include_tests,
             exclude: settings.exclude.clone(),
+            ..Default::default()
         },
         api_index,
         package: args.package.clone(),

@@ -62,3 +62,18 @@ pub fn wheel(files: &[(&str, &str)]) -> Vec<u8> {
     zip.finish().unwrap();
     out.into_inner()
 }
+
+/// A compression bomb as a repository archive: `members` Python files of `size` bytes of one
+/// repeated line under one top directory, with a proper end, a few KiB compressed.
+pub fn bomb(members: usize, size: usize) -> Vec<u8> {
+    let line = b"X = 1\n";
+    let body: Vec<u8> = line.iter().copied().cycle().take(size).collect();
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best()));
+    for i in 0..members {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(body.len() as u64);
+        header.set_mode(0o644);
+        builder.append_data(&mut header, format!("acme-bomb-0000000/pkg/m{i}.py"), body.as_slice()).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}
