@@ -130,12 +130,19 @@ impl JobContext {
             unchanged = summary.already_ingested,
             "repository scanned from GitHub"
         );
-        // Who owns it, as its own files say; an unreadable catalog leaves the team it had.
+        // Who owns it, as its own files say; an unreadable catalog leaves the team it had, a
+        // name that is no name unsets it (the repository's files are data, never a reason
+        // for its scan to fail).
         let text = |path: &str| scanned.extra.get(path).and_then(|b| std::str::from_utf8(b).ok());
         match crate::ingest::owners::owner_team(text) {
             Ok(team) => {
                 let team = team.as_ref().map(|t| (t.team.as_str(), t.source));
                 db::models::teams::set_owner_team(&mut *conn, target.id, team).await?;
+            }
+            Err(e @ crate::ingest::owners::OwnerFileError::BadName { .. }) => {
+                tracing::warn!(target = name, commit = %commit, "owner team unset: {e}");
+                self.step(key, format!("warning: {e}")).await;
+                db::models::teams::set_owner_team(&mut *conn, target.id, None).await?;
             }
             Err(e) => tracing::warn!(target = name, commit = %commit, "owner team not read: {e}"),
         }
