@@ -34,6 +34,8 @@ pub enum GitHubError {
     #[error("GET {url}: more than {limit} bytes")]
     TooLarge { url: String, limit: u64 },
     #[error(transparent)]
+    BadReference(#[from] super::refs::BadReference),
+    #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
@@ -43,6 +45,14 @@ impl GitHubError {
     pub fn is_transient(&self) -> bool {
         matches!(self, GitHubError::Transport { .. } | GitHubError::GaveUp { .. } | GitHubError::Database(_))
     }
+}
+
+/// The fields of GitHub's repository resource Unthread reads.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct RepositoryMeta {
+    pub full_name: String,
+    pub private: bool,
+    pub default_branch: String,
 }
 
 /// A page of a response: its body and the next page's URL.
@@ -313,9 +323,18 @@ impl GitHub {
         }
     }
 
+    /// What GitHub says of a repository: its default branch, whether it is private.
+    pub async fn repository(&self, repository: &str) -> Result<RepositoryMeta, GitHubError> {
+        let url = self.url(&format!("/repos/{}", checked_repository(repository)?));
+        let (meta, page) = self.get_json(&url).await?;
+        self.remember(&page).await?;
+        Ok(meta)
+    }
+
     /// A repository's archive at `git_ref` (a commit sha or a branch), gzipped tar.
     pub async fn tarball(&self, repository: &str, git_ref: &str, limit: u64) -> Result<Vec<u8>, GitHubError> {
-        let url = self.url(&format!("/repos/{repository}/tarball/{}", encode_ref(git_ref)));
+        let url =
+            self.url(&format!("/repos/{}/tarball/{}", checked_repository(repository)?, super::refs::encode(git_ref)?));
         self.download(&url, "application/vnd.github+json", limit).await
     }
 
@@ -327,7 +346,12 @@ impl GitHub {
         git_ref: &str,
         limit: u64,
     ) -> Result<Vec<u8>, GitHubError> {
-        let url = self.url(&format!("/repos/{repository}/contents/{path}?ref={}", encode_ref(git_ref)));
+        let url = self.url(&format!(
+            "/repos/{}/contents/{}?ref={}",
+            checked_repository(repository)?,
+            encoded_path(path)?,
+            super::refs::encode(git_ref)?
+        ));
         self.download(&url, "application/vnd.github.raw+json", limit).await
     }
 
@@ -373,14 +397,42 @@ impl GitHub {
 
 /// A ref in a URL: branch names may hold `/`, which GitHub takes as is; anything else that
 /// is not URL-safe is escaped.
-fn encode_ref(git_ref: &str) -> String {
-    git_ref
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// `owner/name` as GitHub spells repositories: two plain segments, so nothing else can
+/// enter the URL through it.
+fn checked_repository(repository: &str) -> Result<&str, super::refs::BadReference> {
+    let plain = |s: &str| {
+        !s.is_empty() && !s.starts_with('.') && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    };
+    match repository.split_once('/') {
+        Some((owner, name)) if plain(owner) && plain(name) => Ok(repository),
+        _ => Err(super::refs::BadReference {
+            reference: repository.chars().take(80).collect(),
+            reason: "not owner/name",
+        }),
+    }
+}
+
+/// A file's path in a repository, each segment percent-encoded; no empty, `.` or `..`
+/// segment.
+fn encoded_path(path: &str) -> Result<String, super::refs::BadReference> {
+    let bad = || super::refs::BadReference {
+        reference: path.chars().take(80).collect(),
+        reason: "not a plain path in a repository",
+    };
+    let segments: Vec<&str> = path.split('/').collect();
+    if segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+        return Err(bad());
+    }
+    let encode = |segment: &str| -> String {
+        segment
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    Ok(segments.into_iter().map(encode).collect::<Vec<_>>().join("/"))
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {

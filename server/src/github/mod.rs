@@ -5,6 +5,7 @@ pub mod client;
 pub mod comments;
 pub mod linking;
 pub mod model;
+pub mod refs;
 pub mod store;
 pub mod sync;
 pub mod webhook;

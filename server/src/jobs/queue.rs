@@ -361,6 +361,8 @@ pub fn github_reference(direct_url: &str) -> Option<DirectReference> {
     let plain = |s: &str| {
         !s.is_empty() && !s.starts_with('.') && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
     };
+    // A ref outside git's grammar (`x/../../../other/tarball/main`) is no reference to fetch.
+    let git_ref = crate::github::refs::check(git_ref).ok()?;
     (plain(owner) && plain(repo))
         .then(|| DirectReference { repository: format!("{owner}/{repo}"), git_ref: git_ref.to_owned() })
 }
@@ -381,5 +383,7 @@ mod tests {
         assert_eq!(github_reference("git+https://gitlab.com/a/b.git@main"), None);
         assert_eq!(github_reference("git+https://github.com/a/b/c.git@main"), None);
         assert_eq!(github_reference("git+https://github.com/../x.git@main"), None);
+        assert_eq!(github_reference("git+https://github.com/acme/lib.git@x/../../../private/tarball/main"), None);
+        assert_eq!(github_reference("git+https://github.com/acme/lib.git@x%2F..%2Fprivate"), None);
     }
 }

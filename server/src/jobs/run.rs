@@ -258,6 +258,19 @@ impl JobContext {
             .map_err(|e| JobError::Fail(format!("{e:#}")))?;
         let (report, revision) = match github {
             Some(reference) => {
+                // A dependency's code is shown to everyone who reads this Unthread: a private
+                // repository's is never fetched with the server's token to be shown so.
+                let meta = self
+                    .github
+                    .repository(&reference.repository)
+                    .await
+                    .map_err(|e| github_failure(&reference.repository, &reference.git_ref, e))?;
+                if meta.private {
+                    return Err(JobError::Fail(format!(
+                        "{} is a private repository: a dependency pinned to it is not scanned (its code would be shown to everyone who reads Unthread)",
+                        reference.repository
+                    )));
+                }
                 self.step(key, format!("downloading {}@{}", reference.repository, reference.git_ref)).await;
                 let archive = self.download_tarball(&reference.repository, &reference.git_ref).await?;
                 self.step(key, format!("scanning {name} at {}@{}", reference.repository, reference.git_ref)).await;

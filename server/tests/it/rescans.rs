@@ -485,7 +485,13 @@ async fn a_git_reference_pin_is_scanned_from_that_repository_at_that_ref() {
     let xblock = commits(&[&[("demo_xblock/__init__.py", "import threading\n\n_state = threading.local()\n")]]);
     // GitHub resolves the ref (a branch) to the commit its archive names.
     serve_repository_tarball(&github, "acme/demo-xblock", "v2-branch", xblock[0].1.clone(), Duration::ZERO).await;
-    let pins = "demo-xblock @ git+https://github.com/acme/demo-xblock.git@v2-branch\n    # via -r requirements/edx/kernel.in\n";
+    serve_repository(&github, "acme/demo-xblock", false).await;
+    // A private repository's code is never scanned to be shown as a dependency.
+    serve_repository(&github, "acme/private-lib", true).await;
+    serve_repository_tarball(&github, "acme/private-lib", "main", xblock[0].1.clone(), Duration::ZERO).await;
+    let pins = "demo-xblock @ git+https://github.com/acme/demo-xblock.git@v2-branch\n    # via -r requirements/edx/kernel.in\n\
+        private-lib @ git+https://github.com/acme/private-lib.git@main\n    # via -r requirements/edx/kernel.in\n\
+        sneaky-lib @ git+https://github.com/acme/lib.git@x/../../../private-lib/tarball/main\n    # via -r requirements/edx/kernel.in\n";
     let made = commits(&[&[("app/__init__.py", ""), ("requirements/edx/base.txt", pins)]]);
     serve_tarball(&github, &made[0].0, made[0].1.clone()).await;
     db::models::targets::upsert(&pool, TargetKind::Platform, REPOSITORY).await.unwrap();
@@ -501,6 +507,25 @@ async fn a_git_reference_pin_is_scanned_from_that_repository_at_that_ref() {
     .await
     .unwrap();
     assert_eq!(scanned, [("demo-xblock".into(), Some(xblock[0].0.clone()), 1)], "scanned at the resolved commit");
+    let dead = job_rows::list(&pool, job_rows::JobFilter::Dead, 10).await.unwrap();
+    let reasons: Vec<&str> = dead.iter().filter_map(|job| job.last_error.as_deref()).collect();
+    assert!(reasons.iter().any(|r| r.contains("acme/private-lib is a private repository")), "{reasons:?}");
+    let requests = github.received_requests().await.unwrap();
+    assert!(!requests.iter().any(|r| r.url.path().contains("private-lib/tarball")), "the private archive was fetched");
+    assert!(!requests.iter().any(|r| r.url.as_str().contains("..") || r.url.as_str().contains("acme/lib")));
+}
+
+/// GitHub's repository resource (fixture) for `repository`, public or private.
+async fn serve_repository(github: &MockServer, repository: &str, private: bool) {
+    let mut body = fixture("rest.repos.get.json");
+    body["full_name"] = repository.into();
+    body["private"] = private.into();
+    body["visibility"] = if private { "private" } else { "public" }.into();
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{repository}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(github)
+        .await;
 }
 
 /// `tarball` (gzip of a tar) cut exactly after its last member: the end-of-archive blocks
