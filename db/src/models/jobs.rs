@@ -259,6 +259,25 @@ pub async fn cancel(db: impl PgExecutor<'_>, id: uuid::Uuid) -> sqlx::Result<Cha
     })
 }
 
+/// Cancels the scans of `target` waiting for a worker, but `keep`: a push to the default
+/// branch makes its new head the one commit worth scanning next, so the waiting scans of
+/// older heads fold into it. Running scans are left to finish (their results are ordered
+/// against the latest scan, `commit_order`). Returns how many were cancelled.
+pub async fn supersede_waiting_scans(db: impl PgExecutor<'_>, target: &str, keep: &str) -> sqlx::Result<u64> {
+    let prefix = format!("scan_repository:{target}@");
+    let done = sqlx::query!(
+        "UPDATE underway.task SET state = 'cancelled', completed_at = now(), updated_at = now()
+         WHERE task_queue_name = $1 AND state = 'pending'
+           AND left(concurrency_key, length($2)) = $2 AND concurrency_key <> $3",
+        QUEUE,
+        prefix,
+        keep
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Keeps the error of the running attempt of the job for `key` when it fails for good (the
 /// queue keeps only the errors of attempts it will retry). Written outside the job's
 /// transaction, which rolls back.

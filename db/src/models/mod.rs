@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod campaign;
 pub mod claims;
+pub mod commit_order;
 pub mod epic;
 pub mod events;
 pub mod findings;

@@ -67,6 +67,9 @@ pub struct TarballContents {
     /// The asked-for members that were there (path → bytes), each within the file limit.
     pub extra: std::collections::BTreeMap<String, Vec<u8>>,
     pub commit: Option<String>,
+    /// When the commit was made, in seconds since 1970, for an archive that names its commit:
+    /// `git archive` stamps every member with the commit's time.
+    pub committed_at: Option<u64>,
 }
 
 /// Reads a `.tar.gz` held in memory (a repository archive downloaded from GitHub, an sdist):
@@ -280,6 +283,9 @@ fn read_members(
         };
         if kind != tar::EntryType::Regular && kind != tar::EntryType::Continuous {
             continue;
+        }
+        if contents.commit.is_some() && contents.committed_at.is_none() {
+            contents.committed_at = entry.header().mtime().ok();
         }
         let Some(member) = safe_member_path(&name) else { continue };
         // An sdist wraps everything in `name-version/`, a GitHub archive in

@@ -92,11 +92,19 @@ pub async fn apply(
             let repository: String = field(payload, event, "/repository/full_name")?;
             let git_ref: String = field(payload, event, "/ref")?;
             let after: String = field(payload, event, "/after")?;
+            let before: Option<String> = field(payload, event, "/before")?;
             let deleted: Option<bool> = field(payload, event, "/deleted")?;
             let default_branch: Option<String> = field(payload, event, "/repository/default_branch")?;
-            let text =
-                rescan_for_push(&mut tx, jobs, &repository, &git_ref, &after, deleted.unwrap_or(false), default_branch)
-                    .await?;
+            let text = rescan_for_push(
+                &mut tx,
+                jobs,
+                &repository,
+                &git_ref,
+                (before.as_deref(), &after),
+                deleted.unwrap_or(false),
+                default_branch,
+            )
+            .await?;
             outcome = Some(text);
             Applied::Processed
         }
@@ -155,14 +163,16 @@ pub async fn apply(
     Ok(applied)
 }
 
-/// A push to a tracked repository's default branch: scan the pushed commit. (The scan
-/// re-reads the watched requirements files from the same archive.) Returns what was done.
+/// A push to a tracked repository's default branch: scan the pushed commit, in place of any
+/// scan of an older head still waiting (the scan re-reads the watched requirements files
+/// from the same archive). The push is kept as evidence of the commits' order. Returns what
+/// was done.
 async fn rescan_for_push(
     tx: &mut sqlx::PgConnection,
     jobs: &Jobs,
     repository: &str,
     git_ref: &str,
-    after: &str,
+    (before, after): (Option<&str>, &str),
     deleted: bool,
     default_branch: Option<String>,
 ) -> Result<String, DeliveryError> {
@@ -184,9 +194,17 @@ async fn rescan_for_push(
         (Some(pushed), Some(default)) if pushed == default => {}
         _ => return Ok(format!("ignored: {git_ref} is not the default branch")),
     }
+    db::models::commit_order::record_push(&mut *tx, target.id, before.unwrap_or(""), after).await?;
     let spec = JobSpec::ScanRepository { target: repository.to_owned(), commit: after.to_owned() };
+    let superseded = db::models::jobs::supersede_waiting_scans(&mut *tx, repository, &spec.key()).await?;
     let queued = jobs.enqueue(&mut *tx, spec, Priority::Push, "push").await?;
-    Ok(format!("scan of {}@{} queued (job {})", repository, &after[..after.len().min(12)], queued.id()))
+    let short = &after[..after.len().min(12)];
+    Ok(match superseded {
+        0 => format!("scan of {repository}@{short} queued (job {})", queued.id()),
+        n => {
+            format!("scan of {repository}@{short} queued (job {}) in place of {n} waiting for older heads", queued.id())
+        }
+    })
 }
 
 /// A pull request merged into a tracked repository's default branch: scan that branch's head.

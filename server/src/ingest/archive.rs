@@ -7,6 +7,8 @@ pub struct ScannedArchive {
     pub report: scanner::ScanReport,
     /// The commit the archive says it holds (its pax header), when it says.
     pub commit: Option<String>,
+    /// When that commit was made (the archive's stamp), when it names one.
+    pub committed_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The asked-for non-Python members (requirements files), path → bytes.
     pub extra: std::collections::BTreeMap<String, Vec<u8>>,
 }
@@ -34,5 +36,7 @@ pub fn scan(
     let contents = scanner::source::tarball(archive, &options.sources, extra)
         .map_err(|e| format!("{name}: the archive was not read: {e}"))?;
     let report = scanner::scan::scan_sources(contents.files, &package, &options);
-    Ok(ScannedArchive { report, commit: contents.commit, extra: contents.extra })
+    let committed_at =
+        contents.committed_at.and_then(|seconds| chrono::DateTime::from_timestamp(i64::try_from(seconds).ok()?, 0));
+    Ok(ScannedArchive { report, commit: contents.commit, committed_at, extra: contents.extra })
 }

@@ -117,6 +117,11 @@ impl JobContext {
         wanted.extend(crate::ingest::owners::OWNER_FILES.iter().map(|p| p.to_string()));
         let scanned = self.scan_archive(conn, target.id, name, archive, wanted, true).await?;
         let commit = scanned.commit.clone().unwrap_or_else(|| git_ref.to_owned());
+        if let Some(older) = self.older_than_latest(conn, target.id, &commit, scanned.committed_at).await? {
+            tracing::info!(target = name, commit = %commit, "scan not recorded: {older}");
+            self.step(key, format!("not recorded: {older}")).await;
+            return Ok(());
+        }
         self.step(key, format!("recording the scan of {name}@{commit}")).await;
         let input = ScanInput::from_report(target.id, Some(commit.clone()), &scanned.report);
         let summary = ingest_in(&mut *conn, &input).await?;
@@ -356,6 +361,34 @@ impl JobContext {
     async fn check_upgrades(&self, conn: &mut PgConnection, key: &str, name: &str) -> Result<(), JobError> {
         let step = |text: String| async move { self.step(key, text).await };
         super::upgrades::check(conn, &self.index, name, step).await.map(|_| ())
+    }
+
+    /// Why a scan of `commit` must not be recorded, when it is older than the target's latest
+    /// scan: the scan of an older commit that finishes last never becomes the latest state.
+    /// Holds the target's ingest lock from here to the job's commit, so two scans of one
+    /// target are ordered and recorded one at a time.
+    async fn older_than_latest(
+        &self,
+        conn: &mut PgConnection,
+        target_id: i64,
+        commit: &str,
+        committed_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<String>, JobError> {
+        use db::models::commit_order::{self, Order};
+        if let Some(at) = committed_at {
+            commit_order::record_commit_time(&mut *conn, target_id, commit, at).await?;
+        }
+        db::models::locks::for_transaction(&mut *conn, "unthread.ingest", target_id).await?;
+        let Some(latest) = commit_order::latest_scanned(&mut *conn, target_id).await? else { return Ok(None) };
+        Ok(match commit_order::order(&mut *conn, target_id, &latest, commit).await? {
+            Order::Older(evidence) => Some(format!(
+                "{} is older than {}, the latest scan ({})",
+                &commit[..commit.len().min(12)],
+                &latest[..12],
+                evidence.describe()
+            )),
+            Order::Newer(_) | Order::Unknown => None,
+        })
     }
 
     async fn download_tarball(&self, repository: &str, git_ref: &str) -> Result<Vec<u8>, JobError> {

@@ -255,6 +255,87 @@ async fn a_push_rescans_from_the_tarball_and_the_removed_finding_is_fixed_once()
     assert!(succeeded.iter().all(|(_, n)| *n == 1), "{succeeded:?}");
 }
 
+/// `push_payload` for a push that moved the branch from `before` to `after`.
+fn push_over(before: &str, after: &str) -> Value {
+    let mut payload = push_payload(after);
+    payload["before"] = before.into();
+    payload
+}
+
+#[tokio::test]
+async fn an_older_commit_scanned_last_never_becomes_the_latest_state() {
+    let pool = fresh_database().await;
+    let commits = two_commits();
+    let github = MockServer::start().await;
+    // The older commit's archive is slow to come: its scan finishes after the newer one's.
+    serve_tarball_after(&github, &commits.first, commits.first_tarball.clone(), Duration::from_secs(2)).await;
+    serve_tarball(&github, &commits.second, commits.second_tarball.clone()).await;
+    let target = db::models::targets::upsert(&pool, TargetKind::Library, REPOSITORY).await.unwrap();
+    let jobs = Jobs::new(pool.clone());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn({
+        let (jobs, shutdown, context) = (jobs.clone(), shutdown.clone(), context(&pool, &github, Limits::default()));
+        async move { jobs.work(context, 2, shutdown).await }
+    });
+    let zero = "0000000000000000000000000000000000000000";
+    let (status, reply) = deliver(&pool, "push-old", &push_over(zero, &commits.first)).await;
+    assert_eq!(status, 200, "{reply}");
+    // Once the older scan is running, the newer commit is pushed over it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while job_rows::list(&pool, job_rows::JobFilter::Running, 10).await.unwrap().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the first scan never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, reply) = deliver(&pool, "push-new", &push_over(&commits.first, &commits.second)).await;
+    assert_eq!(status, 200, "{reply}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let counts = job_rows::counts(&pool).await.unwrap();
+        if counts.iter().all(|c| c.state != "pending" && c.state != "in_progress") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the queue did not drain: {counts:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.cancel();
+    worker.await.unwrap().unwrap();
+    let recorded = scans(&pool, target).await;
+    assert_eq!(recorded.len(), 1, "only the newer commit's scan is recorded: {recorded:?}");
+    assert_eq!(recorded[0].0, commits.second);
+    let open_thread_locals: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM finding_progress WHERE target_id = $1 AND rule = 'UT001' AND state = 'open'",
+    )
+    .bind(target)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(open_thread_locals, 0, "the thread local the newer commit removed is not open again");
+    let succeeded = job_rows::succeeded_per_key(&pool, "scan_repository:").await.unwrap();
+    assert_eq!(succeeded.len(), 2, "both jobs are done, one without recording: {succeeded:?}");
+}
+
+#[tokio::test]
+async fn pushes_in_a_burst_fold_into_one_waiting_scan_of_the_newest_commit() {
+    let pool = fresh_database().await;
+    db::models::targets::upsert(&pool, TargetKind::Library, REPOSITORY).await.unwrap();
+    let shas: Vec<String> = (1..=20).map(|i| format!("{i:040x}")).collect();
+    let mut before = "0".repeat(40);
+    for (i, sha) in shas.iter().enumerate() {
+        let (status, reply) = deliver(&pool, &format!("burst-{i}"), &push_over(&before, sha)).await;
+        assert_eq!(status, 200, "push {i}: {reply}");
+        before = sha.clone();
+    }
+    let waiting = job_rows::list(&pool, job_rows::JobFilter::Pending, 50).await.unwrap();
+    let keys: Vec<&str> = waiting.iter().filter_map(|job| job.key.as_deref()).collect();
+    assert_eq!(keys, [format!("scan_repository:{REPOSITORY}@{}", shas[19])], "one waiting scan, of the newest head");
+    let outcome: Option<String> =
+        sqlx::query_scalar("SELECT outcome FROM gh_deliveries WHERE delivery_id = 'burst-19'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(outcome.as_deref().unwrap_or("").contains("in place of 1 waiting for older heads"), "{outcome:?}");
+}
+
 #[tokio::test]
 async fn pushes_elsewhere_and_untracked_repositories_queue_nothing() {
     let pool = fresh_database().await;
