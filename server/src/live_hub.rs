@@ -36,9 +36,8 @@ async fn listen(pool: PgPool, cache: app::cache::ReadCache, sender: broadcast::S
     // its own, not from the one requests share (where it would be one connection fewer for
     // them, for good — a router built per test took a connection each until the pool ran
     // dry and requests waited out the 30 s timeout).
-    let own = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_lazy_with((*pool.connect_options()).clone());
+    let own =
+        sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_lazy_with((*pool.connect_options()).clone());
     // Until the server shuts down (and closes the pool).
     while !pool.is_closed() {
         let mut listener = match PgListener::connect_with(&own).await {

@@ -12,19 +12,6 @@ pub async fn for_transaction(tx: &mut PgConnection, scope: &str, key: i64) -> sq
     Ok(())
 }
 
-/// Takes the lock named `name` for as long as this connection lives or until [`unlock`],
-/// waiting for it if another session has it.
-pub async fn lock(conn: &mut PgConnection, name: &str) -> sqlx::Result<()> {
-    sqlx::query!(r#"SELECT pg_advisory_lock(hashtext($1)) AS "locked: ()""#, name).fetch_one(conn).await?;
-    Ok(())
-}
-
-/// Releases a lock taken with [`lock`].
-pub async fn unlock(conn: &mut PgConnection, name: &str) -> sqlx::Result<()> {
-    sqlx::query!(r#"SELECT pg_advisory_unlock(hashtext($1)) AS "unlocked!""#, name).fetch_one(conn).await?;
-    Ok(())
-}
-
 /// Takes the lock `key` for as long as this connection lives, unless another session holds
 /// it: false then.
 pub async fn try_lock(conn: &mut PgConnection, key: i64) -> sqlx::Result<bool> {

@@ -22,7 +22,10 @@ use crate::github::{GitHub, IssueRef};
 /// Posts `markdown` (the report of `week`) as a comment on `issue`.
 ///
 /// One post per week and issue at a time, across processes (an advisory lock), so the
-/// scheduled job of two servers and a maintainer's click cannot post twice.
+/// scheduled job of two servers and a maintainer's click cannot post twice. The lock is the
+/// transaction's: a post abandoned half-way (its request timed out, the client left) rolls
+/// back and releases it, where a session lock would have gone back to the pool with its
+/// connection, held, and made every later post of that week wait.
 pub async fn post(
     pool: &PgPool,
     github: &GitHub,
@@ -35,9 +38,9 @@ pub async fn post(
     let failed = |message: String| PublishError { conflict: false, message };
     let db = |e: sqlx::Error| failed(format!("database: {e}"));
     let digest = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(markdown.as_bytes()));
-    let mut conn = pool.acquire().await.map_err(db)?;
+    let mut conn = pool.begin().await.map_err(db)?;
     let lock_key = format!("report_post:{issue}:{week}");
-    locks::lock(&mut conn, &lock_key).await.map_err(db)?;
+    locks::for_transaction(&mut conn, &lock_key, 0).await.map_err(db)?;
     let result = async {
         let earlier = reports::latest_post(&mut *conn, &issue.repository, issue.number, week).await.map_err(db)?;
         let github_error = |e: crate::github::GitHubError| failed(format!("GitHub refused the comment: {e}"));
@@ -87,8 +90,9 @@ pub async fn post(
         Ok(Posted { action: action.to_owned(), url })
     }
     .await;
-    // Unlocked on every path; a lost connection releases it anyway.
-    let _ = locks::unlock(&mut conn, &lock_key).await;
+    if result.is_ok() {
+        conn.commit().await.map_err(db)?;
+    }
     result
 }
 
