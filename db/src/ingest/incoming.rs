@@ -99,7 +99,58 @@ fn hash_field(hasher: &mut xxhash_rust::xxh3::Xxh3, bytes: &[u8]) {
     hasher.update(bytes);
 }
 
+/// The most findings one file records: more is a generated or hostile file (3,000 findings
+/// on one line), recorded as not read, its earlier findings left as they were.
+pub const MAX_FINDINGS_PER_FILE: usize = 2_000;
+/// The most findings one scan records; the files past it (in path order) are not read.
+pub const MAX_FINDINGS_PER_SCAN: usize = 250_000;
+/// The longest snippet stored (in characters), whatever the scanner or SARIF log gave.
+pub const MAX_SNIPPET_CHARS: usize = 400;
+
 impl ScanInput {
+    /// This input within the limits above: unchanged (borrowed) in every ordinary scan; for
+    /// one past them, a copy whose files over the caps are unread, with the reason (as a file
+    /// that did not parse: the target's page lists it, and nothing in it is fixed or added),
+    /// and whose long snippets are cut and marked `…`.
+    pub fn within_limits(&self) -> std::borrow::Cow<'_, ScanInput> {
+        let mut per_file: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for finding in &self.findings {
+            *per_file.entry(finding.path.as_str()).or_default() += 1;
+        }
+        let mut dropped: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+        let mut total = 0usize;
+        for (path, count) in per_file {
+            if count > MAX_FINDINGS_PER_FILE {
+                dropped.insert(
+                    path.to_owned(),
+                    format!("{count} findings, over the limit of {MAX_FINDINGS_PER_FILE} a file: none recorded"),
+                );
+            } else if total + count > MAX_FINDINGS_PER_SCAN {
+                dropped.insert(
+                    path.to_owned(),
+                    format!(
+                        "the scan reached its limit of {MAX_FINDINGS_PER_SCAN} findings: this file's are not recorded"
+                    ),
+                );
+            } else {
+                total += count;
+            }
+        }
+        let long_snippet = |f: &IncomingFinding| f.snippet.as_ref().is_some_and(|s| s.len() > MAX_SNIPPET_CHARS);
+        if dropped.is_empty() && !self.findings.iter().any(long_snippet) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut bounded = self.clone();
+        bounded.findings.retain(|f| !dropped.contains_key(&f.path));
+        for finding in &mut bounded.findings {
+            if let Some(snippet) = finding.snippet.as_mut().filter(|s| s.chars().count() > MAX_SNIPPET_CHARS) {
+                *snippet = snippet.chars().take(MAX_SNIPPET_CHARS).chain(std::iter::once('…')).collect();
+            }
+        }
+        bounded.unread_files.extend(dropped);
+        std::borrow::Cow::Owned(bounded)
+    }
+
     pub(super) fn status(&self) -> &'static str {
         if !self.complete {
             "partial"

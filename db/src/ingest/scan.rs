@@ -57,6 +57,7 @@ pub async fn ingest(pool: &sqlx::PgPool, input: &ScanInput) -> sqlx::Result<Inge
 pub async fn ingest_in(conn: &mut sqlx::PgConnection, input: &ScanInput) -> sqlx::Result<IngestSummary> {
     use sqlx::Connection;
     let started = std::time::Instant::now();
+    let input = &*input.within_limits();
     let mut tx = conn.begin().await?;
     // One ingestion per target at a time: the matching below reads then writes.
     crate::models::locks::for_transaction(&mut tx, "unthread.ingest", input.target_id).await?;

@@ -326,10 +326,37 @@ fn position_of(src: &[u8], offset: usize) -> Position {
 }
 
 /// The whole source line holding byte `offset`, without its line break.
+/// The most of a line a finding keeps as its snippet: a line of minified or generated code
+/// can be 60,000 characters, and thousands of findings on it would each store it whole.
+pub const MAX_SNIPPET_BYTES: usize = 320;
+/// How much of the line before the finding's start a cut snippet keeps.
+const SNIPPET_LEAD_BYTES: usize = 80;
+
+/// The line holding `offset` (where a finding starts), whole when short, else cut to
+/// [`MAX_SNIPPET_BYTES`] from a little before the finding, with `…` where it was cut.
 fn line_at(src: &[u8], offset: usize) -> String {
-    let start = src[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let end = src[offset..].iter().position(|&b| b == b'\n').map_or(src.len(), |i| offset + i);
-    String::from_utf8_lossy(&src[start..end]).trim_end_matches('\r').to_owned()
+    let line_start = src[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line_end = src[offset..].iter().position(|&b| b == b'\n').map_or(src.len(), |i| offset + i);
+    let line = &src[line_start..line_end];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.len() <= MAX_SNIPPET_BYTES {
+        return String::from_utf8_lossy(line).into_owned();
+    }
+    let from = (offset - line_start).saturating_sub(SNIPPET_LEAD_BYTES);
+    let to = (from + MAX_SNIPPET_BYTES).min(line.len());
+    // Whole characters only: move the cuts off continuation bytes.
+    let on_boundary = |i: usize| i >= line.len() || (line[i] & 0xC0) != 0x80;
+    let from = (0..=from).rev().find(|&i| on_boundary(i)).unwrap_or(0);
+    let to = (to..=line.len()).find(|&i| on_boundary(i)).unwrap_or(line.len());
+    let mut snippet = String::with_capacity(to - from + 6);
+    if from > 0 {
+        snippet.push('…');
+    }
+    snippet.push_str(&String::from_utf8_lossy(&line[from..to]));
+    if to < line.len() {
+        snippet.push('…');
+    }
+    snippet
 }
 
 /// 1-based column in Unicode scalar values for a byte column on its line.

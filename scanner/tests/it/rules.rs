@@ -395,3 +395,27 @@ fn ut013_not_for_instances_import_time_code_or_local_objects() {
         assert!(hits(src, "UT013").is_empty(), "{src}: {:?}", scan(src));
     }
 }
+
+#[test]
+fn snippets_of_a_very_long_line_are_cut_around_the_finding() {
+    // 3,000 locks on one 60 KB line (generated or minified code).
+    let statements: Vec<String> = (0..3000).map(|i| format!("lock_{i:05} = threading.Lock()")).collect();
+    let src = format!("import threading; {}\n", statements.join("; "));
+    assert!(src.len() > 60_000);
+    let findings: Vec<Finding> = scan(&src).into_iter().filter(|f| f.rule == "UT003").collect();
+    assert_eq!(findings.len(), 3000);
+    for finding in &findings {
+        assert!(finding.line_text.len() <= scanner::rules::MAX_SNIPPET_BYTES + 6, "{}", finding.line_text.len());
+    }
+    let last = findings.last().unwrap();
+    assert!(
+        last.line_text.starts_with('…') && last.line_text.contains("lock_02999 = threading.Lock()"),
+        "{}",
+        last.line_text
+    );
+    let first = &findings[0];
+    assert!(first.line_text.starts_with("import threading; lock_00000") && first.line_text.ends_with('…'));
+    // A short line is kept whole.
+    let short = scan("import threading\nx = threading.Lock()  # é\n");
+    assert_eq!(short[0].line_text, "x = threading.Lock()  # é");
+}

@@ -130,3 +130,43 @@ async fn bad_findings_roll_back_the_whole_scan() {
         assert_eq!(n, 0, "{table}");
     }
 }
+
+#[tokio::test]
+async fn a_file_past_the_finding_cap_is_unread_and_snippets_are_bounded() {
+    let pool = fresh_database().await;
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "acme/generated").await.unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    write(tree.path(), "pkg/state.py", MODULE);
+    // 2,001 locks on one long line: over the per-file cap.
+    let locks: Vec<String> = (0..2001).map(|i| format!("lock_{i:05} = threading.Lock()")).collect();
+    write(tree.path(), "pkg/generated.py", &format!("import threading; {}\n", locks.join("; ")));
+    write(tree.path(), "pkg/wide.py", &format!("import threading; X = threading.local()  # {}\n", "x".repeat(2000)));
+    // The first scan had findings in the generated file; they must stay open.
+    write(tree.path(), "pkg/generated.py", "import threading\nlock = threading.Lock()\n");
+    scan_and_ingest(&pool, target, tree.path()).await;
+    write(tree.path(), "pkg/generated.py", &format!("import threading; {}\n", locks.join("; ")));
+    let report = scan_path(tree.path(), &ScanOptions::default()).unwrap();
+    let mut input = ScanInput::from_report(target, None, &report);
+    // A SARIF log may carry any snippet: the stored one is bounded anyway.
+    input.findings.iter_mut().filter(|f| f.path == "pkg/wide.py").for_each(|f| f.snippet = Some("y".repeat(5000)));
+    ingest(&pool, &input).await.unwrap();
+    let reasons: Vec<(String, String)> =
+        sqlx::query_as("SELECT path, reason FROM scan_unread_files WHERE scan_id = (SELECT max(id) FROM scans)")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert_eq!(reasons[0].0, "pkg/generated.py");
+    assert!(reasons[0].1.contains("over the limit of 2000 a file"), "{}", reasons[0].1);
+    let generated: Vec<(bool,)> =
+        sqlx::query_as("SELECT fixed_in_scan IS NOT NULL FROM findings WHERE path = 'pkg/generated.py'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(generated, [(false,)], "the earlier finding stays open, none added");
+    let longest: i32 = sqlx::query_scalar("SELECT max(length(snippet)) FROM findings").fetch_one(&pool).await.unwrap();
+    assert!(longest <= 401, "{longest}");
+    let state: Vec<(String,)> =
+        sqlx::query_as("SELECT path FROM findings WHERE path = 'pkg/state.py'").fetch_all(&pool).await.unwrap();
+    assert_eq!(state.len(), 1, "the other files are recorded");
+}
