@@ -5,6 +5,7 @@
 
 pub mod fields;
 pub mod imports;
+pub mod uses;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -157,6 +158,8 @@ pub struct ModuleFacts<'t> {
     pub has_syntax_errors: bool,
     /// [`ModuleFacts::identifier_uses`], computed on first use.
     identifier_uses: std::sync::OnceLock<HashMap<Box<str>, u32>>,
+    /// [`ModuleFacts::uses`], computed on first use.
+    uses: std::sync::OnceLock<uses::Uses>,
 }
 
 impl<'t> ModuleFacts<'t> {
@@ -189,6 +192,7 @@ impl<'t> ModuleFacts<'t> {
             root: tree.root_node(),
             has_syntax_errors: tree.root_node().has_error(),
             identifier_uses: std::sync::OnceLock::new(),
+            uses: std::sync::OnceLock::new(),
         };
         Walker::new(&mut facts).walk(tree);
         facts.index_scopes();
@@ -333,6 +337,12 @@ impl<'t> ModuleFacts<'t> {
                 depth -= 1;
             }
         }
+    }
+
+    /// Where each name is used and how, and the top-level imports ([`uses`]: one walk of
+    /// the whole tree, on first use).
+    pub fn uses(&self) -> &uses::Uses {
+        self.uses.get_or_init(|| uses::collect(self))
     }
 
     /// The innermost function around `scope`, if any.

@@ -18,18 +18,14 @@ pub fn import_name(facts: &ModuleFacts<'_>, module: &str, name: &str) -> Option<
     if facts.imports.is_bound(name) || facts.identifier_uses().contains_key(name) {
         return None;
     }
-    let top_level_imports = top_level_imports(facts);
+    let top_level_imports = &facts.uses().top_level_imports;
     // Merge into `from module import a, b` (not a parenthesised or starred one).
-    let existing = top_level_imports.iter().find(|n| {
-        n.kind() == "import_from_statement"
-            && n.child_by_field_id(crate::analysis::fields::module_name()).is_some_and(|m| facts.text(m) == module)
-            && !facts.text(**n).contains(['(', '*', '\\'])
-    });
+    let existing = top_level_imports.iter().find(|i| i.appendable && i.from_module.as_deref() == Some(module));
     if let Some(statement) = existing {
-        return Some((name.to_owned(), vec![(statement.end_byte(), statement.end_byte(), format!(", {name}"))]));
+        return Some((name.to_owned(), vec![(statement.end, statement.end, format!(", {name}"))]));
     }
     let last = top_level_imports.last()?;
-    let line_end = line_end(facts.src, last.end_byte());
+    let line_end = line_end(facts.src, last.end);
     let ending = fix::line_ending(facts.src);
     Some((name.to_owned(), vec![(line_end, line_end, format!("{ending}from {module} import {name}"))]))
 }
@@ -50,19 +46,10 @@ pub fn context_run(facts: &ModuleFacts<'_>) -> Option<(String, Vec<ByteEdit>)> {
     if facts.imports.is_bound("contextvars") || facts.identifier_uses().contains_key("contextvars") {
         return None;
     }
-    let last = top_level_imports(facts).last().copied()?;
-    let at = line_end(facts.src, last.end_byte());
+    let last = facts.uses().top_level_imports.last()?;
+    let at = line_end(facts.src, last.end);
     let ending = fix::line_ending(facts.src);
     Some(("contextvars.copy_context().run".to_owned(), vec![(at, at, format!("{ending}import contextvars"))]))
-}
-
-fn top_level_imports<'t>(facts: &ModuleFacts<'t>) -> Vec<Node<'t>> {
-    let mut cursor = facts.root.walk();
-    facts
-        .root
-        .named_children(&mut cursor)
-        .filter(|n| matches!(n.kind(), "import_statement" | "import_from_statement" | "future_import_statement"))
-        .collect()
 }
 
 /// The offset of the end of the line holding `offset` (before its line break).
@@ -106,76 +93,34 @@ pub fn holder_of<'t>(facts: &ModuleFacts<'t>, value: Node<'t>) -> Option<(Holder
 /// `global h`. Anything else (passing it around, `vars(h)`, `h.__dict__`, comparing it,
 /// subclassing) is not a namespace use, and a replacement could behave differently there.
 pub fn used_only_as_namespace(facts: &ModuleFacts<'_>, holder: Holder<'_>, target: Node<'_>) -> bool {
-    let mut ok = true;
-    let mut stack = vec![facts.root];
-    while let Some(node) = stack.pop() {
-        if !ok {
-            break;
-        }
-        let is_use = match holder {
-            Holder::Name(name) => node.kind() == "identifier" && facts.text(node) == name,
-            Holder::Attribute(name) => {
-                node.kind() == "attribute"
-                    && node
-                        .child_by_field_id(crate::analysis::fields::attribute())
-                        .is_some_and(|a| facts.text(a) == name)
+    use crate::analysis::uses::Position;
+    let uses = facts.uses();
+    let found = match holder {
+        Holder::Name(name) => uses.identifiers.get(name),
+        Holder::Attribute(name) => uses.attributes.get(name),
+    };
+    let (target_start, target_end) = (target.start_byte(), target.end_byte());
+    // The outermost uses only (listed outer before inner): a use inside another (`h.h`) is
+    // that one's business; the assignment's own target is not a use.
+    let mut outer_end = 0;
+    found
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|u| !(target_start <= u.start && u.end <= target_end))
+        .filter(|u| {
+            let nested = u.start < outer_end;
+            if !nested {
+                outer_end = u.end;
             }
-        };
-        if is_use && node != target && !contains(target, node) {
-            // `Cache._shared` for a class attribute `_shared`: the attribute expression is
-            // the holder there.
-            let expression = match node.parent() {
-                Some(parent)
-                    if parent.kind() == "attribute"
-                        && parent.child_by_field_id(crate::analysis::fields::attribute()) == Some(node) =>
-                {
-                    parent
-                }
-                _ => node,
-            };
-            ok = namespace_use(facts, expression);
-            continue;
-        }
-        let mut cursor = node.walk();
-        stack.extend(node.children(&mut cursor));
-    }
-    ok
-}
-
-fn contains(outer: Node<'_>, inner: Node<'_>) -> bool {
-    outer.start_byte() <= inner.start_byte() && inner.end_byte() <= outer.end_byte()
-}
-
-fn namespace_use(facts: &ModuleFacts<'_>, node: Node<'_>) -> bool {
-    let Some(parent) = node.parent() else { return false };
-    match parent.kind() {
-        // `h.x`: the holder is the object, and the attribute is not its `__dict__`.
-        "attribute" => {
-            parent.child_by_field_id(crate::analysis::fields::object()) == Some(node)
-                && parent
-                    .child_by_field_id(crate::analysis::fields::attribute())
-                    .is_some_and(|a| !facts.text(a).starts_with("__"))
-        }
-        // `getattr(h, ...)` and its kin: the first argument.
-        "argument_list" => {
-            let first = parent.named_child(0);
-            let callee = parent.parent().and_then(|call| call.child_by_field_id(crate::analysis::fields::function()));
-            first == Some(node)
-                && callee.is_some_and(|c| matches!(facts.text(c), "getattr" | "setattr" | "hasattr" | "delattr"))
-        }
-        "not_operator"
-        | "if_statement"
-        | "elif_clause"
-        | "while_statement"
-        | "boolean_operator"
-        | "conditional_expression" => true,
-        "comparison_operator" => {
-            let text = facts.text(parent);
-            text.contains(" is None") || text.contains(" is not None")
-        }
-        "global_statement" | "nonlocal_statement" => true,
-        _ => false,
-    }
+            !nested
+        })
+        .all(|u| match &u.position {
+            Position::AttributeObject { dunder } => !dunder,
+            Position::FirstArgumentOf(callee) => matches!(&**callee, "getattr" | "setattr" | "hasattr" | "delattr"),
+            Position::Condition | Position::IsNoneComparison | Position::Declaration => true,
+            Position::Other => false,
+        })
 }
 
 /// True when the code can rely on `asgiref` being installed: the project depends on Django or

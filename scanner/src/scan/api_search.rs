@@ -353,29 +353,73 @@ impl Summaries<'_> {
     }
 }
 
-/// Words searched for as whole identifiers (`Add` in `Add(x)`, not in `Address`).
-struct Words(aho_corasick::AhoCorasick);
+/// Words searched for as whole identifiers (`Add` in `Add(x)`, not in `Address`), or whole
+/// dotted chains of them (`pkg.mod` in `import pkg.mod`).
+///
+/// A hash lookup per identifier, not an automaton: the words are a package's backed names,
+/// 100,000 of them in a generated module, and building an Aho–Corasick automaton over that
+/// many patterns was quadratic (its state shuffling), where reading the text once and
+/// looking each identifier up is linear in both.
+struct Words {
+    ids: rustc_hash::FxHashMap<Box<[u8]>, usize>,
+    /// The most dotted segments a word has.
+    max_segments: usize,
+}
 
 impl Words {
     fn new<I: IntoIterator<Item = W>, W: AsRef<[u8]>>(words: I) -> Self {
-        // Leftmost-longest, not overlapping: a whole word is never inside another match (a
-        // longer pattern at its start continues past it; one starting before it touches it).
-        let words = aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-            .build(words)
-            .expect("plain substrings always build");
-        Words(words)
+        let mut ids = rustc_hash::FxHashMap::default();
+        let mut max_segments = 1;
+        for (i, word) in words.into_iter().enumerate() {
+            let word = word.as_ref();
+            max_segments = max_segments.max(word.iter().filter(|&&b| b == b'.').count() + 1);
+            ids.entry(Box::from(word)).or_insert(i);
+        }
+        Words { ids, max_segments }
     }
 
-    /// The words' whole-identifier occurrences in `bytes`: where, and which word.
+    /// The words' whole-identifier occurrences in `bytes`, leftmost-longest within each
+    /// dotted chain and not overlapping: where, and which word.
     fn occurrences<'b>(&'b self, bytes: &'b [u8]) -> impl Iterator<Item = (std::ops::Range<usize>, usize)> + 'b {
         use crate::prefilter::followed::is_identifier_byte as is_identifier;
-        self.0.find_iter(bytes).filter_map(move |found| {
-            let before = found.start().checked_sub(1).map(|i| bytes[i]);
-            let after = bytes.get(found.end()).copied();
-            (!before.is_some_and(is_identifier) && !after.is_some_and(is_identifier))
-                .then(|| (found.range(), found.pattern().as_usize()))
-        })
+        let mut found = Vec::new();
+        let mut segments: Vec<(usize, usize)> = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            if !is_identifier(bytes[at]) {
+                at += 1;
+                continue;
+            }
+            // One chain: identifier ('.' identifier)*.
+            segments.clear();
+            loop {
+                let start = at;
+                while at < bytes.len() && is_identifier(bytes[at]) {
+                    at += 1;
+                }
+                segments.push((start, at));
+                if at + 1 < bytes.len() && bytes[at] == b'.' && is_identifier(bytes[at + 1]) {
+                    at += 1;
+                } else {
+                    break;
+                }
+            }
+            let mut first = 0;
+            while first < segments.len() {
+                let longest = (1..=self.max_segments.min(segments.len() - first)).rev().find_map(|count| {
+                    let (start, end) = (segments[first].0, segments[first + count - 1].1);
+                    self.ids.get(&bytes[start..end]).map(|&word| (count, start..end, word))
+                });
+                match longest {
+                    Some((count, range, word)) => {
+                        found.push((range, word));
+                        first += count;
+                    }
+                    None => first += 1,
+                }
+            }
+        }
+        found.into_iter()
     }
 }
 
@@ -429,6 +473,15 @@ mod tests {
             .map(|(at, _)| at.start)
             .collect();
         assert_eq!(uses, vec![33, 63]);
+    }
+
+    #[test]
+    fn words_are_whole_identifiers_or_dotted_chains_leftmost_longest() {
+        let words = Words::new(["pkg.mod", "mod", "name", "é"]);
+        let text = "import pkg.mod\nx = mod.name + pkg.modern + a.pkg.mod.name + é + _name";
+        let found: Vec<(&str, usize)> =
+            words.occurrences(text.as_bytes()).map(|(at, word)| (&text[at], word)).collect();
+        assert_eq!(found, [("pkg.mod", 0), ("mod", 1), ("name", 2), ("pkg.mod", 0), ("name", 2), ("é", 3)]);
     }
 
     #[test]
