@@ -6,9 +6,9 @@ use sqlx::PgPool;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    #[error("a token needs a name")]
+    #[error("a token needs a name of 1 to {MAX_NAME_CHARS} characters, without control characters")]
     NoName,
-    #[error("a token needs at least one target")]
+    #[error("a token needs 1 to {MAX_TARGETS} targets")]
     NoTargets,
     #[error("unknown target in the token's scope")]
     UnknownTarget,
@@ -19,6 +19,10 @@ pub enum TokenError {
 }
 
 const PREFIX: &str = "unt_";
+/// The longest token name (what /admin's form allows).
+pub const MAX_NAME_CHARS: usize = 100;
+/// The most targets one token may upload to.
+pub const MAX_TARGETS: usize = 100;
 
 // Named in the queries: with sqlx's `time` feature also on, timestamps default to `time`.
 type Instant = chrono::DateTime<chrono::Utc>;
@@ -37,10 +41,10 @@ pub async fn create(
     created_by: i64,
 ) -> Result<(i64, String), TokenError> {
     let name = name.trim();
-    if name.is_empty() {
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
         return Err(TokenError::NoName);
     }
-    if targets.is_empty() {
+    if targets.is_empty() || targets.len() > MAX_TARGETS {
         return Err(TokenError::NoTargets);
     }
     let mut random = [0u8; 32];

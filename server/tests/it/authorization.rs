@@ -301,6 +301,15 @@ async fn ci_uploads_scans_with_a_scoped_revocable_token() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "unknown target in scope");
+    // The REST endpoint validates names as /admin does: 1 to 100 characters.
+    for name in ["x".repeat(5000), "a\u{7}b".to_owned(), "  ".to_owned()] {
+        let body = json!({"name": name, "targets": ["openedx/ruff-sample"]});
+        let (status, reply) = call(&app, Method::POST, "/api/v1/tokens", Some(&maintainer), Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
+        assert!(reply.to_string().contains("1 to 100 characters"), "{reply}");
+    }
+    let tokens: i64 = sqlx::query_scalar("SELECT count(*) FROM api_tokens").fetch_one(&pool).await.unwrap();
+    assert_eq!(tokens, 1, "nothing stored for a refused name");
 
     let sarif =
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif/ruff-0.17.6-async.sarif"))
