@@ -145,7 +145,23 @@ impl AppError {
 }
 
 impl From<sqlx::Error> for AppError {
+    /// The database unreachable or failing is a 503; a statement it refused for the data
+    /// (a unique, foreign-key or check constraint) is no outage, and retrying will not help:
+    /// a 409 (the cause, with the constraint, goes to the log only).
     fn from(error: sqlx::Error) -> Self {
+        use sqlx::error::ErrorKind;
+        if let sqlx::Error::Database(e) = &error {
+            if matches!(
+                e.kind(),
+                ErrorKind::UniqueViolation
+                    | ErrorKind::ForeignKeyViolation
+                    | ErrorKind::CheckViolation
+                    | ErrorKind::NotNullViolation
+            ) {
+                tracing::warn!(constraint = e.constraint().unwrap_or(""), "refused by the database: {e}");
+                return AppError::conflict("the request conflicts with what is stored (nothing was changed)");
+            }
+        }
         AppError::Database(error.to_string())
     }
 }

@@ -39,6 +39,7 @@ pub async fn upsert_issue(
     issue: &IssueRecord<'_>,
     parent: Option<ParentIssue<'_>>,
 ) -> sqlx::Result<()> {
+    follow_new_id(&mut *db, Kind::Issue, issue.repository, issue.number, issue.id).await?;
     sqlx::query!(
         r#"INSERT INTO gh_issues (id, repository, number, title, body, state, state_reason, html_url, author,
                                   assignees, labels, parent_repository, parent_number, created_at, updated_at, closed_at)
@@ -150,7 +151,8 @@ pub async fn set_issue_closer(
     Ok(())
 }
 
-pub async fn upsert_pull(db: impl PgExecutor<'_>, pull: &PullRecord<'_>) -> sqlx::Result<()> {
+pub async fn upsert_pull(db: &mut PgConnection, pull: &PullRecord<'_>) -> sqlx::Result<()> {
+    follow_new_id(&mut *db, Kind::Pull, pull.repository, pull.number, pull.id).await?;
     sqlx::query!(
         r#"INSERT INTO gh_pulls (id, repository, number, title, body, state, draft, merged, merged_at, html_url, author,
                                  assignees, labels, created_at, updated_at, closed_at, merge_commit_sha)
@@ -336,4 +338,87 @@ pub async fn jobs_running(db: impl PgExecutor<'_>) -> sqlx::Result<JobsRunning> 
     )
     .fetch_one(db)
     .await
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Issue,
+    Pull,
+}
+
+/// Makes room for `id` at `repository`#`number` when GitHub now gives that issue or pull
+/// request another id than the one stored (deleted and recreated, transferred back): the
+/// stored row takes the new id and its links follow it (`ON UPDATE CASCADE`); when a row
+/// with the new id exists already (it was stored under its old place), the stale row's links
+/// move to it and the stale row goes. Without this the upsert met the `(repository, number)`
+/// unique constraint and the delivery failed as if the database were down.
+async fn follow_new_id(db: &mut PgConnection, kind: Kind, repository: &str, number: i32, id: i64) -> sqlx::Result<()> {
+    let stale = match kind {
+        Kind::Issue => {
+            sqlx::query_scalar!(
+                "SELECT id FROM gh_issues WHERE repository = $1 AND number = $2 AND id <> $3",
+                repository,
+                number,
+                id
+            )
+            .fetch_optional(&mut *db)
+            .await?
+        }
+        Kind::Pull => {
+            sqlx::query_scalar!(
+                "SELECT id FROM gh_pulls WHERE repository = $1 AND number = $2 AND id <> $3",
+                repository,
+                number,
+                id
+            )
+            .fetch_optional(&mut *db)
+            .await?
+        }
+    };
+    let Some(stale) = stale else { return Ok(()) };
+    match kind {
+        Kind::Issue => {
+            sqlx::query!(
+                r#"WITH moved AS (
+                       UPDATE gh_issues SET id = $2 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM gh_issues WHERE id = $2)
+                       RETURNING id),
+                   relinked AS (
+                       UPDATE links l SET issue_id = $2
+                       WHERE l.issue_id = $1 AND NOT EXISTS (SELECT 1 FROM moved)
+                         AND NOT EXISTS (SELECT 1 FROM links d WHERE d.issue_id = $2
+                                         AND d.finding_id IS NOT DISTINCT FROM l.finding_id
+                                         AND d.target_id IS NOT DISTINCT FROM l.target_id)
+                       RETURNING l.id)
+                   SELECT (SELECT count(*) FROM moved) AS "moved!", (SELECT count(*) FROM relinked) AS "relinked!""#,
+                stale,
+                id
+            )
+            .fetch_one(&mut *db)
+            .await?;
+            sqlx::query!("DELETE FROM links WHERE issue_id = $1", stale).execute(&mut *db).await?;
+            sqlx::query!("DELETE FROM gh_issues WHERE id = $1", stale).execute(&mut *db).await?;
+        }
+        Kind::Pull => {
+            sqlx::query!(
+                r#"WITH moved AS (
+                       UPDATE gh_pulls SET id = $2 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM gh_pulls WHERE id = $2)
+                       RETURNING id),
+                   relinked AS (
+                       UPDATE links l SET pull_id = $2
+                       WHERE l.pull_id = $1 AND NOT EXISTS (SELECT 1 FROM moved)
+                         AND NOT EXISTS (SELECT 1 FROM links d WHERE d.pull_id = $2
+                                         AND d.finding_id IS NOT DISTINCT FROM l.finding_id
+                                         AND d.target_id IS NOT DISTINCT FROM l.target_id)
+                       RETURNING l.id)
+                   SELECT (SELECT count(*) FROM moved) AS "moved!", (SELECT count(*) FROM relinked) AS "relinked!""#,
+                stale,
+                id
+            )
+            .fetch_one(&mut *db)
+            .await?;
+            sqlx::query!("DELETE FROM links WHERE pull_id = $1", stale).execute(&mut *db).await?;
+            sqlx::query!("DELETE FROM gh_pulls WHERE id = $1", stale).execute(&mut *db).await?;
+        }
+    }
+    Ok(())
 }

@@ -3,7 +3,7 @@
 //! and body imply.
 
 use db::models::github::{self, IssueRecord, ParentIssue, PullRecord};
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::PgConnection;
 
 use super::model::{self, Issue, IssueRef, Label, Login, PullRequest};
 
@@ -42,7 +42,7 @@ pub async fn upsert_issue(
     github::upsert_issue(db, &record, parent).await
 }
 
-pub async fn upsert_pull(db: impl PgExecutor<'_>, repository: &str, pull: &PullRequest) -> sqlx::Result<()> {
+pub async fn upsert_pull(db: &mut sqlx::PgConnection, repository: &str, pull: &PullRequest) -> sqlx::Result<()> {
     let record = PullRecord {
         id: pull.id,
         repository,

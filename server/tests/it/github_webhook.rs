@@ -203,3 +203,40 @@ async fn anonymous_deliveries_are_refused_before_their_body_is_read() {
     }
     assert_eq!(count(&pool, "gh_deliveries").await, 0);
 }
+
+#[tokio::test]
+async fn an_issue_recreated_under_a_new_id_takes_its_place_and_keeps_its_links() {
+    let pool = fresh_database().await;
+    let opened = fixture("webhook.issues.opened.json");
+    let body = serde_json::to_vec(&opened).unwrap();
+    assert_eq!(deliver(&pool, "issues", "first", &body, Some(&sign(&body))).await.0, StatusCode::OK);
+    let target =
+        db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "Codertocat/Hello-World").await.unwrap();
+    let finding = seed_finding(&pool, target, "README.md", None).await;
+    sqlx::query("INSERT INTO links (finding_id, issue_id, how, created_by) SELECT $1, id, 'manual', 'maintainer' FROM gh_issues")
+        .bind(finding)
+        .execute(&pool)
+        .await
+        .unwrap();
+    // The same repository and number, another id (deleted and recreated), a later update.
+    let mut recreated = opened.clone();
+    let new_id = opened["issue"]["id"].as_i64().unwrap() + 1000;
+    recreated["issue"]["id"] = json!(new_id);
+    recreated["issue"]["title"] = json!("Spelling error in the README file (recreated)");
+    recreated["issue"]["updated_at"] = json!("2030-01-01T00:00:00Z");
+    let body = serde_json::to_vec(&recreated).unwrap();
+    let (status, reply) = deliver(&pool, "issues", "second", &body, Some(&sign(&body))).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, title FROM gh_issues").fetch_all(&pool).await.unwrap();
+    assert_eq!(rows, [(new_id, "Spelling error in the README file (recreated)".to_owned())]);
+    let linked: Vec<(Option<i64>,)> = sqlx::query_as("SELECT issue_id FROM links").fetch_all(&pool).await.unwrap();
+    assert_eq!(linked, [(Some(new_id),)], "the link follows the issue");
+
+    // A constraint the data breaks otherwise is a 4xx, never "database unavailable".
+    let mut broken = opened.clone();
+    broken["issue"]["id"] = json!(new_id + 1);
+    broken["issue"]["number"] = json!(-5);
+    let body = serde_json::to_vec(&broken).unwrap();
+    let (status, reply) = deliver(&pool, "issues", "third", &body, Some(&sign(&body))).await;
+    assert!(status.is_client_error(), "{status} {reply}");
+}
