@@ -76,6 +76,19 @@ pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(3)).test_before_acquire(true)
 }
 
+/// The longest a statement run for a web request may take: the router answers 503 after 30 s
+/// anyway, and a statement left running after its request is gone would hold a connection
+/// and a core for nothing (a search abandoned at 30 s kept running two minutes).
+pub const REQUEST_STATEMENT_TIMEOUT: &str = "20s";
+
+/// A pool for web requests beside `pool` (same database and settings), whose statements
+/// are cancelled by PostgreSQL after [`REQUEST_STATEMENT_TIMEOUT`]. Jobs keep `pool`: a
+/// scan's ingestion may rightly take longer.
+pub fn request_pool(pool: &PgPool) -> PgPool {
+    let options = (*pool.connect_options()).clone().options([("statement_timeout", REQUEST_STATEMENT_TIMEOUT)]);
+    pool_options().connect_lazy_with(options)
+}
+
 /// Whether PostgreSQL answers (`/healthz`).
 pub async fn ping(pool: &PgPool) -> sqlx::Result<()> {
     sqlx::query!(r#"SELECT 1 AS "one!""#).fetch_one(pool).await?;

@@ -29,6 +29,10 @@ pub struct FindingRow {
     pub owner_simulated: bool,
 }
 
+/// The longest search text the explorer takes (a path and a symbol fit; longer costs the
+/// database without finding more).
+pub const MAX_SEARCH_CHARS: usize = 200;
+
 /// The explorer's filters; every one is a URL query parameter.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FindingFilter {
@@ -40,7 +44,7 @@ pub struct FindingFilter {
     pub unowned: bool,
     /// `open` (default), `fixed`, `triaged_away`, `migrated` or `all`.
     pub state: Option<String>,
-    /// Matched against path, symbol and source line.
+    /// A substring of the path, symbol or snippet (at most [`MAX_SEARCH_CHARS`]).
     pub text: Option<String>,
     /// `yes`: in a module the tracked repositories' non-test code imports (directly or through
     /// other targets); `no`: known not to be; `unknown`: its target has no import index yet.

@@ -25,6 +25,14 @@ pub async fn get_findings(filter: FindingFilter, after: Option<i64>) -> Result<F
         ))
         .into());
     }
+    if let Some(text) = filter.text.as_deref().filter(|t| t.chars().count() > db::views::MAX_SEARCH_CHARS) {
+        return Err(crate::error::AppError::bad_request(format!(
+            "the search text is {} characters: search with at most {}",
+            text.chars().count(),
+            db::views::MAX_SEARCH_CHARS
+        ))
+        .into());
+    }
     let key = format!("findings:{}", filter_href(&filter, after));
     crate::server::cached(key, async move { db::models::findings::explore(&pool, &filter, after).await }).await
 }

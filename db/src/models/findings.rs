@@ -159,7 +159,11 @@ fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except
     };
     if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let pattern = format!("%{}%", super::users::escape_like(text));
-        q.push(" AND (f.path ILIKE ")
+        // The joined text is what the trigram index holds (it finds candidates); the three
+        // fields decide (a pattern spanning two of them is no match).
+        q.push(" AND finding_search_text(f.path, f.symbol, f.snippet) ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" AND (f.path ILIKE ")
             .push_bind(pattern.clone())
             .push(" OR f.symbol ILIKE ")
             .push_bind(pattern.clone())

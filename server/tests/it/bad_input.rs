@@ -146,6 +146,21 @@ async fn client_mistakes_are_4xx_with_a_reason_never_server_errors() {
         assert_eq!(reply.status, 400, "{uri}: {}", reply.body);
         assert!(reply.body.contains("NUL byte or invalid UTF-8"), "{uri}: {}", reply.body);
     }
+    // A search text past 200 characters is refused with the reason (it cost seconds a query).
+    let long = format!("/findings?q={}", "a".repeat(201));
+    let reply = send(&app, get(&long, None)).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(reply.body.contains("the search text is 201 characters: search with at most 200"), "{}", reply.body);
+    // LIKE's wildcards are searched for as themselves.
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "acme/wild").await.unwrap();
+    crate::support::seed_finding(&pool, target, "pkg/plain.py", Some("Plain")).await;
+    for q in ["%25", "_", "pkg%25plain", "p_g"] {
+        let reply = send(&app, get(&format!("/findings?q={q}&state=all"), None)).await;
+        assert_eq!(reply.status, 200, "{q}");
+        assert!(!reply.body.contains("pkg/plain.py"), "{q} matched as a wildcard");
+    }
+    let reply = send(&app, get("/findings?q=kg/pla&state=all", None)).await;
+    assert!(reply.body.contains("pkg/plain.py"), "a substring of the path finds it");
     let post = |uri: &str, content_type: &str, body: Vec<u8>| {
         Request::post(uri)
             .header(header::CONTENT_TYPE, content_type)
