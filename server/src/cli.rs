@@ -286,6 +286,15 @@ impl ServeArgs {
                 burst: self.rate_burst,
                 trust_forwarded_for: self.trust_forwarded_for,
             },
+            connections: crate::listen::ConnectionLimits {
+                header_timeout: self.header_timeout,
+                max_connections: self.max_connections.max(1),
+                max_connections_per_client: self.max_connections_per_client.max(1),
+            },
+            live_streams: crate::config::StreamLimits {
+                total: self.max_live_streams.max(1),
+                per_client: self.max_live_streams_per_client.max(1),
+            },
         })
     }
 }
@@ -386,6 +395,22 @@ pub struct ServeArgs {
     /// hop (only where the proxy sets it: clients could fake it otherwise).
     #[arg(long, env = "UNTHREAD_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+
+    /// Connections held open at once (fitted to the open-file limit at start).
+    #[arg(long, env = "UNTHREAD_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Connections held open at once from one address (behind a reverse proxy every client
+    /// has its address: raise it there).
+    #[arg(long, env = "UNTHREAD_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 256)]
+    pub max_connections_per_client: usize,
+    /// A request's headers must arrive within this, and a connection idle this long is closed.
+    #[arg(long, env = "UNTHREAD_HEADER_TIMEOUT", default_value = "10s", value_parser = interval)]
+    pub header_timeout: std::time::Duration,
+    /// Live-update streams (`/api/live`, one per open page) at once, in all and per client.
+    #[arg(long, env = "UNTHREAD_MAX_LIVE_STREAMS", default_value_t = 2000)]
+    pub max_live_streams: usize,
+    #[arg(long, env = "UNTHREAD_MAX_LIVE_STREAMS_PER_CLIENT", default_value_t = 64)]
+    pub max_live_streams_per_client: usize,
 
     #[command(flatten)]
     pub github: GitHubArgs,

@@ -43,6 +43,22 @@ pub struct ServeConfig {
     pub reports: ReportConfig,
     /// Requests per client to the sign-in, token and upload endpoints.
     pub rate_limit: crate::rate_limit::RateLimit,
+    /// Connections held open, and how long an idle one is kept.
+    pub connections: crate::listen::ConnectionLimits,
+    pub live_streams: StreamLimits,
+}
+
+/// Live-update streams held open at once.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamLimits {
+    pub total: usize,
+    pub per_client: usize,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self { total: 2000, per_client: 64 }
+    }
 }
 
 /// How weekly reports are made, posted and scheduled.

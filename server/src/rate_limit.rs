@@ -57,19 +57,29 @@ impl KeyExtractor for ClientKey {
                 return Ok(Client::Token(digest[..16].try_into().expect("16 of 32 bytes")));
             }
         }
-        if self.trust_forwarded_for {
-            let forwarded = headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|list| list.split(',').next())
-                .and_then(|first| first.trim().parse::<IpAddr>().ok());
-            if let Some(address) = forwarded {
-                return Ok(Client::Address(address));
-            }
-        }
-        let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-        Ok(peer.map_or(Client::Unknown, Client::Address))
+        let address = client_address(headers, request.extensions(), self.trust_forwarded_for);
+        Ok(address.map_or(Client::Unknown, Client::Address))
     }
+}
+
+/// The client's address: the peer's, or with `trust_forwarded_for` the first hop of
+/// `X-Forwarded-For` when it names one. `None` for in-process calls (tests).
+pub fn client_address(
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+    trust_forwarded_for: bool,
+) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        let forwarded = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|list| list.split(',').next())
+            .and_then(|first| first.trim().parse::<IpAddr>().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
 }
 
 /// `routes` with `limit` applied per client (429 with `Retry-After` beyond it), and a task

@@ -30,6 +30,8 @@ pub struct Settings {
     pub rate_limit: crate::rate_limit::RateLimit,
     /// Shown at the top of every page: what of the data is simulated (the demo).
     pub notice: Option<String>,
+    /// Live-update streams held open at once.
+    pub live_streams: crate::config::StreamLimits,
 }
 
 /// Builds the whole application for `pool`, serving assets from the options' site root.
@@ -58,6 +60,8 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         github: settings.github.map(Arc::new),
         webhook_secret: settings.webhook_secret.filter(|s| !s.is_empty()).map(|s| s.into_bytes().into()),
         live,
+        live_streams: crate::connections::Slots::new(settings.live_streams.total, settings.live_streams.per_client),
+        trust_forwarded_for: settings.rate_limit.trust_forwarded_for,
         jobs,
     };
     let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);

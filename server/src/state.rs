@@ -19,6 +19,10 @@ pub struct ServerState {
     /// Webhook deliveries are accepted only when signed with this.
     pub webhook_secret: Option<Arc<[u8]>>,
     pub live: LiveHub,
+    /// Live streams held open, per client and in all.
+    pub live_streams: Arc<crate::connections::Slots>,
+    /// Whether the client is who `X-Forwarded-For` names (as for the rate limits).
+    pub trust_forwarded_for: bool,
     /// The job queue: rescans that webhooks and maintainers ask for.
     pub jobs: crate::jobs::queue::Jobs,
 }

@@ -77,14 +77,15 @@ pub async fn serve(pool: PgPool, config: ServeConfig) -> anyhow::Result<()> {
         reports,
         rate_limit: config.rate_limit,
         notice: config.demo.then(|| crate::demo::NOTICE.to_owned()),
+        live_streams: config.live_streams,
     };
-    let app = router::build(pool, options, settings);
+    let app = router::build(db::connect::request_pool(&pool), options, settings);
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    // The peer's address keys the rate limits.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    // Descriptors beyond the connections: the pools, the job workers' downloads, the site's files.
+    let limits = crate::listen::fit_file_descriptors(config.connections, 256);
+    crate::listen::serve(listener, app, limits, shutdown_signal()).await?;
     tracing::info!("shutting down");
     shutdown.cancel();
     if let Some(workers) = workers {

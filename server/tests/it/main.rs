@@ -14,6 +14,7 @@ mod auth;
 mod authorization;
 mod bad_input;
 mod cli_dev_login;
+mod connections;
 mod dashboard;
 mod dependency_scan;
 mod embedded_cluster;
