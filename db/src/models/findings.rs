@@ -539,19 +539,47 @@ pub async fn open_unfiled_of_target(db: impl PgExecutor<'_>, target_id: i64, lim
     .await
 }
 
-/// Every finding of `target_id` not fixed, open or triaged, as the scanner reported it: the
-/// known findings a CI baseline holds (`GET /api/v1/baseline`), in source order.
-pub async fn known_of(db: impl PgExecutor<'_>, target_id: i64) -> sqlx::Result<Vec<crate::ingest::IncomingFinding>> {
-    sqlx::query_as!(
-        crate::ingest::IncomingFinding,
-        r#"SELECT fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line, end_column,
+/// One page of a target's known findings (every one not fixed, triaged or not), in id order
+/// after `after`: the baseline is written page by page, never held whole. Returns each with
+/// its id.
+pub async fn known_page(
+    db: impl PgExecutor<'_>,
+    target_id: i64,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<(i64, crate::ingest::IncomingFinding)>> {
+    let rows = sqlx::query!(
+        r#"SELECT id, fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line, end_column,
                   symbol, message, snippet, conditional,
-                  CASE WHEN triaged_in_source THEN triage_reason END AS suppressed,
-                  fix AS "fix: sqlx::types::Json<crate::views::FixView>"
-           FROM findings WHERE target_id = $1 AND fixed_in_scan IS NULL
-           ORDER BY path, start_line, start_column, rule, fingerprint"#,
-        target_id
+                  CASE WHEN triaged_in_source THEN triage_reason END AS suppressed
+           FROM findings WHERE target_id = $1 AND fixed_in_scan IS NULL AND id > $2
+           ORDER BY id LIMIT $3"#,
+        target_id,
+        after,
+        limit
     )
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let finding = crate::ingest::IncomingFinding {
+                fingerprint: r.fingerprint,
+                content_fingerprint: r.content_fingerprint,
+                rule: r.rule,
+                path: r.path,
+                start_line: r.start_line,
+                start_column: r.start_column,
+                end_line: r.end_line,
+                end_column: r.end_column,
+                symbol: r.symbol,
+                message: r.message,
+                snippet: r.snippet,
+                conditional: r.conditional,
+                suppressed: r.suppressed,
+                fix: None,
+            };
+            (r.id, finding)
+        })
+        .collect())
 }

@@ -179,4 +179,17 @@ mod tests {
         assert!(github(&report("x.py", "m", Severity::Warning).findings).starts_with("::warning file=x.py,"));
         assert!(github(&report("x.py", "m", Severity::Note).findings).starts_with("::notice file=x.py,"));
     }
+
+    #[test]
+    fn a_log_written_in_parts_is_the_log_written_whole() {
+        let mut whole = report("pkg/state.py", "m", Severity::Error);
+        let mut second = whole.findings[0].clone();
+        second.rule = "UT003".into();
+        second.fingerprint = "e".repeat(32);
+        whole.findings.push(second);
+        let (before, after) = sarif::envelope(&whole);
+        let results: Vec<String> = whole.findings.iter().map(sarif::result_text).collect();
+        let streamed = format!("{before}{}{after}", results.join(","));
+        assert_eq!(streamed, serde_json::to_string(&sarif::log(&whole, None)).unwrap());
+    }
 }

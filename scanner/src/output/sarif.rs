@@ -30,56 +30,9 @@ pub fn log<'r>(report: &'r ScanReport, baseline: Option<&Baseline>) -> Log<'r> {
         .findings
         .iter()
         .enumerate()
-        .map(|(i, f)| SarifResult {
-            baseline_state: known.as_ref().map(|k| if k[i] { "unchanged" } else { "new" }),
-            fixes: f.fix.as_ref().map(|fix| {
-                [SarifFix {
-                    artifact_changes: [ArtifactChange {
-                        artifact_location: ArtifactLocation::of(&f.path),
-                        replacements: fix
-                            .edits
-                            .iter()
-                            .map(|edit| Replacement {
-                                deleted_region: ReplacedRegion {
-                                    end_column: edit.end_position.column,
-                                    end_line: edit.end_position.line,
-                                    start_column: edit.start_position.column,
-                                    start_line: edit.start_position.line,
-                                },
-                                inserted_content: (!edit.content.is_empty()).then_some(Text { text: &edit.content }),
-                            })
-                            .collect(),
-                    }],
-                    description: Text { text: &fix.message },
-                    properties: FixProperties { applicability: fix.applicability.as_str() },
-                }]
-            }),
-            level: level(f.severity),
-            locations: [Location {
-                logical_locations: [LogicalLocation { fully_qualified_name: &f.symbol }],
-                physical_location: PhysicalLocation {
-                    artifact_location: ArtifactLocation::of(&f.path),
-                    region: Some(Region {
-                        end_column: f.end.column,
-                        end_line: f.end.line,
-                        snippet: Text { text: &f.line_text },
-                        start_column: f.start.column,
-                        start_line: f.start.line,
-                    }),
-                },
-            }],
-            message: Text { text: &f.message },
-            partial_fingerprints: PartialFingerprints {
-                fingerprint: &f.fingerprint,
-                content_fingerprint: &f.content_fingerprint,
-            },
-            properties: f.conditional.then_some(ResultProperties { conditional: true }),
-            rule_id: &f.rule,
-            rule_index: index_of.get(f.rule.as_str()).copied().unwrap_or(0),
-            suppressions: f
-                .suppression
-                .as_ref()
-                .map(|s| [Suppression { justification: s.reason(), kind: "inSource", status: "accepted" }]),
+        .map(|(i, f)| {
+            let rule_index = index_of.get(f.rule.as_str()).copied().unwrap_or(0);
+            result(f, rule_index, known.as_ref().map(|k| if k[i] { "unchanged" } else { "new" }))
         })
         .collect();
     let notifications = report
@@ -125,6 +78,77 @@ pub fn log<'r>(report: &'r ScanReport, baseline: Option<&Baseline>) -> Log<'r> {
         }],
         version: "2.1.0",
     }
+}
+
+/// One finding as a result of the log (`rule_index`: its rule's place in the catalogue).
+fn result<'r>(f: &'r crate::Finding, rule_index: usize, baseline_state: Option<&'static str>) -> SarifResult<'r> {
+    SarifResult {
+        baseline_state,
+        fixes: f.fix.as_ref().map(|fix| {
+            [SarifFix {
+                artifact_changes: [ArtifactChange {
+                    artifact_location: ArtifactLocation::of(&f.path),
+                    replacements: fix
+                        .edits
+                        .iter()
+                        .map(|edit| Replacement {
+                            deleted_region: ReplacedRegion {
+                                end_column: edit.end_position.column,
+                                end_line: edit.end_position.line,
+                                start_column: edit.start_position.column,
+                                start_line: edit.start_position.line,
+                            },
+                            inserted_content: (!edit.content.is_empty()).then_some(Text { text: &edit.content }),
+                        })
+                        .collect(),
+                }],
+                description: Text { text: &fix.message },
+                properties: FixProperties { applicability: fix.applicability.as_str() },
+            }]
+        }),
+        level: level(f.severity),
+        locations: [Location {
+            logical_locations: [LogicalLocation { fully_qualified_name: &f.symbol }],
+            physical_location: PhysicalLocation {
+                artifact_location: ArtifactLocation::of(&f.path),
+                region: Some(Region {
+                    end_column: f.end.column,
+                    end_line: f.end.line,
+                    snippet: Text { text: &f.line_text },
+                    start_column: f.start.column,
+                    start_line: f.start.line,
+                }),
+            },
+        }],
+        message: Text { text: &f.message },
+        partial_fingerprints: PartialFingerprints {
+            fingerprint: &f.fingerprint,
+            content_fingerprint: &f.content_fingerprint,
+        },
+        properties: f.conditional.then_some(ResultProperties { conditional: true }),
+        rule_id: &f.rule,
+        rule_index,
+        suppressions: f
+            .suppression
+            .as_ref()
+            .map(|s| [Suppression { justification: s.reason(), kind: "inSource", status: "accepted" }]),
+    }
+}
+
+/// A log too long to hold in memory, written as it is read: the text before its results and
+/// the text after them (`report`'s findings are left out), and [`result_text`] for each
+/// result in between, separated by commas.
+pub fn envelope(report: &ScanReport) -> (String, String) {
+    let empty = ScanReport { findings: Vec::new(), ..report.clone() };
+    let text = serde_json::to_string(&log(&empty, None)).expect("a log always serialises");
+    let (before, after) = text.split_once(r#""results":[]"#).expect("a log has its results");
+    (format!(r#"{before}"results":["#), format!("]{after}"))
+}
+
+/// One finding as the log's result, in JSON.
+pub fn result_text(finding: &crate::Finding) -> String {
+    let rule_index = catalogue().position(|r| r.id == finding.rule).unwrap_or(0);
+    serde_json::to_string(&result(finding, rule_index, None)).expect("a result always serialises")
 }
 
 #[derive(Serialize)]

@@ -247,6 +247,23 @@ async fn the_baseline_export_holds_every_known_finding_for_unthread_scan() {
         send(&app, get("/api/v1/baseline?target=nobody/nothing", None)).await.status,
         axum::http::StatusCode::NOT_FOUND
     );
+
+    // Written page by page: 4,500 findings (three pages) make one valid log with all of them.
+    let many = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/many").await.unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    for file in 0..3 {
+        let text: String = (0..1500).map(|i| format!("state_{i} = threading.local()\n")).collect();
+        std::fs::write(tree.path().join(format!("locals_{file}.py")), format!("import threading\n{text}")).unwrap();
+    }
+    let report = scan_path(tree.path(), &ScanOptions::default()).unwrap();
+    assert_eq!(report.findings.len(), 4500);
+    ingest(&pool, &db::ingest::ScanInput::from_report(many, None, &report)).await.unwrap();
+    let body = send(&app, get("/api/v1/baseline?target=openedx/many", None)).await.body;
+    let log: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), 4500);
+    let baseline = scanner::baseline::Baseline::from_sarif(&body).unwrap();
+    let all: Vec<&scanner::Finding> = report.findings.iter().collect();
+    assert!(baseline.known(&all).into_iter().all(|known| known));
 }
 
 /// A finding's fix travels with it: an in-process scan and the SARIF import store the same
