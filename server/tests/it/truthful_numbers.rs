@@ -248,7 +248,25 @@ async fn page_titles_escape_the_names_they_show() {
     let head = &page[..page.find("</head>").unwrap_or(page.len())];
     assert!(!head.contains("<meta http-equiv=refresh"), "{head}");
     assert!(head.contains("&lt;/title&gt;&lt;meta http-equiv=refresh"), "{head}");
-    // Every page's title is escaped the same way (the shell's formatter).
-    let person = send(&app, get("/people/%3Cb%3Ebold", None)).await.body;
-    assert!(!person[..person.find("</head>").unwrap_or(person.len())].contains("<b>bold"));
+    // Every page's title and meta tags escape what the URL puts in them (the shell's formatter).
+    let markup: String = "<b>bold\"'".bytes().map(|b| format!("%{b:02X}")).collect();
+    let pages = [
+        format!("/people/{markup}"),
+        format!("/teams/{markup}"),
+        format!("/repos/{markup}/{markup}"),
+        format!("/deps/{markup}"),
+        format!("/rules/{markup}"),
+        format!("/findings/{markup}"),
+        format!("/findings?q={markup}&target={markup}"),
+        format!("/reports/weekly?week={markup}"),
+        format!("/{markup}"),
+    ];
+    for path in pages {
+        let page = send(&app, get(&path, None)).await.body;
+        let head = &page[..page.find("</head>").unwrap_or(page.len())];
+        assert!(!head.contains("<b>bold"), "{path}: {head}");
+        for tag in head.split('<').filter(|t| t.starts_with("meta ") || t.starts_with("title")) {
+            assert!(!tag.contains("bold\"'"), "{path}: an attribute or title took the quotes raw: <{tag}");
+        }
+    }
 }
