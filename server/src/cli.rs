@@ -88,7 +88,7 @@ pub struct JobArgs {
     pub max_archive_unpacked_mib: u64,
     /// An archive whose sources (the files scanned) hold more than this (MiB) fails its
     /// scan: the bound on the memory one scan takes.
-    #[arg(long, env = "UNTHREAD_MAX_ARCHIVE_SOURCES_MIB", default_value_t = 256)]
+    #[arg(long, env = "UNTHREAD_MAX_ARCHIVE_SOURCES_MIB", default_value_t = 128)]
     pub max_archive_sources_mib: u64,
     /// An archive with more members than this fails its scan.
     #[arg(long, env = "UNTHREAD_MAX_ARCHIVE_MEMBERS", default_value_t = 500_000)]

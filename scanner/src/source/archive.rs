@@ -32,7 +32,7 @@ impl Default for ArchiveLimits {
         Self {
             max_unpacked_bytes: 2 * 1024 * 1024 * 1024,
             max_members: 500_000,
-            max_kept_bytes: 256 * 1024 * 1024,
+            max_kept_bytes: 128 * 1024 * 1024,
             max_header_bytes: 64 * 1024,
         }
     }
