@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Replays the attacks of the second hardening round against a running Unthread (the demo:
+"""Replays the attacks of the second and third hardening rounds against a running Unthread (the demo:
 `bash scripts/serve.sh`, or `unthread serve --demo --dev-login`), with a fixed number of
 requests, and prints what each got next to what it should get. Loopback only.
 
@@ -8,7 +8,10 @@ usage: python3 scripts/abuse.py [http://127.0.0.1:3000]
 
 import http.client
 import json
+import resource
+import socket
 import sys
+import time
 import urllib.parse
 
 BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:3000"
@@ -109,6 +112,76 @@ for path in ["/", "/findings?state=nonsense", "/reports/weekly/nonsense", "/pkg/
 dev_login("mallory", "maintainer")
 events = request("POST", "/api/overview", "", form)[2]
 check("role change recorded (overview's recent events)", True, b"user.role_changed" in events)
+
+# 8. Third round: searches, token names, connections and streams held by one client.
+check("GET /findings?q= of 201 characters", 400, request("GET", "/findings?q=" + "a" * 201)[0])
+check("GET /findings?q=%25_ (wildcards as text)", 200, request("GET", "/findings?q=%25_")[0])
+_, maintainer = dev_login("mallory", "maintainer")
+token_headers = {**json_body, "cookie": maintainer}
+status = request("POST", "/api/v1/tokens", json.dumps({"name": "x" * 5000, "targets": ["openedx/edx-ace"]}), token_headers)[0]
+check("POST /api/v1/tokens with a 5,000-character name", 400, status)
+
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+
+
+def connect(source):
+    sock = socket.socket()
+    sock.bind((source, 0))
+    sock.settimeout(5)
+    sock.connect((URL.hostname, URL.port or 80))
+    return sock
+
+
+idle, refused = [], 0
+for _ in range(1100):
+    try:
+        idle.append(connect("127.0.0.2"))
+    except OSError:
+        refused += 1
+time.sleep(0.5)
+busy = 0
+for sock in idle:
+    sock.setblocking(False)
+    try:
+        if sock.recv(12).startswith(b"HTTP/1.1 503"):
+            busy += 1
+    except (BlockingIOError, OSError):
+        pass
+started = time.monotonic()
+status = request("GET", "/healthz")[0]
+took = time.monotonic() - started
+check("GET /healthz under 1,100 idle connections from another client", 200, status, f"{took * 1000:.0f} ms")
+check("1,100 idle connections: the client's share is held, the rest refused with 503", True, busy >= 1100 - 256, f"{busy} answered 503, {refused} not connected")
+for sock in idle:
+    sock.close()
+
+trickle = connect("127.0.0.1")
+started = time.monotonic()
+closed = False
+for byte in b"GET /healthz HTTP/1.1\r\nhost: x\r\n" * 2:
+    try:
+        trickle.send(bytes([byte]))
+        time.sleep(0.5)
+    except OSError:
+        closed = True
+        break
+    if time.monotonic() - started > 15:
+        break
+check("headers trickled a byte every 0.5 s are cut off", True, closed or time.monotonic() - started < 15, f"after {time.monotonic() - started:.1f} s")
+trickle.close()
+
+streams, limited = [], 0
+for _ in range(70):
+    sock = connect("127.0.0.3")
+    sock.sendall(b"GET /api/live HTTP/1.1\r\nhost: x\r\n\r\n")
+    head = sock.recv(64)
+    if head.startswith(b"HTTP/1.1 503"):
+        limited += 1
+    streams.append(sock)
+check("70 live streams from one client: 64 held, 6 refused with 503", 6, limited)
+for sock in streams:
+    sock.close()
 
 width = max(len(name) for _, name, _, _, _ in results)
 for ok, name, expected, got, detail in results:

@@ -89,6 +89,17 @@ request = function()
 end
 LUA
 
+# Searches for a different text each time (no cached answer helps): a path part, a symbol,
+# a snippet's number, and text found nowhere.
+cat >"$tmp/search.lua" <<'LUA'
+math.randomseed(os.time())
+local words = {"mod_", "pkg.mod.f", "threading", "nowhere-at-all", "local", "_3"}
+request = function()
+  local q = words[math.random(#words)] .. (math.random(2) == 1 and tostring(math.random(1, 999)) or "")
+  return wrk.format(nil, "/findings?state=all&q=" .. q)
+end
+LUA
+
 printf '%-40s %8s %8s %10s %s\n' "URL (${connections} connections, ${duration}s)" p50 p99 req/s errors
 run() {
   local label=$1; shift
@@ -111,5 +122,6 @@ run "/deps?sort=impact" "$base/deps?sort=impact"
 run "/findings?reached=yes" "$base/findings?reached=yes"
 run "/deps/dep-40" "$base/deps/dep-40"
 run "/" "$base/"
+run "/findings?q=<varied>" -s "$tmp/search.lua" "$base"
 run "POST /api/claim" -s "$tmp/claim.lua" "$base"
 echo "claims held after the run: $(psql -At -h "$tmp" -U unthread -d postgres -c "SELECT count(*) FROM claims WHERE released_at IS NULL")"
