@@ -128,7 +128,7 @@ pub fn load(root: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, Sou
     }
     let name = root.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let mut files = if root.is_dir() {
-        load_directory(root, options)
+        load_directory(root, root, options)
     } else if name.ends_with(".whl") || name.ends_with(".zip") {
         load_zip(root, options)?
     } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
@@ -141,14 +141,24 @@ pub fn load(root: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, Sou
     Ok(files)
 }
 
-/// Files named one by one (a pre-commit hook passes the changed files), with paths relative
-/// to `root` — the paths, module names and fingerprints a scan of `root` gives them. Test
-/// files and excluded paths are left out as in a scan of `root`; any file name is read, as
-/// the caller chose it (a script without `.py`).
+/// Files and directories named one by one (a pre-commit hook passes the changed files;
+/// `unthread-scan xblock web_fragments` two packages), with paths relative to `root` — the
+/// paths, module names and fingerprints a scan of `root` gives them. Test files and excluded
+/// paths are left out as in a scan of `root`; any file named is read, as the caller chose
+/// it (a script without `.py`); a directory is listed as a scan lists it.
 pub fn load_files(root: &Path, paths: &[PathBuf], options: &SourceOptions) -> Result<Vec<SourceFile>, SourceError> {
     let root = crate::config::absolute(root);
     let mut files = Vec::with_capacity(paths.len());
     for given in paths {
+        if given.is_dir() {
+            // A directory under `root`: its files as a scan of `root` lists them.
+            let dir = crate::config::absolute(given);
+            if !dir.starts_with(&root) {
+                return Err(SourceError::NotFound(given.clone()));
+            }
+            files.extend(load_directory(&dir, &root, options));
+            continue;
+        }
         if !given.is_file() {
             return Err(SourceError::NotFound(given.clone()));
         }
@@ -225,8 +235,10 @@ fn wanted(path: &str, options: &SourceOptions) -> bool {
         && !options.exclude.as_ref().is_some_and(|exclude| exclude.excludes(path, false))
 }
 
-fn load_directory(root: &Path, options: &SourceOptions) -> Vec<SourceFile> {
-    let walker = ignore::WalkBuilder::new(root)
+/// The wanted files under `dir`, with paths relative to `root` (`dir` itself or a directory
+/// above it: a scan of `root` restricted to `dir` gives them the same paths).
+fn load_directory(dir: &Path, root: &Path, options: &SourceOptions) -> Vec<SourceFile> {
+    let walker = ignore::WalkBuilder::new(dir)
         .hidden(false)
         .git_ignore(true)
         .git_global(false)

@@ -62,6 +62,7 @@ pub fn log<'r>(report: &'r ScanReport, baseline: Option<&Baseline>) -> Log<'r> {
         runs: [Run {
             column_kind: "unicodeCodePoints",
             invocations: [Invocation { execution_successful: true, tool_execution_notifications: notifications }],
+            original_uri_base_ids: None,
             properties: RunProperties {
                 files_failed: report.files_failed().count(),
                 files_scanned: report.files_scanned(),
@@ -151,6 +152,29 @@ pub fn result_text(finding: &crate::Finding) -> String {
     serde_json::to_string(&result(finding, rule_index, None)).expect("a result always serialises")
 }
 
+/// The base every artifact's `uri` is relative to: the root of what was scanned.
+pub const SRCROOT: &str = "%SRCROOT%";
+
+#[derive(Serialize)]
+pub struct UriBase {
+    /// A `file://` URI ending in `/`.
+    pub uri: String,
+}
+
+impl<'r> Log<'r> {
+    /// Says where `%SRCROOT%` is: `root`, an absolute directory.
+    pub fn with_source_root(mut self, root: &std::path::Path) -> Self {
+        let mut uri = String::from("file://");
+        for segment in root.to_string_lossy().split('/').filter(|s| !s.is_empty()) {
+            uri.push('/');
+            uri.push_str(&path_to_uri(segment));
+        }
+        uri.push('/');
+        self.runs[0].original_uri_base_ids = Some(BTreeMap::from([(SRCROOT, UriBase { uri })]));
+        self
+    }
+}
+
 #[derive(Serialize)]
 pub struct Log<'r> {
     #[serde(rename = "$schema")]
@@ -164,6 +188,10 @@ pub struct Log<'r> {
 pub struct Run<'r> {
     pub column_kind: &'static str,
     pub invocations: [Invocation; 1],
+    /// Where `%SRCROOT%` is (the directory the paths are relative to), when known: the
+    /// linter says; a server's baseline does not (its paths are the repository's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_uri_base_ids: Option<BTreeMap<&'static str, UriBase>>,
     pub properties: RunProperties,
     pub results: Vec<SarifResult<'r>>,
     pub tool: Tool,
@@ -379,7 +407,7 @@ pub struct ArtifactLocation {
 impl ArtifactLocation {
     /// A path relative to the scan root.
     pub fn of(path: &str) -> Self {
-        ArtifactLocation { uri: path_to_uri(path), uri_base_id: "SRCROOT" }
+        ArtifactLocation { uri: path_to_uri(path), uri_base_id: SRCROOT }
     }
 }
 

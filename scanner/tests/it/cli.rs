@@ -239,9 +239,9 @@ fn diff_base_reports_only_findings_on_changed_lines() {
     let summary = project.run(&["--diff-base", "HEAD", "--format", "summary"]);
     assert!(summary.stdout.contains("2 on lines not changed since the diff base"), "{}", summary.stdout);
 
-    // A subdirectory scan sees its own paths; a bad ref is a usage error.
+    // A subdirectory scan names repository paths; a bad ref is a usage error.
     let sub = project.run(&["pkg", "--diff-base", "HEAD"]);
-    assert!(sub.stdout.contains("touched.py:3:") && !sub.stdout.contains("pkg/touched.py"), "{}", sub.stdout);
+    assert!(sub.stdout.contains("pkg/touched.py:3:") && !sub.stdout.contains("pkg/old.py"), "{}", sub.stdout);
     let bad = project.run(&["--diff-base", "no-such-ref"]);
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("no-such-ref"), "{}", bad.stderr);
@@ -267,7 +267,50 @@ fn files_named_one_by_one_keep_the_paths_and_fingerprints_of_a_tree_scan() {
         files["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
         "pkg/a.py"
     );
-    assert_eq!(project.run(&["pkg", "pkg/a.py"]).code, 2, "a directory among files");
+    let mixed = project.run(&["pkg", "pkg/a.py"]);
+    assert_eq!(mixed.code, 1, "a directory among files: {}", mixed.stderr);
+    assert_eq!(mixed.rules().len(), 2, "each finding once: {}", mixed.stdout);
+}
+
+/// A subfolder scan names repository paths (as ruff does), several paths are one scan, and
+/// SARIF says what its paths are relative to.
+#[test]
+fn subfolder_scans_report_paths_relative_to_the_working_directory() {
+    let project = Project::new();
+    project
+        .write("xblock/__init__.py", "")
+        .write("xblock/plugin.py", LOCAL)
+        .write("web_fragments/fragment.py", "import threading\n_lock = threading.Lock()\n")
+        .write("other/ignored.py", LOCAL);
+    let one = project.run(&["xblock"]);
+    assert_eq!(one.code, 1, "{}", one.stderr);
+    assert!(one.stdout.starts_with("xblock/plugin.py:2:"), "{}", one.stdout);
+    let github = project.run(&["xblock", "--format", "github"]);
+    assert!(github.stdout.contains("file=xblock/plugin.py,"), "{}", github.stdout);
+    let two = project.run(&["xblock", "web_fragments"]);
+    let paths: Vec<&str> =
+        two.lines().iter().filter(|l| l.contains(".py:")).map(|l| l.split(':').next().unwrap()).collect();
+    assert_eq!(paths, ["web_fragments/fragment.py", "xblock/plugin.py"], "{}", two.stderr);
+    // The same fingerprints as a scan of the whole tree.
+    let whole: Value = serde_json::from_str(&project.run(&["--format", "sarif"]).stdout).unwrap();
+    let part: Value = serde_json::from_str(&project.run(&["xblock", "--format", "sarif"]).stdout).unwrap();
+    let fingerprint_of = |log: &Value, path: &str| {
+        log["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == path)
+            .map(|r| r["partialFingerprints"]["unthread/v1"].clone())
+    };
+    assert_eq!(fingerprint_of(&part, "xblock/plugin.py"), fingerprint_of(&whole, "xblock/plugin.py"));
+    assert!(fingerprint_of(&part, "xblock/plugin.py").is_some());
+    let location = &part["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
+    assert_eq!(location["uriBaseId"], "%SRCROOT%");
+    let base = part["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().unwrap();
+    assert!(base.starts_with("file:///") && base.ends_with('/'), "{base}");
+    let root = std::fs::canonicalize(project.path()).unwrap();
+    assert!(base.trim_end_matches('/').ends_with(root.file_name().unwrap().to_str().unwrap()), "{base}");
+    assert!(sarif_validator().is_valid(&part), "a valid SARIF 2.1.0 log");
 }
 
 #[test]

@@ -49,20 +49,35 @@ fn main() -> ExitCode {
 /// Large writes: a system call costs microseconds here, and SARIF runs to megabytes.
 const OUTPUT_BUFFER: usize = 1 << 20;
 
-/// What is scanned: one tree (a directory or an archive), or files named one by one.
+/// What is scanned: one tree (a directory outside the working directory, the working
+/// directory itself, or an archive), or files and directories under the working directory —
+/// reported with paths relative to it, as ruff does, and as a scan of it would name them
+/// (`unthread-scan xblock` reports `xblock/plugin.py`, whose module is `xblock.plugin`).
 enum Target {
     Tree(PathBuf),
     Files(Vec<PathBuf>),
 }
 
 impl Target {
-    fn of(paths: &[PathBuf]) -> anyhow::Result<Self> {
+    fn of(paths: &[PathBuf], cwd: &Path) -> anyhow::Result<Self> {
+        let under_cwd = |p: &PathBuf| {
+            let full = absolute(p);
+            (p.is_file() && !is_archive(p)) || (p.is_dir() && full != cwd && full.starts_with(cwd))
+        };
         match paths {
             [] => Ok(Target::Tree(PathBuf::from("."))),
-            [one] if !one.is_file() || is_archive(one) => Ok(Target::Tree(one.clone())),
+            [one] if !under_cwd(one) => {
+                if !one.exists() {
+                    anyhow::bail!("{}: no such file or directory", one.display());
+                }
+                Ok(Target::Tree(one.clone()))
+            }
             many => {
-                if let Some(odd) = many.iter().find(|p| !p.is_file() || is_archive(p)) {
-                    anyhow::bail!("{}: give one directory or archive, or any number of Python files", odd.display());
+                if let Some(odd) = many.iter().find(|p| !under_cwd(p)) {
+                    anyhow::bail!(
+                        "{}: several paths must be Python files or directories under the working directory (one archive, or a directory elsewhere, is scanned alone)",
+                        odd.display()
+                    );
                 }
                 Ok(Target::Files(many.to_vec()))
             }
@@ -85,7 +100,7 @@ fn is_archive(path: &Path) -> bool {
 
 fn check(args: &Check) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir().context("reading the working directory")?;
-    let target = Target::of(&args.paths)?;
+    let target = Target::of(&args.paths, &absolute(&cwd))?;
     let config_file = match (&args.config, args.isolated) {
         (_, true) => None,
         (Some(path), _) => Some(ConfigFile::load(path)?),
@@ -137,6 +152,12 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         }
     };
     report.findings.retain(|finding| !settings.drops(finding));
+    // The directory the reported paths are relative to.
+    let source_root = match &target {
+        Target::Tree(path) if path.is_dir() => Some(absolute(path)),
+        Target::Tree(_) => None,
+        Target::Files(_) => Some(absolute(&cwd)),
+    };
 
     if args.diff || settings.fix {
         if matches!(&target, Target::Tree(path) if !path.is_dir()) {
@@ -176,7 +197,7 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
     }
 
     if let Some(path) = &args.write_baseline {
-        write_to(Some(path), |out| write_sarif(out, &report, None))?;
+        write_to(Some(path), |out| write_sarif(out, &report, None, source_root.as_deref()))?;
         eprintln!("wrote a baseline of {} findings to {}", report.findings.len(), path.display());
         write_api_index(args, &report)?;
         return Ok(ExitCode::SUCCESS);
@@ -215,7 +236,7 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
     let with_summary = args.format.is_none() && args.output.is_none() && std::io::stdout().is_terminal();
     write_to(args.output.as_deref(), |out| {
         match format {
-            Format::Sarif => write_sarif(out, &report, gate.baseline.as_ref())?,
+            Format::Sarif => write_sarif(out, &report, gate.baseline.as_ref(), source_root.as_deref())?,
             Format::Jsonl => out.write_all(output::json_lines(verdict.reported.iter().copied()).as_bytes())?,
             Format::Summary => out.write_all(output::summary(&report, &verdict).as_bytes())?,
             Format::Concise => out.write_all(
@@ -268,8 +289,20 @@ fn print_suppression_notes(report: &ScanReport, report_unused: bool) -> usize {
     unused
 }
 
-fn write_sarif(out: &mut dyn Write, report: &ScanReport, baseline: Option<&Baseline>) -> anyhow::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &output::sarif_against(report, baseline))?;
+/// Writes the SARIF log; `root` is the directory its paths are relative to (`%SRCROOT%`),
+/// when they are relative to one (not for an archive).
+fn write_sarif(
+    out: &mut dyn Write,
+    report: &ScanReport,
+    baseline: Option<&Baseline>,
+    root: Option<&Path>,
+) -> anyhow::Result<()> {
+    let log = output::sarif_against(report, baseline);
+    let log = match root {
+        Some(root) => log.with_source_root(root),
+        None => log,
+    };
+    serde_json::to_writer_pretty(&mut *out, &log)?;
     out.write_all(b"\n")?;
     Ok(())
 }
