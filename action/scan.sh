@@ -8,9 +8,19 @@ tmp=${RUNNER_TEMP:?RUNNER_TEMP is not set: run this as a GitHub Action step}
 sarif=${UNTHREAD_SARIF:-$tmp/unthread.sarif}
 server=${UNTHREAD_SERVER_URL:-}
 server=${server%/}
-read -r -a paths <<<"${UNTHREAD_PATHS:-.}"
-read -r -a extra <<<"${UNTHREAD_ARGS:-}"
+# `paths`: one per line (a line is one path, spaces and all). `args`: one or more arguments
+# per line, split as a shell would (quotes keep spaces: --exclude "my dir/*").
+mapfile -t paths < <(printf '%s\n' "${UNTHREAD_PATHS:-.}" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d')
+[ "${#paths[@]}" -gt 0 ] || paths=(.)
+mapfile -t extra < <(python3 -c 'import shlex, sys; [print(a) for line in sys.argv[1].splitlines() for a in shlex.split(line)]' "${UNTHREAD_ARGS:-}")
 urlencode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+# The token goes to curl in a header file, never on its command line (the process list
+# shows command lines to every user of the runner).
+auth=()
+if [ -n "${UNTHREAD_TOKEN:-}" ]; then
+  (umask 077 && printf 'Authorization: Bearer %s\n' "$UNTHREAD_TOKEN" >"$tmp/unthread-auth-header")
+  auth=(-H "@$tmp/unthread-auth-header")
+fi
 
 options=(--cache "$tmp/unthread-cache")
 if [ -n "${UNTHREAD_BASELINE:-}" ]; then
@@ -18,9 +28,13 @@ if [ -n "${UNTHREAD_BASELINE:-}" ]; then
 elif [ -n "$server" ] && [ -n "${UNTHREAD_TARGET:-}" ]; then
   # What the server knows of the target (every finding not fixed, triaged or not) is the
   # baseline, over the configuration's: it follows the default branch as it is scanned.
-  curl --fail --silent --show-error --get --data-urlencode "target=$UNTHREAD_TARGET" \
-    --output "$tmp/unthread-baseline.sarif" "$server/api/v1/baseline"
-  options+=(--baseline "$tmp/unthread-baseline.sarif")
+  # A server that cannot be reached leaves the configuration's baseline (if any) in charge.
+  if curl --fail --silent --show-error --max-time 60 --get "${auth[@]}" --data-urlencode "target=$UNTHREAD_TARGET" \
+    --output "$tmp/unthread-baseline.sarif" "$server/api/v1/baseline" 2>"$tmp/unthread-curl-error"; then
+    options+=(--baseline "$tmp/unthread-baseline.sarif")
+  else
+    echo "::warning title=unthread-scan::the baseline could not be fetched from $server ($(tr -d '\n' <"$tmp/unthread-curl-error")): using the configuration's baseline, if any"
+  fi
 fi
 [ -n "${UNTHREAD_DIFF_BASE:-}" ] && options+=(--diff-base "$UNTHREAD_DIFF_BASE")
 
@@ -51,7 +65,7 @@ fi
 if [ -n "$server" ] && [ -n "${UNTHREAD_TOKEN:-}" ] && [ -n "${UNTHREAD_TARGET:-}" ]; then
   if [[ " ${UNTHREAD_UPLOAD_ON:-push} " == *" ${GITHUB_EVENT_NAME:-} "* ]]; then
     curl --fail --silent --show-error -X POST \
-      -H "Authorization: Bearer $UNTHREAD_TOKEN" -H "Content-Type: application/sarif+json" \
+      "${auth[@]}" -H "Content-Type: application/sarif+json" \
       --data-binary "@$sarif" \
       "$server/api/v1/scans?target=$(urlencode "$UNTHREAD_TARGET")&revision=$(urlencode "${GITHUB_SHA:-}")"
     echo

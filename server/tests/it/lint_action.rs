@@ -182,4 +182,20 @@ async fn the_action_fails_only_on_findings_the_server_does_not_know_and_uploads_
     // A configuration error fails the step with the scanner's status.
     let broken = offline.step(&[("ARGS", "--select UT999")], "push").await;
     assert_eq!(broken.code, 2, "{}", broken.stdout);
+
+    // The server down: a warning says so and the configuration's baseline decides.
+    offline.write("unthread.toml", "baseline = \"baseline.sarif\"\n");
+    let down = [("SERVER_URL", "http://127.0.0.1:9"), ("TOKEN", token.as_str()), ("TARGET", "openedx/gated")];
+    let fallback = offline.step(&down, "pull_request").await;
+    assert!(fallback.stdout.contains("::warning title=unthread-scan::the baseline could not be fetched"), "{}", fallback.stdout);
+    assert_eq!(fallback.outputs["new-findings"], "1", "only pkg/more.py is new: {}", fallback.stdout);
+    assert!(!fallback.stdout.contains(&token), "the token is never printed");
+
+    // Multi-line inputs: a path with a space, arguments split as a shell would.
+    offline.write("my pkg/spaced.py", "import threading\n_lock = threading.Lock()\n");
+    let spaced = offline
+        .step(&[("PATHS", "my pkg\npkg\n"), ("ARGS", "--select UT003\n--exclude \"pkg/*\"")], "pull_request")
+        .await;
+    assert!(spaced.stdout.contains("file=my pkg/spaced.py,"), "{}", spaced.stdout);
+    assert!(!spaced.stdout.contains("file=pkg/"), "{}", spaced.stdout);
 }
