@@ -243,7 +243,9 @@ impl Settings {
         let mut exclude = Vec::new();
         let mut per_file = Vec::new();
         let mut api_indexes = Vec::new();
-        let (mut include_tests, mut max_file_size, mut baseline) = (true, DEFAULT_MAX_FILE_SIZE, None);
+        // Tests are out of the epic's scope ("I'm currently ignoring threading code that only
+        // shows up in tests") and held about 80 % of the findings: out by default.
+        let (mut include_tests, mut max_file_size, mut baseline) = (false, DEFAULT_MAX_FILE_SIZE, None);
         let (mut fix, mut fix_policy) = (false, crate::fix::FixPolicy::default());
         if let Some(file) = file {
             let o = &file.options;

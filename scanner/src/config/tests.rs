@@ -106,7 +106,7 @@ fn defaults_without_a_file() {
     let s = settings(None, &Overrides::default(), dir.path());
     assert!(s.selection.is_everything());
     assert!(s.exclude.is_none() && s.per_file_ignores.is_empty());
-    assert!(s.include_tests);
+    assert!(!s.include_tests, "tests are out of scope by default");
     assert_eq!(s.max_file_size, DEFAULT_MAX_FILE_SIZE);
 }
 

@@ -85,10 +85,11 @@ pub struct Check {
     /// Rules not to run on matching files: `PATTERN:RULE[,RULE…]`; repeatable.
     #[arg(long, value_name = "PATTERN:RULES", value_parser = per_file_ignore)]
     pub per_file_ignores: Vec<(String, Vec<String>)>,
-    /// Scan tests (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`): the default.
+    /// Scan tests (`tests/`, `test_*.py`, `*_test.py`, `conftest.py`) too; they are out of
+    /// scope by default, as in the epic (configuration: `include-tests = true`).
     #[arg(long, overrides_with = "exclude_tests")]
     pub include_tests: bool,
-    /// Skip tests.
+    /// Skip tests: the default.
     #[arg(long, overrides_with = "include_tests")]
     pub exclude_tests: bool,
     /// Skip files larger than this many bytes (default 5 MiB).
