@@ -43,6 +43,11 @@ pub struct Finding {
     /// The change that removes it, when it is mechanical (`crate::fix`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<Fix>,
+    /// Other lines that make the hazard, reported at one place (UT010's writes to the global
+    /// it reports at its definition): a change there is a change of the finding
+    /// (`--diff-base`), and SARIF lists them as related locations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_on_lines: Vec<u32>,
 }
 
 /// The parts of a finding its fingerprints are computed from.

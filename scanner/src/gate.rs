@@ -32,11 +32,11 @@ impl Gate {
         for (finding, known) in candidates.into_iter().zip(known) {
             if known {
                 verdict.baselined += 1;
-            } else if self
-                .changed
-                .as_ref()
-                .is_some_and(|changed| !changed.touches(&finding.path, finding.start.line, finding.end.line))
-            {
+            } else if self.changed.as_ref().is_some_and(|changed| {
+                // Any of its places changed: a new write to an old global is a change.
+                !changed.touches(&finding.path, finding.start.line, finding.end.line)
+                    && !finding.also_on_lines.iter().any(|&line| changed.touches(&finding.path, line, line))
+            }) {
                 verdict.outside_diff += 1;
             } else {
                 verdict.reported.push(finding);

@@ -153,6 +153,7 @@ mod tests {
                 conditional: false,
                 suppression: None,
                 fix: None,
+                also_on_lines: Vec::new(),
             }],
             scanner_version: "test".into(),
             files: vec![],

@@ -127,6 +127,19 @@ fn result<'r>(f: &'r crate::Finding, rule_index: usize, baseline_state: Option<&
             content_fingerprint: &f.content_fingerprint,
         },
         properties: f.conditional.then_some(ResultProperties { conditional: true }),
+        related_locations: f
+            .also_on_lines
+            .iter()
+            .enumerate()
+            .map(|(id, &line)| RelatedLocation {
+                id: id + 1,
+                message: OwnedText { text: "another place of this finding".to_owned() },
+                physical_location: RelatedPhysicalLocation {
+                    artifact_location: ArtifactLocation::of(&f.path),
+                    region: LineRegion { start_line: line },
+                },
+            })
+            .collect(),
         rule_id: &f.rule,
         rule_index,
         suppressions: f
@@ -301,10 +314,35 @@ pub struct SarifResult<'r> {
     pub partial_fingerprints: PartialFingerprints<'r>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<ResultProperties>,
+    /// The finding's other places (UT010: the writes of the global it reports).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related_locations: Vec<RelatedLocation>,
     pub rule_id: &'r str,
     pub rule_index: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressions: Option<[Suppression; 1]>,
+}
+
+/// Another line of a result's file where the same hazard is.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelatedLocation {
+    pub id: usize,
+    pub message: OwnedText,
+    pub physical_location: RelatedPhysicalLocation,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelatedPhysicalLocation {
+    pub artifact_location: ArtifactLocation,
+    pub region: LineRegion,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineRegion {
+    pub start_line: u32,
 }
 
 /// A proposed fix: its edits of one file, as regions of the original text and what replaces

@@ -164,6 +164,8 @@ struct Pending<'t> {
     message: String,
     conditional: bool,
     fix: Option<FixSpec>,
+    /// Other places of the same hazard ([`Emitter::relate_last`]).
+    related: Vec<Node<'t>>,
 }
 
 /// Rules whose fix reads more of the file than the prefilter keeps for their findings — every
@@ -208,7 +210,16 @@ impl<'f> Emitter<'f> {
             message: message.into(),
             conditional,
             fix: None,
+            related: Vec::new(),
         });
+    }
+
+    /// Records `nodes` as other places of the finding just reported (the writes of a global
+    /// reported at its definition).
+    pub fn relate_last(&mut self, nodes: impl IntoIterator<Item = Node<'f>>) {
+        if let Some(last) = self.pending.last_mut() {
+            last.related.extend(nodes);
+        }
     }
 
     /// [`Emitter::report`], with the fix that removes the finding.
@@ -262,6 +273,14 @@ impl<'f> Emitter<'f> {
             *occurrence += 1;
             let (start, end) = (p.node.start_position(), p.node.end_position());
             let line_text = line_at(facts.src, p.node.start_byte());
+            let mut also_on_lines: Vec<u32> = p
+                .related
+                .iter()
+                .map(|n| n.start_position().row as u32 + 1)
+                .filter(|&line| line < start.row as u32 + 1 || line > end.row as u32 + 1)
+                .collect();
+            also_on_lines.sort_unstable();
+            also_on_lines.dedup();
             findings.push(Finding {
                 rule: p.rule.id.to_owned(),
                 severity: p.rule.severity,
@@ -281,6 +300,7 @@ impl<'f> Emitter<'f> {
                 content_fingerprint,
                 conditional: p.conditional,
                 suppression: None,
+                also_on_lines,
                 fix: p.fix.map(|fix| crate::fix::Fix {
                     message: fix.message,
                     applicability: fix.applicability,

@@ -87,6 +87,7 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<
                 let target: Node<'_> =
                     def.site.node.child_by_field_id(crate::analysis::fields::left()).unwrap_or(def.site.node);
                 out.report(&RULE, def.site, target, message, false);
+                out.relate_last(mutations.iter().map(|m| m.site.node));
             }
             None => out.report(&RULE, mutations[0].site, mutations[0].site.node, message, false),
         }

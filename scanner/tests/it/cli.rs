@@ -416,3 +416,27 @@ fn baselined_lines_copied_elsewhere_are_new_and_renamed_files_stay_known() {
     let moved = project.run(&["--baseline", "baseline.sarif"]);
     assert_eq!((moved.code, moved.rules().len()), (0, 0), "{}", moved.stdout);
 }
+
+/// `--diff-base`: a finding reported at one place changes when any of its places does — a
+/// pull request adding a request-time write to an old global is caught.
+#[test]
+fn a_new_write_to_an_old_global_fails_the_diff_gate() {
+    let project = Project::new();
+    project.write("pkg/users.py", "_USERS = {}\n\n\ndef count():\n    return len(_USERS)\n");
+    project.git(&["init", "-q"]);
+    project.git(&["add", "."]);
+    project.git(&["commit", "-q", "-m", "base"]);
+    assert_eq!(project.run(&["--diff-base", "HEAD"]).code, 0, "nothing changed");
+    project.write(
+        "pkg/users.py",
+        "_USERS = {}\n\n\ndef count():\n    return len(_USERS)\n\n\ndef remember(request):\n    _USERS[request.id] = request.user\n",
+    );
+    let run = project.run(&["--diff-base", "HEAD"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("pkg/users.py:1:1: UT010"), "reported at the definition: {}", run.stdout);
+    let log: Value = serde_json::from_str(&project.run(&["--format", "sarif"]).stdout).unwrap();
+    let related = &log["runs"][0]["results"][0]["relatedLocations"][0]["physicalLocation"];
+    assert_eq!(related["region"]["startLine"], 9, "the write: {log}");
+    assert!(sarif_validator().is_valid(&log));
+}
+

@@ -219,6 +219,7 @@ fn baseline_report(known: Vec<db::ingest::IncomingFinding>) -> scanner::ScanRepo
                 path: f.path,
                 fingerprint: f.fingerprint,
                 fix: None,
+                also_on_lines: Vec::new(),
             })
         })
         .collect();

@@ -187,7 +187,11 @@ async fn the_action_fails_only_on_findings_the_server_does_not_know_and_uploads_
     offline.write("unthread.toml", "baseline = \"baseline.sarif\"\n");
     let down = [("SERVER_URL", "http://127.0.0.1:9"), ("TOKEN", token.as_str()), ("TARGET", "openedx/gated")];
     let fallback = offline.step(&down, "pull_request").await;
-    assert!(fallback.stdout.contains("::warning title=unthread-scan::the baseline could not be fetched"), "{}", fallback.stdout);
+    assert!(
+        fallback.stdout.contains("::warning title=unthread-scan::the baseline could not be fetched"),
+        "{}",
+        fallback.stdout
+    );
     assert_eq!(fallback.outputs["new-findings"], "1", "only pkg/more.py is new: {}", fallback.stdout);
     assert!(!fallback.stdout.contains(&token), "the token is never printed");
 
