@@ -119,7 +119,7 @@ fn scan_loaded(
                 }
             };
             if let Some(bar) = &progress {
-                bar.inc(1);
+                bar.inc();
             }
             outcome
         })
@@ -391,15 +391,40 @@ pub fn scan_source(path: &str, source: &[u8], api_index: &ApiIndex) -> FileOutco
     scan_file(&mut parser, path, &module, is_init, source, &Context::new(api_index, true, true))
 }
 
-fn progress_bar(wanted: bool, len: usize) -> Option<indicatif::ProgressBar> {
+/// A progress bar on a terminal, shown only once the scan has run half a second: a short
+/// scan (most pre-commit runs) draws nothing.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    started: std::time::Instant,
+    shown: std::sync::atomic::AtomicBool,
+}
+
+impl Progress {
+    fn inc(&self) {
+        use std::sync::atomic::Ordering;
+        self.bar.inc(1);
+        if !self.shown.load(Ordering::Relaxed)
+            && self.started.elapsed() > std::time::Duration::from_millis(500)
+            && !self.shown.swap(true, Ordering::Relaxed)
+        {
+            self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+    }
+
+    fn finish_and_clear(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+fn progress_bar(wanted: bool, len: usize) -> Option<Progress> {
     use std::io::IsTerminal;
     if !wanted || !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = indicatif::ProgressBar::new(len as u64);
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len as u64), indicatif::ProgressDrawTarget::hidden());
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} scanning {pos}/{len} files [{bar:30}] {eta}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    Some(bar)
+    Some(Progress { bar, started: std::time::Instant::now(), shown: std::sync::atomic::AtomicBool::new(false) })
 }

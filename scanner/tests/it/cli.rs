@@ -440,3 +440,25 @@ fn a_new_write_to_an_old_global_fails_the_diff_gate() {
     assert!(sarif_validator().is_valid(&log));
 }
 
+#[test]
+fn quiet_statistics_settings_and_files_say_what_they_promise() {
+    let project = Project::new();
+    project
+        .write("pkg/a.py", "import threading\n_s = threading.local()\n_l = threading.Lock()\n_m = threading.Lock()\n")
+        .write("pkg/tests/test_a.py", LOCAL);
+    let statistics = project.run(&["--statistics"]);
+    assert_eq!(statistics.code, 1);
+    let rows: Vec<Vec<&str>> = statistics.stdout.lines().map(|l| l.split('\t').map(str::trim).collect()).collect();
+    assert_eq!(rows[0][..2], ["2", "UT003"], "{}", statistics.stdout);
+    assert_eq!(rows[1][..2], ["1", "UT001"], "{}", statistics.stdout);
+    let quiet = project.run(&["-q"]);
+    assert_eq!(quiet.stdout.lines().count(), 3, "the findings only: {}", quiet.stdout);
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+    let settings = project.run(&["--show-settings", "--include-tests"]);
+    assert_eq!(settings.code, 0);
+    assert!(settings.stdout.contains("include-tests        true"), "{}", settings.stdout);
+    assert!(settings.stdout.contains("configuration        none (defaults)"), "{}", settings.stdout);
+    // Tests are out of scope by default; the file list says which files a run reads.
+    assert_eq!(project.run(&["--show-files"]).stdout, "pkg/a.py\n");
+    assert_eq!(project.run(&["--show-files", "--include-tests"]).stdout, "pkg/a.py\npkg/tests/test_a.py\n");
+}

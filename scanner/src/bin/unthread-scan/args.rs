@@ -152,6 +152,20 @@ pub struct Check {
     /// Apply the fixes and report nothing (exit 0 unless something went wrong).
     #[arg(long)]
     pub fix_only: bool,
+
+    /// Print the findings and nothing else: no summary, fix hints, progress or notes.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print how many findings each rule has (and how many are fixable) instead of them.
+    #[arg(long, conflicts_with = "format")]
+    pub statistics: bool,
+    /// Print the settings that apply (configuration file, rules, excludes, tests, limits,
+    /// baseline, fixes) and exit.
+    #[arg(long)]
+    pub show_settings: bool,
+    /// Print the files that would be scanned and exit.
+    #[arg(long)]
+    pub show_files: bool,
 }
 
 /// `PATTERN:RULE[,RULE…]`.

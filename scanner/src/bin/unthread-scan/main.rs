@@ -127,7 +127,7 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         api_index,
         package: args.package.clone(),
         cache_dir: args.cache.clone(),
-        progress: true,
+        progress: !args.quiet,
         no_prefilter: args.no_prefilter,
         all_suppressions: args.report_unused_suppressions,
         preview: settings.selection.has_preview(),
@@ -143,6 +143,21 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         .flatten()
         .any(scanner::source::depends_on_asgiref),
     };
+    if args.show_settings {
+        print!("{}", show_settings(&settings, &options));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.show_files {
+        let files = match &target {
+            Target::Tree(path) => scanner::source::load(path, &options.sources)?,
+            Target::Files(files) => scanner::source::load_files(&cwd, files, &options.sources)?,
+        };
+        let mut out = std::io::stdout().lock();
+        for file in files {
+            writeln!(out, "{}", file.path)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut report = match &target {
         Target::Tree(path) => scan_path(path, &options)?,
         Target::Files(files) => {
@@ -233,9 +248,16 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
     let unused = print_suppression_notes(&report, args.report_unused_suppressions);
 
     let format = args.format.unwrap_or(Format::Concise);
-    let with_summary = args.format.is_none() && args.output.is_none() && std::io::stdout().is_terminal();
+    let with_summary = !args.quiet && args.format.is_none() && args.output.is_none() && std::io::stdout().is_terminal();
     write_to(args.output.as_deref(), |out| {
+        if args.statistics {
+            out.write_all(statistics(&verdict.reported, &settings.fix_policy).as_bytes())?;
+            return Ok(());
+        }
         match format {
+            Format::Concise if args.quiet => {
+                out.write_all(output::concise(verdict.reported.iter().copied()).as_bytes())?
+            }
             Format::Sarif => write_sarif(out, &report, gate.baseline.as_ref(), source_root.as_deref())?,
             Format::Jsonl => out.write_all(output::json_lines(verdict.reported.iter().copied()).as_bytes())?,
             Format::Summary => out.write_all(output::summary(&report, &verdict).as_bytes())?,
@@ -356,4 +378,55 @@ fn print_rule(wanted: Option<&str>) -> anyhow::Result<ExitCode> {
     writeln!(out, "# {} ({})\n\n{}\n\nSeverity: {}\n", rule.name, rule.id, rule.summary, rule.severity.as_str())?;
     writeln!(out, "{}", rule.help_markdown())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--statistics`: each rule's reported findings, most first, with how many a `--fix` would
+/// remove (ruff's layout: count, code, `[*]` when any is fixable, name).
+fn statistics(reported: &[&scanner::Finding], policy: &scanner::fix::FixPolicy) -> String {
+    let mut per_rule: std::collections::BTreeMap<&str, (usize, usize)> = std::collections::BTreeMap::new();
+    for finding in reported {
+        let entry = per_rule.entry(finding.rule.as_str()).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(policy.applies(finding));
+    }
+    let mut rows: Vec<(&str, (usize, usize))> = per_rule.into_iter().collect();
+    rows.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
+    let mut text = String::new();
+    for (rule, (count, fixable)) in rows {
+        let name = scanner::rules::by_id(rule).map_or("", |r| r.name);
+        let mark = if fixable > 0 { "[*]" } else { "   " };
+        text.push_str(&format!("{count:>6}\t{rule}\t{mark} {name}\n"));
+    }
+    text
+}
+
+/// `--show-settings`: what applies to this run, resolved from the configuration file and
+/// the command line.
+fn show_settings(settings: &scanner::config::Settings, options: &ScanOptions) -> String {
+    let enabled: Vec<&str> =
+        scanner::rules::catalogue().map(|r| r.id).filter(|id| settings.selection.enables(id)).collect();
+    let list = |paths: &[PathBuf]| {
+        if paths.is_empty() {
+            "none".to_owned()
+        } else {
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let mut text = String::new();
+    let mut line = |key: &str, value: String| text.push_str(&format!("{key:<20} {value}\n"));
+    line(
+        "configuration",
+        settings.config_file.as_ref().map_or("none (defaults)".to_owned(), |p| p.display().to_string()),
+    );
+    line("applies to", "every file of this run (the closest configuration to the first path; nested configuration files below it are not read)".to_owned());
+    line("rules", enabled.join(" "));
+    line("exclude", if settings.exclude.is_some() { "configured".to_owned() } else { "none".to_owned() });
+    line("include-tests", settings.include_tests.to_string());
+    line("max-file-size", format!("{} bytes", settings.max_file_size));
+    line("api-index", list(&settings.api_indexes));
+    line("baseline", settings.baseline.as_ref().map_or("none".to_owned(), |p| p.display().to_string()));
+    line("fix", settings.fix.to_string());
+    line("unsafe-fixes", settings.fix_policy.unsafe_fixes.to_string());
+    line("asgiref available", options.asgiref_available.to_string());
+    text
 }
