@@ -9,6 +9,7 @@
 //! re-export them under. Each API records its chain, shortest first. Scans of other targets
 //! take the merged indexes of their dependencies as input and report every use of those APIs.
 
+pub mod bundled;
 mod propagate;
 mod summary;
 

@@ -462,3 +462,31 @@ fn quiet_statistics_settings_and_files_say_what_they_promise() {
     assert_eq!(project.run(&["--show-files"]).stdout, "pkg/a.py\n");
     assert_eq!(project.run(&["--show-files", "--include-tests"]).stdout, "pkg/a.py\npkg/tests/test_a.py\n");
 }
+
+/// The bundled index of the Django ecosystem's thread-local APIs: calls of crum's API are
+/// found with no index built by hand, unless the project is crum itself or asks not to.
+#[test]
+fn the_bundled_api_index_finds_crum_calls_out_of_the_box() {
+    let project = Project::new();
+    project.write(
+        "enterprise/api.py",
+        "from crum import get_current_request\n\n\ndef who():\n    return get_current_request().user\n",
+    );
+    let run = project.run(&["--select", "UT011"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("enterprise/api.py:5:") && run.stdout.contains("crum.get_current_request"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(project.run(&["--select", "UT011", "--no-bundled-index"]).code, 0);
+    let settings = project.run(&["--show-settings"]).stdout;
+    assert!(settings.contains("bundled index") && settings.contains("django-crum"), "{settings}");
+    // crum's own checkout: its calls of its own functions are no dependency's API.
+    let crum = Project::new();
+    crum.write(
+        "crum/__init__.py",
+        "def get_current_request():\n    return None\n\n\ndef user():\n    return get_current_request()\n",
+    );
+    assert_eq!(crum.run(&["--select", "UT011"]).code, 0, "{}", crum.run(&["--select", "UT011"]).stdout);
+}

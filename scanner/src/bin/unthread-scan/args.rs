@@ -116,6 +116,10 @@ pub struct Check {
     /// Thread-local API indexes of dependencies (rule UT011); repeatable.
     #[arg(long = "api-index", value_name = "FILE")]
     pub api_indexes: Vec<PathBuf>,
+    /// Do not use the bundled index of the Django ecosystem's thread-local APIs (by default it
+    /// is used for every package no `--api-index` names; `--show-settings` lists what it covers).
+    #[arg(long)]
+    pub no_bundled_index: bool,
     /// Write this target's own thread-local API index here.
     #[arg(long, value_name = "FILE")]
     pub write_api_index: Option<PathBuf>,

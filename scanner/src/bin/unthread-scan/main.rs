@@ -117,6 +117,18 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         let json = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         api_index.merge(ApiIndex::from_json(&json).with_context(|| format!("in {}", path.display()))?);
     }
+    let bundled = (!args.no_bundled_index)
+        .then(scanner::api_index::bundled::Bundled::load)
+        .transpose()
+        .context("the bundled API index")?;
+    if let Some(bundled) = &bundled {
+        // Every package no given index names; never the scanned project's own modules.
+        let named: Vec<&str> = api_index.apis.values().map(|api| api.package.as_str()).collect();
+        let own = |module: &str| scan_root.join(module).is_dir() || scan_root.join(format!("{module}.py")).is_file();
+        let mut merged = bundled.without(&named, own);
+        merged.merge(api_index);
+        api_index = merged;
+    }
     let options = ScanOptions {
         sources: SourceOptions {
             max_file_size: settings.max_file_size,
@@ -144,7 +156,7 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         .any(scanner::source::depends_on_asgiref),
     };
     if args.show_settings {
-        print!("{}", show_settings(&settings, &options));
+        print!("{}", show_settings(&settings, &options, bundled.as_ref()));
         return Ok(ExitCode::SUCCESS);
     }
     if args.show_files {
@@ -402,7 +414,11 @@ fn statistics(reported: &[&scanner::Finding], policy: &scanner::fix::FixPolicy) 
 
 /// `--show-settings`: what applies to this run, resolved from the configuration file and
 /// the command line.
-fn show_settings(settings: &scanner::config::Settings, options: &ScanOptions) -> String {
+fn show_settings(
+    settings: &scanner::config::Settings,
+    options: &ScanOptions,
+    bundled: Option<&scanner::api_index::bundled::Bundled>,
+) -> String {
     let enabled: Vec<&str> =
         scanner::rules::catalogue().map(|r| r.id).filter(|id| settings.selection.enables(id)).collect();
     let list = |paths: &[PathBuf]| {
@@ -424,6 +440,23 @@ fn show_settings(settings: &scanner::config::Settings, options: &ScanOptions) ->
     line("include-tests", settings.include_tests.to_string());
     line("max-file-size", format!("{} bytes", settings.max_file_size));
     line("api-index", list(&settings.api_indexes));
+    line(
+        "bundled index",
+        match bundled {
+            None => "off (--no-bundled-index)".to_owned(),
+            Some(bundled) => {
+                let packages = bundled.packages();
+                format!(
+                    "{} APIs of {} packages ({}), made from {} pinned versions; {} of them apply here",
+                    bundled.index.apis.len(),
+                    packages.len(),
+                    packages.iter().copied().collect::<Vec<_>>().join(", "),
+                    bundled.covers.len(),
+                    options.api_index.apis.len()
+                )
+            }
+        },
+    );
     line("baseline", settings.baseline.as_ref().map_or("none".to_owned(), |p| p.display().to_string()));
     line("fix", settings.fix.to_string());
     line("unsafe-fixes", settings.fix_policy.unsafe_fixes.to_string());
