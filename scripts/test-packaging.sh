@@ -17,9 +17,10 @@ export MATURIN_PEP517_ARGS="--profile dev"
 say() { printf '  %s\n' "$*" >&2; }
 fail() { printf 'FAILED: %s\n' "$*" >&2; exit 1; }
 
-if [ ! -x "$tools/bin/pre-commit" ] || [ ! -x "$tools/bin/maturin" ]; then
+# maturin as pyproject.toml pins it; zizmor checks the release workflow.
+if [ ! -x "$tools/bin/pre-commit" ] || [ ! -x "$tools/bin/zizmor" ] || [ "$("$tools/bin/maturin" --version 2>/dev/null)" != "maturin 1.16.0" ]; then
   python3 -m venv "$tools"
-  "$tools/bin/pip" install --quiet "maturin>=1.7,<2" "pre-commit>=3,<5"
+  "$tools/bin/pip" install --quiet "maturin==1.16.0" "pre-commit>=3,<5" "zizmor>=1.20,<2"
 fi
 say "$("$tools/bin/maturin" --version), pre-commit $("$tools/bin/pre-commit" --version | awk '{print $2}')"
 
@@ -38,12 +39,38 @@ status=0
 [ "$status" = 1 ] && grep -q '^pkg/state.py:2:10: UT001 ' "$work/out" || fail "the wheel's command (exit $status): $(cat "$work/out")"
 say "installed $(basename "$wheel"): $version, finds UT001, exits 1"
 
-say "the GitHub Action's install step, with a faked runner"
-mkdir -p "$work/runner"
-: >"$work/runner/path"
-RUNNER_TEMP="$work/runner" GITHUB_PATH="$work/runner/path" UNTHREAD_INSTALL="$wheel" GITHUB_ACTION_PATH="$root" \
-  bash "$root/action/install.sh" >/dev/null
-[ -x "$(cat "$work/runner/path")/unthread-scan" ] || fail "install.sh put no unthread-scan on GITHUB_PATH"
+say "the GitHub Action's install step, with a faked runner, in its three ways"
+# The package index is a local directory here: never PyPI, where anyone could own the name.
+mkdir -p "$work/index-with-wheel" "$work/index-without"
+cp "$wheel" "$work/index-with-wheel/"
+"$tools/bin/pip" download --quiet --only-binary=:all: --dest "$work/index-without" "maturin==1.16.0"
+cp "$work"/index-without/maturin-* "$work/index-with-wheel/"
+install_step() { # <name> <find-links dir> [requirement]
+  mkdir -p "$work/runner-$1"
+  : >"$work/runner-$1/path"
+  RUNNER_TEMP="$work/runner-$1" GITHUB_PATH="$work/runner-$1/path" UNTHREAD_INSTALL="${3:-}" GITHUB_ACTION_PATH="$root" \
+    PIP_NO_INDEX=1 PIP_FIND_LINKS="$2" bash "$root/action/install.sh" >"$work/install-$1.out" 2>&1 \
+    || fail "install.sh ($1): $(cat "$work/install-$1.out")"
+  [ -x "$(cat "$work/runner-$1/path")/unthread-scan" ] || fail "install.sh ($1) put no unthread-scan on GITHUB_PATH"
+}
+install_step named "$work/index-without" "$wheel"
+install_step published "$work/index-with-wheel"
+grep -q "installed the published wheel of unthread-scan" "$work/install-published.out" || fail "the published wheel was not used: $(cat "$work/install-published.out")"
+install_step unpublished "$work/index-without"
+grep -q "building it from the action's source" "$work/install-unpublished.out" || fail "no fallback to the source: $(cat "$work/install-unpublished.out")"
+say "install.sh: a named wheel, the published wheel when the index has it, else the source (pinned maturin, --locked)"
+
+say "zizmor --offline on the release workflow and the README's workflow"
+python3 - "$root/README.md" "$work/readme-workflow.yml" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+block = re.search(r"A complete workflow:\n\n```yaml\n(.*?)```", text, re.S).group(1)
+open(sys.argv[2], "w").write(block)
+PY
+"$tools/bin/zizmor" --offline --quiet "$root/.github/workflows/release.yml" "$work/readme-workflow.yml" >"$work/zizmor.out" 2>&1 \
+  || fail "zizmor: $(cat "$work/zizmor.out")"
+grep -E '^\s*-?\s*uses: [^ ]+@' "$root/.github/workflows/release.yml" "$work/readme-workflow.yml" | grep -vE '@[0-9a-f]{40}( |$)' \
+  && fail "a uses: not pinned to a commit"
 
 say "pre-commit hook in a throw-away repository"
 repo="$work/hooked"
