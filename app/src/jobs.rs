@@ -8,9 +8,14 @@ pub use db::views::QueuedJob;
 
 pub type RescanFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<QueuedJob>, crate::error::AppError>> + Send + 'a>>;
 
-/// Queues the rescans of one target, ahead of other work, on behalf of `by`.
+pub type TrackFuture<'a> = Pin<Box<dyn Future<Output = Result<String, crate::error::AppError>> + Send + 'a>>;
+
+/// Queues the rescans of one target, ahead of other work, on behalf of `by`; tracks and
+/// stops tracking repositories from GitHub (each answers what it did, in words).
 pub trait Rescans: Send + Sync + std::fmt::Debug {
     fn rescan<'a>(&'a self, target_id: i64, by: &'a str) -> RescanFuture<'a>;
+    fn track<'a>(&'a self, repository: &'a str, by: &'a str) -> TrackFuture<'a>;
+    fn untrack<'a>(&'a self, repository: &'a str, by: &'a str) -> TrackFuture<'a>;
 }
 
 /// A maintainer's retry of a failed or cancelled job: one more attempt.

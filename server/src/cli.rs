@@ -50,6 +50,18 @@ pub enum Command {
     Worker(WorkerArgs),
     /// Queue rescans now, ahead of everything else: of the named targets, or of all.
     Rescan(RescanArgs),
+    /// Track GitHub repositories: each becomes a target, and a worker scans its default
+    /// branch from GitHub's tarball (no checkout); pushes then rescan it.
+    Track(TrackArgs),
+    /// Stop tracking repositories: their history stays, nothing more is scanned.
+    Untrack(TrackArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrackArgs {
+    /// Repositories, `owner/name`.
+    #[arg(required = true, value_name = "OWNER/NAME")]
+    pub repositories: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -110,6 +110,31 @@ pub async fn rescan(target_id: String) -> Result<Vec<db::views::QueuedJob>, Serv
     Ok(queued)
 }
 
+/// "Track a repository": it becomes a target and a worker scans its default branch from
+/// GitHub (no checkout).
+#[server(prefix = "/api", endpoint = "track_repository")]
+pub async fn track_repository(repository: String) -> Result<String, ServerFnError> {
+    let user = crate::server::require_maintainer().await?;
+    let Some(rescans) = crate::server::state()?.rescans.clone() else {
+        return Err(crate::error::AppError::Unavailable("no job queue here".into()).into_server_fn_error());
+    };
+    let said = rescans.track(repository.trim(), &user.login).await.map_err(|e| e.into_server_fn_error())?;
+    crate::server::changed();
+    Ok(said)
+}
+
+/// "Stop tracking": the repository's history stays; nothing more is scanned.
+#[server(prefix = "/api", endpoint = "untrack_repository")]
+pub async fn untrack_repository(repository: String) -> Result<String, ServerFnError> {
+    let user = crate::server::require_maintainer().await?;
+    let Some(rescans) = crate::server::state()?.rescans.clone() else {
+        return Err(crate::error::AppError::Unavailable("no job queue here".into()).into_server_fn_error());
+    };
+    let said = rescans.untrack(repository.trim(), &user.login).await.map_err(|e| e.into_server_fn_error())?;
+    crate::server::changed();
+    Ok(said)
+}
+
 /// A new token: its secret, shown this once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedToken {
@@ -227,6 +252,7 @@ fn Overview(view: AdminView) -> impl IntoView {
         <JobTable title="Recent failures (retried with backoff)" testid="failed-jobs" jobs=view.failures.clone() now empty="No job failed recently." />
         <JobTable title="Dead (no attempt left, or an error retrying cannot fix)" testid="dead-jobs" jobs=view.dead.clone() now empty="No dead job." />
         <JobTable title="Waiting" testid="pending-jobs" jobs=view.pending.clone() now empty="Nothing is waiting." />
+        <Tracking />
         <section class="mt-6" aria-labelledby="sync-heading">
             <h2 id="sync-heading" class="text-lg font-semibold">"GitHub sync"</h2>
             {match view.last_sync.clone() {
@@ -430,6 +456,33 @@ fn Scans(mut scans: Vec<LastScanView>, now: chrono::DateTime<chrono::Utc>) -> im
                 </tbody>
             </table></div>
             </details>
+        </section>
+    }
+}
+
+/// Tracking repositories from GitHub: two plain forms.
+#[component]
+fn Tracking() -> impl IntoView {
+    view! {
+        <section class="mt-6" aria-labelledby="tracking-heading">
+            <h2 id="tracking-heading" class="text-lg font-semibold">"Repositories"</h2>
+            <p class="mt-1 text-sm text-slate-600 dark:text-slate-400">
+                "Track a GitHub repository: a worker reads its default branch and scans it from GitHub (no checkout); pushes to it then rescan it. Stopping keeps its history."
+            </p>
+            <div class="mt-2 flex flex-wrap gap-4">
+                <form method="post" action=TrackRepository::url() class="flex flex-wrap items-end gap-2">
+                    <label class="text-sm">"Repository"
+                        <input name="repository" class=INPUT required maxlength="200" placeholder="openedx/edx-ace" data-testid="track-name" />
+                    </label>
+                    <button type="submit" class=BUTTON data-testid="track">"Track"</button>
+                </form>
+                <form method="post" action=UntrackRepository::url() class="flex flex-wrap items-end gap-2">
+                    <label class="text-sm">"Repository"
+                        <input name="repository" class=INPUT required maxlength="200" placeholder="openedx/edx-ace" />
+                    </label>
+                    <button type="submit" class=BUTTON data-testid="untrack">"Stop tracking"</button>
+                </form>
+            </div>
         </section>
     }
 }

@@ -255,28 +255,82 @@ pub struct Tracked {
     pub requirements_paths: Vec<String>,
 }
 
-/// The target named `name`, if tracked.
+/// The target named `name`, if tracked (a repository whose tracking was stopped is not).
 pub async fn tracked(db: impl PgExecutor<'_>, name: &str) -> sqlx::Result<Option<Tracked>> {
     sqlx::query_as!(
         Tracked,
         r#"SELECT id, kind AS "kind: TargetKind", name, default_branch, requirements_paths
-           FROM targets WHERE name = $1"#,
+           FROM targets WHERE name = $1 AND tracking_stopped_at IS NULL"#,
         name
     )
     .fetch_optional(db)
     .await
 }
 
-/// The target with this id.
+/// The target with this id, if tracked.
 pub async fn tracked_by_id(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Tracked>> {
     sqlx::query_as!(
         Tracked,
         r#"SELECT id, kind AS "kind: TargetKind", name, default_branch, requirements_paths
-           FROM targets WHERE id = $1"#,
+           FROM targets WHERE id = $1 AND tracking_stopped_at IS NULL"#,
         id
     )
     .fetch_optional(db)
     .await
+}
+
+/// What tracking a repository did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tracking {
+    /// A new target.
+    Started(i64),
+    /// A repository whose tracking had stopped is tracked again.
+    Resumed(i64),
+    /// It was tracked already.
+    Already(i64),
+}
+
+impl Tracking {
+    pub fn id(self) -> i64 {
+        match self {
+            Tracking::Started(id) | Tracking::Resumed(id) | Tracking::Already(id) => id,
+        }
+    }
+}
+
+/// Tracks the repository `name` (`owner/name`): a new library target, or the existing one
+/// with its tracking resumed. A dependency of that name stays a dependency (`None`).
+pub async fn track_repository(db: &mut sqlx::PgConnection, name: &str) -> sqlx::Result<Option<Tracking>> {
+    let existing = sqlx::query!(
+        r#"SELECT id, kind AS "kind: TargetKind", tracking_stopped_at IS NOT NULL AS "stopped!" FROM targets WHERE name = $1"#,
+        name
+    )
+    .fetch_optional(&mut *db)
+    .await?;
+    match existing {
+        Some(target) if !target.kind.is_repository() => Ok(None),
+        Some(target) if target.stopped => {
+            sqlx::query!("UPDATE targets SET tracking_stopped_at = NULL WHERE id = $1", target.id)
+                .execute(&mut *db)
+                .await?;
+            Ok(Some(Tracking::Resumed(target.id)))
+        }
+        Some(target) => Ok(Some(Tracking::Already(target.id))),
+        None => Ok(Some(Tracking::Started(upsert(&mut *db, TargetKind::Library, name).await?))),
+    }
+}
+
+/// Stops tracking the repository `name`: its history stays, nothing is scanned any more.
+/// False when no tracked repository has that name.
+pub async fn untrack_repository(db: impl PgExecutor<'_>, name: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE targets SET tracking_stopped_at = now()
+         WHERE name = $1 AND kind <> 'dependency' AND tracking_stopped_at IS NULL",
+        name
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Remembers the repository's default branch as GitHub said it (pushes elsewhere are not
@@ -327,7 +381,7 @@ pub async fn due_for_rescan(db: impl PgExecutor<'_>, before: chrono::DateTime<ch
                WHERE s.target_id = t.id AND s.status = 'complete'
                ORDER BY s.id DESC LIMIT 1
            ) last ON true
-           WHERE last.finished_at IS NULL OR last.finished_at < $1
+           WHERE t.tracking_stopped_at IS NULL AND (last.finished_at IS NULL OR last.finished_at < $1)
            ORDER BY t.id"#,
         before as _
     )

@@ -43,6 +43,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Export(args) => export(&db.pool, args).await,
             Command::Worker(args) => worker(db.pool.clone(), &cli.data_dir, args).await,
             Command::Rescan(args) => rescan(&db.pool, args).await,
+            Command::Track(args) => rescan::track(&db.pool, args).await,
+            Command::Untrack(args) => rescan::untrack(&db.pool, args).await,
             Command::Serve(args) => {
                 let config = serve_config.expect("read above for serve");
                 if config.demo {

@@ -1,4 +1,5 @@
-//! `unthread worker` (runs jobs) and `unthread rescan` (queues rescans).
+//! `unthread worker` (runs jobs), `unthread rescan` (queues rescans), and `unthread track` /
+//! `untrack` (repositories followed from GitHub).
 
 use std::{path::Path, sync::Arc};
 
@@ -56,5 +57,42 @@ pub async fn rescan(pool: &PgPool, args: RescanArgs) -> anyhow::Result<()> {
         }
     }
     anyhow::ensure!(failed == 0, "{failed} targets could not be queued (see above)");
+    Ok(())
+}
+
+/// Tracks each repository and queues its first scan (run by `serve`'s or any worker).
+pub async fn track(pool: &PgPool, args: crate::cli::TrackArgs) -> anyhow::Result<()> {
+    use db::models::targets::Tracking;
+    let jobs = Jobs::new(pool.clone());
+    let mut failed = 0;
+    for name in &args.repositories {
+        match crate::jobs::tracking::track(pool, &jobs, name, "cli").await {
+            Ok(Tracking::Started(_)) => println!("{name}: tracked; its default branch is scanned by the next worker"),
+            Ok(Tracking::Resumed(_)) => {
+                println!("{name}: tracked again; its default branch is scanned by the next worker")
+            }
+            Ok(Tracking::Already(_)) => println!("{name}: already tracked"),
+            Err(e) => {
+                failed += 1;
+                println!("{name}: {e}");
+            }
+        }
+    }
+    anyhow::ensure!(failed == 0, "{failed} repositories could not be tracked (see above)");
+    Ok(())
+}
+
+/// Stops tracking each repository.
+pub async fn untrack(pool: &PgPool, args: crate::cli::TrackArgs) -> anyhow::Result<()> {
+    let mut failed = 0;
+    for name in &args.repositories {
+        if crate::jobs::tracking::untrack(pool, name).await? {
+            println!("{name}: no longer tracked (its history stays)");
+        } else {
+            failed += 1;
+            println!("{name}: not a tracked repository");
+        }
+    }
+    anyhow::ensure!(failed == 0, "{failed} repositories were not tracked (see above)");
     Ok(())
 }

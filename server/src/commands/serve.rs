@@ -68,6 +68,16 @@ pub async fn serve(pool: PgPool, config: ServeConfig) -> anyhow::Result<()> {
         rescan_interval: config.rescan_interval,
         weekly_report: weekly_export.as_ref().map(|e| (e.schedule, e.options.timezone)),
     };
+    // `--repo` repositories are tracked (a first scan queued) unless someone stopped that.
+    for name in &config.github.sync.repositories {
+        let new = db::models::targets::id_by_name(&pool, name).await?.is_none();
+        if new {
+            match crate::jobs::tracking::track(&pool, &jobs, name, "--repo").await {
+                Ok(_) => tracing::info!(repository = %name, "tracking: its first scan is queued"),
+                Err(e) => tracing::warn!(repository = %name, "not tracked: {e}"),
+            }
+        }
+    }
     tokio::spawn(crate::jobs::schedule::run(pool.clone(), jobs, periodic));
     let addr = config.addr;
     let settings = router::Settings {

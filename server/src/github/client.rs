@@ -325,7 +325,7 @@ impl GitHub {
 
     /// What GitHub says of a repository: its default branch, whether it is private.
     pub async fn repository(&self, repository: &str) -> Result<RepositoryMeta, GitHubError> {
-        let url = self.url(&format!("/repos/{}", checked_repository(repository)?));
+        let url = self.url(&format!("/repos/{}", super::refs::check_repository(repository)?));
         let (meta, page) = self.get_json(&url).await?;
         self.remember(&page).await?;
         Ok(meta)
@@ -333,8 +333,11 @@ impl GitHub {
 
     /// A repository's archive at `git_ref` (a commit sha or a branch), gzipped tar.
     pub async fn tarball(&self, repository: &str, git_ref: &str, limit: u64) -> Result<Vec<u8>, GitHubError> {
-        let url =
-            self.url(&format!("/repos/{}/tarball/{}", checked_repository(repository)?, super::refs::encode(git_ref)?));
+        let url = self.url(&format!(
+            "/repos/{}/tarball/{}",
+            super::refs::check_repository(repository)?,
+            super::refs::encode(git_ref)?
+        ));
         self.download(&url, "application/vnd.github+json", limit).await
     }
 
@@ -348,7 +351,7 @@ impl GitHub {
     ) -> Result<Vec<u8>, GitHubError> {
         let url = self.url(&format!(
             "/repos/{}/contents/{}?ref={}",
-            checked_repository(repository)?,
+            super::refs::check_repository(repository)?,
             encoded_path(path)?,
             super::refs::encode(git_ref)?
         ));
@@ -397,21 +400,6 @@ impl GitHub {
 
 /// A ref in a URL: branch names may hold `/`, which GitHub takes as is; anything else that
 /// is not URL-safe is escaped.
-/// `owner/name` as GitHub spells repositories: two plain segments, so nothing else can
-/// enter the URL through it.
-fn checked_repository(repository: &str) -> Result<&str, super::refs::BadReference> {
-    let plain = |s: &str| {
-        !s.is_empty() && !s.starts_with('.') && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    };
-    match repository.split_once('/') {
-        Some((owner, name)) if plain(owner) && plain(name) => Ok(repository),
-        _ => Err(super::refs::BadReference {
-            reference: repository.chars().take(80).collect(),
-            reason: "not owner/name",
-        }),
-    }
-}
-
 /// A file's path in a repository, each segment percent-encoded; no empty, `.` or `..`
 /// segment.
 fn encoded_path(path: &str) -> Result<String, super::refs::BadReference> {

@@ -59,6 +59,18 @@ pub fn check(reference: &str) -> Result<&str, BadReference> {
     Ok(reference)
 }
 
+/// `owner/name` as GitHub spells repositories: two plain segments (letters, digits, `-`,
+/// `_`, `.`, not starting with `.`), so nothing else can enter a URL through it.
+pub fn check_repository(repository: &str) -> Result<&str, BadReference> {
+    let plain = |s: &str| {
+        !s.is_empty() && !s.starts_with('.') && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    };
+    match repository.split_once('/') {
+        Some((owner, name)) if plain(owner) && plain(name) => Ok(repository),
+        _ => Err(BadReference { reference: repository.chars().take(80).collect(), reason: "not owner/name" }),
+    }
+}
+
 /// A checked reference as it goes in a URL path or query: anything but unreserved
 /// characters and `/` (GitHub reads `feature/x` as one branch) percent-encoded.
 pub fn encode(reference: &str) -> Result<String, BadReference> {

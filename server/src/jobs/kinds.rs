@@ -2,8 +2,9 @@
 //! (`JobSpec::kind`) and what metrics may label a job with (anything else is "other").
 
 /// Every kind, as [`super::queue::JobSpec::kind`] names them.
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 10] = [
     "scan_repository",
+    "track_repository",
     "scan_dependency",
     "register_requirements",
     "github_sync",

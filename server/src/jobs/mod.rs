@@ -7,5 +7,6 @@ pub mod kinds;
 pub mod queue;
 pub mod run;
 pub mod schedule;
+pub mod tracking;
 pub mod upgrades;
 pub mod weekly_report;

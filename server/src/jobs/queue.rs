@@ -37,6 +37,9 @@ pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60)
 pub enum JobSpec {
     /// Scan a tracked repository at a commit (or a branch's head), from GitHub's tarball.
     ScanRepository { target: String, commit: String },
+    /// Start tracking a repository from GitHub: read its default branch, then scan that
+    /// branch's head (no checkout needed).
+    TrackRepository { target: String },
     /// Scan a pinned dependency at a version from the package index, or at a commit of its
     /// GitHub repository for a direct reference.
     ScanDependency {
@@ -78,6 +81,7 @@ impl JobSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             JobSpec::ScanRepository { .. } => "scan_repository",
+            JobSpec::TrackRepository { .. } => "track_repository",
             JobSpec::ScanDependency { .. } => "scan_dependency",
             JobSpec::RegisterRequirements { .. } => "register_requirements",
             JobSpec::GithubSync { .. } => "github_sync",
@@ -94,6 +98,7 @@ impl JobSpec {
         let kind = self.kind();
         match self {
             JobSpec::ScanRepository { target, commit } => format!("{kind}:{target}@{commit}"),
+            JobSpec::TrackRepository { target } => format!("{kind}:{target}"),
             JobSpec::ScanDependency { name, version, .. } => format!("{kind}:{name}@{version}"),
             JobSpec::RegisterRequirements { target, commit, path } => format!("{kind}:{target}@{commit}:{path}"),
             JobSpec::GithubSync { period } => format!("{kind}:{period}"),

@@ -73,6 +73,7 @@ impl JobContext {
         );
         let result = match input.spec {
             JobSpec::ScanRepository { target, commit } => self.scan_repository(conn, &key, &target, &commit).await,
+            JobSpec::TrackRepository { target } => self.track_repository(conn, &target).await,
             JobSpec::ScanDependency { name, version, github, cause } => {
                 self.scan_dependency(conn, &key, &name, &version, github.as_ref(), cause).await
             }
@@ -361,6 +362,22 @@ impl JobContext {
     async fn check_upgrades(&self, conn: &mut PgConnection, key: &str, name: &str) -> Result<(), JobError> {
         let step = |text: String| async move { self.step(key, text).await };
         super::upgrades::check(conn, &self.index, name, step).await.map(|_| ())
+    }
+
+    /// Starts tracking `name` from GitHub: its default branch from the repository's metadata,
+    /// then a scan of that branch's head from the tarball, queued with this job's commit.
+    async fn track_repository(&self, conn: &mut PgConnection, name: &str) -> Result<(), JobError> {
+        let target = targets::tracked(&mut *conn, name)
+            .await?
+            .ok_or_else(|| JobError::Fail(format!("{name} is not tracked (or its tracking was stopped)")))?;
+        let meta = self.github.repository(name).await.map_err(|e| github_failure(name, "its default branch", e))?;
+        if !meta.full_name.eq_ignore_ascii_case(name) {
+            tracing::info!(target = name, now = %meta.full_name, "GitHub names the repository differently (renamed or moved)");
+        }
+        db::models::targets::set_default_branch(&mut *conn, target.id, &meta.default_branch).await?;
+        let spec = JobSpec::ScanRepository { target: name.to_owned(), commit: meta.default_branch.clone() };
+        self.jobs.enqueue(&mut *conn, spec, Priority::Push, "tracked").await.map_err(queue_failure)?;
+        Ok(())
     }
 
     /// Why a scan of `commit` must not be recorded, when it is older than the target's latest

@@ -169,6 +169,40 @@ pub async fn rescan_now(
 }
 
 impl app::jobs::Rescans for Jobs {
+    fn track<'a>(&'a self, repository: &'a str, by: &'a str) -> app::jobs::TrackFuture<'a> {
+        Box::pin(async move {
+            use app::error::AppError;
+            use db::models::targets::Tracking;
+            use super::tracking::TrackError;
+            match super::tracking::track(self.pool(), self, repository, &format!("maintainer:{by}")).await {
+                Ok(Tracking::Started(_)) => Ok(format!("{repository} is tracked: a worker scans its default branch next")),
+                Ok(Tracking::Resumed(_)) => Ok(format!("{repository} is tracked again: a worker scans its default branch next")),
+                Ok(Tracking::Already(_)) => Ok(format!("{repository} was already tracked")),
+                Err(e @ (TrackError::BadName(_) | TrackError::Dependency(_))) => Err(AppError::bad_request(e)),
+                Err(TrackError::Database(e)) => Err(AppError::from(e)),
+                Err(TrackError::Queue(e)) => {
+                    tracing::error!("tracking not queued: {e}");
+                    Err(AppError::Unavailable("the job queue is unavailable: try again shortly".into()))
+                }
+            }
+        })
+    }
+
+    fn untrack<'a>(&'a self, repository: &'a str, by: &'a str) -> app::jobs::TrackFuture<'a> {
+        Box::pin(async move {
+            use app::error::AppError;
+            match super::tracking::untrack(self.pool(), repository).await {
+                Ok(true) => {
+                    tracing::info!(by, repository, "tracking stopped");
+                    Ok(format!("{repository} is no longer tracked (its history stays)"))
+                }
+                Ok(false) => Err(AppError::not_found(format!("{repository} is not a tracked repository"))),
+                Err(super::tracking::TrackError::Database(e)) => Err(AppError::from(e)),
+                Err(e) => Err(AppError::internal(e.to_string())),
+            }
+        })
+    }
+
     fn rescan<'a>(&'a self, target_id: i64, by: &'a str) -> app::jobs::RescanFuture<'a> {
         Box::pin(async move {
             use app::error::AppError;

@@ -52,6 +52,8 @@ const SERVER_FUNCTIONS: &[(&str, &[&str])] = &[
     ("revoke_token", &["id"]),
     ("attach_link", &["kind", "id", "reference"]),
     ("detach_link", &["link"]),
+    ("track_repository", &["repository"]),
+    ("untrack_repository", &["repository"]),
 ];
 
 /// Pages: a path prefix followed by an arbitrary segment, or a fixed path with arbitrary

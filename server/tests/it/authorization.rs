@@ -206,7 +206,7 @@ async fn every_dashboard_action_checks_who_asks() {
 
     // (endpoint, form, contributor's answer, maintainer's answer), in an order where each
     // allowed call leaves the state the next one expects.
-    let actions: [(&str, String, StatusCode, StatusCode); 10] = [
+    let actions: [(&str, String, StatusCode, StatusCode); 14] = [
         ("claim", format!("kind=finding&id={f}"), StatusCode::OK, StatusCode::CONFLICT),
         ("unclaim", format!("kind=finding&id={f}"), StatusCode::OK, StatusCode::CONFLICT),
         ("claim", format!("kind=target&id={t}"), StatusCode::OK, StatusCode::CONFLICT),
@@ -217,6 +217,10 @@ async fn every_dashboard_action_checks_who_asks() {
         ("rescan", format!("target_id={t}"), StatusCode::FORBIDDEN, StatusCode::OK),
         ("create_token", "name=ci&targets=openedx%2Fruff-sample".into(), StatusCode::FORBIDDEN, StatusCode::OK),
         ("retry_job", "id=00000000-0000-0000-0000-000000000000".into(), StatusCode::FORBIDDEN, StatusCode::NOT_FOUND),
+        ("track_repository", "repository=openedx%2Fnewly-tracked".into(), StatusCode::FORBIDDEN, StatusCode::OK),
+        ("track_repository", "repository=not+a+repository".into(), StatusCode::FORBIDDEN, StatusCode::BAD_REQUEST),
+        ("untrack_repository", "repository=openedx%2Fnewly-tracked".into(), StatusCode::FORBIDDEN, StatusCode::OK),
+        ("untrack_repository", "repository=openedx%2Fnewly-tracked".into(), StatusCode::FORBIDDEN, StatusCode::NOT_FOUND),
     ];
     for (endpoint, form, as_contributor, as_maintainer) in &actions {
         assert_eq!(

@@ -621,3 +621,59 @@ fn without_end_marker(tarball: &[u8]) -> Vec<u8> {
     encoder.write_all(&tar).unwrap();
     encoder.finish().unwrap()
 }
+
+/// `--repo owner/name` (and `unthread track`): the repository is scanned from GitHub with no
+/// checkout anywhere — its default branch from the repository's metadata, its head from the
+/// tarball — and a later signed push rescans it; once untracked, pushes are ignored.
+#[tokio::test]
+async fn a_repository_tracked_from_github_is_scanned_without_a_checkout() {
+    let pool = fresh_database().await;
+    let commits = two_commits();
+    let github = MockServer::start().await;
+    let mut meta = fixture("rest.repos.get.json");
+    meta["full_name"] = REPOSITORY.into();
+    meta["default_branch"] = "main".into();
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPOSITORY}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(meta))
+        .mount(&github)
+        .await;
+    serve_tarball(&github, "main", commits.first_tarball.clone()).await;
+    serve_tarball(&github, &commits.second, commits.second_tarball.clone()).await;
+    let jobs = Jobs::new(pool.clone());
+    let tracking = unthread_server::jobs::tracking::track(&pool, &jobs, REPOSITORY, "--repo").await.unwrap();
+    assert!(matches!(tracking, db::models::targets::Tracking::Started(_)), "{tracking:?}");
+    run_queue(&jobs, context(&pool, &github, Limits::default())).await;
+    let target = tracking.id();
+    assert_eq!(scans(&pool, target).await, [(commits.first.clone(), 3)], "the default branch's head, from the tarball");
+    let branch: Option<String> = sqlx::query_scalar("SELECT default_branch FROM targets WHERE id = $1")
+        .bind(target)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(branch.as_deref(), Some("main"));
+    // Tracking it again queues nothing new: it has been scanned.
+    let again = unthread_server::jobs::tracking::track(&pool, &jobs, REPOSITORY, "cli").await.unwrap();
+    assert!(matches!(again, db::models::targets::Tracking::Already(_)));
+    assert!(job_rows::list(&pool, job_rows::JobFilter::Pending, 10).await.unwrap().is_empty());
+
+    let (status, reply) = deliver(&pool, "tracked-push", &push_over(&commits.first, &commits.second)).await;
+    assert_eq!(status, 200, "{reply}");
+    run_queue(&jobs, context(&pool, &github, Limits::default())).await;
+    assert_eq!(scans(&pool, target).await.len(), 2, "the push rescanned it");
+
+    assert!(unthread_server::jobs::tracking::untrack(&pool, REPOSITORY).await.unwrap());
+    let (status, reply) = deliver(&pool, "untracked-push", &push_over(&commits.second, &"f".repeat(40))).await;
+    assert_eq!(status, 200, "{reply}");
+    let outcome: Option<String> =
+        sqlx::query_scalar("SELECT outcome FROM gh_deliveries WHERE delivery_id = 'untracked-push'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(outcome.unwrap_or_default().contains("not tracked"), "pushes to an untracked repository are ignored");
+    assert_eq!(scans(&pool, target).await.len(), 2, "its history stays");
+    // Bad names are refused before anything is stored.
+    for bad in ["acme", "acme/../x", "a/b/c", "acme/re po"] {
+        assert!(unthread_server::jobs::tracking::track(&pool, &jobs, bad, "cli").await.is_err(), "{bad}");
+    }
+}
