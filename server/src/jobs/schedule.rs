@@ -171,12 +171,16 @@ pub async fn rescan_now(
 impl app::jobs::Rescans for Jobs {
     fn track<'a>(&'a self, repository: &'a str, by: &'a str) -> app::jobs::TrackFuture<'a> {
         Box::pin(async move {
+            use super::tracking::TrackError;
             use app::error::AppError;
             use db::models::targets::Tracking;
-            use super::tracking::TrackError;
             match super::tracking::track(self.pool(), self, repository, &format!("maintainer:{by}")).await {
-                Ok(Tracking::Started(_)) => Ok(format!("{repository} is tracked: a worker scans its default branch next")),
-                Ok(Tracking::Resumed(_)) => Ok(format!("{repository} is tracked again: a worker scans its default branch next")),
+                Ok(Tracking::Started(_)) => {
+                    Ok(format!("{repository} is tracked: a worker scans its default branch next"))
+                }
+                Ok(Tracking::Resumed(_)) => {
+                    Ok(format!("{repository} is tracked again: a worker scans its default branch next"))
+                }
                 Ok(Tracking::Already(_)) => Ok(format!("{repository} was already tracked")),
                 Err(e @ (TrackError::BadName(_) | TrackError::Dependency(_))) => Err(AppError::bad_request(e)),
                 Err(TrackError::Database(e)) => Err(AppError::from(e)),

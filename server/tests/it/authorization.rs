@@ -220,7 +220,12 @@ async fn every_dashboard_action_checks_who_asks() {
         ("track_repository", "repository=openedx%2Fnewly-tracked".into(), StatusCode::FORBIDDEN, StatusCode::OK),
         ("track_repository", "repository=not+a+repository".into(), StatusCode::FORBIDDEN, StatusCode::BAD_REQUEST),
         ("untrack_repository", "repository=openedx%2Fnewly-tracked".into(), StatusCode::FORBIDDEN, StatusCode::OK),
-        ("untrack_repository", "repository=openedx%2Fnewly-tracked".into(), StatusCode::FORBIDDEN, StatusCode::NOT_FOUND),
+        (
+            "untrack_repository",
+            "repository=openedx%2Fnewly-tracked".into(),
+            StatusCode::FORBIDDEN,
+            StatusCode::NOT_FOUND,
+        ),
     ];
     for (endpoint, form, as_contributor, as_maintainer) in &actions {
         assert_eq!(
