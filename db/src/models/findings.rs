@@ -158,18 +158,13 @@ fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except
         _ => q,
     };
     if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let pattern = format!("%{}%", super::users::escape_like(text));
-        // The joined text is what the trigram index holds (it finds candidates); the three
-        // fields decide (a pattern spanning two of them is no match).
-        q.push(" AND finding_search_text(f.path, f.symbol, f.snippet) ILIKE ")
-            .push_bind(pattern.clone())
-            .push(" AND (f.path ILIKE ")
-            .push_bind(pattern.clone())
-            .push(" OR f.symbol ILIKE ")
-            .push_bind(pattern.clone())
-            .push(" OR f.snippet ILIKE ")
-            .push_bind(pattern)
-            .push(")");
+        // One ILIKE over the joined text the trigram index holds: the fields are joined by
+        // line breaks, and a search text has none (they are cut out here), so a match never
+        // spans two fields — the same answer as searching each field, for a quarter of the
+        // work on the rows the index leaves to check.
+        let text: String = text.chars().filter(|c| *c != '\n' && *c != '\r').collect();
+        let pattern = format!("%{}%", super::users::escape_like(&text));
+        q.push(" AND finding_search_text(f.path, f.symbol, f.snippet) ILIKE ").push_bind(pattern);
     }
 }
 
