@@ -67,6 +67,9 @@ statuses = [request("GET", "/auth/login", headers={"x-forwarded-for": "203.0.113
 limited = [s for s in statuses if s[0] == 429]
 check("60 sign-in requests from one client: some 429", True, bool(limited), f"{len(limited)} of 60 limited")
 check("429 says when to retry", True, bool(limited) and "retry-after" in limited[0][1])
+# The flood came from this machine's address too (without --trust-forwarded-for the header is
+# not believed): let its bucket refill before the sign-ins below.
+time.sleep(int(limited[0][1].get("retry-after", "3")) + 2 if limited else 0)
 
 # 3. Invented methods do not become metric labels.
 for n in range(200):
@@ -111,7 +114,7 @@ for path in ["/", "/findings?state=nonsense", "/reports/weekly/nonsense", "/pkg/
 # 7. Role changes are events: mallory becomes a maintainer through the development login.
 dev_login("mallory", "maintainer")
 events = request("POST", "/api/overview", "", form)[2]
-check("role change recorded (overview's recent events)", True, b"user.role_changed" in events)
+check("role change recorded (overview's recent activity)", True, b"mallory is now maintainer" in events)
 
 # 8. Third round: searches, token names, connections and streams held by one client.
 check("GET /findings?q= of 201 characters", 400, request("GET", "/findings?q=" + "a" * 201)[0])
