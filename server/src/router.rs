@@ -123,6 +123,9 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         .layer(axum::middleware::from_fn(crate::edge::refuse_invalid_text))
         // Inside the request-id layers: error bodies quote the id.
         .layer(axum::middleware::from_fn(crate::errors::render_errors))
+        // Pages and JSON gzipped for clients that accept it (/admin was 330 KB plain); the
+        // live stream (`text/event-stream`) and the precompressed assets are left as they are.
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true).no_br().no_deflate().no_zstd())
         // Every request gets an id (or keeps the proxy's): in the log line of each request,
         // in the answer's `x-request-id`, and in error messages users can report.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))

@@ -86,3 +86,23 @@ async fn pages_allow_only_their_own_scripts() {
     }
     assert_ne!(nonces[0], nonces[1], "a new nonce for every response");
 }
+
+/// Pages are gzipped for clients that accept it; the live stream never is (a compressor
+/// would hold its events back).
+#[tokio::test]
+async fn pages_are_compressed_and_the_live_stream_is_not() {
+    let pool = fresh_database().await;
+    let app = TestApp::new(&pool).build();
+    let get = |path: &str| Request::get(path).header("accept-encoding", "gzip").body(Body::empty()).unwrap();
+    let page = app.clone().oneshot(get("/findings")).await.unwrap();
+    assert_eq!(page.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+    let bytes = http_body_util::BodyExt::collect(page.into_body()).await.unwrap().to_bytes();
+    let mut html = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut html).unwrap();
+    assert!(html.contains("<html"), "a gzipped page");
+    let live = app.clone().oneshot(get(app::live::LIVE_PATH)).await.unwrap();
+    assert_eq!(live.headers().get("content-type").map(|v| v.to_str().unwrap()), Some("text/event-stream"));
+    assert!(live.headers().get("content-encoding").is_none(), "the live stream is not compressed");
+    let plain = app.oneshot(Request::get("/findings").body(Body::empty()).unwrap()).await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none(), "only for clients that ask");
+}
