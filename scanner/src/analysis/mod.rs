@@ -149,6 +149,9 @@ pub struct ModuleFacts<'t> {
     /// Attribute changes inside functions (of any object: the rules decide which are shared).
     pub attribute_writes: Vec<AttributeWrite<'t>>,
     pub import_sites: Vec<ImportSite<'t>>,
+    /// Parameters with a default value (`Lock=threading.Lock`): the function's scope, the
+    /// parameter's name and the default expression (evaluated where the `def` stands).
+    pub parameter_defaults: Vec<(ScopeId, &'t str, Node<'t>)>,
     /// Byte ranges of function and class bodies with the scope each opens, by start.
     scope_bodies: Vec<(usize, usize, ScopeId)>,
     /// Names some function binds itself or imports: resolving them needs their scope.
@@ -187,6 +190,7 @@ impl<'t> ModuleFacts<'t> {
             mutations: Vec::new(),
             attribute_writes: Vec::new(),
             import_sites: Vec::new(),
+            parameter_defaults: Vec::new(),
             scope_bodies: Vec::new(),
             function_bound: Default::default(),
             root: tree.root_node(),
@@ -343,6 +347,18 @@ impl<'t> ModuleFacts<'t> {
     /// the whole tree, on first use).
     pub fn uses(&self) -> &uses::Uses {
         self.uses.get_or_init(|| uses::collect(self))
+    }
+
+    /// The default value of the parameter `name` that the name stands for at `scope` (inside
+    /// that function, where no inner function rebinds it), if it has one.
+    pub fn parameter_default(&self, mut scope: ScopeId, name: &str) -> Option<Node<'t>> {
+        loop {
+            let s = &self.scopes[scope];
+            if matches!(s.kind, ScopeKind::Function { .. }) && s.locals.contains(name) {
+                return self.parameter_defaults.iter().find(|(at, n, _)| *at == scope && *n == name).map(|(_, _, v)| *v);
+            }
+            scope = s.parent?;
+        }
     }
 
     /// The innermost function around `scope`, if any.
@@ -620,6 +636,17 @@ impl<'f, 't> Walker<'f, 't> {
                     let mut names = Vec::new();
                     collect_bound_names(params, self.facts.src, &mut names);
                     self.facts.scopes[scope].locals.extend(names.into_iter().map(str::to_owned));
+                    let mut cursor = params.walk();
+                    for param in params.named_children(&mut cursor) {
+                        if !matches!(param.kind(), "default_parameter" | "typed_default_parameter") {
+                            continue;
+                        }
+                        let name = param.child_by_field_name("name").filter(|n| n.kind() == "identifier");
+                        if let (Some(name), Some(value)) = (name, param.child_by_field_name("value")) {
+                            let name = self.text(name);
+                            self.facts.parameter_defaults.push((scope, name, value));
+                        }
+                    }
                 }
             }
             Kind::With => {

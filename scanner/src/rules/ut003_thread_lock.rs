@@ -36,10 +36,32 @@ declare_rule! {
 }
 
 pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<'t>) {
+    let mut found = Vec::new();
     for site in &facts.calls {
         if let Some(resolved) = facts.call_to(site.node, LOCK_FACTORIES) {
             let message = format!("`{}()` blocks the event loop when taken from async code", resolved.qualname);
-            out.report(&RULE, *site, site.node, message, resolved.conditional);
+            found.push((site, message, resolved.conditional));
+            continue;
+        }
+        // `def __init__(self, Lock=threading.Lock): self._lock = Lock()` (kombu's clocks): the
+        // parameter's default is a lock class, and calling it makes a thread lock.
+        let Some(callee) = facts.callee(site.node).filter(|c| c.kind() == "identifier") else { continue };
+        let name = facts.text(callee);
+        let Some(default) = facts.parameter_default(site.scope, name) else { continue };
+        if let Some(resolved) = facts.resolve_to(default, LOCK_FACTORIES) {
+            let message = format!(
+                "`{name}()` (its default, `{}`) blocks the event loop when taken from async code",
+                resolved.qualname
+            );
+            found.push((site, message, resolved.conditional));
+        }
+    }
+    // One hazard, one finding: `Condition(Lock())` is the condition's lock.
+    let arguments: std::collections::HashSet<usize> =
+        found.iter().flat_map(|(site, _, _)| facts.positional_args(site.node)).map(|arg| arg.id()).collect();
+    for (site, message, conditional) in found {
+        if !arguments.contains(&site.node.id()) {
+            out.report(&RULE, *site, site.node, message, conditional);
         }
     }
 }

@@ -90,6 +90,17 @@ fn ut003_locks() {
     assert_eq!(hits("import threading\nLock = threading.Lock\nl = Lock()\n", "UT003"), [3]);
     assert!(hits("import asyncio\nl = asyncio.Lock()\n", "UT003").is_empty());
     assert!(hits("from multiprocessing import Lock\nl = Lock()\n", "UT003").is_empty());
+    // One hazard, one finding: the condition owns the lock it is given.
+    assert_eq!(hits("import threading\nc = threading.Condition(threading.Lock())\n", "UT003"), [2]);
+    assert_eq!(hits("import threading\nc = threading.Condition(threading.Lock())\n", "UT003").len(), 1);
+    // A parameter defaulting to a lock class, called (kombu's clocks).
+    let kombu = "from threading import Lock\n\nclass LamportClock:\n    def __init__(self, initial_value=0, Lock=Lock):\n        self.value = initial_value\n        self.mutex = Lock()\n";
+    assert_eq!(hits(kombu, "UT003"), [6]);
+    let typed = "import threading\n\ndef make(Lock: type = threading.RLock):\n    return Lock()\n";
+    assert_eq!(hits(typed, "UT003"), [4]);
+    // A parameter without a lock default is anything the caller passes.
+    assert!(hits("def make(Lock):\n    return Lock()\n", "UT003").is_empty());
+    assert!(hits("import asyncio\ndef make(Lock=asyncio.Lock):\n    return Lock()\n", "UT003").is_empty());
 }
 
 #[test]
