@@ -355,7 +355,11 @@ impl<'t> ModuleFacts<'t> {
         loop {
             let s = &self.scopes[scope];
             if matches!(s.kind, ScopeKind::Function { .. }) && s.locals.contains(name) {
-                return self.parameter_defaults.iter().find(|(at, n, _)| *at == scope && *n == name).map(|(_, _, v)| *v);
+                return self
+                    .parameter_defaults
+                    .iter()
+                    .find(|(at, n, _)| *at == scope && *n == name)
+                    .map(|(_, _, v)| *v);
             }
             scope = s.parent?;
         }
