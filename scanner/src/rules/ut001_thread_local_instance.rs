@@ -74,6 +74,9 @@ declare_rule! {
 pub fn check<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>, out: &mut Emitter<'t>) {
     for site in &facts.calls {
         if let Some(resolved) = facts.call_to(site.node, THREAD_LOCAL) {
+            if implements_a_context_local(facts, site) {
+                continue;
+            }
             let message =
                 format!("`{}()` keeps per-thread state, which leaks between requests under ASGI", resolved.qualname);
             match (resolved.conditional, fix(facts, site, context)) {
@@ -105,5 +108,69 @@ fn fix<'t>(facts: &ModuleFacts<'t>, site: &Site<'t>, context: &Context<'_>) -> O
         message: format!("Replace `{}` with asgiref's context-local `{local}()`", facts.text(call)),
         applicability: if safe { Applicability::Safe } else { Applicability::Unsafe },
         edits,
+    })
+}
+
+/// True for the per-thread half of a context-local's implementation: `threading.local()`
+/// assigned in one branch of an `if`/`else` whose other branch gives the same target
+/// context-variable storage (a `ContextVar`, or an instance of a class of this module that
+/// holds one) — asgiref's `Local(thread_critical=...)` choosing its storage. The choice is
+/// its caller's; `Local(thread_critical=True)` is reported where it is made.
+fn implements_a_context_local(facts: &ModuleFacts<'_>, site: &crate::analysis::Site<'_>) -> bool {
+    // Only inside functions: looking upwards from a call costs a walk from the module's top,
+    // which a module of thousands of top-level statements must not pay per call.
+    if facts.enclosing_function(site.scope).is_none() {
+        return false;
+    }
+    let Some(assignment) = site.node.parent().filter(|p| p.kind() == "assignment") else { return false };
+    let Some(target) = assignment.child_by_field_name("left") else { return false };
+    let target = facts.text(target);
+    // assignment → expression_statement → block → if_statement (or else_clause → if_statement)
+    let Some(block) = assignment.parent().and_then(|statement| statement.parent()) else { return false };
+    let Some(branch) = block.parent() else { return false };
+    let if_statement = match branch.kind() {
+        "if_statement" => branch,
+        "else_clause" | "elif_clause" => match branch.parent() {
+            Some(parent) => parent,
+            None => return false,
+        },
+        _ => return false,
+    };
+    let mut cursor = if_statement.walk();
+    let branches: Vec<tree_sitter::Node<'_>> = if_statement
+        .children(&mut cursor)
+        .filter_map(|child| match child.kind() {
+            "block" => Some(child),
+            "else_clause" | "elif_clause" => child.child_by_field_name("body"),
+            _ => None,
+        })
+        .filter(|other| *other != block)
+        .collect();
+    branches.iter().any(|other| {
+        let mut cursor = other.walk();
+        let statements: Vec<tree_sitter::Node<'_>> = other.named_children(&mut cursor).collect();
+        statements.into_iter().filter_map(|s| s.named_child(0)).filter(|a| a.kind() == "assignment").any(|a| {
+            let same_target = a.child_by_field_name("left").is_some_and(|t| facts.text(t) == target);
+            let value = a.child_by_field_name("right").filter(|v| v.kind() == "call");
+            same_target && value.is_some_and(|call| context_variable_storage(facts, call))
+        })
+    })
+}
+
+/// A call making context-variable storage: `ContextVar(...)`, or an instance of a class of
+/// this module whose body makes one.
+fn context_variable_storage(facts: &ModuleFacts<'_>, call: tree_sitter::Node<'_>) -> bool {
+    if facts.call_to(call, &["contextvars.ContextVar"]).is_some() {
+        return true;
+    }
+    let Some(callee) = facts.callee(call).filter(|c| c.kind() == "identifier") else { return false };
+    let name = facts.text(callee);
+    facts.class_scopes.iter().any(|(_, class)| {
+        class.child_by_field_name("name").is_some_and(|n| facts.text(n) == name)
+            && facts.calls.iter().any(|site| {
+                class.start_byte() <= site.node.start_byte()
+                    && site.node.end_byte() <= class.end_byte()
+                    && facts.call_to(site.node, &["contextvars.ContextVar"]).is_some()
+            })
     })
 }

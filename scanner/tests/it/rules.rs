@@ -430,3 +430,19 @@ fn snippets_of_a_very_long_line_are_cut_around_the_finding() {
     let short = scan("import threading\nx = threading.Lock()  # é\n");
     assert_eq!(short[0].line_text, "x = threading.Lock()  # é");
 }
+
+#[test]
+fn ut001_the_per_thread_half_of_a_context_local_is_not_a_finding() {
+    // asgiref's Local: per-thread storage only when its caller asks for it.
+    let asgiref = "import contextvars\nimport threading\n\nclass _CVar:\n    def __init__(self):\n        self._data = contextvars.ContextVar('asgiref.local')\n\nclass Local:\n    def __init__(self, thread_critical=False):\n        if thread_critical:\n            self._storage = threading.local()\n        else:\n            self._storage = _CVar()\n";
+    assert!(hits(asgiref, "UT001").is_empty(), "{:?}", hits(asgiref, "UT001"));
+    let direct = "import contextvars\nimport threading\n\ndef storage(per_thread):\n    if per_thread:\n        s = threading.local()\n    else:\n        s = contextvars.ContextVar('s')\n    return s\n";
+    assert!(hits(direct, "UT001").is_empty());
+    // Both branches per-thread, or another target: still a finding.
+    let both = "import threading\n\ndef storage(flag):\n    if flag:\n        s = threading.local()\n    else:\n        s = threading.local()\n    return s\n";
+    assert_eq!(hits(both, "UT001"), [5, 7]);
+    let other = "import contextvars\nimport threading\n\ndef f(flag):\n    if flag:\n        a = threading.local()\n    else:\n        b = contextvars.ContextVar('b')\n";
+    assert_eq!(hits(other, "UT001"), [6]);
+    // asgiref's sync.py: a class attribute holding per-thread bookkeeping stays a finding here.
+    assert_eq!(hits("import threading\nclass SyncToAsync:\n    threadlocal = threading.local()\n", "UT001"), [3]);
+}
