@@ -97,14 +97,19 @@ pub async fn cancel_job(id: String) -> Result<(), ServerFnError> {
     crate::jobs::cancel(&pool, id, &user.login).await.map_err(|e| e.into_server_fn_error())
 }
 
+/// The server's job queue, for the actions that queue work.
+#[cfg(feature = "ssr")]
+fn job_queue() -> Result<std::sync::Arc<dyn crate::jobs::Rescans>, ServerFnError> {
+    crate::server::state()?
+        .rescans
+        .ok_or_else(|| crate::error::AppError::Unavailable("no job queue here".into()).into_server_fn_error())
+}
+
 #[server(prefix = "/api", endpoint = "rescan")]
 pub async fn rescan(target_id: String) -> Result<Vec<db::views::QueuedJob>, ServerFnError> {
     let user = crate::server::require_maintainer().await?;
     let target_id = crate::server::parse_id(&target_id)?;
-    let state = crate::server::state()?;
-    let Some(rescans) = state.rescans.clone() else {
-        return Err(crate::error::AppError::Unavailable("no job queue here".into()).into_server_fn_error());
-    };
+    let rescans = job_queue()?;
     let queued = rescans.rescan(target_id, &user.login).await.map_err(|e| e.into_server_fn_error())?;
     crate::server::changed();
     Ok(queued)
@@ -115,10 +120,7 @@ pub async fn rescan(target_id: String) -> Result<Vec<db::views::QueuedJob>, Serv
 #[server(prefix = "/api", endpoint = "track_repository")]
 pub async fn track_repository(repository: String) -> Result<String, ServerFnError> {
     let user = crate::server::require_maintainer().await?;
-    let Some(rescans) = crate::server::state()?.rescans.clone() else {
-        return Err(crate::error::AppError::Unavailable("no job queue here".into()).into_server_fn_error());
-    };
-    let said = rescans.track(repository.trim(), &user.login).await.map_err(|e| e.into_server_fn_error())?;
+    let said = job_queue()?.track(repository.trim(), &user.login).await.map_err(|e| e.into_server_fn_error())?;
     crate::server::changed();
     Ok(said)
 }
@@ -127,10 +129,7 @@ pub async fn track_repository(repository: String) -> Result<String, ServerFnErro
 #[server(prefix = "/api", endpoint = "untrack_repository")]
 pub async fn untrack_repository(repository: String) -> Result<String, ServerFnError> {
     let user = crate::server::require_maintainer().await?;
-    let Some(rescans) = crate::server::state()?.rescans.clone() else {
-        return Err(crate::error::AppError::Unavailable("no job queue here".into()).into_server_fn_error());
-    };
-    let said = rescans.untrack(repository.trim(), &user.login).await.map_err(|e| e.into_server_fn_error())?;
+    let said = job_queue()?.untrack(repository.trim(), &user.login).await.map_err(|e| e.into_server_fn_error())?;
     crate::server::changed();
     Ok(said)
 }

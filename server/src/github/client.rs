@@ -352,7 +352,7 @@ impl GitHub {
         let url = self.url(&format!(
             "/repos/{}/contents/{}?ref={}",
             super::refs::check_repository(repository)?,
-            encoded_path(path)?,
+            super::refs::encode_path(path)?,
             super::refs::encode(git_ref)?
         ));
         self.download(&url, "application/vnd.github.raw+json", limit).await
@@ -400,29 +400,6 @@ impl GitHub {
 
 /// A ref in a URL: branch names may hold `/`, which GitHub takes as is; anything else that
 /// is not URL-safe is escaped.
-/// A file's path in a repository, each segment percent-encoded; no empty, `.` or `..`
-/// segment.
-fn encoded_path(path: &str) -> Result<String, super::refs::BadReference> {
-    let bad = || super::refs::BadReference {
-        reference: path.chars().take(80).collect(),
-        reason: "not a plain path in a repository",
-    };
-    let segments: Vec<&str> = path.split('/').collect();
-    if segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
-        return Err(bad());
-    }
-    let encode = |segment: &str| -> String {
-        segment
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
-    Ok(segments.into_iter().map(encode).collect::<Vec<_>>().join("/"))
-}
-
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name)?.to_str().ok()
 }

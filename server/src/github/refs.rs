@@ -74,13 +74,31 @@ pub fn check_repository(repository: &str) -> Result<&str, BadReference> {
 /// A checked reference as it goes in a URL path or query: anything but unreserved
 /// characters and `/` (GitHub reads `feature/x` as one branch) percent-encoded.
 pub fn encode(reference: &str) -> Result<String, BadReference> {
-    Ok(check(reference)?
-        .bytes()
+    Ok(percent_encoded(check(reference)?, b'/'))
+}
+
+/// A file's path in a repository as it goes in a URL: each segment percent-encoded (`~`
+/// kept); no empty, `.` or `..` segment.
+pub fn encode_path(path: &str) -> Result<String, BadReference> {
+    let segments: Vec<&str> = path.split('/').collect();
+    if segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+        return Err(BadReference {
+            reference: path.chars().take(80).collect(),
+            reason: "not a plain path in a repository",
+        });
+    }
+    Ok(segments.into_iter().map(|segment| percent_encoded(segment, b'~')).collect::<Vec<_>>().join("/"))
+}
+
+/// `text` with every byte but letters, digits, `-`, `_`, `.` and `keep` percent-encoded.
+fn percent_encoded(text: &str, keep: u8) -> String {
+    text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            b if b == keep => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -101,6 +119,8 @@ mod tests {
             assert_eq!(check(reference), Ok(reference), "{reference}");
         }
         assert_eq!(encode("feature/a+b").unwrap(), "feature/a%2Bb");
+        assert_eq!(encode_path("requirements/edx/base ~1.txt").unwrap(), "requirements/edx/base%20~1.txt");
+        assert!(encode_path("requirements/../secret").is_err() && encode_path("a//b").is_err());
     }
 
     #[test]
