@@ -3,11 +3,13 @@
 # throw-away PostgreSQL, a release `unthread serve`, and wrk at 32 connections against the
 # busiest pages and against claim POSTs. Prints p50/p99 per URL.
 #   bash scripts/load.sh [seconds per URL, default 15]
+#   CONNECTIONS=4 ONLY='q=' bash scripts/load.sh   (fewer connections; only the URLs whose label matches)
 # Needs: wrk (apt-get install wrk), PostgreSQL server programs, a built site (scripts/build-site.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-15}
-connections=32
+connections=${CONNECTIONS:-32}
+only=${ONLY:-}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 bindir=${UNTHREAD_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
 
@@ -103,6 +105,7 @@ LUA
 printf '%-40s %8s %8s %10s %s\n' "URL (${connections} connections, ${duration}s)" p50 p99 req/s errors
 run() {
   local label=$1; shift
+  if [ -n "$only" ] && [[ "$label" != *"$only"* ]]; then return; fi
   # One request first: the first read after a change computes the aggregates (cold: up to
   # ~0.5 s for /), later ones are served from the cache until the next change.
   curl -s -o /dev/null "${@: -1}" || true

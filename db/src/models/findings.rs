@@ -16,7 +16,7 @@ pub const PAGE_SIZE: i64 = 50;
 
 /// The columns of [`FindingRow`], over `findings f`, `targets t`, the finding's own claim
 /// `fc`, its target's claim `tc` and the owner `u`. Lists join these for the rows of one
-/// page only; filters and counts use [`push_where`], which reads `findings f` alone.
+/// page only; filters use [`push_where`], which reads `findings f` alone, and counts [`facets`].
 const ROW_COLUMNS: &str = "f.id, f.rule, t.name AS target, t.kind AS target_kind, f.path, f.start_line AS line, \
      f.symbol, f.snippet, finding_state(f.rule, f.fixed_in_scan, f.triage) AS state, f.triage, u.login AS owner, \
      (fc.id IS NULL AND tc.id IS NOT NULL) AS owner_through_target, coalesce(u.dev_only, false) AS owner_simulated";
@@ -69,21 +69,29 @@ impl From<Row> for FindingRow {
 const UNOWNED: &str = "NOT EXISTS (SELECT 1 FROM claims c WHERE c.finding_id = f.id AND c.released_at IS NULL) \
      AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.target_id = f.target_id AND c.released_at IS NULL)";
 
-/// `findings f` with its active claims, for counting owned and unowned findings (one claim
-/// per finding and per target at most, so the joins never repeat a finding).
-const WITH_CLAIMS: &str = "findings f \
-     LEFT JOIN claims fc ON fc.finding_id = f.id AND fc.released_at IS NULL \
-     LEFT JOIN claims tc ON tc.target_id = f.target_id AND tc.released_at IS NULL";
-
-/// Which facet to leave out of the WHERE clause (its counts show the alternatives).
+/// Which facet to leave out of the conditions (its counts show the alternatives).
 #[derive(Clone, Copy, PartialEq)]
 enum Except {
-    Nothing,
     Rule,
     Kind,
     Owner,
     Reached,
     Tests,
+}
+
+impl Except {
+    const FACETS: [Except; 5] = [Except::Rule, Except::Kind, Except::Owner, Except::Reached, Except::Tests];
+
+    /// The facet's name in the answer and the grouped column its value is.
+    fn facet(self) -> (&'static str, &'static str) {
+        match self {
+            Except::Rule => ("rule", "rule"),
+            Except::Kind => ("kind", "kind"),
+            Except::Owner => ("owner", "CASE WHEN owner_id IS NULL THEN 'unowned' ELSE 'owned' END"),
+            Except::Reached => ("reached", "reached"),
+            Except::Tests => ("code", "CASE WHEN in_tests THEN 'tests' ELSE 'code' END"),
+        }
+    }
 }
 
 /// Whether finding `f`'s file is reached (`db::models::reach`): `yes`, `no` or `unknown`.
@@ -95,59 +103,67 @@ const REACHED: &str = "CASE WHEN EXISTS (SELECT 1 FROM module_reach mr WHERE mr.
 pub const FILED: &str = "EXISTS (SELECT 1 FROM links l WHERE l.finding_id = f.id AND l.removed_at IS NULL \
      AND link_names_finding(l.how))";
 
-/// Appends ` WHERE ...` for `filter` (all values bound, never spliced).
-fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except: Except) {
-    q.push(" WHERE true");
-    match filter.state.as_deref().unwrap_or("open") {
-        // Everything in scope (`finding_progress.counts_as`): the total every page shows.
-        "all" => q.push(" AND finding_state(f.rule, f.fixed_in_scan, f.triage) IN ('open', 'fixed', 'triaged_away')"),
-        state => q.push(" AND finding_state(f.rule, f.fixed_in_scan, f.triage) = ").push_bind(state.to_owned()),
-    };
-    if except != Except::Tests {
-        // Test code is out of the scope: left out unless asked for.
-        match filter.tests.as_deref() {
-            Some("yes") => {}
-            Some("only") => {
-                q.push(" AND f.in_tests");
-            }
-            _ => {
-                q.push(" AND NOT f.in_tests");
-            }
+/// The owner's user id named by a filter's `owner` (a login, `@` optional).
+fn push_owner_id(q: &mut QueryBuilder<'_, Postgres>, login: &str) {
+    q.push("(SELECT id FROM users WHERE lower(login) = lower(")
+        .push_bind(login.trim_start_matches('@').to_owned())
+        .push("))");
+}
+
+/// Appends ` WHERE ...` for every filter of `filter` over `findings f` (all values bound,
+/// never spliced).
+fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter) {
+    push_scope_where(q, filter);
+    // Test code is out of the scope: left out unless asked for.
+    match filter.tests.as_deref() {
+        Some("yes") => {}
+        Some("only") => {
+            q.push(" AND f.in_tests");
+        }
+        _ => {
+            q.push(" AND NOT f.in_tests");
         }
     }
-    if let Some(target) = &filter.target {
-        q.push(" AND f.target_id = (SELECT id FROM targets WHERE name = ").push_bind(target.clone()).push(")");
-    }
-    if let (Some(kind), true) = (&filter.kind, except != Except::Kind) {
+    if let Some(kind) = &filter.kind {
         match kind.as_str() {
             // "repository" covers the platform and its libraries.
             "repository" => q.push(" AND f.target_id IN (SELECT id FROM targets WHERE kind <> 'dependency')"),
             _ => q.push(" AND f.target_id IN (SELECT id FROM targets WHERE kind = ").push_bind(kind.clone()).push(")"),
         };
     }
-    if let (Some(rule), true) = (&filter.rule, except != Except::Rule) {
+    if let Some(rule) = &filter.rule {
         q.push(" AND f.rule = ").push_bind(rule.clone());
+    }
+    if filter.unowned {
+        q.push(format!(" AND {UNOWNED}"));
+    }
+    if let Some(owner) = &filter.owner {
+        // The owner is the finding's own claim's, else its target's.
+        q.push(
+            " AND coalesce((SELECT c.owner_id FROM claims c WHERE c.finding_id = f.id AND c.released_at IS NULL), \
+               (SELECT c.owner_id FROM claims c WHERE c.target_id = f.target_id AND c.released_at IS NULL)) = ",
+        );
+        push_owner_id(q, owner);
+    }
+    if let Some(reached) = &filter.reached {
+        q.push(format!(" AND {REACHED} = ")).push_bind(reached.clone());
+    }
+}
+
+/// Appends ` WHERE ...` for the filters that are not facets (state, target, triage, team,
+/// filed, text) over `findings f`.
+fn push_scope_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter) {
+    q.push(" WHERE true");
+    match filter.state.as_deref().unwrap_or("open") {
+        // Everything in scope (`finding_progress.counts_as`): the total every page shows.
+        "all" => q.push(" AND finding_state(f.rule, f.fixed_in_scan, f.triage) IN ('open', 'fixed', 'triaged_away')"),
+        state => q.push(" AND finding_state(f.rule, f.fixed_in_scan, f.triage) = ").push_bind(state.to_owned()),
+    };
+    if let Some(target) = &filter.target {
+        q.push(" AND f.target_id = (SELECT id FROM targets WHERE name = ").push_bind(target.clone()).push(")");
     }
     if let Some(triage) = &filter.triage {
         q.push(" AND f.triage = ").push_bind(triage.clone());
-    }
-    if except != Except::Owner {
-        if filter.unowned {
-            q.push(format!(" AND {UNOWNED}"));
-        }
-        if let Some(owner) = &filter.owner {
-            // The owner is the finding's own claim's, else its target's.
-            q.push(
-                " AND coalesce((SELECT c.owner_id FROM claims c WHERE c.finding_id = f.id AND c.released_at IS NULL), \
-                   (SELECT c.owner_id FROM claims c WHERE c.target_id = f.target_id AND c.released_at IS NULL)) \
-                   = (SELECT id FROM users WHERE lower(login) = lower(",
-            )
-            .push_bind(owner.trim_start_matches('@').to_owned())
-            .push("))");
-        }
-    }
-    if let (Some(reached), true) = (&filter.reached, except != Except::Reached) {
-        q.push(format!(" AND {REACHED} = ")).push_bind(reached.clone());
     }
     if let Some(team) = &filter.team {
         q.push(" AND f.target_id IN (SELECT id FROM targets WHERE owner_team = ").push_bind(team.clone()).push(")");
@@ -158,13 +174,49 @@ fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except
         _ => q,
     };
     if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        // One ILIKE over the joined text the trigram index holds: the fields are joined by
-        // line breaks, and a search text has none (they are cut out here), so a match never
-        // spans two fields — the same answer as searching each field, for a quarter of the
-        // work on the rows the index leaves to check.
+        // `search_text` is the path, symbol and snippet joined by line breaks, lower-cased
+        // (and trigram-indexed). A search text has no line break (cut out here), so a match
+        // never spans two fields.
         let text: String = text.chars().filter(|c| *c != '\n' && *c != '\r').collect();
-        let pattern = format!("%{}%", super::users::escape_like(&text));
-        q.push(" AND finding_search_text(f.path, f.symbol, f.snippet) ILIKE ").push_bind(pattern);
+        let pattern = format!("%{}%", super::users::escape_like(&text.to_lowercase()));
+        q.push(" AND f.search_text LIKE ").push_bind(pattern);
+    }
+}
+
+/// Appends the facet filters but `except`'s over the grouped rows of [`facets`].
+fn push_facet_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except: Except) {
+    q.push(" WHERE true");
+    if except != Except::Tests {
+        match filter.tests.as_deref() {
+            Some("yes") => {}
+            Some("only") => {
+                q.push(" AND in_tests");
+            }
+            _ => {
+                q.push(" AND NOT in_tests");
+            }
+        }
+    }
+    if let (Some(kind), true) = (&filter.kind, except != Except::Kind) {
+        match kind.as_str() {
+            "repository" => q.push(" AND kind = 'repository'"),
+            _ => q.push(" AND target_kind = ").push_bind(kind.clone()),
+        };
+    }
+    if let (Some(rule), true) = (&filter.rule, except != Except::Rule) {
+        q.push(" AND rule = ").push_bind(rule.clone());
+    }
+    if except != Except::Owner {
+        if filter.unowned {
+            q.push(" AND owner_id IS NULL");
+        }
+        if let Some(owner) = &filter.owner {
+            q.push(" AND owner_id = ");
+            push_owner_id(q, owner);
+        }
+    }
+    if let (Some(reached), true) = (&filter.reached, except != Except::Reached) {
+        q.push(" AND reached = ").push_bind(reached.clone());
     }
 }
 
@@ -172,71 +224,76 @@ fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, except
 /// the counts per rule, kind and owner.
 pub async fn explore(pool: &PgPool, filter: &FindingFilter, after: Option<i64>) -> sqlx::Result<FindingPage> {
     let mut q = QueryBuilder::new("WITH page AS (SELECT f.id FROM findings f");
-    push_where(&mut q, filter, Except::Nothing);
+    push_where(&mut q, filter);
     if let Some(after) = after {
         q.push(" AND f.id > ").push_bind(after);
     }
     q.push(" ORDER BY f.id LIMIT ").push_bind(PAGE_SIZE + 1);
     q.push(format!(") SELECT {ROW_COLUMNS}{ROW_JOINS} WHERE f.id IN (SELECT id FROM page) ORDER BY f.id"));
-    let mut rows: Vec<FindingRow> =
-        q.build_query_as::<Row>().fetch_all(pool).await?.into_iter().map(Into::into).collect();
+    // The page and the counts are independent: each on its own pooled connection.
+    let (rows, facets) = futures::join!(q.build_query_as::<Row>().fetch_all(pool), facets(pool, filter));
+    let mut rows: Vec<FindingRow> = rows?.into_iter().map(Into::into).collect();
     let next_after = if rows.len() as i64 > PAGE_SIZE {
         rows.truncate(PAGE_SIZE as usize);
         rows.last().map(|r| r.id)
     } else {
         None
     };
-
-    // Independent queries, each on its own pooled connection.
-    let (by_rule, by_kind, by_owner, by_reached, by_code) = futures::join!(
-        facet(pool, filter, Except::Rule, "findings f", "f.rule"),
-        facet(
-            pool,
-            filter,
-            Except::Kind,
-            "findings f JOIN targets t ON t.id = f.target_id",
-            "CASE WHEN t.kind = 'dependency' THEN 'dependency' ELSE 'repository' END"
-        ),
-        facet(
-            pool,
-            filter,
-            Except::Owner,
-            WITH_CLAIMS,
-            "CASE WHEN fc.id IS NULL AND tc.id IS NULL THEN 'unowned' ELSE 'owned' END"
-        ),
-        facet(pool, filter, Except::Reached, "findings f", REACHED),
-        facet(pool, filter, Except::Tests, "findings f", "CASE WHEN f.in_tests THEN 'tests' ELSE 'code' END"),
-    );
-    let by_rule = by_rule?;
+    let mut facets = facets?;
+    let mut take = |name: &str| facets.remove(name).unwrap_or_default();
+    let (by_rule, by_kind, by_owner, by_reached, by_code) =
+        (take("rule"), take("kind"), take("owner"), take("reached"), take("code"));
     // The total is the sum over the rule facet when no rule is chosen, else that rule's count.
     let total = match &filter.rule {
         Some(rule) => by_rule.iter().find(|f| &f.value == rule).map_or(0, |f| f.count),
         None => by_rule.iter().map(|f| f.count).sum(),
     };
-    Ok(FindingPage {
-        rows,
-        next_after,
-        total,
-        by_rule,
-        by_kind: by_kind?,
-        by_owner: by_owner?,
-        by_reached: by_reached?,
-        by_code: by_code?,
-    })
+    Ok(FindingPage { rows, next_after, total, by_rule, by_kind, by_owner, by_reached, by_code })
 }
 
-async fn facet(
+/// The counts of every facet in one statement: the findings the non-facet filters match
+/// are read once and grouped by what the facets depend on (rule, target, file, test code,
+/// owner) — far fewer rows than findings — and each facet counts those groups under the
+/// other facets' filters. A search matching most of 100,000 findings is one pass over the
+/// table instead of one per facet.
+async fn facets(
     pool: &PgPool,
     filter: &FindingFilter,
-    except: Except,
-    from: &str,
-    expression: &str,
-) -> sqlx::Result<Vec<FacetCount>> {
-    let mut q = QueryBuilder::new(format!("SELECT {expression} AS value, count(*) AS count FROM {from}"));
-    push_where(&mut q, filter, except);
-    q.push(" GROUP BY 1 ORDER BY 1");
-    let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(pool).await?;
-    Ok(rows.into_iter().map(|(value, count)| FacetCount { value, count }).collect())
+) -> sqlx::Result<std::collections::HashMap<String, Vec<FacetCount>>> {
+    let mut q = QueryBuilder::new(
+        "WITH g AS MATERIALIZED (\
+           SELECT f.rule, f.target_id, f.path, f.in_tests, fc.owner_id, count(*) AS n \
+           FROM findings f LEFT JOIN claims fc ON fc.finding_id = f.id AND fc.released_at IS NULL",
+    );
+    push_scope_where(&mut q, filter);
+    q.push(
+        " GROUP BY 1, 2, 3, 4, 5), \
+         d AS MATERIALIZED (\
+           SELECT g.rule, g.in_tests, g.n, t.kind AS target_kind, \
+             CASE WHEN t.kind = 'dependency' THEN 'dependency' ELSE 'repository' END AS kind, \
+             coalesce(g.owner_id, tc.owner_id) AS owner_id, \
+             CASE WHEN mr.path IS NOT NULL THEN 'yes' WHEN rt.target_id IS NOT NULL THEN 'no' ELSE 'unknown' END AS reached \
+           FROM g JOIN targets t ON t.id = g.target_id \
+           LEFT JOIN claims tc ON tc.target_id = g.target_id AND tc.released_at IS NULL \
+           LEFT JOIN module_reach mr ON mr.target_id = g.target_id AND mr.path = g.path \
+           LEFT JOIN reach_targets rt ON rt.target_id = g.target_id) ",
+    );
+    for (i, except) in Except::FACETS.into_iter().enumerate() {
+        if i > 0 {
+            q.push(" UNION ALL ");
+        }
+        let (name, value) = except.facet();
+        q.push(format!("(SELECT '{name}' AS facet, {value} AS value, sum(n)::bigint AS count FROM d"));
+        push_facet_conditions(&mut q, filter, except);
+        q.push(" GROUP BY 2)");
+    }
+    q.push(" ORDER BY 1, 2");
+    let rows: Vec<(String, String, i64)> = q.build_query_as().fetch_all(pool).await?;
+    let mut facets: std::collections::HashMap<String, Vec<FacetCount>> = std::collections::HashMap::new();
+    for (facet, value, count) in rows {
+        facets.entry(facet).or_default().push(FacetCount { value, count });
+    }
+    Ok(facets)
 }
 
 /// The open, unowned findings for `/contribute`: those whose fix clears calls elsewhere
@@ -322,7 +379,7 @@ pub async fn by_ids(pool: &PgPool, ids: &[i64]) -> sqlx::Result<Vec<FindingRow>>
 pub async fn owned_by(pool: &PgPool, login: &str) -> sqlx::Result<Vec<FindingRow>> {
     let filter = FindingFilter { owner: Some(login.to_owned()), ..Default::default() };
     let mut q = QueryBuilder::new("WITH page AS (SELECT f.id FROM findings f");
-    push_where(&mut q, &filter, Except::Nothing);
+    push_where(&mut q, &filter);
     q.push(format!(
         " ORDER BY f.id LIMIT 500) SELECT {ROW_COLUMNS}{ROW_JOINS} WHERE f.id IN (SELECT id FROM page) ORDER BY f.id"
     ));
