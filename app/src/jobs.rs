@@ -10,12 +10,47 @@ pub type RescanFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<QueuedJob>, c
 
 pub type TrackFuture<'a> = Pin<Box<dyn Future<Output = Result<String, crate::error::AppError>> + Send + 'a>>;
 
+pub type ChangeFuture<'a> = Pin<Box<dyn Future<Output = Result<RequestedChange, crate::error::AppError>> + Send + 'a>>;
+
+/// What a pull request should do (`POST /api/v1/changes`, the pages' buttons).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum ChangeRequest {
+    /// Fix these findings (one repository's).
+    Findings {
+        findings: Vec<i64>,
+        #[serde(default, rename = "unsafe")]
+        unsafe_fixes: bool,
+    },
+    /// Fix every fixable open finding of `rule` in `target`.
+    Rule {
+        target: String,
+        rule: String,
+        #[serde(default, rename = "unsafe")]
+        unsafe_fixes: bool,
+    },
+    /// Move the pin of dependency `bump` to the release its advice names.
+    Bump { bump: String },
+}
+
+/// A request's change, and whether it is new or the one already queued or open for the
+/// same request (a double click).
+#[derive(Clone, Debug)]
+pub struct RequestedChange {
+    pub change: db::views::ChangeView,
+    pub new: bool,
+}
+
 /// Queues the rescans of one target, ahead of other work, on behalf of `by`; tracks and
-/// stops tracking repositories from GitHub (each answers what it did, in words).
+/// stops tracking repositories from GitHub (each answers what it did, in words); queues the
+/// pull requests of changes.
 pub trait Rescans: Send + Sync + std::fmt::Debug {
     fn rescan<'a>(&'a self, target_id: i64, by: &'a str) -> RescanFuture<'a>;
     fn track<'a>(&'a self, repository: &'a str, by: &'a str) -> TrackFuture<'a>;
     fn untrack<'a>(&'a self, repository: &'a str, by: &'a str) -> TrackFuture<'a>;
+    /// Checks `request` (what it selects, and that `by` may ask for it) and queues its
+    /// change.
+    fn request_change<'a>(&'a self, request: &'a ChangeRequest, by: &'a db::models::users::User) -> ChangeFuture<'a>;
 }
 
 /// A maintainer's retry of a failed or cancelled job: one more attempt.

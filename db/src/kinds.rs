@@ -180,6 +180,41 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What a change's pull request does (`changes.kind`).
+    ChangeKind ("change kind") {
+        /// Applies the scanner's fixes of chosen findings.
+        Fix = "fix",
+        /// Moves one pin of a requirements file to a release that clears findings.
+        Bump = "bump",
+    }
+}
+
+text_enum! {
+    /// Where a change stands (`changes.state`).
+    ChangeState ("change state") {
+        /// Asked for; a worker opens its pull request next.
+        Queued = "queued",
+        /// Its pull request is open.
+        Open = "open",
+        /// Its pull request was merged (the rescan of the merge says what it fixed).
+        Merged = "merged",
+        /// Its pull request was closed without merging: its findings stay open.
+        Closed = "closed",
+        /// No pull request: GitHub refused or the fixes did not verify (the reason says).
+        Failed = "failed",
+        /// Not needed any more: its findings were fixed or gone before it ran.
+        Cancelled = "cancelled",
+    }
+}
+
+impl ChangeState {
+    /// Queued or open: a second identical request gets this change.
+    pub fn is_live(self) -> bool {
+        matches!(self, ChangeState::Queued | ChangeState::Open)
+    }
+}
+
 /// What can be owned or linked: one finding, or a whole target (covering its findings).
 /// Serialised as `{"Finding": id}` / `{"Target": id}` (the events' `item`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -575,3 +575,48 @@ pub struct StaleClaimRow {
     pub claimed_at: DateTime<Utc>,
     pub last_activity: DateTime<Utc>,
 }
+
+/// A change as /changes, the REST API and the pages show it (`db::models::changes`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeView {
+    pub id: i64,
+    pub kind: crate::kinds::ChangeKind,
+    pub state: crate::kinds::ChangeState,
+    /// The repository the pull request is opened in (`owner/repo`).
+    pub target: String,
+    /// A fix change of every fixable finding of one rule.
+    pub rule: Option<String>,
+    pub unsafe_fixes: bool,
+    /// A bump change: the dependency, its pinned and proposed versions, the file.
+    pub dependency: Option<String>,
+    pub from_version: Option<String>,
+    pub to_version: Option<String>,
+    pub requirements_path: Option<String>,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub branch: Option<String>,
+    pub pull_number: Option<i32>,
+    pub pull_url: Option<String>,
+    /// Why it failed or was cancelled.
+    pub reason: Option<String>,
+    /// The findings it addresses, with how many of them are fixed now (a rescan said so).
+    pub findings: Vec<i64>,
+    pub findings_fixed: i64,
+}
+
+impl ChangeView {
+    /// What it does, in a few words: "Fix UT012", "Fix 3 findings", "Bump django-crum 0.7.9 → 0.8.0".
+    pub fn subject(&self) -> String {
+        match (self.kind, &self.rule, &self.dependency) {
+            (crate::kinds::ChangeKind::Bump, _, Some(dependency)) => format!(
+                "Bump {dependency} {} → {}",
+                self.from_version.as_deref().unwrap_or("?"),
+                self.to_version.as_deref().unwrap_or("?")
+            ),
+            (_, Some(rule), _) => format!("Fix all {rule}"),
+            _ if self.findings.len() == 1 => "Fix 1 finding".to_owned(),
+            _ => format!("Fix {} findings", self.findings.len()),
+        }
+    }
+}

@@ -28,6 +28,12 @@ pub struct FixPolicy {
     pub unsafe_fixes: bool,
     pub extend_safe: Vec<String>,
     pub extend_unsafe: Vec<String>,
+    /// Fix only these findings — and what their fixes leave behind (an import the fix made
+    /// unused) — as a pull request for chosen findings does. By content fingerprint: one
+    /// file's findings are told apart by it, and it does not depend on how the file's module
+    /// is named (a file scanned alone may be named differently than in its tree). `None`:
+    /// every finding the policy applies to.
+    pub only: Option<std::collections::BTreeSet<String>>,
 }
 
 impl FixPolicy {
@@ -42,6 +48,11 @@ impl FixPolicy {
         } else {
             fix.applicability
         })
+    }
+
+    /// Whether `finding` is one of the chosen findings ([`FixPolicy::only`]).
+    pub fn selects(&self, finding: &Finding) -> bool {
+        self.only.as_ref().is_none_or(|only| only.contains(&finding.content_fingerprint))
     }
 
     /// Whether `finding`'s fix is applied: it has one, it is not suppressed, and it is safe
@@ -138,7 +149,9 @@ pub fn fix_source(
     let mut applied: std::collections::BTreeMap<String, usize> = Default::default();
     let mut rolled_back = Vec::new();
     for _ in 0..MAX_ROUNDS {
-        let chosen: Vec<&Finding> = findings.iter().filter(|f| policy.applies(f)).collect();
+        // The chosen findings, and any a fix of this run made (those follow from the choice).
+        let chosen: Vec<&Finding> =
+            findings.iter().filter(|f| policy.applies(f) && (is_new(f) || policy.selects(f))).collect();
         let fixes: Vec<&Fix> = chosen.iter().filter_map(|f| f.fix.as_ref()).collect();
         let Some((candidate, _)) = apply(&current, &fixes) else { break };
         if candidate == current {
@@ -184,6 +197,38 @@ pub fn fix_source(
     }
     let (fixed, applied) = kept;
     FixOutcome { fixed, applied: applied.into_iter().collect(), rolled_back }
+}
+
+/// Fixes one file held in memory (`path` as the scan names it): scans it, then
+/// [`fix_source`] with a rescan of the same file per round. `keep` says which findings count
+/// (the configuration's selection); the rules only, no cache or indexes written.
+pub fn fix_in_memory(
+    path: &str,
+    source: &[u8],
+    package: &str,
+    options: &crate::ScanOptions,
+    policy: &FixPolicy,
+    keep: impl Fn(&Finding) -> bool,
+) -> FixOutcome {
+    let options = crate::ScanOptions { cache_dir: None, progress: false, import_index: false, ..options.clone() };
+    let scan = |bytes: &[u8]| {
+        let file = crate::source::SourceFile::in_memory(path.to_owned(), Ok(bytes.to_vec()));
+        let report = crate::scan::scan_sources(vec![file], package, &options);
+        let parses = report.files.iter().all(|f| f.problem.is_none());
+        Rescan { findings: report.findings.into_iter().filter(|f| keep(f)).collect(), parses }
+    };
+    let first = scan(source);
+    fix_source(source, policy, scan, first)
+}
+
+/// `--- a/path` / `+++ b/path` and the changed hunks with three lines of context.
+pub fn unified_diff(path: &str, before: &[u8], after: &[u8]) -> String {
+    let (before, after) = (String::from_utf8_lossy(before), String::from_utf8_lossy(after));
+    similar::TextDiff::from_lines(before.as_ref(), after.as_ref())
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string()
 }
 
 fn describe(findings: &[&Finding]) -> String {

@@ -188,24 +188,36 @@ pub fn depends_on_asgiref(root: &Path) -> bool {
     if !root.is_dir() {
         return false;
     }
-    let mentions = |path: &Path| {
-        let Ok(text) = read_file(path, 1 << 20) else { return false };
-        let text = String::from_utf8_lossy(&text).to_ascii_lowercase();
-        // A requirement names the distribution: `django`, `Django>=4.2`, `"asgiref"`.
-        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-            .any(|word| word == "django" || word == "asgiref")
-    };
     let mut candidates: Vec<PathBuf> = METADATA_FILES.iter().map(|name| root.join(name)).collect();
     for dir in [root.to_path_buf(), root.join("requirements")] {
         if let Ok(entries) = std::fs::read_dir(&dir) {
-            candidates.extend(entries.flatten().map(|e| e.path()).filter(|p| {
-                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                name.starts_with("requirements") && (name.ends_with(".txt") || name.ends_with(".in"))
-                    || dir.ends_with("requirements") && (name.ends_with(".txt") || name.ends_with(".in"))
-            }));
+            candidates.extend(entries.flatten().map(|e| e.path()));
         }
     }
-    candidates.iter().any(|path| path.is_file() && mentions(path))
+    candidates.iter().any(|path| {
+        let relative = path.strip_prefix(root).ok().and_then(|p| p.to_str()).map(|p| p.replace('\\', "/"));
+        relative.is_some_and(|p| is_metadata_path(&p))
+            && path.is_file()
+            && read_file(path, 1 << 20).is_ok_and(|text| mentions_asgiref(&text))
+    })
+}
+
+/// A file that says what a project depends on, by its path from the project's root: one of
+/// [`METADATA_FILES`], `requirements*.txt`/`.in` at the root, any `.txt`/`.in` under
+/// `requirements/`.
+pub fn is_metadata_path(path: &str) -> bool {
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let requirements_text = name.ends_with(".txt") || name.ends_with(".in");
+    (dir.is_empty() && (METADATA_FILES.contains(&name) || name.starts_with("requirements") && requirements_text))
+        || (dir == "requirements" && requirements_text)
+}
+
+/// Whether a metadata file's text names the `django` or `asgiref` distribution (`django`,
+/// `Django>=4.2`, `"asgiref"`).
+pub fn mentions_asgiref(text: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(text).to_ascii_lowercase();
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .any(|word| word == "django" || word == "asgiref")
 }
 
 /// Surely a test module or test support: under `tests/`, `test/` or `testing/` (numpy's and

@@ -91,6 +91,8 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         ))
         .route(app::live::LIVE_PATH, get(handlers::live::stream))
         .route("/api/v1/baseline", get(handlers::api::baseline))
+        .route("/api/v1/changes", get(handlers::changes::list).post(handlers::changes::create))
+        .route("/api/v1/changes/{id}", get(handlers::changes::get))
         .route("/api/v1/links", post(handlers::api::add_link))
         .route("/api/v1/links/{id}", delete(handlers::api::remove_link))
         .route("/api/v1/openapi.json", get(handlers::openapi::document))

@@ -93,6 +93,18 @@ event_kinds! {
     UpgradesChecked(UpgradesChecked) = "upgrades.checked",
     /// Reachability was recomputed (with the open dependency findings it found reached).
     ReachComputed(ReachComputed) = "reach.computed",
+    /// Someone asked for a pull request (a fix or a bump): a worker opens it next.
+    ChangeQueued(ChangeEvent) = "change.queued",
+    /// A change's pull request was opened.
+    ChangeOpened(ChangeEvent) = "change.opened",
+    /// A change's pull request was merged.
+    ChangeMerged(ChangeEvent) = "change.merged",
+    /// A change's pull request was closed without merging.
+    ChangeClosed(ChangeEvent) = "change.closed",
+    /// A change ended without a pull request (the reason says why).
+    ChangeFailed(ChangeEvent) = "change.failed",
+    /// A change was not needed any more (its findings were fixed or gone).
+    ChangeCancelled(ChangeEvent) = "change.cancelled",
 }
 
 impl std::fmt::Display for EventKind {
@@ -276,6 +288,22 @@ pub struct UpgradesChecked {
     pub scanned: Vec<String>,
 }
 
+/// A change's state changed (`change.*`): which change, what it is, and its pull request or
+/// the reason it ended without one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    pub change: i64,
+    pub kind: crate::kinds::ChangeKind,
+    /// `owner/repo`.
+    pub repository: String,
+    /// The rule ("Fix all UT012") or the bump ("django-crum 0.7.9 → 0.8.0").
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 impl Event {
     /// The payload as stored in `data`.
     pub fn data(&self) -> serde_json::Value {
@@ -389,7 +417,7 @@ mod tests {
             count: 3,
             cause: Some("bumping six 1.15.0 → 1.16.0 in requirements/edx/base.txt at 0123456789ab".into()),
         };
-        vec![
+        let mut events = vec![
             Event::ScanIngested(ScanIngested {
                 status: "complete".into(),
                 revision: Some("abc".into()),
@@ -459,7 +487,24 @@ mod tests {
                 dependency_findings_reached: 467,
                 dependency_findings_not_reached: 725,
             }),
-        ]
+        ];
+        let change = |pull: Option<i32>, reason: Option<&str>| ChangeEvent {
+            change: 7,
+            kind: crate::kinds::ChangeKind::Fix,
+            repository: "openedx/XBlock".into(),
+            subject: "UT012".into(),
+            pull,
+            reason: reason.map(str::to_owned),
+        };
+        events.extend([
+            Event::ChangeQueued(change(None, None)),
+            Event::ChangeOpened(change(Some(940), None)),
+            Event::ChangeMerged(change(Some(940), None)),
+            Event::ChangeClosed(change(Some(940), None)),
+            Event::ChangeFailed(change(None, Some("the token cannot push to openedx/XBlock"))),
+            Event::ChangeCancelled(change(None, Some("its findings are all fixed"))),
+        ]);
+        events
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod campaign;
+pub mod changes;
 pub mod claims;
 pub mod commit_order;
 pub mod epic;

@@ -70,6 +70,9 @@ pub struct TarballContents {
     /// When the commit was made, in seconds since 1970, for an archive that names its commit:
     /// `git archive` stamps every member with the commit's time.
     pub committed_at: Option<u64>,
+    /// The project's metadata at the archive's root names Django or asgiref
+    /// ([`super::depends_on_asgiref`] for a directory).
+    pub asgiref_available: bool,
 }
 
 /// Reads a `.tar.gz` held in memory (a repository archive downloaded from GitHub, an sdist):
@@ -294,10 +297,15 @@ fn read_members(
             Some((_, rest)) => rest.to_owned(),
             None => member,
         };
-        if extra.contains(&member.as_str()) {
+        let asked = extra.contains(&member.as_str());
+        let metadata = !contents.asgiref_available && super::is_metadata_path(&member);
+        if asked || metadata {
             if let Ok(bytes) = read_entry(&mut entry, size, options.max_file_size) {
-                kept.spend(bytes.len() as u64)?;
-                contents.extra.insert(member, bytes);
+                contents.asgiref_available |= metadata && super::mentions_asgiref(&bytes);
+                if asked {
+                    kept.spend(bytes.len() as u64)?;
+                    contents.extra.insert(member, bytes);
+                }
             }
             continue;
         }

@@ -54,6 +54,7 @@ pub async fn serve(pool: PgPool, config: ServeConfig) -> anyhow::Result<()> {
             jobs_config.limits,
         )?;
         context.weekly_export = weekly_export.clone();
+        context.public_url = config.auth.public_url.clone();
         let (jobs, concurrency, shutdown) = (jobs.clone(), config.workers, shutdown.clone());
         Some(tokio::spawn(async move {
             if let Err(e) = jobs.work(std::sync::Arc::new(context), concurrency, shutdown).await {

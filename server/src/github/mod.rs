@@ -5,10 +5,11 @@ pub mod client;
 pub mod comments;
 pub mod linking;
 pub mod model;
+pub mod pulls;
 pub mod refs;
 pub mod store;
 pub mod sync;
 pub mod webhook;
 
 pub use client::{GitHub, GitHubError};
-pub use model::IssueRef;
+pub use model::{IssueRef, PullRequest};

@@ -77,9 +77,11 @@ pub async fn save_issue(
     super::linking::link_text(db, side, repository, &issue.title, issue.body.as_deref()).await
 }
 
-/// Stores a pull request and adds the links its title and body imply; how many are new.
+/// Stores a pull request and adds the links its title and body imply; how many are new. A
+/// change Unthread opened as this pull request follows it (merged, closed).
 pub async fn save_pull(db: &mut PgConnection, repository: &str, pull: &PullRequest) -> sqlx::Result<u64> {
     upsert_pull(&mut *db, repository, pull).await?;
+    db::models::changes::follow_pull(&mut *db, pull.id).await?;
     let side = db::models::links::GitHubSide::Pull(pull.id);
     super::linking::link_text(db, side, repository, &pull.title, pull.body.as_deref()).await
 }

@@ -8,7 +8,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::api;
+use super::{api, changes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +28,9 @@ use super::api;
         api::rescan_target,
         api::retry_job,
         api::cancel_job,
+        changes::create,
+        changes::get,
+        changes::list,
         document,
     ),
     modifiers(&Authentication),
@@ -37,6 +40,7 @@ use super::api;
         (name = "links", description = "Links between findings or targets and GitHub issues or pull requests"),
         (name = "jobs", description = "Rescans and the job queue"),
         (name = "github", description = "GitHub sync"),
+        (name = "changes", description = "Pull requests Unthread opens: fixes of findings, pin bumps"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -26,15 +26,18 @@ pub fn scan(
     sources: scanner::SourceOptions,
 ) -> Result<ScannedArchive, String> {
     let package = name.rsplit('/').next().unwrap_or(name).to_owned();
+    let contents = scanner::source::tarball(archive, &sources, extra)
+        .map_err(|e| format!("{name}: the archive was not read: {e}"))?;
+    // As `unthread-scan` does in a checkout: the project's metadata says whether its code can
+    // import asgiref (which makes UT001's rewrite a safe fix).
     let options = scanner::ScanOptions {
         sources,
         package: Some(package.clone()),
         api_index,
         import_index: true,
+        asgiref_available: contents.asgiref_available,
         ..Default::default()
     };
-    let contents = scanner::source::tarball(archive, &options.sources, extra)
-        .map_err(|e| format!("{name}: the archive was not read: {e}"))?;
     let report = scanner::scan::scan_sources(contents.files, &package, &options);
     let committed_at =
         contents.committed_at.and_then(|seconds| chrono::DateTime::from_timestamp(i64::try_from(seconds).ok()?, 0));

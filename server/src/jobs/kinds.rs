@@ -2,7 +2,7 @@
 //! (`JobSpec::kind`) and what metrics may label a job with (anything else is "other").
 
 /// Every kind, as [`super::queue::JobSpec::kind`] names them.
-pub const KINDS: [&str; 10] = [
+pub const KINDS: [&str; 11] = [
     "scan_repository",
     "track_repository",
     "scan_dependency",
@@ -12,6 +12,7 @@ pub const KINDS: [&str; 10] = [
     "sweep",
     "reachability",
     "check_upgrades",
+    "open_change",
     "noop",
 ];
 

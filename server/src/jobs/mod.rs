@@ -1,6 +1,7 @@
 //! Background work: the job queue ([`queue`]), what each job does ([`run`]), what comes
 //! due with time ([`schedule`]), and the work itself (dependency scans, syncs, reports).
 
+pub mod changes;
 pub mod dependency_scan;
 pub mod github_sync;
 pub mod kinds;

@@ -66,6 +66,8 @@ pub enum JobSpec {
     /// Look up a pinned dependency's releases on the package index and scan the newest (and
     /// the newest of the pinned major version) for upgrade advice.
     CheckUpgrades { name: String },
+    /// Open the pull request of a change (`db::models::changes`).
+    OpenChange { change: i64 },
     /// Does nothing: measures the queue itself (benchmarks, fault tests).
     Noop { label: String },
 }
@@ -89,6 +91,7 @@ impl JobSpec {
             JobSpec::Sweep { .. } => "sweep",
             JobSpec::Reachability => "reachability",
             JobSpec::CheckUpgrades { .. } => "check_upgrades",
+            JobSpec::OpenChange { .. } => "open_change",
             JobSpec::Noop { .. } => "noop",
         }
     }
@@ -106,6 +109,7 @@ impl JobSpec {
             JobSpec::WeeklyReport { week } => format!("{kind}:{week}"),
             JobSpec::Reachability => kind.to_owned(),
             JobSpec::CheckUpgrades { name } => format!("{kind}:{name}"),
+            JobSpec::OpenChange { change } => format!("{kind}:{change}"),
             JobSpec::Noop { label } => format!("{kind}:{label}"),
         }
     }

@@ -29,6 +29,8 @@ pub struct JobContext {
     pub limits: Limits,
     /// The weekly report's scheduled export, when `serve` has one.
     pub weekly_export: Option<Arc<super::weekly_report::ScheduledExport>>,
+    /// Where users reach the server: the pull requests' links to findings point there.
+    pub public_url: String,
 }
 
 impl JobContext {
@@ -51,6 +53,7 @@ impl JobContext {
             github_config,
             limits,
             weekly_export: None,
+            public_url: crate::cli::ReportArgs::LOCAL_URL.to_owned(),
         })
     }
 
@@ -87,6 +90,7 @@ impl JobContext {
             }
             JobSpec::Reachability => self.reachability(conn).await,
             JobSpec::CheckUpgrades { name } => self.check_upgrades(conn, &key, &name).await,
+            JobSpec::OpenChange { change } => super::changes::open(self, change).await,
             JobSpec::Noop { .. } => Ok(()),
         };
         if reports_steps {

@@ -207,6 +207,14 @@ impl app::jobs::Rescans for Jobs {
         })
     }
 
+    fn request_change<'a>(
+        &'a self,
+        request: &'a app::jobs::ChangeRequest,
+        by: &'a db::models::users::User,
+    ) -> app::jobs::ChangeFuture<'a> {
+        Box::pin(super::changes::request(self.pool(), self, request, by))
+    }
+
     fn rescan<'a>(&'a self, target_id: i64, by: &'a str) -> app::jobs::RescanFuture<'a> {
         Box::pin(async move {
             use app::error::AppError;

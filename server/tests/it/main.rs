@@ -13,6 +13,7 @@ mod arbitrary_input;
 mod auth;
 mod authorization;
 mod bad_input;
+mod changes;
 mod cli_dev_login;
 mod connections;
 mod dashboard;

@@ -10,9 +10,8 @@ use std::{
 use anyhow::Context as _;
 use scanner::{
     config::Settings,
-    fix::{fix_source, FixOutcome, Rescan},
-    source::SourceFile,
-    Finding, ScanOptions, ScanReport,
+    fix::{self, fix_in_memory, FixOutcome},
+    ScanOptions, ScanReport,
 };
 
 /// What fixing the scanned files did.
@@ -48,15 +47,12 @@ pub fn fix_files(
     let mut paths: Vec<&str> = report.findings.iter().filter(|f| policy.applies(f)).map(|f| f.path.as_str()).collect();
     paths.sort_unstable();
     paths.dedup();
-    // A rescan of one file: the rules only, no cache, no progress bar, no written indexes.
-    let options = ScanOptions { cache_dir: None, progress: false, import_index: false, ..options.clone() };
     let mut run = FixRun::default();
     for path in paths {
         let disk = disk_path(path);
         let source = std::fs::read(&disk).with_context(|| format!("reading {}", disk.display()))?;
-        let scan = |bytes: &[u8]| rescan(path, bytes, package, &options, settings);
-        let first = scan(&source);
-        let FixOutcome { fixed, applied, rolled_back } = fix_source(&source, policy, scan, first);
+        let FixOutcome { fixed, applied, rolled_back } =
+            fix_in_memory(path, &source, package, options, policy, |f| !settings.drops(f));
         run.rolled_back.extend(rolled_back.into_iter().map(|why| format!("{path}: {why}")));
         if fixed == source {
             continue;
@@ -68,18 +64,10 @@ pub fn fix_files(
         if write {
             write_atomically(&disk, &fixed)?;
         } else {
-            run.diff.push_str(&unified_diff(path, &source, &fixed));
+            run.diff.push_str(&fix::unified_diff(path, &source, &fixed));
         }
     }
     Ok(run)
-}
-
-fn rescan(path: &str, bytes: &[u8], package: &str, options: &ScanOptions, settings: &Settings) -> Rescan {
-    let file = SourceFile::in_memory(path.to_owned(), Ok(bytes.to_vec()));
-    let report = scanner::scan::scan_sources(vec![file], package, options);
-    let parses = report.files.iter().all(|f| f.problem.is_none());
-    let findings: Vec<Finding> = report.findings.into_iter().filter(|f| !settings.drops(f)).collect();
-    Rescan { findings, parses }
 }
 
 /// Replaces `path` by `bytes` through a temporary file beside it and a rename: a reader never
@@ -102,14 +90,4 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(&temporary);
     }
     result.with_context(|| format!("writing {}", path.display()))
-}
-
-/// `--- a/path` / `+++ b/path` and the changed hunks with three lines of context.
-fn unified_diff(path: &str, before: &[u8], after: &[u8]) -> String {
-    let (before, after) = (String::from_utf8_lossy(before), String::from_utf8_lossy(after));
-    similar::TextDiff::from_lines(before.as_ref(), after.as_ref())
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
-        .to_string()
 }
