@@ -102,6 +102,7 @@ pub fn App() -> impl IntoView {
                     <a href="/repos" class=NAV_LINK>"Repositories"</a>
                     <a href="/deps" class=NAV_LINK>"Dependencies"</a>
                     <a href="/findings" class=NAV_LINK>"Findings"</a>
+                    <a href="/changes" class=NAV_LINK>"Changes"</a>
                     <a href="/teams" class=NAV_LINK>"Teams"</a>
                     <a href="/contribute" class=NAV_LINK>"Contribute"</a>
                     <a href="/rules" class=NAV_LINK>"Rules"</a>
@@ -125,6 +126,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/findings/:id") view=FindingPage ssr=SsrMode::Async />
                     <Route path=path!("/contribute") view=ContributePage ssr=SsrMode::Async />
                     <Route path=path!("/people/:login") view=PersonPage ssr=SsrMode::Async />
+                    <Route path=path!("/changes") view=crate::pages::changes::ChangesPage ssr=SsrMode::Async />
                     <Route path=path!("/teams") view=crate::pages::teams::TeamsPage ssr=SsrMode::Async />
                     <Route path=path!("/teams/:name") view=crate::pages::teams::TeamPage ssr=SsrMode::Async />
                     <Route path=path!("/rules") view=RulesPage ssr=SsrMode::Async />

@@ -17,6 +17,9 @@ pub struct AppState {
     pub rescans: Option<std::sync::Arc<dyn crate::jobs::Rescans>>,
     /// A notice every page shows (the demo says what of it is simulated).
     pub notice: Option<String>,
+    /// Why this server cannot open pull requests (the demo writes nothing to GitHub; a server
+    /// without a token cannot); `None` when it can.
+    pub pull_requests_unavailable: Option<String>,
 }
 
 /// How weekly reports are made here.

@@ -620,3 +620,13 @@ impl ChangeView {
         }
     }
 }
+
+/// One open finding's stored fix, for previews of "Fix all <rule>".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FixPreview {
+    pub finding_id: i64,
+    pub path: String,
+    pub line: i32,
+    pub snippet: String,
+    pub fix: FixView,
+}

@@ -32,6 +32,23 @@ pub struct Settings {
     pub notice: Option<String>,
     /// Live-update streams held open at once.
     pub live_streams: crate::config::StreamLimits,
+    /// The demo: nothing is written to GitHub (no pull requests are opened).
+    pub demo: bool,
+}
+
+/// Why pull requests cannot be opened from this server, if they cannot.
+fn pull_requests_unavailable(settings: &Settings) -> Option<String> {
+    const WRITE_ACCESS: &str =
+        "a GitHub token (GITHUB_TOKEN) with Contents and Pull requests write access to the repository";
+    if settings.demo {
+        Some(format!(
+            "This demo writes nothing to GitHub: opening this pull request needs a server with {WRITE_ACCESS}."
+        ))
+    } else if settings.github.as_ref().and_then(|g| g.token.as_ref()).is_none() {
+        Some(format!("This server has no GitHub token: opening pull requests needs {WRITE_ACCESS}."))
+    } else {
+        None
+    }
 }
 
 /// Builds the whole application for `pool`, serving assets from the options' site root.
@@ -53,6 +70,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         reports: settings.reports.clone(),
         rescans: Some(Arc::new(jobs.clone())),
         notice: settings.notice.clone(),
+        pull_requests_unavailable: pull_requests_unavailable(&settings),
     };
     let state = ServerState {
         app: app.clone(),

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod burndown;
+pub mod changes;
 pub mod finding_table;
 pub mod links;
 pub mod ownership;

@@ -113,6 +113,9 @@ pub fn StateBadge(state: String) -> impl IntoView {
         "triaged_away" => ("triaged away", "bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100"),
         "merged" => ("merged", "bg-violet-100 text-violet-900 dark:bg-violet-900 dark:text-violet-100"),
         "closed" => ("closed", "bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100"),
+        "queued" => ("queued", "bg-sky-100 text-sky-900 dark:bg-sky-900 dark:text-sky-100"),
+        "failed" => ("failed", "bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100"),
+        "cancelled" => ("cancelled", "bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100"),
         "draft" => ("draft", "bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-200"),
         _ => ("?", "bg-slate-100 text-slate-700"),
     };

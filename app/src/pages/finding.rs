@@ -8,6 +8,7 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{
+    changes::{fix_diff, ChangeNote, OpenPullRequest},
     ownership::{OwnershipControls, PageViewer},
     triage::TriageForm,
     ui::{error_text, target_href, when, Alert, FormError, StateBadge, LINK},
@@ -24,6 +25,10 @@ pub struct FindingPageData {
     /// A maintainer's "file a sub-issue" link (an open repository finding, once an epic is
     /// synced).
     pub file_sub_issue: Option<String>,
+    /// The newest change (pull request) Unthread queued or opened for it.
+    pub change: Option<db::views::ChangeView>,
+    /// Why this server cannot open pull requests, if it cannot.
+    pub pull_requests_unavailable: Option<String>,
 }
 
 #[server(prefix = "/api", endpoint = "finding")]
@@ -41,12 +46,26 @@ pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnErr
     };
     let viewer = crate::components::ownership::current_viewer().await?;
     let maintainer = viewer.as_ref().is_some_and(|v| v.maintainer);
+    let state = crate::server::state()?;
+    let change = {
+        let mut db = state.pool.acquire().await.map_err(crate::server::database_error)?;
+        db::models::changes::for_finding(&mut db, id).await.map_err(crate::server::database_error)?
+    };
+    let pull_requests_unavailable = state.pull_requests_unavailable.clone();
     let file_sub_issue = if maintainer && detail.row.target_kind.is_repository() && detail.fixed_at.is_none() {
         sub_issue_link(&detail, &rule_name).await?
     } else {
         None
     };
-    Ok(Some(FindingPageData { detail, rule_name, rule_help_html, viewer, file_sub_issue }))
+    Ok(Some(FindingPageData {
+        detail,
+        rule_name,
+        rule_help_html,
+        viewer,
+        file_sub_issue,
+        change,
+        pull_requests_unavailable,
+    }))
 }
 
 #[cfg(feature = "ssr")]
@@ -102,9 +121,20 @@ pub fn FindingPage() -> impl IntoView {
 
 #[component]
 fn FindingBody(data: FindingPageData) -> impl IntoView {
-    let FindingPageData { detail: d, rule_name, rule_help_html, viewer, file_sub_issue } = data;
+    let FindingPageData {
+        detail: d,
+        rule_name,
+        rule_help_html,
+        viewer,
+        file_sub_issue,
+        change,
+        pull_requests_unavailable,
+    } = data;
     let f = d.row.clone();
     let maintainer = viewer.as_ref().is_some_and(|v| v.maintainer);
+    // Who may open its pull request: a maintainer, or its owner (a fix of a repository's code).
+    let may_open = viewer.as_ref().is_some_and(|v| v.maintainer || f.owner.as_deref() == Some(v.login.as_str()))
+        && f.target_kind.is_repository();
     // Unthread's owner and GitHub's assignees may disagree: show both, flag the difference.
     let disagreement = match &f.owner {
         Some(owner) => {
@@ -137,9 +167,18 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
                 {d.triage_reason.clone().map(|r| format!(" ({r})"))}
             </p>
         </section>
-        {d.fix.clone().filter(|_| f.state == Some(FindingState::Open)).map(|fix| view! {
-            <FixPreview fix line=f.line snippet=f.snippet.clone().unwrap_or_default() />
+        {d.fix.clone().filter(|_| f.state == Some(FindingState::Open)).map(|fix| {
+            let safe = fix.applicability == "safe";
+            view! {
+                <FixPreview fix line=f.line snippet=f.snippet.clone().unwrap_or_default() />
+                {match change.clone() {
+                    Some(change) => view! { <ChangeNote change /> }.into_any(),
+                    None if may_open => view! { <OpenPullRequest finding=f.id safe unavailable=pull_requests_unavailable.clone() /> }.into_any(),
+                    None => ().into_any(),
+                }}
+            }
         })}
+        {change.clone().filter(|_| f.state != Some(FindingState::Open)).map(|change| view! { <ChangeNote change /> })}
         <ReachNote reach=d.reach.clone() />
         {(d.calls_elsewhere.0 > 0).then(|| view! {
             <p class="mt-1 text-sm" data-testid="call-evidence">
@@ -225,40 +264,6 @@ fn FixPreview(fix: db::views::FixView, line: i32, snippet: String) -> impl IntoV
             </p>
         </section>
     }
-}
-
-/// The edits as diff lines: an edit within the finding's own line shows that line before and
-/// after; another shows what it inserts or which lines it removes.
-fn fix_diff(fix: &db::views::FixView, line: i32, snippet: &str) -> String {
-    let mut out = String::new();
-    let on_line = |e: &db::views::FixEdit| e.start_line == e.end_line && i64::from(e.start_line) == i64::from(line);
-    let local: Vec<&db::views::FixEdit> = fix.edits.iter().filter(|e| on_line(e)).collect();
-    for edit in fix.edits.iter().filter(|e| !on_line(e)) {
-        let inserted = edit.content.trim_matches(['\r', '\n']);
-        if edit.start_line == edit.end_line && edit.start_column == edit.end_column {
-            for text in inserted.lines() {
-                out.push_str(&format!("+ {text}    (after line {})\n", edit.start_line));
-            }
-        } else {
-            let last = if edit.end_column == 1 { edit.end_line.saturating_sub(1) } else { edit.end_line };
-            out.push_str(&format!("- lines {}–{} removed\n", edit.start_line, last.max(edit.start_line)));
-            for text in inserted.lines() {
-                out.push_str(&format!("+ {text}\n"));
-            }
-        }
-    }
-    if !local.is_empty() {
-        let mut after: Vec<char> = snippet.chars().collect();
-        let mut sorted = local.clone();
-        sorted.sort_by_key(|e| std::cmp::Reverse(e.start_column));
-        for edit in sorted {
-            let start = (edit.start_column as usize).saturating_sub(1).min(after.len());
-            let end = (edit.end_column as usize).saturating_sub(1).clamp(start, after.len());
-            after.splice(start..end, edit.content.chars());
-        }
-        out.push_str(&format!("- {snippet}\n+ {}\n", after.into_iter().collect::<String>()));
-    }
-    out
 }
 
 /// How tracked code reaches the finding's module (see `db::models::reach`).

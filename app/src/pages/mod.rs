@@ -2,6 +2,7 @@
 //! functions it reads through.
 
 pub mod admin;
+pub mod changes;
 pub mod contribute;
 pub mod finding;
 pub mod findings;

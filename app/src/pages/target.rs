@@ -7,6 +7,7 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{
+    changes::{FixAll, RuleFixes},
     finding_table::FindingTable,
     ownership::{OwnershipControls, PageViewer},
     ui::{error_text, href_with_query, target_href, when, Alert, FormError, ProgressBar, TargetProgress, LINK},
@@ -18,23 +19,56 @@ pub struct TargetPageData {
     pub detail: TargetDetail,
     pub findings: FindingPage,
     pub viewer: Option<PageViewer>,
+    /// A repository's fixable open findings, per rule ("Fix all").
+    pub fixes: Vec<RuleFixes>,
+    /// Why this server cannot open pull requests, if it cannot.
+    pub pull_requests_unavailable: Option<String>,
 }
 
 #[server(prefix = "/api", endpoint = "target")]
 pub async fn get_target(name: String) -> Result<Option<TargetPageData>, ServerFnError> {
-    let pool = crate::server::state()?.pool;
+    let state = crate::server::state()?;
+    let pool = state.pool.clone();
     let key = format!("target:{name}");
     let read = crate::server::cached(key, async move {
         let Some(detail) = db::models::targets::detail(&pool, &name).await? else { return Ok(None) };
+        let fixes = if detail.summary.kind.is_repository() {
+            rule_fixes(&pool, detail.summary.id, &name).await?
+        } else {
+            Vec::new()
+        };
         let filter = db::views::FindingFilter { target: Some(name), ..Default::default() };
         let findings = db::models::findings::explore(&pool, &filter, None).await?;
-        Ok(Some((detail, findings)))
+        Ok(Some((detail, findings, fixes)))
     });
-    let Some((detail, findings)) = read.await? else {
+    let Some((detail, findings, fixes)) = read.await? else {
         crate::error::AppError::not_found("no such target").into_server_fn_error();
         return Ok(None);
     };
-    Ok(Some(TargetPageData { detail, findings, viewer: crate::components::ownership::current_viewer().await? }))
+    Ok(Some(TargetPageData {
+        detail,
+        findings,
+        viewer: crate::components::ownership::current_viewer().await?,
+        fixes,
+        pull_requests_unavailable: state.pull_requests_unavailable,
+    }))
+}
+
+/// Per rule, the open findings of repository `target_id` with a fix, the first previews, and
+/// the rule's live change.
+#[cfg(feature = "ssr")]
+async fn rule_fixes(pool: &sqlx::PgPool, target_id: i64, name: &str) -> sqlx::Result<Vec<RuleFixes>> {
+    use db::models::changes;
+    let live: Vec<db::views::ChangeView> =
+        changes::list(pool, Some(name), 200).await?.into_iter().filter(|c| c.state.is_live()).collect();
+    let mut out = Vec::new();
+    for (rule, safe, unsafe_count) in changes::fixable_by_rule(pool, target_id).await? {
+        let previews = changes::previews(pool, target_id, &rule, 20).await?;
+        let change = live.iter().find(|c| c.rule.as_deref() == Some(rule.as_str())).cloned();
+        let name = scanner::rules::by_id(&rule).map(|r| r.name.to_owned()).unwrap_or_default();
+        out.push(RuleFixes { rule, name, safe, unsafe_count, previews, change });
+    }
+    Ok(out)
 }
 
 #[component]
@@ -73,7 +107,9 @@ fn TargetPage(name: Signal<String>) -> impl IntoView {
 
 #[component]
 fn TargetBody(data: TargetPageData) -> impl IntoView {
-    let TargetPageData { detail, findings, viewer } = data;
+    let TargetPageData { detail, findings, viewer, fixes, pull_requests_unavailable } = data;
+    // A maintainer, or whoever claimed the whole repository (they own its findings).
+    let may_fix = viewer.as_ref().is_some_and(|v| v.maintainer || detail.owner.as_deref() == Some(v.login.as_str()));
     let s = detail.summary;
     let dependency = !s.kind.is_repository();
     let all_findings = href_with_query("/findings", &[("target", &s.name)]);
@@ -129,6 +165,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
                 <OwnershipControls kind="target" id=s.id owner=detail.owner.clone() through_target=false viewer=viewer />
             </section>
         </div>
+        <FixAll target=s.name.clone() rules=fixes unavailable=pull_requests_unavailable allowed=may_fix />
         {detail.upgrade.clone().map(|advice| view! { <UpgradeSection advice package=s.name.clone() /> })}
         {(dependency || !detail.apis.is_empty()).then(|| view! { <ApiImpacts apis=detail.apis.clone() impact=s.impact /> })}
         <section aria-labelledby="findings-heading" class="mt-8">

@@ -8,7 +8,7 @@ use sqlx::{PgConnection, PgExecutor};
 
 use super::events::{self, About, ChangeEvent, Event};
 use crate::kinds::{ChangeKind, ChangeState, FindingState, TargetKind};
-use crate::views::ChangeView;
+use crate::views::{ChangeView, FixPreview};
 
 /// A finding as a fix change sees it: where it is, whether it is still open, its stored
 /// fix's applicability (`None`: no fix) and its owner (its own claim's, else its target's).
@@ -402,4 +402,31 @@ async fn record(db: &mut PgConnection, id: i64, state: ChangeState, actor: Optio
     let about = if view.findings.is_empty() { about } else { about.findings(&view.findings) };
     events::record(db, &event, about).await?;
     Ok(())
+}
+
+/// The stored fixes of `target_id`'s open findings of `rule` outside tests, first `limit` by
+/// path and line.
+pub async fn previews(
+    db: impl PgExecutor<'_>,
+    target_id: i64,
+    rule: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<FixPreview>> {
+    let rows = sqlx::query!(
+        r#"SELECT f.id, f.path, f.start_line, coalesce(f.snippet, '') AS "snippet!",
+                  f.fix AS "fix!: sqlx::types::Json<crate::views::FixView>"
+           FROM findings f
+           WHERE f.target_id = $1 AND f.rule = $2 AND f.fix IS NOT NULL AND NOT f.in_tests
+             AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+           ORDER BY f.path, f.start_line LIMIT $3"#,
+        target_id,
+        rule,
+        limit
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| FixPreview { finding_id: r.id, path: r.path, line: r.start_line, snippet: r.snippet, fix: r.fix.0 })
+        .collect())
 }

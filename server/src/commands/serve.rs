@@ -88,6 +88,7 @@ pub async fn serve(pool: PgPool, config: ServeConfig) -> anyhow::Result<()> {
         reports,
         rate_limit: config.rate_limit,
         notice: config.demo.then(|| crate::demo::NOTICE.to_owned()),
+        demo: config.demo,
         live_streams: config.live_streams,
     };
     let app = router::build(db::connect::request_pool(&pool), options, settings);

@@ -116,6 +116,9 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let user = viewer.user()?;
     let request = new.request()?;
+    if let Some(why) = &state.app.pull_requests_unavailable {
+        return Err(AppError::unprocessable(why.clone()));
+    }
     // The change's event (`change.queued`) tells every process's caches and live pages.
     let requested = state.jobs.request_change(&request, user).await?;
     Ok((StatusCode::ACCEPTED, Json(Change::from(requested.change))).into_response())

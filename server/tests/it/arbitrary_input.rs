@@ -54,11 +54,14 @@ const SERVER_FUNCTIONS: &[(&str, &[&str])] = &[
     ("detach_link", &["link"]),
     ("track_repository", &["repository"]),
     ("untrack_repository", &["repository"]),
+    ("open_change", &["finding", "target", "rule", "unsafe_fixes"]),
+    ("changes", &[]),
 ];
 
 /// Pages: a path prefix followed by an arbitrary segment, or a fixed path with arbitrary
 /// values for the query parameters it reads.
-const PATH_PAGES: &[&str] = &["/people/", "/repos/openedx/", "/deps/", "/findings/", "/rules/", "/reports/weekly/"];
+const PATH_PAGES: &[&str] =
+    &["/people/", "/repos/openedx/", "/deps/", "/findings/", "/rules/", "/reports/weekly/", "/api/v1/changes/"];
 const QUERY_PAGES: &[(&str, &[&str])] = &[
     ("/findings", &["target", "kind", "rule", "state", "triage", "owner", "unowned", "q", "after", "tests", "filed"]),
     ("/repos", &["q", "sort", "desc", "page"]),
@@ -75,7 +78,9 @@ fn encode(bytes: &[u8]) -> String {
 /// Rows of every table input could touch.
 async fn counts(pool: &PgPool) -> Vec<i64> {
     let mut counts = Vec::new();
-    for table in ["targets", "findings", "claims", "events", "users", "links", "api_tokens", "report_posts", "scans"] {
+    for table in
+        ["targets", "findings", "claims", "events", "users", "links", "api_tokens", "report_posts", "scans", "changes"]
+    {
         counts.push(sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(pool).await.unwrap());
     }
     counts

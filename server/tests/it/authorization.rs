@@ -206,7 +206,7 @@ async fn every_dashboard_action_checks_who_asks() {
 
     // (endpoint, form, contributor's answer, maintainer's answer), in an order where each
     // allowed call leaves the state the next one expects.
-    let actions: [(&str, String, StatusCode, StatusCode); 14] = [
+    let actions: [(&str, String, StatusCode, StatusCode); 15] = [
         ("claim", format!("kind=finding&id={f}"), StatusCode::OK, StatusCode::CONFLICT),
         ("unclaim", format!("kind=finding&id={f}"), StatusCode::OK, StatusCode::CONFLICT),
         ("claim", format!("kind=target&id={t}"), StatusCode::OK, StatusCode::CONFLICT),
@@ -226,6 +226,9 @@ async fn every_dashboard_action_checks_who_asks() {
             StatusCode::FORBIDDEN,
             StatusCode::NOT_FOUND,
         ),
+        // This server has no GitHub token: signed in or not, no pull request is queued
+        // (tests/it/changes.rs covers a server that has one).
+        ("open_change", format!("finding={f}"), StatusCode::UNPROCESSABLE_ENTITY, StatusCode::UNPROCESSABLE_ENTITY),
     ];
     for (endpoint, form, as_contributor, as_maintainer) in &actions {
         assert_eq!(

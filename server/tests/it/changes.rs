@@ -162,6 +162,16 @@ async fn received(github: &MockServer, verb: &str, prefix: &str) -> Vec<(String,
         .collect()
 }
 
+/// The dashboard with the development login and a GitHub token (pull requests can be opened).
+fn app_with_token(pool: &PgPool, github: &MockServer) -> axum::Router {
+    let config = unthread_server::config::GitHubConfig {
+        api_url: github.uri(),
+        token: Some("test-token".into()),
+        ..Default::default()
+    };
+    TestApp::new(pool).dev_login().with(|s| s.github = Some(config)).build()
+}
+
 async fn finding_of(pool: &PgPool, target: i64, rule: &str) -> i64 {
     sqlx::query_scalar("SELECT id FROM findings WHERE target_id = $1 AND rule = $2 ORDER BY id LIMIT 1")
         .bind(target)
@@ -250,7 +260,7 @@ async fn a_fix_change_goes_from_the_request_to_the_merge() {
     serve_writes(github, 201, 201).await;
     let finding = finding_of(pool, setup.target, "UT001").await;
 
-    let app = TestApp::new(pool).dev_login().build();
+    let app = app_with_token(pool, github);
     let maintainer = sign_in(&app, "mira", "maintainer").await;
     let ask = json!({"target": REPOSITORY, "rule": "UT001"});
     let (status, change) = post_change(&app, Some(&maintainer), ask.clone()).await;
@@ -425,7 +435,7 @@ async fn who_may_open_a_change() {
     let pool = &setup.pool;
     let unused = finding_of(pool, setup.target, "UT012").await;
     let thread_local = finding_of(pool, setup.target, "UT001").await;
-    let app = TestApp::new(pool).dev_login().build();
+    let app = app_with_token(pool, &setup.github);
     let (status, _) = post_change(&app, None, json!({"findings": [unused]})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let contributor = sign_in(&app, "cody", "contributor").await;
@@ -455,4 +465,36 @@ async fn who_may_open_a_change() {
     }
     let listed = send(&app, crate::support::http::get("/api/v1/changes", None)).await.json();
     assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+
+    // The pages' form (the server function) makes the same checks and answers the same
+    // change for the same request.
+    let form = |cookie: &str, body: String| {
+        Request::post("/api/open_change")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header(header::COOKIE, cookie.to_owned())
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    let reply = send(&app, form(&contributor, format!("finding={unused}"))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json(), listed[1]["id"], "the contributor's change, asked again");
+    let reply = send(&app, form(&contributor, format!("finding={thread_local}"))).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = send(&app, form(&maintainer, format!("target={REPOSITORY}&rule=UT012&unsafe_fixes=on"))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    // Without a token (and in the demo) nothing is queued: the reason is the answer.
+    let without = TestApp::new(pool).dev_login().build();
+    let maintainer = sign_in(&without, "mira", "maintainer").await;
+    let (status, reply) = post_change(&without, Some(&maintainer), json!({"findings": [thread_local]})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.to_string().contains("no GitHub token"), "{reply}");
+    let demo = TestApp::new(pool).dev_login().with(|s| s.demo = true).build();
+    let maintainer = sign_in(&demo, "mira", "maintainer").await;
+    let page = send(&demo, crate::support::http::get(&format!("/repos/{REPOSITORY}"), Some(&maintainer))).await;
+    assert!(page.body.contains("This demo writes nothing to GitHub"), "the repository page says why");
+    assert!(!page.body.contains("Fix all UT0"), "and offers no button");
+    let with_token = send(&app, crate::support::http::get(&format!("/findings/{unused}"), Some(&maintainer))).await;
+    assert!(with_token.body.contains("data-testid=\"change-note\""), "the finding shows its change");
 }
