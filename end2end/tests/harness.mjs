@@ -13,8 +13,8 @@ export const repoRoot = resolve(here, "../..");
 export const outputDir = resolve(here, "../test-results");
 
 /** Starts `unthread serve --demo --dev-login` and resolves once it listens; `extraEnv` adds
- * settings (e.g. a webhook secret). */
-export async function startServer(extraEnv = {}) {
+ * settings (e.g. a webhook secret); `demo: false` starts an empty server instead. */
+export async function startServer(extraEnv = {}, { demo = true } = {}) {
   const bin = resolve(repoRoot, "end2end", process.env.UNTHREAD_BIN ?? "../target/debug/unthread");
   const dataDir = mkdtempSync(join(tmpdir(), "unthread-e2e-"));
   // When the suite runs as root, PostgreSQL runs as `postgres` and must reach this directory.
@@ -22,7 +22,8 @@ export async function startServer(extraEnv = {}) {
   // Always the embedded cluster, never a DATABASE_URL from the caller's environment.
   const env = { ...process.env, UNTHREAD_DATA_DIR: dataDir, RUST_LOG: "info", ...extraEnv };
   delete env.DATABASE_URL;
-  const child = spawn(bin, ["serve", "--demo", "--dev-login", "--addr", "127.0.0.1:0"], {
+  const args = ["serve", ...(demo ? ["--demo"] : []), "--dev-login", "--addr", "127.0.0.1:0"];
+  const child = spawn(bin, args, {
     cwd: repoRoot,
     env,
     stdio: ["ignore", "inherit", "pipe"],

@@ -105,49 +105,69 @@ pub fn FixAll(target: String, rules: Vec<RuleFixes>, unavailable: Option<String>
     if rules.is_empty() {
         return ().into_any();
     }
+    let can = unavailable.is_none() && allowed;
     view! {
         <section aria-labelledby="fixes-heading" class="mt-6" data-testid="fix-all">
             <h2 id="fixes-heading" class="text-lg font-semibold">"Mechanical fixes"</h2>
             <p class="text-sm text-slate-600 dark:text-slate-300">
                 "Open findings the scanner can fix. A pull request applies the fixes to the default branch's head, verified by a rescan, and links the findings."
             </p>
-            {unavailable.clone().map(|why| view! { <p class="mt-1 text-sm" data-testid="pull-request-unavailable">{why}</p> })}
+            {unavailable.map(|why| view! { <p class="mt-1 text-sm" data-testid="pull-request-unavailable">{why}</p> })}
             <ul class="mt-2 space-y-3">
-                {rules.into_iter().map(|r| {
-                    let total = r.safe + r.unsafe_count;
-                    let label = format!("Fix all {} ({total})", r.rule);
-                    let can = unavailable.is_none() && allowed && r.change.is_none();
-                    let diff: String = r.previews.iter().map(|p| format!("# {}:{} (finding {})\n{}", p.path, p.line, p.finding_id, fix_diff(&p.fix, p.line, &p.snippet))).collect();
-                    let more = total - r.previews.len() as i64;
-                    view! {
-                        <li class="rounded border border-slate-200 p-3 dark:border-slate-700" data-testid=format!("fix-all-{}", r.rule)>
-                            <div class="flex flex-wrap items-center gap-2">
-                                <span class="font-medium"><a class=LINK href=format!("/rules/{}", r.rule)>{r.rule.clone()}</a>" "{r.name.clone()}</span>
-                                <span class="text-sm text-slate-600 dark:text-slate-300">{fix_counts(r.safe, r.unsafe_count)}</span>
-                                {can.then(|| view! {
-                                    <form method="post" action=OpenChange::url() class="flex items-center gap-2">
-                                        <input type="hidden" name="target" value=target.clone() />
-                                        <input type="hidden" name="rule" value=r.rule.clone() />
-                                        {(r.unsafe_count > 0).then(|| view! {
-                                            <label class="text-xs"><input type="checkbox" name="unsafe_fixes" value="on" checked=r.safe == 0 />" with unsafe fixes"</label>
-                                        })}
-                                        <button type="submit" class=BUTTON>{label.clone()}</button>
-                                    </form>
-                                })}
-                            </div>
-                            {r.change.clone().map(|change| view! { <ChangeNote change /> })}
-                            <details class="mt-2">
-                                <summary class="cursor-pointer text-sm">"Preview the fixes"</summary>
-                                <pre class="mt-1 max-h-96 overflow-auto rounded bg-slate-900 p-3 text-xs text-slate-100" data-testid="fix-all-diff"><code>{diff}</code></pre>
-                                {(more > 0).then(|| view! { <p class="text-xs">{format!("and {more} more")}</p> })}
-                            </details>
-                        </li>
-                    }
-                }).collect_view()}
+                {rules.into_iter().map(|fixes| view! { <FixAllRule target=target.clone() fixes can /> }).collect_view()}
             </ul>
         </section>
     }
     .into_any()
+}
+
+/// One rule's "Fix all" offer: the button (when this person may ask and no change of the rule
+/// is live), the rule's live change, and the preview.
+#[component]
+fn FixAllRule(target: String, fixes: RuleFixes, can: bool) -> impl IntoView {
+    let r = fixes;
+    let total = r.safe + r.unsafe_count;
+    let label = format!("Fix all {} ({total})", r.rule);
+    let more = total - r.previews.len() as i64;
+    let diff: String = r
+        .previews
+        .iter()
+        .map(|p| {
+            format!("# {}:{} (finding {})\n{}", p.path, p.line, p.finding_id, fix_diff(&p.fix, p.line, &p.snippet))
+        })
+        .collect();
+    let button = (can && r.change.is_none()).then(|| {
+        view! {
+            <form method="post" action=OpenChange::url() class="flex items-center gap-2">
+                <input type="hidden" name="target" value=target />
+                <input type="hidden" name="rule" value=r.rule.clone() />
+                {(r.unsafe_count > 0).then(|| view! {
+                    <label class="text-xs"><input type="checkbox" name="unsafe_fixes" value="on" checked=r.safe == 0 />" with unsafe fixes"</label>
+                })}
+                <button type="submit" class=BUTTON>{label}</button>
+            </form>
+        }
+        .into_any()
+    });
+    let preview = view! {
+        <details class="mt-2">
+            <summary class="cursor-pointer text-sm">"Preview the fixes"</summary>
+            <pre class="mt-1 max-h-96 overflow-auto rounded bg-slate-900 p-3 text-xs text-slate-100" data-testid="fix-all-diff"><code>{diff}</code></pre>
+            {(more > 0).then(|| view! { <p class="text-xs">{format!("and {more} more")}</p> })}
+        </details>
+    }
+    .into_any();
+    view! {
+        <li class="rounded border border-slate-200 p-3 dark:border-slate-700" data-testid=format!("fix-all-{}", r.rule)>
+            <div class="flex flex-wrap items-center gap-2">
+                <span class="font-medium"><a class=LINK href=format!("/rules/{}", r.rule)>{r.rule.clone()}</a>" "{r.name.clone()}</span>
+                <span class="text-sm text-slate-600 dark:text-slate-300">{fix_counts(r.safe, r.unsafe_count)}</span>
+                {button}
+            </div>
+            {r.change.map(|change| view! { <ChangeNote change /> })}
+            {preview}
+        </li>
+    }
 }
 
 fn fix_counts(safe: i64, unsafe_count: i64) -> String {

@@ -43,6 +43,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
     let pulls = history::linked_pulls(&mut *tx, end).await?;
     let sub_issues = history::sub_issues_changed(&mut *tx, start, end).await?;
     let merged = history::pulls_merged(&mut *tx, start, end).await?;
+    let (changes_opened, changes_merged, changes_closed) = history::changes_between(&mut *tx, start, end).await?;
     let upgrades = db::models::upgrades::clearing_before(&mut *tx, end).await?;
     let upgrades_checked = db::models::upgrades::checked_before(&mut *tx, end).await?;
     let simulated = db::models::users::simulated_logins(&mut *tx).await?;
@@ -134,6 +135,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
                 .map(issue_ref)
                 .collect(),
             pull_requests_merged: merged.iter().map(issue_ref).collect(),
+            changes: super::ChangeCounts { opened: changes_opened, merged: changes_merged, closed: changes_closed },
         },
         targets: rows.into_iter().map(|(_, row)| row).collect(),
     };

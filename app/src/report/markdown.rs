@@ -238,6 +238,12 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
     github_list(&mut out, "Sub-issues opened", &report.github.sub_issues_opened, limits.items, false);
     github_list(&mut out, "Sub-issues closed", &report.github.sub_issues_closed, limits.items, true);
     github_list(&mut out, "Pull requests merged", &report.github.pull_requests_merged, limits.items, false);
+    let changes = &report.github.changes;
+    let _ = writeln!(
+        out,
+        "- Unthread's fix pull requests: {} opened, {} merged, {} closed without merging",
+        changes.opened, changes.merged, changes.closed
+    );
 
     let _ = writeln!(
         out,

@@ -220,6 +220,17 @@ pub struct GitHubActivity {
     pub sub_issues_opened: Vec<GitHubRef>,
     pub sub_issues_closed: Vec<GitHubRef>,
     pub pull_requests_merged: Vec<GitHubRef>,
+    /// The pull requests Unthread opened (fix changes): opened, merged, and closed without
+    /// merging this week.
+    #[serde(default)]
+    pub changes: ChangeCounts,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChangeCounts {
+    pub opened: i64,
+    pub merged: i64,
+    pub closed: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -154,6 +154,27 @@ fn sentence(row: &Row) -> String {
         Event::TokenCreated(t) => format!("{who} created the API token {:?}", t.name),
         Event::TokenRevoked(_) => format!("{who} revoked an API token"),
         Event::DemoLoaded(d) => format!("Demo data loaded ({} findings)", d.findings),
+        Event::ChangeQueued(c) => format!("{who} asked for a pull request: {} in {}", c.subject, c.repository),
+        Event::ChangeOpened(c) => {
+            format!("Pull request {}#{} opened: {}", c.repository, c.pull.unwrap_or_default(), c.subject)
+        }
+        Event::ChangeMerged(c) => {
+            format!("Pull request {}#{} merged: {}", c.repository, c.pull.unwrap_or_default(), c.subject)
+        }
+        Event::ChangeClosed(c) => {
+            format!(
+                "Pull request {}#{} closed without merging: {}",
+                c.repository,
+                c.pull.unwrap_or_default(),
+                c.subject
+            )
+        }
+        Event::ChangeFailed(c) => {
+            format!("Pull request for {} in {} not opened: {}", c.subject, c.repository, c.reason.unwrap_or_default())
+        }
+        Event::ChangeCancelled(c) => {
+            format!("Pull request for {} in {} not needed: {}", c.subject, c.repository, c.reason.unwrap_or_default())
+        }
         other => format!("{} ({who})", other.kind()),
     }
 }

@@ -534,7 +534,21 @@ fn describe(kind: &str, data: &serde_json::Value, revision: Option<&str>) -> Str
         }
         Event::LinkAdded(_) => "Linked to GitHub".to_owned(),
         Event::LinkRemoved(_) => "GitHub link removed".to_owned(),
+        Event::ChangeQueued(c) => format!("Pull request asked for: {} (change {})", c.subject, c.change),
+        Event::ChangeOpened(c) => format!("{} opened (change {})", pull_of(&c), c.change),
+        Event::ChangeMerged(c) => format!("{} merged: a scan of the merge says what it fixed", pull_of(&c)),
+        Event::ChangeClosed(c) => format!("{} closed without merging", pull_of(&c)),
+        Event::ChangeFailed(c) => format!("Pull request not opened: {}", c.reason.unwrap_or_default()),
+        Event::ChangeCancelled(c) => format!("Pull request not needed: {}", c.reason.unwrap_or_default()),
         other => other.kind().as_str().replace('.', " "),
+    }
+}
+
+/// "Pull request owner/repo#N" of a change event.
+fn pull_of(change: &super::events::ChangeEvent) -> String {
+    match change.pull {
+        Some(number) => format!("Pull request {}#{number}", change.repository),
+        None => "The pull request".to_owned(),
     }
 }
 

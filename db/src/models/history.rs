@@ -311,6 +311,22 @@ pub async fn sub_issues_changed(
         .collect())
 }
 
+/// Unthread's changes whose pull request was opened, merged, or closed without merging in
+/// [start, end), by their events.
+pub async fn changes_between(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> sqlx::Result<(i64, i64, i64)> {
+    let row = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE kind = 'change.opened') AS "opened!",
+                  count(*) FILTER (WHERE kind = 'change.merged') AS "merged!",
+                  count(*) FILTER (WHERE kind = 'change.closed') AS "closed!"
+           FROM events WHERE kind IN ('change.opened', 'change.merged', 'change.closed') AND at >= $1 AND at < $2"#,
+        start as _,
+        end as _
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((row.opened, row.merged, row.closed))
+}
+
 /// Pull requests merged in [start, end).
 pub async fn pulls_merged(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> sqlx::Result<Vec<GitHubSnapshot>> {
     let rows = sqlx::query!(
