@@ -29,8 +29,13 @@ pub enum ChangeRequest {
         #[serde(default, rename = "unsafe")]
         unsafe_fixes: bool,
     },
-    /// Move the pin of dependency `bump` to the release its advice names.
-    Bump { bump: String },
+    /// Move the pin of dependency `bump` to the release its advice names, in the requirements
+    /// files of `target` (needed only when several repositories pin it).
+    Bump {
+        bump: String,
+        #[serde(default)]
+        target: Option<String>,
+    },
 }
 
 /// A request's change, and whether it is new or the one already queued or open for the

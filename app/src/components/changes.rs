@@ -9,15 +9,17 @@ use leptos::{prelude::*, server_fn::ServerFn};
 use super::ui::{StateBadge, BUTTON, LINK, PRIMARY_BUTTON};
 use db::views::{ChangeView, FixView};
 
-/// Queues a pull request: for `finding` (an id), or for every fixable finding of `rule` in
-/// `target`; `unsafe_fixes` (a checkbox: any value) applies unsafe fixes too. Answers the
-/// change's id (the same change again for a repeated request).
+/// Queues a pull request: for `finding` (an id), for every fixable finding of `rule` in
+/// `target` (`unsafe_fixes`, a checkbox: unsafe fixes too), or bumping dependency `bump`'s
+/// pin (in `target`'s requirements files). Answers the change's id (the same change again
+/// for a repeated request).
 #[server(prefix = "/api", endpoint = "open_change")]
 pub async fn open_change(
     finding: Option<String>,
     target: Option<String>,
     rule: Option<String>,
     unsafe_fixes: Option<String>,
+    bump: Option<String>,
 ) -> Result<i64, ServerFnError> {
     use crate::error::AppError;
     use crate::jobs::ChangeRequest;
@@ -28,12 +30,13 @@ pub async fn open_change(
     }
     let unsafe_fixes = unsafe_fixes.is_some_and(|v| !v.is_empty() && v != "false");
     let given = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let request = match (given(finding), given(target), given(rule)) {
-        (Some(id), None, None) => {
+    let request = match (given(finding), given(target), given(rule), given(bump)) {
+        (Some(id), None, None, None) => {
             ChangeRequest::Findings { findings: vec![crate::server::parse_id(&id)?], unsafe_fixes }
         }
-        (None, Some(target), Some(rule)) => ChangeRequest::Rule { target, rule, unsafe_fixes },
-        _ => return Err(AppError::bad_request("give a finding, or a target and a rule").into()),
+        (None, Some(target), Some(rule), None) => ChangeRequest::Rule { target, rule, unsafe_fixes },
+        (None, target, None, Some(bump)) => ChangeRequest::Bump { bump, target },
+        _ => return Err(AppError::bad_request("give a finding, a target and a rule, or a dependency to bump").into()),
     };
     let queue =
         state.rescans.ok_or_else(|| AppError::Unavailable("no job queue here".into()).into_server_fn_error())?;

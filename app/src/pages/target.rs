@@ -1,7 +1,7 @@
 //! `/repos/:owner/:name` and `/deps/:name`: one target's progress, owner, files, rules,
 //! findings, GitHub issues and pull requests, and the dependencies that block it.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
@@ -165,8 +165,11 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
                 <OwnershipControls kind="target" id=s.id owner=detail.owner.clone() through_target=false viewer=viewer />
             </section>
         </div>
-        <FixAll target=s.name.clone() rules=fixes unavailable=pull_requests_unavailable allowed=may_fix />
-        {detail.upgrade.clone().map(|advice| view! { <UpgradeSection advice package=s.name.clone() /> })}
+        <FixAll target=s.name.clone() rules=fixes unavailable=pull_requests_unavailable.clone() allowed=may_fix />
+        {detail.upgrade.clone().map(|advice| {
+            let bump = maintainer.then(|| pull_requests_unavailable.clone().map_or(Ok(()), Err));
+            view! { <UpgradeSection advice package=s.name.clone() bump /> }
+        })}
         {(dependency || !detail.apis.is_empty()).then(|| view! { <ApiImpacts apis=detail.apis.clone() impact=s.impact /> })}
         <section aria-labelledby="findings-heading" class="mt-8">
             <h2 id="findings-heading" class="text-lg font-semibold">
@@ -268,9 +271,17 @@ fn ApiImpacts(apis: Vec<db::views::ApiImpact>, impact: (i64, i64)) -> impl IntoV
 
 /// What a newer release of the dependency would clear (see `db::models::upgrades`).
 #[component]
-fn UpgradeSection(advice: db::views::UpgradeAdvice, package: String) -> impl IntoView {
+fn UpgradeSection(
+    advice: db::views::UpgradeAdvice,
+    package: String,
+    /// A maintainer may open the bump's pull request (`None`: they may), else why not.
+    bump: Option<Result<(), String>>,
+) -> impl IntoView {
     let pinned = advice.pinned.clone().unwrap_or_else(|| "the pinned version".into());
-    let best = advice.options.iter().filter(|o| o.clears > 0).max_by_key(|o| (o.clears, o.newest));
+    // The release clearing the most; on a tie the smaller step (not the newest major), as
+    // the bump's pull request chooses.
+    let best = advice.options.iter().filter(|o| o.clears > 0).max_by_key(|o| (o.clears, !o.newest));
+    let bump = best.zip(bump).map(|(o, allowed)| (o.version.clone(), allowed));
     let verdict = match (advice.options.is_empty(), best) {
         _ if advice.open == 0 => format!("No open findings in {pinned}."),
         (true, _) => format!("No newer release than {pinned} on the index."),
@@ -295,6 +306,15 @@ fn UpgradeSection(advice: db::views::UpgradeAdvice, package: String) -> impl Int
         <section aria-labelledby="upgrade-heading" class="mt-8" data-testid="upgrade">
             <h2 id="upgrade-heading" class="text-lg font-semibold">"Upgrade advice"</h2>
             <p class="text-sm" data-testid="upgrade-verdict">{verdict}</p>
+            {bump.map(|(version, allowed)| match allowed {
+                Ok(()) => view! {
+                    <form method="post" action=crate::components::changes::OpenChange::url() class="mt-2" data-testid="open-bump">
+                        <input type="hidden" name="bump" value=package.clone() />
+                        <button type="submit" class=crate::components::ui::BUTTON>{format!("Open a bump pull request ({pinned} → {version})")}</button>
+                    </form>
+                }.into_any(),
+                Err(why) => view! { <p class="mt-1 text-xs" data-testid="pull-request-unavailable">{why}</p> }.into_any(),
+            })}
             <ul class="mt-2 space-y-2 text-sm">
                 {advice.options.into_iter().map(|o| view! {
                     <li data-testid="upgrade-option">

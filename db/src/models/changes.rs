@@ -430,3 +430,89 @@ pub async fn previews(
         .map(|r| FixPreview { finding_id: r.id, path: r.path, line: r.start_line, snippet: r.snippet, fix: r.fix.0 })
         .collect())
 }
+
+/// What bumping a dependency's pin would do, from its checked releases: the release clearing
+/// the most open findings (the newest of the pinned major when it clears as many: the smaller
+/// step), which findings it clears, what it requires, and the repositories' requirements
+/// files that pin the scanned version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BumpPlan {
+    pub dependency_id: i64,
+    pub dependency: String,
+    pub from: String,
+    pub to: String,
+    pub requires_python: Option<String>,
+    pub requires_dist: Vec<String>,
+    /// Its open findings the new release no longer has, and all its open findings.
+    pub clears: Vec<i64>,
+    pub open: i64,
+    pub pins: Vec<PinPlace>,
+}
+
+/// A requirements file of a tracked repository pinning a package at a version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PinPlace {
+    pub target_id: i64,
+    pub repository: String,
+    pub path: String,
+    /// The package's name as the pin file spells it (normalised).
+    pub package: String,
+}
+
+/// The bump of dependency `name` (a dependency target's name), if a checked release clears
+/// any of its open findings; `None` also for a name that is no dependency.
+pub async fn bump_plan(db: &mut PgConnection, name: &str) -> sqlx::Result<Option<BumpPlan>> {
+    let Some(best) = sqlx::query!(
+        r#"SELECT t.id, t.name, rc.pinned AS "pinned?", rs.version, rs.requires_python, rs.requires_dist,
+                  (SELECT array_agg(f.id ORDER BY f.id) FROM findings f
+                   WHERE f.target_id = t.id AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+                     AND NOT release_has(rs, f)) AS clears,
+                  (SELECT count(*) FROM findings f WHERE f.target_id = t.id
+                     AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open') AS "open!"
+           FROM targets t
+           JOIN release_checks rc ON rc.target_id = t.id
+           JOIN release_scans rs ON rs.target_id = t.id
+           WHERE t.name = $1 AND t.kind = 'dependency'
+           ORDER BY cardinality((SELECT array_agg(f.id) FROM findings f
+                     WHERE f.target_id = t.id AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+                       AND NOT release_has(rs, f))) DESC NULLS LAST,
+                    rs.newest, rs.version
+           LIMIT 1"#,
+        name
+    )
+    .fetch_optional(&mut *db)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let clears = best.clears.unwrap_or_default();
+    let Some(from) = best.pinned.filter(|_| !clears.is_empty()) else { return Ok(None) };
+    let pins = sqlx::query!(
+        r#"SELECT rf.target_id, r.name AS repository, rf.path, p.name AS package
+           FROM target_packages tp
+           JOIN packages p ON p.id = tp.package_id
+           JOIN package_pins pp ON pp.package_id = tp.package_id AND pp.version = $2
+           JOIN requirement_files rf ON rf.id = pp.requirement_file_id
+           JOIN targets r ON r.id = rf.target_id AND r.tracking_stopped_at IS NULL
+           WHERE tp.target_id = $1
+           ORDER BY r.name, rf.path"#,
+        best.id,
+        from
+    )
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(Some(BumpPlan {
+        dependency_id: best.id,
+        dependency: best.name,
+        from,
+        to: best.version,
+        requires_python: best.requires_python,
+        requires_dist: best.requires_dist,
+        clears,
+        open: best.open,
+        pins: pins
+            .into_iter()
+            .map(|p| PinPlace { target_id: p.target_id, repository: p.repository, path: p.path, package: p.package })
+            .collect(),
+    }))
+}

@@ -31,7 +31,8 @@ pub struct NewChange {
     /// Apply unsafe fixes too (they may change behaviour: the pull request says which).
     #[serde(rename = "unsafe", default)]
     unsafe_fixes: bool,
-    /// Move this dependency's pin to the release its upgrade advice names.
+    /// Move this dependency's pin to the release its upgrade advice names (with `target`:
+    /// in that repository's requirements files, when several pin it).
     bump: Option<String>,
 }
 
@@ -44,7 +45,7 @@ impl NewChange {
             (None, Some(target), Some(rule), None) => {
                 Ok(ChangeRequest::Rule { target, rule, unsafe_fixes: self.unsafe_fixes })
             }
-            (None, None, None, Some(bump)) => Ok(ChangeRequest::Bump { bump }),
+            (None, target, None, Some(bump)) => Ok(ChangeRequest::Bump { bump, target }),
             _ => Err(AppError::bad_request(
                 "give {\"findings\": [ids]}, {\"target\": \"owner/name\", \"rule\": \"UT001\"} or {\"bump\": \"name\"}",
             )),

@@ -54,7 +54,7 @@ const SERVER_FUNCTIONS: &[(&str, &[&str])] = &[
     ("detach_link", &["link"]),
     ("track_repository", &["repository"]),
     ("untrack_repository", &["repository"]),
-    ("open_change", &["finding", "target", "rule", "unsafe_fixes"]),
+    ("open_change", &["finding", "target", "rule", "unsafe_fixes", "bump"]),
     ("changes", &[]),
 ];
 

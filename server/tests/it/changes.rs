@@ -498,3 +498,104 @@ async fn who_may_open_a_change() {
     let with_token = send(&app, crate::support::http::get(&format!("/findings/{unused}"), Some(&maintainer))).await;
     assert!(with_token.body.contains("data-testid=\"change-note\""), "the finding shows its change");
 }
+
+/// A bump: `pkg` 1.0 pinned by the repository's requirements file, its 1.1 (checked from a
+/// fake index) clearing the module-level lock. The pull request changes that pin's line only,
+/// lists the finding 1.1 clears, and says Requires-Python and that compatibility is not
+/// checked. Contributors may not ask for one.
+#[tokio::test]
+async fn a_bump_change_moves_only_the_pins_line() {
+    use crate::upgrades::{release, sha256};
+    let requirements = "#\n# pip-compile requirements/base.in\n#\npkg==1.0\n    # via -r requirements/base.in\nsix==1.16.0\n    # via pkg\n";
+    let made = commits(&[&[("demo/__init__.py", ""), ("requirements/base.txt", requirements)]]);
+    let (first, tarball) = made[0].clone();
+    let github = MockServer::start().await;
+    let setup = tracked_and_scanned(github, tarball, first.clone()).await;
+    let (pool, github) = (&setup.pool, &setup.github);
+    serve_writes(github, 201, 201).await;
+
+    // The dependency, scanned at its pin, and its releases checked on a fake index.
+    let index = MockServer::start().await;
+    let mut files = Vec::new();
+    for (filename, bytes) in [release("1.0", true), release("1.1", false)] {
+        files.push(json!({"filename": filename, "url": format!("../../files/{filename}"), "hashes": {"sha256": sha256(&bytes)}}));
+        Mock::given(method("GET"))
+            .and(path(format!("/files/{filename}")))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(bytes))
+            .mount(&index)
+            .await;
+    }
+    let page = json!({"meta": {"api-version": "1.1"}, "name": "pkg", "files": files});
+    Mock::given(method("GET"))
+        .and(path("/simple/pkg/"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(page.to_string(), "application/vnd.pypi.simple.v1+json"))
+        .mount(&index)
+        .await;
+    let spec = unthread_server::jobs::queue::JobSpec::ScanDependency {
+        name: "pkg".into(),
+        version: "1.0".into(),
+        github: None,
+        cause: None,
+    };
+    let priority = unthread_server::jobs::queue::Priority::Background;
+    setup.jobs.enqueue(&mut pool.acquire().await.unwrap(), spec, priority, "test").await.unwrap();
+    let with_index = |pool: &PgPool| {
+        let context = context_with_index(pool, github, &format!("{}/simple/", index.uri()), Limits::default());
+        let mut context = Arc::try_unwrap(context).ok().unwrap();
+        context.public_url = "https://unthread.example".into();
+        Arc::new(context)
+    };
+    run_queue(&setup.jobs, with_index(pool)).await;
+    // The repository's requirements file pins it (as importing the file records).
+    let package: i64 = sqlx::query_scalar("SELECT id FROM packages WHERE name = 'pkg'").fetch_one(pool).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let file = db::models::packages::requirement_file(&mut *conn, setup.target, "requirements/base.txt").await.unwrap();
+    let pin = db::models::packages::Pin {
+        package_id: package,
+        version: Some("1.0".into()),
+        direct_url: None,
+        extras: vec![],
+        marker: None,
+        line: 4,
+    };
+    db::models::packages::replace_pins(&mut conn, file, &[pin], &[]).await.unwrap();
+    drop(conn);
+    let lock: i64 = sqlx::query_scalar(
+        "SELECT f.id FROM findings f JOIN targets t ON t.id = f.target_id WHERE t.name = 'pkg' AND f.rule = 'UT003'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+
+    let app = app_with_token(pool, github);
+    let contributor = sign_in(&app, "cody", "contributor").await;
+    let (status, _) = post_change(&app, Some(&contributor), json!({"bump": "pkg"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let maintainer = sign_in(&app, "mira", "maintainer").await;
+    let (status, change) = post_change(&app, Some(&maintainer), json!({"bump": "pkg"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{change}");
+    assert_eq!((change["kind"].as_str(), change["subject"].as_str()), (Some("bump"), Some("Bump pkg 1.0 → 1.1")));
+    assert_eq!(change["findings"], json!([lock]), "the finding 1.1 clears");
+    let (status, reply) = post_change(&app, Some(&maintainer), json!({"bump": "six"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+    run_queue(&setup.jobs, with_index(pool)).await;
+    let id = change["id"].as_i64().unwrap();
+    let view = change_state(pool, id).await;
+    assert_eq!(view.state, ChangeState::Open, "{:?}", view.reason);
+    assert_eq!(view.branch.as_deref(), Some(format!("unthread/bump-pkg-{id}").as_str()));
+    let puts = received(github, "PUT", &format!("/repos/{REPOSITORY}/contents/")).await;
+    assert_eq!(puts.len(), 1);
+    assert_eq!(puts[0].0, format!("/repos/{REPOSITORY}/contents/requirements/base.txt"));
+    assert_eq!(puts[0].1["sha"], unthread_server::github::pulls::blob_sha(requirements.as_bytes()));
+    let content = base64::engine::general_purpose::STANDARD.decode(puts[0].1["content"].as_str().unwrap()).unwrap();
+    assert_eq!(String::from_utf8(content).unwrap(), requirements.replace("pkg==1.0\n", "pkg==1.1\n"));
+    let pulls = received(github, "POST", &format!("/repos/{REPOSITORY}/pulls")).await;
+    let body = pulls[0].1["body"].as_str().unwrap();
+    assert!(
+        pulls[0].1["title"].as_str().unwrap().starts_with("Bump pkg 1.0 → 1.1: clears 1 of its 2"),
+        "{}",
+        pulls[0].1
+    );
+    assert!(body.contains(&format!("https://unthread.example/findings/{lock}")), "{body}");
+    assert!(body.contains("Requires-Python of 1.1: >=3.8") && body.contains("Compatibility is not checked"), "{body}");
+}

@@ -22,11 +22,11 @@ use crate::{
 const LOCAL: &str = "import threading\n\n_state = threading.local()\n\n\ndef current():\n    return _state\n";
 const LOCK: &str = "import threading\n\nLOCK = threading.Lock()\n";
 
-fn sha256(bytes: &[u8]) -> String {
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn release(version: &str, with_lock: bool) -> (String, Vec<u8>) {
+pub(crate) fn release(version: &str, with_lock: bool) -> (String, Vec<u8>) {
     let metadata = format!(
         "Metadata-Version: 2.1\nName: pkg\nVersion: {version}\nRequires-Python: >=3.{}\nRequires-Dist: Django>=4.2\nProject-URL: Source, https://github.com/example/pkg\n",
         if version.starts_with('2') { 11 } else { 8 }

@@ -7,7 +7,10 @@
 //! deleted. The pull request names the findings by their Unthread URLs, so storing it links
 //! them (the existing links); the sync and webhooks then carry the change to merged or closed.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod bump;
+mod fix;
+
+use std::collections::BTreeSet;
 
 use app::error::AppError;
 use app::jobs::{ChangeRequest, RequestedChange};
@@ -58,13 +61,11 @@ pub async fn request(
             }
             fix_plan(candidates, Some(rule.trim()), *unsafe_fixes)?
         }
-        ChangeRequest::Bump { .. } => {
+        ChangeRequest::Bump { bump, target } => {
             if !user.is_maintainer() {
                 return Err(AppError::forbidden("only maintainers open bump pull requests"));
             }
-            return Err(AppError::unprocessable(
-                "bump pull requests are not available yet: the advice's pin is changed by hand",
-            ));
+            return request_bump(pool, jobs, bump.trim(), target.as_deref().map(str::trim), user).await;
         }
     };
     // Contributors fix what they own; maintainers anything.
@@ -99,20 +100,76 @@ pub async fn request(
         requested_by: &user.login,
         finding_ids: &ids,
     };
+    queue(pool, jobs, &new, user).await
+}
+
+/// Checks and queues the bump of dependency `name` (see [`bump`]).
+async fn request_bump(
+    pool: &PgPool,
+    jobs: &Jobs,
+    name: &str,
+    target: Option<&str>,
+    user: &User,
+) -> Result<RequestedChange, AppError> {
+    let mut conn = pool.acquire().await?;
+    let Some(plan) = changes::bump_plan(&mut conn, name).await? else {
+        return Err(AppError::unprocessable(format!(
+            "no checked release of {name} clears any of its open findings (or {name} is not a tracked dependency)"
+        )));
+    };
+    drop(conn);
+    let mut repositories: Vec<&str> = plan.pins.iter().map(|p| p.repository.as_str()).collect();
+    repositories.dedup();
+    let repository = match (target, repositories.as_slice()) {
+        (_, []) => {
+            return Err(AppError::unprocessable(format!(
+                "no tracked repository's requirements file pins {name}=={}",
+                plan.from
+            )))
+        }
+        (Some(target), _) if repositories.contains(&target) => target,
+        (Some(target), _) => {
+            return Err(AppError::unprocessable(format!("{target} does not pin {name}=={}", plan.from)));
+        }
+        (None, [only]) => only,
+        (None, several) => {
+            return Err(AppError::unprocessable(format!(
+                "{name}=={} is pinned by {}: one pull request per repository — name one with \"target\"",
+                plan.from,
+                several.join(", ")
+            )))
+        }
+    };
+    let pin = plan.pins.iter().find(|p| p.repository == repository).expect("a pin of the chosen repository");
+    let new = NewChange {
+        kind: ChangeKind::Bump,
+        target_id: pin.target_id,
+        rule: None,
+        unsafe_fixes: false,
+        dependency_id: Some(plan.dependency_id),
+        from_version: Some(&plan.from),
+        to_version: Some(&plan.to),
+        requirements_path: Some(&pin.path),
+        request_key: format!("bump:{}:{}:{}", plan.dependency_id, plan.to, pin.target_id),
+        requested_by: &user.login,
+        finding_ids: &plan.clears,
+    };
+    queue(pool, jobs, &new, user).await
+}
+
+/// Records `new` and queues its job in one transaction (a repeated request gets the change
+/// already queued or open).
+async fn queue(pool: &PgPool, jobs: &Jobs, new: &NewChange<'_>, user: &User) -> Result<RequestedChange, AppError> {
     let mut tx = pool.begin().await?;
-    let requested = changes::request(&mut tx, &new).await?;
+    let requested = changes::request(&mut tx, new).await?;
     if let Requested::New(id) = requested {
-        jobs.enqueue(
-            &mut tx,
-            JobSpec::OpenChange { change: id },
-            Priority::Maintainer,
-            &format!("maintainer:{}", user.login),
-        )
-        .await
-        .map_err(|e| {
-            tracing::error!("change not queued: {e}");
-            AppError::Unavailable("the job queue is unavailable: try again shortly".into())
-        })?;
+        let reason = format!("maintainer:{}", user.login);
+        jobs.enqueue(&mut tx, JobSpec::OpenChange { change: id }, Priority::Maintainer, &reason).await.map_err(
+            |e| {
+                tracing::error!("change not queued: {e}");
+                AppError::Unavailable("the job queue is unavailable: try again shortly".into())
+            },
+        )?;
     }
     tx.commit().await?;
     let change = changes::get(pool, requested.id()).await?.ok_or_else(|| AppError::internal("the change vanished"))?;
@@ -168,19 +225,28 @@ fn fix_plan(candidates: Vec<Candidate>, rule: Option<&str>, unsafe_fixes: bool) 
     Ok(FixPlan { target_id, rule: rule.map(str::to_owned), unsafe_fixes, findings: fixable })
 }
 
-/// One changed file of a change: what it was (its blob) and what it becomes.
-struct FixedFile {
-    path: String,
-    before: Vec<u8>,
-    after: Vec<u8>,
+/// A changed file: what it was (its blob) and what it becomes.
+pub(super) struct ChangedFile {
+    pub path: String,
+    pub before: Vec<u8>,
+    pub after: Vec<u8>,
 }
 
-/// What fixing gave: the changed files, the findings whose fixes a rescan verified, and why
-/// the others were not fixed.
-struct Fixed {
-    files: Vec<FixedFile>,
-    verified: Vec<Candidate>,
-    left: Vec<String>,
+/// What a change commits and says, ready to become a pull request.
+pub(super) struct Prepared {
+    pub files: Vec<ChangedFile>,
+    /// The branch name's first part (`ut001`, `fix`, `bump-django-crum`).
+    pub slug: String,
+    /// Each commit's message, before the file's path.
+    pub commit_subject: String,
+    pub title: String,
+    pub body: String,
+}
+
+/// Where the pull request's links point, and the epic it is part of.
+pub(super) struct Texts {
+    pub base_url: String,
+    pub epic: Option<String>,
 }
 
 /// Opens change `id`'s pull request (the `open_change` job).
@@ -220,15 +286,16 @@ pub async fn open(ctx: &JobContext, id: i64) -> Result<(), JobError> {
         Err(e) if e.is_transient() => return Err(JobError::Retry(e.to_string())),
         Err(e) => return fail(format!("the archive of {repository}@{branch_head} was not read: {e}")).await,
     };
-    let package = repository.rsplit('/').next().unwrap_or(&repository).to_owned();
-    let limits = ctx.limits;
-    let unsafe_fixes = work.view.unsafe_fixes;
-    let chosen = open_findings.clone();
-    let outcome = tokio::task::spawn_blocking(move || fix_archive(&archive, &package, limits, &chosen, unsafe_fixes))
-        .await
-        .map_err(|e| JobError::Retry(format!("fixing stopped: {e}")))?;
-    let (commit, fixed) = match outcome {
-        Ok(outcome) => outcome,
+    let texts = Texts {
+        base_url: ctx.public_url.trim_end_matches('/').to_owned(),
+        epic: ctx.github_config.sync.epics.first().map(|e| format!("{}#{}", e.repository, e.number)),
+    };
+    let prepared = match work.view.kind {
+        ChangeKind::Fix => fix::prepare(ctx.limits, &work.view, archive, open_findings, &texts).await,
+        ChangeKind::Bump => bump::prepare(pool, ctx.limits, &work, archive, &open_findings, &texts).await?,
+    };
+    let (commit, prepared) = match prepared {
+        Ok(prepared) => prepared,
         Err(reason) => return fail(reason).await,
     };
     // The default branch moved since the last scan: rescan it, so the dashboard catches up.
@@ -239,49 +306,57 @@ pub async fn open(ctx: &JobContext, id: i64) -> Result<(), JobError> {
     if latest.as_deref() != Some(commit.as_str()) {
         queue_rescan(ctx, &repository, &commit, "change").await;
     }
-    if fixed.files.is_empty() {
-        let why = if fixed.left.is_empty() { "no fix applied".to_owned() } else { fixed.left.join("; ") };
-        return fail(format!("nothing to commit at {}: {why}", short(&commit))).await;
-    }
+    publish(ctx, id, &repository, &branch_head, &commit, prepared).await
+}
 
-    let slug = work.view.rule.as_deref().map(str::to_ascii_lowercase).unwrap_or_else(|| "fix".to_owned());
-    let branch = format!("unthread/{slug}-{id}");
-    if let Err(e) = ctx.github.create_branch(&repository, &branch, &commit).await {
-        return write_failed(pool, id, &repository, &branch, e, "creating the branch").await;
+/// The branch, one commit per file naming the blob it replaces, and the pull request; then
+/// the pull request stored (which links the findings its body names) and the change open.
+/// A failure after the branch was made deletes it.
+async fn publish(
+    ctx: &JobContext,
+    id: i64,
+    repository: &str,
+    branch_head: &str,
+    commit: &str,
+    prepared: Prepared,
+) -> Result<(), JobError> {
+    let pool = &ctx.pool;
+    let branch = format!("unthread/{}-{id}", prepared.slug);
+    if let Err(e) = ctx.github.create_branch(repository, &branch, commit).await {
+        return write_failed(pool, id, repository, &branch, e, "creating the branch").await;
     }
-    for file in &fixed.files {
-        let message = format!("{}: {}", commit_subject(&work.view, &fixed), file.path);
+    for file in &prepared.files {
+        let message = format!("{}: {}", prepared.commit_subject, file.path);
         if let Err(e) =
-            ctx.github.put_file(&repository, &branch, &file.path, &file.after, &blob_sha(&file.before), &message).await
+            ctx.github.put_file(repository, &branch, &file.path, &file.after, &blob_sha(&file.before), &message).await
         {
-            delete_branch(ctx, &repository, &branch).await;
+            delete_branch(ctx, repository, &branch).await;
             if e.status() == Some(http::StatusCode::CONFLICT) {
-                queue_rescan(ctx, &repository, &branch_head, "change conflict").await;
-                return fail(format!(
+                queue_rescan(ctx, repository, branch_head, "change conflict").await;
+                let reason = format!(
                     "the file {} changed since the scan of {}: {repository} is being rescanned, try again",
                     file.path,
-                    short(&commit)
-                ))
-                .await;
+                    short(commit)
+                );
+                return end(pool, id, ChangeState::Failed, reason).await;
             }
-            return write_failed(pool, id, &repository, &branch, e, &format!("committing {}", file.path)).await;
+            return write_failed(pool, id, repository, &branch, e, &format!("committing {}", file.path)).await;
         }
     }
-    let title = title(&work.view, &fixed);
-    let body = body(ctx, &work.view, &fixed, &commit);
-    let pull = match ctx.github.create_pull(&repository, &branch, &branch_head, &title, &body).await {
+    let pull = match ctx.github.create_pull(repository, &branch, branch_head, &prepared.title, &prepared.body).await {
         Ok(pull) => pull,
         Err(e) => {
-            delete_branch(ctx, &repository, &branch).await;
-            return write_failed(pool, id, &repository, &branch, e, "opening the pull request").await;
+            delete_branch(ctx, repository, &branch).await;
+            return write_failed(pool, id, repository, &branch, e, "opening the pull request").await;
         }
     };
-    let diff: String = fixed.files.iter().map(|f| scanner::fix::unified_diff(&f.path, &f.before, &f.after)).collect();
+    let diff: String =
+        prepared.files.iter().map(|f| scanner::fix::unified_diff(&f.path, &f.before, &f.after)).collect();
     let mut tx = pool.begin().await?;
-    crate::github::store::save_pull(&mut tx, &repository, &pull).await?;
+    crate::github::store::save_pull(&mut tx, repository, &pull).await?;
     let opened = changes::Opened {
         branch: &branch,
-        base_commit: &commit,
+        base_commit: commit,
         diff: &diff,
         pull_id: pull.id,
         pull_number: pull.number,
@@ -291,62 +366,6 @@ pub async fn open(ctx: &JobContext, id: i64) -> Result<(), JobError> {
     tx.commit().await?;
     tracing::info!(change = id, repository, pull = pull.number, "change opened");
     Ok(())
-}
-
-/// Reads `archive`, fixes the files of `chosen` (only those findings, and what their fixes
-/// leave behind) and verifies each file by scanning it again. Blocking.
-fn fix_archive(
-    archive: &[u8],
-    package: &str,
-    limits: crate::config::Limits,
-    chosen: &[Candidate],
-    unsafe_fixes: bool,
-) -> Result<(String, Fixed), String> {
-    let sources = scanner::SourceOptions { include_tests: true, archive: limits.archive, ..Default::default() };
-    let contents =
-        scanner::source::tarball(archive, &sources, &[]).map_err(|e| format!("the archive was not read: {e}"))?;
-    let commit = contents.commit.clone().ok_or("the archive names no commit: nothing to branch from")?;
-    let options = scanner::ScanOptions {
-        sources,
-        package: Some(package.to_owned()),
-        asgiref_available: contents.asgiref_available,
-        ..Default::default()
-    };
-    let mut by_path: BTreeMap<&str, Vec<&Candidate>> = BTreeMap::new();
-    for finding in chosen {
-        by_path.entry(finding.path.as_str()).or_default().push(finding);
-    }
-    let mut fixed = Fixed { files: Vec::new(), verified: Vec::new(), left: Vec::new() };
-    for (path, findings) in by_path {
-        let Some(source) = contents.files.iter().find(|f| f.path == path).and_then(|f| f.contents.as_deref().ok())
-        else {
-            fixed.left.push(format!("{path} is not in the default branch any more"));
-            continue;
-        };
-        let fingerprints: BTreeSet<String> = findings.iter().filter_map(|f| f.content_fingerprint.clone()).collect();
-        let policy = scanner::fix::FixPolicy { unsafe_fixes, only: Some(fingerprints.clone()), ..Default::default() };
-        let outcome = scanner::fix::fix_in_memory(path, source, package, &options, &policy, |_| true);
-        fixed.left.extend(outcome.rolled_back.iter().map(|why| format!("{path}: {why}")));
-        if outcome.fixed == source {
-            if outcome.rolled_back.is_empty() {
-                fixed.left.push(format!("{path}: the findings are no longer where the scan saw them"));
-            }
-            continue;
-        }
-        // Verify: the fixed file, scanned again, no longer has the chosen findings.
-        let file = scanner::source::SourceFile::in_memory(path.to_owned(), Ok(outcome.fixed.clone()));
-        let rescan = scanner::scan::scan_sources(vec![file], package, &options);
-        let still: BTreeSet<&str> = rescan.findings.iter().map(|f| f.content_fingerprint.as_str()).collect();
-        for finding in findings {
-            if finding.content_fingerprint.as_deref().is_none_or(|fp| still.contains(fp)) {
-                fixed.left.push(format!("{path}: {} of finding {} did not apply", finding.rule, finding.id));
-            } else {
-                fixed.verified.push(finding.clone());
-            }
-        }
-        fixed.files.push(FixedFile { path: path.to_owned(), before: source.to_vec(), after: outcome.fixed });
-    }
-    Ok((commit, fixed))
 }
 
 /// Records the change's end and returns what the job says: done (cancelled) or dead (failed).
@@ -404,107 +423,6 @@ async fn queue_rescan(ctx: &JobContext, repository: &str, commit: &str, reason: 
     }
 }
 
-fn short(commit: &str) -> &str {
+pub(super) fn short(commit: &str) -> &str {
     &commit[..commit.len().min(12)]
-}
-
-/// The rules the verified fixes are of, in order.
-fn rules(fixed: &Fixed) -> Vec<&str> {
-    let rules: BTreeSet<&str> = fixed.verified.iter().map(|f| f.rule.as_str()).collect();
-    rules.into_iter().collect()
-}
-
-fn commit_subject(view: &db::views::ChangeView, fixed: &Fixed) -> String {
-    match &view.rule {
-        Some(rule) => format!("Fix {rule}"),
-        None => format!("Fix {}", rules(fixed).join(", ")),
-    }
-}
-
-/// "UT012 threading-import-unused: fix 3 places for async safety".
-fn title(view: &db::views::ChangeView, fixed: &Fixed) -> String {
-    let places = fixed.verified.len();
-    let what = if places == 1 { "1 place".to_owned() } else { format!("{places} places") };
-    let title = match rules(fixed).as_slice() {
-        [rule] => match scanner::rules::by_id(rule) {
-            Some(info) => format!("{rule} {}: fix {what} for async safety", info.name),
-            None => format!("{rule}: fix {what} for async safety"),
-        },
-        rules => format!("Fix {what} for async safety ({})", rules.join(", ")),
-    };
-    if view.unsafe_fixes {
-        format!("{title} (includes unsafe fixes: review)")
-    } else {
-        title
-    }
-}
-
-/// The pull request's description: the epic, who asked, every finding (its Unthread URL —
-/// which links it — and its permalink at the scanned commit), each rule's help and its
-/// fixes' safety, and what Unthread verified.
-fn body(ctx: &JobContext, view: &db::views::ChangeView, fixed: &Fixed, commit: &str) -> String {
-    use std::fmt::Write as _;
-    let base = ctx.public_url.trim_end_matches('/');
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Unthread opened this pull request for @{} (change {base}/changes/{}).",
-        view.requested_by, view.id
-    );
-    if let Some(epic) = ctx.github_config.sync.epics.first() {
-        let _ = writeln!(out, "\nPart of {}#{}.", epic.repository, epic.number);
-    }
-    let _ = writeln!(out, "\n## Findings addressed\n");
-    const LISTED: usize = 100;
-    for finding in fixed.verified.iter().take(LISTED) {
-        let _ = writeln!(
-            out,
-            "- {} — {base}/findings/{} — https://github.com/{}/blob/{commit}/{}",
-            finding.rule, finding.id, view.target, finding.path
-        );
-    }
-    if fixed.verified.len() > LISTED {
-        let _ = writeln!(out, "- and {} more (all on {base}/changes/{})", fixed.verified.len() - LISTED, view.id);
-    }
-    for rule in rules(fixed) {
-        let Some(info) = scanner::rules::by_id(rule) else { continue };
-        let _ = writeln!(out, "\n## {rule} {}\n\n{}", info.name, info.summary);
-        let help = info.help_markdown();
-        if let Some(safety) = section(&help, "Fix safety") {
-            let _ = writeln!(out, "\n**Fix safety**: {safety}");
-        }
-        let _ = writeln!(out, "\nMore: {base}/rules/{rule}");
-    }
-    if view.unsafe_fixes {
-        let _ = writeln!(
-            out,
-            "\n**Includes unsafe fixes**, asked for by @{}: they may change behaviour (see each rule's fix safety above). Review them as you would a person's change.",
-            view.requested_by
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n## Verified\n\nUnthread applied the scanner's fixes to {} file{} of {} at {commit} and scanned {} again: the findings above are no longer reported, and no new finding appeared. A scan of the merge commit will mark them fixed.",
-        fixed.files.len(),
-        if fixed.files.len() == 1 { "" } else { "s" },
-        view.target,
-        if fixed.files.len() == 1 { "it" } else { "them" }
-    );
-    if !fixed.left.is_empty() {
-        let _ = writeln!(out, "\nNot in this pull request:");
-        for why in fixed.left.iter().take(20) {
-            let _ = writeln!(out, "- {why}");
-        }
-    }
-    out
-}
-
-/// The text of section `## name` of a rule's help, joined into one paragraph.
-fn section(help: &str, name: &str) -> Option<String> {
-    let start = help.find(&format!("## {name}"))?;
-    let rest = &help[start..];
-    let rest = &rest[rest.find('\n')? + 1..];
-    let end = rest.find("\n## ").unwrap_or(rest.len());
-    let text = rest[..end].split_whitespace().collect::<Vec<_>>().join(" ");
-    (!text.is_empty()).then_some(text)
 }
