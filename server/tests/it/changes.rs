@@ -599,3 +599,49 @@ async fn a_bump_change_moves_only_the_pins_line() {
     assert!(body.contains(&format!("https://unthread.example/findings/{lock}")), "{body}");
     assert!(body.contains("Requires-Python of 1.1: >=3.8") && body.contains("Compatibility is not checked"), "{body}");
 }
+
+/// GitHub's 5xx while opening the pull request: the branch made for it is deleted and the
+/// job tries again later, opening one pull request in the end. A change whose findings are
+/// no longer open when it runs is cancelled with that reason, touching nothing on GitHub.
+#[tokio::test]
+async fn a_5xx_is_retried_from_a_clean_slate_and_a_change_with_nothing_open_is_cancelled() {
+    let made = commits(&[&files()]);
+    let (first, tarball) = made[0].clone();
+    let github = MockServer::start().await;
+    let setup = tracked_and_scanned(github, tarball, first).await;
+    let (pool, github) = (&setup.pool, &setup.github);
+    Mock::given(method("POST"))
+        .and(path(format!("/repos/{REPOSITORY}/pulls")))
+        .respond_with(ResponseTemplate::new(502).set_body_json(json!({"message": "Server Error"})))
+        .with_priority(1)
+        .up_to_n_times(1)
+        .mount(github)
+        .await;
+    serve_writes(github, 201, 201).await;
+    let user = crate::support::create_user(pool, "mira", "maintainer").await;
+    let unused = finding_of(pool, setup.target, "UT012").await;
+    let request = app::jobs::ChangeRequest::Findings { findings: vec![unused], unsafe_fixes: false };
+    let id = unthread_server::jobs::changes::request(pool, &setup.jobs, &request, &user).await.unwrap().change.id;
+    run_queue(&setup.jobs, context(pool, github)).await;
+    let view = change_state(pool, id).await;
+    assert_eq!((view.state, view.pull_number), (ChangeState::Open, Some(941)), "{:?}", view.reason);
+    assert_eq!(received(github, "POST", &format!("/repos/{REPOSITORY}/git/refs")).await.len(), 2, "made twice");
+    assert_eq!(received(github, "DELETE", &format!("/repos/{REPOSITORY}/git/refs/heads/")).await.len(), 1);
+    assert_eq!(received(github, "POST", &format!("/repos/{REPOSITORY}/pulls")).await.len(), 2);
+
+    let thread_local = finding_of(pool, setup.target, "UT001").await;
+    let request = app::jobs::ChangeRequest::Findings { findings: vec![thread_local], unsafe_fixes: false };
+    let id = unthread_server::jobs::changes::request(pool, &setup.jobs, &request, &user).await.unwrap().change.id;
+    // Set aside by a maintainer before a worker got to it.
+    sqlx::query("UPDATE findings SET triage = 'wont_fix', triage_reason = 'generated code' WHERE id = $1")
+        .bind(thread_local)
+        .execute(pool)
+        .await
+        .unwrap();
+    let writes_before = received(github, "POST", "/repos/").await.len();
+    run_queue(&setup.jobs, context(pool, github)).await;
+    let view = change_state(pool, id).await;
+    assert_eq!(view.state, ChangeState::Cancelled);
+    assert!(view.reason.unwrap_or_default().contains("none of its findings is open"));
+    assert_eq!(received(github, "POST", "/repos/").await.len(), writes_before, "nothing written");
+}
