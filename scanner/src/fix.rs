@@ -199,28 +199,6 @@ pub fn fix_source(
     FixOutcome { fixed, applied: applied.into_iter().collect(), rolled_back }
 }
 
-/// Fixes one file held in memory (`path` as the scan names it): scans it, then
-/// [`fix_source`] with a rescan of the same file per round. `keep` says which findings count
-/// (the configuration's selection); the rules only, no cache or indexes written.
-pub fn fix_in_memory(
-    path: &str,
-    source: &[u8],
-    package: &str,
-    options: &crate::ScanOptions,
-    policy: &FixPolicy,
-    keep: impl Fn(&Finding) -> bool,
-) -> FixOutcome {
-    let options = crate::ScanOptions { cache_dir: None, progress: false, import_index: false, ..options.clone() };
-    let scan = |bytes: &[u8]| {
-        let file = crate::source::SourceFile::in_memory(path.to_owned(), Ok(bytes.to_vec()));
-        let report = crate::scan::scan_sources(vec![file], package, &options);
-        let parses = report.files.iter().all(|f| f.problem.is_none());
-        Rescan { findings: report.findings.into_iter().filter(|f| keep(f)).collect(), parses }
-    };
-    let first = scan(source);
-    fix_source(source, policy, scan, first)
-}
-
 /// `--- a/path` / `+++ b/path` and the changed hunks with three lines of context.
 pub fn unified_diff(path: &str, before: &[u8], after: &[u8]) -> String {
     let (before, after) = (String::from_utf8_lossy(before), String::from_utf8_lossy(after));

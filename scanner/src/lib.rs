@@ -14,6 +14,7 @@ pub mod config;
 pub mod diff;
 pub mod finding;
 pub mod fix;
+pub mod fix_file;
 pub mod gate;
 pub mod imports;
 pub mod output;

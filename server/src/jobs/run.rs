@@ -90,7 +90,7 @@ impl JobContext {
             }
             JobSpec::Reachability => self.reachability(conn).await,
             JobSpec::CheckUpgrades { name } => self.check_upgrades(conn, &key, &name).await,
-            JobSpec::OpenChange { change } => super::changes::open(self, change).await,
+            JobSpec::OpenChange { change } => self.open_change(change).await,
             JobSpec::Noop { .. } => Ok(()),
         };
         if reports_steps {
@@ -439,6 +439,19 @@ impl JobContext {
         })
         .await
         .map_err(|e| JobError::Retry(format!("the scan stopped: {e}")))?
+    }
+
+    /// Opens a change's pull request (see [`super::changes`]).
+    async fn open_change(&self, change: i64) -> Result<(), JobError> {
+        let context = super::changes::Context {
+            pool: &self.pool,
+            jobs: &self.jobs,
+            github: &self.github,
+            limits: self.limits,
+            public_url: &self.public_url,
+            epic: self.github_config.sync.epics.first().map(|e| format!("{}#{}", e.repository, e.number)),
+        };
+        super::changes::open(&context, change).await
     }
 
     async fn github_sync(&self) -> Result<(), JobError> {

@@ -46,7 +46,7 @@ fn fixed(path: &str, source: &str, rule: &str) -> String {
     let report = scanner::scan::scan_sources(vec![file], "demo", &options);
     let only = report.findings.iter().filter(|f| f.rule == rule).map(|f| f.content_fingerprint.clone()).collect();
     let policy = scanner::fix::FixPolicy { only: Some(only), ..Default::default() };
-    let outcome = scanner::fix::fix_in_memory(path, source.as_bytes(), "demo", &options, &policy, |_| true);
+    let outcome = scanner::fix_file::fix_in_memory(path, source.as_bytes(), "demo", &options, &policy, |_| true);
     String::from_utf8(outcome.fixed).unwrap()
 }
 

@@ -10,7 +10,8 @@ use std::{
 use anyhow::Context as _;
 use scanner::{
     config::Settings,
-    fix::{self, fix_in_memory, FixOutcome},
+    fix::{self, FixOutcome},
+    fix_file::fix_in_memory,
     ScanOptions, ScanReport,
 };
 

@@ -74,7 +74,7 @@ fn fix_archive(
         };
         let fingerprints: BTreeSet<String> = findings.iter().filter_map(|f| f.content_fingerprint.clone()).collect();
         let policy = scanner::fix::FixPolicy { unsafe_fixes, only: Some(fingerprints.clone()), ..Default::default() };
-        let outcome = scanner::fix::fix_in_memory(path, source, package, &options, &policy, |_| true);
+        let outcome = scanner::fix_file::fix_in_memory(path, source, package, &options, &policy, |_| true);
         fixed.left.extend(outcome.rolled_back.iter().map(|why| format!("{path}: {why}")));
         if outcome.fixed == source {
             if outcome.rolled_back.is_empty() {

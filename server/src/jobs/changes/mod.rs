@@ -20,7 +20,6 @@ use db::models::users::User;
 use sqlx::PgPool;
 
 use super::queue::{JobError, JobSpec, Jobs, Priority};
-use super::run::JobContext;
 use crate::github::pulls::{blob_sha, WriteError};
 
 /// At most this many findings in one request (a pull request a person can review).
@@ -249,9 +248,21 @@ pub(super) struct Texts {
     pub epic: Option<String>,
 }
 
+/// What opening a change needs of the worker that runs it.
+pub struct Context<'a> {
+    pub pool: &'a PgPool,
+    pub jobs: &'a Jobs,
+    pub github: &'a crate::github::GitHub,
+    pub limits: crate::config::Limits,
+    /// Where users reach the server: the pull requests' links point there.
+    pub public_url: &'a str,
+    /// The epic (`owner/repo#n`) the pull requests are part of.
+    pub epic: Option<String>,
+}
+
 /// Opens change `id`'s pull request (the `open_change` job).
-pub async fn open(ctx: &JobContext, id: i64) -> Result<(), JobError> {
-    let pool = &ctx.pool;
+pub async fn open(ctx: &Context<'_>, id: i64) -> Result<(), JobError> {
+    let pool = ctx.pool;
     let mut conn = pool.acquire().await?;
     let Some(work) = changes::work(&mut conn, id).await? else {
         return Err(JobError::Fail(format!("there is no change {id}")));
@@ -286,10 +297,7 @@ pub async fn open(ctx: &JobContext, id: i64) -> Result<(), JobError> {
         Err(e) if e.is_transient() => return Err(JobError::Retry(e.to_string())),
         Err(e) => return fail(format!("the archive of {repository}@{branch_head} was not read: {e}")).await,
     };
-    let texts = Texts {
-        base_url: ctx.public_url.trim_end_matches('/').to_owned(),
-        epic: ctx.github_config.sync.epics.first().map(|e| format!("{}#{}", e.repository, e.number)),
-    };
+    let texts = Texts { base_url: ctx.public_url.trim_end_matches('/').to_owned(), epic: ctx.epic.clone() };
     let prepared = match work.view.kind {
         ChangeKind::Fix => fix::prepare(ctx.limits, &work.view, archive, open_findings, &texts).await,
         ChangeKind::Bump => bump::prepare(pool, ctx.limits, &work, archive, &open_findings, &texts).await?,
@@ -313,14 +321,14 @@ pub async fn open(ctx: &JobContext, id: i64) -> Result<(), JobError> {
 /// the pull request stored (which links the findings its body names) and the change open.
 /// A failure after the branch was made deletes it.
 async fn publish(
-    ctx: &JobContext,
+    ctx: &Context<'_>,
     id: i64,
     repository: &str,
     branch_head: &str,
     commit: &str,
     prepared: Prepared,
 ) -> Result<(), JobError> {
-    let pool = &ctx.pool;
+    let pool = ctx.pool;
     let branch = format!("unthread/{}-{id}", prepared.slug);
     if let Err(e) = ctx.github.create_branch(repository, &branch, commit).await {
         return write_failed(pool, id, repository, &branch, e, "creating the branch").await;
@@ -406,13 +414,13 @@ async fn write_failed(
     end(pool, id, ChangeState::Failed, reason).await
 }
 
-async fn delete_branch(ctx: &JobContext, repository: &str, branch: &str) {
+async fn delete_branch(ctx: &Context<'_>, repository: &str, branch: &str) {
     if let Err(e) = ctx.github.delete_branch(repository, branch).await {
         tracing::error!(repository, branch, "a branch made for a failed pull request was not deleted: {e}");
     }
 }
 
-async fn queue_rescan(ctx: &JobContext, repository: &str, commit: &str, reason: &str) {
+async fn queue_rescan(ctx: &Context<'_>, repository: &str, commit: &str, reason: &str) {
     let spec = JobSpec::ScanRepository { target: repository.to_owned(), commit: commit.to_owned() };
     let queued = async {
         let mut conn = ctx.pool.acquire().await.map_err(|e| e.to_string())?;
