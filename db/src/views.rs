@@ -630,3 +630,17 @@ pub struct FixPreview {
     pub snippet: String,
     pub fix: FixView,
 }
+
+/// An open, unowned finding as `/contribute` offers it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContributePick {
+    pub finding: FindingRow,
+    /// Effort points (`db::models::findings::effort_points`).
+    pub effort: i64,
+    pub open_in_file: i64,
+    /// Calls elsewhere of its dependency's thread-local APIs that its fix helps clear.
+    pub clears: i64,
+    /// `safe` or `unsafe` when a repository's finding has a mechanical fix (a pull request
+    /// away).
+    pub fix: Option<String>,
+}

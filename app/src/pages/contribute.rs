@@ -9,19 +9,11 @@ use crate::components::{
     ownership::{OwnershipControls, PageViewer},
     ui::{error_text, target_href, Alert, FormError, BUTTON, INPUT, LINK},
 };
-use db::views::FindingRow;
 
 /// How many items the page lists.
 pub const CONTRIBUTE_LIMIT: i64 = 50;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Pick {
-    pub finding: FindingRow,
-    pub effort: i64,
-    pub open_in_file: i64,
-    /// Calls elsewhere of its dependency's thread-local APIs that its fix helps clear.
-    pub clears: i64,
-}
+pub use db::views::ContributePick as Pick;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ContributeData {
@@ -41,10 +33,7 @@ pub async fn get_contribute(rule: Option<String>, target: Option<String>) -> Res
     let picks = crate::server::cached(key, async move {
         db::models::findings::unowned_open(&pool, rule.as_deref(), target.as_deref(), CONTRIBUTE_LIMIT).await
     })
-    .await?
-    .into_iter()
-    .map(|(finding, effort, open_in_file, clears)| Pick { finding, effort, open_in_file, clears })
-    .collect();
+    .await?;
     let pool = crate::server::state()?.pool;
     let bumps = if !filtered {
         crate::server::cached("contribute:bumps".to_owned(), async move {
@@ -78,7 +67,7 @@ pub fn ContributePage() -> impl IntoView {
         <h1 class="text-2xl font-semibold">"Pick something to fix"</h1>
         <FormError />
         <p class="mt-1 max-w-3xl text-slate-600 dark:text-slate-300">
-            "Open findings nobody owns yet: first the thread locals of dependencies whose APIs other code calls (fixing one clears those calls), then smallest first. The effort estimate comes from the rule (deleting an unused "
+            "Open findings nobody owns yet: first those with a mechanical fix (claim one, and its page opens the pull request), then the thread locals of dependencies whose APIs other code calls (fixing one clears those calls), then smallest first. The effort estimate comes from the rule (deleting an unused "
             <code>"import threading"</code>" is quicker than replacing a thread-local class used all over) and from how many open "
             "findings share the file (they usually have to change together). Claim one and it is yours: others see it at once."
         </p>
@@ -146,6 +135,11 @@ fn Picks(data: ContributeData) -> impl IntoView {
                             <a class=format!("{LINK} break-all") href=format!("/findings/{}", f.id)>{format!("{} in {}", f.rule, f.path)}</a>
                             <span class="text-sm text-slate-500">{format!("line {}", f.line)}</span>
                             <a class=format!("{LINK} break-all font-mono text-xs") href=target_href(&f.target, f.target_kind)>{f.target.clone()}</a>
+                            {p.fix.clone().map(|fix| view! {
+                                <span class="rounded bg-emerald-100 px-1.5 text-xs text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100" data-testid="fix-available">
+                                    {if fix == "safe" { "fix available" } else { "fix available (unsafe: review)" }}
+                                </span>
+                            })}
                             {(p.clears > 0).then(|| view! {
                                 <span class="rounded bg-amber-100 px-1.5 text-xs text-amber-900 dark:bg-amber-900 dark:text-amber-100" data-testid="clears">
                                     {format!("clears {} call{} elsewhere", p.clears, if p.clears == 1 { "" } else { "s" })}

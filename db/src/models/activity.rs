@@ -154,6 +154,8 @@ fn sentence(row: &Row) -> String {
         Event::TokenCreated(t) => format!("{who} created the API token {:?}", t.name),
         Event::TokenRevoked(_) => format!("{who} revoked an API token"),
         Event::DemoLoaded(d) => format!("Demo data loaded ({} findings)", d.findings),
+        Event::RepositoryTracked(t) => format!("{who} started tracking {} ({})", t.repository, t.via),
+        Event::RepositoryUntracked(t) => format!("{who} stopped tracking {} (its history stays)", t.repository),
         Event::ChangeQueued(c) => format!("{who} asked for a pull request: {} in {}", c.subject, c.repository),
         Event::ChangeOpened(c) => {
             format!("Pull request {}#{} opened: {}", c.repository, c.pull.unwrap_or_default(), c.subject)

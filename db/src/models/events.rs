@@ -93,6 +93,10 @@ event_kinds! {
     UpgradesChecked(UpgradesChecked) = "upgrades.checked",
     /// Reachability was recomputed (with the open dependency findings it found reached).
     ReachComputed(ReachComputed) = "reach.computed",
+    /// A repository became tracked (or tracked again): scanned from GitHub from now on.
+    RepositoryTracked(RepositoryTracking) = "repository.tracked",
+    /// A repository's tracking stopped: its history stays, nothing more is scanned.
+    RepositoryUntracked(RepositoryTracking) = "repository.untracked",
     /// Someone asked for a pull request (a fix or a bump): a worker opens it next.
     ChangeQueued(ChangeEvent) = "change.queued",
     /// A change's pull request was opened.
@@ -286,6 +290,14 @@ pub struct UpgradesChecked {
     pub pinned: Option<String>,
     pub newest: Option<String>,
     pub scanned: Vec<String>,
+}
+
+/// Tracking of a repository started or stopped, and from where (`cli`, `--repo`, the
+/// /admin page).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RepositoryTracking {
+    pub repository: String,
+    pub via: String,
 }
 
 /// A change's state changed (`change.*`): which change, what it is, and its pull request or
@@ -496,7 +508,10 @@ mod tests {
             pull,
             reason: reason.map(str::to_owned),
         };
+        let tracking = RepositoryTracking { repository: "openedx/edx-ace".into(), via: "--repo".into() };
         events.extend([
+            Event::RepositoryTracked(tracking.clone()),
+            Event::RepositoryUntracked(tracking),
             Event::ChangeQueued(change(None, None)),
             Event::ChangeOpened(change(Some(940), None)),
             Event::ChangeMerged(change(Some(940), None)),

@@ -296,16 +296,16 @@ async fn facets(
     Ok(facets)
 }
 
-/// The open, unowned findings for `/contribute`: those whose fix clears calls elsewhere
-/// first (a thread-local definition, UT001/UT002, of a dependency whose APIs other targets
-/// call: the dependency's impact), then cheapest first (see [`effort_points`]). Each with
-/// its effort points, the open findings in its file and the calls it would help clear.
+/// The open, unowned findings for `/contribute`: a repository's findings with a mechanical
+/// fix first (safe, then unsafe: a pull request away), then those whose fix clears calls
+/// elsewhere (a thread-local definition, UT001/UT002, of a dependency whose APIs other
+/// targets call: the dependency's impact), then cheapest first (see [`effort_points`]).
 pub async fn unowned_open(
     pool: &PgPool,
     rule: Option<&str>,
     target: Option<&str>,
     limit: i64,
-) -> sqlx::Result<Vec<(FindingRow, i64, i64, i64)>> {
+) -> sqlx::Result<Vec<crate::views::ContributePick>> {
     let rows = sqlx::query!(
         r#"WITH candidates AS (
                SELECT f.id, f.target_id, f.path, f.rule
@@ -322,7 +322,8 @@ pub async fn unowned_open(
                WHERE finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open' AND (f.target_id, f.path) IN (SELECT target_id, path FROM candidates)
                GROUP BY f.target_id, f.path
            )
-           SELECT c.id AS "id!", c.target_id AS "target_id!", pf.open_in_file AS "open_in_file!"
+           SELECT c.id AS "id!", c.target_id AS "target_id!", pf.open_in_file AS "open_in_file!",
+                  (SELECT f.fix->>'applicability' FROM findings f WHERE f.id = c.id) AS fix
            FROM candidates c JOIN per_file pf ON pf.target_id = c.target_id AND pf.path = c.path"#,
         rule,
         target
@@ -330,7 +331,7 @@ pub async fn unowned_open(
     .fetch_all(pool)
     .await?;
     let impact = super::impact::calls_by_target(pool).await?;
-    let mut scored: Vec<(i64, i64, i64, i64)> = Vec::with_capacity(rows.len());
+    let mut scored: Vec<(u8, i64, i64, i64, i64)> = Vec::with_capacity(rows.len());
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let findings = by_ids(pool, &ids).await?;
     let by_id: std::collections::HashMap<i64, &FindingRow> = findings.iter().map(|f| (f.id, f)).collect();
@@ -341,14 +342,29 @@ pub async fn unowned_open(
             } else {
                 0
             };
-            scored.push((r.id, effort_points(&f.rule, r.open_in_file), r.open_in_file, clears));
+            // A fix only a repository's own pull request can carry.
+            let fix_rank = match (f.target_kind.is_repository(), r.fix.as_deref()) {
+                (true, Some("safe")) => 0,
+                (true, Some(_)) => 1,
+                _ => 2,
+            };
+            scored.push((fix_rank, r.id, effort_points(&f.rule, r.open_in_file), r.open_in_file, clears));
         }
     }
-    scored.sort_by_key(|&(id, points, _, clears)| (std::cmp::Reverse(clears), points, id));
+    scored.sort_by_key(|&(fix_rank, id, points, _, clears)| (fix_rank, std::cmp::Reverse(clears), points, id));
     scored.truncate(limit.max(0) as usize);
+    let fixes: std::collections::HashMap<i64, Option<String>> = rows.into_iter().map(|r| (r.id, r.fix)).collect();
     Ok(scored
         .into_iter()
-        .filter_map(|(id, points, in_file, clears)| by_id.get(&id).map(|f| ((*f).clone(), points, in_file, clears)))
+        .filter_map(|(fix_rank, id, effort, open_in_file, clears)| {
+            by_id.get(&id).map(|f| crate::views::ContributePick {
+                finding: (*f).clone(),
+                effort,
+                open_in_file,
+                clears,
+                fix: fixes.get(&id).cloned().flatten().filter(|_| fix_rank < 2),
+            })
+        })
         .collect())
 }
 

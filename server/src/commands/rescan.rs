@@ -86,7 +86,7 @@ pub async fn track(pool: &PgPool, args: crate::cli::TrackArgs) -> anyhow::Result
 pub async fn untrack(pool: &PgPool, args: crate::cli::TrackArgs) -> anyhow::Result<()> {
     let mut failed = 0;
     for name in &args.repositories {
-        if crate::jobs::tracking::untrack(pool, name).await? {
+        if crate::jobs::tracking::untrack(pool, name, "cli").await? {
             println!("{name}: no longer tracked (its history stays)");
         } else {
             failed += 1;

@@ -195,7 +195,7 @@ impl app::jobs::Rescans for Jobs {
     fn untrack<'a>(&'a self, repository: &'a str, by: &'a str) -> app::jobs::TrackFuture<'a> {
         Box::pin(async move {
             use app::error::AppError;
-            match super::tracking::untrack(self.pool(), repository).await {
+            match super::tracking::untrack(self.pool(), repository, &format!("maintainer:{by}")).await {
                 Ok(true) => {
                     tracing::info!(by, repository, "tracking stopped");
                     Ok(format!("{repository} is no longer tracked (its history stays)"))

@@ -207,7 +207,7 @@ async fn the_explorer_filters_counts_and_pages_by_keyset() {
     // Contribute: open, unowned, cheapest first.
     let picks = findings::unowned_open(&pool, None, None, 10).await.unwrap();
     assert_eq!(picks.len(), 10);
-    assert!(picks.iter().all(|(f, _, _, _)| f.id != ids[0]));
+    assert!(picks.iter().all(|p| p.finding.id != ids[0]));
 }
 
 fn app(pool: &PgPool) -> Router {

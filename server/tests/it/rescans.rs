@@ -662,7 +662,7 @@ async fn a_repository_tracked_from_github_is_scanned_without_a_checkout() {
     run_queue(&jobs, context(&pool, &github, Limits::default())).await;
     assert_eq!(scans(&pool, target).await.len(), 2, "the push rescanned it");
 
-    assert!(unthread_server::jobs::tracking::untrack(&pool, REPOSITORY).await.unwrap());
+    assert!(unthread_server::jobs::tracking::untrack(&pool, REPOSITORY, "cli").await.unwrap());
     let (status, reply) = deliver(&pool, "untracked-push", &push_over(&commits.second, &"f".repeat(40))).await;
     assert_eq!(status, 200, "{reply}");
     let outcome: Option<String> =
@@ -672,6 +672,18 @@ async fn a_repository_tracked_from_github_is_scanned_without_a_checkout() {
             .unwrap();
     assert!(outcome.unwrap_or_default().contains("not tracked"), "pushes to an untracked repository are ignored");
     assert_eq!(scans(&pool, target).await.len(), 2, "its history stays");
+    let events: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT kind, data->>'via' FROM events WHERE kind LIKE 'repository.%' AND target_id = $1 ORDER BY id",
+    )
+    .bind(target)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        events,
+        [("repository.tracked".into(), Some("--repo".into())), ("repository.untracked".into(), Some("cli".into()))],
+        "tracking again changed nothing: no event"
+    );
     // Bad names are refused before anything is stored.
     for bad in ["acme", "acme/../x", "a/b/c", "acme/re po"] {
         assert!(unthread_server::jobs::tracking::track(&pool, &jobs, bad, "cli").await.is_err(), "{bad}");
