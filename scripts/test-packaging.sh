@@ -43,8 +43,8 @@ say "the GitHub Action's install step, with a faked runner, in its three ways"
 # The package index is a local directory here: never PyPI, where anyone could own the name.
 mkdir -p "$work/index-with-wheel" "$work/index-without"
 cp "$wheel" "$work/index-with-wheel/"
-"$tools/bin/pip" download --quiet --only-binary=:all: --dest "$work/index-without" "maturin==1.16.0"
-cp "$work"/index-without/maturin-* "$work/index-with-wheel/"
+"$tools/bin/pip" download --quiet --only-binary=:all: --dest "$work/index-without" "maturin==1.16.0" "pip>=23.1"
+cp "$work"/index-without/maturin-* "$work"/index-without/pip-* "$work/index-with-wheel/"
 install_step() { # <name> <find-links dir> [requirement]
   mkdir -p "$work/runner-$1"
   : >"$work/runner-$1/path"
@@ -92,6 +92,8 @@ mkdir -p "$repo/vendor" && printf 'import threading\n_lock = threading.Lock()\n'
 printf 'x = 1\n' >"$repo/pkg/clean.py"
 git -C "$repo" add -A
 export PRE_COMMIT_HOME="$work/pre-commit-home"
+# Built from source here (the name is not asked of PyPI, where anyone could own it).
+export UNTHREAD_BUILD_FROM_SOURCE=1
 status=0
 (cd "$repo" && "$tools/bin/pre-commit" run --all-files --color never >"$work/hook.out" 2>&1) || status=$?
 [ "$status" = 1 ] && grep -q 'pkg/state.py:2:10: UT001' "$work/hook.out" || fail "the hook (exit $status) on a finding: $(cat "$work/hook.out")"
@@ -100,4 +102,17 @@ sed -i 's/_state = threading.local()/_state = threading.local()  # unthread: ign
 git -C "$repo" add -A
 (cd "$repo" && "$tools/bin/pre-commit" run --all-files --color never >"$work/hook.out" 2>&1) || fail "the hook on a suppressed finding: $(cat "$work/hook.out")"
 say "the hook fails on a finding, honours [tool.unthread] exclude, passes once it is suppressed"
+
+say "pre-commit hook installed from the published wheel: no compiler"
+# A local index holding the wheel; any maturin build would fail on the bad argument, so a
+# hook that installs and runs proves the wheel was used as it is.
+sed -i 's/  # unthread: ignore\[UT001\] -- one per process//' "$repo/pkg/state.py"
+git -C "$repo" add -A
+status=0
+(cd "$repo" && UNTHREAD_BUILD_FROM_SOURCE= PRE_COMMIT_HOME="$work/pre-commit-home-wheel" XDG_CACHE_HOME="$work/cache" \
+  PIP_NO_INDEX=1 PIP_FIND_LINKS="$work/index-with-wheel" MATURIN_PEP517_ARGS="--no-such-maturin-option" \
+  "$tools/bin/pre-commit" run --all-files --color never >"$work/hook-wheel.out" 2>&1) || status=$?
+[ "$status" = 1 ] && grep -q 'pkg/state.py:2:10: UT001' "$work/hook-wheel.out" || fail "the hook from the wheel (exit $status): $(cat "$work/hook-wheel.out")"
+ls "$work"/cache/unthread/published-wheels/*/unthread_scan-*.whl >/dev/null 2>&1 || fail "the hook did not use the published wheel"
+say "the hook's install took the published wheel of this version (no maturin, no cargo)"
 echo "packaging: ok" >&2
