@@ -64,7 +64,9 @@ def _published_wheel():
 
 
 def _maturin():
-    os.environ["MATURIN_PEP517_ARGS"] = (os.environ.get("MATURIN_PEP517_ARGS", "") + " --locked").strip()
+    args = os.environ.get("MATURIN_PEP517_ARGS", "").split()
+    if "--locked" not in args:
+        os.environ["MATURIN_PEP517_ARGS"] = " ".join(args + ["--locked"])
     import maturin  # noqa: PLC0415 -- only installed when building from source
 
     return maturin
