@@ -77,9 +77,14 @@ fn Notice() -> impl IntoView {
     let notice: Option<String> = None;
     notice.map(|text| {
         view! {
-            <p class="border-b border-amber-200 bg-amber-50 px-4 py-1.5 text-center text-xs text-amber-900 dark:border-amber-900 dark:bg-amber-950 dark:text-amber-200" role="note" data-testid="notice">
-                {text}
-            </p>
+            // A phone shows one line, the whole text one tap away: the first screen is the page's.
+            <div class="border-b border-amber-200 bg-amber-50 px-4 py-1.5 text-center text-xs text-amber-900 dark:border-amber-900 dark:bg-amber-950 dark:text-amber-200" role="note" data-testid="notice">
+                <details class="sm:hidden">
+                    <summary class="cursor-pointer">"About this data: what is real, what is simulated"</summary>
+                    <p class="mt-1 text-left">{text.clone()}</p>
+                </details>
+                <p class="hidden sm:block">{text}</p>
+            </div>
         }
     })
 }
@@ -95,18 +100,22 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{} · Unthread", crate::components::ui::escape_html(&page)) />
         <Router>
             <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-                <nav class="mx-auto flex max-w-6xl flex-wrap items-center gap-x-5 gap-y-2 px-4 py-3" aria-label="Main">
-                    <a href="/" class="text-lg font-semibold tracking-tight focus-visible:outline-2">
-                        "Unthread"
-                    </a>
-                    <a href="/repos" class=NAV_LINK>"Repositories"</a>
-                    <a href="/deps" class=NAV_LINK>"Dependencies"</a>
-                    <a href="/findings" class=NAV_LINK>"Findings"</a>
-                    <a href="/changes" class=NAV_LINK>"Changes"</a>
-                    <a href="/teams" class=NAV_LINK>"Teams"</a>
-                    <a href="/contribute" class=NAV_LINK>"Contribute"</a>
-                    <a href="/rules" class=NAV_LINK>"Rules"</a>
-                    <a href="/reports/weekly" class=NAV_LINK>"Weekly status"</a>
+                // On a phone the links scroll sideways in one row instead of wrapping into three:
+                // the header stays two rows high, above the fold's content.
+                <nav class="mx-auto flex max-w-6xl flex-wrap items-center gap-x-5 gap-y-1 px-4 py-2 sm:py-3" aria-label="Main">
+                    <div class="flex min-w-0 max-w-full basis-full items-center gap-x-5 overflow-x-auto whitespace-nowrap sm:basis-auto sm:flex-wrap sm:gap-y-2 sm:overflow-visible" data-testid="nav-links">
+                        <a href="/" class="text-lg font-semibold tracking-tight focus-visible:outline-2">
+                            "Unthread"
+                        </a>
+                        <a href="/repos" class=NAV_LINK>"Repositories"</a>
+                        <a href="/deps" class=NAV_LINK>"Dependencies"</a>
+                        <a href="/findings" class=NAV_LINK>"Findings"</a>
+                        <a href="/changes" class=NAV_LINK>"Changes"</a>
+                        <a href="/teams" class=NAV_LINK>"Teams"</a>
+                        <a href="/contribute" class=NAV_LINK>"Contribute"</a>
+                        <a href="/rules" class=NAV_LINK>"Rules"</a>
+                        <a href="/reports/weekly" class=NAV_LINK>"Weekly status"</a>
+                    </div>
                     <div class="ml-auto flex items-center gap-3">
                         <LiveIndicator />
                         <AccountMenu />

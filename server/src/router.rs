@@ -41,9 +41,7 @@ fn pull_requests_unavailable(settings: &Settings) -> Option<String> {
     const WRITE_ACCESS: &str =
         "a GitHub token (GITHUB_TOKEN) with Contents and Pull requests write access to the repository";
     if settings.demo {
-        Some(format!(
-            "This demo writes nothing to GitHub: opening this pull request needs a server with {WRITE_ACCESS}."
-        ))
+        Some(format!("This demo writes nothing to GitHub: opening a pull request needs a server with {WRITE_ACCESS}."))
     } else if settings.github.as_ref().and_then(|g| g.token.as_ref()).is_none() {
         Some(format!("This server has no GitHub token: opening pull requests needs {WRITE_ACCESS}."))
     } else {

@@ -39,7 +39,8 @@ fn DevBadge() -> impl IntoView {
             class="rounded bg-amber-200 px-1.5 py-0.5 text-xs font-medium text-amber-900"
             title="Anyone reaching this server can sign in as anyone: for demos and tests only"
         >
-            "development login"
+            <span class="sm:hidden">"dev login"</span>
+            <span class="hidden sm:inline">"development login"</span>
         </span>
     }
 }
@@ -55,7 +56,7 @@ pub fn AccountMenu() -> impl IntoView {
                         <div class="flex items-center gap-2 text-sm" data-testid="account">
                             {user.dev_only.then(|| view! { <DevBadge /> })}
                             <span data-testid="account-login" class="font-medium">{user.login.clone()}</span>
-                            <span class="text-slate-500 dark:text-slate-400">{user.role.as_str()}</span>
+                            <span class="hidden text-slate-500 sm:inline dark:text-slate-400">{user.role.as_str()}</span>
                             {(user.role == db::kinds::Role::Maintainer).then(|| view! {
                                 <a href="/admin" class="text-indigo-700 underline-offset-2 hover:underline dark:text-indigo-300" data-testid="admin-link">"Admin"</a>
                             })}

@@ -149,6 +149,12 @@ fn FilterForm(filter: FindingFilter) -> impl IntoView {
             <button type="submit" class=BUTTON>"Apply"</button>
             <a class=LINK href="/findings">"Clear"</a>
         </form>
+        <p class="mt-2 max-w-4xl text-xs text-slate-600 dark:text-slate-300" data-testid="state-help">
+            "State: " <strong>"open"</strong> " — still to do; " <strong>"fixed"</strong> " — a later complete scan no longer sees it; "
+            <strong>"triaged away"</strong> " — a maintainer marked it a false positive or won't fix; " <strong>"all in scope"</strong>
+            " — the three together, the total every page counts (every rule but UT100, outside test code); "
+            <strong>"already on context variables"</strong> " — UT100 places, information, never progress."
+        </p>
     }
 }
 
@@ -166,7 +172,10 @@ fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl
     };
     let facet = {
         let filter = filter.clone();
-        move |title: &'static str, counts: Vec<FacetCount>, apply: fn(&mut FindingFilter, &str)| {
+        move |title: &'static str,
+              counts: Vec<FacetCount>,
+              apply: fn(&mut FindingFilter, &str),
+              label: fn(&str) -> String| {
             let filter = filter.clone();
             view! {
                 <div>
@@ -175,7 +184,7 @@ fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl
                         {counts.into_iter().map(|c| {
                             let mut next = filter.clone();
                             apply(&mut next, &c.value);
-                            view! { <li><a class=LINK href=filter_href(&next, None)>{c.value.clone()}</a>{format!(" ({})", c.count)}</li> }
+                            view! { <li class="break-words"><a class=LINK href=filter_href(&next, None)>{label(&c.value)}</a>{format!(" ({})", c.count)}</li> }
                         }).collect_view()}
                     </ul>
                 </div>
@@ -190,14 +199,14 @@ fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl
         // then truncates instead of widening the page.
         <div class="mt-6 grid gap-6 md:grid-cols-[12rem_minmax(0,1fr)]">
             <aside aria-label="Counts" class="space-y-4" data-testid="facets">
-                {facet("Rule", by_rule, |f, v| f.rule = Some(v.to_owned()))}
-                {facet("Kind", by_kind, |f, v| f.kind = Some(v.to_owned()))}
+                {facet("Rule", by_rule, |f, v| f.rule = Some(v.to_owned()), crate::pages::rules::rule_label)}
+                {facet("Kind", by_kind, |f, v| f.kind = Some(v.to_owned()), str::to_owned)}
                 {facet("Ownership", by_owner, |f, v| {
                     f.unowned = v == "unowned";
                     if f.unowned { f.owner = None; }
-                })}
-                {facet("Reached", by_reached, |f, v| f.reached = Some(v.to_owned()))}
-                {facet("Code", by_code, |f, v| f.tests = Some(if v == "tests" { "only" } else { "no" }.to_owned()))}
+                }, str::to_owned)}
+                {facet("Reached", by_reached, |f, v| f.reached = Some(v.to_owned()), str::to_owned)}
+                {facet("Code", by_code, |f, v| f.tests = Some(if v == "tests" { "only" } else { "no" }.to_owned()), str::to_owned)}
                 <p class="text-xs text-slate-600 dark:text-slate-300" data-testid="reach-caveat">
                     "Reached: its module is imported, directly or through other packages, by a tracked repository's non-test code. Imported is not called: an over-approximation."
                 </p>

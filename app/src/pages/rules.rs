@@ -16,6 +16,33 @@ pub const RULE_IDS: [&str; 14] = [
     "UT013", "UT100",
 ];
 
+/// Their names, in the same order (for labels the browser renders too, such as the
+/// explorer's facets: the scanner is not in the browser bundle).
+pub const RULE_NAMES: [&str; 14] = [
+    "thread-local-instance",
+    "thread-local-subclass",
+    "thread-lock",
+    "lock-in-async",
+    "thread-spawn",
+    "executor-without-context",
+    "task-context-copy",
+    "sync-to-async-thread-sensitive",
+    "async-to-sync-in-async",
+    "mutable-module-global",
+    "thread-local-api-use",
+    "threading-import-unused",
+    "shared-object-attribute-write",
+    "contextvar",
+];
+
+/// "UT001 thread-local-instance", or the id alone for a rule this build does not know.
+pub fn rule_label(id: &str) -> String {
+    match RULE_IDS.iter().position(|r| *r == id) {
+        Some(i) => format!("{id} {}", RULE_NAMES[i]),
+        None => id.to_owned(),
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RuleInfo {
     pub id: String,
@@ -130,5 +157,7 @@ mod tests {
     fn rule_ids_match_the_scanner_catalogue() {
         let catalogue: Vec<&str> = scanner::rules::catalogue().map(|r| r.id).collect();
         assert_eq!(catalogue, super::RULE_IDS);
+        let names: Vec<&str> = scanner::rules::catalogue().map(|r| r.name).collect();
+        assert_eq!(names, super::RULE_NAMES);
     }
 }

@@ -46,7 +46,11 @@ pub async fn get_targets(
     .await?;
     let needle = filter.unwrap_or_default().trim().to_lowercase();
     targets.retain(|t| needle.is_empty() || t.name.to_lowercase().contains(&needle));
-    sort_targets(&mut targets, sort.as_deref().unwrap_or("name"), descending);
+    sort_targets(
+        &mut targets,
+        sort.as_deref().filter(|s| !s.is_empty()).unwrap_or(default_sort(dependencies)),
+        descending,
+    );
     let matching = targets.len();
     let pages = matching.div_ceil(ROWS_PER_PAGE).max(1);
     let page = page.unwrap_or(1).clamp(1, pages);
@@ -65,6 +69,16 @@ pub async fn get_targets(
 
 /// Sorts in place by `key` (`name`, `open`, `progress`, `items`, `scanned`, `blocks`,
 /// `reached`, `impact`).
+/// Dependencies by impact (the calls of their thread-local APIs elsewhere: what unblocks the
+/// most), repositories by name.
+pub fn default_sort(dependencies: bool) -> &'static str {
+    if dependencies {
+        "impact"
+    } else {
+        "name"
+    }
+}
+
 pub fn sort_targets(targets: &mut [TargetSummary], key: &str, descending: bool) {
     match key {
         "open" => targets.sort_by_key(|t| t.progress.open),
@@ -135,7 +149,7 @@ fn TargetsPage(dependencies: bool) -> impl IntoView {
         <Transition fallback=|| view! { <p class="mt-4">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let q = query.read().get("q").unwrap_or_default().trim().to_owned();
-                let sort = query.read().get("sort").unwrap_or_else(|| "name".into());
+                let sort = query.read().get("sort").filter(|s| !s.is_empty()).unwrap_or_else(|| default_sort(dependencies).into());
                 let descending = query.read().get("dir").as_deref() == Some("desc");
                 match targets.await {
                     Ok(table) => view! { <TargetTable table dependencies base sort descending q /> }.into_any(),

@@ -143,9 +143,15 @@ async fn never_a_server_error(app: &Router, pool: &PgPool, cookie: Option<&str>)
     // proptest drives synchronously (and shrinks a failing input); each case runs the request
     // on this test's runtime.
     let runtime = tokio::runtime::Handle::current();
+    let probed = std::sync::atomic::AtomicBool::new(false);
     let outcome = tokio::task::block_in_place(|| {
         runner.run(&input(), |input| {
             let reply = runtime.block_on(send(app, build(&input, cookie)));
+            if reply.status.as_u16() >= 500 && !probed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                // What is stuck: this request again, another page, the same on a new router.
+                let report = runtime.block_on(probe(app, pool, &input, cookie));
+                eprintln!("5xx probe for {input:?}: {report}");
+            }
             prop_assert!(reply.status.as_u16() < 500, "{:?}: {} {}", cookie, reply.status, reply.body);
             Ok(())
         })
@@ -154,6 +160,26 @@ async fn never_a_server_error(app: &Router, pool: &PgPool, cookie: Option<&str>)
         panic!("{failure}");
     }
     assert_eq!(counts(pool).await, before, "arbitrary input changed nothing");
+}
+
+/// After a server error: the same request again, another page, and the same request on a new
+/// router over the same database, each with how long it took — to tell a wedged router (a
+/// stuck shared load) from a slow database.
+async fn probe(app: &Router, pool: &PgPool, input: &Input, cookie: Option<&str>) -> String {
+    let mut out = Vec::new();
+    let fresh = TestApp::new(pool).dev_login().build();
+    for (what, router, request) in [
+        ("again", app, build(input, cookie)),
+        ("/rules", app, Request::get("/rules").body(Body::empty()).unwrap()),
+        ("new router", &fresh, build(input, cookie)),
+    ] {
+        let start = std::time::Instant::now();
+        let status = send(router, request).await.status;
+        out.push(format!("{what}: {status} in {:?}", start.elapsed()));
+    }
+    let idle = pool.num_idle();
+    out.push(format!("pool {idle} idle of {}", pool.size()));
+    out.join("; ")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
