@@ -10,7 +10,7 @@ use axum::{
     Router,
 };
 use leptos::prelude::{provide_context, LeptosOptions};
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use sqlx::PgPool;
 use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
 
@@ -47,6 +47,18 @@ fn pull_requests_unavailable(settings: &Settings) -> Option<String> {
     } else {
         None
     }
+}
+
+/// The pages' routes, generated once per process. Generating them runs the app once with
+/// resource loading suppressed for the whole process (leptos_server's `SuppressResourceLoad`,
+/// a global flag): a page whose resource is first polled meanwhile — a request served while
+/// another router is built — waits forever, until the request timeout answers 503
+/// (leptos#4773). The test suite builds routers while others serve, which is how it showed
+/// (a request hung 300 s while the same request just after took 20 ms, same pool, same
+/// router); generated once, before any router exists to serve, there is no such window.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// Builds the whole application for `pool`, serving assets from the options' site root.
@@ -87,7 +99,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
             axum::http::HeaderValue::from_static("public, max-age=300"),
         ),
     );
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let router = Router::<ServerState>::new()
         .route("/healthz", get(handlers::health::healthz))
         .route("/metrics", get(crate::metrics::render))

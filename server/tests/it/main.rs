@@ -15,6 +15,7 @@ mod authorization;
 mod bad_input;
 mod changes;
 mod cli_dev_login;
+mod concurrent_routers;
 mod connections;
 mod dashboard;
 mod dependency_scan;
