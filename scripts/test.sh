@@ -47,11 +47,11 @@ bundle_log=$(mktemp)
 bash scripts/build-site.sh >"$bundle_log" 2>&1 &
 bundle=$!
 bundle_start=$SECONDS
-# One test at a time, still: in parallel, about 1 run in 10 under load (the bundle building
-# beside it) sees an anonymous `GET /findings` answered by the router's 30 s timeout (a
-# starved test pool, whose acquire timeout is also 30 s, is the first suspect; not proven). A sync-lock race that also showed
-# only in parallel was a real bug, fixed (`locks::release`). Serial costs ~10 s here.
-stage "cargo test: run" 150 env RUST_TEST_THREADS=1 cargo test --workspace --locked
+# In parallel (the harness's default, one thread per core): the 30 s stall that made this run
+# serial was a request polled while another test built a router (the route list's generation
+# suppressed resource loading process-wide, leptos#4773); the route list is generated once per
+# process now (server/src/router.rs, tests/it/concurrent_routers.rs).
+stage "cargo test: run" 150 cargo test --workspace --locked
 # The wheel, the pre-commit hook and the GitHub Action's install step (reuses the build above).
 stage "linter packaging" 90 bash scripts/test-packaging.sh
 wait_bundle() {

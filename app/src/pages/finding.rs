@@ -29,6 +29,8 @@ pub struct FindingPageData {
     pub change: Option<db::views::ChangeView>,
     /// Why this server cannot open pull requests, if it cannot.
     pub pull_requests_unavailable: Option<String>,
+    /// The lines on GitHub at the commit the finding was last seen at (a repository's).
+    pub permalink: Option<String>,
 }
 
 #[server(prefix = "/api", endpoint = "finding")]
@@ -52,6 +54,13 @@ pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnErr
         db::models::changes::for_finding(&mut db, id).await.map_err(crate::server::database_error)?
     };
     let pull_requests_unavailable = state.pull_requests_unavailable.clone();
+    let permalink = if detail.row.target_kind.is_repository() {
+        let commit =
+            db::models::findings::last_seen_revision(&state.pool, id).await.map_err(crate::server::database_error)?;
+        commit.and_then(|commit| github_permalink(&detail, &commit))
+    } else {
+        None
+    };
     let file_sub_issue = if maintainer && detail.row.target_kind.is_repository() && detail.fixed_at.is_none() {
         sub_issue_link(&detail, &rule_name).await?
     } else {
@@ -65,7 +74,35 @@ pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnErr
         file_sub_issue,
         change,
         pull_requests_unavailable,
+        permalink,
     }))
+}
+
+/// `https://github.com/<repository>/blob/<commit>/<path>#L<line>-L<end>`, when the revision is
+/// a commit (a version is not) and the target is named as a GitHub repository.
+pub fn github_permalink(detail: &FindingDetail, commit: &str) -> Option<String> {
+    let row = &detail.row;
+    let is_commit = (7..=64).contains(&commit.len()) && commit.bytes().all(|b| b.is_ascii_hexdigit());
+    let is_repository = row.target.split('/').count() == 2
+        && row
+            .target
+            .split('/')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+    if !is_commit || !is_repository {
+        return None;
+    }
+    let lines = if detail.end_line > row.line {
+        format!("L{}-L{}", row.line, detail.end_line)
+    } else {
+        format!("L{}", row.line)
+    };
+    let path: String = row
+        .path
+        .split('/')
+        .map(|p| form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("/");
+    Some(format!("https://github.com/{}/blob/{commit}/{path}#{lines}", row.target))
 }
 
 #[cfg(feature = "ssr")]
@@ -129,6 +166,7 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
         file_sub_issue,
         change,
         pull_requests_unavailable,
+        permalink,
     } = data;
     let f = d.row.clone();
     let maintainer = viewer.as_ref().is_some_and(|v| v.maintainer);
@@ -151,11 +189,18 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
             <a class=LINK href=format!("/rules/{}", f.rule)>{f.rule.clone()}</a>" "{rule_name}" "
             <StateBadge state=f.state.map_or("gone", FindingState::as_str).to_owned() />
         </h1>
-        <p class="text-sm text-slate-600 dark:text-slate-300">{d.message.clone()}</p>
+        <p class="text-sm text-slate-600 dark:text-slate-300" data-testid="finding-message"><InlineCode text=d.message.clone() /></p>
         <section aria-labelledby="code-heading" class="mt-4">
             <h2 id="code-heading" class="sr-only">"Code"</h2>
-            <p class="font-mono text-sm">
-                {format!("{}:{}:{}", f.path, f.line, d.column)}
+            <p class="break-all font-mono text-sm">
+                {match permalink {
+                    Some(href) => view! {
+                        <a class=LINK href=href target="_blank" rel="noopener" data-testid="permalink" title="These lines on GitHub, at the commit the last scan read">
+                            {format!("{}:{}:{}", f.path, f.line, d.column)}
+                        </a>
+                    }.into_any(),
+                    None => view! { <span>{format!("{}:{}:{}", f.path, f.line, d.column)}</span> }.into_any(),
+                }}
                 {f.symbol.clone().map(|s| view! { " in " <code>{s}</code> })}
                 {d.conditional.then_some(" (inside a try/except import fallback)")}
             </p>
@@ -264,6 +309,21 @@ fn FixPreview(fix: db::views::FixView, line: i32, snippet: String) -> impl IntoV
             </p>
         </section>
     }
+}
+
+/// Text with `inline code` spans (the rules' messages use them) shown as code, not backticks.
+#[component]
+fn InlineCode(text: String) -> impl IntoView {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                view! { <code class="rounded bg-slate-100 px-1 dark:bg-slate-800">{part.to_owned()}</code> }.into_any()
+            } else {
+                view! { <span>{part.to_owned()}</span> }.into_any()
+            }
+        })
+        .collect_view()
 }
 
 /// How tracked code reaches the finding's module (see `db::models::reach`).

@@ -320,6 +320,12 @@ async fn a_fix_change_goes_from_the_request_to_the_merge() {
     .unwrap();
     assert_eq!(linked, 1);
 
+    // The finding's page links its lines on GitHub at the scanned commit, and shows the
+    // message's inline code as code.
+    let page = send(&app, crate::support::http::get(&format!("/findings/{finding}"), None)).await.body;
+    assert!(page.contains(&format!("https://github.com/{REPOSITORY}/blob/{first}/demo/state.py#L3")), "a permalink");
+    assert!(page.contains("<code class=\"rounded bg-slate-100"), "inline code rendered as code");
+
     // Merged on GitHub: the webhook, then the push of the merge commit.
     github.reset().await;
     serve_repository(github).await;
