@@ -92,8 +92,9 @@ mkdir -p "$repo/vendor" && printf 'import threading\n_lock = threading.Lock()\n'
 printf 'x = 1\n' >"$repo/pkg/clean.py"
 git -C "$repo" add -A
 export PRE_COMMIT_HOME="$work/pre-commit-home"
-# Built from source here (the name is not asked of PyPI, where anyone could own it).
-export UNTHREAD_BUILD_FROM_SOURCE=1
+# No wheel of this version on the (local) index: the hook's install falls back to building it
+# from source. The name is never asked of PyPI, where anyone could own it.
+export PIP_NO_INDEX=1 PIP_FIND_LINKS="$work/index-without" XDG_CACHE_HOME="$work/cache-source"
 status=0
 (cd "$repo" && "$tools/bin/pre-commit" run --all-files --color never >"$work/hook.out" 2>&1) || status=$?
 [ "$status" = 1 ] && grep -q 'pkg/state.py:2:10: UT001' "$work/hook.out" || fail "the hook (exit $status) on a finding: $(cat "$work/hook.out")"
@@ -101,7 +102,7 @@ grep -q 'vendor/lib.py' "$work/hook.out" && fail "the hook scanned an excluded f
 sed -i 's/_state = threading.local()/_state = threading.local()  # unthread: ignore[UT001] -- one per process/' "$repo/pkg/state.py"
 git -C "$repo" add -A
 (cd "$repo" && "$tools/bin/pre-commit" run --all-files --color never >"$work/hook.out" 2>&1) || fail "the hook on a suppressed finding: $(cat "$work/hook.out")"
-say "the hook fails on a finding, honours [tool.unthread] exclude, passes once it is suppressed"
+say "the hook, built from source (no wheel on the index): fails on a finding, honours [tool.unthread] exclude, passes once it is suppressed"
 
 say "pre-commit hook installed from the published wheel: no compiler"
 # A local index holding the wheel; any maturin build would fail on the bad argument, so a
@@ -109,8 +110,8 @@ say "pre-commit hook installed from the published wheel: no compiler"
 sed -i 's/  # unthread: ignore\[UT001\] -- one per process//' "$repo/pkg/state.py"
 git -C "$repo" add -A
 status=0
-(cd "$repo" && UNTHREAD_BUILD_FROM_SOURCE= PRE_COMMIT_HOME="$work/pre-commit-home-wheel" XDG_CACHE_HOME="$work/cache" \
-  PIP_NO_INDEX=1 PIP_FIND_LINKS="$work/index-with-wheel" MATURIN_PEP517_ARGS="--no-such-maturin-option" \
+(cd "$repo" && PRE_COMMIT_HOME="$work/pre-commit-home-wheel" XDG_CACHE_HOME="$work/cache" \
+  PIP_FIND_LINKS="$work/index-with-wheel" MATURIN_PEP517_ARGS="--no-such-maturin-option" \
   "$tools/bin/pre-commit" run --all-files --color never >"$work/hook-wheel.out" 2>&1) || status=$?
 [ "$status" = 1 ] && grep -q 'pkg/state.py:2:10: UT001' "$work/hook-wheel.out" || fail "the hook from the wheel (exit $status): $(cat "$work/hook-wheel.out")"
 ls "$work"/cache/unthread/published-wheels/*/unthread_scan-*.whl >/dev/null 2>&1 || fail "the hook did not use the published wheel"

@@ -189,10 +189,16 @@ test("Fix all UT001: the diff, the pull request, /changes, and the merge shown w
   await screenshot(page, "changes-list-390");
   await page.goto(repositoryPage);
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), "the repository page fits 390 px");
+  await page.locator("[data-testid=fix-all-UT001] summary").click();
+  await screenshot(page, "changes-fix-all-390");
+  const href = await page.locator("main a[href^='/findings/']").first().getAttribute("href");
+  await page.goto(`${suite.server.url}${href}`);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), "the finding page fits 390 px");
+  assert.match(await page.textContent("[data-testid=fix-diff]"), /asgiref/);
+  await screenshot(page, "changes-finding-diff-390");
   await page.setViewportSize({ width: 1440, height: 900 });
 
   // The finding's page, open, then the merge on GitHub: webhook, then the push of the merge.
-  const href = await page.locator("main a[href^='/findings/']").first().getAttribute("href");
   await page.goto(`${suite.server.url}${href}`);
   await eventually(async () => (await page.getAttribute("[data-testid=live-indicator]", "data-live")) === "open", 20_000, "live");
   assert.match(await page.textContent("[data-testid=change-note]"), /Pull request #7/);

@@ -301,7 +301,7 @@ fn FixPreview(fix: db::views::FixView, line: i32, snippet: String) -> impl IntoV
                     "rounded bg-amber-100 px-1.5 py-0.5 text-xs font-medium text-amber-900 dark:bg-amber-900 dark:text-amber-100"
                 } data-testid="fix-safety">{if safe { "safe" } else { "unsafe: review it" }}</span>
             </h2>
-            <p class="text-sm">{fix.message.clone()}</p>
+            <p class="text-sm"><InlineCode text=fix.message.clone() /></p>
             <pre class="mt-2 overflow-x-auto rounded bg-slate-900 p-3 text-sm text-slate-100" data-testid="fix-diff"><code>{diff}</code></pre>
             <p class="mt-1 text-xs text-slate-600 dark:text-slate-300">
                 "Apply it in a checkout with " <code>{command}</code>
