@@ -1,8 +1,9 @@
 //! Recent activity in words, for the overview: each scan with what it changed ("Scan of
 //! openedx/XBlock at 8ce6aa9: 1 fixed (UT003 in xblock/runtime.py)"), claims, triage,
 //! syncs — one sentence each, newest first. A scan's per-finding events are folded into
-//! its sentence; bookkeeping (release checks, reachability runs, sign-ins, webhook
-//! deliveries) is left out.
+//! its sentence, and scans that changed nothing fold into one line per day (so they do not
+//! push the one real event off the list); bookkeeping (release checks, reachability runs,
+//! sign-ins, webhook deliveries) is left out.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
@@ -51,11 +52,65 @@ pub async fn recent(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<Act
                                 'upgrades.checked', 'reach.computed', 'user.signed_in', 'github.webhook')
            ORDER BY e.at DESC, e.id DESC
            LIMIT $1"#,
-        limit
+        // Enough rows that folding quiet scans still leaves `limit` lines.
+        limit.saturating_mul(8)
     )
     .fetch_all(db)
     .await?;
-    Ok(rows.into_iter().map(|row| Activity { id: row.id, at: row.at, sentence: sentence(&row) }).collect())
+    let mut out: Vec<(Activity, Option<Quiet>)> = Vec::new();
+    for row in rows {
+        let quiet = quiet_scan(&row);
+        match (quiet, out.last_mut()) {
+            // Another quiet scan of the same day as the line above: fold it in.
+            (Some(target), Some((line, Some(day)))) if day.date == row.at.date_naive() => {
+                day.count += 1;
+                if !day.targets.contains(&target) {
+                    day.targets.push(target);
+                }
+                line.sentence = day.sentence();
+            }
+            (Some(target), _) => {
+                let day = Quiet { date: row.at.date_naive(), count: 1, targets: vec![target] };
+                out.push((Activity { id: row.id, at: row.at, sentence: sentence(&row) }, Some(day)));
+            }
+            (None, _) => out.push((Activity { id: row.id, at: row.at, sentence: sentence(&row) }, None)),
+        }
+        if out.len() as i64 > limit {
+            out.pop();
+            break;
+        }
+    }
+    Ok(out.into_iter().map(|(line, _)| line).collect())
+}
+
+/// Scans of one day that changed nothing, folded into one line.
+struct Quiet {
+    date: chrono::NaiveDate,
+    count: usize,
+    targets: Vec<String>,
+}
+
+impl Quiet {
+    fn sentence(&self) -> String {
+        const NAMED: usize = 3;
+        let mut named = self.targets.iter().take(NAMED).cloned().collect::<Vec<_>>().join(", ");
+        if self.targets.len() > NAMED {
+            named.push_str(&format!(" and {} more", self.targets.len() - NAMED));
+        }
+        format!("{} scans with no change on {} ({named})", self.count, self.date)
+    }
+}
+
+/// The target of a complete scan that changed nothing (nothing new, fixed or reopened).
+fn quiet_scan(row: &Row) -> Option<String> {
+    match Event::from_row(&row.kind, row.data.clone()).ok()? {
+        Event::ScanIngested(scan)
+            if scan.status == "complete" && scan.fixed == 0 && scan.new == 0 && scan.reopened == 0 =>
+        {
+            Some(row.target.clone().unwrap_or_else(|| "a target".to_owned()))
+        }
+        _ => None,
+    }
 }
 
 /// "1 fixed (UT003 in xblock/runtime.py)", "2 new (…, …) and 5 more".

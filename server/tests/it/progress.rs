@@ -135,3 +135,42 @@ async fn blockers_follow_the_via_graph() {
     assert_eq!(blockers[0].open, 2);
     assert_eq!(blockers[0].chain, ["a", "b", "c"]);
 }
+
+/// Scans that changed nothing fold into one line per day on the overview's activity, so they
+/// do not push a real event off the list; a scan that changed something keeps its own line.
+#[tokio::test]
+async fn quiet_scans_fold_into_one_line_per_day() {
+    use db::models::events::{self, About, Event};
+    let pool = fresh_database().await;
+    let quiet = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/quiet").await.unwrap();
+    let other = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/other").await.unwrap();
+    let scan = |new: i64| {
+        Event::from_row(
+            "scan.ingested",
+            serde_json::json!({"status": "complete", "revision": null, "tool": "t", "new": new, "seen": 1,
+                               "renamed": 0, "reopened": 0, "fixed": 0, "unread_files": 0}),
+        )
+        .unwrap()
+    };
+    let at = |text: &str| Some(text.parse::<chrono::DateTime<chrono::Utc>>().unwrap());
+    for (target, new, when) in [
+        (quiet, 0, "2026-07-01T09:00:00Z"),
+        (other, 0, "2026-07-01T10:00:00Z"),
+        (quiet, 0, "2026-07-01T11:00:00Z"),
+        (other, 2, "2026-07-01T12:00:00Z"),
+        (quiet, 0, "2026-07-02T08:00:00Z"),
+    ] {
+        let about = About { target_id: Some(target), at: at(when), ..Default::default() };
+        events::record(&pool, &scan(new), about).await.unwrap();
+    }
+    let lines: Vec<String> =
+        db::models::activity::recent(&pool, 10).await.unwrap().into_iter().map(|a| a.sentence).collect();
+    assert_eq!(
+        lines,
+        [
+            "Scan of openedx/quiet: no change",
+            "Scan of openedx/other: 2 new",
+            "3 scans with no change on 2026-07-01 (openedx/quiet, openedx/other)",
+        ]
+    );
+}
