@@ -110,7 +110,7 @@ run() {
   # ~0.5 s for /), later ones are served from the cache until the next change.
   curl -s -o /dev/null "${@: -1}" || true
   local out
-  out=$(wrk -t2 -c"$connections" -d"${duration}s" --latency "$@")
+  out=$(wrk -t"$(( connections < 2 ? connections : 2 ))" -c"$connections" -d"${duration}s" --latency "$@")
   local p50 p99 rps errors
   p50=$(awk '/Latency Distribution/{f=1} f && $1=="50%"{print $2; exit}' <<<"$out")
   p99=$(awk '/Latency Distribution/{f=1} f && $1=="99%"{print $2; exit}' <<<"$out")

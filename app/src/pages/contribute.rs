@@ -46,12 +46,45 @@ pub async fn get_contribute(rule: Option<String>, target: Option<String>) -> Res
     Ok(ContributeData { bumps, picks, viewer: crate::components::ownership::current_viewer().await? })
 }
 
+/// A bump's effort from its version jump: a new major version (or leaving 0.x's minor) breaks
+/// APIs by convention — not small, whatever the diff of the pin's line.
+pub fn bump_effort(pinned: Option<&str>, version: &str) -> &'static str {
+    let parts = |v: &str| -> Vec<u64> { v.split('.').map_while(|p| p.parse().ok()).collect() };
+    match pinned.map(parts) {
+        Some(from) if !from.is_empty() => {
+            let to = parts(version);
+            let major_jump = to.first() != from.first();
+            let zero_minor_jump = from.first() == Some(&0) && to.get(1) != from.get(1);
+            if major_jump || zero_minor_jump {
+                "large effort: a new major version"
+            } else {
+                "small effort: same major version"
+            }
+        }
+        _ => "effort unknown: no pinned version",
+    }
+}
+
 /// Small, medium or large, from effort points.
 pub fn effort_label(points: i64) -> &'static str {
     match points {
         ..=3 => "small",
         4..=8 => "medium",
         _ => "large",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bump_effort;
+
+    #[test]
+    fn a_major_version_is_not_a_small_bump() {
+        assert_eq!(bump_effort(Some("1.26.4"), "2.5.0"), "large effort: a new major version");
+        assert_eq!(bump_effort(Some("12.1.0"), "13.0.0"), "large effort: a new major version");
+        assert_eq!(bump_effort(Some("0.7.9"), "0.8.0"), "large effort: a new major version");
+        assert_eq!(bump_effort(Some("3.13.1"), "3.16.1"), "small effort: same major version");
+        assert_eq!(bump_effort(None, "1.0"), "effort unknown: no pinned version");
     }
 }
 
@@ -107,7 +140,7 @@ fn Picks(data: ContributeData) -> impl IntoView {
         {(!bumps.is_empty()).then(|| view! {
             <section aria-labelledby="bumps-heading" class="mt-6">
                 <h2 id="bumps-heading" class="text-lg font-semibold">"Bump a pin"</h2>
-                <p class="text-sm text-slate-600 dark:text-slate-300">"A newer release no longer has these findings: the fix is a requirements change (check its Requires-Python and requirements; Unthread does not claim the bump is compatible)."</p>
+                <p class="text-sm text-slate-600 dark:text-slate-300">"A newer release no longer has these findings: the fix is a requirements change — small within a major version, large across one (check its Requires-Python and requirements; Unthread does not claim the bump is compatible)."</p>
                 <ul class="mt-2 space-y-2">
                     {bumps.into_iter().map(|b| view! {
                         <li class="rounded border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900" data-testid="bump">
@@ -117,7 +150,7 @@ fn Picks(data: ContributeData) -> impl IntoView {
                                 </a>
                                 <span class="text-sm">{format!("clears {} of {} open", b.clears, b.open)}</span>
                                 {b.requires_python.clone().map(|r| view! { <span class="text-xs text-slate-500">{format!("Requires-Python {r}")}</span> })}
-                                <span class="ml-auto rounded bg-slate-100 px-1.5 text-xs dark:bg-slate-800">"small effort"</span>
+                                <span class="ml-auto rounded bg-slate-100 px-1.5 text-xs dark:bg-slate-800" data-testid="bump-effort">{bump_effort(b.pinned.as_deref(), &b.version)}</span>
                             </div>
                             <div class="mt-2"><OwnershipControls kind="target" id=b.target_id owner=None through_target=false viewer=data.viewer.clone() /></div>
                         </li>
