@@ -53,7 +53,8 @@ bundle_start=$SECONDS
 # process now (server/src/router.rs, tests/it/concurrent_routers.rs).
 stage "cargo test: run" 150 cargo test --workspace --locked
 # The wheel, the pre-commit hook and the GitHub Action's install step (reuses the build above).
-stage "linter packaging" 90 bash scripts/test-packaging.sh
+# The hook runs twice now: from source (no wheel on the index) and from the wheel.
+stage "linter packaging" 120 bash scripts/test-packaging.sh
 wait_bundle() {
   local status=0
   wait "$bundle" || status=$?
