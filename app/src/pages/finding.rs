@@ -54,15 +54,18 @@ pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnErr
         db::models::changes::for_finding(&mut db, id).await.map_err(crate::server::database_error)?
     };
     let pull_requests_unavailable = state.pull_requests_unavailable.clone();
-    let permalink = if detail.row.target_kind.is_repository() {
-        let commit =
-            db::models::findings::last_seen_revision(&state.pool, id).await.map_err(crate::server::database_error)?;
-        commit.and_then(|commit| github_permalink(&detail, &commit))
+    // The commit its last scan read (a version for a dependency: no permalink, no sub-issue).
+    let commit = if detail.row.target_kind.is_repository() {
+        db::models::findings::last_seen_revision(&state.pool, id)
+            .await
+            .map_err(crate::server::database_error)?
+            .filter(|revision| is_commit(revision))
     } else {
         None
     };
+    let permalink = commit.as_deref().and_then(|commit| github_permalink(&detail, commit));
     let file_sub_issue = if maintainer && detail.row.target_kind.is_repository() && detail.fixed_at.is_none() {
-        sub_issue_link(&detail, &rule_name).await?
+        sub_issue_link(&detail, &rule_name, commit.as_deref()).await?
     } else {
         None
     };
@@ -78,11 +81,17 @@ pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnErr
     }))
 }
 
+/// Whether a scan's revision is a commit (a sha; a dependency's version is not): only a
+/// commit makes a permalink.
+fn is_commit(revision: &str) -> bool {
+    (7..=64).contains(&revision.len()) && revision.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// `https://github.com/<repository>/blob/<commit>/<path>#L<line>-L<end>`, when the revision is
-/// a commit (a version is not) and the target is named as a GitHub repository.
+/// a commit and the target is named as a GitHub repository.
 pub fn github_permalink(detail: &FindingDetail, commit: &str) -> Option<String> {
     let row = &detail.row;
-    let is_commit = (7..=64).contains(&commit.len()) && commit.bytes().all(|b| b.is_ascii_hexdigit());
+    let is_commit = is_commit(commit);
     let is_repository = row.target.split('/').count() == 2
         && row
             .target
@@ -106,11 +115,14 @@ pub fn github_permalink(detail: &FindingDetail, commit: &str) -> Option<String> 
 }
 
 #[cfg(feature = "ssr")]
-async fn sub_issue_link(detail: &FindingDetail, rule_name: &str) -> Result<Option<String>, ServerFnError> {
+async fn sub_issue_link(
+    detail: &FindingDetail,
+    rule_name: &str,
+    commit: Option<&str>,
+) -> Result<Option<String>, ServerFnError> {
     let state = crate::server::state()?;
     let failed = crate::server::database_error;
     let Some(epic) = db::models::epic::main_epic(&state.pool).await.map_err(failed)? else { return Ok(None) };
-    let commit = db::models::findings::last_seen_revision(&state.pool, detail.row.id).await.map_err(failed)?;
     let f = &detail.row;
     let help = scanner::rules::by_id(&f.rule).map(|r| r.help_markdown()).unwrap_or_default();
     let finding_url = format!("{}/findings/{}", state.reports.base_url.trim_end_matches('/'), f.id);
@@ -121,8 +133,7 @@ async fn sub_issue_link(detail: &FindingDetail, rule_name: &str) -> Result<Optio
         path: &f.path,
         line: f.line,
         end_line: detail.end_line,
-        // A version is no commit: only a sha makes a permalink.
-        commit: commit.as_deref().filter(|c| c.len() >= 7 && c.bytes().all(|b| b.is_ascii_hexdigit())),
+        commit,
         rule: &f.rule,
         rule_name,
         message: &detail.message,

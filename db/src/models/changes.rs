@@ -164,7 +164,7 @@ pub async fn request(db: &mut PgConnection, new: &NewChange<'_>) -> sqlx::Result
     Ok(Requested::New(id))
 }
 
-const VIEW_COLUMNS: &str = r#"c.id, c.kind, c.state, t.name AS target, c.rule, c.unsafe_fixes, d.name AS dependency,
+const VIEW_COLUMNS: &str = r#"c.id, c.target_id, c.kind, c.state, t.name AS target, c.rule, c.unsafe_fixes, d.name AS dependency,
     c.from_version, c.to_version, c.requirements_path, c.requested_by, c.requested_at, c.updated_at, c.branch,
     c.pull_number, c.pull_url, c.reason,
     coalesce((SELECT array_agg(cf.finding_id ORDER BY cf.finding_id) FROM change_findings cf WHERE cf.change_id = c.id), '{}') AS findings,
@@ -175,6 +175,7 @@ const VIEW_COLUMNS: &str = r#"c.id, c.kind, c.state, t.name AS target, c.rule, c
 #[derive(sqlx::FromRow)]
 struct ViewRow {
     id: i64,
+    target_id: i64,
     kind: ChangeKind,
     state: ChangeState,
     target: String,
@@ -222,9 +223,11 @@ impl From<ViewRow> for ChangeView {
 }
 
 pub async fn get(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<ChangeView>> {
-    let row: Option<ViewRow> =
-        sqlx::query_as(&format!("SELECT {VIEW_COLUMNS} WHERE c.id = $1")).bind(id).fetch_optional(db).await?;
-    Ok(row.map(Into::into))
+    Ok(row(db, id).await?.map(Into::into))
+}
+
+async fn row(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<ViewRow>> {
+    sqlx::query_as(&format!("SELECT {VIEW_COLUMNS} WHERE c.id = $1")).bind(id).fetch_optional(db).await
 }
 
 /// The newest `limit` changes, of one repository when `target` names it.
@@ -287,18 +290,18 @@ pub async fn merged_per_day(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(chrono
 #[derive(Clone, Debug)]
 pub struct Work {
     pub view: ChangeView,
+    /// The repository the pull request is opened in.
     pub target_id: i64,
-    pub dependency_id: Option<i64>,
     /// Its findings, as they are now.
     pub findings: Vec<Candidate>,
 }
 
 pub async fn work(db: &mut PgConnection, id: i64) -> sqlx::Result<Option<Work>> {
-    let Some(view) = get(&mut *db, id).await? else { return Ok(None) };
-    let ids =
-        sqlx::query!("SELECT target_id, dependency_id FROM changes WHERE id = $1", id).fetch_one(&mut *db).await?;
+    let Some(row) = row(&mut *db, id).await? else { return Ok(None) };
+    let target_id = row.target_id;
+    let view = ChangeView::from(row);
     let findings = candidates(&mut *db, &view.findings).await?;
-    Ok(Some(Work { view, target_id: ids.target_id, dependency_id: ids.dependency_id, findings }))
+    Ok(Some(Work { view, target_id, findings }))
 }
 
 /// Ends a queued change without a pull request: `Failed` or `Cancelled`, with the reason.
@@ -380,8 +383,9 @@ pub async fn follow_pull(db: &mut PgConnection, pull_id: i64) -> sqlx::Result<()
 
 /// The event of change `id` entering `state`.
 async fn record(db: &mut PgConnection, id: i64, state: ChangeState, actor: Option<&str>) -> sqlx::Result<()> {
-    let Some(view) = get(&mut *db, id).await? else { return Ok(()) };
-    let target_id = sqlx::query_scalar!("SELECT target_id FROM changes WHERE id = $1", id).fetch_one(&mut *db).await?;
+    let Some(row) = row(&mut *db, id).await? else { return Ok(()) };
+    let target_id = row.target_id;
+    let view = ChangeView::from(row);
     let payload = ChangeEvent {
         change: id,
         kind: view.kind,
