@@ -4,50 +4,28 @@
 // the merge webhook and the push of the merge commit show the finding fixed and the change
 // merged without a reload.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { after, before, test } from "node:test";
-import { eventually, launchBrowser, repoRoot, screenshot, startServer } from "./harness.mjs";
+import { commits, eventually, launchBrowser, repoRoot, screenshot, startServer } from "./harness.mjs";
 
 const SECRET = "e2e-changes-secret";
 const REPOSITORY = "acme/fixes";
 const fixture = (name) => JSON.parse(readFileSync(resolve(repoRoot, "../shared/fixtures/github", name)));
 
-function git(dir, ...args) {
-  return execFileSync("git", ["-C", dir, "-c", "user.name=E2E", "-c", "user.email=e2e@example.com", "-c", "commit.gpgsign=false", ...args])
-    .toString()
-    .trim();
-}
-
-/** Commits each step's files in turn; returns each commit's sha and GitHub-style tarball. */
-function commits(steps) {
-  const dir = mkdtempSync(join(tmpdir(), "unthread-e2e-changes-"));
-  git(dir, "init", "-q", "-b", "main");
-  return steps.map((files, i) => {
-    for (const [path, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(dir, path)), { recursive: true });
-      writeFileSync(join(dir, path), text);
-    }
-    git(dir, "add", "-A");
-    git(dir, "commit", "-q", "--allow-empty", "-m", `step ${i}`);
-    const sha = git(dir, "rev-parse", "HEAD");
-    const tarball = execFileSync("git", ["-C", dir, "archive", "--format=tar.gz", `--prefix=fixes-${sha.slice(0, 7)}/`, sha]);
-    return { sha, tarball };
-  });
-}
-
 // A thread local used as a namespace, in a project that depends on Django: UT001's rewrite to
 // asgiref's Local is a safe fix. The second commit is the merge.
 const THREAD_LOCAL = "import threading\n\n_state = threading.local()\n\n\ndef current():\n    return getattr(_state, 'value', None)\n";
 const MERGED = "from asgiref.local import Local\n\n_state = Local()\n\n\ndef current():\n    return getattr(_state, 'value', None)\n";
-const [first, merge] = commits([
-  { "fixes/__init__.py": "", "fixes/state.py": THREAD_LOCAL, "requirements.txt": "Django>=4.2\n" },
-  { "fixes/state.py": MERGED },
-]);
+const [first, merge] = commits(
+  [
+    { "fixes/__init__.py": "", "fixes/state.py": THREAD_LOCAL, "requirements.txt": "Django>=4.2\n" },
+    { "fixes/state.py": MERGED },
+  ],
+  "fixes",
+);
 
 const PULL_ID = 424242;
 const PULL_NUMBER = 7;

@@ -1,8 +1,8 @@
 // Shared by the end-to-end suites: a real `unthread serve` on a free port with its own
 // embedded PostgreSQL, and a headless Debian Chromium driven by playwright-core.
 import { after, before } from "node:test";
-import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -97,4 +97,29 @@ export function useServerAndBrowser(extraEnv = {}) {
     await suite.server?.stop();
   });
   return suite;
+}
+
+function git(dir, ...args) {
+  return execFileSync("git", ["-C", dir, "-c", "user.name=E2E", "-c", "user.email=e2e@example.com", "-c", "commit.gpgsign=false", ...args])
+    .toString()
+    .trim();
+}
+
+/** A git repository whose commits write each step's files in turn: each commit's sha and the
+ * tarball GitHub would serve for it (one top directory `<name>-<sha7>/`, the commit in the
+ * archive's header). */
+export function commits(steps, name = "repo") {
+  const dir = mkdtempSync(join(tmpdir(), `unthread-e2e-${name}-`));
+  git(dir, "init", "-q", "-b", "main");
+  return steps.map((files, i) => {
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    git(dir, "add", "-A");
+    git(dir, "commit", "-q", "--allow-empty", "-m", `step ${i}`);
+    const sha = git(dir, "rev-parse", "HEAD");
+    const tarball = execFileSync("git", ["-C", dir, "archive", "--format=tar.gz", `--prefix=${name}-${sha.slice(0, 7)}/`, sha]);
+    return { sha, tarball };
+  });
 }

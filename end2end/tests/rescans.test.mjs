@@ -13,34 +13,11 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { gunzipSync } from "node:zlib";
-import { eventually, launchBrowser, repoRoot, screenshot, startServer } from "./harness.mjs";
+import { commits, eventually, launchBrowser, repoRoot, screenshot, startServer } from "./harness.mjs";
 
 const SECRET = "e2e-rescans-secret";
 const LIBRARY = "openedx/completion"; // a repository the demo tracks
 const PLATFORM = "openedx/openedx-platform";
-
-function git(dir, ...args) {
-  return execFileSync("git", ["-C", dir, "-c", "user.name=E2E", "-c", "user.email=e2e@example.com", "-c", "commit.gpgsign=false", ...args])
-    .toString()
-    .trim();
-}
-
-/** Commits each step's files in turn; returns each commit's sha and GitHub-style tarball. */
-function commits(steps) {
-  const dir = mkdtempSync(join(tmpdir(), "unthread-e2e-repo-"));
-  git(dir, "init", "-q", "-b", "main");
-  return steps.map((files, i) => {
-    for (const [path, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(dir, path)), { recursive: true });
-      writeFileSync(join(dir, path), text);
-    }
-    git(dir, "add", "-A");
-    git(dir, "commit", "-q", "--allow-empty", "-m", `step ${i}`);
-    const sha = git(dir, "rev-parse", "HEAD");
-    const tarball = execFileSync("git", ["-C", dir, "archive", "--format=tar.gz", `--prefix=repo-${sha.slice(0, 7)}/`, sha]);
-    return { sha, tarball };
-  });
-}
 
 /** An sdist (`name-version/...`) of `files`, made with tar. */
 function sdist(name, version, files) {

@@ -20,7 +20,7 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
 };
 
-use crate::rescans::{context_with_index, run_queue, REPOSITORY};
+use crate::rescans::{context_with_index, run_queue, serve_tarball, REPOSITORY};
 use crate::support::{archives::commits, fresh_database, github::fixture, send, sign_in, TestApp};
 
 const SECRET: &str = "webhook secret for changes";
@@ -85,22 +85,6 @@ async fn serve_repository(github: &MockServer) {
     Mock::given(method("GET"))
         .and(path(format!("/repos/{REPOSITORY}")))
         .respond_with(ResponseTemplate::new(200).set_body_json(meta))
-        .mount(github)
-        .await;
-}
-
-async fn serve_tarball(github: &MockServer, git_ref: &str, body: Vec<u8>) {
-    let download = format!("/codeload/{REPOSITORY}/legacy.tar.gz/{git_ref}");
-    Mock::given(method("GET"))
-        .and(path(format!("/repos/{REPOSITORY}/tarball/{git_ref}")))
-        .respond_with(ResponseTemplate::new(302).insert_header("location", format!("{}{download}", github.uri())))
-        .mount(github)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(download))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_bytes(body).insert_header("content-type", "application/x-gzip"),
-        )
         .mount(github)
         .await;
 }
