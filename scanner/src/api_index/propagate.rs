@@ -146,7 +146,12 @@ pub fn package_index(modules: &[(&str, &ModuleApis)], package: &str, input: &Api
             let plain = key.strip_prefix(SIGNAL).unwrap_or(key);
             // (A signal's senders are reached by dispatch, as from their own module.)
             let from_module = if foreign { String::new() } else { module_of(plain) };
+            // A package's own modules are not users of its APIs in the input index.
+            let own = |name: &str| foreign && name.split('.').next() == plain.split('.').next();
             for (user, used) in users.get(plain).into_iter().flatten() {
+                if own(user) {
+                    continue;
+                }
                 let counts = if is_signal {
                     // Sending it: `signal.send(...)`, `signal.send_robust(...)`.
                     used.strip_prefix(plain).is_some_and(|rest| {
@@ -164,12 +169,12 @@ pub fn package_index(modules: &[(&str, &ModuleApis)], package: &str, input: &Api
                 }
             }
             if !is_signal {
-                for instance in instances_of.get(plain).into_iter().flatten() {
+                for instance in instances_of.get(plain).into_iter().flatten().filter(|i| !own(i)) {
                     if let Some(backed) = step(&from_module, instance, how) {
                         next.push(((*instance).to_owned(), backed));
                     }
                 }
-                for alias in aliases_of.get(plain).into_iter().flatten() {
+                for alias in aliases_of.get(plain).into_iter().flatten().filter(|a| !own(a)) {
                     next.push(((*alias).to_owned(), how.clone()));
                 }
                 for signal in signal_of_receiver.get(plain).into_iter().flatten() {

@@ -146,10 +146,12 @@ pub fn module_apis(
         }
     }
 
-    let imports_followed = facts
-        .import_sites
-        .iter()
-        .any(|import| absolute_name(&import.qualname, &base_package).is_some_and(|q| followed.contains(&top_of(&q))));
+    // Another package's: a package's own modules are not users of its APIs in the input index.
+    let imports_followed = facts.import_sites.iter().any(|import| {
+        absolute_name(&import.qualname, &base_package)
+            .map(|q| top_of(&q))
+            .is_some_and(|top| top != own_package && followed.contains(&top))
+    });
     if !definitions && result.holders.is_empty() && !imports_followed {
         result.definitions_omitted = true;
         return result;

@@ -86,6 +86,11 @@ pub struct Prefilter {
     /// UT013's writes (a preview rule): `None` when it does not run.
     writes: Option<writes::Writes>,
     needles: AhoCorasick,
+    /// The own names of the input index's APIs (`get_current_request` of
+    /// `crum.get_current_request`), longest first, with [`Prefilter::api_tops`].
+    api_names: AhoCorasick,
+    /// For each of `api_names`, the top-level packages of the APIs with that name.
+    api_tops: Vec<Vec<String>>,
     gate: AhoCorasick,
     relevant_import: Regex,
     global_statement: Regex,
@@ -94,13 +99,33 @@ pub struct Prefilter {
 
 impl Prefilter {
     pub fn new(api_index: &ApiIndex) -> Self {
-        let mut needles: Vec<String> = NEEDLES.iter().map(|s| (*s).to_owned()).collect();
-        needles.extend(api_index.apis.keys().filter_map(|q| q.split('.').next()).map(str::to_owned));
-        needles.sort();
-        needles.dedup();
+        // A module can call an API of the index only by naming it — `crum.get_current_request()`,
+        // `from crum import get_current_request`, `class Mine(RequestCache)` — and naming its
+        // package. Its package's name alone is not enough to parse it whole: `django`, `api`,
+        // `views` or `rules` are in most modules of a Django project.
+        let mut tops_by_name: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
+        for qualname in api_index.apis.keys() {
+            let (Some(top), Some(name)) = (qualname.split('.').next(), qualname.rsplit('.').next()) else { continue };
+            let tops = tops_by_name.entry(name).or_default();
+            if !tops.iter().any(|t| t == top) {
+                tops.push(top.to_owned());
+            }
+        }
+        let mut named: Vec<(&str, Vec<String>)> = tops_by_name.into_iter().collect();
+        // Longest first: at one place the search reports the first pattern listed, and a
+        // shorter name (`Lock`) must not hide a longer one starting there (`LockProxy`).
+        named.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
         Self {
             writes: None,
-            needles: searcher(&needles),
+            needles: searcher(NEEDLES),
+            // A DFA: hundreds of names leave the searcher no fast prefilter, and the default
+            // (an NFA) then costs a fifth of a scan.
+            api_names: AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(named.iter().map(|(name, _)| name))
+                .expect("plain substrings always build"),
+            api_tops: named.into_iter().map(|(_, tops)| tops).collect(),
             gate: searcher(GATE_WORDS.iter().map(|(word, _)| word)),
             relevant_import: Regex::new(RELEVANT_IMPORT).expect("valid pattern"),
             global_statement: Regex::new(GLOBAL_STATEMENT).expect("valid pattern"),
@@ -121,7 +146,13 @@ impl Prefilter {
 
     /// How much of `source` must be parsed for every rule to see all it needs.
     pub fn plan(&self, source: &[u8]) -> ParsePlan {
-        if self.needles.is_match(source) {
+        self.plan_in(source, "")
+    }
+
+    /// [`Prefilter::plan`] for a module of the top-level package `own_top` (whose own APIs in
+    /// the input index do not count: the package's modules are not their users).
+    pub fn plan_in(&self, source: &[u8], own_top: &str) -> ParsePlan {
+        if self.needles.is_match(source) || self.names_an_api(source, own_top) {
             return ParsePlan::Full;
         }
         let (mut may_import, mut may_global) = (false, false);
@@ -162,6 +193,29 @@ impl Prefilter {
             unneeded_blocks(source, &line_starts, blocks, |block| holds_any(block, &sites))
         };
         ParsePlan::leaving_out(excluded, source.len())
+    }
+
+    /// `source` names one of the input index's APIs and its package, other than `own_top`: it
+    /// may call it (rule UT011), or join a chain through it (`scan::api_search`).
+    fn names_an_api(&self, source: &[u8], own_top: &str) -> bool {
+        // A package's own modules are not users of its APIs (`scan::api_search`).
+        let mut checked: Vec<&str> = vec![own_top];
+        for found in self.api_names.find_iter(source) {
+            let whole_word = |at: usize| source.get(at).is_none_or(|&b| !followed::is_identifier_byte(b));
+            if found.start() > 0 && !whole_word(found.start() - 1) || !whole_word(found.end()) {
+                continue;
+            }
+            for top in &self.api_tops[found.pattern().as_usize()] {
+                if checked.contains(&top.as_str()) {
+                    continue;
+                }
+                if memchr::memmem::find(source, top.as_bytes()).is_some() {
+                    return true;
+                }
+                checked.push(top);
+            }
+        }
+        false
     }
 
     /// For a module that joins its package's API index because it names something backed
@@ -615,5 +669,37 @@ if __name__ == '__main__':
         let star = format!("from pkg.matrices import *  # dotprodsimp\n\n\ndef f():\n{body}");
         let at = star.find("dotprodsimp").unwrap();
         assert_eq!(filter.naming_plan(star.as_bytes(), &[at]), ParsePlan::Full);
+    }
+}
+
+#[cfg(test)]
+mod api_name_tests {
+    use super::*;
+    use crate::api_index::{ApiKind, ThreadLocalApi};
+
+    fn index() -> ApiIndex {
+        let mut index = ApiIndex::new();
+        index.insert(ThreadLocalApi {
+            qualname: "crum.get_current_request".into(),
+            holder: "crum._thread_locals".into(),
+            package: "django-crum".into(),
+            path: "crum/__init__.py".into(),
+            line: 1,
+            kind: ApiKind::Function,
+            chain: Vec::new(),
+        });
+        index
+    }
+
+    #[test]
+    fn a_module_is_parsed_whole_when_it_names_an_api_and_its_package() {
+        let filter = Prefilter::new(&index());
+        let caller = b"from crum import get_current_request\n\ndef f():\n    return get_current_request()\n";
+        assert_eq!(filter.plan_in(caller, "app"), ParsePlan::Full);
+        // The package alone, or the name as part of another word, is no use of the API.
+        assert_eq!(filter.plan_in(b"import crum\n\ndef f():\n    return crum.other()\n", "app"), ParsePlan::Skip);
+        assert_eq!(filter.plan_in(b"import crum\nx = get_current_requests\n", "app"), ParsePlan::Skip);
+        // The package's own modules are not its users.
+        assert_eq!(filter.plan_in(caller, "crum"), ParsePlan::Skip);
     }
 }

@@ -56,12 +56,17 @@ pub(super) fn parse_files_reaching_apis(
     let top = |i: usize| namer.module_name(&files[i].path).0.split('.').next().unwrap_or("").to_owned();
     let is_init = |i: usize| files[i].path == "__init__.py" || files[i].path.ends_with("/__init__.py");
     let followed: HashSet<&str> = context.index_packages.iter().map(String::as_str).collect();
-    let uses_dependency = |apis: &ModuleApis| {
-        apis.definitions
-            .iter()
-            .flat_map(|d| &d.uses)
-            .chain(apis.instances.iter().map(|(_, class, _)| class))
-            .any(|used| used.split('.').next().is_some_and(|top| followed.contains(top)))
+    // An API of another package (naming its package is not using it): a package's own
+    // modules are not users of its APIs in the input index (a tree holding several packages, the benchmark's corpus, scans each with the
+    // others' APIs, as they are scanned one by one).
+    let uses_dependency = |i: usize, apis: &ModuleApis| {
+        let own = top(i);
+        apis.definitions.iter().flat_map(|d| &d.uses).chain(apis.instances.iter().map(|(_, class, _)| class)).any(
+            |used| {
+                used.split('.').next().is_some_and(|top| top != own && followed.contains(top))
+                    && context.api_index.lookup(used).is_some()
+            },
+        )
     };
     // Nobody calls a test: its functions are no API, and following its holders would only
     // find more tests.
@@ -69,9 +74,10 @@ pub(super) fn parse_files_reaching_apis(
     let mut participation: Vec<Participation> = outcomes
         .iter()
         .zip(&tests)
-        .map(|((outcome, _), &test)| {
+        .enumerate()
+        .map(|(i, ((outcome, _), &test))| {
             let apis = &outcome.apis;
-            if !test && (!apis.holders.is_empty() || uses_dependency(apis)) {
+            if !test && (!apis.holders.is_empty() || uses_dependency(i, apis)) {
                 Participation::Whole
             } else {
                 Participation::No

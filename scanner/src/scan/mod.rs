@@ -83,25 +83,26 @@ fn scan_loaded(
                         let whole = |parser: &mut tree_sitter::Parser| {
                             scan_text(parser, &file.path, &module, is_init, bytes, &context)
                         };
-                        let mut outcome =
-                            match prefilter.as_ref().map_or(ParsePlan::Full, |prefilter| prefilter.plan(bytes)) {
-                                ParsePlan::Skip => FileOutcome {
-                                    prefiltered: true,
-                                    // Nothing to silence here: every directive is unused.
-                                    suppression_notes: if options.all_suppressions {
-                                        Suppressions::parse(bytes).into_notes()
-                                    } else {
-                                        Vec::new()
-                                    },
-                                    ..Default::default()
+                        let mut outcome = match prefilter.as_ref().map_or(ParsePlan::Full, |prefilter| {
+                            prefilter.plan_in(bytes, module.split('.').next().unwrap_or(""))
+                        }) {
+                            ParsePlan::Skip => FileOutcome {
+                                prefiltered: true,
+                                // Nothing to silence here: every directive is unused.
+                                suppression_notes: if options.all_suppressions {
+                                    Suppressions::parse(bytes).into_notes()
+                                } else {
+                                    Vec::new()
                                 },
-                                ParsePlan::Full => whole(parser),
-                                ParsePlan::Only(ranges) => {
-                                    scan_file_parts(parser, &file.path, &module, is_init, bytes, &ranges, &context)
-                                        .map(|outcome| FileOutcome { partial: true, ..outcome })
-                                        .unwrap_or_else(|| whole(parser))
-                                }
-                            };
+                                ..Default::default()
+                            },
+                            ParsePlan::Full => whole(parser),
+                            ParsePlan::Only(ranges) => {
+                                scan_file_parts(parser, &file.path, &module, is_init, bytes, &ranges, &context)
+                                    .map(|outcome| FileOutcome { partial: true, ..outcome })
+                                    .unwrap_or_else(|| whole(parser))
+                            }
+                        };
                         if options.import_index {
                             outcome.imports = imports_of(bytes, &module, is_init);
                         }
