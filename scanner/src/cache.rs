@@ -110,6 +110,7 @@ impl ScanCache {
             u8::from(options.preview),
             u8::from(options.import_index),
             u8::from(options.asgiref_available),
+            u8::from(options.runs_at),
         ]);
         Self {
             path,

@@ -48,6 +48,65 @@ pub struct Finding {
     /// (`--diff-base`), and SARIF lists them as related locations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also_on_lines: Vec<u32>,
+    /// When the code holding it runs, found by walking its package's calls back to an entry
+    /// point (`crate::runs_at`); `None` when not analysed (an imported result).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_at: Option<RunsAtPath>,
+}
+
+/// When code runs: what the product counts as a hazard depends on it (a write made while a
+/// process starts is seen by no request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunsAt {
+    /// Reached from a request entry point: a view, middleware, a signal receiver, a template
+    /// tag, an XBlock handler.
+    Request,
+    /// Reached from a Celery task (worker processes; tasks run concurrently too).
+    Worker,
+    /// Only reached from import time, `AppConfig.ready`, settings, commands.
+    StartUp,
+    /// Only reached from tests.
+    Tests,
+    /// Reached from no entry point of its package: called from outside it (a library's API),
+    /// or through calls the graph cannot follow.
+    Unknown,
+}
+
+impl RunsAt {
+    pub const ALL: [RunsAt; 5] = [RunsAt::Request, RunsAt::Worker, RunsAt::StartUp, RunsAt::Tests, RunsAt::Unknown];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunsAt::Request => "request",
+            RunsAt::Worker => "worker",
+            RunsAt::StartUp => "start-up",
+            RunsAt::Tests => "tests",
+            RunsAt::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RunsAt> {
+        RunsAt::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// Code that runs while requests are served (or may: unknown).
+    pub fn at_request_time(self) -> bool {
+        matches!(self, RunsAt::Request | RunsAt::Worker | RunsAt::Unknown)
+    }
+}
+
+/// When a finding's code runs, and the shortest way there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunsAtPath {
+    pub at: RunsAt,
+    /// What the entry point is (`a view`, `a Celery task`, `called at import`, `no caller
+    /// in its package`).
+    pub why: String,
+    /// Qualified names from the entry point to the finding's function; empty for module-level
+    /// code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<String>,
 }
 
 /// The parts of a finding its fingerprints are computed from.

@@ -21,6 +21,7 @@ pub mod output;
 pub mod prefilter;
 pub mod report;
 pub mod rules;
+pub mod runs_at;
 pub mod scan;
 pub mod source;
 pub mod suppression;

@@ -35,6 +35,9 @@ pub struct ScanOptions {
     pub preview: bool,
     /// Record what each module imports ([`crate::imports`]).
     pub import_index: bool,
+    /// Find when each finding's code runs ([`crate::runs_at`]; always with `preview`, whose
+    /// UT013 drops start-up writes).
+    pub runs_at: bool,
     /// The scanned project depends on Django or asgiref (its metadata says so: see
     /// `source::depends_on_asgiref`), so its code can import `asgiref`: fixes that bring in
     /// `asgiref.local.Local` are safe in every module, not only in those importing Django.

@@ -154,6 +154,7 @@ mod tests {
                 suppression: None,
                 fix: None,
                 also_on_lines: Vec::new(),
+                runs_at: None,
             }],
             scanner_version: "test".into(),
             files: vec![],

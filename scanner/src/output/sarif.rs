@@ -126,7 +126,8 @@ fn result<'r>(f: &'r crate::Finding, rule_index: usize, baseline_state: Option<&
             fingerprint: &f.fingerprint,
             content_fingerprint: &f.content_fingerprint,
         },
-        properties: f.conditional.then_some(ResultProperties { conditional: true }),
+        properties: (f.conditional || f.runs_at.is_some())
+            .then_some(ResultProperties { conditional: f.conditional, runs_at: f.runs_at.as_ref() }),
         related_locations: f
             .also_on_lines
             .iter()
@@ -313,7 +314,7 @@ pub struct SarifResult<'r> {
     pub message: Text<'r>,
     pub partial_fingerprints: PartialFingerprints<'r>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub properties: Option<ResultProperties>,
+    pub properties: Option<ResultProperties<'r>>,
     /// The finding's other places (UT010: the writes of the global it reports).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub related_locations: Vec<RelatedLocation>,
@@ -397,8 +398,13 @@ pub struct Suppression {
 }
 
 #[derive(Serialize)]
-pub struct ResultProperties {
+pub struct ResultProperties<'r> {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub conditional: bool,
+    /// When the finding's code runs (`--runs-at`): `request`, `worker`, `start-up`, `tests`,
+    /// `unknown`, why, and the call path from the entry point.
+    #[serde(rename = "runsAt", skip_serializing_if = "Option::is_none")]
+    pub runs_at: Option<&'r crate::finding::RunsAtPath>,
 }
 
 #[derive(Serialize)]

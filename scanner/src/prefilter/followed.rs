@@ -173,9 +173,23 @@ fn split_classes<'s>(source: &'s [u8], line_starts: &[usize], top_level: &[Range
 }
 
 /// A byte of an identifier: ASCII `[0-9A-Za-z_]`, or any byte of a non-ASCII character.
+#[inline]
 pub(crate) fn is_identifier_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+    IDENTIFIER_BYTES[b as usize]
 }
+
+/// [`is_identifier_byte`] as a table: one load instead of four comparisons, in loops that
+/// read whole files a byte at a time.
+static IDENTIFIER_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80;
+        b += 1;
+    }
+    table
+};
 
 /// The identifiers of `text` (runs of identifier bytes not starting with a digit).
 fn identifiers(text: &[u8]) -> impl Iterator<Item = &[u8]> {

@@ -1,7 +1,7 @@
 //! Scanning: parse each file in parallel, run the rules, collect findings, per-file
 //! outcomes and the target's thread-local API index.
 
-use std::path::Path;
+use std::{collections::HashMap, path::Path};
 
 use rayon::prelude::*;
 
@@ -155,14 +155,18 @@ fn scan_loaded(
         imports,
         cache_hits: used.len(),
     };
-    for (file, (outcome, _)) in files.into_iter().zip(outcomes) {
+    for (file, (outcome, _)) in files.iter().zip(outcomes) {
         report.files.push(FileReport {
-            path: file.path,
+            path: file.path.clone(),
             findings: outcome.findings.len(),
             problem: outcome.problem,
             suppression_notes: outcome.suppression_notes,
         });
         report.findings.extend(outcome.findings);
+    }
+    if options.runs_at || options.preview {
+        crate::runs_at::annotate(&files, &namer, options.sources.max_file_size, &mut report.findings);
+        drop_start_up_writes(&mut report);
     }
     report.findings.sort_by(|a, b| (&a.path, a.start, &a.rule).cmp(&(&b.path, b.start, &b.rule)));
     if let Some(cache) = cache {
@@ -171,6 +175,26 @@ fn scan_loaded(
         }
     }
     report
+}
+
+/// UT013 reports writes to shared objects made while requests are served or tasks run: one
+/// made only while the process starts (or a test runs) is seen by no request, and is no
+/// finding. (One whose time the call graph cannot tell — a library function nobody in its
+/// package calls — stays.)
+fn drop_start_up_writes(report: &mut ScanReport) {
+    let start_up =
+        |f: &crate::finding::Finding| f.rule == "UT013" && f.runs_at.as_ref().is_some_and(|r| !r.at.at_request_time());
+    let mut dropped: HashMap<&str, usize> = HashMap::new();
+    for finding in report.findings.iter().filter(|f| start_up(f)) {
+        *dropped.entry(finding.path.as_str()).or_default() += 1;
+    }
+    if dropped.is_empty() {
+        return;
+    }
+    for file in &mut report.files {
+        file.findings -= dropped.get(file.path.as_str()).copied().unwrap_or(0);
+    }
+    report.findings.retain(|f| !start_up(f));
 }
 
 /// Every read module's imports, by module name. A name in one of the target's own packages

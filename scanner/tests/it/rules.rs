@@ -14,7 +14,11 @@ fn scan_with(src: &str, index: &ApiIndex) -> Vec<Finding> {
     assert_eq!(outcome.problem, None, "fixture must parse cleanly:\n{src}");
     let file = SourceFile { path: "pkg/mod.py".into(), contents: Ok(src.as_bytes().to_vec()), on_disk: None };
     let options = ScanOptions { api_index: index.clone(), preview: true, ..Default::default() };
-    let through_prefilter = scan_sources(vec![file], "", &options).findings;
+    let mut through_prefilter = scan_sources(vec![file], "", &options).findings;
+    // When code runs is a fact of the whole package, not of one file's scan.
+    for finding in &mut through_prefilter {
+        finding.runs_at = None;
+    }
     assert_eq!(through_prefilter, outcome.findings, "the prefilter changes what is found in:\n{src}");
     outcome.findings
 }
@@ -445,4 +449,31 @@ fn ut001_the_per_thread_half_of_a_context_local_is_not_a_finding() {
     assert_eq!(hits(other, "UT001"), [6]);
     // asgiref's sync.py: a class attribute holding per-thread bookkeeping stays a finding here.
     assert_eq!(hits("import threading\nclass SyncToAsync:\n    threadlocal = threading.local()\n", "UT001"), [3]);
+}
+
+#[test]
+fn ut013_drops_writes_made_only_at_start_up_and_says_when_the_rest_run() {
+    let files = [
+        ("app/__init__.py", ""),
+        (
+            "app/registry.py",
+            "class Registry:\n    items = {}\n\ndef register(name):\n    Registry.items = {name: 1}\n\nregister('x')\n",
+        ),
+        (
+            "app/views.py",
+            "from django.http import HttpResponse\n\nclass Seen:\n    last = None\n\ndef remember(user):\n    Seen.last = user\n\ndef profile(request):\n    remember(request.user)\n    return HttpResponse()\n",
+        ),
+    ];
+    let sources = files
+        .iter()
+        .map(|(path, text)| SourceFile { path: (*path).into(), contents: Ok(text.as_bytes().to_vec()), on_disk: None })
+        .collect();
+    let options = ScanOptions { preview: true, ..Default::default() };
+    let found: Vec<Finding> =
+        scan_sources(sources, "", &options).findings.into_iter().filter(|f| f.rule == "UT013").collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].path, "app/views.py");
+    let runs_at = found[0].runs_at.as_ref().expect("runs at");
+    assert_eq!(runs_at.at, scanner::finding::RunsAt::Request);
+    assert_eq!(runs_at.path, ["app.views.profile", "app.views.remember"]);
 }

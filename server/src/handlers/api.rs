@@ -220,6 +220,7 @@ fn baseline_report(known: Vec<db::ingest::IncomingFinding>) -> scanner::ScanRepo
                 fingerprint: f.fingerprint,
                 fix: None,
                 also_on_lines: Vec::new(),
+                runs_at: None,
             })
         })
         .collect();

@@ -120,6 +120,10 @@ pub struct Check {
     /// is used for every package no `--api-index` names; `--show-settings` lists what it covers).
     #[arg(long)]
     pub no_bundled_index: bool,
+    /// Find when each finding's code runs — request, worker, start-up, tests or unknown, with
+    /// the call path from its entry point — and report it (SARIF `properties`, JSON).
+    #[arg(long)]
+    pub runs_at: bool,
     /// Write this target's own thread-local API index here.
     #[arg(long, value_name = "FILE")]
     pub write_api_index: Option<PathBuf>,

@@ -144,6 +144,7 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         all_suppressions: args.report_unused_suppressions,
         preview: settings.selection.has_preview(),
         import_index: args.write_import_index.is_some(),
+        runs_at: args.runs_at,
         // The project's metadata: at the scanned directory, the configuration file's, or
         // the working directory (a subfolder scan of a project).
         asgiref_available: [

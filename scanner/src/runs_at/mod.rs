@@ -1,0 +1,460 @@
+//! "Runs at": when the code holding each finding runs — while a request is served, in a
+//! Celery worker, only while a process starts, only in tests — found by walking its
+//! package's call graph back from the finding's function to entry points ([`entry`]).
+//!
+//! The graph is read from text, as the import index is: every module of the finding's
+//! top-level package is outlined ([`outline`]) and each definition's name is looked up where
+//! it is written. A name written in another definition is a call from it (or a reference
+//! that leads to one: a callback, a decorator); written in module-level code, a call at
+//! import — unless it is a URLconf's target or a signal's `connect`ed receiver, which run per
+//! request. A method is followed through attribute uses of its name (`self.m()`, `obj.m()`:
+//! any class's method of that name, an over-approximation), a dunder method through its
+//! class's name, a function nested in another through its enclosing function and, when that
+//! one is a decorator, through the functions it decorates (the wrapper runs in their place).
+//!
+//! The walk keeps, for each kind of entry point, the first (shortest) path found; the
+//! finding runs at request time if any path leads to a request entry point, else in a
+//! worker, else — when some path ends at a function nothing in the package calls (a
+//! library's API, called from outside) or the walk gave up — at an unknown time; only when
+//! every path ends at start-up code (or tests) is it start-up (or tests). Names used in more
+//! than [`MAX_REFERENCES`] places, and walks longer than [`MAX_VISITS`], end as unknown: an
+//! over-approximation must not make everything reachable from everything.
+
+mod entry;
+pub mod outline;
+
+use std::collections::{HashMap, VecDeque};
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+pub use entry::{entry_point, start_up_module};
+use outline::Outline;
+
+use crate::{
+    finding::{Finding, RunsAt, RunsAtPath},
+    prefilter::followed::is_identifier_byte,
+    source::{is_test_module, ModuleNamer, SourceFile},
+};
+
+/// References of one name past which a walk does not follow it (`get`, `save`, `run`).
+pub const MAX_REFERENCES: usize = 60;
+/// Definitions one finding's walk visits at most.
+pub const MAX_VISITS: usize = 400;
+
+/// Rules whose module-level findings are objects made at import for later use (a lock, a
+/// thread local): when they matter is when they are used, which the graph does not follow.
+const MADE_AT_IMPORT_USED_LATER: &[&str] = &["UT001", "UT002", "UT003", "UT012", "UT100"];
+
+/// Which of two places a finding runs at counts: request before worker before unknown
+/// before start-up before tests.
+pub fn precedence(at: RunsAt) -> u8 {
+    match at {
+        RunsAt::Request => 0,
+        RunsAt::Worker => 1,
+        RunsAt::Unknown => 2,
+        RunsAt::StartUp => 3,
+        RunsAt::Tests => 4,
+    }
+}
+
+/// Sets every finding's [`Finding::runs_at`].
+pub fn annotate(files: &[SourceFile], namer: &ModuleNamer, max_file_size: u64, findings: &mut [Finding]) {
+    let top = |path: &str| namer.module_name(path).0.split('.').next().unwrap_or("").to_owned();
+    let mut by_package: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, finding) in findings.iter().enumerate() {
+        by_package.entry(top(&finding.path)).or_default().push(i);
+    }
+    let mut members_of: HashMap<String, Vec<&SourceFile>> = HashMap::new();
+    for file in files {
+        let package = top(&file.path);
+        if by_package.contains_key(&package) {
+            members_of.entry(package).or_default().push(file);
+        }
+    }
+    let mut packages: Vec<(String, Vec<usize>)> = by_package.into_iter().collect();
+    packages.sort();
+    let results: Vec<(usize, RunsAtPath)> = packages
+        .par_iter()
+        .flat_map_iter(|(package, wanted)| {
+            let members = members_of.get(package).map_or(&[][..], Vec::as_slice);
+            let kept: rustc_hash::FxHashSet<&str> = wanted.iter().map(|&i| findings[i].path.as_str()).collect();
+            let graph = Graph::read(members, &kept, namer, max_file_size);
+            let mut memo: HashMap<Option<(usize, usize)>, RunsAtPath> = HashMap::new();
+            let mut at_line = |path: &str, line: u32| {
+                let start = graph.definition_at(path, line);
+                memo.entry(start).or_insert_with(|| graph.runs_at(start, path)).clone()
+            };
+            wanted
+                .iter()
+                .map(|&i| {
+                    let finding = &findings[i];
+                    let module_level = graph.definition_at(&finding.path, finding.start.line).is_none();
+                    let result = if module_level && !finding.also_on_lines.is_empty() {
+                        // A module-level global changed by functions (UT010): when they run.
+                        let writes = finding.also_on_lines.iter().map(|&line| at_line(&finding.path, line));
+                        writes.min_by_key(|r| precedence(r.at)).expect("at least one write")
+                    } else if module_level && MADE_AT_IMPORT_USED_LATER.contains(&finding.rule.as_str()) {
+                        RunsAtPath {
+                            at: RunsAt::Unknown,
+                            why: "made at import, used wherever it is imported".into(),
+                            path: Vec::new(),
+                        }
+                    } else {
+                        at_line(&finding.path, finding.start.line)
+                    };
+                    (i, result)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (i, runs_at) in results {
+        findings[i].runs_at = Some(runs_at);
+    }
+}
+
+/// A reference to a name: where, and what kind of place it is.
+#[derive(Clone, Debug)]
+struct Reference {
+    file: usize,
+    /// The innermost definition holding it (`None`: module-level code).
+    def: Option<usize>,
+    /// Written as an attribute (`x.name`).
+    attribute: bool,
+    /// It decorates this definition (`@name`).
+    decorates: Option<usize>,
+    /// Module-level code that runs it per request: a URLconf entry or a `connect` call.
+    listed: Option<&'static str>,
+}
+
+struct GraphFile {
+    path: String,
+    outline: Outline,
+    /// Its text, kept only for the files holding findings (to find their lines).
+    bytes: Vec<u8>,
+    /// It uses Django (or Django REST framework).
+    django: bool,
+}
+
+/// One package's definitions and where each of their names is written.
+struct Graph {
+    files: Vec<GraphFile>,
+    references: FxHashMap<String, Vec<Reference>>,
+}
+
+type Node = (usize, usize);
+
+impl Graph {
+    /// The graph of `members`; the text of the files in `kept` stays (their findings' lines
+    /// are looked up).
+    fn read(
+        members: &[&SourceFile],
+        kept: &rustc_hash::FxHashSet<&str>,
+        namer: &ModuleNamer,
+        max_file_size: u64,
+    ) -> Graph {
+        let read: Vec<(GraphFile, Vec<u8>)> = members
+            .par_iter()
+            .filter_map(|file| {
+                let bytes = file.bytes(max_file_size).ok()?.into_owned();
+                let module = namer.module_name(&file.path).0;
+                let outline = Outline::read(&bytes, &module);
+                let django = memchr::memmem::find(&bytes, b"django").is_some()
+                    || memchr::memmem::find(&bytes, b"rest_framework").is_some();
+                Some((GraphFile { path: file.path.clone(), outline, bytes: Vec::new(), django }, bytes))
+            })
+            .collect();
+        let names: rustc_hash::FxHashSet<&[u8]> =
+            read.iter().flat_map(|(file, _)| file.outline.defs.iter().map(|d| d.name.as_bytes())).collect();
+        let filter = NameFilter::new(names.iter().copied());
+        let found: Vec<Vec<(&str, Reference)>> = read
+            .par_iter()
+            .enumerate()
+            .map(|(index, (file, bytes))| file_references(index, &file.outline, bytes, &names, &filter))
+            .collect();
+        let mut references: FxHashMap<String, Vec<Reference>> = FxHashMap::default();
+        for (name, reference) in found.into_iter().flatten() {
+            match references.get_mut(name) {
+                Some(list) => list.push(reference),
+                None => {
+                    references.insert(name.to_owned(), vec![reference]);
+                }
+            }
+        }
+        let files = read
+            .into_iter()
+            .map(|(file, bytes)| if kept.contains(file.path.as_str()) { GraphFile { bytes, ..file } } else { file })
+            .collect();
+        Graph { files, references }
+    }
+
+    /// The definition holding line `line` of `path` (`None`: module-level code, or a file
+    /// the graph did not read).
+    fn definition_at(&self, path: &str, line: u32) -> Option<Node> {
+        let file = self.files.iter().position(|f| f.path == path)?;
+        let bytes = &self.files[file].bytes;
+        let at = match line {
+            0 | 1 => 0,
+            _ => memchr::memchr_iter(b'\n', bytes).nth(line as usize - 2)? + 1,
+        };
+        // The first non-blank byte of the line: a header's own line is inside its block.
+        Some((file, self.files[file].outline.innermost(at + 1)?))
+    }
+
+    fn runs_at(&self, start: Option<Node>, path: &str) -> RunsAtPath {
+        let Some(start) = start else {
+            if is_test_module(path) {
+                return RunsAtPath { at: RunsAt::Tests, why: "a test".into(), path: Vec::new() };
+            }
+            let why = start_up_module(path).unwrap_or("module-level code (runs at import)");
+            return RunsAtPath { at: RunsAt::StartUp, why: why.into(), path: Vec::new() };
+        };
+        let mut found: HashMap<RunsAt, (String, Vec<Node>)> = HashMap::new();
+        let mut came_from: HashMap<Node, Option<Node>> = HashMap::from([(start, None)]);
+        let mut queue = VecDeque::from([start]);
+        let chain = |came_from: &HashMap<Node, Option<Node>>, mut node: Node| {
+            let mut nodes = vec![node];
+            while let Some(Some(previous)) = came_from.get(&node) {
+                nodes.push(*previous);
+                node = *previous;
+            }
+            nodes // entry point first
+        };
+        let record = |found: &mut HashMap<RunsAt, (String, Vec<Node>)>, at: RunsAt, why: String, nodes: Vec<Node>| {
+            found.entry(at).or_insert((why, nodes));
+        };
+        while let Some(node) = queue.pop_front() {
+            if found.contains_key(&RunsAt::Request) {
+                break;
+            }
+            if came_from.len() > MAX_VISITS {
+                record(
+                    &mut found,
+                    RunsAt::Unknown,
+                    "the call graph is too large to follow".into(),
+                    chain(&came_from, node),
+                );
+                break;
+            }
+            let (file, def) = node;
+            let outline = &self.files[file].outline;
+            let graph_file = &self.files[file];
+            if let Some((at, why)) = entry_point(&outline.defs[def], outline, &graph_file.path, graph_file.django) {
+                record(&mut found, at, why.into(), chain(&came_from, node));
+                continue;
+            }
+            let callers = match self.callers(node) {
+                Ok(callers) => callers,
+                Err(why) => {
+                    record(&mut found, RunsAt::Unknown, why, chain(&came_from, node));
+                    continue;
+                }
+            };
+            if callers.is_empty() {
+                record(
+                    &mut found,
+                    RunsAt::Unknown,
+                    "no caller in its package (called from outside it)".into(),
+                    chain(&came_from, node),
+                );
+            }
+            for caller in callers {
+                match caller {
+                    Caller::Def(next) => {
+                        if let std::collections::hash_map::Entry::Vacant(e) = came_from.entry(next) {
+                            e.insert(Some(node));
+                            queue.push_back(next);
+                        }
+                    }
+                    Caller::Entry(at, why) => record(&mut found, at, why, chain(&came_from, node)),
+                }
+            }
+        }
+        let at = found.keys().copied().min_by_key(|at| precedence(*at)).unwrap_or(RunsAt::Unknown);
+        let (why, nodes) = found.remove(&at).unwrap_or_else(|| ("no caller found".into(), vec![start]));
+        let path = nodes.iter().map(|&(f, d)| self.files[f].outline.defs[d].qualname.clone()).collect();
+        RunsAtPath { at, why, path }
+    }
+
+    /// What runs `node`: definitions calling it, or entry points reached directly (a call in
+    /// module-level code, a URLconf entry). `Err` when its name is too common to follow.
+    fn callers(&self, (file, def): Node) -> Result<Vec<Caller>, String> {
+        let outline = &self.files[file].outline;
+        let d = &outline.defs[def];
+        let parent = d.parent.map(|p| (p, &outline.defs[p]));
+        let mut callers = Vec::new();
+        let references = |name: &str| -> Result<&[Reference], String> {
+            let found = self.references.get(name).map_or(&[][..], Vec::as_slice);
+            if found.len() > MAX_REFERENCES {
+                return Err(format!("`{name}` is used in {} places: too common to follow", found.len()));
+            }
+            Ok(found)
+        };
+        let (name, attribute_only) = match parent {
+            // A function nested in a function runs when that one's result is called: as the
+            // enclosing function itself (over-approximated), or in place of the functions
+            // it decorates.
+            Some((p, enclosing)) if !enclosing.is_class => {
+                callers.push(Caller::Def((file, p)));
+                for reference in references(&enclosing.name)? {
+                    if let Some(decorated) = reference.decorates {
+                        callers.push(Caller::Def((reference.file, decorated)));
+                    }
+                }
+                return Ok(callers);
+            }
+            // A dunder method runs when its class is used.
+            Some((_, class)) if d.name.starts_with("__") && d.name.ends_with("__") => (class.name.as_str(), false),
+            Some(_) => (d.name.as_str(), true),
+            None => (d.name.as_str(), false),
+        };
+        for reference in references(name)? {
+            if attribute_only && !reference.attribute {
+                continue;
+            }
+            let path = &self.files[reference.file].path;
+            if is_test_module(path) {
+                callers.push(Caller::Entry(RunsAt::Tests, "a test".into()));
+            } else if let Some(why) = reference.listed {
+                callers.push(Caller::Entry(RunsAt::Request, why.into()));
+            } else if reference.decorates.is_some() && !d.is_class {
+                // `@name` runs `name` when the decorated definition is made.
+                match reference.def {
+                    Some(holder) => callers.push(Caller::Def((reference.file, holder))),
+                    None => callers.push(Caller::Entry(RunsAt::StartUp, "a decorator (applied at import)".into())),
+                }
+            } else if let Some(holder) = reference.def {
+                callers.push(Caller::Def((reference.file, holder)));
+            } else {
+                let why = start_up_module(path).unwrap_or("called at import");
+                callers.push(Caller::Entry(RunsAt::StartUp, why.into()));
+            }
+        }
+        Ok(callers)
+    }
+}
+
+/// The references in one file to any of `names`.
+fn file_references<'b>(
+    index: usize,
+    outline: &Outline,
+    bytes: &'b [u8],
+    names: &rustc_hash::FxHashSet<&[u8]>,
+    filter: &'b NameFilter,
+) -> Vec<(&'b str, Reference)> {
+    let urlconf = memchr::memmem::find(bytes, b"urlpatterns").is_some();
+    let headers: rustc_hash::FxHashSet<usize> = outline.defs.iter().map(|d| d.name_at).collect();
+    let imports = &outline.imports;
+    let mut found = Vec::new();
+    for (at, word) in identifiers(bytes, filter) {
+        if !names.contains(word) || headers.contains(&at) {
+            continue;
+        }
+        // An import binds a name; it calls nothing.
+        let import =
+            imports.partition_point(|r| r.start <= at).checked_sub(1).is_some_and(|i| imports[i].contains(&at));
+        let Ok(name) = std::str::from_utf8(word) else { continue };
+        if import {
+            continue;
+        }
+        let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+        let first = bytes[line_start..].iter().find(|b| !matches!(b, b' ' | b'\t'));
+        let decorates =
+            if first == Some(&b'@') { outline.defs.iter().position(|d| d.decorators.contains(&at)) } else { None };
+        let def = match decorates {
+            // A decorator's reference belongs to where the decorated definition is made, not
+            // to the definition the decorator line happens to follow.
+            Some(d) => outline.defs[d].parent,
+            None => outline.innermost(at),
+        };
+        let listed = if def.is_none() && decorates.is_none() { listed_at(bytes, at, urlconf) } else { None };
+        let attribute = at > 0 && bytes[at - 1] == b'.';
+        found.push((name, Reference { file: index, def, attribute, decorates, listed }));
+    }
+    found
+}
+
+enum Caller {
+    Def(Node),
+    Entry(RunsAt, String),
+}
+
+/// Module-level code at `at` that hands the name to something running it per request: a
+/// URLconf entry (`path("x/", views.x)`), a signal's `connect`.
+fn listed_at(bytes: &[u8], at: usize, urlconf: bool) -> Option<&'static str> {
+    let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+    let before = &bytes[line_start..at];
+    let has = |needle: &[u8]| memchr::memmem::find(before, needle).is_some();
+    if has(b".connect(") {
+        return Some("a signal receiver");
+    }
+    if urlconf
+        && (has(b"path(") || has(b"url(") || bytes[at..].starts_with(b"as_view") || statement_in_urlpatterns(bytes, at))
+    {
+        return Some("a URLconf target");
+    }
+    None
+}
+
+/// `at` is inside a bracketed `urlpatterns = [...]` (or `+=`) statement.
+fn statement_in_urlpatterns(bytes: &[u8], at: usize) -> bool {
+    let Some(start) = memchr::memmem::rfind(&bytes[..at], b"urlpatterns") else { return false };
+    let end = crate::prefilter::followed::statement_end(bytes, start);
+    at < end
+}
+
+/// Which identifiers may be names of a set: a bit per (first byte, second byte, length) hash,
+/// so that most identifiers of a module (`self`, `return`, local names) are passed over
+/// without hashing them.
+struct NameFilter {
+    bits: Vec<u64>,
+}
+
+impl NameFilter {
+    const BITS: usize = 1 << 16;
+
+    fn new<'a>(names: impl Iterator<Item = &'a [u8]>) -> Self {
+        let mut bits = vec![0u64; Self::BITS / 64];
+        for name in names {
+            let key = Self::key(name);
+            bits[key / 64] |= 1 << (key % 64);
+        }
+        NameFilter { bits }
+    }
+
+    fn key(word: &[u8]) -> usize {
+        let second = word.get(1).copied().unwrap_or(0) as usize;
+        ((word[0] as usize) << 8 ^ second << 3 ^ word.len().min(255)) % Self::BITS
+    }
+
+    fn may_hold(&self, word: &[u8]) -> bool {
+        let key = Self::key(word);
+        self.bits[key / 64] & (1 << (key % 64)) != 0
+    }
+}
+
+/// Every identifier of `bytes` that `filter` may hold, with where it starts.
+fn identifiers<'b>(bytes: &'b [u8], filter: &'b NameFilter) -> impl Iterator<Item = (usize, &'b [u8])> + 'b {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            if !is_identifier_byte(bytes[at]) {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            at += 1;
+            while at < bytes.len() && is_identifier_byte(bytes[at]) {
+                at += 1;
+            }
+            let word = &bytes[start..at];
+            if !word[0].is_ascii_digit() && filter.may_hold(word) {
+                return Some((start, word));
+            }
+        }
+        None
+    })
+}
+
+#[cfg(test)]
+mod tests;

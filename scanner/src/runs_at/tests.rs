@@ -1,0 +1,150 @@
+use super::*;
+
+/// When the line of `path` holding `marker` runs, in a package made of `files`.
+fn runs_at(files: &[(&str, &str)], path: &str, marker: &str) -> RunsAtPath {
+    let sources: Vec<SourceFile> = files
+        .iter()
+        .map(|(path, text)| SourceFile { path: (*path).into(), contents: Ok(text.as_bytes().to_vec()), on_disk: None })
+        .collect();
+    let namer = ModuleNamer::new(sources.iter().map(|f| f.path.as_str()));
+    let members: Vec<&SourceFile> = sources.iter().collect();
+    let kept = std::iter::once(path).collect();
+    let graph = Graph::read(&members, &kept, &namer, u64::MAX);
+    let text = files.iter().find(|(p, _)| *p == path).expect("the file").1;
+    let line = text[..text.find(marker).expect("the marker")].matches('\n').count() as u32 + 1;
+    graph.runs_at(graph.definition_at(path, line), path)
+}
+
+const INIT: (&str, &str) = ("app/__init__.py", "");
+
+#[test]
+fn a_write_in_a_view_helper_runs_at_request_time() {
+    let files = [
+        INIT,
+        ("app/views.py", "from django.http import HttpResponse\nfrom .helpers import remember\n\ndef profile(request):\n    remember(request.user)\n"),
+        ("app/helpers.py", "class Seen:\n    last = None\n\ndef remember(user):\n    Seen.last = user  # here\n"),
+    ];
+    let found = runs_at(&files, "app/helpers.py", "# here");
+    assert_eq!(found.at, RunsAt::Request);
+    assert_eq!(found.path, ["app.views.profile", "app.helpers.remember"]);
+    assert_eq!(found.why, "a view (it takes the request)");
+}
+
+#[test]
+fn a_write_in_ready_runs_at_start_up_and_in_a_task_in_a_worker() {
+    let files = [
+        INIT,
+        (
+            "app/apps.py",
+            "from django.apps import AppConfig\nfrom .registry import register\n\nclass AppCfg(AppConfig):\n    def ready(self):\n        register()\n",
+        ),
+        ("app/registry.py", "class Registry:\n    items = []\n\ndef register():\n    Registry.items = [1]  # here\n"),
+        (
+            "app/tasks.py",
+            "from celery import shared_task\nfrom .work import step\n\n@shared_task\ndef nightly():\n    step()\n",
+        ),
+        ("app/work.py", "def step():\n    step.count = 1  # here\n"),
+    ];
+    let ready = runs_at(&files, "app/registry.py", "# here");
+    assert_eq!((ready.at, ready.why.as_str()), (RunsAt::StartUp, "AppConfig.ready"));
+    assert_eq!(ready.path, ["app.apps.AppCfg.ready", "app.registry.register"]);
+    let task = runs_at(&files, "app/work.py", "# here");
+    assert_eq!((task.at, task.why.as_str()), (RunsAt::Worker, "a Celery task"));
+}
+
+#[test]
+fn entry_points_of_each_kind() {
+    let files = [
+        INIT,
+        (
+            "app/views.py",
+            "from rest_framework.viewsets import ModelViewSet\nfrom django.views import View\n\nclass Things(ModelViewSet):\n    def list(self, req):\n        pass  # viewset\n\nclass Page(View):\n    def get(self, req):\n        pass  # cbv\n\ndef listed(req):\n    pass  # urlconf\n",
+        ),
+        ("app/urls.py", "from django.urls import path\nfrom . import views\n\nurlpatterns = [\n    path('x/', views.listed),\n]\n"),
+        (
+            "app/middleware.py",
+            "class TimingMiddleware:\n    def __init__(self, get_response):\n        self.get_response = get_response  # init\n\n    def __call__(self, req):\n        pass  # call\n\ndef simple(get_response):\n    def middleware(r):\n        pass  # factory\n    return middleware\n",
+        ),
+        (
+            "app/signals.py",
+            "from django.dispatch import receiver\n\n@receiver(post_save)\ndef on_save(sender, **kwargs):\n    pass  # receiver\n\ndef connected(sender, **kwargs):\n    pass  # connected\n\npost_save.connect(connected)\n",
+        ),
+        ("app/templatetags/tags.py", "@register.filter\ndef shout(value):\n    pass  # filter\n"),
+        ("app/context_processors.py", "def extra(r):\n    pass  # processor\n"),
+        (
+            "app/block.py",
+            "class Poll(XBlock):\n    @XBlock.json_handler\n    def vote(self, data, suffix=''):\n        pass  # handler\n\n    def student_view(self, context=None):\n        pass  # xview\n",
+        ),
+        ("app/management/commands/rebuild.py", "class Command(BaseCommand):\n    def handle(self, *a):\n        pass  # command\n"),
+        ("app/tests/test_views.py", "def test_it():\n    pass  # test\n"),
+        ("app/api.py", "def public():\n    pass  # api\n"),
+        ("app/client.py", "def send(request):\n    pass  # http client\n"),
+    ];
+    let cases = [
+        ("app/views.py", "# viewset", RunsAt::Request, "a view"),
+        ("app/views.py", "# cbv", RunsAt::Request, "a view"),
+        ("app/views.py", "# urlconf", RunsAt::Request, "a URLconf target"),
+        ("app/middleware.py", "# call", RunsAt::Request, "middleware"),
+        ("app/middleware.py", "# factory", RunsAt::Request, "middleware"),
+        ("app/signals.py", "# receiver", RunsAt::Request, "a signal receiver"),
+        ("app/signals.py", "# connected", RunsAt::Request, "a signal receiver"),
+        ("app/templatetags/tags.py", "# filter", RunsAt::Request, "a template tag or filter"),
+        ("app/context_processors.py", "# processor", RunsAt::Request, "a context processor"),
+        ("app/block.py", "# handler", RunsAt::Request, "an XBlock handler"),
+        ("app/block.py", "# xview", RunsAt::Request, "an XBlock view"),
+        ("app/management/commands/rebuild.py", "# command", RunsAt::StartUp, "a management command"),
+        ("app/tests/test_views.py", "# test", RunsAt::Tests, "a test"),
+        ("app/api.py", "# api", RunsAt::Unknown, "no caller in its package (called from outside it)"),
+        // An HTTP client's `request` is no Django request.
+        ("app/client.py", "# http client", RunsAt::Unknown, "no caller in its package (called from outside it)"),
+    ];
+    for (path, marker, at, why) in cases {
+        let found = runs_at(&files, path, marker);
+        assert_eq!((found.at, found.why.as_str()), (at, why), "{path} {marker}");
+    }
+    // Middleware's __init__ runs once, when the handler is built: not per request.
+    assert_ne!(runs_at(&files, "app/middleware.py", "# init").at, RunsAt::Request);
+}
+
+#[test]
+fn calls_resolve_through_base_classes_decorators_and_module_level_code() {
+    let files = [
+        INIT,
+        (
+            "app/base.py",
+            "class Base:\n    def helper(self):\n        type(self).hits = 1  # method\n",
+        ),
+        ("app/views.py", "from django.views import View\nfrom .base import Base\n\nclass Page(View, Base):\n    def get(self, r):\n        self.helper()\n"),
+        (
+            "app/once.py",
+            "import functools\n\ndef once(func):\n    @functools.wraps(func)\n    def wrapper():\n        func.result = func()  # wrapper\n    return wrapper\n",
+        ),
+        (
+            "app/channels.py",
+            "from .once import once\n\n@once\ndef load_channels():\n    return []\n\ndef send(message):\n    load_channels()\n",
+        ),
+        ("app/boot.py", "def configure():\n    configure.done = True  # boot\n\nconfigure()\n"),
+    ];
+    let method = runs_at(&files, "app/base.py", "# method");
+    assert_eq!(method.at, RunsAt::Request, "{method:?}");
+    assert_eq!(method.path, ["app.views.Page.get", "app.base.Base.helper"]);
+    // The wrapper runs whenever a function it decorates is called: `send`, the library's API.
+    let wrapper = runs_at(&files, "app/once.py", "# wrapper");
+    assert_eq!(wrapper.at, RunsAt::Unknown, "{wrapper:?}");
+    assert_eq!(wrapper.path, ["app.channels.send", "app.channels.load_channels", "app.once.once.wrapper"]);
+    let boot = runs_at(&files, "app/boot.py", "# boot");
+    assert_eq!((boot.at, boot.why.as_str()), (RunsAt::StartUp, "called at import"));
+}
+
+#[test]
+fn a_name_too_common_to_follow_is_unknown() {
+    let mut callers = String::new();
+    for i in 0..=MAX_REFERENCES {
+        callers.push_str(&format!("def c{i}(x):\n    x.save()\n"));
+    }
+    let files =
+        [INIT, ("app/model.py", "class M:\n    def save(self):\n        M.n = 1  # save\n"), ("app/many.py", &callers)];
+    let found = runs_at(&files, "app/model.py", "# save");
+    assert_eq!(found.at, RunsAt::Unknown);
+    assert!(found.why.contains("too common"), "{found:?}");
+}
