@@ -6,8 +6,8 @@
 //!
 //! | kind | runs at | how it is known |
 //! | --- | --- | --- |
-//! | a view | request | a parameter named `request` in a module using Django (which passes it only while serving one); `@api_view`, `@action`, `@login_required`, `@require_http_methods` & co.; a method of a class deriving from a `…View`/`…ViewSet` (other than `as_view`); a target of `path`/`re_path`/`url` in a URLconf ([`super`]) |
-//! | middleware | request | `__call__` and `process_*` of a class named or deriving from `…Middleware`; the inner function of a function-style middleware factory (`def m(get_response)`) |
+//! | a view | request | a parameter named `request` in a module using Django (which passes it only while serving one); `@api_view`, `@action`, `@login_required`, `@require_http_methods` & co.; a method of a class deriving from a `…View`/`…ViewSet` in a module using Django (other than `as_view`); a target of `path`/`re_path`/`url` in a URLconf ([`super`]) |
+//! | middleware | request | in a module using Django: `__call__` and `process_*` of a class named or deriving from `…Middleware`; the inner function of a function-style middleware factory (`def m(get_response)`) |
 //! | a signal receiver | request | `@receiver(...)` or `signal.connect(f)` (signals are sent from model saves and request handling) |
 //! | a template tag or filter | request | `@register.filter`, `@register.simple_tag`, `@register.inclusion_tag`, `@register.tag` |
 //! | a context processor | request | a function of a module named `context_processors` |
@@ -71,13 +71,14 @@ pub fn entry_point(def: &Def, outline: &Outline, path: &str, django: bool) -> Op
         if def.name == "run" && derives("Task") {
             return Some((RunsAt::Worker, "a Celery task"));
         }
+        // Django's conventions, where Django is used (`celery`'s `ConfigurationView` is a
+        // mapping, `aiohttp`'s `Middleware` a protocol).
         let middleware = class.name.ends_with("Middleware") || derives("Middleware") || derives("MiddlewareMixin");
-        if middleware && (def.name == "__call__" || def.name.starts_with("process_")) {
+        if django && middleware && (def.name == "__call__" || def.name.starts_with("process_")) {
             return Some((RunsAt::Request, "middleware"));
         }
-        if (derives("View") || derives("ViewSet") || derives("APIView"))
-            && !matches!(def.name.as_str(), "as_view" | "__init_subclass__")
-        {
+        let view = derives("View") || derives("ViewSet") || derives("APIView");
+        if django && view && !matches!(def.name.as_str(), "as_view" | "__init_subclass__") {
             return Some((RunsAt::Request, "a view"));
         }
         if derives("XBlock") && def.name.ends_with("_view") {

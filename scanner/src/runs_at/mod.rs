@@ -113,14 +113,29 @@ pub fn annotate(files: &[SourceFile], namer: &ModuleNamer, max_file_size: u64, f
     }
 }
 
+/// What a name is an attribute of where it is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Receiver {
+    /// A bare name.
+    None,
+    /// `self.name` / `cls.name` in a method of this class (in the reference's file).
+    OwnClass(Option<usize>),
+    /// `X.name` for a plain name `X`.
+    Named(String),
+    /// Anything else (`a.b.name`, `f().name`).
+    Other,
+}
+
 /// A reference to a name: where, and what kind of place it is.
 #[derive(Clone, Debug)]
 struct Reference {
     file: usize,
     /// The innermost definition holding it (`None`: module-level code).
     def: Option<usize>,
-    /// Written as an attribute (`x.name`).
-    attribute: bool,
+    /// What it is an attribute of (`self.name`, `Cls.name`, `obj.name`), if it is one.
+    receiver: Receiver,
+    /// Called right there (`name(...)`).
+    called: bool,
     /// It decorates this definition (`@name`).
     decorates: Option<usize>,
     /// Module-level code that runs it per request: a URLconf entry or a `connect` call.
@@ -132,7 +147,7 @@ struct GraphFile {
     outline: Outline,
     /// Its text, kept only for the files holding findings (to find their lines).
     bytes: Vec<u8>,
-    /// It uses Django (or Django REST framework).
+    /// It imports Django (or Django REST framework).
     django: bool,
 }
 
@@ -140,6 +155,10 @@ struct GraphFile {
 struct Graph {
     files: Vec<GraphFile>,
     references: FxHashMap<String, Vec<Reference>>,
+    /// Every class's bases (their last segments), by class name.
+    bases: FxHashMap<String, Vec<String>>,
+    /// How many classes define a method of each name.
+    method_owners: FxHashMap<String, usize>,
 }
 
 type Node = (usize, usize);
@@ -159,8 +178,12 @@ impl Graph {
                 let bytes = file.bytes(max_file_size).ok()?.into_owned();
                 let module = namer.module_name(&file.path).0;
                 let outline = Outline::read(&bytes, &module);
-                let django = memchr::memmem::find(&bytes, b"django").is_some()
-                    || memchr::memmem::find(&bytes, b"rest_framework").is_some();
+                // An import of Django's (a word in a comment or a setting's name is not one).
+                let django = outline.imports.iter().any(|r| {
+                    let statement = &bytes[r.clone()];
+                    memchr::memmem::find(statement, b"django").is_some()
+                        || memchr::memmem::find(statement, b"rest_framework").is_some()
+                });
                 Some((GraphFile { path: file.path.clone(), outline, bytes: Vec::new(), django }, bytes))
             })
             .collect();
@@ -181,11 +204,27 @@ impl Graph {
                 }
             }
         }
-        let files = read
+        let files: Vec<GraphFile> = read
             .into_iter()
             .map(|(file, bytes)| if kept.contains(file.path.as_str()) { GraphFile { bytes, ..file } } else { file })
             .collect();
-        Graph { files, references }
+        let mut bases: FxHashMap<String, Vec<String>> = FxHashMap::default();
+        let mut method_owners: FxHashMap<String, usize> = FxHashMap::default();
+        for file in &files {
+            for def in &file.outline.defs {
+                if def.is_class {
+                    let names = def.signature.split(',').filter_map(|b| {
+                        let base = b.trim().split(['(', '[']).next()?.trim();
+                        (!base.contains('=') && !base.is_empty())
+                            .then(|| base.rsplit('.').next().unwrap_or(base).to_owned())
+                    });
+                    bases.entry(def.name.clone()).or_default().extend(names);
+                } else if def.parent.is_some_and(|p| file.outline.defs[p].is_class) {
+                    *method_owners.entry(def.name.clone()).or_default() += 1;
+                }
+            }
+        }
+        Graph { files, references, bases, method_owners }
     }
 
     /// The definition holding line `line` of `path` (`None`: module-level code, or a file
@@ -283,35 +322,54 @@ impl Graph {
         let d = &outline.defs[def];
         let parent = d.parent.map(|p| (p, &outline.defs[p]));
         let mut callers = Vec::new();
-        let references = |name: &str| -> Result<&[Reference], String> {
-            let found = self.references.get(name).map_or(&[][..], Vec::as_slice);
-            if found.len() > MAX_REFERENCES {
-                return Err(format!("`{name}` is used in {} places: too common to follow", found.len()));
-            }
-            Ok(found)
-        };
-        let (name, attribute_only) = match parent {
+        let references = |name: &str| self.references.get(name).map_or(&[][..], Vec::as_slice);
+        let accepted: Vec<&Reference> = match parent {
             // A function nested in a function runs when that one's result is called: as the
-            // enclosing function itself (over-approximated), or in place of the functions
-            // it decorates.
+            // enclosing function itself (over-approximated), or — a decorator's wrapper — in
+            // place of the functions it decorates.
             Some((p, enclosing)) if !enclosing.is_class => {
                 callers.push(Caller::Def((file, p)));
-                for reference in references(&enclosing.name)? {
-                    if let Some(decorated) = reference.decorates {
-                        callers.push(Caller::Def((reference.file, decorated)));
+                if d.wraps {
+                    for reference in references(&enclosing.name) {
+                        if let Some(decorated) = reference.decorates {
+                            callers.push(Caller::Def((reference.file, decorated)));
+                        }
                     }
                 }
                 return Ok(callers);
             }
-            // A dunder method runs when its class is used.
-            Some((_, class)) if d.name.starts_with("__") && d.name.ends_with("__") => (class.name.as_str(), false),
-            Some(_) => (d.name.as_str(), true),
-            None => (d.name.as_str(), false),
-        };
-        for reference in references(name)? {
-            if attribute_only && !reference.attribute {
-                continue;
+            // `__init__` and `__new__` run when the class, or a subclass, is instantiated.
+            Some((_, class)) if matches!(d.name.as_str(), "__init__" | "__new__") => {
+                let family = self.descendants(&class.name);
+                family.iter().flat_map(|name| references(name)).filter(|r| r.called && r.decorates.is_none()).collect()
             }
+            // Another dunder method runs when its class is used.
+            Some((_, class)) if d.name.starts_with("__") && d.name.ends_with("__") => {
+                references(&class.name).iter().filter(|r| r.decorates.is_none()).collect()
+            }
+            // A method: called on `self`/`cls` in a related class, on a related class by name,
+            // or — when no other class has a method of that name — on anything.
+            Some((_, class)) => {
+                let distinctive = self.method_owners.get(&d.name).copied().unwrap_or(0) <= 1;
+                references(&d.name)
+                    .iter()
+                    .filter(|r| match &r.receiver {
+                        Receiver::None => false,
+                        Receiver::OwnClass(Some(k)) => {
+                            self.related(&self.files[r.file].outline.defs[*k].name, &class.name)
+                        }
+                        Receiver::OwnClass(None) => distinctive,
+                        Receiver::Named(name) if self.bases.contains_key(name) => self.related(name, &class.name),
+                        Receiver::Named(_) | Receiver::Other => distinctive,
+                    })
+                    .collect()
+            }
+            None => references(&d.name).iter().collect(),
+        };
+        if accepted.len() > MAX_REFERENCES {
+            return Err(format!("`{}` is used in {} places: too common to follow", d.name, accepted.len()));
+        }
+        for reference in accepted {
             let path = &self.files[reference.file].path;
             if is_test_module(path) {
                 callers.push(Caller::Entry(RunsAt::Tests, "a test".into()));
@@ -331,6 +389,39 @@ impl Graph {
             }
         }
         Ok(callers)
+    }
+
+    /// The classes named `class` derives from, by name, through the package's classes.
+    fn ancestors(&self, class: &str) -> Vec<&str> {
+        let mut found: Vec<&str> = Vec::new();
+        let mut queue = vec![class];
+        while let Some(name) = queue.pop() {
+            for base in self.bases.get(name).into_iter().flatten() {
+                if !found.contains(&base.as_str()) && found.len() < 64 {
+                    found.push(base);
+                    queue.push(base);
+                }
+            }
+        }
+        found
+    }
+
+    /// `class` and the package's classes deriving from it.
+    fn descendants<'a>(&'a self, class: &'a str) -> Vec<&'a str> {
+        let mut family = vec![class];
+        family.extend(
+            self.bases
+                .keys()
+                .map(String::as_str)
+                .filter(|name| *name != class && self.ancestors(name).contains(&class)),
+        );
+        family
+    }
+
+    /// One of `a` and `b` is the other or derives from it: a call on `self` in one may run
+    /// the other's method.
+    fn related(&self, a: &str, b: &str) -> bool {
+        a == b || self.ancestors(a).contains(&b) || self.ancestors(b).contains(&a)
     }
 }
 
@@ -368,10 +459,37 @@ fn file_references<'b>(
             None => outline.innermost(at),
         };
         let listed = if def.is_none() && decorates.is_none() { listed_at(bytes, at, urlconf) } else { None };
-        let attribute = at > 0 && bytes[at - 1] == b'.';
-        found.push((name, Reference { file: index, def, attribute, decorates, listed }));
+        let receiver = receiver_at(outline, bytes, at, def);
+        let after = bytes[at + word.len()..].iter().find(|b| !matches!(b, b' ' | b'\t'));
+        let called = after == Some(&b'(');
+        found.push((name, Reference { file: index, def, receiver, called, decorates, listed }));
     }
     found
+}
+
+/// What the name at `at` is an attribute of (`def`: the definition holding it).
+fn receiver_at(outline: &Outline, bytes: &[u8], at: usize, def: Option<usize>) -> Receiver {
+    if at == 0 || bytes[at - 1] != b'.' {
+        return Receiver::None;
+    }
+    let end = at - 1;
+    let start = end - bytes[..end].iter().rev().take_while(|&&b| is_identifier_byte(b)).count();
+    if start == end || (start > 0 && matches!(bytes[start - 1], b'.' | b')' | b']')) {
+        return Receiver::Other;
+    }
+    match &bytes[start..end] {
+        b"self" | b"cls" => {
+            let mut scope = def;
+            while let Some(d) = scope {
+                if outline.defs[d].is_class {
+                    return Receiver::OwnClass(Some(d));
+                }
+                scope = outline.defs[d].parent;
+            }
+            Receiver::OwnClass(None)
+        }
+        name => Receiver::Named(String::from_utf8_lossy(name).into_owned()),
+    }
 }
 
 enum Caller {

@@ -24,6 +24,10 @@ pub struct Def {
     pub signature: String,
     /// The definition it is nested in.
     pub parent: Option<usize>,
+    /// A function nested in a function that calls one of that function's parameters, or is
+    /// decorated `@wraps(...)`: a decorator's wrapper, which runs in place of the function
+    /// it decorates (not a decorator factory's inner decorator, which runs once per use).
+    pub wraps: bool,
 }
 
 impl Def {
@@ -128,10 +132,30 @@ impl Outline {
                 decorator_texts,
                 signature,
                 parent,
+                wraps: false,
             });
             open.push((defs.len() - 1, indent));
         }
-        Outline { defs, imports }
+        let mut outline = Outline { defs, imports };
+        outline.mark_wrappers(source);
+        outline
+    }
+
+    /// Sets [`Def::wraps`].
+    fn mark_wrappers(&mut self, source: &[u8]) {
+        for i in 0..self.defs.len() {
+            let Some(parent) = self.defs[i].parent.filter(|p| !self.defs[*p].is_class) else { continue };
+            let body = &source[self.defs[i].block.clone()];
+            let decorated_wraps = self.defs[i].decorator_names().any(|name| name == "wraps");
+            let calls_parameter =
+                self.defs[parent].parameters().filter(|p| !p.is_empty() && *p != "self" && *p != "cls").any(|p| {
+                    memchr::memmem::find_iter(body, p.as_bytes()).any(|at| {
+                        let before_ok = at == 0 || !is_identifier_byte(body[at - 1]) && body[at - 1] != b'.';
+                        before_ok && body[at + p.len()..].iter().find(|b| !matches!(b, b' ' | b'\t')) == Some(&b'(')
+                    })
+                });
+            self.defs[i].wraps = decorated_wraps || calls_parameter;
+        }
     }
 
     /// The innermost definition whose block holds `offset` (`None`: module-level code).

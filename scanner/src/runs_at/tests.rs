@@ -63,7 +63,7 @@ fn entry_points_of_each_kind() {
         ("app/urls.py", "from django.urls import path\nfrom . import views\n\nurlpatterns = [\n    path('x/', views.listed),\n]\n"),
         (
             "app/middleware.py",
-            "class TimingMiddleware:\n    def __init__(self, get_response):\n        self.get_response = get_response  # init\n\n    def __call__(self, req):\n        pass  # call\n\ndef simple(get_response):\n    def middleware(r):\n        pass  # factory\n    return middleware\n",
+            "from django.conf import settings\n\nclass TimingMiddleware:\n    def __init__(self, get_response):\n        self.get_response = get_response  # init\n\n    def __call__(self, req):\n        pass  # call\n\ndef simple(get_response):\n    def middleware(r):\n        pass  # factory\n    return middleware\n",
         ),
         (
             "app/signals.py",
@@ -124,6 +124,11 @@ fn calls_resolve_through_base_classes_decorators_and_module_level_code() {
             "from .once import once\n\n@once\ndef load_channels():\n    return []\n\ndef send(message):\n    load_channels()\n",
         ),
         ("app/boot.py", "def configure():\n    configure.done = True  # boot\n\nconfigure()\n"),
+        (
+            "app/tasks_api.py",
+            "class App:\n    def task(self, **opts):\n        def inner(fun):\n            App.made = fun  # factory\n            return fun\n        return inner\n",
+        ),
+        ("app/jobs.py", "from .tasks_api import app\n\n@app.task(bind=True)\ndef job():\n    pass\n"),
     ];
     let method = runs_at(&files, "app/base.py", "# method");
     assert_eq!(method.at, RunsAt::Request, "{method:?}");
@@ -132,6 +137,10 @@ fn calls_resolve_through_base_classes_decorators_and_module_level_code() {
     let wrapper = runs_at(&files, "app/once.py", "# wrapper");
     assert_eq!(wrapper.at, RunsAt::Unknown, "{wrapper:?}");
     assert_eq!(wrapper.path, ["app.channels.send", "app.channels.load_channels", "app.once.once.wrapper"]);
+    // A decorator factory's inner decorator runs when it decorates (at import), not in place
+    // of the task it makes.
+    let factory = runs_at(&files, "app/tasks_api.py", "# factory");
+    assert_eq!((factory.at, factory.why.as_str()), (RunsAt::StartUp, "a decorator (applied at import)"), "{factory:?}");
     let boot = runs_at(&files, "app/boot.py", "# boot");
     assert_eq!((boot.at, boot.why.as_str()), (RunsAt::StartUp, "called at import"));
 }
