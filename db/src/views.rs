@@ -57,6 +57,8 @@ pub struct FindingFilter {
     /// Test code is out of the scope: absent leaves it out, `yes` includes it, `only` shows
     /// nothing else.
     pub tests: Option<String>,
+    /// When the finding's code runs (`findings.runs_at`); `none`: not analysed.
+    pub runs_at: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,6 +80,9 @@ pub struct FindingPage {
     pub by_reached: Vec<FacetCount>,
     /// `code` and `tests`: what the other filters match in and out of test code.
     pub by_code: Vec<FacetCount>,
+    /// When the findings' code runs: `request`, `worker`, `start-up`, `tests`, `unknown`, and
+    /// `none` (not analysed).
+    pub by_runs_at: Vec<FacetCount>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -163,6 +168,20 @@ pub struct FindingDetail {
     pub history: Vec<HistoryEntry>,
     /// The fix its last scan offered, if any.
     pub fix: Option<FixView>,
+    /// When its code runs, as its last scan found (`None`: not analysed).
+    pub runs_at: Option<RunsAtView>,
+}
+
+/// When a finding's code runs (`findings.runs_at`, `runs_at_path`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunsAtView {
+    /// `request`, `worker`, `start-up`, `tests` or `unknown`.
+    pub at: String,
+    /// What the entry point is, or why none was found.
+    pub why: String,
+    /// Qualified names from the entry point to the finding's function.
+    #[serde(default)]
+    pub path: Vec<String>,
 }
 
 /// A fix a scan offers for a finding (`unthread-scan --fix`; stored as `findings.fix`).

@@ -19,6 +19,7 @@ const N: usize = 100_000;
 fn finding(i: usize, line_shift: i32) -> IncomingFinding {
     let module = i / 40;
     IncomingFinding {
+        runs_at: None,
         fingerprint: format!("{:032x}", (i as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)),
         content_fingerprint: Some(format!(
             "{:032x}",

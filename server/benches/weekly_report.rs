@@ -24,6 +24,7 @@ const PER_TARGET: usize = 334; // ~100,000 findings
 fn finding(target: usize, i: usize) -> IncomingFinding {
     let module = i / 20;
     IncomingFinding {
+        runs_at: None,
         fingerprint: format!("t{target}-f{i}"),
         content_fingerprint: Some(format!("t{target}-c{i}")),
         rule: format!("UT{:03}", 1 + i % 12),

@@ -236,6 +236,7 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
         })}
         {change.clone().filter(|_| f.state != Some(FindingState::Open)).map(|change| view! { <ChangeNote change /> })}
         <ReachNote reach=d.reach.clone() />
+        {d.runs_at.clone().map(|runs_at| view! { <RunsAtNote runs_at /> })}
         {(d.calls_elsewhere.0 > 0).then(|| view! {
             <p class="mt-1 text-sm" data-testid="call-evidence">
                 {format!(
@@ -335,6 +336,34 @@ fn InlineCode(text: String) -> impl IntoView {
             }
         })
         .collect_view()
+}
+
+/// When the finding's code runs, and the call path from its entry point (`scanner::runs_at`).
+#[component]
+fn RunsAtNote(runs_at: db::views::RunsAtView) -> impl IntoView {
+    let when = match runs_at.at.as_str() {
+        "request" => "Runs at request time",
+        "worker" => "Runs in a Celery worker",
+        "start-up" => "Runs only at start-up",
+        "tests" => "Runs only in tests",
+        _ => "When it runs is not known",
+    };
+    let path = runs_at.path.clone();
+    view! {
+        <p class="mt-1 text-sm" data-testid="runs-at">
+            {format!("{when}: {}", runs_at.why)}
+            {(!path.is_empty()).then(|| view! {
+                <span class="block break-words">
+                    {path.into_iter().enumerate().map(|(i, step)| view! {
+                        {(i > 0).then_some(" → ")}<code>{step}</code>
+                    }).collect_view()}
+                </span>
+            })}
+            <span class="block text-xs text-slate-500 dark:text-slate-400">
+                "By its package's calls, read by name: a path may pass through a call that never happens, and one through another package is not followed."
+            </span>
+        </p>
+    }
 }
 
 /// How tracked code reaches the finding's module (see `db::models::reach`).

@@ -37,6 +37,20 @@ pub async fn get_findings(filter: FindingFilter, after: Option<i64>) -> Result<F
     crate::server::cached(key, async move { db::models::findings::explore(&pool, &filter, after).await }).await
 }
 
+/// A "runs at" facet value as the page says it.
+fn runs_at_label(value: &str) -> String {
+    match value {
+        "request" => "request time",
+        "worker" => "worker (Celery)",
+        "start-up" => "start-up only",
+        "tests" => "tests only",
+        "unknown" => "unknown (no entry point found)",
+        "none" => "not analysed",
+        other => other,
+    }
+    .to_owned()
+}
+
 /// The filter a URL query describes; blank values are no filter.
 pub fn filter_from_query(query: &leptos_router::params::ParamsMap) -> FindingFilter {
     let text = |key: &str| query.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
@@ -53,6 +67,7 @@ pub fn filter_from_query(query: &leptos_router::params::ParamsMap) -> FindingFil
         filed: text("filed"),
         team: text("team"),
         tests: text("tests"),
+        runs_at: text("runs_at"),
     }
 }
 
@@ -73,6 +88,7 @@ pub fn filter_href(filter: &FindingFilter, after: Option<i64>) -> String {
             ("reached", filter.reached.as_deref().unwrap_or("")),
             ("filed", filter.filed.as_deref().unwrap_or("")),
             ("team", filter.team.as_deref().unwrap_or("")),
+            ("runs_at", filter.runs_at.as_deref().unwrap_or("")),
             ("tests", filter.tests.as_deref().unwrap_or("")),
             ("after", &after),
         ],
@@ -160,7 +176,7 @@ fn FilterForm(filter: FindingFilter) -> impl IntoView {
 
 #[component]
 fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl IntoView {
-    let FindingPage { rows, next_after, total, by_rule, by_kind, by_owner, by_reached, by_code } = page;
+    let FindingPage { rows, next_after, total, by_rule, by_kind, by_owner, by_reached, by_code, by_runs_at } = page;
     let tests_hidden = match filter.tests.as_deref() {
         Some("yes" | "only") => None,
         _ => by_code.iter().find(|c| c.value == "tests").map(|c| c.count).filter(|n| *n > 0),
@@ -207,6 +223,7 @@ fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl
                 }, str::to_owned)}
                 {facet("Reached", by_reached, |f, v| f.reached = Some(v.to_owned()), str::to_owned)}
                 {facet("Code", by_code, |f, v| f.tests = Some(if v == "tests" { "only" } else { "no" }.to_owned()), str::to_owned)}
+                {facet("Runs at", by_runs_at, |f, v| f.runs_at = Some(v.to_owned()), runs_at_label)}
                 <p class="text-xs text-slate-600 dark:text-slate-300" data-testid="reach-caveat">
                     "Reached: its module is imported, directly or through other packages, by a tracked repository's non-test code. Imported is not called: an over-approximation."
                 </p>

@@ -25,6 +25,9 @@ pub struct IncomingFinding {
     /// The fix the scan offers (`findings.fix`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<sqlx::types::Json<crate::views::FixView>>,
+    /// When its code runs (`findings.runs_at`, `runs_at_path`), when the scan says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_at: Option<scanner::finding::RunsAtPath>,
 }
 
 /// A finished scan of one target.
@@ -80,11 +83,26 @@ impl IncomingFinding {
         for n in [self.start_line, self.start_column, self.end_line, self.end_column, i32::from(self.conditional)] {
             hash_field(&mut hasher, &n.to_le_bytes());
         }
-        // Without a fix the digest is what it was before fixes were stored.
+        // Without a fix (or a runs-at) the digest is what it was before they were stored.
         if let Some(fix) = self.fix_json() {
             hash_field(&mut hasher, fix.as_bytes());
         }
+        if let Some(path) = self.runs_at_path_json() {
+            hash_field(&mut hasher, self.runs_at_text().unwrap_or_default().as_bytes());
+            hash_field(&mut hasher, path.as_bytes());
+        }
         hasher.digest() as i64
+    }
+
+    /// `findings.runs_at`.
+    pub fn runs_at_text(&self) -> Option<&'static str> {
+        self.runs_at.as_ref().map(|r| r.at.as_str())
+    }
+
+    /// `findings.runs_at_path`: why, and the call path.
+    pub fn runs_at_path_json(&self) -> Option<String> {
+        let runs_at = self.runs_at.as_ref()?;
+        serde_json::to_string(&serde_json::json!({ "why": runs_at.why, "path": runs_at.path })).ok()
     }
 
     /// The fix as the JSON `findings.fix` stores.
@@ -206,6 +224,7 @@ impl From<&scanner::Finding> for IncomingFinding {
             conditional: f.conditional,
             suppressed: f.suppression.as_ref().map(scanner::suppression::Suppression::reason),
             fix: f.fix.as_ref().map(|fix| sqlx::types::Json(fix_view(fix))),
+            runs_at: f.runs_at.clone(),
         }
     }
 }

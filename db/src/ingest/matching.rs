@@ -117,6 +117,7 @@ mod tests {
 
     fn incoming(fingerprint: &str, content: &str, path: &str, line: i32) -> IncomingFinding {
         IncomingFinding {
+            runs_at: None,
             fingerprint: fingerprint.into(),
             content_fingerprint: Some(content.into()),
             rule: "UT001".into(),

@@ -196,7 +196,8 @@ async fn apply(tx: &mut Transaction<'_, Postgres>, input: &ScanInput, scan_id: i
 
 /// The columns of `findings` a scan describes, in the order [`push_described`] writes them.
 const DESCRIBED_COLUMNS: &str = "fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line, \
-                                 end_column, symbol, message, snippet, conditional, details_digest, fix";
+                                 end_column, symbol, message, snippet, conditional, details_digest, fix, runs_at, \
+                                 runs_at_path";
 
 fn push_described(rows: &mut CopyText, f: &IncomingFinding) {
     rows.text(&f.fingerprint)
@@ -212,7 +213,9 @@ fn push_described(rows: &mut CopyText, f: &IncomingFinding) {
         .optional_text(f.snippet.as_deref())
         .boolean(f.conditional)
         .int(f.details_digest())
-        .optional_text(f.fix_json().as_deref());
+        .optional_text(f.fix_json().as_deref())
+        .optional_text(f.runs_at_text())
+        .optional_text(f.runs_at_path_json().as_deref());
 }
 
 /// COPY statements name their columns at run time ([`DESCRIBED_COLUMNS`]): sqlx has no
@@ -238,7 +241,7 @@ async fn update_changed(
     sqlx::query(
         "CREATE TEMPORARY TABLE changed_findings ON COMMIT DROP AS
          SELECT id, fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line,
-                end_column, symbol, message, snippet, conditional, details_digest, fix
+                end_column, symbol, message, snippet, conditional, details_digest, fix, runs_at, runs_at_path
          FROM findings WITH NO DATA",
     )
     .execute(&mut **tx)
@@ -256,7 +259,8 @@ async fn update_changed(
                path = i.path, start_line = i.start_line, start_column = i.start_column,
                end_line = i.end_line, end_column = i.end_column, symbol = i.symbol,
                message = i.message, snippet = i.snippet, conditional = i.conditional,
-               details_digest = i.details_digest, fix = i.fix, last_seen_scan = $1, fixed_in_scan = NULL
+               details_digest = i.details_digest, fix = i.fix, runs_at = i.runs_at,
+               runs_at_path = i.runs_at_path, last_seen_scan = $1, fixed_in_scan = NULL
            FROM changed_findings i
            WHERE f.id = i.id"#,
     )

@@ -77,10 +77,12 @@ enum Except {
     Owner,
     Reached,
     Tests,
+    RunsAt,
 }
 
 impl Except {
-    const FACETS: [Except; 5] = [Except::Rule, Except::Kind, Except::Owner, Except::Reached, Except::Tests];
+    const FACETS: [Except; 6] =
+        [Except::Rule, Except::Kind, Except::Owner, Except::Reached, Except::Tests, Except::RunsAt];
 
     /// The facet's name in the answer and the grouped column its value is.
     fn facet(self) -> (&'static str, &'static str) {
@@ -90,6 +92,7 @@ impl Except {
             Except::Owner => ("owner", "CASE WHEN owner_id IS NULL THEN 'unowned' ELSE 'owned' END"),
             Except::Reached => ("reached", "reached"),
             Except::Tests => ("code", "CASE WHEN in_tests THEN 'tests' ELSE 'code' END"),
+            Except::RunsAt => ("runs_at", "runs_at"),
         }
     }
 }
@@ -147,6 +150,9 @@ fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter) {
     }
     if let Some(reached) = &filter.reached {
         q.push(format!(" AND {REACHED} = ")).push_bind(reached.clone());
+    }
+    if let Some(runs_at) = &filter.runs_at {
+        q.push(" AND coalesce(f.runs_at, 'none') = ").push_bind(runs_at.clone());
     }
 }
 
@@ -218,6 +224,9 @@ fn push_facet_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFil
     if let (Some(reached), true) = (&filter.reached, except != Except::Reached) {
         q.push(" AND reached = ").push_bind(reached.clone());
     }
+    if let (Some(runs_at), true) = (&filter.runs_at, except != Except::RunsAt) {
+        q.push(" AND runs_at = ").push_bind(runs_at.clone());
+    }
 }
 
 /// One page of findings matching `filter`, in id order after `after`, with the total and
@@ -241,14 +250,14 @@ pub async fn explore(pool: &PgPool, filter: &FindingFilter, after: Option<i64>) 
     };
     let mut facets = facets?;
     let mut take = |name: &str| facets.remove(name).unwrap_or_default();
-    let (by_rule, by_kind, by_owner, by_reached, by_code) =
-        (take("rule"), take("kind"), take("owner"), take("reached"), take("code"));
+    let (by_rule, by_kind, by_owner, by_reached, by_code, by_runs_at) =
+        (take("rule"), take("kind"), take("owner"), take("reached"), take("code"), take("runs_at"));
     // The total is the sum over the rule facet when no rule is chosen, else that rule's count.
     let total = match &filter.rule {
         Some(rule) => by_rule.iter().find(|f| &f.value == rule).map_or(0, |f| f.count),
         None => by_rule.iter().map(|f| f.count).sum(),
     };
-    Ok(FindingPage { rows, next_after, total, by_rule, by_kind, by_owner, by_reached, by_code })
+    Ok(FindingPage { rows, next_after, total, by_rule, by_kind, by_owner, by_reached, by_code, by_runs_at })
 }
 
 /// The counts of every facet in one statement: the findings the non-facet filters match
@@ -262,14 +271,15 @@ async fn facets(
 ) -> sqlx::Result<std::collections::HashMap<String, Vec<FacetCount>>> {
     let mut q = QueryBuilder::new(
         "WITH g AS MATERIALIZED (\
-           SELECT f.rule, f.target_id, f.path, f.in_tests, fc.owner_id, count(*) AS n \
+           SELECT f.rule, f.target_id, f.path, f.in_tests, fc.owner_id, coalesce(f.runs_at, 'none') AS runs_at, \
+             count(*) AS n \
            FROM findings f LEFT JOIN claims fc ON fc.finding_id = f.id AND fc.released_at IS NULL",
     );
     push_scope_where(&mut q, filter);
     q.push(
-        " GROUP BY 1, 2, 3, 4, 5), \
+        " GROUP BY 1, 2, 3, 4, 5, 6), \
          d AS MATERIALIZED (\
-           SELECT g.rule, g.in_tests, g.n, t.kind AS target_kind, \
+           SELECT g.rule, g.in_tests, g.runs_at, g.n, t.kind AS target_kind, \
              CASE WHEN t.kind = 'dependency' THEN 'dependency' ELSE 'repository' END AS kind, \
              coalesce(g.owner_id, tc.owner_id) AS owner_id, \
              CASE WHEN mr.path IS NOT NULL THEN 'yes' WHEN rt.target_id IS NOT NULL THEN 'no' ELSE 'unknown' END AS reached \
@@ -402,6 +412,15 @@ pub async fn owned_by(pool: &PgPool, login: &str) -> sqlx::Result<Vec<FindingRow
     Ok(q.build_query_as::<Row>().fetch_all(pool).await?.into_iter().map(Into::into).collect())
 }
 
+/// `findings.runs_at_path` as stored.
+#[derive(Debug, Default, serde::Deserialize)]
+struct RunsAtPathColumn {
+    #[serde(default)]
+    why: String,
+    #[serde(default)]
+    path: Vec<String>,
+}
+
 /// One finding with everything its page shows.
 pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail>> {
     let Some(row) = by_ids(pool, &[id]).await?.pop() else { return Ok(None) };
@@ -411,7 +430,8 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
                   fs.finished_at AS "first_seen: chrono::DateTime<chrono::Utc>",
                   xs.finished_at AS "fixed_at: chrono::DateTime<chrono::Utc>",
                   coalesce(ga.assignees, '{}') AS "github_assignees!",
-                  f.fix AS "fix: sqlx::types::Json<crate::views::FixView>"
+                  f.fix AS "fix: sqlx::types::Json<crate::views::FixView>",
+                  f.runs_at, f.runs_at_path AS "runs_at_path: sqlx::types::Json<RunsAtPathColumn>"
            FROM findings f
            JOIN scans fs ON fs.id = f.first_seen_scan
            LEFT JOIN scans xs ON xs.id = f.fixed_in_scan
@@ -421,7 +441,12 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
     )
     .fetch_one(pool)
     .await?;
+    let runs_at = extra.runs_at.map(|at| {
+        let RunsAtPathColumn { why, path } = extra.runs_at_path.map(|p| p.0).unwrap_or_default();
+        crate::views::RunsAtView { at, why, path }
+    });
     Ok(Some(FindingDetail {
+        runs_at,
         fix: extra.fix.map(|fix| fix.0),
         github: github_for(pool, Some(id), extra.target_id).await?,
         history: history(pool, id).await?,
@@ -646,6 +671,7 @@ pub async fn known_page(
         .into_iter()
         .map(|r| {
             let finding = crate::ingest::IncomingFinding {
+                runs_at: None,
                 fingerprint: r.fingerprint,
                 content_fingerprint: r.content_fingerprint,
                 rule: r.rule,

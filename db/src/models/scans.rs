@@ -40,19 +40,48 @@ pub async fn open_findings_seen_by(
     target_id: i64,
     scan_id: i64,
 ) -> sqlx::Result<Vec<IncomingFinding>> {
-    sqlx::query_as!(
-        IncomingFinding,
+    let rows = sqlx::query!(
         r#"SELECT fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line, end_column,
                   symbol, message, snippet, conditional,
                   CASE WHEN triaged_in_source THEN triage_reason END AS suppressed,
-                  fix AS "fix: sqlx::types::Json<crate::views::FixView>"
+                  fix AS "fix: sqlx::types::Json<crate::views::FixView>",
+                  runs_at, runs_at_path AS "runs_at_path: sqlx::types::Json<serde_json::Value>"
            FROM findings WHERE target_id = $1 AND last_seen_scan = $2 AND fixed_in_scan IS NULL
            ORDER BY path, start_line, start_column, rule, fingerprint"#,
         target_id,
         scan_id
     )
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            // The two columns back into the scanner's form.
+            let runs_at = r.runs_at.as_deref().and_then(scanner::finding::RunsAt::parse).map(|at| {
+                let stored = r.runs_at_path.map(|p| p.0).unwrap_or_default();
+                let why = stored.get("why").and_then(|w| w.as_str()).unwrap_or_default().to_owned();
+                let path = serde_json::from_value(stored.get("path").cloned().unwrap_or_default()).unwrap_or_default();
+                scanner::finding::RunsAtPath { at, why, path }
+            });
+            IncomingFinding {
+                fingerprint: r.fingerprint,
+                content_fingerprint: r.content_fingerprint,
+                rule: r.rule,
+                path: r.path,
+                start_line: r.start_line,
+                start_column: r.start_column,
+                end_line: r.end_line,
+                end_column: r.end_column,
+                symbol: r.symbol,
+                message: r.message,
+                snippet: r.snippet,
+                conditional: r.conditional,
+                suppressed: r.suppressed,
+                fix: r.fix,
+                runs_at,
+            }
+        })
+        .collect())
 }
 
 /// The newest scan's id (0 when there is none): whether scans landed since.

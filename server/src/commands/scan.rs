@@ -123,6 +123,7 @@ async fn scan_checkout(pool: &PgPool, path: &Path, args: &ScanArgs) -> anyhow::R
         progress: true,
         api_index: dependency_api_index(pool, target_id).await?,
         import_index: true,
+        runs_at: true,
         ..Default::default()
     };
     let scan_root = path.clone();

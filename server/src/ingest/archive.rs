@@ -35,6 +35,7 @@ pub fn scan(
         package: Some(package.clone()),
         api_index,
         import_index: true,
+        runs_at: true,
         asgiref_available: contents.asgiref_available,
         ..Default::default()
     };

@@ -315,7 +315,10 @@ pub fn parse(
         let conditional = result.properties.get("conditional").and_then(|v| v.as_bool()).unwrap_or(false);
         let suppressed = result.suppressions.iter().find_map(Suppression::reason);
         let fix = fix_of(&result.fixes, uri).map(sqlx::types::Json);
+        // `unthread-scan --runs-at`'s; a value of another shape is left out, not an error.
+        let runs_at = result.properties.get("runsAt").and_then(|v| serde_json::from_value(v.clone()).ok());
         findings.push(IncomingFinding {
+            runs_at,
             fingerprint,
             content_fingerprint,
             rule,

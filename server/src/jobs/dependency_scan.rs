@@ -186,6 +186,7 @@ async fn scan_one(
         package: Some(name.to_owned()),
         api_index: dependency_api_index(pool, target_id).await?,
         import_index: true,
+        runs_at: true,
         ..Default::default()
     };
     let report = tokio::task::spawn_blocking(move || scanner::scan_path(&archive, &scan_options)).await??;

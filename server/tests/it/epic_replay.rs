@@ -51,6 +51,7 @@ async fn the_epic_syncs_through_the_replay_with_its_links() {
     // The findings the items point at, where the scanner reports them.
     let xblock = target("library", "openedx/XBlock").await;
     let rlock = db::ingest::IncomingFinding {
+        runs_at: None,
         symbol: Some("_CLASS_CACHE_LOCK".into()),
         ..finding("UT003", "xblock/runtime.py", 1226)
     };

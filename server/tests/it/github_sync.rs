@@ -58,6 +58,7 @@ impl Respond for RateLimited {
 async fn target_with_finding(pool: &sqlx::PgPool, kind: &str, name: &str, path: &str, symbol: &str) -> i64 {
     let target = db::models::targets::upsert(pool, kind.parse().unwrap(), name).await.unwrap();
     let finding = IncomingFinding {
+        runs_at: None,
         fingerprint: format!("fp-{name}-{path}"),
         end_column: 30,
         symbol: Some(symbol.into()),

@@ -35,6 +35,7 @@ mod reachability;
 mod requirements_fixture;
 mod requirements_import;
 mod rescans;
+mod runs_at;
 mod sarif_import;
 mod scan_ingest;
 mod security;

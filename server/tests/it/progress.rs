@@ -10,6 +10,7 @@ use unthread_server::ingest::{
 
 fn finding(n: usize, rule: &str) -> IncomingFinding {
     IncomingFinding {
+        runs_at: None,
         fingerprint: format!("fp-{rule}-{n}"),
         end_column: 10,
         ..support::finding(rule, &format!("pkg/m{n}.py"), 1)

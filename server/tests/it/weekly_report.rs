@@ -24,6 +24,7 @@ fn at(day: u32, hour: u32) -> DateTime<Utc> {
 
 fn found(rule: &str, path: &str, symbol: &str, line: i32) -> IncomingFinding {
     IncomingFinding {
+        runs_at: None,
         fingerprint: format!("{rule}:{path}:{symbol}"),
         content_fingerprint: Some(format!("{rule}:{symbol}")),
         end_column: 20,

@@ -8,6 +8,7 @@ use unthread_server::ingest::scan::{IncomingFinding, ScanInput};
 /// change the other fields with struct update syntax.
 pub fn finding(rule: &str, path: &str, line: i32) -> IncomingFinding {
     IncomingFinding {
+        runs_at: None,
         fingerprint: format!("{rule}:{path}:{line}"),
         content_fingerprint: None,
         rule: rule.into(),

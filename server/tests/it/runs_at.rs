@@ -1,0 +1,63 @@
+//! "Runs at" end to end: a scan with the call graph, ingested; the explorer's facet and
+//! filter, the finding page's path; a rescan after the only request-time caller is gone
+//! updates it.
+
+use crate::support::fresh_database;
+use db::{kinds::TargetKind, models, views::FindingFilter};
+use scanner::{scan::scan_sources, source::SourceFile, ScanOptions};
+use sqlx::PgPool;
+use unthread_server::ingest::scan::{ingest, ScanInput};
+
+const STATE: &str = "import threading\n\n_seen = {}\n_lock = threading.Lock()\n\ndef remember(user):\n    _seen[user] = True\n\ndef warm():\n    _seen.clear()\n";
+
+async fn scan(pool: &PgPool, target: i64, state: &str, views: &str) {
+    let files = [("shop/__init__.py", ""), ("shop/state.py", state), ("shop/views.py", views), ("shop/apps.py", APPS)];
+    let sources = files
+        .iter()
+        .map(|(path, src)| SourceFile { path: (*path).into(), contents: Ok(src.as_bytes().to_vec()), on_disk: None })
+        .collect();
+    let options = ScanOptions { runs_at: true, ..Default::default() };
+    let report = scan_sources(sources, "shop", &options);
+    ingest(pool, &ScanInput::from_report(target, Some("c1".into()), &report)).await.unwrap();
+}
+
+const APPS: &str = "from django.apps import AppConfig\nfrom .state import warm\n\nclass ShopConfig(AppConfig):\n    def ready(self):\n        warm()\n";
+const VIEWS: &str = "from django.http import HttpResponse\nfrom .state import remember\n\ndef profile(request):\n    remember(request.user)\n    return HttpResponse()\n";
+
+async fn runs_at_of(pool: &PgPool, rule: &str) -> (Option<String>, Vec<String>) {
+    let filter = FindingFilter { rule: Some(rule.into()), ..Default::default() };
+    let page = models::findings::explore(pool, &filter, None).await.unwrap();
+    let detail = models::findings::detail(pool, page.rows[0].id).await.unwrap().unwrap();
+    let runs_at = detail.runs_at.clone();
+    (runs_at.as_ref().map(|r| r.at.clone()), runs_at.map(|r| r.path).unwrap_or_default())
+}
+
+#[tokio::test]
+async fn findings_say_when_their_code_runs_and_the_explorer_counts_it() {
+    let pool = fresh_database().await;
+    let target = models::targets::upsert(&pool, TargetKind::Library, "openedx/shop").await.unwrap();
+    scan(&pool, target, STATE, VIEWS).await;
+
+    // UT010's global is written by a view's helper (request time) and by ready() (start-up):
+    // request time counts, with the view's path.
+    let (at, path) = runs_at_of(&pool, "UT010").await;
+    assert_eq!(at.as_deref(), Some("request"));
+    assert_eq!(path, ["shop.views.profile", "shop.state.remember"]);
+    // A module-level lock is made at import and used wherever it is imported.
+    assert_eq!(runs_at_of(&pool, "UT003").await.0.as_deref(), Some("unknown"));
+
+    let page = models::findings::explore(&pool, &FindingFilter::default(), None).await.unwrap();
+    let counts: Vec<(String, i64)> = page.by_runs_at.iter().map(|c| (c.value.clone(), c.count)).collect();
+    assert_eq!(counts, [("request".to_owned(), 1), ("unknown".to_owned(), 1)]);
+    let filter = FindingFilter { runs_at: Some("request".into()), ..Default::default() };
+    let requested = models::findings::explore(&pool, &filter, None).await.unwrap();
+    assert_eq!(requested.rows.iter().map(|r| r.rule.as_str()).collect::<Vec<_>>(), ["UT010"]);
+
+    // The helper is gone: the same finding, now written only at start-up.
+    let state = STATE.replace("def remember(user):\n    _seen[user] = True\n\n", "");
+    let views = "from django.http import HttpResponse\n\ndef profile(request):\n    return HttpResponse()\n";
+    scan(&pool, target, &state, views).await;
+    let (at, path) = runs_at_of(&pool, "UT010").await;
+    assert_eq!(at.as_deref(), Some("start-up"));
+    assert_eq!(path, ["shop.apps.ShopConfig.ready", "shop.state.warm"]);
+}
