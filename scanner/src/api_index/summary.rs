@@ -58,8 +58,38 @@ impl ModuleApis {
     }
 }
 
-/// The sync/async bridge whose own thread locals are machinery, not state a caller shares.
-const BRIDGE_PACKAGES: &[&str] = &["asgiref"];
+/// Words of the attributes a thread local keeps when it records which event loop, thread,
+/// process, executor or task runs the code — the bookkeeping of a sync/async bridge
+/// (asgiref's `SyncToAsync.threadlocal.main_event_loop`, `.main_event_loop_pid`,
+/// `.task_context`) — rather than data of the request being served.
+const BOOKKEEPING_WORDS: &[&str] = &["loop", "thread", "executor", "pid", "task"];
+
+/// The attributes written on `holder` (`holder.attr = ...`, also through `self.holder`) in
+/// `source`, read from its text (so that a partial parse decides as a full one): all of them
+/// bookkeeping ([`BOOKKEEPING_WORDS`]), and at least one.
+fn is_bookkeeping(source: &[u8], holder: &str) -> bool {
+    use crate::prefilter::followed::is_identifier_byte;
+    let mut written = 0;
+    for at in memchr::memmem::find_iter(source, holder.as_bytes()) {
+        if at > 0 && is_identifier_byte(source[at - 1]) {
+            continue;
+        }
+        let rest = &source[at + holder.len()..];
+        let Some(rest) = rest.strip_prefix(b".") else { continue };
+        let len = rest.iter().take_while(|&&b| is_identifier_byte(b)).count();
+        let after = rest[len..].iter().skip_while(|b| matches!(b, b' ' | b'\t')).copied().collect::<Vec<u8>>();
+        let assigned = after.first() == Some(&b'=') && after.get(1) != Some(&b'=');
+        if len == 0 || !assigned {
+            continue;
+        }
+        let attr = String::from_utf8_lossy(&rest[..len]).to_lowercase();
+        if !BOOKKEEPING_WORDS.iter().any(|word| attr.contains(word)) {
+            return false;
+        }
+        written += 1;
+    }
+    written > 0
+}
 
 /// `django.dispatch.receiver` and its re-export.
 const RECEIVER_DECORATORS: &[&str] = &["django.dispatch.receiver", "django.dispatch.dispatcher.receiver"];
@@ -107,12 +137,6 @@ pub fn module_apis(
         }
     }
 
-    // asgiref's own thread locals are how it keeps sync code on the right thread: calling
-    // `sync_to_async` exposes the caller to no other request's state (its pitfalls are rules
-    // UT008/UT009), so they back no API. (Its `Local` used by others is a holder as usual.)
-    if BRIDGE_PACKAGES.contains(&own_package) {
-        return result;
-    }
     let local_classes = thread_local_classes(facts);
     for assignment in &facts.module_assignments {
         let value = assignment.value;
@@ -145,6 +169,10 @@ pub fn module_apis(
             }
         }
     }
+    // A thread local that only records which loop or thread runs exposes its users to no
+    // other request's state: it backs no API (calling `sync_to_async` inherits nothing; its
+    // pitfalls are rules UT008/UT009).
+    result.holders.retain(|(holder, _)| !is_bookkeeping(facts.src, holder.rsplit('.').next().unwrap_or(holder)));
 
     // Another package's: a package's own modules are not users of its APIs in the input index.
     let imports_followed = facts.import_sites.iter().any(|import| {

@@ -13,9 +13,14 @@ declare_rule! {
     /// backed class; a class delegating to one; another dependency's backed API. Calls through
     /// a backed instance or class (`cache.get(...)`) count too. The message shows the chain.
     /// Which APIs qualify is learned by scanning those packages (the scan's API index), not
-    /// hard-coded. asgiref's own thread locals back none: they keep sync code on the right
-    /// thread and expose no other request's state (its pitfalls are UT008 and UT009). Calls in
-    /// test modules are not reported: a test runs in no ASGI server.
+    /// hard-coded. A thread local that only records which event loop, thread, process,
+    /// executor or task runs the code (every attribute written on it names one: asgiref's
+    /// `SyncToAsync.threadlocal.main_event_loop`, `.main_event_loop_pid`, `.task_context`) backs
+    /// none: it is a sync/async bridge's bookkeeping and exposes no other request's state (the
+    /// bridge's pitfalls are UT008 and UT009). `Local(thread_critical=True)` does back APIs: it
+    /// keeps whatever its users store per thread (a database connection, but also request
+    /// data), and a thread is shared by every request on its event loop. Calls in test modules
+    /// are not reported: a test runs in no ASGI server.
     ///
     /// ## Why it is a problem
     /// The caller's own code may be free of thread locals, yet it inherits the dependency's

@@ -164,20 +164,21 @@ fn tests_and_the_sync_async_bridge_back_nothing() {
     let platform = scan(&[("lms/views.py", uses), ("lms/tests/test_views.py", uses)], "platform", &low.api_index);
     let paths: Vec<&str> = platform.findings.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, ["lms/views.py"]);
-    // asgiref keeps sync code on its thread with thread locals of its own: machinery, no
-    // request's state.
-    let bridge = scan(
-        &[
-            ("asgiref/__init__.py", ""),
-            (
-                "asgiref/sync.py",
-                "import threading\n\nclass SyncToAsync:\n    threadlocal = threading.local()\n\n    def __call__(self):\n        return self.threadlocal\n\ndef sync_to_async(func):\n    return SyncToAsync()\n",
-            ),
-        ],
-        "asgiref",
-        &ApiIndex::new(),
-    );
-    assert!(bridge.api_index.is_empty(), "{:?}", bridge.api_index);
+    // A sync/async bridge keeps sync code on its thread with thread locals that record which
+    // loop, process and tasks run it: bookkeeping, no request's state — whatever the package.
+    let bridge_module = "import os\nimport threading\n\nclass SyncToAsync:\n    threadlocal = threading.local()\n\n    def __call__(self, loop, task_context):\n        self.threadlocal.main_event_loop = loop\n        self.threadlocal.main_event_loop_pid = os.getpid()\n        self.threadlocal.task_context = task_context\n        return getattr(self.threadlocal, 'main_event_loop', None)\n\ndef sync_to_async(func):\n    return SyncToAsync()\n";
+    for package in ["asgiref", "bridge"] {
+        let bridge = scan(
+            &[(&format!("{package}/__init__.py"), ""), (&format!("{package}/sync.py"), bridge_module)],
+            package,
+            &ApiIndex::new(),
+        );
+        assert!(bridge.api_index.is_empty(), "{package}: {:?}", bridge.api_index);
+    }
+    // The same holder keeping the user is request state.
+    let user_module = bridge_module.replace("main_event_loop_pid = os.getpid()", "user = current_user()");
+    let state = scan(&[("bridge/__init__.py", ""), ("bridge/sync.py", &user_module)], "bridge", &ApiIndex::new());
+    assert!(state.api_index.get("bridge.sync.SyncToAsync").is_some(), "{:?}", state.api_index);
 }
 
 #[test]
