@@ -8,8 +8,8 @@ use sqlx::PgPool;
 
 use super::{
     one_decimal, BlockingDependency, ClosedBy, FiledFigures, FindingRef, FixedItem, GitHubActivity, GitHubRef,
-    Headline, IsoWeek, OwnershipChange, PullRef, ReachFigures, StaleClaim, TargetRow, TeamRow, TriageItem, Upgrade,
-    WeeklyReport, SCHEMA_ID,
+    Headline, IsoWeek, OwnershipChange, PullRef, ReachFigures, RunsAtFigures, StaleClaim, TargetRow, TeamRow,
+    TriageItem, Upgrade, WeeklyReport, SCHEMA_ID,
 };
 use db::{
     kinds::TargetKind,
@@ -63,6 +63,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
     tx.commit().await?;
     // Projected from the end of the week, the week itself counted as complete.
     let headline = headline(&findings, start);
+    let runs_at = runs_at_figures(&findings);
     let next_monday = end.with_timezone(&options.timezone).date_naive();
     let projection = db::projection::project(
         next_monday,
@@ -125,6 +126,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
         simulated_people: Vec::new(),
         reach,
         filed,
+        runs_at,
         teams,
         projection,
         github: GitHubActivity {
@@ -207,6 +209,22 @@ fn percent(p: &Progress) -> f64 {
 
 fn fixed_this_week(f: &FindingPeriod) -> bool {
     f.state_at_end == "fixed" && f.state_at_start.as_deref() != Some("fixed")
+}
+
+/// The open findings in scope (outside test code) at the end by when their code runs.
+fn runs_at_figures(findings: &[FindingPeriod]) -> RunsAtFigures {
+    let mut figures = RunsAtFigures::default();
+    for f in findings.iter().filter(|f| f.state_at_end == "open") {
+        match f.runs_at.as_deref() {
+            Some("request") => figures.request += 1,
+            Some("worker") => figures.worker += 1,
+            Some("start-up") => figures.start_up += 1,
+            Some("tests") => figures.tests += 1,
+            Some(_) => figures.unknown += 1,
+            None => figures.not_analysed += 1,
+        }
+    }
+    figures
 }
 
 fn headline(findings: &[FindingPeriod], start: DateTime<Utc>) -> Headline {

@@ -33,6 +33,24 @@ const LIMITS: [Limits; 4] = [
     Limits { items: 0, repositories: 0, dependencies: 0 },
 ];
 
+/// When the open findings' code runs, when any scan said.
+fn runs_at(out: &mut String, r: &super::RunsAtFigures) {
+    let analysed = r.request + r.worker + r.start_up + r.tests + r.unknown;
+    if analysed == 0 {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nWhen their code runs (their latest scans' call graphs): {} at request time, {} in workers, {} only at start-up, {} only from tests, {} not known{}.",
+        thousands(r.request),
+        thousands(r.worker),
+        thousands(r.start_up),
+        thousands(r.tests),
+        thousands(r.unknown),
+        if r.not_analysed > 0 { format!(", {} not analysed", thousands(r.not_analysed)) } else { String::new() }
+    );
+}
+
 pub fn render(report: &WeeklyReport) -> String {
     let mut text = String::new();
     for limits in LIMITS {
@@ -80,6 +98,7 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
         signed_decimal(h.percent_done_change)
     );
 
+    runs_at(&mut out, &report.runs_at);
     pace(&mut out, &report.projection);
     filed(&mut out, &report.filed);
     if !report.teams.is_empty() {
@@ -564,6 +583,7 @@ mod tests {
             upgrades_checked: true,
             simulated_people: vec![],
             reach: None,
+            runs_at: Default::default(),
             filed: Default::default(),
             teams: vec![],
             projection: db::projection::project("2026-11-23".parse().unwrap(), 5_000, &[], None),

@@ -54,6 +54,8 @@ pub struct WeeklyReport {
     pub reach: Option<ReachFigures>,
     /// What GitHub items name against what the scans found, as of the week's end.
     pub filed: FiledFigures,
+    /// When the code of the open findings in scope runs, as their latest scans found.
+    pub runs_at: RunsAtFigures,
     /// Repositories grouped by their owner team (as their files say now), most open first.
     pub teams: Vec<TeamRow>,
     /// The pace of the weeks up to this one and where it leads (see [`db::projection`]).
@@ -80,6 +82,19 @@ pub struct FiledFigures {
     pub filed: i64,
     pub open_unfiled: i64,
     pub by_target: Vec<db::views::FiledFound>,
+}
+
+/// Open findings in scope at the week's end by when their code runs (`scanner::runs_at`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunsAtFigures {
+    pub request: i64,
+    pub worker: i64,
+    pub start_up: i64,
+    /// Outside test code, but only called from tests.
+    pub tests: i64,
+    pub unknown: i64,
+    /// Scanned without the call graph (an imported SARIF log, an older scan).
+    pub not_analysed: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -39,6 +39,8 @@ pub struct FindingPeriod {
     pub reopened: bool,
     /// For a UT011 finding: the package whose thread-local-backed API it calls.
     pub api_package: Option<String>,
+    /// When its code runs, as its latest scan found (`findings.runs_at`; `None`: not analysed).
+    pub runs_at: Option<String>,
 }
 
 impl FindingPeriod {
@@ -91,7 +93,8 @@ pub async fn findings(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> 
                   p.first_seen_at AS "first_seen_at!: Instant",
                   p.fixed_at AS "fixed_at: Instant",
                   p.reopened AS "reopened!",
-                  CASE WHEN f.rule = 'UT011' THEN ut011_package(f.message) END AS api_package
+                  CASE WHEN f.rule = 'UT011' THEN ut011_package(f.message) END AS api_package,
+                  f.runs_at
            FROM presence p
            JOIN findings f ON f.id = p.finding_id
            LEFT JOIN triage t ON t.finding_id = f.id

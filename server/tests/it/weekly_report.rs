@@ -18,13 +18,22 @@ use unthread_server::ingest::scan::{ingest, IncomingFinding, ScanInput};
 const BASE_URL: &str = "https://unthread.example.org";
 const WEEKS: [&str; 3] = ["2026-W45", "2026-W46", "2026-W47"];
 
+use scanner::finding::{RunsAt, RunsAtPath};
+
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
 }
 
 fn found(rule: &str, path: &str, symbol: &str, line: i32) -> IncomingFinding {
+    // As a scan with the call graph says: a task's executor in a worker, a global written
+    // by a view in a request, module-level objects "unknown" (made at import, used later).
+    let (at, why) = match rule {
+        "UT006" => (RunsAt::Worker, "a Celery task"),
+        "UT010" => (RunsAt::Request, "a view (it takes the request)"),
+        _ => (RunsAt::Unknown, "made at import, used wherever it is imported"),
+    };
     IncomingFinding {
-        runs_at: None,
+        runs_at: Some(RunsAtPath { at, why: why.into(), path: vec![symbol.to_owned()] }),
         fingerprint: format!("{rule}:{path}:{symbol}"),
         content_fingerprint: Some(format!("{rule}:{symbol}")),
         end_column: 20,
