@@ -37,6 +37,9 @@ pub async fn get_findings(filter: FindingFilter, after: Option<i64>) -> Result<F
     crate::server::cached(key, async move { db::models::findings::explore(&pool, &filter, after).await }).await
 }
 
+/// The "runs at" values, in the order the page lists them.
+const RUNS_AT: [&str; 6] = ["request", "worker", "start-up", "tests", "unknown", "none"];
+
 /// A "runs at" facet value as the page says it.
 fn runs_at_label(value: &str) -> String {
     match value {
@@ -150,6 +153,7 @@ fn FilterForm(filter: FindingFilter) -> impl IntoView {
             {select("state", "State", pairs(&[("open", "open (default)"), ("fixed", "fixed"), ("triaged_away", "triaged away"), ("all", "all in scope"), ("migrated", "already on context variables (UT100)")]), filter.state.clone())}
             {select("triage", "Triage", pairs(&[("open", "open"), ("confirmed", "confirmed"), ("false_positive", "false positive"), ("wont_fix", "won't fix")]), filter.triage.clone())}
             {select("reached", "Reached", pairs(&[("yes", "imported by tracked code"), ("no", "not imported"), ("unknown", "not known yet")]), filter.reached.clone())}
+            {select("runs_at", "Runs at", RUNS_AT.iter().map(|v| ((*v).to_owned(), runs_at_label(v))).collect(), filter.runs_at.clone())}
             {select("tests", "Test code", pairs(&[("yes", "included"), ("only", "only test code")]), filter.tests.clone())}
             {select("filed", "Filed", pairs(&[("yes", "named by a GitHub item"), ("no", "not filed yet")]), filter.filed.clone())}
             <label class="flex flex-col text-sm">"Team"
@@ -176,7 +180,8 @@ fn FilterForm(filter: FindingFilter) -> impl IntoView {
 
 #[component]
 fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl IntoView {
-    let FindingPage { rows, next_after, total, by_rule, by_kind, by_owner, by_reached, by_code, by_runs_at } = page;
+    let FindingPage { rows, next_after, total, by_rule, by_kind, by_owner, by_reached, by_code, mut by_runs_at } = page;
+    by_runs_at.sort_by_key(|c| RUNS_AT.iter().position(|v| *v == c.value).unwrap_or(RUNS_AT.len()));
     let tests_hidden = match filter.tests.as_deref() {
         Some("yes" | "only") => None,
         _ => by_code.iter().find(|c| c.value == "tests").map(|c| c.count).filter(|n| *n > 0),
@@ -226,6 +231,9 @@ fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl
                 {facet("Runs at", by_runs_at, |f, v| f.runs_at = Some(v.to_owned()), runs_at_label)}
                 <p class="text-xs text-slate-600 dark:text-slate-300" data-testid="reach-caveat">
                     "Reached: its module is imported, directly or through other packages, by a tracked repository's non-test code. Imported is not called: an over-approximation."
+                </p>
+                <p class="text-xs text-slate-600 dark:text-slate-300" data-testid="runs-at-caveat">
+                    "Runs at: the finding's function walked back through its package's calls to an entry point (a view, middleware, a receiver, a task, start-up code). Calls are matched by name; calls from other packages are not followed, so a library's API is often \"unknown\"."
                 </p>
             </aside>
             <section aria-live="polite" class="min-w-0">

@@ -89,7 +89,10 @@ pub fn annotate(files: &[SourceFile], namer: &ModuleNamer, max_file_size: u64, f
                 .iter()
                 .map(|&i| {
                     let finding = &findings[i];
-                    let module_level = graph.definition_at(&finding.path, finding.start.line).is_none();
+                    // Module-level code, or a class body made at import.
+                    let module_level = graph.definition_at(&finding.path, finding.start.line).is_none_or(|node| {
+                        graph.files[node.0].outline.defs[node.1].is_class && graph.enclosing_function(node).is_none()
+                    });
                     let result = if module_level && !finding.also_on_lines.is_empty() {
                         // A module-level global changed by functions (UT010): when they run.
                         let writes = finding.also_on_lines.iter().map(|&line| at_line(&finding.path, line));
@@ -323,6 +326,14 @@ impl Graph {
         let parent = d.parent.map(|p| (p, &outline.defs[p]));
         let mut callers = Vec::new();
         let references = |name: &str| self.references.get(name).map_or(&[][..], Vec::as_slice);
+        // A class body runs once, when its `class` statement does: at import, or when the
+        // function holding it runs. (Referring to the class later runs none of it.)
+        if d.is_class {
+            return Ok(vec![match self.enclosing_function((file, def)) {
+                Some(function) => Caller::Def(function),
+                None => Caller::Entry(RunsAt::StartUp, "a class body (runs at import)".into()),
+            }]);
+        }
         let accepted: Vec<&Reference> = match parent {
             // A function nested in a function runs when that one's result is called: as the
             // enclosing function itself (over-approximated), or — a decorator's wrapper — in
@@ -389,6 +400,19 @@ impl Graph {
             }
         }
         Ok(callers)
+    }
+
+    /// The function `node` is nested in, through classes (`None`: it is made at import).
+    fn enclosing_function(&self, (file, def): Node) -> Option<Node> {
+        let defs = &self.files[file].outline.defs;
+        let mut scope = defs[def].parent;
+        while let Some(s) = scope {
+            if !defs[s].is_class {
+                return Some((file, s));
+            }
+            scope = defs[s].parent;
+        }
+        None
     }
 
     /// The classes named `class` derives from, by name, through the package's classes.

@@ -146,6 +146,24 @@ fn calls_resolve_through_base_classes_decorators_and_module_level_code() {
 }
 
 #[test]
+fn a_class_body_runs_at_import_however_the_class_is_used_later() {
+    let files = [
+        INIT,
+        (
+            "app/registry.py",
+            "class Apps:\n    def __init__(self):\n        Apps.loaded = True  # init\n\napps = Apps()\n",
+        ),
+        ("app/models.py", "from .registry import Apps\n\nclass Migration:\n    class Meta:\n        apps = Apps()\n"),
+        (
+            "app/views.py",
+            "from django.http import HttpResponse\n\ndef page(request):\n    form = make()\n    return form.Meta\n",
+        ),
+    ];
+    let init = runs_at(&files, "app/registry.py", "# init");
+    assert_eq!(init.at, RunsAt::StartUp, "{init:?}");
+}
+
+#[test]
 fn a_name_too_common_to_follow_is_unknown() {
     let mut callers = String::new();
     for i in 0..=MAX_REFERENCES {
