@@ -63,6 +63,17 @@ for (const js of [true, false]) {
     assert.match(await page.textContent("[data-testid=reach]"), /^(Reached from \S+ |In tracked code: )/);
     await screenshot(page, `finding-reach-${mode}`);
 
+    // When the code runs: the explorer narrowed to request time, and a finding's call path.
+    await page.goto(`${suite.server.url}/findings`);
+    await page.selectOption("select[name=runs_at]", "request");
+    await Promise.all([page.waitForURL(/runs_at=request/), page.click("[data-testid=finding-filters] button[type=submit]")]);
+    const atRequest = Number((await page.textContent("[data-testid=finding-total]")).match(/\d+/)[0]);
+    assert.ok(atRequest > 0, "some findings run at request time");
+    assert.match(await page.textContent("[data-testid=facets]"), /Runs at\s*request time \(\d+\)/);
+    await Promise.all([page.waitForURL(/\/findings\/\d+$/), page.locator("[data-testid=finding-row] a[href^='/findings/']").first().click()]);
+    assert.match(await page.textContent("[data-testid=runs-at]"), /^Runs at request time: \S/);
+    await screenshot(page, `finding-runs-at-${mode}`);
+
     // A "bump a pin" item on /contribute leads to the dependency's upgrade advice.
     await page.goto(`${suite.server.url}/contribute`);
     const bump = page.locator("[data-testid=bump]").first();
