@@ -184,9 +184,28 @@ pub fn module_apis(
         result.definitions_omitted = true;
         return result;
     }
+    // A class attribute made by a call in the class body (`history = HistoricalRecords()`) is
+    // an instance of its own: it backs uses of that attribute (`Model.history`), not of the
+    // class as a whole (`Model.objects.get(...)` never reaches it).
+    let mut attribute_instances: Vec<usize> = Vec::new();
+    for (scope, _) in facts.class_scopes.iter().filter(|(scope, _)| facts.scopes[*scope].parent == Some(0)) {
+        for a in facts.attribute_assignments.iter().filter(|a| a.site.scope == *scope && a.value.kind() == "call") {
+            if is_thread_bound_local(facts, a.value) {
+                continue; // a holder (above)
+            }
+            attribute_instances.push(a.value.id());
+            if let Some(class) =
+                facts.callee(a.value).and_then(|callee| resolver.qualname_of(callee)).filter(|c| wanted(c))
+            {
+                let line = a.site.node.start_position().row as u32 + 1;
+                result.instances.push((format!("{}.{}", facts.scopes[*scope].qualname, a.attr), class, line));
+            }
+        }
+    }
     for (name, node) in module_level(facts) {
         let kind = if node.kind() == "class_definition" { super::ApiKind::Class } else { super::ApiKind::Function };
-        let mut uses: Vec<String> = resolver.uses(node).into_iter().filter(|u| wanted(u)).collect();
+        let mut uses: Vec<String> =
+            resolver.uses_except(node, &attribute_instances).into_iter().filter(|u| wanted(u)).collect();
         uses.sort_unstable();
         uses.dedup();
         let qualname = format!("{}.{name}", facts.module);
@@ -263,11 +282,15 @@ impl Resolver<'_, '_> {
     }
 
     /// Every qualified name `node`'s code uses (its decorators excepted: registering a
-    /// function is not calling what it registers with).
-    fn uses(&self, node: Node<'_>) -> Vec<String> {
+    /// function is not calling what it registers with), outside the nodes whose ids are in
+    /// `skipped`.
+    fn uses_except(&self, node: Node<'_>, skipped: &[usize]) -> Vec<String> {
         let mut uses = Vec::new();
         let mut stack = vec![node];
         while let Some(n) = stack.pop() {
+            if skipped.contains(&n.id()) {
+                continue;
+            }
             match n.kind() {
                 "decorator" => continue,
                 "attribute" => {

@@ -189,3 +189,30 @@ fn indexes_of_format_1_are_still_read() {
     assert!(index.get("crum.get_current_request").unwrap().chain.is_empty());
     assert!(ApiIndex::from_json(r#"{"version": 3, "apis": {}}"#).is_err());
 }
+
+#[test]
+fn a_class_attribute_made_from_a_backed_class_backs_that_attribute_not_the_class() {
+    // simple_history's HistoricalRecords keeps the request in a thread local.
+    let history = scan(
+        &[
+            ("simple_history/__init__.py", ""),
+            (
+            "simple_history/models.py",
+            "import threading\n\nclass HistoricalRecords:\n    context = threading.local()\n\n    def post_save(self, instance):\n        return self.context.request\n",
+            ),
+        ],
+        "simple_history",
+        &ApiIndex::new(),
+    );
+    assert!(history.api_index.get("simple_history.models.HistoricalRecords").is_some(), "{:?}", history.api_index);
+    // A model holding one in a class attribute: the attribute is backed, the model is not.
+    let models = "from simple_history.models import HistoricalRecords\n\nclass Customer:\n    objects = Manager()\n    history = HistoricalRecords()\n";
+    let app = scan(&[("shop/__init__.py", ""), ("shop/models.py", models)], "shop", &history.api_index);
+    assert!(app.api_index.get("shop.models.Customer.history").is_some(), "{:?}", app.api_index);
+    assert!(app.api_index.get("shop.models.Customer").is_none(), "{:?}", app.api_index);
+    // Its users: reading through the manager reaches nothing; through the attribute it does.
+    let views = "from shop.models import Customer\n\ndef page():\n    Customer.objects.get(id=1)\n    return Customer.history.all()\n";
+    let platform = scan(&[("lms/views.py", views)], "platform", &app.api_index);
+    let lines: Vec<u32> = platform.findings.iter().filter(|f| f.rule == "UT011").map(|f| f.start.line).collect();
+    assert_eq!(lines, [5]);
+}
