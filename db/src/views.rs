@@ -349,6 +349,23 @@ pub struct TargetDetail {
     pub blockers: Vec<Blocker>,
     /// Files its last scan could not read, and why (a partial scan says which), at most 50.
     pub unread_files: Vec<(String, String)>,
+    /// What its last scan read without analysing whole; `None` when the scan did not say.
+    pub coverage: Option<CoverageView>,
+}
+
+/// What a scan read without analysing it whole (`scans.coverage`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoverageView {
+    /// Files with syntax errors (the first 200), and how many.
+    #[serde(default)]
+    pub partially_parsed: Vec<String>,
+    #[serde(default)]
+    pub partially_parsed_count: i64,
+    /// Imports by a computed name: (path, line), the first 200, and how many.
+    #[serde(default)]
+    pub computed_imports: Vec<(String, u32)>,
+    #[serde(default)]
+    pub computed_imports_count: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -211,6 +211,9 @@ pub enum FileProblem {
     NotUtf8,
     Binary,
     Unreadable(String),
+    /// A compiled extension module (`.so`, `.pyd`) with no Python source beside it: what it
+    /// does is not analysed.
+    ExtensionModule,
 }
 
 impl std::fmt::Display for FileProblem {
@@ -222,6 +225,9 @@ impl std::fmt::Display for FileProblem {
             FileProblem::NotUtf8 => f.write_str("not scanned: not valid UTF-8"),
             FileProblem::Binary => f.write_str("not scanned: binary content"),
             FileProblem::Unreadable(why) => write!(f, "not scanned: {why}"),
+            FileProblem::ExtensionModule => {
+                f.write_str("not analysed: a compiled extension module, no Python source to read")
+            }
         }
     }
 }

@@ -102,6 +102,34 @@ pub fn imports_of(source: &[u8], module: &str, is_package_init: bool) -> Vec<Str
     names
 }
 
+/// Lines of `source` importing a module whose name is computed (`importlib.import_module(name)`,
+/// `__import__(path + ".x")`): what they import is not followed (reachability, chains), and a
+/// scan says so. A literal name is followed ([`imports_of`]).
+pub fn computed_imports(source: &[u8]) -> Vec<u32> {
+    let mut lines = Vec::new();
+    for call in [&b"import_module("[..], b"__import__("] {
+        for found in memchr::memmem::find_iter(source, call) {
+            if found > 0 && is_identifier_byte(source[found - 1]) && call[0] != b'_' {
+                continue;
+            }
+            let argument = source[found + call.len()..].trim_ascii_start();
+            if argument.first().is_some_and(|b| matches!(b, b')' | b'"' | b'\'')) {
+                continue; // a literal (followed), or no argument
+            }
+            // Not in a comment or a string of its own line.
+            let line_start = memchr::memrchr(b'\n', &source[..found]).map_or(0, |i| i + 1);
+            let before = &source[line_start..found];
+            if before.contains(&b'#') || before.iter().filter(|&&b| b == b'"' || b == b'\'').count() % 2 == 1 {
+                continue;
+            }
+            lines.push(memchr::memchr_iter(b'\n', &source[..found]).count() as u32 + 1);
+        }
+    }
+    lines.sort_unstable();
+    lines.dedup();
+    lines
+}
+
 /// Where the first statement of `statement` ends: at a `;` outside brackets and strings.
 fn statement_piece_end(statement: &[u8]) -> usize {
     let mut depth = 0i32;
@@ -339,5 +367,16 @@ lower = ['not.settings']
             json,
             r#"{"version":1,"modules":{"crum":{"path":""},"crum.signals":{"path":""},"tests.test_x":{"path":"","test":true}}}"#
         );
+    }
+}
+
+#[cfg(test)]
+mod computed_import_tests {
+    use super::computed_imports;
+
+    #[test]
+    fn imports_by_a_computed_name_are_found_and_literal_ones_are_not() {
+        let source = b"import importlib\nm = importlib.import_module('a.b')\nn = importlib.import_module(name)\n# import_module(x)\nx = __import__(base + '.mod')\ns = 'import_module(y)'\n";
+        assert_eq!(computed_imports(source), [3, 5]);
     }
 }

@@ -66,6 +66,9 @@ pub struct FileOutcome {
     /// What the module imports, when asked ([`ScanOptions::import_index`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub imports: Vec<String>,
+    /// Lines importing a module by a computed name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub computed_imports: Vec<u32>,
 }
 
 impl FileOutcome {
@@ -83,6 +86,10 @@ pub struct FileReport {
     pub problem: Option<FileProblem>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppression_notes: Vec<SuppressionNote>,
+    /// Lines importing a module by a computed name, which nothing follows
+    /// ([`crate::imports::computed_imports`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub computed_imports: Vec<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -138,6 +138,7 @@ pub fn load(root: &Path, options: &SourceOptions) -> Result<Vec<SourceFile>, Sou
     };
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files.dedup_by(|a, b| a.path == b.path);
+    drop_extension_modules_with_source(&mut files);
     Ok(files)
 }
 
@@ -242,9 +243,38 @@ fn is_test_path(path: &str) -> bool {
 }
 
 fn wanted(path: &str, options: &SourceOptions) -> bool {
-    path.ends_with(".py")
+    (path.ends_with(".py") || is_extension_module(path))
         && (options.include_tests || !is_test_path(path))
         && !options.exclude.as_ref().is_some_and(|exclude| exclude.excludes(path, false))
+}
+
+/// A compiled extension module a package ships (`_speedups.cpython-312-x86_64-linux-gnu.so`,
+/// `_C.pyd`): listed so that a scan says it did not analyse it. Shared libraries bundled for
+/// the modules' own use (`numpy.libs/libopenblas.so`) are not modules.
+pub fn is_extension_module(path: &str) -> bool {
+    let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+    let stem = file.split('.').next().unwrap_or("");
+    (file.ends_with(".so") || file.ends_with(".pyd"))
+        && !stem.is_empty()
+        && stem.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !stem.as_bytes()[0].is_ascii_digit()
+        && !dir.split('/').any(|part| part.ends_with(".libs") || part.starts_with('.'))
+}
+
+/// Extension modules with a Python source of the same module beside them (a pure-Python
+/// fallback) hide nothing: they are left out of `files` (sorted by path).
+pub(crate) fn drop_extension_modules_with_source(files: &mut Vec<SourceFile>) {
+    let sources: std::collections::HashSet<String> =
+        files.iter().filter(|f| f.path.ends_with(".py")).map(|f| f.path.clone()).collect();
+    files.retain(|f| {
+        if !is_extension_module(&f.path) {
+            return true;
+        }
+        let (dir, file) = f.path.rsplit_once('/').map_or(("", f.path.as_str()), |(d, n)| (d, n));
+        let stem = file.split('.').next().unwrap_or("");
+        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        !sources.contains(&format!("{prefix}{stem}.py")) && !sources.contains(&format!("{prefix}{stem}/__init__.py"))
+    });
 }
 
 /// The wanted files under `dir`, with paths relative to `root` (`dir` itself or a directory
@@ -322,6 +352,7 @@ fn load_directory(dir: &Path, root: &Path, options: &SourceOptions) -> Vec<Sourc
     found
         .into_iter()
         .map(|(path, full_path, stat)| match stat {
+            _ if is_extension_module(&path) => SourceFile::in_memory(path, Err(FileProblem::ExtensionModule)),
             Ok(stat) if stat.len > options.max_file_size => {
                 SourceFile::in_memory(path, Err(FileProblem::TooLarge(stat.len)))
             }
@@ -462,6 +493,10 @@ mod tests {
             "scripts/tool.py",
         ]);
         assert_eq!(namer.module_name("src/crum/__init__.py"), ("crum".to_owned(), true));
+        assert!(is_extension_module("simplejson/_speedups.cpython-312-x86_64-linux-gnu.so"));
+        assert!(is_extension_module("pkg/_C.pyd"));
+        assert!(!is_extension_module("numpy.libs/libopenblas64_p-r0-0cf96a72.3.23.dev.so"));
+        assert!(!is_extension_module("pkg/mod.py"));
         assert_eq!(namer.module_name("lms/djangoapps/courseware/views.py").0, "lms.djangoapps.courseware.views");
         assert_eq!(namer.module_name("scripts/tool.py").0, "tool");
         assert_eq!(namer.module_name("setup.py").0, "setup");
@@ -556,5 +591,32 @@ mod tests {
         assert!(is_test_module("numpy/testing/_private/utils.py"));
         assert!(is_test_module("enterprise/settings/test.py"));
         assert!(is_test_path("scipy/stats/_page_trend_test.py") && !is_test_module("scipy/stats/_page_trend_test.py"));
+    }
+
+    #[test]
+    fn extension_modules_without_a_python_source_are_listed_as_not_analysed() {
+        let dir = tempfile::tempdir().unwrap();
+        let pkg = dir.path().join("pkg");
+        std::fs::create_dir_all(pkg.join("vendor.libs")).unwrap();
+        for (name, bytes) in [
+            ("__init__.py", &b""[..]),
+            ("_speedups.cpython-312-x86_64-linux-gnu.so", b"\x7fELF"),
+            ("_fallback.cpython-312-x86_64-linux-gnu.so", b"\x7fELF"),
+            ("_fallback.py", b"x = 1\n"),
+            ("vendor.libs/libblas.so", b"\x7fELF"),
+        ] {
+            std::fs::write(pkg.join(name), bytes).unwrap();
+        }
+        let files = load(dir.path(), &SourceOptions::default()).unwrap();
+        let listed: Vec<(&str, bool)> =
+            files.iter().map(|f| (f.path.as_str(), f.contents == Err(FileProblem::ExtensionModule))).collect();
+        assert_eq!(
+            listed,
+            [
+                ("pkg/__init__.py", false),
+                ("pkg/_fallback.py", false),
+                ("pkg/_speedups.cpython-312-x86_64-linux-gnu.so", true),
+            ]
+        );
     }
 }

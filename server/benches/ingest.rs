@@ -42,6 +42,7 @@ fn finding(i: usize, line_shift: i32) -> IncomingFinding {
 
 fn input(target_id: i64, findings: Vec<IncomingFinding>) -> ScanInput {
     ScanInput {
+        coverage: Default::default(),
         target_id,
         revision: Some("0123456789abcdef0123456789abcdef01234567".into()),
         tool: "bench".into(),

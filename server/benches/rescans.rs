@@ -293,6 +293,7 @@ async fn sweep_of_dependencies() {
         // The platform itself was scanned an hour ago: not due (the sweep of its dependencies
         // is what is measured).
         let recent = unthread_server::ingest::scan::ScanInput {
+            coverage: Default::default(),
             target_id: platform,
             revision: Some("0".repeat(40)),
             tool: "unthread-scan".into(),

@@ -65,6 +65,7 @@ fn main() {
         for w in 0..3 {
             for (t, target) in targets.iter().enumerate() {
                 let input = ScanInput {
+                    coverage: Default::default(),
                     target_id: *target,
                     revision: Some(format!("week-{w}")),
                     tool: "bench".into(),

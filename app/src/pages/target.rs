@@ -151,6 +151,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
                         </ul>
                     </div>
                 })}
+                {detail.coverage.clone().filter(|c| c.partially_parsed_count + c.computed_imports_count > 0).map(|c| view! { <CoverageNote coverage=c /> })}
                 {dependency.then(|| view! {
                     <p class="mt-1 text-sm">"Pulled in by: " {if s.pulled_in_by.is_empty() { "—".to_owned() } else { s.pulled_in_by.join(", ") }}
                         {format!(" · blocks {} repositories", s.blocks_repositories)}</p>
@@ -343,5 +344,35 @@ fn UpgradeSection(
                 </p>
             })}
         </section>
+    }
+}
+
+/// What the last scan read without analysing it whole: files with syntax errors, imports by a
+/// computed name (files it did not read at all are listed above it).
+#[component]
+fn CoverageNote(coverage: db::views::CoverageView) -> impl IntoView {
+    let plural = |n: i64, one: &str, many: &str| if n == 1 { one.to_owned() } else { many.to_owned() };
+    let more = |shown: usize, count: i64| {
+        (count > shown as i64).then(|| view! { <li>{format!("… and {} more", count - shown as i64)}</li> })
+    };
+    let (parsed, parsed_count) = (coverage.partially_parsed.clone(), coverage.partially_parsed_count);
+    let (computed, computed_count) = (coverage.computed_imports.clone(), coverage.computed_imports_count);
+    view! {
+        <div class="mt-2 text-sm" data-testid="coverage">
+            {(parsed_count > 0).then(|| view! {
+                <p>{format!("{parsed_count} {} with syntax errors: findings come from the parts that parsed.", plural(parsed_count, "file", "files"))}</p>
+                <ul class="mt-1 list-inside list-disc break-all text-xs">
+                    {parsed.iter().take(20).map(|path| view! { <li><code>{path.clone()}</code></li> }).collect_view()}
+                    {more(parsed.len().min(20), parsed_count)}
+                </ul>
+            })}
+            {(computed_count > 0).then(|| view! {
+                <p class="mt-1">{format!("{computed_count} {} a module by a computed name: what they import is not followed.", plural(computed_count, "import names", "imports name"))}</p>
+                <ul class="mt-1 list-inside list-disc break-all text-xs">
+                    {computed.iter().take(20).map(|(path, line)| view! { <li><code>{format!("{path}:{line}")}</code></li> }).collect_view()}
+                    {more(computed.len().min(20), computed_count)}
+                </ul>
+            })}
+        </div>
     }
 }

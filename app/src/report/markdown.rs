@@ -33,6 +33,22 @@ const LIMITS: [Limits; 4] = [
     Limits { items: 0, repositories: 0, dependencies: 0 },
 ];
 
+/// What the latest scans did not analyse, when there is anything: "nothing found" is not "not
+/// looked at".
+fn coverage(out: &mut String, c: &db::models::scans::CoverageTotals) {
+    if c.files_not_read + c.files_partially_parsed + c.computed_imports == 0 {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nNot analysed by the latest scans: {} files not read (of which {} compiled extension modules), {} files with syntax errors (findings from the parts that parsed), {} imports by a computed name (not followed).",
+        thousands(c.files_not_read),
+        thousands(c.extension_modules),
+        thousands(c.files_partially_parsed),
+        thousands(c.computed_imports)
+    );
+}
+
 /// When the open findings' code runs, when any scan said.
 fn runs_at(out: &mut String, r: &super::RunsAtFigures) {
     let analysed = r.request + r.worker + r.start_up + r.tests + r.unknown;
@@ -99,6 +115,7 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
     );
 
     runs_at(&mut out, &report.runs_at);
+    coverage(&mut out, &report.coverage);
     pace(&mut out, &report.projection);
     filed(&mut out, &report.filed);
     if !report.teams.is_empty() {
@@ -584,6 +601,7 @@ mod tests {
             simulated_people: vec![],
             reach: None,
             runs_at: Default::default(),
+            coverage: Default::default(),
             filed: Default::default(),
             teams: vec![],
             projection: db::projection::project("2026-11-23".parse().unwrap(), 5_000, &[], None),
@@ -593,6 +611,24 @@ mod tests {
         assert!(markdown.chars().count() <= GITHUB_COMMENT_LIMIT, "{} characters", markdown.chars().count());
         assert!(markdown.contains("more (all are in the CSV and JSON exports)"));
         assert!(markdown.contains("### Fixed this week (5000)"));
+    }
+
+    #[test]
+    fn what_was_not_analysed_is_said_only_when_there_is_some() {
+        let mut out = String::new();
+        coverage(&mut out, &db::models::scans::CoverageTotals::default());
+        assert_eq!(out, "");
+        let totals = db::models::scans::CoverageTotals {
+            files_not_read: 3,
+            extension_modules: 2,
+            files_partially_parsed: 1,
+            computed_imports: 1200,
+        };
+        coverage(&mut out, &totals);
+        assert_eq!(
+            out.trim(),
+            "Not analysed by the latest scans: 3 files not read (of which 2 compiled extension modules), 1 files with syntax errors (findings from the parts that parsed), 1,200 imports by a computed name (not followed)."
+        );
     }
 
     #[test]

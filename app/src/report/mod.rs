@@ -56,6 +56,8 @@ pub struct WeeklyReport {
     pub filed: FiledFigures,
     /// When the code of the open findings in scope runs, as their latest scans found.
     pub runs_at: RunsAtFigures,
+    /// What the targets' latest scans by the week's end did not analyse.
+    pub coverage: db::models::scans::CoverageTotals,
     /// Repositories grouped by their owner team (as their files say now), most open first.
     pub teams: Vec<TeamRow>,
     /// The pace of the weeks up to this one and where it leads (see [`db::projection`]).

@@ -50,9 +50,40 @@ pub struct ScanInput {
     pub imports: Option<scanner::imports::ImportIndex>,
     /// When the scan ran, for importing past scans (the demo's history); `None` is now.
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// What the scan read but could not analyse whole (`scans.coverage`).
+    pub coverage: ScanCoverage,
     /// Why this scan happened, when that explains what it fixes: "bumping django-crum 0.7.9 →
     /// 0.8.0 in requirements/edx/base.txt at <commit> of openedx/openedx-platform".
     pub cause: Option<String>,
+}
+
+/// What a scan read without analysing it whole — besides the files it did not read at all
+/// (`unread_files`) — so that "nothing found" never means "not looked at".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ScanCoverage {
+    /// Files with syntax errors: findings come from the parts that parsed.
+    #[serde(default)]
+    pub partially_parsed: Vec<String>,
+    /// (path, line) of imports of a module by a computed name: what they import is not
+    /// followed.
+    #[serde(default)]
+    pub computed_imports: Vec<(String, u32)>,
+}
+
+impl ScanCoverage {
+    /// The most places of each kind stored (the counts are complete).
+    pub const MAX_LISTED: usize = 200;
+
+    pub fn of(report: &scanner::ScanReport) -> Self {
+        ScanCoverage {
+            partially_parsed: report.partially_parsed().map(|f| f.path.clone()).collect(),
+            computed_imports: report
+                .files
+                .iter()
+                .flat_map(|f| f.computed_imports.iter().map(|line| (f.path.clone(), *line)))
+                .collect(),
+        }
+    }
 }
 
 /// What recording a scan did.
@@ -266,6 +297,7 @@ impl ScanInput {
             findings: report.findings.iter().map(IncomingFinding::from).collect(),
             api_index: Some(report.api_index.clone()),
             imports: (!report.imports.modules.is_empty()).then(|| report.imports.clone()),
+            coverage: ScanCoverage::of(report),
             finished_at: None,
             cause: None,
         }

@@ -78,9 +78,10 @@ pub async fn ingest_in(conn: &mut sqlx::PgConnection, input: &ScanInput) -> sqlx
 
     let api_index = input.api_index.as_ref().filter(|i| !i.is_empty()).map(sqlx::types::Json);
     let import_index = input.imports.as_ref().map(sqlx::types::Json);
+    let coverage = coverage_json(&input.coverage);
     let scan_id = sqlx::query_scalar!(
-        r#"INSERT INTO scans (target_id, revision, tool, tool_version, started_at, finished_at, files_scanned, files_failed, status, content_digest, api_index, import_index)
-           VALUES ($1, $2, $3, $4, coalesce($10, now()), coalesce($10, now()), $5, $6, $7, $8, $9, $11) RETURNING id"#,
+        r#"INSERT INTO scans (target_id, revision, tool, tool_version, started_at, finished_at, files_scanned, files_failed, status, content_digest, api_index, import_index, coverage)
+           VALUES ($1, $2, $3, $4, coalesce($10, now()), coalesce($10, now()), $5, $6, $7, $8, $9, $11, $12) RETURNING id"#,
         input.target_id,
         input.revision,
         input.tool,
@@ -91,7 +92,8 @@ pub async fn ingest_in(conn: &mut sqlx::PgConnection, input: &ScanInput) -> sqlx
         digest,
         api_index as _,
         input.finished_at as _,
-        import_index as _
+        import_index as _,
+        coverage
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -191,6 +193,17 @@ async fn apply(tx: &mut Transaction<'_, Postgres>, input: &ScanInput, scan_id: i
         renamed: renamed.len() as i64,
         reopened: reopened.len() as i64,
         fixed: plan.fixed.len() as i64,
+    })
+}
+
+/// `scans.coverage` (see its migration): the first places of each kind, and how many.
+fn coverage_json(coverage: &super::incoming::ScanCoverage) -> serde_json::Value {
+    let max = super::incoming::ScanCoverage::MAX_LISTED;
+    serde_json::json!({
+        "partially_parsed": coverage.partially_parsed.iter().take(max).collect::<Vec<_>>(),
+        "partially_parsed_count": coverage.partially_parsed.len(),
+        "computed_imports": coverage.computed_imports.iter().take(max).collect::<Vec<_>>(),
+        "computed_imports_count": coverage.computed_imports.len(),
     })
 }
 

@@ -88,3 +88,42 @@ pub async fn open_findings_seen_by(
 pub async fn latest_id(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(r#"SELECT coalesce(max(id), 0) AS "id!" FROM scans"#).fetch_one(db).await
 }
+
+/// What the targets' latest complete scans before `end` did not analyse, summed: files not
+/// read (of which compiled extension modules), files with syntax errors, imports by a
+/// computed name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CoverageTotals {
+    pub files_not_read: i64,
+    pub extension_modules: i64,
+    pub files_partially_parsed: i64,
+    pub computed_imports: i64,
+}
+
+pub async fn coverage_before(
+    db: impl PgExecutor<'_>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<CoverageTotals> {
+    let row = sqlx::query!(
+        r#"WITH latest AS (
+               SELECT DISTINCT ON (target_id) id, files_failed, coverage
+               FROM scans WHERE status = 'complete' AND coalesce(finished_at, started_at) < $1
+               ORDER BY target_id, coalesce(finished_at, started_at) DESC, id DESC
+           )
+           SELECT coalesce(sum(files_failed), 0)::bigint AS "files_not_read!",
+                  (SELECT count(*) FROM scan_unread_files u JOIN latest l ON l.id = u.scan_id
+                   WHERE u.reason LIKE '%compiled extension module%') AS "extension_modules!",
+                  coalesce(sum((coverage->>'partially_parsed_count')::bigint), 0)::bigint AS "files_partially_parsed!",
+                  coalesce(sum((coverage->>'computed_imports_count')::bigint), 0)::bigint AS "computed_imports!"
+           FROM latest"#,
+        end as _
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(CoverageTotals {
+        files_not_read: row.files_not_read,
+        extension_modules: row.extension_modules,
+        files_partially_parsed: row.files_partially_parsed,
+        computed_imports: row.computed_imports,
+    })
+}

@@ -221,7 +221,18 @@ pub async fn detail(pool: &PgPool, name: &str) -> sqlx::Result<Option<TargetDeta
     .into_iter()
     .map(|r| (r.path, r.reason))
     .collect();
+    let coverage = sqlx::query_scalar!(
+        r#"SELECT s.coverage AS "coverage: sqlx::types::Json<crate::views::CoverageView>" FROM scans s
+           WHERE s.target_id = $1 AND s.status <> 'running'
+           ORDER BY s.started_at DESC, s.id DESC LIMIT 1"#,
+        target.id
+    )
+    .fetch_optional(pool)
+    .await?
+    .flatten()
+    .map(|c| c.0);
     Ok(Some(TargetDetail {
+        coverage,
         unread_files,
         apis,
         upgrade,

@@ -42,6 +42,7 @@ pub fn log<'r>(report: &'r ScanReport, baseline: Option<&Baseline>) -> Log<'r> {
             let problem = file.problem.as_ref()?;
             let (id, level) = match problem {
                 FileProblem::PartiallyParsed => (super::FILE_PARTIALLY_PARSED, "warning"),
+                FileProblem::ExtensionModule => (super::FILE_NOT_READ, "note"),
                 _ => (super::FILE_NOT_READ, "error"),
             };
             Some(Notification {

@@ -106,6 +106,7 @@ fn scan_loaded(
                         if options.import_index {
                             outcome.imports = imports_of(bytes, &module, is_init);
                         }
+                        outcome.computed_imports = crate::imports::computed_imports(bytes);
                         outcome
                     };
                     match &cache {
@@ -161,6 +162,7 @@ fn scan_loaded(
             findings: outcome.findings.len(),
             problem: outcome.problem,
             suppression_notes: outcome.suppression_notes,
+            computed_imports: outcome.computed_imports,
         });
         report.findings.extend(outcome.findings);
     }

@@ -82,6 +82,7 @@ pub fn tarball(bytes: &[u8], options: &SourceOptions, extra: &[&str]) -> Result<
     let mut contents = read_tar_gz(bytes, options, extra)?;
     contents.files.sort_by(|a, b| a.path.cmp(&b.path));
     contents.files.dedup_by(|a, b| a.path == b.path);
+    super::drop_extension_modules_with_source(&mut contents.files);
     Ok(contents)
 }
 
@@ -109,6 +110,10 @@ pub(super) fn load_zip(path: &Path, options: &SourceOptions) -> Result<Vec<Sourc
         }
         let Some(member) = safe_member_path(entry.name()) else { continue };
         if !wanted(&member, options) {
+            continue;
+        }
+        if super::is_extension_module(&member) {
+            files.push(SourceFile::in_memory(member, Err(crate::finding::FileProblem::ExtensionModule)));
             continue;
         }
         let size = entry.size();
@@ -310,6 +315,10 @@ fn read_members(
             continue;
         }
         if !wanted(&member, options) {
+            continue;
+        }
+        if super::is_extension_module(&member) {
+            contents.files.push(SourceFile::in_memory(member, Err(crate::finding::FileProblem::ExtensionModule)));
             continue;
         }
         let data = read_entry(&mut entry, size, options.max_file_size);

@@ -121,6 +121,7 @@ fn scan(
     with_indexes: bool,
 ) -> ScanInput {
     ScanInput {
+        coverage: Default::default(),
         target_id,
         revision,
         tool: "unthread-scan".into(),

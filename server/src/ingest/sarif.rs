@@ -338,6 +338,7 @@ pub fn parse(
     let files_scanned =
         run.properties.get("filesScanned").and_then(|v| v.as_i64()).and_then(|n| i32::try_from(n).ok()).unwrap_or(0);
     Ok(ScanInput {
+        coverage: Default::default(),
         target_id,
         revision,
         tool: run.tool.driver.name,

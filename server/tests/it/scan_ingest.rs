@@ -170,3 +170,46 @@ async fn a_file_past_the_finding_cap_is_unread_and_snippets_are_bounded() {
         sqlx::query_as("SELECT path FROM findings WHERE path = 'pkg/state.py'").fetch_all(&pool).await.unwrap();
     assert_eq!(state.len(), 1, "the other files are recorded");
 }
+
+/// "Nothing found" never means "not looked at": a scan says what it did not analyse — a file
+/// that did not parse whole, one over the size limit, a compiled extension module, an import
+/// by a computed name — and the target's page lists them.
+#[tokio::test]
+async fn a_scan_says_what_it_did_not_analyse() {
+    let pool = fresh_database().await;
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Dependency, "speedy").await.unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    write(
+        tree.path(),
+        "speedy/__init__.py",
+        "import importlib\n\ndef load(name):\n    return importlib.import_module(name)\n",
+    );
+    write(tree.path(), "speedy/broken.py", "import threading\nx = threading.local()\ndef f(:\n");
+    write(tree.path(), "speedy/big.py", &"x = 1\n".repeat(40));
+    std::fs::write(tree.path().join("speedy/_speedups.cpython-312-x86_64-linux-gnu.so"), b"\x7fELF\x02").unwrap();
+    let options = ScanOptions {
+        sources: scanner::source::SourceOptions { max_file_size: 200, ..Default::default() },
+        ..Default::default()
+    };
+    let report = scan_path(tree.path(), &options).unwrap();
+    ingest(&pool, &ScanInput::from_report(target, None, &report)).await.unwrap();
+
+    let detail = db::models::targets::detail(&pool, "speedy").await.unwrap().expect("the target");
+    let unread: Vec<(&str, &str)> = detail.unread_files.iter().map(|(p, r)| (p.as_str(), r.as_str())).collect();
+    assert_eq!(
+        unread,
+        [
+            (
+                "speedy/_speedups.cpython-312-x86_64-linux-gnu.so",
+                "not analysed: a compiled extension module, no Python source to read"
+            ),
+            ("speedy/big.py", "not scanned: 240 bytes is over the size limit"),
+        ]
+    );
+    let coverage = detail.coverage.expect("the scan says what it covered");
+    assert_eq!((coverage.partially_parsed, coverage.partially_parsed_count), (vec!["speedy/broken.py".to_owned()], 1));
+    assert_eq!(
+        (coverage.computed_imports, coverage.computed_imports_count),
+        (vec![("speedy/__init__.py".to_owned(), 4)], 1)
+    );
+}

@@ -29,6 +29,7 @@ pub fn finding(rule: &str, path: &str, line: i32) -> IncomingFinding {
 /// A complete scan of `target_id` by the tool `test` that found `findings`.
 pub fn scan_input(target_id: i64, findings: Vec<IncomingFinding>) -> ScanInput {
     ScanInput {
+        coverage: Default::default(),
         target_id,
         revision: None,
         tool: "test".into(),
