@@ -74,6 +74,21 @@ for (const js of [true, false]) {
     assert.match(await page.textContent("[data-testid=runs-at]"), /^Runs at request time: \S/);
     await screenshot(page, `finding-runs-at-${mode}`);
 
+    // A repository's finding nobody filed offers a short sub-issue in the epic's style; one an
+    // open GitHub item already names offers none.
+    const firstFinding = async (query) => {
+      await page.goto(`${suite.server.url}/findings?${query}`);
+      await Promise.all([page.waitForURL(/\/findings\/\d+$/), page.locator("[data-testid=finding-row] a[href^='/findings/']").first().click()]);
+    };
+    await firstFinding("kind=repository&filed=no");
+    const href = await page.getAttribute("[data-testid=file-sub-issue]", "href");
+    const query = new URL(href).searchParams;
+    assert.match(query.get("title"), /^(Replace|Investigate|Carry) /);
+    assert.ok(query.get("body").length <= 2000, `${query.get("body").length} characters`);
+    assert.match(query.get("body"), /Part of openedx\/openedx-platform#38680\.\s*$/);
+    await firstFinding("kind=repository&filed=yes&state=open");
+    assert.equal(await page.locator("[data-testid=file-sub-issue]").count(), 0, "already filed: no second sub-issue");
+
     // A "bump a pin" item on /contribute leads to the dependency's upgrade advice.
     await page.goto(`${suite.server.url}/contribute`);
     const bump = page.locator("[data-testid=bump]").first();

@@ -70,17 +70,34 @@ pub struct SubIssue<'a> {
     pub commit: Option<&'a str>,
     pub rule: &'a str,
     pub rule_name: &'a str,
+    /// The finding's enclosing definition (`pkg.module.Class.method`).
+    pub symbol: &'a str,
     pub message: &'a str,
     pub rule_help: &'a str,
+    /// When the code runs, as the scan found it (`request time: a view …`), if it said.
+    pub runs_at: Option<&'a str>,
     /// The finding's page in Unthread.
     pub finding_url: &'a str,
 }
 
-/// The new-issue URL of a sub-issue for one finding: it names the epic, links the lines at the
-/// scanned commit (a permalink, which the sync links back to the finding), the rule and as much
-/// of its help as fits.
+/// The most characters a sub-issue's body has: a short issue people read.
+pub const MAX_SUB_ISSUE_BODY: usize = 2000;
+
+/// The new-issue URL of a sub-issue for one finding, in the epic's style: a title saying what
+/// to do with what ("Replace …", "Investigate async-safety of …"); a short body — the lines as
+/// a permalink at the scanned commit (which the sync links back to the finding), why it
+/// matters in two sentences, when the code runs, what done means as a checklist, "Part of" the
+/// epic — under [`MAX_SUB_ISSUE_BODY`] characters, with no hard-wrapped paragraphs.
 pub fn sub_issue_url(issue: &SubIssue<'_>) -> String {
-    let title = format!("{}: {} in {}", issue.rule, issue.rule_name, issue.path);
+    let short_symbol =
+        issue.symbol.rsplit('.').take(2).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(".");
+    let subject = if short_symbol.is_empty() { issue.path.to_owned() } else { format!("`{short_symbol}`") };
+    let title = match issue.rule {
+        "UT001" | "UT002" => format!("Replace the thread local in {subject} with a context variable"),
+        "UT005" | "UT006" | "UT007" => format!("Carry the context into the work {subject} starts"),
+        "UT011" => format!("Investigate async-safety of {subject}: it calls a thread-local-backed API"),
+        _ => format!("Investigate async-safety of {subject} ({})", issue.rule_name),
+    };
     let lines = if issue.end_line > issue.line {
         format!("#L{}-L{}", issue.line, issue.end_line)
     } else {
@@ -90,37 +107,69 @@ pub fn sub_issue_url(issue: &SubIssue<'_>) -> String {
         Some(commit) => format!("https://github.com/{}/blob/{commit}/{}{lines}", issue.repository, issue.path),
         None => format!("`{}` line {}", issue.path, issue.line),
     };
-    let head = format!(
-        "Part of {}.\n\n{place}\n\n**{} {}**: {}\n\nFound by Unthread: {}\n",
-        issue.epic,
-        issue.rule,
-        issue.rule_name,
-        issue.message.replace('\n', " "),
+    let why = two_sentences(&section(issue.rule_help, "Why it is a problem"));
+    let fix = two_sentences(&section(issue.rule_help, "Fix"));
+    let mut body = format!("{place}\n\n**{} {}**: {}\n", issue.rule, issue.rule_name, one_line(issue.message));
+    if !why.is_empty() {
+        body.push_str(&format!("\n{why}\n"));
+    }
+    if let Some(runs_at) = issue.runs_at {
+        body.push_str(&format!("\nRuns at {runs_at}.\n"));
+    }
+    body.push_str("\n**Done when**\n");
+    if !fix.is_empty() {
+        body.push_str(&format!("- [ ] {fix}\n"));
+    }
+    body.push_str(&format!(
+        "- [ ] or it is shown to be safe, with the reason (triaged won't fix in Unthread)\n- [ ] a rescan no longer reports it: {}\n",
         issue.finding_url
-    );
-    let repository = format!("https://github.com/{}", issue.repository);
-    let url = |body: &str| new_issue_url(&repository, &title, body);
-    // The rule's help, paragraph by paragraph, while the URL stays short enough.
-    let mut body = format!("{head}\n<details><summary>About {}</summary>\n\n", issue.rule);
-    let mut any = false;
-    for paragraph in issue.rule_help.split("\n\n") {
-        let candidate = format!("{body}{paragraph}\n\n");
-        if url(&format!("{candidate}</details>\n")).len() > MAX_URL_LEN {
+    ));
+    body.push_str(&format!("\nPart of {}.\n", issue.epic));
+    if body.chars().count() > MAX_SUB_ISSUE_BODY {
+        // The message, the why and the fix are the variable parts: keep the place, the
+        // checklist and the epic, and cut the explanation.
+        let cut: String = body.chars().take(MAX_SUB_ISSUE_BODY - 1).collect();
+        body = format!("{cut}…");
+    }
+    new_issue_url(&format!("https://github.com/{}", issue.repository), &title, &body)
+}
+
+/// The text of the `## heading` section of a rule's help, its lines joined (the help is
+/// hard-wrapped for the terminal; an issue reflows).
+fn section(help: &str, heading: &str) -> String {
+    let marker = format!("## {heading}");
+    let Some(start) = help.find(&marker) else { return String::new() };
+    let rest = &help[start + marker.len()..];
+    let end = rest.find("\n## ").unwrap_or(rest.len());
+    let text = &rest[..end];
+    // The first paragraph (examples and lists below it are for the rule's page).
+    let paragraph = text.trim().split("\n\n").next().unwrap_or("");
+    one_line(paragraph)
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The first two sentences of `text`.
+fn two_sentences(text: &str) -> String {
+    let mut end = text.len();
+    let mut seen = 0;
+    for (i, _) in text.match_indices(". ") {
+        seen += 1;
+        if seen == 2 {
+            end = i + 1;
             break;
         }
-        body = candidate;
-        any = true;
     }
-    if any {
-        url(&format!("{body}</details>\n"))
-    } else {
-        url(&head)
-    }
+    text[..end].trim().to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HELP: &str = "## What it finds\nA class deriving from\n`threading.local`.\n\n## Why it is a problem\nIts values follow the thread,\nnot the request. Under ASGI many requests share a thread. So one request reads another's.\n\n## Example\n```python\nclass C(threading.local): pass\n```\n\n## Fix\nDerive from `asgiref.local.Local`. Or keep a `ContextVar` per value.\n";
 
     fn sub_issue<'a>(help: &'a str, commit: Option<&'a str>) -> SubIssue<'a> {
         SubIssue {
@@ -132,8 +181,10 @@ mod tests {
             commit,
             rule: "UT002",
             rule_name: "thread-local-subclass",
+            symbol: "edx_django_utils.cache.utils._RequestCache",
             message: "`_RequestCache` subclasses threading.local",
             rule_help: help,
+            runs_at: Some("request time: middleware (RequestCacheMiddleware.process_request → _RequestCache)"),
             finding_url: "https://unthread.example.org/findings/7",
         }
     }
@@ -143,29 +194,45 @@ mod tests {
         form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "body").unwrap().1.into_owned()
     }
 
-    #[test]
-    fn a_sub_issue_names_the_epic_the_lines_at_the_commit_and_the_rule() {
-        let url =
-            sub_issue_url(&sub_issue("## What it finds\n\nA class.\n\n## Fix\n\nUse a ContextVar.", Some("fe75e97")));
-        assert!(url.starts_with("https://github.com/openedx/edx-django-utils/issues/new?title=UT002"));
-        let body = body_of(&url);
-        assert!(body.starts_with("Part of openedx/openedx-platform#38680.\n"));
-        assert!(body.contains(
-            "https://github.com/openedx/edx-django-utils/blob/fe75e97/edx_django_utils/cache/utils.py#L43-L45"
-        ));
-        assert!(body.contains("Use a ContextVar."));
-        assert!(body.contains("https://unthread.example.org/findings/7"));
-        let without_commit = body_of(&sub_issue_url(&sub_issue("", None)));
-        assert!(without_commit.contains("`edx_django_utils/cache/utils.py` line 43"));
+    fn title_of(url: &str) -> String {
+        let query = url.split_once('?').unwrap().1;
+        form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "title").unwrap().1.into_owned()
     }
 
     #[test]
-    fn a_long_help_is_cut_to_fit_a_url() {
-        let paragraph = "word ".repeat(200);
-        let help = vec![paragraph.as_str(); 40].join("\n\n");
-        let url = sub_issue_url(&sub_issue(&help, Some("fe75e97")));
-        assert!(url.len() <= MAX_URL_LEN, "{}", url.len());
-        assert!(body_of(&url).ends_with("</details>\n"));
+    fn a_sub_issue_is_short_says_what_to_do_and_names_the_epic() {
+        let url = sub_issue_url(&sub_issue(HELP, Some("fe75e97")));
+        assert!(url.starts_with("https://github.com/openedx/edx-django-utils/issues/new?"));
+        assert_eq!(title_of(&url), "Replace the thread local in `utils._RequestCache` with a context variable");
+        let body = body_of(&url);
+        assert!(body.starts_with(
+            "https://github.com/openedx/edx-django-utils/blob/fe75e97/edx_django_utils/cache/utils.py#L43-L45\n"
+        ));
+        // Why, in two sentences of one line each paragraph; the example left for the rule's page.
+        assert!(
+            body.contains(
+                "\nIts values follow the thread, not the request. Under ASGI many requests share a thread.\n"
+            ),
+            "{body}"
+        );
+        assert!(!body.contains("So one request"), "{body}");
+        assert!(!body.contains("```"));
+        assert!(body.contains("\nRuns at request time: middleware"));
+        assert!(body.contains("- [ ] Derive from `asgiref.local.Local`. Or keep a `ContextVar` per value.\n"));
+        assert!(body.contains("https://unthread.example.org/findings/7"));
+        assert!(body.trim_end().ends_with("Part of openedx/openedx-platform#38680."));
+        assert!(body.chars().count() <= MAX_SUB_ISSUE_BODY);
+        let without_commit = body_of(&sub_issue_url(&sub_issue(HELP, None)));
+        assert!(without_commit.starts_with("`edx_django_utils/cache/utils.py` line 43"));
+    }
+
+    #[test]
+    fn a_long_message_is_cut_to_the_length() {
+        let message = "word ".repeat(1000);
+        let issue = SubIssue { message: &message, ..sub_issue(HELP, Some("fe75e97")) };
+        let body = body_of(&sub_issue_url(&issue));
+        assert_eq!(body.chars().count(), MAX_SUB_ISSUE_BODY);
+        assert!(sub_issue_url(&issue).len() <= MAX_URL_LEN);
     }
 
     fn finding(i: i32) -> UpstreamFinding {

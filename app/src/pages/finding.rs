@@ -64,11 +64,17 @@ pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnErr
         None
     };
     let permalink = commit.as_deref().and_then(|commit| github_permalink(&detail, commit));
-    let file_sub_issue = if maintainer && detail.row.target_kind.is_repository() && detail.fixed_at.is_none() {
-        sub_issue_link(&detail, &rule_name, commit.as_deref()).await?
-    } else {
-        None
-    };
+    // An open item that already names the finding is where the work is tracked: no second one.
+    let tracked = detail
+        .github
+        .iter()
+        .any(|g| g.scope == db::views::LinkScope::Finding && g.state != "closed" && g.state != "merged");
+    let file_sub_issue =
+        if maintainer && detail.row.target_kind.is_repository() && detail.fixed_at.is_none() && !tracked {
+            sub_issue_link(&detail, &rule_name, commit.as_deref()).await?
+        } else {
+            None
+        };
     Ok(Some(FindingPageData {
         detail,
         rule_name,
@@ -126,6 +132,16 @@ async fn sub_issue_link(
     let f = &detail.row;
     let help = scanner::rules::by_id(&f.rule).map(|r| r.help_markdown()).unwrap_or_default();
     let finding_url = format!("{}/findings/{}", state.reports.base_url.trim_end_matches('/'), f.id);
+    let runs_at = detail.runs_at.as_ref().filter(|r| r.at != "unknown").map(|r| {
+        let when = match r.at.as_str() {
+            "request" => "request time",
+            "worker" => "worker time (Celery)",
+            "start-up" => "start-up only",
+            _ => "test time only",
+        };
+        let path = if r.path.len() > 1 { format!(" ({})", r.path.join(" → ")) } else { String::new() };
+        format!("{when}: {}{path}", r.why)
+    });
     let epic = format!("{}#{}", epic.repository, epic.number);
     Ok(Some(crate::components::upstream_issue::sub_issue_url(&crate::components::upstream_issue::SubIssue {
         repository: &f.target,
@@ -136,8 +152,10 @@ async fn sub_issue_link(
         commit,
         rule: &f.rule,
         rule_name,
+        symbol: f.symbol.as_deref().unwrap_or(""),
         message: &detail.message,
         rule_help: &help,
+        runs_at: runs_at.as_deref(),
         finding_url: &finding_url,
     })))
 }
@@ -275,7 +293,7 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
                 {file_sub_issue.map(|href| view! {
                     <p class="mt-2 text-sm">
                         <a class=LINK href=href target="_blank" rel="noopener" data-testid="file-sub-issue">"File a sub-issue on GitHub"</a>
-                        <span class="text-slate-500">" — prefilled: the epic, these lines at the scanned commit, the rule's help"</span>
+                        <span class="text-slate-500">" — prefilled: these lines at the scanned commit, why they matter, what done means, the epic"</span>
                     </p>
                 })}
             </section>
