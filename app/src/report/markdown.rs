@@ -88,7 +88,7 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
     let _ = writeln!(
         out,
         "{} to {} ({}). **{} fixed of {} ({} %)** · {} triaged away · {} open. {} already on context variables \
-         (not counted as progress); {} open in test code (out of scope).\n",
+         (not counted as progress); {} open in test code (out of scope).",
         monday,
         sunday,
         text(&report.timezone),
@@ -100,6 +100,108 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
         places(h.migrated),
         thousands(h.tests_open)
     );
+    // People of the demo or development accounts, named as simulated wherever they appear.
+    let person = |name: &str| {
+        if report.simulated_people.iter().any(|p| p.eq_ignore_ascii_case(name)) {
+            format!("{} (simulated)", login(name))
+        } else {
+            login(name)
+        }
+    };
+
+    // The news first: what changed this week, with who. Empty sections are left out.
+    let github = &report.github;
+    let changes = &github.changes;
+    let news = report.fixed.len()
+        + report.new.len()
+        + report.reopened.len()
+        + report.triaged.len()
+        + report.ownership.len()
+        + github.sub_issues_opened.len()
+        + github.sub_issues_closed.len()
+        + github.pull_requests_merged.len()
+        + (changes.opened + changes.merged + changes.closed) as usize;
+    if news == 0 {
+        out.push_str("\nNothing changed this week: no fix, no new finding, no GitHub item opened, closed or merged.\n");
+    }
+    if !report.fixed.is_empty() {
+        section(&mut out, "Fixed this week", report.fixed.len());
+        list(&mut out, &report.fixed, limits.items, |item| {
+            let mut line = finding(&item.finding);
+            if let Some(by) = &item.fixed_by {
+                let _ = write!(line, ", fixed by {}", person(by));
+            }
+            if let Some(pull) = &item.pull_request {
+                let _ = write!(line, " in {}", pull_link(pull));
+            }
+            line
+        });
+    }
+    let github_news =
+        github.sub_issues_opened.len() + github.sub_issues_closed.len() + github.pull_requests_merged.len();
+    if github_news > 0 || changes.opened + changes.merged + changes.closed > 0 {
+        let _ = writeln!(out, "\n### GitHub\n");
+        for (title, items, closed) in [
+            ("Sub-issues closed", &github.sub_issues_closed, true),
+            ("Pull requests merged", &github.pull_requests_merged, false),
+            ("Sub-issues opened", &github.sub_issues_opened, false),
+        ] {
+            if !items.is_empty() {
+                github_list(&mut out, title, items, limits.items, closed);
+            }
+        }
+        if changes.opened + changes.merged + changes.closed > 0 {
+            let _ = writeln!(
+                out,
+                "- Unthread's fix pull requests: {} opened, {} merged, {} closed without merging",
+                changes.opened, changes.merged, changes.closed
+            );
+        }
+    }
+    if !report.new.is_empty() {
+        section(&mut out, "New this week", report.new.len());
+        list(&mut out, &report.new, limits.items, finding);
+    }
+    if !report.reopened.is_empty() {
+        section(&mut out, "Reopened this week", report.reopened.len());
+        list(&mut out, &report.reopened, limits.items, finding);
+    }
+    if !report.triaged.is_empty() {
+        section(&mut out, "Triage decisions", report.triaged.len());
+        list(&mut out, &report.triaged, limits.items, |t| {
+            let mut line = format!("{}: {} → {}", finding(&t.finding), text(&t.from), text(&t.to));
+            if let Some(by) = &t.by {
+                let _ = write!(line, " by {}", person(by));
+            }
+            if let Some(reason) = &t.reason {
+                let _ = write!(line, " ({})", text(reason));
+            }
+            line
+        });
+    }
+    if !report.ownership.is_empty() {
+        section(&mut out, "Ownership changes", report.ownership.len());
+        list(&mut out, &report.ownership, limits.items, |c| {
+            let what = match &c.finding {
+                Some(f) => finding(f),
+                None => format!("all of **{}**", text(&c.target)),
+            };
+            match c.change.as_str() {
+                "assigned" => format!("{} assigned {what} to {}", person(&c.by), person(&c.owner)),
+                "released" if c.by != c.owner => {
+                    format!("{} released {}'s claim on {what}", person(&c.by), person(&c.owner))
+                }
+                change => format!("{} {} {what}", person(&c.owner), text(change)),
+            }
+        });
+    }
+
+    // Then the asks: what blocks the most, and claims nobody is working on.
+    blocking(&mut out, report);
+    stale_claims(&mut out, report, limits.items, &person);
+
+    // The numbers behind the headline, folded.
+    out.push_str("\n<details><summary>Numbers: measures, pace, filed vs found, teams, repositories, dependencies, upgrades</summary>\n\n");
     let _ = writeln!(out, "| Measure | End of week | Change since {previous} |");
     out.push_str("| --- | ---: | ---: |\n");
     let _ = writeln!(out, "| Open | {} | {} |", thousands(h.open), signed(h.open_change));
@@ -113,7 +215,6 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
         h.percent_done,
         signed_decimal(h.percent_done_change)
     );
-
     runs_at(&mut out, &report.runs_at);
     coverage(&mut out, &report.coverage);
     pace(&mut out, &report.projection);
@@ -136,7 +237,6 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
             );
         }
     }
-
     let (repositories, dependencies): (Vec<&TargetRow>, Vec<&TargetRow>) =
         report.targets.iter().partition(|t| t.kind != "dependency");
     target_table(&mut out, "Repositories", &repositories, limits.repositories);
@@ -152,68 +252,23 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
             counted(open, "open finding", "open findings")
         );
     }
+    upgrades(&mut out, report);
+    out.push_str("\n</details>\n");
 
-    // People of the demo or development accounts, named as simulated wherever they appear.
-    let person = |name: &str| {
-        if report.simulated_people.iter().any(|p| p.eq_ignore_ascii_case(name)) {
-            format!("{} (simulated)", login(name))
-        } else {
-            login(name)
-        }
-    };
-    section(&mut out, "Fixed this week", report.fixed.len());
-    list(&mut out, &report.fixed, limits.items, |item| {
-        let mut line = finding(&item.finding);
-        if let Some(by) = &item.fixed_by {
-            let _ = write!(line, ", fixed by {}", person(by));
-        }
-        if let Some(pull) = &item.pull_request {
-            let _ = write!(line, " in {}", pull_link(pull));
-        }
-        line
-    });
-    section(&mut out, "New this week", report.new.len());
-    list(&mut out, &report.new, limits.items, finding);
-    section(&mut out, "Reopened this week", report.reopened.len());
-    list(&mut out, &report.reopened, limits.items, finding);
-    section(&mut out, "Triage decisions", report.triaged.len());
-    list(&mut out, &report.triaged, limits.items, |t| {
-        let mut line = format!("{}: {} → {}", finding(&t.finding), text(&t.from), text(&t.to));
-        if let Some(by) = &t.by {
-            let _ = write!(line, " by {}", person(by));
-        }
-        if let Some(reason) = &t.reason {
-            let _ = write!(line, " ({})", text(reason));
-        }
-        line
-    });
-    section(&mut out, "Ownership changes", report.ownership.len());
-    list(&mut out, &report.ownership, limits.items, |c| {
-        let what = match &c.finding {
-            Some(f) => finding(f),
-            None => format!("all of **{}**", text(&c.target)),
-        };
-        match c.change.as_str() {
-            "assigned" => format!("{} assigned {what} to {}", person(&c.by), person(&c.owner)),
-            "released" if c.by != c.owner => {
-                format!("{} released {}'s claim on {what}", person(&c.by), person(&c.owner))
-            }
-            change => format!("{} {} {what}", person(&c.owner), text(change)),
-        }
-    });
-    section(
-        &mut out,
-        &format!("Stale claims (no activity for {} days)", report.stale_after_days),
-        report.stale_claims.len(),
+    let _ = writeln!(
+        out,
+        "\n_Generated by Unthread from scans, claims and GitHub as of {}. Progress counts what rescans of the code find, not pull request states._",
+        report.ends_at
     );
-    list(&mut out, &report.stale_claims, limits.items, |s| {
-        let what = match &s.finding {
-            Some(f) => finding(f),
-            None => format!("all of **{}**", text(&s.target)),
-        };
-        format!("{}: {what}, idle {} days (last activity {})", person(&s.owner), s.idle_days, day(&s.last_activity_at))
-    });
+    out
+}
 
+/// The dependencies whose migration would clear calls elsewhere, most first (one with no
+/// calls elsewhere blocks nobody), with reachability; who pins them, said once when it is the
+/// same for all.
+fn blocking(out: &mut String, report: &WeeklyReport) {
+    let blocking: Vec<&super::BlockingDependency> =
+        report.blocking_dependencies.iter().filter(|d| d.calls_elsewhere > 0).collect();
     let _ = writeln!(out, "\n### Blocking dependencies\n");
     match &report.reach {
         Some(r) => {
@@ -229,24 +284,78 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
             "Whether tracked code imports these modules is not stated: reachability had not been computed by the week's end.\n\n",
         ),
     }
-    if report.blocking_dependencies.is_empty() {
-        out.push_str("None: no pinned dependency has open findings.\n");
+    if blocking.is_empty() {
+        out.push_str("None: no pinned dependency's thread-local APIs are called elsewhere.\n");
+        return;
+    }
+    let pinners = |d: &super::BlockingDependency| d.repositories.iter().map(|r| text(r)).collect::<Vec<_>>().join(", ");
+    let same = blocking.windows(2).all(|w| w[0].repositories == w[1].repositories);
+    out.push_str(
+        "Most impact first: calls of the dependency's thread-local APIs in other code, which migrating it would clear",
+    );
+    if same {
+        let _ = writeln!(out, "; all pinned by {}.\n", pinners(blocking[0]));
+        out.push_str("| Dependency | Open | Calls elsewhere |\n| --- | ---: | ---: |\n");
     } else {
-        out.push_str("Most impact first: calls of the dependency's thread-local APIs in other code, which migrating it would clear.\n\n");
-        out.push_str("| Dependency | Open | Calls elsewhere | Pinned by |\n| --- | ---: | ---: | --- |\n");
-        for d in &report.blocking_dependencies {
-            let repositories: Vec<String> = d.repositories.iter().map(|r| text(r)).collect();
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                text(&d.name),
-                thousands(d.open),
-                thousands(d.calls_elsewhere),
-                repositories.join(", ")
-            );
+        out.push_str(".\n\n| Dependency | Open | Calls elsewhere | Pinned by |\n| --- | ---: | ---: | --- |\n");
+    }
+    for d in blocking {
+        let pinned = if same { String::new() } else { format!(" {} |", pinners(d)) };
+        let _ =
+            writeln!(out, "| {} | {} | {} |{pinned}", text(&d.name), thousands(d.open), thousands(d.calls_elsewhere));
+    }
+}
+
+/// Claims with no activity, one line per person: how many, how long, what (short paths).
+fn stale_claims(out: &mut String, report: &WeeklyReport, limit: usize, person: &dyn Fn(&str) -> String) {
+    if report.stale_claims.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n### Stale claims: no activity for {} days ({})\n",
+        report.stale_after_days,
+        report.stale_claims.len()
+    );
+    let mut owners: Vec<&str> = Vec::new();
+    for claim in &report.stale_claims {
+        if !owners.contains(&claim.owner.as_str()) {
+            owners.push(&claim.owner);
         }
     }
+    for owner in owners.iter().take(limit.max(1)) {
+        let claims: Vec<&super::StaleClaim> = report.stale_claims.iter().filter(|c| c.owner == *owner).collect();
+        let idle = claims.iter().map(|c| c.idle_days).max().unwrap_or(0);
+        let what: Vec<String> = claims
+            .iter()
+            .take(limit.max(1))
+            .map(|c| match &c.finding {
+                Some(f) => format!(
+                    "{} {}",
+                    link(&format!("#{}", f.id), &f.url),
+                    code(f.path.rsplit('/').next().unwrap_or(&f.path))
+                ),
+                None => format!("all of **{}**", text(&c.target)),
+            })
+            .collect();
+        let more = claims.len().saturating_sub(what.len());
+        let _ = writeln!(
+            out,
+            "- {}: {} idle up to {idle} days — {}{}",
+            person(owner),
+            counted(claims.len() as i64, "claim", "claims"),
+            what.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        );
+    }
+    if owners.len() > limit.max(1) {
+        let _ =
+            writeln!(out, "- and {} more people (all are in the CSV and JSON exports)", owners.len() - limit.max(1));
+    }
+}
 
+/// Pin bumps that would clear findings.
+fn upgrades(out: &mut String, report: &WeeklyReport) {
     let _ = writeln!(out, "\n### Upgrades that would clear findings\n");
     if !report.upgrades_checked {
         out.push_str("Not checked yet: no dependency's newer releases had been checked by the week's end.\n");
@@ -269,24 +378,6 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
             );
         }
     }
-
-    let _ = writeln!(out, "\n### GitHub\n");
-    github_list(&mut out, "Sub-issues opened", &report.github.sub_issues_opened, limits.items, false);
-    github_list(&mut out, "Sub-issues closed", &report.github.sub_issues_closed, limits.items, true);
-    github_list(&mut out, "Pull requests merged", &report.github.pull_requests_merged, limits.items, false);
-    let changes = &report.github.changes;
-    let _ = writeln!(
-        out,
-        "- Unthread's fix pull requests: {} opened, {} merged, {} closed without merging",
-        changes.opened, changes.merged, changes.closed
-    );
-
-    let _ = writeln!(
-        out,
-        "\n_Generated by Unthread from scans, claims and GitHub as of {}. Progress counts what rescans of the code find, not pull request states._",
-        report.ends_at
-    );
-    out
 }
 
 /// "1 place" / "28 places".

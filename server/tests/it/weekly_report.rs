@@ -466,8 +466,12 @@ async fn the_formats_agree_and_each_parses() {
                 pulldown_cmark::Event::Start(pulldown_cmark::Tag::Link { dest_url, .. }) => {
                     links.push(dest_url.to_string())
                 }
+                // Only the report's own fold of its tables: no HTML from outside text.
                 pulldown_cmark::Event::Html(html) | pulldown_cmark::Event::InlineHtml(html) => {
-                    panic!("{week}: raw HTML in the Markdown: {html}")
+                    let html = html.trim();
+                    let fold = html.starts_with("<details><summary>Numbers:") && html.ends_with("</summary>")
+                        || html == "</details>";
+                    assert!(fold, "{week}: raw HTML in the Markdown: {html}")
                 }
                 pulldown_cmark::Event::Text(t) | pulldown_cmark::Event::Code(t) => text.push_str(&t),
                 _ => {}
