@@ -108,7 +108,13 @@ pub fn sub_issue_url(issue: &SubIssue<'_>) -> String {
         None => format!("`{}` line {}", issue.path, issue.line),
     };
     let why = two_sentences(&section(issue.rule_help, "Why it is a problem"));
-    let fix = two_sentences(&section(issue.rule_help, "Fix"));
+    // A call of another package's thread-local-backed API is done when that package has
+    // migrated or the value is passed explicitly: no release is named (one that migrated may
+    // not exist yet).
+    let fix = match issue.rule {
+        "UT011" => "The call no longer reaches a thread local: the dependency migrated (bump the pin once a release has), or the value is passed explicitly.".to_owned(),
+        _ => two_sentences(&section(issue.rule_help, "Fix")),
+    };
     let mut body = format!("{place}\n\n**{} {}**: {}\n", issue.rule, issue.rule_name, one_line(issue.message));
     if !why.is_empty() {
         body.push_str(&format!("\n{why}\n"));
@@ -224,6 +230,17 @@ mod tests {
         assert!(body.chars().count() <= MAX_SUB_ISSUE_BODY);
         let without_commit = body_of(&sub_issue_url(&sub_issue(HELP, None)));
         assert!(without_commit.starts_with("`edx_django_utils/cache/utils.py` line 43"));
+    }
+
+    #[test]
+    fn a_call_of_a_dependency_names_no_release() {
+        let help = "## Fix\nUpgrade to a release of the dependency that uses context variables.\n";
+        let issue = SubIssue { rule: "UT011", rule_name: "thread-local-api-use", ..sub_issue(help, Some("fe75e97")) };
+        let url = sub_issue_url(&issue);
+        let body = body_of(&url);
+        assert!(!body.contains("Upgrade to a release"), "{body}");
+        assert!(body.contains("bump the pin once a release has"), "{body}");
+        assert!(title_of(&url).ends_with("it calls a thread-local-backed API"));
     }
 
     #[test]
