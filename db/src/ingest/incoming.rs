@@ -86,6 +86,19 @@ impl ScanCoverage {
     }
 }
 
+/// `findings.runs_at_path` as stored: written from a scan's [`IncomingFinding`], read by the
+/// finding's page and by re-ingestion (the demo's snapshot).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RunsAtPathColumn<'a> {
+    #[serde(default)]
+    pub why: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    pub path: std::borrow::Cow<'a, [String]>,
+}
+
+/// [`RunsAtPathColumn`] read from the database (owned).
+pub type StoredRunsAtPath = RunsAtPathColumn<'static>;
+
 /// What recording a scan did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -133,7 +146,8 @@ impl IncomingFinding {
     /// `findings.runs_at_path`: why, and the call path.
     pub fn runs_at_path_json(&self) -> Option<String> {
         let runs_at = self.runs_at.as_ref()?;
-        serde_json::to_string(&serde_json::json!({ "why": runs_at.why, "path": runs_at.path })).ok()
+        let column = RunsAtPathColumn { why: runs_at.why.as_str().into(), path: runs_at.path.as_slice().into() };
+        serde_json::to_string(&column).ok()
     }
 
     /// The fix as the JSON `findings.fix` stores.
@@ -301,5 +315,43 @@ impl ScanInput {
             finished_at: None,
             cause: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_runs_at_path_reads_back_as_written() {
+        let runs_at = scanner::finding::RunsAtPath {
+            at: scanner::finding::RunsAt::Request,
+            why: "a view".into(),
+            path: vec!["app.views.page".into(), "app.state.remember".into()],
+        };
+        let finding = IncomingFinding {
+            runs_at: Some(runs_at),
+            fingerprint: "f".into(),
+            content_fingerprint: None,
+            rule: "UT010".into(),
+            path: "app/state.py".into(),
+            start_line: 1,
+            start_column: 1,
+            end_line: 1,
+            end_column: 2,
+            symbol: None,
+            message: String::new(),
+            snippet: None,
+            conditional: false,
+            suppressed: None,
+            fix: None,
+        };
+        let json = finding.runs_at_path_json().unwrap();
+        // The form the column has held since it was added (a finding's digest covers it).
+        assert_eq!(json, r#"{"why":"a view","path":["app.views.page","app.state.remember"]}"#);
+        let stored: StoredRunsAtPath = serde_json::from_str(&json).unwrap();
+        assert_eq!((stored.why.as_ref(), stored.path.len()), ("a view", 2));
+        let empty: StoredRunsAtPath = serde_json::from_str("{}").unwrap();
+        assert_eq!(empty, StoredRunsAtPath::default());
     }
 }

@@ -7,6 +7,7 @@
 
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 
+use crate::ingest::StoredRunsAtPath;
 use crate::kinds::{FindingState, TargetKind, Triage};
 
 use crate::views::{FacetCount, FindingDetail, FindingFilter, FindingPage, FindingRow, GitHubLink, HistoryEntry};
@@ -412,15 +413,6 @@ pub async fn owned_by(pool: &PgPool, login: &str) -> sqlx::Result<Vec<FindingRow
     Ok(q.build_query_as::<Row>().fetch_all(pool).await?.into_iter().map(Into::into).collect())
 }
 
-/// `findings.runs_at_path` as stored.
-#[derive(Debug, Default, serde::Deserialize)]
-struct RunsAtPathColumn {
-    #[serde(default)]
-    why: String,
-    #[serde(default)]
-    path: Vec<String>,
-}
-
 /// One finding with everything its page shows.
 pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail>> {
     let Some(row) = by_ids(pool, &[id]).await?.pop() else { return Ok(None) };
@@ -431,7 +423,7 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
                   xs.finished_at AS "fixed_at: chrono::DateTime<chrono::Utc>",
                   coalesce(ga.assignees, '{}') AS "github_assignees!",
                   f.fix AS "fix: sqlx::types::Json<crate::views::FixView>",
-                  f.runs_at, f.runs_at_path AS "runs_at_path: sqlx::types::Json<RunsAtPathColumn>"
+                  f.runs_at, f.runs_at_path AS "runs_at_path: sqlx::types::Json<StoredRunsAtPath>"
            FROM findings f
            JOIN scans fs ON fs.id = f.first_seen_scan
            LEFT JOIN scans xs ON xs.id = f.fixed_in_scan
@@ -442,8 +434,8 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
     .fetch_one(pool)
     .await?;
     let runs_at = extra.runs_at.map(|at| {
-        let RunsAtPathColumn { why, path } = extra.runs_at_path.map(|p| p.0).unwrap_or_default();
-        crate::views::RunsAtView { at, why, path }
+        let crate::ingest::RunsAtPathColumn { why, path } = extra.runs_at_path.map(|p| p.0).unwrap_or_default();
+        crate::views::RunsAtView { at, why: why.into_owned(), path: path.into_owned() }
     });
     Ok(Some(FindingDetail {
         runs_at,

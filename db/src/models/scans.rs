@@ -2,7 +2,7 @@
 
 use sqlx::PgExecutor;
 
-use crate::ingest::IncomingFinding;
+use crate::ingest::{IncomingFinding, StoredRunsAtPath};
 
 /// A dependency target's latest complete scan.
 #[derive(Clone, Debug)]
@@ -45,7 +45,7 @@ pub async fn open_findings_seen_by(
                   symbol, message, snippet, conditional,
                   CASE WHEN triaged_in_source THEN triage_reason END AS suppressed,
                   fix AS "fix: sqlx::types::Json<crate::views::FixView>",
-                  runs_at, runs_at_path AS "runs_at_path: sqlx::types::Json<serde_json::Value>"
+                  runs_at, runs_at_path AS "runs_at_path: sqlx::types::Json<StoredRunsAtPath>"
            FROM findings WHERE target_id = $1 AND last_seen_scan = $2 AND fixed_in_scan IS NULL
            ORDER BY path, start_line, start_column, rule, fingerprint"#,
         target_id,
@@ -59,9 +59,7 @@ pub async fn open_findings_seen_by(
             // The two columns back into the scanner's form.
             let runs_at = r.runs_at.as_deref().and_then(scanner::finding::RunsAt::parse).map(|at| {
                 let stored = r.runs_at_path.map(|p| p.0).unwrap_or_default();
-                let why = stored.get("why").and_then(|w| w.as_str()).unwrap_or_default().to_owned();
-                let path = serde_json::from_value(stored.get("path").cloned().unwrap_or_default()).unwrap_or_default();
-                scanner::finding::RunsAtPath { at, why, path }
+                scanner::finding::RunsAtPath { at, why: stored.why.into_owned(), path: stored.path.into_owned() }
             });
             IncomingFinding {
                 fingerprint: r.fingerprint,
