@@ -81,21 +81,24 @@ pub fn annotate(files: &[SourceFile], namer: &ModuleNamer, max_file_size: u64, f
             let kept: rustc_hash::FxHashSet<&str> = wanted.iter().map(|&i| findings[i].path.as_str()).collect();
             let graph = Graph::read(members, &kept, namer, max_file_size);
             let mut memo: HashMap<Option<(usize, usize)>, RunsAtPath> = HashMap::new();
-            let mut at_line = |path: &str, line: u32| {
-                let start = graph.definition_at(path, line);
+            let mut from = |start: Option<Node>, path: &str| {
                 memo.entry(start).or_insert_with(|| graph.runs_at(start, path)).clone()
             };
             wanted
                 .iter()
                 .map(|&i| {
                     let finding = &findings[i];
+                    let start = graph.definition_at(&finding.path, finding.start.line);
                     // Module-level code, or a class body made at import.
-                    let module_level = graph.definition_at(&finding.path, finding.start.line).is_none_or(|node| {
+                    let module_level = start.is_none_or(|node| {
                         graph.files[node.0].outline.defs[node.1].is_class && graph.enclosing_function(node).is_none()
                     });
                     let result = if module_level && !finding.also_on_lines.is_empty() {
                         // A module-level global changed by functions (UT010): when they run.
-                        let writes = finding.also_on_lines.iter().map(|&line| at_line(&finding.path, line));
+                        let writes = finding
+                            .also_on_lines
+                            .iter()
+                            .map(|&line| from(graph.definition_at(&finding.path, line), &finding.path));
                         writes.min_by_key(|r| precedence(r.at)).expect("at least one write")
                     } else if module_level && MADE_AT_IMPORT_USED_LATER.contains(&finding.rule.as_str()) {
                         RunsAtPath {
@@ -104,7 +107,7 @@ pub fn annotate(files: &[SourceFile], namer: &ModuleNamer, max_file_size: u64, f
                             path: Vec::new(),
                         }
                     } else {
-                        at_line(&finding.path, finding.start.line)
+                        from(start, &finding.path)
                     };
                     (i, result)
                 })
