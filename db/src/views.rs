@@ -216,6 +216,9 @@ pub struct TargetSummary {
     pub last_scan_status: Option<ScanStatus>,
     /// Files its last scan could not read (a partial scan).
     pub files_failed: i32,
+    /// Set when its last scan read only some of its files on purpose: progress is about
+    /// those files, not the whole repository.
+    pub scope: Option<ScopeNote>,
     /// Open GitHub issues about it (sub-issues filed in its repository, issues linked to it
     /// or its findings): a target with open items never looks finished.
     pub epic_items_open: i64,
@@ -237,6 +240,22 @@ pub struct TargetSummary {
     /// Open rule UT011 findings in other targets calling its thread-local-backed APIs (what
     /// migrating it would clear), and in how many targets.
     pub impact: (i64, i64),
+}
+
+/// How much of a target a scan that read only some of it read, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeNote {
+    pub files: i32,
+    pub why: String,
+}
+
+impl ScopeNote {
+    /// "5 files of openedx/openedx-platform (the files the epic's items point at), not the
+    /// whole repository": said wherever the target's progress is shown.
+    pub fn sentence(&self, target: &str) -> String {
+        let files = if self.files == 1 { "1 file".to_owned() } else { format!("{} files", self.files) };
+        format!("{files} of {target} ({}), not the whole repository", self.why)
+    }
 }
 
 /// Upgrade advice for a dependency with open findings (`db::models::upgrades`).
@@ -546,6 +565,8 @@ pub struct EpicItem {
     pub names_place: bool,
     /// Unthread has scanned the code of the item's repository.
     pub repository_scanned: bool,
+    /// Its repository's last scan read only this many of its files (`scans.scope_paths`).
+    pub scanned_files_only: Option<i32>,
 }
 
 /// Filed vs found for one repository or rule.

@@ -54,6 +54,7 @@ fn input(target_id: i64, findings: Vec<IncomingFinding>) -> ScanInput {
         imports: None,
         finished_at: None,
         cause: None,
+        scope: None,
         findings,
     }
 }

@@ -306,6 +306,7 @@ async fn sweep_of_dependencies() {
             imports: None,
             finished_at: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
             cause: None,
+            scope: None,
         };
         unthread_server::ingest::scan::ingest(&pool, &recent).await.unwrap();
         for (name, _, _) in &files {

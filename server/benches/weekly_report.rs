@@ -77,6 +77,7 @@ fn main() {
                     imports: None,
                     finished_at: Some(monday(w) + Duration::seconds(t as i64)),
                     cause: None,
+                    scope: None,
                     findings: week_findings(t, w),
                 };
                 ingest(&pool, &input).await.unwrap();

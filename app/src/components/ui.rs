@@ -59,8 +59,8 @@ pub fn ProgressBar(progress: Progress, #[prop(optional)] label: Option<String>) 
 }
 
 /// Where a target stands, truthfully: "not scanned" (grey) when no scan finished, "last scan
-/// failed", "nothing found" when a scan saw nothing in scope, else its progress bar; a
-/// partial scan and open GitHub items say so beside it.
+/// failed", "nothing found" when a scan saw nothing in scope, else its progress bar; a scan
+/// of some files only, a partial scan and open GitHub items say so beside it.
 #[component]
 pub fn TargetProgress(summary: TargetSummary) -> impl IntoView {
     let note = |text: String| view! { <span class="text-xs text-slate-600 dark:text-slate-300">{text}</span> };
@@ -87,6 +87,8 @@ pub fn TargetProgress(summary: TargetSummary) -> impl IntoView {
         }
         _ => None,
     };
+    // A scan of some files only: the bar is about them, and says so.
+    let scope = summary.scope.as_ref().map(|scope| scope.sentence(&summary.name));
     let items = (summary.epic_items_open > 0).then(|| {
         format!(
             "{} open GitHub {}",
@@ -97,6 +99,7 @@ pub fn TargetProgress(summary: TargetSummary) -> impl IntoView {
     view! {
         <div class="space-y-0.5" data-testid="target-progress">
             {main}
+            {scope.map(|text| view! { <span class="block text-xs text-amber-800 dark:text-amber-200" data-testid="scan-scope">{text}</span> })}
             {partial.map(note)}
             {items.map(note)}
         </div>

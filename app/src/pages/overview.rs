@@ -361,6 +361,12 @@ fn item_names(item: &EpicItem) -> String {
     }
     if !item.names_place {
         "names no code place (tooling or process)".to_owned()
+    } else if let (true, Some(files)) = (item.repository_scanned, item.scanned_files_only) {
+        format!(
+            "no finding in the place it names among the {files} {} of {} scanned here (not the whole repository)",
+            if files == 1 { "file" } else { "files" },
+            item.repository
+        )
     } else if item.repository_scanned {
         "no scanned finding in the place it names".to_owned()
     } else {

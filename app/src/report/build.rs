@@ -36,7 +36,7 @@ pub struct Options {
 pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyReport> {
     let (start, end) = options.week.bounds(options.timezone);
     let mut tx = history::snapshot(pool).await?;
-    let targets = history::targets(&mut *tx).await?;
+    let targets = history::targets(&mut *tx, end).await?;
     let findings = history::findings(&mut *tx, start, end).await?;
     let triage = history::triage_changes(&mut *tx, start, end).await?;
     let claims = history::claims(&mut *tx, end).await?;
@@ -278,6 +278,10 @@ fn target_rows(targets: &[TargetInfo], findings: &[FindingPeriod], start: DateTi
                     percent_done: percent(&after),
                     fixed_this_week: list.iter().filter(|f| fixed_this_week(f)).count() as i64,
                     new_this_week: list.iter().filter(|f| new_this_week(f, start)).count() as i64,
+                    scope: t
+                        .scope_files
+                        .zip(t.scope_why.clone())
+                        .map(|(files, why)| db::views::ScopeNote { files, why }.sentence(&t.name)),
                 },
             ))
         })

@@ -4,7 +4,7 @@
 
 use super::{FindingRef, WeeklyReport};
 
-const TARGET_HEADER: [&str; 13] = [
+const TARGET_HEADER: [&str; 14] = [
     "week",
     "target",
     "kind",
@@ -18,6 +18,8 @@ const TARGET_HEADER: [&str; 13] = [
     "percent_done",
     "fixed_this_week",
     "new_this_week",
+    // Empty for a whole scan; else which files the numbers are about.
+    "scanned",
 ];
 
 const CHANGE_HEADER: [&str; 16] = [
@@ -57,6 +59,7 @@ pub fn targets(report: &WeeklyReport) -> String {
             format!("{:.1}", t.percent_done),
             t.fixed_this_week.to_string(),
             t.new_this_week.to_string(),
+            cell(t.scope.as_deref().unwrap_or("")),
         ]);
     }
     finish(writer)

@@ -416,6 +416,10 @@ fn target_table(out: &mut String, title: &str, rows: &[&TargetRow], limit: usize
             thousands(t.new_this_week)
         );
     }
+    // A row about some files only says which, under the table.
+    for scope in rows.iter().take(limit).filter_map(|t| t.scope.as_deref()) {
+        let _ = writeln!(out, "\nScanned: {}.", text(scope));
+    }
     if rows.len() > limit {
         let _ = writeln!(
             out,
@@ -663,6 +667,7 @@ mod tests {
             percent_done: 9.1,
             fixed_this_week: 1,
             new_this_week: 0,
+            scope: None,
         };
         let report = WeeklyReport {
             schema: SCHEMA_ID.into(),

@@ -157,6 +157,11 @@ pub struct TargetRow {
     pub percent_done: f64,
     pub fixed_this_week: i64,
     pub new_this_week: i64,
+    /// Set when its last scan of the week read only some of its files: what it read ("5 files
+    /// of openedx/openedx-platform (the files the epic's items point at), not the whole
+    /// repository"). The row's numbers are about those files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// A finding as the report names it.

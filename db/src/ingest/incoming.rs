@@ -55,6 +55,23 @@ pub struct ScanInput {
     /// Why this scan happened, when that explains what it fixes: "bumping django-crum 0.7.9 →
     /// 0.8.0 in requirements/edx/base.txt at <commit> of openedx/openedx-platform".
     pub cause: Option<String>,
+    /// Set when the scan read only some files of the target on purpose (`scans.scope_paths`).
+    pub scope: Option<ScanScope>,
+}
+
+/// The files a scan read when it read only some of its target, and why ("the files the
+/// epic's items point at"). Findings in other files are neither fixed nor seen by it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ScanScope {
+    pub paths: Vec<String>,
+    pub why: String,
+}
+
+impl ScanScope {
+    /// Whether the scan read `path`.
+    pub fn covers(&self, path: &str) -> bool {
+        self.paths.iter().any(|p| p == path)
+    }
 }
 
 /// What a scan read without analysing it whole — besides the files it did not read at all
@@ -243,6 +260,14 @@ impl ScanInput {
             hash_field(&mut hasher, path.as_bytes());
             hash_field(&mut hasher, reason.as_bytes());
         }
+        // The same findings read from fewer files is another scan (a whole scan's digest is
+        // unchanged by this).
+        if let Some(scope) = &self.scope {
+            hash_field(&mut hasher, scope.why.as_bytes());
+            for path in &scope.paths {
+                hash_field(&mut hasher, path.as_bytes());
+            }
+        }
         // Same findings with other imports is a change reachability must see.
         if let Some(imports) = &self.imports {
             hash_field(&mut hasher, serde_json::to_string(imports).unwrap_or_default().as_bytes());
@@ -314,6 +339,7 @@ impl ScanInput {
             coverage: ScanCoverage::of(report),
             finished_at: None,
             cause: None,
+            scope: None,
         }
     }
 }

@@ -9,5 +9,5 @@ pub mod matching;
 pub mod scan;
 mod suppressions;
 
-pub use incoming::{IncomingFinding, IngestSummary, RunsAtPathColumn, ScanInput, StoredRunsAtPath};
+pub use incoming::{IncomingFinding, IngestSummary, RunsAtPathColumn, ScanInput, ScanScope, StoredRunsAtPath};
 pub use scan::{dependency_api_index, ingest, ingest_in};

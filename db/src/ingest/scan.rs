@@ -80,8 +80,8 @@ pub async fn ingest_in(conn: &mut sqlx::PgConnection, input: &ScanInput) -> sqlx
     let import_index = input.imports.as_ref().map(sqlx::types::Json);
     let coverage = coverage_json(&input.coverage);
     let scan_id = sqlx::query_scalar!(
-        r#"INSERT INTO scans (target_id, revision, tool, tool_version, started_at, finished_at, files_scanned, files_failed, status, content_digest, api_index, import_index, coverage)
-           VALUES ($1, $2, $3, $4, coalesce($10, now()), coalesce($10, now()), $5, $6, $7, $8, $9, $11, $12) RETURNING id"#,
+        r#"INSERT INTO scans (target_id, revision, tool, tool_version, started_at, finished_at, files_scanned, files_failed, status, content_digest, api_index, import_index, coverage, scope_paths, scope_why)
+           VALUES ($1, $2, $3, $4, coalesce($10, now()), coalesce($10, now()), $5, $6, $7, $8, $9, $11, $12, $13, $14) RETURNING id"#,
         input.target_id,
         input.revision,
         input.tool,
@@ -93,7 +93,9 @@ pub async fn ingest_in(conn: &mut sqlx::PgConnection, input: &ScanInput) -> sqlx
         api_index as _,
         input.finished_at as _,
         import_index as _,
-        coverage
+        coverage,
+        input.scope.as_ref().map(|s| s.paths.clone()) as Option<Vec<String>>,
+        input.scope.as_ref().map(|s| s.why.clone())
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -148,7 +150,12 @@ async fn apply(tx: &mut Transaction<'_, Postgres>, input: &ScanInput, scan_id: i
     let mut fingerprints = HashSet::with_capacity(input.findings.len());
     let incoming: Vec<&IncomingFinding> =
         input.findings.iter().filter(|f| fingerprints.insert(f.fingerprint.as_str())).collect();
-    let unread: HashSet<&str> = input.unread_files.iter().map(|(path, _)| path.as_str()).collect();
+    // What the scan did not read: its unread files, and — when it read only some files on
+    // purpose — every other file holding a known finding. Their findings are left alone.
+    let mut unread: HashSet<&str> = input.unread_files.iter().map(|(path, _)| path.as_str()).collect();
+    if let Some(scope) = &input.scope {
+        unread.extend(known.iter().map(|k| k.path.as_str()).filter(|path| !scope.covers(path)));
+    }
     step("read known findings");
     let plan = matching::plan(&known, &incoming, &unread, input.complete);
     step("matched");

@@ -67,7 +67,11 @@ pub async fn items(db: impl PgExecutor<'_>, epic: &Epic) -> sqlx::Result<Vec<Epi
                   -- It points at code: a permalink to a file, or a Python file's path.
                   (coalesce(i.title, '') || ' ' || coalesce(i.body, '')) ~ '(github\.com/[^/\s]+/[^/\s]+/blob/|[A-Za-z0-9_]/[A-Za-z0-9_/]*\.py\M)' AS "names_place!",
                   EXISTS (SELECT 1 FROM targets t JOIN scans sc ON sc.target_id = t.id
-                          WHERE lower(t.name) = lower(i.repository)) AS "repository_scanned!"
+                          WHERE lower(t.name) = lower(i.repository)) AS "repository_scanned!",
+                  -- Its repository's last scan read only some of its files: how many.
+                  (SELECT cardinality(sc.scope_paths) FROM targets t JOIN scans sc ON sc.target_id = t.id
+                   WHERE lower(t.name) = lower(i.repository) AND sc.status <> 'running'
+                   ORDER BY sc.id DESC LIMIT 1) AS "scanned_files_only?"
            FROM items i
            -- The findings it names (`names`) and those a pull request only touched, open and fixed.
            CROSS JOIN LATERAL (

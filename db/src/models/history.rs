@@ -369,10 +369,15 @@ pub struct TargetInfo {
     pub pinned_by: Vec<String>,
     /// The names UT011's messages give its APIs: its own and its distributions'.
     pub api_names: Vec<String>,
+    /// Its last scan finished before the report's end read only this many of its files, for
+    /// this reason (`scans.scope_paths`, `scope_why`).
+    pub scope_files: Option<i32>,
+    pub scope_why: Option<String>,
 }
 
-/// Every target, with who pins the dependencies.
-pub async fn targets(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TargetInfo>> {
+/// Every target, with who pins the dependencies and what its last scan before `end` read
+/// when it read only some files.
+pub async fn targets(db: impl PgExecutor<'_>, end: DateTime<Utc>) -> sqlx::Result<Vec<TargetInfo>> {
     sqlx::query_as!(
         TargetInfo,
         r#"SELECT t.id, t.name, t.kind AS "kind: crate::kinds::TargetKind",
@@ -384,9 +389,16 @@ pub async fn targets(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TargetInfo>> {
                         WHERE tp.target_id = t.id AND repo.id <> t.id
                         ORDER BY 1) AS "pinned_by!",
                   ARRAY(SELECT t.name UNION SELECT p.name FROM target_packages tp JOIN packages p ON p.id = tp.package_id
-                        WHERE tp.target_id = t.id ORDER BY 1) AS "api_names!"
+                        WHERE tp.target_id = t.id ORDER BY 1) AS "api_names!",
+                  cardinality(ls.scope_paths) AS "scope_files?", ls.scope_why AS "scope_why?"
            FROM targets t
-           ORDER BY lower(t.name), t.name"#
+           LEFT JOIN LATERAL (
+               SELECT s.scope_paths, s.scope_why FROM scans s
+               WHERE s.target_id = t.id AND s.status <> 'running' AND s.finished_at < $1
+               ORDER BY s.finished_at DESC, s.id DESC LIMIT 1
+           ) ls ON true
+           ORDER BY lower(t.name), t.name"#,
+        end as _
     )
     .fetch_all(db)
     .await

@@ -1,7 +1,7 @@
 use sqlx::{PgExecutor, PgPool};
 
 use crate::kinds::{ScanStatus, TargetKind};
-use crate::views::{Blocker, FileBreakdown, Progress, TargetDetail, TargetSummary};
+use crate::views::{Blocker, FileBreakdown, Progress, ScopeNote, TargetDetail, TargetSummary};
 
 /// Registers a target if it is new and returns its id either way.
 pub async fn upsert(db: impl PgExecutor<'_>, kind: TargetKind, name: &str) -> sqlx::Result<i64> {
@@ -53,7 +53,8 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
                GROUP BY 1
            ),
            last_scan AS (
-               SELECT DISTINCT ON (s.target_id) s.target_id, s.finished_at, s.revision, s.status, s.files_failed
+               SELECT DISTINCT ON (s.target_id) s.target_id, s.finished_at, s.revision, s.status, s.files_failed,
+                      cardinality(s.scope_paths) AS scope_files, s.scope_why
                FROM scans s WHERE s.target_id IN (SELECT id FROM chosen) AND s.status <> 'running'
                ORDER BY s.target_id, s.started_at DESC, s.id DESC
            ),
@@ -104,6 +105,7 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
                   coalesce(n.migrated, 0) AS "migrated!", coalesce(n.triaged_away, 0) AS "triaged_away!",
                   coalesce(n.tests_open, 0) AS "tests_open!",
                   ls.status AS "last_scan_status?: ScanStatus", coalesce(ls.files_failed, 0) AS "files_failed!",
+                  ls.scope_files AS "scope_files?", ls.scope_why AS "scope_why?",
                   coalesce(ei.open_items, 0) AS "epic_items_open!",
                   coalesce(o.logins, '{}') AS "owners!",
                   coalesce(pl.open_pulls, 0) AS "open_pulls!",
@@ -150,6 +152,7 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
             },
             last_scan_status: r.last_scan_status,
             files_failed: r.files_failed,
+            scope: r.scope_files.zip(r.scope_why).map(|(files, why)| ScopeNote { files, why }),
             epic_items_open: r.epic_items_open,
             owners: r.owners,
             open_pulls: r.open_pulls,

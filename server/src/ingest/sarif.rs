@@ -351,6 +351,7 @@ pub fn parse(
         imports: None,
         finished_at: None,
         cause: None,
+        scope: None,
     })
 }
 

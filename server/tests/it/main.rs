@@ -38,6 +38,7 @@ mod rescans;
 mod runs_at;
 mod sarif_import;
 mod scan_ingest;
+mod scan_scope;
 mod security;
 mod truthful_numbers;
 mod upgrades;
