@@ -462,6 +462,17 @@ pub struct DemoArgs {
     /// Where the histories start (the epic's start).
     #[arg(long, value_name = "DATE", default_value = "2026-06-01")]
     pub since: chrono::NaiveDate,
+    /// Instead of loading the demo, scan the platform's files under `--platform-files` (laid
+    /// out as in the repository at `--platform-commit`) and put them in this existing
+    /// snapshot as a scan of those files only. See scripts/demo-platform-files.sh.
+    #[arg(long, value_name = "FILE", requires_all = ["platform_files", "platform_commit"], conflicts_with = "write_snapshot")]
+    pub update_snapshot: Option<std::path::PathBuf>,
+    /// The directory holding the platform's files (with `--update-snapshot`).
+    #[arg(long, value_name = "DIR")]
+    pub platform_files: Option<std::path::PathBuf>,
+    /// The platform commit those files were read at (a full sha).
+    #[arg(long, value_name = "SHA")]
+    pub platform_commit: Option<String>,
 }
 
 fn parse_history(value: &str) -> Result<(String, std::path::PathBuf), String> {

@@ -66,6 +66,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// `unthread demo`: load the bundled demo, or write a new snapshot.
 async fn demo(pool: &sqlx::PgPool, args: crate::cli::DemoArgs) -> anyhow::Result<()> {
     use anyhow::Context;
+    if let (Some(path), Some(dir), Some(commit)) = (&args.update_snapshot, &args.platform_files, &args.platform_commit)
+    {
+        let mut snapshot = crate::demo::snapshot::read(path)?;
+        let files = crate::demo::snapshot::scan_platform_files(&snapshot, dir, commit)?;
+        println!(
+            "{}: {} files of {} at {commit}, {} findings",
+            path.display(),
+            files.paths.len(),
+            snapshot.platform,
+            files.findings.len()
+        );
+        snapshot.platform_files = Some(files);
+        crate::demo::snapshot::write(&snapshot, path)?;
+        return Ok(());
+    }
     let Some(out) = args.write_snapshot else { return load_demo(pool).await };
     let requirements_file = args.requirements.context("--requirements is required with --write-snapshot")?;
     let requirements = std::fs::read_to_string(&requirements_file)

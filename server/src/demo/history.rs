@@ -93,6 +93,29 @@ pub async fn play(pool: &PgPool, snapshot: &Snapshot) -> anyhow::Result<Played> 
         }
     }
 
+    // The platform's files the epic's items point at: a scan of those files only, saying so.
+    if let Some(files) = &snapshot.platform_files {
+        let input = ScanInput {
+            coverage: Default::default(),
+            target_id: platform_id,
+            revision: Some(files.commit.clone()),
+            tool: "unthread-scan".into(),
+            tool_version: files.tool_version.clone(),
+            complete: true,
+            files_scanned: i32::try_from(files.paths.len()).unwrap_or(i32::MAX),
+            unread_files: Vec::new(),
+            findings: files.findings.clone(),
+            api_index: None,
+            imports: None,
+            finished_at: Some(start + Duration::seconds(10 * snapshot.targets.len() as i64)),
+            cause: None,
+            scope: Some(db::ingest::ScanScope { paths: files.paths.clone(), why: files.why.clone() }),
+        };
+        ingest(pool, &input).await?;
+        played.findings += files.findings.len();
+        played.scans += 1;
+    }
+
     // The epic's GitHub state, synced from the replay as `unthread sync` would from GitHub.
     let replay = github_replay::start(fixtures.clone()).await?;
     let github = crate::github::client::GitHub::new(pool.clone(), &replay.url, None)?;
@@ -135,6 +158,7 @@ fn scan(
         imports: target.imports.clone().filter(|_| with_indexes),
         finished_at: Some(at),
         cause: None,
+        scope: None,
     }
 }
 

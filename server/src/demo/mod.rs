@@ -2,7 +2,9 @@
 //!
 //! The findings are the scanner's actual output (the bundled [`snapshot`]): on
 //! openedx-platform's pinned dependencies, and on the Open edX repositories that publish
-//! some of them at each of their real commits since the epic started. [`history`] replays
+//! some of them at each of their real commits since the epic started, and on the few
+//! openedx-platform files the epic's items point at (a scan of those files only, said on every
+//! page that shows the platform's progress). [`history`] replays
 //! them with their real dates, syncs the epic's real GitHub items from
 //! [`github_replay`] through the ordinary sync, and adds the one simulated part: local
 //! people (named as simulated) claiming and triaging work nobody filed.
@@ -22,7 +24,8 @@ pub use snapshot::Snapshot;
 /// What `serve --demo` says on every page about its data.
 pub const NOTICE: &str =
     "Demo. Real: openedx/openedx-platform#38680 and its GitHub items (as publicly seen by 2026-12-01), \
-    the Open edX repositories' commits since 2026-06-01 (git snapshots up to August 2026) and every finding. \
+    the Open edX repositories' commits since 2026-06-01 (git snapshots up to August 2026), \
+    the openedx-platform files the epic's items point at (not the whole repository) and every finding. \
     Simulated: the people ana, bilal, chen, dana and eli, and their claims and triage.";
 
 /// Loads the bundled snapshot and its history unless the demo was loaded before.

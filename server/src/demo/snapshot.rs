@@ -19,6 +19,67 @@ pub struct Snapshot {
     pub requirements_path: String,
     pub requirements: String,
     pub targets: Vec<SnapshotTarget>,
+    /// The platform repository's files that the epic's items point at, scanned at a recorded
+    /// commit: the platform itself is too large to bring here whole, so the demo shows a scan
+    /// of these files only, labelled as such (`scans.scope_paths`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_files: Option<PlatformFiles>,
+}
+
+/// A scan of some files of the platform repository (see [`Snapshot::platform_files`]).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PlatformFiles {
+    /// The commit the files were read at (their permalinks point there).
+    pub commit: String,
+    /// Why these files ("the files the epic's items point at").
+    pub why: String,
+    /// The files read, as the repository names them.
+    pub paths: Vec<String>,
+    pub tool_version: Option<String>,
+    pub findings: Vec<IncomingFinding>,
+}
+
+/// Why the demo's platform scan reads only its few files.
+pub const PLATFORM_FILES_WHY: &str = "the files the epic's items point at";
+
+/// Scans `dir` — the platform's files the epic's items point at, laid out as in the
+/// repository at `commit` — as the platform's own code is scanned (with the thread-local APIs
+/// of every pinned dependency in `snapshot`), for [`Snapshot::platform_files`].
+pub fn scan_platform_files(snapshot: &Snapshot, dir: &std::path::Path, commit: &str) -> anyhow::Result<PlatformFiles> {
+    if commit.len() != 40 || !commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+        anyhow::bail!("{commit:?} is not a full commit sha");
+    }
+    let mut api_index = scanner::ApiIndex::new();
+    for target in &snapshot.targets {
+        if let Some(index) = &target.api_index {
+            api_index.merge(index.clone());
+        }
+    }
+    let package = snapshot.platform.rsplit('/').next().unwrap_or(&snapshot.platform).to_owned();
+    let options = scanner::ScanOptions { package: Some(package), api_index, runs_at: true, ..Default::default() };
+    let report = scanner::scan_path(dir, &options).with_context(|| format!("scanning {}", dir.display()))?;
+    if let Some(failed) = report.files_failed().next() {
+        anyhow::bail!("{} was not read: {:?}", failed.path, failed.problem);
+    }
+    let input = crate::ingest::scan::ScanInput::from_report(0, Some(commit.to_owned()), &report);
+    let mut paths: Vec<String> = report.files.iter().map(|f| f.path.clone()).collect();
+    paths.sort();
+    if paths.is_empty() {
+        anyhow::bail!("no Python file under {}", dir.display());
+    }
+    Ok(PlatformFiles {
+        commit: commit.to_owned(),
+        why: PLATFORM_FILES_WHY.to_owned(),
+        paths,
+        tool_version: input.tool_version,
+        findings: input.findings,
+    })
+}
+
+/// Reads a snapshot file written by [`write`].
+pub fn read(path: &std::path::Path) -> anyhow::Result<Snapshot> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    serde_json::from_reader(flate2::read::GzDecoder::new(file)).with_context(|| format!("reading {}", path.display()))
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -150,6 +211,7 @@ pub async fn capture(
         requirements_path: requirements_path.to_owned(),
         requirements,
         targets,
+        platform_files: None,
     })
 }
 

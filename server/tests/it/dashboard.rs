@@ -335,7 +335,8 @@ async fn the_demo_loads_real_findings_once() {
     };
     let first = counts().await;
     let snapshot = unthread_server::demo::snapshot::bundled().unwrap();
-    let snapshot_findings: usize = snapshot.targets.iter().map(|t| t.findings.len()).sum();
+    let snapshot_findings: usize = snapshot.targets.iter().map(|t| t.findings.len()).sum::<usize>()
+        + snapshot.platform_files.as_ref().map_or(0, |p| p.findings.len());
     assert_eq!(first.1 as usize, snapshot_findings, "the open findings are the snapshot's latest");
     assert_eq!(first.0 as usize, snapshot.targets.len() + 1, "the platform and every scanned package");
     assert!(first.2 > 0, "people claimed work");

@@ -87,9 +87,10 @@ async fn every_page_and_export_count_the_demo_the_same_way() {
         assert_eq!(sum, team.progress, "{}", team.team);
     }
 
-    // openedx-platform was never scanned: no progress, and its open items shown.
+    // Of openedx-platform only the files the epic's items point at were scanned, and its
+    // summary says so; its open items are shown.
     let platform = repositories.iter().find(|r| r.name == "openedx/openedx-platform").unwrap();
-    assert_eq!(platform.last_scan_status, None);
+    assert_eq!(platform.scope.as_ref().map(|s| s.files), Some(5));
     assert!(platform.epic_items_open >= 6, "{}", platform.epic_items_open);
     // A dependency scanned with nothing in scope has no percentage.
     let quiet = targets::summaries(&pool, true, None).await.unwrap();
@@ -162,7 +163,9 @@ async fn the_demos_links_people_and_items_say_what_they_mean() {
     let items = epic::items(&pool, &main).await.unwrap();
     let item = |n: i32| items.iter().find(|i| i.number == n).unwrap();
     assert!(!item(38740).names_place, "linting is tooling, not a place");
-    assert!(item(38703).names_place && !item(38703).repository_scanned);
+    // Only the platform files the epic's items point at are scanned in the demo (tests in
+    // `scan_scope`): the item names the finding at its lines.
+    assert!(item(38703).names_place && item(38703).open == 1 && item(38703).scanned_files_only == Some(5));
     assert_eq!(item(38707).about, ["django-crum"], "crum is a scanned dependency");
     let pr = items.iter().find(|i| i.is_pull && i.number == 934).unwrap();
     assert_eq!((pr.open, pr.touched_open, pr.touched_fixed), (0, 1, 1), "{pr:?}");

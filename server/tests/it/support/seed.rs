@@ -42,6 +42,7 @@ pub fn scan_input(target_id: i64, findings: Vec<IncomingFinding>) -> ScanInput {
         imports: None,
         finished_at: None,
         cause: None,
+        scope: None,
     }
 }
 
