@@ -29,6 +29,13 @@ while read -r blob path; do
   mkdir -p "$work/$(dirname "$path")"
   cp "$dir/$path" "$work/$path"
 done < "$manifest"
+# Every directory above them is a package in the repository (`lms.djangoapps.courseware`,
+# `xmodule.modulestore`, ...): an empty __init__.py stands for each one that is not among the
+# files, so that modules are named as in the repository. Empty, they hold no finding, and the
+# scan leaves them out of the files it says it read.
+find "$work" -mindepth 1 -type d | while read -r d; do
+  [ -f "$d/__init__.py" ] || : >"$d/__init__.py"
+done
 bin=${UNTHREAD_BIN:-target/release/unthread}
 [ -n "${UNTHREAD_BIN:-}" ] || cargo build --release -p unthread-server
 data=$(mktemp -d)

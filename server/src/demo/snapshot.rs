@@ -62,7 +62,14 @@ pub fn scan_platform_files(snapshot: &Snapshot, dir: &std::path::Path, commit: &
         anyhow::bail!("{} was not read: {:?}", failed.path, failed.problem);
     }
     let input = crate::ingest::scan::ScanInput::from_report(0, Some(commit.to_owned()), &report);
-    let mut paths: Vec<String> = report.files.iter().map(|f| f.path.clone()).collect();
+    // An empty `__init__.py` only makes its directory a package (the script adds them so that
+    // modules are named as in the repository): not one of the files read.
+    let placeholder = |path: &str| {
+        (path == "__init__.py" || path.ends_with("/__init__.py"))
+            && std::fs::metadata(dir.join(path)).is_ok_and(|m| m.len() == 0)
+    };
+    let mut paths: Vec<String> =
+        report.files.iter().map(|f| f.path.clone()).filter(|path| !placeholder(path)).collect();
     paths.sort();
     if paths.is_empty() {
         anyhow::bail!("no Python file under {}", dir.display());
