@@ -17,33 +17,59 @@ const RIGHT: f64 = 12.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 30.0;
 
-/// Maps days and counts to the plot area.
+/// Maps days and counts to the plot area: counts from `min` (0, or a round floor below the
+/// data when the chart is zoomed) to `max`.
 #[derive(Clone, Copy, Debug)]
 pub struct Scale {
     first: NaiveDate,
     days: f64,
+    min: f64,
     max: f64,
 }
 
 impl Scale {
-    /// From `first` to `last` (at least a day apart), counts up to `max`.
+    /// From `first` to `last` (at least a day apart), counts from 0 up to `max`.
     pub fn new(first: NaiveDate, last: NaiveDate, max: i64) -> Self {
         let days = ((last - first).num_days().max(1)) as f64;
         // Headroom above the highest point, and a round top value.
         let max = nice_ceiling((max.max(1) as f64 * 1.05).ceil() as i64) as f64;
-        Scale { first, days, max }
+        Scale { first, days, min: 0.0, max }
+    }
+
+    /// Like [`Scale::new`], but when every count lies between `low` and `high` and that band
+    /// is thin next to its distance from zero (a campaign whose open findings moved from
+    /// 1,336 to 1,349: from zero, a flat block), the axis runs between round values just
+    /// around the band instead, so that the change shows. The axis labels say where it starts.
+    pub fn zoomed(first: NaiveDate, last: NaiveDate, low: i64, high: i64) -> Self {
+        let whole = Scale::new(first, last, high);
+        // A flat line is shown as one, in a band of at least 1 % of its height.
+        let span = (high - low).max(high / 100).max(1);
+        if low < 3 * span {
+            return whole;
+        }
+        let step = nice_ceiling(span);
+        let floor = (low - step / 2).div_euclid(step) * step;
+        let ceiling = ((high + step / 4 + step - 1).div_euclid(step) * step).max(floor + step);
+        Scale { min: floor.max(0) as f64, max: ceiling as f64, ..whole }
     }
 
     pub fn x(&self, day: NaiveDate) -> f64 {
         LEFT + (WIDTH - LEFT - RIGHT) * (day - self.first).num_days() as f64 / self.days
     }
 
+    /// Counts below the axis' start sit on it (the open area's base when zoomed).
     pub fn y(&self, count: i64) -> f64 {
-        HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * count as f64 / self.max
+        let count = (count as f64).max(self.min);
+        HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * (count - self.min) / (self.max - self.min)
     }
 
     pub fn top(&self) -> i64 {
         self.max as i64
+    }
+
+    /// Where the axis starts: 0 unless zoomed.
+    pub fn bottom(&self) -> i64 {
+        self.min as i64
     }
 }
 
@@ -100,7 +126,16 @@ pub fn Burndown(series: Vec<BurndownPoint>, #[prop(optional)] projection: Option
     .max()
     .unwrap_or(last.day);
     let max_scope = series.iter().map(BurndownPoint::scope).max().unwrap_or(0);
-    let scale = Scale::new(first.day, end, max_scope);
+    let min_open = series.iter().map(|p| p.open).min().unwrap_or(0);
+    // A projection runs down to zero: then the axis does too.
+    let projected =
+        projection.as_ref().is_some_and(|p| [p.expected, p.best, p.worst].into_iter().any(|d| horizon(d).is_some()));
+    let scale = if projected {
+        Scale::new(first.day, end, max_scope)
+    } else {
+        Scale::zoomed(first.day, end, min_open, max_scope)
+    };
+    let zoomed = scale.bottom() > 0;
     let open_area = band(&series, &scale, |_| 0, |p| p.open);
     let fixed_area = band(&series, &scale, |p| p.open, |p| p.open + p.fixed);
     let triaged_area = band(&series, &scale, |p| p.open + p.fixed, BurndownPoint::scope);
@@ -154,8 +189,8 @@ pub fn Burndown(series: Vec<BurndownPoint>, #[prop(optional)] projection: Option
                 <polyline points=scope_line fill="none" stroke="currentColor" stroke-width="1.5" data-series="scope" />
                 <line x1=LEFT y1=base x2=WIDTH - RIGHT y2=base stroke="currentColor" stroke-opacity="0.4" />
                 <line x1=LEFT y1=TOP x2=LEFT y2=base stroke="currentColor" stroke-opacity="0.4" />
-                <text x=LEFT - 4.0 y=TOP + 8.0 text-anchor="end" font-size="10" fill="currentColor">{scale.top().to_string()}</text>
-                <text x=LEFT - 4.0 y=base text-anchor="end" font-size="10" fill="currentColor">"0"</text>
+                <text x=LEFT - 4.0 y=TOP + 8.0 text-anchor="end" font-size="10" fill="currentColor">{db::progress::thousands(scale.top())}</text>
+                <text x=LEFT - 4.0 y=base text-anchor="end" font-size="10" fill="currentColor" data-testid="axis-bottom">{db::progress::thousands(scale.bottom())}</text>
                 {weeks.iter().enumerate().map(|(i, monday)| {
                     let x = scale.x(*monday);
                     let label = (i % label_every == 0).then(|| view! {
@@ -179,6 +214,11 @@ pub fn Burndown(series: Vec<BurndownPoint>, #[prop(optional)] projection: Option
                 <span class="mr-3">"— found (scope)"</span>
                 {projection.as_ref().is_some_and(|p| p.expected.is_some()).then_some(view! { <span class="mr-3 text-amber-700 dark:text-amber-400">"- - projection"</span> })}
                 <span class="block">{summary}</span>
+                {zoomed.then(|| view! {
+                    <span class="block" data-testid="axis-note">
+                        {format!("The axis runs from {} to {}, not from zero, so that the change shows.", db::progress::thousands(scale.bottom()), db::progress::thousands(scale.top()))}
+                    </span>
+                })}
             </figcaption>
         </figure>
     }
@@ -233,6 +273,23 @@ mod tests {
         let open = band(&series, &scale, |_| 0, |p| p.open);
         assert_eq!(open.split(' ').count(), 4, "two points along the top, two back along zero");
         assert!(open.ends_with(&format!("{:.1},{:.1}", LEFT, HEIGHT - BOTTOM)));
+    }
+
+    #[test]
+    fn a_thin_band_far_from_zero_is_zoomed_to_round_values_around_it() {
+        let (first, last) = ("2026-06-01".parse().unwrap(), "2026-12-07".parse().unwrap());
+        // The demo: 1,336 open at first, 1,353 found at most.
+        let scale = Scale::zoomed(first, last, 1336, 1353);
+        assert_eq!((scale.bottom(), scale.top()), (1320, 1360), "steps of 20 around the band of 17");
+        assert_eq!(scale.y(1320), HEIGHT - BOTTOM);
+        assert_eq!(scale.y(0), HEIGHT - BOTTOM, "below the axis' start sits on it");
+        assert!(scale.y(1349) < scale.y(1336) - 20.0, "13 more open findings rise visibly");
+        // Data reaching towards zero keeps the axis at zero.
+        let whole = Scale::zoomed(first, last, 120, 1353);
+        assert_eq!((whole.bottom(), whole.top()), (0, 2000));
+        // A flat series is not blown up to fill the chart from nothing.
+        let flat = Scale::zoomed(first, last, 500, 500);
+        assert!(flat.bottom() < 500 && flat.top() > 500);
     }
 
     #[test]
