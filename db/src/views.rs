@@ -242,6 +242,17 @@ pub struct TargetSummary {
     pub impact: (i64, i64),
 }
 
+/// What changed in a stretch of time, in the scope every page counts (every rule but UT100,
+/// outside test code): findings first seen and fixed by scans finished in it, triage
+/// decisions and claims made in it (`db::models::progress::changes_between`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    pub new: i64,
+    pub fixed: i64,
+    pub triaged: i64,
+    pub claims: i64,
+}
+
 /// How much of a target a scan that read only some of it read, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeNote {
@@ -550,6 +561,11 @@ pub struct EpicItem {
     pub state: String,
     /// When it was closed or merged.
     pub done_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Its last activity on GitHub (GitHub's `updated_at`: a comment, an edit, a label).
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Who GitHub says works on it.
+    pub assignees: Vec<String>,
     /// The findings it names (`link_names_finding()`), open and fixed.
     pub open: i64,
     pub fixed: i64,

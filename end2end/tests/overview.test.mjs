@@ -22,6 +22,15 @@ test("the overview is rendered on the server and readable without JavaScript", a
   assert.match(await page.textContent("[data-testid=by-rule]"), /UT001/);
   assert.equal(await page.locator("[data-testid=burndown] svg polyline").count(), 1);
   assert.match(await page.textContent("[data-testid=event-list]"), /Scan of openedx\/\S+ at [0-9a-f]{7}: /);
+  // The first lines: where the epic stands, then the last two weeks (quiet in the demo).
+  assert.match(await page.textContent("[data-testid=status-items]"), /1 of 14/);
+  assert.match(await page.textContent("[data-testid=status-assigned]"), /0 of 13/);
+  assert.match(await page.textContent("[data-testid=status-last-merge]"), /2026-07-08\s*\d+ days ago/);
+  assert.match(await page.textContent("[data-testid=status-pace]"), /stalled/);
+  assert.match(await page.textContent("[data-testid=status-scope]"), /1,336 → [\d,]+/);
+  assert.match(await page.textContent("[data-testid=week-summary]"), /Nothing changed in the last fourteen days/);
+  // The burndown is zoomed to its band, and says so.
+  assert.match(await page.textContent("[data-testid=axis-note]"), /The axis runs from 1,3\d0 to 1,3\d0, not from zero/);
   // The real epic, its items and their states, and what nobody filed yet.
   const epic = await page.textContent("[data-testid=epic]");
   assert.match(epic, /openedx\/openedx-platform#38680/);

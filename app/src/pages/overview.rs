@@ -1,5 +1,7 @@
 //! `/`: how far the migration is, by rule and by side, over time, and what changed last.
 
+mod status;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
@@ -28,6 +30,8 @@ pub struct Overview {
     pub filed: FiledVsFound,
     pub target: Option<db::views::CampaignTarget>,
     pub projection: db::projection::Projection,
+    /// The last seven days against the seven before.
+    pub weeks: status::Weeks,
 }
 
 /// How many recent events the overview lists.
@@ -80,6 +84,15 @@ async fn read_overview(pool: sqlx::PgPool, reached_only: bool) -> sqlx::Result<O
         filed: db::models::epic::filed_vs_found(&pool, None).await?,
         target,
         projection,
+        weeks: {
+            let now = chrono::Utc::now();
+            let week = chrono::Duration::days(7);
+            status::Weeks {
+                now,
+                this: progress::changes_between(&pool, now - week, now).await?,
+                before: progress::changes_between(&pool, now - week - week, now - week).await?,
+            }
+        },
     })
 }
 
@@ -127,9 +140,12 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
         filed,
         target,
         projection,
+        weeks,
     } = overview;
     let triaged_away = overall.triaged_away;
+    let items = epic.as_ref().map(|(_, items)| items.clone()).unwrap_or_default();
     view! {
+        <status::StatusStrip items=items.clone() burndown=burndown.clone() verdict=projection.verdict() now=weeks.now />
         <p class="mt-2 text-slate-600 dark:text-slate-300">
             "Tracking "
             <strong data-testid="target-count">{target_count}</strong>
@@ -157,6 +173,7 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
                 <a class=LINK href="/findings?tests=only">{format!("{} open in test code", thousands(overall.tests_open))}</a>"."
             </p>
         </section>
+        <status::ThisWeek weeks items />
         <section aria-labelledby="burndown-heading" class="mt-6">
             <h2 id="burndown-heading" class="text-lg font-semibold">"Findings over time"</h2>
             <Pace projection=projection.clone() target />
@@ -301,7 +318,8 @@ fn state_badge(state: &str) -> impl IntoView {
 
 /// The epic and each item filed for it, with its state and the findings it names.
 #[component]
-fn EpicSection(epic: Epic, items: Vec<EpicItem>) -> impl IntoView {
+fn EpicSection(epic: Epic, mut items: Vec<EpicItem>) -> impl IntoView {
+    status::by_staleness(&mut items);
     let issues = items.iter().filter(|i| !i.is_pull).count();
     let closed = items.iter().filter(|i| !i.is_pull && i.state == "closed").count();
     view! {
@@ -311,13 +329,15 @@ fn EpicSection(epic: Epic, items: Vec<EpicItem>) -> impl IntoView {
             </h2>
             <p class="text-sm text-slate-700 dark:text-slate-300">{epic.title.clone()}" " {state_badge(&epic.state)}</p>
             <p class="mt-1 text-sm text-slate-600 dark:text-slate-300" data-testid="epic-summary">
-                {format!("{issues} sub-issues, {closed} closed; opened {}.", epic.created_at.format("%Y-%m-%d"))}
+                {format!("{issues} sub-issues, {closed} closed; opened {}. Open items first, the longest without activity on top.", epic.created_at.format("%Y-%m-%d"))}
             </p>
             <div class="mt-2 overflow-x-auto">
                 <table class="w-full text-sm" data-testid="epic-items">
                     <thead><tr class="text-left">
                         <th scope="col" class="pr-3">"Item"</th>
                         <th scope="col" class="pr-3">"State"</th>
+                        <th scope="col" class="pr-3">"Assignee"</th>
+                        <th scope="col" class="pr-3">"Last activity"</th>
                         <th scope="col" class="pr-3 text-right">"Names"</th>
                     </tr></thead>
                     <tbody>
@@ -331,6 +351,8 @@ fn EpicSection(epic: Epic, items: Vec<EpicItem>) -> impl IntoView {
                                         <span class="block text-slate-600 dark:text-slate-400">{item.title.clone()}</span>
                                     </td>
                                     <td class="whitespace-nowrap py-1 pr-3">{state_badge(&item.state)}<span class="text-xs text-slate-500">{done}</span></td>
+                                    <td class="py-1 pr-3" data-testid="item-assignee">{if item.assignees.is_empty() { "nobody".to_owned() } else { item.assignees.join(", ") }}</td>
+                                    <td class="whitespace-nowrap py-1 pr-3 tabular-nums" data-testid="item-activity">{item.updated_at.format("%Y-%m-%d").to_string()}</td>
                                     <td class="py-1 text-right tabular-nums" data-testid="item-names">{names}</td>
                                 </tr>
                             }

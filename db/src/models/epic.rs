@@ -42,13 +42,13 @@ pub async fn items(db: impl PgExecutor<'_>, epic: &Epic) -> sqlx::Result<Vec<Epi
            ),
            items AS (
                SELECT s.id AS issue_id, NULL::bigint AS pull_id, s.repository, s.number, s.title, s.html_url,
-                      false AS is_pull, s.state, s.closed_at AS done_at, s.created_at, s.body
+                      false AS is_pull, s.state, s.closed_at AS done_at, s.created_at, s.updated_at, s.assignees, s.body
                FROM subs s
                UNION ALL
                SELECT NULL, p.id, p.repository, p.number, p.title, p.html_url, true,
                       CASE WHEN p.merged THEN 'merged' WHEN p.state = 'closed' THEN 'closed'
                            WHEN p.draft THEN 'draft' ELSE 'open' END,
-                      coalesce(p.merged_at, p.closed_at), p.created_at, p.body
+                      coalesce(p.merged_at, p.closed_at), p.created_at, p.updated_at, p.assignees, p.body
                FROM pulls p
            ),
            item_links AS (
@@ -58,6 +58,8 @@ pub async fn items(db: impl PgExecutor<'_>, epic: &Epic) -> sqlx::Result<Vec<Epi
            )
            SELECT i.repository AS "repository!", i.number AS "number!", i.title AS "title!",
                   i.html_url AS "html_url!", i.is_pull AS "is_pull!", i.state AS "state!", i.done_at AS "done_at: DateTime<Utc>",
+                  i.created_at AS "created_at!: DateTime<Utc>", i.updated_at AS "updated_at!: DateTime<Utc>",
+                  i.assignees AS "assignees!",
                   c.open AS "open!", c.fixed AS "fixed!", c.touched_open AS "touched_open!",
                   c.touched_fixed AS "touched_fixed!",
                   -- Targets it is about other than its own repository (a dependency it names).

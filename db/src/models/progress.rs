@@ -11,7 +11,7 @@ use sqlx::PgExecutor;
 
 use crate::kinds::TargetKind;
 pub use crate::progress::Progress;
-use crate::views::{BurndownPoint, Contributor};
+use crate::views::{BurndownPoint, Changes, Contributor};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetProgress {
@@ -322,4 +322,26 @@ pub async fn top_contributors(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Resu
     )
     .fetch_all(db)
     .await
+}
+
+/// [`Changes`] (`db::views`) from `from` (included) to `to` (excluded).
+pub async fn changes_between(
+    db: impl PgExecutor<'_>,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<Changes> {
+    let row = sqlx::query!(
+        r#"SELECT
+             (SELECT count(*) FROM findings f JOIN scans s ON s.id = f.first_seen_scan
+              WHERE f.rule <> 'UT100' AND NOT f.in_tests AND s.finished_at >= $1 AND s.finished_at < $2) AS "new!",
+             (SELECT count(*) FROM findings f JOIN scans s ON s.id = f.fixed_in_scan
+              WHERE f.rule <> 'UT100' AND NOT f.in_tests AND s.finished_at >= $1 AND s.finished_at < $2) AS "fixed!",
+             (SELECT count(*) FROM events e WHERE e.kind = 'finding.triaged' AND e.at >= $1 AND e.at < $2) AS "triaged!",
+             (SELECT count(*) FROM events e WHERE e.kind IN ('claim.added', 'claim.assigned') AND e.at >= $1 AND e.at < $2) AS "claims!""#,
+        from as _,
+        to as _
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(Changes { new: row.new, fixed: row.fixed, triaged: row.triaged, claims: row.claims })
 }

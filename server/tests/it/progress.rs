@@ -175,3 +175,32 @@ async fn quiet_scans_fold_into_one_line_per_day() {
         ]
     );
 }
+
+/// "This week" on the overview: findings first seen and fixed by scans finished in the
+/// window, in the one scope (UT100 and test code apart), triage and claims made in it.
+#[tokio::test]
+async fn the_weeks_changes_count_what_happened_in_each_window() {
+    use chrono::{Duration, Utc};
+    let pool = fresh_database().await;
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/weekly").await.unwrap();
+    let at = |days_ago: i64| Utc::now() - Duration::days(days_ago);
+    let input = |findings: Vec<IncomingFinding>, days_ago: i64| unthread_server::ingest::scan::ScanInput {
+        finished_at: Some(at(days_ago)),
+        revision: Some(format!("r{days_ago}")),
+        ..support::scan_input(target, findings)
+    };
+    // Ten days ago: three findings, one of them UT100 (not in scope), one in test code.
+    let test_code = IncomingFinding { path: "pkg/tests/test_m.py".into(), ..finding(9, "UT001") };
+    ingest(&pool, &input(vec![finding(1, "UT001"), finding(2, "UT100"), test_code.clone()], 10)).await.unwrap();
+    // Three days ago: UT001 #1 fixed, two new ones.
+    ingest(&pool, &input(vec![finding(2, "UT100"), test_code, finding(3, "UT002"), finding(4, "UT003")], 3))
+        .await
+        .unwrap();
+
+    let week = |from: i64, to: i64| progress::changes_between(&pool, at(from), at(to));
+    let this = week(7, 0).await.unwrap();
+    let before = week(14, 7).await.unwrap();
+    assert_eq!((this.new, this.fixed), (2, 1), "{this:?}");
+    assert_eq!((before.new, before.fixed), (1, 0), "only the in-scope finding of the first scan: {before:?}");
+    assert_eq!((this.triaged, this.claims, before.triaged, before.claims), (0, 0, 0, 0));
+}
