@@ -716,4 +716,36 @@ pub struct ContributePick {
     /// `safe` or `unsafe` when a repository's finding has a mechanical fix (a pull request
     /// away).
     pub fix: Option<String>,
+    /// Open GitHub issues and pull requests that already name it: read before starting, and
+    /// do not file another.
+    #[serde(default)]
+    pub filed_as: Vec<ItemRef>,
+}
+
+/// A GitHub issue or pull request as a link: `openedx/edx-django-utils#538`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemRef {
+    pub repository: String,
+    pub number: i32,
+    pub title: String,
+    pub html_url: String,
+    pub is_pull: bool,
+}
+
+impl ItemRef {
+    /// `owner/repo#N`, `PR owner/repo#N` for a pull request.
+    pub fn label(&self) -> String {
+        format!("{}{}#{}", if self.is_pull { "PR " } else { "" }, self.repository, self.number)
+    }
+}
+
+/// An open epic item nobody is assigned to, with the open findings it names: work already
+/// filed, waiting for someone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnassignedItem {
+    pub item: ItemRef,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// (finding id, rule, target, path, line) of the open findings it names.
+    pub names: Vec<(i64, String, String, String, i32)>,
 }

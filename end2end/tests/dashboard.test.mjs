@@ -83,6 +83,19 @@ for (const js of [true, false]) {
     const { context, page, errors } = await newPage(js);
     await signIn(page, login, "contributor");
     await page.goto(`${suite.server.url}/contribute`);
+    if (js) {
+      // First the epic's open items nobody is assigned to, with what each names; then the
+      // findings, each saying when an open GitHub item already covers it.
+      const unassigned = page.locator("[data-testid=unassigned-item]");
+      assert.ok((await unassigned.count()) >= 10, "the epic's unassigned open items");
+      assert.match(
+        await unassigned.first().textContent(),
+        /openedx\/openedx-platform#38698[\s\S]*UT002 in openedx\/core\/lib\/safe_lxml\/xmlparser\.py:68/,
+      );
+      const requestCache = page.locator("[data-testid=pick]", { hasText: "class _RequestCache(threading.local)" });
+      assert.match(await requestCache.locator("[data-testid=filed-as]").textContent(), /openedx\/edx-django-utils#538/);
+      assert.match(await requestCache.locator("[data-testid=clears]").textContent(), /clears \d+ calls elsewhere/);
+    }
     const pick = page.locator("[data-testid=pick]").first();
     const id = await pick.getAttribute("data-finding-id");
     assert.match(await pick.textContent(), /small|medium|large effort/);

@@ -1,4 +1,5 @@
-//! `/contribute`: open findings nobody owns, cheapest first, to claim in one click.
+//! `/contribute`: the epic's open items nobody is assigned to, then open findings nobody
+//! owns (fixable first, then cheapest), to claim in one click.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -17,6 +18,8 @@ pub use db::views::ContributePick as Pick;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ContributeData {
+    /// The epic's open items nobody is assigned to on GitHub, with the findings they name.
+    pub unassigned: Vec<db::views::UnassignedItem>,
     /// Pins a bump would move past open findings (small work: a requirements change).
     pub bumps: Vec<db::views::BumpItem>,
     pub picks: Vec<Pick>,
@@ -43,7 +46,19 @@ pub async fn get_contribute(rule: Option<String>, target: Option<String>) -> Res
     } else {
         Vec::new()
     };
-    Ok(ContributeData { bumps, picks, viewer: crate::components::ownership::current_viewer().await? })
+    let pool = crate::server::state()?.pool;
+    let unassigned = if !filtered {
+        crate::server::cached("contribute:unassigned".to_owned(), async move {
+            match db::models::epic::main_epic(&pool).await? {
+                Some(epic) => db::models::epic::unassigned_open_items(&pool, &epic).await,
+                None => Ok(Vec::new()),
+            }
+        })
+        .await?
+    } else {
+        Vec::new()
+    };
+    Ok(ContributeData { unassigned, bumps, picks, viewer: crate::components::ownership::current_viewer().await? })
 }
 
 /// A bump's effort from its version jump: a new major version (or leaving 0.x's minor) breaks
@@ -100,7 +115,7 @@ pub fn ContributePage() -> impl IntoView {
         <h1 class="text-2xl font-semibold">"Pick something to fix"</h1>
         <FormError />
         <p class="mt-1 max-w-3xl text-slate-600 dark:text-slate-300">
-            "Open findings nobody owns yet: first those with a mechanical fix (claim one, and its page opens the pull request), then the thread locals of dependencies whose APIs other code calls (fixing one clears those calls), then smallest first. The effort estimate comes from the rule (deleting an unused "
+            "First the epic's open items nobody is assigned to. Then open findings nobody owns yet: first those with a mechanical fix (claim one, and its page opens the pull request), then thread locals whose migration clears calls elsewhere (the calls whose chain ends at that thread local, through any package's API), then smallest first. A finding an open GitHub item already names says so: read it before starting. The effort estimate comes from the rule (deleting an unused "
             <code>"import threading"</code>" is quicker than replacing a thread-local class used all over) and from how many open "
             "findings share the file (they usually have to change together). Claim one and it is yours: others see it at once."
         </p>
@@ -122,7 +137,7 @@ pub fn ContributePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="mt-4">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(data) if data.picks.is_empty() && data.bumps.is_empty() => view! {
+                    Ok(data) if data.picks.is_empty() && data.bumps.is_empty() && data.unassigned.is_empty() => view! {
                         <p class="mt-6 text-slate-600 dark:text-slate-300" data-testid="empty">"Everything here has an owner. "<a class=LINK href="/findings">"Browse all findings"</a>"."</p>
                     }.into_any(),
                     Ok(data) => view! { <Picks data /> }.into_any(),
@@ -136,7 +151,9 @@ pub fn ContributePage() -> impl IntoView {
 #[component]
 fn Picks(data: ContributeData) -> impl IntoView {
     let bumps = data.bumps.clone();
+    let unassigned = data.unassigned.clone();
     view! {
+        {(!unassigned.is_empty()).then(|| view! { <Unassigned items=unassigned /> })}
         {(!bumps.is_empty()).then(|| view! {
             <section aria-labelledby="bumps-heading" class="mt-6">
                 <h2 id="bumps-heading" class="text-lg font-semibold">"Bump a pin"</h2>
@@ -182,11 +199,59 @@ fn Picks(data: ContributeData) -> impl IntoView {
                                 {format!("{} effort", effort_label(p.effort))}
                             </span>
                         </div>
+                        {(!p.filed_as.is_empty()).then(|| view! {
+                            <p class="mt-1 text-sm text-amber-900 dark:text-amber-200" data-testid="filed-as">
+                                "Already filed: "
+                                {p.filed_as.iter().map(|item| view! {
+                                    <a class=LINK href=item.html_url.clone() title=item.title.clone()>{item.label()}</a>" "
+                                }).collect_view()}
+                                "— read it before starting, and do not file another."
+                            </p>
+                        })}
                         <pre class="mt-1 overflow-x-auto text-xs"><code>{f.snippet.clone().unwrap_or_default()}</code></pre>
                         <div class="mt-2"><OwnershipControls kind="finding" id=f.id owner=f.owner.clone() through_target=false viewer=data.viewer.clone() /></div>
                     </li>
                 }
             }).collect_view()}
         </ol>
+    }
+}
+
+/// The epic's open items nobody is assigned to: filed work waiting for someone, the first
+/// thing to pick up (take it on GitHub, then claim what it names here).
+#[component]
+fn Unassigned(items: Vec<db::views::UnassignedItem>) -> impl IntoView {
+    view! {
+        <section aria-labelledby="unassigned-heading" class="mt-6" data-testid="unassigned">
+            <h2 id="unassigned-heading" class="text-lg font-semibold">"Filed, nobody assigned"</h2>
+            <p class="text-sm text-slate-600 dark:text-slate-300">
+                "The epic's open items with no assignee on GitHub, oldest first. Ask to be assigned on the issue, then claim the findings it names here so that others see it is taken."
+            </p>
+            <ul class="mt-2 space-y-2">
+                {items.into_iter().map(|u| {
+                    let names = u.names.len();
+                    view! {
+                        <li class="rounded border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900" data-testid="unassigned-item">
+                            <div class="flex flex-wrap items-baseline gap-2">
+                                <a class=format!("{LINK} font-medium") href=u.item.html_url.clone()>{u.item.label()}</a>
+                                <span>{u.item.title.clone()}</span>
+                                <span class="ml-auto text-xs text-slate-500">{format!("opened {} · last activity {}", u.created_at.format("%Y-%m-%d"), u.updated_at.format("%Y-%m-%d"))}</span>
+                            </div>
+                            {if names == 0 {
+                                view! { <p class="mt-1 text-sm text-slate-600 dark:text-slate-300">"It names no open finding here (tooling, a dependency, or code not scanned)."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="mt-1 text-sm">
+                                        {u.names.into_iter().map(|(id, rule, target, path, line)| view! {
+                                            <li><a class=format!("{LINK} break-all") href=format!("/findings/{id}")>{format!("{rule} in {path}:{line}")}</a>" "<span class="text-xs text-slate-500">{target}</span></li>
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
     }
 }

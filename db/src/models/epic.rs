@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
-pub use crate::views::{Epic, EpicItem, FiledFound, FiledVsFound};
+pub use crate::views::{Epic, EpicItem, FiledFound, FiledVsFound, ItemRef, UnassignedItem};
 
 /// The epic with the most sub-issues (`None` before a sync has stored one).
 pub async fn main_epic(db: impl PgExecutor<'_>) -> sqlx::Result<Option<Epic>> {
@@ -148,4 +148,51 @@ pub async fn filed_vs_found(db: impl PgExecutor<'_>, as_of: Option<DateTime<Utc>
     out.by_target.sort_by(order);
     out.by_rule.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+/// The epic's open sub-issues nobody is assigned to on GitHub, oldest first, each with the
+/// open findings it names (`link_names_finding()`): filed work waiting for someone.
+pub async fn unassigned_open_items(db: impl PgExecutor<'_>, epic: &Epic) -> sqlx::Result<Vec<UnassignedItem>> {
+    let rows = sqlx::query!(
+        r#"SELECT i.repository, i.number, i.title, i.html_url,
+                  i.created_at AS "created_at: DateTime<Utc>", i.updated_at AS "updated_at: DateTime<Utc>",
+                  f.id AS "finding_id?", f.rule AS "rule?", t.name AS "target?", f.path AS "path?", f.start_line AS "line?"
+           FROM gh_issues i
+           LEFT JOIN links l ON l.issue_id = i.id AND l.removed_at IS NULL AND link_names_finding(l.how)
+           LEFT JOIN findings f ON f.id = l.finding_id AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+           LEFT JOIN targets t ON t.id = f.target_id
+           WHERE i.parent_repository = $1 AND i.parent_number = $2 AND i.state = 'open'
+             AND cardinality(i.assignees) = 0
+           ORDER BY i.created_at, i.repository, i.number, f.path, f.start_line"#,
+        epic.repository,
+        epic.number
+    )
+    .fetch_all(db)
+    .await?;
+    let mut items: Vec<UnassignedItem> = Vec::new();
+    for r in rows {
+        if items
+            .last()
+            .is_none_or(|last| (last.item.repository.as_str(), last.item.number) != (r.repository.as_str(), r.number))
+        {
+            items.push(UnassignedItem {
+                item: ItemRef {
+                    repository: r.repository.clone(),
+                    number: r.number,
+                    title: r.title.clone(),
+                    html_url: r.html_url.clone(),
+                    is_pull: false,
+                },
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+                names: Vec::new(),
+            });
+        }
+        if let (Some(id), Some(rule), Some(target), Some(path), Some(line), Some(last)) =
+            (r.finding_id, r.rule, r.target, r.path, r.line, items.last_mut())
+        {
+            last.names.push((id, rule, target, path, line));
+        }
+    }
+    Ok(items)
 }

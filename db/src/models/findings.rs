@@ -341,17 +341,18 @@ pub async fn unowned_open(
     )
     .fetch_all(pool)
     .await?;
-    let impact = super::impact::calls_by_target(pool).await?;
+    // What migrating a thread local clears: the calls elsewhere whose chain ends at it,
+    // through whichever package's API (crum's, and edx-rbac's that use it).
+    let holder_calls = super::impact::calls_by_holder(pool).await?;
     let mut scored: Vec<(u8, i64, i64, i64, i64)> = Vec::with_capacity(rows.len());
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let findings = by_ids(pool, &ids).await?;
     let by_id: std::collections::HashMap<i64, &FindingRow> = findings.iter().map(|f| (f.id, f)).collect();
     for r in &rows {
         if let Some(f) = by_id.get(&r.id) {
-            let clears = if matches!(f.rule.as_str(), "UT001" | "UT002") {
-                impact.get(&r.target_id).copied().unwrap_or(0)
-            } else {
-                0
+            let clears = match (f.rule.as_str(), f.symbol.as_deref()) {
+                ("UT001" | "UT002", Some(symbol)) => super::impact::clears(&holder_calls, r.target_id, symbol),
+                _ => 0,
             };
             // A fix only a repository's own pull request can carry.
             let fix_rank = match (f.target_kind.is_repository(), r.fix.as_deref()) {
@@ -365,6 +366,8 @@ pub async fn unowned_open(
     scored.sort_by_key(|&(fix_rank, id, points, _, clears)| (fix_rank, std::cmp::Reverse(clears), points, id));
     scored.truncate(limit.max(0) as usize);
     let fixes: std::collections::HashMap<i64, Option<String>> = rows.into_iter().map(|r| (r.id, r.fix)).collect();
+    let picked: Vec<i64> = scored.iter().map(|s| s.1).collect();
+    let mut filed = super::links::open_items_naming(pool, &picked).await?;
     Ok(scored
         .into_iter()
         .filter_map(|(fix_rank, id, effort, open_in_file, clears)| {
@@ -374,6 +377,7 @@ pub async fn unowned_open(
                 open_in_file,
                 clears,
                 fix: fixes.get(&id).cloned().flatten().filter(|_| fix_rank < 2),
+                filed_as: filed.remove(&id).unwrap_or_default(),
             })
         })
         .collect())

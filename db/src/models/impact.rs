@@ -88,26 +88,6 @@ pub async fn apis_of(pool: &PgPool, target_id: i64) -> sqlx::Result<Vec<ApiImpac
     Ok(apis)
 }
 
-/// Every target's impact: open UT011 findings in other targets calling its APIs (by the
-/// names UT011 gives them: the target's own, its distributions').
-pub async fn calls_by_target(pool: &PgPool) -> sqlx::Result<std::collections::HashMap<i64, i64>> {
-    let rows = sqlx::query!(
-        r#"WITH api_package AS (
-               SELECT id AS target_id, name FROM targets
-               UNION
-               SELECT tp.target_id, p.name FROM target_packages tp JOIN packages p ON p.id = tp.package_id
-           )
-           SELECT ap.target_id AS "target_id!", count(DISTINCT f.id) AS "calls!"
-           FROM api_package ap
-           JOIN findings f ON f.rule = 'UT011' AND ut011_package(f.message) = ap.name
-           WHERE finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open' AND f.target_id <> ap.target_id
-           GROUP BY ap.target_id"#
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.target_id, r.calls)).collect())
-}
-
 /// Call evidence for target `target_id`: open UT011 findings in other targets calling its
 /// thread-local-backed APIs, and in how many targets.
 pub async fn calls_of(pool: &PgPool, target_id: i64) -> sqlx::Result<(i64, i64)> {
@@ -125,4 +105,70 @@ pub async fn calls_of(pool: &PgPool, target_id: i64) -> sqlx::Result<(i64, i64)>
     .fetch_one(pool)
     .await?;
     Ok((row.calls, row.targets))
+}
+
+/// Open UT011 calls outside test code, by the thread local their chain ends at (the holder
+/// UT011's message names: `crum._thread_locals`, whichever package's API was called) and the
+/// target calling it.
+pub async fn calls_by_holder(pool: &PgPool) -> sqlx::Result<Vec<HolderCalls>> {
+    sqlx::query_as!(
+        HolderCalls,
+        r#"SELECT substring(f.message from 'thread-local `([^`]+)`') AS "holder!", f.target_id AS caller_target_id,
+                  count(*) AS "calls!"
+           FROM findings f
+           WHERE f.rule = 'UT011' AND NOT f.in_tests AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+             AND f.message ~ 'thread-local `[^`]+`'
+           GROUP BY 1, 2"#
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Calls of one thread local from one target ([`calls_by_holder`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HolderCalls {
+    pub holder: String,
+    pub caller_target_id: i64,
+    pub calls: i64,
+}
+
+/// Whether the thread local `holder` (`pkg.module.NAME`, or `pkg.module.Class.attr`) is the
+/// one a UT001/UT002 finding in scope `symbol` defines: a module-level name in the finding's
+/// module, or an attribute of the class whose method it is in.
+pub fn holder_defined_in(holder: &str, symbol: &str) -> bool {
+    let parent = |name: &str| name.rsplit_once('.').map(|(head, _)| head.to_owned());
+    let Some(owner) = parent(holder) else { return false };
+    owner == symbol || parent(symbol).is_some_and(|class| class == owner)
+}
+
+/// The calls elsewhere that migrating the thread local defined at `symbol` in `target_id`
+/// would clear: those whose chain ends at it, from other targets.
+pub fn clears(calls: &[HolderCalls], target_id: i64, symbol: &str) -> i64 {
+    calls
+        .iter()
+        .filter(|c| c.caller_target_id != target_id && holder_defined_in(&c.holder, symbol))
+        .map(|c| c.calls)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_holder_belongs_to_the_module_or_class_that_defines_it() {
+        assert!(holder_defined_in("crum._thread_locals", "crum"));
+        assert!(holder_defined_in("edx_django_utils.cache.utils._REQUEST_CACHE", "edx_django_utils.cache.utils"));
+        assert!(!holder_defined_in("edx_django_utils.cache.utils._REQUEST_CACHE", "edx_django_utils.db.read_replica"));
+        assert!(!holder_defined_in("edx_django_utils.cache.utils._REQUEST_CACHE", "edx_django_utils.cache"));
+        // An instance attribute set in a method: the method's class holds it.
+        assert!(holder_defined_in("store.mixins.Branch.thread_cache", "store.mixins.Branch.__init__"));
+        let calls = [
+            HolderCalls { holder: "crum._thread_locals".into(), caller_target_id: 2, calls: 50 },
+            HolderCalls { holder: "crum._thread_locals".into(), caller_target_id: 3, calls: 32 },
+            HolderCalls { holder: "crum._thread_locals".into(), caller_target_id: 1, calls: 4 },
+            HolderCalls { holder: "other._local".into(), caller_target_id: 2, calls: 7 },
+        ];
+        assert_eq!(clears(&calls, 1, "crum"), 82, "calls from its own target are not elsewhere");
+    }
 }

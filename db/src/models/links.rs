@@ -251,3 +251,41 @@ pub async fn remove(db: &mut PgConnection, link_id: i64, by: &str) -> sqlx::Resu
     events::record(&mut *db, &Event::LinkRemoved(LinkRemoved { link: link_id }), about).await?;
     Ok(true)
 }
+
+/// For each of `finding_ids`, the open GitHub issues and pull requests that name it
+/// (`link_names_finding()`), by number.
+pub async fn open_items_naming(
+    db: impl sqlx::PgExecutor<'_>,
+    finding_ids: &[i64],
+) -> sqlx::Result<std::collections::HashMap<i64, Vec<crate::views::ItemRef>>> {
+    let rows = sqlx::query!(
+        r#"SELECT l.finding_id AS "finding_id!",
+                  coalesce(i.repository, p.repository) AS "repository!", coalesce(i.number, p.number) AS "number!",
+                  coalesce(i.title, p.title) AS "title!", coalesce(i.html_url, p.html_url) AS "html_url!",
+                  p.id IS NOT NULL AS "is_pull!"
+           FROM links l
+           LEFT JOIN gh_issues i ON i.id = l.issue_id
+           LEFT JOIN gh_pulls p ON p.id = l.pull_id
+           WHERE l.finding_id = ANY($1) AND l.removed_at IS NULL AND link_names_finding(l.how)
+             AND coalesce(i.state, p.state) = 'open'
+           ORDER BY 1, 2, 3"#,
+        finding_ids
+    )
+    .fetch_all(db)
+    .await?;
+    let mut by_finding: std::collections::HashMap<i64, Vec<crate::views::ItemRef>> = std::collections::HashMap::new();
+    for r in rows {
+        let item = crate::views::ItemRef {
+            repository: r.repository,
+            number: r.number,
+            title: r.title,
+            html_url: r.html_url,
+            is_pull: r.is_pull,
+        };
+        let items = by_finding.entry(r.finding_id).or_default();
+        if !items.contains(&item) {
+            items.push(item);
+        }
+    }
+    Ok(by_finding)
+}
