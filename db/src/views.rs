@@ -240,6 +240,11 @@ pub struct TargetSummary {
     /// Open rule UT011 findings in other targets calling its thread-local-backed APIs (what
     /// migrating it would clear), and in how many targets.
     pub impact: (i64, i64),
+    /// Open UT011 calls in other targets whose chain ends at one of its thread locals,
+    /// through any package's API: what it is the root cause of
+    /// (`db::models::impact::root_calls_by_target`).
+    #[serde(default)]
+    pub root_calls: i64,
 }
 
 /// What changed in a stretch of time, in the scope every page counts (every rule but UT100,

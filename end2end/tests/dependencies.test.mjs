@@ -29,6 +29,9 @@ for (const js of [true, false]) {
     assert.deepEqual(impacts, [...impacts].sort((a, b) => b - a), "most impact first");
     await screenshot(page, `deps-by-impact-${mode}`);
 
+    // By root cause: the calls whose chain ends at a dependency's own thread locals.
+    await page.goto(`${suite.server.url}/deps?sort=root`);
+    assert.match(await page.locator("[data-testid=target-row]").first().textContent(), /django-crum[\s\S]*\d+ calls/);
     await page.goto(`${suite.server.url}/deps?q=crum&sort=impact`);
     await Promise.all([page.waitForURL(/\/deps\/django-crum$/), page.click("[data-testid=target-table] >> text=django-crum")]);
     const apis = page.locator("[data-testid=api]");
@@ -38,6 +41,9 @@ for (const js of [true, false]) {
     assert.ok((await request.locator("[data-testid=api-caller]").count()) >= 1, "who calls it");
     // The user getter goes through crum's signal: the chain says so.
     assert.match(await apis.filter({ hasText: "crum.get_current_user (" }).textContent(), /signal crum\.signals\.current_user_getter/);
+    // crum is the root cause of more calls than its own APIs take: edx-rbac's and
+    // edx-toggles' chains end at its thread local too.
+    assert.match(await page.textContent("[data-testid=root-calls]"), /^\d+ open calls elsewhere end at its own thread locals/);
     await screenshot(page, `dep-apis-${mode}`);
     // A caller's example finding is one UT011 call of it.
     await Promise.all([page.waitForURL(/\/findings\/\d+$/), request.locator("[data-testid=api-caller] >> text=example").first().click()]);

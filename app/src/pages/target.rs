@@ -171,7 +171,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
             let bump = maintainer.then(|| pull_requests_unavailable.clone().map_or(Ok(()), Err));
             view! { <UpgradeSection advice package=s.name.clone() bump /> }
         })}
-        {(dependency || !detail.apis.is_empty()).then(|| view! { <ApiImpacts apis=detail.apis.clone() impact=s.impact /> })}
+        {(dependency || !detail.apis.is_empty()).then(|| view! { <ApiImpacts apis=detail.apis.clone() impact=s.impact root_calls=s.root_calls /> })}
         <section aria-labelledby="findings-heading" class="mt-8">
             <h2 id="findings-heading" class="text-lg font-semibold">
                 "Open findings " <span class="text-slate-500">{format!("({})", findings.total)}</span>
@@ -229,7 +229,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
 
 /// A dependency's thread-local-backed APIs and their callers elsewhere (its impact).
 #[component]
-fn ApiImpacts(apis: Vec<db::views::ApiImpact>, impact: (i64, i64)) -> impl IntoView {
+fn ApiImpacts(apis: Vec<db::views::ApiImpact>, impact: (i64, i64), root_calls: i64) -> impl IntoView {
     let (calls, targets) = impact;
     let summary = if apis.is_empty() {
         "No thread-local-backed API found in its latest scan.".to_owned()
@@ -243,6 +243,15 @@ fn ApiImpacts(apis: Vec<db::views::ApiImpact>, impact: (i64, i64)) -> impl IntoV
         <section aria-labelledby="apis-heading" class="mt-8" data-testid="apis">
             <h2 id="apis-heading" class="text-lg font-semibold">"Thread-local APIs and their callers"</h2>
             <p class="text-sm text-slate-600 dark:text-slate-300">{summary}</p>
+            {(root_calls != calls).then(|| view! {
+                <p class="text-sm text-slate-600 dark:text-slate-300" data-testid="root-calls">
+                    {if root_calls == 0 {
+                        "None of these calls ends at a thread local of its own: they go through it to another package's (see the chains), which is where they are cleared.".to_owned()
+                    } else {
+                        format!("{root_calls} open calls elsewhere end at its own thread locals, through its APIs or another package's: it is their root cause, and migrating its thread locals clears them all.")
+                    }}
+                </p>
+            })}
             <ul class="mt-2 space-y-3 text-sm">
                 {apis.into_iter().map(|api| {
                     let chain = api.chain.iter().skip(1).map(|step| step.strip_prefix("signal ").map_or_else(|| step.clone(), |s| format!("signal {s}"))).collect::<Vec<_>>().join(" → ");

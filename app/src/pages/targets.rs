@@ -68,7 +68,7 @@ pub async fn get_targets(
 }
 
 /// Sorts in place by `key` (`name`, `open`, `progress`, `items`, `scanned`, `blocks`,
-/// `reached`, `impact`).
+/// `reached`, `impact`, `root`).
 /// Dependencies by impact (the calls of their thread-local APIs elsewhere: what unblocks the
 /// most), repositories by name.
 pub fn default_sort(dependencies: bool) -> &'static str {
@@ -94,6 +94,7 @@ pub fn sort_targets(targets: &mut [TargetSummary], key: &str, descending: bool) 
         "reached" => targets.sort_by_key(|t| t.open_reached.map(|(reached, _)| reached)),
         // Most impact first: what a maintainer sorting by it looks for.
         "impact" => targets.sort_by_key(|t| (std::cmp::Reverse(t.impact), t.name.to_lowercase())),
+        "root" => targets.sort_by_key(|t| (std::cmp::Reverse(t.root_calls), t.name.to_lowercase())),
         _ => targets.sort_by_key(|t| t.name.to_lowercase()),
     }
     if descending {
@@ -208,6 +209,7 @@ fn TargetTable(
                         {header("open", "Open")}
                         {dependencies.then(|| header("impact", "Impact"))}
                         {dependencies.then(|| header("reached", "Open: reached / not"))}
+                        {header("root", "Root of")}
                         <th scope="col" class="py-2 pr-3 text-left" title="Every rule but UT100, outside test code">"Fixed / in scope"</th>
                         {header("progress", "Progress")}
                         {header("items", "Epic items open")}
@@ -230,7 +232,7 @@ fn TargetTable(
                             <tr class="border-t border-slate-200 align-top dark:border-slate-800" data-testid="target-row">
                                 <td class="py-2 pr-3 font-mono"><a class=LINK href=target_href(&t.name, t.kind)>{t.name.clone()}</a></td>
                                 <td class="py-2 pr-3 tabular-nums">{if t.last_scan_status.is_none() { "—".to_owned() } else { t.progress.open.to_string() }}</td>
-                                {dependencies.then(|| view! {
+{dependencies.then(|| view! {
                                     <td class="py-2 pr-3 tabular-nums whitespace-nowrap" data-testid="impact" title="Open UT011 findings elsewhere calling its thread-local APIs, and in how many targets">
                                         {if t.impact.0 == 0 { "—".to_owned() } else { format!("{} in {}", t.impact.0, t.impact.1) }}
                                     </td>
@@ -239,6 +241,9 @@ fn TargetTable(
                                         None => "not known".to_owned(),
                                     }}</td>
                                 })}
+                                <td class="py-2 pr-3 tabular-nums whitespace-nowrap" data-testid="root" title="Open UT011 calls elsewhere whose chain ends at one of its thread locals, through any package's API: migrating them clears those calls">
+                                    {match t.root_calls { 0 => "—".to_owned(), 1 => "1 call".to_owned(), n => format!("{n} calls") }}
+                                </td>
                                 <td class="py-2 pr-3 tabular-nums">{scope}</td>
                                 <td class="w-48 py-2 pr-3"><TargetProgress summary=t.clone() /></td>
                                 <td class="py-2 pr-3 tabular-nums" data-testid="epic-items">{t.epic_items_open}</td>

@@ -151,6 +151,32 @@ pub fn clears(calls: &[HolderCalls], target_id: i64, symbol: &str) -> i64 {
         .sum()
 }
 
+/// For each target, the calls elsewhere whose chain ends at one of its open thread locals
+/// (UT001/UT002 findings outside test code): what it is the root cause of, through its own
+/// APIs or another package's (crum is the root of edx-rbac's calls too). Each call counts
+/// once per target, however many of its findings could hold it.
+pub async fn root_calls_by_target(pool: &PgPool) -> sqlx::Result<std::collections::HashMap<i64, i64>> {
+    let calls = calls_by_holder(pool).await?;
+    let holders = sqlx::query!(
+        r#"SELECT DISTINCT f.target_id, f.symbol AS "symbol!"
+           FROM findings f
+           WHERE f.rule IN ('UT001', 'UT002') AND f.symbol IS NOT NULL AND NOT f.in_tests
+             AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'"#
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut counted: std::collections::HashSet<(i64, &str, i64)> = std::collections::HashSet::new();
+    let mut roots: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    for h in &holders {
+        for c in calls.iter().filter(|c| c.caller_target_id != h.target_id && holder_defined_in(&c.holder, &h.symbol)) {
+            if counted.insert((h.target_id, c.holder.as_str(), c.caller_target_id)) {
+                *roots.entry(h.target_id).or_default() += c.calls;
+            }
+        }
+    }
+    Ok(roots)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -137,6 +137,7 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
     )
     .fetch_all(pool)
     .await?;
+    let roots = super::impact::root_calls_by_target(pool).await?;
     Ok(rows
         .into_iter()
         .map(|r| TargetSummary {
@@ -164,6 +165,7 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
             blocks_repositories: if r.open > 0 { r.blocks_repositories } else { 0 },
             open_reached: r.indexed.then_some((r.open_reached, r.open_unreached)),
             impact: (r.impact_calls, r.impact_targets),
+            root_calls: roots.get(&r.id).copied().unwrap_or(0),
         })
         .collect())
 }

@@ -204,3 +204,44 @@ async fn the_weeks_changes_count_what_happened_in_each_window() {
     assert_eq!((before.new, before.fixed), (1, 0), "only the in-scope finding of the first scan: {before:?}");
     assert_eq!((this.triaged, this.claims, before.triaged, before.claims), (0, 0, 0, 0));
 }
+
+/// Root causes: a call counts for the package whose thread local its chain ends at, whichever
+/// package's API it called — crum is the root of edx-rbac's calls too, edx-rbac of none.
+#[tokio::test]
+async fn calls_count_for_the_thread_local_their_chain_ends_at() {
+    use db::kinds::TargetKind::{Dependency, Library};
+    let pool = fresh_database().await;
+    let crum = db::models::targets::upsert(&pool, Dependency, "django-crum").await.unwrap();
+    let rbac = db::models::targets::upsert(&pool, Dependency, "edx-rbac").await.unwrap();
+    let app = db::models::targets::upsert(&pool, Library, "openedx/app").await.unwrap();
+    let holder = IncomingFinding {
+        symbol: Some("crum".into()),
+        message: "`threading.local()` keeps per-thread state".into(),
+        ..support::finding("UT001", "crum/__init__.py", 6)
+    };
+    scan(&pool, crum, vec![holder]).await;
+    scan(&pool, rbac, vec![]).await;
+    let call = |n: usize, api: &str, package: &str| IncomingFinding {
+        message: format!(
+            "`{api}` is backed by thread-local `crum._thread_locals` in {package}: `{api}` → `crum._thread_locals`"
+        ),
+        ..support::finding("UT011", &format!("app/views{n}.py"), 3)
+    };
+    scan(
+        &pool,
+        app,
+        vec![
+            call(1, "crum.get_current_user", "django-crum"),
+            call(2, "edx_rbac.decorators.permission_required", "edx-rbac"),
+            call(3, "edx_rbac.decorators.permission_required", "edx-rbac"),
+        ],
+    )
+    .await;
+    let roots = db::models::impact::root_calls_by_target(&pool).await.unwrap();
+    assert_eq!(roots.get(&crum), Some(&3), "its own API's call and edx-rbac's two");
+    assert_eq!(roots.get(&rbac), None, "edx-rbac holds no thread local: its calls end at crum's");
+    let deps = db::models::targets::summaries(&pool, true, None).await.unwrap();
+    let of = |id: i64| deps.iter().find(|t| t.id == id).unwrap();
+    assert_eq!((of(crum).root_calls, of(crum).impact.0), (3, 1), "root of 3, its own APIs called once");
+    assert_eq!((of(rbac).root_calls, of(rbac).impact.0), (0, 2));
+}
