@@ -485,17 +485,57 @@ fn blocking(targets: &[TargetInfo], rows: &[(i64, TargetRow)], findings: &[Findi
             .map(|(_, n)| n)
             .sum()
     };
+    // Root causes: the open calls (outside tests) whose chain ends at a thread local one of
+    // the target's open UT001/UT002 findings defines, through any package's API.
+    let holder_calls: Vec<db::models::impact::HolderCalls> = {
+        let mut by: HashMap<(&str, i64), i64> = HashMap::new();
+        for f in findings.iter().filter(|f| f.state_at_end == "open") {
+            if let Some(holder) = &f.api_holder {
+                *by.entry((holder.as_str(), f.target_id)).or_default() += 1;
+            }
+        }
+        by.into_iter()
+            .map(|((holder, caller_target_id), calls)| db::models::impact::HolderCalls {
+                holder: holder.to_owned(),
+                caller_target_id,
+                calls,
+            })
+            .collect()
+    };
+    let root_of = |t: &TargetInfo| -> i64 {
+        let symbols: std::collections::BTreeSet<&str> = findings
+            .iter()
+            .filter(|f| f.target_id == t.id && f.state_at_end == "open" && matches!(f.rule.as_str(), "UT001" | "UT002"))
+            .filter_map(|f| f.symbol.as_deref())
+            .collect();
+        holder_calls
+            .iter()
+            .filter(|c| {
+                c.caller_target_id != t.id
+                    && symbols.iter().any(|symbol| db::models::impact::holder_defined_in(&c.holder, symbol))
+            })
+            .map(|c| c.calls)
+            .sum()
+    };
     let mut list: Vec<BlockingDependency> = targets
         .iter()
         .filter(|t| t.kind == TargetKind::Dependency && !t.pinned_by.is_empty())
         .filter_map(|t| {
             let open = *open.get(&t.id).filter(|open| **open > 0)?;
             let calls_elsewhere = calls_elsewhere(t);
-            Some(BlockingDependency { name: t.name.clone(), open, repositories: t.pinned_by.clone(), calls_elsewhere })
+            Some(BlockingDependency {
+                name: t.name.clone(),
+                open,
+                repositories: t.pinned_by.clone(),
+                calls_elsewhere,
+                root_of: root_of(t),
+            })
         })
         .collect();
+    // The root causes first, then what their APIs pass on.
     list.sort_by(|a, b| {
-        (b.calls_elsewhere, b.repositories.len(), b.open, &a.name).cmp(&(
+        (b.root_of, b.calls_elsewhere, b.repositories.len(), b.open, &a.name).cmp(&(
+            a.root_of,
             a.calls_elsewhere,
             a.repositories.len(),
             a.open,

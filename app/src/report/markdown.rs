@@ -268,7 +268,7 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
 /// same for all.
 fn blocking(out: &mut String, report: &WeeklyReport) {
     let blocking: Vec<&super::BlockingDependency> =
-        report.blocking_dependencies.iter().filter(|d| d.calls_elsewhere > 0).collect();
+        report.blocking_dependencies.iter().filter(|d| d.calls_elsewhere > 0 || d.root_of > 0).collect();
     let _ = writeln!(out, "\n### Blocking dependencies\n");
     match &report.reach {
         Some(r) => {
@@ -291,18 +291,26 @@ fn blocking(out: &mut String, report: &WeeklyReport) {
     let pinners = |d: &super::BlockingDependency| d.repositories.iter().map(|r| text(r)).collect::<Vec<_>>().join(", ");
     let same = blocking.windows(2).all(|w| w[0].repositories == w[1].repositories);
     out.push_str(
-        "Most impact first: calls of the dependency's thread-local APIs in other code, which migrating it would clear",
+        "Root causes first: \"root of\" counts the calls in other code whose chain ends at the dependency's own thread locals (through its APIs or another package's), which migrating it would clear; \"calls elsewhere\" counts the calls of its own thread-local APIs",
     );
     if same {
         let _ = writeln!(out, "; all pinned by {}.\n", pinners(blocking[0]));
-        out.push_str("| Dependency | Open | Calls elsewhere |\n| --- | ---: | ---: |\n");
+        out.push_str("| Dependency | Open | Root of | Calls elsewhere |\n| --- | ---: | ---: | ---: |\n");
     } else {
-        out.push_str(".\n\n| Dependency | Open | Calls elsewhere | Pinned by |\n| --- | ---: | ---: | --- |\n");
+        out.push_str(
+            ".\n\n| Dependency | Open | Root of | Calls elsewhere | Pinned by |\n| --- | ---: | ---: | ---: | --- |\n",
+        );
     }
     for d in blocking {
         let pinned = if same { String::new() } else { format!(" {} |", pinners(d)) };
-        let _ =
-            writeln!(out, "| {} | {} | {} |{pinned}", text(&d.name), thousands(d.open), thousands(d.calls_elsewhere));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |{pinned}",
+            text(&d.name),
+            thousands(d.open),
+            thousands(d.root_of),
+            thousands(d.calls_elsewhere)
+        );
     }
 }
 

@@ -235,6 +235,9 @@ pub struct BlockingDependency {
     /// Its impact: open UT011 findings in other targets calling its thread-local-backed
     /// APIs (what migrating it would clear).
     pub calls_elsewhere: i64,
+    /// Open UT011 findings in other targets whose chain ends at one of its own thread locals,
+    /// through any package's API: what it is the root cause of.
+    pub root_of: i64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -39,6 +39,8 @@ pub struct FindingPeriod {
     pub reopened: bool,
     /// For a UT011 finding: the package whose thread-local-backed API it calls.
     pub api_package: Option<String>,
+    /// For a UT011 finding: the thread local its chain ends at (`crum._thread_locals`).
+    pub api_holder: Option<String>,
     /// When its code runs, as its latest scan found (`findings.runs_at`; `None`: not analysed).
     pub runs_at: Option<String>,
 }
@@ -94,6 +96,7 @@ pub async fn findings(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> 
                   p.fixed_at AS "fixed_at: Instant",
                   p.reopened AS "reopened!",
                   CASE WHEN f.rule = 'UT011' THEN ut011_package(f.message) END AS api_package,
+                  CASE WHEN f.rule = 'UT011' THEN substring(f.message from 'thread-local `([^`]+)`') END AS api_holder,
                   f.runs_at
            FROM presence p
            JOIN findings f ON f.id = p.finding_id
