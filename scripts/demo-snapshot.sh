@@ -10,7 +10,8 @@
 #   epic's start instead, as a push-triggered rescan would have scanned them.
 # The commits used are written to server/demo/history.txt.
 #   MIRRORS=/work/.mirror bash scripts/demo-snapshot.sh [requirements file]
-# Needs network access to PyPI; takes a few minutes.
+# Then the openedx-platform files the epic's items point at (scripts/demo-platform-files.sh).
+# Needs network access to PyPI and GitHub; takes a few minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requirements=${1:-../shared/fixtures/requirements/openedx-platform-base.txt}
@@ -50,3 +51,6 @@ env -u DATABASE_URL target/release/unthread --data-dir "$data" scan \
 env -u DATABASE_URL target/release/unthread --data-dir "$data" demo \
   --write-snapshot server/demo/snapshot.json.gz --requirements "$requirements" \
   --libraries server/demo/openedx-libraries.txt --since "$since" "${histories[@]}"
+# The platform's files the epic's items point at (downloaded at the recorded commit unless
+# PLATFORM_FILES holds them): the snapshot just written has none.
+UNTHREAD_BIN=target/release/unthread bash scripts/demo-platform-files.sh "${PLATFORM_FILES:-$data/platform-files}"

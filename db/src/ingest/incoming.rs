@@ -67,13 +67,6 @@ pub struct ScanScope {
     pub why: String,
 }
 
-impl ScanScope {
-    /// Whether the scan read `path`.
-    pub fn covers(&self, path: &str) -> bool {
-        self.paths.iter().any(|p| p == path)
-    }
-}
-
 /// What a scan read without analysing it whole — besides the files it did not read at all
 /// (`unread_files`) — so that "nothing found" never means "not looked at".
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]

@@ -154,7 +154,8 @@ async fn apply(tx: &mut Transaction<'_, Postgres>, input: &ScanInput, scan_id: i
     // purpose — every other file holding a known finding. Their findings are left alone.
     let mut unread: HashSet<&str> = input.unread_files.iter().map(|(path, _)| path.as_str()).collect();
     if let Some(scope) = &input.scope {
-        unread.extend(known.iter().map(|k| k.path.as_str()).filter(|path| !scope.covers(path)));
+        let read: HashSet<&str> = scope.paths.iter().map(String::as_str).collect();
+        unread.extend(known.iter().map(|k| k.path.as_str()).filter(|path| !read.contains(path)));
     }
     step("read known findings");
     let plan = matching::plan(&known, &incoming, &unread, input.complete);

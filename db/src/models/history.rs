@@ -96,7 +96,7 @@ pub async fn findings(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> 
                   p.fixed_at AS "fixed_at: Instant",
                   p.reopened AS "reopened!",
                   CASE WHEN f.rule = 'UT011' THEN ut011_package(f.message) END AS api_package,
-                  CASE WHEN f.rule = 'UT011' THEN substring(f.message from 'thread-local `([^`]+)`') END AS api_holder,
+                  CASE WHEN f.rule = 'UT011' THEN ut011_holder(f.message) END AS api_holder,
                   f.runs_at
            FROM presence p
            JOIN findings f ON f.id = p.finding_id

@@ -113,11 +113,10 @@ pub async fn calls_of(pool: &PgPool, target_id: i64) -> sqlx::Result<(i64, i64)>
 pub async fn calls_by_holder(pool: &PgPool) -> sqlx::Result<Vec<HolderCalls>> {
     sqlx::query_as!(
         HolderCalls,
-        r#"SELECT substring(f.message from 'thread-local `([^`]+)`') AS "holder!", f.target_id AS caller_target_id,
-                  count(*) AS "calls!"
+        r#"SELECT ut011_holder(f.message) AS "holder!", f.target_id AS caller_target_id, count(*) AS "calls!"
            FROM findings f
            WHERE f.rule = 'UT011' AND NOT f.in_tests AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
-             AND f.message ~ 'thread-local `[^`]+`'
+             AND ut011_holder(f.message) IS NOT NULL
            GROUP BY 1, 2"#
     )
     .fetch_all(pool)
