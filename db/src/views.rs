@@ -588,6 +588,8 @@ pub struct EpicItem {
     pub repository_scanned: bool,
     /// Its repository's last scan read only this many of its files (`scans.scope_paths`).
     pub scanned_files_only: Option<i32>,
+    /// An issue's pull requests (`owner/repo#N`): those linked to a finding it names.
+    pub pulls: Vec<String>,
 }
 
 /// Filed vs found for one repository or rule.

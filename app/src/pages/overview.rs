@@ -338,6 +338,7 @@ fn EpicSection(epic: Epic, mut items: Vec<EpicItem>) -> impl IntoView {
                         <th scope="col" class="pr-3">"State"</th>
                         <th scope="col" class="pr-3">"Assignee"</th>
                         <th scope="col" class="pr-3">"Last activity"</th>
+                        <th scope="col" class="pr-3">"Pull requests"</th>
                         <th scope="col" class="pr-3 text-right">"Names"</th>
                     </tr></thead>
                     <tbody>
@@ -353,6 +354,7 @@ fn EpicSection(epic: Epic, mut items: Vec<EpicItem>) -> impl IntoView {
                                     <td class="whitespace-nowrap py-1 pr-3">{state_badge(&item.state)}<span class="text-xs text-slate-500">{done}</span></td>
                                     <td class="py-1 pr-3" data-testid="item-assignee">{if item.assignees.is_empty() { "nobody".to_owned() } else { item.assignees.join(", ") }}</td>
                                     <td class="whitespace-nowrap py-1 pr-3 tabular-nums" data-testid="item-activity">{item.updated_at.format("%Y-%m-%d").to_string()}</td>
+                                    <td class="py-1 pr-3" data-testid="item-pulls">{if item.is_pull { "—".to_owned() } else if item.pulls.is_empty() { "none".to_owned() } else { item.pulls.join(", ") }}</td>
                                     <td class="py-1 text-right tabular-nums" data-testid="item-names">{names}</td>
                                 </tr>
                             }

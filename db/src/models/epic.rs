@@ -70,6 +70,11 @@ pub async fn items(db: impl PgExecutor<'_>, epic: &Epic) -> sqlx::Result<Vec<Epi
                   (coalesce(i.title, '') || ' ' || coalesce(i.body, '')) ~ '(github\.com/[^/\s]+/[^/\s]+/blob/|[A-Za-z0-9_]/[A-Za-z0-9_/]*\.py\M)' AS "names_place!",
                   EXISTS (SELECT 1 FROM targets t JOIN scans sc ON sc.target_id = t.id
                           WHERE lower(t.name) = lower(i.repository)) AS "repository_scanned!",
+                  -- An issue's pull requests: those linked to a finding it names.
+                  ARRAY(SELECT DISTINCT pl.repository || '#' || pl.number
+                        FROM item_links il JOIN item_links pl ON pl.finding_id = il.finding_id AND pl.is_pull
+                        WHERE NOT i.is_pull AND il.names AND (il.repository, il.number, il.is_pull) = (i.repository, i.number, false)
+                        ORDER BY 1) AS "pulls!",
                   -- Its repository's last scan read only some of its files: how many.
                   (SELECT cardinality(sc.scope_paths) FROM targets t JOIN scans sc ON sc.target_id = t.id
                    WHERE lower(t.name) = lower(i.repository) AND sc.status <> 'running'

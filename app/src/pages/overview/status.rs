@@ -205,6 +205,7 @@ mod tests {
             names_place: true,
             repository_scanned: false,
             scanned_files_only: None,
+            pulls: Vec::new(),
         }
     }
 
