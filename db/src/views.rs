@@ -33,6 +33,10 @@ pub struct FindingRow {
 /// database without finding more).
 pub const MAX_SEARCH_CHARS: usize = 200;
 
+/// `FindingFilter::reached` value for findings in modules tracked code imports or whose
+/// reachability is not known — all but those known to be unreached (the explorer's default).
+pub const REACHED_OR_UNKNOWN: &str = "not_no";
+
 /// The explorer's filters; every one is a URL query parameter.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FindingFilter {
@@ -47,7 +51,8 @@ pub struct FindingFilter {
     /// A substring of the path, symbol or snippet (at most [`MAX_SEARCH_CHARS`]).
     pub text: Option<String>,
     /// `yes`: in a module the tracked repositories' non-test code imports (directly or through
-    /// other targets); `no`: known not to be; `unknown`: its target has no import index yet.
+    /// other targets); `no`: known not to be; `unknown`: its target has no import index yet;
+    /// [`REACHED_OR_UNKNOWN`]: all but `no`.
     pub reached: Option<String>,
     /// `yes`: a GitHub issue or pull request names the finding (a link of its own); `no`:
     /// none does — found, but nobody filed it.

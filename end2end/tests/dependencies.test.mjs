@@ -58,6 +58,18 @@ for (const js of [true, false]) {
     assert.ok(reachedOpen > 0 && reachedOpen < allOpen, `reached ${reachedOpen} of ${allOpen} open`);
     assert.equal(await page.getAttribute("[data-testid=reached-only]", "aria-current"), "page");
 
+    // By default the explorer and /contribute leave out findings in modules nothing tracked
+    // imports, and say how many; one link shows them.
+    await page.goto(`${suite.server.url}/findings`);
+    const byDefault = Number((await page.textContent("[data-testid=finding-total]")).match(/\d+/)[0]);
+    const hidden = Number((await page.textContent("[data-testid=unreached-hidden]")).match(/\d+/)[0]);
+    assert.ok(hidden > 0, "some findings are in modules nothing imports");
+    await Promise.all([page.waitForURL(/reached=all/), page.click("[data-testid=unreached-hidden] a")]);
+    const withThem = Number((await page.textContent("[data-testid=finding-total]")).match(/\d+/)[0]);
+    assert.equal(withThem, byDefault + hidden, "the hidden ones are exactly the difference");
+    await page.goto(`${suite.server.url}/contribute`);
+    assert.match(await page.textContent("[data-testid=unreached-hidden]"), /^\d+ more unowned findings are in modules no tracked code imports/);
+
     // The explorer, narrowed to findings in modules tracked code imports.
     await page.goto(`${suite.server.url}/findings`);
     await page.selectOption("select[name=reached]", "yes");

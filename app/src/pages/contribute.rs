@@ -23,18 +23,34 @@ pub struct ContributeData {
     /// Pins a bump would move past open findings (small work: a requirements change).
     pub bumps: Vec<db::views::BumpItem>,
     pub picks: Vec<Pick>,
+    /// Open, unowned findings left out because no tracked code imports their module.
+    pub unreached_hidden: i64,
     pub viewer: Option<PageViewer>,
 }
 
+/// `unreached`: also list findings in modules no tracked code imports (left out by default).
 #[server(prefix = "/api", endpoint = "contribute")]
-pub async fn get_contribute(rule: Option<String>, target: Option<String>) -> Result<ContributeData, ServerFnError> {
+pub async fn get_contribute(
+    rule: Option<String>,
+    target: Option<String>,
+    unreached: Option<bool>,
+) -> Result<ContributeData, ServerFnError> {
     let pool = crate::server::state()?.pool;
     let blank = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let (rule, target) = (blank(rule), blank(target));
-    let key = format!("contribute:{rule:?}:{target:?}");
+    let unreached = unreached.unwrap_or(false);
+    let key = format!("contribute:{rule:?}:{target:?}:{unreached}");
     let filtered = rule.is_some() || target.is_some();
-    let picks = crate::server::cached(key, async move {
-        db::models::findings::unowned_open(&pool, rule.as_deref(), target.as_deref(), CONTRIBUTE_LIMIT).await
+    let (picks, hidden) = crate::server::cached(key, async move {
+        let picks =
+            db::models::findings::unowned_open(&pool, rule.as_deref(), target.as_deref(), CONTRIBUTE_LIMIT, unreached)
+                .await?;
+        let hidden = if unreached {
+            0
+        } else {
+            db::models::findings::unowned_open_unreached(&pool, rule.as_deref(), target.as_deref()).await?
+        };
+        Ok((picks, hidden))
     })
     .await?;
     let pool = crate::server::state()?.pool;
@@ -58,7 +74,13 @@ pub async fn get_contribute(rule: Option<String>, target: Option<String>) -> Res
     } else {
         Vec::new()
     };
-    Ok(ContributeData { unassigned, bumps, picks, viewer: crate::components::ownership::current_viewer().await? })
+    Ok(ContributeData {
+        unassigned,
+        bumps,
+        picks,
+        unreached_hidden: hidden,
+        viewer: crate::components::ownership::current_viewer().await?,
+    })
 }
 
 /// A bump's effort from its version jump: a new major version (or leaving 0.x's minor) breaks
@@ -107,8 +129,10 @@ mod tests {
 pub fn ContributePage() -> impl IntoView {
     let query = use_query_map();
     let data = Resource::new(
-        move || (query.read().get("rule"), query.read().get("target")),
-        |(rule, target)| get_contribute(rule, target),
+        move || (query.read().get("rule"), query.read().get("target"), query.read().get("unreached")),
+        |(rule, target, unreached)| {
+            get_contribute(rule, target, Some(matches!(unreached.as_deref(), Some("1" | "on"))))
+        },
     );
     view! {
         <Title text="Contribute" />
@@ -175,6 +199,12 @@ fn Picks(data: ContributeData) -> impl IntoView {
                 </ul>
             </section>
             <h2 class="mt-6 text-lg font-semibold">"Fix the code"</h2>
+        })}
+        {(data.unreached_hidden > 0).then(|| view! {
+            <p class="mt-4 text-sm text-slate-600 dark:text-slate-300" data-testid="unreached-hidden">
+                {format!("{} more unowned findings are in modules no tracked code imports, left out here: ", data.unreached_hidden)}
+                <a class=LINK href="/contribute?unreached=1">"show them"</a>
+            </p>
         })}
         <ol class="mt-6 space-y-3" data-testid="picks">
             {data.picks.into_iter().map(|p| {

@@ -66,7 +66,13 @@ pub fn filter_from_query(query: &leptos_router::params::ParamsMap) -> FindingFil
         unowned: matches!(query.get("unowned").as_deref(), Some("1" | "on" | "true")),
         state: text("state"),
         text: text("q"),
-        reached: text("reached"),
+        // By default findings in modules nothing tracked imports are left out (the page says
+        // how many); `reached=all` shows them.
+        reached: match text("reached").as_deref() {
+            None => Some(db::views::REACHED_OR_UNKNOWN.to_owned()),
+            Some("all") => None,
+            Some(value) => Some(value.to_owned()),
+        },
         filed: text("filed"),
         team: text("team"),
         tests: text("tests"),
@@ -88,7 +94,14 @@ pub fn filter_href(filter: &FindingFilter, after: Option<i64>) -> String {
             ("unowned", if filter.unowned { "1" } else { "" }),
             ("state", filter.state.as_deref().unwrap_or("")),
             ("q", filter.text.as_deref().unwrap_or("")),
-            ("reached", filter.reached.as_deref().unwrap_or("")),
+            (
+                "reached",
+                match filter.reached.as_deref() {
+                    Some(db::views::REACHED_OR_UNKNOWN) => "",
+                    None => "all",
+                    Some(value) => value,
+                },
+            ),
             ("filed", filter.filed.as_deref().unwrap_or("")),
             ("team", filter.team.as_deref().unwrap_or("")),
             ("runs_at", filter.runs_at.as_deref().unwrap_or("")),
@@ -152,7 +165,25 @@ fn FilterForm(filter: FindingFilter) -> impl IntoView {
             {select("rule", "Rule", rules, filter.rule.clone())}
             {select("state", "State", pairs(&[("open", "open (default)"), ("fixed", "fixed"), ("triaged_away", "triaged away"), ("all", "all in scope"), ("migrated", "already on context variables (UT100)")]), filter.state.clone())}
             {select("triage", "Triage", pairs(&[("open", "open"), ("confirmed", "confirmed"), ("false_positive", "false positive"), ("wont_fix", "won't fix")]), filter.triage.clone())}
-            {select("reached", "Reached", pairs(&[("yes", "imported by tracked code"), ("no", "not imported"), ("unknown", "not known yet")]), filter.reached.clone())}
+            <label class="flex flex-col text-sm">
+                "Reached"
+                <select name="reached" class=INPUT>
+                    {[
+                        ("", "imported or not known (default)"),
+                        ("all", "any, with modules nothing imports"),
+                        ("yes", "imported by tracked code"),
+                        ("no", "not imported"),
+                        ("unknown", "not known yet"),
+                    ].into_iter().map(|(value, text)| {
+                        let current = match filter.reached.as_deref() {
+                            Some(db::views::REACHED_OR_UNKNOWN) => "",
+                            None => "all",
+                            Some(value) => value,
+                        };
+                        view! { <option value=value selected=value == current>{text}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
             {select("runs_at", "Runs at", RUNS_AT.iter().map(|v| ((*v).to_owned(), runs_at_label(v))).collect(), filter.runs_at.clone())}
             {select("tests", "Test code", pairs(&[("yes", "included"), ("only", "only test code")]), filter.tests.clone())}
             {select("filed", "Filed", pairs(&[("yes", "named by a GitHub item"), ("no", "not filed yet")]), filter.filed.clone())}
@@ -189,6 +220,16 @@ fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl
     let with_tests = {
         let mut next = filter.clone();
         next.tests = Some("yes".to_owned());
+        filter_href(&next, None)
+    };
+    // Left out by default: findings in modules no tracked code imports.
+    let unreached_hidden = (filter.reached.as_deref() == Some(db::views::REACHED_OR_UNKNOWN))
+        .then(|| by_reached.iter().find(|c| c.value == "no").map(|c| c.count))
+        .flatten()
+        .filter(|n| *n > 0);
+    let with_unreached = {
+        let mut next = filter.clone();
+        next.reached = None;
         filter_href(&next, None)
     };
     let facet = {
@@ -239,6 +280,12 @@ fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl
             <section aria-live="polite" class="min-w-0">
                 <p class="text-sm" data-testid="finding-total">
                     {format!("{total} matching findings")}
+                    {unreached_hidden.map(|n| view! {
+                        <span class="text-slate-600 dark:text-slate-300" data-testid="unreached-hidden">
+                            {format!(" · {n} more in modules no tracked code imports: ")}
+                            <a class=LINK href=with_unreached.clone()>"show them"</a>
+                        </span>
+                    })}
                     {tests_hidden.map(|n| view! {
                         <span class="text-slate-600 dark:text-slate-300" data-testid="tests-hidden">
                             {format!(" · {n} more in test code, out of scope: ")}

@@ -149,8 +149,15 @@ fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter) {
         );
         push_owner_id(q, owner);
     }
-    if let Some(reached) = &filter.reached {
-        q.push(format!(" AND {REACHED} = ")).push_bind(reached.clone());
+    match filter.reached.as_deref() {
+        None => {}
+        // The explorer's default: leave out only what is known to be unreached.
+        Some(crate::views::REACHED_OR_UNKNOWN) => {
+            q.push(format!(" AND {REACHED} <> 'no'"));
+        }
+        Some(reached) => {
+            q.push(format!(" AND {REACHED} = ")).push_bind(reached.to_owned());
+        }
     }
     if let Some(runs_at) = &filter.runs_at {
         q.push(" AND coalesce(f.runs_at, 'none') = ").push_bind(runs_at.clone());
@@ -222,8 +229,14 @@ fn push_facet_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFil
             push_owner_id(q, owner);
         }
     }
-    if let (Some(reached), true) = (&filter.reached, except != Except::Reached) {
-        q.push(" AND reached = ").push_bind(reached.clone());
+    match (filter.reached.as_deref(), except != Except::Reached) {
+        (Some(crate::views::REACHED_OR_UNKNOWN), true) => {
+            q.push(" AND reached <> 'no'");
+        }
+        (Some(reached), true) => {
+            q.push(" AND reached = ").push_bind(reached.to_owned());
+        }
+        _ => {}
     }
     if let (Some(runs_at), true) = (&filter.runs_at, except != Except::RunsAt) {
         q.push(" AND runs_at = ").push_bind(runs_at.clone());
@@ -309,13 +322,16 @@ async fn facets(
 
 /// The open, unowned findings for `/contribute`: a repository's findings with a mechanical
 /// fix first (safe, then unsafe: a pull request away), then those whose fix clears calls
-/// elsewhere (a thread-local definition, UT001/UT002, of a dependency whose APIs other
-/// targets call: the dependency's impact), then cheapest first (see [`effort_points`]).
+/// elsewhere (a thread-local definition, UT001/UT002, whose holder other targets' calls end
+/// at), then cheapest first (see [`effort_points`]). Findings in modules known to be
+/// unreached by tracked code are left out unless `include_unreached`
+/// ([`unowned_open_unreached`] counts them).
 pub async fn unowned_open(
     pool: &PgPool,
     rule: Option<&str>,
     target: Option<&str>,
     limit: i64,
+    include_unreached: bool,
 ) -> sqlx::Result<Vec<crate::views::ContributePick>> {
     let rows = sqlx::query!(
         r#"WITH candidates AS (
@@ -326,6 +342,8 @@ pub async fn unowned_open(
                  AND ($1::text IS NULL OR f.rule = $1) AND ($2::text IS NULL OR t.name = $2)
                  AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.finding_id = f.id AND c.released_at IS NULL)
                  AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.target_id = f.target_id AND c.released_at IS NULL)
+                 AND ($3 OR NOT (f.target_id IN (SELECT target_id FROM reach_targets)
+                                 AND NOT EXISTS (SELECT 1 FROM module_reach mr WHERE mr.target_id = f.target_id AND mr.path = f.path)))
            ),
            per_file AS (
                SELECT f.target_id, f.path, count(*) AS open_in_file
@@ -337,7 +355,8 @@ pub async fn unowned_open(
                   (SELECT f.fix->>'applicability' FROM findings f WHERE f.id = c.id) AS fix
            FROM candidates c JOIN per_file pf ON pf.target_id = c.target_id AND pf.path = c.path"#,
         rule,
-        target
+        target,
+        include_unreached
     )
     .fetch_all(pool)
     .await?;
@@ -381,6 +400,26 @@ pub async fn unowned_open(
             })
         })
         .collect())
+}
+
+/// How many open, unowned findings [`unowned_open`] leaves out by default: those in modules
+/// known to be unreached by tracked code.
+pub async fn unowned_open_unreached(pool: &PgPool, rule: Option<&str>, target: Option<&str>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!"
+           FROM findings f
+           JOIN targets t ON t.id = f.target_id
+           WHERE finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+             AND ($1::text IS NULL OR f.rule = $1) AND ($2::text IS NULL OR t.name = $2)
+             AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.finding_id = f.id AND c.released_at IS NULL)
+             AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.target_id = f.target_id AND c.released_at IS NULL)
+             AND f.target_id IN (SELECT target_id FROM reach_targets)
+             AND NOT EXISTS (SELECT 1 FROM module_reach mr WHERE mr.target_id = f.target_id AND mr.path = f.path)"#,
+        rule,
+        target
+    )
+    .fetch_one(pool)
+    .await
 }
 
 /// A rough size of the work behind one finding, in points: the rule's typical change (an
