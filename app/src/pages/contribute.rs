@@ -23,8 +23,10 @@ pub struct ContributeData {
     /// Pins a bump would move past open findings (small work: a requirements change).
     pub bumps: Vec<db::views::BumpItem>,
     pub picks: Vec<Pick>,
-    /// Open, unowned findings left out because no tracked code imports their module.
+    /// Open, unowned findings left out because no tracked code imports their module, and the
+    /// link that shows them (with the same rule and target).
     pub unreached_hidden: i64,
+    pub show_unreached: String,
     pub viewer: Option<PageViewer>,
 }
 
@@ -41,6 +43,7 @@ pub async fn get_contribute(
     let unreached = unreached.unwrap_or(false);
     let key = format!("contribute:{rule:?}:{target:?}:{unreached}");
     let filtered = rule.is_some() || target.is_some();
+    let (rule_shown, target_shown) = (rule.clone(), target.clone());
     let (picks, hidden) = crate::server::cached(key, async move {
         let picks =
             db::models::findings::unowned_open(&pool, rule.as_deref(), target.as_deref(), CONTRIBUTE_LIMIT, unreached)
@@ -79,6 +82,14 @@ pub async fn get_contribute(
         bumps,
         picks,
         unreached_hidden: hidden,
+        show_unreached: crate::components::ui::href_with_query(
+            "/contribute",
+            &[
+                ("rule", rule_shown.as_deref().unwrap_or("")),
+                ("target", target_shown.as_deref().unwrap_or("")),
+                ("unreached", "1"),
+            ],
+        ),
         viewer: crate::components::ownership::current_viewer().await?,
     })
 }
@@ -203,7 +214,7 @@ fn Picks(data: ContributeData) -> impl IntoView {
         {(data.unreached_hidden > 0).then(|| view! {
             <p class="mt-4 text-sm text-slate-600 dark:text-slate-300" data-testid="unreached-hidden">
                 {format!("{} more unowned findings are in modules no tracked code imports, left out here: ", data.unreached_hidden)}
-                <a class=LINK href="/contribute?unreached=1">"show them"</a>
+                <a class=LINK href=data.show_unreached.clone()>"show them"</a>
             </p>
         })}
         <ol class="mt-6 space-y-3" data-testid="picks">
