@@ -65,6 +65,16 @@ async fn the_demo_scans_the_platform_files_the_epics_items_point_at_and_says_so(
 
     let app = TestApp::new(&pool).build();
     let overview = send(&app, get("/", None)).await.body;
+    // The overview's first lines read the real epic: 1 of 14 sub-issues closed, nobody
+    // assigned, XBlock#934 the last merge.
+    let fact = |testid: &str| {
+        let start = overview.find(&format!("data-testid=\"{testid}\"")).unwrap_or_else(|| panic!("{testid} shown"));
+        let end = overview[start..].find("</div></div>").map_or(overview.len(), |i| start + i);
+        overview[start..end].to_owned()
+    };
+    assert!(fact("status-items").contains("1 of 14"), "{}", fact("status-items"));
+    assert!(fact("status-assigned").contains("0 of 13"), "{}", fact("status-assigned"));
+    assert!(fact("status-last-merge").contains("2026-07-08"), "{}", fact("status-last-merge"));
     assert!(
         overview.contains(
             "no finding in the place it names among the 5 files of openedx/openedx-platform scanned here (not the whole repository)"
