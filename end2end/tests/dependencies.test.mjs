@@ -22,8 +22,13 @@ for (const js of [true, false]) {
     await page.selectOption("#dev-login-role", "maintainer");
     await Promise.all([page.waitForURL(`${suite.server.url}/`), page.click("[data-testid=dev-login] button")]);
 
-    // By impact unless asked otherwise: what unblocks the most comes first.
+    // By root cause unless asked otherwise: what migrating clears the most comes first.
     await page.goto(`${suite.server.url}/deps`);
+    const roots = (await page.locator("[data-testid=root]").allTextContents()).map((t) => Number(t.match(/\d+/)?.[0] ?? 0));
+    assert.ok(roots[0] > 0, "the first dependency is the root of calls elsewhere");
+    assert.deepEqual(roots, [...roots].sort((a, b) => b - a), "most first");
+    // By impact when asked: the calls of its own thread-local APIs.
+    await page.goto(`${suite.server.url}/deps?sort=impact`);
     const impacts = (await page.locator("[data-testid=impact]").allTextContents()).map(calls);
     assert.ok(impacts[0] > 0, "the first dependency's APIs are called elsewhere");
     assert.deepEqual(impacts, [...impacts].sort((a, b) => b - a), "most impact first");

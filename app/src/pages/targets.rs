@@ -69,11 +69,12 @@ pub async fn get_targets(
 
 /// Sorts in place by `key` (`name`, `open`, `progress`, `items`, `scanned`, `blocks`,
 /// `reached`, `impact`, `root`).
-/// Dependencies by impact (the calls of their thread-local APIs elsewhere: what unblocks the
-/// most), repositories by name.
+/// Dependencies by what they are the root cause of (the calls elsewhere whose chain ends at
+/// their own thread locals: what migrating them clears), then by the calls of their APIs;
+/// repositories by name.
 pub fn default_sort(dependencies: bool) -> &'static str {
     if dependencies {
-        "impact"
+        "root"
     } else {
         "name"
     }
@@ -94,7 +95,7 @@ pub fn sort_targets(targets: &mut [TargetSummary], key: &str, descending: bool) 
         "reached" => targets.sort_by_key(|t| t.open_reached.map(|(reached, _)| reached)),
         // Most impact first: what a maintainer sorting by it looks for.
         "impact" => targets.sort_by_key(|t| (std::cmp::Reverse(t.impact), t.name.to_lowercase())),
-        "root" => targets.sort_by_key(|t| (std::cmp::Reverse(t.root_calls), t.name.to_lowercase())),
+        "root" => targets.sort_by_key(|t| (std::cmp::Reverse((t.root_calls, t.impact)), t.name.to_lowercase())),
         _ => targets.sort_by_key(|t| t.name.to_lowercase()),
     }
     if descending {
