@@ -378,6 +378,9 @@ pub struct Blocker {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetDetail {
     pub summary: TargetSummary,
+    /// Its thread locals that open calls elsewhere end at (`db::models::impact::root_holders`).
+    #[serde(default)]
+    pub root_holders: Vec<RootHolder>,
     /// Its thread-local-backed APIs with their callers elsewhere, most called first.
     pub apis: Vec<ApiImpact>,
     /// Dependencies whose releases were checked: what a newer one would clear.
@@ -732,6 +735,16 @@ pub struct ContributePick {
     /// do not file another.
     #[serde(default)]
     pub filed_as: Vec<ItemRef>,
+}
+
+/// One of a target's thread locals that open calls elsewhere end at: how many, and through
+/// which packages' APIs (`crum._thread_locals`: 34 through django-crum, 50 through edx-rbac).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootHolder {
+    pub holder: String,
+    pub calls: i64,
+    /// (package whose API was called, calls), most first.
+    pub through: Vec<(String, i64)>,
 }
 
 /// A GitHub issue or pull request as a link: `openedx/edx-django-utils#538`.

@@ -1,6 +1,7 @@
 //! GitHub new-issue URLs that pre-fill the title and body — links a maintainer follows and
 //! edits, not API calls: the "open an upstream issue" link of a dependency whose newest
-//! release still has findings, and the "file a sub-issue" link of a repository's finding.
+//! release still has findings, the "file a sub-issue" link of a repository's finding, and the
+//! one of a root cause (a target whose thread locals other code's calls end at).
 
 use db::views::UpstreamFinding;
 
@@ -281,5 +282,82 @@ mod tests {
         let short = upstream_issue_url("https://github.com/o/r", "p", "1.0", &findings[..2]);
         assert!(form_urlencoded::parse(short.split_once('?').unwrap().1.as_bytes())
             .any(|(k, v)| k == "body" && v.contains("module_2.py") && !v.contains("more")));
+    }
+}
+
+/// A root cause's sub-issue, filed in the epic's repository: a target whose thread locals
+/// the calls elsewhere end at, through whichever package's API.
+pub struct RootCauseIssue<'a> {
+    /// The epic, `owner/repo#n` (the issue is filed in its repository).
+    pub epic: &'a str,
+    pub target: &'a str,
+    pub holders: &'a [db::views::RootHolder],
+    /// The target's page in Unthread.
+    pub target_url: &'a str,
+}
+
+/// The new-issue URL of [`RootCauseIssue`]: a title saying what to do with what, the thread
+/// locals with the packages the calls go through, a "Done when" checklist and "Part of" the
+/// epic — under [`MAX_SUB_ISSUE_BODY`] characters.
+pub fn root_cause_issue_url(issue: &RootCauseIssue<'_>) -> Option<String> {
+    let (epic_repository, _) = issue.epic.split_once('#')?;
+    let calls: i64 = issue.holders.iter().map(|h| h.calls).sum();
+    let first = issue.holders.first()?;
+    let title = if issue.holders.len() == 1 {
+        format!("Replace the thread local `{}` of {}: {calls} calls elsewhere end at it", first.holder, issue.target)
+    } else {
+        format!("Replace the thread locals of {}: {calls} calls elsewhere end at them", issue.target)
+    };
+    let mut body = format!(
+        "Moving to ASGI, code that runs for one request can see another's state through a thread local. \
+         {calls} open calls in other code end at {}'s thread locals (UT011 findings, counted by the thread local their chain ends at):\n\n",
+        issue.target
+    );
+    for h in issue.holders {
+        let through = h.through.iter().map(|(package, n)| format!("{package} ({n})")).collect::<Vec<_>>().join(", ");
+        body.push_str(&format!("- `{}`: {} calls, through the APIs of {through}\n", h.holder, h.calls));
+    }
+    body.push_str(&format!(
+        "\n**Done when**\n- [ ] {} keeps this state in a context variable (and the pin is bumped to that release), or the callers pass the value explicitly\n- [ ] a rescan no longer reports the calls: {}\n\nPart of {}.\n",
+        issue.target, issue.target_url, issue.epic
+    ));
+    if body.chars().count() > MAX_SUB_ISSUE_BODY {
+        let cut: String = body.chars().take(MAX_SUB_ISSUE_BODY - 1).collect();
+        body = format!("{cut}…");
+    }
+    Some(new_issue_url(&format!("https://github.com/{epic_repository}"), &title, &body))
+}
+
+#[cfg(test)]
+mod root_cause_tests {
+    use super::*;
+
+    #[test]
+    fn a_root_cause_issue_names_its_thread_local_and_the_packages_the_calls_go_through() {
+        let holders = [db::views::RootHolder {
+            holder: "crum._thread_locals".into(),
+            calls: 95,
+            through: vec![("edx-rbac".into(), 50), ("django-crum".into(), 34), ("edx-toggles".into(), 11)],
+        }];
+        let url = root_cause_issue_url(&RootCauseIssue {
+            epic: "openedx/openedx-platform#38680",
+            target: "django-crum",
+            holders: &holders,
+            target_url: "https://unthread.example.org/deps/django-crum",
+        })
+        .unwrap();
+        assert!(url.starts_with("https://github.com/openedx/openedx-platform/issues/new?"));
+        let query: std::collections::HashMap<String, String> =
+            form_urlencoded::parse(url.split_once('?').unwrap().1.as_bytes()).into_owned().collect();
+        assert_eq!(
+            query["title"],
+            "Replace the thread local `crum._thread_locals` of django-crum: 95 calls elsewhere end at it"
+        );
+        let body = &query["body"];
+        assert!(body.contains(
+            "- `crum._thread_locals`: 95 calls, through the APIs of edx-rbac (50), django-crum (34), edx-toggles (11)"
+        ));
+        assert!(body.ends_with("Part of openedx/openedx-platform#38680.\n"));
+        assert!(body.chars().count() <= MAX_SUB_ISSUE_BODY);
     }
 }

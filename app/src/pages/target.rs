@@ -23,12 +23,16 @@ pub struct TargetPageData {
     pub fixes: Vec<RuleFixes>,
     /// Why this server cannot open pull requests, if it cannot.
     pub pull_requests_unavailable: Option<String>,
+    /// A root cause's sub-issue link (its thread locals are where calls elsewhere end), unless
+    /// an open GitHub issue is already about the target (then the page links that).
+    pub root_cause_issue: Option<String>,
 }
 
 #[server(prefix = "/api", endpoint = "target")]
 pub async fn get_target(name: String) -> Result<Option<TargetPageData>, ServerFnError> {
     let state = crate::server::state()?;
     let pool = state.pool.clone();
+    let base_url = state.reports.base_url.clone();
     let key = format!("target:{name}");
     let read = crate::server::cached(key, async move {
         let Some(detail) = db::models::targets::detail(&pool, &name).await? else { return Ok(None) };
@@ -37,11 +41,29 @@ pub async fn get_target(name: String) -> Result<Option<TargetPageData>, ServerFn
         } else {
             Vec::new()
         };
-        let filter = db::views::FindingFilter { target: Some(name), ..Default::default() };
+        let filter = db::views::FindingFilter { target: Some(name.clone()), ..Default::default() };
         let findings = db::models::findings::explore(&pool, &filter, None).await?;
-        Ok(Some((detail, findings, fixes)))
+        let filed = detail.github.iter().any(|g| g.kind == "issue" && g.state == "open");
+        let root_cause_issue = match db::models::epic::main_epic(&pool).await? {
+            Some(epic) if !filed && !detail.root_holders.is_empty() => {
+                crate::components::upstream_issue::root_cause_issue_url(
+                    &crate::components::upstream_issue::RootCauseIssue {
+                        epic: &format!("{}#{}", epic.repository, epic.number),
+                        target: &name,
+                        holders: &detail.root_holders,
+                        target_url: &format!(
+                            "{}{}",
+                            base_url.trim_end_matches('/'),
+                            crate::components::ui::target_href(&name, detail.summary.kind)
+                        ),
+                    },
+                )
+            }
+            _ => None,
+        };
+        Ok(Some((detail, findings, fixes, root_cause_issue)))
     });
-    let Some((detail, findings, fixes)) = read.await? else {
+    let Some((detail, findings, fixes, root_cause_issue)) = read.await? else {
         crate::error::AppError::not_found("no such target").into_server_fn_error();
         return Ok(None);
     };
@@ -51,6 +73,7 @@ pub async fn get_target(name: String) -> Result<Option<TargetPageData>, ServerFn
         viewer: crate::components::ownership::current_viewer().await?,
         fixes,
         pull_requests_unavailable: state.pull_requests_unavailable,
+        root_cause_issue,
     }))
 }
 
@@ -107,7 +130,7 @@ fn TargetPage(name: Signal<String>) -> impl IntoView {
 
 #[component]
 fn TargetBody(data: TargetPageData) -> impl IntoView {
-    let TargetPageData { detail, findings, viewer, fixes, pull_requests_unavailable } = data;
+    let TargetPageData { detail, findings, viewer, fixes, pull_requests_unavailable, root_cause_issue } = data;
     // A maintainer, or whoever claimed the whole repository (they own its findings).
     let may_fix = viewer.as_ref().is_some_and(|v| v.maintainer || detail.owner.as_deref() == Some(v.login.as_str()));
     let s = detail.summary;
@@ -171,7 +194,7 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
             let bump = maintainer.then(|| pull_requests_unavailable.clone().map_or(Ok(()), Err));
             view! { <UpgradeSection advice package=s.name.clone() bump /> }
         })}
-        {(dependency || !detail.apis.is_empty()).then(|| view! { <ApiImpacts apis=detail.apis.clone() impact=s.impact root_calls=s.root_calls /> })}
+        {(dependency || !detail.apis.is_empty()).then(|| view! { <ApiImpacts apis=detail.apis.clone() impact=s.impact root_calls=s.root_calls holders=detail.root_holders.clone() root_cause_issue=root_cause_issue.clone() /> })}
         <section aria-labelledby="findings-heading" class="mt-8">
             <h2 id="findings-heading" class="text-lg font-semibold">
                 "Open findings " <span class="text-slate-500">{format!("({})", findings.total)}</span>
@@ -229,7 +252,13 @@ fn TargetBody(data: TargetPageData) -> impl IntoView {
 
 /// A dependency's thread-local-backed APIs and their callers elsewhere (its impact).
 #[component]
-fn ApiImpacts(apis: Vec<db::views::ApiImpact>, impact: (i64, i64), root_calls: i64) -> impl IntoView {
+fn ApiImpacts(
+    apis: Vec<db::views::ApiImpact>,
+    impact: (i64, i64),
+    root_calls: i64,
+    holders: Vec<db::views::RootHolder>,
+    root_cause_issue: Option<String>,
+) -> impl IntoView {
     let (calls, targets) = impact;
     let summary = if apis.is_empty() {
         "No thread-local-backed API found in its latest scan.".to_owned()
@@ -251,6 +280,18 @@ fn ApiImpacts(apis: Vec<db::views::ApiImpact>, impact: (i64, i64), root_calls: i
                         format!("{root_calls} open calls elsewhere end at its own thread locals, through its APIs or another package's: it is their root cause, and migrating its thread locals clears them all.")
                     }}
                 </p>
+            })}
+            {(!holders.is_empty()).then(|| view! {
+                <ul class="mt-1 text-sm" data-testid="root-holders">
+                    {holders.into_iter().map(|h| {
+                        let through = h.through.iter().map(|(package, n)| format!("{package} ({n})")).collect::<Vec<_>>().join(", ");
+                        view! { <li><code>{h.holder.clone()}</code>{format!(": {} calls, through the APIs of {through}", h.calls)}</li> }
+                    }).collect_view()}
+                </ul>
+            })}
+            {root_cause_issue.map(|href| view! {
+                <p class="mt-1 text-sm"><a class=LINK href=href data-testid="file-root-cause">"File a sub-issue for this root cause"</a>
+                    <span class="text-xs text-slate-500">" (a GitHub issue in the epic's repository, prefilled; no open issue is about it yet)"</span></p>
             })}
             <ul class="mt-2 space-y-3 text-sm">
                 {apis.into_iter().map(|api| {

@@ -176,6 +176,52 @@ pub async fn root_calls_by_target(pool: &PgPool) -> sqlx::Result<std::collection
     Ok(roots)
 }
 
+/// The thread locals of target `target_id` that open calls elsewhere end at, each with the
+/// packages whose APIs the calls went through and how many (most first): what it is the root
+/// cause of, in detail ([`root_calls_by_target`] counts it).
+pub async fn root_holders(pool: &PgPool, target_id: i64) -> sqlx::Result<Vec<crate::views::RootHolder>> {
+    let symbols = sqlx::query_scalar!(
+        r#"SELECT DISTINCT f.symbol AS "symbol!"
+           FROM findings f
+           WHERE f.target_id = $1 AND f.rule IN ('UT001', 'UT002') AND f.symbol IS NOT NULL AND NOT f.in_tests
+             AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'"#,
+        target_id
+    )
+    .fetch_all(pool)
+    .await?;
+    if symbols.is_empty() {
+        return Ok(Vec::new());
+    }
+    let calls = sqlx::query!(
+        r#"SELECT ut011_holder(f.message) AS "holder!", coalesce(ut011_package(f.message), '?') AS "package!",
+                  count(*) AS "calls!"
+           FROM findings f
+           WHERE f.rule = 'UT011' AND NOT f.in_tests AND f.target_id <> $1
+             AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open' AND ut011_holder(f.message) IS NOT NULL
+           GROUP BY 1, 2
+           ORDER BY 3 DESC, 2"#,
+        target_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut holders: Vec<crate::views::RootHolder> = Vec::new();
+    for c in calls.into_iter().filter(|c| symbols.iter().any(|s| holder_defined_in(&c.holder, s))) {
+        match holders.iter_mut().find(|h| h.holder == c.holder) {
+            Some(h) => {
+                h.calls += c.calls;
+                h.through.push((c.package, c.calls));
+            }
+            None => holders.push(crate::views::RootHolder {
+                holder: c.holder,
+                calls: c.calls,
+                through: vec![(c.package, c.calls)],
+            }),
+        }
+    }
+    holders.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.holder.cmp(&b.holder)));
+    Ok(holders)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

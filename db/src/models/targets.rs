@@ -212,6 +212,7 @@ pub async fn detail(pool: &PgPool, name: &str) -> sqlx::Result<Option<TargetDeta
         .map(|b| Blocker { package: b.package, version: b.version, open: b.open, chain: b.chain })
         .collect();
     let apis = super::impact::apis_of(pool, target.id).await?;
+    let root_holders = super::impact::root_holders(pool, target.id).await?;
     let upgrade =
         if target.kind == TargetKind::Dependency { super::upgrades::advice(pool, target.id).await? } else { None };
     let unread_files = sqlx::query!(
@@ -240,6 +241,7 @@ pub async fn detail(pool: &PgPool, name: &str) -> sqlx::Result<Option<TargetDeta
         coverage,
         unread_files,
         apis,
+        root_holders,
         upgrade,
         github: super::findings::github_for(pool, None, target.id).await?,
         summary,
