@@ -503,16 +503,18 @@ fn blocking(targets: &[TargetInfo], rows: &[(i64, TargetRow)], findings: &[Findi
             .collect()
     };
     let root_of = |t: &TargetInfo| -> i64 {
-        let symbols: std::collections::BTreeSet<&str> = findings
+        let symbols: std::collections::BTreeSet<(&str, &str)> = findings
             .iter()
             .filter(|f| f.target_id == t.id && f.state_at_end == "open" && matches!(f.rule.as_str(), "UT001" | "UT002"))
-            .filter_map(|f| f.symbol.as_deref())
+            .filter_map(|f| f.symbol.as_deref().map(|symbol| (symbol, f.path.as_str())))
             .collect();
         holder_calls
             .iter()
             .filter(|c| {
                 c.caller_target_id != t.id
-                    && symbols.iter().any(|symbol| db::models::impact::holder_defined_in(&c.holder, symbol))
+                    && symbols
+                        .iter()
+                        .any(|(symbol, path)| db::models::impact::holder_defined_in(&c.holder, symbol, path))
             })
             .map(|c| c.calls)
             .sum()

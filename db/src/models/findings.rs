@@ -370,7 +370,7 @@ pub async fn unowned_open(
     for r in &rows {
         if let Some(f) = by_id.get(&r.id) {
             let clears = match (f.rule.as_str(), f.symbol.as_deref()) {
-                ("UT001" | "UT002", Some(symbol)) => super::impact::clears(&holder_calls, r.target_id, symbol),
+                ("UT001" | "UT002", Some(symbol)) => super::impact::clears(&holder_calls, r.target_id, symbol, &f.path),
                 _ => 0,
             };
             // A fix only a repository's own pull request can carry.

@@ -132,20 +132,30 @@ pub struct HolderCalls {
 }
 
 /// Whether the thread local `holder` (`pkg.module.NAME`, or `pkg.module.Class.attr`) is the
-/// one a UT001/UT002 finding in scope `symbol` defines: a module-level name in the finding's
-/// module, or an attribute of the class whose method it is in.
-pub fn holder_defined_in(holder: &str, symbol: &str) -> bool {
+/// one a UT001/UT002 finding at `path` in scope `symbol` defines: a name of the scope the
+/// finding is in (its module, or its class body), or — when the finding is inside a function
+/// — an attribute of the class whose method that is. A finding at module level is not
+/// credited with names of the package above its module.
+pub fn holder_defined_in(holder: &str, symbol: &str, path: &str) -> bool {
     let parent = |name: &str| name.rsplit_once('.').map(|(head, _)| head.to_owned());
     let Some(owner) = parent(holder) else { return false };
-    owner == symbol || parent(symbol).is_some_and(|class| class == owner)
+    if owner == symbol {
+        return true;
+    }
+    // The module the path names (`pkg/mod.py` → `pkg.mod`, a leading source directory
+    // tolerated): a scope longer than it is inside a definition.
+    let module = path.strip_suffix(".py").unwrap_or(path);
+    let module = module.strip_suffix("/__init__").unwrap_or(module).replace('/', ".");
+    let at_module_level = symbol == module || module.ends_with(&format!(".{symbol}"));
+    !at_module_level && parent(symbol).is_some_and(|class| class == owner)
 }
 
-/// The calls elsewhere that migrating the thread local defined at `symbol` in `target_id`
-/// would clear: those whose chain ends at it, from other targets.
-pub fn clears(calls: &[HolderCalls], target_id: i64, symbol: &str) -> i64 {
+/// The calls elsewhere that migrating the thread local defined at `symbol` (`path`) in
+/// `target_id` would clear: those whose chain ends at it, from other targets.
+pub fn clears(calls: &[HolderCalls], target_id: i64, symbol: &str, path: &str) -> i64 {
     calls
         .iter()
-        .filter(|c| c.caller_target_id != target_id && holder_defined_in(&c.holder, symbol))
+        .filter(|c| c.caller_target_id != target_id && holder_defined_in(&c.holder, symbol, path))
         .map(|c| c.calls)
         .sum()
 }
@@ -157,7 +167,7 @@ pub fn clears(calls: &[HolderCalls], target_id: i64, symbol: &str) -> i64 {
 pub async fn root_calls_by_target(pool: &PgPool) -> sqlx::Result<std::collections::HashMap<i64, i64>> {
     let calls = calls_by_holder(pool).await?;
     let holders = sqlx::query!(
-        r#"SELECT DISTINCT f.target_id, f.symbol AS "symbol!"
+        r#"SELECT DISTINCT f.target_id, f.symbol AS "symbol!", f.path
            FROM findings f
            WHERE f.rule IN ('UT001', 'UT002') AND f.symbol IS NOT NULL AND NOT f.in_tests
              AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'"#
@@ -167,7 +177,10 @@ pub async fn root_calls_by_target(pool: &PgPool) -> sqlx::Result<std::collection
     let mut counted: std::collections::HashSet<(i64, &str, i64)> = std::collections::HashSet::new();
     let mut roots: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
     for h in &holders {
-        for c in calls.iter().filter(|c| c.caller_target_id != h.target_id && holder_defined_in(&c.holder, &h.symbol)) {
+        for c in calls
+            .iter()
+            .filter(|c| c.caller_target_id != h.target_id && holder_defined_in(&c.holder, &h.symbol, &h.path))
+        {
             if counted.insert((h.target_id, c.holder.as_str(), c.caller_target_id)) {
                 *roots.entry(h.target_id).or_default() += c.calls;
             }
@@ -180,8 +193,8 @@ pub async fn root_calls_by_target(pool: &PgPool) -> sqlx::Result<std::collection
 /// packages whose APIs the calls went through and how many (most first): what it is the root
 /// cause of, in detail ([`root_calls_by_target`] counts it).
 pub async fn root_holders(pool: &PgPool, target_id: i64) -> sqlx::Result<Vec<crate::views::RootHolder>> {
-    let symbols = sqlx::query_scalar!(
-        r#"SELECT DISTINCT f.symbol AS "symbol!"
+    let symbols = sqlx::query!(
+        r#"SELECT DISTINCT f.symbol AS "symbol!", f.path
            FROM findings f
            WHERE f.target_id = $1 AND f.rule IN ('UT001', 'UT002') AND f.symbol IS NOT NULL AND NOT f.in_tests
              AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'"#,
@@ -205,7 +218,7 @@ pub async fn root_holders(pool: &PgPool, target_id: i64) -> sqlx::Result<Vec<cra
     .fetch_all(pool)
     .await?;
     let mut holders: Vec<crate::views::RootHolder> = Vec::new();
-    for c in calls.into_iter().filter(|c| symbols.iter().any(|s| holder_defined_in(&c.holder, s))) {
+    for c in calls.into_iter().filter(|c| symbols.iter().any(|s| holder_defined_in(&c.holder, &s.symbol, &s.path))) {
         match holders.iter_mut().find(|h| h.holder == c.holder) {
             Some(h) => {
                 h.calls += c.calls;
@@ -228,18 +241,36 @@ mod tests {
 
     #[test]
     fn a_holder_belongs_to_the_module_or_class_that_defines_it() {
-        assert!(holder_defined_in("crum._thread_locals", "crum"));
-        assert!(holder_defined_in("edx_django_utils.cache.utils._REQUEST_CACHE", "edx_django_utils.cache.utils"));
-        assert!(!holder_defined_in("edx_django_utils.cache.utils._REQUEST_CACHE", "edx_django_utils.db.read_replica"));
-        assert!(!holder_defined_in("edx_django_utils.cache.utils._REQUEST_CACHE", "edx_django_utils.cache"));
+        assert!(holder_defined_in("crum._thread_locals", "crum", "crum/__init__.py"));
+        let utils = ("edx_django_utils.cache.utils", "edx_django_utils/cache/utils.py");
+        assert!(holder_defined_in("edx_django_utils.cache.utils._REQUEST_CACHE", utils.0, utils.1));
+        assert!(!holder_defined_in(
+            "edx_django_utils.cache.utils._REQUEST_CACHE",
+            "edx_django_utils.db.read_replica",
+            "edx_django_utils/db/read_replica.py"
+        ));
+        assert!(!holder_defined_in(
+            "edx_django_utils.cache.utils._REQUEST_CACHE",
+            "edx_django_utils.cache",
+            "edx_django_utils/cache/__init__.py"
+        ));
+        // A module-level thread local is not credited with a name of the package above it.
+        assert!(!holder_defined_in("edx_django_utils.cache.OTHER", utils.0, utils.1));
+        assert!(!holder_defined_in("pkg.other", "pkg.mod", "src/pkg/mod.py"));
         // An instance attribute set in a method: the method's class holds it.
-        assert!(holder_defined_in("store.mixins.Branch.thread_cache", "store.mixins.Branch.__init__"));
+        assert!(holder_defined_in(
+            "store.mixins.Branch.thread_cache",
+            "store.mixins.Branch.__init__",
+            "store/mixins.py"
+        ));
+        // A class-body thread local: the class is the scope.
+        assert!(holder_defined_in("history.models.Records.context", "history.models.Records", "history/models.py"));
         let calls = [
             HolderCalls { holder: "crum._thread_locals".into(), caller_target_id: 2, calls: 50 },
             HolderCalls { holder: "crum._thread_locals".into(), caller_target_id: 3, calls: 32 },
             HolderCalls { holder: "crum._thread_locals".into(), caller_target_id: 1, calls: 4 },
             HolderCalls { holder: "other._local".into(), caller_target_id: 2, calls: 7 },
         ];
-        assert_eq!(clears(&calls, 1, "crum"), 82, "calls from its own target are not elsewhere");
+        assert_eq!(clears(&calls, 1, "crum", "crum/__init__.py"), 82, "calls from its own target are not elsewhere");
     }
 }
