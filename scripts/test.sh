@@ -12,6 +12,12 @@ if command -v ld.lld >/dev/null; then
   export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=-fuse-ld=lld"
 fi
 
+# A build from nothing (a fresh clone, CI) gains nothing from incremental compilation and
+# pays for writing its caches; a contributor's later runs keep it.
+if [ ! -d target/debug ]; then
+  export CARGO_INCREMENTAL=0
+fi
+
 timings=()
 # stage NAME BUDGET_SECONDS COMMAND...: runs COMMAND, records its time, says when it took longer
 # than its budget (the run goes on: a slow stage is news, not a failure).
