@@ -747,6 +747,14 @@ pub struct RootHolder {
     pub through: Vec<(String, i64)>,
 }
 
+/// `/contribute`'s findings (`db::models::findings::unowned_open`), and how many it left out
+/// because no tracked code imports their module.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnownedOpen {
+    pub picks: Vec<ContributePick>,
+    pub unreached_hidden: i64,
+}
+
 /// A GitHub issue or pull request as a link: `openedx/edx-django-utils#538`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemRef {

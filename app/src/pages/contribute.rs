@@ -44,16 +44,8 @@ pub async fn get_contribute(
     let key = format!("contribute:{rule:?}:{target:?}:{unreached}");
     let filtered = rule.is_some() || target.is_some();
     let (rule_shown, target_shown) = (rule.clone(), target.clone());
-    let (picks, hidden) = crate::server::cached(key, async move {
-        let picks =
-            db::models::findings::unowned_open(&pool, rule.as_deref(), target.as_deref(), CONTRIBUTE_LIMIT, unreached)
-                .await?;
-        let hidden = if unreached {
-            0
-        } else {
-            db::models::findings::unowned_open_unreached(&pool, rule.as_deref(), target.as_deref()).await?
-        };
-        Ok((picks, hidden))
+    let db::views::UnownedOpen { picks, unreached_hidden } = crate::server::cached(key, async move {
+        db::models::findings::unowned_open(&pool, rule.as_deref(), target.as_deref(), CONTRIBUTE_LIMIT, unreached).await
     })
     .await?;
     let pool = crate::server::state()?.pool;
@@ -81,7 +73,7 @@ pub async fn get_contribute(
         unassigned,
         bumps,
         picks,
-        unreached_hidden: hidden,
+        unreached_hidden,
         show_unreached: crate::components::ui::href_with_query(
             "/contribute",
             &[

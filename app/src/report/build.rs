@@ -488,36 +488,29 @@ fn blocking(targets: &[TargetInfo], rows: &[(i64, TargetRow)], findings: &[Findi
     // Root causes: the open calls (outside tests) whose chain ends at a thread local one of
     // the target's open UT001/UT002 findings defines, through any package's API.
     let holder_calls: Vec<db::models::impact::HolderCalls> = {
-        let mut by: HashMap<(&str, i64), i64> = HashMap::new();
+        let mut by: HashMap<(&str, &str, i64), i64> = HashMap::new();
         for f in findings.iter().filter(|f| f.state_at_end == "open") {
             if let Some(holder) = &f.api_holder {
-                *by.entry((holder.as_str(), f.target_id)).or_default() += 1;
+                let package = f.api_package.as_deref().unwrap_or("?");
+                *by.entry((holder.as_str(), package, f.target_id)).or_default() += 1;
             }
         }
         by.into_iter()
-            .map(|((holder, caller_target_id), calls)| db::models::impact::HolderCalls {
+            .map(|((holder, package, caller_target_id), calls)| db::models::impact::HolderCalls {
                 holder: holder.to_owned(),
+                package: package.to_owned(),
                 caller_target_id,
                 calls,
             })
             .collect()
     };
     let root_of = |t: &TargetInfo| -> i64 {
-        let symbols: std::collections::BTreeSet<(&str, &str)> = findings
+        let definitions: Vec<(&str, &str)> = findings
             .iter()
             .filter(|f| f.target_id == t.id && f.state_at_end == "open" && matches!(f.rule.as_str(), "UT001" | "UT002"))
             .filter_map(|f| f.symbol.as_deref().map(|symbol| (symbol, f.path.as_str())))
             .collect();
-        holder_calls
-            .iter()
-            .filter(|c| {
-                c.caller_target_id != t.id
-                    && symbols
-                        .iter()
-                        .any(|(symbol, path)| db::models::impact::holder_defined_in(&c.holder, symbol, path))
-            })
-            .map(|c| c.calls)
-            .sum()
+        db::models::impact::calls_ending_at(&holder_calls, t.id, &definitions).map(|c| c.calls).sum()
     };
     let mut list: Vec<BlockingDependency> = targets
         .iter()

@@ -324,26 +324,25 @@ async fn facets(
 /// fix first (safe, then unsafe: a pull request away), then those whose fix clears calls
 /// elsewhere (a thread-local definition, UT001/UT002, whose holder other targets' calls end
 /// at), then cheapest first (see [`effort_points`]). Findings in modules known to be
-/// unreached by tracked code are left out unless `include_unreached`
-/// ([`unowned_open_unreached`] counts them).
+/// unreached by tracked code are left out unless `include_unreached`, and counted.
 pub async fn unowned_open(
     pool: &PgPool,
     rule: Option<&str>,
     target: Option<&str>,
     limit: i64,
     include_unreached: bool,
-) -> sqlx::Result<Vec<crate::views::ContributePick>> {
-    let rows = sqlx::query!(
+) -> sqlx::Result<crate::views::UnownedOpen> {
+    let all = sqlx::query!(
         r#"WITH candidates AS (
-               SELECT f.id, f.target_id, f.path, f.rule
+               SELECT f.id, f.target_id, f.path, f.rule,
+                      (f.target_id IN (SELECT target_id FROM reach_targets)
+                       AND NOT EXISTS (SELECT 1 FROM module_reach mr WHERE mr.target_id = f.target_id AND mr.path = f.path)) AS unreached
                FROM findings f
                JOIN targets t ON t.id = f.target_id
                WHERE finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
                  AND ($1::text IS NULL OR f.rule = $1) AND ($2::text IS NULL OR t.name = $2)
                  AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.finding_id = f.id AND c.released_at IS NULL)
                  AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.target_id = f.target_id AND c.released_at IS NULL)
-                 AND ($3 OR NOT (f.target_id IN (SELECT target_id FROM reach_targets)
-                                 AND NOT EXISTS (SELECT 1 FROM module_reach mr WHERE mr.target_id = f.target_id AND mr.path = f.path)))
            ),
            per_file AS (
                SELECT f.target_id, f.path, count(*) AS open_in_file
@@ -352,14 +351,15 @@ pub async fn unowned_open(
                GROUP BY f.target_id, f.path
            )
            SELECT c.id AS "id!", c.target_id AS "target_id!", pf.open_in_file AS "open_in_file!",
+                  c.unreached AS "unreached!",
                   (SELECT f.fix->>'applicability' FROM findings f WHERE f.id = c.id) AS fix
            FROM candidates c JOIN per_file pf ON pf.target_id = c.target_id AND pf.path = c.path"#,
         rule,
-        target,
-        include_unreached
+        target
     )
     .fetch_all(pool)
     .await?;
+    let (rows, unreached): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| include_unreached || !r.unreached);
     // What migrating a thread local clears: the calls elsewhere whose chain ends at it,
     // through whichever package's API (crum's, and edx-rbac's that use it).
     let holder_calls = super::impact::calls_by_holder(pool).await?;
@@ -387,7 +387,7 @@ pub async fn unowned_open(
     let fixes: std::collections::HashMap<i64, Option<String>> = rows.into_iter().map(|r| (r.id, r.fix)).collect();
     let picked: Vec<i64> = scored.iter().map(|s| s.1).collect();
     let mut filed = super::links::open_items_naming(pool, &picked).await?;
-    Ok(scored
+    let picks = scored
         .into_iter()
         .filter_map(|(fix_rank, id, effort, open_in_file, clears)| {
             by_id.get(&id).map(|f| crate::views::ContributePick {
@@ -399,27 +399,8 @@ pub async fn unowned_open(
                 filed_as: filed.remove(&id).unwrap_or_default(),
             })
         })
-        .collect())
-}
-
-/// How many open, unowned findings [`unowned_open`] leaves out by default: those in modules
-/// known to be unreached by tracked code.
-pub async fn unowned_open_unreached(pool: &PgPool, rule: Option<&str>, target: Option<&str>) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!"
-           FROM findings f
-           JOIN targets t ON t.id = f.target_id
-           WHERE finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
-             AND ($1::text IS NULL OR f.rule = $1) AND ($2::text IS NULL OR t.name = $2)
-             AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.finding_id = f.id AND c.released_at IS NULL)
-             AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.target_id = f.target_id AND c.released_at IS NULL)
-             AND f.target_id IN (SELECT target_id FROM reach_targets)
-             AND NOT EXISTS (SELECT 1 FROM module_reach mr WHERE mr.target_id = f.target_id AND mr.path = f.path)"#,
-        rule,
-        target
-    )
-    .fetch_one(pool)
-    .await
+        .collect();
+    Ok(crate::views::UnownedOpen { picks, unreached_hidden: unreached.len() as i64 })
 }
 
 /// A rough size of the work behind one finding, in points: the rule's typical change (an

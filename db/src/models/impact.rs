@@ -108,25 +108,27 @@ pub async fn calls_of(pool: &PgPool, target_id: i64) -> sqlx::Result<(i64, i64)>
 }
 
 /// Open UT011 calls outside test code, by the thread local their chain ends at (the holder
-/// UT011's message names: `crum._thread_locals`, whichever package's API was called) and the
+/// UT011's message names: `crum._thread_locals`), the package whose API was called and the
 /// target calling it.
 pub async fn calls_by_holder(pool: &PgPool) -> sqlx::Result<Vec<HolderCalls>> {
     sqlx::query_as!(
         HolderCalls,
-        r#"SELECT ut011_holder(f.message) AS "holder!", f.target_id AS caller_target_id, count(*) AS "calls!"
+        r#"SELECT ut011_holder(f.message) AS "holder!", coalesce(ut011_package(f.message), '?') AS "package!",
+                  f.target_id AS caller_target_id, count(*) AS "calls!"
            FROM findings f
            WHERE f.rule = 'UT011' AND NOT f.in_tests AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
              AND ut011_holder(f.message) IS NOT NULL
-           GROUP BY 1, 2"#
+           GROUP BY 1, 2, 3"#
     )
     .fetch_all(pool)
     .await
 }
 
-/// Calls of one thread local from one target ([`calls_by_holder`]).
+/// Calls of one thread local through one package's API from one target ([`calls_by_holder`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HolderCalls {
     pub holder: String,
+    pub package: String,
     pub caller_target_id: i64,
     pub calls: i64,
 }
@@ -150,86 +152,90 @@ pub fn holder_defined_in(holder: &str, symbol: &str, path: &str) -> bool {
     !at_module_level && parent(symbol).is_some_and(|class| class == owner)
 }
 
+/// The calls from targets other than `target_id` that end at a thread local one of its
+/// definitions (`(symbol, path)` of its UT001/UT002 findings) holds; each call once, however
+/// many of the definitions could hold it.
+pub fn calls_ending_at<'a>(
+    calls: &'a [HolderCalls],
+    target_id: i64,
+    definitions: &'a [(&str, &str)],
+) -> impl Iterator<Item = &'a HolderCalls> + 'a {
+    calls.iter().filter(move |c| {
+        c.caller_target_id != target_id
+            && definitions.iter().any(|(symbol, path)| holder_defined_in(&c.holder, symbol, path))
+    })
+}
+
 /// The calls elsewhere that migrating the thread local defined at `symbol` (`path`) in
 /// `target_id` would clear: those whose chain ends at it, from other targets.
 pub fn clears(calls: &[HolderCalls], target_id: i64, symbol: &str, path: &str) -> i64 {
-    calls
-        .iter()
-        .filter(|c| c.caller_target_id != target_id && holder_defined_in(&c.holder, symbol, path))
-        .map(|c| c.calls)
-        .sum()
+    calls_ending_at(calls, target_id, &[(symbol, path)]).map(|c| c.calls).sum()
 }
 
-/// For each target, the calls elsewhere whose chain ends at one of its open thread locals
-/// (UT001/UT002 findings outside test code): what it is the root cause of, through its own
-/// APIs or another package's (crum is the root of edx-rbac's calls too). Each call counts
-/// once per target, however many of its findings could hold it.
-pub async fn root_calls_by_target(pool: &PgPool) -> sqlx::Result<std::collections::HashMap<i64, i64>> {
-    let calls = calls_by_holder(pool).await?;
-    let holders = sqlx::query!(
+/// The open UT001/UT002 findings outside test code — the thread locals a target defines — as
+/// (target, scope symbol, path), of one target or of all.
+async fn definitions(pool: &PgPool, only: Option<i64>) -> sqlx::Result<Vec<(i64, String, String)>> {
+    let rows = sqlx::query!(
         r#"SELECT DISTINCT f.target_id, f.symbol AS "symbol!", f.path
            FROM findings f
            WHERE f.rule IN ('UT001', 'UT002') AND f.symbol IS NOT NULL AND NOT f.in_tests
-             AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'"#
+             AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+             AND ($1::bigint IS NULL OR f.target_id = $1)"#,
+        only
     )
     .fetch_all(pool)
     .await?;
-    let mut counted: std::collections::HashSet<(i64, &str, i64)> = std::collections::HashSet::new();
-    let mut roots: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
-    for h in &holders {
-        for c in calls
-            .iter()
-            .filter(|c| c.caller_target_id != h.target_id && holder_defined_in(&c.holder, &h.symbol, &h.path))
-        {
-            if counted.insert((h.target_id, c.holder.as_str(), c.caller_target_id)) {
-                *roots.entry(h.target_id).or_default() += c.calls;
-            }
-        }
+    Ok(rows.into_iter().map(|r| (r.target_id, r.symbol, r.path)).collect())
+}
+
+/// For each target (or only `only`), the calls elsewhere whose chain ends at one of its open
+/// thread locals: what it is the root cause of, through its own APIs or another package's
+/// (crum is the root of edx-rbac's calls too).
+pub async fn root_calls_by_target(
+    pool: &PgPool,
+    only: Option<i64>,
+) -> sqlx::Result<std::collections::HashMap<i64, i64>> {
+    let calls = calls_by_holder(pool).await?;
+    let mut by_target: std::collections::BTreeMap<i64, Vec<(&str, &str)>> = std::collections::BTreeMap::new();
+    let definitions = definitions(pool, only).await?;
+    for (target_id, symbol, path) in &definitions {
+        by_target.entry(*target_id).or_default().push((symbol, path));
     }
-    Ok(roots)
+    Ok(by_target
+        .iter()
+        .map(|(target_id, defs)| (*target_id, calls_ending_at(&calls, *target_id, defs).map(|c| c.calls).sum()))
+        .filter(|(_, calls)| *calls > 0)
+        .collect())
 }
 
 /// The thread locals of target `target_id` that open calls elsewhere end at, each with the
 /// packages whose APIs the calls went through and how many (most first): what it is the root
 /// cause of, in detail ([`root_calls_by_target`] counts it).
 pub async fn root_holders(pool: &PgPool, target_id: i64) -> sqlx::Result<Vec<crate::views::RootHolder>> {
-    let symbols = sqlx::query!(
-        r#"SELECT DISTINCT f.symbol AS "symbol!", f.path
-           FROM findings f
-           WHERE f.target_id = $1 AND f.rule IN ('UT001', 'UT002') AND f.symbol IS NOT NULL AND NOT f.in_tests
-             AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'"#,
-        target_id
-    )
-    .fetch_all(pool)
-    .await?;
-    if symbols.is_empty() {
+    let definitions = definitions(pool, Some(target_id)).await?;
+    if definitions.is_empty() {
         return Ok(Vec::new());
     }
-    let calls = sqlx::query!(
-        r#"SELECT ut011_holder(f.message) AS "holder!", coalesce(ut011_package(f.message), '?') AS "package!",
-                  count(*) AS "calls!"
-           FROM findings f
-           WHERE f.rule = 'UT011' AND NOT f.in_tests AND f.target_id <> $1
-             AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open' AND ut011_holder(f.message) IS NOT NULL
-           GROUP BY 1, 2
-           ORDER BY 3 DESC, 2"#,
-        target_id
-    )
-    .fetch_all(pool)
-    .await?;
+    let calls = calls_by_holder(pool).await?;
+    let defs: Vec<(&str, &str)> =
+        definitions.iter().map(|(_, symbol, path)| (symbol.as_str(), path.as_str())).collect();
     let mut holders: Vec<crate::views::RootHolder> = Vec::new();
-    for c in calls.into_iter().filter(|c| symbols.iter().any(|s| holder_defined_in(&c.holder, &s.symbol, &s.path))) {
-        match holders.iter_mut().find(|h| h.holder == c.holder) {
-            Some(h) => {
-                h.calls += c.calls;
-                h.through.push((c.package, c.calls));
+    for c in calls_ending_at(&calls, target_id, &defs) {
+        let holder = match holders.iter_mut().position(|h| h.holder == c.holder) {
+            Some(i) => &mut holders[i],
+            None => {
+                holders.push(crate::views::RootHolder { holder: c.holder.clone(), calls: 0, through: Vec::new() });
+                holders.last_mut().expect("just pushed")
             }
-            None => holders.push(crate::views::RootHolder {
-                holder: c.holder,
-                calls: c.calls,
-                through: vec![(c.package, c.calls)],
-            }),
+        };
+        holder.calls += c.calls;
+        match holder.through.iter_mut().find(|(package, _)| *package == c.package) {
+            Some((_, n)) => *n += c.calls,
+            None => holder.through.push((c.package.clone(), c.calls)),
         }
+    }
+    for h in &mut holders {
+        h.through.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     }
     holders.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.holder.cmp(&b.holder)));
     Ok(holders)
@@ -266,10 +272,25 @@ mod tests {
         // A class-body thread local: the class is the scope.
         assert!(holder_defined_in("history.models.Records.context", "history.models.Records", "history/models.py"));
         let calls = [
-            HolderCalls { holder: "crum._thread_locals".into(), caller_target_id: 2, calls: 50 },
-            HolderCalls { holder: "crum._thread_locals".into(), caller_target_id: 3, calls: 32 },
-            HolderCalls { holder: "crum._thread_locals".into(), caller_target_id: 1, calls: 4 },
-            HolderCalls { holder: "other._local".into(), caller_target_id: 2, calls: 7 },
+            HolderCalls {
+                holder: "crum._thread_locals".into(),
+                package: "edx-rbac".into(),
+                caller_target_id: 2,
+                calls: 50,
+            },
+            HolderCalls {
+                holder: "crum._thread_locals".into(),
+                package: "django-crum".into(),
+                caller_target_id: 3,
+                calls: 32,
+            },
+            HolderCalls {
+                holder: "crum._thread_locals".into(),
+                package: "django-crum".into(),
+                caller_target_id: 1,
+                calls: 4,
+            },
+            HolderCalls { holder: "other._local".into(), package: "other".into(), caller_target_id: 2, calls: 7 },
         ];
         assert_eq!(clears(&calls, 1, "crum", "crum/__init__.py"), 82, "calls from its own target are not elsewhere");
     }

@@ -137,7 +137,7 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
     )
     .fetch_all(pool)
     .await?;
-    let roots = super::impact::root_calls_by_target(pool).await?;
+    let roots = super::impact::root_calls_by_target(pool, only).await?;
     Ok(rows
         .into_iter()
         .map(|r| TargetSummary {

@@ -205,7 +205,7 @@ async fn the_explorer_filters_counts_and_pages_by_keyset() {
     assert_eq!(findings::explore(&pool, &filter, None).await.unwrap().total, 11, "mod_11, mod_110..mod_119");
 
     // Contribute: open, unowned, cheapest first.
-    let picks = findings::unowned_open(&pool, None, None, 10, true).await.unwrap();
+    let picks = findings::unowned_open(&pool, None, None, 10, true).await.unwrap().picks;
     assert_eq!(picks.len(), 10);
     assert!(picks.iter().all(|p| p.finding.id != ids[0]));
 }

@@ -237,7 +237,7 @@ async fn calls_count_for_the_thread_local_their_chain_ends_at() {
         ],
     )
     .await;
-    let roots = db::models::impact::root_calls_by_target(&pool).await.unwrap();
+    let roots = db::models::impact::root_calls_by_target(&pool, None).await.unwrap();
     assert_eq!(roots.get(&crum), Some(&3), "its own API's call and edx-rbac's two");
     assert_eq!(roots.get(&rbac), None, "edx-rbac holds no thread local: its calls end at crum's");
     let deps = db::models::targets::summaries(&pool, true, None).await.unwrap();
