@@ -80,6 +80,16 @@ pub fn filter_from_query(query: &leptos_router::params::ParamsMap) -> FindingFil
     }
 }
 
+/// The `reached` query value of `filter` ([`filter_from_query`]'s inverse): absent for the
+/// default (all but the unreached), `all` for no reachability filter.
+fn reached_param(filter: &FindingFilter) -> &str {
+    match filter.reached.as_deref() {
+        Some(db::views::REACHED_OR_UNKNOWN) => "",
+        None => "all",
+        Some(value) => value,
+    }
+}
+
 /// The URL of `filter` (with `after` for a later page).
 pub fn filter_href(filter: &FindingFilter, after: Option<i64>) -> String {
     let after = after.map(|a| a.to_string()).unwrap_or_default();
@@ -94,14 +104,7 @@ pub fn filter_href(filter: &FindingFilter, after: Option<i64>) -> String {
             ("unowned", if filter.unowned { "1" } else { "" }),
             ("state", filter.state.as_deref().unwrap_or("")),
             ("q", filter.text.as_deref().unwrap_or("")),
-            (
-                "reached",
-                match filter.reached.as_deref() {
-                    Some(db::views::REACHED_OR_UNKNOWN) => "",
-                    None => "all",
-                    Some(value) => value,
-                },
-            ),
+            ("reached", reached_param(filter)),
             ("filed", filter.filed.as_deref().unwrap_or("")),
             ("team", filter.team.as_deref().unwrap_or("")),
             ("runs_at", filter.runs_at.as_deref().unwrap_or("")),
@@ -175,11 +178,7 @@ fn FilterForm(filter: FindingFilter) -> impl IntoView {
                         ("no", "not imported"),
                         ("unknown", "not known yet"),
                     ].into_iter().map(|(value, text)| {
-                        let current = match filter.reached.as_deref() {
-                            Some(db::views::REACHED_OR_UNKNOWN) => "",
-                            None => "all",
-                            Some(value) => value,
-                        };
+                        let current = reached_param(&filter);
                         view! { <option value=value selected=value == current>{text}</option> }
                     }).collect_view()}
                 </select>

@@ -145,7 +145,7 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
     let triaged_away = overall.triaged_away;
     let items = epic.as_ref().map(|(_, items)| items.clone()).unwrap_or_default();
     view! {
-        <status::StatusStrip items=items.clone() burndown=burndown.clone() verdict=projection.verdict() now=weeks.now />
+        <status::StatusStrip items=items.clone() burndown=burndown.clone() projection=projection.clone() now=weeks.now />
         <p class="mt-2 text-slate-600 dark:text-slate-300">
             "Tracking "
             <strong data-testid="target-count">{target_count}</strong>

@@ -88,7 +88,7 @@ pub fn scan_platform_files(snapshot: &Snapshot, dir: &std::path::Path, commit: &
 /// Reads a snapshot file written by [`write`].
 pub fn read(path: &std::path::Path) -> anyhow::Result<Snapshot> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    serde_json::from_reader(flate2::read::GzDecoder::new(file)).with_context(|| format!("reading {}", path.display()))
+    decode(file).with_context(|| format!("reading {}", path.display()))
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -134,8 +134,12 @@ pub struct SnapshotReleases {
 const BUNDLED: &[u8] = include_bytes!("../../demo/snapshot.json.gz");
 
 pub fn bundled() -> anyhow::Result<Snapshot> {
-    let json = flate2::read::GzDecoder::new(BUNDLED);
-    serde_json::from_reader(json).context("the bundled demo snapshot is unreadable")
+    decode(BUNDLED).context("the bundled demo snapshot is unreadable")
+}
+
+/// A snapshot from its gzip-compressed JSON ([`write`]'s form).
+fn decode(gz: impl std::io::Read) -> serde_json::Result<Snapshot> {
+    serde_json::from_reader(flate2::read::GzDecoder::new(gz))
 }
 
 /// A repository whose history the snapshot replays, and where its git directory is.

@@ -58,7 +58,7 @@ fn Fact(
 pub fn StatusStrip(
     items: Vec<EpicItem>,
     burndown: Vec<BurndownPoint>,
-    verdict: String,
+    projection: db::projection::Projection,
     now: DateTime<Utc>,
 ) -> impl IntoView {
     let issues: Vec<&EpicItem> = items.iter().filter(|i| !i.is_pull).collect();
@@ -98,15 +98,22 @@ pub fn StatusStrip(
     view! {
         <section aria-label="Status" class="mt-4 grid grid-cols-2 gap-2 sm:grid-cols-3 lg:grid-cols-6" data-testid="status-strip">
             {epic_facts}
-            <Fact label="Pace" value=verdict_word(&verdict) note=verdict testid="status-pace" />
+            <Fact label="Pace" value=pace_word(projection.status) note=projection.verdict() testid="status-pace" />
             {scope.map(|(value, note)| view! { <Fact label="Scope" value note testid="status-scope" /> })}
         </section>
     }
 }
 
-/// The first word or two of the projection's verdict, for the strip ("stalled", "on track").
-fn verdict_word(verdict: &str) -> String {
-    verdict.split(':').next().unwrap_or(verdict).to_owned()
+/// The projection's status in a word or two, for the strip (its verdict is the note below).
+fn pace_word(status: db::projection::Status) -> String {
+    use db::projection::Status;
+    match status {
+        Status::Done => "done".to_owned(),
+        Status::Stalled => "stalled".to_owned(),
+        Status::NoTarget => "no target date".to_owned(),
+        Status::OnTrack => "on track".to_owned(),
+        Status::Behind { weeks } => format!("behind by {weeks} wk"),
+    }
 }
 
 /// One figure of the week with how it compares with the week before.
@@ -240,6 +247,7 @@ mod tests {
         assert_eq!(trend(3, 1), "▲ 2 on the week before");
         assert_eq!(trend(0, 2), "▼ 2 on the week before");
         assert_eq!(trend(0, 0), "= the week before");
-        assert_eq!(verdict_word("stalled: nothing fixed in the last 4 weeks"), "stalled");
+        assert_eq!(pace_word(db::projection::Status::Stalled), "stalled");
+        assert_eq!(pace_word(db::projection::Status::Behind { weeks: 3 }), "behind by 3 wk");
     }
 }
