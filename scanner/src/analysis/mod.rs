@@ -343,10 +343,21 @@ impl<'t> ModuleFacts<'t> {
         }
     }
 
-    /// Where each name is used and how, and the top-level imports ([`uses`]: one walk of
-    /// the whole tree, on first use).
+    /// Where each name is used and how ([`uses`]: one walk of the whole tree, on first use).
     pub fn uses(&self) -> &uses::Uses {
         self.uses.get_or_init(|| uses::collect(self))
+    }
+
+    /// The top-level import statements, in order.
+    pub fn top_level_imports(&self) -> Vec<uses::TopImport> {
+        uses::top_level_imports(self)
+    }
+
+    /// Whether `name` is bound by an import or used as a variable anywhere in the module. The
+    /// text is searched first: counting the module's identifiers walks its whole tree.
+    pub fn names(&self, name: &str) -> bool {
+        memchr::memmem::find(self.src, name.as_bytes()).is_some()
+            && (self.imports.is_bound(name) || self.identifier_uses().contains_key(name))
     }
 
     /// The default value of the parameter `name` that the name stands for at `scope` (inside

@@ -16,8 +16,6 @@ pub struct Uses {
     pub identifiers: HashMap<Box<str>, Vec<Use>>,
     /// Every attribute expression (`obj.name`), by its attribute's name.
     pub attributes: HashMap<Box<str>, Vec<Use>>,
-    /// The module's top-level import statements, in order.
-    pub top_level_imports: Vec<TopImport>,
 }
 
 /// One use: where, and the position of the expression it is (for an identifier that is the
@@ -47,6 +45,24 @@ pub enum Position {
     Other,
 }
 
+/// The module's top-level import statements, in order (its top-level statements only: no
+/// walk of the tree).
+pub(super) fn top_level_imports(facts: &ModuleFacts<'_>) -> Vec<TopImport> {
+    let mut cursor = facts.root.walk();
+    facts
+        .root
+        .named_children(&mut cursor)
+        .filter(|n| matches!(n.kind(), "import_statement" | "import_from_statement" | "future_import_statement"))
+        .map(|n| TopImport {
+            end: n.end_byte(),
+            from_module: (n.kind() == "import_from_statement")
+                .then(|| n.child_by_field_id(fields::module_name()).map(|m| Box::from(facts.text(m))))
+                .flatten(),
+            appendable: !facts.text(n).contains(['(', '*', '\\']),
+        })
+        .collect()
+}
+
 /// A top-level `import` / `from ... import ...` statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopImport {
@@ -60,20 +76,6 @@ pub struct TopImport {
 
 pub(super) fn collect(facts: &ModuleFacts<'_>) -> Uses {
     let mut uses = Uses::default();
-    let mut cursor = facts.root.walk();
-    uses.top_level_imports = facts
-        .root
-        .named_children(&mut cursor)
-        .filter(|n| matches!(n.kind(), "import_statement" | "import_from_statement" | "future_import_statement"))
-        .map(|n| TopImport {
-            end: n.end_byte(),
-            from_module: (n.kind() == "import_from_statement")
-                .then(|| n.child_by_field_id(fields::module_name()).map(|m| Box::from(facts.text(m))))
-                .flatten(),
-            appendable: !facts.text(n).contains(['(', '*', '\\']),
-        })
-        .collect();
-
     // The ancestors of the cursor's node, with the field each holds in its own parent.
     let mut ancestors: Vec<(Node<'_>, Option<&'static str>)> = Vec::new();
     let mut cursor = facts.root.walk();

@@ -14,7 +14,8 @@
 //!   the module's imports), or a `run_in_executor` call (UT006 needs no import);
 //! - UT010: a `global` statement, or a module-level assignment of a dict/list/set/... whose
 //!   name is later followed by `[` or an in-place method (`.append`, `.update`, ...);
-//! - UT011: the top-level package name of an API in the input index (imports name it);
+//! - UT011: the own name of an API in the input index, as a word, and its top-level package
+//!   on a line holding `import` (names resolve only through imports);
 //! - UT013: an indented write of an attribute chain (`=`, augmented, `del`, `[k] =`, an
 //!   in-place method) whose first name is a module-level definition, an imported name,
 //!   `cls`, `self.__class__`, `type(self)`, or any name in a function holding a nested
@@ -86,11 +87,12 @@ pub struct Prefilter {
     /// UT013's writes (a preview rule): `None` when it does not run.
     writes: Option<writes::Writes>,
     needles: AhoCorasick,
-    /// The own names of the input index's APIs (`get_current_request` of
-    /// `crum.get_current_request`), longest first, with [`Prefilter::api_tops`].
-    api_names: AhoCorasick,
-    /// For each of `api_names`, the top-level packages of the APIs with that name.
-    api_tops: Vec<Vec<String>>,
+    /// The top-level packages of the input index's APIs (`crum` of `crum.get_current_request`).
+    api_tops: AhoCorasick,
+    api_top_names: Vec<String>,
+    /// For each of `api_tops`, the own names of its APIs (`get_current_request`), longest
+    /// first: searched only in a module that names the package.
+    api_names: Vec<AhoCorasick>,
     gate: AhoCorasick,
     relevant_import: Regex,
     global_statement: Regex,
@@ -102,30 +104,34 @@ impl Prefilter {
         // A module can call an API of the index only by naming it — `crum.get_current_request()`,
         // `from crum import get_current_request`, `class Mine(RequestCache)` — and naming its
         // package. Its package's name alone is not enough to parse it whole: `django`, `api`,
-        // `views` or `rules` are in most modules of a Django project.
-        let mut tops_by_name: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
+        // `views` or `rules` are in most modules of a Django project. The packages are looked
+        // for first (a few dozen words, a fast search), then only their own APIs' names: one
+        // search for hundreds of names over every module cost a tenth of a scan.
+        let mut names_by_top: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
         for qualname in api_index.apis.keys() {
             let (Some(top), Some(name)) = (qualname.split('.').next(), qualname.rsplit('.').next()) else { continue };
-            let tops = tops_by_name.entry(name).or_default();
-            if !tops.iter().any(|t| t == top) {
-                tops.push(top.to_owned());
+            let names = names_by_top.entry(top).or_default();
+            if !names.contains(&name) {
+                names.push(name);
             }
         }
-        let mut named: Vec<(&str, Vec<String>)> = tops_by_name.into_iter().collect();
-        // Longest first: at one place the search reports the first pattern listed, and a
-        // shorter name (`Lock`) must not hide a longer one starting there (`LockProxy`).
-        named.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
+        let (tops, names): (Vec<&str>, Vec<AhoCorasick>) = names_by_top
+            .into_iter()
+            .map(|(top, mut names)| {
+                // Longest first: at one place the search reports the first pattern listed, and
+                // a shorter name (`Lock`) must not hide a longer one starting there (`LockProxy`).
+                names.sort_by_key(|name| std::cmp::Reverse(name.len()));
+                (top, leftmost(&names, aho_corasick::MatchKind::LeftmostFirst))
+            })
+            .unzip();
         Self {
             writes: None,
             needles: searcher(NEEDLES),
-            // A DFA: hundreds of names leave the searcher no fast prefilter, and the default
-            // (an NFA) then costs a fifth of a scan.
-            api_names: AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(named.iter().map(|(name, _)| name))
-                .expect("plain substrings always build"),
-            api_tops: named.into_iter().map(|(_, tops)| tops).collect(),
+            // Leftmost-longest: a package whose name holds another's (`edx_rest_api_client`,
+            // `api`) is found whole where it is written as a word.
+            api_tops: leftmost(&tops, aho_corasick::MatchKind::LeftmostLongest),
+            api_top_names: tops.iter().map(|top| (*top).to_owned()).collect(),
+            api_names: names,
             gate: searcher(GATE_WORDS.iter().map(|(word, _)| word)),
             relevant_import: Regex::new(RELEVANT_IMPORT).expect("valid pattern"),
             global_statement: Regex::new(GLOBAL_STATEMENT).expect("valid pattern"),
@@ -165,6 +171,10 @@ impl Prefilter {
                 break;
             }
         }
+        // Most modules have none of these: then there is no need to read their lines.
+        if !may_import && !may_global && self.writes.is_none() && !self.mutable_assignment.is_match(source) {
+            return ParsePlan::Skip;
+        }
         let line_starts = lines::code_line_starts(source);
         let blocks = top_level_blocks(source, &line_starts);
         // UT010 (module-level state changed by functions) needs the module-level statements
@@ -197,22 +207,30 @@ impl Prefilter {
 
     /// `source` names one of the input index's APIs and its package, other than `own_top`: it
     /// may call it (rule UT011), or join a chain through it (`scan::api_search`).
+    ///
+    /// A module names a package it uses in an import statement (the rules resolve names only
+    /// through imports), so only the lines holding the word `import` are searched for
+    /// packages: a tenth of a module's text or less.
     fn names_an_api(&self, source: &[u8], own_top: &str) -> bool {
-        // A package's own modules are not users of its APIs (`scan::api_search`).
-        let mut checked: Vec<&str> = vec![own_top];
-        for found in self.api_names.find_iter(source) {
-            let whole_word = |at: usize| source.get(at).is_none_or(|&b| !followed::is_identifier_byte(b));
-            if found.start() > 0 && !whole_word(found.start() - 1) || !whole_word(found.end()) {
+        let whole_word = |found: &aho_corasick::Match| {
+            let free = |at: usize| source.get(at).is_none_or(|&b| !followed::is_identifier_byte(b));
+            (found.start() == 0 || free(found.start() - 1)) && free(found.end())
+        };
+        let mut searched: Vec<usize> = Vec::new();
+        let tops = import_lines(source)
+            .flat_map(|line| self.api_tops.find_iter(&source[line.clone()]).map(move |found| found.offset(line.start)));
+        for top in tops.filter(whole_word) {
+            let top = top.pattern().as_usize();
+            if searched.contains(&top) {
                 continue;
             }
-            for top in &self.api_tops[found.pattern().as_usize()] {
-                if checked.contains(&top.as_str()) {
-                    continue;
-                }
-                if memchr::memmem::find(source, top.as_bytes()).is_some() {
-                    return true;
-                }
-                checked.push(top);
+            searched.push(top);
+            // A package's own modules are not users of its APIs (`scan::api_search`).
+            if self.api_top_names[top] == own_top {
+                continue;
+            }
+            if self.api_names[top].find_iter(source).any(|found| whole_word(&found)) {
+                return true;
             }
         }
         false
@@ -292,6 +310,38 @@ impl Prefilter {
         sites.dedup();
         sites
     }
+}
+
+/// The lines holding the text `import` (with the lines a trailing backslash continues them
+/// on: `import a, \\` / `    crum`), as byte ranges of `source`, in order.
+fn import_lines(source: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let finder = memchr::memmem::Finder::new(b"import");
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let at = from + finder.find(&source[from..])?;
+        let start = memchr::memrchr(b'\n', &source[..at]).map_or(0, |newline| newline + 1);
+        let mut end = at;
+        loop {
+            end = memchr::memchr(b'\n', &source[end..]).map_or(source.len(), |newline| end + newline);
+            let continued = source[..end].strip_suffix(b"\r").unwrap_or(&source[..end]).ends_with(b"\\");
+            if !continued || end == source.len() {
+                break;
+            }
+            end += 1;
+        }
+        from = end;
+        Some(start..end)
+    })
+}
+
+/// A search reporting the leftmost match of `words`, a DFA: with hundreds of words the
+/// searcher has no fast prefilter, and the default (an NFA) is several times slower.
+fn leftmost(words: &[&str], kind: aho_corasick::MatchKind) -> AhoCorasick {
+    AhoCorasick::builder()
+        .match_kind(kind)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(words)
+        .expect("plain substrings always build")
 }
 
 /// A multi-substring searcher that can use SIMD (aho-corasick only does so for leftmost
@@ -701,5 +751,11 @@ mod api_name_tests {
         assert_eq!(filter.plan_in(b"import crum\nx = get_current_requests\n", "app"), ParsePlan::Skip);
         // The package's own modules are not its users.
         assert_eq!(filter.plan_in(caller, "crum"), ParsePlan::Skip);
+        // The package is named by an import, here continued on the next line; a package
+        // named only in a comment is not imported.
+        let continued = b"import os, \\\n    crum\n\ndef f():\n    return crum.get_current_request()\n";
+        assert_eq!(filter.plan_in(continued, "app"), ParsePlan::Full);
+        let comment = b"# like crum does\nfrom .local import get_current_request\n";
+        assert_eq!(filter.plan_in(comment, "app"), ParsePlan::Skip);
     }
 }

@@ -15,10 +15,10 @@ pub fn import_name(facts: &ModuleFacts<'_>, module: &str, name: &str) -> Option<
     if let Some(site) = facts.import_sites.iter().find(|i| i.qualname == wanted && i.site.scope == 0) {
         return Some((site.local.to_owned(), Vec::new()));
     }
-    if facts.imports.is_bound(name) || facts.identifier_uses().contains_key(name) {
+    if facts.names(name) {
         return None;
     }
-    let top_level_imports = &facts.uses().top_level_imports;
+    let top_level_imports = facts.top_level_imports();
     // Merge into `from module import a, b` (not a parenthesised or starred one).
     let existing = top_level_imports.iter().find(|i| i.appendable && i.from_module.as_deref() == Some(module));
     if let Some(statement) = existing {
@@ -43,10 +43,10 @@ pub fn context_run(facts: &ModuleFacts<'_>) -> Option<(String, Vec<ByteEdit>)> {
     if let Some(module) = module_level("contextvars") {
         return Some((format!("{module}.copy_context().run"), Vec::new()));
     }
-    if facts.imports.is_bound("contextvars") || facts.identifier_uses().contains_key("contextvars") {
+    if facts.names("contextvars") {
         return None;
     }
-    let last = facts.uses().top_level_imports.last()?;
+    let last = facts.top_level_imports().pop()?;
     let at = line_end(facts.src, last.end);
     let ending = fix::line_ending(facts.src);
     Some(("contextvars.copy_context().run".to_owned(), vec![(at, at, format!("{ending}import contextvars"))]))

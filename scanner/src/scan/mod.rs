@@ -70,61 +70,64 @@ fn scan_loaded(
 
     let mut outcomes: Vec<(FileOutcome, Option<CacheKey>)> = files
         .par_iter()
-        .map_init(new_parser, |parser, file| {
-            let (module, is_init) = namer.module_name(&file.path);
-            let outcome = match &file.contents {
-                Err(problem) => (FileOutcome::unscanned(problem.clone()), None),
-                Ok(_) => {
-                    let scan = |parser: &mut tree_sitter::Parser, bytes: &[u8]| {
-                        // Checked once here: the prefilter and the parser both need text.
-                        if let Some(problem) = undecodable(bytes) {
-                            return FileOutcome::unscanned(problem);
-                        }
-                        let whole = |parser: &mut tree_sitter::Parser| {
-                            scan_text(parser, &file.path, &module, is_init, bytes, &context)
-                        };
-                        let mut outcome = match prefilter.as_ref().map_or(ParsePlan::Full, |prefilter| {
-                            prefilter.plan_in(bytes, module.split('.').next().unwrap_or(""))
-                        }) {
-                            ParsePlan::Skip => FileOutcome {
-                                prefiltered: true,
-                                // Nothing to silence here: every directive is unused.
-                                suppression_notes: if options.all_suppressions {
-                                    Suppressions::parse(bytes).into_notes()
-                                } else {
-                                    Vec::new()
-                                },
-                                ..Default::default()
-                            },
-                            ParsePlan::Full => whole(parser),
-                            ParsePlan::Only(ranges) => {
-                                scan_file_parts(parser, &file.path, &module, is_init, bytes, &ranges, &context)
-                                    .map(|outcome| FileOutcome { partial: true, ..outcome })
-                                    .unwrap_or_else(|| whole(parser))
+        .map_init(
+            || (new_parser(), Vec::new()),
+            |(parser, buffer), file| {
+                let (module, is_init) = namer.module_name(&file.path);
+                let outcome = match &file.contents {
+                    Err(problem) => (FileOutcome::unscanned(problem.clone()), None),
+                    Ok(_) => {
+                        let scan = |parser: &mut tree_sitter::Parser, bytes: &[u8]| {
+                            // Checked once here: the prefilter and the parser both need text.
+                            if let Some(problem) = undecodable(bytes) {
+                                return FileOutcome::unscanned(problem);
                             }
+                            let whole = |parser: &mut tree_sitter::Parser| {
+                                scan_text(parser, &file.path, &module, is_init, bytes, &context)
+                            };
+                            let mut outcome = match prefilter.as_ref().map_or(ParsePlan::Full, |prefilter| {
+                                prefilter.plan_in(bytes, module.split('.').next().unwrap_or(""))
+                            }) {
+                                ParsePlan::Skip => FileOutcome {
+                                    prefiltered: true,
+                                    // Nothing to silence here: every directive is unused.
+                                    suppression_notes: if options.all_suppressions {
+                                        Suppressions::parse(bytes).into_notes()
+                                    } else {
+                                        Vec::new()
+                                    },
+                                    ..Default::default()
+                                },
+                                ParsePlan::Full => whole(parser),
+                                ParsePlan::Only(ranges) => {
+                                    scan_file_parts(parser, &file.path, &module, is_init, bytes, &ranges, &context)
+                                        .map(|outcome| FileOutcome { partial: true, ..outcome })
+                                        .unwrap_or_else(|| whole(parser))
+                                }
+                            };
+                            if options.import_index {
+                                outcome.imports = imports_of(bytes, &module, is_init);
+                            }
+                            outcome.computed_imports = crate::imports::computed_imports(bytes);
+                            outcome
                         };
-                        if options.import_index {
-                            outcome.imports = imports_of(bytes, &module, is_init);
-                        }
-                        outcome.computed_imports = crate::imports::computed_imports(bytes);
-                        outcome
-                    };
-                    match &cache {
-                        None => match file.bytes(options.sources.max_file_size) {
-                            Ok(bytes) => (scan(parser, &bytes), None),
-                            Err(problem) => (FileOutcome::unscanned(problem), None),
-                        },
-                        Some(cache) => {
-                            cached_outcome(cache, file, &module, package, options, |bytes| scan(parser, bytes))
+                        match &cache {
+                            None => match file.bytes_in(buffer, options.sources.max_file_size) {
+                                Ok(bytes) => (scan(parser, bytes), None),
+                                Err(problem) => (FileOutcome::unscanned(problem), None),
+                            },
+                            Some(cache) => {
+                                cached_outcome(cache, file, &module, package, options, |bytes| scan(parser, bytes))
+                            }
                         }
                     }
+                };
+                if let Some(bar) = &progress {
+                    bar.inc();
                 }
-            };
-            if let Some(bar) = &progress {
-                bar.inc();
-            }
-            outcome
-        })
+                outcome
+            },
+        )
         .collect();
     if let Some(bar) = progress {
         bar.finish_and_clear();
