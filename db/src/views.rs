@@ -175,6 +175,16 @@ pub struct FindingDetail {
     pub fix: Option<FixView>,
     /// When its code runs, as its last scan found (`None`: not analysed).
     pub runs_at: Option<RunsAtView>,
+    /// Its lines and those around them, as its last scan read them (`None`: not given).
+    pub context: Option<SourceLines>,
+}
+
+/// Lines of a file as a scan read them (`findings.context`): the first one's number, and the
+/// lines (long ones cut, marked `…`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceLines {
+    pub start_line: u32,
+    pub lines: Vec<String>,
 }
 
 /// When a finding's code runs (`findings.runs_at`, `runs_at_path`).

@@ -98,6 +98,14 @@ for (const js of [true, false]) {
     assert.match(await page.textContent("[data-testid=facets]"), /Runs at\s*request time \(\d+\)/);
     await Promise.all([page.waitForURL(/\/findings\/\d+$/), page.locator("[data-testid=finding-row] a[href^='/findings/']").first().click()]);
     assert.match(await page.textContent("[data-testid=runs-at]"), /^Runs at request time: \S/);
+    // The code as the scan read it: the finding's lines marked, with lines around them.
+    assert.ok((await page.locator("[data-testid=finding-line]").count()) >= 1, "the finding's lines");
+    assert.ok((await page.locator("[data-testid=context-line]").count()) >= 1, "lines around them");
+    // A dependency's lines upstream, at the tag of the scanned version (said to be a guess).
+    const upstream = page.locator("[data-testid=upstream-permalink]");
+    if (await upstream.count()) {
+      assert.match(await upstream.getAttribute("href"), /^https:\/\/github\.com\/[^/]+\/[^/]+\/blob\/[^/]+\/.+#L\d+/);
+    }
     await screenshot(page, `finding-runs-at-${mode}`);
 
     // A repository's finding nobody filed offers a short sub-issue in the epic's style; one an

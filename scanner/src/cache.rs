@@ -27,6 +27,9 @@ use crate::{
 
 /// The cache file inside the cache directory.
 pub const FILE_NAME: &str = "unthread-scan-cache.msgpack";
+/// Changed whenever a file's outcome holds more than it did within one version (2: findings
+/// carry their lines' context): an entry of another format is a miss.
+const OUTCOME_FORMAT: u32 = 2;
 const RACY_NS: i128 = 2_000_000_000;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -103,6 +106,7 @@ impl ScanCache {
             .unwrap_or_default();
         let mut hasher = Xxh3::new();
         hasher.update(SCANNER_VERSION.as_bytes());
+        hasher.update(&OUTCOME_FORMAT.to_le_bytes());
         hasher.update(options.api_index.to_json().as_bytes());
         // Outcomes hold the suppression notes of files without findings only when asked.
         hasher.update(&[

@@ -29,6 +29,10 @@ pub struct Finding {
     pub message: String,
     /// The source line the finding starts on, without its line break.
     pub line_text: String,
+    /// The finding's lines with a few lines around them, as the scan read them (a page can
+    /// show the code without the repository at hand); `None` from a producer that gave none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<SourceContext>,
     /// Stable identity: survives lines inserted above, reformatting and unrelated edits.
     pub fingerprint: String,
     /// Identity without the path and module, used to follow a finding across a file rename.
@@ -52,6 +56,58 @@ pub struct Finding {
     /// point (`crate::runs_at`); `None` when not analysed (an imported result).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runs_at: Option<RunsAtPath>,
+}
+
+/// Lines of a file around a finding: [`SourceContext::LINES_AROUND`] before its first line and
+/// after its last, at most [`SourceContext::MAX_LINES`] in all, each cut to
+/// [`SourceContext::MAX_LINE_CHARS`] characters (marked `…`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceContext {
+    /// The 1-based number of the first of `lines`.
+    pub start_line: u32,
+    pub lines: Vec<String>,
+}
+
+impl SourceContext {
+    pub const LINES_AROUND: u32 = 5;
+    pub const MAX_LINES: usize = 20;
+    pub const MAX_LINE_CHARS: usize = 200;
+
+    /// The context of lines `first..=last` (1-based) of `src`. A finding spanning more lines
+    /// than fit keeps its first ones and the lines before it.
+    pub fn around(src: &[u8], first: u32, last: u32) -> Self {
+        let start_line = first.saturating_sub(Self::LINES_AROUND).max(1);
+        let end_line = last.saturating_add(Self::LINES_AROUND);
+        let lines = src
+            .split(|&b| b == b'\n')
+            .skip(start_line as usize - 1)
+            .take((end_line - start_line + 1) as usize)
+            .map(|line| String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line)));
+        Self::bounded(start_line, lines)
+    }
+
+    /// A context from lines another producer gave (a SARIF `contextRegion`), held to the
+    /// same bounds.
+    pub fn bounded<S: AsRef<str>>(start_line: u32, lines: impl IntoIterator<Item = S>) -> Self {
+        let lines = lines
+            .into_iter()
+            .take(Self::MAX_LINES)
+            .map(|line| {
+                let line = line.as_ref();
+                let line = line.strip_suffix('\r').unwrap_or(line);
+                match line.char_indices().nth(Self::MAX_LINE_CHARS) {
+                    Some((cut, _)) => format!("{}…", &line[..cut]),
+                    None => line.to_owned(),
+                }
+            })
+            .collect();
+        Self { start_line: start_line.max(1), lines }
+    }
+
+    /// The number of the last line.
+    pub fn end_line(&self) -> u32 {
+        self.start_line + self.lines.len().saturating_sub(1) as u32
+    }
 }
 
 /// When code runs: what the product counts as a hazard depends on it (a write made while a
@@ -375,5 +431,17 @@ mod tests {
         let second = FingerprintInput { occurrence: 1, ..base };
         assert_ne!(second.fingerprints().0, full);
         assert_eq!(full.len(), 32);
+    }
+
+    #[test]
+    fn a_context_is_five_lines_around_its_lines_within_the_file_and_the_bounds() {
+        let src: String = (1..=30).map(|n| format!("line {n}\r\n")).collect();
+        let near_top = SourceContext::around(src.as_bytes(), 2, 3);
+        assert_eq!((near_top.start_line, near_top.lines.len()), (1, 8), "lines 1 to 8");
+        assert_eq!(near_top.lines[0], "line 1", "no line break kept");
+        let near_end = SourceContext::around(src.as_bytes(), 28, 28);
+        assert_eq!((near_end.start_line, near_end.end_line()), (23, 31), "to the end (the empty last line)");
+        let long = SourceContext::around(src.as_bytes(), 6, 29);
+        assert_eq!((long.start_line, long.lines.len()), (1, SourceContext::MAX_LINES), "held to the most lines");
     }
 }

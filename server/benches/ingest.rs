@@ -37,6 +37,7 @@ fn finding(i: usize, line_shift: i32) -> IncomingFinding {
         conditional: false,
         suppressed: None,
         fix: None,
+        context: None,
     }
 }
 

@@ -39,6 +39,7 @@ fn finding(target: usize, i: usize) -> IncomingFinding {
         conditional: false,
         suppressed: None,
         fix: None,
+        context: None,
     }
 }
 

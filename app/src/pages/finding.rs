@@ -31,6 +31,9 @@ pub struct FindingPageData {
     pub pull_requests_unavailable: Option<String>,
     /// The lines on GitHub at the commit the finding was last seen at (a repository's).
     pub permalink: Option<String>,
+    /// A dependency's: the lines in its upstream repository at the tag named like the
+    /// version its last scan read, with that version (a guess the page says it is).
+    pub upstream_link: Option<(String, String)>,
 }
 
 #[server(prefix = "/api", endpoint = "finding")]
@@ -64,6 +67,16 @@ pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnErr
         None
     };
     let permalink = commit.as_deref().and_then(|commit| github_permalink(&detail, commit));
+    let upstream_link = if detail.row.target_kind.is_repository() {
+        None
+    } else {
+        let failed = crate::server::database_error;
+        let version = db::models::findings::last_seen_revision(&state.pool, id).await.map_err(failed)?;
+        let upstream = db::models::upgrades::upstream_of(&state.pool, detail.target_id).await.map_err(failed)?;
+        version.zip(upstream).and_then(|(version, upstream)| {
+            Some((upstream_permalink(&detail, upstream.strip_prefix("https://github.com/")?, &version)?, version))
+        })
+    };
     // An open item that already names the finding is where the work is tracked: no second one.
     let tracked = detail
         .github
@@ -84,6 +97,7 @@ pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnErr
         change,
         pull_requests_unavailable,
         permalink,
+        upstream_link,
     }))
 }
 
@@ -96,14 +110,31 @@ fn is_commit(revision: &str) -> bool {
 /// `https://github.com/<repository>/blob/<commit>/<path>#L<line>-L<end>`, when the revision is
 /// a commit and the target is named as a GitHub repository.
 pub fn github_permalink(detail: &FindingDetail, commit: &str) -> Option<String> {
+    if !is_commit(commit) {
+        return None;
+    }
+    blob_url(detail, &detail.row.target, commit)
+}
+
+/// A dependency's lines in its upstream repository (`owner/repo`) at the tag `version`:
+/// `https://github.com/<repository>/blob/<version>/<path>#L…`. A version holding anything but
+/// the characters of a release number makes none.
+pub fn upstream_permalink(detail: &FindingDetail, repository: &str, version: &str) -> Option<String> {
+    let plain = !version.is_empty()
+        && !version.contains("..")
+        && version.chars().all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c));
+    plain.then(|| blob_url(detail, repository, version)).flatten()
+}
+
+/// `https://github.com/<repository>/blob/<revision>/<path>#L<line>-L<end>`, when `repository`
+/// is an `owner/repo` name.
+fn blob_url(detail: &FindingDetail, repository: &str, revision: &str) -> Option<String> {
     let row = &detail.row;
-    let is_commit = is_commit(commit);
-    let is_repository = row.target.split('/').count() == 2
-        && row
-            .target
+    let is_repository = repository.split('/').count() == 2
+        && repository
             .split('/')
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
-    if !is_commit || !is_repository {
+            .all(|p| !p.is_empty() && p != ".." && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+    if !is_repository {
         return None;
     }
     let lines = if detail.end_line > row.line {
@@ -117,7 +148,7 @@ pub fn github_permalink(detail: &FindingDetail, commit: &str) -> Option<String> 
         .map(|p| form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>())
         .collect::<Vec<_>>()
         .join("/");
-    Some(format!("https://github.com/{}/blob/{commit}/{path}#{lines}", row.target))
+    Some(format!("https://github.com/{repository}/blob/{revision}/{path}#{lines}"))
 }
 
 #[cfg(feature = "ssr")]
@@ -185,6 +216,34 @@ pub fn FindingPage() -> impl IntoView {
     }
 }
 
+/// The finding's lines (marked) with the lines around them as its last scan read them, or
+/// its first line alone when the scan gave no context.
+#[component]
+fn CodeLines(context: Option<db::views::SourceLines>, line: i32, end_line: i32, snippet: String) -> impl IntoView {
+    let (start, lines) = match context {
+        Some(context) => (i64::from(context.start_line), context.lines),
+        None => (i64::from(line), vec![snippet]),
+    };
+    let marked = i64::from(line)..=i64::from(end_line.max(line));
+    let rows = lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let number = start + i as i64;
+            let here = marked.contains(&number);
+            let class = if here { "block bg-amber-400/25 text-white" } else { "block text-slate-400" };
+            view! {
+                <span class=class data-testid=if here { "finding-line" } else { "context-line" }>
+                    {format!("{number:>5} {} {text}", if here { '▶' } else { ' ' })}
+                </span>
+            }
+        })
+        .collect_view();
+    view! {
+        <pre class="mt-2 overflow-x-auto rounded bg-slate-900 p-3 text-sm text-slate-100" data-testid="snippet"><code class="inline-block min-w-full">{rows}</code></pre>
+    }
+}
+
 #[component]
 fn FindingBody(data: FindingPageData) -> impl IntoView {
     let FindingPageData {
@@ -196,6 +255,7 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
         change,
         pull_requests_unavailable,
         permalink,
+        upstream_link,
     } = data;
     let f = d.row.clone();
     let maintainer = viewer.as_ref().is_some_and(|v| v.maintainer);
@@ -233,7 +293,13 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
                 {f.symbol.clone().map(|s| view! { " in " <code>{s}</code> })}
                 {d.conditional.then_some(" (inside a try/except import fallback)")}
             </p>
-            <pre class="mt-2 overflow-x-auto rounded bg-slate-900 p-3 text-sm text-slate-100" data-testid="snippet"><code>{format!("{:>5}  {}", f.line, f.snippet.clone().unwrap_or_default())}</code></pre>
+            {upstream_link.map(|(href, version)| view! {
+                <p class="text-sm">
+                    <a class=LINK href=href target="_blank" rel="noopener" data-testid="upstream-permalink">{format!("Upstream on GitHub, tag {version}")}</a>
+                    <span class="text-slate-500">" — assumes the release is tagged with its version and laid out as published"</span>
+                </p>
+            })}
+            <CodeLines context=d.context.clone() line=f.line end_line=d.end_line snippet=f.snippet.clone().unwrap_or_default() />
             <p class="mt-1 text-xs text-slate-500">
                 {d.first_seen.as_ref().map(|at| format!("First seen {}", when(at)))}
                 {d.fixed_at.as_ref().map(|at| format!(" · fixed {}", when(at)))}

@@ -28,6 +28,9 @@ pub struct IncomingFinding {
     /// When its code runs (`findings.runs_at`, `runs_at_path`), when the scan says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runs_at: Option<scanner::finding::RunsAtPath>,
+    /// Its lines and those around them, as the scan read them (`findings.context`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<scanner::finding::SourceContext>,
 }
 
 /// A finished scan of one target.
@@ -145,6 +148,10 @@ impl IncomingFinding {
             hash_field(&mut hasher, self.runs_at_text().unwrap_or_default().as_bytes());
             hash_field(&mut hasher, path.as_bytes());
         }
+        // The lines around it changed: its page must show them as they are now.
+        if let Some(context) = self.context_json() {
+            hash_field(&mut hasher, context.as_bytes());
+        }
         hasher.digest() as i64
     }
 
@@ -158,6 +165,11 @@ impl IncomingFinding {
         let runs_at = self.runs_at.as_ref()?;
         let column = RunsAtPathColumn { why: runs_at.why.as_str().into(), path: runs_at.path.as_slice().into() };
         serde_json::to_string(&column).ok()
+    }
+
+    /// `findings.context`.
+    pub fn context_json(&self) -> Option<String> {
+        self.context.as_ref().and_then(|context| serde_json::to_string(context).ok())
     }
 
     /// The fix as the JSON `findings.fix` stores.
@@ -288,6 +300,7 @@ impl From<&scanner::Finding> for IncomingFinding {
             suppressed: f.suppression.as_ref().map(scanner::suppression::Suppression::reason),
             fix: f.fix.as_ref().map(|fix| sqlx::types::Json(fix_view(fix))),
             runs_at: f.runs_at.clone(),
+            context: f.context.clone(),
         }
     }
 }
@@ -364,6 +377,7 @@ mod tests {
             conditional: false,
             suppressed: None,
             fix: None,
+            context: None,
         };
         let json = finding.runs_at_path_json().unwrap();
         // The form the column has held since it was added (a finding's digest covers it).

@@ -132,6 +132,7 @@ mod tests {
             conditional: false,
             suppressed: None,
             fix: None,
+            context: None,
         }
     }
 

@@ -218,7 +218,7 @@ fn coverage_json(coverage: &super::incoming::ScanCoverage) -> serde_json::Value 
 /// The columns of `findings` a scan describes, in the order [`push_described`] writes them.
 const DESCRIBED_COLUMNS: &str = "fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line, \
                                  end_column, symbol, message, snippet, conditional, details_digest, fix, runs_at, \
-                                 runs_at_path";
+                                 runs_at_path, context";
 
 fn push_described(rows: &mut CopyText, f: &IncomingFinding) {
     rows.text(&f.fingerprint)
@@ -236,7 +236,8 @@ fn push_described(rows: &mut CopyText, f: &IncomingFinding) {
         .int(f.details_digest())
         .optional_text(f.fix_json().as_deref())
         .optional_text(f.runs_at_text())
-        .optional_text(f.runs_at_path_json().as_deref());
+        .optional_text(f.runs_at_path_json().as_deref())
+        .optional_text(f.context_json().as_deref());
 }
 
 /// COPY statements name their columns at run time ([`DESCRIBED_COLUMNS`]): sqlx has no
@@ -262,7 +263,8 @@ async fn update_changed(
     sqlx::query(
         "CREATE TEMPORARY TABLE changed_findings ON COMMIT DROP AS
          SELECT id, fingerprint, content_fingerprint, rule, path, start_line, start_column, end_line,
-                end_column, symbol, message, snippet, conditional, details_digest, fix, runs_at, runs_at_path
+                end_column, symbol, message, snippet, conditional, details_digest, fix, runs_at, runs_at_path,
+                context
          FROM findings WITH NO DATA",
     )
     .execute(&mut **tx)
@@ -281,7 +283,7 @@ async fn update_changed(
                end_line = i.end_line, end_column = i.end_column, symbol = i.symbol,
                message = i.message, snippet = i.snippet, conditional = i.conditional,
                details_digest = i.details_digest, fix = i.fix, runs_at = i.runs_at,
-               runs_at_path = i.runs_at_path, last_seen_scan = $1, fixed_in_scan = NULL
+               runs_at_path = i.runs_at_path, context = i.context, last_seen_scan = $1, fixed_in_scan = NULL
            FROM changed_findings i
            WHERE f.id = i.id"#,
     )

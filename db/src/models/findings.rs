@@ -447,7 +447,8 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
                   xs.finished_at AS "fixed_at: chrono::DateTime<chrono::Utc>",
                   coalesce(ga.assignees, '{}') AS "github_assignees!",
                   f.fix AS "fix: sqlx::types::Json<crate::views::FixView>",
-                  f.runs_at, f.runs_at_path AS "runs_at_path: sqlx::types::Json<StoredRunsAtPath>"
+                  f.runs_at, f.runs_at_path AS "runs_at_path: sqlx::types::Json<StoredRunsAtPath>",
+                  f.context AS "context: sqlx::types::Json<crate::views::SourceLines>"
            FROM findings f
            JOIN scans fs ON fs.id = f.first_seen_scan
            LEFT JOIN scans xs ON xs.id = f.fixed_in_scan
@@ -463,6 +464,7 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
     });
     Ok(Some(FindingDetail {
         runs_at,
+        context: extra.context.map(|c| c.0),
         fix: extra.fix.map(|fix| fix.0),
         github: github_for(pool, Some(id), extra.target_id).await?,
         history: history(pool, id).await?,
@@ -688,6 +690,7 @@ pub async fn known_page(
         .map(|r| {
             let finding = crate::ingest::IncomingFinding {
                 runs_at: None,
+                context: None,
                 fingerprint: r.fingerprint,
                 content_fingerprint: r.content_fingerprint,
                 rule: r.rule,

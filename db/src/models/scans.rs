@@ -45,7 +45,8 @@ pub async fn open_findings_seen_by(
                   symbol, message, snippet, conditional,
                   CASE WHEN triaged_in_source THEN triage_reason END AS suppressed,
                   fix AS "fix: sqlx::types::Json<crate::views::FixView>",
-                  runs_at, runs_at_path AS "runs_at_path: sqlx::types::Json<StoredRunsAtPath>"
+                  runs_at, runs_at_path AS "runs_at_path: sqlx::types::Json<StoredRunsAtPath>",
+                  context AS "context: sqlx::types::Json<scanner::finding::SourceContext>"
            FROM findings WHERE target_id = $1 AND last_seen_scan = $2 AND fixed_in_scan IS NULL
            ORDER BY path, start_line, start_column, rule, fingerprint"#,
         target_id,
@@ -77,6 +78,7 @@ pub async fn open_findings_seen_by(
                 suppressed: r.suppressed,
                 fix: r.fix,
                 runs_at,
+                context: r.context.map(|c| c.0),
             }
         })
         .collect())

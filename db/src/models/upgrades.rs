@@ -119,6 +119,18 @@ pub async fn record_check(
     tx.commit().await
 }
 
+/// The upstream repository of dependency `target_id` (`https://github.com/owner/repo`), as
+/// its releases' metadata name it, if any does.
+pub async fn upstream_of(db: impl sqlx::PgExecutor<'_>, target_id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar!(
+        "SELECT upstream FROM release_scans WHERE target_id = $1 AND upstream IS NOT NULL ORDER BY newest DESC, id LIMIT 1",
+        target_id
+    )
+    .fetch_optional(db)
+    .await
+    .map(Option::flatten)
+}
+
 /// The advice for dependency `target_id`, once its releases were checked.
 pub async fn advice(pool: &PgPool, target_id: i64) -> sqlx::Result<Option<UpgradeAdvice>> {
     let Some(check) = sqlx::query!(

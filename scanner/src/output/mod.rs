@@ -148,6 +148,7 @@ mod tests {
                 symbol: "m".into(),
                 message: message.into(),
                 line_text: "_state = threading.local()".into(),
+                context: None,
                 fingerprint: "f".repeat(32),
                 content_fingerprint: "c".repeat(32),
                 conditional: false,

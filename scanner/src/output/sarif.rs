@@ -51,6 +51,7 @@ pub fn log<'r>(report: &'r ScanReport, baseline: Option<&Baseline>) -> Log<'r> {
                 locations: [NotificationLocation {
                     physical_location: PhysicalLocation {
                         artifact_location: ArtifactLocation::of(&file.path),
+                        context_region: None,
                         region: None,
                     },
                 }],
@@ -113,6 +114,11 @@ fn result<'r>(f: &'r crate::Finding, rule_index: usize, baseline_state: Option<&
             logical_locations: [LogicalLocation { fully_qualified_name: &f.symbol }],
             physical_location: PhysicalLocation {
                 artifact_location: ArtifactLocation::of(&f.path),
+                context_region: f.context.as_ref().map(|context| ContextRegion {
+                    end_line: context.end_line(),
+                    snippet: OwnedText { text: context.lines.join("\n") },
+                    start_line: context.start_line,
+                }),
                 region: Some(Region {
                     end_column: f.end.column,
                     end_line: f.end.line,
@@ -438,8 +444,19 @@ pub struct LogicalLocation<'r> {
 #[serde(rename_all = "camelCase")]
 pub struct PhysicalLocation<'r> {
     pub artifact_location: ArtifactLocation,
+    /// The finding's lines with the lines around them (SARIF's `contextRegion`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_region: Option<ContextRegion>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<Region<'r>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextRegion {
+    pub end_line: u32,
+    pub snippet: OwnedText,
+    pub start_line: u32,
 }
 
 #[derive(Serialize)]

@@ -298,6 +298,11 @@ impl<'f> Emitter<'f> {
                 symbol: symbol.clone(),
                 message: p.message,
                 line_text,
+                context: Some(crate::finding::SourceContext::around(
+                    facts.src,
+                    start.row as u32 + 1,
+                    end.row as u32 + 1,
+                )),
                 fingerprint,
                 content_fingerprint,
                 conditional: p.conditional,

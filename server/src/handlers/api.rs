@@ -209,6 +209,7 @@ fn baseline_report(known: Vec<db::ingest::IncomingFinding>) -> scanner::ScanRepo
                 symbol: f.symbol.unwrap_or_default(),
                 message: f.message,
                 line_text: f.snippet.unwrap_or_default(),
+                context: None,
                 content_fingerprint: f.content_fingerprint.unwrap_or_default(),
                 conditional: f.conditional,
                 suppression: f.suppressed.map(|reason| Suppression {

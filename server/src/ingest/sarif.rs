@@ -206,6 +206,15 @@ struct Location {
 struct PhysicalLocation {
     artifact_location: Option<ArtifactLocation>,
     region: Option<Region>,
+    context_region: Option<ContextRegion>,
+}
+
+/// The lines around the result (`unthread-scan` writes them; other tools may not).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ContextRegion {
+    start_line: Option<i64>,
+    snippet: Option<Snippet>,
 }
 
 #[derive(Deserialize)]
@@ -317,8 +326,15 @@ pub fn parse(
         let fix = fix_of(&result.fixes, uri).map(sqlx::types::Json);
         // `unthread-scan --runs-at`'s; a value of another shape is left out, not an error.
         let runs_at = result.properties.get("runsAt").and_then(|v| serde_json::from_value(v.clone()).ok());
+        // Kept to the scanner's bounds, whatever the log holds; one without a start is left out.
+        let context = physical.context_region.as_ref().and_then(|c| {
+            let start_line = u32::try_from(c.start_line?).ok().filter(|&line| line >= 1)?;
+            let text = c.snippet.as_ref()?.text.as_deref()?;
+            Some(scanner::finding::SourceContext::bounded(start_line, text.split('\n')))
+        });
         findings.push(IncomingFinding {
             runs_at,
+            context,
             fingerprint,
             content_fingerprint,
             rule,

@@ -22,6 +22,7 @@ mod dependency_scan;
 mod embedded_cluster;
 mod epic_replay;
 mod faults;
+mod finding_context;
 mod github_links;
 mod github_sync;
 mod github_webhook;

@@ -23,6 +23,7 @@ pub fn finding(rule: &str, path: &str, line: i32) -> IncomingFinding {
         conditional: false,
         suppressed: None,
         fix: None,
+        context: None,
     }
 }
 
