@@ -2,7 +2,8 @@
 // import indexes and newer releases): a maintainer reads /deps (by impact unless asked otherwise), opens django-crum
 // and sees its thread-local APIs with their callers, narrows the explorer to reached
 // findings and reads a finding's import chain, then follows a "bump a pin" item from
-// /contribute to its upgrade advice. With JavaScript on and off: all of it is plain links.
+// /contribute to its upgrade advice and claims the bump. With JavaScript on and off: all of
+// it is plain links and forms.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { screenshot, useServerAndBrowser } from "./harness.mjs";
@@ -132,6 +133,21 @@ for (const js of [true, false]) {
     assert.match(await page.textContent("[data-testid=upgrade-verdict]"), /^Bump to \S+ clears \d+ of \d+ open findings\.$/);
     assert.ok((await page.locator("[data-testid=upgrade-option]").count()) >= 1);
     await screenshot(page, `dep-upgrade-${mode}`);
+
+    // Claiming a bump takes the findings it clears, not the dependency: it leaves /contribute,
+    // and the dependency stays unowned.
+    await page.goto(`${suite.server.url}/contribute`);
+    const card = page.locator("[data-testid=bump]").first();
+    const bumped = (await card.locator("a").first().textContent()).match(/^Bump (\S+) /)[1];
+    const claimButton = card.locator("[data-testid=claim]");
+    assert.equal((await claimButton.textContent()).trim(), "Claim this bump");
+    await claimButton.click();
+    await page.waitForFunction(
+      (name) => ![...document.querySelectorAll("[data-testid=bump] a")].some((a) => a.textContent.startsWith(`Bump ${name} `)),
+      bumped,
+    );
+    await page.goto(`${suite.server.url}/deps/${bumped}`);
+    assert.match(await page.textContent("[data-testid=ownership-target] [data-testid=owner]"), /^Nobody owns this whole target yet\.$/);
     await context.close();
   });
 }

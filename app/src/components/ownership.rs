@@ -36,36 +36,74 @@ fn claim_failure(err: db::models::claims::ClaimError) -> ServerFnError {
     crate::error::AppError::from(err).into()
 }
 
-/// Takes a finding or a whole target for the signed-in user.
+/// What an ownership form is about: a finding, a target, or a dependency's bump to a
+/// release (`version`: the findings that release clears).
+#[cfg(feature = "ssr")]
+enum Subject {
+    Item(db::models::claims::Item),
+    Bump { target_id: i64, version: String },
+}
+
+#[cfg(feature = "ssr")]
+fn subject(kind: &str, id: &str, version: Option<String>) -> Result<Subject, ServerFnError> {
+    if kind != "bump" {
+        return item(kind, id).map(Subject::Item);
+    }
+    let version =
+        version.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty() && v.len() <= 100).ok_or_else(|| {
+            crate::error::AppError::bad_request("a bump needs the version it bumps to").into_server_fn_error()
+        })?;
+    Ok(Subject::Bump { target_id: crate::server::parse_id(id)?, version })
+}
+
+/// Takes a finding, a whole target or a bump for the signed-in user.
 #[server(prefix = "/api", endpoint = "claim")]
-pub async fn claim(kind: String, id: String) -> Result<(), ServerFnError> {
+pub async fn claim(kind: String, id: String, version: Option<String>) -> Result<(), ServerFnError> {
+    use db::models::claims;
     let user = crate::server::require_user().await?;
-    let state = crate::server::state()?;
-    db::models::claims::claim(&state.pool, &user, item(&kind, &id)?).await.map_err(claim_failure)?;
+    let pool = crate::server::state()?.pool;
+    match subject(&kind, &id, version)? {
+        Subject::Item(item) => claims::claim(&pool, &user, item).await.map_err(claim_failure)?,
+        Subject::Bump { target_id, version } => {
+            claims::claim_bump(&pool, &user, target_id, &version).await.map(drop).map_err(claim_failure)?
+        }
+    }
     crate::server::changed();
     Ok(())
 }
 
 /// Gives up a claim (its owner, or a maintainer).
 #[server(prefix = "/api", endpoint = "unclaim")]
-pub async fn unclaim(kind: String, id: String) -> Result<(), ServerFnError> {
+pub async fn unclaim(kind: String, id: String, version: Option<String>) -> Result<(), ServerFnError> {
+    use db::models::claims;
     let user = crate::server::require_user().await?;
-    let state = crate::server::state()?;
-    db::models::claims::unclaim(&state.pool, &user, item(&kind, &id)?).await.map_err(claim_failure)?;
+    let pool = crate::server::state()?.pool;
+    match subject(&kind, &id, version)? {
+        Subject::Item(item) => claims::unclaim(&pool, &user, item).await.map_err(claim_failure)?,
+        Subject::Bump { target_id, version } => {
+            claims::unclaim_bump(&pool, &user, target_id, &version).await.map(drop).map_err(claim_failure)?
+        }
+    }
     crate::server::changed();
     Ok(())
 }
 
 /// A maintainer makes someone else the owner.
 #[server(prefix = "/api", endpoint = "assign")]
-pub async fn assign(kind: String, id: String, login: String) -> Result<(), ServerFnError> {
+pub async fn assign(kind: String, id: String, login: String, version: Option<String>) -> Result<(), ServerFnError> {
+    use db::models::claims;
     let user = crate::server::require_maintainer().await?;
     let login = login.trim();
     if login.is_empty() {
         return Err(crate::error::AppError::unprocessable("say who to assign it to").into_server_fn_error());
     }
-    let state = crate::server::state()?;
-    db::models::claims::assign(&state.pool, &user, item(&kind, &id)?, login).await.map_err(claim_failure)?;
+    let pool = crate::server::state()?.pool;
+    match subject(&kind, &id, version)? {
+        Subject::Item(item) => claims::assign(&pool, &user, item, login).await.map_err(claim_failure)?,
+        Subject::Bump { target_id, version } => {
+            claims::assign_bump(&pool, &user, target_id, &version, login).await.map(drop).map_err(claim_failure)?
+        }
+    }
     crate::server::changed();
     Ok(())
 }
@@ -92,6 +130,9 @@ pub fn OwnershipControls(
     /// The owner's claim covers the whole target (for a finding).
     through_target: bool,
     viewer: Option<PageViewer>,
+    /// For kind `bump`: the release it bumps to (`id` is the dependency's).
+    #[prop(optional)]
+    version: Option<String>,
 ) -> impl IntoView {
     let claim = ServerAction::<Claim>::new();
     let unclaim = ServerAction::<Unclaim>::new();
@@ -118,9 +159,16 @@ pub fn OwnershipControls(
         .map(|e| view! { <Alert message=error_text(&e) /> })
     };
     // As a `&'static str` the closures below can be called from every branch.
-    let kind: &'static str = if kind == "target" { "target" } else { "finding" };
-    let whole_target = kind == "target";
-    let what = if whole_target { "this whole target" } else { "this finding" };
+    let kind: &'static str = match kind.as_str() {
+        "target" => "target",
+        "bump" => "bump",
+        _ => "finding",
+    };
+    let what = match kind {
+        "target" => "this whole target",
+        "bump" => "this bump",
+        _ => "this finding",
+    };
     let mine = matches!((&owner, &viewer), (Some(o), Some(v)) if o.eq_ignore_ascii_case(&v.login));
     let maintainer = viewer.as_ref().is_some_and(|v| v.maintainer);
     let status = match &owner {
@@ -134,8 +182,12 @@ pub fn OwnershipControls(
         .into_any(),
         None => view! { <p data-testid="owner">"Nobody owns " {what} " yet."</p> }.into_any(),
     };
+    let version = StoredValue::new(version);
     let id_fields = move || {
-        view! { <input type="hidden" name="kind" value=kind /><input type="hidden" name="id" value=id.to_string() /> }
+        view! {
+            <input type="hidden" name="kind" value=kind /><input type="hidden" name="id" value=id.to_string() />
+            {version.get_value().map(|v| view! { <input type="hidden" name="version" value=v /> })}
+        }
     };
     view! {
         <div class="space-y-2" data-testid=format!("ownership-{kind}")>
@@ -149,7 +201,11 @@ pub fn OwnershipControls(
                         <ActionForm action=claim>
                             {id_fields()}
                             <button type="submit" class=PRIMARY_BUTTON data-testid="claim">
-                                {if whole_target { "Claim the whole target" } else { "Claim" }}
+                                {match kind {
+                                    "target" => "Claim the whole target",
+                                    "bump" => "Claim this bump",
+                                    _ => "Claim",
+                                }}
                             </button>
                         </ActionForm>
                     }.into_any(),

@@ -196,7 +196,7 @@ fn Picks(data: ContributeData) -> impl IntoView {
                                 {b.requires_python.clone().map(|r| view! { <span class="text-xs text-slate-500">{format!("Requires-Python {r}")}</span> })}
                                 <span class="ml-auto rounded bg-slate-100 px-1.5 text-xs dark:bg-slate-800" data-testid="bump-effort">{bump_effort(b.pinned.as_deref(), &b.version)}</span>
                             </div>
-                            <div class="mt-2"><OwnershipControls kind="target" id=b.target_id owner=None through_target=false viewer=data.viewer.clone() /></div>
+                            <div class="mt-2"><OwnershipControls kind="bump" id=b.target_id version=b.version.clone() owner=None through_target=false viewer=data.viewer.clone() /></div>
                         </li>
                     }).collect_view()}
                 </ul>

@@ -238,6 +238,101 @@ pub async fn assign_at<'c>(
     Ok(())
 }
 
+/// The open findings of dependency `target_id` that its release `version` no longer has:
+/// what bumping the pin to it clears.
+async fn cleared_by_bump(tx: &mut PgConnection, target_id: i64, version: &str) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar!(
+        "SELECT f.id FROM findings f JOIN release_scans rs ON rs.target_id = f.target_id AND rs.version = $2
+         WHERE f.target_id = $1 AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+           AND NOT release_has(rs, f)
+         ORDER BY f.id",
+        target_id,
+        version
+    )
+    .fetch_all(&mut *tx)
+    .await
+}
+
+/// `user` takes the bump of dependency `target_id` to `version`: the open findings that
+/// release clears, not the dependency (its other findings need an upstream fix, and whoever
+/// takes those is not taking this bump). Findings someone else owns stay theirs; refused when
+/// every one has another owner. One transaction; returns how many the user now owns.
+pub async fn claim_bump<'c>(
+    db: impl Acquire<'c, Database = Postgres>,
+    user: &User,
+    target_id: i64,
+    version: &str,
+) -> Result<usize, ClaimError> {
+    let mut tx = db.begin().await?;
+    let findings = cleared_by_bump(&mut tx, target_id, version).await?;
+    if findings.is_empty() {
+        return Err(ClaimError::NotFound("a bump clearing open findings"));
+    }
+    let (mut claimed, mut other_owner) = (0, None);
+    for id in findings {
+        match claim_at(&mut *tx, user, Item::Finding(id), Utc::now()).await {
+            Ok(()) => claimed += 1,
+            Err(ClaimError::Taken { owner } | ClaimError::CoveredByTarget { owner, .. }) => other_owner = Some(owner),
+            Err(err) => return Err(err),
+        }
+    }
+    if claimed == 0 {
+        return Err(ClaimError::Taken { owner: other_owner.unwrap_or_default() });
+    }
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// Releases the claims on what the bump of `target_id` to `version` clears: `user`'s own (a
+/// maintainer: anyone's). One transaction; refused when there is none.
+pub async fn unclaim_bump<'c>(
+    db: impl Acquire<'c, Database = Postgres>,
+    user: &User,
+    target_id: i64,
+    version: &str,
+) -> Result<usize, ClaimError> {
+    let mut tx = db.begin().await?;
+    let (mut released, mut others) = (0, 0);
+    for id in cleared_by_bump(&mut tx, target_id, version).await? {
+        let Some((_, owner_id, _)) = active_claim(&mut tx, Item::Finding(id)).await? else { continue };
+        if owner_id == user.id || user.is_maintainer() {
+            unclaim_at(&mut *tx, user, Item::Finding(id), Utc::now()).await?;
+            released += 1;
+        } else {
+            others += 1;
+        }
+    }
+    match (released, others) {
+        (0, 0) => return Err(ClaimError::NotClaimed),
+        (0, _) => return Err(ClaimError::NotYours),
+        _ => {}
+    }
+    tx.commit().await?;
+    Ok(released)
+}
+
+/// A maintainer makes `assignee` the owner of what the bump of `target_id` to `version`
+/// clears. One transaction.
+pub async fn assign_bump<'c>(
+    db: impl Acquire<'c, Database = Postgres>,
+    maintainer: &User,
+    target_id: i64,
+    version: &str,
+    assignee: &str,
+) -> Result<usize, ClaimError> {
+    let mut tx = db.begin().await?;
+    let findings = cleared_by_bump(&mut tx, target_id, version).await?;
+    if findings.is_empty() {
+        return Err(ClaimError::NotFound("a bump clearing open findings"));
+    }
+    let count = findings.len();
+    for id in findings {
+        assign_at(&mut *tx, maintainer, Item::Finding(id), assignee, Utc::now()).await?;
+    }
+    tx.commit().await?;
+    Ok(count)
+}
+
 /// Like `lock_item`, without requiring the finding to be open: releasing a claim on a
 /// finding that was fixed meanwhile must stay possible.
 async fn lock_item_any_state(tx: &mut PgConnection, item: Item) -> Result<(i64, String), ClaimError> {

@@ -268,7 +268,14 @@ async fn clearing(
            FROM best b
            JOIN targets t ON t.id = b.target_id
            JOIN release_checks rc ON rc.target_id = t.id AND ($1::timestamptz IS NULL OR rc.checked_at < $1)
-           WHERE NOT $2 OR NOT EXISTS (SELECT 1 FROM claims c WHERE c.target_id = t.id AND c.released_at IS NULL)
+           -- Unowned: nobody owns the dependency, and some finding the bump clears has no owner
+           -- (claiming a bump claims those findings: crate::models::claims::claim_bump).
+           WHERE NOT $2 OR (
+               NOT EXISTS (SELECT 1 FROM claims c WHERE c.target_id = t.id AND c.released_at IS NULL)
+               AND EXISTS (SELECT 1 FROM findings f JOIN release_scans rs ON rs.target_id = f.target_id AND rs.version = b.version
+                           WHERE f.target_id = t.id AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+                             AND NOT release_has(rs, f)
+                             AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.finding_id = f.id AND c.released_at IS NULL)))
            ORDER BY b.clears DESC, t.name
            LIMIT $3"#,
         before as _,

@@ -103,6 +103,39 @@ async fn newer_releases_are_scanned_apart_and_compared_by_fingerprint() {
     let shown: Vec<(&str, Option<&str>, &str, i64, i64)> =
         bumps.iter().map(|b| (b.name.as_str(), b.pinned.as_deref(), b.version.as_str(), b.clears, b.open)).collect();
     assert_eq!(shown, [("pkg", Some("1.0"), "1.1", 1, 2)]);
+
+    // Claiming the bump takes what it clears (the lock), not the dependency: its thread
+    // local, which needs an upstream fix, stays unowned; the bump leaves /contribute.
+    use db::{kinds::Role, models::claims, models::users};
+    let cody = users::add_dev_user(&pool, "cody", None, Role::Contributor).await.unwrap();
+    assert_eq!(claims::claim_bump(&pool, &cody, target, "1.1").await.unwrap(), 1);
+    let owners: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT f.rule, u.login FROM findings f
+         LEFT JOIN claims c ON c.finding_id = f.id AND c.released_at IS NULL LEFT JOIN users u ON u.id = c.owner_id
+         WHERE f.target_id = $1 ORDER BY f.rule",
+    )
+    .bind(target)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(owners, [("UT001".to_owned(), None), ("UT003".to_owned(), Some("cody".to_owned()))]);
+    let target_claims: i64 = sqlx::query_scalar("SELECT count(*) FROM claims WHERE target_id = $1")
+        .bind(target)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(target_claims, 0, "the dependency itself is not claimed");
+    assert!(db::models::upgrades::bump_items(&pool, 10).await.unwrap().is_empty(), "a claimed bump is not offered");
+    // Another contributor cannot take it; a bump to a release that clears nothing is no bump.
+    let dana = users::add_dev_user(&pool, "dana", None, Role::Contributor).await.unwrap();
+    assert!(
+        matches!(claims::claim_bump(&pool, &dana, target, "1.1").await, Err(claims::ClaimError::Taken { owner }) if owner == "cody")
+    );
+    assert!(matches!(claims::claim_bump(&pool, &cody, target, "2.0").await, Err(claims::ClaimError::NotFound(_))));
+    // Released, it is offered again.
+    assert!(matches!(claims::unclaim_bump(&pool, &dana, target, "1.1").await, Err(claims::ClaimError::NotYours)));
+    assert_eq!(claims::unclaim_bump(&pool, &cody, target, "1.1").await.unwrap(), 1);
+    assert_eq!(db::models::upgrades::bump_items(&pool, 10).await.unwrap().len(), 1);
     let checked: i64 =
         sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = 'upgrades.checked' AND target_id = $1")
             .bind(target)
