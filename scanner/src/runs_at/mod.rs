@@ -6,8 +6,9 @@
 //! top-level package is outlined ([`outline`]) and each definition's name is looked up where
 //! it is written. A name written in another definition is a call from it (or a reference
 //! that leads to one: a callback, a decorator); written in module-level code, a call at
-//! import — unless it is a URLconf's target or a signal's `connect`ed receiver, which run per
-//! request. A method is followed through attribute uses of its name (`self.m()`, `obj.m()`:
+//! import when it is called there, a function (or class) handed
+//! over for later when it is not (`rules.add_perm("p", is_staff)`: unknown) — unless it is a
+//! URLconf's target or a signal's `connect`ed receiver, which run per request. A method is followed through attribute uses of its name (`self.m()`, `obj.m()`:
 //! any class's method of that name, an over-approximation), a dunder method through its
 //! class's name, a function nested in another through its enclosing function and, when that
 //! one is a decorator, through the functions it decorates (the wrapper runs in their place).
@@ -397,9 +398,17 @@ impl Graph {
                 }
             } else if let Some(holder) = reference.def {
                 callers.push(Caller::Def((reference.file, holder)));
-            } else {
-                let why = start_up_module(path).unwrap_or("called at import");
+            } else if let Some(why) = start_up_module(path) {
                 callers.push(Caller::Entry(RunsAt::StartUp, why.into()));
+            } else if reference.called {
+                callers.push(Caller::Entry(RunsAt::StartUp, "called at import".into()));
+            } else {
+                // Passed on or stored at import (`rules.add_perm("p", is_staff | has_role)`,
+                // `atexit.register(f)`): registered to be called later, by whatever holds it.
+                callers.push(Caller::Entry(
+                    RunsAt::Unknown,
+                    "handed over at import (not called): runs whenever its holder calls it".into(),
+                ));
             }
         }
         Ok(callers)

@@ -175,3 +175,21 @@ fn a_name_too_common_to_follow_is_unknown() {
     assert_eq!(found.at, RunsAt::Unknown);
     assert!(found.why.contains("too common"), "{found:?}");
 }
+
+#[test]
+fn a_function_handed_over_at_import_runs_when_its_holder_calls_it_not_at_import() {
+    let files = [
+        INIT,
+        (
+            "app/rules.py",
+            "import rules\nimport crum\n\n@rules.predicate\ndef has_role(user, obj):\n    crum.seen = user  # here\n\nrules.add_perm('app.view', has_role)\n",
+        ),
+        ("app/boot.py", "def warm():\n    warm.done = True  # warm\n\nwarm()\n"),
+    ];
+    let registered = runs_at(&files, "app/rules.py", "# here");
+    assert_eq!(registered.at, RunsAt::Unknown, "registered, then called by whoever checks the permission");
+    assert_eq!(registered.why, "handed over at import (not called): runs whenever its holder calls it");
+    // Called in module-level code, it runs at import.
+    let called = runs_at(&files, "app/boot.py", "# warm");
+    assert_eq!((called.at, called.why.as_str()), (RunsAt::StartUp, "called at import"));
+}
