@@ -99,19 +99,15 @@ impl ApiIndex {
     }
 
     /// The API a use of `qualname` reaches: the API itself, or the backed instance or class
-    /// whose attribute it is (`cache.get` of a backed module-level `cache`).
+    /// whose own attribute it is (`cache.get` of a backed module-level `cache`). An attribute
+    /// of one of its attributes is not (`Model.objects.filter` of a backed model class: the
+    /// manager it inherits is no backed API; a backed one is indexed as `Model.objects`).
     pub fn lookup(&self, qualname: &str) -> Option<&ThreadLocalApi> {
         if let Some(api) = self.apis.get(qualname) {
             return Some(api);
         }
-        let mut prefix = qualname;
-        while let Some((head, _)) = prefix.rsplit_once('.') {
-            if let Some(api) = self.apis.get(head).filter(|api| api.kind != ApiKind::Function) {
-                return Some(api);
-            }
-            prefix = head;
-        }
-        None
+        let (head, _) = qualname.rsplit_once('.')?;
+        self.apis.get(head).filter(|api| api.kind != ApiKind::Function)
     }
 
     pub fn to_json(&self) -> String {

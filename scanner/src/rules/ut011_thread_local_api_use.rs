@@ -20,7 +20,13 @@ declare_rule! {
     /// bridge's pitfalls are UT008 and UT009). `Local(thread_critical=True)` does back APIs: it
     /// keeps whatever its users store per thread (a database connection, but also request
     /// data), and a thread is shared by every request on its event loop. Calls in test modules
-    /// are not reported: a test runs in no ASGI server.
+    /// are not reported: a test runs in no ASGI server. Nor are calls made while the module is
+    /// imported — in module-level code, a class body or a default value, not in a function or
+    /// a lambda: they run before requests are served, so what they read is no request's state
+    /// (`FLAG = WaffleFlag(...)` makes an object; its `FLAG.is_enabled()` calls in functions
+    /// are where requests meet it). A decorator is reported wherever it stands: its wrapper
+    /// runs at every call of what it decorates. (A module first imported inside a request is
+    /// the exception the rule does not follow.)
     ///
     /// ## Why it is a problem
     /// The caller's own code may be free of thread locals, yet it inherits the dependency's
@@ -64,6 +70,9 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>, out: &mut Em
                 {
                     continue;
                 }
+                if runs_at_import(site.node) {
+                    break;
+                }
                 let message = format!(
                     "`{}` is backed by thread-local `{}` in {}{}",
                     resolved.qualname,
@@ -91,4 +100,26 @@ fn chain_text(chain: &[String]) -> String {
         })
         .collect();
     format!(": {}", steps.join(" → "))
+}
+
+/// The call runs while its module is imported, and its result is no stand-in for code
+/// that runs later: in no function's or lambda's body (module level, a class body, a default
+/// value: those run where the definition is made), and not in a decorator — a decorator's
+/// wrapper runs in place of the function it decorates, at every call of it
+/// (`@permission_required(...)` on a view runs per request).
+fn runs_at_import(call: tree_sitter::Node<'_>) -> bool {
+    let mut in_parameters = false;
+    let mut node = call.parent();
+    while let Some(n) = node {
+        match n.kind() {
+            "decorator" => return false,
+            "parameters" | "lambda_parameters" => in_parameters = true,
+            "function_definition" | "lambda" if !in_parameters => return false,
+            // A default value: evaluated where the definition is made, one level out.
+            "function_definition" | "lambda" => in_parameters = false,
+            _ => {}
+        }
+        node = n.parent();
+    }
+    true
 }

@@ -216,3 +216,15 @@ fn a_class_attribute_made_from_a_backed_class_backs_that_attribute_not_the_class
     let lines: Vec<u32> = platform.findings.iter().filter(|f| f.rule == "UT011").map(|f| f.start.line).collect();
     assert_eq!(lines, [5]);
 }
+
+#[test]
+fn calls_made_while_a_module_is_imported_are_not_request_hazards() {
+    let low = scan(&[("low/__init__.py", STATE)], "low", &ApiIndex::new());
+    let views = "import low\n\nVALUE = low.current()\n\nclass Page:\n    default = low.current()\n\n    def render(self, key=low.current()):\n        return low.current()\n\nlater = lambda: low.current()\n\n@decorate(low.current())\ndef view():\n    return low.current()\n";
+    let platform = scan(&[("lms/views.py", views)], "platform", &low.api_index);
+    let lines: Vec<u32> = platform.findings.iter().filter(|f| f.rule == "UT011").map(|f| f.start.line).collect();
+    // Module level (3), a class body (6) and a default value (8) run at import; the method's
+    // body (9), the lambda's (11) and the function's (15) run later, and so does the
+    // decorator's wrapper (13), at every call of the view.
+    assert_eq!(lines, [9, 11, 13, 15], "{:?}", platform.findings);
+}
