@@ -27,8 +27,9 @@ struct Limits {
 
 /// From the most detailed to the barest; the first that fits in a comment is used.
 const LIMITS: [Limits; 4] = [
-    Limits { items: 25, repositories: 100, dependencies: 50 },
-    Limits { items: 10, repositories: 50, dependencies: 20 },
+    // A post read in a screen or two: ten of each list (the exports hold them all).
+    Limits { items: 10, repositories: 100, dependencies: 50 },
+    Limits { items: 5, repositories: 50, dependencies: 20 },
     Limits { items: 3, repositories: 20, dependencies: 10 },
     Limits { items: 0, repositories: 0, dependencies: 0 },
 ];
@@ -160,7 +161,12 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
     }
     if !report.new.is_empty() {
         section(&mut out, "New this week", report.new.len());
-        list(&mut out, &report.new, limits.items, finding);
+        if report.new.len() > limits.items {
+            // Too many to list (a first scan finds a whole baseline): where they are.
+            by_target(&mut out, &report.new, limits.items);
+        } else {
+            list(&mut out, &report.new, limits.items, finding);
+        }
     }
     if !report.reopened.is_empty() {
         section(&mut out, "Reopened this week", report.reopened.len());
@@ -288,6 +294,28 @@ fn blocking(out: &mut String, report: &WeeklyReport) {
         out.push_str("None: no pinned dependency's thread-local APIs are called elsewhere.\n");
         return;
     }
+    // The ask in one line (the root causes, most first), the table folded.
+    let roots: Vec<String> = blocking
+        .iter()
+        .filter(|d| d.root_of > 0)
+        .take(3)
+        .map(|d| format!("{} ({})", text(&d.name), thousands(d.root_of)))
+        .collect();
+    if roots.is_empty() {
+        let _ = writeln!(
+            out,
+            "Their own thread-local APIs are called elsewhere; none is the root of other code's calls.\n"
+        );
+    } else {
+        let more = blocking.len().saturating_sub(roots.len());
+        let _ = writeln!(
+            out,
+            "Migrating these clears the most calls elsewhere (root of): {}{}.\n",
+            roots.join(", "),
+            if more > 0 { format!(", and {more} more in the table") } else { String::new() }
+        );
+    }
+    let _ = writeln!(out, "<details><summary>Blocking dependencies ({})</summary>\n", blocking.len());
     let pinners = |d: &super::BlockingDependency| d.repositories.iter().map(|r| text(r)).collect::<Vec<_>>().join(", ");
     let same = blocking.windows(2).all(|w| w[0].repositories == w[1].repositories);
     out.push_str(
@@ -312,6 +340,7 @@ fn blocking(out: &mut String, report: &WeeklyReport) {
             thousands(d.calls_elsewhere)
         );
     }
+    out.push_str("\n</details>\n");
 }
 
 /// Claims with no activity, one line per person: how many, how long, what (short paths).
@@ -442,6 +471,29 @@ fn section(out: &mut String, title: &str, count: usize) {
     if count == 0 {
         out.push_str("None.\n");
     }
+}
+
+/// How many of `findings` each target holds, most first, on one line (at most `limit`
+/// targets named).
+fn by_target(out: &mut String, findings: &[FindingRef], limit: usize) {
+    let mut counts: Vec<(&str, i64)> = Vec::new();
+    for f in findings {
+        match counts.iter_mut().find(|(target, _)| *target == f.target) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((&f.target, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let named: Vec<String> =
+        counts.iter().take(limit).map(|(t, n)| format!("**{}** {}", text(t), thousands(*n))).collect();
+    let rest = counts.len().saturating_sub(limit);
+    let _ = writeln!(
+        out,
+        "- In {}: {}{} (each is in the CSV and JSON exports)",
+        counted(counts.len() as i64, "target", "targets"),
+        named.join(", "),
+        if rest > 0 { format!(" and {rest} more") } else { String::new() }
+    );
 }
 
 fn list<T>(out: &mut String, items: &[T], limit: usize, line: impl Fn(&T) -> String) {

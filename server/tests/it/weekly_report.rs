@@ -300,6 +300,21 @@ async fn the_demo_weeks_give_their_golden_reports() {
     assert_eq!(pulls, [934]);
     assert_eq!(fix.github.sub_issues_closed.iter().map(|i| i.number).collect::<Vec<_>>(), [918]);
     check_golden_in("demo", &fix);
+    // The post reads in a screen or two: about 40 lines outside the folded tables (the
+    // campaign's first week, with 13 sub-issues filed, a few more).
+    for week in [&start, &fix] {
+        let markdown = std::fs::read_to_string(golden_path("demo", &format!("{}.md", week.week))).unwrap();
+        let mut folded = false;
+        let visible = markdown
+            .lines()
+            .filter(|line| {
+                let shown = !folded && !line.starts_with("<details>");
+                folded = (folded || line.starts_with("<details>")) && !line.starts_with("</details>");
+                shown
+            })
+            .count();
+        assert!(visible <= 45, "{}: {visible} lines outside <details>", week.week);
+    }
 }
 
 #[tokio::test]
