@@ -43,6 +43,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
     let pulls = history::linked_pulls(&mut *tx, end).await?;
     let sub_issues = history::sub_issues_changed(&mut *tx, start, end).await?;
     let merged = history::pulls_merged(&mut *tx, start, end).await?;
+    let unassigned = history::unassigned_sub_issues(&mut *tx, end).await?;
     let (changes_opened, changes_merged, changes_closed) = history::changes_between(&mut *tx, start, end).await?;
     let upgrades = db::models::upgrades::clearing_before(&mut *tx, end).await?;
     let upgrades_checked = db::models::upgrades::checked_before(&mut *tx, end).await?;
@@ -121,6 +122,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
             .collect(),
         ownership: ownership_changes(&ctx, &claims, start, end),
         stale_claims: stale_claims(&ctx, &claims, &rows, end, options.stale_after_days),
+        unassigned_sub_issues: unassigned.iter().map(issue_ref).collect(),
         blocking_dependencies: blocking(&targets, &rows, &findings),
         upgrades,
         upgrades_checked,

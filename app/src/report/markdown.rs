@@ -202,9 +202,16 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
         });
     }
 
-    // Then the asks: what blocks the most, and claims nobody is working on.
-    blocking(&mut out, report);
-    stale_claims(&mut out, report, limits.items, &person);
+    // Then the asks, one item each: filed work nobody took, what blocks the most, and claims
+    // nobody is working on; the blocking table folded after them.
+    let blocking_list = blocking_dependencies(report);
+    if !report.unassigned_sub_issues.is_empty() || !blocking_list.is_empty() || !report.stale_claims.is_empty() {
+        out.push_str("\n### Asks\n\n");
+        unassigned(&mut out, report, limits.items);
+        root_causes(&mut out, &blocking_list);
+        stale_claims(&mut out, report, limits.items, &person);
+    }
+    blocking_table(&mut out, report, &blocking_list);
 
     // The numbers behind the headline, folded.
     out.push_str("\n<details><summary>Numbers: measures, pace, filed vs found, teams, repositories, dependencies, upgrades</summary>\n\n");
@@ -270,12 +277,43 @@ fn render_with(report: &WeeklyReport, limits: Limits) -> String {
 }
 
 /// The dependencies whose migration would clear calls elsewhere, most first (one with no
-/// calls elsewhere blocks nobody), with reachability; who pins them, said once when it is the
-/// same for all.
-fn blocking(out: &mut String, report: &WeeklyReport) {
-    let blocking: Vec<&super::BlockingDependency> =
-        report.blocking_dependencies.iter().filter(|d| d.calls_elsewhere > 0 || d.root_of > 0).collect();
-    let _ = writeln!(out, "\n### Blocking dependencies\n");
+/// calls elsewhere blocks nobody).
+fn blocking_dependencies(report: &WeeklyReport) -> Vec<&super::BlockingDependency> {
+    report.blocking_dependencies.iter().filter(|d| d.calls_elsewhere > 0 || d.root_of > 0).collect()
+}
+
+/// The ask of the root causes, as one item: the dependencies whose migration clears the most
+/// calls elsewhere.
+fn root_causes(out: &mut String, blocking: &[&super::BlockingDependency]) {
+    if blocking.is_empty() {
+        return;
+    }
+    let roots: Vec<String> = blocking
+        .iter()
+        .filter(|d| d.root_of > 0)
+        .take(3)
+        .map(|d| format!("{} ({})", text(&d.name), thousands(d.root_of)))
+        .collect();
+    if roots.is_empty() {
+        out.push_str("- **Blocking dependencies**: their own thread-local APIs are called elsewhere; none is the root of other code's calls (table below)\n");
+        return;
+    }
+    let more = blocking.len().saturating_sub(roots.len());
+    let _ = writeln!(
+        out,
+        "- **Root causes to migrate**, by the calls elsewhere they would clear: {}{}",
+        roots.join(", "),
+        if more > 0 { format!(", and {more} more blocking dependencies in the table below") } else { String::new() }
+    );
+}
+
+/// The blocking dependencies' table, folded, with reachability and who pins them (said once
+/// when it is the same for all).
+fn blocking_table(out: &mut String, report: &WeeklyReport, blocking: &[&super::BlockingDependency]) {
+    if blocking.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n<details><summary>Blocking dependencies ({})</summary>\n", blocking.len());
     match &report.reach {
         Some(r) => {
             let _ = writeln!(
@@ -290,32 +328,6 @@ fn blocking(out: &mut String, report: &WeeklyReport) {
             "Whether tracked code imports these modules is not stated: reachability had not been computed by the week's end.\n\n",
         ),
     }
-    if blocking.is_empty() {
-        out.push_str("None: no pinned dependency's thread-local APIs are called elsewhere.\n");
-        return;
-    }
-    // The ask in one line (the root causes, most first), the table folded.
-    let roots: Vec<String> = blocking
-        .iter()
-        .filter(|d| d.root_of > 0)
-        .take(3)
-        .map(|d| format!("{} ({})", text(&d.name), thousands(d.root_of)))
-        .collect();
-    if roots.is_empty() {
-        let _ = writeln!(
-            out,
-            "Their own thread-local APIs are called elsewhere; none is the root of other code's calls.\n"
-        );
-    } else {
-        let more = blocking.len().saturating_sub(roots.len());
-        let _ = writeln!(
-            out,
-            "Migrating these clears the most calls elsewhere (root of): {}{}.\n",
-            roots.join(", "),
-            if more > 0 { format!(", and {more} more in the table") } else { String::new() }
-        );
-    }
-    let _ = writeln!(out, "<details><summary>Blocking dependencies ({})</summary>\n", blocking.len());
     let pinners = |d: &super::BlockingDependency| d.repositories.iter().map(|r| text(r)).collect::<Vec<_>>().join(", ");
     let same = blocking.windows(2).all(|w| w[0].repositories == w[1].repositories);
     out.push_str(
@@ -343,6 +355,38 @@ fn blocking(out: &mut String, report: &WeeklyReport) {
     out.push_str("\n</details>\n");
 }
 
+/// The sub-issues nobody is assigned to, as one item (oldest first); those this post lists
+/// as opened this week are not listed twice.
+fn unassigned(out: &mut String, report: &WeeklyReport, limit: usize) {
+    let items = &report.unassigned_sub_issues;
+    if items.is_empty() {
+        return;
+    }
+    let opened = |i: &&GitHubRef| {
+        report
+            .github
+            .sub_issues_opened
+            .iter()
+            .any(|o| (o.repository.as_str(), o.number) == (i.repository.as_str(), i.number))
+    };
+    let (new, older): (Vec<&GitHubRef>, Vec<&GitHubRef>) = items.iter().partition(opened);
+    let mut parts: Vec<String> =
+        older.iter().take(limit).map(|i| link(&format!("{}#{}", i.repository, i.number), &i.url)).collect();
+    if older.len() > limit {
+        parts.push(format!("{} more", older.len() - limit));
+    }
+    if !new.is_empty() {
+        let all = if new.len() == report.github.sub_issues_opened.len() { "all " } else { "" };
+        parts.push(format!("{all}{} opened this week (above)", new.len()));
+    }
+    let _ = writeln!(
+        out,
+        "- **Filed, nobody assigned ({})**: open sub-issues with no assignee on GitHub, oldest first: {}",
+        items.len(),
+        parts.join(", ")
+    );
+}
+
 /// Claims with no activity, one line per person: how many, how long, what (short paths).
 fn stale_claims(out: &mut String, report: &WeeklyReport, limit: usize, person: &dyn Fn(&str) -> String) {
     if report.stale_claims.is_empty() {
@@ -350,9 +394,9 @@ fn stale_claims(out: &mut String, report: &WeeklyReport, limit: usize, person: &
     }
     let _ = writeln!(
         out,
-        "\n### Stale claims: no activity for {} days ({})\n",
-        report.stale_after_days,
-        report.stale_claims.len()
+        "- **Stale claims ({})**: no activity for {} days",
+        report.stale_claims.len(),
+        report.stale_after_days
     );
     let mut owners: Vec<&str> = Vec::new();
     for claim in &report.stale_claims {
@@ -378,7 +422,7 @@ fn stale_claims(out: &mut String, report: &WeeklyReport, limit: usize, person: &
         let more = claims.len().saturating_sub(what.len());
         let _ = writeln!(
             out,
-            "- {}: {} idle up to {idle} days — {}{}",
+            "  - {}: {} idle up to {idle} days — {}{}",
             person(owner),
             counted(claims.len() as i64, "claim", "claims"),
             what.join(", "),
@@ -387,7 +431,7 @@ fn stale_claims(out: &mut String, report: &WeeklyReport, limit: usize, person: &
     }
     if owners.len() > limit.max(1) {
         let _ =
-            writeln!(out, "- and {} more people (all are in the CSV and JSON exports)", owners.len() - limit.max(1));
+            writeln!(out, "  - and {} more people (all are in the CSV and JSON exports)", owners.len() - limit.max(1));
     }
 }
 
@@ -751,6 +795,7 @@ mod tests {
             triaged: vec![],
             ownership: vec![],
             stale_claims: vec![],
+            unassigned_sub_issues: Vec::new(),
             blocking_dependencies: vec![],
             upgrades: vec![],
             upgrades_checked: true,

@@ -41,6 +41,10 @@ pub struct WeeklyReport {
     pub triaged: Vec<TriageItem>,
     pub ownership: Vec<OwnershipChange>,
     pub stale_claims: Vec<StaleClaim>,
+    /// The epic's sub-issues open at the week's end that nobody was assigned to on GitHub
+    /// then (as the assignee changes synced before it say), oldest first.
+    #[serde(default)]
+    pub unassigned_sub_issues: Vec<GitHubRef>,
     pub blocking_dependencies: Vec<BlockingDependency>,
     /// Pin bumps that would clear open findings (newer releases checked by the week's end).
     pub upgrades: Vec<Upgrade>,

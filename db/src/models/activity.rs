@@ -202,6 +202,13 @@ fn sentence(row: &Row) -> String {
             s.new_links,
             plural(s.new_links as usize)
         ),
+        Event::GitHubAssignees(a) if a.assignees.is_empty() => {
+            format!("{}#{}: nobody is assigned on GitHub any more", a.repository, a.number)
+        }
+        Event::GitHubAssignees(a) => {
+            let who: Vec<String> = a.assignees.iter().map(|login| format!("@{login}")).collect();
+            format!("{}#{} assigned on GitHub to {}", a.repository, a.number, who.join(", "))
+        }
         Event::LinkAdded(_) => format!("{who} linked {} to GitHub", item_or_target(row)),
         Event::LinkRemoved(_) => format!("{who} removed a GitHub link of {}", item_or_target(row)),
         Event::ReportPosted(r) => format!("{who} posted the weekly report {}", r.week),

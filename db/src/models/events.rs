@@ -77,6 +77,9 @@ event_kinds! {
     GitHubSynced(GitHubSynced) = "github.synced",
     /// A webhook delivery was received.
     GitHubWebhook(WebhookDelivery) = "github.webhook",
+    /// An issue's assignees changed (as a sync or webhook saw it; `at` is the issue's
+    /// `updated_at`, no earlier than the change): the weekly report's "nobody assigned".
+    GitHubAssignees(AssigneesChanged) = "github.assignees",
     /// A weekly report was posted to (or updated on) GitHub.
     ReportPosted(ReportPosted) = "report.posted",
     /// Someone signed in.
@@ -201,6 +204,14 @@ pub struct LinkAdded {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LinkRemoved {
     pub link: i64,
+}
+
+/// The assignees GitHub lists for an issue from now on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssigneesChanged {
+    pub repository: String,
+    pub number: i32,
+    pub assignees: Vec<String>,
 }
 
 /// What a sync run cost and brought.

@@ -40,7 +40,9 @@ pub async fn upsert_issue(
     parent: Option<ParentIssue<'_>>,
 ) -> sqlx::Result<()> {
     follow_new_id(&mut *db, Kind::Issue, issue.repository, issue.number, issue.id).await?;
-    sqlx::query!(
+    let before =
+        sqlx::query_scalar!("SELECT assignees FROM gh_issues WHERE id = $1", issue.id).fetch_optional(&mut *db).await?;
+    let written = sqlx::query!(
         r#"INSERT INTO gh_issues (id, repository, number, title, body, state, state_reason, html_url, author,
                                   assignees, labels, parent_repository, parent_number, created_at, updated_at, closed_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
@@ -69,7 +71,24 @@ pub async fn upsert_issue(
         issue.closed_at as _
     )
     .execute(&mut *db)
-    .await?;
+    .await?
+    .rows_affected()
+        > 0;
+    // Who is assigned, over time (a first copy with nobody assigned changes nothing).
+    let mut assignees = issue.assignees.clone();
+    assignees.sort_unstable();
+    let was = before.map(|mut was| {
+        was.sort_unstable();
+        was
+    });
+    if written && was.as_ref().map_or(!assignees.is_empty(), |was| *was != assignees) {
+        let event = super::events::Event::GitHubAssignees(super::events::AssigneesChanged {
+            repository: issue.repository.to_owned(),
+            number: issue.number,
+            assignees,
+        });
+        super::events::record(&mut *db, &event, super::events::About::system().at(Some(issue.updated_at))).await?;
+    }
     // Where an issue hangs in the epic's tree holds whatever the age of this copy.
     if let Some(parent) = parent {
         set_parent(db, issue.id, parent).await?;

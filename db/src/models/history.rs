@@ -317,6 +317,38 @@ pub async fn sub_issues_changed(
         .collect())
 }
 
+/// The sub-issues open at `end` that nobody was assigned to then, by the assignee changes
+/// GitHub showed before it (`github.assignees` events; none: nobody), oldest first.
+pub async fn unassigned_sub_issues(db: impl PgExecutor<'_>, end: Instant) -> sqlx::Result<Vec<GitHubSnapshot>> {
+    let rows = sqlx::query!(
+        r#"SELECT i.repository, i.number, i.title, i.html_url AS url, i.author, i.created_at AS "created_at: Instant"
+           FROM gh_issues i
+           WHERE i.parent_number IS NOT NULL AND i.created_at < $1 AND (i.closed_at IS NULL OR i.closed_at >= $1)
+             AND coalesce((SELECT jsonb_array_length(e.data->'assignees') FROM events e
+                           WHERE e.kind = 'github.assignees' AND e.at < $1
+                             AND e.data->>'repository' = i.repository AND (e.data->>'number')::int = i.number
+                           ORDER BY e.at DESC, e.id DESC LIMIT 1), 0) = 0
+           ORDER BY i.created_at, i.repository, i.number"#,
+        end as _
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| GitHubSnapshot {
+            repository: r.repository,
+            number: r.number,
+            title: r.title,
+            url: r.url,
+            author: r.author,
+            created_at: r.created_at,
+            closed_at: None,
+            merged_at: None,
+            closed_by: None,
+        })
+        .collect())
+}
+
 /// Unthread's changes whose pull request was opened, merged, or closed without merging in
 /// [start, end), by their events.
 pub async fn changes_between(db: impl PgExecutor<'_>, start: Instant, end: Instant) -> sqlx::Result<(i64, i64, i64)> {

@@ -851,3 +851,44 @@ mod posting {
         assert!(leftovers.is_empty());
     }
 }
+
+/// "Filed, nobody assigned" replays: an issue's assignees over time are the changes a sync
+/// saw (recorded at the issue's `updated_at`), so a week before the assignment lists the
+/// issue and a week after it does not, whenever the report is made.
+#[tokio::test]
+async fn nobody_assigned_is_as_of_the_weeks_end() {
+    use db::models::github::{upsert_issue, IssueRecord, ParentIssue};
+    let pool = fresh_database().await;
+    let record = |assignees: Vec<String>, updated: DateTime<Utc>| IssueRecord {
+        id: 7,
+        repository: "openedx/openedx-platform",
+        number: 38698,
+        title: "Investigate/replace GlobalParserTLS thread local",
+        body: None,
+        state: "open",
+        state_reason: None,
+        html_url: "https://github.com/openedx/openedx-platform/issues/38698",
+        author: Some("ormsbee"),
+        assignees,
+        labels: Vec::new(),
+        created_at: at(3, 9),
+        updated_at: updated,
+        closed_at: None,
+    };
+    let parent = Some(ParentIssue { repository: "openedx/openedx-platform", number: 38680 });
+    let mut db = pool.acquire().await.unwrap();
+    upsert_issue(&mut db, &record(Vec::new(), at(3, 9)), parent).await.unwrap();
+    // Assigned in the second week (the sync that saw it ran later still).
+    upsert_issue(&mut db, &record(vec!["ana".into()], at(12, 10)), parent).await.unwrap();
+    // Seen again unchanged: no second change.
+    upsert_issue(&mut db, &record(vec!["ana".into()], at(13, 10)), parent).await.unwrap();
+    drop(db);
+    let changes: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = 'github.assignees'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(changes, 1);
+    let numbers = |r: &WeeklyReport| r.unassigned_sub_issues.iter().map(|i| i.number).collect::<Vec<_>>();
+    assert_eq!(numbers(&report(&pool, "2026-W45").await), [38698], "nobody assigned at the first week's end");
+    assert!(numbers(&report(&pool, "2026-W46").await).is_empty(), "assigned by the second week's end");
+}
