@@ -58,8 +58,14 @@ pub async fn load_demo(pool: &PgPool) -> anyhow::Result<()> {
         )
         .await?;
     }
+    let reach_started = std::time::Instant::now();
     let reach = db::models::reach::recompute(&mut conn).await?;
-    tracing::info!(reached = reach.reached, modules = reach.modules, "demo reachability computed");
+    tracing::info!(
+        reached = reach.reached,
+        modules = reach.modules,
+        ms = reach_started.elapsed().as_millis() as u64,
+        "demo reachability computed"
+    );
     tracing::info!(
         targets = snapshot.targets.len(),
         findings = summary.findings,
