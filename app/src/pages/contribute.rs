@@ -142,10 +142,15 @@ pub fn ContributePage() -> impl IntoView {
         <h1 class="text-2xl font-semibold">"Pick something to fix"</h1>
         <FormError />
         <p class="mt-1 max-w-3xl text-slate-600 dark:text-slate-300">
-            "First the epic's open items nobody is assigned to. Then open findings nobody owns yet: first those with a mechanical fix (claim one, and its page opens the pull request), then thread locals whose migration clears calls elsewhere (the calls whose chain ends at that thread local, through any package's API), then smallest first. A finding an open GitHub item already names says so: read it before starting. The effort estimate comes from the rule (deleting an unused "
-            <code>"import threading"</code>" is quicker than replacing a thread-local class used all over) and from how many open "
-            "findings share the file (they usually have to change together). Claim one and it is yours: others see it at once."
+            "The epic's items nobody is assigned to, then findings nobody owns: mechanical fixes first, then thread locals whose migration clears calls elsewhere, then the smallest. Claim one and it is yours: others see it at once."
         </p>
+        <details class="mt-1 max-w-3xl text-sm text-slate-600 dark:text-slate-300">
+            <summary class="cursor-pointer">"How this list is ordered"</summary>
+            <p class="mt-1">
+                "A finding with a mechanical fix: claim it, and its page opens the pull request. \"Clears N calls elsewhere\": the calls in other code whose chain ends at that thread local, through any package's API. A finding an open GitHub item already names says so: read it before starting. The effort comes from the rule (deleting an unused "
+                <code>"import threading"</code>" is quicker than replacing a thread-local class used all over) and from how many open findings share the file (they usually have to change together)."
+            </p>
+        </details>
         <form method="get" action="/contribute" class="mt-4 flex flex-wrap items-end gap-3" role="search">
             <label class="flex flex-col text-sm">"Rule"
                 <select name="rule" class=INPUT>
