@@ -78,7 +78,7 @@ impl SourceFile {
         match (&self.contents, &self.on_disk) {
             (Err(problem), _) => Err(problem.clone()),
             (Ok(_), Some(disk)) => {
-                read_file_into(&disk.full_path, buffer, max_size)?;
+                read_file_into(&disk.full_path, buffer, Some(disk.stat.len), max_size)?;
                 Ok(buffer.as_slice())
             }
             (Ok(bytes), None) => Ok(bytes.as_slice()),
@@ -434,14 +434,24 @@ fn slash_separated(relative: &Path) -> String {
 
 fn read_file(path: &Path, max_size: u64) -> Result<Vec<u8>, FileProblem> {
     let mut bytes = Vec::new();
-    read_file_into(path, &mut bytes, max_size)?;
+    read_file_into(path, &mut bytes, None, max_size)?;
     Ok(bytes)
 }
 
-/// Reads the file at `path` into `bytes` (emptied first).
-fn read_file_into(path: &Path, bytes: &mut Vec<u8>, max_size: u64) -> Result<(), FileProblem> {
+/// Reads the file at `path` into `bytes` (emptied first). `listed_size` is its size when its
+/// listing just read it (no second `stat`; `read_entry_into` still refuses a file that grew
+/// past `max_size` since).
+fn read_file_into(
+    path: &Path,
+    bytes: &mut Vec<u8>,
+    listed_size: Option<u64>,
+    max_size: u64,
+) -> Result<(), FileProblem> {
     let mut file = std::fs::File::open(path).map_err(|e| FileProblem::Unreadable(e.to_string()))?;
-    let size = file.metadata().map_err(|e| FileProblem::Unreadable(e.to_string()))?.len();
+    let size = match listed_size {
+        Some(size) => size,
+        None => file.metadata().map_err(|e| FileProblem::Unreadable(e.to_string()))?.len(),
+    };
     bytes.clear();
     read_entry_into(&mut file, bytes, size, max_size)
 }
