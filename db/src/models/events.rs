@@ -482,6 +482,11 @@ mod tests {
                 action: None,
                 applied: false,
             }),
+            Event::GitHubAssignees(AssigneesChanged {
+                repository: "openedx/openedx-platform".into(),
+                number: 38698,
+                assignees: vec!["ana".into()],
+            }),
             Event::ReportPosted(ReportPosted {
                 week: "2026-W47".into(),
                 issue: "openedx/openedx-platform#38680".into(),
