@@ -89,6 +89,7 @@ pub struct Prefilter {
     needles: AhoCorasick,
     /// The top-level packages of the input index's APIs (`crum` of `crum.get_current_request`).
     api_tops: AhoCorasick,
+    /// The text of each of `api_tops`' packages (a module's own package is skipped).
     api_top_names: Vec<String>,
     /// For each of `api_tops`, the own names of its APIs (`get_current_request`), longest
     /// first: searched only in a module that names the package.
