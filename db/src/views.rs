@@ -175,6 +175,9 @@ pub struct FindingDetail {
     pub fix: Option<FixView>,
     /// When its code runs, as its last scan found (`None`: not analysed).
     pub runs_at: Option<RunsAtView>,
+    /// More urgently, through other code: a thread local's holder reached by other targets'
+    /// calls of its APIs (`findings.runs_at_via`), with the call.
+    pub runs_at_via: Option<RunsAtView>,
     /// Its lines and those around them, as its last scan read them (`None`: not given).
     pub context: Option<SourceLines>,
 }

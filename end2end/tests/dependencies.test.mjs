@@ -148,6 +148,12 @@ for (const js of [true, false]) {
     );
     await page.goto(`${suite.server.url}/deps/${bumped}`);
     assert.match(await page.textContent("[data-testid=ownership-target] [data-testid=owner]"), /^Nobody owns this whole target yet\.$/);
+
+    // crum's thread local is used at request time through other code: edx-rbac's decorator,
+    // on views, calls crum's API (cross-package runs-at, through the API index).
+    await page.goto(`${suite.server.url}/findings?target=django-crum&rule=UT001`);
+    await Promise.all([page.waitForURL(/\/findings\/\d+$/), page.locator("[data-testid=finding-row] a[href^='/findings/']").first().click()]);
+    assert.match(await page.textContent("[data-testid=runs-at-via]"), /^Used at request time through other code: .+ calls crum\.\w+/);
     await context.close();
   });
 }

@@ -320,7 +320,8 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
         })}
         {change.clone().filter(|_| f.state != Some(FindingState::Open)).map(|change| view! { <ChangeNote change /> })}
         <ReachNote reach=d.reach.clone() />
-        {d.runs_at.clone().map(|runs_at| view! { <RunsAtNote runs_at /> })}
+        {(d.runs_at.is_some() || d.runs_at_via.is_some())
+            .then(|| view! { <RunsAtNote runs_at=d.runs_at.clone() via=d.runs_at_via.clone() /> })}
         {(d.calls_elsewhere.0 > 0).then(|| view! {
             <p class="mt-1 text-sm" data-testid="call-evidence">
                 {format!(
@@ -424,7 +425,12 @@ fn InlineCode(text: String) -> impl IntoView {
 
 /// When the finding's code runs, and the call path from its entry point (`scanner::runs_at`).
 #[component]
-fn RunsAtNote(runs_at: db::views::RunsAtView) -> impl IntoView {
+fn RunsAtNote(runs_at: Option<db::views::RunsAtView>, via: Option<db::views::RunsAtView>) -> impl IntoView {
+    let runs_at = runs_at.unwrap_or_else(|| db::views::RunsAtView {
+        at: "none".into(),
+        why: "its scan did not analyse it".into(),
+        path: Vec::new(),
+    });
     let when = match runs_at.at.as_str() {
         "request" => "Runs at request time",
         "worker" => "Runs in a Celery worker",
@@ -443,8 +449,19 @@ fn RunsAtNote(runs_at: db::views::RunsAtView) -> impl IntoView {
                     }).collect_view()}
                 </span>
             })}
+            {via.map(|via| view! {
+                <span class="mt-1 block" data-testid="runs-at-via">
+                    {if via.at == "request" { "Used at request time" } else { "Used in a Celery worker" }}
+                    " through other code: "<InlineCode text=via.why.clone() />
+                    <span class="block break-words">
+                        {via.path.into_iter().enumerate().map(|(i, step)| view! {
+                            {(i > 0).then_some(" → ")}<code>{step}</code>
+                        }).collect_view()}
+                    </span>
+                </span>
+            })}
             <span class="block text-xs text-slate-500 dark:text-slate-400">
-                "By its package's calls, read by name: a path may pass through a call that never happens, and one through another package is not followed."
+                "By its package's calls, read by name: a path may pass through a call that never happens. Across packages, a thread local counts as used when another target's call of its API (UT011) runs then."
             </span>
         </p>
     }

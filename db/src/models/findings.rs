@@ -160,7 +160,7 @@ fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter) {
         }
     }
     if let Some(runs_at) = &filter.runs_at {
-        q.push(" AND coalesce(f.runs_at, 'none') = ").push_bind(runs_at.clone());
+        q.push(" AND coalesce(f.runs_at_via, f.runs_at, 'none') = ").push_bind(runs_at.clone());
     }
 }
 
@@ -285,7 +285,7 @@ async fn facets(
 ) -> sqlx::Result<std::collections::HashMap<String, Vec<FacetCount>>> {
     let mut q = QueryBuilder::new(
         "WITH g AS MATERIALIZED (\
-           SELECT f.rule, f.target_id, f.path, f.in_tests, fc.owner_id, coalesce(f.runs_at, 'none') AS runs_at, \
+           SELECT f.rule, f.target_id, f.path, f.in_tests, fc.owner_id, coalesce(f.runs_at_via, f.runs_at, 'none') AS runs_at, \
              count(*) AS n \
            FROM findings f LEFT JOIN claims fc ON fc.finding_id = f.id AND fc.released_at IS NULL",
     );
@@ -448,6 +448,7 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
                   coalesce(ga.assignees, '{}') AS "github_assignees!",
                   f.fix AS "fix: sqlx::types::Json<crate::views::FixView>",
                   f.runs_at, f.runs_at_path AS "runs_at_path: sqlx::types::Json<StoredRunsAtPath>",
+                  f.runs_at_via, f.runs_at_via_path AS "runs_at_via_path: sqlx::types::Json<StoredRunsAtPath>",
                   f.context AS "context: sqlx::types::Json<crate::views::SourceLines>"
            FROM findings f
            JOIN scans fs ON fs.id = f.first_seen_scan
@@ -458,12 +459,17 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
     )
     .fetch_one(pool)
     .await?;
+    let runs_at_via = extra.runs_at_via.map(|at| {
+        let crate::ingest::RunsAtPathColumn { why, path } = extra.runs_at_via_path.map(|p| p.0).unwrap_or_default();
+        crate::views::RunsAtView { at, why: why.into_owned(), path: path.into_owned() }
+    });
     let runs_at = extra.runs_at.map(|at| {
         let crate::ingest::RunsAtPathColumn { why, path } = extra.runs_at_path.map(|p| p.0).unwrap_or_default();
         crate::views::RunsAtView { at, why: why.into_owned(), path: path.into_owned() }
     });
     Ok(Some(FindingDetail {
         runs_at,
+        runs_at_via,
         context: extra.context.map(|c| c.0),
         fix: extra.fix.map(|fix| fix.0),
         github: github_for(pool, Some(id), extra.target_id).await?,

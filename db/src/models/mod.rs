@@ -20,6 +20,7 @@ pub mod people;
 pub mod progress;
 pub mod reach;
 pub mod reports;
+pub mod runs_at_via;
 pub mod scans;
 pub mod targets;
 pub mod teams;

@@ -28,7 +28,10 @@ pub async fn scan(pool: &PgPool, data_dir: &Path, args: ScanArgs) -> anyhow::Res
         scan_checkout(pool, path, &args).await?;
     }
     let started = std::time::Instant::now();
-    let reach = db::models::reach::recompute(&mut *pool.acquire().await?).await?;
+    let mut conn = pool.acquire().await?;
+    let reach = db::models::reach::recompute(&mut conn).await?;
+    db::models::runs_at_via::recompute(&mut conn).await?;
+    drop(conn);
     println!(
         "reachability: {} of {} modules in {} targets reached from tracked repositories ({} ms)",
         reach.reached,

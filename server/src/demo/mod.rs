@@ -60,11 +60,14 @@ pub async fn load_demo(pool: &PgPool) -> anyhow::Result<()> {
     }
     let reach_started = std::time::Instant::now();
     let reach = db::models::reach::recompute(&mut conn).await?;
+    let via = db::models::runs_at_via::recompute(&mut conn).await?;
     tracing::info!(
         reached = reach.reached,
         modules = reach.modules,
+        holders_at_request = via.request,
+        holders_in_worker = via.worker,
         ms = reach_started.elapsed().as_millis() as u64,
-        "demo reachability computed"
+        "demo reachability and cross-package runs-at computed"
     );
     tracing::info!(
         targets = snapshot.targets.len(),

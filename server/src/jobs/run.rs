@@ -351,11 +351,14 @@ impl JobContext {
         loop {
             let before = db::models::scans::latest_id(&mut *conn).await?;
             let summary = db::models::reach::recompute(&mut *conn).await?;
+            let via = db::models::runs_at_via::recompute(&mut *conn).await?;
             tracing::info!(
                 targets = summary.targets,
                 modules = summary.modules,
                 reached = summary.reached,
-                "reachability recomputed"
+                holders_at_request = via.request,
+                holders_in_worker = via.worker,
+                "reachability and cross-package runs-at recomputed"
             );
             if db::models::scans::latest_id(&mut *conn).await? == before {
                 return Ok(());

@@ -96,16 +96,7 @@ async fn a_dependencys_impact_is_the_calls_of_its_apis_elsewhere() {
         "import threading\n_thread_locals = threading.local()\n\ndef get_current_request():\n    return getattr(_thread_locals, 'request', None)\n\ndef get_current_user():\n    return get_current_request().user\n",
     )];
     let crum = models::targets::upsert(&pool, TargetKind::Dependency, "django-crum").await.unwrap();
-    let sources = |files: &[(&str, &str)]| -> Vec<SourceFile> {
-        files
-            .iter()
-            .map(|(path, src)| SourceFile {
-                path: (*path).into(),
-                contents: Ok(src.as_bytes().to_vec()),
-                on_disk: None,
-            })
-            .collect()
-    };
+    let sources = crate::support::seed::sources;
     let report = scan_sources(sources(&crum_files), "django-crum", &ScanOptions::default());
     assert!(report.api_index.get("crum.get_current_user").is_some());
     ingest(&pool, &ScanInput::from_report(crum, None, &report)).await.unwrap();

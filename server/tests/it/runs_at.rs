@@ -2,9 +2,9 @@
 //! filter, the finding page's path; a rescan after the only request-time caller is gone
 //! updates it.
 
-use crate::support::fresh_database;
+use crate::support::{fresh_database, seed::sources};
 use db::{kinds::TargetKind, models, views::FindingFilter};
-use scanner::{scan::scan_sources, source::SourceFile, ScanOptions};
+use scanner::{scan::scan_sources, ScanOptions};
 use sqlx::PgPool;
 use unthread_server::ingest::scan::{ingest, ScanInput};
 
@@ -12,12 +12,8 @@ const STATE: &str = "import threading\n\n_seen = {}\n_lock = threading.Lock()\n\
 
 async fn scan(pool: &PgPool, target: i64, state: &str, views: &str) {
     let files = [("shop/__init__.py", ""), ("shop/state.py", state), ("shop/views.py", views), ("shop/apps.py", APPS)];
-    let sources = files
-        .iter()
-        .map(|(path, src)| SourceFile { path: (*path).into(), contents: Ok(src.as_bytes().to_vec()), on_disk: None })
-        .collect();
     let options = ScanOptions { runs_at: true, ..Default::default() };
-    let report = scan_sources(sources, "shop", &options);
+    let report = scan_sources(sources(&files), "shop", &options);
     ingest(pool, &ScanInput::from_report(target, Some("c1".into()), &report)).await.unwrap();
 }
 
@@ -60,4 +56,50 @@ async fn findings_say_when_their_code_runs_and_the_explorer_counts_it() {
     let (at, path) = runs_at_of(&pool, "UT010").await;
     assert_eq!(at.as_deref(), Some("start-up"));
     assert_eq!(path, ["shop.apps.ShopConfig.ready", "shop.state.warm"]);
+}
+
+/// Across packages, through the API index: a dependency's thread local is used at request
+/// time when a repository's view calls its API; the holder's finding says so, with the call,
+/// and the explorer counts it there. When the call goes, so does the claim.
+#[tokio::test]
+async fn a_thread_local_is_used_when_other_code_calls_its_api() {
+    let pool = fresh_database().await;
+    let low = models::targets::upsert(&pool, TargetKind::Dependency, "low").await.unwrap();
+    let shop = models::targets::upsert(&pool, TargetKind::Library, "openedx/shop").await.unwrap();
+    let state =
+        "import threading\n_local = threading.local()\n\ndef current():\n    return getattr(_local, 'user', None)\n";
+    let low_report = scan_sources(
+        sources(&[("low/__init__.py", state)]),
+        "low",
+        &ScanOptions { runs_at: true, ..Default::default() },
+    );
+    ingest(&pool, &ScanInput::from_report(low, Some("1.0".into()), &low_report)).await.unwrap();
+    let scan_shop = |views: &'static str| {
+        let options = ScanOptions { runs_at: true, api_index: low_report.api_index.clone(), ..Default::default() };
+        let report = scan_sources(sources(&[("shop/__init__.py", ""), ("shop/views.py", views)]), "shop", &options);
+        let pool = pool.clone();
+        async move { ingest(&pool, &ScanInput::from_report(shop, Some("c1".into()), &report)).await.unwrap() }
+    };
+    scan_shop("import low\nfrom django.http import HttpResponse\n\ndef profile(request):\n    low.current()\n    return HttpResponse()\n").await;
+    let mut conn = pool.acquire().await.unwrap();
+    let summary = models::runs_at_via::recompute(&mut conn).await.unwrap();
+    assert_eq!((summary.request, summary.worker), (1, 0));
+
+    let holder = FindingFilter { rule: Some("UT001".into()), ..Default::default() };
+    let id = models::findings::explore(&pool, &holder, None).await.unwrap().rows[0].id;
+    let detail = models::findings::detail(&pool, id).await.unwrap().unwrap();
+    assert_eq!(detail.runs_at.as_ref().map(|r| r.at.as_str()), Some("unknown"), "its own package cannot tell");
+    let via = detail.runs_at_via.expect("used through shop's view");
+    assert_eq!(via.at, "request");
+    assert_eq!(via.path, ["shop.views.profile", "low.current", "low._local"]);
+    assert!(via.why.contains("openedx/shop (`shop/views.py:5`) calls `low.current`"), "{}", via.why);
+    let at_request = FindingFilter { runs_at: Some("request".into()), ..Default::default() };
+    let rules: Vec<String> =
+        models::findings::explore(&pool, &at_request, None).await.unwrap().rows.into_iter().map(|r| r.rule).collect();
+    assert_eq!(rules, ["UT001", "UT011"], "the holder counts at request time too");
+
+    // The view no longer calls it: nothing reaches the thread local from outside.
+    scan_shop("from django.http import HttpResponse\n\ndef profile(request):\n    return HttpResponse()\n").await;
+    models::runs_at_via::recompute(&mut conn).await.unwrap();
+    assert!(models::findings::detail(&pool, id).await.unwrap().unwrap().runs_at_via.is_none());
 }

@@ -4,6 +4,18 @@ use axum::http::{header, Request, StatusCode};
 use sqlx::PgPool;
 use unthread_server::ingest::scan::{IncomingFinding, ScanInput};
 
+/// In-memory source files `(path, text)` to hand the scanner.
+pub fn sources(files: &[(&str, &str)]) -> Vec<scanner::source::SourceFile> {
+    files
+        .iter()
+        .map(|(path, text)| scanner::source::SourceFile {
+            path: (*path).into(),
+            contents: Ok(text.as_bytes().to_vec()),
+            on_disk: None,
+        })
+        .collect()
+}
+
 /// A finding of `rule` at `path`:`line` as a scanner reports it, identified by those three;
 /// change the other fields with struct update syntax.
 pub fn finding(rule: &str, path: &str, line: i32) -> IncomingFinding {

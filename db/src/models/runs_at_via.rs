@@ -1,0 +1,130 @@
+//! "Runs at" across packages, through the API index. A thread-local holder (a UT001/UT002
+//! finding) is used when the calls that reach it run: its own scan sees it made at import and
+//! used wherever it is imported (unknown), but the UT011 calls in other targets whose chain
+//! ends at it ([`super::impact::holder_defined_in`], as the root-cause counts match them)
+//! carry their own scans' runs-at. The most urgent of those — request before worker — is the
+//! holder's `findings.runs_at_via`, with the call that makes it so. Recomputed with
+//! reachability, from the findings as they are.
+
+use sqlx::{types::Json, PgConnection};
+
+use crate::ingest::{RunsAtPathColumn, StoredRunsAtPath};
+
+/// What a recomputation found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Open UT001/UT002 findings looked at.
+    pub holders: usize,
+    /// Of them, those reached at request time, and only in a worker, through other code.
+    pub request: usize,
+    pub worker: usize,
+}
+
+/// One UT011 call that runs at request time or in a worker.
+struct UrgentCall {
+    target_id: i64,
+    target: String,
+    path: String,
+    line: i32,
+    holder: String,
+    message: String,
+    runs_at: String,
+    runs_at_path: Option<StoredRunsAtPath>,
+}
+
+/// Sets `runs_at_via` of every open UT001/UT002 finding (and clears it where no call reaches
+/// the holder any more), in one transaction.
+pub async fn recompute(db: &mut PgConnection) -> sqlx::Result<Summary> {
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
+    // Request-time calls first: the first matching call is the most urgent.
+    let calls: Vec<UrgentCall> = sqlx::query!(
+        r#"SELECT f.target_id, t.name AS target, f.path, f.start_line, ut011_holder(f.message) AS "holder!",
+                  f.message, f.runs_at AS "runs_at!",
+                  f.runs_at_path AS "runs_at_path: Json<StoredRunsAtPath>"
+           FROM findings f JOIN targets t ON t.id = f.target_id
+           WHERE f.rule = 'UT011' AND NOT f.in_tests AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'
+             AND f.runs_at IN ('request', 'worker') AND ut011_holder(f.message) IS NOT NULL
+           ORDER BY f.runs_at = 'request' DESC, t.name, f.path, f.start_line, f.id"#
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|r| UrgentCall {
+        target_id: r.target_id,
+        target: r.target,
+        path: r.path,
+        line: r.start_line,
+        holder: r.holder,
+        message: r.message,
+        runs_at: r.runs_at,
+        runs_at_path: r.runs_at_path.map(|p| p.0),
+    })
+    .collect();
+    let holders = sqlx::query!(
+        r#"SELECT f.id, f.target_id, f.symbol AS "symbol!", f.path, f.runs_at
+           FROM findings f
+           WHERE f.rule IN ('UT001', 'UT002') AND f.symbol IS NOT NULL
+             AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'"#
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut summary = Summary { holders: holders.len(), ..Summary::default() };
+    let (mut ids, mut ats, mut paths): (Vec<i64>, Vec<String>, Vec<String>) = Default::default();
+    for holder in &holders {
+        // Its own scan already says it runs at request time (or as urgently as any call).
+        let own = holder.runs_at.as_deref();
+        let Some(call) = calls.iter().find(|c| {
+            c.target_id != holder.target_id
+                && super::impact::holder_defined_in(&c.holder, &holder.symbol, &holder.path)
+                && !(own == Some("request") || (own == Some("worker") && c.runs_at == "worker"))
+        }) else {
+            continue;
+        };
+        match call.runs_at.as_str() {
+            "request" => summary.request += 1,
+            _ => summary.worker += 1,
+        }
+        ids.push(holder.id);
+        ats.push(call.runs_at.clone());
+        paths.push(serde_json::to_string(&via_path(call)).unwrap_or_else(|_| "{}".into()));
+    }
+    sqlx::query!(
+        "UPDATE findings SET runs_at_via = NULL, runs_at_via_path = NULL
+         WHERE runs_at_via IS NOT NULL AND NOT (id = ANY($1))",
+        &ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE findings f SET runs_at_via = v.at, runs_at_via_path = v.path::jsonb
+         FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, at, path)
+         WHERE f.id = v.id",
+        &ids,
+        &ats,
+        &paths
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+/// Why, and the path: the caller's own path to its entry point, the API it calls, the holder.
+fn via_path(call: &UrgentCall) -> StoredRunsAtPath {
+    let api = call.message.split('`').nth(1).unwrap_or("its API");
+    let caller = call.runs_at_path.clone().unwrap_or_default();
+    let mut path = caller.path.into_owned();
+    path.push(api.to_owned());
+    path.push(call.holder.clone());
+    RunsAtPathColumn {
+        why: format!(
+            "{} in {} (`{}:{}`) calls `{api}`",
+            if caller.why.is_empty() { "code" } else { &caller.why },
+            call.target,
+            call.path,
+            call.line
+        )
+        .into(),
+        path: path.into(),
+    }
+}
