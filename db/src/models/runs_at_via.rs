@@ -68,16 +68,27 @@ pub async fn recompute(db: &mut PgConnection) -> sqlx::Result<Summary> {
     )
     .fetch_all(&mut *tx)
     .await?;
+    // The calls by the thread local they end at (a few dozen), most urgent first within each.
+    let mut by_holder: Vec<(&str, Vec<&UrgentCall>)> = Vec::new();
+    for call in &calls {
+        match by_holder.iter_mut().find(|(holder, _)| *holder == call.holder) {
+            Some((_, list)) => list.push(call),
+            None => by_holder.push((&call.holder, vec![call])),
+        }
+    }
     let mut summary = Summary { holders: holders.len(), ..Summary::default() };
     let (mut ids, mut ats, mut paths): (Vec<i64>, Vec<String>, Vec<String>) = Default::default();
     for holder in &holders {
         // Its own scan already says it runs at request time (or as urgently as any call).
         let own = holder.runs_at.as_deref();
-        let Some(call) = calls.iter().find(|c| {
-            c.target_id != holder.target_id
-                && super::impact::holder_defined_in(&c.holder, &holder.symbol, &holder.path)
-                && !(own == Some("request") || (own == Some("worker") && c.runs_at == "worker"))
-        }) else {
+        let more_urgent =
+            |c: &UrgentCall| !(own == Some("request") || (own == Some("worker") && c.runs_at == "worker"));
+        let Some(call) = by_holder
+            .iter()
+            .filter(|(name, _)| super::impact::holder_defined_in(name, &holder.symbol, &holder.path))
+            .filter_map(|(_, list)| list.iter().find(|c| c.target_id != holder.target_id && more_urgent(c)))
+            .min_by_key(|c| c.runs_at != "request")
+        else {
             continue;
         };
         match call.runs_at.as_str() {
