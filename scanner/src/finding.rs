@@ -106,7 +106,7 @@ impl SourceContext {
 
     /// The number of the last line.
     pub fn end_line(&self) -> u32 {
-        self.start_line + self.lines.len().saturating_sub(1) as u32
+        self.start_line.saturating_add(self.lines.len().saturating_sub(1) as u32)
     }
 }
 
