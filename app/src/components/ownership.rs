@@ -26,8 +26,10 @@ fn item(kind: &str, id: &str) -> Result<db::models::claims::Item, ServerFnError>
     match kind {
         "finding" => Ok(Item::Finding(id)),
         "target" => Ok(Item::Target(id)),
-        other => Err(crate::error::AppError::bad_request(format!("cannot own a {other:?}: use finding, target or bump"))
-            .into_server_fn_error()),
+        other => {
+            Err(crate::error::AppError::bad_request(format!("cannot own a {other:?}: use finding, target or bump"))
+                .into_server_fn_error())
+        }
     }
 }
 
