@@ -28,8 +28,9 @@ use crate::{
 /// The cache file inside the cache directory.
 pub const FILE_NAME: &str = "unthread-scan-cache.msgpack";
 /// Changed whenever a file's outcome holds more than it did within one version (2: findings
-/// carry their lines' context): an entry of another format is a miss.
-const OUTCOME_FORMAT: u32 = 2;
+/// carry their lines' context; 3: outcomes their file's content hash): an entry of another
+/// format is a miss.
+const OUTCOME_FORMAT: u32 = 3;
 const RACY_NS: i128 = 2_000_000_000;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]

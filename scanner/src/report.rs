@@ -69,6 +69,10 @@ pub struct FileOutcome {
     /// Lines importing a module by a computed name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub computed_imports: Vec<u32>,
+    /// A hash of the bytes read (xxh3): what tells a finding that went with its code from one
+    /// that went with a change of the rules (the file is the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<u64>,
 }
 
 impl FileOutcome {
@@ -90,6 +94,9 @@ pub struct FileReport {
     /// ([`crate::imports::computed_imports`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub computed_imports: Vec<u32>,
+    /// A hash of the bytes read ([`FileOutcome::content_hash`]); `None`: not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -56,6 +56,7 @@ fn input(target_id: i64, findings: Vec<IncomingFinding>) -> ScanInput {
         finished_at: None,
         cause: None,
         scope: None,
+        file_hashes: Default::default(),
         findings,
     }
 }

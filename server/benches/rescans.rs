@@ -307,6 +307,7 @@ async fn sweep_of_dependencies() {
             finished_at: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
             cause: None,
             scope: None,
+            file_hashes: Default::default(),
         };
         unthread_server::ingest::scan::ingest(&pool, &recent).await.unwrap();
         for (name, _, _) in &files {

@@ -79,6 +79,7 @@ fn main() {
                     finished_at: Some(monday(w) + Duration::seconds(t as i64)),
                     cause: None,
                     scope: None,
+                    file_hashes: Default::default(),
                     findings: week_findings(t, w),
                 };
                 ingest(&pool, &input).await.unwrap();

@@ -60,6 +60,10 @@ pub struct ScanInput {
     pub cause: Option<String>,
     /// Set when the scan read only some files of the target on purpose (`scans.scope_paths`).
     pub scope: Option<ScanScope>,
+    /// A hash of each file read, by path (`findings.file_hash`): a finding no longer reported
+    /// in a file whose hash did not change went with a change of the rules, not of the code.
+    /// Empty when the producer gave none (a SARIF log).
+    pub file_hashes: std::collections::HashMap<String, i64>,
 }
 
 /// The files a scan read when it read only some of its target, and why ("the files the
@@ -346,6 +350,8 @@ impl ScanInput {
             finished_at: None,
             cause: None,
             scope: None,
+            // The hash's 64 bits, stored as Postgres' signed bigint.
+            file_hashes: report.files.iter().filter_map(|f| Some((f.path.clone(), f.content_hash? as i64))).collect(),
         }
     }
 }

@@ -17,6 +17,8 @@ pub struct KnownFinding {
     /// [`IncomingFinding::details_digest`] of what is stored.
     pub details_digest: i64,
     pub fixed: bool,
+    /// The hash of its file when it was last seen (`findings.file_hash`).
+    pub file_hash: Option<i64>,
 }
 
 /// How a known finding was seen again.
@@ -40,6 +42,9 @@ pub struct Plan<'a> {
     pub new: Vec<&'a IncomingFinding>,
     /// Open findings a complete scan no longer sees, outside the files it could not read.
     pub fixed: Vec<i64>,
+    /// Findings a complete scan no longer sees in a file it read unchanged (the same hash as
+    /// when it was last seen): the rules changed, not the code — not fixed.
+    pub retired: Vec<i64>,
 }
 
 /// Plans a scan: `incoming` must hold each fingerprint once.
@@ -47,6 +52,7 @@ pub fn plan<'a>(
     known: &[KnownFinding],
     incoming: &[&'a IncomingFinding],
     unread_paths: &HashSet<&str>,
+    file_hashes: &HashMap<String, i64>,
     complete: bool,
 ) -> Plan<'a> {
     let by_fingerprint: HashMap<&str, &KnownFinding> = known.iter().map(|k| (k.fingerprint.as_str(), k)).collect();
@@ -102,11 +108,14 @@ pub fn plan<'a>(
     }
 
     if complete {
-        plan.fixed = known
+        let unchanged_file =
+            |k: &KnownFinding| k.file_hash.is_some() && file_hashes.get(&k.path) == k.file_hash.as_ref();
+        let (retired, fixed): (Vec<&KnownFinding>, Vec<&KnownFinding>) = known
             .iter()
             .filter(|k| !k.fixed && !seen.contains(&k.id) && !unread_paths.contains(k.path.as_str()))
-            .map(|k| k.id)
-            .collect();
+            .partition(|k| unchanged_file(k));
+        plan.fixed = fixed.into_iter().map(|k| k.id).collect();
+        plan.retired = retired.into_iter().map(|k| k.id).collect();
     }
     plan
 }
@@ -144,7 +153,27 @@ mod tests {
             path: from.path.clone(),
             details_digest: from.details_digest(),
             fixed,
+            file_hash: None,
         }
+    }
+
+    #[test]
+    fn a_finding_gone_from_an_unchanged_file_is_retired_not_fixed() {
+        let a = incoming("a", "ca", "same.py", 3);
+        let b = incoming("b", "cb", "edited.py", 5);
+        let stored = [
+            KnownFinding { file_hash: Some(7), ..known(1, &a, false) },
+            KnownFinding { file_hash: Some(8), ..known(2, &b, false) },
+        ];
+        let hashes = HashMap::from([("same.py".to_owned(), 7), ("edited.py".to_owned(), 9)]);
+        let plan = plan(&stored, &[], &HashSet::new(), &hashes, true);
+        assert_eq!((plan.retired, plan.fixed), (vec![1], vec![2]));
+        // Without the scan's hashes (a SARIF log), gone is fixed.
+        assert_eq!(plan_without_hashes(&stored).fixed, [1, 2]);
+    }
+
+    fn plan_without_hashes(stored: &[KnownFinding]) -> Plan<'static> {
+        plan(stored, &[], &HashSet::new(), &HashMap::new(), true)
     }
 
     #[test]
@@ -156,7 +185,7 @@ mod tests {
         let moved_b = incoming("b", "cb", "x.py", 12);
         let c = incoming("c", "cc", "x.py", 20);
         let scan = [&a, &moved_b, &c];
-        let plan = plan(&stored, &scan, &HashSet::new(), true);
+        let plan = plan(&stored, &scan, &HashSet::new(), &HashMap::new(), true);
         assert_eq!(plan.unchanged, [1]);
         assert_eq!(plan.changed, [(2, &moved_b, Change::Updated)]);
         assert_eq!(plan.new, [&c]);
@@ -168,8 +197,8 @@ mod tests {
         let a = incoming("a", "ca", "x.py", 3);
         let b = incoming("b", "cb", "unreadable.py", 9);
         let stored = [known(1, &a, false), known(2, &b, false)];
-        assert!(plan(&stored, &[], &HashSet::new(), false).fixed.is_empty());
-        assert_eq!(plan(&stored, &[], &HashSet::from(["unreadable.py"]), true).fixed, [1]);
+        assert!(plan(&stored, &[], &HashSet::new(), &HashMap::new(), false).fixed.is_empty());
+        assert_eq!(plan(&stored, &[], &HashSet::from(["unreadable.py"]), &HashMap::new(), true).fixed, [1]);
     }
 
     #[test]
@@ -177,7 +206,7 @@ mod tests {
         let a = incoming("a", "ca", "x.py", 3);
         let stored = [known(1, &a, true)];
         let scan = [&a];
-        let plan = plan(&stored, &scan, &HashSet::new(), true);
+        let plan = plan(&stored, &scan, &HashSet::new(), &HashMap::new(), true);
         assert_eq!(plan.changed, [(1, &a, Change::Reopened)]);
         assert!(plan.fixed.is_empty() && plan.new.is_empty());
     }
@@ -192,7 +221,7 @@ mod tests {
         let new2 = incoming("n2", "same", "new.py", 7);
         let new3 = incoming("n3", "same", "other.py", 1);
         let scan = [&new3, &new2, &new1];
-        let plan = plan(&stored, &scan, &HashSet::new(), true);
+        let plan = plan(&stored, &scan, &HashSet::new(), &HashMap::new(), true);
         assert_eq!(plan.changed, [(1, &new1, Change::Renamed), (2, &new2, Change::Renamed)]);
         assert_eq!(plan.new, [&new3]);
         assert!(plan.fixed.is_empty());
@@ -205,7 +234,7 @@ mod tests {
         let stored = [known(1, &a, false), known(2, &gone, true)];
         let copy = incoming("c", "same", "c.py", 3);
         let scan = [&a, &copy];
-        let plan = plan(&stored, &scan, &HashSet::new(), true);
+        let plan = plan(&stored, &scan, &HashSet::new(), &HashMap::new(), true);
         assert_eq!(plan.unchanged, [1]);
         assert_eq!(plan.new, [&copy]);
     }

@@ -6,6 +6,7 @@
 mod copy_text;
 pub mod incoming;
 pub mod matching;
+mod retired;
 pub mod scan;
 mod suppressions;
 

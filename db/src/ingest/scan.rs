@@ -139,7 +139,8 @@ async fn apply(tx: &mut Transaction<'_, Postgres>, input: &ScanInput, scan_id: i
     let step = |name: &str| tracing::debug!(target: "db::ingest", "{name}: {} ms", started.elapsed().as_millis());
     let known = sqlx::query_as!(
         KnownFinding,
-        r#"SELECT id, fingerprint, content_fingerprint, path, details_digest, fixed_in_scan IS NOT NULL AS "fixed!"
+        r#"SELECT id, fingerprint, content_fingerprint, path, details_digest, fixed_in_scan IS NOT NULL AS "fixed!",
+                  file_hash
            FROM findings WHERE target_id = $1"#,
         input.target_id
     )
@@ -158,7 +159,7 @@ async fn apply(tx: &mut Transaction<'_, Postgres>, input: &ScanInput, scan_id: i
         unread.extend(known.iter().map(|k| k.path.as_str()).filter(|path| !read.contains(path)));
     }
     step("read known findings");
-    let plan = matching::plan(&known, &incoming, &unread, input.complete);
+    let plan = matching::plan(&known, &incoming, &unread, &input.file_hashes, input.complete);
     step("matched");
 
     sqlx::query!("UPDATE findings SET last_seen_scan = $1 WHERE id = ANY($2)", scan_id, &plan.unchanged)
@@ -172,6 +173,24 @@ async fn apply(tx: &mut Transaction<'_, Postgres>, input: &ScanInput, scan_id: i
     sqlx::query!("UPDATE findings SET fixed_in_scan = $1 WHERE id = ANY($2)", scan_id, &plan.fixed)
         .execute(&mut **tx)
         .await?;
+    super::retired::apply(tx, input, scan_id, &plan.retired).await?;
+    // Every finding this scan saw: the hash of its file as read now.
+    if !input.file_hashes.is_empty() {
+        let (paths, hashes): (Vec<&str>, Vec<i64>) =
+            input.file_hashes.iter().map(|(path, hash)| (path.as_str(), *hash)).unzip();
+        sqlx::query!(
+            "UPDATE findings f SET file_hash = h.hash
+             FROM unnest($1::text[], $2::bigint[]) AS h(path, hash)
+             WHERE f.target_id = $3 AND f.last_seen_scan = $4 AND f.path = h.path
+               AND f.file_hash IS DISTINCT FROM h.hash",
+            &paths as &[&str],
+            &hashes,
+            input.target_id,
+            scan_id
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
 
     step("fixed updated");
     let with_change =

@@ -205,7 +205,8 @@ pub(super) fn parse_files_reaching_apis(
     for (i, hash, outcome) in parsed {
         let imports = std::mem::take(&mut outcomes[i].0.imports);
         let computed_imports = std::mem::take(&mut outcomes[i].0.computed_imports);
-        outcomes[i].0 = FileOutcome { imports, computed_imports, ..outcome };
+        let content_hash = outcomes[i].0.content_hash;
+        outcomes[i].0 = FileOutcome { imports, computed_imports, content_hash, ..outcome };
         summarised_whole.push((i, hash));
     }
     let index = api_index_of(files, outcomes, package, context.api_index, &|i| participation[i]);

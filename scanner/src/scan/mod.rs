@@ -109,6 +109,7 @@ fn scan_loaded(
                                 outcome.imports = imports_of(bytes, &module, is_init);
                             }
                             outcome.computed_imports = crate::imports::computed_imports(bytes);
+                            outcome.content_hash = Some(xxhash_rust::xxh3::xxh3_64(bytes));
                             outcome
                         };
                         match &cache {
@@ -166,6 +167,7 @@ fn scan_loaded(
             problem: outcome.problem,
             suppression_notes: outcome.suppression_notes,
             computed_imports: outcome.computed_imports,
+            content_hash: outcome.content_hash,
         });
         report.findings.extend(outcome.findings);
     }

@@ -110,6 +110,7 @@ pub async fn play(pool: &PgPool, snapshot: &Snapshot) -> anyhow::Result<Played> 
             finished_at: Some(start + Duration::seconds(10 * snapshot.targets.len() as i64)),
             cause: None,
             scope: Some(db::ingest::ScanScope { paths: files.paths.clone(), why: files.why.clone() }),
+            file_hashes: Default::default(),
         };
         ingest(pool, &input).await?;
         played.findings += files.findings.len();
@@ -159,6 +160,7 @@ fn scan(
         finished_at: Some(at),
         cause: None,
         scope: None,
+        file_hashes: Default::default(),
     }
 }
 

@@ -368,6 +368,7 @@ pub fn parse(
         finished_at: None,
         cause: None,
         scope: None,
+        file_hashes: Default::default(),
     })
 }
 

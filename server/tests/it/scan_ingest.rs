@@ -213,3 +213,50 @@ async fn a_scan_says_what_it_did_not_analyse() {
         (vec![("speedy/__init__.py".to_owned(), 4)], 1)
     );
 }
+
+/// A finding the scanner stops reporting while its file is unchanged went with a change of
+/// the rules (a precision fix), not of the code: it is triaged a false positive by the
+/// system, with the reason, and counts nowhere as fixed. Gone from an edited file, it is fixed.
+#[tokio::test]
+async fn a_finding_dropped_by_a_rule_change_is_not_fixed() {
+    let pool = fresh_database().await;
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/shop").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "shop/state.py", MODULE);
+    write(dir.path(), "shop/other.py", MODULE);
+    let first = scan_path(dir.path(), &ScanOptions::default()).unwrap();
+    assert_eq!(first.findings.len(), 2);
+    ingest(&pool, &ScanInput::from_report(target, Some("c1".into()), &first)).await.unwrap();
+
+    // The same tree, scanned by rules that no longer report state.py's (simulated by leaving
+    // its finding out), and other.py edited so that its finding is gone for real.
+    write(dir.path(), "shop/other.py", "import contextvars\n\n_local = contextvars.ContextVar('value')\n");
+    let mut second = scan_path(dir.path(), &ScanOptions::default()).unwrap();
+    second.findings.retain(|f| f.path != "shop/state.py" && f.rule != "UT100");
+    let summary = ingest(&pool, &ScanInput::from_report(target, Some("c2".into()), &second)).await.unwrap();
+    assert_eq!(summary.fixed, 1, "only the edited file's finding is fixed");
+    let rows: Vec<(String, bool, String, Option<String>)> = sqlx::query_as(
+        "SELECT path, fixed_in_scan IS NOT NULL, triage::text, triage_reason FROM findings WHERE rule = 'UT001' ORDER BY path",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("shop/other.py".to_owned(), true, "open".to_owned(), None),
+            (
+                "shop/state.py".to_owned(),
+                false,
+                "false_positive".to_owned(),
+                Some("no longer reported by the scanner in unchanged code: its rules changed".to_owned())
+            ),
+        ]
+    );
+    let triaged: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = 'finding.triaged' AND actor IS NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(triaged, 1, "one system triage, in the audit log");
+}

@@ -19,6 +19,7 @@ async fn a_scan_of_some_files_leaves_the_others_findings_alone() {
         revision: Some("c2".into()),
         files_scanned: 1,
         scope: Some(ScanScope { paths: vec!["a.py".into()], why: "the files an item points at".into() }),
+        file_hashes: Default::default(),
         ..scan_input(target, vec![])
     };
     let summary = ingest(&pool, &some).await.unwrap();
