@@ -73,17 +73,25 @@ impl SourceContext {
     pub const MAX_LINES: usize = 20;
     pub const MAX_LINE_CHARS: usize = 200;
 
-    /// The context of lines `first..=last` (1-based) of `src`. A finding spanning more lines
-    /// than fit keeps its first ones and the lines before it.
-    pub fn around(src: &[u8], first: u32, last: u32) -> Self {
+    /// The context of lines `first..=last` (1-based) of `src`, whose lines start at
+    /// `line_starts` (built once per file: reading lines from the top for each finding made
+    /// a file of 20,000 findings quadratic). A finding spanning more lines than fit keeps its
+    /// first ones and the lines before it.
+    pub fn around(src: &[u8], line_starts: &[usize], first: u32, last: u32) -> Self {
         let start_line = first.saturating_sub(Self::LINES_AROUND).max(1);
         let end_line = last.saturating_add(Self::LINES_AROUND);
-        let lines = src
-            .split(|&b| b == b'\n')
-            .skip(start_line as usize - 1)
-            .take((end_line - start_line + 1) as usize)
-            .map(|line| String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line)));
+        let lines = (start_line..=end_line).map_while(|line| {
+            let start = *line_starts.get(line as usize - 1)?;
+            let end = line_starts.get(line as usize).map_or(src.len(), |&next| next - 1);
+            let line = &src[start..end.max(start)];
+            Some(String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line)))
+        });
         Self::bounded(start_line, lines)
+    }
+
+    /// Where each line of `src` starts, for [`SourceContext::around`].
+    pub fn line_starts(src: &[u8]) -> Vec<usize> {
+        std::iter::once(0).chain(memchr::memchr_iter(b'\n', src).map(|i| i + 1)).collect()
     }
 
     /// A context from lines another producer gave (a SARIF `contextRegion`), held to the
@@ -436,12 +444,13 @@ mod tests {
     #[test]
     fn a_context_is_five_lines_around_its_lines_within_the_file_and_the_bounds() {
         let src: String = (1..=30).map(|n| format!("line {n}\r\n")).collect();
-        let near_top = SourceContext::around(src.as_bytes(), 2, 3);
+        let starts = SourceContext::line_starts(src.as_bytes());
+        let near_top = SourceContext::around(src.as_bytes(), &starts, 2, 3);
         assert_eq!((near_top.start_line, near_top.lines.len()), (1, 8), "lines 1 to 8");
         assert_eq!(near_top.lines[0], "line 1", "no line break kept");
-        let near_end = SourceContext::around(src.as_bytes(), 28, 28);
+        let near_end = SourceContext::around(src.as_bytes(), &starts, 28, 28);
         assert_eq!((near_end.start_line, near_end.end_line()), (23, 31), "to the end (the empty last line)");
-        let long = SourceContext::around(src.as_bytes(), 6, 29);
+        let long = SourceContext::around(src.as_bytes(), &starts, 6, 29);
         assert_eq!((long.start_line, long.lines.len()), (1, SourceContext::MAX_LINES), "held to the most lines");
     }
 }

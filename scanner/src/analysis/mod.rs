@@ -163,6 +163,11 @@ pub struct ModuleFacts<'t> {
     identifier_uses: std::sync::OnceLock<HashMap<Box<str>, u32>>,
     /// [`ModuleFacts::uses`], computed on first use.
     uses: std::sync::OnceLock<uses::Uses>,
+    /// [`ModuleFacts::top_level_imports`], computed on first use.
+    top_level_imports: std::sync::OnceLock<Vec<uses::TopImport>>,
+    /// Whether each name [`ModuleFacts::names`] was asked about occurs in the text (every
+    /// fix adding an import asks, and a module can hold 100,000 findings).
+    in_text: std::sync::Mutex<HashMap<Box<str>, bool>>,
 }
 
 impl<'t> ModuleFacts<'t> {
@@ -197,6 +202,8 @@ impl<'t> ModuleFacts<'t> {
             has_syntax_errors: tree.root_node().has_error(),
             identifier_uses: std::sync::OnceLock::new(),
             uses: std::sync::OnceLock::new(),
+            top_level_imports: std::sync::OnceLock::new(),
+            in_text: Default::default(),
         };
         Walker::new(&mut facts).walk(tree);
         facts.index_scopes();
@@ -348,16 +355,22 @@ impl<'t> ModuleFacts<'t> {
         self.uses.get_or_init(|| uses::collect(self))
     }
 
-    /// The top-level import statements, in order.
-    pub fn top_level_imports(&self) -> Vec<uses::TopImport> {
-        uses::top_level_imports(self)
+    /// The top-level import statements, in order (read once: every fix adding an import asks,
+    /// and a module's top-level statements can number 100,000).
+    pub fn top_level_imports(&self) -> &[uses::TopImport] {
+        self.top_level_imports.get_or_init(|| uses::top_level_imports(self))
     }
 
     /// Whether `name` is bound by an import or used as a variable anywhere in the module. The
     /// text is searched first: counting the module's identifiers walks its whole tree.
     pub fn names(&self, name: &str) -> bool {
-        memchr::memmem::find(self.src, name.as_bytes()).is_some()
-            && (self.imports.is_bound(name) || self.identifier_uses().contains_key(name))
+        let in_text = *self
+            .in_text
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(name.into())
+            .or_insert_with(|| memchr::memmem::find(self.src, name.as_bytes()).is_some());
+        in_text && (self.imports.is_bound(name) || self.identifier_uses().contains_key(name))
     }
 
     /// The default value of the parameter `name` that the name stands for at `scope` (inside

@@ -46,7 +46,7 @@ pub fn context_run(facts: &ModuleFacts<'_>) -> Option<(String, Vec<ByteEdit>)> {
     if facts.names("contextvars") {
         return None;
     }
-    let last = facts.top_level_imports().pop()?;
+    let last = facts.top_level_imports().last()?;
     let at = line_end(facts.src, last.end);
     let ending = fix::line_ending(facts.src);
     Some(("contextvars.copy_context().run".to_owned(), vec![(at, at, format!("{ending}import contextvars"))]))

@@ -250,13 +250,10 @@ impl<'f> Emitter<'f> {
         let mut seen: std::collections::HashMap<(&str, ScopeId, String), usize> = Default::default();
         let mut findings = Vec::with_capacity(pending.len());
         let mut statements = Vec::with_capacity(pending.len());
-        // Where each line starts, for the positions of fixes' edits (built once: counting
-        // lines from the top for each edit made a file of 20,000 findings quadratic).
-        let line_starts: Vec<usize> = if pending.iter().any(|p| p.fix.is_some()) {
-            std::iter::once(0).chain(memchr::memchr_iter(b'\n', facts.src).map(|i| i + 1)).collect()
-        } else {
-            Vec::new()
-        };
+        // Where each line starts, for each finding's context and the positions of fixes'
+        // edits (built once: counting lines from the top for each made a file of 20,000
+        // findings quadratic).
+        let line_starts = crate::finding::SourceContext::line_starts(facts.src);
         for p in pending {
             statements.push(statement_lines(p.statement));
             let symbol = &facts.scopes[p.scope].qualname;
@@ -300,6 +297,7 @@ impl<'f> Emitter<'f> {
                 line_text,
                 context: Some(crate::finding::SourceContext::around(
                     facts.src,
+                    &line_starts,
                     start.row as u32 + 1,
                     end.row as u32 + 1,
                 )),
