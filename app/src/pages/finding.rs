@@ -57,26 +57,20 @@ pub async fn get_finding(id: i64) -> Result<Option<FindingPageData>, ServerFnErr
         db::models::changes::for_finding(&mut db, id).await.map_err(crate::server::database_error)?
     };
     let pull_requests_unavailable = state.pull_requests_unavailable.clone();
-    // The commit its last scan read (a version for a dependency: no permalink, no sub-issue).
-    let commit = if detail.row.target_kind.is_repository() {
-        db::models::findings::last_seen_revision(&state.pool, id)
-            .await
-            .map_err(crate::server::database_error)?
-            .filter(|revision| is_commit(revision))
+    // What its last scan read: a repository's commit (its permalink, its sub-issue), or a
+    // dependency's version (its lines upstream at that tag).
+    let failed = crate::server::database_error;
+    let revision = db::models::findings::last_seen_revision(&state.pool, id).await.map_err(failed)?;
+    let (commit, upstream_link) = if detail.row.target_kind.is_repository() {
+        (revision.filter(|revision| is_commit(revision)), None)
     } else {
-        None
+        let upstream = db::models::upgrades::upstream_of(&state.pool, detail.target_id).await.map_err(failed)?;
+        let link = revision.zip(upstream).and_then(|(version, upstream)| {
+            Some((upstream_permalink(&detail, upstream.strip_prefix("https://github.com/")?, &version)?, version))
+        });
+        (None, link)
     };
     let permalink = commit.as_deref().and_then(|commit| github_permalink(&detail, commit));
-    let upstream_link = if detail.row.target_kind.is_repository() {
-        None
-    } else {
-        let failed = crate::server::database_error;
-        let version = db::models::findings::last_seen_revision(&state.pool, id).await.map_err(failed)?;
-        let upstream = db::models::upgrades::upstream_of(&state.pool, detail.target_id).await.map_err(failed)?;
-        version.zip(upstream).and_then(|(version, upstream)| {
-            Some((upstream_permalink(&detail, upstream.strip_prefix("https://github.com/")?, &version)?, version))
-        })
-    };
     // An open item that already names the finding is where the work is tracked: no second one.
     let tracked = detail
         .github

@@ -238,6 +238,15 @@ pub async fn assign_at<'c>(
     Ok(())
 }
 
+/// [`cleared_by_bump`], refused when there is nothing: no such bump.
+async fn bump_to_take(tx: &mut PgConnection, target_id: i64, version: &str) -> Result<Vec<i64>, ClaimError> {
+    let findings = cleared_by_bump(tx, target_id, version).await?;
+    if findings.is_empty() {
+        return Err(ClaimError::NotFound("a bump clearing open findings"));
+    }
+    Ok(findings)
+}
+
 /// The open findings of dependency `target_id` that its release `version` no longer has:
 /// what bumping the pin to it clears.
 async fn cleared_by_bump(tx: &mut PgConnection, target_id: i64, version: &str) -> sqlx::Result<Vec<i64>> {
@@ -264,10 +273,7 @@ pub async fn claim_bump<'c>(
     version: &str,
 ) -> Result<usize, ClaimError> {
     let mut tx = db.begin().await?;
-    let findings = cleared_by_bump(&mut tx, target_id, version).await?;
-    if findings.is_empty() {
-        return Err(ClaimError::NotFound("a bump clearing open findings"));
-    }
+    let findings = bump_to_take(&mut tx, target_id, version).await?;
     let (mut claimed, mut other_owner) = (0, None);
     for id in findings {
         match claim_at(&mut *tx, user, Item::Finding(id), Utc::now()).await {
@@ -321,10 +327,7 @@ pub async fn assign_bump<'c>(
     assignee: &str,
 ) -> Result<usize, ClaimError> {
     let mut tx = db.begin().await?;
-    let findings = cleared_by_bump(&mut tx, target_id, version).await?;
-    if findings.is_empty() {
-        return Err(ClaimError::NotFound("a bump clearing open findings"));
-    }
+    let findings = bump_to_take(&mut tx, target_id, version).await?;
     let count = findings.len();
     for id in findings {
         assign_at(&mut *tx, maintainer, Item::Finding(id), assignee, Utc::now()).await?;

@@ -321,13 +321,20 @@ pub async fn sub_issues_changed(
 /// GitHub showed before it (`github.assignees` events; none: nobody), oldest first.
 pub async fn unassigned_sub_issues(db: impl PgExecutor<'_>, end: Instant) -> sqlx::Result<Vec<GitHubSnapshot>> {
     let rows = sqlx::query!(
-        r#"SELECT i.repository, i.number, i.title, i.html_url AS url, i.author, i.created_at AS "created_at: Instant"
+        // The latest change of each issue's assignees before `end`, read in one pass.
+        r#"WITH latest AS (
+               SELECT DISTINCT ON (e.data->>'repository', e.data->>'number')
+                      e.data->>'repository' AS repository, (e.data->>'number')::int AS number,
+                      jsonb_array_length(e.data->'assignees') AS assigned
+               FROM events e
+               WHERE e.kind = 'github.assignees' AND e.at < $1
+               ORDER BY e.data->>'repository', e.data->>'number', e.at DESC, e.id DESC
+           )
+           SELECT i.repository, i.number, i.title, i.html_url AS url, i.author, i.created_at AS "created_at: Instant"
            FROM gh_issues i
+           LEFT JOIN latest l ON l.repository = i.repository AND l.number = i.number
            WHERE i.parent_number IS NOT NULL AND i.created_at < $1 AND (i.closed_at IS NULL OR i.closed_at >= $1)
-             AND coalesce((SELECT jsonb_array_length(e.data->'assignees') FROM events e
-                           WHERE e.kind = 'github.assignees' AND e.at < $1
-                             AND e.data->>'repository' = i.repository AND (e.data->>'number')::int = i.number
-                           ORDER BY e.at DESC, e.id DESC LIMIT 1), 0) = 0
+             AND coalesce(l.assigned, 0) = 0
            ORDER BY i.created_at, i.repository, i.number"#,
         end as _
     )
