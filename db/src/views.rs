@@ -255,6 +255,10 @@ pub struct TargetSummary {
     /// Open findings in modules tracked code imports, and in modules it does not; `None`
     /// while the target has no import index.
     pub open_reached: Option<(i64, i64)>,
+    /// Findings in scope (open, fixed, triaged away) left out of `progress` because their
+    /// modules are not imported by tracked code (0 when the page counts everything).
+    #[serde(default)]
+    pub left_out: i64,
     /// Open rule UT011 findings in other targets calling its thread-local-backed APIs (what
     /// migrating it would clear), and in how many targets.
     pub impact: (i64, i64),

@@ -58,14 +58,20 @@ for (const js of [true, false]) {
     await Promise.all([page.waitForURL(/\/findings\/\d+$/), request.locator("[data-testid=api-caller] >> text=example").first().click()]);
     assert.match(await page.textContent("[data-testid=finding-title]"), /UT011/);
 
-    // The overview, counting only what tracked code reaches.
+    // The overview leaves out findings in modules no tracked code imports, and says how
+    // many; one link counts them, and the figures add up.
     const openOf = async () => Number((await page.textContent("[data-testid=overall-open]")).replaceAll(",", "").trim());
+    const noteCount = async () => Number((await page.textContent("[data-testid=unreached-note]")).replaceAll(",", "").match(/\d+/)[0]);
     await page.goto(`${suite.server.url}/`);
-    const allOpen = await openOf();
-    await Promise.all([page.waitForURL(/reached=1/), page.click("[data-testid=reached-only]")]);
-    const reachedOpen = await openOf();
-    assert.ok(reachedOpen > 0 && reachedOpen < allOpen, `reached ${reachedOpen} of ${allOpen} open`);
-    assert.equal(await page.getAttribute("[data-testid=reached-only]", "aria-current"), "page");
+    const importedOpen = await openOf();
+    const leftOut = await noteCount();
+    assert.ok(importedOpen > 0 && leftOut > 0, `${importedOpen} open, ${leftOut} left out`);
+    await Promise.all([page.waitForURL(/unreached=1/), page.click("[data-testid=unreached-toggle]")]);
+    assert.equal(await openOf(), importedOpen + leftOut, "the left-out ones are exactly the difference");
+    assert.match(await page.textContent("[data-testid=unreached-note]"), /^Counting everything/);
+    // /deps says so too.
+    await page.goto(`${suite.server.url}/deps`);
+    assert.match(await page.textContent("[data-testid=unreached-note]"), /open findings are in modules no tracked code imports, left out/);
 
     // By default the explorer and /contribute leave out findings in modules nothing tracked
     // imports, and say how many; one link shows them.

@@ -60,7 +60,8 @@ pub fn ProgressBar(progress: Progress, #[prop(optional)] label: Option<String>) 
 
 /// Where a target stands, truthfully: "not scanned" (grey) when no scan finished, "last scan
 /// failed", "nothing found" when a scan saw nothing in scope, else its progress bar; a scan
-/// of some files only, a partial scan and open GitHub items say so beside it.
+/// of some files only, a partial scan, findings left out (in modules nothing tracked imports)
+/// and open GitHub items say so beside it.
 #[component]
 pub fn TargetProgress(summary: TargetSummary) -> impl IntoView {
     let note = |text: String| view! { <span class="text-xs text-slate-600 dark:text-slate-300">{text}</span> };
@@ -70,6 +71,11 @@ pub fn TargetProgress(summary: TargetSummary) -> impl IntoView {
         None => view! { <span class=grey data-testid="not-scanned">"not scanned"</span> }.into_any(),
         Some(ScanStatus::Failed) if summary.progress.total() == 0 => {
             view! { <span class=grey data-testid="scan-failed">"last scan failed: nothing known"</span> }.into_any()
+        }
+        // Everything it has is in modules tracked code does not import: not "nothing".
+        Some(_) if summary.progress.total() == 0 && summary.left_out > 0 => {
+            view! { <span class=grey data-testid="all-left-out">{format!("{} in modules nothing imports", summary.left_out)}</span> }
+                .into_any()
         }
         Some(_) if summary.progress.total() == 0 => {
             view! { <span class=grey data-testid="nothing-found">"nothing found"</span> }.into_any()
@@ -89,6 +95,8 @@ pub fn TargetProgress(summary: TargetSummary) -> impl IntoView {
     };
     // A scan of some files only: the bar is about them, and says so.
     let scope = summary.scope.as_ref().map(|scope| scope.sentence(&summary.name));
+    let left_out = (summary.left_out > 0 && summary.progress.total() > 0)
+        .then(|| format!("and {} in modules nothing imports, left out", summary.left_out));
     let items = (summary.epic_items_open > 0).then(|| {
         format!(
             "{} open GitHub {}",
@@ -101,6 +109,7 @@ pub fn TargetProgress(summary: TargetSummary) -> impl IntoView {
             {main}
             {scope.map(|text| view! { <span class="block text-xs text-amber-800 dark:text-amber-200" data-testid="scan-scope">{text}</span> })}
             {partial.map(note)}
+            {left_out.map(note)}
             {items.map(note)}
         </div>
     }
@@ -192,4 +201,46 @@ pub fn FormError() -> impl IntoView {
     let error = use_context::<leptos::server::ServerActionError>()
         .map(|e| error_text(&ServerFnUrlError::<ServerFnError>::decode_err(e.err())));
     error.map(|message| view! { <Alert message /> })
+}
+
+/// Whether a page's URL asks to count findings in modules no tracked code imports too
+/// (`?unreached=1`); the pages leave them out by default.
+pub fn include_unreached(query: &leptos_router::params::ParamsMap) -> bool {
+    matches!(query.get("unreached").as_deref(), Some("1" | "on" | "yes"))
+}
+
+/// The line that says what the counts below leave out (open findings in modules no tracked
+/// code imports) and links to the same page with them, or without them again. Shown
+/// whenever there are any: what is hidden is always counted.
+#[component]
+pub fn UnreachedNote(
+    /// Open findings in modules no tracked code imports.
+    count: i64,
+    /// Whether the counts below include them.
+    included: bool,
+    /// The page's URL with them.
+    show: String,
+    /// The page's URL without them.
+    hide: String,
+) -> impl IntoView {
+    let findings = if count == 1 { "open finding is" } else { "open findings are" };
+    (count > 0).then(|| {
+        view! {
+            <p class="mt-2 text-sm text-slate-600 dark:text-slate-300" data-testid="unreached-note">
+                {if included {
+                    view! {
+                        {format!("Counting everything: {} {findings} in modules no tracked code imports. ", db::progress::thousands(count))}
+                        <a class=LINK href=hide data-testid="unreached-toggle">"Leave them out"</a>
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        {format!("{} more {findings} in modules no tracked code imports, left out of these counts: ", db::progress::thousands(count))}
+                        <a class=LINK href=show data-testid="unreached-toggle">"count them"</a>
+                    }
+                    .into_any()
+                }}
+            </p>
+        }
+    })
 }

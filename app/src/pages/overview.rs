@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::components::{
     burndown::Burndown,
-    ui::{error_text, Alert, ProgressBar, LINK},
+    ui::{error_text, Alert, ProgressBar, UnreachedNote, LINK},
 };
 use db::progress::thousands;
 use db::views::{Activity, BurndownPoint, Contributor, Progress, RuleCount};
@@ -32,6 +32,9 @@ pub struct Overview {
     pub projection: db::projection::Projection,
     /// The last seven days against the seven before.
     pub weeks: status::Weeks,
+    /// Open findings in modules no tracked code imports: left out of every count above unless
+    /// asked for, and counted here either way.
+    pub unreached: i64,
 }
 
 /// How many recent events the overview lists.
@@ -39,25 +42,25 @@ pub const RECENT_EVENTS: i64 = 15;
 /// Days the burndown covers at most: a campaign's whole history, up to a year.
 pub const BURNDOWN_DAYS: i32 = 366;
 
-/// `reached_only`: count only findings in modules tracked code imports (`/?reached=1`);
-/// absent is all of them.
+/// `include_unreached`: count findings in modules no tracked code imports too (`/?unreached=1`);
+/// by default they are left out of every figure, and counted apart.
 #[server(prefix = "/api", endpoint = "overview")]
-pub async fn get_overview(reached_only: Option<bool>) -> Result<Overview, ServerFnError> {
-    let reached_only = reached_only.unwrap_or(false);
+pub async fn get_overview(include_unreached: Option<bool>) -> Result<Overview, ServerFnError> {
+    let include_unreached = include_unreached.unwrap_or(false);
     let pool = crate::server::state()?.pool;
-    crate::server::cached(format!("overview:{reached_only}"), read_overview(pool, reached_only)).await
+    crate::server::cached(format!("overview:{include_unreached}"), read_overview(pool, include_unreached)).await
 }
 
 #[cfg(feature = "ssr")]
-async fn read_overview(pool: sqlx::PgPool, reached_only: bool) -> sqlx::Result<Overview> {
+async fn read_overview(pool: sqlx::PgPool, include_unreached: bool) -> sqlx::Result<Overview> {
     use db::models::progress;
-    let targets = progress::by_target_in(&pool, reached_only).await?;
-    let by_rule = progress::by_rule_in(&pool, None, reached_only)
+    let targets = progress::by_target_in(&pool, include_unreached).await?;
+    let by_rule = progress::by_rule_in(&pool, None, include_unreached)
         .await?
         .into_iter()
         .map(progress::RuleProgress::into_rule_count)
         .collect();
-    let burndown = progress::burndown(&pool, BURNDOWN_DAYS).await?;
+    let burndown = progress::burndown_in(&pool, BURNDOWN_DAYS, include_unreached).await?;
     let target = db::models::campaign::target(&pool).await?;
     let today = chrono::Utc::now().date_naive();
     let projection = db::projection::project(
@@ -89,36 +92,26 @@ async fn read_overview(pool: sqlx::PgPool, reached_only: bool) -> sqlx::Result<O
             let week = chrono::Duration::days(7);
             status::Weeks {
                 now,
-                this: progress::changes_between(&pool, now - week, now).await?,
-                before: progress::changes_between(&pool, now - week - week, now - week).await?,
+                this: progress::changes_between_in(&pool, now - week, now, include_unreached).await?,
+                before: progress::changes_between_in(&pool, now - week - week, now - week, include_unreached).await?,
             }
         },
+        unreached: progress::open_unreached(&pool, None).await?,
     })
 }
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
-    let reached_only = Memo::new(move |_| matches!(query.read().get("reached").as_deref(), Some("1" | "yes" | "on")));
-    let overview = Resource::new(move || reached_only.get(), |reached| get_overview(Some(reached)));
+    let include_unreached = Memo::new(move |_| crate::components::ui::include_unreached(&query.read()));
+    let overview = Resource::new(move || include_unreached.get(), |include| get_overview(Some(include)));
     view! {
         <Title text="Overview" />
         <h1 class="text-2xl font-semibold">"Migration overview"</h1>
-        {move || {
-            let reached = reached_only.get();
-            let current = |on: bool| if on { "page" } else { "false" };
-            view! {
-                <nav aria-label="Scope" class="mt-2 flex flex-wrap items-baseline gap-3 text-sm" data-testid="scope">
-                    <a class=LINK href="/" aria-current=current(!reached)>{if reached { "All findings" } else { "All findings ✓" }}</a>
-                    <a class=LINK href="/?reached=1" aria-current=current(reached) data-testid="reached-only">{if reached { "Reached only ✓" } else { "Reached only" }}</a>
-                    <span class="text-xs text-slate-500">"Reached only: in modules a tracked repository's non-test code imports (imported is not called)."</span>
-                </nav>
-            }
-        }}
         <Transition fallback=|| view! { <p class="mt-4">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match overview.await {
-                    Ok(overview) => view! { <OverviewBody overview /> }.into_any(),
+                    Ok(overview) => view! { <OverviewBody overview included=include_unreached.get_untracked() /> }.into_any(),
                     Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
                 }
             })}
@@ -127,7 +120,7 @@ pub fn OverviewPage() -> impl IntoView {
 }
 
 #[component]
-fn OverviewBody(overview: Overview) -> impl IntoView {
+fn OverviewBody(overview: Overview, included: bool) -> impl IntoView {
     let Overview {
         target_count,
         overall,
@@ -141,6 +134,7 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
         target,
         projection,
         weeks,
+        unreached,
     } = overview;
     let triaged_away = overall.triaged_away;
     let items = epic.as_ref().map(|(_, items)| items.clone()).unwrap_or_default();
@@ -152,6 +146,7 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
             {if target_count == 1 { " target" } else { " targets" }}
             " (repositories and pinned dependencies). Progress is measured by rescanning code."
         </p>
+        <UnreachedNote count=unreached included show="/?unreached=1".to_owned() hide="/".to_owned() />
         <section aria-labelledby="overall-heading" class="mt-6" data-testid="overall">
             <h2 id="overall-heading" class="text-lg font-semibold">"Overall"</h2>
             <p class="text-xl" data-testid="headline">
@@ -165,7 +160,9 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
             </p>
             <ProgressBar progress=overall.clone() label="Overall".to_owned() />
             <p class="mt-1 text-sm text-slate-600 dark:text-slate-300" data-testid="scope-note">
-                "In scope: every rule but UT100, outside test code. Not counted: "
+                "In scope: every rule but UT100, outside test code"
+                {(!included).then_some(", in modules tracked code imports (or where that is not known)")}
+                ". Not counted: "
                 <a class=LINK href="/findings?state=migrated">
                     {format!("{} {} already on context variables", thousands(overall.migrated), if overall.migrated == 1 { "place" } else { "places" })}
                 </a>
@@ -186,7 +183,12 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
                 <h2 id="sides-heading" class="text-lg font-semibold">"By kind"</h2>
                 <ul class="mt-2 space-y-3">
                     {by_side.into_iter().map(|(side, progress)| {
-                        let href = if side == "dependencies" { "/deps" } else { "/repos" };
+                        let href = match (side == "dependencies", included) {
+                            (true, false) => "/deps",
+                            (true, true) => "/deps?unreached=1",
+                            (false, false) => "/repos",
+                            (false, true) => "/repos?unreached=1",
+                        };
                         view! {
                             <li>
                                 <a class=LINK href=href>{side.clone()}</a>

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::burndown::Sparkline;
 use crate::components::ui::{
-    error_text, href_with_query, target_href, when, Alert, TargetProgress, BUTTON, INPUT, LINK,
+    error_text, href_with_query, target_href, when, Alert, TargetProgress, UnreachedNote, BUTTON, INPUT, LINK,
 };
 use db::views::TargetSummary;
 
@@ -26,6 +26,9 @@ pub struct TargetTable {
     pub pages: usize,
     /// Repositories: open findings at the end of each of the last weeks, by target id.
     pub trends: Vec<(i64, Vec<i64>)>,
+    /// Open findings in modules no tracked code imports, on this side: left out of the counts
+    /// unless asked for, and counted here either way.
+    pub unreached: i64,
 }
 
 /// Weeks a repository's sparkline covers.
@@ -38,12 +41,16 @@ pub async fn get_targets(
     sort: Option<String>,
     descending: bool,
     page: Option<usize>,
+    include_unreached: bool,
 ) -> Result<TargetTable, ServerFnError> {
     let pool = crate::server::state()?.pool;
-    let mut targets = crate::server::cached(format!("targets:{dependencies}"), async move {
-        db::models::targets::summaries(&pool, dependencies, None).await
-    })
-    .await?;
+    let (mut targets, unreached) =
+        crate::server::cached(format!("targets:{dependencies}:{include_unreached}"), async move {
+            let targets = db::models::targets::summaries(&pool, dependencies, None, include_unreached).await?;
+            let unreached = db::models::progress::open_unreached(&pool, Some(dependencies)).await?;
+            Ok::<_, sqlx::Error>((targets, unreached))
+        })
+        .await?;
     let needle = filter.unwrap_or_default().trim().to_lowercase();
     targets.retain(|t| needle.is_empty() || t.name.to_lowercase().contains(&needle));
     sort_targets(
@@ -64,7 +71,7 @@ pub async fn get_targets(
         })
         .await?
     };
-    Ok(TargetTable { rows, matching, page, pages, trends })
+    Ok(TargetTable { rows, matching, page, pages, trends, unreached })
 }
 
 /// Sorts in place by `key` (`name`, `open`, `progress`, `items`, `scanned`, `blocks`,
@@ -123,10 +130,12 @@ fn TargetsPage(dependencies: bool) -> impl IntoView {
             q.get("sort"),
             q.get("dir").as_deref() == Some("desc"),
             q.get("page").and_then(|p| p.parse::<usize>().ok()),
+            crate::components::ui::include_unreached(&q),
         )
     };
-    let targets =
-        Resource::new(params, move |(q, sort, descending, page)| get_targets(dependencies, q, sort, descending, page));
+    let targets = Resource::new(params, move |(q, sort, descending, page, include_unreached)| {
+        get_targets(dependencies, q, sort, descending, page, include_unreached)
+    });
     let title = if dependencies { "Dependencies" } else { "Repositories" };
     let base = if dependencies { "/deps" } else { "/repos" };
     view! {
@@ -146,6 +155,7 @@ fn TargetsPage(dependencies: bool) -> impl IntoView {
             <input id="target-filter" name="q" type="search" class=INPUT value=move || query.read().get("q").unwrap_or_default()
                 placeholder=if dependencies { "e.g. django-crum" } else { "e.g. edx-django-utils" } />
             <input type="hidden" name="sort" value=move || query.read().get("sort").unwrap_or_default() />
+            <input type="hidden" name="unreached" value=move || query.read().get("unreached").unwrap_or_default() />
             <button type="submit" class=BUTTON>"Filter"</button>
         </form>
         <Transition fallback=|| view! { <p class="mt-4">"Loading…"</p> }>
@@ -153,8 +163,17 @@ fn TargetsPage(dependencies: bool) -> impl IntoView {
                 let q = query.read().get("q").unwrap_or_default().trim().to_owned();
                 let sort = query.read().get("sort").filter(|s| !s.is_empty()).unwrap_or_else(|| default_sort(dependencies).into());
                 let descending = query.read().get("dir").as_deref() == Some("desc");
+                let include_unreached = crate::components::ui::include_unreached(&query.read());
                 match targets.await {
-                    Ok(table) => view! { <TargetTable table dependencies base sort descending q /> }.into_any(),
+                    Ok(table) => view! {
+                        <UnreachedNote
+                            count=table.unreached
+                            included=include_unreached
+                            show=href_with_query(base, &[("sort", &sort), ("dir", if descending { "desc" } else { "" }), ("q", &q), ("unreached", "1")])
+                            hide=href_with_query(base, &[("sort", &sort), ("dir", if descending { "desc" } else { "" }), ("q", &q)])
+                        />
+                        <TargetTable table dependencies base sort descending q include_unreached />
+                    }.into_any(),
                     Err(err) => view! { <Alert message=error_text(&err) /> }.into_any(),
                 }
             })}
@@ -170,8 +189,10 @@ fn TargetTable(
     sort: String,
     descending: bool,
     q: String,
+    include_unreached: bool,
 ) -> impl IntoView {
-    let TargetTable { rows: targets, matching, page, pages, trends } = table;
+    let unreached = if include_unreached { "1" } else { "" };
+    let TargetTable { rows: targets, matching, page, pages, trends, .. } = table;
     let trends: std::collections::HashMap<i64, Vec<i64>> = trends.into_iter().collect();
     let (sort_key, q_text) = (sort.clone(), q.clone());
     if targets.is_empty() {
@@ -185,7 +206,10 @@ fn TargetTable(
     let header = move |key: &'static str, label: &'static str| {
         let active = sort == key;
         let next_desc = active && !descending;
-        let href = href_with_query(base, &[("sort", key), ("dir", if next_desc { "desc" } else { "" }), ("q", &q)]);
+        let href = href_with_query(
+            base,
+            &[("sort", key), ("dir", if next_desc { "desc" } else { "" }), ("q", &q), ("unreached", unreached)],
+        );
         let aria_sort = if active {
             if descending {
                 "descending"
@@ -275,7 +299,7 @@ fn TargetTable(
             </table>
         </div>
         {(pages > 1).then(|| {
-            let link = |to: usize| href_with_query(base, &[("sort", &sort_key), ("dir", if descending { "desc" } else { "" }), ("q", &q_text), ("page", &to.to_string())]);
+            let link = |to: usize| href_with_query(base, &[("sort", &sort_key), ("dir", if descending { "desc" } else { "" }), ("q", &q_text), ("unreached", unreached), ("page", &to.to_string())]);
             view! {
                 <nav aria-label="Pages" class="mt-3 flex items-center gap-4 text-sm" data-testid="table-pages">
                     {(page > 1).then(|| view! { <a class=LINK href=link(page - 1) rel="prev">"← Previous"</a> })}

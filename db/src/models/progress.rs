@@ -41,12 +41,12 @@ pub struct Blocker {
 
 /// Every target's progress, in name order.
 pub async fn by_target(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<TargetProgress>> {
-    by_target_in(db, false).await
+    by_target_in(db, true).await
 }
 
-/// [`by_target`], counting only findings in modules tracked code imports when
-/// `reached_only` (`db::models::reach`).
-pub async fn by_target_in(db: impl PgExecutor<'_>, reached_only: bool) -> sqlx::Result<Vec<TargetProgress>> {
+/// [`by_target`], leaving out findings in modules no tracked code imports unless
+/// `include_unreached` (`finding_progress.unreached`; `db::models::reach`).
+pub async fn by_target_in(db: impl PgExecutor<'_>, include_unreached: bool) -> sqlx::Result<Vec<TargetProgress>> {
     let rows = sqlx::query!(
         r#"SELECT t.id, t.name, t.kind AS "kind: TargetKind",
                   count(p.finding_id) FILTER (WHERE p.counts_as = 'open') AS "open!",
@@ -54,13 +54,10 @@ pub async fn by_target_in(db: impl PgExecutor<'_>, reached_only: bool) -> sqlx::
                   count(p.finding_id) FILTER (WHERE p.counts_as = 'triaged_away') AS "triaged_away!",
                   count(p.finding_id) FILTER (WHERE p.counts_as = 'migrated') AS "migrated!",
                   count(p.finding_id) FILTER (WHERE p.counts_as = 'tests_open') AS "tests_open!"
-           FROM targets t LEFT JOIN finding_progress p ON p.target_id = t.id
-               AND (NOT $1 OR EXISTS (SELECT 1 FROM findings f
-                                      JOIN module_reach mr ON mr.target_id = f.target_id AND mr.path = f.path
-                                      WHERE f.id = p.finding_id))
+           FROM targets t LEFT JOIN finding_progress p ON p.target_id = t.id AND ($1 OR NOT p.unreached)
            GROUP BY t.id
            ORDER BY lower(t.name), t.name"#,
-        reached_only
+        include_unreached
     )
     .fetch_all(db)
     .await?;
@@ -102,14 +99,14 @@ impl RuleProgress {
 
 /// Progress per rule, over all targets or one.
 pub async fn by_rule(db: impl PgExecutor<'_>, target_id: Option<i64>) -> sqlx::Result<Vec<RuleProgress>> {
-    by_rule_in(db, target_id, false).await
+    by_rule_in(db, target_id, true).await
 }
 
-/// [`by_rule`], counting only findings in modules tracked code imports when `reached_only`.
+/// [`by_rule`], leaving out findings in modules no tracked code imports unless `include_unreached`.
 pub async fn by_rule_in(
     db: impl PgExecutor<'_>,
     target_id: Option<i64>,
-    reached_only: bool,
+    include_unreached: bool,
 ) -> sqlx::Result<Vec<RuleProgress>> {
     let rows = sqlx::query!(
         r#"SELECT p.rule AS "rule!",
@@ -120,13 +117,11 @@ pub async fn by_rule_in(
                   count(*) FILTER (WHERE p.counts_as = 'tests_open') AS "tests_open!"
            FROM finding_progress p
            WHERE ($1::bigint IS NULL OR p.target_id = $1)
-             AND (NOT $2 OR EXISTS (SELECT 1 FROM findings f
-                                    JOIN module_reach mr ON mr.target_id = f.target_id AND mr.path = f.path
-                                    WHERE f.id = p.finding_id))
+             AND ($2 OR NOT p.unreached)
            GROUP BY p.rule
            ORDER BY p.rule"#,
         target_id,
-        reached_only
+        include_unreached
     )
     .fetch_all(db)
     .await?;
@@ -200,6 +195,16 @@ pub async fn blockers(db: impl PgExecutor<'_>, target_id: i64) -> sqlx::Result<V
 /// Open, fixed and triaged-away findings (parse errors aside) at the end of each day of the
 /// last `days` days (fewer when the history is younger), from the event log.
 pub async fn burndown(db: impl PgExecutor<'_>, days: i32) -> sqlx::Result<Vec<BurndownPoint>> {
+    burndown_in(db, days, true).await
+}
+
+/// [`burndown`], leaving out findings in modules no tracked code imports unless
+/// `include_unreached`. Reachability is today's: the history is that of today's scope.
+pub async fn burndown_in(
+    db: impl PgExecutor<'_>,
+    days: i32,
+    include_unreached: bool,
+) -> sqlx::Result<Vec<BurndownPoint>> {
     let rows = sqlx::query!(
         r#"WITH changes AS (
                SELECT e.at,
@@ -208,10 +213,12 @@ pub async fn burndown(db: impl PgExecutor<'_>, days: i32) -> sqlx::Result<Vec<Bu
                       0 AS triaged
                FROM events e CROSS JOIN LATERAL unnest(e.finding_ids) AS x(id)
                JOIN findings f ON f.id = x.id AND f.rule <> 'UT100' AND NOT f.in_tests
+                   AND ($2 OR NOT in_unreached_module(f.target_id, f.path, f.in_tests))
                WHERE e.kind IN ('findings.new', 'findings.reopened', 'findings.fixed')
              UNION ALL
                SELECT e.at, -t.away, 0, t.away
                FROM events e JOIN findings f ON f.id = e.finding_id AND f.rule <> 'UT100' AND NOT f.in_tests
+                   AND ($2 OR NOT in_unreached_module(f.target_id, f.path, f.in_tests))
                CROSS JOIN LATERAL (SELECT
                       CASE WHEN e.data->>'to' IN ('false_positive', 'wont_fix') AND e.data->>'from' IN ('open', 'confirmed') THEN 1
                            WHEN e.data->>'from' IN ('false_positive', 'wont_fix') AND e.data->>'to' IN ('open', 'confirmed') THEN -1
@@ -238,7 +245,8 @@ pub async fn burndown(db: impl PgExecutor<'_>, days: i32) -> sqlx::Result<Vec<Bu
            FROM days d
            LEFT JOIN LATERAL (SELECT * FROM running r WHERE r.day <= d.day ORDER BY r.day DESC LIMIT 1) r ON true
            ORDER BY d.day"#,
-        days
+        days,
+        include_unreached
     )
     .fetch_all(db)
     .await?;
@@ -330,18 +338,45 @@ pub async fn changes_between(
     from: chrono::DateTime<chrono::Utc>,
     to: chrono::DateTime<chrono::Utc>,
 ) -> sqlx::Result<Changes> {
+    changes_between_in(db, from, to, true).await
+}
+
+/// [`changes_between`], leaving out findings in modules no tracked code imports unless
+/// `include_unreached` (triage and claims count all the same: they are people's work).
+pub async fn changes_between_in(
+    db: impl PgExecutor<'_>,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    include_unreached: bool,
+) -> sqlx::Result<Changes> {
     let row = sqlx::query!(
         r#"SELECT
              (SELECT count(*) FROM findings f JOIN scans s ON s.id = f.first_seen_scan
-              WHERE f.rule <> 'UT100' AND NOT f.in_tests AND s.finished_at >= $1 AND s.finished_at < $2) AS "new!",
+              WHERE f.rule <> 'UT100' AND NOT f.in_tests AND s.finished_at >= $1 AND s.finished_at < $2
+                AND ($3 OR NOT in_unreached_module(f.target_id, f.path, f.in_tests))) AS "new!",
              (SELECT count(*) FROM findings f JOIN scans s ON s.id = f.fixed_in_scan
-              WHERE f.rule <> 'UT100' AND NOT f.in_tests AND s.finished_at >= $1 AND s.finished_at < $2) AS "fixed!",
+              WHERE f.rule <> 'UT100' AND NOT f.in_tests AND s.finished_at >= $1 AND s.finished_at < $2
+                AND ($3 OR NOT in_unreached_module(f.target_id, f.path, f.in_tests))) AS "fixed!",
              (SELECT count(*) FROM events e WHERE e.kind = 'finding.triaged' AND e.at >= $1 AND e.at < $2) AS "triaged!",
              (SELECT count(*) FROM events e WHERE e.kind IN ('claim.added', 'claim.assigned') AND e.at >= $1 AND e.at < $2) AS "claims!""#,
         from as _,
-        to as _
+        to as _,
+        include_unreached
     )
     .fetch_one(db)
     .await?;
     Ok(Changes { new: row.new, fixed: row.fixed, triaged: row.triaged, claims: row.claims })
+}
+
+/// Open findings in modules no tracked code imports (of dependencies only, repositories only,
+/// or all): what the pages leave out by default, and say they do.
+pub async fn open_unreached(db: impl PgExecutor<'_>, dependencies: Option<bool>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM finding_progress p JOIN targets t ON t.id = p.target_id
+           WHERE p.counts_as = 'open' AND p.unreached
+             AND ($1::boolean IS NULL OR (t.kind = 'dependency') = $1)"#,
+        dependencies
+    )
+    .fetch_one(db)
+    .await
 }

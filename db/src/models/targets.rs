@@ -20,20 +20,32 @@ pub async fn upsert(db: impl PgExecutor<'_>, kind: TargetKind, name: &str) -> sq
 
 /// `/repos` (`dependencies = false`) or `/deps`: every target of that side (or just the
 /// target `only`) with its progress, owners, open pull requests, last scan and, for
-/// dependencies, pins and dependents.
-pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> sqlx::Result<Vec<TargetSummary>> {
+/// dependencies, pins and dependents. Findings in modules no tracked code imports count only
+/// when `include_unreached` (`finding_progress.unreached`); `open_reached` counts them apart
+/// either way.
+pub async fn summaries(
+    pool: &PgPool,
+    dependencies: bool,
+    only: Option<i64>,
+    include_unreached: bool,
+) -> sqlx::Result<Vec<TargetSummary>> {
     let rows = sqlx::query!(
         r#"WITH chosen AS (
                SELECT id, name, kind FROM targets WHERE (kind = 'dependency') = $1 AND ($2::bigint IS NULL OR id = $2)
            ),
+           scoped AS (
+               SELECT p.target_id, p.counts_as, (NOT $3 AND p.unreached) AS left_out
+               FROM finding_progress p WHERE p.target_id IN (SELECT id FROM chosen)
+           ),
            counts AS (
                SELECT p.target_id,
-                      count(*) FILTER (WHERE p.counts_as = 'open') AS open,
-                      count(*) FILTER (WHERE p.counts_as = 'fixed') AS fixed,
-                      count(*) FILTER (WHERE p.counts_as = 'triaged_away') AS triaged_away,
-                      count(*) FILTER (WHERE p.counts_as = 'migrated') AS migrated,
-                      count(*) FILTER (WHERE p.counts_as = 'tests_open') AS tests_open
-               FROM finding_progress p WHERE p.target_id IN (SELECT id FROM chosen)
+                      count(*) FILTER (WHERE p.counts_as = 'open' AND NOT p.left_out) AS open,
+                      count(*) FILTER (WHERE p.counts_as = 'fixed' AND NOT p.left_out) AS fixed,
+                      count(*) FILTER (WHERE p.counts_as = 'triaged_away' AND NOT p.left_out) AS triaged_away,
+                      count(*) FILTER (WHERE p.counts_as = 'migrated' AND NOT p.left_out) AS migrated,
+                      count(*) FILTER (WHERE p.counts_as = 'tests_open') AS tests_open,
+                      count(*) FILTER (WHERE p.counts_as IN ('open', 'fixed', 'triaged_away') AND p.left_out) AS left_out
+               FROM scoped p
                GROUP BY p.target_id
            ),
            owners AS (
@@ -103,7 +115,7 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
            SELECT c.id, c.name, c.kind AS "kind: TargetKind",
                   coalesce(n.open, 0) AS "open!", coalesce(n.fixed, 0) AS "fixed!",
                   coalesce(n.migrated, 0) AS "migrated!", coalesce(n.triaged_away, 0) AS "triaged_away!",
-                  coalesce(n.tests_open, 0) AS "tests_open!",
+                  coalesce(n.tests_open, 0) AS "tests_open!", coalesce(n.left_out, 0) AS "left_out!",
                   ls.status AS "last_scan_status?: ScanStatus", coalesce(ls.files_failed, 0) AS "files_failed!",
                   ls.scope_files AS "scope_files?", ls.scope_why AS "scope_why?",
                   coalesce(ei.open_items, 0) AS "epic_items_open!",
@@ -133,7 +145,8 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
            LEFT JOIN epic_items ei ON ei.target_id = c.id
            ORDER BY lower(c.name), c.name"#,
         dependencies,
-        only
+        only,
+        include_unreached
     )
     .fetch_all(pool)
     .await?;
@@ -164,6 +177,7 @@ pub async fn summaries(pool: &PgPool, dependencies: bool, only: Option<i64>) -> 
             // Only a dependency with open findings holds anyone up.
             blocks_repositories: if r.open > 0 { r.blocks_repositories } else { 0 },
             open_reached: r.indexed.then_some((r.open_reached, r.open_unreached)),
+            left_out: r.left_out,
             impact: (r.impact_calls, r.impact_targets),
             root_calls: roots.get(&r.id).copied().unwrap_or(0),
         })
@@ -178,7 +192,7 @@ pub async fn detail(pool: &PgPool, name: &str) -> sqlx::Result<Option<TargetDeta
     else {
         return Ok(None);
     };
-    let summary = summaries(pool, target.kind == TargetKind::Dependency, Some(target.id))
+    let summary = summaries(pool, target.kind == TargetKind::Dependency, Some(target.id), true)
         .await?
         .pop()
         .expect("the target was just read");

@@ -240,7 +240,7 @@ async fn calls_count_for_the_thread_local_their_chain_ends_at() {
     let roots = db::models::impact::root_calls_by_target(&pool, None).await.unwrap();
     assert_eq!(roots.get(&crum), Some(&3), "its own API's call and edx-rbac's two");
     assert_eq!(roots.get(&rbac), None, "edx-rbac holds no thread local: its calls end at crum's");
-    let deps = db::models::targets::summaries(&pool, true, None).await.unwrap();
+    let deps = db::models::targets::summaries(&pool, true, None, true).await.unwrap();
     let of = |id: i64| deps.iter().find(|t| t.id == id).unwrap();
     assert_eq!((of(crum).root_calls, of(crum).impact.0), (3, 1), "root of 3, its own APIs called once");
     assert_eq!((of(rbac).root_calls, of(rbac).impact.0), (0, 2));

@@ -71,12 +71,31 @@ async fn dependency_findings_are_reached_through_imports() {
     let detail = models::findings::detail(&pool, finding).await.unwrap().unwrap();
     assert_eq!(detail.reach.unwrap(), ["openedx/edx-platform:lms.views", "edx_django_utils.cache.utils", "crum"]);
     // The dependency list counts open findings reached and not.
-    let deps = models::targets::summaries(&pool, true, None).await.unwrap();
+    let deps = models::targets::summaries(&pool, true, None, true).await.unwrap();
     let counts: Vec<(&str, Option<(i64, i64)>)> = deps.iter().map(|t| (t.name.as_str(), t.open_reached)).collect();
     assert_eq!(
         counts,
         [("django-crum", Some((1, 0))), ("edx-django-utils", Some((0, 0))), ("unused-pkg", Some((0, 1)))]
     );
+    // The pages' counts leave unused-pkg's finding out by default, and count it apart: the
+    // overview, its burndown and week, and the dependency list agree.
+    let open = |targets: &[models::progress::TargetProgress]| models::progress::overall(targets).open;
+    let everything = open(&models::progress::by_target_in(&pool, true).await.unwrap());
+    let imported = open(&models::progress::by_target_in(&pool, false).await.unwrap());
+    assert_eq!(models::progress::open_unreached(&pool, None).await.unwrap(), 1);
+    assert_eq!(models::progress::open_unreached(&pool, Some(false)).await.unwrap(), 0);
+    assert_eq!(imported + 1, everything);
+    let last_open = |series: Vec<db::views::BurndownPoint>| series.last().unwrap().open;
+    assert_eq!(last_open(models::progress::burndown_in(&pool, 30, false).await.unwrap()), imported);
+    assert_eq!(last_open(models::progress::burndown_in(&pool, 30, true).await.unwrap()), everything);
+    let (from, to) = (chrono::Utc::now() - chrono::Duration::days(1), later);
+    assert_eq!(models::progress::changes_between_in(&pool, from, to, false).await.unwrap().new, imported);
+    assert_eq!(models::progress::changes_between_in(&pool, from, to, true).await.unwrap().new, everything);
+    let deps = models::targets::summaries(&pool, true, None, false).await.unwrap();
+    let unused = deps.iter().find(|t| t.name == "unused-pkg").unwrap();
+    assert_eq!((unused.progress.open, unused.open_reached, unused.left_out), (0, Some((0, 1)), 1));
+    let rules = models::progress::by_rule_in(&pool, None, false).await.unwrap();
+    assert_eq!(rules.iter().map(|r| r.progress.open).sum::<i64>(), imported);
 
     // The platform stops importing edx-django-utils: after the rescan, crum is reached no more.
     let views = "def page():\n    return None\n";
@@ -110,7 +129,7 @@ async fn a_dependencys_impact_is_the_calls_of_its_apis_elsewhere() {
         let scanned = scan_sources(sources(&files), name, &options);
         ingest(&pool, &ScanInput::from_report(target, None, &scanned)).await.unwrap();
     }
-    let deps = models::targets::summaries(&pool, true, None).await.unwrap();
+    let deps = models::targets::summaries(&pool, true, None, true).await.unwrap();
     assert_eq!(deps[0].impact, (3, 2));
     // The crum finding's page shows the same call evidence.
     let page = models::findings::explore(
@@ -143,5 +162,5 @@ async fn a_dependencys_impact_is_the_calls_of_its_apis_elsewhere() {
         .execute(&pool)
         .await
         .unwrap();
-    assert_eq!(models::targets::summaries(&pool, true, None).await.unwrap()[0].impact, (2, 2));
+    assert_eq!(models::targets::summaries(&pool, true, None, true).await.unwrap()[0].impact, (2, 2));
 }

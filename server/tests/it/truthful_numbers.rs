@@ -25,7 +25,7 @@ async fn every_page_and_export_count_the_demo_the_same_way() {
     // /repos + /deps sum to the overview.
     let mut sides = db::progress::Progress::default();
     for dependencies in [false, true] {
-        for t in targets::summaries(&pool, dependencies, None).await.unwrap() {
+        for t in targets::summaries(&pool, dependencies, None, true).await.unwrap() {
             sides.add(&t.progress);
         }
     }
@@ -67,7 +67,7 @@ async fn every_page_and_export_count_the_demo_the_same_way() {
     assert_eq!(report.filed.found, overall.total());
 
     // Per target: each summary against the explorer and the report's row.
-    for t in targets::summaries(&pool, false, None).await.unwrap() {
+    for t in targets::summaries(&pool, false, None, true).await.unwrap() {
         let page = findings::explore(&pool, &filter("all", Some(&t.name)), None).await.unwrap();
         assert_eq!(page.total, t.progress.total(), "{}", t.name);
         let open = findings::explore(&pool, &filter("open", Some(&t.name)), None).await.unwrap();
@@ -78,7 +78,7 @@ async fn every_page_and_export_count_the_demo_the_same_way() {
     }
 
     // Per team: the sum of its repositories.
-    let repositories = targets::summaries(&pool, false, None).await.unwrap();
+    let repositories = targets::summaries(&pool, false, None, true).await.unwrap();
     for team in teams::summaries(&pool, 14).await.unwrap() {
         let mut sum = db::progress::Progress::default();
         for r in repositories.iter().filter(|r| team.repositories.contains(&r.name)) {
@@ -93,7 +93,7 @@ async fn every_page_and_export_count_the_demo_the_same_way() {
     assert_eq!(platform.scope.as_ref().map(|s| s.files), Some(5));
     assert!(platform.epic_items_open >= 6, "{}", platform.epic_items_open);
     // A dependency scanned with nothing in scope has no percentage.
-    let quiet = targets::summaries(&pool, true, None).await.unwrap();
+    let quiet = targets::summaries(&pool, true, None, true).await.unwrap();
     assert!(quiet
         .iter()
         .any(|d| d.last_scan_status.is_some() && d.progress.total() == 0 && d.progress.percent_done().is_none()));
@@ -151,7 +151,7 @@ async fn the_demos_links_people_and_items_say_what_they_mean() {
     assert!(top.iter().filter(|c| !c.github_only).all(|c| c.name.as_deref().is_some_and(|n| n.contains("simulated"))));
 
     // The demo's people are simulated, and every list says so.
-    let repos = targets::summaries(&pool, false, None).await.unwrap();
+    let repos = targets::summaries(&pool, false, None, true).await.unwrap();
     let owners: Vec<&String> = repos.iter().flat_map(|r| &r.owners).collect();
     assert!(!owners.is_empty() && owners.iter().all(|o| o.ends_with(" (simulated)")), "{owners:?}");
     let explorer =
