@@ -171,6 +171,32 @@ pub struct RunsAtPath {
     /// code.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub path: Vec<String>,
+    /// When it is unknown: the functions (or classes) on the way that nothing in the package
+    /// calls — a library's API, called from outside it (at most [`MAX_OPEN_ENDS`]). Other
+    /// targets' scans say when they call them ([`crate::runs_at::calls_out`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_ends: Vec<String>,
+}
+
+/// Open ends a finding's path keeps at most.
+pub const MAX_OPEN_ENDS: usize = 12;
+
+/// A call that code runs at request time or in a worker makes to a name imported from another
+/// top-level package (`edx_ace.ace.send`): the first and most urgent one of each name in a
+/// scan, with its own path. Another target's finding that nothing in its own package calls
+/// runs when these calls do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallOut {
+    /// The name called, as the caller's imports spell it.
+    pub name: String,
+    pub at: RunsAt,
+    /// The caller's entry point (`a view (it takes the request)`).
+    pub why: String,
+    /// From the entry point to the calling function.
+    pub path: Vec<String>,
+    /// Where the call is.
+    pub file: String,
+    pub line: u32,
 }
 
 /// The parts of a finding its fingerprints are computed from.

@@ -110,6 +110,10 @@ pub struct ScanReport {
     /// What each module imports (empty unless asked: [`ScanOptions::import_index`]).
     #[serde(default)]
     pub imports: ImportIndex,
+    /// Names of other packages its request- and worker-time code calls (with
+    /// [`ScanOptions::runs_at`]; [`crate::runs_at::calls_out`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls_out: Option<Vec<crate::finding::CallOut>>,
     pub cache_hits: usize,
 }
 

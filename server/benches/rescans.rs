@@ -308,6 +308,7 @@ async fn sweep_of_dependencies() {
             cause: None,
             scope: None,
             file_hashes: Default::default(),
+            calls_out: None,
         };
         unthread_server::ingest::scan::ingest(&pool, &recent).await.unwrap();
         for (name, _, _) in &files {

@@ -80,6 +80,7 @@ fn main() {
                     cause: None,
                     scope: None,
                     file_hashes: Default::default(),
+                    calls_out: None,
                     findings: week_findings(t, w),
                 };
                 ingest(&pool, &input).await.unwrap();

@@ -64,6 +64,9 @@ pub struct ScanInput {
     /// in a file whose hash did not change went with a change of the rules, not of the code.
     /// Empty when the producer gave none (a SARIF log).
     pub file_hashes: std::collections::HashMap<String, i64>,
+    /// What its request- and worker-time code calls in other packages (`scans.calls_out`);
+    /// `None` when the scan did not look (no call graph, a SARIF log).
+    pub calls_out: Option<Vec<scanner::finding::CallOut>>,
 }
 
 /// The files a scan read when it read only some of its target, and why ("the files the
@@ -111,6 +114,9 @@ pub struct RunsAtPathColumn<'a> {
     pub why: std::borrow::Cow<'a, str>,
     #[serde(default)]
     pub path: std::borrow::Cow<'a, [String]>,
+    /// Functions on the way that nothing in the package calls (when it is unknown).
+    #[serde(default, skip_serializing_if = "<[String]>::is_empty")]
+    pub open_ends: std::borrow::Cow<'a, [String]>,
 }
 
 /// [`RunsAtPathColumn`] read from the database (owned).
@@ -167,7 +173,11 @@ impl IncomingFinding {
     /// `findings.runs_at_path`: why, and the call path.
     pub fn runs_at_path_json(&self) -> Option<String> {
         let runs_at = self.runs_at.as_ref()?;
-        let column = RunsAtPathColumn { why: runs_at.why.as_str().into(), path: runs_at.path.as_slice().into() };
+        let column = RunsAtPathColumn {
+            why: runs_at.why.as_str().into(),
+            path: runs_at.path.as_slice().into(),
+            open_ends: runs_at.open_ends.as_slice().into(),
+        };
         serde_json::to_string(&column).ok()
     }
 
@@ -281,6 +291,10 @@ impl ScanInput {
         if let Some(imports) = &self.imports {
             hash_field(&mut hasher, serde_json::to_string(imports).unwrap_or_default().as_bytes());
         }
+        // So is a change of what its code calls elsewhere (other targets' runs-at).
+        if let Some(calls) = &self.calls_out {
+            hash_field(&mut hasher, serde_json::to_string(calls).unwrap_or_default().as_bytes());
+        }
         format!("xxh3:{:032x}", hasher.digest128())
     }
 }
@@ -352,6 +366,7 @@ impl ScanInput {
             scope: None,
             // The hash's 64 bits, stored as Postgres' signed bigint.
             file_hashes: report.files.iter().filter_map(|f| Some((f.path.clone(), f.content_hash? as i64))).collect(),
+            calls_out: report.calls_out.clone(),
         }
     }
 }
@@ -366,6 +381,7 @@ mod tests {
             at: scanner::finding::RunsAt::Request,
             why: "a view".into(),
             path: vec!["app.views.page".into(), "app.state.remember".into()],
+            open_ends: Vec::new(),
         };
         let finding = IncomingFinding {
             runs_at: Some(runs_at),
@@ -392,5 +408,15 @@ mod tests {
         assert_eq!((stored.why.as_ref(), stored.path.len()), ("a view", 2));
         let empty: StoredRunsAtPath = serde_json::from_str("{}").unwrap();
         assert_eq!(empty, StoredRunsAtPath::default());
+        // An unknown time keeps the functions nothing in its package calls.
+        let mut unknown = finding.clone();
+        unknown.runs_at = Some(scanner::finding::RunsAtPath {
+            at: scanner::finding::RunsAt::Unknown,
+            why: "no caller in its package (called from outside it)".into(),
+            path: vec!["app.api.public".into()],
+            open_ends: vec!["app.api.public".into()],
+        });
+        let stored: StoredRunsAtPath = serde_json::from_str(&unknown.runs_at_path_json().unwrap()).unwrap();
+        assert_eq!(stored.open_ends.as_ref(), ["app.api.public"]);
     }
 }

@@ -79,9 +79,10 @@ pub async fn ingest_in(conn: &mut sqlx::PgConnection, input: &ScanInput) -> sqlx
     let api_index = input.api_index.as_ref().filter(|i| !i.is_empty()).map(sqlx::types::Json);
     let import_index = input.imports.as_ref().map(sqlx::types::Json);
     let coverage = coverage_json(&input.coverage);
+    let calls_out = input.calls_out.as_ref().map(sqlx::types::Json);
     let scan_id = sqlx::query_scalar!(
-        r#"INSERT INTO scans (target_id, revision, tool, tool_version, started_at, finished_at, files_scanned, files_failed, status, content_digest, api_index, import_index, coverage, scope_paths, scope_why)
-           VALUES ($1, $2, $3, $4, coalesce($10, now()), coalesce($10, now()), $5, $6, $7, $8, $9, $11, $12, $13, $14) RETURNING id"#,
+        r#"INSERT INTO scans (target_id, revision, tool, tool_version, started_at, finished_at, files_scanned, files_failed, status, content_digest, api_index, import_index, coverage, scope_paths, scope_why, calls_out)
+           VALUES ($1, $2, $3, $4, coalesce($10, now()), coalesce($10, now()), $5, $6, $7, $8, $9, $11, $12, $13, $14, $15) RETURNING id"#,
         input.target_id,
         input.revision,
         input.tool,
@@ -95,7 +96,8 @@ pub async fn ingest_in(conn: &mut sqlx::PgConnection, input: &ScanInput) -> sqlx
         import_index as _,
         coverage,
         input.scope.as_ref().map(|s| s.paths.clone()) as Option<Vec<String>>,
-        input.scope.as_ref().map(|s| s.why.clone())
+        input.scope.as_ref().map(|s| s.why.clone()),
+        calls_out as _
     )
     .fetch_one(&mut *tx)
     .await?;

@@ -460,11 +460,11 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
     .fetch_one(pool)
     .await?;
     let runs_at_via = extra.runs_at_via.map(|at| {
-        let crate::ingest::RunsAtPathColumn { why, path } = extra.runs_at_via_path.map(|p| p.0).unwrap_or_default();
+        let crate::ingest::RunsAtPathColumn { why, path, .. } = extra.runs_at_via_path.map(|p| p.0).unwrap_or_default();
         crate::views::RunsAtView { at, why: why.into_owned(), path: path.into_owned() }
     });
     let runs_at = extra.runs_at.map(|at| {
-        let crate::ingest::RunsAtPathColumn { why, path } = extra.runs_at_path.map(|p| p.0).unwrap_or_default();
+        let crate::ingest::RunsAtPathColumn { why, path, .. } = extra.runs_at_path.map(|p| p.0).unwrap_or_default();
         crate::views::RunsAtView { at, why: why.into_owned(), path: path.into_owned() }
     });
     Ok(Some(FindingDetail {

@@ -3,8 +3,14 @@
 //! used wherever it is imported (unknown), but the UT011 calls in other targets whose chain
 //! ends at it ([`super::impact::holder_defined_in`], as the root-cause counts match them)
 //! carry their own scans' runs-at. The most urgent of those — request before worker — is the
-//! holder's `findings.runs_at_via`, with the call that makes it so. Recomputed with
-//! reachability, from the findings as they are.
+//! holder's `findings.runs_at_via`, with the call that makes it so.
+//!
+//! Any other finding whose own scan found no caller for it in its package (a library's
+//! function, called from outside: its `open_ends`) runs when other targets' request- and
+//! worker-time code calls those functions: their latest scans' `calls_out`. A call matches an
+//! open end when it names it, or a shorter spelling of it through a package's re-export
+//! (`edx_ace.send` for `edx_ace.ace.send`: the same first and last names, the rest in order).
+//! Recomputed with reachability, from the findings and scans as they are.
 
 use sqlx::{types::Json, PgConnection};
 
@@ -18,6 +24,10 @@ pub struct Summary {
     /// Of them, those reached at request time, and only in a worker, through other code.
     pub request: usize,
     pub worker: usize,
+    /// Other open findings whose time is unknown in their own package, with open ends.
+    pub open_ends: usize,
+    /// Of them, those other targets' request- or worker-time code calls.
+    pub called: usize,
 }
 
 /// One UT011 call that runs at request time or in a worker.
@@ -99,6 +109,9 @@ pub async fn recompute(db: &mut PgConnection) -> sqlx::Result<Summary> {
         ats.push(call.runs_at.clone());
         paths.push(serde_json::to_string(&via_path(call)).unwrap_or_else(|_| "{}".into()));
     }
+    let (looked_at, called) = through_calls_out(&mut tx, &mut ids, &mut ats, &mut paths).await?;
+    summary.open_ends = looked_at;
+    summary.called = called;
     sqlx::query!(
         "UPDATE findings SET runs_at_via = NULL, runs_at_via_path = NULL
          WHERE runs_at_via IS NOT NULL AND NOT (id = ANY($1))",
@@ -128,6 +141,7 @@ fn via_path(call: &UrgentCall) -> StoredRunsAtPath {
     path.push(api.to_owned());
     path.push(call.holder.clone());
     RunsAtPathColumn {
+        open_ends: Default::default(),
         why: format!(
             "{} in {} (`{}:{}`) calls `{api}`",
             if caller.why.is_empty() { "code" } else { &caller.why },
@@ -137,5 +151,122 @@ fn via_path(call: &UrgentCall) -> StoredRunsAtPath {
         )
         .into(),
         path: path.into(),
+    }
+}
+
+/// A call out of another target's latest scan that looked.
+struct Caller {
+    target: String,
+    call: scanner::finding::CallOut,
+}
+
+/// Adds to `ids`, `ats`, `paths` the open findings not already there whose open ends other
+/// targets' request- or worker-time code calls; returns how many were looked at and matched.
+async fn through_calls_out(
+    tx: &mut PgConnection,
+    ids: &mut Vec<i64>,
+    ats: &mut Vec<String>,
+    paths: &mut Vec<String>,
+) -> sqlx::Result<(usize, usize)> {
+    let scans = sqlx::query!(
+        r#"SELECT DISTINCT ON (s.target_id) t.name AS target,
+                  s.calls_out AS "calls_out!: Json<Vec<scanner::finding::CallOut>>"
+           FROM scans s JOIN targets t ON t.id = s.target_id
+           WHERE s.calls_out IS NOT NULL AND s.status IN ('complete', 'partial')
+           ORDER BY s.target_id, s.id DESC"#
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    // By first and last name; request time first, then by target and name (stable).
+    let mut callers: std::collections::HashMap<(String, String), Vec<Caller>> = Default::default();
+    for scan in scans {
+        for call in scan.calls_out.0 {
+            let key = first_and_last(&call.name);
+            callers.entry(key).or_default().push(Caller { target: scan.target.clone(), call });
+        }
+    }
+    for list in callers.values_mut() {
+        list.sort_by(|a, b| {
+            (a.call.at != scanner::finding::RunsAt::Request, &a.target, &a.call.name).cmp(&(
+                b.call.at != scanner::finding::RunsAt::Request,
+                &b.target,
+                &b.call.name,
+            ))
+        });
+    }
+    let findings = sqlx::query!(
+        r#"SELECT f.id, f.runs_at_path AS "runs_at_path!: Json<StoredRunsAtPath>"
+           FROM findings f
+           WHERE f.runs_at = 'unknown' AND f.runs_at_path ? 'open_ends' AND NOT f.in_tests
+             AND finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open' AND NOT (f.id = ANY($1))
+           ORDER BY f.id"#,
+        &ids[..]
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut called = 0;
+    for finding in &findings {
+        let ends = &finding.runs_at_path.0.open_ends;
+        let best = ends
+            .iter()
+            .filter_map(|end| {
+                callers.get(&first_and_last(end))?.iter().find(|c| spells(&c.call.name, end)).map(|c| (end, c))
+            })
+            .min_by_key(|(_, c)| c.call.at != scanner::finding::RunsAt::Request);
+        let Some((end, caller)) = best else { continue };
+        called += 1;
+        ids.push(finding.id);
+        ats.push(caller.call.at.as_str().to_owned());
+        paths.push(serde_json::to_string(&called_path(caller, end)).unwrap_or_else(|_| "{}".into()));
+    }
+    Ok((findings.len(), called))
+}
+
+fn first_and_last(name: &str) -> (String, String) {
+    let first = name.split('.').next().unwrap_or(name);
+    let last = name.rsplit('.').next().unwrap_or(name);
+    (first.to_owned(), last.to_owned())
+}
+
+/// `call` names `definition`, or a shorter spelling of it through re-exports: the same first
+/// and last names, every name between found in order (`edx_ace.send` spells
+/// `edx_ace.ace.send`).
+fn spells(call: &str, definition: &str) -> bool {
+    if first_and_last(call) != first_and_last(definition) {
+        return false;
+    }
+    let mut names = definition.split('.');
+    call.split('.').all(|part| names.any(|name| name == part))
+}
+
+/// Why, and the path: the caller's own path to its entry point, the name it calls, and the
+/// definition that name is (when spelled otherwise).
+fn called_path(caller: &Caller, end: &str) -> StoredRunsAtPath {
+    let call = &caller.call;
+    let mut path = call.path.clone();
+    path.push(call.name.clone());
+    if call.name != end {
+        path.push(end.to_owned());
+    }
+    RunsAtPathColumn {
+        why: format!("{} in {} (`{}:{}`) calls `{}`", call.why, caller.target, call.file, call.line, call.name).into(),
+        path: path.into(),
+        open_ends: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spells;
+
+    #[test]
+    fn a_call_spells_a_definition_directly_or_through_a_reexport() {
+        assert!(spells("edx_ace.ace.send", "edx_ace.ace.send"));
+        assert!(spells("edx_ace.send", "edx_ace.ace.send"));
+        assert!(spells("paramiko.Transport", "paramiko.transport.Transport"));
+        // Same first and last names, but another path.
+        assert!(!spells("django.core.cache.cache.get", "django.db.models.query.QuerySet.get"));
+        assert!(!spells("edx_ace.send", "edx_ace.ace.resend"));
+        assert!(!spells("other.send", "edx_ace.ace.send"));
     }
 }

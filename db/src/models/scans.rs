@@ -16,6 +16,7 @@ pub struct LatestScan {
     pub files_scanned: i32,
     pub api_index: Option<sqlx::types::Json<scanner::ApiIndex>>,
     pub import_index: Option<sqlx::types::Json<scanner::imports::ImportIndex>>,
+    pub calls_out: Option<sqlx::types::Json<Vec<scanner::finding::CallOut>>>,
 }
 
 /// The latest complete scan of every dependency target that has one.
@@ -24,7 +25,8 @@ pub async fn latest_of_dependencies(db: impl PgExecutor<'_>) -> sqlx::Result<Vec
         LatestScan,
         r#"SELECT DISTINCT ON (t.id) t.id AS target_id, t.name AS package, s.id AS scan_id, s.revision,
                   s.tool_version, s.files_scanned, s.api_index AS "api_index: sqlx::types::Json<scanner::ApiIndex>",
-                  s.import_index AS "import_index: sqlx::types::Json<scanner::imports::ImportIndex>"
+                  s.import_index AS "import_index: sqlx::types::Json<scanner::imports::ImportIndex>",
+                  s.calls_out AS "calls_out: sqlx::types::Json<Vec<scanner::finding::CallOut>>"
            FROM targets t JOIN scans s ON s.target_id = t.id AND s.status = 'complete'
            WHERE t.kind = 'dependency'
            ORDER BY t.id, s.id DESC"#
@@ -60,7 +62,12 @@ pub async fn open_findings_seen_by(
             // The two columns back into the scanner's form.
             let runs_at = r.runs_at.as_deref().and_then(scanner::finding::RunsAt::parse).map(|at| {
                 let stored = r.runs_at_path.map(|p| p.0).unwrap_or_default();
-                scanner::finding::RunsAtPath { at, why: stored.why.into_owned(), path: stored.path.into_owned() }
+                scanner::finding::RunsAtPath {
+                    at,
+                    why: stored.why.into_owned(),
+                    path: stored.path.into_owned(),
+                    open_ends: stored.open_ends.into_owned(),
+                }
             });
             IncomingFinding {
                 fingerprint: r.fingerprint,

@@ -161,6 +161,7 @@ mod tests {
             files: vec![],
             api_index: crate::ApiIndex::new(),
             imports: Default::default(),
+            calls_out: None,
             cache_hits: 0,
         }
     }

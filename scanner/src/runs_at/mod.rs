@@ -21,6 +21,7 @@
 //! than [`MAX_REFERENCES`] places, and walks longer than [`MAX_VISITS`], end as unknown: an
 //! over-approximation must not make everything reachable from everything.
 
+pub mod calls_out;
 mod entry;
 pub mod outline;
 
@@ -29,6 +30,7 @@ use std::collections::{HashMap, VecDeque};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+pub use calls_out::calls_out;
 pub use entry::{entry_point, start_up_module};
 use outline::Outline;
 
@@ -106,6 +108,7 @@ pub fn annotate(files: &[SourceFile], namer: &ModuleNamer, max_file_size: u64, f
                             at: RunsAt::Unknown,
                             why: "made at import, used wherever it is imported".into(),
                             path: Vec::new(),
+                            open_ends: Vec::new(),
                         }
                     } else {
                         from(start, &finding.path)
@@ -250,12 +253,13 @@ impl Graph {
     fn runs_at(&self, start: Option<Node>, path: &str) -> RunsAtPath {
         let Some(start) = start else {
             if is_test_module(path) {
-                return RunsAtPath { at: RunsAt::Tests, why: "a test".into(), path: Vec::new() };
+                return RunsAtPath { at: RunsAt::Tests, why: "a test".into(), path: Vec::new(), open_ends: Vec::new() };
             }
             let why = start_up_module(path).unwrap_or("module-level code (runs at import)");
-            return RunsAtPath { at: RunsAt::StartUp, why: why.into(), path: Vec::new() };
+            return RunsAtPath { at: RunsAt::StartUp, why: why.into(), path: Vec::new(), open_ends: Vec::new() };
         };
         let mut found: HashMap<RunsAt, (String, Vec<Node>)> = HashMap::new();
+        let mut open_ends: Vec<String> = Vec::new();
         let mut came_from: HashMap<Node, Option<Node>> = HashMap::from([(start, None)]);
         let mut queue = VecDeque::from([start]);
         let chain = |came_from: &HashMap<Node, Option<Node>>, mut node: Node| {
@@ -297,6 +301,10 @@ impl Graph {
                 }
             };
             if callers.is_empty() {
+                let end = self.called_as(node);
+                if open_ends.len() < crate::finding::MAX_OPEN_ENDS && !open_ends.contains(&end) {
+                    open_ends.push(end);
+                }
                 record(
                     &mut found,
                     RunsAt::Unknown,
@@ -319,7 +327,22 @@ impl Graph {
         let at = found.keys().copied().min_by_key(|at| precedence(*at)).unwrap_or(RunsAt::Unknown);
         let (why, nodes) = found.remove(&at).unwrap_or_else(|| ("no caller found".into(), vec![start]));
         let path = nodes.iter().map(|&(f, d)| self.files[f].outline.defs[d].qualname.clone()).collect();
-        RunsAtPath { at, why, path }
+        // Other code's calls matter only while nothing here says request time or a worker.
+        let open_ends = if at == RunsAt::Unknown { open_ends } else { Vec::new() };
+        RunsAtPath { at, why, path, open_ends }
+    }
+
+    /// The name code outside the package calls `node` by: its qualified name, or its class's
+    /// for a constructor (`Cls(...)` runs `Cls.__init__`).
+    fn called_as(&self, (file, def): Node) -> String {
+        let defs = &self.files[file].outline.defs;
+        let d = &defs[def];
+        match d.parent {
+            Some(p) if defs[p].is_class && matches!(d.name.as_str(), "__init__" | "__new__") => {
+                defs[p].qualname.clone()
+            }
+            _ => d.qualname.clone(),
+        }
     }
 
     /// What runs `node`: definitions calling it, or entry points reached directly (a call in

@@ -193,3 +193,24 @@ fn a_function_handed_over_at_import_runs_when_its_holder_calls_it_not_at_import(
     let called = runs_at(&files, "app/boot.py", "# warm");
     assert_eq!((called.at, called.why.as_str()), (RunsAt::StartUp, "called at import"));
 }
+
+#[test]
+fn an_unknown_time_names_the_functions_nothing_in_the_package_calls() {
+    let files = [
+        INIT,
+        (
+            "app/api.py",
+            "from .store import keep\n\ndef public(x):\n    return keep(x)\n\nclass Client:\n    def __init__(self):\n        keep(self)\n",
+        ),
+        ("app/store.py", "class Box:\n    items = None\n\ndef keep(x):\n    Box.items = x  # here\n"),
+    ];
+    let found = runs_at(&files, "app/store.py", "# here");
+    assert_eq!(found.at, RunsAt::Unknown);
+    // A constructor is called by its class's name.
+    let mut ends = found.open_ends.clone();
+    ends.sort();
+    assert_eq!(ends, ["app.api.Client", "app.api.public"]);
+    // Known times need no other code.
+    let view = [INIT, ("app/views.py", "import django\n\ndef page(request):\n    page.n = 1  # here\n")];
+    assert!(runs_at(&view, "app/views.py", "# here").open_ends.is_empty());
+}

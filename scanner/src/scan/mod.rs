@@ -158,6 +158,7 @@ fn scan_loaded(
         findings: Vec::new(),
         api_index,
         imports,
+        calls_out: None,
         cache_hits: used.len(),
     };
     for (file, (outcome, _)) in files.iter().zip(outcomes) {
@@ -174,6 +175,9 @@ fn scan_loaded(
     if options.runs_at || options.preview {
         crate::runs_at::annotate(&files, &namer, options.sources.max_file_size, &mut report.findings);
         drop_start_up_writes(&mut report);
+    }
+    if options.runs_at {
+        report.calls_out = Some(crate::runs_at::calls_out(&files, &namer, options.sources.max_file_size));
     }
     report.findings.sort_by(|a, b| (&a.path, a.start, &a.rule).cmp(&(&b.path, b.start, &b.rule)));
     if let Some(cache) = cache {

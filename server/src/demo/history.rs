@@ -111,6 +111,7 @@ pub async fn play(pool: &PgPool, snapshot: &Snapshot) -> anyhow::Result<Played> 
             cause: None,
             scope: Some(db::ingest::ScanScope { paths: files.paths.clone(), why: files.why.clone() }),
             file_hashes: Default::default(),
+            calls_out: None,
         };
         ingest(pool, &input).await?;
         played.findings += files.findings.len();
@@ -161,6 +162,7 @@ fn scan(
         cause: None,
         scope: None,
         file_hashes: Default::default(),
+        calls_out: target.calls_out.clone().filter(|_| with_indexes),
     }
 }
 

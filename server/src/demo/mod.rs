@@ -66,6 +66,8 @@ pub async fn load_demo(pool: &PgPool) -> anyhow::Result<()> {
         modules = reach.modules,
         holders_at_request = via.request,
         holders_in_worker = via.worker,
+        open_ends = via.open_ends,
+        called_from_other_code = via.called,
         ms = reach_started.elapsed().as_millis() as u64,
         "demo reachability and cross-package runs-at computed"
     );

@@ -107,6 +107,10 @@ pub struct SnapshotTarget {
     /// What each of its modules imports (reachability); absent from older snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imports: Option<scanner::imports::ImportIndex>,
+    /// What its request- and worker-time code calls in other packages (`scans.calls_out`);
+    /// absent from older snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls_out: Option<Vec<scanner::finding::CallOut>>,
     /// Its releases as checked when the snapshot was made: the index's newest release and
     /// the newer releases scanned (upgrade advice).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,8 +177,17 @@ pub async fn capture(
     let scanned = db::models::scans::latest_of_dependencies(pool).await?;
     let mut targets = Vec::with_capacity(scanned.len());
     let with_history = |name: &str| histories.iter().any(|h| h.repository.eq_ignore_ascii_case(name));
-    for LatestScan { target_id, package, scan_id, revision, tool_version, files_scanned, api_index, import_index } in
-        scanned
+    for LatestScan {
+        target_id,
+        package,
+        scan_id,
+        revision,
+        tool_version,
+        files_scanned,
+        api_index,
+        import_index,
+        calls_out,
+    } in scanned
     {
         let findings = db::models::scans::open_findings_seen_by(pool, target_id, scan_id).await?;
         let releases = db::models::upgrades::last_check(&mut *pool.acquire().await?, target_id)
@@ -197,6 +210,7 @@ pub async fn capture(
             findings,
             api_index: api_index.map(|j| j.0),
             imports: import_index.map(|j| j.0),
+            calls_out: calls_out.map(|j| j.0),
             releases,
             history: Vec::new(),
             owner_files: Default::default(),
@@ -261,6 +275,7 @@ async fn repository_target(
         findings: latest.findings,
         api_index: latest.api_index,
         imports: latest.imports,
+        calls_out: latest.calls_out,
         releases: None,
         history: read.scans,
         owner_files: read.owner_files,

@@ -231,6 +231,7 @@ fn baseline_report(known: Vec<db::ingest::IncomingFinding>) -> scanner::ScanRepo
         findings,
         api_index: scanner::ApiIndex::new(),
         imports: Default::default(),
+        calls_out: None,
         cache_hits: 0,
     }
 }

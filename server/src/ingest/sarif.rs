@@ -369,6 +369,7 @@ pub fn parse(
         cause: None,
         scope: None,
         file_hashes: Default::default(),
+        calls_out: None,
     })
 }
 

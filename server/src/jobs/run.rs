@@ -358,6 +358,8 @@ impl JobContext {
                 reached = summary.reached,
                 holders_at_request = via.request,
                 holders_in_worker = via.worker,
+                open_ends = via.open_ends,
+                called_from_other_code = via.called,
                 "reachability and cross-package runs-at recomputed"
             );
             if db::models::scans::latest_id(&mut *conn).await? == before {

@@ -103,3 +103,42 @@ async fn a_thread_local_is_used_when_other_code_calls_its_api() {
     models::runs_at_via::recompute(&mut conn).await.unwrap();
     assert!(models::findings::detail(&pool, id).await.unwrap().unwrap().runs_at_via.is_none());
 }
+
+/// Across packages for any finding: a library's function that nothing in its own package
+/// calls runs when another target's view calls it (through a re-export), and the finding
+/// says so; when the view stops calling it, it is unknown again.
+#[tokio::test]
+async fn a_librarys_function_runs_when_another_targets_view_calls_it() {
+    let pool = fresh_database().await;
+    let lib = models::targets::upsert(&pool, TargetKind::Dependency, "mailer").await.unwrap();
+    let shop = models::targets::upsert(&pool, TargetKind::Library, "openedx/shop").await.unwrap();
+    let options = ScanOptions { runs_at: true, preview: true, ..Default::default() };
+    let lib_files = [
+        ("mailer/__init__.py", "from .core import send\n"),
+        ("mailer/core.py", "class Outbox:\n    last = None\n\ndef send(message):\n    Outbox.last = message\n"),
+    ];
+    let report = scan_sources(sources(&lib_files), "mailer", &options);
+    let write = report.findings.iter().find(|f| f.rule == "UT013").expect("the class attribute write");
+    assert_eq!(write.runs_at.as_ref().unwrap().open_ends, ["mailer.core.send"]);
+    ingest(&pool, &ScanInput::from_report(lib, Some("1.0".into()), &report)).await.unwrap();
+    let scan_shop = |views: &'static str| {
+        let report = scan_sources(sources(&[("shop/__init__.py", ""), ("shop/views.py", views)]), "shop", &options);
+        let pool = pool.clone();
+        async move { ingest(&pool, &ScanInput::from_report(shop, Some("c1".into()), &report)).await.unwrap() }
+    };
+    scan_shop("import mailer\nfrom django.http import HttpResponse\n\ndef order(request):\n    mailer.send('hi')\n    return HttpResponse()\n").await;
+    let mut conn = pool.acquire().await.unwrap();
+    let summary = models::runs_at_via::recompute(&mut conn).await.unwrap();
+    assert_eq!((summary.open_ends, summary.called), (1, 1));
+    let filter = FindingFilter { rule: Some("UT013".into()), ..Default::default() };
+    let id = models::findings::explore(&pool, &filter, None).await.unwrap().rows[0].id;
+    let via = models::findings::detail(&pool, id).await.unwrap().unwrap().runs_at_via.expect("called by shop's view");
+    assert_eq!(via.at, "request");
+    assert_eq!(via.path, ["shop.views.order", "mailer.send", "mailer.core.send"]);
+    assert!(via.why.contains("openedx/shop (`shop/views.py:5`) calls `mailer.send`"), "{}", via.why);
+
+    scan_shop("from django.http import HttpResponse\n\ndef order(request):\n    return HttpResponse()\n").await;
+    let summary = models::runs_at_via::recompute(&mut conn).await.unwrap();
+    assert_eq!((summary.open_ends, summary.called), (1, 0));
+    assert!(models::findings::detail(&pool, id).await.unwrap().unwrap().runs_at_via.is_none());
+}

@@ -20,6 +20,7 @@ async fn a_scan_of_some_files_leaves_the_others_findings_alone() {
         files_scanned: 1,
         scope: Some(ScanScope { paths: vec!["a.py".into()], why: "the files an item points at".into() }),
         file_hashes: Default::default(),
+        calls_out: None,
         ..scan_input(target, vec![])
     };
     let summary = ingest(&pool, &some).await.unwrap();

@@ -33,7 +33,7 @@ fn found(rule: &str, path: &str, symbol: &str, line: i32) -> IncomingFinding {
         _ => (RunsAt::Unknown, "made at import, used wherever it is imported"),
     };
     IncomingFinding {
-        runs_at: Some(RunsAtPath { at, why: why.into(), path: vec![symbol.to_owned()] }),
+        runs_at: Some(RunsAtPath { at, why: why.into(), path: vec![symbol.to_owned()], open_ends: Vec::new() }),
         fingerprint: format!("{rule}:{path}:{symbol}"),
         content_fingerprint: Some(format!("{rule}:{symbol}")),
         end_column: 20,

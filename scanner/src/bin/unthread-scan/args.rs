@@ -127,6 +127,11 @@ pub struct Check {
     /// Write this target's own thread-local API index here.
     #[arg(long, value_name = "FILE")]
     pub write_api_index: Option<PathBuf>,
+    /// Write the names of other packages that code running at request time or in a worker
+    /// calls, with the call path, here (JSON; implies `--runs-at`; for the server's "runs at"
+    /// of other targets' findings).
+    #[arg(long, value_name = "FILE")]
+    pub write_calls_out: Option<PathBuf>,
     /// Write what each module imports here (JSON; for the server's reachability of
     /// dependency findings).
     #[arg(long, value_name = "FILE")]

@@ -144,7 +144,7 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         all_suppressions: args.report_unused_suppressions,
         preview: settings.selection.has_preview(),
         import_index: args.write_import_index.is_some(),
-        runs_at: args.runs_at,
+        runs_at: args.runs_at || args.write_calls_out.is_some(),
         // The project's metadata: at the scanned directory, the configuration file's, or
         // the working directory (a subfolder scan of a project).
         asgiref_available: [
@@ -356,8 +356,13 @@ fn write_to(path: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> anyhow::R
     out.flush().context("writing the output")
 }
 
-/// The API index and the import index, where asked.
+/// The API index, the import index and the calls out, where asked.
 fn write_api_index(args: &Check, report: &ScanReport) -> anyhow::Result<()> {
+    if let Some(path) = &args.write_calls_out {
+        let json = serde_json::to_string(report.calls_out.as_deref().unwrap_or_default())
+            .context("serialising the calls out")?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
     if let Some(path) = &args.write_api_index {
         std::fs::write(path, report.api_index.to_json()).with_context(|| format!("writing {}", path.display()))?;
     }

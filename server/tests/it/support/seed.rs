@@ -57,6 +57,7 @@ pub fn scan_input(target_id: i64, findings: Vec<IncomingFinding>) -> ScanInput {
         cause: None,
         scope: None,
         file_hashes: Default::default(),
+        calls_out: None,
     }
 }
 
