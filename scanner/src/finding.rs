@@ -181,8 +181,10 @@ pub struct RunsAtPath {
 /// Open ends a finding's path keeps at most.
 pub const MAX_OPEN_ENDS: usize = 12;
 
-/// A call that code runs at request time or in a worker makes to a name imported from another
-/// top-level package (`edx_ace.ace.send`): the first and most urgent one of each name in a
+/// A call that code makes to a name imported from another top-level package
+/// (`edx_ace.ace.send`), when that code runs at request time, in a worker, or at a time its
+/// own package cannot tell (a library's function called from outside: then with its
+/// `open_ends`, which other scans' calls may resolve): the most urgent one of each name in a
 /// scan, with its own path. Another target's finding that nothing in its own package calls
 /// runs when these calls do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +199,9 @@ pub struct CallOut {
     /// Where the call is.
     pub file: String,
     pub line: u32,
+    /// When `at` is unknown: the functions on the way that nothing in the package calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_ends: Vec<String>,
 }
 
 /// The parts of a finding its fingerprints are computed from.

@@ -455,7 +455,7 @@ fn RunsAtNote(runs_at: Option<db::views::RunsAtView>, via: Option<db::views::Run
                 </span>
             })}
             <span class="block text-xs text-slate-500 dark:text-slate-400">
-                "By its package's calls, read by name: a path may pass through a call that never happens. Across packages, a thread local counts as used when another target's call of its API (UT011) runs then."
+                "By its package's calls, read by name: a path may pass through a call that never happens. Across packages, it runs when another target's request- or worker-time code calls one of its package's functions on the way (by name, or a re-export of it), or — a thread local — an API that ends at it (UT011)."
             </span>
         </p>
     }

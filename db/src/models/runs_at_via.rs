@@ -12,6 +12,7 @@
 //! (`edx_ace.send` for `edx_ace.ace.send`: the same first and last names, the rest in order).
 //! Recomputed with reachability, from the findings and scans as they are.
 
+use scanner::finding::RunsAt;
 use sqlx::{types::Json, PgConnection};
 
 use crate::ingest::{RunsAtPathColumn, StoredRunsAtPath};
@@ -154,14 +155,29 @@ fn via_path(call: &UrgentCall) -> StoredRunsAtPath {
     }
 }
 
-/// A call out of another target's latest scan that looked.
+/// A call out of a target's latest scan that looked, and — once known — when it runs:
+/// its own scan's time, or the time of another call that reaches one of its open ends.
 struct Caller {
     target: String,
     call: scanner::finding::CallOut,
+    resolved: Option<Resolved>,
 }
 
+/// When a call runs, why, and the path from the entry point to the name it calls.
+#[derive(Clone)]
+struct Resolved {
+    at: scanner::finding::RunsAt,
+    why: String,
+    path: Vec<String>,
+}
+
+/// Rounds of resolving calls through other calls (library → library → …): each round goes
+/// one package further from the code whose time is known.
+const ROUNDS: usize = 6;
+
 /// Adds to `ids`, `ats`, `paths` the open findings not already there whose open ends other
-/// targets' request- or worker-time code calls; returns how many were looked at and matched.
+/// targets' request- or worker-time code calls — directly, or through calls whose own time
+/// another call tells; returns how many were looked at and matched.
 async fn through_calls_out(
     tx: &mut PgConnection,
     ids: &mut Vec<i64>,
@@ -177,22 +193,63 @@ async fn through_calls_out(
     )
     .fetch_all(&mut *tx)
     .await?;
-    // By first and last name; request time first, then by target and name (stable).
-    let mut callers: std::collections::HashMap<(String, String), Vec<Caller>> = Default::default();
+    let mut callers: Vec<Caller> = Vec::new();
     for scan in scans {
         for call in scan.calls_out.0 {
-            let key = first_and_last(&call.name);
-            callers.entry(key).or_default().push(Caller { target: scan.target.clone(), call });
+            let resolved = matches!(call.at, RunsAt::Request | RunsAt::Worker).then(|| Resolved {
+                at: call.at,
+                why: format!("{} in {} (`{}:{}`) calls `{}`", call.why, scan.target, call.file, call.line, call.name),
+                path: call.path.iter().cloned().chain([call.name.clone()]).collect(),
+            });
+            callers.push(Caller { target: scan.target.clone(), call, resolved });
         }
     }
-    for list in callers.values_mut() {
-        list.sort_by(|a, b| {
-            (a.call.at != scanner::finding::RunsAt::Request, &a.target, &a.call.name).cmp(&(
-                b.call.at != scanner::finding::RunsAt::Request,
-                &b.target,
-                &b.call.name,
-            ))
-        });
+    // Request time first, then by target and name: the first match is the one kept.
+    callers.sort_by(|a, b| {
+        let key = |c: &Caller| (c.call.at != RunsAt::Request, c.target.clone(), c.call.name.clone());
+        key(a).cmp(&key(b))
+    });
+    let mut by_name: std::collections::HashMap<(String, String), Vec<usize>> = Default::default();
+    for (i, caller) in callers.iter().enumerate() {
+        by_name.entry(first_and_last(&caller.call.name)).or_default().push(i);
+    }
+    // The most urgent resolved call spelling one of `ends`, with the end it spells.
+    let reach = |callers: &[Caller], ends: &[String]| -> Option<(Resolved, String)> {
+        ends.iter()
+            .filter_map(|end| {
+                let found = by_name.get(&first_and_last(end))?.iter().map(|&i| &callers[i]).find(|c| {
+                    c.resolved.as_ref().is_some_and(|r| r.at == RunsAt::Request) && spells(&c.call.name, end)
+                });
+                let found = found.or_else(|| {
+                    by_name
+                        .get(&first_and_last(end))?
+                        .iter()
+                        .map(|&i| &callers[i])
+                        .find(|c| c.resolved.is_some() && spells(&c.call.name, end))
+                })?;
+                Some((found.resolved.clone()?, end.clone()))
+            })
+            .min_by_key(|(r, _)| r.at != RunsAt::Request)
+    };
+    for _ in 0..ROUNDS {
+        let found: Vec<(usize, Resolved)> = callers
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.resolved.is_none())
+            .filter_map(|(i, c)| {
+                let (through, end) = reach(&callers, &c.call.open_ends)?;
+                let mut path = through.path;
+                extend_path(&mut path, std::iter::once(end).chain(c.call.path.iter().cloned()));
+                extend_path(&mut path, std::iter::once(c.call.name.clone()));
+                Some((i, Resolved { at: through.at, why: through.why, path }))
+            })
+            .collect();
+        if found.is_empty() {
+            break;
+        }
+        for (i, resolved) in found {
+            callers[i].resolved = Some(resolved);
+        }
     }
     let findings = sqlx::query!(
         r#"SELECT f.id, f.runs_at_path AS "runs_at_path!: Json<StoredRunsAtPath>"
@@ -206,20 +263,25 @@ async fn through_calls_out(
     .await?;
     let mut called = 0;
     for finding in &findings {
-        let ends = &finding.runs_at_path.0.open_ends;
-        let best = ends
-            .iter()
-            .filter_map(|end| {
-                callers.get(&first_and_last(end))?.iter().find(|c| spells(&c.call.name, end)).map(|c| (end, c))
-            })
-            .min_by_key(|(_, c)| c.call.at != scanner::finding::RunsAt::Request);
-        let Some((end, caller)) = best else { continue };
+        let Some((through, end)) = reach(&callers, &finding.runs_at_path.0.open_ends) else { continue };
         called += 1;
+        let mut path = through.path;
+        extend_path(&mut path, std::iter::once(end));
+        let column = RunsAtPathColumn { why: through.why.into(), path: path.into(), open_ends: Default::default() };
         ids.push(finding.id);
-        ats.push(caller.call.at.as_str().to_owned());
-        paths.push(serde_json::to_string(&called_path(caller, end)).unwrap_or_else(|_| "{}".into()));
+        ats.push(through.at.as_str().to_owned());
+        paths.push(serde_json::to_string(&column).unwrap_or_else(|_| "{}".into()));
     }
     Ok((findings.len(), called))
+}
+
+/// Appends `names` to `path`, each unless it repeats the name before it.
+fn extend_path(path: &mut Vec<String>, names: impl IntoIterator<Item = String>) {
+    for name in names {
+        if path.last() != Some(&name) {
+            path.push(name);
+        }
+    }
 }
 
 fn first_and_last(name: &str) -> (String, String) {
@@ -241,20 +303,6 @@ fn spells(call: &str, definition: &str) -> bool {
 
 /// Why, and the path: the caller's own path to its entry point, the name it calls, and the
 /// definition that name is (when spelled otherwise).
-fn called_path(caller: &Caller, end: &str) -> StoredRunsAtPath {
-    let call = &caller.call;
-    let mut path = call.path.clone();
-    path.push(call.name.clone());
-    if call.name != end {
-        path.push(end.to_owned());
-    }
-    RunsAtPathColumn {
-        why: format!("{} in {} (`{}:{}`) calls `{}`", call.why, caller.target, call.file, call.line, call.name).into(),
-        path: path.into(),
-        open_ends: Default::default(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::spells;

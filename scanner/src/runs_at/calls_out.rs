@@ -121,9 +121,10 @@ const STANDARD_LIBRARY: &[&str] = &[
     "zlib",
 ];
 
-/// Every name this scan's non-test code imports from another top-level package and calls
-/// at request time or in a worker, once per name (request before worker, then the first
-/// found), sorted by name.
+/// Every name this scan's non-test code imports from another top-level package and calls at
+/// request time, in a worker, or at a time its package cannot tell (with the open ends that
+/// would tell), once per name (request before worker before unknown, then the first found),
+/// sorted by name.
 pub fn calls_out(files: &[SourceFile], namer: &ModuleNamer, max_file_size: u64) -> Vec<CallOut> {
     let top = |path: &str| namer.module_name(path).0.split('.').next().unwrap_or("").to_owned();
     let mut packages: HashMap<String, Vec<&SourceFile>> = HashMap::new();
@@ -176,7 +177,8 @@ fn package_calls_out(package: &str, members: &[&SourceFile], namer: &ModuleNamer
                 continue; // a class body: import time too
             }
             let runs_at = memo.entry((index, def)).or_insert_with(|| graph.runs_at(Some((index, def)), &file.path));
-            if matches!(runs_at.at, RunsAt::Request | RunsAt::Worker) {
+            let known = matches!(runs_at.at, RunsAt::Request | RunsAt::Worker);
+            if known || (runs_at.at == RunsAt::Unknown && !runs_at.open_ends.is_empty()) {
                 calls.push(CallOut {
                     name,
                     at: runs_at.at,
@@ -184,6 +186,7 @@ fn package_calls_out(package: &str, members: &[&SourceFile], namer: &ModuleNamer
                     path: runs_at.path.clone(),
                     file: file.path.clone(),
                     line: line_starts.partition_point(|&s| s <= at) as u32,
+                    open_ends: runs_at.open_ends.clone(),
                 });
             }
         }
@@ -317,17 +320,20 @@ mod tests {
         let views = "from django.http import HttpResponse\nfrom edx_ace import ace\nfrom edx_ace.message import Message as M\nimport crum\nimport os\n\ndef notify(request):\n    ace.send(M(request.user))\n    os.getcwd()\n    return helper()\n\ndef helper():\n    return crum.get_current_user()\n\n@ace.cached\ndef later():\n    ace.forget()\n";
         let calls = scan(&[("lms/__init__.py", ""), ("lms/views.py", views)]);
         let names: Vec<(&str, RunsAt, u32)> = calls.iter().map(|c| (c.name.as_str(), c.at, c.line)).collect();
-        // The standard library is left out; `ace.forget` runs from a function nothing calls
-        // (unknown), and the decorator at import.
+        // The standard library is left out, and the decorator (it runs at import); `ace.forget`
+        // runs from a function nothing in the package calls: unknown, with that function.
         assert_eq!(
             names,
             [
                 ("crum.get_current_user", RunsAt::Request, 13),
+                ("edx_ace.ace.forget", RunsAt::Unknown, 17),
                 ("edx_ace.ace.send", RunsAt::Request, 8),
                 ("edx_ace.message.Message", RunsAt::Request, 8),
             ]
         );
-        let send = &calls[1];
+        assert_eq!(calls[1].open_ends, ["lms.views.later"]);
+        assert!(calls[2].open_ends.is_empty());
+        let send = &calls[2];
         assert_eq!(
             (send.why.as_str(), send.path.as_slice()),
             ("a view (it takes the request)", &["lms.views.notify".to_owned()][..])

@@ -105,40 +105,66 @@ async fn a_thread_local_is_used_when_other_code_calls_its_api() {
 }
 
 /// Across packages for any finding: a library's function that nothing in its own package
-/// calls runs when another target's view calls it (through a re-export), and the finding
-/// says so; when the view stops calling it, it is unknown again.
+/// calls runs when another target's view calls it (through a re-export), and so does what
+/// that function calls in a third package; the findings say so, with the path. When the view
+/// stops calling it, both are unknown again.
 #[tokio::test]
 async fn a_librarys_function_runs_when_another_targets_view_calls_it() {
     let pool = fresh_database().await;
+    let low = models::targets::upsert(&pool, TargetKind::Dependency, "lowlevel").await.unwrap();
     let lib = models::targets::upsert(&pool, TargetKind::Dependency, "mailer").await.unwrap();
     let shop = models::targets::upsert(&pool, TargetKind::Library, "openedx/shop").await.unwrap();
     let options = ScanOptions { runs_at: true, preview: true, ..Default::default() };
+    let scan = |target: i64, name: &'static str, files: &[(&str, &str)]| {
+        let report = scan_sources(sources(files), name, &options);
+        let pool = pool.clone();
+        async move {
+            ingest(&pool, &ScanInput::from_report(target, Some("1".into()), &report)).await.unwrap();
+            report
+        }
+    };
+    let low_files =
+        [("lowlevel/__init__.py", "class Queue:\n    head = None\n\ndef push(item):\n    Queue.head = item\n")];
+    let report = scan(low, "lowlevel", &low_files).await;
+    assert_eq!(report.findings[0].runs_at.as_ref().unwrap().open_ends, ["lowlevel.push"]);
     let lib_files = [
         ("mailer/__init__.py", "from .core import send\n"),
-        ("mailer/core.py", "class Outbox:\n    last = None\n\ndef send(message):\n    Outbox.last = message\n"),
+        (
+            "mailer/core.py",
+            "import lowlevel\n\nclass Outbox:\n    last = None\n\ndef send(message):\n    Outbox.last = message\n    lowlevel.push(message)\n",
+        ),
     ];
-    let report = scan_sources(sources(&lib_files), "mailer", &options);
+    let report = scan(lib, "mailer", &lib_files).await;
     let write = report.findings.iter().find(|f| f.rule == "UT013").expect("the class attribute write");
     assert_eq!(write.runs_at.as_ref().unwrap().open_ends, ["mailer.core.send"]);
-    ingest(&pool, &ScanInput::from_report(lib, Some("1.0".into()), &report)).await.unwrap();
-    let scan_shop = |views: &'static str| {
-        let report = scan_sources(sources(&[("shop/__init__.py", ""), ("shop/views.py", views)]), "shop", &options);
-        let pool = pool.clone();
-        async move { ingest(&pool, &ScanInput::from_report(shop, Some("c1".into()), &report)).await.unwrap() }
+    let views = |body: &str| {
+        format!("import mailer\nfrom django.http import HttpResponse\n\ndef order(request):\n{body}    return HttpResponse()\n")
     };
-    scan_shop("import mailer\nfrom django.http import HttpResponse\n\ndef order(request):\n    mailer.send('hi')\n    return HttpResponse()\n").await;
+    let calling = views("    mailer.send('hi')\n");
+    scan(shop, "shop", &[("shop/__init__.py", ""), ("shop/views.py", &calling)]).await;
     let mut conn = pool.acquire().await.unwrap();
     let summary = models::runs_at_via::recompute(&mut conn).await.unwrap();
-    assert_eq!((summary.open_ends, summary.called), (1, 1));
-    let filter = FindingFilter { rule: Some("UT013".into()), ..Default::default() };
-    let id = models::findings::explore(&pool, &filter, None).await.unwrap().rows[0].id;
-    let via = models::findings::detail(&pool, id).await.unwrap().unwrap().runs_at_via.expect("called by shop's view");
+    assert_eq!((summary.open_ends, summary.called), (2, 2));
+    let via_of = |target: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let filter = FindingFilter { target: Some(target.into()), ..Default::default() };
+            let id = models::findings::explore(&pool, &filter, None).await.unwrap().rows[0].id;
+            models::findings::detail(&pool, id).await.unwrap().unwrap().runs_at_via
+        }
+    };
+    let via = via_of("mailer").await.expect("called by shop's view");
     assert_eq!(via.at, "request");
     assert_eq!(via.path, ["shop.views.order", "mailer.send", "mailer.core.send"]);
     assert!(via.why.contains("openedx/shop (`shop/views.py:5`) calls `mailer.send`"), "{}", via.why);
+    // One package further: mailer's send calls lowlevel's push.
+    let via = via_of("lowlevel").await.expect("called through mailer");
+    assert_eq!(via.path, ["shop.views.order", "mailer.send", "mailer.core.send", "lowlevel.push"]);
 
-    scan_shop("from django.http import HttpResponse\n\ndef order(request):\n    return HttpResponse()\n").await;
+    let quiet = views("");
+    scan(shop, "shop", &[("shop/__init__.py", ""), ("shop/views.py", &quiet)]).await;
     let summary = models::runs_at_via::recompute(&mut conn).await.unwrap();
-    assert_eq!((summary.open_ends, summary.called), (1, 0));
-    assert!(models::findings::detail(&pool, id).await.unwrap().unwrap().runs_at_via.is_none());
+    assert_eq!((summary.open_ends, summary.called), (2, 0));
+    assert!(via_of("mailer").await.is_none());
+    assert!(via_of("lowlevel").await.is_none());
 }
