@@ -79,7 +79,7 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<
     }
     for (name, (definition, mutations)) in globals {
         let message = format!(
-            "module global `{name}` is changed at request time by {}: shared by all concurrent requests",
+            "module global `{name}` is changed in functions, by {}: shared by all concurrent requests",
             changed_by(facts, mutations.iter().map(|m| m.site.scope))
         );
         match definition {

@@ -111,7 +111,7 @@ pub fn check<'t>(facts: &'t ModuleFacts<'t>, _: &Context<'_>, out: &mut Emitter<
     let mut first_writes: Vec<(&AttributeWrite<'_>, String)> = Vec::new();
     for ((shared, attr), writes) in written {
         let message = format!(
-            "`{}.{attr}` is changed at request time by {}: {}",
+            "`{}.{attr}` is changed in functions, by {}: {}",
             shared.shown(),
             changed_by(facts, writes.iter().map(|w| w.site.scope)),
             shared.why()

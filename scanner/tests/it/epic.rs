@@ -95,7 +95,7 @@ fn a_decorator_caching_its_result_on_the_function_object() {
     );
     assert_eq!(
         found[0].message,
-        "`func._cached_result` is changed at request time by `cached_result.wrapper` (1 place): `func` is the function `cached_result` decorates, one object shared by every call"
+        "`func._cached_result` is changed in functions, by `cached_result.wrapper` (1 place): `func` is the function `cached_result` decorates, one object shared by every call"
     );
 }
 
