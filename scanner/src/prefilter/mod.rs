@@ -1,8 +1,10 @@
 //! A text prefilter that decides, before parsing, that a file cannot have any finding — or
 //! which top-level `def`/`class` blocks, and which methods of top-level classes, the parser
-//! may leave out ([`ParsePlan::Only`]; the module-level statements are always parsed, and a
-//! partial parse with any syntax error is redone whole): when only UT010 could report, the
-//! blocks holding no possible mutation and no `global` statement; when the file imports a
+//! may leave out ([`ParsePlan::Only`]; a partial parse with any syntax error is redone
+//! whole): when only UT010 could report, the blocks holding no possible mutation and no
+//! `global` statement, and — without `global` statements — the module-level statements that
+//! name none of the module's containers and import nothing (otherwise the module-level
+//! statements are always parsed); when the file imports a
 //! module the rules follow, also those that mention no name such an import reaches
 //! ([`followed`]). Blocks are read from lines that start outside strings ([`lines`]).
 //!
@@ -181,7 +183,7 @@ impl Prefilter {
         // UT010 (module-level state changed by functions) needs the module-level statements
         // and the definitions holding a mutation of a container or a `global` declaration (a
         // function rebinding a global declares it in its own body).
-        let mut sites = self.mutation_sites(source, &blocks);
+        let (containers, mut sites) = self.mutation_sites(source, &blocks);
         if may_global {
             sites.extend(self.global_statement.find_iter(source).map(|m| m.start()));
         }
@@ -201,7 +203,15 @@ impl Prefilter {
         } else if sites.is_empty() {
             return ParsePlan::Skip;
         } else {
-            unneeded_blocks(source, &line_starts, blocks, |block| holds_any(block, &sites))
+            let mut excluded = unneeded_blocks(source, &line_starts, blocks.clone(), |block| holds_any(block, &sites));
+            // Only UT010 can report, about these containers: the module-level statements that
+            // do not name one (nor import anything) cannot bear on it — most of a module of
+            // `register(...)` calls or long docstring tables.
+            if !may_global && self.writes.is_none() {
+                excluded.extend(statements_naming_none(source, &line_starts, &blocks, &containers));
+                excluded.sort_unstable_by_key(|r| r.start);
+            }
+            excluded
         };
         ParsePlan::leaving_out(excluded, source.len())
     }
@@ -293,9 +303,9 @@ impl Prefilter {
         ParsePlan::leaving_out(excluded, source.len())
     }
 
-    /// Offsets of the places a module-level container may be changed in place from a function
-    /// (containers are assigned in the module-level code: outside the top-level `blocks`).
-    fn mutation_sites(&self, source: &[u8], blocks: &[std::ops::Range<usize>]) -> Vec<usize> {
+    /// The module-level containers (assigned in the module-level code: outside the top-level
+    /// `blocks`), and the offsets of the places one may be changed in place from a function.
+    fn mutation_sites<'s>(&self, source: &'s [u8], blocks: &[std::ops::Range<usize>]) -> (Vec<&'s [u8]>, Vec<usize>) {
         let mut names: Vec<&[u8]> = Vec::new();
         for module_level in complement(blocks.to_vec(), source.len()) {
             for caps in self.mutable_assignment.captures_iter(&source[module_level]) {
@@ -309,7 +319,7 @@ impl Prefilter {
         let mut sites: Vec<usize> = names.iter().flat_map(|name| mutations_in_functions(source, name)).collect();
         sites.sort_unstable();
         sites.dedup();
-        sites
+        (names, sites)
     }
 }
 
@@ -399,6 +409,55 @@ pub(crate) fn unneeded_blocks(
         }
     }
     unneeded
+}
+
+/// The module-level statements (outside the top-level `blocks`; a compound statement with its
+/// `else`/`elif`/`except`/`finally` clauses) that name none of `names` as a word and are not
+/// imports.
+fn statements_naming_none(
+    source: &[u8],
+    line_starts: &[usize],
+    blocks: &[std::ops::Range<usize>],
+    names: &[&[u8]],
+) -> Vec<std::ops::Range<usize>> {
+    let in_block = |at: usize| {
+        let i = blocks.partition_point(|b| b.start <= at);
+        i > 0 && blocks[i - 1].contains(&at)
+    };
+    // Where each module-level statement starts, and where module-level code stops (a block).
+    let mut starts: Vec<usize> = Vec::new();
+    for &at in line_starts {
+        let line = &source[at..];
+        let starts_statement =
+            !matches!(line.first(), None | Some(b' ' | b'\t' | b'\r' | b'\n' | b'#' | b')' | b']' | b'}'));
+        let clause = [&b"else"[..], b"elif ", b"except", b"finally"].iter().any(|k| line.starts_with(k));
+        if starts_statement && !clause && !in_block(at) {
+            starts.push(at);
+        }
+    }
+    let mut ends: Vec<usize> = starts.iter().skip(1).copied().collect();
+    ends.push(source.len());
+    let names_one = |text: &[u8]| {
+        names.iter().any(|name| {
+            memchr::memmem::find_iter(text, name).any(|at| {
+                let free = |i: Option<&u8>| i.is_none_or(|&b| !followed::is_identifier_byte(b));
+                (at == 0 || free(text.get(at - 1))) && free(text.get(at + name.len()))
+            })
+        })
+    };
+    starts
+        .into_iter()
+        .zip(ends)
+        .map(|(start, end)| {
+            // A statement stops where the next block starts.
+            let next_block = blocks.get(blocks.partition_point(|b| b.start < start)).map_or(end, |b| b.start);
+            start..end.min(next_block)
+        })
+        .filter(|range| {
+            let text = &source[range.clone()];
+            !(text.starts_with(b"import") || text.starts_with(b"from") || names_one(text))
+        })
+        .collect()
 }
 
 /// Whether any of `sites` (sorted) lies in `range`.
@@ -652,8 +711,15 @@ if __name__ == '__main__':
             kept.contains("_CACHE = {}") && kept.contains("class Store:") && kept.contains("_CACHE[k] = v"),
             "{kept}"
         );
-        assert!(kept.contains("if __name__ == '__main__':"), "{kept}");
+        // Module-level statements naming no container are left out too (only UT010 could
+        // report here); a compound one naming it is kept whole, with its other clauses.
+        assert!(!kept.contains("if __name__ == '__main__':") && !kept.contains("Module."), "{kept}");
         assert!(!kept.contains("unrelated") && !kept.contains("@decorator") && !kept.contains("def helper"), "{kept}");
+        let compound = format!("{src}try:\n    _CACHE.update(load())\nexcept OSError:\n    pass\nregister(1)\n");
+        let ParsePlan::Only(ranges) = filter.plan(compound.as_bytes()) else { panic!("a partial plan") };
+        let kept: String = ranges.iter().map(|r| &compound[r.clone()]).collect();
+        assert!(kept.contains("try:\n    _CACHE.update(load())\nexcept OSError:\n    pass\n"), "{kept}");
+        assert!(!kept.contains("register(1)"), "{kept}");
         for range in &ranges {
             assert!(range.start == 0 || src.as_bytes()[range.start - 1] == b'\n', "ranges are whole lines");
         }
@@ -662,6 +728,8 @@ if __name__ == '__main__':
         let ParsePlan::Only(ranges) = filter.plan(with_global.as_bytes()) else { panic!("a partial plan") };
         let kept: String = ranges.iter().map(|r| &with_global[r.clone()]).collect();
         assert!(kept.contains("def reset():\n    global _CACHE, _COUNT\n    _COUNT = 0"), "{kept}");
+        // A `global` statement may rebind any module-level name: every statement is kept.
+        assert!(kept.contains("if __name__ == '__main__':"), "{kept}");
         assert!(!kept.contains("unrelated") && !kept.contains("def helper"), "{kept}");
         // A relevant import keeps the blocks that reach what it binds (see `followed`).
         let with_lock = format!("import threading\n{src}\n\ndef locked():\n    with threading.Lock():\n        pass\n");
