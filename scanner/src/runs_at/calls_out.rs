@@ -12,8 +12,6 @@
 
 use std::collections::HashMap;
 
-use rayon::prelude::*;
-
 use super::{Graph, Node};
 use crate::{
     finding::{CallOut, RunsAt, RunsAtPath},
@@ -124,21 +122,17 @@ const STANDARD_LIBRARY: &[&str] = &[
 /// Every name this scan's non-test code imports from another top-level package and calls at
 /// request time, in a worker, or at a time its package cannot tell (with the open ends that
 /// would tell), once per name (request before worker before unknown, then the first found),
-/// sorted by name.
+/// sorted by name. (A scan computes them with its findings' runs-at:
+/// [`super::annotate_and_call_out`].)
 pub fn calls_out(files: &[SourceFile], namer: &ModuleNamer, max_file_size: u64) -> Vec<CallOut> {
-    let top = |path: &str| namer.module_name(path).0.split('.').next().unwrap_or("").to_owned();
-    let mut packages: HashMap<String, Vec<&SourceFile>> = HashMap::new();
-    for file in files.iter().filter(|f| !is_test_module(&f.path)) {
-        packages.entry(top(&file.path)).or_default().push(file);
-    }
-    let mut packages: Vec<(String, Vec<&SourceFile>)> = packages.into_iter().collect();
-    packages.sort_by(|a, b| a.0.cmp(&b.0));
-    let found: Vec<CallOut> = packages
-        .par_iter()
-        .flat_map_iter(|(package, members)| package_calls_out(package, members, namer, max_file_size))
-        .collect();
+    super::annotate_and_call_out(files, namer, max_file_size, &mut [], true).unwrap_or_default()
+}
+
+/// Of `calls`, the most urgent of each name (then the first found), sorted by name, at most
+/// [`MAX_CALLS_OUT`].
+pub(super) fn most_urgent(calls: Vec<CallOut>) -> Vec<CallOut> {
     let mut best: HashMap<String, CallOut> = HashMap::new();
-    for call in found {
+    for call in calls {
         match best.get(&call.name) {
             Some(kept) if super::precedence(kept.at) <= super::precedence(call.at) => {}
             _ => {
@@ -152,13 +146,15 @@ pub fn calls_out(files: &[SourceFile], namer: &ModuleNamer, max_file_size: u64) 
     calls
 }
 
-/// One top-level package's calls out, each name's most urgent first.
-fn package_calls_out(package: &str, members: &[&SourceFile], namer: &ModuleNamer, max_file_size: u64) -> Vec<CallOut> {
-    let kept = members.iter().map(|f| f.path.as_str()).collect();
-    let graph = Graph::read(members, &kept, namer, max_file_size);
+/// The calls out of one top-level package's non-test files, read from its call graph (which
+/// kept every file's text).
+pub(super) fn of_package(graph: &Graph, package: &str) -> Vec<CallOut> {
     let mut memo: HashMap<Node, RunsAtPath> = HashMap::new();
     let mut calls = Vec::new();
     for (index, file) in graph.files.iter().enumerate() {
+        if is_test_module(&file.path) {
+            continue;
+        }
         let bytes = &file.bytes;
         let bound = imported_names(bytes, &file.outline.imports, package);
         if bound.is_empty() {

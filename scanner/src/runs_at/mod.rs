@@ -63,6 +63,18 @@ pub fn precedence(at: RunsAt) -> u8 {
 
 /// Sets every finding's [`Finding::runs_at`].
 pub fn annotate(files: &[SourceFile], namer: &ModuleNamer, max_file_size: u64, findings: &mut [Finding]) {
+    annotate_and_call_out(files, namer, max_file_size, findings, false);
+}
+
+/// [`annotate`], and — when `with_calls_out` — the scan's calls out ([`calls_out`]), from
+/// one call graph per top-level package.
+pub fn annotate_and_call_out(
+    files: &[SourceFile],
+    namer: &ModuleNamer,
+    max_file_size: u64,
+    findings: &mut [Finding],
+    with_calls_out: bool,
+) -> Option<Vec<crate::finding::CallOut>> {
     let top = |path: &str| namer.module_name(path).0.split('.').next().unwrap_or("").to_owned();
     let mut by_package: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, finding) in findings.iter().enumerate() {
@@ -71,55 +83,76 @@ pub fn annotate(files: &[SourceFile], namer: &ModuleNamer, max_file_size: u64, f
     let mut members_of: HashMap<String, Vec<&SourceFile>> = HashMap::new();
     for file in files {
         let package = top(&file.path);
+        if with_calls_out && !is_test_module(&file.path) {
+            by_package.entry(package.clone()).or_default();
+        }
         if by_package.contains_key(&package) {
             members_of.entry(package).or_default().push(file);
         }
     }
     let mut packages: Vec<(String, Vec<usize>)> = by_package.into_iter().collect();
     packages.sort();
-    let results: Vec<(usize, RunsAtPath)> = packages
+    let results: Vec<(Vec<(usize, RunsAtPath)>, Vec<crate::finding::CallOut>)> = packages
         .par_iter()
-        .flat_map_iter(|(package, wanted)| {
+        .map(|(package, wanted)| {
             let members = members_of.get(package).map_or(&[][..], Vec::as_slice);
-            let kept: rustc_hash::FxHashSet<&str> = wanted.iter().map(|&i| findings[i].path.as_str()).collect();
-            let graph = Graph::read(members, &kept, namer, max_file_size);
-            let mut memo: HashMap<Option<(usize, usize)>, RunsAtPath> = HashMap::new();
-            let mut from = |start: Option<Node>, path: &str| {
-                memo.entry(start).or_insert_with(|| graph.runs_at(start, path)).clone()
+            // Calls out are read from every file's text; findings only need their own files'.
+            let kept: rustc_hash::FxHashSet<&str> = if with_calls_out {
+                members.iter().map(|f| f.path.as_str()).collect()
+            } else {
+                wanted.iter().map(|&i| findings[i].path.as_str()).collect()
             };
-            wanted
-                .iter()
-                .map(|&i| {
-                    let finding = &findings[i];
-                    let start = graph.definition_at(&finding.path, finding.start.line);
-                    // Module-level code, or a class body made at import.
-                    let module_level = start.is_none_or(|node| {
-                        graph.files[node.0].outline.defs[node.1].is_class && graph.enclosing_function(node).is_none()
-                    });
-                    let result = if module_level && !finding.also_on_lines.is_empty() {
-                        // A module-level global changed by functions (UT010): when they run.
-                        let writes = finding
-                            .also_on_lines
-                            .iter()
-                            .map(|&line| from(graph.definition_at(&finding.path, line), &finding.path));
-                        writes.min_by_key(|r| precedence(r.at)).expect("at least one write")
-                    } else if module_level && MADE_AT_IMPORT_USED_LATER.contains(&finding.rule.as_str()) {
-                        RunsAtPath {
-                            at: RunsAt::Unknown,
-                            why: "made at import, used wherever it is imported".into(),
-                            path: Vec::new(),
-                            open_ends: Vec::new(),
-                        }
-                    } else {
-                        from(start, &finding.path)
-                    };
-                    (i, result)
-                })
-                .collect::<Vec<_>>()
+            let graph = Graph::read(members, &kept, namer, max_file_size);
+            let annotated = graph.annotate(wanted, findings);
+            let calls = if with_calls_out { calls_out::of_package(&graph, package) } else { Vec::new() };
+            (annotated, calls)
         })
         .collect();
-    for (i, runs_at) in results {
-        findings[i].runs_at = Some(runs_at);
+    let mut calls = Vec::new();
+    for (annotated, package_calls) in results {
+        for (i, runs_at) in annotated {
+            findings[i].runs_at = Some(runs_at);
+        }
+        calls.extend(package_calls);
+    }
+    with_calls_out.then(|| calls_out::most_urgent(calls))
+}
+
+impl Graph {
+    /// When each of `wanted` (indexes into `findings`, all of this package) runs.
+    fn annotate(&self, wanted: &[usize], findings: &[Finding]) -> Vec<(usize, RunsAtPath)> {
+        let mut memo: HashMap<Option<(usize, usize)>, RunsAtPath> = HashMap::new();
+        let mut from =
+            |start: Option<Node>, path: &str| memo.entry(start).or_insert_with(|| self.runs_at(start, path)).clone();
+        wanted
+            .iter()
+            .map(|&i| {
+                let finding = &findings[i];
+                let start = self.definition_at(&finding.path, finding.start.line);
+                // Module-level code, or a class body made at import.
+                let module_level = start.is_none_or(|node| {
+                    self.files[node.0].outline.defs[node.1].is_class && self.enclosing_function(node).is_none()
+                });
+                let result = if module_level && !finding.also_on_lines.is_empty() {
+                    // A module-level global changed by functions (UT010): when they run.
+                    let writes = finding
+                        .also_on_lines
+                        .iter()
+                        .map(|&line| from(self.definition_at(&finding.path, line), &finding.path));
+                    writes.min_by_key(|r| precedence(r.at)).expect("at least one write")
+                } else if module_level && MADE_AT_IMPORT_USED_LATER.contains(&finding.rule.as_str()) {
+                    RunsAtPath {
+                        at: RunsAt::Unknown,
+                        why: "made at import, used wherever it is imported".into(),
+                        path: Vec::new(),
+                        open_ends: Vec::new(),
+                    }
+                } else {
+                    from(start, &finding.path)
+                };
+                (i, result)
+            })
+            .collect()
     }
 }
 
@@ -169,6 +202,11 @@ struct Graph {
     bases: FxHashMap<String, Vec<String>>,
     /// How many classes define a method of each name.
     method_owners: FxHashMap<String, usize>,
+    /// Every class's ancestors through the package's classes, by name (computed once: a walk
+    /// asks for them at every method and constructor it follows).
+    ancestors: FxHashMap<String, Vec<String>>,
+    /// Every class's descendants in the package, by name.
+    descendants: FxHashMap<String, Vec<String>>,
 }
 
 type Node = (usize, usize);
@@ -234,7 +272,20 @@ impl Graph {
                 }
             }
         }
-        Graph { files, references, bases, method_owners }
+        let ancestors: FxHashMap<String, Vec<String>> =
+            bases.keys().map(|class| (class.clone(), ancestors_of(&bases, class))).collect();
+        let mut descendants: FxHashMap<String, Vec<String>> = FxHashMap::default();
+        for (class, above) in &ancestors {
+            for ancestor in above {
+                if ancestor != class {
+                    descendants.entry(ancestor.clone()).or_default().push(class.clone());
+                }
+            }
+        }
+        for list in descendants.values_mut() {
+            list.sort();
+        }
+        Graph { files, references, bases, method_owners, ancestors, descendants }
     }
 
     /// The definition holding line `line` of `path` (`None`: module-level code, or a file
@@ -410,7 +461,10 @@ impl Graph {
         for reference in accepted {
             let path = &self.files[reference.file].path;
             if is_test_module(path) {
-                callers.push(Caller::Entry(RunsAt::Tests, "a test".into()));
+                // A package's tests calling its function say nothing of when it runs: it is
+                // still called from outside (its own code in a test module is "tests" by
+                // `entry_point`).
+                continue;
             } else if let Some(why) = reference.listed {
                 callers.push(Caller::Entry(RunsAt::Request, why.into()));
             } else if reference.decorates.is_some() && !d.is_class {
@@ -451,37 +505,37 @@ impl Graph {
     }
 
     /// The classes named `class` derives from, by name, through the package's classes.
-    fn ancestors(&self, class: &str) -> Vec<&str> {
-        let mut found: Vec<&str> = Vec::new();
-        let mut queue = vec![class];
-        while let Some(name) = queue.pop() {
-            for base in self.bases.get(name).into_iter().flatten() {
-                if !found.contains(&base.as_str()) && found.len() < 64 {
-                    found.push(base);
-                    queue.push(base);
-                }
-            }
-        }
-        found
+    fn ancestors(&self, class: &str) -> &[String] {
+        self.ancestors.get(class).map_or(&[], Vec::as_slice)
     }
 
     /// `class` and the package's classes deriving from it.
     fn descendants<'a>(&'a self, class: &'a str) -> Vec<&'a str> {
         let mut family = vec![class];
-        family.extend(
-            self.bases
-                .keys()
-                .map(String::as_str)
-                .filter(|name| *name != class && self.ancestors(name).contains(&class)),
-        );
+        family.extend(self.descendants.get(class).into_iter().flatten().map(String::as_str));
         family
     }
 
     /// One of `a` and `b` is the other or derives from it: a call on `self` in one may run
     /// the other's method.
     fn related(&self, a: &str, b: &str) -> bool {
-        a == b || self.ancestors(a).contains(&b) || self.ancestors(b).contains(&a)
+        a == b || self.ancestors(a).iter().any(|x| x == b) || self.ancestors(b).iter().any(|x| x == a)
     }
+}
+
+/// The classes named `class` derives from, by name, through `bases` (at most 64).
+fn ancestors_of(bases: &FxHashMap<String, Vec<String>>, class: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut queue = vec![class];
+    while let Some(name) = queue.pop() {
+        for base in bases.get(name).into_iter().flatten() {
+            if !found.contains(base) && found.len() < 64 {
+                found.push(base.clone());
+                queue.push(base);
+            }
+        }
+    }
+    found
 }
 
 /// The references in one file to any of `names`.

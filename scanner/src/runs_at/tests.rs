@@ -214,3 +214,16 @@ fn an_unknown_time_names_the_functions_nothing_in_the_package_calls() {
     let view = [INIT, ("app/views.py", "import django\n\ndef page(request):\n    page.n = 1  # here\n")];
     assert!(runs_at(&view, "app/views.py", "# here").open_ends.is_empty());
 }
+
+#[test]
+fn a_function_only_its_tests_call_is_called_from_outside() {
+    let files = [
+        INIT,
+        ("app/store.py", "class Box:\n    items = None\n\ndef keep(x):\n    Box.items = x  # here\n"),
+        ("app/tests/test_store.py", "from app.store import keep\n\ndef test_keep():\n    keep(1)  # test\n"),
+    ];
+    let found = runs_at(&files, "app/store.py", "# here");
+    assert_eq!((found.at, found.open_ends.as_slice()), (RunsAt::Unknown, &["app.store.keep".to_owned()][..]));
+    // The test's own code is test code.
+    assert_eq!(runs_at(&files, "app/tests/test_store.py", "# test").at, RunsAt::Tests);
+}

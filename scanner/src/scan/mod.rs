@@ -173,11 +173,10 @@ fn scan_loaded(
         report.findings.extend(outcome.findings);
     }
     if options.runs_at || options.preview {
-        crate::runs_at::annotate(&files, &namer, options.sources.max_file_size, &mut report.findings);
+        let max_file_size = options.sources.max_file_size;
+        report.calls_out =
+            crate::runs_at::annotate_and_call_out(&files, &namer, max_file_size, &mut report.findings, options.runs_at);
         drop_start_up_writes(&mut report);
-    }
-    if options.runs_at {
-        report.calls_out = Some(crate::runs_at::calls_out(&files, &namer, options.sources.max_file_size));
     }
     report.findings.sort_by(|a, b| (&a.path, a.start, &a.rule).cmp(&(&b.path, b.start, &b.rule)));
     if let Some(cache) = cache {
