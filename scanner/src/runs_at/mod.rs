@@ -61,6 +61,9 @@ pub fn precedence(at: RunsAt) -> u8 {
     }
 }
 
+/// One package's findings' runs-at (by index) and calls out.
+type PackageResult = (Vec<(usize, RunsAtPath)>, Vec<crate::finding::CallOut>);
+
 /// Sets every finding's [`Finding::runs_at`].
 pub fn annotate(files: &[SourceFile], namer: &ModuleNamer, max_file_size: u64, findings: &mut [Finding]) {
     annotate_and_call_out(files, namer, max_file_size, findings, false);
@@ -92,7 +95,7 @@ pub fn annotate_and_call_out(
     }
     let mut packages: Vec<(String, Vec<usize>)> = by_package.into_iter().collect();
     packages.sort();
-    let results: Vec<(Vec<(usize, RunsAtPath)>, Vec<crate::finding::CallOut>)> = packages
+    let results: Vec<PackageResult> = packages
         .par_iter()
         .map(|(package, wanted)| {
             let members = members_of.get(package).map_or(&[][..], Vec::as_slice);
