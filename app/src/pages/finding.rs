@@ -161,7 +161,7 @@ async fn sub_issue_link(
         let when = match r.at.as_str() {
             "request" => "request time",
             "worker" => "worker time (Celery)",
-            "start-up" => "start-up only",
+            "start-up" => "start-up or first use only",
             _ => "test time only",
         };
         let path = if r.path.len() > 1 { format!(" ({})", r.path.join(" → ")) } else { String::new() };
@@ -428,7 +428,7 @@ fn RunsAtNote(runs_at: Option<db::views::RunsAtView>, via: Option<db::views::Run
     let when = match runs_at.at.as_str() {
         "request" => "Runs at request time",
         "worker" => "Runs in a Celery worker",
-        "start-up" => "Runs only at start-up",
+        "start-up" => "Runs only at start-up (or once, on first use)",
         "tests" => "Runs only in tests",
         _ => "When it runs is not known",
     };

@@ -45,7 +45,7 @@ fn runs_at_label(value: &str) -> String {
     match value {
         "request" => "request time",
         "worker" => "worker (Celery)",
-        "start-up" => "start-up only",
+        "start-up" => "start-up or first use only",
         "tests" => "tests only",
         "unknown" => "unknown (no entry point found)",
         "none" => "not analysed",

@@ -58,7 +58,7 @@ fn runs_at(out: &mut String, r: &super::RunsAtFigures) {
     }
     let _ = writeln!(
         out,
-        "\nWhen their code runs (their latest scans' call graphs): {} at request time, {} in workers, {} only at start-up, {} only from tests, {} not known{}.",
+        "\nWhen their code runs (their latest scans' call graphs): {} at request time, {} in workers, {} only at start-up (or once, on first use), {} only from tests, {} not known{}.",
         thousands(r.request),
         thousands(r.worker),
         thousands(r.start_up),

@@ -23,6 +23,7 @@
 
 pub mod calls_out;
 mod entry;
+mod lazy;
 pub mod outline;
 
 use std::collections::{HashMap, VecDeque};
@@ -138,10 +139,10 @@ impl Graph {
                 });
                 let result = if module_level && !finding.also_on_lines.is_empty() {
                     // A module-level global changed by functions (UT010): when they run.
-                    let writes = finding
-                        .also_on_lines
-                        .iter()
-                        .map(|&line| from(self.definition_at(&finding.path, line), &finding.path));
+                    let writes = finding.also_on_lines.iter().map(|&line| {
+                        self.lazily_at(&finding.path, line)
+                            .unwrap_or_else(|| from(self.definition_at(&finding.path, line), &finding.path))
+                    });
                     writes.min_by_key(|r| precedence(r.at)).expect("at least one write")
                 } else if module_level && MADE_AT_IMPORT_USED_LATER.contains(&finding.rule.as_str()) {
                     RunsAtPath {
@@ -150,6 +151,8 @@ impl Graph {
                         path: Vec::new(),
                         open_ends: Vec::new(),
                     }
+                } else if let Some(once) = self.lazily_at(&finding.path, finding.start.line) {
+                    once
                 } else {
                     from(start, &finding.path)
                 };
@@ -186,6 +189,8 @@ struct Reference {
     decorates: Option<usize>,
     /// Module-level code that runs it per request: a URLconf entry or a `connect` call.
     listed: Option<&'static str>,
+    /// A call under `if <not set yet>:` ([`lazy`]).
+    guard: Option<lazy::LazyGuard>,
 }
 
 struct GraphFile {
@@ -195,6 +200,9 @@ struct GraphFile {
     bytes: Vec<u8>,
     /// It imports Django (or Django REST framework).
     django: bool,
+    /// The attributes some lazy guard of the package tests that each definition rebinds
+    /// (by definition index): a call under such a guard to one of them runs once.
+    rebinds: FxHashMap<usize, Vec<String>>,
 }
 
 /// One package's definitions and where each of their names is written.
@@ -235,7 +243,16 @@ impl Graph {
                     memchr::memmem::find(statement, b"django").is_some()
                         || memchr::memmem::find(statement, b"rest_framework").is_some()
                 });
-                Some((GraphFile { path: file.path.clone(), outline, bytes: Vec::new(), django }, bytes))
+                Some((
+                    GraphFile {
+                        path: file.path.clone(),
+                        outline,
+                        bytes: Vec::new(),
+                        django,
+                        rebinds: Default::default(),
+                    },
+                    bytes,
+                ))
             })
             .collect();
         let names: rustc_hash::FxHashSet<&[u8]> =
@@ -252,6 +269,24 @@ impl Graph {
                 Some(list) => list.push(reference),
                 None => {
                     references.insert(name.to_owned(), vec![reference]);
+                }
+            }
+        }
+        // Which definitions rebind what the package's lazy guards test.
+        let guarded: rustc_hash::FxHashSet<&str> =
+            references.values().flatten().filter_map(|r| r.guard.as_ref()).map(|g| g.attr.as_str()).collect();
+        let mut read = read;
+        if !guarded.is_empty() {
+            for (file, bytes) in &mut read {
+                for attr in &guarded {
+                    for at in lazy::rebind_sites(bytes, attr) {
+                        if let Some(def) = file.outline.innermost(at) {
+                            let list = file.rebinds.entry(def).or_default();
+                            if !list.iter().any(|a| a == attr) {
+                                list.push((*attr).to_owned());
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -289,6 +324,25 @@ impl Graph {
             list.sort();
         }
         Graph { files, references, bases, method_owners, ancestors, descendants }
+    }
+
+    /// Line `line` of `path` sets, under `if <not set yet>:`, what that tests: it runs once
+    /// per process ([`lazy`]).
+    fn lazily_at(&self, path: &str, line: u32) -> Option<RunsAtPath> {
+        let (file, def) = self.definition_at(path, line)?;
+        let bytes = &self.files[file].bytes;
+        let start = match line {
+            0 | 1 => 0,
+            _ => memchr::memchr_iter(b'\n', bytes).nth(line as usize - 2)? + 1,
+        };
+        let at = start + bytes[start..].iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+        let guard = lazy::guard_at(bytes, self.files[file].outline.defs[def].block.start, at)?;
+        guard.rebound_in_block.then(|| RunsAtPath {
+            at: RunsAt::StartUp,
+            why: lazy::once_why(&guard.condition),
+            path: vec![self.files[file].outline.defs[def].qualname.clone()],
+            open_ends: Vec::new(),
+        })
     }
 
     /// The definition holding line `line` of `path` (`None`: module-level code, or a file
@@ -468,7 +522,16 @@ impl Graph {
                 // still called from outside (its own code in a test module is "tests" by
                 // `entry_point`).
                 continue;
-            } else if let Some(why) = reference.listed {
+            }
+            if let Some(guard) = &reference.guard {
+                let sets_it = guard.rebound_in_block
+                    || self.files[file].rebinds.get(&def).is_some_and(|attrs| attrs.contains(&guard.attr));
+                if sets_it {
+                    callers.push(Caller::Entry(RunsAt::StartUp, lazy::once_why(&guard.condition)));
+                    continue;
+                }
+            }
+            if let Some(why) = reference.listed {
                 callers.push(Caller::Entry(RunsAt::Request, why.into()));
             } else if reference.decorates.is_some() && !d.is_class {
                 // `@name` runs `name` when the decorated definition is made.
@@ -578,7 +641,11 @@ fn file_references<'b>(
         let receiver = receiver_at(outline, bytes, at, def);
         let after = bytes[at + word.len()..].iter().find(|b| !matches!(b, b' ' | b'\t'));
         let called = after == Some(&b'(');
-        found.push((name, Reference { file: index, def, receiver, called, decorates, listed }));
+        let guard = match def {
+            Some(d) if called => lazy::guard_at(bytes, outline.defs[d].block.start, at),
+            _ => None,
+        };
+        found.push((name, Reference { file: index, def, receiver, called, decorates, listed, guard }));
     }
     found
 }

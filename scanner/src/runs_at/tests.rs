@@ -12,7 +12,8 @@ fn runs_at(files: &[(&str, &str)], path: &str, marker: &str) -> RunsAtPath {
     let graph = Graph::read(&members, &kept, &namer, u64::MAX);
     let text = files.iter().find(|(p, _)| *p == path).expect("the file").1;
     let line = text[..text.find(marker).expect("the marker")].matches('\n').count() as u32 + 1;
-    graph.runs_at(graph.definition_at(path, line), path)
+    // As `Graph::annotate` does for a finding in a function.
+    graph.lazily_at(path, line).unwrap_or_else(|| graph.runs_at(graph.definition_at(path, line), path))
 }
 
 const INIT: (&str, &str) = ("app/__init__.py", "");
@@ -226,4 +227,36 @@ fn a_function_only_its_tests_call_is_called_from_outside() {
     assert_eq!((found.at, found.open_ends.as_slice()), (RunsAt::Unknown, &["app.store.keep".to_owned()][..]));
     // The test's own code is test code.
     assert_eq!(runs_at(&files, "app/tests/test_store.py", "# test").at, RunsAt::Tests);
+}
+
+#[test]
+fn lazy_initialization_runs_once_per_process() {
+    let files = [
+        INIT,
+        (
+            "app/views.py",
+            "from django.http import HttpResponse\nfrom .tasks import Task\nfrom .help import Expert\n\ndef page(request):\n    Task.get_app()\n    Expert.the_one()\n    return HttpResponse()\n",
+        ),
+        (
+            "app/tasks.py",
+            "class Task:\n    __bound__ = False\n    _app = None\n\n    @classmethod\n    def get_app(cls):\n        if not cls.__bound__:\n            cls.bind(1)\n        return cls._app\n\n    @classmethod\n    def bind(cls, app):\n        was_bound, cls.__bound__ = cls.__bound__, True\n        cls._app = app  # bind\n",
+        ),
+        (
+            "app/help.py",
+            "class Expert:\n    THE_ONE = None\n    seen = 0\n\n    @classmethod\n    def the_one(cls):\n        if cls.THE_ONE is None:\n            cls.THE_ONE = cls()  # made\n        cls.seen += 1  # counted\n        return cls.THE_ONE\n",
+        ),
+    ];
+    // Called under `if not cls.__bound__:`, and it sets `__bound__`: once.
+    let bind = runs_at(&files, "app/tasks.py", "# bind");
+    assert_eq!(
+        (bind.at, bind.why.as_str()),
+        (RunsAt::StartUp, "once per process, on first use (`if not cls.__bound__:`)")
+    );
+    // Made under `if cls.THE_ONE is None:`: once; counted on every call: at request time.
+    let made = runs_at(&files, "app/help.py", "# made");
+    assert_eq!(
+        (made.at, made.why.as_str()),
+        (RunsAt::StartUp, "once per process, on first use (`if cls.THE_ONE is None:`)")
+    );
+    assert_eq!(runs_at(&files, "app/help.py", "# counted").at, RunsAt::Request);
 }

@@ -1,0 +1,210 @@
+//! Lazy initialization: code under `if <it is not set yet>:` that sets it runs once per
+//! process, on first use — not per request. A singleton made on the first call
+//! (`if cls._instance is None: cls._instance = cls()`), a class bound to its app when first
+//! used (`if not cls.__bound__: cls.bind(app)`, where `bind` sets `__bound__`), a module's
+//! table filled on first use (`if not _TABLE: _TABLE.update(load())` does not count: only a
+//! rebinding does): the first request pays for it, the others find it done, and no request's
+//! data is kept there. An instance's attribute (`self.…`) is set once per instance — per
+//! request for an object made per request — so it never counts.
+//!
+//! Read from text: the innermost `if` enclosing a line, on one line, testing that an
+//! attribute (or name) is not set — `not X`, `X is None`, `X is <sentinel>`,
+//! `(x := X) is <sentinel>`, `not hasattr(obj, "attr")`, `k not in X` — where the guarded
+//! block, or the function it calls, rebinds that attribute (`….attr = …`; an item
+//! assignment `X[k] = v` under `k not in X` is a cache filled per key, not once).
+
+use crate::prefilter::followed::is_identifier_byte;
+
+/// An `if` that runs its block only while something is not set yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LazyGuard {
+    /// The attribute (or name) tested: its last name (`THE_ONE` of `cls.THE_ONE`).
+    pub attr: String,
+    /// The condition as written, for the path's "why".
+    pub condition: String,
+    /// The guarded block itself rebinds it.
+    pub rebound_in_block: bool,
+}
+
+/// The lazy-initialization guard enclosing offset `at` of `source`, looked for between
+/// `scope_start` (the start of the definition holding `at`) and `at`.
+pub fn guard_at(source: &[u8], scope_start: usize, at: usize) -> Option<LazyGuard> {
+    let line_start = |i: usize| memchr::memrchr(b'\n', &source[..i]).map_or(0, |n| n + 1);
+    let indent_of = |start: usize| source[start..].iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+    let here = line_start(at);
+    let indent = indent_of(here);
+    // Walk up to the first less indented statement line: the block's header.
+    let mut cursor = here;
+    while cursor > scope_start {
+        let previous = line_start(cursor - 1);
+        cursor = previous;
+        let text = &source[previous + indent_of(previous)..];
+        let blank = matches!(text.first(), None | Some(b'\n' | b'\r' | b'#'));
+        if blank || indent_of(previous) >= indent {
+            continue;
+        }
+        let header_indent = indent_of(previous);
+        let end = memchr::memchr(b'\n', text).unwrap_or(text.len());
+        let line = std::str::from_utf8(&text[..end]).ok()?.trim_end();
+        let condition = line.strip_prefix("if ")?.strip_suffix(':')?.trim();
+        let globals = &source[scope_start..previous];
+        let attr = tested(condition, |name| declares_global(globals, name))?;
+        let block_end = block_end(source, previous, header_indent);
+        let rebound_in_block = rebinds(&source[previous..block_end], &attr);
+        return Some(LazyGuard { attr, condition: condition.to_owned(), rebound_in_block });
+    }
+    None
+}
+
+/// The attribute (or name) a lazy-initialization condition tests, if it is one;
+/// `declared_global` says whether a bare name is declared `global` where it is tested.
+fn tested(condition: &str, declared_global: impl Fn(&str) -> bool) -> Option<String> {
+    // An instance's attribute is set once per instance — per request, for an object made per
+    // request — and a local name once per call: only a class's state (`cls.x`, `Registry.x`)
+    // and a module global the function declares `global` count.
+    let per_process = |owner: &str| owner == "cls" || owner.starts_with(|c: char| c.is_ascii_uppercase());
+    let last_name = |chain: &str| {
+        let chain = chain.trim();
+        let valid = !chain.is_empty() && chain.split('.').all(is_identifier);
+        let (owner, attr) = chain.rsplit_once('.').map_or(("", chain), |(owner, attr)| (owner, attr));
+        let first = owner.split('.').next().unwrap_or(owner);
+        let counts = if owner.is_empty() { declared_global(attr) } else { per_process(first) };
+        (valid && counts).then(|| attr.to_owned())
+    };
+    if let Some(rest) = condition.strip_prefix("not hasattr(") {
+        let inner = rest.strip_suffix(')')?;
+        let (owner, attr) = inner.split_once(',')?;
+        let attr = attr.trim().trim_matches(|c| c == '"' || c == '\'');
+        return (is_identifier(attr) && per_process(owner.trim())).then(|| attr.to_owned());
+    }
+    if let Some(chain) = condition.strip_prefix("not ") {
+        return last_name(chain);
+    }
+    if let Some((_, chain)) = condition.split_once(" not in ") {
+        return last_name(chain);
+    }
+    if let Some((subject, sentinel)) = condition.rsplit_once(" is ") {
+        if sentinel.trim().starts_with("not") || !is_identifier(sentinel.trim()) {
+            return None;
+        }
+        // `(value := self._wrapped) is empty`
+        let subject = subject.trim();
+        let subject = match subject.strip_prefix('(').and_then(|s| s.strip_suffix(')')) {
+            Some(inner) => inner.split_once(":=").map(|(_, chain)| chain)?,
+            None => subject,
+        };
+        return last_name(subject);
+    }
+    None
+}
+
+/// `text` holds a `global` statement naming `name`.
+fn declares_global(text: &[u8], name: &str) -> bool {
+    memchr::memmem::find_iter(text, b"global ").any(|at| {
+        let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |n| at + n);
+        std::str::from_utf8(&text[at + 7..end])
+            .is_ok_and(|names| names.split(',').any(|n| n.split('#').next().unwrap_or("").trim() == name))
+    })
+}
+
+fn is_identifier(word: &str) -> bool {
+    !word.is_empty() && !word.as_bytes()[0].is_ascii_digit() && word.bytes().all(is_identifier_byte)
+}
+
+/// Where the block whose header line starts at `header` (indented `indent`) ends.
+fn block_end(source: &[u8], header: usize, indent: usize) -> usize {
+    let mut at = memchr::memchr(b'\n', &source[header..]).map_or(source.len(), |n| header + n + 1);
+    while at < source.len() {
+        let line = &source[at..];
+        let spaces = line.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+        let blank = matches!(line.get(spaces), None | Some(b'\n' | b'\r' | b'#'));
+        if !blank && spaces <= indent {
+            return at;
+        }
+        at = memchr::memchr(b'\n', line).map_or(source.len(), |n| at + n + 1);
+    }
+    source.len()
+}
+
+/// Why code under a lazy guard runs when it does.
+pub fn once_why(condition: &str) -> String {
+    format!("once per process, on first use (`if {condition}:`)")
+}
+
+/// `text` rebinds attribute (or name) `attr`: `….attr = …` or `attr = …` as an assignment's
+/// target (also in a tuple target: `was, cls.attr = …`), not `==`, not an item.
+pub fn rebinds(text: &[u8], attr: &str) -> bool {
+    rebind_sites(text, attr).next().is_some()
+}
+
+/// Where `text` rebinds `attr` (see [`rebinds`]).
+pub fn rebind_sites<'t>(text: &'t [u8], attr: &'t str) -> impl Iterator<Item = usize> + 't {
+    memchr::memmem::find_iter(text, attr.as_bytes()).filter(move |&at| {
+        let before_free = at == 0 || !is_identifier_byte(text[at - 1]);
+        let end = at + attr.len();
+        let after_free = text.get(end).is_none_or(|&b| !is_identifier_byte(b));
+        if !(before_free && after_free) {
+            return false;
+        }
+        let rest = &text[end..];
+        let rest = &rest[rest.iter().take_while(|b| matches!(b, b' ' | b'\t')).count()..];
+        rest.first() == Some(&b'=') && rest.get(1) != Some(&b'=')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard(source: &str, marker: &str) -> Option<LazyGuard> {
+        guard_at(source.as_bytes(), 0, source.find(marker).expect("the marker"))
+    }
+
+    #[test]
+    fn a_singleton_made_on_first_use_is_guarded_and_set_in_its_block() {
+        let source = "class H:\n    THE_ONE = None\n    @classmethod\n    def the_one(cls):\n        if cls.THE_ONE is None:\n            cls.THE_ONE = cls()  # here\n        return cls.THE_ONE\n";
+        let found = guard(source, "cls.THE_ONE = cls()").unwrap();
+        assert_eq!((found.attr.as_str(), found.rebound_in_block), ("THE_ONE", true));
+        assert_eq!(found.condition, "cls.THE_ONE is None");
+    }
+
+    #[test]
+    fn each_form_of_not_set_yet() {
+        for (condition, attr) in [
+            ("not cls.__bound__", "__bound__"),
+            ("(_wrapped := Settings._wrapped) is empty", "_wrapped"),
+            ("not hasattr(cls, '_core')", "_core"),
+            ("'staff' not in AssessmentWorkflow.STEPS", "STEPS"),
+            ("not LoadStatic._is_loaded", "_is_loaded"),
+            ("_ready is None", "_ready"),
+        ] {
+            let source = format!("def f(cls):\n    global _ready\n    if {condition}:\n        go()  # here\n");
+            let found = guard(&source, "go()").unwrap_or_else(|| panic!("{condition}"));
+            assert_eq!((found.attr.as_str(), found.rebound_in_block), (attr, false), "{condition}");
+        }
+        // Not a test of "not set yet", or not the innermost block.
+        for source in [
+            "def f(x):\n    if x.version != v:\n        go()  # here\n",
+            "def f(x):\n    if x is not None:\n        go()  # here\n",
+            "def f(x):\n    if not x.ready:\n        pass\n    go()  # here\n",
+            "def f(x):\n    if not x.ready:\n        for i in y:\n            go()  # here\n",
+            // Once per instance, not per process.
+            "def f(self):\n    if self._user is None:\n        go()  # here\n",
+            "def f(self):\n    if not hasattr(self, '_user'):\n        go()  # here\n",
+            // A local name, or another object's attribute (made per request, maybe).
+            "def f(x):\n    if data is None:\n        go()  # here\n",
+            "def f(request):\n    if not request.session:\n        go()  # here\n",
+        ] {
+            assert_eq!(guard(source, "go()"), None, "{source}");
+        }
+    }
+
+    #[test]
+    fn a_rebinding_is_an_assignment_of_the_attribute_itself() {
+        assert!(rebinds(b"was, cls.__bound__ = cls.__bound__, True", "__bound__"));
+        assert!(rebinds(b"self._wrapped = Settings()", "_wrapped"));
+        assert!(!rebinds(b"if self._wrapped == x:", "_wrapped"));
+        assert!(!rebinds(b"cache[key] = value", "cache"));
+        assert!(!rebinds(b"self._wrapped_more = 1", "_wrapped"));
+    }
+}
