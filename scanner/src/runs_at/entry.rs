@@ -13,7 +13,7 @@
 //! | a context processor | request | a function of a module named `context_processors` |
 //! | an XBlock handler or view | request | `@XBlock.handler`, `@XBlock.json_handler`, a method named `…_view` of a class deriving from `XBlock` |
 //! | a Celery task | worker | `@shared_task`, `@app.task`, `@periodic_task`; `run` of a class deriving from `…Task` |
-//! | start-up | start-up | module-level code; `ready` of an `AppConfig`; settings modules; management commands; `setup.py`, `__main__.py`; `@click.command`/`@….group` command lines |
+//! | start-up | start-up | module-level code; `ready` of an `AppConfig`; settings modules; management commands; `setup.py`, `__main__.py`; `@click.command`/`@….group` command lines; lazy initialization, once per process on first use ([`super::lazy`]) |
 //! | tests | tests | a test module ([`crate::source::is_test_module`]) |
 
 use crate::finding::RunsAt;
