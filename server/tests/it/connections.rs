@@ -113,3 +113,20 @@ async fn one_client_cannot_hold_every_connection_or_live_stream() {
     .await
     .unwrap();
 }
+
+/// Web requests' statements run with their own limits: PostgreSQL cancels them after 20 s,
+/// and a search's counts may hash in memory rather than sort on disk.
+#[tokio::test]
+async fn request_statements_have_their_own_limits() {
+    let pool = fresh_database().await;
+    let requests = db::connect::request_pool(&pool);
+    let show = |setting: &'static str| {
+        let requests = requests.clone();
+        async move { sqlx::query_scalar::<_, String>(&format!("SHOW {setting}")).fetch_one(&requests).await.unwrap() }
+    };
+    assert_eq!(show("statement_timeout").await, db::connect::REQUEST_STATEMENT_TIMEOUT);
+    assert_eq!(show("work_mem").await, db::connect::REQUEST_WORK_MEM);
+    // The jobs' pool keeps the server's defaults.
+    let jobs: String = sqlx::query_scalar("SHOW work_mem").fetch_one(&pool).await.unwrap();
+    assert_ne!(jobs, db::connect::REQUEST_WORK_MEM);
+}
