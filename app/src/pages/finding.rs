@@ -435,7 +435,7 @@ fn RunsAtNote(runs_at: Option<db::views::RunsAtView>, via: Option<db::views::Run
     let path = runs_at.path.clone();
     view! {
         <p class="mt-1 text-sm" data-testid="runs-at">
-            {format!("{when}: {}", runs_at.why)}
+            {format!("{when}: ")}<InlineCode text=runs_at.why.clone() />
             {(!path.is_empty()).then(|| view! {
                 <span class="block break-words">
                     {path.into_iter().enumerate().map(|(i, step)| view! {
