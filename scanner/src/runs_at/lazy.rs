@@ -5,7 +5,8 @@
 //! table filled on first use (`if not _TABLE: _TABLE.update(load())` does not count: only a
 //! rebinding does): the first request pays for it, the others find it done, and no request's
 //! data is kept there. An instance's attribute (`self.…`) is set once per instance — per
-//! request for an object made per request — so it never counts.
+//! request for an object made per request — so it counts only for a class the package
+//! instantiates once, at import (`settings = LazySettings()`).
 //!
 //! Read from text: the innermost `if` enclosing a line, on one line, testing that an
 //! attribute (or name) is not set — `not X`, `X is None`, `X is <sentinel>`,
@@ -24,6 +25,9 @@ pub struct LazyGuard {
     pub condition: String,
     /// The guarded block itself rebinds it.
     pub rebound_in_block: bool,
+    /// It is an instance's attribute (`self.x`): once per instance, which is once per process
+    /// only for an object made once (the call graph knows which classes are).
+    pub on_instance: bool,
 }
 
 /// The lazy-initialization guard enclosing offset `at` of `source`, looked for between
@@ -48,34 +52,43 @@ pub fn guard_at(source: &[u8], scope_start: usize, at: usize) -> Option<LazyGuar
         let line = std::str::from_utf8(&text[..end]).ok()?.trim_end();
         let condition = line.strip_prefix("if ")?.strip_suffix(':')?.trim();
         let globals = &source[scope_start..previous];
-        let attr = tested(condition, |name| declares_global(globals, name))?;
+        let (attr, on_instance) = tested(condition, |name| declares_global(globals, name))?;
         let block_end = block_end(source, previous, header_indent);
         let rebound_in_block = rebinds(&source[previous..block_end], &attr);
-        return Some(LazyGuard { attr, condition: condition.to_owned(), rebound_in_block });
+        return Some(LazyGuard { attr, condition: condition.to_owned(), rebound_in_block, on_instance });
     }
     None
 }
 
-/// The attribute (or name) a lazy-initialization condition tests, if it is one;
-/// `declared_global` says whether a bare name is declared `global` where it is tested.
-fn tested(condition: &str, declared_global: impl Fn(&str) -> bool) -> Option<String> {
-    // An instance's attribute is set once per instance — per request, for an object made per
-    // request — and a local name once per call: only a class's state (`cls.x`, `Registry.x`)
-    // and a module global the function declares `global` count.
-    let per_process = |owner: &str| owner == "cls" || owner.starts_with(|c: char| c.is_ascii_uppercase());
+/// The attribute (or name) a lazy-initialization condition tests, if it is one, and whether
+/// it is an instance's (`self.x`); `declared_global` says whether a bare name is declared
+/// `global` where it is tested.
+fn tested(condition: &str, declared_global: impl Fn(&str) -> bool) -> Option<(String, bool)> {
+    // A local name is set once per call, and another object's attribute (`request.x`) once per
+    // that object: only a class's state (`cls.x`, `Registry.x`), a module global the function
+    // declares `global`, and an instance's own (`self.x`, trusted only for an object made
+    // once) count. `Some(on_instance)` when the owner counts.
+    let owner_counts = |owner: &str| match owner {
+        "self" => Some(true),
+        "cls" => Some(false),
+        _ => owner.starts_with(|c: char| c.is_ascii_uppercase()).then_some(false),
+    };
     let last_name = |chain: &str| {
         let chain = chain.trim();
-        let valid = !chain.is_empty() && chain.split('.').all(is_identifier);
+        if chain.is_empty() || !chain.split('.').all(is_identifier) {
+            return None;
+        }
         let (owner, attr) = chain.rsplit_once('.').map_or(("", chain), |(owner, attr)| (owner, attr));
         let first = owner.split('.').next().unwrap_or(owner);
-        let counts = if owner.is_empty() { declared_global(attr) } else { per_process(first) };
-        (valid && counts).then(|| attr.to_owned())
+        let on_instance = if owner.is_empty() { declared_global(attr).then_some(false)? } else { owner_counts(first)? };
+        Some((attr.to_owned(), on_instance))
     };
     if let Some(rest) = condition.strip_prefix("not hasattr(") {
         let inner = rest.strip_suffix(')')?;
         let (owner, attr) = inner.split_once(',')?;
         let attr = attr.trim().trim_matches(|c| c == '"' || c == '\'');
-        return (is_identifier(attr) && per_process(owner.trim())).then(|| attr.to_owned());
+        let on_instance = owner_counts(owner.trim())?;
+        return is_identifier(attr).then(|| (attr.to_owned(), on_instance));
     }
     if let Some(chain) = condition.strip_prefix("not ") {
         return last_name(chain);
@@ -180,7 +193,15 @@ mod tests {
         ] {
             let source = format!("def f(cls):\n    global _ready\n    if {condition}:\n        go()  # here\n");
             let found = guard(&source, "go()").unwrap_or_else(|| panic!("{condition}"));
-            assert_eq!((found.attr.as_str(), found.rebound_in_block), (attr, false), "{condition}");
+            let seen = (found.attr.as_str(), found.rebound_in_block, found.on_instance);
+            assert_eq!(seen, (attr, false, false), "{condition}");
+        }
+        // An instance's own: found, and marked (the graph trusts it only for an object made
+        // once).
+        for condition in ["self._user is None", "not hasattr(self, '_user')", "(w := self._user) is empty"] {
+            let source = format!("def f(self):\n    if {condition}:\n        go()  # here\n");
+            let found = guard(&source, "go()").unwrap_or_else(|| panic!("{condition}"));
+            assert_eq!((found.attr.as_str(), found.on_instance), ("_user", true), "{condition}");
         }
         // Not a test of "not set yet", or not the innermost block.
         for source in [
@@ -188,9 +209,6 @@ mod tests {
             "def f(x):\n    if x is not None:\n        go()  # here\n",
             "def f(x):\n    if not x.ready:\n        pass\n    go()  # here\n",
             "def f(x):\n    if not x.ready:\n        for i in y:\n            go()  # here\n",
-            // Once per instance, not per process.
-            "def f(self):\n    if self._user is None:\n        go()  # here\n",
-            "def f(self):\n    if not hasattr(self, '_user'):\n        go()  # here\n",
             // A local name, or another object's attribute (made per request, maybe).
             "def f(x):\n    if data is None:\n        go()  # here\n",
             "def f(request):\n    if not request.session:\n        go()  # here\n",

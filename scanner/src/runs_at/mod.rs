@@ -218,6 +218,9 @@ struct Graph {
     ancestors: FxHashMap<String, Vec<String>>,
     /// Every class's descendants in the package, by name.
     descendants: FxHashMap<String, Vec<String>>,
+    /// Classes the package instantiates only in module-level code (`settings =
+    /// LazySettings()`): their instances' state is the process's.
+    made_once: rustc_hash::FxHashSet<String>,
 }
 
 type Node = (usize, usize);
@@ -323,7 +326,17 @@ impl Graph {
         for list in descendants.values_mut() {
             list.sort();
         }
-        Graph { files, references, bases, method_owners, ancestors, descendants }
+        let made_once = bases
+            .keys()
+            .filter(|class| {
+                let calls =
+                    || references.get(*class).into_iter().flatten().filter(|r| r.called && r.decorates.is_none());
+                let outside_tests = |r: &&Reference| !is_test_module(&files[r.file].path);
+                calls().filter(outside_tests).all(|r| r.def.is_none()) && calls().filter(outside_tests).count() == 1
+            })
+            .cloned()
+            .collect();
+        Graph { files, references, bases, method_owners, ancestors, descendants, made_once }
     }
 
     /// Line `line` of `path` sets, under `if <not set yet>:`, what that tests: it runs once
@@ -337,12 +350,23 @@ impl Graph {
         };
         let at = start + bytes[start..].iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
         let guard = lazy::guard_at(bytes, self.files[file].outline.defs[def].block.start, at)?;
-        guard.rebound_in_block.then(|| RunsAtPath {
+        (guard.rebound_in_block && self.trusts(&guard, file, Some(def))).then(|| RunsAtPath {
             at: RunsAt::StartUp,
             why: lazy::once_why(&guard.condition),
             path: vec![self.files[file].outline.defs[def].qualname.clone()],
             open_ends: Vec::new(),
         })
+    }
+
+    /// Whether `guard`, in definition `def` of `file`, tests process-wide state: an
+    /// instance's attribute only in a method of a class made once.
+    fn trusts(&self, guard: &lazy::LazyGuard, file: usize, def: Option<usize>) -> bool {
+        if !guard.on_instance {
+            return true;
+        }
+        let defs = &self.files[file].outline.defs;
+        let class = std::iter::successors(def, |&d| defs[d].parent).find(|&d| defs[d].is_class);
+        class.is_some_and(|c| self.made_once.contains(&defs[c].name))
     }
 
     /// The definition holding line `line` of `path` (`None`: module-level code, or a file
@@ -526,7 +550,7 @@ impl Graph {
             if let Some(guard) = &reference.guard {
                 let sets_it = guard.rebound_in_block
                     || self.files[file].rebinds.get(&def).is_some_and(|attrs| attrs.contains(&guard.attr));
-                if sets_it {
+                if sets_it && self.trusts(guard, reference.file, reference.def) {
                     callers.push(Caller::Entry(RunsAt::StartUp, lazy::once_why(&guard.condition)));
                     continue;
                 }

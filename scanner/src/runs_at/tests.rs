@@ -260,3 +260,19 @@ fn lazy_initialization_runs_once_per_process() {
     );
     assert_eq!(runs_at(&files, "app/help.py", "# counted").at, RunsAt::Request);
 }
+
+#[test]
+fn an_instance_guard_counts_only_for_an_object_made_once() {
+    let lazy = "import os\n\nclass Settings:\n    def __init__(self):\n        os.environ['TZ'] = 'UTC'  # settings\n\nclass Lazy:\n    _wrapped = None\n\n    def get(self, name):\n        if self._wrapped is None:\n            self._setup()\n        return getattr(self._wrapped, name)\n\n    def _setup(self):\n        self._wrapped = Settings()\n\nsettings = Lazy()\n";
+    let views = "from django.http import HttpResponse\nfrom .conf import settings\nfrom .cart import Cart\n\ndef page(request):\n    settings.get('DEBUG')\n    Cart().total()\n    return HttpResponse()\n";
+    let cart = "class Pricing:\n    def __init__(self):\n        Pricing.last = self  # pricing\n\nclass Cart:\n    _prices = None\n\n    def total(self):\n        if self._prices is None:\n            self._load()\n        return 0\n\n    def _load(self):\n        self._prices = Pricing()\n";
+    let files = [INIT, ("app/conf.py", lazy), ("app/views.py", views), ("app/cart.py", cart)];
+    // `settings` is made once, at import: its lazy setup runs once per process.
+    let found = runs_at(&files, "app/conf.py", "# settings");
+    assert_eq!(
+        (found.at, found.why.as_str()),
+        (RunsAt::StartUp, "once per process, on first use (`if self._wrapped is None:`)")
+    );
+    // A cart is made per request: its "once" is once per request.
+    assert_eq!(runs_at(&files, "app/cart.py", "# pricing").at, RunsAt::Request);
+}
