@@ -21,7 +21,7 @@ use crate::prefilter::followed::is_identifier_byte;
 pub struct LazyGuard {
     /// The attribute (or name) tested: its last name (`THE_ONE` of `cls.THE_ONE`).
     pub attr: String,
-    /// The condition as written, for the path's "why".
+    /// The guard as the path's "why" shows it (`` `if cls._x is None:` ``).
     pub condition: String,
     /// The guarded block itself rebinds it.
     pub rebound_in_block: bool,
@@ -50,14 +50,60 @@ pub fn guard_at(source: &[u8], scope_start: usize, at: usize) -> Option<LazyGuar
         let header_indent = indent_of(previous);
         let end = memchr::memchr(b'\n', text).unwrap_or(text.len());
         let line = std::str::from_utf8(&text[..end]).ok()?.trim_end();
+        if line.starts_with("except AttributeError") {
+            return missing_attribute(source, scope_start, previous, header_indent);
+        }
         let condition = line.strip_prefix("if ")?.strip_suffix(':')?.trim();
         let globals = &source[scope_start..previous];
         let (attr, on_instance) = tested(condition, |name| declares_global(globals, name))?;
         let block_end = block_end(source, previous, header_indent);
         let rebound_in_block = rebinds(&source[previous..block_end], &attr);
-        return Some(LazyGuard { attr, condition: condition.to_owned(), rebound_in_block, on_instance });
+        return Some(LazyGuard { attr, condition: format!("`if {condition}:`"), rebound_in_block, on_instance });
     }
     None
+}
+
+/// `try: return cls._x` / `except AttributeError: … cls._x = …`: the handler at `handler`
+/// (indented `indent`) sets an attribute its `try` block reads, of a class (or an instance).
+fn missing_attribute(source: &[u8], scope_start: usize, handler: usize, indent: usize) -> Option<LazyGuard> {
+    // The `try:` of this handler: the nearest line above at the same indentation.
+    let mut cursor = handler;
+    let try_line = loop {
+        if cursor <= scope_start {
+            return None;
+        }
+        let previous = memchr::memrchr(b'\n', &source[..cursor - 1]).map_or(0, |n| n + 1);
+        let spaces = source[previous..].iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+        let text = &source[previous + spaces..];
+        if spaces == indent && !matches!(text.first(), None | Some(b'\n' | b'\r' | b'#')) {
+            if !text.starts_with(b"try:") {
+                return None;
+            }
+            break previous;
+        }
+        cursor = previous;
+    };
+    let tried = &source[try_line..handler];
+    let handled = &source[handler..block_end(source, handler, indent)];
+    // An attribute read in the `try` block (`owner.attr`) that the handler rebinds.
+    let text = std::str::from_utf8(tried).ok()?;
+    text.match_indices('.').find_map(|(dot, _)| {
+        let owner_start = text[..dot].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
+        let owner = &text[owner_start..dot];
+        let attr: String = text[dot + 1..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let on_instance = match owner {
+            "self" => true,
+            "cls" => false,
+            _ if owner.starts_with(|c: char| c.is_ascii_uppercase()) => false,
+            _ => return None,
+        };
+        (is_identifier(&attr) && rebinds(handled, &attr)).then(|| LazyGuard {
+            condition: format!("`{owner}.{attr}` missing: `except AttributeError:`"),
+            attr,
+            rebound_in_block: true,
+            on_instance,
+        })
+    })
 }
 
 /// The attribute (or name) a lazy-initialization condition tests, if it is one, and whether
@@ -91,6 +137,10 @@ fn tested(condition: &str, declared_global: impl Fn(&str) -> bool) -> Option<(St
         return is_identifier(attr).then(|| (attr.to_owned(), on_instance));
     }
     if let Some(chain) = condition.strip_prefix("not ") {
+        return last_name(chain);
+    }
+    // `isinstance(cls.target, str)`: still the dotted path of what it will be imported as.
+    if let Some(chain) = condition.strip_prefix("isinstance(").and_then(|rest| rest.strip_suffix(", str)")) {
         return last_name(chain);
     }
     if let Some((_, chain)) = condition.split_once(" not in ") {
@@ -141,7 +191,7 @@ fn block_end(source: &[u8], header: usize, indent: usize) -> usize {
 
 /// Why code under a lazy guard runs when it does.
 pub fn once_why(condition: &str) -> String {
-    format!("once per process, on first use (`if {condition}:`)")
+    format!("once per process, on first use ({condition})")
 }
 
 /// `text` rebinds attribute (or name) `attr`: `….attr = …` or `attr = …` as an assignment's
@@ -178,7 +228,7 @@ mod tests {
         let source = "class H:\n    THE_ONE = None\n    @classmethod\n    def the_one(cls):\n        if cls.THE_ONE is None:\n            cls.THE_ONE = cls()  # here\n        return cls.THE_ONE\n";
         let found = guard(source, "cls.THE_ONE = cls()").unwrap();
         assert_eq!((found.attr.as_str(), found.rebound_in_block), ("THE_ONE", true));
-        assert_eq!(found.condition, "cls.THE_ONE is None");
+        assert_eq!(found.condition, "`if cls.THE_ONE is None:`");
     }
 
     #[test]
@@ -190,6 +240,7 @@ mod tests {
             ("'staff' not in AssessmentWorkflow.STEPS", "STEPS"),
             ("not LoadStatic._is_loaded", "_is_loaded"),
             ("_ready is None", "_ready"),
+            ("isinstance(cls.target_class, str)", "target_class"),
         ] {
             let source = format!("def f(cls):\n    global _ready\n    if {condition}:\n        go()  # here\n");
             let found = guard(&source, "go()").unwrap_or_else(|| panic!("{condition}"));
@@ -215,6 +266,19 @@ mod tests {
         ] {
             assert_eq!(guard(source, "go()"), None, "{source}");
         }
+    }
+
+    #[test]
+    fn an_attribute_made_when_missing_is_made_once() {
+        let source = "class Store:\n    @classmethod\n    def path(cls):\n        try:\n            return cls._path\n        except AttributeError:\n            found = make()\n            cls._path = found  # here\n            return found\n";
+        let found = guard(source, "cls._path = found").unwrap();
+        assert_eq!((found.attr.as_str(), found.rebound_in_block, found.on_instance), ("_path", true, false));
+        assert_eq!(found.condition, "`cls._path` missing: `except AttributeError:`");
+        // A handler that sets something else, or another exception, is not one.
+        let other = source.replace("cls._path = found", "cls._other = found");
+        assert_eq!(guard(&other, "cls._other = found"), None);
+        let key_error = source.replace("AttributeError", "KeyError");
+        assert_eq!(guard(&key_error, "cls._path = found"), None);
     }
 
     #[test]
