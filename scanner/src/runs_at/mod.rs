@@ -550,7 +550,10 @@ impl Graph {
             if let Some(guard) = &reference.guard {
                 let sets_it = guard.rebound_in_block
                     || self.files[file].rebinds.get(&def).is_some_and(|attrs| attrs.contains(&guard.attr));
-                if sets_it && self.trusts(guard, reference.file, reference.def) {
+                // `self.m()` that runs a method of a class made once runs on that object.
+                let on_callee =
+                    matches!(reference.receiver, Receiver::OwnClass(_)) && self.trusts(guard, file, Some(def));
+                if sets_it && (on_callee || self.trusts(guard, reference.file, reference.def)) {
                     callers.push(Caller::Entry(RunsAt::StartUp, lazy::once_why(&guard.condition)));
                     continue;
                 }

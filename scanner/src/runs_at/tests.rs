@@ -276,3 +276,20 @@ fn an_instance_guard_counts_only_for_an_object_made_once() {
     // A cart is made per request: its "once" is once per request.
     assert_eq!(runs_at(&files, "app/cart.py", "# pricing").at, RunsAt::Request);
 }
+
+#[test]
+fn a_base_class_guard_counts_when_the_method_it_runs_is_of_an_object_made_once() {
+    // Django's shape: `LazyObject` guards `self._setup()`, which `LazySettings` (made once,
+    // `settings = LazySettings()`) defines; another lazy object is made per request.
+    let base = "class LazyObject:\n    _wrapped = None\n\n    def get(self, name):\n        if self._wrapped is None:\n            self._setup()\n        return getattr(self._wrapped, name)\n";
+    let conf = "import os\nfrom .base import LazyObject\n\nclass Settings:\n    def __init__(self):\n        os.environ['TZ'] = 'UTC'  # settings\n\nclass LazySettings(LazyObject):\n    def _setup(self):\n        self._wrapped = Settings()\n\nsettings = LazySettings()\n";
+    let user = "from .base import LazyObject\n\nclass Profile:\n    def __init__(self):\n        Profile.last = self  # profile\n\nclass LazyProfile(LazyObject):\n    def _setup(self):\n        self._wrapped = Profile()\n";
+    let views = "from django.http import HttpResponse\nfrom .conf import settings\nfrom .user import LazyProfile\n\ndef page(request):\n    settings.get('DEBUG')\n    LazyProfile().get('name')\n    return HttpResponse()\n";
+    let files = [INIT, ("app/base.py", base), ("app/conf.py", conf), ("app/user.py", user), ("app/views.py", views)];
+    let found = runs_at(&files, "app/conf.py", "# settings");
+    assert_eq!(
+        (found.at, found.why.as_str()),
+        (RunsAt::StartUp, "once per process, on first use (`if self._wrapped is None:`)")
+    );
+    assert_eq!(runs_at(&files, "app/user.py", "# profile").at, RunsAt::Request);
+}
