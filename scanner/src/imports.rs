@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::prefilter::{
     code_line_starts,
-    followed::{is_identifier_byte, statement_end},
+    followed::{is_identifier, is_identifier_byte, statement_end},
 };
 
 /// Version of the import index's JSON form.
@@ -261,10 +261,6 @@ fn string_literal(text: &[u8]) -> Option<&str> {
     let quote = *text.first().filter(|q| matches!(q, b'"' | b'\''))?;
     let close = memchr::memchr(quote, &text[1..])?;
     std::str::from_utf8(&text[1..1 + close]).ok()
-}
-
-fn is_identifier(word: &[u8]) -> bool {
-    word.first().is_some_and(|b| !b.is_ascii_digit()) && word.iter().all(|&b| is_identifier_byte(b))
 }
 
 /// `a`, `a.b.c`: identifiers joined by dots.

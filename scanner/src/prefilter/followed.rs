@@ -178,6 +178,11 @@ pub(crate) fn is_identifier_byte(b: u8) -> bool {
     IDENTIFIER_BYTES[b as usize]
 }
 
+/// `word` is a whole identifier: identifier bytes, not starting with a digit.
+pub(crate) fn is_identifier(word: &[u8]) -> bool {
+    word.first().is_some_and(|b| !b.is_ascii_digit()) && word.iter().all(|&b| is_identifier_byte(b))
+}
+
 /// [`is_identifier_byte`] as a table: one load instead of four comparisons, in loops that
 /// read whole files a byte at a time.
 static IDENTIFIER_BYTES: [bool; 256] = {

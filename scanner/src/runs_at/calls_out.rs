@@ -163,7 +163,8 @@ pub(super) fn of_package(graph: &Graph, package: &str) -> Vec<CallOut> {
         let line_starts: Vec<usize> =
             std::iter::once(0).chain(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1)).collect();
         for (at, name) in call_sites(bytes, &file.outline.imports, &bound) {
-            let line_start = line_starts[line_starts.partition_point(|&s| s <= at) - 1];
+            let line = line_starts.partition_point(|&s| s <= at);
+            let line_start = line_starts[line - 1];
             // A decorator's call runs when the definition is made, not when it runs.
             if bytes[line_start..at].iter().find(|b| !matches!(b, b' ' | b'\t')) == Some(&b'@') {
                 continue;
@@ -181,7 +182,7 @@ pub(super) fn of_package(graph: &Graph, package: &str) -> Vec<CallOut> {
                     why: runs_at.why.clone(),
                     path: runs_at.path.clone(),
                     file: file.path.clone(),
-                    line: line_starts.partition_point(|&s| s <= at) as u32,
+                    line: line as u32,
                     open_ends: runs_at.open_ends.clone(),
                 });
             }

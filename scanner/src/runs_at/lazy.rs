@@ -16,6 +16,10 @@
 
 use crate::prefilter::followed::is_identifier_byte;
 
+fn is_identifier(word: &str) -> bool {
+    crate::prefilter::followed::is_identifier(word.as_bytes())
+}
+
 /// An `if` that runs its block only while something is not set yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LazyGuard {
@@ -91,12 +95,7 @@ fn missing_attribute(source: &[u8], scope_start: usize, handler: usize, indent: 
         let owner_start = text[..dot].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
         let owner = &text[owner_start..dot];
         let attr: String = text[dot + 1..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-        let on_instance = match owner {
-            "self" => true,
-            "cls" => false,
-            _ if owner.starts_with(|c: char| c.is_ascii_uppercase()) => false,
-            _ => return None,
-        };
+        let on_instance = owner_counts(owner)?;
         (is_identifier(&attr) && rebinds(handled, &attr)).then(|| LazyGuard {
             condition: format!("`{owner}.{attr}` missing: `except AttributeError:`"),
             attr,
@@ -114,11 +113,6 @@ fn tested(condition: &str, declared_global: impl Fn(&str) -> bool) -> Option<(St
     // that object: only a class's state (`cls.x`, `Registry.x`), a module global the function
     // declares `global`, and an instance's own (`self.x`, trusted only for an object made
     // once) count. `Some(on_instance)` when the owner counts.
-    let owner_counts = |owner: &str| match owner {
-        "self" => Some(true),
-        "cls" => Some(false),
-        _ => owner.starts_with(|c: char| c.is_ascii_uppercase()).then_some(false),
-    };
     let last_name = |chain: &str| {
         let chain = chain.trim();
         if chain.is_empty() || !chain.split('.').all(is_identifier) {
@@ -161,6 +155,17 @@ fn tested(condition: &str, declared_global: impl Fn(&str) -> bool) -> Option<(St
     None
 }
 
+/// Whether state of `owner` (the name before the attribute) can be the process's:
+/// `Some(on_instance)` for a class (`cls`, `Registry`) or an instance's own (`self`), `None`
+/// for anything else (a local object, another object's attribute).
+fn owner_counts(owner: &str) -> Option<bool> {
+    match owner {
+        "self" => Some(true),
+        "cls" => Some(false),
+        _ => owner.starts_with(|c: char| c.is_ascii_uppercase()).then_some(false),
+    }
+}
+
 /// `text` holds a `global` statement naming `name`.
 fn declares_global(text: &[u8], name: &str) -> bool {
     memchr::memmem::find_iter(text, b"global ").any(|at| {
@@ -168,10 +173,6 @@ fn declares_global(text: &[u8], name: &str) -> bool {
         std::str::from_utf8(&text[at + 7..end])
             .is_ok_and(|names| names.split(',').any(|n| n.split('#').next().unwrap_or("").trim() == name))
     })
-}
-
-fn is_identifier(word: &str) -> bool {
-    !word.is_empty() && !word.as_bytes()[0].is_ascii_digit() && word.bytes().all(is_identifier_byte)
 }
 
 /// Where the block whose header line starts at `header` (indented `indent`) ends.

@@ -329,10 +329,13 @@ impl Graph {
         let made_once = bases
             .keys()
             .filter(|class| {
-                let calls =
-                    || references.get(*class).into_iter().flatten().filter(|r| r.called && r.decorates.is_none());
-                let outside_tests = |r: &&Reference| !is_test_module(&files[r.file].path);
-                calls().filter(outside_tests).all(|r| r.def.is_none()) && calls().filter(outside_tests).count() == 1
+                // Called exactly once outside tests, and that call is in module-level code.
+                let mut calls = references
+                    .get(*class)
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| r.called && r.decorates.is_none() && !is_test_module(&files[r.file].path));
+                matches!((calls.next(), calls.next()), (Some(call), None) if call.def.is_none())
             })
             .cloned()
             .collect();
@@ -344,10 +347,7 @@ impl Graph {
     fn lazily_at(&self, path: &str, line: u32) -> Option<RunsAtPath> {
         let (file, def) = self.definition_at(path, line)?;
         let bytes = &self.files[file].bytes;
-        let start = match line {
-            0 | 1 => 0,
-            _ => memchr::memchr_iter(b'\n', bytes).nth(line as usize - 2)? + 1,
-        };
+        let start = line_start(bytes, line)?;
         let at = start + bytes[start..].iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
         let guard = lazy::guard_at(bytes, self.files[file].outline.defs[def].block.start, at)?;
         (guard.rebound_in_block && self.trusts(&guard, file, Some(def))).then(|| RunsAtPath {
@@ -373,11 +373,7 @@ impl Graph {
     /// the graph did not read).
     fn definition_at(&self, path: &str, line: u32) -> Option<Node> {
         let file = self.files.iter().position(|f| f.path == path)?;
-        let bytes = &self.files[file].bytes;
-        let at = match line {
-            0 | 1 => 0,
-            _ => memchr::memchr_iter(b'\n', bytes).nth(line as usize - 2)? + 1,
-        };
+        let at = line_start(&self.files[file].bytes, line)?;
         // The first non-blank byte of the line: a header's own line is inside its block.
         Some((file, self.files[file].outline.innermost(at + 1)?))
     }
@@ -629,6 +625,14 @@ fn ancestors_of(bases: &FxHashMap<String, Vec<String>>, class: &str) -> Vec<Stri
         }
     }
     found
+}
+
+/// Where line `line` (1-based) of `bytes` starts.
+fn line_start(bytes: &[u8], line: u32) -> Option<usize> {
+    match line {
+        0 | 1 => Some(0),
+        _ => Some(memchr::memchr_iter(b'\n', bytes).nth(line as usize - 2)? + 1),
+    }
 }
 
 /// The references in one file to any of `names`.
