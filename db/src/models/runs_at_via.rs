@@ -205,10 +205,10 @@ async fn through_calls_out(
         }
     }
     // Request time first, then by target and name: the first match is the one kept.
-    callers.sort_by(|a, b| {
-        let key = |c: &Caller| (c.call.at != RunsAt::Request, c.target.clone(), c.call.name.clone());
-        key(a).cmp(&key(b))
-    });
+    fn order(c: &Caller) -> (bool, &str, &str) {
+        (c.call.at != RunsAt::Request, &c.target, &c.call.name)
+    }
+    callers.sort_by(|a, b| order(a).cmp(&order(b)));
     let mut by_name: std::collections::HashMap<(String, String), Vec<usize>> = Default::default();
     for (i, caller) in callers.iter().enumerate() {
         by_name.entry(first_and_last(&caller.call.name)).or_default().push(i);
@@ -217,17 +217,14 @@ async fn through_calls_out(
     let reach = |callers: &[Caller], ends: &[String]| -> Option<(Resolved, String)> {
         ends.iter()
             .filter_map(|end| {
-                let found = by_name.get(&first_and_last(end))?.iter().map(|&i| &callers[i]).find(|c| {
-                    c.resolved.as_ref().is_some_and(|r| r.at == RunsAt::Request) && spells(&c.call.name, end)
-                });
-                let found = found.or_else(|| {
-                    by_name
-                        .get(&first_and_last(end))?
-                        .iter()
-                        .map(|&i| &callers[i])
-                        .find(|c| c.resolved.is_some() && spells(&c.call.name, end))
-                })?;
-                Some((found.resolved.clone()?, end.clone()))
+                // The first resolved at request time, else the first resolved (`min_by_key`
+                // keeps the first of equals).
+                let resolved = by_name
+                    .get(&first_and_last(end))?
+                    .iter()
+                    .filter_map(|&i| callers[i].resolved.as_ref().filter(|_| spells(&callers[i].call.name, end)))
+                    .min_by_key(|r| r.at != RunsAt::Request)?;
+                Some((resolved.clone(), end.clone()))
             })
             .min_by_key(|(r, _)| r.at != RunsAt::Request)
     };
