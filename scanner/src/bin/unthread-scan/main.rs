@@ -29,6 +29,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     scanner::use_mimalloc_for_parsing();
+    scanner::keep_freed_memory();
     let args = Args::parse();
     let result = match args.command {
         Some(Command::Rule { rule }) => print_rule(rule.as_deref()),
