@@ -5,8 +5,8 @@
 //! `global` statement, and — without `global` statements — the module-level statements that
 //! name none of the module's containers and import nothing (otherwise the module-level
 //! statements are always parsed); when the file imports a
-//! module the rules follow, also those that mention no name such an import reaches
-//! ([`followed`]). Blocks are read from lines that start outside strings ([`lines`]).
+//! module the rules follow, or names an API of the input index (UT011), also those that
+//! mention no name such an import or API reaches ([`followed`]). Blocks are read from lines that start outside strings ([`lines`]).
 //!
 //! Parsing dominates scan time, and most files of a dependency set touch none of the
 //! constructs the rules look for. Every finding needs something visible in the raw text:
@@ -161,9 +161,10 @@ impl Prefilter {
     /// [`Prefilter::plan`] for a module of the top-level package `own_top` (whose own APIs in
     /// the input index do not count: the package's modules are not their users).
     pub fn plan_in(&self, source: &[u8], own_top: &str) -> ParsePlan {
-        if self.needles.is_match(source) || self.names_an_api(source, own_top) {
+        if self.needles.is_match(source) {
             return ParsePlan::Full;
         }
+        let api_sites = self.api_sites(source, own_top);
         let (mut may_import, mut may_global) = (false, false);
         for found in self.gate.find_iter(source) {
             match GATE_WORDS[found.pattern().as_usize()].1 {
@@ -175,7 +176,12 @@ impl Prefilter {
             }
         }
         // Most modules have none of these: then there is no need to read their lines.
-        if !may_import && !may_global && self.writes.is_none() && !self.mutable_assignment.is_match(source) {
+        if api_sites.is_empty()
+            && !may_import
+            && !may_global
+            && self.writes.is_none()
+            && !self.mutable_assignment.is_match(source)
+        {
             return ParsePlan::Skip;
         }
         let line_starts = lines::code_line_starts(source);
@@ -194,8 +200,14 @@ impl Prefilter {
         sites.sort_unstable();
         let imports: Vec<usize> =
             if may_import { self.relevant_import.find_iter(source).map(|m| m.start()).collect() } else { Vec::new() };
-        let excluded = if !imports.is_empty() {
-            let from = followed::FollowedFrom { relevant_imports: &imports, names: &[] };
+        let excluded = if !imports.is_empty() || !api_sites.is_empty() {
+            // UT011: the APIs' names, and what import statements naming one bind (`from crum
+            // import get_current_request as current`), are followed like a relevant import's.
+            let Some(mut names) = names_imported_at(source, &line_starts, &api_sites) else { return ParsePlan::Full };
+            names.extend(words_at(source, &api_sites));
+            let from = followed::FollowedFrom { relevant_imports: &imports, names: &names };
+            sites.extend_from_slice(&api_sites);
+            sites.sort_unstable();
             let Some(needed) = followed::needed_blocks(source, &line_starts, &blocks, &sites, from) else {
                 return ParsePlan::Full;
             };
@@ -216,18 +228,20 @@ impl Prefilter {
         ParsePlan::leaving_out(excluded, source.len())
     }
 
-    /// `source` names one of the input index's APIs and its package, other than `own_top`: it
-    /// may call it (rule UT011), or join a chain through it (`scan::api_search`).
+    /// Where `source` names one of the input index's APIs (as a whole word), when it also
+    /// names the API's package, other than `own_top`: it may call it there (rule UT011), or
+    /// join a chain through it (`scan::api_search`). Empty when it names none.
     ///
     /// A module names a package it uses in an import statement (the rules resolve names only
     /// through imports), so only the lines holding the word `import` are searched for
     /// packages: a tenth of a module's text or less.
-    fn names_an_api(&self, source: &[u8], own_top: &str) -> bool {
+    fn api_sites(&self, source: &[u8], own_top: &str) -> Vec<usize> {
         let whole_word = |found: &aho_corasick::Match| {
             let free = |at: usize| source.get(at).is_none_or(|&b| !followed::is_identifier_byte(b));
             (found.start() == 0 || free(found.start() - 1)) && free(found.end())
         };
         let mut searched: Vec<usize> = Vec::new();
+        let mut sites: Vec<usize> = Vec::new();
         let tops = import_lines(source)
             .flat_map(|line| self.api_tops.find_iter(&source[line.clone()]).map(move |found| found.offset(line.start)));
         for top in tops.filter(whole_word) {
@@ -240,11 +254,11 @@ impl Prefilter {
             if self.api_top_names[top] == own_top {
                 continue;
             }
-            if self.api_names[top].find_iter(source).any(|found| whole_word(&found)) {
-                return true;
-            }
+            sites.extend(self.api_names[top].find_iter(source).filter(whole_word).map(|found| found.start()));
         }
-        false
+        sites.sort_unstable();
+        sites.dedup();
+        sites
     }
 
     /// For a module that joins its package's API index because it names something backed
@@ -258,30 +272,7 @@ impl Prefilter {
     /// in `__init__.py`, is the one way around it).
     pub fn naming_plan(&self, source: &[u8], sites: &[usize]) -> ParsePlan {
         let line_starts = lines::code_line_starts(source);
-        let backed: rustc_hash::FxHashSet<&[u8]> = sites
-            .iter()
-            .map(|&at| {
-                let len = source[at..].iter().take_while(|&&b| followed::is_identifier_byte(b)).count();
-                &source[at..at + len]
-            })
-            .collect();
-        // Of an import statement naming a backed name, the names its items bind from one.
-        let mut names: Vec<&[u8]> = Vec::new();
-        for &at in &line_starts {
-            let start = at + source[at..].iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
-            let line = &source[start..];
-            let Some(keyword) = [&b"import"[..], b"from"].into_iter().find(|k| line.starts_with(k)) else { continue };
-            let end = followed::statement_end(source, start);
-            if line.get(keyword.len()).is_some_and(|&b| followed::is_identifier_byte(b))
-                || !holds_any(&(start..end), sites)
-            {
-                continue;
-            }
-            let Some(items) = followed::items_bound(&source[start..end]) else { return ParsePlan::Full };
-            names.extend(
-                items.into_iter().filter(|item| item.words.iter().any(|w| backed.contains(w))).map(|item| item.bound),
-            );
-        }
+        let Some(names) = names_imported_at(source, &line_starts, sites) else { return ParsePlan::Full };
         let relevant: Vec<usize> = self.relevant_import.find_iter(source).map(|m| m.start()).collect();
         let blocks = top_level_blocks(source, &line_starts);
         let from = followed::FollowedFrom { relevant_imports: &relevant, names: &names };
@@ -461,6 +452,40 @@ fn statements_naming_none(
 }
 
 /// Whether any of `sites` (sorted) lies in `range`.
+/// The word at each of `sites` (offsets of names).
+fn words_at<'s>(source: &'s [u8], sites: &[usize]) -> rustc_hash::FxHashSet<&'s [u8]> {
+    sites
+        .iter()
+        .map(|&at| &source[at..at + source[at..].iter().take_while(|&&b| followed::is_identifier_byte(b)).count()])
+        .collect()
+}
+
+/// The names import statements bind from the words at `sites` (sorted offsets of names):
+/// `from m import name as alias` → `alias`; `None` when one imports `*` (it may bind any
+/// name).
+fn names_imported_at<'s>(source: &'s [u8], line_starts: &[usize], sites: &[usize]) -> Option<Vec<&'s [u8]>> {
+    let mut names: Vec<&[u8]> = Vec::new();
+    if sites.is_empty() {
+        return Some(names);
+    }
+    let named = words_at(source, sites);
+    for &at in line_starts {
+        let start = at + source[at..].iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+        let line = &source[start..];
+        let Some(keyword) = [&b"import"[..], b"from"].into_iter().find(|k| line.starts_with(k)) else { continue };
+        let end = followed::statement_end(source, start);
+        if line.get(keyword.len()).is_some_and(|&b| followed::is_identifier_byte(b)) || !holds_any(&(start..end), sites)
+        {
+            continue;
+        }
+        let items = followed::items_bound(&source[start..end])?;
+        names.extend(
+            items.into_iter().filter(|item| item.words.iter().any(|w| named.contains(w))).map(|item| item.bound),
+        );
+    }
+    Some(names)
+}
+
 fn holds_any(range: &std::ops::Range<usize>, sites: &[usize]) -> bool {
     let first = sites.partition_point(|&s| s < range.start);
     sites.get(first).is_some_and(|&s| s < range.end)
@@ -811,7 +836,27 @@ mod api_name_tests {
     }
 
     #[test]
-    fn a_module_is_parsed_whole_when_it_names_an_api_and_its_package() {
+    fn of_a_module_naming_an_api_the_blocks_that_name_it_or_what_it_binds_are_parsed() {
+        let filter = Prefilter::new(&index());
+        let source = "from crum import get_current_request as current\n\
+                      user_of = get_current_request\n\n\
+                      def direct():\n    return current()\n\n\
+                      def through_alias():\n    return user_of().user\n\n\
+                      class Mine:\n    def unrelated(self):\n        return 1\n\n    def uses(self):\n        return get_current_request()\n\n\
+                      def unrelated():\n    return 2\n";
+        // Enough left out to be worth a partial parse (a quarter of the file).
+        let source = format!("{source}{}", "\ndef more():\n    return [1, 2, 3]\n".repeat(8));
+        let plan = filter.plan_in(source.as_bytes(), "app");
+        let ParsePlan::Only(ranges) = plan else { panic!("a partial plan: {plan:?}") };
+        let kept: String = ranges.iter().map(|r| &source[r.clone()]).collect();
+        for needed in ["def direct", "def through_alias", "class Mine", "def uses", "user_of = get_current_request"] {
+            assert!(kept.contains(needed), "{needed} left out of {kept}");
+        }
+        assert!(!kept.contains("def unrelated"), "{kept}");
+    }
+
+    #[test]
+    fn a_module_is_parsed_when_it_names_an_api_and_its_package() {
         let filter = Prefilter::new(&index());
         let caller = b"from crum import get_current_request\n\ndef f():\n    return get_current_request()\n";
         assert_eq!(filter.plan_in(caller, "app"), ParsePlan::Full);
