@@ -43,7 +43,7 @@ use regex::bytes::Regex;
 
 use crate::{analysis::MUTATING_METHODS, api_index::ApiIndex};
 
-/// UT006's `loop.run_in_executor(...)` needs no import.
+/// UT006's `loop.run_in_executor(...)` needs no import: its blocks are parsed.
 const NEEDLES: &[&str] = &["run_in_executor"];
 
 /// An import statement naming a module the rules resolve names from: `import threading`,
@@ -161,9 +161,8 @@ impl Prefilter {
     /// [`Prefilter::plan`] for a module of the top-level package `own_top` (whose own APIs in
     /// the input index do not count: the package's modules are not their users).
     pub fn plan_in(&self, source: &[u8], own_top: &str) -> ParsePlan {
-        if self.needles.is_match(source) {
-            return ParsePlan::Full;
-        }
+        // UT006: `run_in_executor` calls (the context a call passes is in its own scope).
+        let executor_calls: Vec<usize> = self.needles.find_iter(source).map(|found| found.start()).collect();
         let api_sites = self.api_sites(source, own_top);
         let (mut may_import, mut may_global) = (false, false);
         for found in self.gate.find_iter(source) {
@@ -177,6 +176,7 @@ impl Prefilter {
         }
         // Most modules have none of these: then there is no need to read their lines.
         if api_sites.is_empty()
+            && executor_calls.is_empty()
             && !may_import
             && !may_global
             && self.writes.is_none()
@@ -197,6 +197,7 @@ impl Prefilter {
         if let Some(writes) = &self.writes {
             sites.extend(writes.sites(source, &blocks));
         }
+        sites.extend_from_slice(&executor_calls);
         sites.sort_unstable();
         let imports: Vec<usize> =
             if may_import { self.relevant_import.find_iter(source).map(|m| m.start()).collect() } else { Vec::new() };
@@ -219,7 +220,7 @@ impl Prefilter {
             // Only UT010 can report, about these containers: the module-level statements that
             // do not name one (nor import anything) cannot bear on it — most of a module of
             // `register(...)` calls or long docstring tables.
-            if !may_global && self.writes.is_none() {
+            if !may_global && self.writes.is_none() && executor_calls.is_empty() {
                 excluded.extend(statements_naming_none(source, &line_starts, &blocks, &containers));
                 excluded.sort_unstable_by_key(|r| r.start);
             }
@@ -762,9 +763,13 @@ if __name__ == '__main__':
         let kept: String = ranges.iter().map(|r| &with_lock[r.clone()]).collect();
         assert!(kept.contains("import threading") && kept.contains("def locked():") && kept.contains("class Store:"));
         assert!(!kept.contains("unrelated") && !kept.contains("def helper"), "{kept}");
-        // A call UT006 reports without any import makes the whole file needed.
+        // A call UT006 reports without any import keeps its block, and every module-level
+        // statement (it may be one of them).
         let executor = format!("{src}\nasync def f(loop):\n    await loop.run_in_executor(None, g)\n");
-        assert_eq!(filter.plan(executor.as_bytes()), ParsePlan::Full);
+        let ParsePlan::Only(ranges) = filter.plan(executor.as_bytes()) else { panic!("a partial plan") };
+        let kept: String = ranges.iter().map(|r| &executor[r.clone()]).collect();
+        assert!(kept.contains("async def f(loop):") && kept.contains("if __name__ == '__main__':"), "{kept}");
+        assert!(!kept.contains("unrelated") && !kept.contains("def helper"), "{kept}");
         assert_eq!(filter.plan(b"X = 1\n"), ParsePlan::Skip);
     }
 
