@@ -73,6 +73,9 @@ pub struct FileOutcome {
     /// that went with a change of the rules (the file is the same).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<u64>,
+    /// The words of its import statements (`None`: not known, as if it held every word).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_words: Option<crate::scan::ImportWords>,
 }
 
 impl FileOutcome {

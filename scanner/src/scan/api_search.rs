@@ -95,8 +95,12 @@ pub(super) fn parse_files_reaching_apis(
     let mut summarised_whole = Vec::new();
     // Whether file `i` names one of `mentions`' pairs: read, searched and dropped (holding
     // every text of the packages at once cost more, in fresh pages, than reading twice).
-    let text_names =
-        |i: usize, mentions: &Mentions| files[i].bytes(max_file_size).is_ok_and(|bytes| mentions.in_text(&bytes));
+    // A file whose import statements name none of the modules is not read again.
+    let import_words: Vec<Option<super::ImportWords>> = outcomes.iter().map(|(o, _)| o.import_words).collect();
+    let text_names = |i: usize, mentions: &Mentions| {
+        import_words[i].is_none_or(|words| mentions.may_import_from(&words))
+            && files[i].bytes(max_file_size).is_ok_and(|bytes| mentions.in_text(&bytes))
+    };
     // First the modules naming a holder, then those naming a signal with a receiver among
     // the modules taking part (its senders): each named with its module.
     for round in 0..2 {
@@ -205,8 +209,8 @@ pub(super) fn parse_files_reaching_apis(
     for (i, hash, outcome) in parsed {
         let imports = std::mem::take(&mut outcomes[i].0.imports);
         let computed_imports = std::mem::take(&mut outcomes[i].0.computed_imports);
-        let content_hash = outcomes[i].0.content_hash;
-        outcomes[i].0 = FileOutcome { imports, computed_imports, content_hash, ..outcome };
+        let (content_hash, import_words) = (outcomes[i].0.content_hash, outcomes[i].0.import_words);
+        outcomes[i].0 = FileOutcome { imports, computed_imports, content_hash, import_words, ..outcome };
         summarised_whole.push((i, hash));
     }
     let index = api_index_of(files, outcomes, package, context.api_index, &|i| participation[i]);
@@ -442,6 +446,8 @@ struct Mentions {
     /// (SIMD, many times faster than reading every identifier): a text holding none of
     /// them mentions nothing, and most texts hold none.
     names: Option<aho_corasick::AhoCorasick>,
+    /// The module words.
+    modules: Vec<String>,
 }
 
 /// The most names [`Mentions`] searches for as substrings before reading identifiers: an
@@ -471,7 +477,15 @@ impl Mentions {
                 .build(names)
                 .expect("plain substrings always build")
         });
-        Mentions { words: Words::new(words), modules_of, names }
+        let modules: BTreeSet<&str> = pairs.iter().map(|(module, _)| module.as_str()).collect();
+        let modules = modules.into_iter().map(str::to_owned).collect();
+        Mentions { words: Words::new(words), modules_of, names, modules }
+    }
+
+    /// Whether import statements holding `words` may import one of the modules: a file
+    /// refers to a module's name only through an import naming the module.
+    fn may_import_from(&self, words: &super::ImportWords) -> bool {
+        self.modules.iter().any(|module| words.may_hold(module.as_bytes()))
     }
 
     fn in_text(&self, bytes: &[u8]) -> bool {

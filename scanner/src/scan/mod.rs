@@ -6,6 +6,9 @@ use std::{collections::HashMap, path::Path};
 use rayon::prelude::*;
 
 mod api_search;
+mod import_words;
+
+pub use import_words::ImportWords;
 
 pub use crate::report::{FileOutcome, FileReport, ScanOptions, ScanReport, SCANNER_VERSION};
 use crate::{
@@ -110,6 +113,7 @@ fn scan_loaded(
                             }
                             outcome.computed_imports = crate::imports::computed_imports(bytes);
                             outcome.content_hash = Some(xxhash_rust::xxh3::xxh3_64(bytes));
+                            outcome.import_words = Some(ImportWords::of(bytes));
                             outcome
                         };
                         match &cache {
