@@ -210,6 +210,77 @@ async fn the_explorer_filters_counts_and_pages_by_keyset() {
     assert!(picks.iter().all(|p| p.finding.id != ids[0]));
 }
 
+/// Rows of `findings` and of its narrow copy for the explorer's counts that differ.
+async fn search_rows_out_of_step(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM findings f FULL JOIN finding_search s USING (id)
+         WHERE (f.target_id, f.rule, f.path, f.in_tests, f.fixed_in_scan, f.triage, f.runs_at, f.runs_at_via, f.search_text)
+               IS DISTINCT FROM
+               (s.target_id, s.rule, s.path, s.in_tests, s.fixed_in_scan, s.triage, s.runs_at, s.runs_at_via, s.search_text)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_explorer_counts_follow_every_change_of_a_finding() {
+    let pool = fresh_database().await;
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Dependency, "django-crum").await.unwrap();
+    let mona = create_user(&pool, "mona", "maintainer").await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        ids.push(seed_finding(&pool, target, &format!("crum/mod_{i}.py"), Some("crum.f")).await);
+    }
+    let total = |text: &str, state: &str| {
+        let filter = FindingFilter { text: Some(text.into()), state: Some(state.into()), ..Default::default() };
+        let pool = pool.clone();
+        async move { findings::explore(&pool, &filter, None).await.unwrap() }
+    };
+    assert_eq!(total("mod_1", "open").await.total, 3, "mod_1, mod_10, mod_11");
+    assert_eq!(search_rows_out_of_step(&pool).await, 0);
+
+    // Triaged away, fixed, moved, placed at request time, deleted: the counts follow.
+    triage::set(&pool, &mona, ids[1], db::kinds::Triage::FalsePositive, Some("a test double")).await.unwrap();
+    let later: i64 = sqlx::query_scalar(
+        "INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 'seed', 'complete', now()) RETURNING id",
+    )
+    .bind(target)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE findings SET fixed_in_scan = $1 WHERE id = $2")
+        .bind(later)
+        .bind(ids[10])
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE findings SET path = 'crum/moved.py', runs_at = 'request' WHERE id = $1")
+        .bind(ids[11])
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE findings SET runs_at = 'request' WHERE id = $1").bind(ids[2]).execute(&pool).await.unwrap();
+    assert_eq!(search_rows_out_of_step(&pool).await, 0);
+    assert_eq!(total("mod_1", "open").await.total, 0, "mod_1 triaged away, mod_10 fixed, mod_11 moved");
+    assert_eq!(total("mod_1", "all").await.total, 2);
+    let moved = total("moved", "open").await;
+    assert_eq!(
+        (moved.total, moved.by_runs_at.iter().map(|f| (f.value.as_str(), f.count)).collect::<Vec<_>>()),
+        (1, vec![("request", 1)])
+    );
+    // A rescan that only sees a finding again writes nothing to the copy.
+    sqlx::query("UPDATE findings SET last_seen_scan = $1 WHERE fixed_in_scan IS NULL")
+        .bind(later)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(search_rows_out_of_step(&pool).await, 0);
+    sqlx::query("DELETE FROM findings WHERE id = $1").bind(ids[2]).execute(&pool).await.unwrap();
+    assert_eq!(search_rows_out_of_step(&pool).await, 0);
+    assert_eq!(total("crum", "open").await.total, 9, "12, less one triaged away, one fixed, one deleted");
+}
+
 fn app(pool: &PgPool) -> Router {
     TestApp::new(pool).dev_login().build()
 }
