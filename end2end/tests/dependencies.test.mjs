@@ -71,7 +71,7 @@ for (const js of [true, false]) {
     assert.match(await page.textContent("[data-testid=unreached-note]"), /^Counting everything/);
     // /deps says so too.
     await page.goto(`${suite.server.url}/deps`);
-    assert.match(await page.textContent("[data-testid=unreached-note]"), /open findings are in modules no tracked code imports, left out/);
+    assert.match(await page.textContent("[data-testid=unreached-note]"), /open findings are where tracked code is not known to reach them \(in modules nothing imports, or writes no request or task is known to make\), left out/);
 
     // By default the explorer and /contribute leave out findings in modules nothing tracked
     // imports, and say how many; one link shows them.
@@ -83,7 +83,7 @@ for (const js of [true, false]) {
     const withThem = Number((await page.textContent("[data-testid=finding-total]")).match(/\d+/)[0]);
     assert.equal(withThem, byDefault + hidden, "the hidden ones are exactly the difference");
     await page.goto(`${suite.server.url}/contribute`);
-    assert.match(await page.textContent("[data-testid=unreached-hidden]"), /^\d+ more unowned findings are in modules no tracked code imports/);
+    assert.match(await page.textContent("[data-testid=unreached-hidden]"), /^\d+ more unowned findings are where tracked code is not known to reach them/);
 
     // The explorer, narrowed to findings in modules tracked code imports.
     await page.goto(`${suite.server.url}/findings`);

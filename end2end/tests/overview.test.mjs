@@ -30,7 +30,7 @@ test("the overview is rendered on the server and readable without JavaScript", a
   // Counted without the findings in modules no tracked code imports (the default), which
   // the page counts apart.
   assert.match(await page.textContent("[data-testid=status-scope]"), /630 → [\d,]+/);
-  assert.match(await page.textContent("[data-testid=unreached-note]"), /^[\d,]+ more open findings are in modules no tracked code imports/);
+  assert.match(await page.textContent("[data-testid=unreached-note]"), /^[\d,]+ more open findings are where tracked code is not known to reach them/);
   assert.match(await page.textContent("[data-testid=week-summary]"), /Nothing changed in the last fourteen days/);
   // The burndown is zoomed to its band, and says so.
   assert.match(await page.textContent("[data-testid=axis-note]"), /The axis runs from 6\d0 to 6\d0, not from zero/);

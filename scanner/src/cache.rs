@@ -112,7 +112,8 @@ impl ScanCache {
         // Outcomes hold the suppression notes of files without findings only when asked.
         hasher.update(&[
             u8::from(options.all_suppressions),
-            u8::from(options.preview),
+            u8::from(options.call_graph_rules),
+            u8::from(options.unknown_time_writes),
             u8::from(options.import_index),
             u8::from(options.asgiref_available),
             u8::from(options.runs_at),

@@ -16,6 +16,7 @@ pub mod finding;
 pub mod fix;
 pub mod fix_file;
 pub mod gate;
+pub mod import_words;
 pub mod imports;
 pub mod output;
 pub mod prefilter;

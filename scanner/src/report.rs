@@ -31,12 +31,18 @@ pub struct ScanOptions {
     /// Read the suppression comments of every file, not only of files with findings: a
     /// suppression in a file without findings silences nothing (`--report-unused-suppressions`).
     pub all_suppressions: bool,
-    /// Run the preview rules (`rules::PREVIEW`) too.
-    pub preview: bool,
+    /// Run the rules that need the call graph (`rules::NEEDS_CALL_GRAPH`: UT013); the call
+    /// graph is then computed.
+    pub call_graph_rules: bool,
+    /// UT013 keeps writes whose time the call graph cannot tell (a library function nobody in
+    /// its package calls): calls from other packages may place them (Unthread resolves them
+    /// across targets, `db::models::runs_at_via`). Otherwise only request- and worker-time
+    /// writes are findings.
+    pub unknown_time_writes: bool,
     /// Record what each module imports ([`crate::imports`]).
     pub import_index: bool,
-    /// Find when each finding's code runs ([`crate::runs_at`]; always with `preview`, whose
-    /// UT013 drops start-up writes).
+    /// Find when each finding's code runs ([`crate::runs_at`]; always with
+    /// `call_graph_rules`).
     pub runs_at: bool,
     /// The scanned project depends on Django or asgiref (its metadata says so: see
     /// `source::depends_on_asgiref`), so its code can import `asgiref`: fixes that bring in
@@ -75,7 +81,7 @@ pub struct FileOutcome {
     pub content_hash: Option<u64>,
     /// The words of its import statements (`None`: not known, as if it held every word).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub import_words: Option<crate::scan::ImportWords>,
+    pub import_words: Option<crate::import_words::ImportWords>,
 }
 
 impl FileOutcome {

@@ -72,9 +72,9 @@ pub fn TargetProgress(summary: TargetSummary) -> impl IntoView {
         Some(ScanStatus::Failed) if summary.progress.total() == 0 => {
             view! { <span class=grey data-testid="scan-failed">"last scan failed: nothing known"</span> }.into_any()
         }
-        // Everything it has is in modules tracked code does not import: not "nothing".
+        // Everything it has is where tracked code is not known to reach: not "nothing".
         Some(_) if summary.progress.total() == 0 && summary.left_out > 0 => {
-            view! { <span class=grey data-testid="all-left-out">{format!("{} in modules nothing imports", summary.left_out)}</span> }
+            view! { <span class=grey data-testid="all-left-out">{format!("{} not known to be reached", summary.left_out)}</span> }
                 .into_any()
         }
         Some(_) if summary.progress.total() == 0 => {
@@ -96,7 +96,7 @@ pub fn TargetProgress(summary: TargetSummary) -> impl IntoView {
     // A scan of some files only: the bar is about them, and says so.
     let scope = summary.scope.as_ref().map(|scope| scope.sentence(&summary.name));
     let left_out = (summary.left_out > 0 && summary.progress.total() > 0)
-        .then(|| format!("and {} in modules nothing imports, left out", summary.left_out));
+        .then(|| format!("and {} not known to be reached, left out", summary.left_out));
     let items = (summary.epic_items_open > 0).then(|| {
         format!(
             "{} open GitHub {}",
@@ -203,18 +203,23 @@ pub fn FormError() -> impl IntoView {
     error.map(|message| view! { <Alert message /> })
 }
 
-/// Whether a page's URL asks to count findings in modules no tracked code imports too
-/// (`?unreached=1`); the pages leave them out by default.
+/// Where the findings the pages leave out by default are.
+pub const LEFT_OUT: &str =
+    "where tracked code is not known to reach them (in modules nothing imports, or writes no request or task is known to make)";
+
+/// Whether a page's URL asks to count findings tracked code is not known to reach too
+/// (`?unreached=1`: in modules nothing imports, UT013 writes no request or task is known to
+/// make); the pages leave them out by default.
 pub fn include_unreached(query: &leptos_router::params::ParamsMap) -> bool {
     matches!(query.get("unreached").as_deref(), Some("1" | "on" | "yes"))
 }
 
-/// The line that says what the counts below leave out (open findings in modules no tracked
-/// code imports) and links to the same page with them, or without them again. Shown
+/// The line that says what the counts below leave out (open findings tracked code is not
+/// known to reach, [`LEFT_OUT`]) and links to the same page with them, or without them again. Shown
 /// whenever there are any: what is hidden is always counted.
 #[component]
 pub fn UnreachedNote(
-    /// Open findings in modules no tracked code imports.
+    /// Open findings tracked code is not known to reach.
     count: i64,
     /// Whether the counts below include them.
     included: bool,
@@ -229,13 +234,13 @@ pub fn UnreachedNote(
             <p class="mt-2 text-sm text-slate-600 dark:text-slate-300" data-testid="unreached-note">
                 {if included {
                     view! {
-                        {format!("Counting everything: {} {findings} in modules no tracked code imports. ", db::progress::thousands(count))}
+                        {format!("Counting everything: {} {findings} {LEFT_OUT}. ", db::progress::thousands(count))}
                         <a class=LINK href=hide data-testid="unreached-toggle">"Leave them out"</a>
                     }
                     .into_any()
                 } else {
                     view! {
-                        {format!("{} more {findings} in modules no tracked code imports, left out of these counts: ", db::progress::thousands(count))}
+                        {format!("{} more {findings} {LEFT_OUT}, left out of these counts: ", db::progress::thousands(count))}
                         <a class=LINK href=show data-testid="unreached-toggle">"count them"</a>
                     }
                     .into_any()

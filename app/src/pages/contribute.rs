@@ -210,7 +210,7 @@ fn Picks(data: ContributeData) -> impl IntoView {
         })}
         {(data.unreached_hidden > 0).then(|| view! {
             <p class="mt-4 text-sm text-slate-600 dark:text-slate-300" data-testid="unreached-hidden">
-                {format!("{} more unowned findings are in modules no tracked code imports, left out here: ", data.unreached_hidden)}
+                {format!("{} more unowned findings are where tracked code is not known to reach them, left out here: ", data.unreached_hidden)}
                 <a class=LINK href=data.show_unreached.clone()>"show them"</a>
             </p>
         })}

@@ -172,10 +172,10 @@ fn FilterForm(filter: FindingFilter) -> impl IntoView {
                 "Reached"
                 <select name="reached" class=INPUT>
                     {[
-                        ("", "imported or not known (default)"),
-                        ("all", "any, with modules nothing imports"),
+                        ("", "reached or not known (default)"),
+                        ("all", "any, with what is not known to be reached"),
                         ("yes", "imported by tracked code"),
-                        ("no", "not imported"),
+                        ("no", "not reached"),
                         ("unknown", "not known yet"),
                     ].into_iter().map(|(value, text)| {
                         let current = reached_param(&filter);
@@ -221,7 +221,7 @@ fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl
         next.tests = Some("yes".to_owned());
         filter_href(&next, None)
     };
-    // Left out by default: findings in modules no tracked code imports.
+    // Left out by default: findings tracked code is not known to reach.
     let unreached_hidden = (filter.reached.as_deref() == Some(db::views::REACHED_OR_UNKNOWN))
         .then(|| by_reached.iter().find(|c| c.value == "no").map(|c| c.count))
         .flatten()
@@ -270,7 +270,7 @@ fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl
                 {facet("Code", by_code, |f, v| f.tests = Some(if v == "tests" { "only" } else { "no" }.to_owned()), str::to_owned)}
                 {facet("Runs at", by_runs_at, |f, v| f.runs_at = Some(v.to_owned()), runs_at_label)}
                 <p class="text-xs text-slate-600 dark:text-slate-300" data-testid="reach-caveat">
-                    "Reached: its module is imported, directly or through other packages, by a tracked repository's non-test code. Imported is not called: an over-approximation."
+                    "Reached: its module is imported, directly or through other packages, by a tracked repository's non-test code. Imported is not called: an over-approximation. A shared-object write (UT013) is reached only when a request or a task is known to make it."
                 </p>
                 <p class="text-xs text-slate-600 dark:text-slate-300" data-testid="runs-at-caveat">
                     "Runs at: the finding's function walked back through its package's calls to an entry point (a view, middleware, a receiver, a task, start-up code). Calls are matched by name; calls from other packages are not followed, so a library's API is often \"unknown\"."
@@ -281,7 +281,7 @@ fn Results(page: FindingPage, filter: FindingFilter, after: Option<i64>) -> impl
                     {format!("{total} matching findings")}
                     {unreached_hidden.map(|n| view! {
                         <span class="text-slate-600 dark:text-slate-300" data-testid="unreached-hidden">
-                            {format!(" · {n} more in modules no tracked code imports: ")}
+                            {format!(" · {n} more where tracked code is not known to reach them: ")}
                             <a class=LINK href=with_unreached.clone()>"show them"</a>
                         </span>
                     })}

@@ -84,7 +84,7 @@ async fn read_overview(pool: sqlx::PgPool, include_unreached: bool) -> sqlx::Res
             }
             None => None,
         },
-        filed: db::models::epic::filed_vs_found(&pool, None).await?,
+        filed: db::models::epic::filed_vs_found(&pool, None, include_unreached).await?,
         target,
         projection,
         weeks: {

@@ -50,8 +50,9 @@ pub struct RuleInfo {
     pub severity: String,
     pub summary: String,
     pub progress: Progress,
-    /// A preview rule: Unthread's own scans do not run it, so it has no progress to show.
-    pub preview: bool,
+    /// The rule needs the call graph (UT013): it counts request- and worker-time findings
+    /// only, and `unthread-scan` runs it with `--runs-at`.
+    pub needs_call_graph: bool,
 }
 
 #[server(prefix = "/api", endpoint = "rules")]
@@ -66,7 +67,7 @@ pub async fn get_rules() -> Result<Vec<RuleInfo>, ServerFnError> {
             severity: rule.severity.as_str().to_owned(),
             summary: rule.summary.to_owned(),
             progress: counts.iter().find(|c| c.rule == rule.id).map(|c| c.progress.clone()).unwrap_or_default(),
-            preview: scanner::rules::is_preview(rule.id),
+            needs_call_graph: scanner::rules::needs_call_graph(rule.id),
         })
         .collect())
 }
@@ -104,11 +105,10 @@ pub fn RulesPage() -> impl IntoView {
                                         <td class="py-2 pr-3">{r.severity.clone()}</td>
                                         <td class="py-2 pr-3 tabular-nums"><a class=LINK href=href_with_query("/findings", &[("rule", &r.id)])>{r.progress.open}</a></td>
                                         <td class="py-2">
-                                            {if r.preview {
-                                                view! { <span class="text-xs text-slate-500">"preview: not run by Unthread's scans (unthread-scan --select " {r.id.clone()} ")"</span> }.into_any()
-                                            } else {
-                                                view! { <ProgressBar progress=r.progress label=r.id.clone() /> }.into_any()
-                                            }}
+                                            <ProgressBar progress=r.progress label=r.id.clone() />
+                                            {r.needs_call_graph.then(|| view! {
+                                                <p class="mt-1 text-xs text-slate-500">"Counts writes made while a request is served or a task runs (unthread-scan --runs-at)"</p>
+                                            })}
                                         </td>
                                     </tr>
                                 }).collect_view()}

@@ -53,7 +53,7 @@ pub async fn build(pool: &PgPool, options: &Options) -> sqlx::Result<WeeklyRepor
         reached: r.dependency_findings_reached,
         not_reached: r.dependency_findings_not_reached,
     });
-    let filed = db::models::epic::filed_vs_found(&mut *tx, Some(end)).await?;
+    let filed = db::models::epic::filed_vs_found(&mut *tx, Some(end), true).await?;
     let coverage = db::models::scans::coverage_before(&mut *tx, end).await?;
     let series: Vec<db::views::BurndownPoint> = db::models::progress::burndown(&mut *tx, 3660)
         .await?

@@ -100,8 +100,13 @@ pub async fn items(db: impl PgExecutor<'_>, epic: &Epic) -> sqlx::Result<Vec<Epi
 /// Filed vs found over every target, by target and by rule, now or as of `as_of`: findings in
 /// scope first seen before it (found: the same total as every page's), open unless fixed by a
 /// scan before it or triaged away as the last decision before it says, filed when a GitHub
-/// item that names them was opened before it.
-pub async fn filed_vs_found(db: impl PgExecutor<'_>, as_of: Option<DateTime<Utc>>) -> sqlx::Result<FiledVsFound> {
+/// item that names them was opened before it. Findings the pages leave out by default
+/// (`left_out_by_default()`) count only when `include_left_out`, as on those pages.
+pub async fn filed_vs_found(
+    db: impl PgExecutor<'_>,
+    as_of: Option<DateTime<Utc>>,
+    include_left_out: bool,
+) -> sqlx::Result<FiledVsFound> {
     let rows = sqlx::query!(
         r#"WITH f0 AS (
                SELECT f.id, f.target_id, f.rule, f.triage,
@@ -116,6 +121,7 @@ pub async fn filed_vs_found(db: impl PgExecutor<'_>, as_of: Option<DateTime<Utc>
                -- The scope (`finding_progress.counts_as`): every rule but UT100, outside tests.
                WHERE f.rule <> 'UT100' AND NOT f.in_tests
                  AND fs.finished_at < coalesce($1, 'infinity'::timestamptz)
+                 AND ($2 OR NOT left_out_by_default(f.target_id, f.path, f.in_tests, f.rule, f.runs_at, f.runs_at_via))
            ),
            f AS (
                SELECT f0.*,
@@ -134,7 +140,8 @@ pub async fn filed_vs_found(db: impl PgExecutor<'_>, as_of: Option<DateTime<Utc>
                   count(*) FILTER (WHERE f.open_now AND NOT f.filed) AS "open_unfiled!"
            FROM f JOIN targets t ON t.id = f.target_id
            GROUP BY GROUPING SETS ((), (t.name), (f.rule))"#,
-        as_of as _
+        as_of as _,
+        include_left_out
     )
     .fetch_all(db)
     .await?;

@@ -98,8 +98,11 @@ impl Except {
     }
 }
 
-/// Whether finding `f`'s file is reached (`db::models::reach`): `yes`, `no` or `unknown`.
-const REACHED: &str = "CASE WHEN EXISTS (SELECT 1 FROM module_reach mr WHERE mr.target_id = f.target_id AND mr.path = f.path) THEN 'yes' \
+/// Whether finding `f` is reached: `yes` (its file is imported by tracked code,
+/// `db::models::reach`), `no` (it is not, or `f` is a UT013 write no request or task is known
+/// to make: `unplaced_write()`) or `unknown`.
+const REACHED: &str = "CASE WHEN unplaced_write(f.rule, f.runs_at, f.runs_at_via) THEN 'no' \
+                       WHEN EXISTS (SELECT 1 FROM module_reach mr WHERE mr.target_id = f.target_id AND mr.path = f.path) THEN 'yes' \
                        WHEN f.target_id IN (SELECT target_id FROM reach_targets) THEN 'no' ELSE 'unknown' END";
 
 /// True when a GitHub issue or pull request names finding `f` (a live link of its own that
@@ -297,7 +300,8 @@ async fn facets(
            SELECT g.rule, g.in_tests, g.runs_at, g.n, t.kind AS target_kind, \
              CASE WHEN t.kind = 'dependency' THEN 'dependency' ELSE 'repository' END AS kind, \
              coalesce(g.owner_id, tc.owner_id) AS owner_id, \
-             CASE WHEN mr.path IS NOT NULL THEN 'yes' WHEN rt.target_id IS NOT NULL THEN 'no' ELSE 'unknown' END AS reached \
+             CASE WHEN unplaced_write(g.rule, g.runs_at, NULL) THEN 'no' \
+               WHEN mr.path IS NOT NULL THEN 'yes' WHEN rt.target_id IS NOT NULL THEN 'no' ELSE 'unknown' END AS reached \
            FROM g JOIN targets t ON t.id = g.target_id \
            LEFT JOIN claims tc ON tc.target_id = g.target_id AND tc.released_at IS NULL \
            LEFT JOIN module_reach mr ON mr.target_id = g.target_id AND mr.path = g.path \
@@ -336,8 +340,9 @@ pub async fn unowned_open(
     let all = sqlx::query!(
         r#"WITH candidates AS (
                SELECT f.id, f.target_id, f.path, f.rule,
-                      (f.target_id IN (SELECT target_id FROM reach_targets)
-                       AND NOT EXISTS (SELECT 1 FROM module_reach mr WHERE mr.target_id = f.target_id AND mr.path = f.path)) AS unreached
+                      (unplaced_write(f.rule, f.runs_at, f.runs_at_via)
+                       OR (f.target_id IN (SELECT target_id FROM reach_targets)
+                           AND NOT EXISTS (SELECT 1 FROM module_reach mr WHERE mr.target_id = f.target_id AND mr.path = f.path))) AS unreached
                FROM findings f
                JOIN targets t ON t.id = f.target_id
                WHERE finding_state(f.rule, f.fixed_in_scan, f.triage) = 'open'

@@ -213,12 +213,12 @@ pub async fn burndown_in(
                       0 AS triaged
                FROM events e CROSS JOIN LATERAL unnest(e.finding_ids) AS x(id)
                JOIN findings f ON f.id = x.id AND f.rule <> 'UT100' AND NOT f.in_tests
-                   AND ($2 OR NOT in_unreached_module(f.target_id, f.path, f.in_tests))
+                   AND ($2 OR NOT left_out_by_default(f.target_id, f.path, f.in_tests, f.rule, f.runs_at, f.runs_at_via))
                WHERE e.kind IN ('findings.new', 'findings.reopened', 'findings.fixed')
              UNION ALL
                SELECT e.at, -t.away, 0, t.away
                FROM events e JOIN findings f ON f.id = e.finding_id AND f.rule <> 'UT100' AND NOT f.in_tests
-                   AND ($2 OR NOT in_unreached_module(f.target_id, f.path, f.in_tests))
+                   AND ($2 OR NOT left_out_by_default(f.target_id, f.path, f.in_tests, f.rule, f.runs_at, f.runs_at_via))
                CROSS JOIN LATERAL (SELECT
                       CASE WHEN e.data->>'to' IN ('false_positive', 'wont_fix') AND e.data->>'from' IN ('open', 'confirmed') THEN 1
                            WHEN e.data->>'from' IN ('false_positive', 'wont_fix') AND e.data->>'to' IN ('open', 'confirmed') THEN -1
@@ -353,10 +353,10 @@ pub async fn changes_between_in(
         r#"SELECT
              (SELECT count(*) FROM findings f JOIN scans s ON s.id = f.first_seen_scan
               WHERE f.rule <> 'UT100' AND NOT f.in_tests AND s.finished_at >= $1 AND s.finished_at < $2
-                AND ($3 OR NOT in_unreached_module(f.target_id, f.path, f.in_tests))) AS "new!",
+                AND ($3 OR NOT left_out_by_default(f.target_id, f.path, f.in_tests, f.rule, f.runs_at, f.runs_at_via))) AS "new!",
              (SELECT count(*) FROM findings f JOIN scans s ON s.id = f.fixed_in_scan
               WHERE f.rule <> 'UT100' AND NOT f.in_tests AND s.finished_at >= $1 AND s.finished_at < $2
-                AND ($3 OR NOT in_unreached_module(f.target_id, f.path, f.in_tests))) AS "fixed!",
+                AND ($3 OR NOT left_out_by_default(f.target_id, f.path, f.in_tests, f.rule, f.runs_at, f.runs_at_via))) AS "fixed!",
              (SELECT count(*) FROM events e WHERE e.kind = 'finding.triaged' AND e.at >= $1 AND e.at < $2) AS "triaged!",
              (SELECT count(*) FROM events e WHERE e.kind IN ('claim.added', 'claim.assigned') AND e.at >= $1 AND e.at < $2) AS "claims!""#,
         from as _,
@@ -368,7 +368,8 @@ pub async fn changes_between_in(
     Ok(Changes { new: row.new, fixed: row.fixed, triaged: row.triaged, claims: row.claims })
 }
 
-/// Open findings in modules no tracked code imports (of dependencies only, repositories only,
+/// Open findings tracked code is not known to reach — in modules no tracked code imports, or
+/// UT013 writes no request or task is known to make (of dependencies only, repositories only,
 /// or all): what the pages leave out by default, and say they do.
 pub async fn open_unreached(db: impl PgExecutor<'_>, dependencies: Option<bool>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(

@@ -54,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let file = || SourceFile { path: "pkg/fuzzed.py".into(), contents: Ok(data.to_vec()), on_disk: None };
     // With the preview rules (UT013's prefilter triggers are the loosest).
-    let options = ScanOptions { preview: true, ..Default::default() };
+    let options = ScanOptions { call_graph_rules: true, unknown_time_writes: true, ..Default::default() };
     let report = scan_sources(vec![file()], "pkg", &options);
     check(&report.findings);
     let whole = scan_sources(vec![file()], "pkg", &ScanOptions { no_prefilter: true, ..options });

@@ -60,7 +60,8 @@ pub struct Options {
     pub max_file_size: Option<u64>,
     pub api_index: Option<Vec<PathBuf>>,
     pub baseline: Option<PathBuf>,
-    /// Run the preview rules too (they can also be selected by id).
+    /// Run every rule, those that need the call graph too (UT013, which then also reports
+    /// writes whose time the call graph cannot tell); they can also be selected by id.
     pub preview: Option<bool>,
     /// Apply safe fixes (`--fix`).
     pub fix: Option<bool>,
@@ -179,6 +180,8 @@ pub struct Overrides {
     pub api_index: Vec<PathBuf>,
     pub baseline: Option<PathBuf>,
     pub preview: bool,
+    /// `--runs-at`: the scan computes the call graph, so the rules that need it run too.
+    pub runs_at: bool,
     /// `--fix` (`Some(true)`), `--no-fix` (`Some(false)`), or the file's `fix`.
     pub fix: Option<bool>,
     /// `--unsafe-fixes` / `--no-unsafe-fixes`, or the file's.
@@ -216,6 +219,8 @@ pub struct Settings {
     /// Whether to apply fixes, and which (`crate::fix`).
     pub fix: bool,
     pub fix_policy: crate::fix::FixPolicy,
+    /// `preview` (command line or file): UT013 keeps the writes whose time is unknown.
+    pub preview: bool,
 }
 
 impl Settings {
@@ -290,8 +295,8 @@ impl Settings {
         };
         ignored.extend(layer.ignore.iter().copied());
         selection.apply(&layer);
-        if preview {
-            selection.with_preview(&ignored);
+        if preview || cli.runs_at {
+            selection.with_call_graph_rules(&ignored);
         }
         let cli_patterns: Vec<String> = cli.exclude.iter().flatten().chain(&cli.extend_exclude).cloned().collect();
         exclude.push(Patterns { base_dir: cwd.to_owned(), patterns: cli_patterns, origin: "--exclude".into() });
@@ -328,6 +333,7 @@ impl Settings {
                 unsafe_fixes: cli.unsafe_fixes.unwrap_or(fix_policy.unsafe_fixes),
                 ..fix_policy
             },
+            preview,
         })
     }
 

@@ -2,14 +2,17 @@
 //! layer by layer (the configuration file, then the command line) as ruff applies them: a
 //! layer's `select` replaces the rules so far, `extend-select` adds, `ignore` removes.
 
-use crate::rules::{catalogue, is_preview, Rule};
+use crate::rules::{catalogue, needs_call_graph, Rule};
 
 /// A selector: `ALL`, a rule id (`UT001`) or an id prefix (`UT00` = UT001–UT009).
 pub fn rules_of(selector: &str) -> Result<Vec<&'static str>, String> {
     let wanted = selector.trim().to_ascii_uppercase();
-    // A preview rule is selected by its own id only (or with `--preview`).
+    // A rule that needs the call graph is selected by its own id only (or with `--runs-at`
+    // or `--preview`): `ALL` must not make a plain lint run compute it.
     let rules: Vec<&'static str> = catalogue()
-        .filter(|rule| rule.id == wanted || (!is_preview(rule.id) && (wanted == "ALL" || rule.id.starts_with(&wanted))))
+        .filter(|rule| {
+            rule.id == wanted || (!needs_call_graph(rule.id) && (wanted == "ALL" || rule.id.starts_with(&wanted)))
+        })
         .map(|rule: &Rule| rule.id)
         .collect();
     if rules.is_empty() || wanted.is_empty() {
@@ -35,9 +38,9 @@ pub struct Selection {
 }
 
 impl Default for Selection {
-    /// Every rule of the catalogue but the preview ones.
+    /// Every rule of the catalogue but those that need the call graph.
     fn default() -> Self {
-        Selection { enabled: catalogue().map(|rule| rule.id).filter(|id| !is_preview(id)).collect() }
+        Selection { enabled: catalogue().map(|rule| rule.id).filter(|id| !needs_call_graph(id)).collect() }
     }
 }
 
@@ -56,14 +59,15 @@ impl Selection {
         self.enabled.contains(&rule)
     }
 
-    /// Whether a preview rule runs.
-    pub fn has_preview(&self) -> bool {
-        self.enabled.iter().any(|id| is_preview(id))
+    /// Whether a rule that needs the call graph runs.
+    pub fn runs_call_graph_rule(&self) -> bool {
+        self.enabled.iter().any(|id| needs_call_graph(id))
     }
 
-    /// Adds the preview rules (`--preview`), but those `ignored`.
-    pub fn with_preview(&mut self, ignored: &[&str]) {
-        for id in crate::rules::PREVIEW {
+    /// Adds the rules that need the call graph (`--runs-at`, `--preview`), but those
+    /// `ignored`.
+    pub fn with_call_graph_rules(&mut self, ignored: &[&str]) {
+        for id in crate::rules::NEEDS_CALL_GRAPH {
             if !ignored.contains(id) && !self.enabled.contains(id) {
                 self.enabled.push(id);
             }
@@ -84,8 +88,8 @@ mod tests {
     fn selectors_are_ids_prefixes_or_all() {
         assert_eq!(rules_of("UT003").unwrap(), ["UT003"]);
         assert_eq!(rules_of("ut00").unwrap().len(), 9);
-        assert_eq!(rules_of("ALL").unwrap().len(), catalogue().count() - crate::rules::PREVIEW.len());
-        assert_eq!(rules_of("UT013").unwrap(), ["UT013"], "a preview rule by its id");
+        assert_eq!(rules_of("ALL").unwrap().len(), catalogue().count() - crate::rules::NEEDS_CALL_GRAPH.len());
+        assert_eq!(rules_of("UT013").unwrap(), ["UT013"], "a rule needing the call graph, by its id");
         assert!(!rules_of("UT01").unwrap().contains(&"UT013"));
         assert!(rules_of("UT999").unwrap_err().contains("UT999"));
         assert!(rules_of("E501").is_err());

@@ -86,7 +86,7 @@ enum Gate {
 }
 
 pub struct Prefilter {
-    /// UT013's writes (a preview rule): `None` when it does not run.
+    /// UT013's writes: `None` when it does not run.
     writes: Option<writes::Writes>,
     needles: AhoCorasick,
     /// The top-level packages of the input index's APIs (`crum` of `crum.get_current_request`).
@@ -142,9 +142,9 @@ impl Prefilter {
         }
     }
 
-    /// Also keeps what the preview rules need.
-    pub fn with_preview(mut self, preview: bool) -> Self {
-        self.writes = preview.then(writes::Writes::new);
+    /// Also keeps what the rules that need the call graph need (UT013's writes).
+    pub fn with_writes(mut self, call_graph_rules: bool) -> Self {
+        self.writes = call_graph_rules.then(writes::Writes::new);
         self
     }
 

@@ -89,15 +89,17 @@ const RULES: &[(Rule, Check)] = &[
     (ut100_contextvar::RULE, ut100_contextvar::check),
 ];
 
-/// Rules in preview: not run unless selected by their id (or with `--preview`), while their
-/// precision is measured. UT013: about a third of its findings on the benchmark corpus are
-/// writes made while a process starts or a test runs, not while a request is served; those
-/// the call graph places at start-up are dropped (`crate::runs_at`), but of what is left too
-/// few are request-time writes for it to run by default.
-pub const PREVIEW: &[&str] = &["UT013"];
+/// Rules that need the call graph ([`crate::runs_at`]): they run where a scan finds when
+/// code runs (`--runs-at`, and Unthread's own scans), when selected by their id, or with
+/// `--preview` — never in a plain lint run, which stays as fast as it is. UT013: of the
+/// attributes of shared objects written in functions, most are written while a process
+/// starts (a registry filled at import, a setting read once) or a test runs; only writes
+/// made while a request is served or a task runs are findings (the call graph places the
+/// rest: `scan::keep_request_time_writes`).
+pub const NEEDS_CALL_GRAPH: &[&str] = &["UT013"];
 
-pub fn is_preview(id: &str) -> bool {
-    PREVIEW.contains(&id)
+pub fn needs_call_graph(id: &str) -> bool {
+    NEEDS_CALL_GRAPH.contains(&id)
 }
 
 /// Every rule, in id order.
@@ -116,8 +118,8 @@ pub struct Context<'a> {
     pub api_index: &'a ApiIndex,
     /// Read suppression comments even where there is no finding for them to silence.
     pub all_suppressions: bool,
-    /// Run the preview rules too.
-    pub preview: bool,
+    /// Run the rules that need the call graph ([`NEEDS_CALL_GRAPH`]).
+    pub call_graph_rules: bool,
     /// Summarise every module's definitions for the API index (not only those that may
     /// join a chain): the search's parses, which are of modules that do.
     pub all_definitions: bool,
@@ -129,7 +131,7 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    pub fn new(api_index: &'a ApiIndex, all_suppressions: bool, preview: bool) -> Self {
+    pub fn new(api_index: &'a ApiIndex, all_suppressions: bool, call_graph_rules: bool) -> Self {
         let mut index_packages: Vec<String> =
             api_index.apis.values().filter_map(|api| api.package_module()).map(str::to_owned).collect();
         index_packages.sort_unstable();
@@ -137,7 +139,7 @@ impl<'a> Context<'a> {
         Context {
             api_index,
             all_suppressions,
-            preview,
+            call_graph_rules,
             index_packages,
             all_definitions: false,
             asgiref_available: false,
@@ -151,7 +153,7 @@ impl<'a> Context<'a> {
 pub fn check_module<'t>(facts: &'t ModuleFacts<'t>, context: &Context<'_>) -> (Vec<Finding>, Vec<(u32, u32)>) {
     let mut emitter = Emitter { facts, pending: Vec::new() };
     for (rule, check) in RULES {
-        if context.preview || !is_preview(rule.id) {
+        if context.call_graph_rules || !needs_call_graph(rule.id) {
             check(facts, context, &mut emitter);
         }
     }

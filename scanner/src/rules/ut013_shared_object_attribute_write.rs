@@ -29,6 +29,14 @@ declare_rule! {
     /// UT010; a container that is a class's attribute (`Registry.items[k] = v`,
     /// `cls._registry.append(x)`) is reported here, with the class it belongs to.
     ///
+    /// The rule needs the call graph: it runs where a scan finds when code runs
+    /// (`--runs-at`, Unthread's own scans), and a write is a finding only when the function
+    /// making it runs while a request is served or a task runs. One made only while the
+    /// process starts (a registry filled at import, `AppConfig.ready`, a command) or a test
+    /// runs is not. One whose time its own package cannot tell (a library function nobody in
+    /// it calls) is shown with `--preview`; Unthread keeps it and counts it once another
+    /// target's request- or worker-time code calls it.
+    ///
     /// ## Why it is a problem
     /// A function object, a class and a module exist once per process: an attribute written
     /// on them while serving a request is seen by every other request. Under WSGI threads that

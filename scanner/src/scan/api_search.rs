@@ -96,7 +96,8 @@ pub(super) fn parse_files_reaching_apis(
     // Whether file `i` names one of `mentions`' pairs: read, searched and dropped (holding
     // every text of the packages at once cost more, in fresh pages, than reading twice).
     // A file whose import statements name none of the modules is not read again.
-    let import_words: Vec<Option<super::ImportWords>> = outcomes.iter().map(|(o, _)| o.import_words).collect();
+    let import_words: Vec<Option<crate::import_words::ImportWords>> =
+        outcomes.iter().map(|(o, _)| o.import_words).collect();
     let text_names = |i: usize, mentions: &Mentions| {
         import_words[i].is_none_or(|words| mentions.may_import_from(&words))
             && files[i].bytes(max_file_size).is_ok_and(|bytes| mentions.in_text(&bytes))
@@ -484,7 +485,7 @@ impl Mentions {
 
     /// Whether import statements holding `words` may import one of the modules: a file
     /// refers to a module's name only through an import naming the module.
-    fn may_import_from(&self, words: &super::ImportWords) -> bool {
+    fn may_import_from(&self, words: &crate::import_words::ImportWords) -> bool {
         self.modules.iter().any(|module| words.may_hold(module.as_bytes()))
     }
 

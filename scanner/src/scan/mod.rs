@@ -6,9 +6,8 @@ use std::{collections::HashMap, path::Path};
 use rayon::prelude::*;
 
 mod api_search;
-mod import_words;
 
-pub use import_words::ImportWords;
+use crate::import_words::ImportWords;
 
 pub use crate::report::{FileOutcome, FileReport, ScanOptions, ScanReport, SCANNER_VERSION};
 use crate::{
@@ -67,9 +66,10 @@ fn scan_loaded(
     let progress = progress_bar(options.progress, files.len());
     let context = Context {
         asgiref_available: options.asgiref_available,
-        ..Context::new(&options.api_index, options.all_suppressions, options.preview)
+        ..Context::new(&options.api_index, options.all_suppressions, options.call_graph_rules)
     };
-    let prefilter = (!options.no_prefilter).then(|| Prefilter::new(&options.api_index).with_preview(options.preview));
+    let prefilter =
+        (!options.no_prefilter).then(|| Prefilter::new(&options.api_index).with_writes(options.call_graph_rules));
 
     let mut outcomes: Vec<(FileOutcome, Option<CacheKey>)> = files
         .par_iter()
@@ -176,11 +176,11 @@ fn scan_loaded(
         });
         report.findings.extend(outcome.findings);
     }
-    if options.runs_at || options.preview {
+    if options.runs_at || options.call_graph_rules {
         let max_file_size = options.sources.max_file_size;
         report.calls_out =
             crate::runs_at::annotate_and_call_out(&files, &namer, max_file_size, &mut report.findings, options.runs_at);
-        drop_start_up_writes(&mut report);
+        keep_request_time_writes(&mut report, options.unknown_time_writes);
     }
     report.findings.sort_by(|a, b| (&a.path, a.start, &a.rule).cmp(&(&b.path, b.start, &b.rule)));
     if let Some(cache) = cache {
@@ -193,11 +193,18 @@ fn scan_loaded(
 
 /// UT013 reports writes to shared objects made while requests are served or tasks run: one
 /// made only while the process starts (or a test runs) is seen by no request, and is no
-/// finding. (One whose time the call graph cannot tell — a library function nobody in its
-/// package calls — stays.)
-fn drop_start_up_writes(report: &mut ScanReport) {
-    let start_up =
-        |f: &crate::finding::Finding| f.rule == "UT013" && f.runs_at.as_ref().is_some_and(|r| !r.at.at_request_time());
+/// finding. One whose time the call graph cannot tell (a library function nobody in its
+/// package calls) stays only when `keep_unknown`: another package's calls may place it.
+fn keep_request_time_writes(report: &mut ScanReport, keep_unknown: bool) {
+    use crate::finding::RunsAt;
+    let start_up = |f: &crate::finding::Finding| {
+        f.rule == "UT013"
+            && f.runs_at.as_ref().is_some_and(|r| match r.at {
+                RunsAt::Request | RunsAt::Worker => false,
+                RunsAt::Unknown => !keep_unknown,
+                RunsAt::StartUp | RunsAt::Tests => true,
+            })
+    };
     let mut dropped: HashMap<&str, usize> = HashMap::new();
     for finding in report.findings.iter().filter(|f| start_up(f)) {
         *dropped.entry(finding.path.as_str()).or_default() += 1;

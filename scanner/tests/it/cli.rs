@@ -490,3 +490,36 @@ fn the_bundled_api_index_finds_crum_calls_out_of_the_box() {
     );
     assert_eq!(crum.run(&["--select", "UT011"]).code, 0, "{}", crum.run(&["--select", "UT011"]).stdout);
 }
+
+/// UT013 needs the call graph: a plain lint run does not compute it and does not run the
+/// rule; `--runs-at` runs it and reports the writes made while a request is served, not those
+/// made at start-up or whose time nothing in the project tells; `--preview` shows those too.
+#[test]
+fn shared_object_writes_are_reported_at_request_time_with_runs_at() {
+    let project = Project::new();
+    project.write("app/__init__.py", "");
+    project.write(
+        "app/views.py",
+        "from django.http import HttpResponse\n\nclass Seen:\n    last = None\n\n\
+         def remember(user):\n    Seen.last = user\n\ndef profile(request):\n    remember(request.user)\n    return HttpResponse()\n",
+    );
+    project.write(
+        "app/registry.py",
+        "class Registry:\n    items = {}\n\ndef register(name):\n    Registry.items = {name: 1}\n\nregister('x')\n",
+    );
+    project.write("app/helpers.py", "class Last:\n    value = None\n\ndef keep(value):\n    Last.value = value\n");
+    let ut013 = |args: &[&str]| -> Vec<String> {
+        let run = project.run(&[args, &["--format", "concise", "--exit-zero", "-q"][..]].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+            .lines()
+            .filter(|line| line.contains("UT013"))
+            .map(|line| line.split(':').next().unwrap().to_owned())
+            .collect()
+    };
+    assert!(ut013(&[]).is_empty(), "no call graph, no UT013");
+    assert_eq!(ut013(&["--runs-at"]), ["app/views.py"], "the view's helper; not the import-time registry");
+    assert_eq!(ut013(&["--runs-at", "--ignore", "UT013"]), Vec::<String>::new());
+    assert_eq!(ut013(&["--preview"]), ["app/helpers.py", "app/views.py"], "and the helper nothing calls");
+    assert_eq!(ut013(&["--select", "UT013"]), ["app/views.py"], "selected by its id, the call graph runs for it");
+}

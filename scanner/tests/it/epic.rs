@@ -84,8 +84,13 @@ fn request_cache_class_and_its_reexports() {
 
 #[test]
 fn a_decorator_caching_its_result_on_the_function_object() {
-    // UT013 is a preview rule: it runs when asked for.
-    let options = ScanOptions { package: Some("epic".into()), preview: true, ..Default::default() };
+    // UT013 needs the call graph: it runs when asked for (and with runs-at).
+    let options = ScanOptions {
+        package: Some("epic".into()),
+        call_graph_rules: true,
+        unknown_time_writes: true,
+        ..Default::default()
+    };
     let report = scan_path(&fixtures(), &options).unwrap();
     assert!(scan(&fixtures(), "epic", ApiIndex::new()).findings.iter().all(|f| f.rule != "UT013"), "not by default");
     let found: Vec<_> = report.findings.iter().filter(|f| f.path.starts_with("edx_ace/")).collect();

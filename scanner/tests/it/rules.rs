@@ -13,7 +13,12 @@ fn scan_with(src: &str, index: &ApiIndex) -> Vec<Finding> {
     let outcome = scan_source("pkg/mod.py", src.as_bytes(), index);
     assert_eq!(outcome.problem, None, "fixture must parse cleanly:\n{src}");
     let file = SourceFile { path: "pkg/mod.py".into(), contents: Ok(src.as_bytes().to_vec()), on_disk: None };
-    let options = ScanOptions { api_index: index.clone(), preview: true, ..Default::default() };
+    let options = ScanOptions {
+        api_index: index.clone(),
+        call_graph_rules: true,
+        unknown_time_writes: true,
+        ..Default::default()
+    };
     let mut through_prefilter = scan_sources(vec![file], "", &options).findings;
     // When code runs is a fact of the whole package, not of one file's scan.
     for finding in &mut through_prefilter {
@@ -468,7 +473,7 @@ fn ut013_drops_writes_made_only_at_start_up_and_says_when_the_rest_run() {
         .iter()
         .map(|(path, text)| SourceFile { path: (*path).into(), contents: Ok(text.as_bytes().to_vec()), on_disk: None })
         .collect();
-    let options = ScanOptions { preview: true, ..Default::default() };
+    let options = ScanOptions { call_graph_rules: true, unknown_time_writes: true, ..Default::default() };
     let found: Vec<Finding> =
         scan_sources(sources, "", &options).findings.into_iter().filter(|f| f.rule == "UT013").collect();
     assert_eq!(found.len(), 1, "{found:#?}");

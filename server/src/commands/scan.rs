@@ -125,9 +125,7 @@ async fn scan_checkout(pool: &PgPool, path: &Path, args: &ScanArgs) -> anyhow::R
         package: Some(target_name.clone()),
         progress: true,
         api_index: dependency_api_index(pool, target_id).await?,
-        import_index: true,
-        runs_at: true,
-        ..Default::default()
+        ..crate::ingest::scan::recorded_scan_options()
     };
     let scan_root = path.clone();
     let report = tokio::task::spawn_blocking(move || scanner::scan_path(&scan_root, &options)).await??;

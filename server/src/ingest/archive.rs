@@ -34,10 +34,8 @@ pub fn scan(
         sources,
         package: Some(package.clone()),
         api_index,
-        import_index: true,
-        runs_at: true,
         asgiref_available: contents.asgiref_available,
-        ..Default::default()
+        ..crate::ingest::scan::recorded_scan_options()
     };
     let report = scanner::scan::scan_sources(contents.files, &package, &options);
     let committed_at =

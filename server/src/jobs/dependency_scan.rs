@@ -185,9 +185,7 @@ async fn scan_one(
         sources: scanner::SourceOptions { include_tests: options.include_tests, ..Default::default() },
         package: Some(name.to_owned()),
         api_index: dependency_api_index(pool, target_id).await?,
-        import_index: true,
-        runs_at: true,
-        ..Default::default()
+        ..crate::ingest::scan::recorded_scan_options()
     };
     let report = tokio::task::spawn_blocking(move || scanner::scan_path(&archive, &scan_options)).await??;
     let summary = ingest(pool, &ScanInput::from_report(target_id, Some(version.to_owned()), &report)).await?;

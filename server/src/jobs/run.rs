@@ -306,9 +306,7 @@ impl JobContext {
                     },
                     package: Some(name.to_owned()),
                     api_index: dependency_api_index(&mut *conn, target_id).await?,
-                    import_index: true,
-                    runs_at: true,
-                    ..Default::default()
+                    ..crate::ingest::scan::recorded_scan_options()
                 };
                 let report = tokio::task::spawn_blocking(move || scanner::scan_path(&path, &options))
                     .await

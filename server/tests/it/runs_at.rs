@@ -114,7 +114,8 @@ async fn a_librarys_function_runs_when_another_targets_view_calls_it() {
     let low = models::targets::upsert(&pool, TargetKind::Dependency, "lowlevel").await.unwrap();
     let lib = models::targets::upsert(&pool, TargetKind::Dependency, "mailer").await.unwrap();
     let shop = models::targets::upsert(&pool, TargetKind::Library, "openedx/shop").await.unwrap();
-    let options = ScanOptions { runs_at: true, preview: true, ..Default::default() };
+    let options =
+        ScanOptions { runs_at: true, call_graph_rules: true, unknown_time_writes: true, ..Default::default() };
     let scan = |target: i64, name: &'static str, files: &[(&str, &str)]| {
         let report = scan_sources(sources(files), name, &options);
         let pool = pool.clone();
@@ -137,6 +138,20 @@ async fn a_librarys_function_runs_when_another_targets_view_calls_it() {
     let report = scan(lib, "mailer", &lib_files).await;
     let write = report.findings.iter().find(|f| f.rule == "UT013").expect("the class attribute write");
     assert_eq!(write.runs_at.as_ref().unwrap().open_ends, ["mailer.core.send"]);
+    // A write no request or task is known to make is left out of the counts by default
+    // (and counted with what is left out), until another target's view calls it.
+    let mailer_open = |include: bool| {
+        let pool = pool.clone();
+        async move {
+            let rows = models::progress::by_target_in(&pool, include).await.unwrap();
+            rows.into_iter().find(|r| r.name == "mailer").unwrap().progress.open
+        }
+    };
+    let left_out = || {
+        let pool = pool.clone();
+        async move { models::progress::open_unreached(&pool, None).await.unwrap() }
+    };
+    assert_eq!((mailer_open(false).await, mailer_open(true).await, left_out().await), (0, 1, 2));
     let views = |body: &str| {
         format!("import mailer\nfrom django.http import HttpResponse\n\ndef order(request):\n{body}    return HttpResponse()\n")
     };
@@ -155,6 +170,7 @@ async fn a_librarys_function_runs_when_another_targets_view_calls_it() {
     };
     let via = via_of("mailer").await.expect("called by shop's view");
     assert_eq!(via.at, "request");
+    assert_eq!((mailer_open(false).await, left_out().await), (1, 0), "placed at request time: counted");
     assert_eq!(via.path, ["shop.views.order", "mailer.send", "mailer.core.send"]);
     assert!(via.why.contains("openedx/shop (`shop/views.py:5`) calls `mailer.send`"), "{}", via.why);
     // One package further: mailer's send calls lowlevel's push.
@@ -167,4 +183,5 @@ async fn a_librarys_function_runs_when_another_targets_view_calls_it() {
     assert_eq!((summary.open_ends, summary.called), (2, 0));
     assert!(via_of("mailer").await.is_none());
     assert!(via_of("lowlevel").await.is_none());
+    assert_eq!((mailer_open(false).await, left_out().await), (0, 2), "left out again");
 }

@@ -48,8 +48,12 @@ async fn every_page_and_export_count_the_demo_the_same_way() {
     assert_eq!(tests.total, overall.tests_open, "/findings?tests=only");
 
     // Filed vs found counts the same findings.
-    let filed = epic::filed_vs_found(&pool, None).await.unwrap();
+    let filed = epic::filed_vs_found(&pool, None, true).await.unwrap();
     assert_eq!(filed.total.unwrap().found, overall.total());
+    // And in the pages' default scope, the overview's headline total.
+    let default_scope = progress::overall(&progress::by_target_in(&pool, false).await.unwrap());
+    let filed = epic::filed_vs_found(&pool, None, false).await.unwrap();
+    assert_eq!(filed.total.unwrap().found, default_scope.total());
 
     // The weekly report of the current week ends where the pages stand.
     let options = app::report::Options {

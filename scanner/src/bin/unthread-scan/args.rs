@@ -73,7 +73,8 @@ pub struct Check {
     /// Rules not to run.
     #[arg(long, value_delimiter = ',', value_name = "RULES")]
     pub ignore: Vec<String>,
-    /// Run the preview rules too (UT013); a preview rule also runs when selected by its id.
+    /// Run every rule: UT013 too, which needs the call graph (it runs with `--runs-at` or
+    /// when selected by its id), and keep its writes whose time the call graph cannot tell.
     #[arg(long)]
     pub preview: bool,
     /// Paths not to scan (gitignore patterns), replacing the configuration's `exclude`.
@@ -210,6 +211,7 @@ impl Check {
             api_index: self.api_indexes.clone(),
             baseline: self.baseline.clone(),
             preview: self.preview,
+            runs_at: self.runs_at || self.write_calls_out.is_some(),
             fix: match (self.fix || self.fix_only, self.no_fix) {
                 (true, _) => Some(true),
                 (_, true) => Some(false),

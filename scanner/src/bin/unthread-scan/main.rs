@@ -143,7 +143,8 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         progress: !args.quiet,
         no_prefilter: args.no_prefilter,
         all_suppressions: args.report_unused_suppressions,
-        preview: settings.selection.has_preview(),
+        call_graph_rules: settings.selection.runs_call_graph_rule(),
+        unknown_time_writes: settings.preview,
         import_index: args.write_import_index.is_some(),
         runs_at: args.runs_at || args.write_calls_out.is_some(),
         // The project's metadata: at the scanned directory, the configuration file's, or

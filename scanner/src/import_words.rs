@@ -1,5 +1,5 @@
 //! The words of a file's import statements, kept from the first pass as a small Bloom filter
-//! so the API search ([`super::api_search`]) can tell, without reading a file again, that it
+//! so the API search (`scan::api_search`) can tell, without reading a file again, that it
 //! cannot refer to a module: a name resolves only through imports, so a module that refers
 //! to `pkg.mod.name` holds the word `mod` in an import statement (`from pkg.mod import name`,
 //! `import pkg.mod`, `from pkg import mod`, `from .mod import name`). The search reads
