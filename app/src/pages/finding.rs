@@ -314,8 +314,12 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
         })}
         {change.clone().filter(|_| f.state != Some(FindingState::Open)).map(|change| view! { <ChangeNote change /> })}
         <ReachNote reach=d.reach.clone() />
-        {(d.runs_at.is_some() || d.runs_at_via.is_some())
-            .then(|| view! { <RunsAtNote runs_at=d.runs_at.clone() via=d.runs_at_via.clone() /> })}
+        {(d.runs_at.is_some() || d.runs_at_via.is_some() || f.rule == "UT013").then(|| {
+            // The SQL's `unplaced_write()`: a UT013 write no request or task is known to make.
+            let placed = |r: &Option<db::views::RunsAtView>| r.as_ref().is_some_and(|r| matches!(r.at.as_str(), "request" | "worker"));
+            let unplaced = f.rule == "UT013" && !placed(&d.runs_at) && !placed(&d.runs_at_via);
+            view! { <RunsAtNote runs_at=d.runs_at.clone() via=d.runs_at_via.clone() unplaced /> }
+        })}
         {(d.calls_elsewhere.0 > 0).then(|| view! {
             <p class="mt-1 text-sm" data-testid="call-evidence">
                 {format!(
@@ -419,7 +423,12 @@ fn InlineCode(text: String) -> impl IntoView {
 
 /// When the finding's code runs, and the call path from its entry point (`scanner::runs_at`).
 #[component]
-fn RunsAtNote(runs_at: Option<db::views::RunsAtView>, via: Option<db::views::RunsAtView>) -> impl IntoView {
+fn RunsAtNote(
+    runs_at: Option<db::views::RunsAtView>,
+    via: Option<db::views::RunsAtView>,
+    /// A shared-object write (UT013) no request or task is known to make.
+    unplaced: bool,
+) -> impl IntoView {
     let runs_at = runs_at.unwrap_or_else(|| db::views::RunsAtView {
         at: "none".into(),
         why: "its scan did not analyse it".into(),
@@ -452,6 +461,11 @@ fn RunsAtNote(runs_at: Option<db::views::RunsAtView>, via: Option<db::views::Run
                             {(i > 0).then_some(" → ")}<code>{step}</code>
                         }).collect_view()}
                     </span>
+                </span>
+            })}
+            {unplaced.then(|| view! {
+                <span class="mt-1 block" data-testid="unplaced-write">
+                    "A write to a shared object is a finding when a request is served or a task runs while it is made: until one is known to, this one is left out of the pages' counts (and counted with what they leave out)."
                 </span>
             })}
             <span class="block text-xs text-slate-500 dark:text-slate-400">

@@ -161,7 +161,7 @@ fn OverviewBody(overview: Overview, included: bool) -> impl IntoView {
             <ProgressBar progress=overall.clone() label="Overall".to_owned() />
             <p class="mt-1 text-sm text-slate-600 dark:text-slate-300" data-testid="scope-note">
                 "In scope: every rule but UT100, outside test code"
-                {(!included).then_some(", in modules tracked code imports (or where that is not known)")}
+                {(!included).then_some(", in modules tracked code imports (or where that is not known); a shared-object write (UT013) when a request or a task is known to make it")}
                 ". Not counted: "
                 <a class=LINK href="/findings?state=migrated">
                     {format!("{} {} already on context variables", thousands(overall.migrated), if overall.migrated == 1 { "place" } else { "places" })}

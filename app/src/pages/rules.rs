@@ -3,10 +3,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
-use crate::components::ui::{error_text, href_with_query, Alert, ProgressBar, LINK};
+use crate::components::ui::{error_text, href_with_query, Alert, ProgressBar, UnreachedNote, LINK};
 use db::views::Progress;
 
 /// Every rule id, in catalogue order (the browser has no copy of the scanner; a test keeps
@@ -55,12 +55,17 @@ pub struct RuleInfo {
     pub needs_call_graph: bool,
 }
 
+/// The catalogue with each rule's progress, in the pages' scope (findings tracked code is not
+/// known to reach left out unless `include_unreached`), and how many open ones that leaves out.
 #[server(prefix = "/api", endpoint = "rules")]
-pub async fn get_rules() -> Result<Vec<RuleInfo>, ServerFnError> {
+pub async fn get_rules(include_unreached: bool) -> Result<(Vec<RuleInfo>, i64), ServerFnError> {
     let pool = crate::server::state()?.pool;
-    let counts =
-        crate::server::cached("rules".into(), async move { db::models::progress::by_rule(&pool, None).await }).await?;
-    Ok(scanner::rules::catalogue()
+    let (counts, left_out) = crate::server::cached(format!("rules:{include_unreached}"), async move {
+        let counts = db::models::progress::by_rule_in(&pool, None, include_unreached).await?;
+        Ok((counts, db::models::progress::open_unreached(&pool, None).await?))
+    })
+    .await?;
+    let rules = scanner::rules::catalogue()
         .map(|rule| RuleInfo {
             id: rule.id.to_owned(),
             name: rule.name.to_owned(),
@@ -69,7 +74,8 @@ pub async fn get_rules() -> Result<Vec<RuleInfo>, ServerFnError> {
             progress: counts.iter().find(|c| c.rule == rule.id).map(|c| c.progress.clone()).unwrap_or_default(),
             needs_call_graph: scanner::rules::needs_call_graph(rule.id),
         })
-        .collect())
+        .collect();
+    Ok((rules, left_out))
 }
 
 /// One rule with its help as HTML (rendered on the server from the catalogue's Markdown).
@@ -79,13 +85,15 @@ pub async fn get_rule(id: String) -> Result<Option<(RuleInfo, String)>, ServerFn
         crate::error::AppError::not_found("no such rule").into_server_fn_error();
         return Ok(None);
     };
-    let info = get_rules().await?.into_iter().find(|r| r.id == rule.id).expect("every catalogue rule is listed");
+    let info = get_rules(false).await?.0.into_iter().find(|r| r.id == rule.id).expect("every catalogue rule is listed");
     Ok(Some((info, crate::markdown::to_html(&rule.help_markdown()))))
 }
 
 #[component]
 pub fn RulesPage() -> impl IntoView {
-    let rules = Resource::new(|| (), |_| get_rules());
+    let query = use_query_map();
+    let include_unreached = move || crate::components::ui::include_unreached(&query.read());
+    let rules = Resource::new(include_unreached, get_rules);
     view! {
         <Title text="Rules" />
         <h1 class="text-2xl font-semibold">"Rules"</h1>
@@ -94,7 +102,13 @@ pub fn RulesPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match rules.await {
                     // On a phone the table scrolls sideways in its own box, not the page.
-                    Ok(rules) => view! {
+                    Ok((rules, left_out)) => view! {
+                        <UnreachedNote
+                            count=left_out
+                            included=include_unreached()
+                            show="/rules?unreached=1".to_owned()
+                            hide="/rules".to_owned()
+                        />
                         <div class="overflow-x-auto"><table class="mt-4 w-full text-sm" data-testid="rules">
                             <thead><tr class="text-left"><th scope="col">"Rule"</th><th scope="col">"Finds"</th><th scope="col">"Severity"</th><th scope="col">"Open"</th><th scope="col" class="w-64">"Progress"</th></tr></thead>
                             <tbody>
@@ -107,7 +121,7 @@ pub fn RulesPage() -> impl IntoView {
                                         <td class="py-2">
                                             <ProgressBar progress=r.progress label=r.id.clone() />
                                             {r.needs_call_graph.then(|| view! {
-                                                <p class="mt-1 text-xs text-slate-500">"Counts writes made while a request is served or a task runs (unthread-scan --runs-at)"</p>
+                                                <p class="mt-1 text-xs text-slate-500">"Writes no request or task is known to make are left out by default (unthread-scan: with --runs-at)"</p>
                                             })}
                                         </td>
                                     </tr>
