@@ -174,6 +174,11 @@ pub(super) fn of_package(graph: &Graph, package: &str) -> Vec<CallOut> {
                 continue; // a class body: import time too
             }
             let runs_at = memo.entry((index, def)).or_insert_with(|| graph.runs_at(Some((index, def)), &file.path));
+            // Under `if <not set yet>:` that sets it, the call runs once per process, on
+            // first use, whenever its function runs (`lazy`).
+            if graph.lazily_at(&file.path, line as u32).is_some() {
+                continue;
+            }
             let known = matches!(runs_at.at, RunsAt::Request | RunsAt::Worker);
             if known || (runs_at.at == RunsAt::Unknown && !runs_at.open_ends.is_empty()) {
                 calls.push(CallOut {
@@ -310,6 +315,18 @@ mod tests {
             .collect();
         let namer = ModuleNamer::new(sources.iter().map(|f| f.path.as_str()));
         calls_out(&sources, &namer, u64::MAX)
+    }
+
+    #[test]
+    fn a_call_that_fills_a_lazy_guard_runs_once_and_is_no_call_out() {
+        let views = "from django.http import HttpResponse\nimport mailer\n\nclass Outbox:\n    client = None\n\n    @classmethod\n    def get(cls):\n        if cls.client is None:\n            cls.client = mailer.Client()\n        return cls.client\n\ndef notify(request):\n    Outbox.get().send(request.user)\n    mailer.flush()\n    return HttpResponse()\n";
+        let calls = scan(&[("lms/__init__.py", ""), ("lms/views.py", views)]);
+        let names: Vec<(&str, u32)> = calls.iter().map(|c| (c.name.as_str(), c.line)).collect();
+        assert_eq!(
+            names,
+            [("django.http.HttpResponse", 16), ("mailer.flush", 15)],
+            "mailer.Client() is made once, on the first request"
+        );
     }
 
     #[test]

@@ -344,7 +344,7 @@ impl Graph {
 
     /// Line `line` of `path` sets, under `if <not set yet>:`, what that tests: it runs once
     /// per process ([`lazy`]).
-    fn lazily_at(&self, path: &str, line: u32) -> Option<RunsAtPath> {
+    pub(super) fn lazily_at(&self, path: &str, line: u32) -> Option<RunsAtPath> {
         let (file, def) = self.definition_at(path, line)?;
         let bytes = &self.files[file].bytes;
         let start = line_start(bytes, line)?;
