@@ -214,9 +214,11 @@ async fn the_explorer_filters_counts_and_pages_by_keyset() {
 async fn search_rows_out_of_step(pool: &PgPool) -> i64 {
     sqlx::query_scalar(
         "SELECT count(*) FROM findings f FULL JOIN finding_search s USING (id)
-         WHERE (f.target_id, f.rule, f.path, f.in_tests, f.fixed_in_scan, f.triage, f.runs_at, f.runs_at_via, f.search_text)
+         WHERE (f.target_id, f.rule, f.path, f.in_tests, f.fixed_in_scan, f.triage, f.runs_at, f.runs_at_via, f.search_text,
+                (SELECT c.owner_id FROM claims c WHERE c.finding_id = f.id AND c.released_at IS NULL))
                IS DISTINCT FROM
-               (s.target_id, s.rule, s.path, s.in_tests, s.fixed_in_scan, s.triage, s.runs_at, s.runs_at_via, s.search_text)",
+               (s.target_id, s.rule, s.path, s.in_tests, s.fixed_in_scan, s.triage, s.runs_at, s.runs_at_via, s.search_text,
+                s.owner_id)",
     )
     .fetch_one(pool)
     .await
@@ -239,6 +241,18 @@ async fn the_explorer_counts_follow_every_change_of_a_finding() {
     };
     assert_eq!(total("mod_1", "open").await.total, 3, "mod_1, mod_10, mod_11");
     assert_eq!(search_rows_out_of_step(&pool).await, 0);
+
+    // Claimed, assigned, released: the owner facet follows.
+    let carol = create_user(&pool, "carol", "contributor").await;
+    claims::claim(&pool, &carol, Item::Finding(ids[3])).await.unwrap();
+    claims::claim(&pool, &carol, Item::Finding(ids[4])).await.unwrap();
+    assert_eq!(search_rows_out_of_step(&pool).await, 0);
+    let owned =
+        |page: &db::views::FindingPage| page.by_owner.iter().find(|f| f.value == "owned").map_or(0, |f| f.count);
+    assert_eq!(owned(&total("crum", "open").await), 2);
+    claims::unclaim(&pool, &carol, Item::Finding(ids[4])).await.unwrap();
+    assert_eq!(search_rows_out_of_step(&pool).await, 0);
+    assert_eq!(owned(&total("crum", "open").await), 1);
 
     // Triaged away, fixed, moved, placed at request time, deleted: the counts follow.
     triage::set(&pool, &mona, ids[1], db::kinds::Triage::FalsePositive, Some("a test double")).await.unwrap();
