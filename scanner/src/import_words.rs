@@ -17,31 +17,15 @@ pub struct ImportWords([u64; WORDS]);
 
 impl ImportWords {
     /// The identifiers of every line of `source` holding the word `import`, with the lines a
-    /// backslash continues onto it (`from pkg.mod \` / `    import name`). Loose on purpose:
-    /// strings and comments count, so a word can only be kept in excess.
+    /// backslash joins to it (`from pkg.mod \\` / `    import name`): the prefilter's
+    /// [`crate::prefilter::import_lines`]. Loose on purpose: strings and comments count, so a
+    /// word can only be kept in excess.
     pub fn of(source: &[u8]) -> Self {
         let mut words = Self::default();
-        let finder = memchr::memmem::Finder::new(b"import");
-        let mut from = 0;
-        while let Some(found) = finder.find(&source[from..]) {
-            let at = from + found;
-            let mut start = line_start(source, at);
-            // Lines ending in a backslash continue onto this one.
-            while start > 0 && continued(&source[..start - 1]) {
-                start = line_start(source, start - 1);
-            }
-            let mut end = at;
-            loop {
-                end = memchr::memchr(b'\n', &source[end..]).map_or(source.len(), |newline| end + newline);
-                if end == source.len() || !continued(&source[..end]) {
-                    break;
-                }
-                end += 1;
-            }
-            for word in identifiers(&source[start..end]) {
+        for line in crate::prefilter::import_lines(source) {
+            for word in crate::prefilter::followed::identifiers(&source[line]) {
                 words.insert(word);
             }
-            from = end;
         }
         words
     }
@@ -64,19 +48,6 @@ fn bits(word: &[u8]) -> (usize, usize) {
     let hash = xxhash_rust::xxh3::xxh3_64(word);
     let size = (WORDS * 64) as u64;
     ((hash % size) as usize, ((hash >> 32) % size) as usize)
-}
-
-fn line_start(source: &[u8], at: usize) -> usize {
-    memchr::memrchr(b'\n', &source[..at]).map_or(0, |newline| newline + 1)
-}
-
-/// `line` (up to, not including, its newline) ends with a backslash.
-fn continued(line: &[u8]) -> bool {
-    line.strip_suffix(b"\r").unwrap_or(line).ends_with(b"\\")
-}
-
-fn identifiers(text: &[u8]) -> impl Iterator<Item = &[u8]> {
-    text.split(|&b| !crate::prefilter::followed::is_identifier_byte(b)).filter(|word| !word.is_empty())
 }
 
 #[cfg(test)]

@@ -197,7 +197,7 @@ static IDENTIFIER_BYTES: [bool; 256] = {
 };
 
 /// The identifiers of `text` (runs of identifier bytes not starting with a digit).
-fn identifiers(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn identifiers(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     text.split(|&b| !is_identifier_byte(b)).filter(|w| w.first().is_some_and(|b| !b.is_ascii_digit()))
 }
 

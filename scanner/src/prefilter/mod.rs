@@ -315,19 +315,25 @@ impl Prefilter {
     }
 }
 
-/// The lines holding the text `import` (with the lines a trailing backslash continues them
-/// on: `import a, \\` / `    crum`), as byte ranges of `source`, in order.
-fn import_lines(source: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+/// The lines holding the text `import`, with the lines a trailing backslash joins to them
+/// before and after (`from pkg.mod \\` / `    import name`; `import a, \\` / `    crum`),
+/// as byte ranges of `source`, in order.
+pub(crate) fn import_lines(source: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
     let finder = memchr::memmem::Finder::new(b"import");
+    // `source[..end]` (a line, up to its newline) ends with a backslash.
+    let continued = |end: usize| source[..end].strip_suffix(b"\r").unwrap_or(&source[..end]).ends_with(b"\\");
+    let line_start = |at: usize| memchr::memrchr(b'\n', &source[..at]).map_or(0, |newline| newline + 1);
     let mut from = 0;
     std::iter::from_fn(move || {
         let at = from + finder.find(&source[from..])?;
-        let start = memchr::memrchr(b'\n', &source[..at]).map_or(0, |newline| newline + 1);
+        let mut start = line_start(at);
+        while start > from && continued(start - 1) {
+            start = line_start(start - 1);
+        }
         let mut end = at;
         loop {
             end = memchr::memchr(b'\n', &source[end..]).map_or(source.len(), |newline| end + newline);
-            let continued = source[..end].strip_suffix(b"\r").unwrap_or(&source[..end]).ends_with(b"\\");
-            if !continued || end == source.len() {
+            if !continued(end) || end == source.len() {
                 break;
             }
             end += 1;
@@ -874,6 +880,8 @@ mod api_name_tests {
         // named only in a comment is not imported.
         let continued = b"import os, \\\n    crum\n\ndef f():\n    return crum.get_current_request()\n";
         assert_eq!(filter.plan_in(continued, "app"), ParsePlan::Full);
+        let joined = b"from crum \\\n    import get_current_request\n\ndef f():\n    return get_current_request()\n";
+        assert_eq!(filter.plan_in(joined, "app"), ParsePlan::Full, "the package named on the line before");
         let comment = b"# like crum does\nfrom .local import get_current_request\n";
         assert_eq!(filter.plan_in(comment, "app"), ParsePlan::Skip);
     }
