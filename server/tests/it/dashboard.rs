@@ -2,7 +2,7 @@
 //! races), assignment, triage, the explorer's filters and keyset pages, the live stream, and
 //! the demo dataset.
 
-use crate::support::{create_user, fresh_database, seed_finding, sign_in, TestApp};
+use crate::support::{create_user, fresh_database, seed_finding, seed_fix, sign_in, TestApp};
 use axum::{
     body::Body,
     http::{header, Request, StatusCode},
@@ -109,19 +109,7 @@ async fn claims_releases_and_assignments_follow_the_rules() {
     assert_eq!(history, ["Claimed by carol", "Assigned to dave (was carol)"]);
 
     // Fixed findings cannot be claimed.
-    let scan: i64 = sqlx::query_scalar(
-        "INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 'seed', 'complete', now()) RETURNING id",
-    )
-    .bind(target)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    sqlx::query("UPDATE findings SET fixed_in_scan = $1 WHERE id = $2")
-        .bind(scan)
-        .bind(second)
-        .execute(&pool)
-        .await
-        .unwrap();
+    seed_fix(&pool, target, second).await;
     claims::unclaim(&pool, &carol, Item::Finding(second)).await.unwrap();
     assert!(matches!(claims::claim(&pool, &dave, Item::Finding(second)).await, Err(ClaimError::NotOpen)));
 }
@@ -256,19 +244,7 @@ async fn the_explorer_counts_follow_every_change_of_a_finding() {
 
     // Triaged away, fixed, moved, placed at request time, deleted: the counts follow.
     triage::set(&pool, &mona, ids[1], db::kinds::Triage::FalsePositive, Some("a test double")).await.unwrap();
-    let later: i64 = sqlx::query_scalar(
-        "INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 'seed', 'complete', now()) RETURNING id",
-    )
-    .bind(target)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    sqlx::query("UPDATE findings SET fixed_in_scan = $1 WHERE id = $2")
-        .bind(later)
-        .bind(ids[10])
-        .execute(&pool)
-        .await
-        .unwrap();
+    let later = seed_fix(&pool, target, ids[10]).await;
     sqlx::query("UPDATE findings SET path = 'crum/moved.py', runs_at = 'request' WHERE id = $1")
         .bind(ids[11])
         .execute(&pool)

@@ -189,11 +189,7 @@ async fn list_pages_say_not_scanned_nothing_found_and_partial() {
     let partial = targets::upsert(&pool, TargetKind::Library, "openedx/partial").await.unwrap();
     targets::upsert(&pool, TargetKind::Dependency, "django-unscanned").await.unwrap();
     let tested = targets::upsert(&pool, TargetKind::Dependency, "only-tests").await.unwrap();
-    sqlx::query("INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 'seed', 'complete', now())")
-        .bind(quiet)
-        .execute(&pool)
-        .await
-        .unwrap();
+    crate::support::seed_scan(&pool, quiet).await;
     crate::support::seed_finding(&pool, partial, "partial/cache.py", Some("partial.cache._local")).await;
     let scan: i64 = sqlx::query_scalar(
         "INSERT INTO scans (target_id, tool, status, files_scanned, files_failed, finished_at)

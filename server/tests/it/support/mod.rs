@@ -10,4 +10,4 @@ pub mod seed;
 
 pub use database::{database_url, fresh_database};
 pub use http::{send, TestApp};
-pub use seed::{create_user, finding, scan_input, seed_finding, sign_in};
+pub use seed::{create_user, finding, scan_input, seed_finding, seed_fix, seed_scan, sign_in};

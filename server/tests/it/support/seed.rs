@@ -74,16 +74,33 @@ pub async fn sign_in(app: &axum::Router, login: &str, role: &str) -> String {
     cookie.split(';').next().unwrap_or_default().to_owned()
 }
 
-/// A finding of `target_id` at `path` (in `symbol`), seen by a new complete scan: for tests
-/// about what surrounds findings (links, permissions), not about ingestion.
-pub async fn seed_finding(pool: &PgPool, target_id: i64, path: &str, symbol: Option<&str>) -> i64 {
-    let scan: i64 = sqlx::query_scalar(
+/// A new complete scan of `target_id`, finished now (its findings recorded apart).
+pub async fn seed_scan(pool: &PgPool, target_id: i64) -> i64 {
+    sqlx::query_scalar(
         "INSERT INTO scans (target_id, tool, status, finished_at) VALUES ($1, 'seed', 'complete', now()) RETURNING id",
     )
     .bind(target_id)
     .fetch_one(pool)
     .await
-    .expect("insert a scan");
+    .expect("insert a scan")
+}
+
+/// Finding `finding` of `target_id` no longer seen: fixed by a new complete scan, returned.
+pub async fn seed_fix(pool: &PgPool, target_id: i64, finding: i64) -> i64 {
+    let scan = seed_scan(pool, target_id).await;
+    sqlx::query("UPDATE findings SET fixed_in_scan = $1 WHERE id = $2")
+        .bind(scan)
+        .bind(finding)
+        .execute(pool)
+        .await
+        .expect("mark the finding fixed");
+    scan
+}
+
+/// A finding of `target_id` at `path` (in `symbol`), seen by a new complete scan: for tests
+/// about what surrounds findings (links, permissions), not about ingestion.
+pub async fn seed_finding(pool: &PgPool, target_id: i64, path: &str, symbol: Option<&str>) -> i64 {
+    let scan = seed_scan(pool, target_id).await;
     sqlx::query_scalar(
         "INSERT INTO findings (target_id, fingerprint, rule, path, start_line, end_line, symbol, first_seen_scan, last_seen_scan)
          VALUES ($1, md5(random()::text), 'UT002', $2, 1, 1, $3, $4, $4) RETURNING id",
