@@ -178,6 +178,9 @@ pub struct FindingDetail {
     /// More urgently, through other code: a thread local's holder reached by other targets'
     /// calls of its APIs (`findings.runs_at_via`), with the call.
     pub runs_at_via: Option<RunsAtView>,
+    /// A shared-object write (UT013) no request or task is known to make (`unplaced_write()`
+    /// in the migrations): left out of the pages' counts by default.
+    pub unplaced_write: bool,
     /// Its lines and those around them, as its last scan read them (`None`: not given).
     pub context: Option<SourceLines>,
 }

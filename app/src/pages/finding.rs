@@ -314,11 +314,8 @@ fn FindingBody(data: FindingPageData) -> impl IntoView {
         })}
         {change.clone().filter(|_| f.state != Some(FindingState::Open)).map(|change| view! { <ChangeNote change /> })}
         <ReachNote reach=d.reach.clone() />
-        {(d.runs_at.is_some() || d.runs_at_via.is_some() || f.rule == "UT013").then(|| {
-            // The SQL's `unplaced_write()`: a UT013 write no request or task is known to make.
-            let placed = |r: &Option<db::views::RunsAtView>| r.as_ref().is_some_and(|r| matches!(r.at.as_str(), "request" | "worker"));
-            let unplaced = f.rule == "UT013" && !placed(&d.runs_at) && !placed(&d.runs_at_via);
-            view! { <RunsAtNote runs_at=d.runs_at.clone() via=d.runs_at_via.clone() unplaced /> }
+        {(d.runs_at.is_some() || d.runs_at_via.is_some() || d.unplaced_write).then(|| {
+            view! { <RunsAtNote runs_at=d.runs_at.clone() via=d.runs_at_via.clone() unplaced=d.unplaced_write /> }
         })}
         {(d.calls_elsewhere.0 > 0).then(|| view! {
             <p class="mt-1 text-sm" data-testid="call-evidence">

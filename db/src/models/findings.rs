@@ -456,7 +456,8 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
                   f.fix AS "fix: sqlx::types::Json<crate::views::FixView>",
                   f.runs_at, f.runs_at_path AS "runs_at_path: sqlx::types::Json<StoredRunsAtPath>",
                   f.runs_at_via, f.runs_at_via_path AS "runs_at_via_path: sqlx::types::Json<StoredRunsAtPath>",
-                  f.context AS "context: sqlx::types::Json<crate::views::SourceLines>"
+                  f.context AS "context: sqlx::types::Json<crate::views::SourceLines>",
+                  unplaced_write(f.rule, f.runs_at, f.runs_at_via) AS "unplaced_write!"
            FROM findings f
            JOIN scans fs ON fs.id = f.first_seen_scan
            LEFT JOIN scans xs ON xs.id = f.fixed_in_scan
@@ -477,6 +478,7 @@ pub async fn detail(pool: &PgPool, id: i64) -> sqlx::Result<Option<FindingDetail
     Ok(Some(FindingDetail {
         runs_at,
         runs_at_via,
+        unplaced_write: extra.unplaced_write,
         context: extra.context.map(|c| c.0),
         fix: extra.fix.map(|fix| fix.0),
         github: github_for(pool, Some(id), extra.target_id).await?,
