@@ -4,14 +4,18 @@
 # It starts a throw-away PostgreSQL cluster, applies migrations/, and re-expands every macro.
 # With --check it writes nothing and fails when .sqlx/ is out of date. With --lint the
 # expansion runs under clippy with warnings denied: one compilation checks the queries and
-# the lints (scripts/test.sh does this).
+# the lints. With --tests the expansion is the test build itself (`cargo test --no-run`,
+# every target): run it with clippy-driver as the workspace's compiler wrapper and warnings
+# denied in RUSTFLAGS, and one compilation checks the queries, lints and builds the tests
+# (scripts/test.sh does this).
 set -euo pipefail
-check=0 lint=0
+check=0 lint=0 tests=0
 for arg in "$@"; do
   case $arg in
     --check) check=1 ;;
     --lint) lint=1 ;;
-    *) echo "usage: $0 [--check] [--lint]" >&2; exit 2 ;;
+    --tests) tests=1 ;;
+    *) echo "usage: $0 [--check] [--lint | --tests]" >&2; exit 2 ;;
   esac
 done
 cd "$(dirname "$0")/.."
@@ -52,6 +56,7 @@ out="$tmp/sqlx" && mkdir "$out"
 find db/src app/src server/src -name '*.rs' -exec touch {} +
 compile=(cargo check --workspace --all-targets --locked --quiet)
 [ "$lint" = 1 ] && compile=(cargo clippy --workspace --all-targets --locked --quiet -- -D warnings)
+[ "$tests" = 1 ] && compile=(cargo test --workspace --all-targets --locked --no-run)
 DATABASE_URL="postgres://unthread@localhost/postgres?host=$tmp" SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$out" \
   "${compile[@]}"
 # The queue crate's own queries were expanded too when it was built here: they are its

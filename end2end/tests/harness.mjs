@@ -1,5 +1,6 @@
 // Shared by the end-to-end suites: a real `unthread serve` on a free port with its own
-// embedded PostgreSQL, and a headless Debian Chromium driven by playwright-core.
+// embedded PostgreSQL, and a headless Debian Chromium driven by playwright-core. Each suite
+// file has its own server, database and browser, so `npm test` runs two files at a time.
 import { after, before } from "node:test";
 import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
