@@ -14,7 +14,7 @@ export CARGO_TARGET_DIR="$root/target" PIP_DISABLE_PIP_VERSION_CHECK=1
 # maturin's PEP 517 backend (pip install of the source, as pre-commit and the Action do).
 export MATURIN_PEP517_ARGS="--profile dev"
 
-say() { printf '  %s\n' "$*" >&2; }
+say() { printf "  [%3ss] %s\n" "$SECONDS" "$*" >&2; }
 fail() { printf 'FAILED: %s\n' "$*" >&2; exit 1; }
 
 # maturin as pyproject.toml pins it; zizmor checks the release workflow.
