@@ -4,12 +4,15 @@
 # busiest pages and against claim POSTs. Prints p50/p99 per URL.
 #   bash scripts/load.sh [seconds per URL, default 15]
 #   CONNECTIONS=4 ONLY='q=' bash scripts/load.sh   (fewer connections; only the URLs whose label matches)
+#   WINDOWS=6 ONLY='q=' bash scripts/load.sh 5      (each URL as 6 back-to-back runs of 5 s: the
+#                                                     first holds the cold answers, the rest not)
 # Needs: wrk (apt-get install wrk), PostgreSQL server programs, a built site (scripts/build-site.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-15}
 connections=${CONNECTIONS:-32}
 only=${ONLY:-}
+windows=${WINDOWS:-1}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 bindir=${UNTHREAD_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
 
@@ -109,14 +112,16 @@ run() {
   # One request first: the first read after a change computes the aggregates (cold: up to
   # ~0.5 s for /), later ones are served from the cache until the next change.
   curl -s -o /dev/null "${@: -1}" || true
-  local out
-  out=$(wrk -t"$(( connections < 2 ? connections : 2 ))" -c"$connections" -d"${duration}s" --latency "$@")
-  local p50 p99 rps errors
-  p50=$(awk '/Latency Distribution/{f=1} f && $1=="50%"{print $2; exit}' <<<"$out")
-  p99=$(awk '/Latency Distribution/{f=1} f && $1=="99%"{print $2; exit}' <<<"$out")
-  rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
-  errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" | tr -s ' ' | paste -sd';' || true)
-  printf '%-40s %8s %8s %10s %s\n' "$label" "$p50" "$p99" "$rps" "${errors:-none}"
+  local out window
+  for window in $(seq 1 "$windows"); do
+    out=$(wrk -t"$(( connections < 2 ? connections : 2 ))" -c"$connections" -d"${duration}s" --latency "$@")
+    local p50 p99 rps errors
+    p50=$(awk '/Latency Distribution/{f=1} f && $1=="50%"{print $2; exit}' <<<"$out")
+    p99=$(awk '/Latency Distribution/{f=1} f && $1=="99%"{print $2; exit}' <<<"$out")
+    rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
+    errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" | tr -s ' ' | paste -sd';' || true)
+    printf '%-40s %8s %8s %10s %s\n' "$label$([ "$windows" -gt 1 ] && echo " #$window")" "$p50" "$p99" "$rps" "${errors:-none}"
+  done
 }
 run "/findings?unowned=1&rule=UT001" "$base/findings?unowned=1&rule=UT001"
 run "/repos" "$base/repos"

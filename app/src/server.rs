@@ -51,7 +51,7 @@ pub fn parse_id(text: &str) -> Result<i64, ServerFnError> {
 /// `load`'s answer, kept under `key` until the next change (see [`crate::cache`]).
 pub async fn cached<T, F>(key: String, load: F) -> Result<T, ServerFnError>
 where
-    T: Clone + Send + Sync + 'static,
+    T: Clone + Send + Sync + serde::Serialize + 'static,
     F: std::future::Future<Output = Result<T, sqlx::Error>>,
 {
     state()?.cache.get_or_load(key, load).await.map_err(database_error)
