@@ -112,10 +112,9 @@ run() {
   # One request first: the first read after a change computes the aggregates (cold: up to
   # ~0.5 s for /), later ones are served from the cache until the next change.
   curl -s -o /dev/null "${@: -1}" || true
-  local out window
+  local out window p50 p99 rps errors
   for window in $(seq 1 "$windows"); do
     out=$(wrk -t"$(( connections < 2 ? connections : 2 ))" -c"$connections" -d"${duration}s" --latency "$@")
-    local p50 p99 rps errors
     p50=$(awk '/Latency Distribution/{f=1} f && $1=="50%"{print $2; exit}' <<<"$out")
     p99=$(awk '/Latency Distribution/{f=1} f && $1=="99%"{print $2; exit}' <<<"$out")
     rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")

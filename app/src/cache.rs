@@ -58,7 +58,7 @@ impl std::fmt::Debug for ReadCache {
 
 impl ReadCache {
     /// A cache keeping at most `bytes` of answers.
-    pub fn with_capacity(bytes: u64) -> Self {
+    fn with_capacity(bytes: u64) -> Self {
         Self {
             generation: Arc::new(AtomicU64::new(0)),
             entries: Cache::builder()
@@ -95,7 +95,8 @@ impl ReadCache {
     }
 
     /// The bytes of answers kept now (after pending evictions).
-    pub async fn weighed_bytes(&self) -> u64 {
+    #[cfg(test)]
+    async fn weighed_bytes(&self) -> u64 {
         self.entries.run_pending_tasks().await;
         self.entries.weighted_size()
     }

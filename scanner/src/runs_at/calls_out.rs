@@ -173,12 +173,12 @@ pub(super) fn of_package(graph: &Graph, package: &str) -> Vec<CallOut> {
             if file.outline.defs[def].is_class && graph.enclosing_function((index, def)).is_none() {
                 continue; // a class body: import time too
             }
-            let runs_at = memo.entry((index, def)).or_insert_with(|| graph.runs_at(Some((index, def)), &file.path));
             // Under `if <not set yet>:` that sets it, the call runs once per process, on
             // first use, whenever its function runs (`lazy`).
             if graph.lazily_at(&file.path, line as u32).is_some() {
                 continue;
             }
+            let runs_at = memo.entry((index, def)).or_insert_with(|| graph.runs_at(Some((index, def)), &file.path));
             let known = matches!(runs_at.at, RunsAt::Request | RunsAt::Worker);
             if known || (runs_at.at == RunsAt::Unknown && !runs_at.open_ends.is_empty()) {
                 calls.push(CallOut {
