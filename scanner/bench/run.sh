@@ -37,6 +37,7 @@ echo "== the prefilter changes nothing: full parse vs prefiltered, same findings
 cmp "$cache/full.jsonl" "$cache/fast.jsonl" && cmp "$cache/full.idx" "$cache/fast.idx" && echo "identical ($(wc -l <"$cache/fast.jsonl") findings)"
 hyperfine --warmup 1 --runs 5 --ignore-failure --export-markdown "$cache/results.md" \
   -n "unthread-scan (cold)" "$scan $corpus --format sarif -o /dev/null --exit-zero" \
+  -n "unthread-scan --write-api-index (cold)" "$scan $corpus --format sarif -o /dev/null --write-api-index $cache/cold.idx --exit-zero" \
   -n "unthread-scan --runs-at (cold)" "$scan $corpus --runs-at --format sarif -o /dev/null --exit-zero" \
   -n "unthread-scan (cached rescan)" "$scan $corpus --cache $cache --format sarif -o /dev/null --exit-zero" \
   -n "ruff --select ASYNC" "$tools/bin/ruff check --select ASYNC --no-cache --quiet --exit-zero $corpus" \

@@ -161,7 +161,8 @@ impl ScanCache {
         let mut hasher = Xxh3::new();
         hasher.update(&self.salt.to_le_bytes());
         let sources = &options.sources;
-        let flags = [u8::from(sources.include_tests), u8::from(options.no_prefilter)];
+        // The last report holds the package's API index only if that scan computed it.
+        let flags = [u8::from(sources.include_tests), u8::from(options.no_prefilter), u8::from(options.no_api_index)];
         let max_file_size = sources.max_file_size.to_le_bytes();
         hash_parts(&mut hasher, &[root.as_os_str().as_encoded_bytes(), package.as_bytes(), &max_file_size, &flags]);
         for file in files {

@@ -48,6 +48,12 @@ pub struct ScanOptions {
     /// `source::depends_on_asgiref`), so its code can import `asgiref`: fixes that bring in
     /// `asgiref.local.Local` are safe in every module, not only in those importing Django.
     pub asgiref_available: bool,
+    /// Leave out the scanned package's own thread-local API index ([`ScanReport::api_index`]
+    /// stays empty), for a run whose output shows none: a lint run's findings are the same
+    /// either way, and the search for the modules joining the index reads files again and
+    /// parses some no rule needs (about a tenth of a cold scan of openedx-platform's
+    /// dependencies, mostly sympy modules reading its thread-local configuration).
+    pub no_api_index: bool,
 }
 
 /// What scanning one file produced.

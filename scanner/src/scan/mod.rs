@@ -137,15 +137,19 @@ fn scan_loaded(
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let (reparsed, api_index) = api_search::parse_files_reaching_apis(
-        &files,
-        &mut outcomes,
-        &namer,
-        package,
-        &context,
-        prefilter.as_ref(),
-        options.sources.max_file_size,
-    );
+    let (reparsed, api_index) = if options.no_api_index {
+        (Vec::new(), ApiIndex::new())
+    } else {
+        api_search::parse_files_reaching_apis(
+            &files,
+            &mut outcomes,
+            &namer,
+            package,
+            &context,
+            prefilter.as_ref(),
+            options.sources.max_file_size,
+        )
+    };
     if let Some(cache) = &cache {
         // A whole-file result is right whatever the other files hold: keep it in place of the
         // skipped one, so the next scan finds it without searching and parsing again.

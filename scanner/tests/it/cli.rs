@@ -523,3 +523,41 @@ fn shared_object_writes_are_reported_at_request_time_with_runs_at() {
     assert_eq!(ut013(&["--preview"]), ["app/helpers.py", "app/views.py"], "and the helper nothing calls");
     assert_eq!(ut013(&["--select", "UT013"]), ["app/views.py"], "selected by its id, the call graph runs for it");
 }
+
+/// The scanned package's own API index is computed only where the output shows it
+/// (`--write-api-index`, the summary): a lint run's findings are the same without it, and a
+/// cached run that left it out does not answer a later run asking for it.
+#[test]
+fn the_packages_api_index_is_computed_where_the_output_shows_it() {
+    let project = Project::new();
+    project
+        .write("pkg/__init__.py", "")
+        .write("pkg/state.py", LOCAL)
+        // No rule reports here: only the search for modules naming a holder parses it.
+        .write("pkg/user.py", "from pkg.state import _state\n\n\ndef current():\n    return _state.user\n");
+    let index_names_user = |path: &Path| {
+        let index: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        index.to_string().contains("pkg.user.current")
+    };
+    let sarif = |run: &Run, path: &str| {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let mut log: Value =
+            serde_json::from_str(&std::fs::read_to_string(project.path().join(path)).unwrap()).unwrap();
+        log["runs"][0]["invocations"] = Value::Null;
+        log
+    };
+    let plain = project.run(&["--format", "sarif", "-o", "plain.sarif"]);
+    let indexed = project.run(&["--format", "sarif", "-o", "indexed.sarif", "--write-api-index", "index.json"]);
+    assert_eq!(sarif(&plain, "plain.sarif"), sarif(&indexed, "indexed.sarif"));
+    assert!(index_names_user(&project.path().join("index.json")));
+    let summary = project.run(&["--format", "summary"]).stdout;
+    assert!(summary.contains("; 1 thread-local APIs found"), "{summary}");
+
+    let cache = project.path().join(".cache");
+    let cache = cache.to_str().unwrap();
+    project.run(&["--cache", cache, "-q"]);
+    std::thread::sleep(std::time::Duration::from_millis(2100)); // past the cache's settling time
+    project.run(&["--cache", cache, "-q"]);
+    project.run(&["--cache", cache, "-q", "--write-api-index", "cached.json"]);
+    assert!(index_names_user(&project.path().join("cached.json")), "the cached report had no index");
+}

@@ -130,6 +130,8 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         merged.merge(api_index);
         api_index = merged;
     }
+    let format = args.format.unwrap_or(Format::Concise);
+    let with_summary = !args.quiet && args.format.is_none() && args.output.is_none() && std::io::stdout().is_terminal();
     let options = ScanOptions {
         sources: SourceOptions {
             max_file_size: settings.max_file_size,
@@ -157,6 +159,8 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
         .into_iter()
         .flatten()
         .any(scanner::source::depends_on_asgiref),
+        // Only the summary (its count of APIs found) and `--write-api-index` show it.
+        no_api_index: args.write_api_index.is_none() && format != Format::Summary && !with_summary,
     };
     if args.show_settings {
         print!("{}", show_settings(&settings, &options, bundled.as_ref()));
@@ -262,8 +266,6 @@ fn check(args: &Check) -> anyhow::Result<ExitCode> {
     let verdict = gate.sort(&report);
     let unused = print_suppression_notes(&report, args.report_unused_suppressions);
 
-    let format = args.format.unwrap_or(Format::Concise);
-    let with_summary = !args.quiet && args.format.is_none() && args.output.is_none() && std::io::stdout().is_terminal();
     write_to(args.output.as_deref(), |out| {
         if args.statistics {
             out.write_all(statistics(&verdict.reported, &settings.fix_policy).as_bytes())?;
