@@ -1,19 +1,12 @@
 //! Findings as a table: rule, where, code, state and owner, each row linking to its page.
 //! Below the `md` breakpoint the rows become cards (each cell on its own line, labelled),
-//! so a phone never scrolls sideways.
+//! so a phone never scrolls sideways: `.finding-cards` in `style/main.css`.
 
 use db::kinds::FindingState;
 use leptos::prelude::*;
 
 use super::ui::{target_href, StateBadge, LINK};
 use db::views::FindingRow;
-
-/// A row: a bordered card on a phone, a table row from `md` up.
-pub const ROW: &str = "mb-3 block rounded border border-slate-200 p-2 align-top md:mb-0 md:table-row md:rounded-none \
-     md:border-0 md:border-t md:p-0 dark:border-slate-800";
-/// A cell: a labelled line of the card (its `data-label`), a table cell from `md` up.
-pub const CELL: &str = "block py-0.5 before:mr-2 before:text-xs before:font-medium before:text-slate-500 \
-     before:content-[attr(data-label)] md:table-cell md:py-2 md:pr-3 md:before:content-none";
 
 #[component]
 pub fn FindingTable(
@@ -35,21 +28,21 @@ pub fn FindingTable(
                         <th scope="col" class="py-2 pr-3">"Owner"</th>
                     </tr>
                 </thead>
-                <tbody class="block md:table-row-group">
+                <tbody class="finding-cards block md:table-row-group">
                     {rows.into_iter().map(|f| {
                         view! {
-                            <tr class=ROW data-testid="finding-row" data-finding-id=f.id.to_string()>
-                                <td class=CELL data-label="Rule"><a class=LINK href=format!("/findings/{}", f.id) aria-label=format!("Finding {} ({})", f.id, f.rule)>{f.rule.clone()}</a></td>
+                            <tr data-testid="finding-row" data-finding-id=f.id.to_string()>
+                                <td data-label="Rule"><a class=LINK href=format!("/findings/{}", f.id) aria-label=format!("Finding {} ({})", f.id, f.rule)>{f.rule.clone()}</a></td>
                                 {(!hide_target).then(|| view! {
-                                    <td class=format!("{CELL} break-all font-mono text-xs") data-label="Target"><a class=LINK href=target_href(&f.target, f.target_kind)>{f.target.clone()}</a></td>
+                                    <td class="break-all font-mono text-xs" data-label="Target"><a class=LINK href=target_href(&f.target, f.target_kind)>{f.target.clone()}</a></td>
                                 })}
-                                <td class=format!("{CELL} break-all font-mono text-xs") data-label="Where">
+                                <td class="break-all font-mono text-xs" data-label="Where">
                                     {format!("{}:{}", f.path, f.line)}
                                     {f.symbol.clone().map(|s| view! { <br /><span class="text-slate-500">{s}</span> })}
                                 </td>
-                                <td class=format!("{CELL} max-w-full truncate md:max-w-md") data-label="Code"><code class="text-xs">{f.snippet.clone().unwrap_or_default()}</code></td>
-                                <td class=CELL data-label="State"><StateBadge state=f.state.map_or("gone", FindingState::as_str).to_owned() /></td>
-                                <td class=CELL data-label="Owner" data-testid="finding-owner">
+                                <td class="max-w-full truncate md:max-w-md" data-label="Code"><code class="text-xs">{f.snippet.clone().unwrap_or_default()}</code></td>
+                                <td data-label="State"><StateBadge state=f.state.map_or("gone", FindingState::as_str).to_owned() /></td>
+                                <td data-label="Owner" data-testid="finding-owner">
                                     {match f.owner.clone() {
                                         Some(owner) => view! {
                                             <a class=LINK href=format!("/people/{owner}")>{owner.clone()}</a>

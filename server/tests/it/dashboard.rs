@@ -190,7 +190,32 @@ async fn the_explorer_filters_counts_and_pages_by_keyset() {
         assert_eq!(findings::explore(&pool, &filter, None).await.unwrap().total, 0, "{text}");
     }
     let filter = FindingFilter { text: Some("MOD_11".into()), ..Default::default() };
-    assert_eq!(findings::explore(&pool, &filter, None).await.unwrap().total, 11, "mod_11, mod_110..mod_119");
+    let mod_11 = findings::explore(&pool, &filter, None).await.unwrap();
+    assert_eq!(mod_11.total, 11, "mod_11, mod_110..mod_119");
+    let expected: Vec<i64> = [11].into_iter().chain(110..120).map(|i| ids[i]).collect();
+    assert_eq!(mod_11.rows.iter().map(|r| r.id).collect::<Vec<_>>(), expected);
+    // A text search with few matches reads its page from them: pages follow one another the
+    // same way, and the other filters still apply to them.
+    let text = FindingFilter { text: Some("pkg/".into()), ..Default::default() };
+    let (mut seen, mut after) = (Vec::new(), None);
+    loop {
+        let page = findings::explore(&pool, &text, after).await.unwrap();
+        assert_eq!(page.total, 120);
+        seen.extend(page.rows.iter().map(|r| r.id));
+        after = match page.next_after {
+            Some(next) => Some(next),
+            None => break,
+        };
+    }
+    assert_eq!(seen, ids);
+    let repository =
+        FindingFilter { text: Some("mod_11".into()), kind: Some("repository".into()), ..Default::default() };
+    let page = findings::explore(&pool, &repository, None).await.unwrap();
+    assert_eq!(page.rows.iter().map(|r| r.id).collect::<Vec<_>>(), [110, 112, 114, 116, 118].map(|i| ids[i]));
+    // Nothing left by the other filters: no page (and no rows).
+    let carols = FindingFilter { text: Some("mod_11".into()), owner: Some("carol".into()), ..Default::default() };
+    let page = findings::explore(&pool, &carols, None).await.unwrap();
+    assert_eq!((page.total, page.rows.len(), page.next_after), (0, 0, None));
 
     // Contribute: open, unowned, cheapest first.
     let picks = findings::unowned_open(&pool, None, None, 10, true).await.unwrap().picks;
