@@ -285,7 +285,8 @@ pub async fn explore(pool: &PgPool, filter: &FindingFilter, after: Option<i64>) 
 /// The findings matching `filter` after `after`, in id order: one more than a page (there
 /// is a next page when it is there). `total` is how many match in all.
 async fn page(pool: &PgPool, filter: &FindingFilter, after: Option<i64>, total: i64) -> sqlx::Result<Vec<FindingRow>> {
-    let from_matches = total < FEW_MATCHES && search_text(filter).is_some();
+    let searches_text = search_text(filter).is_some();
+    let from_matches = total < FEW_MATCHES && searches_text;
     let mut q = QueryBuilder::new(if from_matches {
         // Materialised: the planner would otherwise walk the id index again. `finding_search`
         // holds every column the conditions read, in narrower rows.
@@ -304,19 +305,15 @@ async fn page(pool: &PgPool, filter: &FindingFilter, after: Option<i64>, total: 
     });
     q.push_bind(PAGE_SIZE + 1);
     q.push(format!(") SELECT {ROW_COLUMNS}{ROW_JOINS} WHERE f.id IN (SELECT id FROM page) ORDER BY f.id"));
-    let query = q.build_query_as::<Row>().persistent(plan_once(filter));
+    // A text search's statement is planned for its text (not prepared once): a plan made
+    // without the text guesses a few hundred matches, and for a text most findings hold,
+    // reads the trigram index and sorts every finding instead of walking them in id order
+    // (500 ms under load). The counts' statement is prepared once: its plan made without the
+    // text reads the index too, 1.8 times the time of a table scan for the broadest texts
+    // (computed once, then cached), and planning it for each text would cost 0.6 ms on each
+    // of thousands of cheap ones.
+    let query = q.build_query_as::<Row>().persistent(!searches_text);
     Ok(query.fetch_all(pool).await?.into_iter().map(Into::into).collect())
-}
-
-/// Whether the page's statement for `filter` may be prepared once and planned once for all
-/// its parameters. Not for a text search: a plan made without the text guesses a few hundred
-/// matches, and for a text most findings hold, reads the trigram index and sorts every
-/// finding instead of walking them in id order (500 ms under load). The counts' statement
-/// is planned once: its plan made without the text reads the index too, 1.8 times the time
-/// of a table scan for the broadest texts (computed once, then cached), and planning it
-/// for each text would cost 0.6 ms on each of thousands of cheap ones.
-fn plan_once(filter: &FindingFilter) -> bool {
-    search_text(filter).is_none()
 }
 
 /// The counts of every facet in one statement: the findings the non-facet filters match
