@@ -105,6 +105,21 @@ request = function()
 end
 LUA
 
+# Random texts of one to four letters, digits, `_` and `.`: a tenth of those of one or two
+# letters match most findings (no trigram narrows them), the longer ones mostly nothing.
+cat >"$tmp/random.lua" <<'LUA'
+math.randomseed(os.time())
+local alphabet = "abcdefghijklmnopqrstuvwxyz0123456789_."
+request = function()
+  local q = ""
+  for _ = 1, math.random(1, 4) do
+    local k = math.random(#alphabet)
+    q = q .. alphabet:sub(k, k)
+  end
+  return wrk.format(nil, "/findings?state=all&q=" .. q)
+end
+LUA
+
 printf '%-40s %8s %8s %10s %s\n' "URL (${connections} connections, ${duration}s)" p50 p99 req/s errors
 run() {
   local label=$1; shift
@@ -130,5 +145,6 @@ run "/findings?reached=yes" "$base/findings?reached=yes"
 run "/deps/dep-40" "$base/deps/dep-40"
 run "/" "$base/"
 run "/findings?q=<varied>" -s "$tmp/search.lua" "$base"
+run "/findings?q=<random>" -s "$tmp/random.lua" "$base"
 run "POST /api/claim" -s "$tmp/claim.lua" "$base"
 echo "claims held after the run: $(psql -At -h "$tmp" -U unthread -d postgres -c "SELECT count(*) FROM claims WHERE released_at IS NULL")"

@@ -69,6 +69,7 @@ pub fn build(pool: PgPool, leptos_options: LeptosOptions, settings: Settings) ->
         dev_login: settings.auth.dev_login,
     };
     let cache = app::cache::ReadCache::default();
+    cache.read_finding_texts(&pool);
     crate::metrics::handle();
     let live = crate::live_hub::LiveHub::start(pool.clone(), cache.clone());
     let jobs = crate::jobs::queue::Jobs::new(pool.clone());

@@ -7,6 +7,7 @@
 
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 
+use super::finding_texts::{FindingTexts, TextMatches};
 use crate::ingest::StoredRunsAtPath;
 use crate::kinds::{FindingState, TargetKind, Triage};
 
@@ -117,10 +118,21 @@ fn push_owner_id(q: &mut QueryBuilder<'_, Postgres>, login: &str) {
         .push("))");
 }
 
+/// How a statement applies a filter's search text.
+#[derive(Clone, Copy)]
+enum Text<'a> {
+    /// The database matches it: `search_text LIKE '%text%'`.
+    Like,
+    /// Among these findings: the text's matches, found in memory ([`FindingTexts`]).
+    Among(&'a [i64]),
+    /// Not at all: the statement reads only the text's matches already.
+    Matched,
+}
+
 /// Appends ` WHERE ...` for every filter of `filter` over `findings f` or `finding_search f`
 /// (both hold the columns the conditions read; all values bound, never spliced).
-fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter) {
-    push_scope_where(q, filter);
+fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, text: Text<'_>) {
+    push_scope_where(q, filter, text);
     // Test code is out of the scope: left out unless asked for.
     match filter.tests.as_deref() {
         Some("yes") => {}
@@ -168,8 +180,9 @@ fn push_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter) {
 }
 
 /// Appends ` WHERE ...` for the filters that are not facets (state, target, triage, team,
-/// filed, text) over `findings f`.
-fn push_scope_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter) {
+/// filed, text) over `findings f`. What these conditions read of a finding is what
+/// [`FindingTexts`] groups findings by.
+fn push_scope_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter, text: Text<'_>) {
     q.push(" WHERE true");
     match filter.state.as_deref().unwrap_or("open") {
         // Everything in scope (`finding_progress.counts_as`): the total every page shows.
@@ -190,19 +203,23 @@ fn push_scope_where(q: &mut QueryBuilder<'_, Postgres>, filter: &FindingFilter) 
         Some("no") => q.push(format!(" AND NOT {FILED}")),
         _ => q,
     };
-    if let Some(text) = search_text(filter) {
-        // `search_text` is the path, symbol and snippet joined by line breaks, lower-cased
-        // (and trigram-indexed). A search text has no line break (cut out here), so a match
-        // never spans two fields.
-        let text: String = text.chars().filter(|c| *c != '\n' && *c != '\r').collect();
-        let pattern = format!("%{}%", super::users::escape_like(&text.to_lowercase()));
-        q.push(" AND f.search_text LIKE ").push_bind(pattern);
+    match (search_pattern(filter), text) {
+        (None, _) | (_, Text::Matched) => {}
+        (Some(pattern), Text::Like) => {
+            q.push(" AND f.search_text LIKE ").push_bind(format!("%{}%", super::users::escape_like(&pattern)));
+        }
+        (Some(_), Text::Among(ids)) => {
+            q.push(" AND f.id = ANY(").push_bind(ids.to_vec()).push(")");
+        }
     }
 }
 
-/// The text `filter` searches for, if any.
-fn search_text(filter: &FindingFilter) -> Option<&str> {
-    filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty())
+/// The text `filter` searches for as the findings' `search_text` holds theirs: that is
+/// their path, symbol and snippet joined by line breaks, lower-cased (and trigram-indexed).
+/// A search text has no line break (cut out here), so a match never spans two fields.
+pub fn search_pattern(filter: &FindingFilter) -> Option<String> {
+    let text = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
+    Some(text.chars().filter(|c| *c != '\n' && *c != '\r').collect::<String>().to_lowercase())
 }
 
 /// Appends the facet filters but `except`'s over the grouped rows of [`facets`].
@@ -261,9 +278,21 @@ const FEW_MATCHES: i64 = 2_000;
 /// One page of findings matching `filter`, in id order after `after`, with the total and
 /// the counts per rule, kind and owner.
 pub async fn explore(pool: &PgPool, filter: &FindingFilter, after: Option<i64>) -> sqlx::Result<FindingPage> {
+    explore_with_texts(pool, filter, after, None).await
+}
+
+/// [`explore`], with the findings holding the filter's text found in `texts` (in memory,
+/// current: the caller's to ensure) instead of by the database, when given.
+pub async fn explore_with_texts(
+    pool: &PgPool,
+    filter: &FindingFilter,
+    after: Option<i64>,
+    texts: Option<&FindingTexts>,
+) -> sqlx::Result<FindingPage> {
+    let matches = search_pattern(filter).zip(texts).map(|(pattern, texts)| texts.find(&pattern));
     // The counts first: how many findings match decides how the page is read, and whether
     // there is one to read.
-    let mut facets = facets(pool, filter).await?;
+    let mut facets = facets(pool, filter, matches.as_ref()).await?;
     let mut take = |name: &str| facets.remove(name).unwrap_or_default();
     let (by_rule, by_kind, by_owner, by_reached, by_code, by_runs_at) =
         (take("rule"), take("kind"), take("owner"), take("reached"), take("code"), take("runs_at"));
@@ -272,7 +301,11 @@ pub async fn explore(pool: &PgPool, filter: &FindingFilter, after: Option<i64>) 
         Some(rule) => by_rule.iter().find(|f| &f.value == rule).map_or(0, |f| f.count),
         None => by_rule.iter().map(|f| f.count).sum(),
     };
-    let mut rows = if total == 0 { Vec::new() } else { page(pool, filter, after, total).await? };
+    let mut rows = match (total, &matches) {
+        (0, _) => Vec::new(),
+        (_, Some(matches)) => page_among(pool, filter, after, total, matches).await?,
+        (_, None) => page(pool, filter, after, total).await?,
+    };
     let next_after = if rows.len() as i64 > PAGE_SIZE {
         rows.truncate(PAGE_SIZE as usize);
         rows.last().map(|r| r.id)
@@ -285,7 +318,7 @@ pub async fn explore(pool: &PgPool, filter: &FindingFilter, after: Option<i64>) 
 /// The findings matching `filter` after `after`, in id order: one more than a page (there
 /// is a next page when it is there). `total` is how many match in all.
 async fn page(pool: &PgPool, filter: &FindingFilter, after: Option<i64>, total: i64) -> sqlx::Result<Vec<FindingRow>> {
-    let searches_text = search_text(filter).is_some();
+    let searches_text = search_pattern(filter).is_some();
     let from_matches = total < FEW_MATCHES && searches_text;
     let mut q = QueryBuilder::new(if from_matches {
         // Materialised: the planner would otherwise walk the id index again. `finding_search`
@@ -294,7 +327,7 @@ async fn page(pool: &PgPool, filter: &FindingFilter, after: Option<i64>, total: 
     } else {
         "WITH page AS (SELECT f.id FROM findings f"
     });
-    push_where(&mut q, filter);
+    push_where(&mut q, filter, Text::Like);
     if let Some(after) = after {
         q.push(" AND f.id > ").push_bind(after);
     }
@@ -316,24 +349,77 @@ async fn page(pool: &PgPool, filter: &FindingFilter, after: Option<i64>, total: 
     Ok(query.fetch_all(pool).await?.into_iter().map(Into::into).collect())
 }
 
+/// The most matches one statement of [`page_among`] reads.
+const MOST_MATCHES_READ_AT_ONCE: usize = 8_192;
+
+/// [`page`] for a text whose matches were found in memory: their ids after `after`, in
+/// order, read in slices until the page is full. The other filters keep about `total` of
+/// the matches, so the first slice is sized to fill the page (a quarter more); each next one
+/// is twice the last. Every condition is checked on these rows alone: 51 rows read where
+/// most matches are kept, where the database's own walk would test every finding's text
+/// before them, or every one of thousands of matches for a page of a few.
+async fn page_among(
+    pool: &PgPool,
+    filter: &FindingFilter,
+    after: Option<i64>,
+    total: i64,
+    matches: &TextMatches,
+) -> sqlx::Result<Vec<FindingRow>> {
+    let from = after.map_or(0, |after| matches.ids.partition_point(|id| *id <= after));
+    let ids = &matches.ids[from..];
+    let wanted = PAGE_SIZE as usize + 1;
+    let matches_per_kept = matches.ids.len() as f64 / total.max(1) as f64;
+    let mut slice = ((wanted as f64 * matches_per_kept * 1.25) as usize).clamp(wanted, MOST_MATCHES_READ_AT_ONCE);
+    let (mut rows, mut start) = (Vec::with_capacity(wanted), 0);
+    while start < ids.len() && rows.len() < wanted {
+        let end = (start + slice).min(ids.len());
+        let mut q = QueryBuilder::new("WITH page AS (SELECT f.id FROM finding_search f");
+        push_where(&mut q, filter, Text::Among(&ids[start..end]));
+        q.push(" ORDER BY f.id LIMIT ").push_bind((wanted - rows.len()) as i64);
+        q.push(format!(") SELECT {ROW_COLUMNS}{ROW_JOINS} WHERE f.id IN (SELECT id FROM page) ORDER BY f.id"));
+        rows.extend(q.build_query_as::<Row>().fetch_all(pool).await?.into_iter().map(FindingRow::from));
+        start = end;
+        slice = (slice * 2).min(MOST_MATCHES_READ_AT_ONCE);
+    }
+    Ok(rows)
+}
+
 /// The counts of every facet in one statement: the findings the non-facet filters match
 /// are read once and grouped by what the facets depend on (rule, target, file, test code,
 /// owner) — far fewer rows than findings — and each facet counts those groups under the
 /// other facets' filters. A search matching most of 100,000 findings is one pass over the
 /// table instead of one per facet — over `finding_search`, the columns these conditions
 /// read and the owner of each finding's own claim, kept beside `findings` in rows a quarter
-/// as wide.
+/// as wide. With `matches` (the text's matches found in memory), it reads one finding of each
+/// group of them, weighted by how many matched ([`FindingTexts`]): a few hundred rows where
+/// a broad text matches most findings.
 async fn facets(
     pool: &PgPool,
     filter: &FindingFilter,
+    matches: Option<&TextMatches>,
 ) -> sqlx::Result<std::collections::HashMap<String, Vec<FacetCount>>> {
-    let mut q = QueryBuilder::new(
-        "WITH g AS MATERIALIZED (\
-           SELECT f.rule, f.target_id, f.path, f.in_tests, f.owner_id, coalesce(f.runs_at_via, f.runs_at, 'none') AS runs_at, \
-             count(*) AS n \
-           FROM finding_search f",
-    );
-    push_scope_where(&mut q, filter);
+    const GROUPED: &str = "SELECT f.rule, f.target_id, f.path, f.in_tests, f.owner_id, \
+         coalesce(f.runs_at_via, f.runs_at, 'none') AS runs_at, ";
+    let mut q = QueryBuilder::new("WITH ");
+    match matches {
+        // Nothing holds the text: nothing to count.
+        Some(matches) if matches.groups.is_empty() => return Ok(Default::default()),
+        Some(matches) => {
+            let (representatives, weights): (Vec<i64>, Vec<i64>) = matches.groups.iter().copied().unzip();
+            q.push("m (id, n) AS (SELECT * FROM unnest(")
+                .push_bind(representatives)
+                .push("::int8[], ")
+                .push_bind(weights)
+                .push(format!(
+                    "::int8[])), g AS MATERIALIZED ({GROUPED}sum(m.n)::bigint AS n FROM m JOIN finding_search f ON f.id = m.id"
+                ));
+            push_scope_where(&mut q, filter, Text::Matched);
+        }
+        None => {
+            q.push(format!("g AS MATERIALIZED ({GROUPED}count(*) AS n FROM finding_search f"));
+            push_scope_where(&mut q, filter, Text::Like);
+        }
+    }
     q.push(
         " GROUP BY 1, 2, 3, 4, 5, 6), \
          d AS MATERIALIZED (\
@@ -476,7 +562,7 @@ pub async fn by_ids(pool: &PgPool, ids: &[i64]) -> sqlx::Result<Vec<FindingRow>>
 pub async fn owned_by(pool: &PgPool, login: &str) -> sqlx::Result<Vec<FindingRow>> {
     let filter = FindingFilter { owner: Some(login.to_owned()), ..Default::default() };
     let mut q = QueryBuilder::new("WITH page AS (SELECT f.id FROM findings f");
-    push_where(&mut q, &filter);
+    push_where(&mut q, &filter, Text::Like);
     q.push(format!(
         " ORDER BY f.id LIMIT 500) SELECT {ROW_COLUMNS}{ROW_JOINS} WHERE f.id IN (SELECT id FROM page) ORDER BY f.id"
     ));

@@ -8,6 +8,7 @@ pub mod claims;
 pub mod commit_order;
 pub mod epic;
 pub mod events;
+pub mod finding_texts;
 pub mod findings;
 pub mod github;
 pub mod history;

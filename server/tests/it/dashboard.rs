@@ -223,6 +223,103 @@ async fn the_explorer_filters_counts_and_pages_by_keyset() {
     assert!(picks.iter().all(|p| p.finding.id != ids[0]));
 }
 
+/// Every page of `filter` read both ways — the database matching the text, and `texts`
+/// matching it in memory — and asserted equal; the pages.
+async fn explore_both_ways(
+    pool: &PgPool,
+    filter: &FindingFilter,
+    texts: &db::models::finding_texts::FindingTexts,
+) -> Vec<db::views::FindingPage> {
+    let (mut pages, mut after) = (Vec::new(), None);
+    loop {
+        let in_database = findings::explore(pool, filter, after).await.unwrap();
+        let in_memory = findings::explore_with_texts(pool, filter, after, Some(texts)).await.unwrap();
+        assert_eq!(in_memory, in_database, "{filter:?} after {after:?}");
+        after = in_database.next_after;
+        pages.push(in_database);
+        if after.is_none() {
+            return pages;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_text_matched_in_memory_gives_the_databases_counts_and_pages() {
+    let pool = fresh_database().await;
+    unthread_server::commands::load_demo(&pool).await.unwrap();
+    // Owners and triage the demo may not hold, each on one of two open findings of one rule
+    // in one file (its group is counted through the older one, unless they differ), in
+    // different targets.
+    let (mona, carol) =
+        (create_user(&pool, "mona", "maintainer").await, create_user(&pool, "carol", "contributor").await);
+    let pairs: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT DISTINCT ON (target_id) min(id), max(id), target_id FROM findings
+         WHERE finding_state(rule, fixed_in_scan, triage) = 'open' GROUP BY target_id, path, rule HAVING count(*) >= 2
+         ORDER BY target_id, 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(pairs.len() >= 3, "{pairs:?}");
+    claims::claim(&pool, &carol, Item::Finding(pairs[0].1)).await.unwrap();
+    triage::set(&pool, &mona, pairs[1].0, db::kinds::Triage::FalsePositive, Some("a test double")).await.unwrap();
+    triage::set(&pool, &mona, pairs[1].1, db::kinds::Triage::WontFix, Some("on purpose")).await.unwrap();
+    claims::claim(&pool, &carol, Item::Target(pairs[2].2)).await.unwrap();
+    seed_fix(&pool, pairs[2].2, pairs[2].1).await;
+
+    let texts = db::models::finding_texts::FindingTexts::load(&pool).await.unwrap();
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM findings").fetch_one(&pool).await.unwrap();
+    assert_eq!(texts.len() as i64, total);
+    let filters = [
+        FindingFilter::default(),
+        FindingFilter { state: Some("all".into()), tests: Some("yes".into()), reached: None, ..Default::default() },
+        FindingFilter { state: Some("triaged_away".into()), ..Default::default() },
+        FindingFilter { state: Some("all".into()), triage: Some("wont_fix".into()), ..Default::default() },
+        FindingFilter { filed: Some("yes".into()), ..Default::default() },
+        FindingFilter { filed: Some("no".into()), kind: Some("repository".into()), ..Default::default() },
+        FindingFilter { unowned: true, reached: Some("yes".into()), ..Default::default() },
+        FindingFilter { owner: Some("carol".into()), ..Default::default() },
+        FindingFilter { kind: Some("dependency".into()), runs_at: Some("request".into()), ..Default::default() },
+        FindingFilter { rule: Some("UT001".into()), target: Some("openedx/edx-platform".into()), ..Default::default() },
+    ];
+    // Texts most findings hold, a few do, one does, and none does (with LIKE's wildcards).
+    let mut matched_any = 0;
+    for text in ["_", "e", "local", "Threading", "cache", ".py\n", "%", "zz_no_such_text"] {
+        for filter in &filters {
+            let filter = FindingFilter { text: Some(text.into()), ..filter.clone() };
+            let pages = explore_both_ways(&pool, &filter, &texts).await;
+            matched_any += pages[0].total;
+        }
+    }
+    assert!(matched_any > 1_000, "the texts match findings: {matched_any}");
+}
+
+#[tokio::test]
+async fn the_read_cache_holds_the_findings_texts_of_the_current_change_only() {
+    let pool = fresh_database().await;
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "openedx/edx-ace").await.unwrap();
+    seed_finding(&pool, target, "edx_ace/channel.py", Some("edx_ace.f")).await;
+    let cache = app::cache::ReadCache::default();
+    let held = |cache: &app::cache::ReadCache| {
+        let (cache, pool) = (cache.clone(), pool.clone());
+        async move {
+            // A request waits for a reading under way a moment only: on a busy test machine
+            // it may take longer, and the request goes to the database meanwhile.
+            for _ in 0..100 {
+                if let Some(texts) = cache.finding_texts(&pool).await {
+                    return texts.len();
+                }
+            }
+            panic!("the findings' texts were never read");
+        }
+    };
+    assert_eq!(held(&cache).await, 1);
+    seed_finding(&pool, target, "edx_ace/message.py", Some("edx_ace.g")).await;
+    assert_eq!(held(&cache).await, 1, "no change announced: the texts read before");
+    cache.invalidate();
+    assert_eq!(held(&cache).await, 2, "after a change, the texts are read again");
+}
+
 /// Rows of `findings` and of its narrow copy for the explorer's counts that differ.
 async fn search_rows_out_of_step(pool: &PgPool) -> i64 {
     sqlx::query_scalar(

@@ -7,6 +7,9 @@
 //! answers never outlive the change that made them stale (plus a short time-to-live as a
 //! safety net for writes that announce nothing). Concurrent misses of one key run the
 //! query once and share the answer.
+//!
+//! It also holds the findings' search texts for the explorer's text search
+//! ([`ReadCache::finding_texts`]), read again after each change the same way.
 
 use std::{
     any::Any,
@@ -17,7 +20,11 @@ use std::{
     time::Duration,
 };
 
+use db::models::finding_texts::FindingTexts;
 use moka::future::Cache;
+
+mod finding_texts;
+use finding_texts::TextsHolder;
 
 /// Bytes of answers kept at most, each weighed by its JSON size (about what it holds in
 /// memory). Weighed, not counted: an explorer page with its rows is 50 KB, a search with no
@@ -42,6 +49,7 @@ pub struct ReadCache {
     /// Bumped by every change: keys carry it, so older answers are never found again.
     generation: Arc<AtomicU64>,
     entries: Cache<(u64, String), Entry>,
+    texts: TextsHolder,
 }
 
 impl Default for ReadCache {
@@ -66,13 +74,26 @@ impl ReadCache {
                 .weigher(|(_, key): &(u64, String), entry: &Entry| entry.bytes.saturating_add(key.len() as u32))
                 .time_to_live(TIME_TO_LIVE)
                 .build(),
+            texts: Default::default(),
         }
+    }
+
+    /// The findings' search texts as of now, when they are in memory or being read (see
+    /// [`TextsHolder::current`]); `None` sends the caller to the database.
+    pub async fn finding_texts(&self, pool: &sqlx::PgPool) -> Option<Arc<FindingTexts>> {
+        self.texts.current(&self.generation, pool).await
+    }
+
+    /// Starts reading the findings' search texts (at start-up: the first searches find them).
+    pub fn read_finding_texts(&self, pool: &sqlx::PgPool) {
+        self.texts.start(&self.generation, pool);
     }
 
     /// Something changed: every answer computed so far is stale.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();
+        self.texts.changed();
     }
 
     /// The answer for `key`, computed by `load` unless a current one is kept. Errors are
