@@ -61,7 +61,7 @@ impl FindingTexts {
     /// Reads every finding's search text and group, in one snapshot of the database.
     pub async fn load(pool: &PgPool) -> Result<Self, LoadError> {
         let mut tx = pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+        sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
         // Built at run time from `GROUP_BY` and `findings::FILED`, the definitions it must
         // agree with.
         let groups: Vec<(Vec<i64>,)> = sqlx::query_as(&format!(
@@ -70,8 +70,7 @@ impl FindingTexts {
         ))
         .fetch_all(&mut *tx)
         .await?;
-        let rows: Vec<(i64, Option<String>)> =
-            sqlx::query_as("SELECT id, search_text FROM finding_search ORDER BY id").fetch_all(&mut *tx).await?;
+        let rows = sqlx::query!("SELECT id, search_text FROM finding_search ORDER BY id").fetch_all(&mut *tx).await?;
         tx.commit().await?;
 
         let mut group_of = std::collections::HashMap::with_capacity(rows.len());
@@ -82,7 +81,7 @@ impl FindingTexts {
             let index = index as u32;
             group_of.extend(members.into_iter().map(|id| (id, index)));
         }
-        let bytes: usize = rows.iter().map(|(_, text)| text.as_deref().map_or(0, str::len) + 1).sum();
+        let bytes: usize = rows.iter().map(|row| row.search_text.as_deref().map_or(0, str::len) + 1).sum();
         if bytes > u32::MAX as usize {
             return Err(LoadError::TooLarge(bytes));
         }
@@ -93,13 +92,13 @@ impl FindingTexts {
             groups: Vec::with_capacity(rows.len()),
             representatives,
         };
-        for (id, text) in rows {
+        for row in rows {
             // Every finding is in one group: both statements read the same snapshot.
-            let Some(&group) = group_of.get(&id) else { continue };
+            let Some(&group) = group_of.get(&row.id) else { continue };
             texts.starts.push(texts.text.len() as u32);
-            texts.text.extend_from_slice(text.as_deref().unwrap_or_default().as_bytes());
+            texts.text.extend_from_slice(row.search_text.as_deref().unwrap_or_default().as_bytes());
             texts.text.push(0);
-            texts.ids.push(id);
+            texts.ids.push(row.id);
             texts.groups.push(group);
         }
         texts.starts.push(texts.text.len() as u32);

@@ -138,6 +138,10 @@ async fn a_checkout_with_a_huge_and_an_undecodable_file_is_scanned_around_them()
 #[tokio::test]
 async fn client_mistakes_are_4xx_with_a_reason_never_server_errors() {
     let pool = fresh_database().await;
+    // Written before the server starts: a write here announces nothing (no event), and the
+    // server's read cache, the findings' texts among it, follows announced changes.
+    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "acme/wild").await.unwrap();
+    crate::support::seed_finding(&pool, target, "pkg/plain.py", Some("Plain")).await;
     let app = TestApp::new(&pool).dev_login().build();
     let cookie = sign_in(&app, "ana", "maintainer").await;
     let pages = ["/findings?q=%00", "/people/a%00b", "/findings?owner=%00", "/repos/a/b%00", "/findings?q=%FF"];
@@ -152,8 +156,6 @@ async fn client_mistakes_are_4xx_with_a_reason_never_server_errors() {
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert!(reply.body.contains("the search text is 201 characters: search with at most 200"), "{}", reply.body);
     // LIKE's wildcards are searched for as themselves.
-    let target = db::models::targets::upsert(&pool, db::kinds::TargetKind::Library, "acme/wild").await.unwrap();
-    crate::support::seed_finding(&pool, target, "pkg/plain.py", Some("Plain")).await;
     for q in ["%25", "_", "pkg%25plain", "p_g"] {
         let reply = send(&app, get(&format!("/findings?q={q}&state=all"), None)).await;
         assert_eq!(reply.status, 200, "{q}");
