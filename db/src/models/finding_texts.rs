@@ -45,63 +45,75 @@ pub struct TextMatches {
 /// triage, filed), as columns of `finding_search f`. Findings equal in all of these are
 /// counted alike by every filter and facet, so each group is counted through one of its
 /// findings, weighted by how many matched. A column those statements start reading must be
-/// added here (the explorer's tests compare both ways of counting).
-const GROUP_BY: &str = "f.rule, f.target_id, f.path, f.in_tests, f.owner_id, f.runs_at, f.runs_at_via, f.triage, \
-     finding_state(f.rule, f.fixed_in_scan, f.triage), ";
+/// added here and to [`GroupKey`] (the explorer's tests compare both ways of counting).
+const GROUP_COLUMNS: &str = "f.rule, f.target_id, f.path, f.in_tests, f.owner_id, f.runs_at, f.runs_at_via, f.triage, \
+     finding_state(f.rule, f.fixed_in_scan, f.triage) AS state";
+
+/// A finding as read: its id, its text, and what its group is told by ([`GROUP_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    search_text: Option<String>,
+    #[sqlx(flatten)]
+    key: GroupKey,
+}
+
+#[derive(sqlx::FromRow, PartialEq, Eq, Hash)]
+struct GroupKey {
+    rule: String,
+    target_id: i64,
+    path: String,
+    in_tests: Option<bool>,
+    owner_id: Option<i64>,
+    runs_at: Option<String>,
+    runs_at_via: Option<String>,
+    triage: String,
+    state: Option<String>,
+    filed: bool,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
-    #[error("the findings' search texts are {0} bytes, more than an in-memory index holds")]
-    TooLarge(usize),
+    #[error("the findings' search texts are over {} bytes, more than an in-memory index holds", u32::MAX)]
+    TooLarge,
 }
 
 impl FindingTexts {
-    /// Reads every finding's search text and group, in one snapshot of the database.
+    /// Reads every finding's search text and group, in one statement (one snapshot of the
+    /// database). Grouped here rather than by the database: its grouping of 100,000 rows by
+    /// these text columns took longer than reading them all.
     pub async fn load(pool: &PgPool) -> Result<Self, LoadError> {
-        let mut tx = pool.begin().await?;
-        sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-        // Built at run time from `GROUP_BY` and `findings::FILED`, the definitions it must
-        // agree with.
-        let groups: Vec<(Vec<i64>,)> = sqlx::query_as(&format!(
-            "SELECT array_agg(f.id) FROM finding_search f GROUP BY {GROUP_BY}{}",
+        // Built at run time from `GROUP_COLUMNS` and `findings::FILED`, the definitions it
+        // must agree with.
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT f.id, f.search_text, {GROUP_COLUMNS}, {} AS filed FROM finding_search f ORDER BY f.id",
             super::findings::FILED
         ))
-        .fetch_all(&mut *tx)
+        .fetch_all(pool)
         .await?;
-        let rows = sqlx::query!("SELECT id, search_text FROM finding_search ORDER BY id").fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-
-        let mut group_of = std::collections::HashMap::with_capacity(rows.len());
-        let mut representatives = Vec::with_capacity(groups.len());
-        for (index, (members,)) in groups.into_iter().enumerate() {
-            let Some(&smallest) = members.iter().min() else { continue };
-            representatives.push(smallest);
-            let index = index as u32;
-            group_of.extend(members.into_iter().map(|id| (id, index)));
-        }
-        let bytes: usize = rows.iter().map(|row| row.search_text.as_deref().map_or(0, str::len) + 1).sum();
-        if bytes > u32::MAX as usize {
-            return Err(LoadError::TooLarge(bytes));
-        }
         let mut texts = FindingTexts {
-            text: Vec::with_capacity(bytes),
             starts: Vec::with_capacity(rows.len() + 1),
             ids: Vec::with_capacity(rows.len()),
             groups: Vec::with_capacity(rows.len()),
-            representatives,
+            ..Default::default()
         };
+        let mut group_of = std::collections::HashMap::new();
         for row in rows {
-            // Every finding is in one group: both statements read the same snapshot.
-            let Some(&group) = group_of.get(&row.id) else { continue };
-            texts.starts.push(texts.text.len() as u32);
+            texts.starts.push(u32::try_from(texts.text.len()).map_err(|_| LoadError::TooLarge)?);
             texts.text.extend_from_slice(row.search_text.as_deref().unwrap_or_default().as_bytes());
             texts.text.push(0);
             texts.ids.push(row.id);
+            // In id order: a group's first finding is its smallest id.
+            let next = texts.representatives.len() as u32;
+            let group = *group_of.entry(row.key).or_insert(next);
+            if group == next {
+                texts.representatives.push(row.id);
+            }
             texts.groups.push(group);
         }
-        texts.starts.push(texts.text.len() as u32);
+        texts.starts.push(u32::try_from(texts.text.len()).map_err(|_| LoadError::TooLarge)?);
         Ok(texts)
     }
 
