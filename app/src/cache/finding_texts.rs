@@ -72,19 +72,15 @@ impl TextsHolder {
         {
             let mut slot = self.slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if let Some((texts, due)) = slot.current(now) {
-                if due && slot.reading.is_none() && slot.failed_at != Some(now) {
-                    self.start_reading(&mut slot, generation.clone(), pool);
+                if due {
+                    self.start_unless_busy(&mut slot, generation, pool);
                 }
                 return Some(texts);
             }
-            match slot.reading {
-                None if slot.failed_at != Some(now) => self.start_reading(&mut slot, generation.clone(), pool),
-                Some(reading) if reading == now => {}
-                // Failed at this generation, or a reading of an older one under way (started
-                // again once that one ends).
-                _ => return None,
-            }
-            if slot.overtaken {
+            self.start_unless_busy(&mut slot, generation, pool);
+            // Failed at this generation, or a reading of an older one under way (started
+            // again once that one ends), or overtaken last time: not worth waiting for.
+            if slot.reading != Some(now) || slot.overtaken {
                 return None;
             }
             // Registered before the lock is let go: the reading cannot end unseen.
@@ -103,19 +99,21 @@ impl TextsHolder {
     /// so that the first searches find them read.
     pub(super) fn start(&self, generation: &Arc<AtomicU64>, pool: &sqlx::PgPool) {
         let mut slot = self.slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if slot.reading.is_none() {
-            self.start_reading(&mut slot, generation.clone(), pool);
-        }
+        self.start_unless_busy(&mut slot, generation, pool);
     }
 
-    fn start_reading(&self, slot: &mut Slot, generation: Arc<AtomicU64>, pool: &sqlx::PgPool) {
-        // Outside a runtime (nothing serves yet), nothing is read: requests start it.
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+    /// Starts a reading unless one is under way or one failed at this generation.
+    fn start_unless_busy(&self, slot: &mut Slot, generation: &Arc<AtomicU64>, pool: &sqlx::PgPool) {
         // The generation is taken before the snapshot: a change committed during the reading
         // bumps it, and these texts are then never current.
         let reading = generation.load(Ordering::Acquire);
+        if slot.reading.is_some() || slot.failed_at == Some(reading) {
+            return;
+        }
+        // Outside a runtime (nothing serves yet), nothing is read: requests start it.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         slot.reading = Some(reading);
-        let (holder, pool) = (self.clone(), pool.clone());
+        let (holder, pool, generation) = (self.clone(), pool.clone(), generation.clone());
         runtime.spawn(async move {
             let started = Instant::now();
             let read = FindingTexts::load(&pool).await;
